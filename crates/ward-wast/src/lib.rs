@@ -1,0 +1,433 @@
+//! Runs WebAssembly spec scripts (`.wast`) against ward through its public embedding API.
+//!
+//! [`run_file`] executes every directive of one script and returns a [`Report`] of passed, failed and
+//! skipped directives with the reason of each failure. Used by the `ward wast` command and by the spec
+//! test driver in `tests/`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
+
+use ward::{
+    Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module,
+    Mutability, RefType, Store, Table, TableType, TrapKind, Val, ValType,
+};
+
+/// The payload of a spec-script `ref.extern N` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExternPayload(pub u32);
+
+/// The payload of a spec-script `ref.host N` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostPayload(pub u32);
+
+/// One failed directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// 1-based line of the directive in the script.
+    pub line: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The outcome of one script.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Directives that behaved as the script expects.
+    pub passed: usize,
+    /// Directives that did not.
+    pub failed: usize,
+    /// Directives ward does not run (threads, stack switching).
+    pub skipped: usize,
+    /// Why each failed directive failed.
+    pub failures: Vec<Failure>,
+}
+
+/// Errors that stop a script before its directives run.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    /// The file could not be read.
+    #[error("failed to read {path}: {source}")]
+    Read {
+        /// The script path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The script text could not be parsed.
+    #[error("failed to parse {path}: {message}")]
+    Parse {
+        /// The script path.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+}
+
+/// Runs the script at `path`.
+pub fn run_file(path: &Path) -> Result<Report, ScriptError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ScriptError::Read { path: path.display().to_string(), source })?;
+    run_script(&text, &path.display().to_string())
+}
+
+/// Runs a script given as text; `name` is used in error messages.
+pub fn run_script(text: &str, name: &str) -> Result<Report, ScriptError> {
+    let parse_error = |e: wast::Error| {
+        let mut e = e;
+        e.set_text(text);
+        ScriptError::Parse { path: name.to_string(), message: e.to_string() }
+    };
+    let buffer = ParseBuffer::new(text).map_err(parse_error)?;
+    let script = parser::parse::<Wast>(&buffer).map_err(parse_error)?;
+    let mut runner = Runner::new();
+    let mut report = Report::default();
+    for directive in script.directives {
+        let line = directive.span().linecol_in(text).0 + 1;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(directive)))
+            .unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                Outcome::Fail(format!("ward panicked: {message}"))
+            });
+        match outcome {
+            Outcome::Pass => report.passed += 1,
+            Outcome::Skip => report.skipped += 1,
+            Outcome::Fail(message) => {
+                report.failed += 1;
+                report.failures.push(Failure { line, message });
+            }
+        }
+    }
+    Ok(report)
+}
+
+enum Outcome {
+    Pass,
+    Fail(String),
+    Skip,
+}
+
+macro_rules! fail {
+    ($($arg:tt)*) => { return Outcome::Fail(format!($($arg)*)) };
+}
+
+struct Runner {
+    engine: Engine,
+    store: Store<()>,
+    linker: Linker<()>,
+    current: Option<Instance>,
+    instances: HashMap<String, Instance>,
+    definitions: HashMap<String, Module>,
+    last_definition: Option<Module>,
+}
+
+impl Runner {
+    fn new() -> Self {
+        let engine = Engine::default();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker.allow_shadowing(true);
+        define_spectest(&mut linker, &mut store).expect("the spectest module is well-formed");
+        Runner {
+            engine,
+            store,
+            linker,
+            current: None,
+            instances: HashMap::new(),
+            definitions: HashMap::new(),
+            last_definition: None,
+        }
+    }
+
+    fn compile(&self, wat: &mut QuoteWat<'_>) -> Result<Module, String> {
+        let bytes = wat.encode().map_err(|e| format!("failed to encode module: {e}"))?;
+        Module::from_binary(&self.engine, &bytes).map_err(|e| e.to_string())
+    }
+
+    fn instantiate(&mut self, module: &Module, name: Option<&str>) -> Result<Instance, Error> {
+        let instance = self.linker.instantiate(&mut self.store, module)?;
+        self.current = Some(instance);
+        if let Some(name) = name {
+            self.instances.insert(name.to_string(), instance);
+        }
+        Ok(instance)
+    }
+
+    fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance, String> {
+        match id {
+            Some(id) => self.instances.get(id.name()).copied().ok_or_else(|| format!("unknown module ${}", id.name())),
+            None => self.current.ok_or_else(|| "no module instantiated".to_string()),
+        }
+    }
+
+    fn run(&mut self, directive: WastDirective<'_>) -> Outcome {
+        match directive {
+            WastDirective::Module(mut wat) => {
+                let name = wat.name().map(|id| id.name().to_string());
+                let module = match self.compile(&mut wat) {
+                    Ok(m) => m,
+                    Err(e) => fail!("module failed to compile: {e}"),
+                };
+                match self.instantiate(&module, name.as_deref()) {
+                    Ok(_) => Outcome::Pass,
+                    Err(e) => fail!("module failed to instantiate: {e}"),
+                }
+            }
+            WastDirective::ModuleDefinition(mut wat) => {
+                let name = wat.name().map(|id| id.name().to_string());
+                match self.compile(&mut wat) {
+                    Ok(module) => {
+                        if let Some(name) = name {
+                            self.definitions.insert(name, module.clone());
+                        }
+                        self.last_definition = Some(module);
+                        Outcome::Pass
+                    }
+                    Err(e) => fail!("module definition failed to compile: {e}"),
+                }
+            }
+            WastDirective::ModuleInstance { instance, module, .. } => {
+                let definition = match module {
+                    Some(id) => self.definitions.get(id.name()).cloned(),
+                    None => self.last_definition.clone(),
+                };
+                let Some(definition) = definition else { fail!("unknown module definition") };
+                match self.instantiate(&definition, instance.map(|i| i.name())) {
+                    Ok(_) => Outcome::Pass,
+                    Err(e) => fail!("module failed to instantiate: {e}"),
+                }
+            }
+            WastDirective::Register { name, module, .. } => {
+                let instance = match self.instance(module) {
+                    Ok(i) => i,
+                    Err(e) => fail!("{e}"),
+                };
+                match self.linker.instance(&mut self.store, name, instance) {
+                    Ok(_) => Outcome::Pass,
+                    Err(e) => fail!("register failed: {e}"),
+                }
+            }
+            WastDirective::Invoke(invoke) => match self.invoke(&invoke) {
+                Ok(_) => Outcome::Pass,
+                Err(e) => fail!("invoke failed: {e}"),
+            },
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let actual = match self.execute(exec) {
+                    Ok(values) => values,
+                    Err(e) => fail!("expected a return, got error: {e}"),
+                };
+                if actual.len() != results.len() {
+                    fail!("expected {} results, got {}", results.len(), actual.len());
+                }
+                for (i, (value, expected)) in actual.iter().zip(&results).enumerate() {
+                    let ok = match expected {
+                        WastRet::Core(expected) => self.matches(value, expected),
+                        _ => false,
+                    };
+                    if !ok {
+                        fail!("result {i}: expected {expected:?}, got {value:?}");
+                    }
+                }
+                Outcome::Pass
+            }
+            WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
+                Ok(values) => fail!("expected trap \"{message}\", got {values:?}"),
+                Err(Error::Trap(trap)) => {
+                    let actual = trap.kind().message();
+                    if actual.contains(message) || message.contains(actual) {
+                        Outcome::Pass
+                    } else {
+                        fail!("expected trap \"{message}\", got \"{actual}\"")
+                    }
+                }
+                Err(e) => fail!("expected trap \"{message}\", got error: {e}"),
+            },
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
+                Ok(values) => fail!("expected exhaustion \"{message}\", got {values:?}"),
+                Err(Error::Trap(trap)) if trap.kind() == TrapKind::StackOverflow => Outcome::Pass,
+                Err(e) => fail!("expected exhaustion \"{message}\", got: {e}"),
+            },
+            WastDirective::AssertInvalid { mut module, message, .. } => {
+                let bytes = match module.encode() {
+                    Ok(bytes) => bytes,
+                    Err(e) => fail!("invalid module failed to encode (expected \"{message}\"): {e}"),
+                };
+                match Module::from_binary(&self.engine, &bytes) {
+                    Ok(_) => fail!("expected invalid module (\"{message}\"), but it compiled"),
+                    Err(Error::Invalid { .. }) => Outcome::Pass,
+                    Err(e) => fail!("expected invalid module (\"{message}\"), got: {e}"),
+                }
+            }
+            WastDirective::AssertMalformed { mut module, message, .. } => {
+                // Text that does not parse is malformed; a binary must be rejected by ward.
+                let Ok(bytes) = module.encode() else { return Outcome::Pass };
+                match Module::from_binary(&self.engine, &bytes) {
+                    Ok(_) => fail!("expected malformed module (\"{message}\"), but it compiled"),
+                    Err(Error::Invalid { .. }) => Outcome::Pass,
+                    Err(e) => fail!("expected malformed module (\"{message}\"), got: {e}"),
+                }
+            }
+            WastDirective::AssertInvalidCustom { mut module, .. }
+            | WastDirective::AssertMalformedCustom { mut module, .. } => {
+                // A broken custom section does not make a module invalid; ward must still accept it.
+                match self.compile(&mut module) {
+                    Ok(_) => Outcome::Pass,
+                    Err(e) => fail!("module with a malformed custom section was rejected: {e}"),
+                }
+            }
+            WastDirective::AssertUnlinkable { mut module, message, .. } => {
+                let bytes = match module.encode() {
+                    Ok(bytes) => bytes,
+                    Err(e) => fail!("module failed to encode: {e}"),
+                };
+                let module = match Module::from_binary(&self.engine, &bytes) {
+                    Ok(m) => m,
+                    Err(e) => fail!("expected unlinkable module, but it failed to compile: {e}"),
+                };
+                match self.linker.instantiate(&mut self.store, &module) {
+                    Ok(_) => fail!("expected unlinkable module (\"{message}\"), but it instantiated"),
+                    Err(Error::Link(_)) => Outcome::Pass,
+                    Err(e) => fail!("expected a link error (\"{message}\"), got: {e}"),
+                }
+            }
+            WastDirective::AssertException { .. }
+            | WastDirective::AssertSuspension { .. }
+            | WastDirective::Thread(_)
+            | WastDirective::Wait { .. } => Outcome::Skip,
+        }
+    }
+
+    fn execute(&mut self, exec: WastExecute<'_>) -> Result<Vec<Val>, Error> {
+        match exec {
+            WastExecute::Invoke(invoke) => self.invoke(&invoke),
+            WastExecute::Get { module, global, .. } => {
+                let instance = self.instance(module).map_err(Error::Usage)?;
+                let global = instance
+                    .get_global(&self.store, global)
+                    .ok_or_else(|| Error::Usage(format!("no global export `{global}`")))?;
+                Ok(vec![global.get(&self.store)])
+            }
+            WastExecute::Wat(wat) => {
+                let mut wat = QuoteWat::Wat(wat);
+                let module = self.compile(&mut wat).map_err(Error::Usage)?;
+                self.linker.instantiate(&mut self.store, &module)?;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Vec<Val>, Error> {
+        let instance = self.instance(invoke.module).map_err(Error::Usage)?;
+        let func = instance
+            .get_func(&self.store, invoke.name)
+            .ok_or_else(|| Error::Usage(format!("no function export `{}`", invoke.name)))?;
+        let mut args = Vec::with_capacity(invoke.args.len());
+        for arg in &invoke.args {
+            let WastArg::Core(arg) = arg else {
+                return Err(Error::Usage("component-model arguments are not supported".into()));
+            };
+            args.push(self.arg(arg)?);
+        }
+        let ty = func.ty(&self.store);
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t).unwrap_or(Val::FuncRef(None))).collect();
+        func.call(&mut self.store, &args, &mut results)?;
+        Ok(results)
+    }
+
+    fn arg(&mut self, arg: &WastArgCore<'_>) -> Result<Val, Error> {
+        Ok(match arg {
+            WastArgCore::I32(v) => Val::I32(*v),
+            WastArgCore::I64(v) => Val::I64(*v),
+            WastArgCore::F32(v) => Val::F32(v.bits),
+            WastArgCore::F64(v) => Val::F64(v.bits),
+            WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
+            WastArgCore::RefNull(heap) => {
+                if is_func_heap(heap) {
+                    Val::FuncRef(None)
+                } else {
+                    Val::ExternRef(None)
+                }
+            }
+            WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, ExternPayload(*n)))),
+            WastArgCore::RefHost(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, HostPayload(*n)))),
+        })
+    }
+
+    fn matches(&self, value: &Val, expected: &WastRetCore<'_>) -> bool {
+        match (expected, value) {
+            (WastRetCore::I32(e), Val::I32(a)) => e == a,
+            (WastRetCore::I64(e), Val::I64(a)) => e == a,
+            (WastRetCore::F32(e), Val::F32(a)) => match e {
+                NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
+                NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
+                NanPattern::Value(v) => v.bits == *a,
+            },
+            (WastRetCore::F64(e), Val::F64(a)) => match e {
+                NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+                NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+                NanPattern::Value(v) => v.bits == *a,
+            },
+            (WastRetCore::RefNull(_), v) => v.is_null(),
+            (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
+            (WastRetCore::RefExtern(None), Val::ExternRef(e)) => e.is_some(),
+            (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(e))) => e
+                .data(&self.store)
+                .ok()
+                .and_then(|d| d.downcast_ref::<ExternPayload>())
+                .is_some_and(|p| p.0 == *n),
+            (WastRetCore::RefHost(n), Val::ExternRef(Some(e))) => e
+                .data(&self.store)
+                .ok()
+                .and_then(|d| d.downcast_ref::<HostPayload>())
+                .is_some_and(|p| p.0 == *n),
+            (WastRetCore::Either(options), v) => options.iter().any(|o| self.matches(v, o)),
+            _ => false,
+        }
+    }
+}
+
+fn is_func_heap(heap: &HeapType<'_>) -> bool {
+    match heap {
+        HeapType::Abstract { ty, .. } => matches!(ty, AbstractHeapType::Func | AbstractHeapType::NoFunc),
+        HeapType::Concrete(_) | HeapType::Exact(_) => true,
+    }
+}
+
+/// Defines the `spectest` module the scripts import from.
+fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(), Error> {
+    linker.func_wrap("spectest", "print", || {})?;
+    linker.func_wrap("spectest", "print_i32", |_: i32| {})?;
+    linker.func_wrap("spectest", "print_i64", |_: i64| {})?;
+    linker.func_wrap("spectest", "print_f32", |_: f32| {})?;
+    linker.func_wrap("spectest", "print_f64", |_: f64| {})?;
+    linker.func_wrap("spectest", "print_i32_f32", |_: i32, _: f32| {})?;
+    linker.func_wrap("spectest", "print_f64_f64", |_: f64, _: f64| {})?;
+    let globals = [
+        ("global_i32", ValType::I32, Val::I32(666)),
+        ("global_i64", ValType::I64, Val::I64(666)),
+        ("global_f32", ValType::F32, Val::F32(666.6f32.to_bits())),
+        ("global_f64", ValType::F64, Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, ty, value) in globals {
+        let global = Global::new(&mut *store, GlobalType::new(ty, Mutability::Const), value)?;
+        linker.define(&*store, "spectest", name, global)?;
+    }
+    let table = Table::new(&mut *store, TableType::new(RefType::FUNCREF, 10, Some(20)), Val::FuncRef(None))?;
+    linker.define(&*store, "spectest", "table", table)?;
+    let table64 = Table::new(
+        &mut *store,
+        TableType { table64: true, ..TableType::new(RefType::FUNCREF, 10, Some(20)) },
+        Val::FuncRef(None),
+    )?;
+    linker.define(&*store, "spectest", "table64", table64)?;
+    let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
+    linker.define(&*store, "spectest", "memory", memory)?;
+    Ok(())
+}

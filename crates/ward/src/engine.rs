@@ -1,0 +1,330 @@
+//! [`Engine`] and [`Config`]: the shared, thread-safe context that modules are compiled in.
+//!
+//! The engine owns one wasmparser `Validator` whose type list persists across modules, so that a type's
+//! canonical id ([`TypeId`]) is the same in every module of the engine: cross-module signature checks
+//! (imports, `call_indirect`) are id comparisons. Used by `module` (compilation) and `store`/`instance`
+//! (type checks at link and run time).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use wasmparser::types::{CoreTypeId, TypesRef};
+use wasmparser::{CompositeInnerType, UnpackedIndex, Validator, WasmFeatures};
+
+use crate::types::{FuncType, HeapType, RefType, TypeId, ValType};
+use crate::{Error, Result};
+
+/// Settings for an [`Engine`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) max_wasm_stack: usize,
+    pub(crate) memory_reservation: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_wasm_stack: 8 << 20,
+            memory_reservation: 4 << 30,
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes of interpreter stack (value slots and call frames) one call into Wasm may use; deeper
+    /// recursion traps with [`TrapKind::StackOverflow`](crate::TrapKind::StackOverflow).
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes.max(4096);
+        self
+    }
+
+    /// Address space reserved up front for each linear memory, in bytes. Memory grows in place within
+    /// the reservation; growing beyond it moves the memory.
+    pub fn memory_reservation(&mut self, bytes: u64) -> &mut Self {
+        self.memory_reservation = bytes;
+        self
+    }
+}
+
+/// Information the runtime needs about a canonical type.
+#[derive(Debug, Clone)]
+pub(crate) struct TypeInfo {
+    /// The function signature, for function types.
+    pub func: Option<FuncType>,
+    /// Declared supertype.
+    pub supertype: Option<CoreTypeId>,
+}
+
+pub(crate) struct EngineInner {
+    pub config: Config,
+    pub validator: Mutex<Validator>,
+    types: RwLock<HashMap<CoreTypeId, TypeInfo>>,
+    host_types: Mutex<HashMap<FuncType, CoreTypeId>>,
+}
+
+/// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.inner.config).finish()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(&Config::default())
+    }
+}
+
+impl Engine {
+    /// An engine with the given configuration.
+    pub fn new(config: &Config) -> Engine {
+        Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                validator: Mutex::new(Validator::new_with_features(Self::features())),
+                types: RwLock::new(HashMap::new()),
+                host_types: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The Wasm features the validator accepts: WebAssembly 3.0.
+    pub(crate) fn features() -> WasmFeatures {
+        WasmFeatures::WASM3
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether two handles refer to the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// Records the canonical types a freshly validated module defines.
+    pub(crate) fn register_types(&self, types: TypesRef<'_>) {
+        let count = types.core_type_count_in_module();
+        let mut registry = self.inner.types.write().expect("type registry poisoned");
+        for index in 0..count {
+            let id = types.core_type_at_in_module(index);
+            if registry.contains_key(&id) {
+                continue;
+            }
+            let sub = &types[id];
+            let func = match &sub.composite_type.inner {
+                CompositeInnerType::Func(f) => Some(FuncType::new(
+                    f.params().iter().map(|t| convert_valtype(types, *t, id)),
+                    f.results().iter().map(|t| convert_valtype(types, *t, id)),
+                )),
+                _ => None,
+            };
+            registry.insert(id, TypeInfo { func, supertype: types.supertype_of(id) });
+        }
+    }
+
+    pub(crate) fn type_info(&self, id: CoreTypeId) -> Option<TypeInfo> {
+        self.inner.types.read().expect("type registry poisoned").get(&id).cloned()
+    }
+
+    /// The signature of a canonical function type.
+    pub(crate) fn func_type(&self, id: CoreTypeId) -> FuncType {
+        self.type_info(id)
+            .and_then(|info| info.func)
+            .expect("function type ids are registered when their module is compiled")
+    }
+
+    /// Whether `sub` is `sup` or declares it (transitively) as a supertype.
+    pub(crate) fn id_is_subtype(&self, sub: CoreTypeId, sup: CoreTypeId) -> bool {
+        let mut cur = Some(sub);
+        while let Some(id) = cur {
+            if id == sup {
+                return true;
+            }
+            cur = self.type_info(id).and_then(|i| i.supertype);
+        }
+        false
+    }
+
+    /// Reference subtyping over abstract and defined heap types.
+    pub(crate) fn ref_is_subtype(&self, sub: RefType, sup: RefType) -> bool {
+        if sub.nullable && !sup.nullable {
+            return false;
+        }
+        self.heap_is_subtype(sub.heap, sup.heap)
+    }
+
+    fn heap_is_subtype(&self, sub: HeapType, sup: HeapType) -> bool {
+        use HeapType::*;
+        if sub == sup {
+            return true;
+        }
+        match (sub, sup) {
+            (Concrete(a), Concrete(b)) => self.id_is_subtype(a.0, b.0),
+            (Concrete(a), Func) => self.type_info(a.0).is_some_and(|i| i.func.is_some()),
+            (Concrete(a), Any | Eq) => self.type_info(a.0).is_some_and(|i| i.func.is_none()),
+            (Concrete(_), Struct | Array) => false,
+            (NoFunc, Func) => true,
+            (NoFunc, Concrete(b)) => self.type_info(b.0).is_some_and(|i| i.func.is_some()),
+            (NoExtern, Extern) => true,
+            (NoExn, Exn) => true,
+            (None, Any | Eq | I31 | Struct | Array) => true,
+            (None, Concrete(b)) => self.type_info(b.0).is_some_and(|i| i.func.is_none()),
+            (Eq | I31 | Struct | Array, Any) => true,
+            (I31 | Struct | Array, Eq) => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn valtype_is_subtype(&self, sub: ValType, sup: ValType) -> bool {
+        match (sub, sup) {
+            (ValType::Ref(a), ValType::Ref(b)) => self.ref_is_subtype(a, b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// The canonical id of a function signature made by the host (numeric and abstract reference
+    /// types only), interned by validating a one-type module in the engine's validator.
+    pub(crate) fn intern_host_func_type(&self, ty: &FuncType) -> Result<CoreTypeId> {
+        let mut cache = self.inner.host_types.lock().expect("host type cache poisoned");
+        if let Some(id) = cache.get(ty) {
+            return Ok(*id);
+        }
+        let mut body = vec![1u8, 0x60];
+        encode_valtypes(&mut body, ty.params())?;
+        encode_valtypes(&mut body, ty.results())?;
+        let mut wasm = b"\0asm\x01\0\0\0\x01".to_vec();
+        leb128_u32(&mut wasm, body.len() as u32);
+        wasm.extend_from_slice(&body);
+        let types = {
+            let mut validator = self.inner.validator.lock().expect("validator poisoned");
+            validator.reset();
+            validator.validate_all(&wasm).map_err(Error::invalid)?
+        };
+        self.register_types(types.as_ref());
+        let id = types.as_ref().core_type_at_in_module(0);
+        cache.insert(ty.clone(), id);
+        Ok(id)
+    }
+}
+
+fn leb128_u32(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn encode_valtypes(out: &mut Vec<u8>, tys: &[ValType]) -> Result<()> {
+    leb128_u32(out, tys.len() as u32);
+    for ty in tys {
+        let byte = match ty {
+            ValType::I32 => 0x7f,
+            ValType::I64 => 0x7e,
+            ValType::F32 => 0x7d,
+            ValType::F64 => 0x7c,
+            ValType::V128 => 0x7b,
+            ValType::Ref(r) => {
+                let code = match r.heap {
+                    HeapType::Func => 0x70,
+                    HeapType::Extern => 0x6f,
+                    HeapType::Any => 0x6e,
+                    HeapType::Eq => 0x6d,
+                    HeapType::I31 => 0x6c,
+                    HeapType::Struct => 0x6b,
+                    HeapType::Array => 0x6a,
+                    HeapType::Exn => 0x69,
+                    HeapType::NoExn => 0x74,
+                    HeapType::NoFunc => 0x73,
+                    HeapType::NoExtern => 0x72,
+                    HeapType::None => 0x71,
+                    HeapType::Concrete(_) => {
+                        return Err(Error::Usage(
+                            "host function signatures cannot name defined types".into(),
+                        ));
+                    }
+                };
+                if !r.nullable {
+                    out.push(0x64);
+                }
+                code
+            }
+        };
+        out.push(byte);
+    }
+    Ok(())
+}
+
+/// Converts a validated wasmparser value type into ward's, resolving rec-group-relative indices
+/// against the rec group of `context`.
+pub(crate) fn convert_valtype(types: TypesRef<'_>, ty: wasmparser::ValType, context: CoreTypeId) -> ValType {
+    match ty {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(r) => ValType::Ref(convert_reftype(types, r, Some(context))),
+    }
+}
+
+/// Converts a validated reference type; `context` resolves rec-group-relative indices.
+pub(crate) fn convert_reftype(
+    types: TypesRef<'_>,
+    r: wasmparser::RefType,
+    context: Option<CoreTypeId>,
+) -> RefType {
+    use wasmparser::AbstractHeapType as A;
+    let heap = match r.heap_type() {
+        wasmparser::HeapType::Abstract { ty, .. } => match ty {
+            A::Func => HeapType::Func,
+            A::NoFunc => HeapType::NoFunc,
+            A::Extern => HeapType::Extern,
+            A::NoExtern => HeapType::NoExtern,
+            A::Any => HeapType::Any,
+            A::Eq => HeapType::Eq,
+            A::I31 => HeapType::I31,
+            A::Struct => HeapType::Struct,
+            A::Array => HeapType::Array,
+            A::None => HeapType::None,
+            A::Exn => HeapType::Exn,
+            A::NoExn => HeapType::NoExn,
+            // Stack switching is not enabled in the validator, so these never validate.
+            A::Cont | A::NoCont => HeapType::None,
+        },
+        wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => {
+            HeapType::Concrete(TypeId(resolve_index(types, idx, context)))
+        }
+    };
+    RefType { nullable: r.is_nullable(), heap }
+}
+
+fn resolve_index(types: TypesRef<'_>, idx: UnpackedIndex, context: Option<CoreTypeId>) -> CoreTypeId {
+    match idx {
+        UnpackedIndex::Id(id) => id,
+        UnpackedIndex::Module(i) => types.core_type_at_in_module(i),
+        UnpackedIndex::RecGroup(i) => {
+            let ctx = context.expect("rec-group-relative index outside a type definition");
+            let group = types.rec_group_id_of(ctx);
+            types
+                .rec_group_elements(group)
+                .nth(i as usize)
+                .expect("validated rec group index is in range")
+        }
+    }
+}

@@ -1,0 +1,997 @@
+//! The executor: runs ward bytecode on a value stack of untyped 64-bit slots.
+//!
+//! One loop runs a whole chain of Wasm calls: a call pushes a small [`Frame`] record and switches the
+//! loop's registers (code, instruction index, frame pointer) to the callee, so host stack use does not
+//! grow with Wasm call depth and runaway recursion ends in a `StackOverflow` trap. The callee's frame
+//! starts where the caller placed the arguments, so arguments and results are never copied. Traps come
+//! back as values with a backtrace built from the frame records.
+//!
+//! Called by `func` (`Func::call`) and `instance` (start functions); calls back into the host through the
+//! store's host functions.
+
+use std::sync::Arc;
+
+use super::bytecode::{Instr, Slot};
+use super::translate::CompiledFunc;
+use crate::func::Caller;
+use crate::module::ModuleInner;
+use crate::store::{FuncKind, Store, StoreInner};
+use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
+use crate::values::Val;
+use crate::{Error, Result};
+
+/// Most nested activations (host → Wasm → host → …) before calls into Wasm trap with `StackOverflow`.
+const MAX_ACTIVATIONS: u32 = 500;
+
+/// A suspended caller.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    func: u32,
+    ip: u32,
+    fp: usize,
+}
+
+/// The value slots and frame records of one activation.
+pub(crate) struct ExecStack {
+    slots: Box<[u64]>,
+    frames: Vec<Frame>,
+    max_frames: usize,
+}
+
+impl ExecStack {
+    fn new(max_bytes: usize) -> Self {
+        ExecStack {
+            slots: vec![0u64; max_bytes / 8].into_boxed_slice(),
+            frames: Vec::new(),
+            max_frames: max_bytes / 32,
+        }
+    }
+}
+
+/// Calls store function `func` with raw arguments; returns its raw results.
+pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result<Vec<u64>> {
+    let (instance, index) = match store.inner.funcs[func as usize].kind {
+        FuncKind::Host { .. } => {
+            let n_results = store.inner.funcs[func as usize].sig.results().len();
+            let mut buffer = args.to_vec();
+            buffer.resize(args.len().max(n_results), 0);
+            call_host(store, func, &mut buffer, None)?;
+            buffer.truncate(n_results);
+            return Ok(buffer);
+        }
+        FuncKind::Wasm { instance, index } => (instance, index),
+    };
+    if store.inner.activations >= MAX_ACTIVATIONS {
+        return Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into());
+    }
+    let max_stack = store.inner.engine.config().max_wasm_stack;
+    let mut stack = store.inner.stacks.pop().unwrap_or_else(|| ExecStack::new(max_stack));
+    let n_results = store.inner.funcs[func as usize].sig.results().len();
+    let compiled = compiled(&store.inner, instance, index);
+    let result = if compiled.frame_size as usize > stack.slots.len() || args.len() > stack.slots.len() {
+        Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into())
+    } else {
+        stack.slots[..args.len()].copy_from_slice(args);
+        stack.frames.clear();
+        store.inner.activations += 1;
+        let result = run(store, &mut stack, func);
+        store.inner.activations -= 1;
+        result.map(|()| stack.slots[..n_results].to_vec())
+    };
+    store.inner.stacks.push(stack);
+    result
+}
+
+fn compiled(store: &StoreInner, instance: u32, index: u32) -> &CompiledFunc {
+    &store.instances[instance as usize].module.inner.code[index as usize]
+}
+
+/// Calls host function `func` with arguments in `slots[0..params]`, writing results to `slots[0..results]`.
+fn call_host<T>(store: &mut Store<T>, func: u32, slots: &mut [u64], instance: Option<u32>) -> Result<()> {
+    let entity = &store.inner.funcs[func as usize];
+    let FuncKind::Host { index } = entity.kind else { unreachable!("call_host on a Wasm function") };
+    let sig = entity.sig.clone();
+    let host = store.hosts[index as usize].clone();
+    let id = store.inner.id;
+    let params: Vec<Val> =
+        sig.params().iter().zip(slots.iter()).map(|(ty, raw)| Val::from_raw(*raw as u128, *ty, id)).collect();
+    let mut results: Vec<Val> =
+        sig.results().iter().map(|ty| Val::default_for(*ty).unwrap_or(Val::FuncRef(None))).collect();
+    host(Caller { store: &mut *store, instance }, &params, &mut results)?;
+    for (i, (val, ty)) in results.iter().zip(sig.results()).enumerate() {
+        if !val.matches(&store.inner, *ty) {
+            return Err(Error::Usage(format!("host function result {i} does not have type {ty}")));
+        }
+        slots[i] = val.to_raw(id)? as u64;
+    }
+    Ok(())
+}
+
+/// The registers of the function being executed, derived from its store function index.
+struct Current {
+    func: u32,
+    instance: u32,
+    code: *const [Instr],
+    module: *const ModuleInner,
+    frame_size: usize,
+    num_params: usize,
+    num_locals: usize,
+}
+
+impl Current {
+    fn of(store: &StoreInner, func: u32) -> Current {
+        let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else {
+            unreachable!("Current::of a host function")
+        };
+        let module: &Arc<ModuleInner> = &store.instances[instance as usize].module.inner;
+        let compiled = &module.code[index as usize];
+        Current {
+            func,
+            instance,
+            code: &*compiled.code as *const [Instr],
+            module: Arc::as_ptr(module),
+            frame_size: compiled.frame_size as usize,
+            num_params: compiled.num_params as usize,
+            num_locals: compiled.num_locals as usize,
+        }
+    }
+}
+
+fn backtrace(store: &StoreInner, current: (u32, u32), frames: &[Frame]) -> WasmBacktrace {
+    let mut out = Vec::new();
+    let calls = std::iter::once(current).chain(frames.iter().rev().map(|f| (f.func, f.ip)));
+    for (func, ip) in calls {
+        let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else { continue };
+        let module = &store.instances[instance as usize].module.inner;
+        let compiled = &module.code[index as usize];
+        let func_index = module.num_imported_funcs + index;
+        let at = (ip as usize).saturating_sub(1);
+        out.push(FrameInfo {
+            func_index,
+            func_name: module.func_name(func_index).map(str::to_string),
+            module_name: module.name.clone(),
+            module_offset: compiled.offsets.get(at).map(|o| *o as usize),
+        });
+    }
+    WasmBacktrace { frames: out }
+}
+
+/// Effective address of an access of `size` bytes, if it lies inside a memory of `len` bytes.
+#[inline(always)]
+fn effective(addr: u64, offset: u64, size: u64, len: u64) -> Option<usize> {
+    let start = addr.checked_add(offset)?;
+    let end = start.checked_add(size)?;
+    if end <= len { Some(start as usize) } else { None }
+}
+
+/// Checks that `[start, start + len)` lies within `size`; returns the range as `usize`s.
+#[inline]
+fn range_in(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    if end <= size { Some(start as usize..end as usize) } else { None }
+}
+
+fn fmin32(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        a + b
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() { a } else { b }
+    } else {
+        a.min(b)
+    }
+}
+fn fmax32(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        a + b
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_positive() { a } else { b }
+    } else {
+        a.max(b)
+    }
+}
+fn fmin64(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        a + b
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() { a } else { b }
+    } else {
+        a.min(b)
+    }
+}
+fn fmax64(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        a + b
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_positive() { a } else { b }
+    } else {
+        a.max(b)
+    }
+}
+
+/// Truncates `x` to an integer in `[min, max_exclusive)` or reports the trap.
+#[inline]
+fn trunc_checked(x: f64, min: f64, max_exclusive: f64) -> std::result::Result<f64, TrapKind> {
+    if x.is_nan() {
+        return Err(TrapKind::BadConversionToInteger);
+    }
+    let t = x.trunc();
+    if t >= min && t < max_exclusive { Ok(t) } else { Err(TrapKind::IntegerOverflow) }
+}
+
+const TWO_31: f64 = 2147483648.0;
+const TWO_32: f64 = 4294967296.0;
+const TWO_63: f64 = 9223372036854775808.0;
+const TWO_64: f64 = 18446744073709551616.0;
+
+/// Runs store function `entry` (a Wasm function) whose arguments are in `stack.slots[0..]`; leaves its
+/// results in `stack.slots[0..]`.
+fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()> {
+    let slots_len = stack.slots.len();
+    let slots = stack.slots.as_mut_ptr();
+    let mut cur = Current::of(&store.inner, entry);
+    let mut fp: usize = 0;
+    let mut ip: usize = 0;
+    // Zero the entry function's declared locals.
+    stack.slots[cur.num_params..cur.num_locals].fill(0);
+
+    // Cached base and size of memory 0 of the current instance.
+    let mut mem_base: *mut u8;
+    let mut mem_len: u64;
+
+    macro_rules! refresh_memory {
+        () => {{
+            let instance = &store.inner.instances[cur.instance as usize];
+            match instance.memories.first() {
+                Some(&m) => {
+                    let memory = &store.inner.memories[m as usize];
+                    mem_base = memory.base();
+                    mem_len = memory.size_bytes();
+                }
+                None => {
+                    mem_base = std::ptr::null_mut();
+                    mem_len = 0;
+                }
+            }
+        }};
+    }
+    refresh_memory!();
+
+    macro_rules! trap {
+        ($kind:expr) => {{
+            let bt = backtrace(&store.inner, (cur.func, ip as u32), &stack.frames);
+            return Err(Error::Trap(Trap::new($kind, bt)));
+        }};
+    }
+    // SAFETY (all slot accesses): `fp + cur.frame_size <= slots_len` is checked whenever a frame is
+    // entered, and the translator only emits slots below the frame size of their function.
+    macro_rules! get {
+        ($slot:expr) => {{
+            let s: Slot = $slot;
+            debug_assert!((s as usize) < cur.frame_size);
+            unsafe { *slots.add(fp + s as usize) }
+        }};
+    }
+    macro_rules! set {
+        ($slot:expr, $value:expr) => {{
+            let s: Slot = $slot;
+            let v: u64 = $value;
+            debug_assert!((s as usize) < cur.frame_size);
+            unsafe { *slots.add(fp + s as usize) = v }
+        }};
+    }
+    macro_rules! module {
+        () => {
+            // SAFETY: the module is kept alive by its instance, which the store never drops while it
+            // lives, and `store` outlives this call.
+            unsafe { &*cur.module }
+        };
+    }
+    macro_rules! instance {
+        () => {
+            &store.inner.instances[cur.instance as usize]
+        };
+    }
+    macro_rules! i32_bin {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+            let $x = get!($a) as u32;
+            let $y = get!($b) as u32;
+            set!($dst, ($e) as u32 as u64)
+        }};
+    }
+    macro_rules! i64_bin {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+            let $x = get!($a);
+            let $y = get!($b);
+            set!($dst, ($e) as u64)
+        }};
+    }
+    macro_rules! f32_bin {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+            let $x = f32::from_bits(get!($a) as u32);
+            let $y = f32::from_bits(get!($b) as u32);
+            set!($dst, f32::to_bits($e) as u64)
+        }};
+    }
+    macro_rules! f64_bin {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+            let $x = f64::from_bits(get!($a));
+            let $y = f64::from_bits(get!($b));
+            set!($dst, f64::to_bits($e))
+        }};
+    }
+    macro_rules! f32_cmp {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+            let $x = f32::from_bits(get!($a) as u32);
+            let $y = f32::from_bits(get!($b) as u32);
+            set!($dst, ($e) as u64)
+        }};
+    }
+    macro_rules! f64_cmp {
+        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+            let $x = f64::from_bits(get!($a));
+            let $y = f64::from_bits(get!($b));
+            set!($dst, ($e) as u64)
+        }};
+    }
+    macro_rules! un {
+        ($dst:expr, $src:expr, |$x:ident| $e:expr) => {{
+            let $x = get!($src);
+            set!($dst, $e)
+        }};
+    }
+    macro_rules! f32_un {
+        ($dst:expr, $src:expr, |$x:ident| $e:expr) => {{
+            let $x = f32::from_bits(get!($src) as u32);
+            set!($dst, f32::to_bits($e) as u64)
+        }};
+    }
+    macro_rules! f64_un {
+        ($dst:expr, $src:expr, |$x:ident| $e:expr) => {{
+            let $x = f64::from_bits(get!($src));
+            set!($dst, f64::to_bits($e))
+        }};
+    }
+    macro_rules! trunc {
+        ($dst:expr, $src:expr, $from:ty, $min:expr, $max:expr, $to:ty) => {{
+            let x = <$from>::from_bits(get!($src) as _) as f64;
+            match trunc_checked(x, $min, $max) {
+                Ok(t) => set!($dst, (t as $to) as u64),
+                Err(kind) => trap!(kind),
+            }
+        }};
+    }
+    // Loads and stores through the cached memory 0.
+    macro_rules! load {
+        ($dst:expr, $addr:expr, $offset:expr, $n:literal, |$b:ident| $e:expr) => {{
+            let Some(at) = effective(get!($addr), $offset as u64, $n, mem_len) else {
+                trap!(TrapKind::MemoryOutOfBounds)
+            };
+            // SAFETY: `at + $n <= mem_len`, the committed size of memory 0 whose base is `mem_base`
+            // (refreshed after every call, return and memory.grow).
+            let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem_base.add(at) as *const [u8; $n]) };
+            set!($dst, $e)
+        }};
+    }
+    macro_rules! store_mem {
+        ($addr:expr, $value:expr, $offset:expr, $n:literal, |$v:ident| $e:expr) => {{
+            let Some(at) = effective(get!($addr), $offset as u64, $n, mem_len) else {
+                trap!(TrapKind::MemoryOutOfBounds)
+            };
+            let $v = get!($value);
+            let bytes: [u8; $n] = $e;
+            // SAFETY: as in `load!`.
+            unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut [u8; $n], bytes) };
+        }};
+    }
+    // Loads and stores through a side-table memarg (any memory, 64-bit offsets).
+    macro_rules! load_x {
+        ($dst:expr, $addr:expr, $memarg:expr, $n:literal, |$b:ident| $e:expr) => {{
+            let (memory, offset) = module!().memargs[$memarg as usize];
+            let memory = &store.inner.memories[instance!().memories[memory as usize] as usize];
+            let Some(at) = effective(get!($addr), offset, $n, memory.size_bytes()) else {
+                trap!(TrapKind::MemoryOutOfBounds)
+            };
+            let $b: [u8; $n] = memory.data()[at..at + $n].try_into().expect("range has length $n");
+            set!($dst, $e)
+        }};
+    }
+    macro_rules! store_x {
+        ($addr:expr, $value:expr, $memarg:expr, $n:literal, |$v:ident| $e:expr) => {{
+            let (memory, offset) = module!().memargs[$memarg as usize];
+            let memory_index = instance!().memories[memory as usize] as usize;
+            let memory = &mut store.inner.memories[memory_index];
+            let Some(at) = effective(get!($addr), offset, $n, memory.size_bytes()) else {
+                trap!(TrapKind::MemoryOutOfBounds)
+            };
+            let $v = get!($value);
+            let bytes: [u8; $n] = $e;
+            memory.data_mut()[at..at + $n].copy_from_slice(&bytes);
+        }};
+    }
+
+    // Enters store function `$callee` with its frame at `$new_fp`; for a tail call the current frame is
+    // replaced instead of suspended.
+    macro_rules! call {
+        ($callee:expr, $new_fp:expr, $tail:expr) => {{
+            let callee: u32 = $callee;
+            let new_fp: usize = $new_fp;
+            match store.inner.funcs[callee as usize].kind {
+                FuncKind::Wasm { .. } => {
+                    let next = Current::of(&store.inner, callee);
+                    let frame_fp = if $tail {
+                        // SAFETY: both ranges lie in the current frame (arguments were placed by the
+                        // translator below the frame size); `copy` allows overlap.
+                        unsafe { std::ptr::copy(slots.add(new_fp), slots.add(fp), next.num_params) };
+                        fp
+                    } else {
+                        new_fp
+                    };
+                    if frame_fp + next.frame_size > slots_len
+                        || (!$tail && stack.frames.len() >= stack.max_frames)
+                    {
+                        trap!(TrapKind::StackOverflow);
+                    }
+                    if !$tail {
+                        stack.frames.push(Frame { func: cur.func, ip: ip as u32, fp });
+                    }
+                    let same_instance = next.instance == cur.instance;
+                    // SAFETY: `frame_fp + next.frame_size <= slots_len` was checked above.
+                    unsafe {
+                        std::ptr::write_bytes(
+                            slots.add(frame_fp + next.num_params),
+                            0,
+                            next.num_locals - next.num_params,
+                        )
+                    };
+                    cur = next;
+                    fp = frame_fp;
+                    ip = 0;
+                    if !same_instance {
+                        refresh_memory!();
+                    }
+                }
+                FuncKind::Host { .. } => {
+                    let sig = &store.inner.funcs[callee as usize].sig;
+                    let width = sig.params().len().max(sig.results().len());
+                    let n_results = sig.results().len();
+                    if new_fp + width > slots_len {
+                        trap!(TrapKind::StackOverflow);
+                    }
+                    // SAFETY: `new_fp + width <= slots_len`; the stack is owned by this activation and
+                    // not reachable from the store while the host runs.
+                    let args = unsafe { std::slice::from_raw_parts_mut(slots.add(new_fp), width) };
+                    call_host(store, callee, args, Some(cur.instance))?;
+                    refresh_memory!();
+                    if $tail {
+                        // SAFETY: both ranges lie inside the current frame.
+                        unsafe { std::ptr::copy(slots.add(new_fp), slots.add(fp), n_results) };
+                        do_return!();
+                    }
+                }
+            }
+        }};
+    }
+    // Returns from the current function; results are already in `slots[fp..]`.
+    macro_rules! do_return {
+        () => {{
+            match stack.frames.pop() {
+                None => return Ok(()),
+                Some(frame) => {
+                    let instance = cur.instance;
+                    cur = Current::of(&store.inner, frame.func);
+                    fp = frame.fp;
+                    ip = frame.ip as usize;
+                    if cur.instance != instance {
+                        refresh_memory!();
+                    } else {
+                        // The callee may have grown memory.
+                        refresh_memory!();
+                    }
+                }
+            }
+        }};
+    }
+    macro_rules! indirect_target {
+        ($index:expr, $site:expr) => {{
+            let (type_index, table) = module!().call_sites[$site as usize];
+            let expected = module!().type_ids[type_index as usize];
+            let table = &store.inner.tables[instance!().tables[table as usize] as usize];
+            let index = get!($index);
+            let Some(&raw) = usize::try_from(index).ok().and_then(|i| table.elements.get(i)) else {
+                trap!(TrapKind::UndefinedElement)
+            };
+            if raw == 0 {
+                trap!(TrapKind::UninitializedElement);
+            }
+            let callee = (raw - 1) as u32;
+            let actual = store.inner.funcs[callee as usize].ty;
+            if actual != expected && !store.inner.engine.id_is_subtype(actual, expected) {
+                trap!(TrapKind::IndirectCallTypeMismatch);
+            }
+            callee
+        }};
+    }
+    macro_rules! ref_target {
+        ($func:expr) => {{
+            let raw = get!($func);
+            if raw == 0 {
+                trap!(TrapKind::NullFunctionReference);
+            }
+            (raw - 1) as u32
+        }};
+    }
+
+    loop {
+        // SAFETY: the module outlives the call (see `module!`); `ip` stays inside the code because every
+        // function ends in a return or jump and branch targets are instruction indices of the function.
+        let code = unsafe { &*cur.code };
+        let instr = code[ip];
+        ip += 1;
+        use Instr as I;
+        match instr {
+            I::Unreachable {} => trap!(TrapKind::Unreachable),
+            I::Copy { dst, src } => set!(dst, get!(src)),
+            I::Const32 { dst, value } => set!(dst, value as u64),
+            I::Const64 { dst, value } => set!(dst, value),
+            I::SelectElse { dst, other, cond } => {
+                if get!(cond) as u32 == 0 {
+                    set!(dst, get!(other))
+                }
+            }
+            I::Br { target } => ip = target as usize,
+            I::BrIfNez { cond, target } => {
+                if get!(cond) as u32 != 0 {
+                    ip = target as usize
+                }
+            }
+            I::BrIfEqz { cond, target } => {
+                if get!(cond) as u32 == 0 {
+                    ip = target as usize
+                }
+            }
+            I::BrTable { index, len } => {
+                let i = (get!(index) as u32).min(len);
+                ip += i as usize;
+            }
+            I::BrOnNull { src, target } => {
+                if get!(src) == 0 {
+                    ip = target as usize
+                }
+            }
+            I::BrOnNonNull { src, target } => {
+                if get!(src) != 0 {
+                    ip = target as usize
+                }
+            }
+            I::Return {} => do_return!(),
+            I::ReturnOne { src } => {
+                set!(0, get!(src));
+                do_return!();
+            }
+            I::ReturnSpan { src, len } => {
+                // SAFETY: the span lies inside the frame (translator invariant).
+                unsafe { std::ptr::copy(slots.add(fp + src as usize), slots.add(fp), len as usize) };
+                do_return!();
+            }
+            I::Call { func, base } => {
+                let callee = instance!().funcs[func as usize];
+                call!(callee, fp + base as usize, false);
+            }
+            I::ReturnCall { func, base } => {
+                let callee = instance!().funcs[func as usize];
+                call!(callee, fp + base as usize, true);
+            }
+            I::CallIndirect { index, base, site } => {
+                let callee = indirect_target!(index, site);
+                call!(callee, fp + base as usize, false);
+            }
+            I::ReturnCallIndirect { index, base, site } => {
+                let callee = indirect_target!(index, site);
+                call!(callee, fp + base as usize, true);
+            }
+            I::CallRef { func, base } => {
+                let callee = ref_target!(func);
+                call!(callee, fp + base as usize, false);
+            }
+            I::ReturnCallRef { func, base } => {
+                let callee = ref_target!(func);
+                call!(callee, fp + base as usize, true);
+            }
+            I::GlobalGet { dst, global } => {
+                let g = instance!().globals[global as usize];
+                set!(dst, store.inner.globals[g as usize].value as u64)
+            }
+            I::GlobalSet { src, global } => {
+                let g = instance!().globals[global as usize];
+                store.inner.globals[g as usize].value = get!(src) as u128;
+            }
+            I::MemorySize { dst, memory } => {
+                let m = instance!().memories[memory as usize];
+                set!(dst, store.inner.memories[m as usize].pages())
+            }
+            I::MemoryGrow { dst, delta, memory } => {
+                let m = instance!().memories[memory as usize] as usize;
+                let delta = get!(delta);
+                let entity = &mut store.inner.memories[m];
+                let failed = if entity.ty().memory64 { u64::MAX } else { u32::MAX as u64 };
+                let result = entity.grow(delta).unwrap_or(failed);
+                set!(dst, result);
+                refresh_memory!();
+            }
+            I::MemoryFill { memory, base } => {
+                let (dst, value, len) = (get!(base), get!(base + 1) as u8, get!(base + 2));
+                let m = instance!().memories[memory as usize] as usize;
+                let entity = &mut store.inner.memories[m];
+                let Some(range) = range_in(dst, len, entity.size_bytes()) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                entity.data_mut()[range].fill(value);
+            }
+            I::MemoryCopy { dst_memory, src_memory, base } => {
+                let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
+                let dm = instance!().memories[dst_memory as usize] as usize;
+                let sm = instance!().memories[src_memory as usize] as usize;
+                let memories = &mut store.inner.memories;
+                let (Some(d), Some(s)) =
+                    (range_in(dst, len, memories[dm].size_bytes()), range_in(src, len, memories[sm].size_bytes()))
+                else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                if dm == sm {
+                    memories[dm].data_mut().copy_within(s, d.start);
+                } else {
+                    let (dst_ptr, src_ptr) = (memories[dm].base(), memories[sm].base());
+                    // SAFETY: both ranges were checked against their memories' committed sizes, and
+                    // distinct memories do not overlap.
+                    unsafe { std::ptr::copy_nonoverlapping(src_ptr.add(s.start), dst_ptr.add(d.start), s.len()) };
+                }
+            }
+            I::MemoryInit { memory, data, base } => {
+                let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
+                let bytes = instance!().data[data as usize].clone();
+                let m = instance!().memories[memory as usize] as usize;
+                let entity = &mut store.inner.memories[m];
+                let (Some(d), Some(s)) = (range_in(dst, len, entity.size_bytes()), range_in(src, len, bytes.len() as u64))
+                else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                entity.data_mut()[d].copy_from_slice(&bytes[s]);
+            }
+            I::DataDrop { data } => {
+                let instance = cur.instance as usize;
+                store.inner.instances[instance].data[data as usize] = Arc::new([]);
+            }
+            I::TableGet { dst, index, table } => {
+                let t = instance!().tables[table as usize] as usize;
+                let Some(&value) = usize::try_from(get!(index)).ok().and_then(|i| store.inner.tables[t].elements.get(i))
+                else {
+                    trap!(TrapKind::TableOutOfBounds)
+                };
+                set!(dst, value)
+            }
+            I::TableSet { table, base } => {
+                let (index, value) = (get!(base), get!(base + 1));
+                let t = instance!().tables[table as usize] as usize;
+                let Some(slot) = usize::try_from(index).ok().and_then(|i| store.inner.tables[t].elements.get_mut(i))
+                else {
+                    trap!(TrapKind::TableOutOfBounds)
+                };
+                *slot = value;
+            }
+            I::TableSize { dst, table } => {
+                let t = instance!().tables[table as usize] as usize;
+                set!(dst, store.inner.tables[t].size())
+            }
+            I::TableGrow { table, base } => {
+                let (init, delta) = (get!(base), get!(base + 1));
+                let t = instance!().tables[table as usize] as usize;
+                let entity = &mut store.inner.tables[t];
+                let failed = if entity.ty.table64 { u64::MAX } else { u32::MAX as u64 };
+                set!(base, entity.grow(delta, init).unwrap_or(failed));
+            }
+            I::TableFill { table, base } => {
+                let (index, value, len) = (get!(base), get!(base + 1), get!(base + 2));
+                let t = instance!().tables[table as usize] as usize;
+                let entity = &mut store.inner.tables[t];
+                let Some(range) = range_in(index, len, entity.size()) else {
+                    trap!(TrapKind::TableOutOfBounds)
+                };
+                entity.elements[range].fill(value);
+            }
+            I::TableCopy { dst_table, src_table, base } => {
+                let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
+                let dt = instance!().tables[dst_table as usize] as usize;
+                let st = instance!().tables[src_table as usize] as usize;
+                let tables = &mut store.inner.tables;
+                let (Some(d), Some(s)) = (range_in(dst, len, tables[dt].size()), range_in(src, len, tables[st].size()))
+                else {
+                    trap!(TrapKind::TableOutOfBounds)
+                };
+                if dt == st {
+                    tables[dt].elements.copy_within(s, d.start);
+                } else {
+                    let items = tables[st].elements[s].to_vec();
+                    tables[dt].elements[d].copy_from_slice(&items);
+                }
+            }
+            I::TableInit { table, elem, base } => {
+                let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
+                let items = instance!().elems[elem as usize].clone();
+                let t = instance!().tables[table as usize] as usize;
+                let entity = &mut store.inner.tables[t];
+                let (Some(d), Some(s)) = (range_in(dst, len, entity.size()), range_in(src, len, items.len() as u64))
+                else {
+                    trap!(TrapKind::TableOutOfBounds)
+                };
+                entity.elements[d].copy_from_slice(&items[s]);
+            }
+            I::ElemDrop { elem } => {
+                let instance = cur.instance as usize;
+                store.inner.instances[instance].elems[elem as usize] = Arc::new([]);
+            }
+            I::RefFunc { dst, func } => set!(dst, instance!().funcs[func as usize] as u64 + 1),
+            I::RefAsNonNull { src } => {
+                if get!(src) == 0 {
+                    trap!(TrapKind::NullReference)
+                }
+            }
+            I::RefIsNull { dst, src } => un!(dst, src, |x| (x == 0) as u64),
+
+            // ----- loads and stores -----
+            I::I32Load { dst, addr, offset } => load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64),
+            I::I64Load { dst, addr, offset } => load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b)),
+            I::F32Load { dst, addr, offset } => load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64),
+            I::F64Load { dst, addr, offset } => load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b)),
+            I::I32Load8S { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as i8 as i32 as u32 as u64),
+            I::I32Load8U { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as u64),
+            I::I32Load16S { dst, addr, offset } => {
+                load!(dst, addr, offset, 2, |b| i16::from_le_bytes(b) as i32 as u32 as u64)
+            }
+            I::I32Load16U { dst, addr, offset } => load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64),
+            I::I64Load8S { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as i8 as i64 as u64),
+            I::I64Load8U { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as u64),
+            I::I64Load16S { dst, addr, offset } => load!(dst, addr, offset, 2, |b| i16::from_le_bytes(b) as i64 as u64),
+            I::I64Load16U { dst, addr, offset } => load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64),
+            I::I64Load32S { dst, addr, offset } => load!(dst, addr, offset, 4, |b| i32::from_le_bytes(b) as i64 as u64),
+            I::I64Load32U { dst, addr, offset } => load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64),
+            I::I32LoadX { dst, addr, memarg } => load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64),
+            I::I64LoadX { dst, addr, memarg } => load_x!(dst, addr, memarg, 8, |b| u64::from_le_bytes(b)),
+            I::F32LoadX { dst, addr, memarg } => load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64),
+            I::F64LoadX { dst, addr, memarg } => load_x!(dst, addr, memarg, 8, |b| u64::from_le_bytes(b)),
+            I::I32Load8SX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as i8 as i32 as u32 as u64),
+            I::I32Load8UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as u64),
+            I::I32Load16SX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 2, |b| i16::from_le_bytes(b) as i32 as u32 as u64)
+            }
+            I::I32Load16UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 2, |b| u16::from_le_bytes(b) as u64),
+            I::I64Load8SX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as i8 as i64 as u64),
+            I::I64Load8UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as u64),
+            I::I64Load16SX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 2, |b| i16::from_le_bytes(b) as i64 as u64)
+            }
+            I::I64Load16UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 2, |b| u16::from_le_bytes(b) as u64),
+            I::I64Load32SX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 4, |b| i32::from_le_bytes(b) as i64 as u64)
+            }
+            I::I64Load32UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64),
+            I::I32Store { addr, value, offset } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
+            I::I64Store { addr, value, offset } => store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()),
+            I::F32Store { addr, value, offset } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
+            I::F64Store { addr, value, offset } => store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()),
+            I::I32Store8 { addr, value, offset } | I::I64Store8 { addr, value, offset } => {
+                store_mem!(addr, value, offset, 1, |v| [v as u8])
+            }
+            I::I32Store16 { addr, value, offset } | I::I64Store16 { addr, value, offset } => {
+                store_mem!(addr, value, offset, 2, |v| (v as u16).to_le_bytes())
+            }
+            I::I64Store32 { addr, value, offset } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
+            I::I32StoreX { addr, value, memarg } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
+            I::I64StoreX { addr, value, memarg } => store_x!(addr, value, memarg, 8, |v| v.to_le_bytes()),
+            I::F32StoreX { addr, value, memarg } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
+            I::F64StoreX { addr, value, memarg } => store_x!(addr, value, memarg, 8, |v| v.to_le_bytes()),
+            I::I32Store8X { addr, value, memarg } | I::I64Store8X { addr, value, memarg } => {
+                store_x!(addr, value, memarg, 1, |v| [v as u8])
+            }
+            I::I32Store16X { addr, value, memarg } | I::I64Store16X { addr, value, memarg } => {
+                store_x!(addr, value, memarg, 2, |v| (v as u16).to_le_bytes())
+            }
+            I::I64Store32X { addr, value, memarg } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
+
+            // ----- comparisons -----
+            I::I32Eq { dst, a, b } => i32_bin!(dst, a, b, |x, y| x == y),
+            I::I32Ne { dst, a, b } => i32_bin!(dst, a, b, |x, y| x != y),
+            I::I32LtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32) < (y as i32)),
+            I::I32LtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x < y),
+            I::I32GtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32) > (y as i32)),
+            I::I32GtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x > y),
+            I::I32LeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32) <= (y as i32)),
+            I::I32LeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x <= y),
+            I::I32GeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32) >= (y as i32)),
+            I::I32GeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x >= y),
+            I::I64Eq { dst, a, b } => i64_bin!(dst, a, b, |x, y| x == y),
+            I::I64Ne { dst, a, b } => i64_bin!(dst, a, b, |x, y| x != y),
+            I::I64LtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64) < (y as i64)),
+            I::I64LtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x < y),
+            I::I64GtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64) > (y as i64)),
+            I::I64GtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x > y),
+            I::I64LeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64) <= (y as i64)),
+            I::I64LeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x <= y),
+            I::I64GeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64) >= (y as i64)),
+            I::I64GeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x >= y),
+            I::F32Eq { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x == y),
+            I::F32Ne { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x != y),
+            I::F32Lt { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x < y),
+            I::F32Gt { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x > y),
+            I::F32Le { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x <= y),
+            I::F32Ge { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x >= y),
+            I::F64Eq { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x == y),
+            I::F64Ne { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x != y),
+            I::F64Lt { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x < y),
+            I::F64Gt { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x > y),
+            I::F64Le { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x <= y),
+            I::F64Ge { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x >= y),
+
+            // ----- integer arithmetic -----
+            I::I32Add { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
+            I::I32Sub { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
+            I::I32Mul { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            I::I32DivS { dst, a, b } => {
+                let (x, y) = (get!(a) as i32, get!(b) as i32);
+                if y == 0 {
+                    trap!(TrapKind::IntegerDivisionByZero)
+                }
+                if x == i32::MIN && y == -1 {
+                    trap!(TrapKind::IntegerOverflow)
+                }
+                set!(dst, (x / y) as u32 as u64)
+            }
+            I::I32DivU { dst, a, b } => {
+                let (x, y) = (get!(a) as u32, get!(b) as u32);
+                if y == 0 {
+                    trap!(TrapKind::IntegerDivisionByZero)
+                }
+                set!(dst, (x / y) as u64)
+            }
+            I::I32RemS { dst, a, b } => {
+                let (x, y) = (get!(a) as i32, get!(b) as i32);
+                if y == 0 {
+                    trap!(TrapKind::IntegerDivisionByZero)
+                }
+                set!(dst, x.wrapping_rem(y) as u32 as u64)
+            }
+            I::I32RemU { dst, a, b } => {
+                let (x, y) = (get!(a) as u32, get!(b) as u32);
+                if y == 0 {
+                    trap!(TrapKind::IntegerDivisionByZero)
+                }
+                set!(dst, (x % y) as u64)
+            }
+            I::I32And { dst, a, b } => i32_bin!(dst, a, b, |x, y| x & y),
+            I::I32Or { dst, a, b } => i32_bin!(dst, a, b, |x, y| x | y),
+            I::I32Xor { dst, a, b } => i32_bin!(dst, a, b, |x, y| x ^ y),
+            I::I32Shl { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shl(y)),
+            I::I32ShrS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32).wrapping_shr(y)),
+            I::I32ShrU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shr(y)),
+            I::I32Rotl { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.rotate_left(y % 32)),
+            I::I32Rotr { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.rotate_right(y % 32)),
+            I::I64Add { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
+            I::I64Sub { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
+            I::I64Mul { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
+            I::I64DivS { dst, a, b } => {
+                let (x, y) = (get!(a) as i64, get!(b) as i64);
+                if y == 0 {
+                    trap!(TrapKind::IntegerDivisionByZero)
+                }
+                if x == i64::MIN && y == -1 {
+                    trap!(TrapKind::IntegerOverflow)
+                }
+                set!(dst, (x / y) as u64)
+            }
+            I::I64DivU { dst, a, b } => {
+                let (x, y) = (get!(a), get!(b));
+                if y == 0 {
+                    trap!(TrapKind::IntegerDivisionByZero)
+                }
+                set!(dst, x / y)
+            }
+            I::I64RemS { dst, a, b } => {
+                let (x, y) = (get!(a) as i64, get!(b) as i64);
+                if y == 0 {
+                    trap!(TrapKind::IntegerDivisionByZero)
+                }
+                set!(dst, x.wrapping_rem(y) as u64)
+            }
+            I::I64RemU { dst, a, b } => {
+                let (x, y) = (get!(a), get!(b));
+                if y == 0 {
+                    trap!(TrapKind::IntegerDivisionByZero)
+                }
+                set!(dst, x % y)
+            }
+            I::I64And { dst, a, b } => i64_bin!(dst, a, b, |x, y| x & y),
+            I::I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
+            I::I64Xor { dst, a, b } => i64_bin!(dst, a, b, |x, y| x ^ y),
+            I::I64Shl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
+            I::I64ShrS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64).wrapping_shr(y as u32)),
+            I::I64ShrU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
+            I::I64Rotl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.rotate_left((y % 64) as u32)),
+            I::I64Rotr { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.rotate_right((y % 64) as u32)),
+
+            // ----- float arithmetic -----
+            I::F32Add { dst, a, b } => f32_bin!(dst, a, b, |x, y| x + y),
+            I::F32Sub { dst, a, b } => f32_bin!(dst, a, b, |x, y| x - y),
+            I::F32Mul { dst, a, b } => f32_bin!(dst, a, b, |x, y| x * y),
+            I::F32Div { dst, a, b } => f32_bin!(dst, a, b, |x, y| x / y),
+            I::F32Min { dst, a, b } => f32_bin!(dst, a, b, |x, y| fmin32(x, y)),
+            I::F32Max { dst, a, b } => f32_bin!(dst, a, b, |x, y| fmax32(x, y)),
+            I::F32Copysign { dst, a, b } => f32_bin!(dst, a, b, |x, y| x.copysign(y)),
+            I::F64Add { dst, a, b } => f64_bin!(dst, a, b, |x, y| x + y),
+            I::F64Sub { dst, a, b } => f64_bin!(dst, a, b, |x, y| x - y),
+            I::F64Mul { dst, a, b } => f64_bin!(dst, a, b, |x, y| x * y),
+            I::F64Div { dst, a, b } => f64_bin!(dst, a, b, |x, y| x / y),
+            I::F64Min { dst, a, b } => f64_bin!(dst, a, b, |x, y| fmin64(x, y)),
+            I::F64Max { dst, a, b } => f64_bin!(dst, a, b, |x, y| fmax64(x, y)),
+            I::F64Copysign { dst, a, b } => f64_bin!(dst, a, b, |x, y| x.copysign(y)),
+
+            // ----- unary -----
+            I::I32Eqz { dst, src } => un!(dst, src, |x| (x as u32 == 0) as u64),
+            I::I64Eqz { dst, src } => un!(dst, src, |x| (x == 0) as u64),
+            I::I32Clz { dst, src } => un!(dst, src, |x| (x as u32).leading_zeros() as u64),
+            I::I32Ctz { dst, src } => un!(dst, src, |x| (x as u32).trailing_zeros() as u64),
+            I::I32Popcnt { dst, src } => un!(dst, src, |x| (x as u32).count_ones() as u64),
+            I::I64Clz { dst, src } => un!(dst, src, |x| x.leading_zeros() as u64),
+            I::I64Ctz { dst, src } => un!(dst, src, |x| x.trailing_zeros() as u64),
+            I::I64Popcnt { dst, src } => un!(dst, src, |x| x.count_ones() as u64),
+            I::F32Abs { dst, src } => un!(dst, src, |x| x & 0x7fff_ffff),
+            I::F32Neg { dst, src } => un!(dst, src, |x| (x as u32 ^ 0x8000_0000) as u64),
+            I::F32Ceil { dst, src } => f32_un!(dst, src, |x| x.ceil()),
+            I::F32Floor { dst, src } => f32_un!(dst, src, |x| x.floor()),
+            I::F32Trunc { dst, src } => f32_un!(dst, src, |x| x.trunc()),
+            I::F32Nearest { dst, src } => f32_un!(dst, src, |x| x.round_ties_even()),
+            I::F32Sqrt { dst, src } => f32_un!(dst, src, |x| x.sqrt()),
+            I::F64Abs { dst, src } => un!(dst, src, |x| x & 0x7fff_ffff_ffff_ffff),
+            I::F64Neg { dst, src } => un!(dst, src, |x| x ^ 0x8000_0000_0000_0000),
+            I::F64Ceil { dst, src } => f64_un!(dst, src, |x| x.ceil()),
+            I::F64Floor { dst, src } => f64_un!(dst, src, |x| x.floor()),
+            I::F64Trunc { dst, src } => f64_un!(dst, src, |x| x.trunc()),
+            I::F64Nearest { dst, src } => f64_un!(dst, src, |x| x.round_ties_even()),
+            I::F64Sqrt { dst, src } => f64_un!(dst, src, |x| x.sqrt()),
+
+            // ----- conversions -----
+            I::I32WrapI64 { dst, src } => un!(dst, src, |x| x as u32 as u64),
+            I::I32TruncF32S { dst, src } => trunc!(dst, src, f32, -TWO_31, TWO_31, i32),
+            I::I32TruncF32U { dst, src } => trunc!(dst, src, f32, 0.0, TWO_32, u32),
+            I::I32TruncF64S { dst, src } => trunc!(dst, src, f64, -TWO_31, TWO_31, i32),
+            I::I32TruncF64U { dst, src } => trunc!(dst, src, f64, 0.0, TWO_32, u32),
+            I::I64TruncF32S { dst, src } => trunc!(dst, src, f32, -TWO_63, TWO_63, i64),
+            I::I64TruncF32U { dst, src } => trunc!(dst, src, f32, 0.0, TWO_64, u64),
+            I::I64TruncF64S { dst, src } => trunc!(dst, src, f64, -TWO_63, TWO_63, i64),
+            I::I64TruncF64U { dst, src } => trunc!(dst, src, f64, 0.0, TWO_64, u64),
+            I::I64ExtendI32S { dst, src } => un!(dst, src, |x| x as u32 as i32 as i64 as u64),
+            I::I64ExtendI32U { dst, src } => un!(dst, src, |x| x as u32 as u64),
+            I::F32ConvertI32S { dst, src } => un!(dst, src, |x| (x as u32 as i32 as f32).to_bits() as u64),
+            I::F32ConvertI32U { dst, src } => un!(dst, src, |x| (x as u32 as f32).to_bits() as u64),
+            I::F32ConvertI64S { dst, src } => un!(dst, src, |x| (x as i64 as f32).to_bits() as u64),
+            I::F32ConvertI64U { dst, src } => un!(dst, src, |x| (x as f32).to_bits() as u64),
+            I::F32DemoteF64 { dst, src } => un!(dst, src, |x| (f64::from_bits(x) as f32).to_bits() as u64),
+            I::F64ConvertI32S { dst, src } => un!(dst, src, |x| (x as u32 as i32 as f64).to_bits()),
+            I::F64ConvertI32U { dst, src } => un!(dst, src, |x| (x as u32 as f64).to_bits()),
+            I::F64ConvertI64S { dst, src } => un!(dst, src, |x| (x as i64 as f64).to_bits()),
+            I::F64ConvertI64U { dst, src } => un!(dst, src, |x| (x as f64).to_bits()),
+            I::F64PromoteF32 { dst, src } => un!(dst, src, |x| (f32::from_bits(x as u32) as f64).to_bits()),
+            I::I32Extend8S { dst, src } => un!(dst, src, |x| x as i8 as i32 as u32 as u64),
+            I::I32Extend16S { dst, src } => un!(dst, src, |x| x as i16 as i32 as u32 as u64),
+            I::I64Extend8S { dst, src } => un!(dst, src, |x| x as i8 as i64 as u64),
+            I::I64Extend16S { dst, src } => un!(dst, src, |x| x as i16 as i64 as u64),
+            I::I64Extend32S { dst, src } => un!(dst, src, |x| x as i32 as i64 as u64),
+            I::I32TruncSatF32S { dst, src } => un!(dst, src, |x| f32::from_bits(x as u32) as i32 as u32 as u64),
+            I::I32TruncSatF32U { dst, src } => un!(dst, src, |x| f32::from_bits(x as u32) as u32 as u64),
+            I::I32TruncSatF64S { dst, src } => un!(dst, src, |x| f64::from_bits(x) as i32 as u32 as u64),
+            I::I32TruncSatF64U { dst, src } => un!(dst, src, |x| f64::from_bits(x) as u32 as u64),
+            I::I64TruncSatF32S { dst, src } => un!(dst, src, |x| f32::from_bits(x as u32) as i64 as u64),
+            I::I64TruncSatF32U { dst, src } => un!(dst, src, |x| f32::from_bits(x as u32) as u64),
+            I::I64TruncSatF64S { dst, src } => un!(dst, src, |x| f64::from_bits(x) as i64 as u64),
+            I::I64TruncSatF64U { dst, src } => un!(dst, src, |x| f64::from_bits(x) as u64),
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The interpreter tier: Wasm function bodies translated into ward's register-style bytecode
+//! (`bytecode`, `translate`) and run by one dispatch loop (`exec`).
+
+pub(crate) mod bytecode;
+pub(crate) mod exec;
+pub(crate) mod translate;

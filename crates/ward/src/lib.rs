@@ -1,0 +1,57 @@
+//! ward: a WebAssembly runtime with a sandbox-first embedding API.
+//!
+//! The API follows the shape Wasmtime users know: an [`Engine`] compiles [`Module`]s; a [`Store`] holds
+//! instances and host data; a [`Linker`] resolves imports; [`Func`]/[`TypedFunc`] call into Wasm; traps
+//! come back as [`Error::Trap`] with a [`TrapKind`] and a Wasm backtrace.
+//!
+//! ```
+//! use ward::{Engine, Linker, Module, Store};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"
+//!     (module
+//!       (import "host" "double" (func $double (param i32) (result i32)))
+//!       (func (export "run") (param i32) (result i32)
+//!         local.get 0
+//!         call $double
+//!         i32.const 1
+//!         i32.add))
+//! "#)?;
+//! let mut linker = Linker::new(&engine);
+//! linker.func_wrap("host", "double", |x: i32| x * 2)?;
+//! let mut store = Store::new(&engine, ());
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let run = instance.get_typed_func::<i32, i32>(&store, "run")?;
+//! assert_eq!(run.call(&mut store, 20)?, 41);
+//! # Ok::<(), ward::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod engine;
+mod func;
+mod global;
+mod instance;
+mod interp;
+mod linker;
+mod memory;
+mod module;
+mod store;
+mod table;
+mod trap;
+mod types;
+mod values;
+
+pub use engine::{Config, Engine};
+pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
+pub use global::Global;
+pub use instance::{Extern, Instance};
+pub use linker::Linker;
+pub use memory::Memory;
+pub use module::Module;
+pub use store::{AsContext, AsContextMut, Store, StoreId};
+pub use table::Table;
+pub use trap::{Error, FrameInfo, Result, Trap, TrapKind, WasmBacktrace};
+pub use types::{
+    ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, TypeId, ValType,
+};
+pub use values::{ExternRef, Val};

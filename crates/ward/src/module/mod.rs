@@ -1,0 +1,518 @@
+//! [`Module`]: a validated and translated WebAssembly module, ready to be instantiated in any store of
+//! its engine.
+//!
+//! Compilation parses the binary with wasmparser, validating it in the engine's shared validator, records
+//! what instantiation needs (imports, exports, segments, initialisers), and translates every function body
+//! into interpreter bytecode (eagerly, so unsupported instructions are reported at compile time).
+//! Depends on `engine` and `interp::translate`; used by `instance` and `linker`.
+
+mod const_expr;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use wasmparser::types::{CoreTypeId, TypesRef};
+use wasmparser::{
+    DataKind, ElementItems, ElementKind, Encoding, ExternalKind, FuncToValidate, FunctionBody,
+    KnownCustom, Name, OperatorsReader, Parser, Payload, TableInit, TypeRef, ValidPayload,
+    ValidatorResources,
+};
+
+pub(crate) use const_expr::ConstExpr;
+
+use crate::engine::{Engine, convert_reftype};
+use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
+use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
+use crate::{Error, Result};
+
+/// What an import expects.
+#[derive(Debug, Clone)]
+pub(crate) enum ImportKind {
+    Func(CoreTypeId),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+    Tag(CoreTypeId),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ImportDef {
+    pub module: String,
+    pub name: String,
+    pub kind: ImportKind,
+}
+
+/// An index into one of a module's index spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntityIndex {
+    Func(u32),
+    Table(u32),
+    Memory(u32),
+    Global(u32),
+    Tag(u32),
+}
+
+pub(crate) enum ElemItems {
+    Funcs(Box<[u32]>),
+    Exprs(Box<[ConstExpr]>),
+}
+
+pub(crate) enum ElemMode {
+    Passive,
+    Declared,
+    Active { table: u32, offset: ConstExpr },
+}
+
+pub(crate) struct ElemSegment {
+    pub mode: ElemMode,
+    pub items: ElemItems,
+}
+
+pub(crate) enum DataMode {
+    Passive,
+    Active { memory: u32, offset: ConstExpr },
+}
+
+pub(crate) struct DataSegment {
+    pub mode: DataMode,
+    pub bytes: Arc<[u8]>,
+}
+
+pub(crate) struct TableDef {
+    pub ty: TableType,
+    /// Initial element for defined tables (`None` means null).
+    pub init: Option<ConstExpr>,
+}
+
+pub(crate) struct GlobalDef {
+    pub ty: GlobalType,
+    pub init: ConstExpr,
+}
+
+pub(crate) struct ModuleInner {
+    pub engine: Engine,
+    pub name: Option<String>,
+    /// Module type index → canonical id.
+    pub type_ids: Vec<CoreTypeId>,
+    /// Function index → canonical signature id (imports first).
+    pub func_type_ids: Vec<CoreTypeId>,
+    pub imports: Vec<ImportDef>,
+    pub num_imported_funcs: u32,
+    /// Defined tables, memories and globals (imports excluded).
+    pub tables: Vec<TableDef>,
+    pub memories: Vec<MemoryType>,
+    pub globals: Vec<GlobalDef>,
+    /// All tables' and memories' and globals' types, imports included, for export descriptions.
+    pub table_types: Vec<TableType>,
+    pub memory_types: Vec<MemoryType>,
+    pub global_types: Vec<GlobalType>,
+    pub exports: Vec<(String, EntityIndex)>,
+    pub export_map: HashMap<String, usize>,
+    pub start: Option<u32>,
+    pub elems: Vec<ElemSegment>,
+    pub data: Vec<DataSegment>,
+    /// Translated bodies of the defined functions.
+    pub code: Vec<CompiledFunc>,
+    /// Side table of (memory, offset) for memory instructions off the fast path.
+    pub memargs: Vec<(u32, u64)>,
+    /// Side table of (type index, table index) for indirect calls.
+    pub call_sites: Vec<(u32, u32)>,
+    pub func_names: HashMap<u32, String>,
+}
+
+/// A compiled WebAssembly module. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("name", &self.inner.name).finish_non_exhaustive()
+    }
+}
+
+impl Module {
+    /// Compiles a module from its binary or (with the `wat` feature) text form.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        #[cfg(feature = "wat")]
+        let bytes = &wat::parse_bytes(bytes).map_err(|e| Error::Parse(e.to_string()))?;
+        Module::from_binary(engine, bytes)
+    }
+
+    /// Compiles a module from a file holding the binary or text form.
+    pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
+        Module::new(engine, bytes)
+    }
+
+    /// Checks that `bytes` is a valid module binary ward can run, without keeping the result.
+    pub fn validate(engine: &Engine, bytes: &[u8]) -> Result<()> {
+        Module::from_binary(engine, bytes).map(drop)
+    }
+
+    /// Compiles a module from its binary form.
+    pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        let parsed = parse(engine, bytes)?;
+        Ok(Module { inner: Arc::new(parsed) })
+    }
+
+    /// The module's name from its name section.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// The engine the module was compiled in.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The imports: (module, name, type).
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
+        self.inner.imports.iter().map(|import| {
+            let ty = match &import.kind {
+                ImportKind::Func(id) => ExternType::Func(self.inner.engine.func_type(*id)),
+                ImportKind::Table(t) => ExternType::Table(*t),
+                ImportKind::Memory(m) => ExternType::Memory(*m),
+                ImportKind::Global(g) => ExternType::Global(*g),
+                ImportKind::Tag(id) => ExternType::Tag(self.inner.engine.func_type(*id)),
+            };
+            (import.module.as_str(), import.name.as_str(), ty)
+        })
+    }
+
+    /// The exports: (name, type).
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
+        self.inner.exports.iter().map(|(name, index)| (name.as_str(), self.inner.entity_type(*index)))
+    }
+
+    /// The type of the export `name`, if there is one.
+    pub fn get_export(&self, name: &str) -> Option<ExternType> {
+        let at = *self.inner.export_map.get(name)?;
+        Some(self.inner.entity_type(self.inner.exports[at].1))
+    }
+}
+
+impl ModuleInner {
+    pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
+        match index {
+            EntityIndex::Func(i) => ExternType::Func(self.engine.func_type(self.func_type_ids[i as usize])),
+            EntityIndex::Table(i) => ExternType::Table(self.table_types[i as usize]),
+            EntityIndex::Memory(i) => ExternType::Memory(self.memory_types[i as usize]),
+            EntityIndex::Global(i) => ExternType::Global(self.global_types[i as usize]),
+            EntityIndex::Tag(_) => ExternType::Tag(crate::types::FuncType::new([], [])),
+        }
+    }
+
+    /// The name of function `index` (module index space), from the name section.
+    pub(crate) fn func_name(&self, index: u32) -> Option<&str> {
+        self.func_names.get(&index).map(String::as_str)
+    }
+}
+
+fn unsupported(feature: &str, offset: u64) -> Error {
+    Error::Unsupported { feature: feature.to_string(), offset: offset as usize }
+}
+
+pub(crate) fn convert_table_type(types: TypesRef<'_>, t: &wasmparser::TableType) -> TableType {
+    TableType {
+        element: convert_reftype(types, t.element_type, None),
+        table64: t.table64,
+        minimum: t.initial,
+        maximum: t.maximum,
+    }
+}
+
+pub(crate) fn convert_memory_type(m: &wasmparser::MemoryType) -> MemoryType {
+    MemoryType {
+        memory64: m.memory64,
+        minimum: m.initial,
+        maximum: m.maximum,
+        page_size_log2: m.page_size_log2.unwrap_or(16),
+    }
+}
+
+pub(crate) fn convert_global_type(types: TypesRef<'_>, g: &wasmparser::GlobalType) -> GlobalType {
+    use crate::types::ValType;
+    let content = match g.content_type {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(r) => ValType::Ref(convert_reftype(types, r, None)),
+    };
+    GlobalType { content, mutability: if g.mutable { Mutability::Var } else { Mutability::Const } }
+}
+
+/// Everything gathered while the validator walks the sections; types are resolved after validation.
+#[derive(Default)]
+struct Sections<'a> {
+    imports: Vec<(String, String, TypeRef)>,
+    table_inits: Vec<Option<ConstExpr>>,
+    global_inits: Vec<ConstExpr>,
+    exports: Vec<(String, EntityIndex)>,
+    start: Option<u32>,
+    elems: Vec<ElemSegment>,
+    data: Vec<DataSegment>,
+    bodies: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'a>)>,
+    name: Option<String>,
+    func_names: HashMap<u32, String>,
+}
+
+fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
+    let mut sections = Sections::default();
+    let types = {
+        let mut validator = engine.inner.validator.lock().expect("validator poisoned");
+        validator.reset();
+        let mut types = None;
+        for payload in Parser::new(0).parse_all(bytes) {
+            let payload = payload.map_err(Error::invalid)?;
+            if let Payload::Version { encoding: Encoding::Component, range, .. } = &payload {
+                return Err(unsupported("the component model", range.start));
+            }
+            match validator.payload(&payload).map_err(Error::invalid)? {
+                ValidPayload::Func(to_validate, body) => sections.bodies.push((to_validate, body)),
+                ValidPayload::End(t) => types = Some(t),
+                _ => {}
+            }
+            collect_section(&mut sections, payload)?;
+        }
+        types.ok_or_else(|| Error::Invalid { message: "unexpected end of module".into(), offset: bytes.len() })?
+    };
+    let types = types.as_ref();
+    engine.register_types(types);
+
+    let type_ids: Vec<CoreTypeId> =
+        (0..types.core_type_count_in_module()).map(|i| types.core_type_at_in_module(i)).collect();
+    let func_type_ids: Vec<CoreTypeId> =
+        (0..types.function_count()).map(|i| types.core_function_at(i)).collect();
+    let table_types: Vec<TableType> =
+        (0..types.table_count()).map(|i| convert_table_type(types, &types.table_at(i))).collect();
+    let memory_types: Vec<MemoryType> =
+        (0..types.memory_count()).map(|i| convert_memory_type(&types.memory_at(i))).collect();
+    let global_types: Vec<GlobalType> =
+        (0..types.global_count()).map(|i| convert_global_type(types, &types.global_at(i))).collect();
+
+    let mut imports = Vec::new();
+    let (mut n_funcs, mut n_tables, mut n_memories, mut n_globals) = (0u32, 0u32, 0u32, 0u32);
+    for (module, name, ty) in sections.imports {
+        let kind = match ty {
+            TypeRef::Func(_) | TypeRef::FuncExact(_) => {
+                n_funcs += 1;
+                ImportKind::Func(func_type_ids[n_funcs as usize - 1])
+            }
+            TypeRef::Table(_) => {
+                n_tables += 1;
+                ImportKind::Table(table_types[n_tables as usize - 1])
+            }
+            TypeRef::Memory(_) => {
+                n_memories += 1;
+                ImportKind::Memory(memory_types[n_memories as usize - 1])
+            }
+            TypeRef::Global(_) => {
+                n_globals += 1;
+                ImportKind::Global(global_types[n_globals as usize - 1])
+            }
+            TypeRef::Tag(t) => ImportKind::Tag(type_ids[t.func_type_idx as usize]),
+        };
+        imports.push(ImportDef { module, name, kind });
+    }
+    if imports.iter().any(|i| matches!(i.kind, ImportKind::Tag(_))) {
+        return Err(unsupported("exception handling (tag imports)", 0));
+    }
+
+    let tables = sections
+        .table_inits
+        .into_iter()
+        .enumerate()
+        .map(|(i, init)| TableDef { ty: table_types[n_tables as usize + i], init })
+        .collect();
+    let globals = sections
+        .global_inits
+        .into_iter()
+        .enumerate()
+        .map(|(i, init)| GlobalDef { ty: global_types[n_globals as usize + i], init })
+        .collect();
+    let memories = memory_types[n_memories as usize..].to_vec();
+
+    let mut memargs = Vec::new();
+    let mut call_sites = Vec::new();
+    let mut code = Vec::with_capacity(sections.bodies.len());
+    {
+        let mut env = ModuleEnv {
+            types,
+            type_ids: &type_ids,
+            func_type_ids: &func_type_ids,
+            memargs: &mut memargs,
+            call_sites: &mut call_sites,
+        };
+        let mut allocations = Default::default();
+        for (to_validate, body) in sections.bodies {
+            let func_type = func_type_ids[to_validate.index as usize];
+            let mut validator = to_validate.into_validator(allocations);
+            let mut translator = Translator::new(&mut env, func_type);
+            let mut reader = body.get_binary_reader();
+            let groups = reader.read_var_u32().map_err(Error::invalid)?;
+            for _ in 0..groups {
+                let offset = reader.original_position();
+                let count = reader.read_var_u32().map_err(Error::invalid)?;
+                let ty = reader.read().map_err(Error::invalid)?;
+                validator.define_locals(offset as u64, count, ty).map_err(Error::invalid)?;
+                if matches!(ty, wasmparser::ValType::V128) {
+                    return Err(unsupported("SIMD (v128 locals)", offset));
+                }
+                translator.add_locals(count)?;
+            }
+            if func_type_uses_v128(types, func_type) {
+                return Err(unsupported("SIMD (v128 parameters or results)", body.range().start));
+            }
+            let mut ops = OperatorsReader::new(reader);
+            while !ops.eof() {
+                let (op, offset) = ops.read_with_offset().map_err(Error::invalid)?;
+                validator.op(offset as u64, &op).map_err(Error::invalid)?;
+                translator.translate(&op, offset as u64)?;
+            }
+            ops.finish().map_err(Error::invalid)?;
+            code.push(translator.finish());
+            allocations = validator.into_allocations();
+        }
+    }
+
+    let export_map = sections.exports.iter().enumerate().map(|(i, (name, _))| (name.clone(), i)).collect();
+    Ok(ModuleInner {
+        engine: engine.clone(),
+        name: sections.name,
+        type_ids,
+        func_type_ids,
+        imports,
+        num_imported_funcs: n_funcs,
+        tables,
+        memories,
+        globals,
+        table_types,
+        memory_types,
+        global_types,
+        exports: sections.exports,
+        export_map,
+        start: sections.start,
+        elems: sections.elems,
+        data: sections.data,
+        code,
+        memargs,
+        call_sites,
+        func_names: sections.func_names,
+    })
+}
+
+fn func_type_uses_v128(types: TypesRef<'_>, id: CoreTypeId) -> bool {
+    let f = types[id].unwrap_func();
+    f.params().iter().chain(f.results()).any(|t| matches!(t, wasmparser::ValType::V128))
+}
+
+fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Result<()> {
+    match payload {
+        Payload::ImportSection(reader) => {
+            for import in reader.into_imports() {
+                let import = import.map_err(Error::invalid)?;
+                sections.imports.push((import.module.to_string(), import.name.to_string(), import.ty));
+            }
+        }
+        Payload::TableSection(reader) => {
+            for table in reader {
+                let table = table.map_err(Error::invalid)?;
+                let init = match table.init {
+                    TableInit::RefNull => None,
+                    TableInit::Expr(expr) => Some(ConstExpr::parse(&expr)?),
+                };
+                sections.table_inits.push(init);
+            }
+        }
+        Payload::GlobalSection(reader) => {
+            for global in reader {
+                let global = global.map_err(Error::invalid)?;
+                if matches!(global.ty.content_type, wasmparser::ValType::V128) {
+                    return Err(unsupported("SIMD (v128 globals)", global.init_expr.get_binary_reader().original_position()));
+                }
+                sections.global_inits.push(ConstExpr::parse(&global.init_expr)?);
+            }
+        }
+        Payload::TagSection(reader) => {
+            return Err(unsupported("exception handling (tags)", reader.range().start));
+        }
+        Payload::ExportSection(reader) => {
+            for export in reader {
+                let export = export.map_err(Error::invalid)?;
+                let index = match export.kind {
+                    ExternalKind::Func | ExternalKind::FuncExact => EntityIndex::Func(export.index),
+                    ExternalKind::Table => EntityIndex::Table(export.index),
+                    ExternalKind::Memory => EntityIndex::Memory(export.index),
+                    ExternalKind::Global => EntityIndex::Global(export.index),
+                    ExternalKind::Tag => EntityIndex::Tag(export.index),
+                };
+                sections.exports.push((export.name.to_string(), index));
+            }
+        }
+        Payload::StartSection { func, .. } => sections.start = Some(func),
+        Payload::ElementSection(reader) => {
+            for elem in reader {
+                let elem = elem.map_err(Error::invalid)?;
+                let mode = match elem.kind {
+                    ElementKind::Passive => ElemMode::Passive,
+                    ElementKind::Declared => ElemMode::Declared,
+                    ElementKind::Active { table_index, offset_expr } => ElemMode::Active {
+                        table: table_index.unwrap_or(0),
+                        offset: ConstExpr::parse(&offset_expr)?,
+                    },
+                };
+                let items = match elem.items {
+                    ElementItems::Functions(funcs) => ElemItems::Funcs(
+                        funcs.into_iter().collect::<std::result::Result<_, _>>().map_err(Error::invalid)?,
+                    ),
+                    ElementItems::Expressions(_, exprs) => {
+                        let mut items = Vec::new();
+                        for expr in exprs {
+                            items.push(ConstExpr::parse(&expr.map_err(Error::invalid)?)?);
+                        }
+                        ElemItems::Exprs(items.into())
+                    }
+                };
+                sections.elems.push(ElemSegment { mode, items });
+            }
+        }
+        Payload::DataSection(reader) => {
+            for data in reader {
+                let data = data.map_err(Error::invalid)?;
+                let mode = match data.kind {
+                    DataKind::Passive => DataMode::Passive,
+                    DataKind::Active { memory_index, offset_expr } => DataMode::Active {
+                        memory: memory_index,
+                        offset: ConstExpr::parse(&offset_expr)?,
+                    },
+                };
+                sections.data.push(DataSegment { mode, bytes: data.data.into() });
+            }
+        }
+        Payload::CustomSection(reader) => {
+            if let KnownCustom::Name(names) = reader.as_known() {
+                // A malformed name section does not make the module invalid; keep what parses.
+                for name in names.into_iter().map_while(|n| n.ok()) {
+                    match name {
+                        Name::Module { name, .. } => sections.name = Some(name.to_string()),
+                        Name::Function(map) => {
+                            for naming in map.into_iter().map_while(|n| n.ok()) {
+                                sections.func_names.insert(naming.index, naming.name.to_string());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Tables: the store-owned element vectors and the public [`Table`] handle.
+//!
+//! Elements are encoded references (see `values`): 0 is null. Used by `instance` (segments), the
+//! executor (`table.*`, `call_indirect`) and the embedding API.
+
+use crate::store::{AsContext, AsContextMut, StoreId};
+use crate::types::TableType;
+use crate::values::Val;
+use crate::{Error, Result};
+
+/// Most elements a table may hold, so a guest cannot make the host allocate without bound.
+pub(crate) const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
+pub(crate) struct TableEntity {
+    pub elements: Vec<u64>,
+    pub ty: TableType,
+}
+
+impl TableEntity {
+    pub fn new(ty: TableType, init: u64) -> Result<Self> {
+        if ty.minimum > MAX_TABLE_ELEMENTS {
+            return Err(Error::Instantiation(format!(
+                "table minimum size {} exceeds the limit of {MAX_TABLE_ELEMENTS} elements",
+                ty.minimum
+            )));
+        }
+        Ok(TableEntity { elements: vec![init; ty.minimum as usize], ty })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.elements.len() as u64
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the old size, or `None` when not allowed.
+    pub fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
+        let old = self.size();
+        let new = old.checked_add(delta)?;
+        if new > self.ty.maximum.unwrap_or(u64::MAX) || new > MAX_TABLE_ELEMENTS {
+            return None;
+        }
+        self.elements.resize(new as usize, init);
+        Some(old)
+    }
+
+    pub fn current_type(&self) -> TableType {
+        TableType { minimum: self.size(), ..self.ty }
+    }
+}
+
+/// A table in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Table {
+    pub(crate) store: StoreId,
+    pub(crate) index: u32,
+}
+
+impl Table {
+    /// Creates a table of type `ty` with every element set to `init`.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let store = store.as_context_mut();
+        let inner = &mut store.inner;
+        if !init.matches(inner, crate::types::ValType::Ref(ty.element)) {
+            return Err(Error::Usage("table initial value has the wrong type".into()));
+        }
+        let raw = init.to_raw(inner.id)? as u64;
+        let entity = TableEntity::new(ty, raw)?;
+        inner.tables.push(entity);
+        Ok(Table { store: inner.id, index: (inner.tables.len() - 1) as u32 })
+    }
+
+    fn entity<'a>(&self, store: &'a crate::store::StoreInner) -> &'a TableEntity {
+        assert_eq!(self.store, store.id, "table used with the wrong store");
+        &store.tables[self.index as usize]
+    }
+
+    /// The table's type, with its current size as minimum.
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        self.entity(&store.as_context().inner).current_type()
+    }
+
+    /// Current number of elements.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.entity(&store.as_context().inner).size()
+    }
+
+    /// The element at `index`, if in bounds.
+    pub fn get(&self, store: impl AsContext, index: u64) -> Option<Val> {
+        let inner = &store.as_context().inner;
+        let entity = self.entity(inner);
+        let raw = *entity.elements.get(usize::try_from(index).ok()?)?;
+        Some(Val::from_raw(raw as u128, crate::types::ValType::Ref(entity.ty.element), inner.id))
+    }
+
+    /// Sets the element at `index`.
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<()> {
+        let inner = &mut store.as_context_mut().inner;
+        let ty = self.entity(inner).ty;
+        if !value.matches(inner, crate::types::ValType::Ref(ty.element)) {
+            return Err(Error::Usage("table element has the wrong type".into()));
+        }
+        let raw = value.to_raw(inner.id)? as u64;
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| inner.tables[self.index as usize].elements.get_mut(i))
+            .ok_or_else(|| Error::Usage("table index out of bounds".into()))?;
+        *slot = raw;
+        Ok(())
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the previous size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+        let inner = &mut store.as_context_mut().inner;
+        let ty = self.entity(inner).ty;
+        if !init.matches(inner, crate::types::ValType::Ref(ty.element)) {
+            return Err(Error::Usage("table element has the wrong type".into()));
+        }
+        let raw = init.to_raw(inner.id)? as u64;
+        inner.tables[self.index as usize]
+            .grow(delta, raw)
+            .ok_or_else(|| Error::Usage("failed to grow table".into()))
+    }
+}

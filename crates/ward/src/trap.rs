@@ -1,0 +1,211 @@
+//! Traps and the library's error type.
+//!
+//! A [`Trap`] is what Wasm execution ends with when it cannot continue: it carries a [`TrapKind`] and a
+//! [`WasmBacktrace`] built from the interpreter's frame chain. [`Error`] is the one error type of the public
+//! API; it wraps traps, validation failures, link errors and errors raised by host functions.
+
+use std::fmt;
+
+/// Why Wasm execution stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TrapKind {
+    /// The `unreachable` instruction was executed.
+    Unreachable,
+    /// A load or store outside the bounds of a linear memory.
+    MemoryOutOfBounds,
+    /// A table access outside the bounds of a table.
+    TableOutOfBounds,
+    /// `call_indirect` with an index past the end of the table.
+    UndefinedElement,
+    /// `call_indirect` through a null table entry.
+    UninitializedElement,
+    /// `call_indirect` found a function of another type.
+    IndirectCallTypeMismatch,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero,
+    /// Signed integer overflow in division, or a float-to-int conversion out of range.
+    IntegerOverflow,
+    /// A float-to-int conversion of NaN.
+    BadConversionToInteger,
+    /// `ref.as_non_null` (or a cast) of a null reference.
+    NullReference,
+    /// `call_ref` of a null function reference.
+    NullFunctionReference,
+    /// The Wasm call stack exceeded its configured limit.
+    StackOverflow,
+    /// A data or element segment access outside its bounds.
+    OutOfBoundsSegmentAccess,
+    /// The store ran out of fuel.
+    OutOfFuel,
+    /// The epoch deadline was reached.
+    Interrupt,
+}
+
+impl TrapKind {
+    /// The message the spec test suite uses for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapKind::Unreachable => "unreachable",
+            TrapKind::MemoryOutOfBounds => "out of bounds memory access",
+            TrapKind::TableOutOfBounds => "out of bounds table access",
+            TrapKind::UndefinedElement => "undefined element",
+            TrapKind::UninitializedElement => "uninitialized element",
+            TrapKind::IndirectCallTypeMismatch => "indirect call type mismatch",
+            TrapKind::IntegerDivisionByZero => "integer divide by zero",
+            TrapKind::IntegerOverflow => "integer overflow",
+            TrapKind::BadConversionToInteger => "invalid conversion to integer",
+            TrapKind::NullReference => "null reference",
+            TrapKind::NullFunctionReference => "null function reference",
+            TrapKind::StackOverflow => "call stack exhausted",
+            TrapKind::OutOfBoundsSegmentAccess => "out of bounds memory access",
+            TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
+            TrapKind::Interrupt => "interrupt",
+        }
+    }
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// One frame of a [`WasmBacktrace`], innermost first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Index of the function in its module's function index space.
+    pub func_index: u32,
+    /// The function's name from the module's name section, if any.
+    pub func_name: Option<String>,
+    /// The module's name, if any.
+    pub module_name: Option<String>,
+    /// Byte offset of the executing instruction in the module binary, if known.
+    pub module_offset: Option<usize>,
+}
+
+/// The Wasm frames live when a trap happened, innermost first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WasmBacktrace {
+    /// The frames, innermost first.
+    pub frames: Vec<FrameInfo>,
+}
+
+impl fmt::Display for WasmBacktrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, frame) in self.frames.iter().enumerate() {
+            write!(f, "  {i:>3}: ")?;
+            if let Some(offset) = frame.module_offset {
+                write!(f, "{offset:#8x} - ")?;
+            }
+            if let Some(module) = &frame.module_name {
+                write!(f, "{module}!")?;
+            }
+            match &frame.func_name {
+                Some(name) => writeln!(f, "{name}")?,
+                None => writeln!(f, "<wasm function {}>", frame.func_index)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A trap: the kind and where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trap {
+    kind: TrapKind,
+    backtrace: WasmBacktrace,
+}
+
+impl Trap {
+    pub(crate) fn new(kind: TrapKind, backtrace: WasmBacktrace) -> Self {
+        Trap { kind, backtrace }
+    }
+
+    /// The kind of trap.
+    pub fn kind(&self) -> TrapKind {
+        self.kind
+    }
+
+    /// The Wasm frames live at the trap.
+    pub fn backtrace(&self) -> &WasmBacktrace {
+        &self.backtrace
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "wasm trap: {}", self.kind)?;
+        if !self.backtrace.frames.is_empty() {
+            write!(f, "\nwasm backtrace:\n{}", self.backtrace)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// The error type of the ward API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Wasm execution trapped.
+    #[error(transparent)]
+    Trap(#[from] Trap),
+    /// The module text could not be parsed.
+    #[error("failed to parse WebAssembly text: {0}")]
+    Parse(String),
+    /// The module binary is malformed or does not validate.
+    #[error("invalid module at offset {offset:#x}: {message}")]
+    Invalid {
+        /// What is wrong.
+        message: String,
+        /// Byte offset in the module binary.
+        offset: usize,
+    },
+    /// The module uses a feature ward does not implement yet.
+    #[error("unsupported feature at offset {offset:#x}: {feature}")]
+    Unsupported {
+        /// The feature or instruction.
+        feature: String,
+        /// Byte offset in the module binary.
+        offset: usize,
+    },
+    /// An import could not be satisfied.
+    #[error("{0}")]
+    Link(String),
+    /// Instantiation failed (a segment out of bounds, a resource limit, …).
+    #[error("{0}")]
+    Instantiation(String),
+    /// A value, handle or argument did not fit what the callee expects.
+    #[error("{0}")]
+    Usage(String),
+    /// An error raised by a host function.
+    #[error("{0}")]
+    Host(Box<dyn std::error::Error + Send + Sync>),
+    /// A host function ended the guest with an exit code (WASI `proc_exit`).
+    #[error("exit with code {0}")]
+    Exit(i32),
+}
+
+impl Error {
+    /// An error raised by host code with a message.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        Error::Host(message.to_string().into())
+    }
+
+    /// The trap, if this error is one.
+    pub fn as_trap(&self) -> Option<&Trap> {
+        match self {
+            Error::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid(e: wasmparser::BinaryReaderError) -> Self {
+        Error::Invalid { message: e.message().to_string(), offset: e.offset() as usize }
+    }
+}
+
+/// The ward result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,234 @@
+//! The public description of Wasm types: values, references, functions, memories, tables and globals.
+//!
+//! Concrete type references carry a [`TypeId`], the engine-wide canonical identity of a type (equal ids mean
+//! equivalent types, across modules of one [`Engine`](crate::Engine)).
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Engine-wide identity of a defined (concrete) type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TypeId(pub(crate) wasmparser::types::CoreTypeId);
+
+/// A heap type: what a reference points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum HeapType {
+    Func,
+    NoFunc,
+    Extern,
+    NoExtern,
+    Any,
+    Eq,
+    I31,
+    Struct,
+    Array,
+    None,
+    Exn,
+    NoExn,
+    /// A defined type.
+    Concrete(TypeId),
+}
+
+/// A reference type: nullability and heap type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefType {
+    /// Whether null is a value of this type.
+    pub nullable: bool,
+    /// What the reference points to.
+    pub heap: HeapType,
+}
+
+impl RefType {
+    /// `funcref`.
+    pub const FUNCREF: RefType = RefType { nullable: true, heap: HeapType::Func };
+    /// `externref`.
+    pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
+}
+
+/// The type of a Wasm value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ValType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    Ref(RefType),
+}
+
+impl ValType {
+    /// `funcref`.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+
+    /// Whether values of this type hold references.
+    pub fn is_ref(&self) -> bool {
+        matches!(self, ValType::Ref(_))
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(r) => {
+                let heap = match r.heap {
+                    HeapType::Func => "func",
+                    HeapType::NoFunc => "nofunc",
+                    HeapType::Extern => "extern",
+                    HeapType::NoExtern => "noextern",
+                    HeapType::Any => "any",
+                    HeapType::Eq => "eq",
+                    HeapType::I31 => "i31",
+                    HeapType::Struct => "struct",
+                    HeapType::Array => "array",
+                    HeapType::None => "none",
+                    HeapType::Exn => "exn",
+                    HeapType::NoExn => "noexn",
+                    HeapType::Concrete(_) => "<concrete>",
+                };
+                if r.nullable { write!(f, "(ref null {heap})") } else { write!(f, "(ref {heap})") }
+            }
+        }
+    }
+}
+
+/// A function signature.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    params: Arc<[ValType]>,
+    results: Arc<[ValType]>,
+}
+
+impl FuncType {
+    /// A signature from parameter and result types.
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> Self {
+        FuncType { params: params.into_iter().collect(), results: results.into_iter().collect() }
+    }
+
+    /// Parameter types.
+    pub fn params(&self) -> &[ValType] {
+        &self.params
+    }
+
+    /// Result types.
+    pub fn results(&self) -> &[ValType] {
+        &self.results
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+    }
+}
+
+/// A linear memory's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    /// Whether addresses are 64-bit.
+    pub memory64: bool,
+    /// Initial size in pages.
+    pub minimum: u64,
+    /// Maximum size in pages.
+    pub maximum: Option<u64>,
+    /// log2 of the page size in bytes (16 for the default 64 KiB pages).
+    pub page_size_log2: u32,
+}
+
+impl MemoryType {
+    /// A 32-bit memory with 64 KiB pages.
+    pub fn new(minimum: u32, maximum: Option<u32>) -> Self {
+        MemoryType {
+            memory64: false,
+            minimum: minimum.into(),
+            maximum: maximum.map(Into::into),
+            page_size_log2: 16,
+        }
+    }
+
+    /// The page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+}
+
+/// A table's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableType {
+    /// Element type.
+    pub element: RefType,
+    /// Whether indices are 64-bit.
+    pub table64: bool,
+    /// Initial number of elements.
+    pub minimum: u64,
+    /// Maximum number of elements.
+    pub maximum: Option<u64>,
+}
+
+impl TableType {
+    /// A 32-bit table.
+    pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
+        TableType { element, table64: false, minimum: minimum.into(), maximum: maximum.map(Into::into) }
+    }
+}
+
+/// Whether a global can be changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// `const`.
+    Const,
+    /// `mut`.
+    Var,
+}
+
+/// A global's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    /// Value type.
+    pub content: ValType,
+    /// Mutability.
+    pub mutability: Mutability,
+}
+
+impl GlobalType {
+    /// A global type.
+    pub fn new(content: ValType, mutability: Mutability) -> Self {
+        GlobalType { content, mutability }
+    }
+}
+
+/// The type of an import or export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum ExternType {
+    Func(FuncType),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+    Tag(FuncType),
+}
+
+impl ExternType {
+    /// A short name of the kind: "function", "table", "memory", "global" or "tag".
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            ExternType::Func(_) => "function",
+            ExternType::Table(_) => "table",
+            ExternType::Memory(_) => "memory",
+            ExternType::Global(_) => "global",
+            ExternType::Tag(_) => "tag",
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! [`Val`]: a Wasm value as the host sees it, and [`ExternRef`]: a host value passed into Wasm by reference.
+//!
+//! Inside the interpreter values are untyped 64-bit slots; this module converts between the two using
+//! the static type. A function reference is encoded as `store function index + 1`, an external reference
+//! as `store extern index + 1`, and null as 0.
+
+use std::any::Any;
+
+use crate::func::Func;
+use crate::store::{AsContext, AsContextMut, StoreId};
+use crate::types::{HeapType, RefType, ValType};
+use crate::{Error, Result};
+
+/// A host value a Wasm program can hold as an `externref`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExternRef {
+    pub(crate) store: StoreId,
+    pub(crate) index: u32,
+}
+
+impl ExternRef {
+    /// Boxes `value` into the store and returns a reference to it.
+    pub fn new<T: Any + Send + Sync>(mut store: impl AsContextMut, value: T) -> ExternRef {
+        let store = store.as_context_mut();
+        let inner = &mut store.inner;
+        inner.externs.push(Box::new(value));
+        ExternRef { store: inner.id, index: (inner.externs.len() - 1) as u32 }
+    }
+
+    /// The host value behind this reference.
+    pub fn data<'a, S: AsContext + 'a>(&self, store: &'a S) -> Result<&'a (dyn Any + Send + Sync)> {
+        let inner = &store.as_context().inner;
+        if inner.id != self.store {
+            return Err(Error::Usage("externref used with the wrong store".into()));
+        }
+        Ok(inner.externs[self.index as usize].as_ref())
+    }
+}
+
+/// A Wasm value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Val {
+    /// A 32-bit integer.
+    I32(i32),
+    /// A 64-bit integer.
+    I64(i64),
+    /// A 32-bit float, as its bits (so NaN payloads survive).
+    F32(u32),
+    /// A 64-bit float, as its bits.
+    F64(u64),
+    /// A 128-bit vector.
+    V128(u128),
+    /// A function reference or null.
+    FuncRef(Option<Func>),
+    /// An external reference or null.
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    /// The zero value (or null) of a type, if it has one.
+    pub fn default_for(ty: ValType) -> Option<Val> {
+        Some(match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::Ref(r) if !r.nullable => return None,
+            ValType::Ref(r) if is_func_heap(r.heap) => Val::FuncRef(None),
+            ValType::Ref(_) => Val::ExternRef(None),
+        })
+    }
+
+    /// The value as an `i32`, if it is one.
+    pub fn i32(&self) -> Option<i32> {
+        if let Val::I32(v) = self { Some(*v) } else { None }
+    }
+
+    /// The value as an `i64`, if it is one.
+    pub fn i64(&self) -> Option<i64> {
+        if let Val::I64(v) = self { Some(*v) } else { None }
+    }
+
+    /// The value as an `f32`, if it is one.
+    pub fn f32(&self) -> Option<f32> {
+        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+    }
+
+    /// The value as an `f64`, if it is one.
+    pub fn f64(&self) -> Option<f64> {
+        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+    }
+
+    /// Whether this value is a null reference.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::FuncRef(None) | Val::ExternRef(None))
+    }
+
+    /// Whether the value can be passed where `ty` is expected (checks the kind, nullability, and for
+    /// function references the signature).
+    pub(crate) fn matches(&self, store: &crate::store::StoreInner, ty: ValType) -> bool {
+        match (self, ty) {
+            (Val::I32(_), ValType::I32)
+            | (Val::I64(_), ValType::I64)
+            | (Val::F32(_), ValType::F32)
+            | (Val::F64(_), ValType::F64)
+            | (Val::V128(_), ValType::V128) => true,
+            (Val::FuncRef(None) | Val::ExternRef(None), ValType::Ref(r)) => r.nullable,
+            (Val::FuncRef(Some(f)), ValType::Ref(r)) => {
+                f.store == store.id
+                    && match r.heap {
+                        HeapType::Func => true,
+                        HeapType::Concrete(id) => {
+                            let actual = store.funcs[f.index as usize].ty;
+                            store.engine.id_is_subtype(actual, id.0)
+                        }
+                        _ => false,
+                    }
+            }
+            (Val::ExternRef(Some(e)), ValType::Ref(r)) => {
+                e.store == store.id && matches!(r.heap, HeapType::Extern)
+            }
+            _ => false,
+        }
+    }
+
+    /// Encodes the value into interpreter slots (two for `v128`).
+    pub(crate) fn to_raw(self, store: StoreId) -> Result<u128> {
+        Ok(match self {
+            Val::I32(v) => v as u32 as u128,
+            Val::I64(v) => v as u64 as u128,
+            Val::F32(v) => v as u128,
+            Val::F64(v) => v as u128,
+            Val::V128(v) => v,
+            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(Some(f)) => {
+                check_store(f.store, store)?;
+                f.index as u128 + 1
+            }
+            Val::ExternRef(Some(e)) => {
+                check_store(e.store, store)?;
+                e.index as u128 + 1
+            }
+        })
+    }
+
+    /// Decodes a slot value of type `ty`.
+    pub(crate) fn from_raw(raw: u128, ty: ValType, store: StoreId) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw as u32 as i32),
+            ValType::I64 => Val::I64(raw as u64 as i64),
+            ValType::F32 => Val::F32(raw as u32),
+            ValType::F64 => Val::F64(raw as u64),
+            ValType::V128 => Val::V128(raw),
+            ValType::Ref(r) => {
+                let index = (raw as u64).checked_sub(1).map(|i| i as u32);
+                if is_func_heap(r.heap) {
+                    Val::FuncRef(index.map(|index| Func { store, index }))
+                } else {
+                    Val::ExternRef(index.map(|index| ExternRef { store, index }))
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn is_func_heap(heap: HeapType) -> bool {
+    matches!(heap, HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_))
+}
+
+/// The reference type a [`Val`] reference belongs to, for error messages.
+pub(crate) fn describe(val: &Val) -> String {
+    match val {
+        Val::I32(_) => "i32".into(),
+        Val::I64(_) => "i64".into(),
+        Val::F32(_) => "f32".into(),
+        Val::F64(_) => "f64".into(),
+        Val::V128(_) => "v128".into(),
+        Val::FuncRef(_) => ValType::Ref(RefType::FUNCREF).to_string(),
+        Val::ExternRef(_) => ValType::Ref(RefType::EXTERNREF).to_string(),
+    }
+}
+
+fn check_store(a: StoreId, b: StoreId) -> Result<()> {
+    if a == b { Ok(()) } else { Err(Error::Usage("value used with the wrong store".into())) }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
