@@ -81,12 +81,19 @@ pub fn run_script(text: &str, name: &str) -> Result<Report, ScriptError> {
         e.set_text(text);
         ScriptError::Parse { path: name.to_string(), message: e.to_string() }
     };
-    let buffer = ParseBuffer::new(text).map_err(parse_error)?;
+    // The spec's names.wast deliberately uses bidirectional and invisible characters in export names.
+    let mut lexer = wast::lexer::Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buffer = ParseBuffer::new_with_lexer(lexer).map_err(parse_error)?;
     let script = parser::parse::<Wast>(&buffer).map_err(parse_error)?;
     let mut runner = Runner::new();
     let mut report = Report::default();
+    let trace = std::env::var_os("WARD_WAST_TRACE").is_some();
     for directive in script.directives {
         let line = directive.span().linecol_in(text).0 + 1;
+        if trace {
+            eprintln!("{name}:{line}: running");
+        }
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(directive)))
             .unwrap_or_else(|panic| {
                 let message = panic

@@ -207,7 +207,7 @@ impl Engine {
         leb128_u32(&mut wasm, body.len() as u32);
         wasm.extend_from_slice(&body);
         let types = {
-            let mut validator = self.inner.validator.lock().expect("validator poisoned");
+            let mut validator = self.inner.validator.lock().unwrap_or_else(|e| e.into_inner());
             validator.reset();
             validator.validate_all(&wasm).map_err(Error::invalid)?
         };

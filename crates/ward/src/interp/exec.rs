@@ -208,6 +208,17 @@ fn fmax64(a: f64, b: f64) -> f64 {
     }
 }
 
+/// Applies a rounding function, making NaN results quiet as Wasm requires (libm may pass a signalling
+/// NaN through unchanged).
+#[inline]
+fn round32(x: f32, f: fn(f32) -> f32) -> f32 {
+    if x.is_nan() { f32::from_bits(x.to_bits() | 0x0040_0000) } else { f(x) }
+}
+#[inline]
+fn round64(x: f64, f: fn(f64) -> f64) -> f64 {
+    if x.is_nan() { f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000) } else { f(x) }
+}
+
 /// Truncates `x` to an integer in `[min, max_exclusive)` or reports the trap.
 #[inline]
 fn trunc_checked(x: f64, min: f64, max_exclusive: f64) -> std::result::Result<f64, TrapKind> {
@@ -944,17 +955,17 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::I64Popcnt { dst, src } => un!(dst, src, |x| x.count_ones() as u64),
             I::F32Abs { dst, src } => un!(dst, src, |x| x & 0x7fff_ffff),
             I::F32Neg { dst, src } => un!(dst, src, |x| (x as u32 ^ 0x8000_0000) as u64),
-            I::F32Ceil { dst, src } => f32_un!(dst, src, |x| x.ceil()),
-            I::F32Floor { dst, src } => f32_un!(dst, src, |x| x.floor()),
-            I::F32Trunc { dst, src } => f32_un!(dst, src, |x| x.trunc()),
-            I::F32Nearest { dst, src } => f32_un!(dst, src, |x| x.round_ties_even()),
+            I::F32Ceil { dst, src } => f32_un!(dst, src, |x| round32(x, f32::ceil)),
+            I::F32Floor { dst, src } => f32_un!(dst, src, |x| round32(x, f32::floor)),
+            I::F32Trunc { dst, src } => f32_un!(dst, src, |x| round32(x, f32::trunc)),
+            I::F32Nearest { dst, src } => f32_un!(dst, src, |x| round32(x, f32::round_ties_even)),
             I::F32Sqrt { dst, src } => f32_un!(dst, src, |x| x.sqrt()),
             I::F64Abs { dst, src } => un!(dst, src, |x| x & 0x7fff_ffff_ffff_ffff),
             I::F64Neg { dst, src } => un!(dst, src, |x| x ^ 0x8000_0000_0000_0000),
-            I::F64Ceil { dst, src } => f64_un!(dst, src, |x| x.ceil()),
-            I::F64Floor { dst, src } => f64_un!(dst, src, |x| x.floor()),
-            I::F64Trunc { dst, src } => f64_un!(dst, src, |x| x.trunc()),
-            I::F64Nearest { dst, src } => f64_un!(dst, src, |x| x.round_ties_even()),
+            I::F64Ceil { dst, src } => f64_un!(dst, src, |x| round64(x, f64::ceil)),
+            I::F64Floor { dst, src } => f64_un!(dst, src, |x| round64(x, f64::floor)),
+            I::F64Trunc { dst, src } => f64_un!(dst, src, |x| round64(x, f64::trunc)),
+            I::F64Nearest { dst, src } => f64_un!(dst, src, |x| round64(x, f64::round_ties_even)),
             I::F64Sqrt { dst, src } => f64_un!(dst, src, |x| x.sqrt()),
 
             // ----- conversions -----

@@ -337,11 +337,13 @@ impl<'a, 'e> Translator<'a, 'e> {
         &self.frames[self.frames.len() - 1 - depth as usize]
     }
 
-    /// Whether branching to the frame at `depth` needs no value moves.
+    /// Whether branching to the frame at `depth` is a plain jump: a block or loop whose values are
+    /// already in place.
     fn branch_is_direct(&self, depth: u32) -> bool {
         let frame = self.frame_at_depth(depth);
         if frame.kind == FrameKind::Func {
-            return frame.results == 0;
+            // Branching out of the function is a return, never a plain jump.
+            return false;
         }
         let arity = frame.branch_arity();
         let h = self.height();
@@ -425,9 +427,19 @@ impl<'a, 'e> Translator<'a, 'e> {
                 self.emit(Instr::ReturnOne { src });
             }
             _ => {
+                // Gather the results in their canonical slots first (sources may be locals that the
+                // result slots overlap). This may sit on a conditional path, so the operands keep their
+                // state: a canonical slot of a non-temporary operand holds nothing else.
                 let h = self.height();
                 for position in h - count..h {
-                    self.materialize(position);
+                    let dst = self.canonical(position);
+                    match self.stack[position as usize] {
+                        Operand::Temp => {}
+                        Operand::Local(src) => {
+                            self.emit(Instr::Copy { dst, src });
+                        }
+                        Operand::Const(value) => self.emit_const(dst, value),
+                    }
                 }
                 let src = self.canonical(h - count);
                 self.emit(Instr::ReturnSpan { src, len: count });
@@ -543,7 +555,7 @@ impl<'a, 'e> Translator<'a, 'e> {
 
     fn translate_br_if(&mut self, depth: u32) {
         let cond = self.pop_slot();
-        if self.branch_is_direct(depth) && self.frame_at_depth(depth).kind != FrameKind::Func {
+        if self.branch_is_direct(depth) {
             self.emit_conditional_jump(depth, Instr::BrIfNez { cond, target: 0 });
         } else {
             let skip = self.emit(Instr::BrIfEqz { cond, target: 0 });
@@ -558,7 +570,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let position = self.height() - 1;
         let operand = self.stack[position as usize];
         let src = self.pop_slot();
-        if self.branch_is_direct(depth) && self.frame_at_depth(depth).kind != FrameKind::Func {
+        if self.branch_is_direct(depth) {
             self.emit_conditional_jump(depth, Instr::BrOnNull { src, target: 0 });
         } else {
             let skip = self.emit(Instr::BrOnNonNull { src, target: 0 });
@@ -581,7 +593,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             Operand::Local(index) => index,
             _ => self.canonical(position),
         };
-        if self.branch_is_direct(depth) && self.frame_at_depth(depth).kind != FrameKind::Func {
+        if self.branch_is_direct(depth) {
             self.emit_conditional_jump(depth, Instr::BrOnNonNull { src, target: 0 });
         } else {
             let skip = self.emit(Instr::BrOnNull { src, target: 0 });
@@ -735,6 +747,8 @@ impl<'a, 'e> Translator<'a, 'e> {
             }
             O::CallRef { type_index } => self.translate_call_ref(*type_index, false),
             O::ReturnCallRef { type_index } => self.translate_call_ref(*type_index, true),
+            // Slots are untyped: reinterpreting bits is free.
+            O::I32ReinterpretF32 | O::I64ReinterpretF64 | O::F32ReinterpretI32 | O::F64ReinterpretI64 => {}
             O::Drop => {
                 self.stack.pop();
             }

@@ -15,7 +15,7 @@ use wasmparser::types::{CoreTypeId, TypesRef};
 use wasmparser::{
     DataKind, ElementItems, ElementKind, Encoding, ExternalKind, FuncToValidate, FunctionBody,
     KnownCustom, Name, OperatorsReader, Parser, Payload, TableInit, TypeRef, ValidPayload,
-    ValidatorResources,
+    Validator, ValidatorResources,
 };
 
 pub(crate) use const_expr::ConstExpr;
@@ -265,16 +265,32 @@ struct Sections<'a> {
 
 fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     let mut sections = Sections::default();
+    // The engine's validator cannot be reused after a failed validation, so the module-level checks run
+    // first in a throwaway validator; function bodies are validated later, outside the shared one.
+    let mut check = Validator::new_with_features(Engine::features());
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(Error::invalid)?;
+        if let Payload::Version { encoding: Encoding::Component, range, .. } = &payload {
+            return Err(unsupported("the component model", range.start));
+        }
+        check.payload(&payload).map_err(Error::invalid)?;
+    }
+    drop(check);
     let types = {
-        let mut validator = engine.inner.validator.lock().expect("validator poisoned");
+        let mut validator = engine.inner.validator.lock().unwrap_or_else(|e| e.into_inner());
         validator.reset();
         let mut types = None;
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload.map_err(Error::invalid)?;
-            if let Payload::Version { encoding: Encoding::Component, range, .. } = &payload {
-                return Err(unsupported("the component model", range.start));
-            }
-            match validator.payload(&payload).map_err(Error::invalid)? {
+            let valid = match validator.payload(&payload) {
+                Ok(valid) => valid,
+                Err(e) => {
+                    // Unreachable after the check above; keep the engine usable if it happens anyway.
+                    *validator = Validator::new_with_features(Engine::features());
+                    return Err(Error::invalid(e));
+                }
+            };
+            match valid {
                 ValidPayload::Func(to_validate, body) => sections.bodies.push((to_validate, body)),
                 ValidPayload::End(t) => types = Some(t),
                 _ => {}
