@@ -280,8 +280,16 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         let mut validator = engine.inner.validator.lock().unwrap_or_else(|e| e.into_inner());
         validator.reset();
         let mut types = None;
+        let mut collected = Ok(());
         for payload in Parser::new(0).parse_all(bytes) {
-            let payload = payload.map_err(Error::invalid)?;
+            let payload = match payload {
+                Ok(payload) => payload,
+                Err(e) => {
+                    // Unreachable after the check above; keep the engine usable if it happens anyway.
+                    *validator = Validator::new_with_features(Engine::features());
+                    return Err(Error::invalid(e));
+                }
+            };
             let valid = match validator.payload(&payload) {
                 Ok(valid) => valid,
                 Err(e) => {
@@ -295,8 +303,12 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 ValidPayload::End(t) => types = Some(t),
                 _ => {}
             }
-            collect_section(&mut sections, payload)?;
+            // Keep feeding the validator after an unsupported section so it ends in a reusable state.
+            if collected.is_ok() {
+                collected = collect_section(&mut sections, payload);
+            }
         }
+        collected?;
         types.ok_or_else(|| Error::Invalid { message: "unexpected end of module".into(), offset: bytes.len() })?
     };
     let types = types.as_ref();
