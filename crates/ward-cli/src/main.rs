@@ -1,18 +1,241 @@
-fn main() {
-    let mut total = (0, 0, 0);
-    for path in std::env::args().skip(1) {
-        match ward_wast::run_file(std::path::Path::new(&path)) {
-            Ok(r) => {
-                for f in &r.failures {
-                    eprintln!("{path}:{}: {}", f.line, f.message);
-                }
-                println!("{path}: {} passed, {} failed, {} skipped", r.passed, r.failed, r.skipped);
-                total.0 += r.passed;
-                total.1 += r.failed;
-                total.2 += r.skipped;
-            }
-            Err(e) => println!("{path}: error {e}"),
+//! The `ward` command: run WebAssembly modules, run spec scripts, validate modules.
+//!
+//! A thin client of the `ward` and `ward-wast` libraries; flags follow `wasmtime` where they overlap.
+//! Exit codes: a trap exits 134 (with the trap and its Wasm backtrace on stderr); a load, link or usage
+//! error exits 1 with a one-line reason; clap exits 2 for a malformed command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use ward::{Engine, Error, Linker, Module, Store, Val, ValType};
+
+#[derive(Parser)]
+#[command(name = "ward", version, about = "The ward WebAssembly runtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a WebAssembly module (.wasm or .wat).
+    Run(RunArgs),
+    /// Run WebAssembly spec scripts (.wast) and report pass/fail counts per file.
+    Wast {
+        /// Script files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check that a module is valid and supported by ward.
+    Validate {
+        /// The module (.wasm or .wat).
+        module: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+#[command(trailing_var_arg = true)]
+struct RunArgs {
+    /// Call this exported function instead of `_start`; ARGS are its parameters.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// The module (.wasm or .wat).
+    module: PathBuf,
+    /// Arguments for the invoked function.
+    #[arg(allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// How a command ended, mapped to the process exit code.
+enum Outcome {
+    Success,
+    Failure,
+    Trap,
+    /// The guest asked to exit with this code.
+    Exit(i32),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Wast { files } => Ok(wast(&files)),
+        Command::Validate { module } => validate(&module),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failure) => ExitCode::from(1),
+        Ok(Outcome::Trap) => ExitCode::from(134),
+        // Exit codes are truncated to 8 bits by the OS, as with wasmtime.
+        Ok(Outcome::Exit(code)) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
         }
     }
-    println!("{} passed, {} failed, {} skipped", total.0, total.1, total.2);
+}
+
+fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("failed to read module \"{}\"", path.display()))?;
+    Module::new(engine, &bytes)
+        .with_context(|| format!("failed to compile module \"{}\"", path.display()))
+}
+
+fn run(args: &RunArgs) -> Result<Outcome> {
+    let engine = Engine::default();
+    let module = load_module(&engine, &args.module)?;
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(Error::Trap(trap)) => {
+            eprintln!(
+                "error: failed to instantiate \"{}\": {trap}",
+                args.module.display()
+            );
+            return Ok(Outcome::Trap);
+        }
+        Err(e) => {
+            return Err(anyhow!(e).context(format!(
+                "failed to instantiate \"{}\"",
+                args.module.display()
+            )));
+        }
+    };
+    let name = args.invoke.as_deref().unwrap_or("_start");
+    let func = instance
+        .get_func(&store, name)
+        .ok_or_else(|| match &args.invoke {
+            Some(_) => anyhow!(
+                "module \"{}\" has no exported function `{name}`",
+                args.module.display()
+            ),
+            None => anyhow!(
+                "module \"{}\" does not export `_start`; choose a function with --invoke",
+                args.module.display()
+            ),
+        })?;
+    let ty = func.ty(&store);
+    if args.args.len() != ty.params().len() {
+        bail!(
+            "`{name}` takes {} arguments, but {} were given",
+            ty.params().len(),
+            args.args.len()
+        );
+    }
+    let params = ty
+        .params()
+        .iter()
+        .zip(&args.args)
+        .enumerate()
+        .map(|(i, (ty, text))| {
+            parse_arg(ty, text).with_context(|| format!("argument {} of `{name}`", i + 1))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut results: Vec<Val> = ty
+        .results()
+        .iter()
+        .map(|t| Val::default_for(*t).unwrap_or(Val::FuncRef(None)))
+        .collect();
+    match func.call(&mut store, &params, &mut results) {
+        Ok(()) => {
+            for value in &results {
+                println!("{}", format_val(value));
+            }
+            Ok(Outcome::Success)
+        }
+        Err(Error::Exit(code)) => Ok(Outcome::Exit(code)),
+        Err(Error::Trap(trap)) => {
+            eprintln!(
+                "error: failed to run `{name}` in \"{}\": {trap}",
+                args.module.display()
+            );
+            Ok(Outcome::Trap)
+        }
+        Err(e) => Err(anyhow!(e).context(format!("failed to run `{name}`"))),
+    }
+}
+
+fn parse_arg(ty: &ValType, text: &str) -> Result<Val> {
+    let bad = || anyhow!("\"{text}\" is not a valid {ty}");
+    Ok(match ty {
+        ValType::I32 => Val::I32(
+            text.parse::<i32>()
+                .or_else(|_| text.parse::<u32>().map(|v| v as i32))
+                .map_err(|_| bad())?,
+        ),
+        ValType::I64 => Val::I64(
+            text.parse::<i64>()
+                .or_else(|_| text.parse::<u64>().map(|v| v as i64))
+                .map_err(|_| bad())?,
+        ),
+        ValType::F32 => Val::F32(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
+        ValType::F64 => Val::F64(text.parse::<f64>().map_err(|_| bad())?.to_bits()),
+        ValType::V128 => {
+            let digits = text.strip_prefix("0x").unwrap_or(text);
+            Val::V128(u128::from_str_radix(digits, 16).map_err(|_| bad())?)
+        }
+        ValType::Ref(_) => bail!("cannot pass a reference ({ty}) from the command line"),
+    })
+}
+
+fn format_val(value: &Val) -> String {
+    match value {
+        Val::I32(v) => v.to_string(),
+        Val::I64(v) => v.to_string(),
+        Val::F32(bits) => f32::from_bits(*bits).to_string(),
+        Val::F64(bits) => f64::from_bits(*bits).to_string(),
+        Val::V128(v) => format!("{v:#034x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(Some(_)) => "<funcref>".into(),
+        Val::ExternRef(Some(_)) => "<externref>".into(),
+    }
+}
+
+fn wast(files: &[PathBuf]) -> Outcome {
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for path in files {
+        let shown = path.display();
+        match ward_wast::run_file(path) {
+            Ok(report) => {
+                for failure in &report.failures {
+                    eprintln!("{shown}:{}: {}", failure.line, failure.message);
+                }
+                println!(
+                    "{shown}: {} passed, {} failed, {} skipped",
+                    report.passed, report.failed, report.skipped
+                );
+                passed += report.passed;
+                failed += report.failed;
+                skipped += report.skipped;
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                println!("{shown}: 0 passed, 1 failed, 0 skipped");
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    if failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    }
+}
+
+fn validate(path: &Path) -> Result<Outcome> {
+    let engine = Engine::default();
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("failed to read module \"{}\"", path.display()))?;
+    match Module::new(&engine, &bytes) {
+        Ok(_) => Ok(Outcome::Success),
+        Err(e) => {
+            eprintln!("error: \"{}\" is not a valid module: {e}", path.display());
+            Ok(Outcome::Failure)
+        }
+    }
 }

@@ -69,8 +69,10 @@ pub enum ScriptError {
 
 /// Runs the script at `path`.
 pub fn run_file(path: &Path) -> Result<Report, ScriptError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ScriptError::Read { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     run_script(&text, &path.display().to_string())
 }
 
@@ -79,7 +81,10 @@ pub fn run_script(text: &str, name: &str) -> Result<Report, ScriptError> {
     let parse_error = |e: wast::Error| {
         let mut e = e;
         e.set_text(text);
-        ScriptError::Parse { path: name.to_string(), message: e.to_string() }
+        ScriptError::Parse {
+            path: name.to_string(),
+            message: e.to_string(),
+        }
     };
     // The spec's names.wast deliberately uses bidirectional and invisible characters in export names.
     let mut lexer = wast::lexer::Lexer::new(text);
@@ -94,15 +99,16 @@ pub fn run_script(text: &str, name: &str) -> Result<Report, ScriptError> {
         if trace {
             eprintln!("{name}:{line}: running");
         }
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(directive)))
-            .unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
-                Outcome::Fail(format!("ward panicked: {message}"))
-            });
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(directive)))
+                .unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Outcome::Fail(format!("ward panicked: {message}"))
+                });
         match outcome {
             Outcome::Pass => report.passed += 1,
             Outcome::Skip => report.skipped += 1,
@@ -154,7 +160,9 @@ impl Runner {
     }
 
     fn compile(&self, wat: &mut QuoteWat<'_>) -> Result<Module, String> {
-        let bytes = wat.encode().map_err(|e| format!("failed to encode module: {e}"))?;
+        let bytes = wat
+            .encode()
+            .map_err(|e| format!("failed to encode module: {e}"))?;
         Module::from_binary(&self.engine, &bytes).map_err(|e| e.to_string())
     }
 
@@ -169,8 +177,14 @@ impl Runner {
 
     fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance, String> {
         match id {
-            Some(id) => self.instances.get(id.name()).copied().ok_or_else(|| format!("unknown module ${}", id.name())),
-            None => self.current.ok_or_else(|| "no module instantiated".to_string()),
+            Some(id) => self
+                .instances
+                .get(id.name())
+                .copied()
+                .ok_or_else(|| format!("unknown module ${}", id.name())),
+            None => self
+                .current
+                .ok_or_else(|| "no module instantiated".to_string()),
         }
     }
 
@@ -200,12 +214,16 @@ impl Runner {
                     Err(e) => fail!("module definition failed to compile: {e}"),
                 }
             }
-            WastDirective::ModuleInstance { instance, module, .. } => {
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
                 let definition = match module {
                     Some(id) => self.definitions.get(id.name()).cloned(),
                     None => self.last_definition.clone(),
                 };
-                let Some(definition) = definition else { fail!("unknown module definition") };
+                let Some(definition) = definition else {
+                    fail!("unknown module definition")
+                };
                 match self.instantiate(&definition, instance.map(|i| i.name())) {
                     Ok(_) => Outcome::Pass,
                     Err(e) => fail!("module failed to instantiate: {e}"),
@@ -261,10 +279,16 @@ impl Runner {
                 Err(Error::Trap(trap)) if trap.kind() == TrapKind::StackOverflow => Outcome::Pass,
                 Err(e) => fail!("expected exhaustion \"{message}\", got: {e}"),
             },
-            WastDirective::AssertInvalid { mut module, message, .. } => {
+            WastDirective::AssertInvalid {
+                mut module,
+                message,
+                ..
+            } => {
                 let bytes = match module.encode() {
                     Ok(bytes) => bytes,
-                    Err(e) => fail!("invalid module failed to encode (expected \"{message}\"): {e}"),
+                    Err(e) => {
+                        fail!("invalid module failed to encode (expected \"{message}\"): {e}")
+                    }
                 };
                 match Module::from_binary(&self.engine, &bytes) {
                     Ok(_) => fail!("expected invalid module (\"{message}\"), but it compiled"),
@@ -272,9 +296,15 @@ impl Runner {
                     Err(e) => fail!("expected invalid module (\"{message}\"), got: {e}"),
                 }
             }
-            WastDirective::AssertMalformed { mut module, message, .. } => {
+            WastDirective::AssertMalformed {
+                mut module,
+                message,
+                ..
+            } => {
                 // Text that does not parse is malformed; a binary must be rejected by ward.
-                let Ok(bytes) = module.encode() else { return Outcome::Pass };
+                let Ok(bytes) = module.encode() else {
+                    return Outcome::Pass;
+                };
                 match Module::from_binary(&self.engine, &bytes) {
                     Ok(_) => fail!("expected malformed module (\"{message}\"), but it compiled"),
                     Err(Error::Invalid { .. }) => Outcome::Pass,
@@ -289,7 +319,11 @@ impl Runner {
                     Err(e) => fail!("module with a malformed custom section was rejected: {e}"),
                 }
             }
-            WastDirective::AssertUnlinkable { mut module, message, .. } => {
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
                 let bytes = match module.encode() {
                     Ok(bytes) => bytes,
                     Err(e) => fail!("module failed to encode: {e}"),
@@ -299,7 +333,9 @@ impl Runner {
                     Err(e) => fail!("expected unlinkable module, but it failed to compile: {e}"),
                 };
                 match self.linker.instantiate(&mut self.store, &module) {
-                    Ok(_) => fail!("expected unlinkable module (\"{message}\"), but it instantiated"),
+                    Ok(_) => {
+                        fail!("expected unlinkable module (\"{message}\"), but it instantiated")
+                    }
                     Err(Error::Link(_)) => Outcome::Pass,
                     Err(e) => fail!("expected a link error (\"{message}\"), got: {e}"),
                 }
@@ -338,12 +374,18 @@ impl Runner {
         let mut args = Vec::with_capacity(invoke.args.len());
         for arg in &invoke.args {
             let WastArg::Core(arg) = arg else {
-                return Err(Error::Usage("component-model arguments are not supported".into()));
+                return Err(Error::Usage(
+                    "component-model arguments are not supported".into(),
+                ));
             };
             args.push(self.arg(arg)?);
         }
         let ty = func.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t).unwrap_or(Val::FuncRef(None))).collect();
+        let mut results: Vec<Val> = ty
+            .results()
+            .iter()
+            .map(|t| Val::default_for(*t).unwrap_or(Val::FuncRef(None)))
+            .collect();
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
     }
@@ -362,8 +404,12 @@ impl Runner {
                     Val::ExternRef(None)
                 }
             }
-            WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, ExternPayload(*n)))),
-            WastArgCore::RefHost(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, HostPayload(*n)))),
+            WastArgCore::RefExtern(n) => {
+                Val::ExternRef(Some(ExternRef::new(&mut self.store, ExternPayload(*n))))
+            }
+            WastArgCore::RefHost(n) => {
+                Val::ExternRef(Some(ExternRef::new(&mut self.store, HostPayload(*n))))
+            }
         })
     }
 
@@ -402,7 +448,9 @@ impl Runner {
 
 fn is_func_heap(heap: &HeapType<'_>) -> bool {
     match heap {
-        HeapType::Abstract { ty, .. } => matches!(ty, AbstractHeapType::Func | AbstractHeapType::NoFunc),
+        HeapType::Abstract { ty, .. } => {
+            matches!(ty, AbstractHeapType::Func | AbstractHeapType::NoFunc)
+        }
         HeapType::Concrete(_) | HeapType::Exact(_) => true,
     }
 }
@@ -426,11 +474,18 @@ fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(),
         let global = Global::new(&mut *store, GlobalType::new(ty, Mutability::Const), value)?;
         linker.define(&*store, "spectest", name, global)?;
     }
-    let table = Table::new(&mut *store, TableType::new(RefType::FUNCREF, 10, Some(20)), Val::FuncRef(None))?;
+    let table = Table::new(
+        &mut *store,
+        TableType::new(RefType::FUNCREF, 10, Some(20)),
+        Val::FuncRef(None),
+    )?;
     linker.define(&*store, "spectest", "table", table)?;
     let table64 = Table::new(
         &mut *store,
-        TableType { table64: true, ..TableType::new(RefType::FUNCREF, 10, Some(20)) },
+        TableType {
+            table64: true,
+            ..TableType::new(RefType::FUNCREF, 10, Some(20))
+        },
         Val::FuncRef(None),
     )?;
     linker.define(&*store, "spectest", "table64", table64)?;

@@ -75,7 +75,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.inner.config).finish()
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish()
     }
 }
 
@@ -129,12 +131,23 @@ impl Engine {
                 )),
                 _ => None,
             };
-            registry.insert(id, TypeInfo { func, supertype: types.supertype_of(id) });
+            registry.insert(
+                id,
+                TypeInfo {
+                    func,
+                    supertype: types.supertype_of(id),
+                },
+            );
         }
     }
 
     pub(crate) fn type_info(&self, id: CoreTypeId) -> Option<TypeInfo> {
-        self.inner.types.read().expect("type registry poisoned").get(&id).cloned()
+        self.inner
+            .types
+            .read()
+            .expect("type registry poisoned")
+            .get(&id)
+            .cloned()
     }
 
     /// The signature of a canonical function type.
@@ -196,7 +209,11 @@ impl Engine {
     /// The canonical id of a function signature made by the host (numeric and abstract reference
     /// types only), interned by validating a one-type module in the engine's validator.
     pub(crate) fn intern_host_func_type(&self, ty: &FuncType) -> Result<CoreTypeId> {
-        let mut cache = self.inner.host_types.lock().expect("host type cache poisoned");
+        let mut cache = self
+            .inner
+            .host_types
+            .lock()
+            .expect("host type cache poisoned");
         if let Some(id) = cache.get(ty) {
             return Ok(*id);
         }
@@ -207,7 +224,11 @@ impl Engine {
         leb128_u32(&mut wasm, body.len() as u32);
         wasm.extend_from_slice(&body);
         let types = {
-            let mut validator = self.inner.validator.lock().unwrap_or_else(|e| e.into_inner());
+            let mut validator = self
+                .inner
+                .validator
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             validator.reset();
             validator.validate_all(&wasm).map_err(Error::invalid)?
         };
@@ -272,7 +293,11 @@ fn encode_valtypes(out: &mut Vec<u8>, tys: &[ValType]) -> Result<()> {
 
 /// Converts a validated wasmparser value type into ward's, resolving rec-group-relative indices
 /// against the rec group of `context`.
-pub(crate) fn convert_valtype(types: TypesRef<'_>, ty: wasmparser::ValType, context: CoreTypeId) -> ValType {
+pub(crate) fn convert_valtype(
+    types: TypesRef<'_>,
+    ty: wasmparser::ValType,
+    context: CoreTypeId,
+) -> ValType {
     match ty {
         wasmparser::ValType::I32 => ValType::I32,
         wasmparser::ValType::I64 => ValType::I64,
@@ -311,10 +336,17 @@ pub(crate) fn convert_reftype(
             HeapType::Concrete(TypeId(resolve_index(types, idx, context)))
         }
     };
-    RefType { nullable: r.is_nullable(), heap }
+    RefType {
+        nullable: r.is_nullable(),
+        heap,
+    }
 }
 
-fn resolve_index(types: TypesRef<'_>, idx: UnpackedIndex, context: Option<CoreTypeId>) -> CoreTypeId {
+fn resolve_index(
+    types: TypesRef<'_>,
+    idx: UnpackedIndex,
+    context: Option<CoreTypeId>,
+) -> CoreTypeId {
     match idx {
         UnpackedIndex::Id(id) => id,
         UnpackedIndex::Module(i) => types.core_type_at_in_module(i),

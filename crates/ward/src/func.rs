@@ -59,7 +59,12 @@ impl Func {
     }
 
     /// Calls the function with dynamically typed arguments; results are written to `results`.
-    pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<()> {
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
         let store = store.as_context_mut();
         self.check_store(store.inner.id)?;
         let sig = store.inner.funcs[self.index as usize].sig.clone();
@@ -96,7 +101,10 @@ impl Func {
     }
 
     /// A statically typed view of this function; fails if the signature differs.
-    pub fn typed<P: WasmParams, R: WasmResults>(&self, store: impl AsContext) -> Result<TypedFunc<P, R>> {
+    pub fn typed<P: WasmParams, R: WasmResults>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<TypedFunc<P, R>> {
         let ty = self.ty(&store);
         if ty.params() != P::valtypes().as_slice() || ty.results() != R::valtypes().as_slice() {
             return Err(Error::Usage(format!(
@@ -104,7 +112,10 @@ impl Func {
                 FuncType::new(P::valtypes(), R::valtypes())
             )));
         }
-        Ok(TypedFunc { func: *self, _marker: PhantomData })
+        Ok(TypedFunc {
+            func: *self,
+            _marker: PhantomData,
+        })
     }
 }
 
@@ -161,8 +172,11 @@ impl<T> Caller<'_, T> {
     /// An export of the calling instance (`None` when called from the host directly).
     pub fn get_export(&self, name: &str) -> Option<Extern> {
         let instance = self.instance?;
-        crate::instance::Instance { store: self.store.inner.id, index: instance }
-            .get_export(&*self.store, name)
+        crate::instance::Instance {
+            store: self.store.inner.id,
+            index: instance,
+        }
+        .get_export(&*self.store, name)
     }
 }
 
@@ -253,7 +267,16 @@ macro_rules! single_ty {
     )*};
 }
 
-single_ty!(i32, u32, i64, u64, f32, f64, Option<Func>, Option<ExternRef>);
+single_ty!(
+    i32,
+    u32,
+    i64,
+    u64,
+    f32,
+    f64,
+    Option<Func>,
+    Option<ExternRef>
+);
 
 macro_rules! tuple_ty {
     ($($a:ident),*) => {

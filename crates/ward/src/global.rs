@@ -31,7 +31,10 @@ impl Global {
         }
         let value = value.to_raw(inner.id)?;
         inner.globals.push(GlobalEntity { value, ty });
-        Ok(Global { store: inner.id, index: (inner.globals.len() - 1) as u32 })
+        Ok(Global {
+            store: inner.id,
+            index: (inner.globals.len() - 1) as u32,
+        })
     }
 
     fn entity<'a>(&self, store: &'a crate::store::StoreInner) -> &'a GlobalEntity {

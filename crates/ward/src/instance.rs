@@ -30,19 +30,35 @@ pub enum Extern {
 impl Extern {
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self { Some(f) } else { None }
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
     /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self { Some(t) } else { None }
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
     /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self { Some(m) } else { None }
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
     /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self { Some(g) } else { None }
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
 
     fn kind_name(&self) -> &'static str {
@@ -94,7 +110,11 @@ pub struct Instance {
 
 impl Instance {
     /// Instantiates `module` with `imports` given in the module's import order.
-    pub fn new<T>(mut store: impl AsContextMut<Data = T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub fn new<T>(
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         instantiate(store.as_context_mut(), module, imports)
     }
 
@@ -161,10 +181,22 @@ impl Instance {
 
 fn entity_extern(store: StoreId, instance: &InstanceEntity, index: EntityIndex) -> Extern {
     match index {
-        EntityIndex::Func(i) => Extern::Func(Func { store, index: instance.funcs[i as usize] }),
-        EntityIndex::Table(i) => Extern::Table(Table { store, index: instance.tables[i as usize] }),
-        EntityIndex::Memory(i) => Extern::Memory(Memory { store, index: instance.memories[i as usize] }),
-        EntityIndex::Global(i) => Extern::Global(Global { store, index: instance.globals[i as usize] }),
+        EntityIndex::Func(i) => Extern::Func(Func {
+            store,
+            index: instance.funcs[i as usize],
+        }),
+        EntityIndex::Table(i) => Extern::Table(Table {
+            store,
+            index: instance.tables[i as usize],
+        }),
+        EntityIndex::Memory(i) => Extern::Memory(Memory {
+            store,
+            index: instance.memories[i as usize],
+        }),
+        EntityIndex::Global(i) => Extern::Global(Global {
+            store,
+            index: instance.globals[i as usize],
+        }),
         EntityIndex::Tag(_) => unreachable!("modules with tags are rejected at compile time"),
     }
 }
@@ -183,23 +215,35 @@ fn table_matches(store: &crate::store::StoreInner, actual: TableType, expected: 
     actual.table64 == expected.table64
         && engine.ref_is_subtype(actual.element, expected.element)
         && engine.ref_is_subtype(expected.element, actual.element)
-        && limits_match(actual.minimum, actual.maximum, expected.minimum, expected.maximum)
+        && limits_match(
+            actual.minimum,
+            actual.maximum,
+            expected.minimum,
+            expected.maximum,
+        )
 }
 
 fn memory_matches(actual: MemoryType, expected: MemoryType) -> bool {
     actual.memory64 == expected.memory64
         && actual.page_size_log2 == expected.page_size_log2
-        && limits_match(actual.minimum, actual.maximum, expected.minimum, expected.maximum)
+        && limits_match(
+            actual.minimum,
+            actual.maximum,
+            expected.minimum,
+            expected.maximum,
+        )
 }
 
 fn check_import(store: &crate::store::StoreInner, kind: &ImportKind, provided: &Extern) -> bool {
     match (kind, provided) {
-        (ImportKind::Func(expected), Extern::Func(f)) => {
-            store.engine.id_is_subtype(store.funcs[f.index as usize].ty, *expected)
-        }
-        (ImportKind::Table(expected), Extern::Table(t)) => {
-            table_matches(store, store.tables[t.index as usize].current_type(), *expected)
-        }
+        (ImportKind::Func(expected), Extern::Func(f)) => store
+            .engine
+            .id_is_subtype(store.funcs[f.index as usize].ty, *expected),
+        (ImportKind::Table(expected), Extern::Table(t)) => table_matches(
+            store,
+            store.tables[t.index as usize].current_type(),
+            *expected,
+        ),
         (ImportKind::Memory(expected), Extern::Memory(m)) => {
             memory_matches(store.memories[m.index as usize].ty(), *expected)
         }
@@ -207,7 +251,9 @@ fn check_import(store: &crate::store::StoreInner, kind: &ImportKind, provided: &
             let actual = store.globals[g.index as usize].ty;
             actual.mutability == expected.mutability
                 && match expected.mutability {
-                    Mutability::Const => store.engine.valtype_is_subtype(actual.content, expected.content),
+                    Mutability::Const => store
+                        .engine
+                        .valtype_is_subtype(actual.content, expected.content),
                     Mutability::Var => actual.content == expected.content,
                 }
         }
@@ -219,10 +265,16 @@ fn segment_trap(kind: TrapKind) -> Error {
     Error::Trap(Trap::new(kind, WasmBacktrace::default()))
 }
 
-pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+pub(crate) fn instantiate<T>(
+    store: &mut Store<T>,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
     let m = &module.inner;
     if !crate::Engine::same(&m.engine, &store.inner.engine) {
-        return Err(Error::Usage("module and store belong to different engines".into()));
+        return Err(Error::Usage(
+            "module and store belong to different engines".into(),
+        ));
     }
     if imports.len() != m.imports.len() {
         return Err(Error::Link(format!(
@@ -264,27 +316,39 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
 
     let inner = &mut store.inner;
     let instance_index = inner.instances.len() as u32;
-    for (i, ty) in m.func_type_ids.iter().enumerate().skip(m.num_imported_funcs as usize) {
+    for (i, ty) in m
+        .func_type_ids
+        .iter()
+        .enumerate()
+        .skip(m.num_imported_funcs as usize)
+    {
         let defined = i as u32 - m.num_imported_funcs;
         let func = inner.push_func(FuncEntity {
             ty: *ty,
             sig: m.engine.func_type(*ty),
-            kind: FuncKind::Wasm { instance: instance_index, index: defined },
+            kind: FuncKind::Wasm {
+                instance: instance_index,
+                index: defined,
+            },
         });
         funcs.push(func.index);
     }
     let func_ref = |funcs: &[u32], f: u32| funcs[f as usize] as u64 + 1;
 
     for def in &m.globals {
-        let value = def.init.eval(|g| inner.globals[globals[g as usize] as usize].value, |f| func_ref(&funcs, f));
+        let value = def.init.eval(
+            |g| inner.globals[globals[g as usize] as usize].value,
+            |f| func_ref(&funcs, f),
+        );
         inner.globals.push(GlobalEntity { value, ty: def.ty });
         globals.push((inner.globals.len() - 1) as u32);
     }
     for def in &m.tables {
         let init = match &def.init {
-            Some(expr) => {
-                expr.eval(|g| inner.globals[globals[g as usize] as usize].value, |f| func_ref(&funcs, f)) as u64
-            }
+            Some(expr) => expr.eval(
+                |g| inner.globals[globals[g as usize] as usize].value,
+                |f| func_ref(&funcs, f),
+            ) as u64,
             None => 0,
         };
         inner.tables.push(TableEntity::new(def.ty, init)?);
@@ -302,8 +366,10 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
             ElemItems::Exprs(exprs) => exprs
                 .iter()
                 .map(|e| {
-                    e.eval(|g| inner.globals[globals[g as usize] as usize].value, |f| func_ref(&funcs, f))
-                        as u64
+                    e.eval(
+                        |g| inner.globals[globals[g as usize] as usize].value,
+                        |f| func_ref(&funcs, f),
+                    ) as u64
                 })
                 .collect(),
         };
@@ -320,7 +386,10 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
         data,
         elems,
     });
-    let instance = Instance { store: inner.id, index: instance_index };
+    let instance = Instance {
+        store: inner.id,
+        index: instance_index,
+    };
 
     // Active element segments, then active data segments, in order; each is dropped once applied.
     let empty_elems: Arc<[u64]> = Arc::new([]);
@@ -330,8 +399,10 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
             ElemMode::Passive => continue,
             ElemMode::Declared => {}
             ElemMode::Active { table, offset } => {
-                let offset =
-                    offset.eval(|g| inner.globals[inst.globals[g as usize] as usize].value, |_| 0) as u64;
+                let offset = offset.eval(
+                    |g| inner.globals[inst.globals[g as usize] as usize].value,
+                    |_| 0,
+                ) as u64;
                 let table_index = inst.tables[*table as usize] as usize;
                 let items = inst.elems[i].clone();
                 let table = &mut inner.tables[table_index];
@@ -347,9 +418,14 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
     }
     let empty_data: Arc<[u8]> = Arc::new([]);
     for (i, seg) in m.data.iter().enumerate() {
-        let DataMode::Active { memory, offset } = &seg.mode else { continue };
+        let DataMode::Active { memory, offset } = &seg.mode else {
+            continue;
+        };
         let inst = &inner.instances[instance_index as usize];
-        let offset = offset.eval(|g| inner.globals[inst.globals[g as usize] as usize].value, |_| 0) as u64;
+        let offset = offset.eval(
+            |g| inner.globals[inst.globals[g as usize] as usize].value,
+            |_| 0,
+        ) as u64;
         let memory_index = inst.memories[*memory as usize] as usize;
         let bytes = seg.bytes.clone();
         let mem = inner.memories[memory_index].data_mut();
@@ -363,7 +439,10 @@ pub(crate) fn instantiate<T>(store: &mut Store<T>, module: &Module, imports: &[E
     }
 
     if let Some(start) = m.start {
-        let func = Func { store: store.inner.id, index: store.inner.instances[instance_index as usize].funcs[start as usize] };
+        let func = Func {
+            store: store.inner.id,
+            index: store.inner.instances[instance_index as usize].funcs[start as usize],
+        };
         func.call(&mut *store, &[], &mut [])?;
     }
     Ok(instance)

@@ -52,6 +52,7 @@ pub use store::{AsContext, AsContextMut, Store, StoreId};
 pub use table::Table;
 pub use trap::{Error, FrameInfo, Result, Trap, TrapKind, WasmBacktrace};
 pub use types::{
-    ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, TypeId, ValType,
+    ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, TypeId,
+    ValType,
 };
 pub use values::{ExternRef, Val};

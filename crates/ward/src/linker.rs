@@ -37,7 +37,11 @@ pub struct Linker<T> {
 impl<T> Linker<T> {
     /// An empty linker for modules of `engine`.
     pub fn new(engine: &Engine) -> Self {
-        Linker { engine: engine.clone(), definitions: HashMap::new(), allow_shadowing: false }
+        Linker {
+            engine: engine.clone(),
+            definitions: HashMap::new(),
+            allow_shadowing: false,
+        }
     }
 
     /// The engine.
@@ -54,7 +58,9 @@ impl<T> Linker<T> {
     fn insert(&mut self, module: &str, name: &str, def: Definition<T>) -> Result<&mut Self> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.definitions.contains_key(&key) {
-            return Err(Error::Link(format!("import of `{module}::{name}` defined twice")));
+            return Err(Error::Link(format!(
+                "import of `{module}::{name}` defined twice"
+            )));
         }
         self.definitions.insert(key, def);
         Ok(self)
@@ -90,7 +96,11 @@ impl<T> Linker<T> {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
-        self.insert(module, name, Definition::Host(ty, std::sync::Arc::new(func)))
+        self.insert(
+            module,
+            name,
+            Definition::Host(ty, std::sync::Arc::new(func)),
+        )
     }
 
     /// Defines every export of `instance` under the module name `module`.
@@ -107,8 +117,16 @@ impl<T> Linker<T> {
     }
 
     /// The definition of `module::name` as an extern of `store`.
-    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
-        let def = self.definitions.get(&(module.to_string(), name.to_string()))?.clone();
+    pub fn get(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
+        let def = self
+            .definitions
+            .get(&(module.to_string(), name.to_string()))?
+            .clone();
         self.materialize(store.as_context_mut(), def).ok()
     }
 
@@ -120,7 +138,11 @@ impl<T> Linker<T> {
     }
 
     /// Resolves `module`'s imports and instantiates it.
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance> {
         let store = store.as_context_mut();
         let mut imports = Vec::with_capacity(module.inner.imports.len());
         for import in &module.inner.imports {
@@ -140,7 +162,12 @@ impl<T> Linker<T> {
     }
 
     /// A host function from the linker as a store function (for calling it directly).
-    pub fn get_func(&self, store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Func> {
+    pub fn get_func(
+        &self,
+        store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Func> {
         self.get(store, module, name)?.into_func()
     }
 }

@@ -43,7 +43,11 @@ impl MemoryReservation {
         let page = host_page_size();
         let reserved = round_up(reserve.max(accessible), page)?;
         if reserved == 0 {
-            return Some(MemoryReservation { base: NonNull::dangling(), reserved: 0, committed: 0 });
+            return Some(MemoryReservation {
+                base: NonNull::dangling(),
+                reserved: 0,
+                committed: 0,
+            });
         }
         // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches no
         // existing memory; the result is checked for MAP_FAILED.
@@ -70,7 +74,9 @@ impl MemoryReservation {
 
     /// Makes the first `bytes` bytes read/write. Fails if they exceed the reservation.
     fn commit(&mut self, bytes: usize) -> bool {
-        let Some(bytes) = round_up(bytes, host_page_size()) else { return false };
+        let Some(bytes) = round_up(bytes, host_page_size()) else {
+            return false;
+        };
         if bytes > self.reserved {
             return false;
         }
@@ -134,13 +140,24 @@ impl MemoryEntity {
             .zip(usize::try_from(size).ok())
             .and_then(|(reserve, size)| MemoryReservation::new(reserve, size))
             .ok_or_else(|| {
-                Error::Instantiation(format!("failed to allocate a linear memory of {size} bytes"))
+                Error::Instantiation(format!(
+                    "failed to allocate a linear memory of {size} bytes"
+                ))
             })?;
-        Ok(MemoryEntity { reservation, size, ty, max_bytes, reservation_hint })
+        Ok(MemoryEntity {
+            reservation,
+            size,
+            ty,
+            max_bytes,
+            reservation_hint,
+        })
     }
 
     pub fn ty(&self) -> MemoryType {
-        MemoryType { minimum: self.size >> self.ty.page_size_log2, ..self.ty }
+        MemoryType {
+            minimum: self.size >> self.ty.page_size_log2,
+            ..self.ty
+        }
     }
 
     pub fn size_bytes(&self) -> u64 {

@@ -5,11 +5,12 @@
 //! that runs code: `instance`, `func`, the executor.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmparser::types::CoreTypeId;
 
+use crate::Result;
 use crate::engine::Engine;
 use crate::func::{Caller, Func};
 use crate::global::GlobalEntity;
@@ -19,7 +20,6 @@ use crate::module::Module;
 use crate::table::TableEntity;
 use crate::types::FuncType;
 use crate::values::Val;
-use crate::Result;
 
 /// Identity of a store, carried by handles so they cannot be used with another store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,12 +82,18 @@ pub(crate) struct StoreInner {
 impl StoreInner {
     pub fn push_memory(&mut self, entity: MemoryEntity) -> Memory {
         self.memories.push(entity);
-        Memory { store: self.id, index: (self.memories.len() - 1) as u32 }
+        Memory {
+            store: self.id,
+            index: (self.memories.len() - 1) as u32,
+        }
     }
 
     pub fn push_func(&mut self, entity: FuncEntity) -> Func {
         self.funcs.push(entity);
-        Func { store: self.id, index: (self.funcs.len() - 1) as u32 }
+        Func {
+            store: self.id,
+            index: (self.funcs.len() - 1) as u32,
+        }
     }
 }
 
@@ -143,7 +149,11 @@ impl<T> Store<T> {
         let ty = self.inner.engine.intern_host_func_type(&sig)?;
         self.hosts.push(host);
         let index = (self.hosts.len() - 1) as u32;
-        Ok(self.inner.push_func(FuncEntity { ty, sig, kind: FuncKind::Host { index } }))
+        Ok(self.inner.push_func(FuncEntity {
+            ty,
+            sig,
+            kind: FuncKind::Host { index },
+        }))
     }
 }
 

@@ -24,7 +24,10 @@ impl TableEntity {
                 ty.minimum
             )));
         }
-        Ok(TableEntity { elements: vec![init; ty.minimum as usize], ty })
+        Ok(TableEntity {
+            elements: vec![init; ty.minimum as usize],
+            ty,
+        })
     }
 
     pub fn size(&self) -> u64 {
@@ -43,7 +46,10 @@ impl TableEntity {
     }
 
     pub fn current_type(&self) -> TableType {
-        TableType { minimum: self.size(), ..self.ty }
+        TableType {
+            minimum: self.size(),
+            ..self.ty
+        }
     }
 }
 
@@ -60,12 +66,17 @@ impl Table {
         let store = store.as_context_mut();
         let inner = &mut store.inner;
         if !init.matches(inner, crate::types::ValType::Ref(ty.element)) {
-            return Err(Error::Usage("table initial value has the wrong type".into()));
+            return Err(Error::Usage(
+                "table initial value has the wrong type".into(),
+            ));
         }
         let raw = init.to_raw(inner.id)? as u64;
         let entity = TableEntity::new(ty, raw)?;
         inner.tables.push(entity);
-        Ok(Table { store: inner.id, index: (inner.tables.len() - 1) as u32 })
+        Ok(Table {
+            store: inner.id,
+            index: (inner.tables.len() - 1) as u32,
+        })
     }
 
     fn entity<'a>(&self, store: &'a crate::store::StoreInner) -> &'a TableEntity {
@@ -88,7 +99,11 @@ impl Table {
         let inner = &store.as_context().inner;
         let entity = self.entity(inner);
         let raw = *entity.elements.get(usize::try_from(index).ok()?)?;
-        Some(Val::from_raw(raw as u128, crate::types::ValType::Ref(entity.ty.element), inner.id))
+        Some(Val::from_raw(
+            raw as u128,
+            crate::types::ValType::Ref(entity.ty.element),
+            inner.id,
+        ))
     }
 
     /// Sets the element at `index`.

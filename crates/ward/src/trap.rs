@@ -203,7 +203,10 @@ impl Error {
     }
 
     pub(crate) fn invalid(e: wasmparser::BinaryReaderError) -> Self {
-        Error::Invalid { message: e.message().to_string(), offset: e.offset() as usize }
+        Error::Invalid {
+            message: e.message().to_string(),
+            offset: e.offset() as usize,
+        }
     }
 }
 

@@ -41,9 +41,15 @@ pub struct RefType {
 
 impl RefType {
     /// `funcref`.
-    pub const FUNCREF: RefType = RefType { nullable: true, heap: HeapType::Func };
+    pub const FUNCREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Func,
+    };
     /// `externref`.
-    pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
+    pub const EXTERNREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Extern,
+    };
 }
 
 /// The type of a Wasm value.
@@ -94,7 +100,11 @@ impl fmt::Display for ValType {
                     HeapType::NoExn => "noexn",
                     HeapType::Concrete(_) => "<concrete>",
                 };
-                if r.nullable { write!(f, "(ref null {heap})") } else { write!(f, "(ref {heap})") }
+                if r.nullable {
+                    write!(f, "(ref null {heap})")
+                } else {
+                    write!(f, "(ref {heap})")
+                }
             }
         }
     }
@@ -113,7 +123,10 @@ impl FuncType {
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
     ) -> Self {
-        FuncType { params: params.into_iter().collect(), results: results.into_iter().collect() }
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
     }
 
     /// Parameter types.
@@ -129,8 +142,18 @@ impl FuncType {
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
-        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+        let list = |tys: &[ValType]| {
+            tys.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        write!(
+            f,
+            "(func (param {}) (result {}))",
+            list(&self.params),
+            list(&self.results)
+        )
     }
 }
 
@@ -180,7 +203,12 @@ pub struct TableType {
 impl TableType {
     /// A 32-bit table.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> Self {
-        TableType { element, table64: false, minimum: minimum.into(), maximum: maximum.map(Into::into) }
+        TableType {
+            element,
+            table64: false,
+            minimum: minimum.into(),
+            maximum: maximum.map(Into::into),
+        }
     }
 }
 
@@ -205,7 +233,10 @@ pub struct GlobalType {
 impl GlobalType {
     /// A global type.
     pub fn new(content: ValType, mutability: Mutability) -> Self {
-        GlobalType { content, mutability }
+        GlobalType {
+            content,
+            mutability,
+        }
     }
 }
 

@@ -24,7 +24,10 @@ impl ExternRef {
         let store = store.as_context_mut();
         let inner = &mut store.inner;
         inner.externs.push(Box::new(value));
-        ExternRef { store: inner.id, index: (inner.externs.len() - 1) as u32 }
+        ExternRef {
+            store: inner.id,
+            index: (inner.externs.len() - 1) as u32,
+        }
     }
 
     /// The host value behind this reference.
@@ -73,22 +76,38 @@ impl Val {
 
     /// The value as an `i32`, if it is one.
     pub fn i32(&self) -> Option<i32> {
-        if let Val::I32(v) = self { Some(*v) } else { None }
+        if let Val::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The value as an `i64`, if it is one.
     pub fn i64(&self) -> Option<i64> {
-        if let Val::I64(v) = self { Some(*v) } else { None }
+        if let Val::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The value as an `f32`, if it is one.
     pub fn f32(&self) -> Option<f32> {
-        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+        if let Val::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     /// The value as an `f64`, if it is one.
     pub fn f64(&self) -> Option<f64> {
-        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+        if let Val::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     /// Whether this value is a null reference.
@@ -165,7 +184,10 @@ impl Val {
 }
 
 pub(crate) fn is_func_heap(heap: HeapType) -> bool {
-    matches!(heap, HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_))
+    matches!(
+        heap,
+        HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_)
+    )
 }
 
 /// The reference type a [`Val`] reference belongs to, for error messages.
@@ -182,7 +204,11 @@ pub(crate) fn describe(val: &Val) -> String {
 }
 
 fn check_store(a: StoreId, b: StoreId) -> Result<()> {
-    if a == b { Ok(()) } else { Err(Error::Usage("value used with the wrong store".into())) }
+    if a == b {
+        Ok(())
+    } else {
+        Err(Error::Usage("value used with the wrong store".into()))
+    }
 }
 
 impl From<i32> for Val {

@@ -65,19 +65,24 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
         return Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into());
     }
     let max_stack = store.inner.engine.config().max_wasm_stack;
-    let mut stack = store.inner.stacks.pop().unwrap_or_else(|| ExecStack::new(max_stack));
+    let mut stack = store
+        .inner
+        .stacks
+        .pop()
+        .unwrap_or_else(|| ExecStack::new(max_stack));
     let n_results = store.inner.funcs[func as usize].sig.results().len();
     let compiled = compiled(&store.inner, instance, index);
-    let result = if compiled.frame_size as usize > stack.slots.len() || args.len() > stack.slots.len() {
-        Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into())
-    } else {
-        stack.slots[..args.len()].copy_from_slice(args);
-        stack.frames.clear();
-        store.inner.activations += 1;
-        let result = run(store, &mut stack, func);
-        store.inner.activations -= 1;
-        result.map(|()| stack.slots[..n_results].to_vec())
-    };
+    let result =
+        if compiled.frame_size as usize > stack.slots.len() || args.len() > stack.slots.len() {
+            Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into())
+        } else {
+            stack.slots[..args.len()].copy_from_slice(args);
+            stack.frames.clear();
+            store.inner.activations += 1;
+            let result = run(store, &mut stack, func);
+            store.inner.activations -= 1;
+            result.map(|()| stack.slots[..n_results].to_vec())
+        };
     store.inner.stacks.push(stack);
     result
 }
@@ -87,20 +92,43 @@ fn compiled(store: &StoreInner, instance: u32, index: u32) -> &CompiledFunc {
 }
 
 /// Calls host function `func` with arguments in `slots[0..params]`, writing results to `slots[0..results]`.
-fn call_host<T>(store: &mut Store<T>, func: u32, slots: &mut [u64], instance: Option<u32>) -> Result<()> {
+fn call_host<T>(
+    store: &mut Store<T>,
+    func: u32,
+    slots: &mut [u64],
+    instance: Option<u32>,
+) -> Result<()> {
     let entity = &store.inner.funcs[func as usize];
-    let FuncKind::Host { index } = entity.kind else { unreachable!("call_host on a Wasm function") };
+    let FuncKind::Host { index } = entity.kind else {
+        unreachable!("call_host on a Wasm function")
+    };
     let sig = entity.sig.clone();
     let host = store.hosts[index as usize].clone();
     let id = store.inner.id;
-    let params: Vec<Val> =
-        sig.params().iter().zip(slots.iter()).map(|(ty, raw)| Val::from_raw(*raw as u128, *ty, id)).collect();
-    let mut results: Vec<Val> =
-        sig.results().iter().map(|ty| Val::default_for(*ty).unwrap_or(Val::FuncRef(None))).collect();
-    host(Caller { store: &mut *store, instance }, &params, &mut results)?;
+    let params: Vec<Val> = sig
+        .params()
+        .iter()
+        .zip(slots.iter())
+        .map(|(ty, raw)| Val::from_raw(*raw as u128, *ty, id))
+        .collect();
+    let mut results: Vec<Val> = sig
+        .results()
+        .iter()
+        .map(|ty| Val::default_for(*ty).unwrap_or(Val::FuncRef(None)))
+        .collect();
+    host(
+        Caller {
+            store: &mut *store,
+            instance,
+        },
+        &params,
+        &mut results,
+    )?;
     for (i, (val, ty)) in results.iter().zip(sig.results()).enumerate() {
         if !val.matches(&store.inner, *ty) {
-            return Err(Error::Usage(format!("host function result {i} does not have type {ty}")));
+            return Err(Error::Usage(format!(
+                "host function result {i} does not have type {ty}"
+            )));
         }
         slots[i] = val.to_raw(id)? as u64;
     }
@@ -141,7 +169,9 @@ fn backtrace(store: &StoreInner, current: (u32, u32), frames: &[Frame]) -> WasmB
     let mut out = Vec::new();
     let calls = std::iter::once(current).chain(frames.iter().rev().map(|f| (f.func, f.ip)));
     for (func, ip) in calls {
-        let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else { continue };
+        let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else {
+            continue;
+        };
         let module = &store.instances[instance as usize].module.inner;
         let compiled = &module.code[index as usize];
         let func_index = module.num_imported_funcs + index;
@@ -161,14 +191,22 @@ fn backtrace(store: &StoreInner, current: (u32, u32), frames: &[Frame]) -> WasmB
 fn effective(addr: u64, offset: u64, size: u64, len: u64) -> Option<usize> {
     let start = addr.checked_add(offset)?;
     let end = start.checked_add(size)?;
-    if end <= len { Some(start as usize) } else { None }
+    if end <= len {
+        Some(start as usize)
+    } else {
+        None
+    }
 }
 
 /// Checks that `[start, start + len)` lies within `size`; returns the range as `usize`s.
 #[inline]
 fn range_in(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
-    if end <= size { Some(start as usize..end as usize) } else { None }
+    if end <= size {
+        Some(start as usize..end as usize)
+    } else {
+        None
+    }
 }
 
 fn fmin32(a: f32, b: f32) -> f32 {
@@ -212,11 +250,19 @@ fn fmax64(a: f64, b: f64) -> f64 {
 /// NaN through unchanged).
 #[inline]
 fn round32(x: f32, f: fn(f32) -> f32) -> f32 {
-    if x.is_nan() { f32::from_bits(x.to_bits() | 0x0040_0000) } else { f(x) }
+    if x.is_nan() {
+        f32::from_bits(x.to_bits() | 0x0040_0000)
+    } else {
+        f(x)
+    }
 }
 #[inline]
 fn round64(x: f64, f: fn(f64) -> f64) -> f64 {
-    if x.is_nan() { f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000) } else { f(x) }
+    if x.is_nan() {
+        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
+    } else {
+        f(x)
+    }
 }
 
 /// Truncates `x` to an integer in `[min, max_exclusive)` or reports the trap.
@@ -226,7 +272,11 @@ fn trunc_checked(x: f64, min: f64, max_exclusive: f64) -> std::result::Result<f6
         return Err(TrapKind::BadConversionToInteger);
     }
     let t = x.trunc();
-    if t >= min && t < max_exclusive { Ok(t) } else { Err(TrapKind::IntegerOverflow) }
+    if t >= min && t < max_exclusive {
+        Ok(t)
+    } else {
+        Err(TrapKind::IntegerOverflow)
+    }
 }
 
 const TWO_31: f64 = 2147483648.0;
@@ -508,7 +558,10 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             let expected = module!().type_ids[type_index as usize];
             let table = &store.inner.tables[instance!().tables[table as usize] as usize];
             let index = get!($index);
-            let Some(&raw) = usize::try_from(index).ok().and_then(|i| table.elements.get(i)) else {
+            let Some(&raw) = usize::try_from(index)
+                .ok()
+                .and_then(|i| table.elements.get(i))
+            else {
                 trap!(TrapKind::UndefinedElement)
             };
             if raw == 0 {
@@ -581,7 +634,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             }
             I::ReturnSpan { src, len } => {
                 // SAFETY: the span lies inside the frame (translator invariant).
-                unsafe { std::ptr::copy(slots.add(fp + src as usize), slots.add(fp), len as usize) };
+                unsafe {
+                    std::ptr::copy(slots.add(fp + src as usize), slots.add(fp), len as usize)
+                };
                 do_return!();
             }
             I::Call { func, base } => {
@@ -624,7 +679,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 let m = instance!().memories[memory as usize] as usize;
                 let delta = get!(delta);
                 let entity = &mut store.inner.memories[m];
-                let failed = if entity.ty().memory64 { u64::MAX } else { u32::MAX as u64 };
+                let failed = if entity.ty().memory64 {
+                    u64::MAX
+                } else {
+                    u32::MAX as u64
+                };
                 let result = entity.grow(delta).unwrap_or(failed);
                 set!(dst, result);
                 refresh_memory!();
@@ -638,14 +697,19 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 };
                 entity.data_mut()[range].fill(value);
             }
-            I::MemoryCopy { dst_memory, src_memory, base } => {
+            I::MemoryCopy {
+                dst_memory,
+                src_memory,
+                base,
+            } => {
                 let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
                 let dm = instance!().memories[dst_memory as usize] as usize;
                 let sm = instance!().memories[src_memory as usize] as usize;
                 let memories = &mut store.inner.memories;
-                let (Some(d), Some(s)) =
-                    (range_in(dst, len, memories[dm].size_bytes()), range_in(src, len, memories[sm].size_bytes()))
-                else {
+                let (Some(d), Some(s)) = (
+                    range_in(dst, len, memories[dm].size_bytes()),
+                    range_in(src, len, memories[sm].size_bytes()),
+                ) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 if dm == sm {
@@ -654,7 +718,13 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     let (dst_ptr, src_ptr) = (memories[dm].base(), memories[sm].base());
                     // SAFETY: both ranges were checked against their memories' committed sizes, and
                     // distinct memories do not overlap.
-                    unsafe { std::ptr::copy_nonoverlapping(src_ptr.add(s.start), dst_ptr.add(d.start), s.len()) };
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            src_ptr.add(s.start),
+                            dst_ptr.add(d.start),
+                            s.len(),
+                        )
+                    };
                 }
             }
             I::MemoryInit { memory, data, base } => {
@@ -662,8 +732,10 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 let bytes = instance!().data[data as usize].clone();
                 let m = instance!().memories[memory as usize] as usize;
                 let entity = &mut store.inner.memories[m];
-                let (Some(d), Some(s)) = (range_in(dst, len, entity.size_bytes()), range_in(src, len, bytes.len() as u64))
-                else {
+                let (Some(d), Some(s)) = (
+                    range_in(dst, len, entity.size_bytes()),
+                    range_in(src, len, bytes.len() as u64),
+                ) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 entity.data_mut()[d].copy_from_slice(&bytes[s]);
@@ -674,7 +746,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             }
             I::TableGet { dst, index, table } => {
                 let t = instance!().tables[table as usize] as usize;
-                let Some(&value) = usize::try_from(get!(index)).ok().and_then(|i| store.inner.tables[t].elements.get(i))
+                let Some(&value) = usize::try_from(get!(index))
+                    .ok()
+                    .and_then(|i| store.inner.tables[t].elements.get(i))
                 else {
                     trap!(TrapKind::TableOutOfBounds)
                 };
@@ -683,7 +757,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::TableSet { table, base } => {
                 let (index, value) = (get!(base), get!(base + 1));
                 let t = instance!().tables[table as usize] as usize;
-                let Some(slot) = usize::try_from(index).ok().and_then(|i| store.inner.tables[t].elements.get_mut(i))
+                let Some(slot) = usize::try_from(index)
+                    .ok()
+                    .and_then(|i| store.inner.tables[t].elements.get_mut(i))
                 else {
                     trap!(TrapKind::TableOutOfBounds)
                 };
@@ -697,7 +773,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 let (init, delta) = (get!(base), get!(base + 1));
                 let t = instance!().tables[table as usize] as usize;
                 let entity = &mut store.inner.tables[t];
-                let failed = if entity.ty.table64 { u64::MAX } else { u32::MAX as u64 };
+                let failed = if entity.ty.table64 {
+                    u64::MAX
+                } else {
+                    u32::MAX as u64
+                };
                 set!(base, entity.grow(delta, init).unwrap_or(failed));
             }
             I::TableFill { table, base } => {
@@ -709,13 +789,19 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 };
                 entity.elements[range].fill(value);
             }
-            I::TableCopy { dst_table, src_table, base } => {
+            I::TableCopy {
+                dst_table,
+                src_table,
+                base,
+            } => {
                 let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
                 let dt = instance!().tables[dst_table as usize] as usize;
                 let st = instance!().tables[src_table as usize] as usize;
                 let tables = &mut store.inner.tables;
-                let (Some(d), Some(s)) = (range_in(dst, len, tables[dt].size()), range_in(src, len, tables[st].size()))
-                else {
+                let (Some(d), Some(s)) = (
+                    range_in(dst, len, tables[dt].size()),
+                    range_in(src, len, tables[st].size()),
+                ) else {
                     trap!(TrapKind::TableOutOfBounds)
                 };
                 if dt == st {
@@ -730,8 +816,10 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 let items = instance!().elems[elem as usize].clone();
                 let t = instance!().tables[table as usize] as usize;
                 let entity = &mut store.inner.tables[t];
-                let (Some(d), Some(s)) = (range_in(dst, len, entity.size()), range_in(src, len, items.len() as u64))
-                else {
+                let (Some(d), Some(s)) = (
+                    range_in(dst, len, entity.size()),
+                    range_in(src, len, items.len() as u64),
+                ) else {
                     trap!(TrapKind::TableOutOfBounds)
                 };
                 entity.elements[d].copy_from_slice(&items[s]);
@@ -749,64 +837,196 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::RefIsNull { dst, src } => un!(dst, src, |x| (x == 0) as u64),
 
             // ----- loads and stores -----
-            I::I32Load { dst, addr, offset } => load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64),
-            I::I64Load { dst, addr, offset } => load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b)),
-            I::F32Load { dst, addr, offset } => load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64),
-            I::F64Load { dst, addr, offset } => load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b)),
-            I::I32Load8S { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as i8 as i32 as u32 as u64),
+            I::I32Load { dst, addr, offset } => {
+                load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
+            }
+            I::I64Load { dst, addr, offset } => {
+                load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b))
+            }
+            I::F32Load { dst, addr, offset } => {
+                load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
+            }
+            I::F64Load { dst, addr, offset } => {
+                load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b))
+            }
+            I::I32Load8S { dst, addr, offset } => {
+                load!(dst, addr, offset, 1, |b| b[0] as i8 as i32 as u32 as u64)
+            }
             I::I32Load8U { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as u64),
             I::I32Load16S { dst, addr, offset } => {
-                load!(dst, addr, offset, 2, |b| i16::from_le_bytes(b) as i32 as u32 as u64)
+                load!(
+                    dst,
+                    addr,
+                    offset,
+                    2,
+                    |b| i16::from_le_bytes(b) as i32 as u32 as u64
+                )
             }
-            I::I32Load16U { dst, addr, offset } => load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64),
-            I::I64Load8S { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as i8 as i64 as u64),
+            I::I32Load16U { dst, addr, offset } => {
+                load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64)
+            }
+            I::I64Load8S { dst, addr, offset } => {
+                load!(dst, addr, offset, 1, |b| b[0] as i8 as i64 as u64)
+            }
             I::I64Load8U { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as u64),
-            I::I64Load16S { dst, addr, offset } => load!(dst, addr, offset, 2, |b| i16::from_le_bytes(b) as i64 as u64),
-            I::I64Load16U { dst, addr, offset } => load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64),
-            I::I64Load32S { dst, addr, offset } => load!(dst, addr, offset, 4, |b| i32::from_le_bytes(b) as i64 as u64),
-            I::I64Load32U { dst, addr, offset } => load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64),
-            I::I32LoadX { dst, addr, memarg } => load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64),
-            I::I64LoadX { dst, addr, memarg } => load_x!(dst, addr, memarg, 8, |b| u64::from_le_bytes(b)),
-            I::F32LoadX { dst, addr, memarg } => load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64),
-            I::F64LoadX { dst, addr, memarg } => load_x!(dst, addr, memarg, 8, |b| u64::from_le_bytes(b)),
-            I::I32Load8SX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as i8 as i32 as u32 as u64),
+            I::I64Load16S { dst, addr, offset } => {
+                load!(dst, addr, offset, 2, |b| i16::from_le_bytes(b) as i64
+                    as u64)
+            }
+            I::I64Load16U { dst, addr, offset } => {
+                load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64)
+            }
+            I::I64Load32S { dst, addr, offset } => {
+                load!(dst, addr, offset, 4, |b| i32::from_le_bytes(b) as i64
+                    as u64)
+            }
+            I::I64Load32U { dst, addr, offset } => {
+                load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
+            }
+            I::I32LoadX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
+            }
+            I::I64LoadX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 8, |b| u64::from_le_bytes(b))
+            }
+            I::F32LoadX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
+            }
+            I::F64LoadX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 8, |b| u64::from_le_bytes(b))
+            }
+            I::I32Load8SX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 1, |b| b[0] as i8 as i32 as u32 as u64)
+            }
             I::I32Load8UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as u64),
             I::I32Load16SX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 2, |b| i16::from_le_bytes(b) as i32 as u32 as u64)
+                load_x!(
+                    dst,
+                    addr,
+                    memarg,
+                    2,
+                    |b| i16::from_le_bytes(b) as i32 as u32 as u64
+                )
             }
-            I::I32Load16UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 2, |b| u16::from_le_bytes(b) as u64),
-            I::I64Load8SX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as i8 as i64 as u64),
+            I::I32Load16UX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 2, |b| u16::from_le_bytes(b) as u64)
+            }
+            I::I64Load8SX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 1, |b| b[0] as i8 as i64 as u64)
+            }
             I::I64Load8UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as u64),
             I::I64Load16SX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 2, |b| i16::from_le_bytes(b) as i64 as u64)
+                load_x!(dst, addr, memarg, 2, |b| i16::from_le_bytes(b) as i64
+                    as u64)
             }
-            I::I64Load16UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 2, |b| u16::from_le_bytes(b) as u64),
+            I::I64Load16UX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 2, |b| u16::from_le_bytes(b) as u64)
+            }
             I::I64Load32SX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 4, |b| i32::from_le_bytes(b) as i64 as u64)
+                load_x!(dst, addr, memarg, 4, |b| i32::from_le_bytes(b) as i64
+                    as u64)
             }
-            I::I64Load32UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64),
-            I::I32Store { addr, value, offset } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
-            I::I64Store { addr, value, offset } => store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()),
-            I::F32Store { addr, value, offset } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
-            I::F64Store { addr, value, offset } => store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()),
-            I::I32Store8 { addr, value, offset } | I::I64Store8 { addr, value, offset } => {
+            I::I64Load32UX { dst, addr, memarg } => {
+                load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
+            }
+            I::I32Store {
+                addr,
+                value,
+                offset,
+            } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
+            I::I64Store {
+                addr,
+                value,
+                offset,
+            } => store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()),
+            I::F32Store {
+                addr,
+                value,
+                offset,
+            } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
+            I::F64Store {
+                addr,
+                value,
+                offset,
+            } => store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()),
+            I::I32Store8 {
+                addr,
+                value,
+                offset,
+            }
+            | I::I64Store8 {
+                addr,
+                value,
+                offset,
+            } => {
                 store_mem!(addr, value, offset, 1, |v| [v as u8])
             }
-            I::I32Store16 { addr, value, offset } | I::I64Store16 { addr, value, offset } => {
+            I::I32Store16 {
+                addr,
+                value,
+                offset,
+            }
+            | I::I64Store16 {
+                addr,
+                value,
+                offset,
+            } => {
                 store_mem!(addr, value, offset, 2, |v| (v as u16).to_le_bytes())
             }
-            I::I64Store32 { addr, value, offset } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
-            I::I32StoreX { addr, value, memarg } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
-            I::I64StoreX { addr, value, memarg } => store_x!(addr, value, memarg, 8, |v| v.to_le_bytes()),
-            I::F32StoreX { addr, value, memarg } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
-            I::F64StoreX { addr, value, memarg } => store_x!(addr, value, memarg, 8, |v| v.to_le_bytes()),
-            I::I32Store8X { addr, value, memarg } | I::I64Store8X { addr, value, memarg } => {
+            I::I64Store32 {
+                addr,
+                value,
+                offset,
+            } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
+            I::I32StoreX {
+                addr,
+                value,
+                memarg,
+            } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
+            I::I64StoreX {
+                addr,
+                value,
+                memarg,
+            } => store_x!(addr, value, memarg, 8, |v| v.to_le_bytes()),
+            I::F32StoreX {
+                addr,
+                value,
+                memarg,
+            } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
+            I::F64StoreX {
+                addr,
+                value,
+                memarg,
+            } => store_x!(addr, value, memarg, 8, |v| v.to_le_bytes()),
+            I::I32Store8X {
+                addr,
+                value,
+                memarg,
+            }
+            | I::I64Store8X {
+                addr,
+                value,
+                memarg,
+            } => {
                 store_x!(addr, value, memarg, 1, |v| [v as u8])
             }
-            I::I32Store16X { addr, value, memarg } | I::I64Store16X { addr, value, memarg } => {
+            I::I32Store16X {
+                addr,
+                value,
+                memarg,
+            }
+            | I::I64Store16X {
+                addr,
+                value,
+                memarg,
+            } => {
                 store_x!(addr, value, memarg, 2, |v| (v as u16).to_le_bytes())
             }
-            I::I64Store32X { addr, value, memarg } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
+            I::I64Store32X {
+                addr,
+                value,
+                memarg,
+            } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
 
             // ----- comparisons -----
             I::I32Eq { dst, a, b } => i32_bin!(dst, a, b, |x, y| x == y),
@@ -923,7 +1143,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
             I::I64Xor { dst, a, b } => i64_bin!(dst, a, b, |x, y| x ^ y),
             I::I64Shl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
-            I::I64ShrS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64).wrapping_shr(y as u32)),
+            I::I64ShrS { dst, a, b } => {
+                i64_bin!(dst, a, b, |x, y| (x as i64).wrapping_shr(y as u32))
+            }
             I::I64ShrU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
             I::I64Rotl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.rotate_left((y % 64) as u32)),
             I::I64Rotr { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.rotate_right((y % 64) as u32)),
@@ -980,26 +1202,40 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::I64TruncF64U { dst, src } => trunc!(dst, src, f64, 0.0, TWO_64, u64),
             I::I64ExtendI32S { dst, src } => un!(dst, src, |x| x as u32 as i32 as i64 as u64),
             I::I64ExtendI32U { dst, src } => un!(dst, src, |x| x as u32 as u64),
-            I::F32ConvertI32S { dst, src } => un!(dst, src, |x| (x as u32 as i32 as f32).to_bits() as u64),
+            I::F32ConvertI32S { dst, src } => {
+                un!(dst, src, |x| (x as u32 as i32 as f32).to_bits() as u64)
+            }
             I::F32ConvertI32U { dst, src } => un!(dst, src, |x| (x as u32 as f32).to_bits() as u64),
             I::F32ConvertI64S { dst, src } => un!(dst, src, |x| (x as i64 as f32).to_bits() as u64),
             I::F32ConvertI64U { dst, src } => un!(dst, src, |x| (x as f32).to_bits() as u64),
-            I::F32DemoteF64 { dst, src } => un!(dst, src, |x| (f64::from_bits(x) as f32).to_bits() as u64),
+            I::F32DemoteF64 { dst, src } => {
+                un!(dst, src, |x| (f64::from_bits(x) as f32).to_bits() as u64)
+            }
             I::F64ConvertI32S { dst, src } => un!(dst, src, |x| (x as u32 as i32 as f64).to_bits()),
             I::F64ConvertI32U { dst, src } => un!(dst, src, |x| (x as u32 as f64).to_bits()),
             I::F64ConvertI64S { dst, src } => un!(dst, src, |x| (x as i64 as f64).to_bits()),
             I::F64ConvertI64U { dst, src } => un!(dst, src, |x| (x as f64).to_bits()),
-            I::F64PromoteF32 { dst, src } => un!(dst, src, |x| (f32::from_bits(x as u32) as f64).to_bits()),
+            I::F64PromoteF32 { dst, src } => {
+                un!(dst, src, |x| (f32::from_bits(x as u32) as f64).to_bits())
+            }
             I::I32Extend8S { dst, src } => un!(dst, src, |x| x as i8 as i32 as u32 as u64),
             I::I32Extend16S { dst, src } => un!(dst, src, |x| x as i16 as i32 as u32 as u64),
             I::I64Extend8S { dst, src } => un!(dst, src, |x| x as i8 as i64 as u64),
             I::I64Extend16S { dst, src } => un!(dst, src, |x| x as i16 as i64 as u64),
             I::I64Extend32S { dst, src } => un!(dst, src, |x| x as i32 as i64 as u64),
-            I::I32TruncSatF32S { dst, src } => un!(dst, src, |x| f32::from_bits(x as u32) as i32 as u32 as u64),
-            I::I32TruncSatF32U { dst, src } => un!(dst, src, |x| f32::from_bits(x as u32) as u32 as u64),
-            I::I32TruncSatF64S { dst, src } => un!(dst, src, |x| f64::from_bits(x) as i32 as u32 as u64),
+            I::I32TruncSatF32S { dst, src } => {
+                un!(dst, src, |x| f32::from_bits(x as u32) as i32 as u32 as u64)
+            }
+            I::I32TruncSatF32U { dst, src } => {
+                un!(dst, src, |x| f32::from_bits(x as u32) as u32 as u64)
+            }
+            I::I32TruncSatF64S { dst, src } => {
+                un!(dst, src, |x| f64::from_bits(x) as i32 as u32 as u64)
+            }
             I::I32TruncSatF64U { dst, src } => un!(dst, src, |x| f64::from_bits(x) as u32 as u64),
-            I::I64TruncSatF32S { dst, src } => un!(dst, src, |x| f32::from_bits(x as u32) as i64 as u64),
+            I::I64TruncSatF32S { dst, src } => {
+                un!(dst, src, |x| f32::from_bits(x as u32) as i64 as u64)
+            }
             I::I64TruncSatF32U { dst, src } => un!(dst, src, |x| f32::from_bits(x as u32) as u64),
             I::I64TruncSatF64S { dst, src } => un!(dst, src, |x| f64::from_bits(x) as i64 as u64),
             I::I64TruncSatF64U { dst, src } => un!(dst, src, |x| f64::from_bits(x) as u64),

@@ -97,7 +97,11 @@ struct ControlFrame {
 
 impl ControlFrame {
     fn branch_arity(&self) -> u32 {
-        if self.kind == FrameKind::Loop { self.params } else { self.results }
+        if self.kind == FrameKind::Loop {
+            self.params
+        } else {
+            self.results
+        }
     }
 }
 
@@ -148,10 +152,13 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     pub fn add_locals(&mut self, count: u32) -> Result<()> {
-        self.num_locals = self.num_locals.checked_add(count).ok_or_else(|| Error::Invalid {
-            message: "too many locals".into(),
-            offset: self.offset as usize,
-        })?;
+        self.num_locals = self
+            .num_locals
+            .checked_add(count)
+            .ok_or_else(|| Error::Invalid {
+                message: "too many locals".into(),
+                offset: self.offset as usize,
+            })?;
         Ok(())
     }
 
@@ -328,7 +335,10 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn unsupported(&self, what: &str) -> Error {
-        Error::Unsupported { feature: what.to_string(), offset: self.offset as usize }
+        Error::Unsupported {
+            feature: what.to_string(),
+            offset: self.offset as usize,
+        }
     }
 
     // ----- control flow -----------------------------------------------------------------------
@@ -495,7 +505,10 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_end(&mut self) {
-        let frame = self.frames.last().expect("validated: end closes an open frame");
+        let frame = self
+            .frames
+            .last()
+            .expect("validated: end closes an open frame");
         if frame.kind == FrameKind::Func {
             if self.reachable {
                 self.emit_return();
@@ -532,7 +545,10 @@ impl<'a, 'e> Translator<'a, 'e> {
             depths.push(depth.map_err(Error::invalid)?);
         }
         depths.push(targets.default());
-        self.emit(Instr::BrTable { index, len: targets.len() });
+        self.emit(Instr::BrTable {
+            index,
+            len: targets.len(),
+        });
         let table_start = self.code.len();
         let mut stubs = Vec::new();
         for (entry, depth) in depths.iter().enumerate() {
@@ -580,7 +596,11 @@ impl<'a, 'e> Translator<'a, 'e> {
             self.bind_label();
         }
         // A constant operand was written to its canonical slot by `pop_slot`.
-        let operand = if matches!(operand, Operand::Const(_)) { Operand::Temp } else { operand };
+        let operand = if matches!(operand, Operand::Const(_)) {
+            Operand::Temp
+        } else {
+            operand
+        };
         self.push(operand);
     }
 
@@ -617,13 +637,15 @@ impl<'a, 'e> Translator<'a, 'e> {
             Operand::Temp => {
                 let src = self.canonical(position);
                 let retargeted = match self.last_result {
-                    Some(at) if at + 1 == self.code.len() => match self.code[at].result_slot_mut() {
-                        Some(dst) if *dst == src => {
-                            *dst = local;
-                            true
+                    Some(at) if at + 1 == self.code.len() => {
+                        match self.code[at].result_slot_mut() {
+                            Some(dst) if *dst == src => {
+                                *dst = local;
+                                true
+                            }
+                            _ => false,
                         }
-                        _ => false,
-                    },
+                    }
                     _ => false,
                 };
                 if !retargeted {
@@ -645,7 +667,9 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_call(&mut self, func: u32, tail: bool) {
-        let (params, results) = self.env.signature_arity(self.env.func_type_ids[func as usize]);
+        let (params, results) = self
+            .env
+            .signature_arity(self.env.func_type_ids[func as usize]);
         let base = self.pop_span(params);
         if tail {
             self.emit(Instr::ReturnCall { func, base });
@@ -739,16 +763,21 @@ impl<'a, 'e> Translator<'a, 'e> {
             }
             O::Call { function_index } => self.translate_call(*function_index, false),
             O::ReturnCall { function_index } => self.translate_call(*function_index, true),
-            O::CallIndirect { type_index, table_index } => {
-                self.translate_call_indirect(*type_index, *table_index, false)
-            }
-            O::ReturnCallIndirect { type_index, table_index } => {
-                self.translate_call_indirect(*type_index, *table_index, true)
-            }
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(*type_index, *table_index, false),
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(*type_index, *table_index, true),
             O::CallRef { type_index } => self.translate_call_ref(*type_index, false),
             O::ReturnCallRef { type_index } => self.translate_call_ref(*type_index, true),
             // Slots are untyped: reinterpreting bits is free.
-            O::I32ReinterpretF32 | O::I64ReinterpretF64 | O::F32ReinterpretI32 | O::F64ReinterpretI64 => {}
+            O::I32ReinterpretF32
+            | O::I64ReinterpretF64
+            | O::F32ReinterpretI32
+            | O::F64ReinterpretI64 => {}
             O::Drop => {
                 self.stack.pop();
             }
@@ -759,11 +788,17 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::LocalTee { local_index } => self.translate_local_set(*local_index, true),
             O::GlobalGet { global_index } => {
                 let dst = self.push_temp();
-                self.emit_result(Instr::GlobalGet { dst, global: *global_index });
+                self.emit_result(Instr::GlobalGet {
+                    dst,
+                    global: *global_index,
+                });
             }
             O::GlobalSet { global_index } => {
                 let src = self.pop_slot();
-                self.emit(Instr::GlobalSet { src, global: *global_index });
+                self.emit(Instr::GlobalSet {
+                    src,
+                    global: *global_index,
+                });
             }
             O::I32Const { value } => self.push(Operand::Const(*value as u32 as u64)),
             O::I64Const { value } => self.push(Operand::Const(*value as u64)),
@@ -773,7 +808,10 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::RefIsNull => self.unary(ctor::RefIsNull),
             O::RefFunc { function_index } => {
                 let dst = self.push_temp();
-                self.emit_result(Instr::RefFunc { dst, func: *function_index });
+                self.emit_result(Instr::RefFunc {
+                    dst,
+                    func: *function_index,
+                });
             }
             O::RefAsNonNull => {
                 let position = self.height() - 1;
@@ -788,7 +826,11 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::MemoryGrow { mem } => {
                 let delta = self.pop_slot();
                 let dst = self.push_temp();
-                self.emit(Instr::MemoryGrow { dst, delta, memory: *mem });
+                self.emit(Instr::MemoryGrow {
+                    dst,
+                    delta,
+                    memory: *mem,
+                });
             }
             O::MemoryFill { mem } => {
                 let base = self.pop_span(3);
@@ -796,11 +838,19 @@ impl<'a, 'e> Translator<'a, 'e> {
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let base = self.pop_span(3);
-                self.emit(Instr::MemoryCopy { dst_memory: *dst_mem, src_memory: *src_mem, base });
+                self.emit(Instr::MemoryCopy {
+                    dst_memory: *dst_mem,
+                    src_memory: *src_mem,
+                    base,
+                });
             }
             O::MemoryInit { data_index, mem } => {
                 let base = self.pop_span(3);
-                self.emit(Instr::MemoryInit { memory: *mem, data: *data_index, base });
+                self.emit(Instr::MemoryInit {
+                    memory: *mem,
+                    data: *data_index,
+                    base,
+                });
             }
             O::DataDrop { data_index } => {
                 self.emit(Instr::DataDrop { data: *data_index });
@@ -808,11 +858,18 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::TableGet { table } => {
                 let index = self.pop_slot();
                 let dst = self.push_temp();
-                self.emit_result(Instr::TableGet { dst, index, table: *table });
+                self.emit_result(Instr::TableGet {
+                    dst,
+                    index,
+                    table: *table,
+                });
             }
             O::TableSet { table } => {
                 let base = self.pop_span(2);
-                self.emit(Instr::TableSet { table: *table, base });
+                self.emit(Instr::TableSet {
+                    table: *table,
+                    base,
+                });
             }
             O::TableSize { table } => {
                 let dst = self.push_temp();
@@ -821,19 +878,36 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::TableGrow { table } => {
                 let base = self.pop_span(2);
                 self.push_temp();
-                self.emit(Instr::TableGrow { table: *table, base });
+                self.emit(Instr::TableGrow {
+                    table: *table,
+                    base,
+                });
             }
             O::TableFill { table } => {
                 let base = self.pop_span(3);
-                self.emit(Instr::TableFill { table: *table, base });
+                self.emit(Instr::TableFill {
+                    table: *table,
+                    base,
+                });
             }
-            O::TableCopy { dst_table, src_table } => {
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => {
                 let base = self.pop_span(3);
-                self.emit(Instr::TableCopy { dst_table: *dst_table, src_table: *src_table, base });
+                self.emit(Instr::TableCopy {
+                    dst_table: *dst_table,
+                    src_table: *src_table,
+                    base,
+                });
             }
             O::TableInit { elem_index, table } => {
                 let base = self.pop_span(3);
-                self.emit(Instr::TableInit { table: *table, elem: *elem_index, base });
+                self.emit(Instr::TableInit {
+                    table: *table,
+                    elem: *elem_index,
+                    base,
+                });
             }
             O::ElemDrop { elem_index } => {
                 self.emit(Instr::ElemDrop { elem: *elem_index });

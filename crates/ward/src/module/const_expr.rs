@@ -54,7 +54,11 @@ impl ConstExpr {
                 Operator::I64Mul => ConstOp::I64Mul,
                 other => {
                     let name = format!("{other:?}");
-                    let name = name.split([' ', '{', '(']).next().unwrap_or("operator").to_string();
+                    let name = name
+                        .split([' ', '{', '('])
+                        .next()
+                        .unwrap_or("operator")
+                        .to_string();
                     return Err(Error::Unsupported {
                         feature: format!("constant expression instruction `{name}`"),
                         offset: offset as usize,
@@ -101,6 +105,8 @@ impl ConstExpr {
             };
             stack.push(value);
         }
-        stack.pop().expect("validated constant expression leaves one value")
+        stack
+            .pop()
+            .expect("validated constant expression leaves one value")
     }
 }

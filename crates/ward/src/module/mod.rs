@@ -128,7 +128,9 @@ pub struct Module {
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module").field("name", &self.inner.name).finish_non_exhaustive()
+        f.debug_struct("Module")
+            .field("name", &self.inner.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -157,7 +159,9 @@ impl Module {
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let parsed = parse(engine, bytes)?;
-        Ok(Module { inner: Arc::new(parsed) })
+        Ok(Module {
+            inner: Arc::new(parsed),
+        })
     }
 
     /// The module's name from its name section.
@@ -186,7 +190,10 @@ impl Module {
 
     /// The exports: (name, type).
     pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
-        self.inner.exports.iter().map(|(name, index)| (name.as_str(), self.inner.entity_type(*index)))
+        self.inner
+            .exports
+            .iter()
+            .map(|(name, index)| (name.as_str(), self.inner.entity_type(*index)))
     }
 
     /// The type of the export `name`, if there is one.
@@ -199,7 +206,9 @@ impl Module {
 impl ModuleInner {
     pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
         match index {
-            EntityIndex::Func(i) => ExternType::Func(self.engine.func_type(self.func_type_ids[i as usize])),
+            EntityIndex::Func(i) => {
+                ExternType::Func(self.engine.func_type(self.func_type_ids[i as usize]))
+            }
             EntityIndex::Table(i) => ExternType::Table(self.table_types[i as usize]),
             EntityIndex::Memory(i) => ExternType::Memory(self.memory_types[i as usize]),
             EntityIndex::Global(i) => ExternType::Global(self.global_types[i as usize]),
@@ -214,7 +223,10 @@ impl ModuleInner {
 }
 
 fn unsupported(feature: &str, offset: u64) -> Error {
-    Error::Unsupported { feature: feature.to_string(), offset: offset as usize }
+    Error::Unsupported {
+        feature: feature.to_string(),
+        offset: offset as usize,
+    }
 }
 
 pub(crate) fn convert_table_type(types: TypesRef<'_>, t: &wasmparser::TableType) -> TableType {
@@ -245,7 +257,14 @@ pub(crate) fn convert_global_type(types: TypesRef<'_>, g: &wasmparser::GlobalTyp
         wasmparser::ValType::V128 => ValType::V128,
         wasmparser::ValType::Ref(r) => ValType::Ref(convert_reftype(types, r, None)),
     };
-    GlobalType { content, mutability: if g.mutable { Mutability::Var } else { Mutability::Const } }
+    GlobalType {
+        content,
+        mutability: if g.mutable {
+            Mutability::Var
+        } else {
+            Mutability::Const
+        },
+    }
 }
 
 /// Everything gathered while the validator walks the sections; types are resolved after validation.
@@ -270,14 +289,23 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     let mut check = Validator::new_with_features(Engine::features());
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(Error::invalid)?;
-        if let Payload::Version { encoding: Encoding::Component, range, .. } = &payload {
+        if let Payload::Version {
+            encoding: Encoding::Component,
+            range,
+            ..
+        } = &payload
+        {
             return Err(unsupported("the component model", range.start));
         }
         check.payload(&payload).map_err(Error::invalid)?;
     }
     drop(check);
     let types = {
-        let mut validator = engine.inner.validator.lock().unwrap_or_else(|e| e.into_inner());
+        let mut validator = engine
+            .inner
+            .validator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         validator.reset();
         let mut types = None;
         let mut collected = Ok(());
@@ -309,21 +337,29 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             }
         }
         collected?;
-        types.ok_or_else(|| Error::Invalid { message: "unexpected end of module".into(), offset: bytes.len() })?
+        types.ok_or_else(|| Error::Invalid {
+            message: "unexpected end of module".into(),
+            offset: bytes.len(),
+        })?
     };
     let types = types.as_ref();
     engine.register_types(types);
 
-    let type_ids: Vec<CoreTypeId> =
-        (0..types.core_type_count_in_module()).map(|i| types.core_type_at_in_module(i)).collect();
-    let func_type_ids: Vec<CoreTypeId> =
-        (0..types.function_count()).map(|i| types.core_function_at(i)).collect();
-    let table_types: Vec<TableType> =
-        (0..types.table_count()).map(|i| convert_table_type(types, &types.table_at(i))).collect();
-    let memory_types: Vec<MemoryType> =
-        (0..types.memory_count()).map(|i| convert_memory_type(&types.memory_at(i))).collect();
-    let global_types: Vec<GlobalType> =
-        (0..types.global_count()).map(|i| convert_global_type(types, &types.global_at(i))).collect();
+    let type_ids: Vec<CoreTypeId> = (0..types.core_type_count_in_module())
+        .map(|i| types.core_type_at_in_module(i))
+        .collect();
+    let func_type_ids: Vec<CoreTypeId> = (0..types.function_count())
+        .map(|i| types.core_function_at(i))
+        .collect();
+    let table_types: Vec<TableType> = (0..types.table_count())
+        .map(|i| convert_table_type(types, &types.table_at(i)))
+        .collect();
+    let memory_types: Vec<MemoryType> = (0..types.memory_count())
+        .map(|i| convert_memory_type(&types.memory_at(i)))
+        .collect();
+    let global_types: Vec<GlobalType> = (0..types.global_count())
+        .map(|i| convert_global_type(types, &types.global_at(i)))
+        .collect();
 
     let mut imports = Vec::new();
     let (mut n_funcs, mut n_tables, mut n_memories, mut n_globals) = (0u32, 0u32, 0u32, 0u32);
@@ -357,13 +393,19 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         .table_inits
         .into_iter()
         .enumerate()
-        .map(|(i, init)| TableDef { ty: table_types[n_tables as usize + i], init })
+        .map(|(i, init)| TableDef {
+            ty: table_types[n_tables as usize + i],
+            init,
+        })
         .collect();
     let globals = sections
         .global_inits
         .into_iter()
         .enumerate()
-        .map(|(i, init)| GlobalDef { ty: global_types[n_globals as usize + i], init })
+        .map(|(i, init)| GlobalDef {
+            ty: global_types[n_globals as usize + i],
+            init,
+        })
         .collect();
     let memories = memory_types[n_memories as usize..].to_vec();
 
@@ -389,20 +431,25 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 let offset = reader.original_position();
                 let count = reader.read_var_u32().map_err(Error::invalid)?;
                 let ty = reader.read().map_err(Error::invalid)?;
-                validator.define_locals(offset as u64, count, ty).map_err(Error::invalid)?;
+                validator
+                    .define_locals(offset, count, ty)
+                    .map_err(Error::invalid)?;
                 if matches!(ty, wasmparser::ValType::V128) {
                     return Err(unsupported("SIMD (v128 locals)", offset));
                 }
                 translator.add_locals(count)?;
             }
             if func_type_uses_v128(types, func_type) {
-                return Err(unsupported("SIMD (v128 parameters or results)", body.range().start));
+                return Err(unsupported(
+                    "SIMD (v128 parameters or results)",
+                    body.range().start,
+                ));
             }
             let mut ops = OperatorsReader::new(reader);
             while !ops.eof() {
                 let (op, offset) = ops.read_with_offset().map_err(Error::invalid)?;
-                validator.op(offset as u64, &op).map_err(Error::invalid)?;
-                translator.translate(&op, offset as u64)?;
+                validator.op(offset, &op).map_err(Error::invalid)?;
+                translator.translate(&op, offset)?;
             }
             ops.finish().map_err(Error::invalid)?;
             code.push(translator.finish());
@@ -410,7 +457,12 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         }
     }
 
-    let export_map = sections.exports.iter().enumerate().map(|(i, (name, _))| (name.clone(), i)).collect();
+    let export_map = sections
+        .exports
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (name.clone(), i))
+        .collect();
     Ok(ModuleInner {
         engine: engine.clone(),
         name: sections.name,
@@ -438,7 +490,10 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
 
 fn func_type_uses_v128(types: TypesRef<'_>, id: CoreTypeId) -> bool {
     let f = types[id].unwrap_func();
-    f.params().iter().chain(f.results()).any(|t| matches!(t, wasmparser::ValType::V128))
+    f.params()
+        .iter()
+        .chain(f.results())
+        .any(|t| matches!(t, wasmparser::ValType::V128))
 }
 
 fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Result<()> {
@@ -446,7 +501,11 @@ fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Res
         Payload::ImportSection(reader) => {
             for import in reader.into_imports() {
                 let import = import.map_err(Error::invalid)?;
-                sections.imports.push((import.module.to_string(), import.name.to_string(), import.ty));
+                sections.imports.push((
+                    import.module.to_string(),
+                    import.name.to_string(),
+                    import.ty,
+                ));
             }
         }
         Payload::TableSection(reader) => {
@@ -463,13 +522,21 @@ fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Res
             for global in reader {
                 let global = global.map_err(Error::invalid)?;
                 if matches!(global.ty.content_type, wasmparser::ValType::V128) {
-                    return Err(unsupported("SIMD (v128 globals)", global.init_expr.get_binary_reader().original_position()));
+                    return Err(unsupported(
+                        "SIMD (v128 globals)",
+                        global.init_expr.get_binary_reader().original_position(),
+                    ));
                 }
-                sections.global_inits.push(ConstExpr::parse(&global.init_expr)?);
+                sections
+                    .global_inits
+                    .push(ConstExpr::parse(&global.init_expr)?);
             }
         }
         Payload::TagSection(reader) => {
-            return Err(unsupported("exception handling (tags)", reader.range().start));
+            return Err(unsupported(
+                "exception handling (tags)",
+                reader.range().start,
+            ));
         }
         Payload::ExportSection(reader) => {
             for export in reader {
@@ -491,14 +558,20 @@ fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Res
                 let mode = match elem.kind {
                     ElementKind::Passive => ElemMode::Passive,
                     ElementKind::Declared => ElemMode::Declared,
-                    ElementKind::Active { table_index, offset_expr } => ElemMode::Active {
+                    ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    } => ElemMode::Active {
                         table: table_index.unwrap_or(0),
                         offset: ConstExpr::parse(&offset_expr)?,
                     },
                 };
                 let items = match elem.items {
                     ElementItems::Functions(funcs) => ElemItems::Funcs(
-                        funcs.into_iter().collect::<std::result::Result<_, _>>().map_err(Error::invalid)?,
+                        funcs
+                            .into_iter()
+                            .collect::<std::result::Result<_, _>>()
+                            .map_err(Error::invalid)?,
                     ),
                     ElementItems::Expressions(_, exprs) => {
                         let mut items = Vec::new();
@@ -516,12 +589,18 @@ fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Res
                 let data = data.map_err(Error::invalid)?;
                 let mode = match data.kind {
                     DataKind::Passive => DataMode::Passive,
-                    DataKind::Active { memory_index, offset_expr } => DataMode::Active {
+                    DataKind::Active {
+                        memory_index,
+                        offset_expr,
+                    } => DataMode::Active {
                         memory: memory_index,
                         offset: ConstExpr::parse(&offset_expr)?,
                     },
                 };
-                sections.data.push(DataSegment { mode, bytes: data.data.into() });
+                sections.data.push(DataSegment {
+                    mode,
+                    bytes: data.data.into(),
+                });
             }
         }
         Payload::CustomSection(reader) => {
@@ -532,7 +611,9 @@ fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Res
                         Name::Module { name, .. } => sections.name = Some(name.to_string()),
                         Name::Function(map) => {
                             for naming in map.into_iter().map_while(|n| n.ok()) {
-                                sections.func_names.insert(naming.index, naming.name.to_string());
+                                sections
+                                    .func_names
+                                    .insert(naming.index, naming.name.to_string());
                             }
                         }
                         _ => {}

@@ -1,0 +1,275 @@
+//! Runs the vendored WebAssembly spec test suite (`tests/wasm-testsuite`) through `ward-wast`.
+//!
+//! The core group (no SIMD, GC or exception handling) must pass completely; the remaining files are
+//! run to check that features ward does not support yet fail cleanly, never by a panic.
+
+use std::path::PathBuf;
+use std::thread;
+
+/// Spec files that use no `v128`, no GC types or instructions and no exception handling.
+const CORE: &[&str] = &[
+    "address",
+    "address0",
+    "address1",
+    "address64",
+    "align",
+    "align0",
+    "align64",
+    "annotations",
+    "binary-gc",
+    "binary-leb128",
+    "binary",
+    "binary0",
+    "binary_leb128_64",
+    "block",
+    "br",
+    "br_if",
+    "br_on_non_null",
+    "br_on_null",
+    "bulk",
+    "bulk64",
+    "call",
+    "call_indirect",
+    "call_indirect64",
+    "call_ref",
+    "comments",
+    "const",
+    "conversions",
+    "custom",
+    "data",
+    "data0",
+    "data1",
+    "data_drop0",
+    "elem",
+    "endianness",
+    "endianness64",
+    "exports0",
+    "f32",
+    "f32_bitwise",
+    "f32_cmp",
+    "f64",
+    "f64_bitwise",
+    "f64_cmp",
+    "fac",
+    "float_exprs",
+    "float_exprs0",
+    "float_exprs1",
+    "float_literals",
+    "float_memory",
+    "float_memory0",
+    "float_memory64",
+    "float_misc",
+    "forward",
+    "func",
+    "func_ptrs",
+    "global",
+    "i32",
+    "i64",
+    "id",
+    "if",
+    "imports0",
+    "imports1",
+    "imports2",
+    "imports3",
+    "imports4",
+    "inline-module",
+    "int_exprs",
+    "int_literals",
+    "labels",
+    "left-to-right",
+    "linking",
+    "linking0",
+    "linking1",
+    "linking2",
+    "linking3",
+    "load",
+    "load0",
+    "load1",
+    "load2",
+    "load64",
+    "local_get",
+    "local_init",
+    "local_set",
+    "local_tee",
+    "loop",
+    "memory-multi",
+    "memory",
+    "memory64-imports",
+    "memory64",
+    "memory_copy",
+    "memory_copy0",
+    "memory_copy1",
+    "memory_copy64",
+    "memory_fill",
+    "memory_fill0",
+    "memory_fill64",
+    "memory_grow",
+    "memory_grow64",
+    "memory_init",
+    "memory_init0",
+    "memory_init64",
+    "memory_redundancy",
+    "memory_redundancy64",
+    "memory_size",
+    "memory_size0",
+    "memory_size1",
+    "memory_size2",
+    "memory_size3",
+    "memory_size_import",
+    "memory_trap",
+    "memory_trap0",
+    "memory_trap1",
+    "memory_trap64",
+    "names",
+    "nop",
+    "ref",
+    "ref_as_non_null",
+    "ref_func",
+    "ref_is_null",
+    "return",
+    "return_call",
+    "return_call_indirect",
+    "return_call_ref",
+    "select",
+    "skip-stack-guard-page",
+    "stack",
+    "start",
+    "start0",
+    "store",
+    "store0",
+    "store1",
+    "store2",
+    "switch",
+    "table-sub",
+    "table",
+    "table64",
+    "table_copy",
+    "table_copy64",
+    "table_copy_mixed",
+    "table_fill",
+    "table_fill64",
+    "table_get",
+    "table_get64",
+    "table_grow",
+    "table_grow64",
+    "table_set",
+    "table_set64",
+    "table_size",
+    "table_size64",
+    "token",
+    "traps",
+    "traps0",
+    "type",
+    "unreachable",
+    "unreached-invalid",
+    "unreached-valid",
+    "unwind",
+    "utf8-custom-section-id",
+    "utf8-import-field",
+    "utf8-import-module",
+    "utf8-invalid-encoding",
+];
+
+fn suite_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/wasm-testsuite")
+}
+
+/// Runs `files` on two threads and returns (file, report or error) in order.
+fn run_all(files: Vec<String>) -> Vec<(String, Result<ward_wast::Report, String>)> {
+    let dir = suite_dir();
+    let mut chunks: Vec<Vec<String>> = vec![Vec::new(), Vec::new()];
+    for (i, file) in files.into_iter().enumerate() {
+        chunks[i % 2].push(file);
+    }
+    thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let dir = dir.clone();
+                // Deep recursion tests run in the interpreter, not on the host stack, but the runner
+                // itself is given room like a main thread has.
+                thread::Builder::new()
+                    .stack_size(8 << 20)
+                    .spawn_scoped(scope, move || {
+                        chunk
+                            .into_iter()
+                            .map(|file| {
+                                let report = ward_wast::run_file(&dir.join(&file))
+                                    .map_err(|e| e.to_string());
+                                (file, report)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .expect("spawn spec runner thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("spec runner thread panicked"))
+            .collect()
+    })
+}
+
+#[test]
+fn core_spec_files_pass_completely() {
+    assert_eq!(CORE.len(), 160);
+    let results = run_all(CORE.iter().map(|f| format!("{f}.wast")).collect());
+    let mut problems = Vec::new();
+    let mut passed = 0;
+    for (file, result) in &results {
+        match result {
+            Ok(report) => {
+                passed += report.passed;
+                if report.failed > 0 || report.skipped > 0 || report.passed == 0 {
+                    problems.push(format!(
+                        "{file}: {} passed, {} failed, {} skipped",
+                        report.passed, report.failed, report.skipped
+                    ));
+                    for failure in report.failures.iter().take(5) {
+                        problems.push(format!("  {file}:{}: {}", failure.line, failure.message));
+                    }
+                }
+            }
+            Err(e) => problems.push(format!("{file}: {e}")),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "spec failures:\n{}",
+        problems.join("\n")
+    );
+    eprintln!(
+        "core spec: {} files, {passed} directives passed",
+        results.len()
+    );
+}
+
+#[test]
+fn unsupported_proposals_fail_cleanly_without_panics() {
+    let mut others: Vec<String> = std::fs::read_dir(suite_dir())
+        .expect("vendored spec suite is present")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".wast") && !CORE.contains(&name.trim_end_matches(".wast")))
+        .collect();
+    others.sort();
+    assert_eq!(others.len(), 97, "the suite has 257 top-level files");
+    let results = run_all(others);
+    let mut panics = Vec::new();
+    let mut unsupported = 0;
+    for (file, result) in &results {
+        let report = result.as_ref().unwrap_or_else(|e| panic!("{file}: {e}"));
+        for failure in &report.failures {
+            if failure.message.contains("panicked") {
+                panics.push(format!("{file}:{}: {}", failure.line, failure.message));
+            }
+            if failure.message.contains("unsupported feature") {
+                unsupported += 1;
+            }
+        }
+    }
+    assert!(panics.is_empty(), "ward panicked:\n{}", panics.join("\n"));
+    assert!(
+        unsupported > 0,
+        "modules using unsupported proposals should report them as unsupported"
+    );
+}

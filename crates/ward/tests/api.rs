@@ -1,0 +1,353 @@
+//! Behaviour of the embedding API, through the public interface only.
+
+use ward::{
+    Caller, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Linker, Memory,
+    MemoryType, Module, Mutability, Store, TrapKind, Val, ValType,
+};
+
+fn instantiate(wat: &str) -> (Store<()>, Instance) {
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).expect("test module compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("test module instantiates");
+    (store, instance)
+}
+
+#[test]
+fn engine_and_module_are_send_and_sync_and_store_is_send() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Engine>();
+    send_sync::<Module>();
+    send::<Store<()>>();
+}
+
+#[test]
+fn typed_call_returns_results() {
+    let (mut store, instance) = instantiate(
+        r#"(module (func (export "add") (param i32 i64) (result i64)
+             local.get 1 local.get 0 i64.extend_i32_s i64.add))"#,
+    );
+    let add = instance
+        .get_typed_func::<(i32, i64), i64>(&store, "add")
+        .unwrap();
+    assert_eq!(add.call(&mut store, (-5, 100)).unwrap(), 95);
+}
+
+#[test]
+fn typed_func_with_wrong_signature_is_rejected() {
+    let (store, instance) = instantiate(r#"(module (func (export "f") (param i32)))"#);
+    let err = instance
+        .get_typed_func::<i64, ()>(&store, "f")
+        .err()
+        .expect("signature mismatch");
+    assert!(err.to_string().contains("(param i32)"), "{err}");
+}
+
+#[test]
+fn dynamic_call_checks_argument_types() {
+    let (mut store, instance) =
+        instantiate(r#"(module (func (export "f") (param i32) (result i32) local.get 0))"#);
+    let f = instance.get_func(&store, "f").unwrap();
+    let mut out = [Val::I32(0)];
+    let err = f.call(&mut store, &[Val::I64(1)], &mut out).unwrap_err();
+    assert!(matches!(err, Error::Usage(_)), "{err}");
+    f.call(&mut store, &[Val::I32(7)], &mut out).unwrap();
+    assert_eq!(out[0], Val::I32(7));
+}
+
+#[test]
+fn host_functions_receive_caller_and_state() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "bump" (func $bump (param i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "run") (result i32)
+               (i32.store (i32.const 8) (i32.const 1234))
+               (call $bump (i32.const 5))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "bump",
+            |mut caller: Caller<'_, u32>, by: i32| -> ward::Result<i32> {
+                let memory = caller
+                    .get_export("memory")
+                    .and_then(Extern::into_memory)
+                    .expect("memory export");
+                let stored = i32::from_le_bytes(memory.data(&caller)[8..12].try_into().unwrap());
+                *caller.data_mut() += by as u32;
+                Ok(stored + by)
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, 10u32);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance.get_typed_func::<(), i32>(&store, "run").unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 1239);
+    assert_eq!(*store.data(), 15);
+}
+
+#[test]
+fn host_errors_propagate_to_the_caller() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "env" "fail" (func $f)) (func (export "run") call $f))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("env", "fail", || -> ward::Result<()> {
+            Err(Error::msg("host says no"))
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let err = instance
+        .get_func(&store, "run")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    assert_eq!(err.to_string(), "host says no");
+}
+
+#[test]
+fn wasm_can_call_back_into_wasm_through_the_host() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "twice" (func $twice (param i32) (result i32)))
+             (func $inc (export "inc") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+             (func (export "run") (param i32) (result i32) (call $twice (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "twice",
+            |mut caller: Caller<'_, ()>, x: i32| -> ward::Result<i32> {
+                let inc = caller
+                    .get_export("inc")
+                    .and_then(Extern::into_func)
+                    .unwrap();
+                let inc = inc.typed::<i32, i32>(&caller)?;
+                let once = inc.call(&mut caller, x)?;
+                inc.call(&mut caller, once)
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance.get_typed_func::<i32, i32>(&store, "run").unwrap();
+    assert_eq!(run.call(&mut store, 40).unwrap(), 42);
+}
+
+#[test]
+fn trap_carries_kind_and_named_backtrace() {
+    let (mut store, instance) = instantiate(
+        r#"(module
+             (func $inner (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+             (func $outer (export "outer") (param i32) (result i32) (call $inner (local.get 0))))"#,
+    );
+    let outer = instance
+        .get_typed_func::<i32, i32>(&store, "outer")
+        .unwrap();
+    let err = outer.call(&mut store, 0).unwrap_err();
+    let trap = err.as_trap().expect("a trap");
+    assert_eq!(trap.kind(), TrapKind::IntegerDivisionByZero);
+    let frames = &trap.backtrace().frames;
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[0].func_name.as_deref(), Some("inner"));
+    assert_eq!(frames[0].func_index, 0);
+    assert_eq!(frames[1].func_name.as_deref(), Some("outer"));
+    assert!(frames[0].module_offset.is_some());
+    // The store stays usable after a trap.
+    assert_eq!(outer.call(&mut store, 1).unwrap(), 1);
+}
+
+#[test]
+fn infinite_recursion_traps_with_stack_overflow() {
+    let (mut store, instance) = instantiate(
+        r#"(module (func $f (export "f") (param i64) (result i64)
+             (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))"#,
+    );
+    let f = instance.get_typed_func::<i64, i64>(&store, "f").unwrap();
+    let err = f.call(&mut store, 0).unwrap_err();
+    assert_eq!(
+        err.as_trap().map(|t| t.kind()),
+        Some(TrapKind::StackOverflow)
+    );
+}
+
+#[test]
+fn recursion_without_stack_slots_still_overflows() {
+    // A function with no locals or operands uses no value slots; the frame limit must still stop it.
+    let (mut store, instance) = instantiate(r#"(module (func $f (export "f") call $f))"#);
+    let f = instance.get_func(&store, "f").unwrap();
+    let err = f.call(&mut store, &[], &mut []).unwrap_err();
+    assert_eq!(
+        err.as_trap().map(|t| t.kind()),
+        Some(TrapKind::StackOverflow)
+    );
+}
+
+#[test]
+fn deep_recursion_within_the_limit_completes() {
+    let (mut store, instance) = instantiate(
+        r#"(module (func $sum (export "sum") (param i32) (result i32)
+             (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+               (else (i32.add (local.get 0) (call $sum (i32.sub (local.get 0) (i32.const 1))))))))"#,
+    );
+    let sum = instance.get_typed_func::<i32, i32>(&store, "sum").unwrap();
+    assert_eq!(sum.call(&mut store, 50_000).unwrap(), 1_250_025_000);
+}
+
+#[test]
+fn memory_grows_and_is_visible_to_the_host() {
+    let (mut store, instance) = instantiate(
+        r#"(module (memory (export "mem") 1 3)
+             (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+             (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1))))"#,
+    );
+    let memory = instance.get_memory(&store, "mem").unwrap();
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow").unwrap();
+    let put = instance
+        .get_typed_func::<(i32, i32), ()>(&store, "store")
+        .unwrap();
+    assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+    put.call(&mut store, (2 * 65536 - 1, 0xab)).unwrap();
+    assert_eq!(memory.data(&store)[2 * 65536 - 1], 0xab);
+    assert_eq!(
+        grow.call(&mut store, 2).unwrap(),
+        -1,
+        "growing past the maximum fails"
+    );
+    assert_eq!(memory.size(&store), 2);
+    let err = put.call(&mut store, (2 * 65536, 1)).unwrap_err();
+    assert_eq!(
+        err.as_trap().map(|t| t.kind()),
+        Some(TrapKind::MemoryOutOfBounds)
+    );
+}
+
+#[test]
+fn host_defined_memory_and_global_can_be_imported() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+    memory.write(&mut store, 100, &[1, 2, 3, 4]).unwrap();
+    let global = Global::new(
+        &mut store,
+        GlobalType::new(ValType::I32, Mutability::Var),
+        Val::I32(5),
+    )
+    .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "h" "m" (memory 1)) (import "h" "g" (global $g (mut i32)))
+             (func (export "f") (result i32)
+               (global.set $g (i32.add (global.get $g) (i32.const 1)))
+               (i32.load (i32.const 100))))"#,
+    )
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &[memory.into(), global.into()]).unwrap();
+    let f = instance.get_typed_func::<(), i32>(&store, "f").unwrap();
+    assert_eq!(f.call(&mut store, ()).unwrap(), 0x04030201);
+    assert_eq!(global.get(&store), Val::I32(6));
+}
+
+#[test]
+fn missing_and_mismatched_imports_are_link_errors() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, r#"(module (import "env" "f" (func (param i32))))"#).unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let err = linker.instantiate(&mut store, &module).unwrap_err();
+    assert!(
+        matches!(&err, Error::Link(m) if m.contains("env::f")),
+        "{err}"
+    );
+    linker.func_wrap("env", "f", |_: i64| {}).unwrap();
+    let err = linker.instantiate(&mut store, &module).unwrap_err();
+    assert!(
+        matches!(&err, Error::Link(m) if m.contains("incompatible")),
+        "{err}"
+    );
+}
+
+#[test]
+fn dynamic_host_function_with_func_new() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let ty = FuncType::new([ValType::I32, ValType::I32], [ValType::I32]);
+    let f = Func::new(&mut store, ty, |_caller, params, results| {
+        results[0] = Val::I32(params[0].i32().unwrap() * params[1].i32().unwrap());
+        Ok(())
+    })
+    .unwrap();
+    let mut out = [Val::I32(0)];
+    f.call(&mut store, &[Val::I32(6), Val::I32(7)], &mut out)
+        .unwrap();
+    assert_eq!(out[0], Val::I32(42));
+}
+
+#[test]
+fn malformed_and_invalid_modules_report_offsets() {
+    let engine = Engine::default();
+    let err = Module::new(&engine, b"\0asm\x01\0\0\0\x01\x05").unwrap_err();
+    assert!(
+        matches!(err, Error::Invalid { offset, .. } if offset > 0),
+        "{err}"
+    );
+    let err = Module::new(&engine, "(module (func (result i32) i64.const 0))").unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid { message, .. } if message.contains("type mismatch")),
+        "{err}"
+    );
+    let err = Module::new(&engine, "(module (func").unwrap_err();
+    assert!(matches!(err, Error::Parse(_)), "{err}");
+    // The engine keeps working after rejected modules.
+    Module::new(&engine, "(module (func (export \"ok\")))").unwrap();
+}
+
+#[test]
+fn simd_modules_are_reported_as_unsupported() {
+    let engine = Engine::default();
+    let err = Module::new(
+        &engine,
+        "(module (func (result i32) v128.const i64x2 1 2 i32x4.extract_lane 0))",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    assert!(err.to_string().contains("unsupported"), "{err}");
+}
+
+#[test]
+fn types_are_shared_across_modules_of_an_engine() {
+    let engine = Engine::default();
+    let a = Module::new(
+        &engine,
+        r#"(module (table (export "t") 1 funcref) (type $t (func (param i32) (result i32)))
+        (func $id (type $t) local.get 0) (elem (i32.const 0) $id))"#,
+    )
+    .unwrap();
+    let b = Module::new(&engine, r#"(module (import "a" "t" (table 1 funcref)) (type $u (func (param i32) (result i32)))
+        (func (export "call") (param i32) (result i32) (call_indirect (type $u) (local.get 0) (i32.const 0))))"#)
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let ia = linker.instantiate(&mut store, &a).unwrap();
+    linker.instance(&mut store, "a", ia).unwrap();
+    let ib = linker.instantiate(&mut store, &b).unwrap();
+    let call = ib.get_typed_func::<i32, i32>(&store, "call").unwrap();
+    assert_eq!(call.call(&mut store, 9).unwrap(), 9);
+}
