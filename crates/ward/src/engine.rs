@@ -6,6 +6,7 @@
 //! (type checks at link and run time).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use wasmparser::types::{CoreTypeId, TypesRef};
@@ -19,6 +20,8 @@ use crate::{Error, Result};
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_reservation: u64,
+    pub(crate) consume_fuel: bool,
+    pub(crate) epoch_interruption: bool,
 }
 
 impl Default for Config {
@@ -26,6 +29,8 @@ impl Default for Config {
         Config {
             max_wasm_stack: 8 << 20,
             memory_reservation: 4 << 30,
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 }
@@ -40,6 +45,28 @@ impl Config {
     /// recursion traps with [`TrapKind::StackOverflow`](crate::TrapKind::StackOverflow).
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes.max(4096);
+        self
+    }
+
+    /// Meter execution with fuel: each store starts with 0 fuel (see
+    /// [`Store::set_fuel`](crate::Store::set_fuel)) and running out traps with
+    /// [`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel).
+    ///
+    /// Cost model: every Wasm operator costs 1 unit, charged when the straight-line run of code it
+    /// belongs to is entered (function entry, loop header, after `else`/`end`). A run that is left
+    /// early by a branch or trap has still paid for all of its operators. Modules are translated
+    /// without metering when this is off, so it costs nothing then.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.consume_fuel = enable;
+        self
+    }
+
+    /// Check for interruption at every function entry and loop header: the store's epoch deadline
+    /// (see [`Engine::increment_epoch`] and [`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline))
+    /// and its [`InterruptHandle`](crate::InterruptHandle) (used by wall-clock deadlines). An infinite
+    /// loop without calls is interrupted too.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.epoch_interruption = enable;
         self
     }
 
@@ -65,6 +92,7 @@ pub(crate) struct EngineInner {
     pub validator: Mutex<Validator>,
     types: RwLock<HashMap<CoreTypeId, TypeInfo>>,
     host_types: Mutex<HashMap<FuncType, CoreTypeId>>,
+    pub epoch: AtomicU64,
 }
 
 /// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.
@@ -96,6 +124,7 @@ impl Engine {
                 validator: Mutex::new(Validator::new_with_features(Self::features())),
                 types: RwLock::new(HashMap::new()),
                 host_types: Mutex::new(HashMap::new()),
+                epoch: AtomicU64::new(0),
             }),
         }
     }
@@ -107,6 +136,17 @@ impl Engine {
 
     pub(crate) fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Advances the engine's epoch by one; stores whose epoch deadline is reached trap with
+    /// [`TrapKind::Interrupt`](crate::TrapKind::Interrupt) at their next check. Cheap; callable from
+    /// any thread.
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Relaxed)
     }
 
     /// Whether two handles refer to the same engine.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::func::{Func, TypedFunc, WasmParams, WasmResults};
 use crate::global::{Global, GlobalEntity};
-use crate::memory::{Memory, MemoryEntity};
+use crate::memory::Memory;
 use crate::module::{DataMode, ElemItems, ElemMode, EntityIndex, ImportKind, Module};
 use crate::store::{AsContext, AsContextMut, FuncEntity, FuncKind, InstanceEntity, Store, StoreId};
 use crate::table::{Table, TableEntity};
@@ -314,6 +314,36 @@ pub(crate) fn instantiate<T>(
         }
     }
 
+    let (max_instances, max_tables, max_memories) = store.count_limits();
+    if store.inner.instances.len() >= max_instances {
+        return Err(Error::Instantiation(format!(
+            "instance limit of {max_instances} reached"
+        )));
+    }
+    if store.inner.tables.len() + m.tables.len() > max_tables {
+        return Err(Error::Instantiation(format!(
+            "table limit of {max_tables} reached"
+        )));
+    }
+    if store.inner.memories.len() + m.memories.len() > max_memories {
+        return Err(Error::Instantiation(format!(
+            "memory limit of {max_memories} reached"
+        )));
+    }
+    // Ask the limiter about memories and tables before anything is added to the store.
+    for def in &m.tables {
+        if !store.table_growing(0, def.ty.minimum, def.ty.maximum)? {
+            return Err(Error::Instantiation(format!(
+                "table of {} elements exceeds the store's resource limits",
+                def.ty.minimum
+            )));
+        }
+    }
+    for ty in &m.memories {
+        let entity = store.create_memory(*ty)?;
+        memories.push(store.inner.push_memory(entity).index);
+    }
+
     let inner = &mut store.inner;
     let instance_index = inner.instances.len() as u32;
     for (i, ty) in m
@@ -353,10 +383,6 @@ pub(crate) fn instantiate<T>(
         };
         inner.tables.push(TableEntity::new(def.ty, init)?);
         tables.push((inner.tables.len() - 1) as u32);
-    }
-    for ty in &m.memories {
-        let entity = MemoryEntity::new(*ty, m.engine.config().memory_reservation)?;
-        memories.push(inner.push_memory(entity).index);
     }
 
     let mut elems = Vec::with_capacity(m.elems.len());

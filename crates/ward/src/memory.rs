@@ -160,6 +160,11 @@ impl MemoryEntity {
         }
     }
 
+    /// The most bytes this memory can ever have: its declared maximum or its index type's limit.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
     pub fn size_bytes(&self) -> u64 {
         self.size
     }
@@ -222,8 +227,7 @@ impl Memory {
     /// Creates a memory of type `ty` in the store.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = store.as_context_mut();
-        let hint = store.inner.engine.config().memory_reservation;
-        let entity = MemoryEntity::new(ty, hint)?;
+        let entity = store.create_memory(ty)?;
         Ok(store.inner.push_memory(entity))
     }
 
@@ -283,10 +287,13 @@ impl Memory {
 
     /// Grows by `delta` pages and returns the previous size in pages.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
-        let inner = &mut store.as_context_mut().inner;
-        assert_eq!(self.store, inner.id, "memory used with the wrong store");
-        inner.memories[self.index as usize]
-            .grow(delta)
+        let store = store.as_context_mut();
+        assert_eq!(
+            self.store, store.inner.id,
+            "memory used with the wrong store"
+        );
+        store
+            .grow_memory(self.index as usize, delta)?
             .ok_or_else(|| Error::Usage("failed to grow memory".into()))
     }
 }

@@ -6,20 +6,22 @@
 
 use std::any::Any;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use wasmparser::types::CoreTypeId;
 
-use crate::Result;
 use crate::engine::Engine;
 use crate::func::{Caller, Func};
 use crate::global::GlobalEntity;
 use crate::interp::exec::ExecStack;
+use crate::limits::{DEFAULT_COUNT_LIMIT, InterruptHandle, ResourceLimiter};
 use crate::memory::{Memory, MemoryEntity};
 use crate::module::Module;
 use crate::table::TableEntity;
-use crate::types::FuncType;
+use crate::types::{FuncType, MemoryType, TableType};
 use crate::values::Val;
+use crate::{Error, Result};
 
 /// Identity of a store, carried by handles so they cannot be used with another store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,6 +79,12 @@ pub(crate) struct StoreInner {
     pub stacks: Vec<ExecStack>,
     /// How many executor activations are live (host → Wasm → host → … nesting).
     pub activations: u32,
+    /// Fuel left (meaningful with `Config::consume_fuel`).
+    pub fuel: u64,
+    /// Engine epoch at which running code traps with `Interrupt`.
+    pub epoch_deadline: u64,
+    /// Set by an [`InterruptHandle`] to stop running code.
+    pub interrupt: Arc<AtomicBool>,
 }
 
 impl StoreInner {
@@ -97,10 +105,14 @@ impl StoreInner {
     }
 }
 
+/// Picks the resource limiter out of the host data.
+type LimiterFn<T> = Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static) + Send>;
+
 /// All runtime state of a group of instances, with host data `T`.
 pub struct Store<T> {
     pub(crate) inner: StoreInner,
     pub(crate) hosts: Vec<HostFunc<T>>,
+    limiter: Option<LimiterFn<T>>,
     data: T,
 }
 
@@ -119,9 +131,191 @@ impl<T> Store<T> {
                 externs: Vec::new(),
                 stacks: Vec::new(),
                 activations: 0,
+                fuel: 0,
+                epoch_deadline: u64::MAX,
+                interrupt: Arc::new(AtomicBool::new(false)),
             },
             hosts: Vec::new(),
+            limiter: None,
             data,
+        }
+    }
+
+    /// Sets the fuel available to Wasm code (needs [`Config::consume_fuel`](crate::Config::consume_fuel)).
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.check_fuel_enabled()?;
+        self.inner.fuel = fuel;
+        Ok(())
+    }
+
+    /// The fuel left.
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.check_fuel_enabled()?;
+        Ok(self.inner.fuel)
+    }
+
+    fn check_fuel_enabled(&self) -> Result<()> {
+        if self.inner.engine.config().consume_fuel {
+            Ok(())
+        } else {
+            Err(Error::Usage(
+                "fuel is not enabled: use Config::consume_fuel(true)".into(),
+            ))
+        }
+    }
+
+    /// Lets Wasm run until the engine's epoch has advanced `ticks` beyond its current value (needs
+    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption)); then it traps with
+    /// [`TrapKind::Interrupt`](crate::TrapKind::Interrupt).
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        self.inner.epoch_deadline = self.inner.engine.current_epoch().saturating_add(ticks);
+    }
+
+    /// A handle that interrupts Wasm running in this store, usable from other threads.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle {
+            flag: self.inner.interrupt.clone(),
+        }
+    }
+
+    /// Clears an interruption requested through an [`InterruptHandle`] or a deadline.
+    pub fn clear_interrupt(&mut self) {
+        self.inner.interrupt.store(false, Ordering::Relaxed);
+    }
+
+    /// Interrupts Wasm running in this store once `timeout` of wall-clock time has passed (needs
+    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption)). A timer thread sleeps until
+    /// then and raises the store's interrupt flag.
+    pub fn set_wall_clock_deadline(&mut self, timeout: Duration) {
+        let handle = self.interrupt_handle();
+        std::thread::spawn(move || {
+            std::thread::sleep(timeout);
+            handle.interrupt();
+        });
+    }
+
+    /// Installs a resource limiter found in the host data; it is consulted before memories and tables
+    /// grow and before instances, memories and tables are created.
+    pub fn limiter(
+        &mut self,
+        limiter: impl FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static) + Send + 'static,
+    ) {
+        self.limiter = Some(Box::new(limiter));
+    }
+
+    /// Asks the limiter whether a memory may grow from `current` to `desired` bytes.
+    pub(crate) fn memory_growing(
+        &mut self,
+        current: u64,
+        desired: u64,
+        maximum: Option<u64>,
+    ) -> Result<bool> {
+        match &mut self.limiter {
+            None => Ok(true),
+            Some(limiter) => limiter(&mut self.data).memory_growing(
+                saturate(current),
+                saturate(desired),
+                maximum.map(saturate),
+            ),
+        }
+    }
+
+    /// Asks the limiter whether a table may grow from `current` to `desired` elements.
+    pub(crate) fn table_growing(
+        &mut self,
+        current: u64,
+        desired: u64,
+        maximum: Option<u64>,
+    ) -> Result<bool> {
+        match &mut self.limiter {
+            None => Ok(true),
+            Some(limiter) => limiter(&mut self.data).table_growing(
+                saturate(current),
+                saturate(desired),
+                maximum.map(saturate),
+            ),
+        }
+    }
+
+    /// A new memory of type `ty`, if the limiter allows its initial size.
+    pub(crate) fn create_memory(&mut self, ty: MemoryType) -> Result<MemoryEntity> {
+        let bytes = ty.minimum.saturating_mul(ty.page_size());
+        let maximum = ty.maximum.map(|m| m.saturating_mul(ty.page_size()));
+        if !self.memory_growing(0, bytes, maximum)? {
+            return Err(Error::Instantiation(format!(
+                "memory of {bytes} bytes exceeds the store's resource limits"
+            )));
+        }
+        MemoryEntity::new(ty, self.inner.engine.config().memory_reservation)
+    }
+
+    /// A new table of type `ty` filled with `init`, if the limiter allows its initial size.
+    pub(crate) fn create_table(&mut self, ty: TableType, init: u64) -> Result<TableEntity> {
+        if !self.table_growing(0, ty.minimum, ty.maximum)? {
+            return Err(Error::Instantiation(format!(
+                "table of {} elements exceeds the store's resource limits",
+                ty.minimum
+            )));
+        }
+        TableEntity::new(ty, init)
+    }
+
+    /// Grows store memory `index` by `delta` pages if its type and the limiter allow; returns the old
+    /// size in pages, `None` when refused, or the limiter's error.
+    pub(crate) fn grow_memory(&mut self, index: usize, delta: u64) -> Result<Option<u64>> {
+        let memory = &self.inner.memories[index];
+        let current = memory.size_bytes();
+        let Some(desired) = delta
+            .checked_mul(memory.ty().page_size())
+            .and_then(|d| d.checked_add(current))
+            .filter(|d| *d <= memory.max_bytes())
+        else {
+            return Ok(None);
+        };
+        let maximum = memory
+            .ty()
+            .maximum
+            .map(|m| m.saturating_mul(memory.ty().page_size()));
+        if !self.memory_growing(current, desired, maximum)? {
+            return Ok(None);
+        }
+        Ok(self.inner.memories[index].grow(delta))
+    }
+
+    /// Grows store table `index` by `delta` elements set to `init`, like [`Store::grow_memory`].
+    pub(crate) fn grow_table(
+        &mut self,
+        index: usize,
+        delta: u64,
+        init: u64,
+    ) -> Result<Option<u64>> {
+        let table = &self.inner.tables[index];
+        let current = table.size();
+        let maximum = table.ty.maximum;
+        let Some(desired) = current
+            .checked_add(delta)
+            .filter(|d| *d <= maximum.unwrap_or(u64::MAX))
+        else {
+            return Ok(None);
+        };
+        if !self.table_growing(current, desired, maximum)? {
+            return Ok(None);
+        }
+        Ok(self.inner.tables[index].grow(delta, init))
+    }
+
+    /// The limiter's (instances, tables, memories) counts.
+    pub(crate) fn count_limits(&mut self) -> (usize, usize, usize) {
+        match &mut self.limiter {
+            None => (
+                DEFAULT_COUNT_LIMIT,
+                DEFAULT_COUNT_LIMIT,
+                DEFAULT_COUNT_LIMIT,
+            ),
+            Some(limiter) => {
+                let l = limiter(&mut self.data);
+                (l.instances(), l.tables(), l.memories())
+            }
         }
     }
 
@@ -155,6 +349,10 @@ impl<T> Store<T> {
             kind: FuncKind::Host { index },
         }))
     }
+}
+
+fn saturate(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
 }
 
 /// Read access to a store: implemented by [`Store`], [`Caller`] and references to them.

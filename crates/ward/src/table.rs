@@ -64,14 +64,14 @@ impl Table {
     /// Creates a table of type `ty` with every element set to `init`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = store.as_context_mut();
-        let inner = &mut store.inner;
-        if !init.matches(inner, crate::types::ValType::Ref(ty.element)) {
+        if !init.matches(&store.inner, crate::types::ValType::Ref(ty.element)) {
             return Err(Error::Usage(
                 "table initial value has the wrong type".into(),
             ));
         }
-        let raw = init.to_raw(inner.id)? as u64;
-        let entity = TableEntity::new(ty, raw)?;
+        let raw = init.to_raw(store.inner.id)? as u64;
+        let entity = store.create_table(ty, raw)?;
+        let inner = &mut store.inner;
         inner.tables.push(entity);
         Ok(Table {
             store: inner.id,
@@ -124,14 +124,14 @@ impl Table {
 
     /// Grows by `delta` elements set to `init`; returns the previous size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
-        let inner = &mut store.as_context_mut().inner;
-        let ty = self.entity(inner).ty;
-        if !init.matches(inner, crate::types::ValType::Ref(ty.element)) {
+        let store = store.as_context_mut();
+        let ty = self.entity(&store.inner).ty;
+        if !init.matches(&store.inner, crate::types::ValType::Ref(ty.element)) {
             return Err(Error::Usage("table element has the wrong type".into()));
         }
-        let raw = init.to_raw(inner.id)? as u64;
-        inner.tables[self.index as usize]
-            .grow(delta, raw)
+        let raw = init.to_raw(store.inner.id)? as u64;
+        store
+            .grow_table(self.index as usize, delta, raw)?
             .ok_or_else(|| Error::Usage("failed to grow table".into()))
     }
 }

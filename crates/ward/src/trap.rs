@@ -38,8 +38,12 @@ pub enum TrapKind {
     OutOfBoundsSegmentAccess,
     /// The store ran out of fuel.
     OutOfFuel,
-    /// The epoch deadline was reached.
+    /// The epoch deadline or wall-clock deadline was reached, or the store was interrupted.
     Interrupt,
+    /// A memory grew beyond the store's limit (with `trap_on_grow_failure`).
+    MemoryLimitExceeded,
+    /// A table grew beyond the store's limit (with `trap_on_grow_failure`).
+    TableLimitExceeded,
 }
 
 impl TrapKind {
@@ -60,7 +64,9 @@ impl TrapKind {
             TrapKind::StackOverflow => "call stack exhausted",
             TrapKind::OutOfBoundsSegmentAccess => "out of bounds memory access",
             TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
-            TrapKind::Interrupt => "interrupt",
+            TrapKind::Interrupt => "interrupted: deadline reached",
+            TrapKind::MemoryLimitExceeded => "memory size limit exceeded",
+            TrapKind::TableLimitExceeded => "table size limit exceeded",
         }
     }
 }

@@ -138,6 +138,10 @@ define_instr! {
     other: {
         /// Trap with `unreachable`.
         Unreachable {},
+        /// Charge `amount` fuel for the straight-line code that follows; trap when fuel runs out.
+        ConsumeFuel { amount: u32 },
+        /// Trap if the epoch deadline passed or the store was interrupted.
+        CheckInterrupt {},
         /// `slot[dst] = slot[src]`.
         Copy { dst: Slot, src: Slot },
         /// `slot[dst] = value` (zero-extended 32-bit constant).

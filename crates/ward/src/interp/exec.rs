@@ -10,6 +10,7 @@
 //! store's host functions.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::bytecode::{Instr, Slot};
 use super::translate::CompiledFunc;
@@ -290,6 +291,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     let slots_len = stack.slots.len();
     let slots = stack.slots.as_mut_ptr();
     let mut cur = Current::of(&store.inner, entry);
+    let engine = store.inner.engine.clone();
+    let interrupt = store.inner.interrupt.clone();
     let mut fp: usize = 0;
     let mut ip: usize = 0;
     // Zero the entry function's declared locals.
@@ -594,6 +597,20 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         use Instr as I;
         match instr {
             I::Unreachable {} => trap!(TrapKind::Unreachable),
+            I::ConsumeFuel { amount } => {
+                let fuel = &mut store.inner.fuel;
+                if *fuel < amount as u64 {
+                    trap!(TrapKind::OutOfFuel)
+                }
+                *fuel -= amount as u64;
+            }
+            I::CheckInterrupt {} => {
+                if engine.current_epoch() >= store.inner.epoch_deadline
+                    || interrupt.load(Ordering::Relaxed)
+                {
+                    trap!(TrapKind::Interrupt)
+                }
+            }
             I::Copy { dst, src } => set!(dst, get!(src)),
             I::Const32 { dst, value } => set!(dst, value as u64),
             I::Const64 { dst, value } => set!(dst, value),
@@ -678,13 +695,16 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::MemoryGrow { dst, delta, memory } => {
                 let m = instance!().memories[memory as usize] as usize;
                 let delta = get!(delta);
-                let entity = &mut store.inner.memories[m];
-                let failed = if entity.ty().memory64 {
+                let failed = if store.inner.memories[m].ty().memory64 {
                     u64::MAX
                 } else {
                     u32::MAX as u64
                 };
-                let result = entity.grow(delta).unwrap_or(failed);
+                let result = match store.grow_memory(m, delta) {
+                    Ok(grown) => grown.unwrap_or(failed),
+                    Err(Error::Trap(t)) => trap!(t.kind()),
+                    Err(e) => return Err(e),
+                };
                 set!(dst, result);
                 refresh_memory!();
             }
@@ -772,13 +792,17 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::TableGrow { table, base } => {
                 let (init, delta) = (get!(base), get!(base + 1));
                 let t = instance!().tables[table as usize] as usize;
-                let entity = &mut store.inner.tables[t];
-                let failed = if entity.ty.table64 {
+                let failed = if store.inner.tables[t].ty.table64 {
                     u64::MAX
                 } else {
                     u32::MAX as u64
                 };
-                set!(base, entity.grow(delta, init).unwrap_or(failed));
+                let result = match store.grow_table(t, delta, init) {
+                    Ok(grown) => grown.unwrap_or(failed),
+                    Err(Error::Trap(t)) => trap!(t.kind()),
+                    Err(e) => return Err(e),
+                };
+                set!(base, result);
             }
             I::TableFill { table, base } => {
                 let (index, value, len) = (get!(base), get!(base + 1), get!(base + 2));

@@ -40,6 +40,10 @@ pub(crate) struct ModuleEnv<'a> {
     pub memargs: &'a mut Vec<(u32, u64)>,
     /// (type index, table index) pairs of indirect call sites.
     pub call_sites: &'a mut Vec<(u32, u32)>,
+    /// Emit fuel metering (`Config::consume_fuel`).
+    pub fuel: bool,
+    /// Emit interruption checks at function entries and loop headers (`Config::epoch_interruption`).
+    pub interrupts: bool,
 }
 
 impl ModuleEnv<'_> {
@@ -121,12 +125,14 @@ pub(crate) struct Translator<'a, 'e> {
     /// The last instruction, when it wrote a fresh temporary that nothing has read yet.
     last_result: Option<usize>,
     offset: u32,
+    /// The `ConsumeFuel` instruction charging for the current straight-line code.
+    fuel_meter: Option<usize>,
 }
 
 impl<'a, 'e> Translator<'a, 'e> {
     pub fn new(env: &'a mut ModuleEnv<'e>, func_type: CoreTypeId) -> Self {
         let (num_params, num_results) = env.signature_arity(func_type);
-        Translator {
+        let mut translator = Translator {
             env,
             code: Vec::new(),
             offsets: Vec::new(),
@@ -148,6 +154,30 @@ impl<'a, 'e> Translator<'a, 'e> {
             dead_depth: 0,
             last_result: None,
             offset: 0,
+            fuel_meter: None,
+        };
+        translator.begin_metering(true);
+        translator
+    }
+
+    /// Starts charging a new run of straight-line code: fuel is charged per Wasm operator, up front
+    /// when the run is entered, so metering costs one instruction per block. Interruption is checked
+    /// where execution can repeat: function entries and loop headers. Emits nothing when both are off.
+    fn begin_metering(&mut self, repeats: bool) {
+        if self.env.fuel {
+            let at = self.emit(Instr::ConsumeFuel { amount: 0 });
+            self.fuel_meter = Some(at);
+        }
+        if repeats && self.env.interrupts {
+            self.emit(Instr::CheckInterrupt {});
+        }
+    }
+
+    fn charge_operator(&mut self) {
+        if let Some(at) = self.fuel_meter
+            && let Instr::ConsumeFuel { amount } = &mut self.code[at]
+        {
+            *amount = amount.saturating_add(1);
         }
     }
 
@@ -502,6 +532,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let (height, params) = (frame.height, frame.params);
         self.reset_stack(height, params);
         self.reachable = true;
+        self.begin_metering(false);
     }
 
     fn translate_end(&mut self) {
@@ -536,6 +567,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         }
         self.reset_stack(frame.height, frame.results);
         self.reachable = true;
+        self.begin_metering(false);
     }
 
     fn translate_br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<()> {
@@ -729,6 +761,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             }
             return Ok(());
         }
+        self.charge_operator();
         use Operator as O;
         match op {
             O::Nop => {}
@@ -740,6 +773,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::Loop { blockty } => {
                 self.push_frame(FrameKind::Loop, *blockty);
                 self.bind_label();
+                self.begin_metering(true);
             }
             O::If { blockty } => {
                 let cond = self.pop_slot();

@@ -419,6 +419,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             func_type_ids: &func_type_ids,
             memargs: &mut memargs,
             call_sites: &mut call_sites,
+            fuel: engine.config().consume_fuel,
+            interrupts: engine.config().epoch_interruption,
         };
         let mut allocations = Default::default();
         for (to_validate, body) in sections.bodies {

@@ -1,0 +1,287 @@
+//! Resource limits through the public API: fuel, epoch and wall-clock interruption, memory/table/instance
+//! limits, Wasm stack depth, and many instances in one process.
+
+use std::time::Duration;
+
+use ward::{
+    Config, Engine, Error, Instance, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
+    TrapKind,
+};
+
+const SPIN: &str = r#"(module (func (export "spin") (loop $l (br $l))))"#;
+const COUNT: &str = r#"(module (func (export "count") (param i32) (result i32) (local i32)
+    (loop $l
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+    (local.get 1)))"#;
+
+fn setup<T>(config: &Config, wat: &str, data: T) -> (Store<T>, Instance) {
+    let engine = Engine::new(config);
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, data);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    (store, instance)
+}
+
+fn trap_kind(err: &Error) -> Option<TrapKind> {
+    err.as_trap().map(|t| t.kind())
+}
+
+#[test]
+fn fuel_is_charged_deterministically_and_exhaustion_traps() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let (mut store, instance) = setup(&config, COUNT, ());
+    let count = instance
+        .get_typed_func::<i32, i32>(&store, "count")
+        .unwrap();
+    store.set_fuel(1_000_000).unwrap();
+    assert_eq!(count.call(&mut store, 100).unwrap(), 100);
+    let used_for_100 = 1_000_000 - store.get_fuel().unwrap();
+    assert!(
+        used_for_100 >= 100,
+        "each loop iteration costs fuel, used {used_for_100}"
+    );
+    store.set_fuel(1_000_000).unwrap();
+    count.call(&mut store, 100).unwrap();
+    assert_eq!(
+        1_000_000 - store.get_fuel().unwrap(),
+        used_for_100,
+        "same work, same fuel"
+    );
+
+    store.set_fuel(used_for_100 / 2).unwrap();
+    let err = count.call(&mut store, 100).unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::OutOfFuel));
+}
+
+#[test]
+fn infinite_loop_runs_out_of_fuel() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let (mut store, instance) = setup(&config, SPIN, ());
+    store.set_fuel(10_000).unwrap();
+    let err = instance
+        .get_func(&store, "spin")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::OutOfFuel));
+}
+
+#[test]
+fn fuel_needs_to_be_enabled() {
+    let (mut store, _) = setup(&Config::new(), SPIN, ());
+    assert!(matches!(store.set_fuel(10), Err(Error::Usage(_))));
+    assert!(store.get_fuel().is_err());
+}
+
+#[test]
+fn epoch_deadline_interrupts_an_infinite_loop_without_calls() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let (mut store, instance) = setup(&config, SPIN, ());
+    store.set_epoch_deadline(1);
+    let engine = store.engine().clone();
+    let ticker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        engine.increment_epoch();
+    });
+    let err = instance
+        .get_func(&store, "spin")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    ticker.join().unwrap();
+    assert_eq!(trap_kind(&err), Some(TrapKind::Interrupt));
+}
+
+#[test]
+fn wall_clock_deadline_interrupts_and_can_be_cleared() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let (mut store, instance) = setup(&config, COUNT, ());
+    let spin_module = Module::new(store.engine(), SPIN).unwrap();
+    let spin = Linker::new(store.engine())
+        .instantiate(&mut store, &spin_module)
+        .unwrap();
+    store.set_wall_clock_deadline(Duration::from_millis(50));
+    let err = spin
+        .get_func(&store, "spin")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::Interrupt));
+    store.clear_interrupt();
+    let count = instance
+        .get_typed_func::<i32, i32>(&store, "count")
+        .unwrap();
+    assert_eq!(count.call(&mut store, 10).unwrap(), 10);
+}
+
+#[test]
+fn interrupt_handle_stops_running_code_from_another_thread() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let (mut store, instance) = setup(&config, SPIN, ());
+    let handle = store.interrupt_handle();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        handle.interrupt();
+    });
+    let err = instance
+        .get_func(&store, "spin")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::Interrupt));
+}
+
+const GROW: &str = r#"(module (memory (export "m") 1)
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+
+#[test]
+fn memory_growth_beyond_the_limit_returns_minus_one() {
+    let limits = StoreLimitsBuilder::new().memory_size(3 * 65536).build();
+    let (mut store, instance) = setup(&Config::new(), GROW, limits);
+    store.limiter(|limits: &mut StoreLimits| limits);
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow").unwrap();
+    assert_eq!(grow.call(&mut store, 2).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
+    assert_eq!(instance.get_memory(&store, "m").unwrap().size(&store), 3);
+}
+
+#[test]
+fn memory_growth_beyond_the_limit_traps_when_configured() {
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(2 * 65536)
+        .trap_on_grow_failure(true)
+        .build();
+    let (mut store, instance) = setup(&Config::new(), GROW, limits);
+    store.limiter(|limits: &mut StoreLimits| limits);
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow").unwrap();
+    let err = grow.call(&mut store, 5).unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::MemoryLimitExceeded));
+}
+
+#[test]
+fn initial_memory_above_the_limit_fails_instantiation() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, "(module (memory 10))").unwrap();
+    let mut store = Store::new(
+        &engine,
+        StoreLimitsBuilder::new().memory_size(65536).build(),
+    );
+    store.limiter(|limits| limits);
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Instantiation(m) if m.contains("resource limits")),
+        "{err}"
+    );
+}
+
+#[test]
+fn table_growth_is_limited() {
+    let wat = r#"(module (table 1 funcref)
+        (func (export "grow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"#;
+    let limits = StoreLimitsBuilder::new().table_elements(10).build();
+    let (mut store, instance) = setup(&Config::new(), wat, limits);
+    store.limiter(|limits: &mut StoreLimits| limits);
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow").unwrap();
+    assert_eq!(grow.call(&mut store, 9).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
+}
+
+#[test]
+fn instance_count_is_limited() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, "(module)").unwrap();
+    let mut store = Store::new(&engine, StoreLimitsBuilder::new().instances(3).build());
+    store.limiter(|limits| limits);
+    let linker = Linker::new(&engine);
+    for _ in 0..3 {
+        linker.instantiate(&mut store, &module).unwrap();
+    }
+    let err = linker.instantiate(&mut store, &module).unwrap_err();
+    assert!(
+        matches!(&err, Error::Instantiation(m) if m.contains("instance limit")),
+        "{err}"
+    );
+}
+
+#[test]
+fn small_max_wasm_stack_traps_deep_recursion() {
+    let wat = r#"(module (func $f (export "f") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))"#;
+    let mut config = Config::new();
+    config.max_wasm_stack(64 * 1024);
+    let (mut store, instance) = setup(&config, wat, ());
+    let f = instance.get_typed_func::<i32, i32>(&store, "f").unwrap();
+    assert_eq!(f.call(&mut store, 100).unwrap(), 100);
+    let err = f.call(&mut store, 100_000).unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::StackOverflow));
+}
+
+#[test]
+fn huge_frames_overflow_cleanly() {
+    // Each frame has 20,000 locals (160 KB of slots): the limit is hit after a few calls, as a trap.
+    let wat = r#"(module (func $f (export "f") (local i64) (local i64) (local i64)
+        (local.set 0 (i64.const 1)) (call $f)))"#
+        .replace(
+            "(local i64) (local i64) (local i64)",
+            &"(local i64) ".repeat(20_000),
+        );
+    let (mut store, instance) = setup(&Config::new(), &wat, ());
+    let err = instance
+        .get_func(&store, "f")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::StackOverflow));
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn ten_thousand_instances_with_memories_fit_in_one_process() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1) (func (export "touch") (i32.store (i32.const 65532) (i32.const 7))))"#,
+    )
+    .unwrap();
+    let linker = Linker::new(&engine);
+    // All alive at once in one store...
+    let mut store = Store::new(&engine, ());
+    for _ in 0..10_000 {
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        instance
+            .get_func(&store, "touch")
+            .unwrap()
+            .call(&mut store, &[], &mut [])
+            .unwrap();
+    }
+    drop(store);
+    // ...and created and dropped one store at a time.
+    for _ in 0..10_000 {
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        instance
+            .get_func(&store, "touch")
+            .unwrap()
+            .call(&mut store, &[], &mut [])
+            .unwrap();
+    }
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!("peak RSS after 2 x 10,000 instances: {kib} KiB");
+    }
+}
