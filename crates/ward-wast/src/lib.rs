@@ -12,8 +12,8 @@ use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 
 use ward::{
-    Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType, Module,
-    Mutability, RefType, Store, Table, TableType, TrapKind, Val, ValType,
+    Config, Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType,
+    Module, Mutability, RefType, Store, Table, TableType, TrapKind, Val, ValType,
 };
 
 /// The payload of a spec-script `ref.extern N` value.
@@ -69,15 +69,30 @@ pub enum ScriptError {
 
 /// Runs the script at `path`.
 pub fn run_file(path: &Path) -> Result<Report, ScriptError> {
+    run_file_with_config(path, &Config::new())
+}
+
+/// Runs the script at `path` in an engine made with `config` (with fuel metering on, the store gets
+/// unlimited fuel: the point is to check that metering does not change behaviour).
+pub fn run_file_with_config(path: &Path, config: &Config) -> Result<Report, ScriptError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    run_script(&text, &path.display().to_string())
+    run_script_with_config(&text, &path.display().to_string(), config)
 }
 
 /// Runs a script given as text; `name` is used in error messages.
 pub fn run_script(text: &str, name: &str) -> Result<Report, ScriptError> {
+    run_script_with_config(text, name, &Config::new())
+}
+
+/// Runs a script given as text in an engine made with `config`.
+pub fn run_script_with_config(
+    text: &str,
+    name: &str,
+    config: &Config,
+) -> Result<Report, ScriptError> {
     let parse_error = |e: wast::Error| {
         let mut e = e;
         e.set_text(text);
@@ -91,7 +106,7 @@ pub fn run_script(text: &str, name: &str) -> Result<Report, ScriptError> {
     lexer.allow_confusing_unicode(true);
     let buffer = ParseBuffer::new_with_lexer(lexer).map_err(parse_error)?;
     let script = parser::parse::<Wast>(&buffer).map_err(parse_error)?;
-    let mut runner = Runner::new();
+    let mut runner = Runner::new(config);
     let mut report = Report::default();
     let trace = std::env::var_os("WARD_WAST_TRACE").is_some();
     for directive in script.directives {
@@ -142,9 +157,11 @@ struct Runner {
 }
 
 impl Runner {
-    fn new() -> Self {
-        let engine = Engine::default();
+    fn new(config: &Config) -> Self {
+        let engine = Engine::new(config);
         let mut store = Store::new(&engine, ());
+        // Only fails when fuel is off, where there is nothing to set.
+        let _ = store.set_fuel(u64::MAX);
         let mut linker = Linker::new(&engine);
         linker.allow_shadowing(true);
         define_spectest(&mut linker, &mut store).expect("the spectest module is well-formed");

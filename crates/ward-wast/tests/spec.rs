@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::thread;
 
+use ward::Config;
+
 /// Spec files that use no `v128`, no GC types or instructions and no exception handling.
 const CORE: &[&str] = &[
     "address",
@@ -176,6 +178,13 @@ fn suite_dir() -> PathBuf {
 
 /// Runs `files` on two threads and returns (file, report or error) in order.
 fn run_all(files: Vec<String>) -> Vec<(String, Result<ward_wast::Report, String>)> {
+    run_all_with(files, &Config::new())
+}
+
+fn run_all_with(
+    files: Vec<String>,
+    config: &Config,
+) -> Vec<(String, Result<ward_wast::Report, String>)> {
     let dir = suite_dir();
     let mut chunks: Vec<Vec<String>> = vec![Vec::new(), Vec::new()];
     for (i, file) in files.into_iter().enumerate() {
@@ -194,8 +203,9 @@ fn run_all(files: Vec<String>) -> Vec<(String, Result<ward_wast::Report, String>
                         chunk
                             .into_iter()
                             .map(|file| {
-                                let report = ward_wast::run_file(&dir.join(&file))
-                                    .map_err(|e| e.to_string());
+                                let report =
+                                    ward_wast::run_file_with_config(&dir.join(&file), config)
+                                        .map_err(|e| e.to_string());
                                 (file, report)
                             })
                             .collect::<Vec<_>>()
@@ -213,7 +223,19 @@ fn run_all(files: Vec<String>) -> Vec<(String, Result<ward_wast::Report, String>
 #[test]
 fn core_spec_files_pass_completely() {
     assert_eq!(CORE.len(), 160);
-    let results = run_all(CORE.iter().map(|f| format!("{f}.wast")).collect());
+    check_core(&Config::new());
+}
+
+/// Metering instructions are inserted into the code; they must not change what it computes.
+#[test]
+fn core_spec_files_pass_with_fuel_and_interruption_enabled() {
+    let mut config = Config::new();
+    config.consume_fuel(true).epoch_interruption(true);
+    check_core(&config);
+}
+
+fn check_core(config: &Config) {
+    let results = run_all_with(CORE.iter().map(|f| format!("{f}.wast")).collect(), config);
     let mut problems = Vec::new();
     let mut passed = 0;
     for (file, result) in &results {
