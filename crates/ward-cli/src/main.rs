@@ -1,8 +1,9 @@
 //! The `ward` command: run WebAssembly modules, run spec scripts, validate modules.
 //!
-//! A thin client of the `ward` and `ward-wast` libraries; flags follow `wasmtime` where they overlap.
-//! Exit codes: a trap exits 134 (with the trap and its Wasm backtrace on stderr); a load, link or usage
-//! error exits 1 with a one-line reason; clap exits 2 for a malformed command line.
+//! A thin client of the `ward`, `ward-wasi` and `ward-wast` libraries; flags follow `wasmtime` where they
+//! overlap. Exit codes: a guest's `proc_exit(n)` exits n; a trap exits 134 (with the trap and its Wasm
+//! backtrace on stderr); a load, link or usage error exits 1 with a one-line reason; clap exits 2 for a
+//! malformed command line.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use ward::{Engine, Error, Linker, Module, Store, Val, ValType};
+use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError};
 
 #[derive(Parser)]
 #[command(name = "ward", version, about = "The ward WebAssembly runtime")]
@@ -41,11 +43,116 @@ struct RunArgs {
     /// Call this exported function instead of `_start`; ARGS are its parameters.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// Grant a host directory read-write, as GUEST (default: the same path). Append `::ro` for read-only.
+    #[arg(long = "dir", value_name = "HOST[::GUEST][::ro]")]
+    dirs: Vec<String>,
+    /// Grant a host directory read-only, as GUEST (default: the same path).
+    #[arg(long = "dir-ro", value_name = "HOST[::GUEST]")]
+    dirs_ro: Vec<String>,
+    /// Set an environment variable for the guest; `KEY` alone passes the host's value on.
+    #[arg(long = "env", value_name = "KEY[=VALUE]")]
+    envs: Vec<String>,
     /// The module (.wasm or .wat).
     module: PathBuf,
-    /// Arguments for the invoked function.
+    /// Arguments for the guest (its argv after the module path), or the parameters of --invoke.
     #[arg(allow_hyphen_values = true)]
     args: Vec<String>,
+}
+
+/// A `--dir`/`--dir-ro` value: host path, guest name and permission.
+#[derive(Debug, PartialEq)]
+struct Preopen {
+    host: String,
+    guest: String,
+    perms: DirPerms,
+}
+
+/// Parses `HOST[::GUEST][::ro]`; `read_only` is set for `--dir-ro`.
+fn parse_preopen(flag: &str, value: &str, read_only: bool) -> Result<Preopen> {
+    let mut parts: Vec<&str> = value.split("::").collect();
+    let mut perms = if read_only {
+        DirPerms::ReadOnly
+    } else {
+        DirPerms::ReadWrite
+    };
+    if parts.len() > 1 {
+        match parts.last().copied() {
+            Some("ro") => {
+                parts.pop();
+                perms = DirPerms::ReadOnly;
+            }
+            Some("rw") if !read_only => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    match parts.as_slice() {
+        [host] if !host.is_empty() => Ok(Preopen {
+            host: host.to_string(),
+            guest: host.to_string(),
+            perms,
+        }),
+        [host, guest] if !host.is_empty() && !guest.is_empty() => Ok(Preopen {
+            host: host.to_string(),
+            guest: guest.to_string(),
+            perms,
+        }),
+        _ => bail!("{flag} \"{value}\": expected HOST[::GUEST] or HOST::GUEST::ro"),
+    }
+}
+
+/// An `io::Error` as a short phrase, without Rust's " (os error N)" suffix.
+fn describe_io(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// Builds the guest's WASI view from the command line: nothing is granted unless a flag says so.
+fn build_wasi(args: &RunArgs, argv: &[String]) -> Result<WasiCtx> {
+    let mut builder = WasiCtxBuilder::new();
+    builder.inherit_stdio();
+    builder.args(argv).context("guest arguments")?;
+    for value in &args.envs {
+        let (key, val) = match value.split_once('=') {
+            Some((key, val)) => (key, val.to_string()),
+            None => match std::env::var(value) {
+                Ok(val) => (value.as_str(), val),
+                // A variable the host does not have (or cannot show as text) is simply not passed.
+                Err(_) => continue,
+            },
+        };
+        builder
+            .env(key, &val)
+            .map_err(|e| anyhow!("--env \"{value}\": {e}"))?;
+    }
+    let preopens = args
+        .dirs
+        .iter()
+        .map(|v| parse_preopen("--dir", v, false))
+        .chain(
+            args.dirs_ro
+                .iter()
+                .map(|v| parse_preopen("--dir-ro", v, true)),
+        )
+        .collect::<Result<Vec<_>>>()?;
+    for (preopen, flag) in preopens.iter().zip(
+        std::iter::repeat_n("--dir", args.dirs.len())
+            .chain(std::iter::repeat_n("--dir-ro", args.dirs_ro.len())),
+    ) {
+        builder
+            .preopened_dir(&preopen.host, &preopen.guest, preopen.perms)
+            .map_err(|e| match e {
+                WasiError::Preopen { source, .. } => {
+                    anyhow!("{flag} \"{}\": {}", preopen.host, describe_io(&source))
+                }
+                other => anyhow!("{flag} \"{}\": {other}", preopen.host),
+            })?;
+    }
+    Ok(builder.build())
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -87,8 +194,18 @@ fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
 fn run(args: &RunArgs) -> Result<Outcome> {
     let engine = Engine::default();
     let module = load_module(&engine, &args.module)?;
-    let mut store = Store::new(&engine, ());
-    let linker = Linker::new(&engine);
+    // The guest sees the module path as argv[0]; with --invoke, ARGS are the function's parameters.
+    let mut argv = vec![args.module.display().to_string()];
+    if args.invoke.is_none() {
+        argv.extend(args.args.iter().cloned());
+    }
+    let ctx = build_wasi(args, &argv)?;
+    let mut store = Store::new(&engine, ctx);
+    let mut linker = Linker::new(&engine);
+    if ward_wasi::imports_wasi(&module) {
+        ward_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)
+            .context("failed to define WASI functions")?;
+    }
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
         Err(Error::Trap(trap)) => {
@@ -98,6 +215,7 @@ fn run(args: &RunArgs) -> Result<Outcome> {
             );
             return Ok(Outcome::Trap);
         }
+        Err(Error::Exit(code)) => return Ok(Outcome::Exit(code)),
         Err(e) => {
             return Err(anyhow!(e).context(format!(
                 "failed to instantiate \"{}\"",
@@ -119,17 +237,22 @@ fn run(args: &RunArgs) -> Result<Outcome> {
             ),
         })?;
     let ty = func.ty(&store);
-    if args.args.len() != ty.params().len() {
+    let params_text: &[String] = if args.invoke.is_some() {
+        &args.args
+    } else {
+        &[]
+    };
+    if params_text.len() != ty.params().len() {
         bail!(
             "`{name}` takes {} arguments, but {} were given",
             ty.params().len(),
-            args.args.len()
+            params_text.len()
         );
     }
     let params = ty
         .params()
         .iter()
-        .zip(&args.args)
+        .zip(params_text)
         .enumerate()
         .map(|(i, (ty, text))| {
             parse_arg(ty, text).with_context(|| format!("argument {} of `{name}`", i + 1))

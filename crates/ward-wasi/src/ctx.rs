@@ -1,0 +1,284 @@
+//! The guest's view of the world: [`WasiCtx`] (arguments, environment, open descriptors) and the
+//! [`WasiCtxBuilder`] an embedder uses to grant it.
+//!
+//! Nothing is inherited from the host unless the builder says so: by default the guest has no
+//! arguments, no environment, no directories, an empty stdin and discarded stdout/stderr. Descriptor
+//! state lives in [`crate::table`]; the syscalls in `fs`, `path`, `poll`, `process` and `sock` read and
+//! change it.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use cap_std::fs::Dir;
+
+use crate::table::{Descriptor, OpenDir, Stream};
+
+/// Whether a preopened directory may be changed by the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirPerms {
+    /// The guest may read, create, change and delete anything beneath the directory.
+    ReadWrite,
+    /// The guest may only read; every mutation fails with `EROFS`.
+    ReadOnly,
+}
+
+/// A shared in-memory byte buffer that collects a guest's output stream.
+///
+/// Clone it before handing it to the builder and read it with [`OutputBuffer::contents`] afterwards.
+#[derive(Debug, Clone, Default)]
+pub struct OutputBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl OutputBuffer {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of everything written so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn append(&self, bytes: &[u8]) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(bytes);
+    }
+}
+
+/// Where one of the guest's standard streams (fd 0, 1 or 2) is connected.
+#[derive(Debug, Default)]
+pub enum Stdio {
+    /// Nothing: reads see end of file and writes are discarded. The default.
+    #[default]
+    Null,
+    /// The host process's own stream with the same number.
+    Inherit,
+    /// A host file or pipe opened by the embedder.
+    File(std::fs::File),
+    /// Fixed bytes for the guest to read (meaningful for stdin).
+    Bytes(Vec<u8>),
+    /// An in-memory buffer that collects what the guest writes (meaningful for stdout and stderr).
+    Buffer(OutputBuffer),
+}
+
+/// Errors of building a [`WasiCtx`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WasiError {
+    /// A directory to preopen could not be opened on the host.
+    #[error("cannot open directory \"{}\": {source}", path.display())]
+    Preopen {
+        /// The host path.
+        path: PathBuf,
+        /// Why it failed.
+        source: io::Error,
+    },
+    /// A preopen's guest name is not usable (empty or containing NUL).
+    #[error("invalid guest path \"{0}\" for a preopened directory")]
+    GuestPath(String),
+    /// An argument or environment entry contains a NUL byte, which the guest could not see.
+    #[error("{0:?} contains a NUL byte")]
+    Nul(String),
+    /// An environment variable name is empty or contains `=`.
+    #[error("invalid environment variable name {0:?}")]
+    EnvName(String),
+}
+
+/// The state of WASI for one guest: arguments, environment and its table of open descriptors.
+///
+/// Build one with [`WasiCtxBuilder`], keep it in the store's data and give
+/// [`add_to_linker`](crate::add_to_linker) a way to reach it.
+#[derive(Default)]
+pub struct WasiCtx {
+    pub(crate) args: Vec<Vec<u8>>,
+    pub(crate) env: Vec<Vec<u8>>,
+    pub(crate) fds: BTreeMap<u32, Descriptor>,
+}
+
+impl std::fmt::Debug for WasiCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiCtx")
+            .field("args", &self.args.len())
+            .field("env", &self.env.len())
+            .field("fds", &self.fds.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl WasiCtx {
+    /// A builder granting nothing yet.
+    pub fn builder() -> WasiCtxBuilder {
+        WasiCtxBuilder::new()
+    }
+}
+
+/// Grants a guest its arguments, environment, directories, sockets and standard streams.
+///
+/// ```no_run
+/// use ward_wasi::{DirPerms, OutputBuffer, Stdio, WasiCtxBuilder};
+///
+/// let stdout = OutputBuffer::new();
+/// let ctx = WasiCtxBuilder::new()
+///     .args(["prog.wasm", "--verbose"])?
+///     .env("LANG", "C")?
+///     .preopened_dir("/srv/data", "/data", DirPerms::ReadOnly)?
+///     .stdout(Stdio::Buffer(stdout.clone()))
+///     .build();
+/// # Ok::<(), ward_wasi::WasiError>(())
+/// ```
+#[derive(Default)]
+pub struct WasiCtxBuilder {
+    args: Vec<Vec<u8>>,
+    env: Vec<Vec<u8>>,
+    stdio: [Stdio; 3],
+    preopens: Vec<(Dir, String, DirPerms)>,
+    sockets: Vec<std::net::TcpListener>,
+}
+
+fn no_nul(text: &str) -> Result<Vec<u8>, WasiError> {
+    if text.contains('\0') {
+        Err(WasiError::Nul(text.to_string()))
+    } else {
+        Ok(text.as_bytes().to_vec())
+    }
+}
+
+impl WasiCtxBuilder {
+    /// A builder granting nothing: no args, no env, no preopens, null stdio.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends one argument (the first is conventionally the program name).
+    pub fn arg(&mut self, arg: &str) -> Result<&mut Self, WasiError> {
+        self.args.push(no_nul(arg)?);
+        Ok(self)
+    }
+
+    /// Appends several arguments.
+    pub fn args<S: AsRef<str>>(
+        &mut self,
+        args: impl IntoIterator<Item = S>,
+    ) -> Result<&mut Self, WasiError> {
+        for arg in args {
+            self.arg(arg.as_ref())?;
+        }
+        Ok(self)
+    }
+
+    /// Sets one environment variable for the guest.
+    pub fn env(&mut self, key: &str, value: &str) -> Result<&mut Self, WasiError> {
+        if key.is_empty() || key.contains('=') {
+            return Err(WasiError::EnvName(key.to_string()));
+        }
+        let mut entry = no_nul(key)?;
+        entry.push(b'=');
+        entry.extend(no_nul(value)?);
+        self.env.push(entry);
+        Ok(self)
+    }
+
+    /// Sets the guest's stdin.
+    pub fn stdin(&mut self, stdio: Stdio) -> &mut Self {
+        self.stdio[0] = stdio;
+        self
+    }
+
+    /// Sets the guest's stdout.
+    pub fn stdout(&mut self, stdio: Stdio) -> &mut Self {
+        self.stdio[1] = stdio;
+        self
+    }
+
+    /// Sets the guest's stderr.
+    pub fn stderr(&mut self, stdio: Stdio) -> &mut Self {
+        self.stdio[2] = stdio;
+        self
+    }
+
+    /// Connects all three standard streams to the host process's own.
+    pub fn inherit_stdio(&mut self) -> &mut Self {
+        self.stdio = [Stdio::Inherit, Stdio::Inherit, Stdio::Inherit];
+        self
+    }
+
+    /// Opens the host directory `host` and grants it to the guest under the name `guest` (what the
+    /// guest's libc matches absolute and relative paths against, e.g. `/data` or `.`).
+    pub fn preopened_dir(
+        &mut self,
+        host: impl AsRef<Path>,
+        guest: &str,
+        perms: DirPerms,
+    ) -> Result<&mut Self, WasiError> {
+        let host = host.as_ref();
+        let dir = Dir::open_ambient_dir(host, cap_std::ambient_authority()).map_err(|source| {
+            WasiError::Preopen {
+                path: host.to_path_buf(),
+                source,
+            }
+        })?;
+        self.preopened_cap_dir(dir, guest, perms)
+    }
+
+    /// Grants an already opened cap-std directory to the guest under the name `guest`.
+    pub fn preopened_cap_dir(
+        &mut self,
+        dir: Dir,
+        guest: &str,
+        perms: DirPerms,
+    ) -> Result<&mut Self, WasiError> {
+        if guest.is_empty() || guest.contains('\0') {
+            return Err(WasiError::GuestPath(guest.to_string()));
+        }
+        self.preopens.push((dir, guest.to_string(), perms));
+        Ok(self)
+    }
+
+    /// Grants a listening TCP socket; the guest accepts connections on it with `sock_accept`.
+    /// Sockets get descriptors after all preopened directories.
+    pub fn preopened_socket(&mut self, listener: std::net::TcpListener) -> &mut Self {
+        self.sockets.push(listener);
+        self
+    }
+
+    /// The context. Descriptors: 0–2 stdio, then the preopened directories in the order granted, then
+    /// sockets. The builder is left empty.
+    pub fn build(&mut self) -> WasiCtx {
+        let builder = std::mem::take(self);
+        let mut fds = BTreeMap::new();
+        for (number, stdio) in builder.stdio.into_iter().enumerate() {
+            fds.insert(
+                number as u32,
+                Descriptor::Stream(Stream::from_stdio(stdio, number as u32)),
+            );
+        }
+        let mut next = 3;
+        for (dir, guest, perms) in builder.preopens {
+            fds.insert(
+                next,
+                Descriptor::Dir(OpenDir {
+                    dir,
+                    writable: perms == DirPerms::ReadWrite,
+                    preopen: Some(guest),
+                }),
+            );
+            next += 1;
+        }
+        for listener in builder.sockets {
+            fds.insert(next, Descriptor::Listener(listener));
+            next += 1;
+        }
+        WasiCtx {
+            args: builder.args,
+            env: builder.env,
+            fds,
+        }
+    }
+}

@@ -1,0 +1,453 @@
+//! WASI preview1 (`wasi_snapshot_preview1`) for the ward runtime, sandboxed with cap-std.
+//!
+//! Build a [`WasiCtx`] with [`WasiCtxBuilder`], keep it in the store's data, and register the host
+//! functions with [`add_to_linker`]. Every path a guest names is resolved by cap-std beneath one of its
+//! preopened directories, so `..`, absolute paths and symlinks cannot leave them; read-only preopens
+//! refuse every change with `EROFS`; bad guest pointers give `EFAULT`. `proc_exit(n)` ends the call
+//! into the guest with [`ward::Error::Exit`]`(n)`.
+//!
+//! ```
+//! use ward::{Engine, Linker, Module, Store};
+//! use ward_wasi::{OutputBuffer, Stdio, WasiCtx, WasiCtxBuilder};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"
+//!     (module
+//!       (import "wasi_snapshot_preview1" "fd_write"
+//!         (func $fd_write (param i32 i32 i32 i32) (result i32)))
+//!       (memory (export "memory") 1)
+//!       (data (i32.const 16) "hi\n")
+//!       (func (export "_start")
+//!         (i32.store (i32.const 0) (i32.const 16))   ;; iovec.buf
+//!         (i32.store (i32.const 4) (i32.const 3))    ;; iovec.len
+//!         (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+//! "#)?;
+//! let stdout = OutputBuffer::new();
+//! let ctx = WasiCtxBuilder::new().stdout(Stdio::Buffer(stdout.clone())).build();
+//! let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+//! ward_wasi::add_to_linker(&mut linker, |ctx| ctx)?;
+//! let mut store = Store::new(&engine, ctx);
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! instance.get_typed_func::<(), ()>(&store, "_start")?.call(&mut store, ())?;
+//! assert_eq!(stdout.contents(), b"hi\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+mod abi;
+mod ctx;
+mod errno;
+mod fs;
+mod guest;
+mod path;
+mod poll;
+mod process;
+mod sock;
+mod table;
+
+use ward::{Caller, Extern, Linker, Module};
+
+pub use abi::MODULE;
+pub use ctx::{DirPerms, OutputBuffer, Stdio, WasiCtx, WasiCtxBuilder, WasiError};
+pub use errno::Errno;
+
+use errno::WasiResult;
+use guest::GuestMemory;
+
+/// Whether `module` imports anything from `wasi_snapshot_preview1`.
+pub fn imports_wasi(module: &Module) -> bool {
+    module.imports().any(|(module, _, _)| module == MODULE)
+}
+
+/// Runs one syscall with the context moved out of the store (so the guest's memory and the context
+/// can be borrowed at once) and puts it back afterwards. A module without an exported `memory` gets
+/// an empty one, so every pointer it passes is `EFAULT`.
+fn with_ctx<T>(
+    caller: &mut Caller<'_, T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx,
+    syscall: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> WasiResult,
+) -> i32 {
+    let mut ctx = std::mem::take(get(caller.data_mut()));
+    let result = match caller.get_export("memory").and_then(Extern::into_memory) {
+        Some(memory) => syscall(&mut ctx, &mut GuestMemory::new(memory.data_mut(caller))),
+        None => syscall(&mut ctx, &mut GuestMemory::new(&mut [])),
+    };
+    *get(caller.data_mut()) = ctx;
+    match result {
+        Ok(()) => 0,
+        Err(errno) => i32::from(errno.code()),
+    }
+}
+
+/// Defines every `wasi_snapshot_preview1` function in `linker`; `get` finds the [`WasiCtx`] in the
+/// store's data.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> ward::Result<()> {
+    // Guest integers arrive as Wasm's signed types; the casts below reinterpret them as the unsigned
+    // WASI types (pointers, sizes, flags) they are.
+    macro_rules! wasi {
+        ($name:literal, |$ctx:ident, $mem:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {
+            linker.func_wrap(
+                MODULE,
+                $name,
+                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> i32 {
+                    with_ctx(&mut caller, get, |$ctx, $mem| $body)
+                },
+            )?;
+        };
+    }
+
+    wasi!("args_get", |c, m, a: i32, b: i32| process::args_get(
+        c, m, a as u32, b as u32
+    ));
+    wasi!("args_sizes_get", |c, m, a: i32, b: i32| {
+        process::args_sizes_get(c, m, a as u32, b as u32)
+    });
+    wasi!("environ_get", |c, m, a: i32, b: i32| process::environ_get(
+        c, m, a as u32, b as u32
+    ));
+    wasi!("environ_sizes_get", |c, m, a: i32, b: i32| {
+        process::environ_sizes_get(c, m, a as u32, b as u32)
+    });
+    wasi!("clock_res_get", |_c, m, id: i32, out: i32| {
+        process::clock_res_get(m, id as u32, out as u32)
+    });
+    wasi!("clock_time_get", |_c,
+                             m,
+                             id: i32,
+                             precision: i64,
+                             out: i32| {
+        process::clock_time_get(m, id as u32, precision as u64, out as u32)
+    });
+    wasi!("random_get", |_c, m, buf: i32, len: i32| {
+        process::random_get(m, buf as u32, len as u32)
+    });
+    wasi!("sched_yield", |_c, _m| {
+        std::thread::yield_now();
+        Ok(())
+    });
+    wasi!("proc_raise", |_c, _m, _signal: i32| Err(Errno::Notsup));
+    linker.func_wrap(MODULE, "proc_exit", |code: i32| -> ward::Result<()> {
+        Err(ward::Error::Exit(code))
+    })?;
+
+    wasi!("fd_advise", |c,
+                        _m,
+                        fd: i32,
+                        offset: i64,
+                        len: i64,
+                        advice: i32| {
+        fs::fd_advise(c, fd as u32, offset as u64, len as u64, advice as u8)
+    });
+    wasi!("fd_allocate", |c, _m, fd: i32, offset: i64, len: i64| {
+        fs::fd_allocate(c, fd as u32, offset as u64, len as u64)
+    });
+    wasi!("fd_close", |c, _m, fd: i32| fs::fd_close(c, fd as u32));
+    wasi!("fd_datasync", |c, _m, fd: i32| fs::fd_sync(
+        c, fd as u32, true
+    ));
+    wasi!("fd_sync", |c, _m, fd: i32| fs::fd_sync(c, fd as u32, false));
+    wasi!(
+        "fd_fdstat_get",
+        |c, m, fd: i32, out: i32| fs::fd_fdstat_get(c, m, fd as u32, out as u32)
+    );
+    wasi!("fd_fdstat_set_flags", |c, _m, fd: i32, flags: i32| {
+        fs::fd_fdstat_set_flags(c, fd as u32, flags as u16)
+    });
+    wasi!(
+        "fd_fdstat_set_rights",
+        |c, _m, fd: i32, _base: i64, _inheriting: i64| { fs::fd_fdstat_set_rights(c, fd as u32) }
+    );
+    wasi!("fd_filestat_get", |c, m, fd: i32, out: i32| {
+        fs::fd_filestat_get(c, m, fd as u32, out as u32)
+    });
+    wasi!("fd_filestat_set_size", |c, _m, fd: i32, size: i64| {
+        fs::fd_filestat_set_size(c, fd as u32, size as u64)
+    });
+    wasi!(
+        "fd_filestat_set_times",
+        |c, _m, fd: i32, atim: i64, mtim: i64, flags: i32| {
+            fs::fd_filestat_set_times(c, fd as u32, atim as u64, mtim as u64, flags as u16)
+        }
+    );
+    wasi!("fd_pread", |c,
+                       m,
+                       fd: i32,
+                       iovs: i32,
+                       len: i32,
+                       offset: i64,
+                       out: i32| {
+        fs::fd_pread(
+            c,
+            m,
+            fd as u32,
+            iovs as u32,
+            len as u32,
+            offset as u64,
+            out as u32,
+        )
+    });
+    wasi!("fd_pwrite", |c,
+                        m,
+                        fd: i32,
+                        iovs: i32,
+                        len: i32,
+                        offset: i64,
+                        out: i32| {
+        fs::fd_pwrite(
+            c,
+            m,
+            fd as u32,
+            iovs as u32,
+            len as u32,
+            offset as u64,
+            out as u32,
+        )
+    });
+    wasi!("fd_read", |c, m, fd: i32, iovs: i32, len: i32, out: i32| {
+        fs::fd_read(c, m, fd as u32, iovs as u32, len as u32, out as u32)
+    });
+    wasi!("fd_write", |c,
+                       m,
+                       fd: i32,
+                       iovs: i32,
+                       len: i32,
+                       out: i32| {
+        fs::fd_write(c, m, fd as u32, iovs as u32, len as u32, out as u32)
+    });
+    wasi!("fd_prestat_get", |c, m, fd: i32, out: i32| {
+        fs::fd_prestat_get(c, m, fd as u32, out as u32)
+    });
+    wasi!(
+        "fd_prestat_dir_name",
+        |c, m, fd: i32, path: i32, len: i32| {
+            fs::fd_prestat_dir_name(c, m, fd as u32, path as u32, len as u32)
+        }
+    );
+    wasi!("fd_readdir", |c,
+                         m,
+                         fd: i32,
+                         buf: i32,
+                         len: i32,
+                         cookie: i64,
+                         out: i32| {
+        fs::fd_readdir(
+            c,
+            m,
+            fd as u32,
+            buf as u32,
+            len as u32,
+            cookie as u64,
+            out as u32,
+        )
+    });
+    wasi!("fd_renumber", |c, _m, from: i32, to: i32| fs::fd_renumber(
+        c,
+        from as u32,
+        to as u32
+    ));
+    wasi!("fd_seek", |c,
+                      m,
+                      fd: i32,
+                      offset: i64,
+                      whence: i32,
+                      out: i32| {
+        fs::fd_seek(c, m, fd as u32, offset, whence as u8, out as u32)
+    });
+    wasi!("fd_tell", |c, m, fd: i32, out: i32| fs::fd_tell(
+        c, m, fd as u32, out as u32
+    ));
+
+    wasi!(
+        "path_create_directory",
+        |c, m, fd: i32, path: i32, len: i32| {
+            path::path_create_directory(c, m, fd as u32, path as u32, len as u32)
+        }
+    );
+    wasi!(
+        "path_filestat_get",
+        |c, m, fd: i32, flags: i32, path: i32, len: i32, out: i32| {
+            path::path_filestat_get(
+                c,
+                m,
+                fd as u32,
+                flags as u32,
+                path as u32,
+                len as u32,
+                out as u32,
+            )
+        }
+    );
+    wasi!(
+        "path_filestat_set_times",
+        |c, m, fd: i32, flags: i32, path: i32, len: i32, atim: i64, mtim: i64, fst: i32| {
+            path::path_filestat_set_times(
+                c,
+                m,
+                fd as u32,
+                flags as u32,
+                path as u32,
+                len as u32,
+                atim as u64,
+                mtim as u64,
+                fst as u16,
+            )
+        }
+    );
+    wasi!("path_link", |c,
+                        m,
+                        old_fd: i32,
+                        old_flags: i32,
+                        old: i32,
+                        old_len: i32,
+                        new_fd: i32,
+                        new: i32,
+                        new_len: i32| {
+        path::path_link(
+            c,
+            m,
+            old_fd as u32,
+            old_flags as u32,
+            old as u32,
+            old_len as u32,
+            new_fd as u32,
+            new as u32,
+            new_len as u32,
+        )
+    });
+    wasi!("path_open", |c,
+                        m,
+                        fd: i32,
+                        dirflags: i32,
+                        path: i32,
+                        len: i32,
+                        oflags: i32,
+                        base: i64,
+                        _inheriting: i64,
+                        fdflags: i32,
+                        out: i32| {
+        path::path_open(
+            c,
+            m,
+            fd as u32,
+            dirflags as u32,
+            path as u32,
+            len as u32,
+            oflags as u16,
+            base as u64,
+            fdflags as u16,
+            out as u32,
+        )
+    });
+    wasi!("path_readlink", |c,
+                            m,
+                            fd: i32,
+                            path: i32,
+                            len: i32,
+                            buf: i32,
+                            buf_len: i32,
+                            out: i32| {
+        path::path_readlink(
+            c,
+            m,
+            fd as u32,
+            path as u32,
+            len as u32,
+            buf as u32,
+            buf_len as u32,
+            out as u32,
+        )
+    });
+    wasi!(
+        "path_remove_directory",
+        |c, m, fd: i32, path: i32, len: i32| {
+            path::path_remove_directory(c, m, fd as u32, path as u32, len as u32)
+        }
+    );
+    wasi!("path_rename", |c,
+                          m,
+                          fd: i32,
+                          old: i32,
+                          old_len: i32,
+                          new_fd: i32,
+                          new: i32,
+                          new_len: i32| {
+        path::path_rename(
+            c,
+            m,
+            fd as u32,
+            old as u32,
+            old_len as u32,
+            new_fd as u32,
+            new as u32,
+            new_len as u32,
+        )
+    });
+    wasi!("path_symlink", |c,
+                           m,
+                           target: i32,
+                           target_len: i32,
+                           fd: i32,
+                           link: i32,
+                           link_len: i32| {
+        path::path_symlink(
+            c,
+            m,
+            target as u32,
+            target_len as u32,
+            fd as u32,
+            link as u32,
+            link_len as u32,
+        )
+    });
+    wasi!("path_unlink_file", |c, m, fd: i32, path: i32, len: i32| {
+        path::path_unlink_file(c, m, fd as u32, path as u32, len as u32)
+    });
+
+    wasi!("poll_oneoff", |c,
+                          m,
+                          subs: i32,
+                          events: i32,
+                          count: i32,
+                          out: i32| {
+        poll::poll_oneoff(c, m, subs as u32, events as u32, count as u32, out as u32)
+    });
+
+    wasi!("sock_accept", |c, m, fd: i32, flags: i32, out: i32| {
+        sock::sock_accept(c, m, fd as u32, flags as u16, out as u32)
+    });
+    wasi!("sock_recv", |c,
+                        m,
+                        fd: i32,
+                        iovs: i32,
+                        len: i32,
+                        flags: i32,
+                        out_len: i32,
+                        out_flags: i32| {
+        sock::sock_recv(
+            c,
+            m,
+            fd as u32,
+            iovs as u32,
+            len as u32,
+            flags as u16,
+            out_len as u32,
+            out_flags as u32,
+        )
+    });
+    wasi!("sock_send", |c,
+                        m,
+                        fd: i32,
+                        iovs: i32,
+                        len: i32,
+                        _flags: i32,
+                        out: i32| {
+        sock::sock_send(c, m, fd as u32, iovs as u32, len as u32, out as u32)
+    });
+    wasi!("sock_shutdown", |c, _m, fd: i32, how: i32| {
+        sock::sock_shutdown(c, fd as u32, how as u8)
+    });
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! The `path_*` syscalls: everything that names a path relative to a directory descriptor.
+//!
+//! Paths are resolved only by cap-std beneath the directory's handle, so `..`, absolute paths and
+//! symlinks (including ones the guest made) cannot reach outside it; such attempts fail with
+//! `ENOTCAPABLE` (or `EPERM`/`ENOENT` where the host reports so). Every mutation first checks that the
+//! directory is writable and fails with `EROFS` otherwise. Called from the linker glue in `lib.rs`.
+
+use std::path::Path;
+
+use cap_fs_ext::{
+    DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, SystemTimeSpec,
+};
+use cap_std::fs::{Dir, OpenOptions};
+use std::os::unix::ffi::OsStrExt;
+
+use crate::abi::{LOOKUP_SYMLINK_FOLLOW, fdflags, oflags, rights};
+use crate::ctx::WasiCtx;
+use crate::errno::{Errno, WasiResult};
+use crate::fs::{requested_times, write_filestat};
+use crate::guest::GuestMemory;
+use crate::table::{Descriptor, OpenDir, OpenFile};
+
+fn follows(lookup_flags: u32) -> bool {
+    lookup_flags & LOOKUP_SYMLINK_FOLLOW != 0
+}
+
+/// What `path_open` was asked to do, decoded from its flags and rights.
+struct OpenRequest {
+    follow: bool,
+    create: bool,
+    directory: bool,
+    exclusive: bool,
+    truncate: bool,
+    read: bool,
+    write: bool,
+    append: bool,
+    nonblock: bool,
+}
+
+impl OpenRequest {
+    fn decode(dirflags: u32, oflags: u16, rights_base: u64, fdflags: u16) -> WasiResult<Self> {
+        if oflags & !0xf != 0 {
+            return Err(Errno::Inval);
+        }
+        let append = fdflags & fdflags::APPEND != 0;
+        let request = OpenRequest {
+            follow: follows(dirflags),
+            create: oflags & oflags::CREAT != 0,
+            directory: oflags & oflags::DIRECTORY != 0,
+            exclusive: oflags & oflags::EXCL != 0,
+            truncate: oflags & oflags::TRUNC != 0,
+            read: rights_base & (rights::FD_READ | rights::FD_READDIR) != 0,
+            write: append || rights_base & rights::FILE_WRITE != 0,
+            append,
+            nonblock: fdflags & fdflags::NONBLOCK != 0,
+        };
+        if request.directory && (request.create || request.truncate) {
+            return Err(Errno::Inval);
+        }
+        Ok(request)
+    }
+
+    /// Whether the open could change the file system.
+    fn mutates(&self) -> bool {
+        self.create || self.truncate || self.write
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn path_open(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    dirflags: u32,
+    path: u32,
+    path_len: u32,
+    oflags: u16,
+    rights_base: u64,
+    fdflags: u16,
+    opened: u32,
+) -> WasiResult {
+    let request = OpenRequest::decode(dirflags, oflags, rights_base, fdflags)?;
+    let path = mem.path(path, path_len)?;
+    let parent = ctx.dir(fd)?;
+    if request.mutates() && !parent.writable {
+        return Err(Errno::Rofs);
+    }
+    let descriptor = if request.directory {
+        let dir = if request.follow {
+            parent.dir.open_dir(path)?
+        } else {
+            parent.dir.open_dir_nofollow(path)?
+        };
+        Descriptor::Dir(OpenDir {
+            dir,
+            writable: parent.writable,
+            preopen: None,
+        })
+    } else {
+        let mut options = OpenOptions::new();
+        // Creating or truncating needs a writable host descriptor even if the guest only reads.
+        let os_write = request.write || request.create || request.truncate;
+        options
+            .read(request.read || !os_write)
+            .write(os_write && !request.append)
+            .append(request.append)
+            .truncate(request.truncate)
+            .create(request.create && !request.exclusive)
+            .create_new(request.create && request.exclusive)
+            .follow(if request.follow {
+                FollowSymlinks::Yes
+            } else {
+                FollowSymlinks::No
+            })
+            .maybe_dir(!os_write);
+        let file = parent.dir.open_with(path, &options)?;
+        if file.metadata()?.is_dir() {
+            Descriptor::Dir(OpenDir {
+                dir: Dir::from_std_file(file.into_std()),
+                writable: parent.writable,
+                preopen: None,
+            })
+        } else {
+            Descriptor::File(OpenFile {
+                file,
+                read: request.read || !os_write,
+                write: request.write,
+                mutable: parent.writable,
+            })
+        }
+    };
+    let number = ctx.insert(descriptor)?;
+    if request.nonblock {
+        crate::fs::fd_fdstat_set_flags(ctx, number, fdflags::NONBLOCK)?;
+    }
+    if let Err(e) = mem.write_u32(opened, number) {
+        ctx.fds.remove(&number);
+        return Err(e);
+    }
+    Ok(())
+}
+
+pub fn path_create_directory(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult {
+    let path = mem.path(path, path_len)?;
+    ctx.writable_dir(fd)?.dir.create_dir(path)?;
+    Ok(())
+}
+
+pub fn path_remove_directory(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult {
+    let path = mem.path(path, path_len)?;
+    ctx.writable_dir(fd)?.dir.remove_dir(path)?;
+    Ok(())
+}
+
+pub fn path_unlink_file(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult {
+    let path = mem.path(path, path_len)?;
+    let dir = &ctx.writable_dir(fd)?.dir;
+    // A trailing slash names a directory, which unlink never removes.
+    if path.as_os_str().as_bytes().ends_with(b"/") {
+        return Err(if dir.metadata(path).map(|m| m.is_dir()).unwrap_or(false) {
+            Errno::Isdir
+        } else {
+            Errno::Notdir
+        });
+    }
+    dir.remove_file(path)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn path_rename(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    old: u32,
+    old_len: u32,
+    new_fd: u32,
+    new: u32,
+    new_len: u32,
+) -> WasiResult {
+    let old = mem.path(old, old_len)?;
+    let new = mem.path(new, new_len)?;
+    let from = &ctx.writable_dir(fd)?.dir;
+    let to = &ctx.writable_dir(new_fd)?.dir;
+    from.rename(old, to, new)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn path_link(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    old_fd: u32,
+    _old_flags: u32,
+    old: u32,
+    old_len: u32,
+    new_fd: u32,
+    new: u32,
+    new_len: u32,
+) -> WasiResult {
+    let old = mem.path(old, old_len)?;
+    let new = mem.path(new, new_len)?;
+    // The source must be writable too: a link from a read-only preopen into a writable one would
+    // make the read-only file writable.
+    let from = &ctx.writable_dir(old_fd)?.dir;
+    let to = &ctx.writable_dir(new_fd)?.dir;
+    from.hard_link(old, to, new)?;
+    Ok(())
+}
+
+pub fn path_symlink(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    target: u32,
+    target_len: u32,
+    fd: u32,
+    link: u32,
+    link_len: u32,
+) -> WasiResult {
+    let target = mem.path(target, target_len)?;
+    let link = mem.path(link, link_len)?;
+    let dir = &ctx.writable_dir(fd)?.dir;
+    // An absolute target could never be followed inside the sandbox and would point host tools at
+    // host paths, so it is refused.
+    if target.is_absolute() {
+        return Err(Errno::Notcapable);
+    }
+    dir.symlink(target, link)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn path_readlink(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+    buf: u32,
+    buf_len: u32,
+    bufused: u32,
+) -> WasiResult {
+    let path = mem.path(path, path_len)?;
+    let target = ctx.dir(fd)?.dir.read_link_contents(path)?;
+    let bytes = target.as_os_str().as_bytes();
+    let n = bytes.len().min(buf_len as usize);
+    mem.write_bytes(buf, &bytes[..n])?;
+    mem.write_u32(bufused, n as u32)
+}
+
+pub fn path_filestat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    buf: u32,
+) -> WasiResult {
+    let path = mem.path(path, path_len)?;
+    let dir = &ctx.dir(fd)?.dir;
+    let meta = if follows(flags) {
+        dir.metadata(path)?
+    } else {
+        dir.symlink_metadata(path)?
+    };
+    write_filestat(mem, buf, &meta)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn path_filestat_set_times(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    atim: u64,
+    mtim: u64,
+    fst_flags: u16,
+) -> WasiResult {
+    let path: &Path = mem.path(path, path_len)?;
+    let (atime, mtime) = requested_times(atim, mtim, fst_flags)?;
+    let spec = |t: Option<std::time::SystemTime>| {
+        t.map(|t| SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(t)))
+    };
+    let dir = &ctx.writable_dir(fd)?.dir;
+    if follows(flags) {
+        dir.set_times(path, spec(atime), spec(mtime))?;
+    } else {
+        dir.set_symlink_times(path, spec(atime), spec(mtime))?;
+    }
+    Ok(())
+}

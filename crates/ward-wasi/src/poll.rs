@@ -1,0 +1,218 @@
+//! `poll_oneoff`: wait for clock deadlines and descriptor readiness.
+//!
+//! Regular files, in-memory streams and output streams are always ready. Host stdin and sockets are
+//! waited on with `poll(2)`, bounded by the earliest clock deadline. Without such descriptors the call
+//! sleeps until the earliest deadline. Called from the linker glue in `lib.rs`.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::abi::{EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME, eventtype, size};
+use crate::ctx::WasiCtx;
+use crate::errno::{Errno, WasiResult};
+use crate::process::now;
+use crate::table::{Descriptor, Stream};
+
+/// One event to report.
+struct Event {
+    userdata: u64,
+    error: Errno,
+    ok: bool,
+    kind: u8,
+    nbytes: u64,
+    flags: u16,
+}
+
+impl Event {
+    fn ready(userdata: u64, kind: u8, nbytes: u64) -> Self {
+        Event {
+            userdata,
+            error: Errno::Inval,
+            ok: true,
+            kind,
+            nbytes,
+            flags: 0,
+        }
+    }
+
+    fn failed(userdata: u64, kind: u8, error: Errno) -> Self {
+        Event {
+            userdata,
+            error,
+            ok: false,
+            kind,
+            nbytes: 0,
+            flags: 0,
+        }
+    }
+
+    fn encode(&self) -> [u8; size::EVENT as usize] {
+        let mut bytes = [0u8; size::EVENT as usize];
+        bytes[0..8].copy_from_slice(&self.userdata.to_le_bytes());
+        let error = if self.ok { 0 } else { self.error.code() };
+        bytes[8..10].copy_from_slice(&error.to_le_bytes());
+        bytes[10] = self.kind;
+        bytes[16..24].copy_from_slice(&self.nbytes.to_le_bytes());
+        bytes[24..26].copy_from_slice(&self.flags.to_le_bytes());
+        bytes
+    }
+}
+
+/// A subscription that has to wait on a host descriptor.
+struct Waiter {
+    userdata: u64,
+    kind: u8,
+    fd: i32,
+}
+
+/// Readiness that needs no waiting, or the host descriptor to wait on.
+fn fd_readiness(ctx: &mut WasiCtx, fd: u32, kind: u8, userdata: u64) -> Result<Event, Waiter> {
+    let read = kind == eventtype::FD_READ;
+    let Some(descriptor) = ctx.fds.get_mut(&fd) else {
+        return Ok(Event::failed(userdata, kind, Errno::Badf));
+    };
+    if let Some(raw) = descriptor.raw_fd() {
+        return Err(Waiter {
+            userdata,
+            kind,
+            fd: raw,
+        });
+    }
+    Ok(match descriptor {
+        Descriptor::File(open) => {
+            let nbytes = if read {
+                use std::io::Seek;
+                let len = open.file.metadata().map(|m| m.len()).unwrap_or(0);
+                let pos = open.file.stream_position().unwrap_or(len);
+                len.saturating_sub(pos)
+            } else {
+                0
+            };
+            Event::ready(userdata, kind, nbytes)
+        }
+        Descriptor::Stream(Stream::Bytes(cursor)) if read => {
+            let left = (cursor.get_ref().len() as u64).saturating_sub(cursor.position());
+            Event::ready(userdata, kind, left)
+        }
+        Descriptor::Stream(_) => Event::ready(userdata, kind, 0),
+        Descriptor::Dir(_) => Event::failed(userdata, kind, Errno::Badf),
+        Descriptor::Listener(_) | Descriptor::Socket(_) => Event::ready(userdata, kind, 0),
+    })
+}
+
+pub fn poll_oneoff(
+    ctx: &mut WasiCtx,
+    mem: &mut crate::guest::GuestMemory<'_>,
+    subs: u32,
+    events: u32,
+    count: u32,
+    nevents: u32,
+) -> WasiResult {
+    if count == 0 {
+        return Err(Errno::Inval);
+    }
+    let sub_bytes = count.checked_mul(size::SUBSCRIPTION).ok_or(Errno::Fault)?;
+    mem.slice(subs, sub_bytes)?;
+    let event_bytes = count.checked_mul(size::EVENT).ok_or(Errno::Fault)?;
+    mem.slice(events, event_bytes)?;
+
+    let start = Instant::now();
+    let mut ready = Vec::new();
+    let mut waiters = Vec::new();
+    // (userdata, time left from `start`)
+    let mut timers: Vec<(u64, Duration)> = Vec::new();
+    for i in 0..count {
+        let at = subs + i * size::SUBSCRIPTION;
+        let userdata = mem.read_u64(at)?;
+        let kind = mem.read_u8(at + 8)?;
+        match kind {
+            eventtype::CLOCK => {
+                let id = mem.read_u32(at + 16)?;
+                let timeout = mem.read_u64(at + 24)?;
+                let flags = mem.read_u16(at + 40)?;
+                let left = if flags & SUBSCRIPTION_CLOCK_ABSTIME != 0 {
+                    now(id).map(|current| timeout.saturating_sub(current))
+                } else {
+                    now(id).map(|_| timeout)
+                };
+                match left {
+                    Ok(nanos) => timers.push((userdata, Duration::from_nanos(nanos))),
+                    Err(e) => ready.push(Event::failed(userdata, kind, e)),
+                }
+            }
+            eventtype::FD_READ | eventtype::FD_WRITE => {
+                let fd = mem.read_u32(at + 16)?;
+                match fd_readiness(ctx, fd, kind, userdata) {
+                    Ok(event) => ready.push(event),
+                    Err(waiter) => waiters.push(waiter),
+                }
+            }
+            _ => ready.push(Event::failed(userdata, kind, Errno::Inval)),
+        }
+    }
+    let earliest = timers.iter().map(|t| t.1).min();
+    if ready.is_empty() && earliest != Some(Duration::ZERO) {
+        if waiters.is_empty() {
+            std::thread::sleep(earliest.unwrap_or_default());
+        } else {
+            let mut pollfds: Vec<libc::pollfd> = waiters
+                .iter()
+                .map(|w| libc::pollfd {
+                    fd: w.fd,
+                    events: if w.kind == eventtype::FD_READ {
+                        libc::POLLIN
+                    } else {
+                        libc::POLLOUT
+                    },
+                    revents: 0,
+                })
+                .collect();
+            loop {
+                let timeout_ms = match earliest {
+                    None => -1,
+                    Some(total) => {
+                        let left = total.saturating_sub(start.elapsed());
+                        // Round up so a deadline is never reported early.
+                        left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32
+                    }
+                };
+                // SAFETY: `pollfds` is a valid array of `pollfds.len()` initialised entries.
+                let rc = unsafe {
+                    libc::poll(
+                        pollfds.as_mut_ptr(),
+                        pollfds.len() as libc::nfds_t,
+                        timeout_ms,
+                    )
+                };
+                if rc >= 0 {
+                    break;
+                }
+                let error = io::Error::last_os_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(error.into());
+                }
+            }
+            for (waiter, pollfd) in waiters.iter().zip(&pollfds) {
+                if pollfd.revents & libc::POLLNVAL != 0 {
+                    ready.push(Event::failed(waiter.userdata, waiter.kind, Errno::Badf));
+                } else if pollfd.revents != 0 {
+                    let mut event = Event::ready(waiter.userdata, waiter.kind, 0);
+                    if pollfd.revents & libc::POLLHUP != 0 {
+                        event.flags = EVENT_FD_READWRITE_HANGUP;
+                    }
+                    ready.push(event);
+                }
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    for (userdata, left) in timers {
+        if left <= elapsed {
+            ready.push(Event::ready(userdata, eventtype::CLOCK, 0));
+        }
+    }
+    for (i, event) in ready.iter().enumerate() {
+        mem.write_bytes(events + i as u32 * size::EVENT, &event.encode())?;
+    }
+    mem.write_u32(nevents, ready.len() as u32)
+}

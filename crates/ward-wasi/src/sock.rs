@@ -1,0 +1,95 @@
+//! The `sock_*` syscalls on sockets the embedder granted ([`WasiCtxBuilder::preopened_socket`]).
+//!
+//! Preview1 cannot open sockets; a guest can only accept connections on a granted listener and talk
+//! over the accepted streams. Called from the linker glue in `lib.rs`.
+//!
+//! [`WasiCtxBuilder::preopened_socket`]: crate::WasiCtxBuilder::preopened_socket
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+
+use crate::abi::{RECV_PEEK, fdflags, sdflags};
+use crate::ctx::WasiCtx;
+use crate::errno::{Errno, WasiResult};
+use crate::guest::{GuestMemory, total_len};
+use crate::table::Descriptor;
+
+fn not_a_socket(descriptor: Option<&Descriptor>) -> Errno {
+    if descriptor.is_some() {
+        Errno::Notsock
+    } else {
+        Errno::Badf
+    }
+}
+
+pub fn sock_accept(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u16,
+    opened: u32,
+) -> WasiResult {
+    if flags & !fdflags::NONBLOCK != 0 {
+        return Err(Errno::Inval);
+    }
+    let stream = match ctx.fds.get(&fd) {
+        Some(Descriptor::Listener(listener)) => listener.accept()?.0,
+        other => return Err(not_a_socket(other)),
+    };
+    stream.set_nonblocking(flags & fdflags::NONBLOCK != 0)?;
+    let number = ctx.insert(Descriptor::Socket(stream))?;
+    mem.write_u32(opened, number)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn sock_recv(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    flags: u16,
+    datalen: u32,
+    out_flags: u32,
+) -> WasiResult {
+    let buffers = mem.iovecs(iovs, iovs_len)?;
+    let mut data = vec![0u8; total_len(&buffers, 64 << 20)];
+    let n = match ctx.fds.get_mut(&fd) {
+        Some(Descriptor::Socket(socket)) if flags & RECV_PEEK != 0 => socket.peek(&mut data)?,
+        Some(Descriptor::Socket(socket)) => socket.read(&mut data)?,
+        other => return Err(not_a_socket(other.map(|d| &*d))),
+    };
+    mem.scatter(&buffers, &data[..n])?;
+    mem.write_u32(datalen, n as u32)?;
+    mem.write_u16(out_flags, 0)
+}
+
+pub fn sock_send(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    datalen: u32,
+) -> WasiResult {
+    let buffers = mem.iovecs(iovs, iovs_len)?;
+    let data = mem.gather(&buffers)?;
+    let n = match ctx.fds.get_mut(&fd) {
+        Some(Descriptor::Socket(socket)) => socket.write(&data)?,
+        other => return Err(not_a_socket(other.map(|d| &*d))),
+    };
+    mem.write_u32(datalen, n as u32)
+}
+
+pub fn sock_shutdown(ctx: &mut WasiCtx, fd: u32, how: u8) -> WasiResult {
+    let how = match how {
+        sdflags::RD => Shutdown::Read,
+        sdflags::WR => Shutdown::Write,
+        h if h == sdflags::RD | sdflags::WR => Shutdown::Both,
+        _ => return Err(Errno::Inval),
+    };
+    match ctx.fds.get(&fd) {
+        Some(Descriptor::Socket(socket)) => Ok(socket.shutdown(how)?),
+        other => Err(not_a_socket(other)),
+    }
+}
