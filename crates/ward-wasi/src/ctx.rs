@@ -133,7 +133,7 @@ impl WasiCtx {
 ///     .build();
 /// # Ok::<(), ward_wasi::WasiError>(())
 /// ```
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct WasiCtxBuilder {
     args: Vec<Vec<u8>>,
     env: Vec<Vec<u8>>,
