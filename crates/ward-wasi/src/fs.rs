@@ -490,8 +490,11 @@ pub fn fd_prestat_get(
     match ctx.fds.get(&fd) {
         Some(Descriptor::Dir(dir)) => {
             let name = dir.preopen.as_ref().ok_or(Errno::Badf)?;
-            mem.write_u32(ptr, 0)?;
-            mem.write_u32(ptr + 4, name.len() as u32)
+            // tag 0 (a directory), padding, then the name length; written at once so that a pointer
+            // near the end of memory is a fault rather than an overflow.
+            let mut prestat = [0u8; 8];
+            prestat[4..].copy_from_slice(&(name.len() as u32).to_le_bytes());
+            mem.write_bytes(ptr, &prestat)
         }
         _ => Err(Errno::Badf),
     }

@@ -318,6 +318,23 @@ fn preopen_is_fd_3_with_its_guest_name() {
 }
 
 #[test]
+fn result_pointers_at_the_end_of_address_space_are_efault() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rc, _, _) = call_run(
+        r#"(func (export "run") (result i32)
+             (call $fd_prestat_get (i32.const 3) (i32.const -2)))"#,
+        preopen(dir.path(), DirPerms::ReadOnly),
+    );
+    assert_eq!(rc, code(Errno::Fault));
+    let (rc, _, _) = call_run(
+        r#"(func (export "run") (result i32)
+             (call $fd_fdstat_get (i32.const 3) (i32.const 65530)))"#,
+        preopen(dir.path(), DirPerms::ReadOnly),
+    );
+    assert_eq!(rc, code(Errno::Fault));
+}
+
+#[test]
 fn dotdot_and_absolute_paths_are_notcapable_at_the_abi() {
     let root = tempfile::tempdir().unwrap();
     fs::create_dir(root.path().join("box")).unwrap();
