@@ -56,6 +56,26 @@ fn run_prints_multiple_and_float_results() {
 }
 
 #[test]
+fn run_passes_and_prints_v128_values_as_hex() {
+    let module = write_temp(
+        "simd.wat",
+        r#"(module (func (export "f") (param v128 i32) (result v128 i32)
+             local.get 0 local.get 1 i32x4.splat i32x4.add
+             local.get 0 i32x4.extract_lane 3))"#,
+    );
+    let out = ward(&[
+        "run",
+        "--invoke",
+        "f",
+        &module,
+        "0x00000004000000030000000200000001",
+        "16",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "0x00000014000000130000001200000011\n4\n");
+}
+
+#[test]
 fn run_trap_exits_134_with_message_and_backtrace() {
     let module = write_temp(
         "trap.wat",

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 
@@ -434,16 +434,9 @@ impl Runner {
         match (expected, value) {
             (WastRetCore::I32(e), Val::I32(a)) => e == a,
             (WastRetCore::I64(e), Val::I64(a)) => e == a,
-            (WastRetCore::F32(e), Val::F32(a)) => match e {
-                NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
-                NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
-                NanPattern::Value(v) => v.bits == *a,
-            },
-            (WastRetCore::F64(e), Val::F64(a)) => match e {
-                NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-                NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-                NanPattern::Value(v) => v.bits == *a,
-            },
+            (WastRetCore::F32(e), Val::F32(a)) => f32_matches(e, *a),
+            (WastRetCore::F64(e), Val::F64(a)) => f64_matches(e, *a),
+            (WastRetCore::V128(e), Val::V128(a)) => v128_matches(e, *a),
             (WastRetCore::RefNull(_), v) => v.is_null(),
             (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
             (WastRetCore::RefExtern(None), Val::ExternRef(e)) => e.is_some(),
@@ -460,6 +453,55 @@ impl Runner {
             (WastRetCore::Either(options), v) => options.iter().any(|o| self.matches(v, o)),
             _ => false,
         }
+    }
+}
+
+fn f32_matches(expected: &NanPattern<wast::token::F32>, actual: u32) -> bool {
+    match expected {
+        NanPattern::CanonicalNan => actual & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => actual & 0x7fc0_0000 == 0x7fc0_0000,
+        NanPattern::Value(v) => v.bits == actual,
+    }
+}
+
+fn f64_matches(expected: &NanPattern<wast::token::F64>, actual: u64) -> bool {
+    match expected {
+        NanPattern::CanonicalNan => actual & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        NanPattern::ArithmeticNan => actual & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+        NanPattern::Value(v) => v.bits == actual,
+    }
+}
+
+/// Compares a `v128` result lane by lane against the expected lane shape.
+fn v128_matches(expected: &V128Pattern, actual: u128) -> bool {
+    let bytes = actual.to_le_bytes();
+    let lane = |i: usize, width: usize| -> u64 {
+        let mut buf = [0u8; 8];
+        buf[..width].copy_from_slice(&bytes[i * width..(i + 1) * width]);
+        u64::from_le_bytes(buf)
+    };
+    match expected {
+        V128Pattern::I8x16(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, v)| lane(i, 1) == *v as u8 as u64),
+        V128Pattern::I16x8(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, v)| lane(i, 2) == *v as u16 as u64),
+        V128Pattern::I32x4(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, v)| lane(i, 4) == *v as u32 as u64),
+        V128Pattern::I64x2(e) => e.iter().enumerate().all(|(i, v)| lane(i, 8) == *v as u64),
+        V128Pattern::F32x4(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, v)| f32_matches(v, lane(i, 4) as u32)),
+        V128Pattern::F64x2(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, v)| f64_matches(v, lane(i, 8))),
     }
 }
 

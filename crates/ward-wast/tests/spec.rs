@@ -1,7 +1,8 @@
 //! Runs the vendored WebAssembly spec test suite (`tests/wasm-testsuite`) through `ward-wast`.
 //!
-//! The core group (no SIMD, GC or exception handling) must pass completely; the remaining files are
-//! run to check that features ward does not support yet fail cleanly, never by a panic.
+//! The core group (no SIMD, GC or exception handling) and the SIMD group must pass completely; the
+//! remaining files (GC, exception handling) are run to check that features ward does not support yet
+//! fail cleanly, never by a panic.
 
 use std::path::PathBuf;
 use std::thread;
@@ -172,6 +173,77 @@ const CORE: &[&str] = &[
     "utf8-invalid-encoding",
 ];
 
+/// Spec files that use `v128` (fixed-width and relaxed SIMD): every top-level file mentioning it.
+const SIMD: &[&str] = &[
+    "i16x8_relaxed_q15mulr_s",
+    "i32x4_relaxed_trunc",
+    "i8x16_relaxed_swizzle",
+    "obsolete-keywords",
+    "relaxed_dot_product",
+    "relaxed_laneselect",
+    "relaxed_madd_nmadd",
+    "relaxed_min_max",
+    "simd_address",
+    "simd_align",
+    "simd_bit_shift",
+    "simd_bitwise",
+    "simd_boolean",
+    "simd_const",
+    "simd_conversions",
+    "simd_f32x4",
+    "simd_f32x4_arith",
+    "simd_f32x4_cmp",
+    "simd_f32x4_pmin_pmax",
+    "simd_f32x4_rounding",
+    "simd_f64x2",
+    "simd_f64x2_arith",
+    "simd_f64x2_cmp",
+    "simd_f64x2_pmin_pmax",
+    "simd_f64x2_rounding",
+    "simd_i16x8_arith",
+    "simd_i16x8_arith2",
+    "simd_i16x8_cmp",
+    "simd_i16x8_extadd_pairwise_i8x16",
+    "simd_i16x8_extmul_i8x16",
+    "simd_i16x8_q15mulr_sat_s",
+    "simd_i16x8_sat_arith",
+    "simd_i32x4_arith",
+    "simd_i32x4_arith2",
+    "simd_i32x4_cmp",
+    "simd_i32x4_dot_i16x8",
+    "simd_i32x4_extadd_pairwise_i16x8",
+    "simd_i32x4_extmul_i16x8",
+    "simd_i32x4_trunc_sat_f32x4",
+    "simd_i32x4_trunc_sat_f64x2",
+    "simd_i64x2_arith",
+    "simd_i64x2_arith2",
+    "simd_i64x2_cmp",
+    "simd_i64x2_extmul_i32x4",
+    "simd_i8x16_arith",
+    "simd_i8x16_arith2",
+    "simd_i8x16_cmp",
+    "simd_i8x16_sat_arith",
+    "simd_int_to_int_extend",
+    "simd_lane",
+    "simd_linking",
+    "simd_load",
+    "simd_load16_lane",
+    "simd_load32_lane",
+    "simd_load64_lane",
+    "simd_load8_lane",
+    "simd_load_extend",
+    "simd_load_splat",
+    "simd_load_zero",
+    "simd_memory-multi",
+    "simd_select",
+    "simd_splat",
+    "simd_store",
+    "simd_store16_lane",
+    "simd_store32_lane",
+    "simd_store64_lane",
+    "simd_store8_lane",
+];
+
 fn suite_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/wasm-testsuite")
 }
@@ -220,22 +292,9 @@ fn run_all_with(
     })
 }
 
-#[test]
-fn core_spec_files_pass_completely() {
-    assert_eq!(CORE.len(), 160);
-    check_core(&Config::new());
-}
-
-/// Metering instructions are inserted into the code; they must not change what it computes.
-#[test]
-fn core_spec_files_pass_with_fuel_and_interruption_enabled() {
-    let mut config = Config::new();
-    config.consume_fuel(true).epoch_interruption(true);
-    check_core(&config);
-}
-
-fn check_core(config: &Config) {
-    let results = run_all_with(CORE.iter().map(|f| format!("{f}.wast")).collect(), config);
+/// Runs a group of files and fails with the first failures of each file that does not pass completely.
+fn assert_group_passes(group: &str, files: &[&str], config: &Config) {
+    let results = run_all_with(files.iter().map(|f| format!("{f}.wast")).collect(), config);
     let mut problems = Vec::new();
     let mut passed = 0;
     for (file, result) in &results {
@@ -261,9 +320,43 @@ fn check_core(config: &Config) {
         problems.join("\n")
     );
     eprintln!(
-        "core spec: {} files, {passed} directives passed",
+        "{group} spec: {} files, {passed} directives passed",
         results.len()
     );
+}
+
+fn metered() -> Config {
+    let mut config = Config::new();
+    config.consume_fuel(true).epoch_interruption(true);
+    config
+}
+
+#[test]
+fn core_spec_files_pass_completely() {
+    assert_eq!(CORE.len(), 160);
+    assert_group_passes("core", CORE, &Config::new());
+}
+
+/// Metering instructions are inserted into the code; they must not change what it computes.
+#[test]
+fn core_spec_files_pass_with_fuel_and_interruption_enabled() {
+    assert_group_passes("core (metered)", CORE, &metered());
+}
+
+#[test]
+fn simd_spec_files_pass_completely() {
+    assert_eq!(SIMD.len(), 67);
+    let dir = suite_dir();
+    for file in SIMD {
+        let text = std::fs::read_to_string(dir.join(format!("{file}.wast"))).expect("SIMD file");
+        assert!(text.contains("v128"), "{file}.wast does not use v128");
+    }
+    assert_group_passes("simd", SIMD, &Config::new());
+}
+
+#[test]
+fn simd_spec_files_pass_with_fuel_and_interruption_enabled() {
+    assert_group_passes("simd (metered)", SIMD, &metered());
 }
 
 #[test]
@@ -271,10 +364,17 @@ fn unsupported_proposals_fail_cleanly_without_panics() {
     let mut others: Vec<String> = std::fs::read_dir(suite_dir())
         .expect("vendored spec suite is present")
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.ends_with(".wast") && !CORE.contains(&name.trim_end_matches(".wast")))
+        .filter(|name| {
+            let stem = name.trim_end_matches(".wast");
+            name.ends_with(".wast") && !CORE.contains(&stem) && !SIMD.contains(&stem)
+        })
         .collect();
     others.sort();
-    assert_eq!(others.len(), 97, "the suite has 257 top-level files");
+    assert_eq!(
+        others.len(),
+        30,
+        "the suite has 257 top-level files: 160 core, 67 SIMD, 30 GC or exception handling"
+    );
     let results = run_all(others);
     let mut panics = Vec::new();
     let mut unsupported = 0;

@@ -11,7 +11,7 @@ use crate::instance::Extern;
 use crate::interp::exec;
 use crate::store::{AsContext, AsContextMut, HostFunc, Store, StoreId};
 use crate::types::{FuncType, ValType};
-use crate::values::{ExternRef, Val, describe};
+use crate::values::{ExternRef, Val, describe, push_slots, vals_from_slots};
 use crate::{Engine, Error, Result};
 
 /// A function in a store: defined by a module instance or by the host.
@@ -90,12 +90,15 @@ impl Func {
                     describe(val)
                 )));
             }
-            raw.push(val.to_raw(store.inner.id)? as u64);
+            push_slots(&mut raw, val.to_raw(store.inner.id)?, *ty);
         }
         let out = exec::invoke(store, self.index, &raw)?;
         let id = store.inner.id;
-        for ((slot, raw), ty) in results.iter_mut().zip(out).zip(sig.results()) {
-            *slot = Val::from_raw(raw as u128, *ty, id);
+        for (slot, val) in results
+            .iter_mut()
+            .zip(vals_from_slots(&out, sig.results(), id))
+        {
+            *slot = val;
         }
         Ok(())
     }

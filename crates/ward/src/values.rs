@@ -183,6 +183,39 @@ impl Val {
     }
 }
 
+/// Interpreter slots a value of type `ty` takes: two for `v128`, one otherwise.
+pub(crate) fn slot_width(ty: ValType) -> usize {
+    if matches!(ty, ValType::V128) { 2 } else { 1 }
+}
+
+/// Interpreter slots a sequence of values takes.
+pub(crate) fn slot_count(tys: &[ValType]) -> usize {
+    tys.iter().map(|t| slot_width(*t)).sum()
+}
+
+/// Appends the raw slots of `raw`, a value of type `ty`.
+pub(crate) fn push_slots(out: &mut Vec<u64>, raw: u128, ty: ValType) {
+    out.push(raw as u64);
+    if slot_width(ty) == 2 {
+        out.push((raw >> 64) as u64);
+    }
+}
+
+/// Decodes values of types `tys` from consecutive slots.
+pub(crate) fn vals_from_slots(slots: &[u64], tys: &[ValType], store: StoreId) -> Vec<Val> {
+    let mut at = 0;
+    tys.iter()
+        .map(|ty| {
+            let mut raw = slots[at] as u128;
+            if slot_width(*ty) == 2 {
+                raw |= (slots[at + 1] as u128) << 64;
+            }
+            at += slot_width(*ty);
+            Val::from_raw(raw, *ty, store)
+        })
+        .collect()
+}
+
 pub(crate) fn is_func_heap(heap: HeapType) -> bool {
     matches!(
         heap,

@@ -320,15 +320,80 @@ fn malformed_and_invalid_modules_report_offsets() {
 }
 
 #[test]
-fn simd_modules_are_reported_as_unsupported() {
+fn exception_handling_modules_are_reported_as_unsupported() {
     let engine = Engine::default();
-    let err = Module::new(
-        &engine,
-        "(module (func (result i32) v128.const i64x2 1 2 i32x4.extract_lane 0))",
-    )
-    .unwrap_err();
+    let err = Module::new(&engine, "(module (tag $e) (func throw $e))").unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
     assert!(err.to_string().contains("unsupported"), "{err}");
+}
+
+#[test]
+fn v128_arguments_and_results_cross_the_api_between_scalars() {
+    let (mut store, instance) = instantiate(
+        r#"(module (func (export "f") (param i32 v128 i64) (result i64 v128 i32)
+             local.get 2
+             local.get 1 local.get 0 i32x4.splat i32x4.add
+             local.get 0))"#,
+    );
+    let f = instance.get_func(&store, "f").unwrap();
+    let mut out = [Val::I32(0), Val::I32(0), Val::I32(0)];
+    let v = 0x0000_0004_0000_0003_0000_0002_0000_0001u128;
+    f.call(
+        &mut store,
+        &[Val::I32(10), Val::V128(v), Val::I64(-1)],
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out[0], Val::I64(-1));
+    assert_eq!(out[1], Val::V128(0x0000_000e_0000_000d_0000_000c_0000_000b));
+    assert_eq!(out[2], Val::I32(10));
+}
+
+#[test]
+fn host_functions_take_and_return_v128() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "swap" (func $swap (param i32 v128) (result v128 i32)))
+             (func (export "run") (param v128) (result v128 i32)
+               i32.const 7 local.get 0 call $swap))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let ty = FuncType::new([ValType::I32, ValType::V128], [ValType::V128, ValType::I32]);
+    let swap = Func::new(&mut store, ty, |_caller, params, results| {
+        let Val::V128(v) = params[1] else {
+            panic!("second argument is a v128: {:?}", params[1])
+        };
+        results[0] = Val::V128(v.rotate_left(64));
+        results[1] = params[0];
+        Ok(())
+    })
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "host", "swap", swap).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance.get_func(&store, "run").unwrap();
+    let mut out = [Val::I32(0), Val::I32(0)];
+    run.call(&mut store, &[Val::V128(1 | (2 << 64))], &mut out)
+        .unwrap();
+    assert_eq!(out, [Val::V128(2 | (1 << 64)), Val::I32(7)]);
+}
+
+#[test]
+fn v128_globals_are_read_and_written_by_wasm_and_host() {
+    let (mut store, instance) = instantiate(
+        r#"(module (global $g (export "g") (mut v128) (v128.const i64x2 1 2))
+             (func (export "bump") (result v128)
+               global.get $g global.get $g i64x2.add global.set $g global.get $g))"#,
+    );
+    let bump = instance.get_func(&store, "bump").unwrap();
+    let mut out = [Val::V128(0)];
+    bump.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out[0], Val::V128(2 | (4 << 64)));
+    let g = instance.get_global(&store, "g").unwrap();
+    assert_eq!(g.get(&store), Val::V128(2 | (4 << 64)));
 }
 
 #[test]

@@ -33,7 +33,7 @@ fn arbitrary_bytes_never_panic() {
         let len = (seeds.next_u64() % 256) as usize;
         let mut bytes = seeds.bytes(len);
         // Half the inputs start with a valid header so they reach the section parsers.
-        if seeds.next_u64() % 2 == 0 && bytes.len() >= 8 {
+        if seeds.next_u64().is_multiple_of(2) && bytes.len() >= 8 {
             bytes[..8].copy_from_slice(b"\0asm\x01\0\0\0");
         }
         oracle::check_bytes(&bytes);

@@ -5,7 +5,13 @@
 //! position (its "canonical" slot). Values are untyped 64-bit words; an `i32` is kept zero-extended so a
 //! slot read as an address serves 32- and 64-bit memories alike. Branch targets are absolute instruction
 //! indices inside the function. Every instruction fits in 16 bytes; rarely used wide immediates live in
-//! side tables of the compiled module ([`MemArgIndex`], [`CallSiteIndex`]).
+//! side tables of the compiled module ([`MemArgIndex`], [`CallSiteIndex`], [`V128ConstIndex`]).
+//!
+//! A `v128` value takes two consecutive slots (low 64 bits first); its instructions name the first.
+//! The SIMD operators are grouped by shape (binary, unary, shift, …) into small op enums declared once
+//! below by [`define_simd_ops!`]; each shape is one [`Instr`] variant carrying its op, and `interp::simd`
+//! holds the lane arithmetic. This keeps the main dispatch at one arm per shape and every instruction
+//! within 16 bytes.
 
 /// A frame-relative value slot.
 pub type Slot = u32;
@@ -16,6 +22,8 @@ pub type Target = u32;
 pub type MemArgIndex = u32;
 /// Index into the module's table of indirect call sites (type index, table index).
 pub type CallSiteIndex = u32;
+/// Index into the module's table of 128-bit immediates (`v128.const` values and shuffle masks).
+pub type V128ConstIndex = u32;
 
 macro_rules! define_instr {
     (
@@ -89,7 +97,22 @@ macro_rules! define_instr {
                     | Instr::MemorySize { dst, .. }
                     | Instr::TableGet { dst, .. }
                     | Instr::TableSize { dst, .. }
-                    | Instr::RefFunc { dst, .. } => Some(dst),
+                    | Instr::RefFunc { dst, .. }
+                    | Instr::Copy2 { dst, .. }
+                    | Instr::GlobalGet2 { dst, .. }
+                    | Instr::V128Const { dst, .. }
+                    | Instr::V128Binary { dst, .. }
+                    | Instr::V128Unary { dst, .. }
+                    | Instr::V128Test { dst, .. }
+                    | Instr::V128Shift { dst, .. }
+                    | Instr::V128Splat { dst, .. }
+                    | Instr::V128Ternary { dst, .. }
+                    | Instr::V128ExtractLane { dst, .. }
+                    | Instr::V128ReplaceLane { dst, .. }
+                    | Instr::V128Shuffle { dst, .. }
+                    | Instr::V128Load { dst, .. }
+                    | Instr::V128LoadX { dst, .. }
+                    | Instr::V128LoadLane { dst, .. } => Some(dst),
                     _ => None,
                 }
             }
@@ -216,6 +239,216 @@ define_instr! {
         RefFunc { dst: Slot, func: u32 },
         /// Trap if `slot[src]` is null.
         RefAsNonNull { src: Slot },
+
+        // ----- two-slot (v128) values -----
+        /// `slot[dst..dst + 2] = slot[src..src + 2]` (both slots read before either is written).
+        Copy2 { dst: Slot, src: Slot },
+        /// `select` of two-slot values: `if slot[cond] == 0 { slot[dst..+2] = slot[other..+2] }`.
+        SelectElse2 { dst: Slot, other: Slot, cond: Slot },
+        /// `slot[dst..+2] = globals[global]` (a v128 global).
+        GlobalGet2 { dst: Slot, global: u32 },
+        /// `globals[global] = slot[src..+2]`.
+        GlobalSet2 { src: Slot, global: u32 },
+        /// `slot[dst..+2] = v128_consts[index]`.
+        V128Const { dst: Slot, index: V128ConstIndex },
+        /// `v128 × v128 → v128` lane operation.
+        V128Binary { op: V128BinaryOp, dst: Slot, a: Slot, b: Slot },
+        /// `v128 → v128` lane operation.
+        V128Unary { op: V128UnaryOp, dst: Slot, src: Slot },
+        /// `v128 → i32` reduction (`any_true`, `all_true`, `bitmask`).
+        V128Test { op: V128TestOp, dst: Slot, src: Slot },
+        /// `v128 × i32 → v128` lane shift.
+        V128Shift { op: V128ShiftOp, dst: Slot, a: Slot, b: Slot },
+        /// Scalar → v128 splat.
+        V128Splat { op: V128SplatOp, dst: Slot, src: Slot },
+        /// Three v128 operands at `base`, `base + 2`, `base + 4` → v128.
+        V128Ternary { op: V128TernaryOp, dst: Slot, base: Slot },
+        /// `slot[dst] = lane `lane` of slot[src..+2]`.
+        V128ExtractLane { op: V128ExtractOp, dst: Slot, src: Slot, lane: u8 },
+        /// `slot[dst..+2] = slot[a..+2] with lane `lane` replaced by slot[b]`.
+        V128ReplaceLane { op: V128ReplaceOp, dst: Slot, a: Slot, b: Slot, lane: u8 },
+        /// `i8x16.shuffle` of the operands at `base` and `base + 2` with mask `v128_consts[mask]`.
+        V128Shuffle { dst: Slot, base: Slot, mask: V128ConstIndex },
+        /// Load (plain, extending, splatting or zero-filling) from memory 0 at `slot[addr] + offset`.
+        V128Load { op: V128LoadOp, dst: Slot, addr: Slot, offset: u32 },
+        /// As `V128Load`, through a side-table memarg.
+        V128LoadX { op: V128LoadOp, dst: Slot, addr: Slot, memarg: MemArgIndex },
+        /// Store `slot[value..+2]` to memory 0 at `slot[addr] + offset`.
+        V128Store { addr: Slot, value: Slot, offset: u32 },
+        /// As `V128Store`, through a side-table memarg.
+        V128StoreX { addr: Slot, value: Slot, memarg: MemArgIndex },
+        /// Load one lane: address at `base`, vector at `base + 1..+2`.
+        V128LoadLane { width: LaneWidth, dst: Slot, base: Slot, memarg: MemArgIndex, lane: u8 },
+        /// Store one lane: address at `base`, vector at `base + 1..+2`.
+        V128StoreLane { width: LaneWidth, base: Slot, memarg: MemArgIndex, lane: u8 },
+    }
+}
+
+/// Declares the op enums of the SIMD instruction shapes; every op is named exactly like its wasmparser
+/// `Operator` so that `from_operator` (used by the translator) is derived from the same list.
+macro_rules! define_simd_ops {
+    ($($(#[$doc:meta])* $name:ident: [$($op:ident),* $(,)?])*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[allow(missing_docs, clippy::enum_variant_names)]
+        pub enum $name { $($op),* }
+
+        impl $name {
+            /// The op for a Wasm operator of this shape.
+            pub(crate) fn from_operator(op: &wasmparser::Operator<'_>) -> Option<Self> {
+                match op {
+                    $(wasmparser::Operator::$op => Some(Self::$op),)*
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+define_simd_ops! {
+    /// `v128 × v128 → v128` operators.
+    V128BinaryOp: [
+        V128And, V128AndNot, V128Or, V128Xor,
+        I8x16Eq, I8x16Ne, I8x16LtS, I8x16LtU, I8x16GtS, I8x16GtU, I8x16LeS, I8x16LeU, I8x16GeS, I8x16GeU,
+        I16x8Eq, I16x8Ne, I16x8LtS, I16x8LtU, I16x8GtS, I16x8GtU, I16x8LeS, I16x8LeU, I16x8GeS, I16x8GeU,
+        I32x4Eq, I32x4Ne, I32x4LtS, I32x4LtU, I32x4GtS, I32x4GtU, I32x4LeS, I32x4LeU, I32x4GeS, I32x4GeU,
+        I64x2Eq, I64x2Ne, I64x2LtS, I64x2GtS, I64x2LeS, I64x2GeS,
+        F32x4Eq, F32x4Ne, F32x4Lt, F32x4Gt, F32x4Le, F32x4Ge,
+        F64x2Eq, F64x2Ne, F64x2Lt, F64x2Gt, F64x2Le, F64x2Ge,
+        I8x16Swizzle, I8x16NarrowI16x8S, I8x16NarrowI16x8U,
+        I8x16Add, I8x16AddSatS, I8x16AddSatU, I8x16Sub, I8x16SubSatS, I8x16SubSatU,
+        I8x16MinS, I8x16MinU, I8x16MaxS, I8x16MaxU, I8x16AvgrU,
+        I16x8Q15MulrSatS, I16x8NarrowI32x4S, I16x8NarrowI32x4U,
+        I16x8Add, I16x8AddSatS, I16x8AddSatU, I16x8Sub, I16x8SubSatS, I16x8SubSatU, I16x8Mul,
+        I16x8MinS, I16x8MinU, I16x8MaxS, I16x8MaxU, I16x8AvgrU,
+        I16x8ExtMulLowI8x16S, I16x8ExtMulHighI8x16S, I16x8ExtMulLowI8x16U, I16x8ExtMulHighI8x16U,
+        I32x4Add, I32x4Sub, I32x4Mul, I32x4MinS, I32x4MinU, I32x4MaxS, I32x4MaxU, I32x4DotI16x8S,
+        I32x4ExtMulLowI16x8S, I32x4ExtMulHighI16x8S, I32x4ExtMulLowI16x8U, I32x4ExtMulHighI16x8U,
+        I64x2Add, I64x2Sub, I64x2Mul,
+        I64x2ExtMulLowI32x4S, I64x2ExtMulHighI32x4S, I64x2ExtMulLowI32x4U, I64x2ExtMulHighI32x4U,
+        F32x4Add, F32x4Sub, F32x4Mul, F32x4Div, F32x4Min, F32x4Max, F32x4PMin, F32x4PMax,
+        F64x2Add, F64x2Sub, F64x2Mul, F64x2Div, F64x2Min, F64x2Max, F64x2PMin, F64x2PMax,
+        I8x16RelaxedSwizzle, F32x4RelaxedMin, F32x4RelaxedMax, F64x2RelaxedMin, F64x2RelaxedMax,
+        I16x8RelaxedQ15mulrS, I16x8RelaxedDotI8x16I7x16S,
+    ]
+    /// `v128 → v128` operators.
+    V128UnaryOp: [
+        V128Not, I8x16Abs, I8x16Neg, I8x16Popcnt,
+        I16x8ExtAddPairwiseI8x16S, I16x8ExtAddPairwiseI8x16U, I16x8Abs, I16x8Neg,
+        I16x8ExtendLowI8x16S, I16x8ExtendHighI8x16S, I16x8ExtendLowI8x16U, I16x8ExtendHighI8x16U,
+        I32x4ExtAddPairwiseI16x8S, I32x4ExtAddPairwiseI16x8U, I32x4Abs, I32x4Neg,
+        I32x4ExtendLowI16x8S, I32x4ExtendHighI16x8S, I32x4ExtendLowI16x8U, I32x4ExtendHighI16x8U,
+        I64x2Abs, I64x2Neg,
+        I64x2ExtendLowI32x4S, I64x2ExtendHighI32x4S, I64x2ExtendLowI32x4U, I64x2ExtendHighI32x4U,
+        F32x4Ceil, F32x4Floor, F32x4Trunc, F32x4Nearest, F32x4Abs, F32x4Neg, F32x4Sqrt,
+        F64x2Ceil, F64x2Floor, F64x2Trunc, F64x2Nearest, F64x2Abs, F64x2Neg, F64x2Sqrt,
+        I32x4TruncSatF32x4S, I32x4TruncSatF32x4U, F32x4ConvertI32x4S, F32x4ConvertI32x4U,
+        I32x4TruncSatF64x2SZero, I32x4TruncSatF64x2UZero, F64x2ConvertLowI32x4S, F64x2ConvertLowI32x4U,
+        F32x4DemoteF64x2Zero, F64x2PromoteLowF32x4,
+        I32x4RelaxedTruncF32x4S, I32x4RelaxedTruncF32x4U,
+        I32x4RelaxedTruncF64x2SZero, I32x4RelaxedTruncF64x2UZero,
+    ]
+    /// `v128 → i32` operators.
+    V128TestOp: [
+        V128AnyTrue, I8x16AllTrue, I16x8AllTrue, I32x4AllTrue, I64x2AllTrue,
+        I8x16Bitmask, I16x8Bitmask, I32x4Bitmask, I64x2Bitmask,
+    ]
+    /// `v128 × i32 → v128` shifts.
+    V128ShiftOp: [
+        I8x16Shl, I8x16ShrS, I8x16ShrU, I16x8Shl, I16x8ShrS, I16x8ShrU,
+        I32x4Shl, I32x4ShrS, I32x4ShrU, I64x2Shl, I64x2ShrS, I64x2ShrU,
+    ]
+    /// Scalar → v128 splats.
+    V128SplatOp: [I8x16Splat, I16x8Splat, I32x4Splat, I64x2Splat, F32x4Splat, F64x2Splat]
+    /// `v128 × v128 × v128 → v128` operators.
+    V128TernaryOp: [
+        V128Bitselect, F32x4RelaxedMadd, F32x4RelaxedNmadd, F64x2RelaxedMadd, F64x2RelaxedNmadd,
+        I8x16RelaxedLaneselect, I16x8RelaxedLaneselect, I32x4RelaxedLaneselect, I64x2RelaxedLaneselect,
+        I32x4RelaxedDotI8x16I7x16AddS,
+    ]
+}
+
+/// Lane extraction, by lane type (the lane index is an immediate of the instruction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum V128ExtractOp {
+    I8x16S,
+    I8x16U,
+    I16x8S,
+    I16x8U,
+    I32x4,
+    I64x2,
+}
+
+/// Lane replacement, by lane width (float lanes replace by their bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum V128ReplaceOp {
+    I8x16,
+    I16x8,
+    I32x4,
+    I64x2,
+}
+
+/// Width of the lane a `v128.loadN_lane` / `v128.storeN_lane` accesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum LaneWidth {
+    B8,
+    B16,
+    B32,
+    B64,
+}
+
+impl LaneWidth {
+    /// Bytes accessed.
+    pub(crate) fn bytes(self) -> usize {
+        match self {
+            LaneWidth::B8 => 1,
+            LaneWidth::B16 => 2,
+            LaneWidth::B32 => 4,
+            LaneWidth::B64 => 8,
+        }
+    }
+}
+
+/// The loads producing a v128 from memory (the operator names of wasmparser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs, clippy::enum_variant_names)]
+pub enum V128LoadOp {
+    V128Load,
+    V128Load8x8S,
+    V128Load8x8U,
+    V128Load16x4S,
+    V128Load16x4U,
+    V128Load32x2S,
+    V128Load32x2U,
+    V128Load8Splat,
+    V128Load16Splat,
+    V128Load32Splat,
+    V128Load64Splat,
+    V128Load32Zero,
+    V128Load64Zero,
+}
+
+impl V128LoadOp {
+    /// Bytes read from memory.
+    pub(crate) fn bytes(self) -> usize {
+        use V128LoadOp as L;
+        match self {
+            L::V128Load => 16,
+            L::V128Load8x8S
+            | L::V128Load8x8U
+            | L::V128Load16x4S
+            | L::V128Load16x4U
+            | L::V128Load32x2S
+            | L::V128Load32x2U
+            | L::V128Load64Splat
+            | L::V128Load64Zero => 8,
+            L::V128Load8Splat => 1,
+            L::V128Load16Splat => 2,
+            L::V128Load32Splat | L::V128Load32Zero => 4,
+        }
     }
 }
 

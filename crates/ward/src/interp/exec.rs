@@ -12,13 +12,15 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::bytecode::LaneWidth;
 use super::bytecode::{Instr, Slot};
+use super::simd;
 use super::translate::CompiledFunc;
 use crate::func::Caller;
 use crate::module::ModuleInner;
 use crate::store::{FuncKind, Store, StoreInner};
 use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
-use crate::values::Val;
+use crate::values::{Val, push_slots, slot_count, vals_from_slots};
 use crate::{Error, Result};
 
 /// Most nested activations (host → Wasm → host → …) before calls into Wasm trap with `StackOverflow`.
@@ -49,11 +51,11 @@ impl ExecStack {
     }
 }
 
-/// Calls store function `func` with raw arguments; returns its raw results.
+/// Calls store function `func` with raw arguments (two slots per `v128`); returns its raw results.
 pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result<Vec<u64>> {
+    let n_results = slot_count(store.inner.funcs[func as usize].sig.results());
     let (instance, index) = match store.inner.funcs[func as usize].kind {
         FuncKind::Host { .. } => {
-            let n_results = store.inner.funcs[func as usize].sig.results().len();
             let mut buffer = args.to_vec();
             buffer.resize(args.len().max(n_results), 0);
             call_host(store, func, &mut buffer, None)?;
@@ -71,7 +73,6 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
         .stacks
         .pop()
         .unwrap_or_else(|| ExecStack::new(max_stack));
-    let n_results = store.inner.funcs[func as usize].sig.results().len();
     let compiled = compiled(&store.inner, instance, index);
     let result =
         if compiled.frame_size as usize > stack.slots.len() || args.len() > stack.slots.len() {
@@ -92,7 +93,8 @@ fn compiled(store: &StoreInner, instance: u32, index: u32) -> &CompiledFunc {
     &store.instances[instance as usize].module.inner.code[index as usize]
 }
 
-/// Calls host function `func` with arguments in `slots[0..params]`, writing results to `slots[0..results]`.
+/// Calls host function `func` with arguments in the first slots of `slots`, writing results to the first
+/// slots (two per `v128`).
 fn call_host<T>(
     store: &mut Store<T>,
     func: u32,
@@ -106,12 +108,7 @@ fn call_host<T>(
     let sig = entity.sig.clone();
     let host = store.hosts[index as usize].clone();
     let id = store.inner.id;
-    let params: Vec<Val> = sig
-        .params()
-        .iter()
-        .zip(slots.iter())
-        .map(|(ty, raw)| Val::from_raw(*raw as u128, *ty, id))
-        .collect();
+    let params = vals_from_slots(slots, sig.params(), id);
     let mut results: Vec<Val> = sig
         .results()
         .iter()
@@ -125,14 +122,16 @@ fn call_host<T>(
         &params,
         &mut results,
     )?;
+    let mut raw = Vec::with_capacity(slots.len());
     for (i, (val, ty)) in results.iter().zip(sig.results()).enumerate() {
         if !val.matches(&store.inner, *ty) {
             return Err(Error::Usage(format!(
                 "host function result {i} does not have type {ty}"
             )));
         }
-        slots[i] = val.to_raw(id)? as u64;
+        push_slots(&mut raw, val.to_raw(id)?, *ty);
     }
+    slots[..raw.len()].copy_from_slice(&raw);
     Ok(())
 }
 
@@ -280,6 +279,42 @@ fn trunc_checked(x: f64, min: f64, max_exclusive: f64) -> std::result::Result<f6
     }
 }
 
+/// Reads `n` (1, 2, 4, 8 or 16) bytes at `ptr` as a little-endian number.
+///
+/// # Safety
+/// `ptr..ptr + n` must be readable.
+#[inline(always)]
+unsafe fn read_le(ptr: *const u8, n: usize) -> u128 {
+    // SAFETY (each arm): the caller guarantees `n` readable bytes at `ptr`; reads are unaligned.
+    unsafe {
+        match n {
+            16 => u128::from_le_bytes(std::ptr::read_unaligned(ptr as *const [u8; 16])),
+            8 => u64::from_le_bytes(std::ptr::read_unaligned(ptr as *const [u8; 8])) as u128,
+            4 => u32::from_le_bytes(std::ptr::read_unaligned(ptr as *const [u8; 4])) as u128,
+            2 => u16::from_le_bytes(std::ptr::read_unaligned(ptr as *const [u8; 2])) as u128,
+            _ => *ptr as u128,
+        }
+    }
+}
+
+/// Up to 16 bytes as a little-endian number.
+fn le_bytes(bytes: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    u128::from_le_bytes(buf)
+}
+
+/// The lane replacement that writes a lane of `width`.
+fn lane_replace_op(width: LaneWidth) -> super::bytecode::V128ReplaceOp {
+    use super::bytecode::V128ReplaceOp as R;
+    match width {
+        LaneWidth::B8 => R::I8x16,
+        LaneWidth::B16 => R::I16x8,
+        LaneWidth::B32 => R::I32x4,
+        LaneWidth::B64 => R::I64x2,
+    }
+}
+
 const TWO_31: f64 = 2147483648.0;
 const TWO_32: f64 = 4294967296.0;
 const TWO_63: f64 = 9223372036854775808.0;
@@ -341,6 +376,21 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             let v: u64 = $value;
             debug_assert!((s as usize) < cur.frame_size);
             unsafe { *slots.add(fp + s as usize) = v }
+        }};
+    }
+    // Two-slot (v128) values: low half in the first slot.
+    macro_rules! get128 {
+        ($slot:expr) => {{
+            let s: Slot = $slot;
+            (get!(s) as u128) | ((get!(s + 1) as u128) << 64)
+        }};
+    }
+    macro_rules! set128 {
+        ($slot:expr, $value:expr) => {{
+            let s: Slot = $slot;
+            let v: u128 = $value;
+            set!(s, v as u64);
+            set!(s + 1, (v >> 64) as u64);
         }};
     }
     macro_rules! module {
@@ -516,8 +566,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 }
                 FuncKind::Host { .. } => {
                     let sig = &store.inner.funcs[callee as usize].sig;
-                    let width = sig.params().len().max(sig.results().len());
-                    let n_results = sig.results().len();
+                    let n_results = slot_count(sig.results());
+                    let width = slot_count(sig.params()).max(n_results);
                     if new_fp + width > slots_len {
                         trap!(TrapKind::StackOverflow);
                     }
@@ -1051,6 +1101,142 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 value,
                 memarg,
             } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
+
+            // ----- v128 -----
+            I::Copy2 { dst, src } => set128!(dst, get128!(src)),
+            I::SelectElse2 { dst, other, cond } => {
+                if get!(cond) as u32 == 0 {
+                    set128!(dst, get128!(other))
+                }
+            }
+            I::GlobalGet2 { dst, global } => {
+                let g = instance!().globals[global as usize];
+                set128!(dst, store.inner.globals[g as usize].value)
+            }
+            I::GlobalSet2 { src, global } => {
+                let g = instance!().globals[global as usize];
+                store.inner.globals[g as usize].value = get128!(src);
+            }
+            I::V128Const { dst, index } => set128!(dst, module!().v128_consts[index as usize]),
+            I::V128Binary { op, dst, a, b } => {
+                set128!(dst, simd::binary(op, get128!(a), get128!(b)))
+            }
+            I::V128Unary { op, dst, src } => set128!(dst, simd::unary(op, get128!(src))),
+            I::V128Test { op, dst, src } => set!(dst, simd::test(op, get128!(src)) as u64),
+            I::V128Shift { op, dst, a, b } => {
+                set128!(dst, simd::shift(op, get128!(a), get!(b) as u32))
+            }
+            I::V128Splat { op, dst, src } => set128!(dst, simd::splat(op, get!(src))),
+            I::V128Ternary { op, dst, base } => {
+                let (a, b, c) = (get128!(base), get128!(base + 2), get128!(base + 4));
+                set128!(dst, simd::ternary(op, a, b, c))
+            }
+            I::V128ExtractLane { op, dst, src, lane } => {
+                set!(dst, simd::extract_lane(op, get128!(src), lane))
+            }
+            I::V128ReplaceLane {
+                op,
+                dst,
+                a,
+                b,
+                lane,
+            } => set128!(dst, simd::replace_lane(op, get128!(a), get!(b), lane)),
+            I::V128Shuffle { dst, base, mask } => {
+                let mask = module!().v128_consts[mask as usize];
+                set128!(dst, simd::shuffle(get128!(base), get128!(base + 2), mask))
+            }
+            I::V128Load {
+                op,
+                dst,
+                addr,
+                offset,
+            } => {
+                let n = op.bytes();
+                let Some(at) = effective(get!(addr), offset as u64, n as u64, mem_len) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base` (as in
+                // `load!`).
+                let raw = unsafe { read_le(mem_base.add(at), n) };
+                set128!(dst, simd::finish_load(op, raw))
+            }
+            I::V128LoadX {
+                op,
+                dst,
+                addr,
+                memarg,
+            } => {
+                let n = op.bytes();
+                let (memory, offset) = module!().memargs[memarg as usize];
+                let memory = &store.inner.memories[instance!().memories[memory as usize] as usize];
+                let Some(at) = effective(get!(addr), offset, n as u64, memory.size_bytes()) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                let raw = le_bytes(&memory.data()[at..at + n]);
+                set128!(dst, simd::finish_load(op, raw))
+            }
+            I::V128Store {
+                addr,
+                value,
+                offset,
+            } => {
+                let Some(at) = effective(get!(addr), offset as u64, 16, mem_len) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                let bytes = get128!(value).to_le_bytes();
+                // SAFETY: as in `store_mem!`.
+                unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut [u8; 16], bytes) };
+            }
+            I::V128StoreX {
+                addr,
+                value,
+                memarg,
+            } => {
+                let (memory, offset) = module!().memargs[memarg as usize];
+                let memory_index = instance!().memories[memory as usize] as usize;
+                let memory = &mut store.inner.memories[memory_index];
+                let Some(at) = effective(get!(addr), offset, 16, memory.size_bytes()) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                let bytes = get128!(value).to_le_bytes();
+                memory.data_mut()[at..at + 16].copy_from_slice(&bytes);
+            }
+            I::V128LoadLane {
+                width,
+                dst,
+                base,
+                memarg,
+                lane,
+            } => {
+                let n = width.bytes();
+                let (memory, offset) = module!().memargs[memarg as usize];
+                let memory = &store.inner.memories[instance!().memories[memory as usize] as usize];
+                let Some(at) = effective(get!(base), offset, n as u64, memory.size_bytes()) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                let value = le_bytes(&memory.data()[at..at + n]) as u64;
+                let vector = get128!(base + 1);
+                set128!(
+                    dst,
+                    simd::replace_lane(lane_replace_op(width), vector, value, lane)
+                )
+            }
+            I::V128StoreLane {
+                width,
+                base,
+                memarg,
+                lane,
+            } => {
+                let n = width.bytes();
+                let (memory, offset) = module!().memargs[memarg as usize];
+                let memory_index = instance!().memories[memory as usize] as usize;
+                let memory = &mut store.inner.memories[memory_index];
+                let Some(at) = effective(get!(base), offset, n as u64, memory.size_bytes()) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                let bytes = (get128!(base + 1) >> (lane as u32 * n as u32 * 8)).to_le_bytes();
+                memory.data_mut()[at..at + n].copy_from_slice(&bytes[..n]);
+            }
 
             // ----- comparisons -----
             I::I32Eq { dst, a, b } => i32_bin!(dst, a, b, |x, y| x == y),

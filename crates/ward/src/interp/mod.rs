@@ -3,4 +3,5 @@
 
 pub(crate) mod bytecode;
 pub(crate) mod exec;
+mod simd;
 pub(crate) mod translate;

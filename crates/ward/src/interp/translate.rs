@@ -1,7 +1,8 @@
 //! Translation of validated Wasm function bodies into ward bytecode.
 //!
 //! The translator mirrors the Wasm operand stack with a compile-time stack of [`Operand`]s. An operand is
-//! either a temporary living in its canonical slot (`locals + stack position`), a reference to a local
+//! either a temporary living in its canonical slot (`local slots + slots of the values below it`; a `v128`
+//! takes two slots, every other value one), a reference to a local
 //! (from `local.get`, no code emitted), or a constant (emitted only when an instruction needs it in a
 //! slot). Instructions read their inputs straight from those slots and write their result to the canonical
 //! slot of the result's position; a following `local.set` rewrites that destination to the local instead
@@ -13,8 +14,26 @@
 use wasmparser::types::{CoreTypeId, TypesRef};
 use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
-use super::bytecode::{BinaryCtor, Instr, LoadCtor, Slot, StoreCtor, Target, UnaryCtor, ctor};
+use super::bytecode::{
+    BinaryCtor, Instr, LaneWidth, LoadCtor, Slot, StoreCtor, Target, UnaryCtor, V128BinaryOp,
+    V128ExtractOp, V128LoadOp, V128ReplaceOp, V128ShiftOp, V128SplatOp, V128TernaryOp, V128TestOp,
+    V128UnaryOp, ctor,
+};
+use crate::types::{GlobalType, ValType};
 use crate::{Error, Result};
+
+/// How many slots a value of a Wasm type takes: `v128` two, everything else one.
+pub(crate) fn is_wide(ty: wasmparser::ValType) -> bool {
+    matches!(ty, wasmparser::ValType::V128)
+}
+
+fn widths(types: &[wasmparser::ValType]) -> Vec<bool> {
+    types.iter().map(|t| is_wide(*t)).collect()
+}
+
+fn slot_count(widths: &[bool]) -> u32 {
+    widths.iter().map(|w| 1 + *w as u32).sum()
+}
 
 /// A translated function, ready for the executor.
 #[derive(Debug)]
@@ -22,10 +41,11 @@ pub(crate) struct CompiledFunc {
     pub code: Box<[Instr]>,
     /// For each instruction, the byte offset of the Wasm operator it came from.
     pub offsets: Box<[u32]>,
+    /// Slots taken by the parameters.
     pub num_params: u32,
-    /// Parameters plus declared locals.
+    /// Slots taken by the parameters plus the declared locals.
     pub num_locals: u32,
-    /// Slots the frame needs: locals plus the maximum operand stack height (at least the result count).
+    /// Slots the frame needs: locals plus the maximum operand stack height (at least the result slots).
     pub frame_size: u32,
 }
 
@@ -44,24 +64,40 @@ pub(crate) struct ModuleEnv<'a> {
     pub fuel: bool,
     /// Emit interruption checks at function entries and loop headers (`Config::epoch_interruption`).
     pub interrupts: bool,
+    /// Types of all globals, imports first.
+    pub global_types: &'a [GlobalType],
+    /// 128-bit immediates: `v128.const` values and shuffle masks.
+    pub v128_consts: &'a mut Vec<u128>,
 }
 
+/// The slot widths (`true` = two slots) of a signature's parameters and results.
+type Widths = (Vec<bool>, Vec<bool>);
+
 impl ModuleEnv<'_> {
-    fn signature_arity(&self, id: CoreTypeId) -> (u32, u32) {
+    fn signature_widths(&self, id: CoreTypeId) -> Widths {
         let f = self.types[id].unwrap_func();
-        (f.params().len() as u32, f.results().len() as u32)
+        (widths(f.params()), widths(f.results()))
     }
 
-    fn type_arity(&self, type_index: u32) -> (u32, u32) {
-        self.signature_arity(self.type_ids[type_index as usize])
+    fn type_widths(&self, type_index: u32) -> Widths {
+        self.signature_widths(self.type_ids[type_index as usize])
     }
 
-    fn block_arity(&self, ty: BlockType) -> (u32, u32) {
+    fn block_widths(&self, ty: BlockType) -> Widths {
         match ty {
-            BlockType::Empty => (0, 0),
-            BlockType::Type(_) => (0, 1),
-            BlockType::FuncType(index) => self.type_arity(index),
+            BlockType::Empty => (Vec::new(), Vec::new()),
+            BlockType::Type(t) => (Vec::new(), vec![is_wide(t)]),
+            BlockType::FuncType(index) => self.type_widths(index),
         }
+    }
+
+    fn global_is_wide(&self, global: u32) -> bool {
+        matches!(self.global_types[global as usize].content, ValType::V128)
+    }
+
+    fn v128_const(&mut self, value: u128) -> u32 {
+        self.v128_consts.push(value);
+        (self.v128_consts.len() - 1) as u32
     }
 }
 
@@ -69,10 +105,20 @@ impl ModuleEnv<'_> {
 enum Operand {
     /// In the canonical slot of its stack position.
     Temp,
-    /// The current value of a local.
-    Local(u32),
-    /// A constant not yet written anywhere.
+    /// The current value of the local whose (first) slot this is.
+    Local(Slot),
+    /// A constant not yet written anywhere (one-slot values only; `v128.const` is emitted eagerly).
     Const(u64),
+}
+
+/// One entry of the translator's operand stack.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct StackEntry {
+    operand: Operand,
+    /// Takes two slots (`v128`).
+    wide: bool,
+    /// Its canonical slot relative to the first temporary slot (sum of the widths below it).
+    offset: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,8 +135,9 @@ struct ControlFrame {
     kind: FrameKind,
     /// Operand stack height below the block's parameters.
     height: u32,
-    params: u32,
-    results: u32,
+    /// Widths of the block's parameters and results.
+    params: Vec<bool>,
+    results: Vec<bool>,
     /// Loop header position (loops only).
     start: Target,
     /// Forward branches to this block's end, to patch.
@@ -100,12 +147,17 @@ struct ControlFrame {
 }
 
 impl ControlFrame {
-    fn branch_arity(&self) -> u32 {
+    /// Widths of the values a branch to this frame carries.
+    fn branch_widths(&self) -> &[bool] {
         if self.kind == FrameKind::Loop {
-            self.params
+            &self.params
         } else {
-            self.results
+            &self.results
         }
+    }
+
+    fn branch_arity(&self) -> u32 {
+        self.branch_widths().len() as u32
     }
 }
 
@@ -113,10 +165,16 @@ pub(crate) struct Translator<'a, 'e> {
     env: &'a mut ModuleEnv<'e>,
     code: Vec<Instr>,
     offsets: Vec<u32>,
+    /// Slots of the parameters and of all locals.
     num_params: u32,
     num_locals: u32,
-    num_results: u32,
-    stack: Vec<Operand>,
+    /// First slot and width of each local.
+    local_slots: Vec<Slot>,
+    local_wide: Vec<bool>,
+    /// Widths of the function's results.
+    results: Vec<bool>,
+    stack: Vec<StackEntry>,
+    /// Most temporary slots in use at once.
     max_height: u32,
     frames: Vec<ControlFrame>,
     reachable: bool,
@@ -131,21 +189,29 @@ pub(crate) struct Translator<'a, 'e> {
 
 impl<'a, 'e> Translator<'a, 'e> {
     pub fn new(env: &'a mut ModuleEnv<'e>, func_type: CoreTypeId) -> Self {
-        let (num_params, num_results) = env.signature_arity(func_type);
+        let (params, results) = env.signature_widths(func_type);
+        let mut local_slots = Vec::with_capacity(params.len());
+        let mut next = 0;
+        for wide in &params {
+            local_slots.push(next);
+            next += 1 + *wide as u32;
+        }
         let mut translator = Translator {
             env,
             code: Vec::new(),
             offsets: Vec::new(),
-            num_params,
-            num_locals: num_params,
-            num_results,
+            num_params: next,
+            num_locals: next,
+            local_slots,
+            local_wide: params,
+            results: results.clone(),
             stack: Vec::new(),
             max_height: 0,
             frames: vec![ControlFrame {
                 kind: FrameKind::Func,
                 height: 0,
-                params: 0,
-                results: num_results,
+                params: Vec::new(),
+                results,
                 start: 0,
                 fixups: Vec::new(),
                 else_fixup: None,
@@ -181,19 +247,27 @@ impl<'a, 'e> Translator<'a, 'e> {
         }
     }
 
-    pub fn add_locals(&mut self, count: u32) -> Result<()> {
-        self.num_locals = self
-            .num_locals
-            .checked_add(count)
+    /// Declares `count` more locals of type `ty` (the validator has bounded the total).
+    pub fn add_locals(&mut self, count: u32, ty: wasmparser::ValType) -> Result<()> {
+        let wide = is_wide(ty);
+        let slots = count
+            .checked_mul(1 + wide as u32)
+            .and_then(|n| n.checked_add(self.num_locals))
             .ok_or_else(|| Error::Invalid {
                 message: "too many locals".into(),
                 offset: self.offset as usize,
             })?;
+        for i in 0..count {
+            self.local_slots
+                .push(self.num_locals + i * (1 + wide as u32));
+            self.local_wide.push(wide);
+        }
+        self.num_locals = slots;
         Ok(())
     }
 
     pub fn finish(self) -> CompiledFunc {
-        let frame_size = (self.num_locals + self.max_height).max(self.num_results);
+        let frame_size = (self.num_locals + self.max_height).max(slot_count(&self.results));
         CompiledFunc {
             code: self.code.into_boxed_slice(),
             offsets: self.offsets.into_boxed_slice(),
@@ -237,23 +311,75 @@ impl<'a, 'e> Translator<'a, 'e> {
         }
     }
 
+    /// Offset (from the first temporary slot) of a value at `position`, given the values below it;
+    /// `position` may be one past the top.
+    fn offset_at(&self, position: u32) -> u32 {
+        match position.checked_sub(1) {
+            None => 0,
+            Some(below) => {
+                let e = &self.stack[below as usize];
+                e.offset + 1 + e.wide as u32
+            }
+        }
+    }
+
+    /// The canonical slot of stack position `position` (at most one past the top).
     fn canonical(&self, position: u32) -> Slot {
-        self.num_locals + position
+        self.num_locals + self.offset_at(position)
     }
 
     fn height(&self) -> u32 {
         self.stack.len() as u32
     }
 
+    fn operand(&self, position: u32) -> Operand {
+        self.stack[position as usize].operand
+    }
+
+    fn is_wide_at(&self, position: u32) -> bool {
+        self.stack[position as usize].wide
+    }
+
+    fn push_entry(&mut self, operand: Operand, wide: bool) -> Slot {
+        let offset = self.offset_at(self.height());
+        self.stack.push(StackEntry {
+            operand,
+            wide,
+            offset,
+        });
+        self.max_height = self.max_height.max(offset + 1 + wide as u32);
+        self.num_locals + offset
+    }
+
+    /// Pushes a one-slot temporary and returns its slot.
     fn push_temp(&mut self) -> Slot {
-        self.stack.push(Operand::Temp);
-        self.max_height = self.max_height.max(self.height());
-        self.canonical(self.height() - 1)
+        self.push_entry(Operand::Temp, false)
+    }
+
+    /// Pushes a two-slot (`v128`) temporary and returns its first slot.
+    fn push_temp_wide(&mut self) -> Slot {
+        self.push_entry(Operand::Temp, true)
     }
 
     fn push(&mut self, operand: Operand) {
-        self.stack.push(operand);
-        self.max_height = self.max_height.max(self.height());
+        self.push_entry(operand, false);
+    }
+
+    fn push_local(&mut self, local: u32) {
+        let (slot, wide) = (
+            self.local_slots[local as usize],
+            self.local_wide[local as usize],
+        );
+        self.push_entry(Operand::Local(slot), wide);
+    }
+
+    /// Emits a copy of a one- or two-slot value.
+    fn emit_copy(&mut self, dst: Slot, src: Slot, wide: bool) {
+        if wide {
+            self.emit(Instr::Copy2 { dst, src });
+        } else {
+            self.emit(Instr::Copy { dst, src });
+        }
     }
 
     fn emit_const(&mut self, dst: Slot, value: u64) {
@@ -266,14 +392,12 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// Moves the operand at `position` into its canonical slot.
     fn materialize(&mut self, position: u32) {
         let dst = self.canonical(position);
-        match self.stack[position as usize] {
+        match self.operand(position) {
             Operand::Temp => return,
-            Operand::Local(src) => {
-                self.emit(Instr::Copy { dst, src });
-            }
+            Operand::Local(src) => self.emit_copy(dst, src, self.is_wide_at(position)),
             Operand::Const(value) => self.emit_const(dst, value),
         }
-        self.stack[position as usize] = Operand::Temp;
+        self.stack[position as usize].operand = Operand::Temp;
     }
 
     fn materialize_top(&mut self, count: u32) {
@@ -292,7 +416,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// Pops the top operand and returns a slot holding its value.
     fn pop_slot(&mut self) -> Slot {
         let position = self.height() - 1;
-        let slot = match self.stack[position as usize] {
+        let slot = match self.operand(position) {
             Operand::Temp => self.canonical(position),
             Operand::Local(index) => index,
             Operand::Const(value) => {
@@ -389,7 +513,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let h = self.height();
         (0..arity).all(|i| {
             let position = h - arity + i;
-            self.stack[position as usize] == Operand::Temp && position == frame.height + i
+            self.operand(position) == Operand::Temp && position == frame.height + i
         })
     }
 
@@ -404,22 +528,22 @@ impl<'a, 'e> Translator<'a, 'e> {
         let target_height = self.frames[index].height;
         let h = self.height();
         // Sources sit at or above their destinations, so moving in ascending order never clobbers a
-        // value that is still to be read.
+        // value that is still to be read (a two-slot copy reads both slots before writing).
+        let mut dst = self.canonical(target_height);
         for i in 0..arity {
             let position = h - arity + i;
-            let dst = self.canonical(target_height + i);
-            match self.stack[position as usize] {
+            let wide = self.is_wide_at(position);
+            match self.operand(position) {
                 Operand::Temp => {
                     let src = self.canonical(position);
                     if src != dst {
-                        self.emit(Instr::Copy { dst, src });
+                        self.emit_copy(dst, src, wide);
                     }
                 }
-                Operand::Local(src) => {
-                    self.emit(Instr::Copy { dst, src });
-                }
+                Operand::Local(src) => self.emit_copy(dst, src, wide),
                 Operand::Const(value) => self.emit_const(dst, value),
             }
+            dst += 1 + wide as u32;
         }
         self.emit_jump(index);
     }
@@ -448,14 +572,15 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn emit_return(&mut self) {
-        let count = self.num_results;
+        let count = self.results.len() as u32;
+        let single_narrow = count == 1 && !self.results[0];
         match count {
             0 => {
                 self.emit(Instr::Return {});
             }
-            1 => {
+            1 if single_narrow => {
                 let position = self.height() - 1;
-                let src = match self.stack[position as usize] {
+                let src = match self.operand(position) {
                     Operand::Temp => self.canonical(position),
                     Operand::Local(index) => index,
                     Operand::Const(value) => {
@@ -473,16 +598,15 @@ impl<'a, 'e> Translator<'a, 'e> {
                 let h = self.height();
                 for position in h - count..h {
                     let dst = self.canonical(position);
-                    match self.stack[position as usize] {
+                    match self.operand(position) {
                         Operand::Temp => {}
-                        Operand::Local(src) => {
-                            self.emit(Instr::Copy { dst, src });
-                        }
+                        Operand::Local(src) => self.emit_copy(dst, src, self.is_wide_at(position)),
                         Operand::Const(value) => self.emit_const(dst, value),
                     }
                 }
                 let src = self.canonical(h - count);
-                self.emit(Instr::ReturnSpan { src, len: count });
+                let len = slot_count(&self.results);
+                self.emit(Instr::ReturnSpan { src, len });
             }
         }
     }
@@ -494,9 +618,9 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn push_frame(&mut self, kind: FrameKind, ty: BlockType) {
-        let (params, results) = self.env.block_arity(ty);
+        let (params, results) = self.env.block_widths(ty);
         self.materialize_all();
-        let height = self.height() - params;
+        let height = self.height() - params.len() as u32;
         self.frames.push(ControlFrame {
             kind,
             height,
@@ -508,17 +632,17 @@ impl<'a, 'e> Translator<'a, 'e> {
         });
     }
 
-    fn reset_stack(&mut self, height: u32, temps: u32) {
+    fn reset_stack(&mut self, height: u32, temps: &[bool]) {
         self.stack.truncate(height as usize);
-        for _ in 0..temps {
-            self.push_temp();
+        for wide in temps {
+            self.push_entry(Operand::Temp, *wide);
         }
     }
 
     fn translate_else(&mut self) {
         let index = self.frames.len() - 1;
         if self.reachable {
-            let results = self.frames[index].results;
+            let results = self.frames[index].results.len() as u32;
             self.materialize_top(results);
             self.emit_jump(index);
         }
@@ -529,8 +653,10 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.bind_label();
         let frame = &mut self.frames[index];
         frame.kind = FrameKind::Else;
-        let (height, params) = (frame.height, frame.params);
-        self.reset_stack(height, params);
+        let height = frame.height;
+        let params = std::mem::take(&mut frame.params);
+        self.reset_stack(height, &params);
+        self.frames[index].params = params;
         self.reachable = true;
         self.begin_metering(false);
     }
@@ -548,7 +674,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             return;
         }
         if self.reachable {
-            let results = frame.results;
+            let results = frame.results.len() as u32;
             self.materialize_top(results);
         }
         let frame = self.frames.pop().expect("checked above");
@@ -565,7 +691,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         if bound {
             self.bind_label();
         }
-        self.reset_stack(frame.height, frame.results);
+        self.reset_stack(frame.height, &frame.results);
         self.reachable = true;
         self.begin_metering(false);
     }
@@ -616,7 +742,7 @@ impl<'a, 'e> Translator<'a, 'e> {
 
     fn translate_br_on_null(&mut self, depth: u32) {
         let position = self.height() - 1;
-        let operand = self.stack[position as usize];
+        let operand = self.operand(position);
         let src = self.pop_slot();
         if self.branch_is_direct(depth) {
             self.emit_conditional_jump(depth, Instr::BrOnNull { src, target: 0 });
@@ -638,10 +764,10 @@ impl<'a, 'e> Translator<'a, 'e> {
 
     fn translate_br_on_non_null(&mut self, depth: u32) {
         let position = self.height() - 1;
-        if matches!(self.stack[position as usize], Operand::Const(_)) {
+        if matches!(self.operand(position), Operand::Const(_)) {
             self.materialize(position);
         }
-        let src = match self.stack[position as usize] {
+        let src = match self.operand(position) {
             Operand::Local(index) => index,
             _ => self.canonical(position),
         };
@@ -657,15 +783,17 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.stack.pop();
     }
 
-    fn translate_local_set(&mut self, local: u32, tee: bool) {
+    fn translate_local_set(&mut self, local_index: u32, tee: bool) {
+        let local = self.local_slots[local_index as usize];
+        let wide = self.local_wide[local_index as usize];
         let position = self.height() - 1;
         // Values on the stack that still read this local must be saved before it changes.
         for p in 0..position {
-            if self.stack[p as usize] == Operand::Local(local) {
+            if self.operand(p) == Operand::Local(local) {
                 self.materialize(p);
             }
         }
-        match self.stack[position as usize] {
+        match self.operand(position) {
             Operand::Temp => {
                 let src = self.canonical(position);
                 let retargeted = match self.last_result {
@@ -681,12 +809,12 @@ impl<'a, 'e> Translator<'a, 'e> {
                     _ => false,
                 };
                 if !retargeted {
-                    self.emit(Instr::Copy { dst: local, src });
+                    self.emit_copy(local, src, wide);
                 }
             }
             Operand::Local(src) => {
                 if src != local {
-                    self.emit(Instr::Copy { dst: local, src });
+                    self.emit_copy(local, src, wide);
                 }
             }
             Operand::Const(value) => self.emit_const(local, value),
@@ -694,30 +822,34 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.last_result = None;
         self.stack.pop();
         if tee {
-            self.push(Operand::Local(local));
+            self.push_entry(Operand::Local(local), wide);
+        }
+    }
+
+    fn push_results(&mut self, results: &[bool]) {
+        for wide in results {
+            self.push_entry(Operand::Temp, *wide);
         }
     }
 
     fn translate_call(&mut self, func: u32, tail: bool) {
         let (params, results) = self
             .env
-            .signature_arity(self.env.func_type_ids[func as usize]);
-        let base = self.pop_span(params);
+            .signature_widths(self.env.func_type_ids[func as usize]);
+        let base = self.pop_span(params.len() as u32);
         if tail {
             self.emit(Instr::ReturnCall { func, base });
             self.enter_dead_code();
         } else {
             self.emit(Instr::Call { func, base });
-            for _ in 0..results {
-                self.push_temp();
-            }
+            self.push_results(&results);
         }
     }
 
     fn translate_call_indirect(&mut self, type_index: u32, table: u32, tail: bool) {
-        let (params, results) = self.env.type_arity(type_index);
+        let (params, results) = self.env.type_widths(type_index);
         let index = self.pop_slot();
-        let base = self.pop_span(params);
+        let base = self.pop_span(params.len() as u32);
         self.env.call_sites.push((type_index, table));
         let site = (self.env.call_sites.len() - 1) as u32;
         if tail {
@@ -725,24 +857,20 @@ impl<'a, 'e> Translator<'a, 'e> {
             self.enter_dead_code();
         } else {
             self.emit(Instr::CallIndirect { index, base, site });
-            for _ in 0..results {
-                self.push_temp();
-            }
+            self.push_results(&results);
         }
     }
 
     fn translate_call_ref(&mut self, type_index: u32, tail: bool) {
-        let (params, results) = self.env.type_arity(type_index);
+        let (params, results) = self.env.type_widths(type_index);
         let func = self.pop_slot();
-        let base = self.pop_span(params);
+        let base = self.pop_span(params.len() as u32);
         if tail {
             self.emit(Instr::ReturnCallRef { func, base });
             self.enter_dead_code();
         } else {
             self.emit(Instr::CallRef { func, base });
-            for _ in 0..results {
-                self.push_temp();
-            }
+            self.push_results(&results);
         }
     }
 
@@ -817,22 +945,27 @@ impl<'a, 'e> Translator<'a, 'e> {
             }
             O::Select | O::TypedSelect { .. } => self.translate_select(),
             O::TypedSelectMulti { tys } if tys.len() == 1 => self.translate_select(),
-            O::LocalGet { local_index } => self.push(Operand::Local(*local_index)),
+            O::LocalGet { local_index } => self.push_local(*local_index),
             O::LocalSet { local_index } => self.translate_local_set(*local_index, false),
             O::LocalTee { local_index } => self.translate_local_set(*local_index, true),
             O::GlobalGet { global_index } => {
-                let dst = self.push_temp();
-                self.emit_result(Instr::GlobalGet {
-                    dst,
-                    global: *global_index,
-                });
+                let global = *global_index;
+                if self.env.global_is_wide(global) {
+                    let dst = self.push_temp_wide();
+                    self.emit_result(Instr::GlobalGet2 { dst, global });
+                } else {
+                    let dst = self.push_temp();
+                    self.emit_result(Instr::GlobalGet { dst, global });
+                }
             }
             O::GlobalSet { global_index } => {
+                let global = *global_index;
                 let src = self.pop_slot();
-                self.emit(Instr::GlobalSet {
-                    src,
-                    global: *global_index,
-                });
+                if self.env.global_is_wide(global) {
+                    self.emit(Instr::GlobalSet2 { src, global });
+                } else {
+                    self.emit(Instr::GlobalSet { src, global });
+                }
             }
             O::I32Const { value } => self.push(Operand::Const(*value as u32 as u64)),
             O::I64Const { value } => self.push(Operand::Const(*value as u64)),
@@ -957,7 +1090,227 @@ impl<'a, 'e> Translator<'a, 'e> {
         let position = self.height() - 1;
         self.materialize(position);
         let dst = self.canonical(position);
-        self.emit(Instr::SelectElse { dst, other, cond });
+        if self.is_wide_at(position) {
+            self.emit(Instr::SelectElse2 { dst, other, cond });
+        } else {
+            self.emit(Instr::SelectElse { dst, other, cond });
+        }
+    }
+
+    /// SIMD operators: the shapes of `bytecode::define_simd_ops!`, then the ones with immediates.
+    fn translate_simd(&mut self, op: &Operator<'_>) -> Result<()> {
+        use Operator as O;
+        if let Some(op) = V128BinaryOp::from_operator(op) {
+            let b = self.pop_slot();
+            let a = self.pop_slot();
+            let dst = self.push_temp_wide();
+            self.emit_result(Instr::V128Binary { op, dst, a, b });
+        } else if let Some(op) = V128UnaryOp::from_operator(op) {
+            let src = self.pop_slot();
+            let dst = self.push_temp_wide();
+            self.emit_result(Instr::V128Unary { op, dst, src });
+        } else if let Some(op) = V128TestOp::from_operator(op) {
+            let src = self.pop_slot();
+            let dst = self.push_temp();
+            self.emit_result(Instr::V128Test { op, dst, src });
+        } else if let Some(op) = V128ShiftOp::from_operator(op) {
+            let b = self.pop_slot();
+            let a = self.pop_slot();
+            let dst = self.push_temp_wide();
+            self.emit_result(Instr::V128Shift { op, dst, a, b });
+        } else if let Some(op) = V128SplatOp::from_operator(op) {
+            let src = self.pop_slot();
+            let dst = self.push_temp_wide();
+            self.emit_result(Instr::V128Splat { op, dst, src });
+        } else if let Some(op) = V128TernaryOp::from_operator(op) {
+            // Three operands do not fit an instruction: they go to consecutive canonical slots.
+            let base = self.pop_span(3);
+            let dst = self.push_temp_wide();
+            self.emit_result(Instr::V128Ternary { op, dst, base });
+        } else {
+            match op {
+                O::V128Const { value } => {
+                    let index = self.env.v128_const(value.i128() as u128);
+                    let dst = self.push_temp_wide();
+                    self.emit_result(Instr::V128Const { dst, index });
+                }
+                O::I8x16Shuffle { lanes } => {
+                    let mask = self.env.v128_const(u128::from_le_bytes(*lanes));
+                    let base = self.pop_span(2);
+                    let dst = self.push_temp_wide();
+                    self.emit_result(Instr::V128Shuffle { dst, base, mask });
+                }
+                O::I8x16ExtractLaneS { lane } => self.extract_lane(V128ExtractOp::I8x16S, *lane),
+                O::I8x16ExtractLaneU { lane } => self.extract_lane(V128ExtractOp::I8x16U, *lane),
+                O::I16x8ExtractLaneS { lane } => self.extract_lane(V128ExtractOp::I16x8S, *lane),
+                O::I16x8ExtractLaneU { lane } => self.extract_lane(V128ExtractOp::I16x8U, *lane),
+                O::I32x4ExtractLane { lane } | O::F32x4ExtractLane { lane } => {
+                    self.extract_lane(V128ExtractOp::I32x4, *lane)
+                }
+                O::I64x2ExtractLane { lane } | O::F64x2ExtractLane { lane } => {
+                    self.extract_lane(V128ExtractOp::I64x2, *lane)
+                }
+                O::I8x16ReplaceLane { lane } => self.replace_lane(V128ReplaceOp::I8x16, *lane),
+                O::I16x8ReplaceLane { lane } => self.replace_lane(V128ReplaceOp::I16x8, *lane),
+                O::I32x4ReplaceLane { lane } | O::F32x4ReplaceLane { lane } => {
+                    self.replace_lane(V128ReplaceOp::I32x4, *lane)
+                }
+                O::I64x2ReplaceLane { lane } | O::F64x2ReplaceLane { lane } => {
+                    self.replace_lane(V128ReplaceOp::I64x2, *lane)
+                }
+                O::V128Load { memarg } => self.load_v128(memarg, V128LoadOp::V128Load)?,
+                O::V128Load8x8S { memarg } => self.load_v128(memarg, V128LoadOp::V128Load8x8S)?,
+                O::V128Load8x8U { memarg } => self.load_v128(memarg, V128LoadOp::V128Load8x8U)?,
+                O::V128Load16x4S { memarg } => self.load_v128(memarg, V128LoadOp::V128Load16x4S)?,
+                O::V128Load16x4U { memarg } => self.load_v128(memarg, V128LoadOp::V128Load16x4U)?,
+                O::V128Load32x2S { memarg } => self.load_v128(memarg, V128LoadOp::V128Load32x2S)?,
+                O::V128Load32x2U { memarg } => self.load_v128(memarg, V128LoadOp::V128Load32x2U)?,
+                O::V128Load8Splat { memarg } => {
+                    self.load_v128(memarg, V128LoadOp::V128Load8Splat)?
+                }
+                O::V128Load16Splat { memarg } => {
+                    self.load_v128(memarg, V128LoadOp::V128Load16Splat)?
+                }
+                O::V128Load32Splat { memarg } => {
+                    self.load_v128(memarg, V128LoadOp::V128Load32Splat)?
+                }
+                O::V128Load64Splat { memarg } => {
+                    self.load_v128(memarg, V128LoadOp::V128Load64Splat)?
+                }
+                O::V128Load32Zero { memarg } => {
+                    self.load_v128(memarg, V128LoadOp::V128Load32Zero)?
+                }
+                O::V128Load64Zero { memarg } => {
+                    self.load_v128(memarg, V128LoadOp::V128Load64Zero)?
+                }
+                O::V128Store { memarg } => {
+                    let arg = self.memarg(memarg)?;
+                    let value = self.pop_slot();
+                    let addr = self.pop_slot();
+                    self.emit(match arg {
+                        Ok(offset) => Instr::V128Store {
+                            addr,
+                            value,
+                            offset,
+                        },
+                        Err(memarg) => Instr::V128StoreX {
+                            addr,
+                            value,
+                            memarg,
+                        },
+                    });
+                }
+                O::V128Load8Lane { memarg, lane } => {
+                    self.lane_access(memarg, LaneWidth::B8, *lane, true)?
+                }
+                O::V128Load16Lane { memarg, lane } => {
+                    self.lane_access(memarg, LaneWidth::B16, *lane, true)?
+                }
+                O::V128Load32Lane { memarg, lane } => {
+                    self.lane_access(memarg, LaneWidth::B32, *lane, true)?
+                }
+                O::V128Load64Lane { memarg, lane } => {
+                    self.lane_access(memarg, LaneWidth::B64, *lane, true)?
+                }
+                O::V128Store8Lane { memarg, lane } => {
+                    self.lane_access(memarg, LaneWidth::B8, *lane, false)?
+                }
+                O::V128Store16Lane { memarg, lane } => {
+                    self.lane_access(memarg, LaneWidth::B16, *lane, false)?
+                }
+                O::V128Store32Lane { memarg, lane } => {
+                    self.lane_access(memarg, LaneWidth::B32, *lane, false)?
+                }
+                O::V128Store64Lane { memarg, lane } => {
+                    self.lane_access(memarg, LaneWidth::B64, *lane, false)?
+                }
+                other => {
+                    let name = format!("{other:?}");
+                    let name = name.split([' ', '{', '(']).next().unwrap_or("operator");
+                    return Err(
+                        self.unsupported(&format!("instruction `{name}` is not supported yet"))
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn extract_lane(&mut self, op: V128ExtractOp, lane: u8) {
+        let src = self.pop_slot();
+        let dst = self.push_temp();
+        self.emit_result(Instr::V128ExtractLane { op, dst, src, lane });
+    }
+
+    fn replace_lane(&mut self, op: V128ReplaceOp, lane: u8) {
+        let b = self.pop_slot();
+        let a = self.pop_slot();
+        let dst = self.push_temp_wide();
+        self.emit_result(Instr::V128ReplaceLane {
+            op,
+            dst,
+            a,
+            b,
+            lane,
+        });
+    }
+
+    fn load_v128(&mut self, memarg: &MemArg, op: V128LoadOp) -> Result<()> {
+        let arg = self.memarg(memarg)?;
+        let addr = self.pop_slot();
+        let dst = self.push_temp_wide();
+        self.emit_result(match arg {
+            Ok(offset) => Instr::V128Load {
+                op,
+                dst,
+                addr,
+                offset,
+            },
+            Err(memarg) => Instr::V128LoadX {
+                op,
+                dst,
+                addr,
+                memarg,
+            },
+        });
+        Ok(())
+    }
+
+    /// `v128.loadN_lane` / `v128.storeN_lane`: address and vector go to consecutive slots, the memarg
+    /// always to the side table (rare instructions with many immediates).
+    fn lane_access(
+        &mut self,
+        memarg: &MemArg,
+        width: LaneWidth,
+        lane: u8,
+        load: bool,
+    ) -> Result<()> {
+        let memarg = match self.memarg(memarg)? {
+            Err(index) => index,
+            Ok(offset) => {
+                self.env.memargs.push((0, offset as u64));
+                (self.env.memargs.len() - 1) as u32
+            }
+        };
+        let base = self.pop_span(2);
+        if load {
+            let dst = self.push_temp_wide();
+            self.emit_result(Instr::V128LoadLane {
+                width,
+                dst,
+                base,
+                memarg,
+                lane,
+            });
+        } else {
+            self.emit(Instr::V128StoreLane {
+                width,
+                base,
+                memarg,
+                lane,
+            });
+        }
+        Ok(())
     }
 
     /// Numeric operators and memory accesses: one table from operator to instruction.
@@ -975,11 +1328,7 @@ impl<'a, 'e> Translator<'a, 'e> {
                     $(O::$uop => self.unary(ctor::$uop),)*
                     $(O::$lop { memarg } => self.load(memarg, (ctor::$lfast, ctor::$lext))?,)*
                     $(O::$sop { memarg } => self.store(memarg, (ctor::$sfast, ctor::$sext))?,)*
-                    other => {
-                        let name = format!("{other:?}");
-                        let name = name.split([' ', '{', '(']).next().unwrap_or("operator");
-                        return Err(self.unsupported(&format!("instruction `{name}` is not supported yet")));
-                    }
+                    other => return self.translate_simd(other),
                 }
             };
         }

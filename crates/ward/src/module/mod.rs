@@ -117,6 +117,8 @@ pub(crate) struct ModuleInner {
     pub memargs: Vec<(u32, u64)>,
     /// Side table of (type index, table index) for indirect calls.
     pub call_sites: Vec<(u32, u32)>,
+    /// Side table of 128-bit immediates (`v128.const` values, shuffle masks).
+    pub v128_consts: Vec<u128>,
     pub func_names: HashMap<u32, String>,
 }
 
@@ -411,6 +413,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
 
     let mut memargs = Vec::new();
     let mut call_sites = Vec::new();
+    let mut v128_consts = Vec::new();
     let mut code = Vec::with_capacity(sections.bodies.len());
     {
         let mut env = ModuleEnv {
@@ -421,6 +424,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             call_sites: &mut call_sites,
             fuel: engine.config().consume_fuel,
             interrupts: engine.config().epoch_interruption,
+            global_types: &global_types,
+            v128_consts: &mut v128_consts,
         };
         let mut allocations = Default::default();
         for (to_validate, body) in sections.bodies {
@@ -436,16 +441,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 validator
                     .define_locals(offset, count, ty)
                     .map_err(Error::invalid)?;
-                if matches!(ty, wasmparser::ValType::V128) {
-                    return Err(unsupported("SIMD (v128 locals)", offset));
-                }
-                translator.add_locals(count)?;
-            }
-            if func_type_uses_v128(types, func_type) {
-                return Err(unsupported(
-                    "SIMD (v128 parameters or results)",
-                    body.range().start,
-                ));
+                translator.add_locals(count, ty)?;
             }
             let mut ops = OperatorsReader::new(reader);
             while !ops.eof() {
@@ -486,16 +482,9 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         code,
         memargs,
         call_sites,
+        v128_consts,
         func_names: sections.func_names,
     })
-}
-
-fn func_type_uses_v128(types: TypesRef<'_>, id: CoreTypeId) -> bool {
-    let f = types[id].unwrap_func();
-    f.params()
-        .iter()
-        .chain(f.results())
-        .any(|t| matches!(t, wasmparser::ValType::V128))
 }
 
 fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Result<()> {
@@ -523,12 +512,6 @@ fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Res
         Payload::GlobalSection(reader) => {
             for global in reader {
                 let global = global.map_err(Error::invalid)?;
-                if matches!(global.ty.content_type, wasmparser::ValType::V128) {
-                    return Err(unsupported(
-                        "SIMD (v128 globals)",
-                        global.init_expr.get_binary_reader().original_position(),
-                    ));
-                }
                 sections
                     .global_inits
                     .push(ConstExpr::parse(&global.init_expr)?);
