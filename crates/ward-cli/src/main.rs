@@ -5,12 +5,15 @@
 //! backtrace on stderr); a load, link or usage error exits 1 with a one-line reason; clap exits 2 for a
 //! malformed command line.
 
+mod limits;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
-use ward::{Engine, Error, Linker, Module, Store, Val, ValType};
+use limits::{LimitArgs, Limits};
+use ward::{Config, Engine, Error, Linker, Module, Store, StoreLimits, Trap, Val, ValType};
 use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError};
 
 #[derive(Parser)]
@@ -52,6 +55,8 @@ struct RunArgs {
     /// Set an environment variable for the guest; `KEY` alone passes the host's value on.
     #[arg(long = "env", value_name = "KEY[=VALUE]")]
     envs: Vec<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// The module (.wasm or .wat).
     module: PathBuf,
     /// Arguments for the guest (its argv after the module path), or the parameters of --invoke.
@@ -191,28 +196,56 @@ fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
         .with_context(|| format!("failed to compile module \"{}\"", path.display()))
 }
 
+/// What the CLI keeps in the store: the guest's WASI view and its resource limits.
+struct Host {
+    wasi: WasiCtx,
+    limits: StoreLimits,
+}
+
+/// Prints a trap on stderr, naming the flag whose limit caused it.
+fn report_trap(context: &str, trap: &Trap, limits: &Limits) {
+    match limits.explain(trap.kind()) {
+        Some(reason) => eprintln!("error: {context}: {reason}\n{trap}"),
+        None => eprintln!("error: {context}: {trap}"),
+    }
+}
+
 fn run(args: &RunArgs) -> Result<Outcome> {
-    let engine = Engine::default();
+    let limits = args.limits.resolve()?;
+    let mut config = Config::new();
+    limits.configure(&mut config);
+    let engine = Engine::new(&config);
     let module = load_module(&engine, &args.module)?;
     // The guest sees the module path as argv[0]; with --invoke, ARGS are the function's parameters.
     let mut argv = vec![args.module.display().to_string()];
     if args.invoke.is_none() {
         argv.extend(args.args.iter().cloned());
     }
-    let ctx = build_wasi(args, &argv)?;
-    let mut store = Store::new(&engine, ctx);
+    let wasi = build_wasi(args, &argv)?;
+    let mut store = Store::new(
+        &engine,
+        Host {
+            wasi,
+            limits: limits.store_limits(),
+        },
+    );
+    store.limiter(|host: &mut Host| &mut host.limits);
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel)?;
+    }
+    if let Some(timeout) = limits.timeout {
+        store.set_wall_clock_deadline(timeout);
+    }
     let mut linker = Linker::new(&engine);
     if ward_wasi::imports_wasi(&module) {
-        ward_wasi::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)
+        ward_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
             .context("failed to define WASI functions")?;
     }
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
         Err(Error::Trap(trap)) => {
-            eprintln!(
-                "error: failed to instantiate \"{}\": {trap}",
-                args.module.display()
-            );
+            let context = format!("failed to instantiate \"{}\"", args.module.display());
+            report_trap(&context, &trap, &limits);
             return Ok(Outcome::Trap);
         }
         Err(Error::Exit(code)) => return Ok(Outcome::Exit(code)),
@@ -272,10 +305,8 @@ fn run(args: &RunArgs) -> Result<Outcome> {
         }
         Err(Error::Exit(code)) => Ok(Outcome::Exit(code)),
         Err(Error::Trap(trap)) => {
-            eprintln!(
-                "error: failed to run `{name}` in \"{}\": {trap}",
-                args.module.display()
-            );
+            let context = format!("failed to run `{name}` in \"{}\"", args.module.display());
+            report_trap(&context, &trap, &limits);
             Ok(Outcome::Trap)
         }
         Err(e) => Err(anyhow!(e).context(format!("failed to run `{name}`"))),

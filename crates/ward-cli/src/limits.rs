@@ -1,0 +1,264 @@
+//! The resource-limit flags of `ward run`: `--fuel`, `--timeout`, `--max-memory`, `--max-stack`, and
+//! Wasmtime's spellings of the same as `-W fuel=N,timeout=…,max-memory-size=…,max-wasm-stack=…`.
+//!
+//! Each limit, when exhausted, ends the run as a trap (exit 134) whose message names the flag.
+
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use ward::{Config, StoreLimits, StoreLimitsBuilder, TrapKind};
+
+/// Limit flags as given on the command line.
+#[derive(clap::Args, Debug, Default)]
+pub struct LimitArgs {
+    /// Fuel the guest may consume (one unit per Wasm instruction); exhausting it traps.
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+    /// Wall-clock time the guest may run, e.g. `1s`, `500ms`, `2m`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Largest size any linear memory may grow to, e.g. `64MiB`; growing beyond it traps.
+    #[arg(long = "max-memory", value_name = "BYTES", value_parser = parse_bytes)]
+    max_memory: Option<u64>,
+    /// Bytes of Wasm stack (interpreter slots and frames); deeper recursion traps.
+    #[arg(long = "max-stack", value_name = "BYTES", value_parser = parse_bytes)]
+    max_stack: Option<u64>,
+    /// Wasmtime-style options: fuel=N, timeout=DURATION, max-memory-size=BYTES, max-wasm-stack=BYTES.
+    #[arg(short = 'W', value_name = "KEY=VALUE", value_delimiter = ',')]
+    wasm_options: Vec<String>,
+}
+
+/// The limits in effect for one run.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Limits {
+    pub fuel: Option<u64>,
+    pub timeout: Option<Duration>,
+    pub max_memory: Option<u64>,
+    pub max_stack: Option<u64>,
+}
+
+impl LimitArgs {
+    /// Merges the long flags with the `-W` options (a value given both ways must agree).
+    pub fn resolve(&self) -> Result<Limits> {
+        let mut limits = Limits {
+            fuel: self.fuel,
+            timeout: self.timeout,
+            max_memory: self.max_memory,
+            max_stack: self.max_stack,
+        };
+        for option in &self.wasm_options {
+            let (key, value) = option
+                .split_once('=')
+                .ok_or_else(|| anyhow!("-W \"{option}\": expected KEY=VALUE"))?;
+            let bad = |e: String| anyhow!("-W {key}: {e}");
+            match key {
+                "fuel" => set_once(
+                    &mut limits.fuel,
+                    value
+                        .parse()
+                        .map_err(|_| bad(format!("\"{value}\" is not a number")))?,
+                    key,
+                )?,
+                "timeout" => set_once(
+                    &mut limits.timeout,
+                    parse_duration(value).map_err(bad)?,
+                    key,
+                )?,
+                "max-memory-size" => set_once(
+                    &mut limits.max_memory,
+                    parse_bytes(value).map_err(bad)?,
+                    key,
+                )?,
+                "max-wasm-stack" => {
+                    set_once(&mut limits.max_stack, parse_bytes(value).map_err(bad)?, key)?
+                }
+                other => bail!(
+                    "-W {other}: unknown option (supported: fuel, timeout, max-memory-size, max-wasm-stack)"
+                ),
+            }
+        }
+        Ok(limits)
+    }
+}
+
+fn set_once<T: PartialEq + std::fmt::Debug>(
+    slot: &mut Option<T>,
+    value: T,
+    key: &str,
+) -> Result<()> {
+    match slot {
+        Some(existing) if *existing != value => {
+            bail!("-W {key}: conflicts with the value {existing:?} given by its long flag")
+        }
+        _ => {
+            *slot = Some(value);
+            Ok(())
+        }
+    }
+}
+
+impl Limits {
+    /// Turns on the engine features the limits need.
+    pub fn configure(&self, config: &mut Config) {
+        if self.fuel.is_some() {
+            config.consume_fuel(true);
+        }
+        if self.timeout.is_some() {
+            config.epoch_interruption(true);
+        }
+        if let Some(bytes) = self.max_stack {
+            config.max_wasm_stack(usize::try_from(bytes).unwrap_or(usize::MAX));
+        }
+    }
+
+    /// The store limits: memory growth past `--max-memory` traps.
+    pub fn store_limits(&self) -> StoreLimits {
+        let mut builder = StoreLimitsBuilder::new();
+        if let Some(bytes) = self.max_memory {
+            builder = builder
+                .memory_size(usize::try_from(bytes).unwrap_or(usize::MAX))
+                .trap_on_grow_failure(true);
+        }
+        builder.build()
+    }
+
+    /// Names the flag behind a trap, when a limit caused it.
+    pub fn explain(&self, kind: TrapKind) -> Option<String> {
+        match kind {
+            TrapKind::OutOfFuel => self
+                .fuel
+                .map(|n| format!("fuel limit of {n} exhausted (--fuel)")),
+            TrapKind::Interrupt => self
+                .timeout
+                .map(|t| format!("time limit of {t:?} reached (--timeout)")),
+            TrapKind::MemoryLimitExceeded => self
+                .max_memory
+                .map(|b| format!("memory limit of {b} bytes exceeded (--max-memory)")),
+            TrapKind::StackOverflow => Some(match self.max_stack {
+                Some(b) => format!("Wasm stack limit of {b} bytes exhausted (--max-stack)"),
+                None => {
+                    "default Wasm stack limit exhausted (raise it with --max-stack)".to_string()
+                }
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Parses `1s`, `500ms`, `2m`, `1h`, `10us`, `5ns`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a duration (e.g. 1s, 500ms)"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1e3,
+        "us" | "µs" => value / 1e6,
+        "ns" => value / 1e9,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "\"{text}\": unknown time unit \"{other}\" (use ns, us, ms, s, m or h)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("\"{text}\" is out of range"))
+}
+
+/// Parses a byte count: `65536`, `64KiB`, `64MiB`, `1GiB`, `64K`, `64M`, `1G` (binary) or `64KB`,
+/// `64MB`, `1GB` (decimal).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a byte count (e.g. 64MiB)"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "ki" | "kib" => 1 << 10,
+        "m" | "mi" | "mib" => 1 << 20,
+        "g" | "gi" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "\"{text}\": unknown size unit \"{other}\" (use KiB, MiB, GiB, KB, MB or GB)"
+            ));
+        }
+    };
+    value
+        .checked_mul(scale)
+        .ok_or_else(|| format!("\"{text}\" is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_common_units() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("1 fortnight").is_err());
+    }
+
+    #[test]
+    fn byte_counts_accept_binary_and_decimal_suffixes() {
+        assert_eq!(parse_bytes("65536"), Ok(65536));
+        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_bytes("64M"), Ok(64 << 20));
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_bytes("2KB"), Ok(2000));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("99999999999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn wasmtime_spellings_merge_with_long_flags() {
+        let args = LimitArgs {
+            fuel: Some(10),
+            wasm_options: vec![
+                "fuel=10".into(),
+                "max-memory-size=1MiB".into(),
+                "timeout=2s".into(),
+            ],
+            ..Default::default()
+        };
+        let limits = args.resolve().unwrap();
+        assert_eq!(limits.fuel, Some(10));
+        assert_eq!(limits.max_memory, Some(1 << 20));
+        assert_eq!(limits.timeout, Some(Duration::from_secs(2)));
+
+        let conflicting = LimitArgs {
+            fuel: Some(10),
+            wasm_options: vec!["fuel=11".into()],
+            ..Default::default()
+        };
+        assert!(conflicting.resolve().is_err());
+        let unknown = LimitArgs {
+            wasm_options: vec!["turbo=1".into()],
+            ..Default::default()
+        };
+        assert!(
+            unknown
+                .resolve()
+                .unwrap_err()
+                .to_string()
+                .contains("unknown option")
+        );
+    }
+}
