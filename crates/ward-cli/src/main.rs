@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a WebAssembly module (.wasm or .wat).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run WebAssembly spec scripts (.wast) and report pass/fail counts per file.
     Wast {
         /// Script files.
