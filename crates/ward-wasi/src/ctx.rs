@@ -20,7 +20,7 @@ use crate::table::{Descriptor, OpenDir, Stream};
 pub enum DirPerms {
     /// The guest may read, create, change and delete anything beneath the directory.
     ReadWrite,
-    /// The guest may only read; every mutation fails with `EROFS`.
+    /// The guest may only read; every mutation fails with `EPERM`.
     ReadOnly,
 }
 

@@ -134,6 +134,15 @@ impl Errno {
     }
 }
 
+impl Errno {
+    /// What an access to a path outside every preopen gets. Wasmtime answers `EPERM`, and ward does
+    /// the same so that programs behave identically under both (`ENOTCAPABLE` would be more specific).
+    pub const ESCAPE: Errno = Errno::Perm;
+
+    /// What a mutation through a read-only preopen gets: `EPERM`, as with Wasmtime.
+    pub const READ_ONLY: Errno = Errno::Perm;
+}
+
 impl From<io::Error> for Errno {
     fn from(error: io::Error) -> Errno {
         if let Some(errno) = error.raw_os_error().and_then(Errno::from_raw_os_error) {
@@ -142,8 +151,8 @@ impl From<io::Error> for Errno {
         match error.kind() {
             io::ErrorKind::NotFound => Errno::Noent,
             // cap-std reports a path that would leave its directory as PermissionDenied without an OS
-            // error code; that is exactly WASI's "capabilities insufficient".
-            io::ErrorKind::PermissionDenied => Errno::Notcapable,
+            // error code.
+            io::ErrorKind::PermissionDenied => Errno::ESCAPE,
             io::ErrorKind::AlreadyExists => Errno::Exist,
             io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => Errno::Inval,
             io::ErrorKind::WouldBlock => Errno::Again,
@@ -186,6 +195,6 @@ mod tests {
     #[test]
     fn sandbox_escape_without_os_code_is_notcapable() {
         let escape = io::Error::new(io::ErrorKind::PermissionDenied, "outside");
-        assert_eq!(Errno::from(escape), Errno::Notcapable);
+        assert_eq!(Errno::from(escape), Errno::Perm);
     }
 }

@@ -234,7 +234,7 @@ pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, _offset: u64, _len: u64, advice: u8
 pub fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> WasiResult {
     let open = ctx.file(fd)?;
     if !open.mutable {
-        return Err(Errno::Rofs);
+        return Err(Errno::READ_ONLY);
     }
     if !open.write {
         return Err(Errno::Badf);
@@ -295,7 +295,7 @@ pub fn fd_fdstat_get(
                 base |= rights::DIR_WRITE;
             }
             // Inheriting rights stay complete even for read-only directories, so that a guest's libc
-            // asks for write access and gets a clear EROFS from path_open instead of a silent
+            // asks for write access and gets a clear EPERM from path_open instead of a silent
             // read-only descriptor.
             let inheriting = rights::DIR_READ
                 | rights::DIR_WRITE
@@ -327,7 +327,7 @@ pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u16) -> WasiResult
     let raw = match ctx.descriptor(fd)? {
         Descriptor::File(open) => {
             if flags & fdflags::APPEND != 0 && !open.mutable {
-                return Err(Errno::Rofs);
+                return Err(Errno::READ_ONLY);
             }
             if flags & fdflags::APPEND != 0 && !open.write {
                 return Err(Errno::Badf);
@@ -398,7 +398,7 @@ pub fn fd_filestat_get(
 pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> WasiResult {
     let open = ctx.file(fd)?;
     if !open.mutable {
-        return Err(Errno::Rofs);
+        return Err(Errno::READ_ONLY);
     }
     if !open.write {
         return Err(Errno::Badf);
@@ -418,7 +418,7 @@ pub fn fd_filestat_set_times(
     match ctx.descriptor(fd)? {
         Descriptor::File(open) if open.mutable => set_times_on(&open.file, times),
         Descriptor::Dir(open) if open.writable => set_times_on(&open.dir, times),
-        Descriptor::File(_) | Descriptor::Dir(_) => Err(Errno::Rofs),
+        Descriptor::File(_) | Descriptor::Dir(_) => Err(Errno::READ_ONLY),
         _ => Err(Errno::Badf),
     }
 }

@@ -3,7 +3,7 @@
 //! Build a [`WasiCtx`] with [`WasiCtxBuilder`], keep it in the store's data, and register the host
 //! functions with [`add_to_linker`]. Every path a guest names is resolved by cap-std beneath one of its
 //! preopened directories, so `..`, absolute paths and symlinks cannot leave them; read-only preopens
-//! refuse every change with `EROFS`; bad guest pointers give `EFAULT`. `proc_exit(n)` ends the call
+//! refuse every change with `EPERM`; bad guest pointers give `EFAULT`. `proc_exit(n)` ends the call
 //! into the guest with [`ward::Error::Exit`]`(n)`.
 //!
 //! ```

@@ -2,8 +2,8 @@
 //!
 //! Paths are resolved only by cap-std beneath the directory's handle, so `..`, absolute paths and
 //! symlinks (including ones the guest made) cannot reach outside it; such attempts fail with
-//! `ENOTCAPABLE` (or `EPERM`/`ENOENT` where the host reports so). Every mutation first checks that the
-//! directory is writable and fails with `EROFS` otherwise. Called from the linker glue in `lib.rs`.
+//! `EPERM` (as Wasmtime answers; or `ENOENT` where the host reports so). Every mutation first checks that the
+//! directory is writable and fails with `EPERM` otherwise. Called from the linker glue in `lib.rs`.
 
 use std::path::Path;
 
@@ -83,7 +83,7 @@ pub fn path_open(
     let path = mem.path(path, path_len)?;
     let parent = ctx.dir(fd)?;
     if request.mutates() && !parent.writable {
-        return Err(Errno::Rofs);
+        return Err(Errno::READ_ONLY);
     }
     let descriptor = if request.directory {
         let dir = if request.follow {
@@ -241,7 +241,7 @@ pub fn path_symlink(
     // An absolute target could never be followed inside the sandbox and would point host tools at
     // host paths, so it is refused.
     if target.is_absolute() {
-        return Err(Errno::Notcapable);
+        return Err(Errno::ESCAPE);
     }
     dir.symlink(target, link)?;
     Ok(())

@@ -2,7 +2,7 @@
 //! [`WasiCtx`] that turn a missing or wrong-kind descriptor into the right errno.
 //!
 //! A directory remembers whether it is writable; files opened beneath a read-only directory remember
-//! that too, so every mutation can be refused with `EROFS` however the guest reaches the file.
+//! that too, so every mutation can be refused with `EPERM` however the guest reaches the file.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -162,7 +162,7 @@ impl WasiCtx {
         if dir.writable {
             Ok(dir)
         } else {
-            Err(Errno::Rofs)
+            Err(Errno::READ_ONLY)
         }
     }
 

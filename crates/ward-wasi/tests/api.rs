@@ -335,7 +335,7 @@ fn result_pointers_at_the_end_of_address_space_are_efault() {
 }
 
 #[test]
-fn dotdot_and_absolute_paths_are_notcapable_at_the_abi() {
+fn dotdot_and_absolute_paths_are_denied_with_eperm_at_the_abi() {
     let root = tempfile::tempdir().unwrap();
     fs::create_dir(root.path().join("box")).unwrap();
     fs::write(root.path().join("secret"), "s").unwrap();
@@ -349,7 +349,7 @@ fn dotdot_and_absolute_paths_are_notcapable_at_the_abi() {
         } else if path == "a/../../secret" {
             assert_eq!(rc, code(Errno::Noent), "{path}: `a` does not exist");
         } else {
-            assert_eq!(rc, code(Errno::Notcapable), "{path}");
+            assert_eq!(rc, code(Errno::Perm), "{path}");
         }
         drop(ctx);
     }
@@ -373,7 +373,7 @@ fn guest_made_symlink_out_of_the_sandbox_cannot_be_followed() {
         items,
         preopen(&root.path().join("box"), DirPerms::ReadWrite),
     );
-    assert_eq!(rc, code(Errno::Notcapable));
+    assert_eq!(rc, code(Errno::Perm));
     assert_eq!(
         fs::read_link(root.path().join("box/ln")).unwrap(),
         PathBuf::from("../secret")
@@ -381,7 +381,7 @@ fn guest_made_symlink_out_of_the_sandbox_cannot_be_followed() {
 }
 
 #[test]
-fn read_only_preopen_refuses_mutations_with_erofs() {
+fn read_only_preopen_refuses_mutations_with_eperm() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("f"), "data").unwrap();
     for (oflags, rights) in [
@@ -394,7 +394,7 @@ fn read_only_preopen_refuses_mutations_with_erofs() {
             &open_items("f", oflags, rights),
             preopen(dir.path(), DirPerms::ReadOnly),
         );
-        assert_eq!(rc, code(Errno::Rofs), "oflags {oflags} rights {rights}");
+        assert_eq!(rc, code(Errno::Perm), "oflags {oflags} rights {rights}");
     }
     let (rc, _, _) = call_run(
         r#"(data (i32.const 1024) "newdir")
@@ -402,14 +402,14 @@ fn read_only_preopen_refuses_mutations_with_erofs() {
              (call $path_create_directory (i32.const 3) (i32.const 1024) (i32.const 6)))"#,
         preopen(dir.path(), DirPerms::ReadOnly),
     );
-    assert_eq!(rc, code(Errno::Rofs));
+    assert_eq!(rc, code(Errno::Perm));
     let (rc, _, _) = call_run(
         r#"(data (i32.const 1024) "f")
            (func (export "run") (result i32)
              (call $path_unlink_file (i32.const 3) (i32.const 1024) (i32.const 1)))"#,
         preopen(dir.path(), DirPerms::ReadOnly),
     );
-    assert_eq!(rc, code(Errno::Rofs));
+    assert_eq!(rc, code(Errno::Perm));
     // A file opened read-only beneath a read-only preopen cannot be truncated either.
     let (rc, _, _) = call_run(
         r#"(data (i32.const 1024) "f")
@@ -420,7 +420,7 @@ fn read_only_preopen_refuses_mutations_with_erofs() {
              (call $fd_filestat_set_size (i32.load (i32.const 16)) (i64.const 0)))"#,
         preopen(dir.path(), DirPerms::ReadOnly),
     );
-    assert_eq!(rc, code(Errno::Rofs));
+    assert_eq!(rc, code(Errno::Perm));
     assert_eq!(fs::read_to_string(dir.path().join("f")).unwrap(), "data");
     assert!(!dir.path().join("newdir").exists());
 }
