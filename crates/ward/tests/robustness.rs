@@ -74,7 +74,7 @@ fn generated_modules_run_without_panics() {
 fn ward_agrees_with_wasmi_on_generated_modules() {
     let mut seeds = Seeds::new(seed(4));
     let n = cases(1_500);
-    let (mut compared, mut exhausted, mut mismatches) = (0, 0, Vec::new());
+    let (mut compared, mut exhausted, mut oracle_panics, mut mismatches) = (0, 0, 0, Vec::new());
     for case in 0..n {
         let data = seeds.bytes(1024);
         let Some(wasm) = oracle::generate(&data) else {
@@ -84,12 +84,14 @@ fn ward_agrees_with_wasmi_on_generated_modules() {
             Ok(stats) => {
                 compared += stats.calls_compared;
                 exhausted += stats.exhausted;
+                oracle_panics += stats.oracle_panics;
             }
             Err(e) => mismatches.push(format!("case {case}: {e}")),
         }
     }
     eprintln!(
-        "differential: {n} cases, {compared} calls compared, {exhausted} cut short by fuel/stack"
+        "differential: {n} cases, {compared} calls compared, {exhausted} cut short by fuel/stack, \
+         {oracle_panics} abandoned because wasmi panicked"
     );
     assert!(
         mismatches.is_empty(),

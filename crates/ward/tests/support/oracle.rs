@@ -291,6 +291,21 @@ pub struct DiffStats {
     pub calls_compared: u64,
     /// Cases cut short by fuel or stack exhaustion.
     pub exhausted: u64,
+    /// Cases abandoned because the oracle (wasmi) itself panicked.
+    pub oracle_panics: u64,
+}
+
+/// Runs an oracle (wasmi) operation; a panic inside wasmi is its bug, not ward's, and ends the case.
+macro_rules! oracle {
+    ($stats:ident, $e:expr) => {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $e)) {
+            Ok(value) => value,
+            Err(_) => {
+                $stats.oracle_panics += 1;
+                return Ok($stats);
+            }
+        }
+    };
 }
 
 /// Runs `wasm` in ward and wasmi with arguments drawn from `arg_data`; returns a description of the
@@ -308,15 +323,20 @@ pub fn differential(wasm: &[u8], arg_data: &[u8]) -> Result<DiffStats, String> {
 
     let mut wasmi_config = wasmi::Config::default();
     wasmi_config.consume_fuel(true);
+    // Translate everything up front so wasmi's own translation problems surface in `Module::new`.
+    wasmi_config.compilation_mode(wasmi::CompilationMode::Eager);
     let wasmi_engine = wasmi::Engine::new(&wasmi_config);
-    let wasmi_module = wasmi::Module::new(&wasmi_engine, wasm)
+    let wasmi_module = oracle!(stats, wasmi::Module::new(&wasmi_engine, wasm))
         .map_err(|e| format!("wasmi rejected the module: {e}"))?;
     let mut wasmi_store = wasmi::Store::new(&wasmi_engine, ());
     wasmi_store.set_fuel(FUEL).expect("fuel is enabled");
 
     let ward_instance = ward::Linker::new(&ward_engine).instantiate(&mut ward_store, &ward_module);
-    let wasmi_instance = wasmi::Linker::<()>::new(&wasmi_engine)
-        .instantiate_and_start(&mut wasmi_store, &wasmi_module);
+    let wasmi_instance = oracle!(
+        stats,
+        wasmi::Linker::<()>::new(&wasmi_engine)
+            .instantiate_and_start(&mut wasmi_store, &wasmi_module)
+    );
     let a = ward_outcome(
         ward_instance.as_ref().map(|_| ()).map_err(clone_ward_error),
         |()| Vec::new(),
@@ -404,7 +424,10 @@ pub fn differential(wasm: &[u8], arg_data: &[u8]) -> Result<DiffStats, String> {
             |()| ward_results.iter().map(ward_value).collect(),
         );
         let b = wasmi_outcome(
-            other.call(&mut wasmi_store, &wasmi_args, &mut wasmi_results),
+            oracle!(
+                stats,
+                other.call(&mut wasmi_store, &wasmi_args, &mut wasmi_results)
+            ),
             |()| wasmi_results.iter().map(wasmi_value).collect(),
         );
         match agree(&a, &b) {
