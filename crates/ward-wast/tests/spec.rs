@@ -395,3 +395,24 @@ fn unsupported_proposals_fail_cleanly_without_panics() {
         "modules using unsupported proposals should report them as unsupported"
     );
 }
+
+/// Scripts distilled from bugs found by fuzzing and differential testing (`tests/regressions`).
+#[test]
+fn regression_scripts_pass() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/regressions");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/regressions exists")
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty());
+    for script in scripts {
+        let report = ward_wast::run_file(&script).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            report.failed == 0 && report.skipped == 0 && report.passed > 0,
+            "{}: {report:?}",
+            script.display()
+        );
+    }
+}

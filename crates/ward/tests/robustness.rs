@@ -75,18 +75,33 @@ fn ward_agrees_with_wasmi_on_generated_modules() {
     let mut seeds = Seeds::new(seed(4));
     let n = cases(1_500);
     let (mut compared, mut exhausted, mut oracle_panics, mut mismatches) = (0, 0, 0, Vec::new());
+    let only_case: Option<u64> = std::env::var("WARD_FUZZ_ONLY_CASE")
+        .ok()
+        .and_then(|v| v.parse().ok());
     for case in 0..n {
         let data = seeds.bytes(1024);
+        let args = seeds.bytes(64);
+        // `WARD_FUZZ_ONLY_CASE=N` replays one case of a long run.
+        if only_case.is_some_and(|only| only != case) {
+            continue;
+        }
         let Some(wasm) = oracle::generate(&data) else {
             continue;
         };
-        match oracle::differential(&wasm, &seeds.bytes(64)) {
+        match oracle::differential(&wasm, &args) {
             Ok(stats) => {
                 compared += stats.calls_compared;
                 exhausted += stats.exhausted;
                 oracle_panics += stats.oracle_panics;
             }
-            Err(e) => mismatches.push(format!("case {case}: {e}")),
+            Err(e) => {
+                // `WARD_FUZZ_DUMP=DIR` keeps each disagreeing module for investigation.
+                if let Ok(dir) = std::env::var("WARD_FUZZ_DUMP") {
+                    let _ = std::fs::write(format!("{dir}/case-{case}.wasm"), &wasm);
+                    let _ = std::fs::write(format!("{dir}/case-{case}.args"), &args);
+                }
+                mismatches.push(format!("case {case}: {e}"))
+            }
         }
     }
     eprintln!(

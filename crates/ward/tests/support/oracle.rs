@@ -251,23 +251,27 @@ fn wasmi_outcome<T>(
     result: Result<T, wasmi::Error>,
     values: impl FnOnce(T) -> Vec<Value>,
 ) -> Outcome {
-    use wasmi::TrapCode as C;
     match result {
         Ok(v) => Outcome::Returned(values(v)),
-        Err(e) => match e.as_trap_code() {
-            Some(
-                C::OutOfFuel | C::StackOverflow | C::OutOfSystemMemory | C::GrowthOperationLimited,
-            ) => Outcome::Exhausted,
-            Some(C::UnreachableCodeReached) => Outcome::Trapped(TrapClass::Unreachable),
-            Some(C::MemoryOutOfBounds) => Outcome::Trapped(TrapClass::MemoryOutOfBounds),
-            Some(C::TableOutOfBounds) => Outcome::Trapped(TrapClass::TableOutOfBounds),
-            Some(C::IndirectCallToNull) => Outcome::Trapped(TrapClass::NullReference),
-            Some(C::IntegerDivisionByZero) => Outcome::Trapped(TrapClass::DivisionByZero),
-            Some(C::IntegerOverflow) => Outcome::Trapped(TrapClass::IntegerOverflow),
-            Some(C::BadConversionToInteger) => Outcome::Trapped(TrapClass::BadConversion),
-            Some(C::BadSignature) => Outcome::Trapped(TrapClass::SignatureMismatch),
-            None => Outcome::Failed(e.to_string()),
-        },
+        Err(e) => wasmi_error_outcome(&e),
+    }
+}
+
+fn wasmi_error_outcome(e: &wasmi::Error) -> Outcome {
+    use wasmi::TrapCode as C;
+    match e.as_trap_code() {
+        Some(
+            C::OutOfFuel | C::StackOverflow | C::OutOfSystemMemory | C::GrowthOperationLimited,
+        ) => Outcome::Exhausted,
+        Some(C::UnreachableCodeReached) => Outcome::Trapped(TrapClass::Unreachable),
+        Some(C::MemoryOutOfBounds) => Outcome::Trapped(TrapClass::MemoryOutOfBounds),
+        Some(C::TableOutOfBounds) => Outcome::Trapped(TrapClass::TableOutOfBounds),
+        Some(C::IndirectCallToNull) => Outcome::Trapped(TrapClass::NullReference),
+        Some(C::IntegerDivisionByZero) => Outcome::Trapped(TrapClass::DivisionByZero),
+        Some(C::IntegerOverflow) => Outcome::Trapped(TrapClass::IntegerOverflow),
+        Some(C::BadConversionToInteger) => Outcome::Trapped(TrapClass::BadConversion),
+        Some(C::BadSignature) => Outcome::Trapped(TrapClass::SignatureMismatch),
+        None => Outcome::Failed(e.to_string()),
     }
 }
 
@@ -341,15 +345,11 @@ pub fn differential(wasm: &[u8], arg_data: &[u8]) -> Result<DiffStats, String> {
         ward_instance.as_ref().map(|_| ()).map_err(clone_ward_error),
         |()| Vec::new(),
     );
-    let b = wasmi_outcome(
-        wasmi_instance
-            .as_ref()
-            .map(|_| ())
-            .map_err(|e| wasmi::Error::new(e.to_string())),
-        |()| Vec::new(),
-    );
-    // wasmi reports instantiation traps as errors with trap codes only when started; compare classes
-    // only when both instantiated or both trapped.
+    let b = match &wasmi_instance {
+        Ok(_) => Outcome::Returned(Vec::new()),
+        Err(e) => wasmi_error_outcome(e),
+    };
+    // Compare trap classes only when exactly one engine failed to instantiate.
     match (&ward_instance, &wasmi_instance) {
         (Ok(_), Ok(_)) => {}
         (Err(_), Err(_)) => return Ok(stats),
