@@ -28,6 +28,9 @@ pub type V128ConstIndex = u32;
 macro_rules! define_instr {
     (
         binary: [$($bin:ident),* $(,)?]
+        binary_imm: [$($bi:ident),* $(,)?]
+        branch_cmp: [$($bc:ident),* $(,)?]
+        branch_cmp_imm: [$($bci:ident),* $(,)?]
         unary: [$($un:ident),* $(,)?]
         load: [$($ld:ident / $ldx:ident),* $(,)?]
         store: [$($st:ident / $stx:ident),* $(,)?]
@@ -39,6 +42,18 @@ macro_rules! define_instr {
             $(
                 #[allow(missing_docs)]
                 $bin { dst: Slot, a: Slot, b: Slot },
+            )*
+            $(
+                /// `slot[dst] = slot[a] op imm` (an `i64` op sign-extends `imm`).
+                $bi { dst: Slot, a: Slot, imm: u32 },
+            )*
+            $(
+                /// Jump to `target` if `slot[a] cmp slot[b]` (fused compare and branch).
+                $bc { a: Slot, b: Slot, target: Target },
+            )*
+            $(
+                /// Jump to `target` if `slot[a] cmp imm` (an `i64` compare sign-extends `imm`).
+                $bci { a: Slot, imm: u32, target: Target },
             )*
             $(
                 #[allow(missing_docs)]
@@ -65,6 +80,7 @@ macro_rules! define_instr {
         /// Builders that let the translator name an operator's instruction without repeating the list.
         pub(crate) type BinaryCtor = fn(Slot, Slot, Slot) -> Instr;
         pub(crate) type UnaryCtor = fn(Slot, Slot) -> Instr;
+        pub(crate) type BinaryImmCtor = fn(Slot, Slot, u32) -> Instr;
         pub(crate) type LoadCtor = (fn(Slot, Slot, u32) -> Instr, fn(Slot, Slot, MemArgIndex) -> Instr);
         pub(crate) type StoreCtor = (fn(Slot, Slot, u32) -> Instr, fn(Slot, Slot, MemArgIndex) -> Instr);
 
@@ -72,6 +88,7 @@ macro_rules! define_instr {
         pub(crate) mod ctor {
             use super::*;
             $(pub(crate) fn $bin(dst: Slot, a: Slot, b: Slot) -> Instr { Instr::$bin { dst, a, b } })*
+            $(pub(crate) fn $bi(dst: Slot, a: Slot, imm: u32) -> Instr { Instr::$bi { dst, a, imm } })*
             $(pub(crate) fn $un(dst: Slot, src: Slot) -> Instr { Instr::$un { dst, src } })*
             $(
                 pub(crate) fn $ld(dst: Slot, addr: Slot, offset: u32) -> Instr { Instr::$ld { dst, addr, offset } }
@@ -89,6 +106,7 @@ macro_rules! define_instr {
                 match self {
                     $(Instr::$bin { dst, .. } => Some(dst),)*
                     $(Instr::$un { dst, .. } => Some(dst),)*
+                    $(Instr::$bi { dst, .. } => Some(dst),)*
                     $(Instr::$ld { dst, .. } | Instr::$ldx { dst, .. } => Some(dst),)*
                     Instr::Copy { dst, .. }
                     | Instr::Const32 { dst, .. }
@@ -116,6 +134,20 @@ macro_rules! define_instr {
                     _ => None,
                 }
             }
+
+            /// The jump target of a branch instruction, for patching.
+            pub(crate) fn branch_target_mut(&mut self) -> Option<&mut Target> {
+                match self {
+                    $(Instr::$bc { target, .. } => Some(target),)*
+                    $(Instr::$bci { target, .. } => Some(target),)*
+                    Instr::Br { target }
+                    | Instr::BrIfNez { target, .. }
+                    | Instr::BrIfEqz { target, .. }
+                    | Instr::BrOnNull { target, .. }
+                    | Instr::BrOnNonNull { target, .. } => Some(target),
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -132,6 +164,26 @@ define_instr! {
         I64And, I64Or, I64Xor, I64Shl, I64ShrS, I64ShrU, I64Rotl, I64Rotr,
         F32Add, F32Sub, F32Mul, F32Div, F32Min, F32Max, F32Copysign,
         F64Add, F64Sub, F64Mul, F64Div, F64Min, F64Max, F64Copysign,
+    ]
+    // Register-immediate forms of the operators whose constant operand is most often an immediate in
+    // compiled code (loop counters, masks, shifts, address arithmetic): one dispatch instead of a
+    // `Const` plus the operator.
+    binary_imm: [
+        I32AddImm, I32MulImm, I32AndImm, I32OrImm, I32XorImm, I32ShlImm, I32ShrSImm, I32ShrUImm,
+        I32EqImm, I32NeImm, I32LtSImm, I32LtUImm, I32GtSImm, I32GtUImm, I32LeSImm, I32LeUImm, I32GeSImm, I32GeUImm,
+        I64AddImm, I64MulImm, I64AndImm, I64OrImm, I64XorImm, I64ShlImm, I64ShrSImm, I64ShrUImm,
+        I64EqImm, I64NeImm, I64LtSImm, I64LtUImm, I64GtSImm, I64GtUImm, I64LeSImm, I64LeUImm, I64GeSImm, I64GeUImm,
+    ]
+    // Integer comparisons fused with the `br_if` / `if` that consumes them.
+    branch_cmp: [
+        BrI32Eq, BrI32Ne, BrI32LtS, BrI32LtU, BrI32GtS, BrI32GtU, BrI32LeS, BrI32LeU, BrI32GeS, BrI32GeU,
+        BrI64Eq, BrI64Ne, BrI64LtS, BrI64LtU, BrI64GtS, BrI64GtU, BrI64LeS, BrI64LeU, BrI64GeS, BrI64GeU,
+    ]
+    branch_cmp_imm: [
+        BrI32EqImm, BrI32NeImm, BrI32LtSImm, BrI32LtUImm, BrI32GtSImm, BrI32GtUImm, BrI32LeSImm,
+        BrI32LeUImm, BrI32GeSImm, BrI32GeUImm,
+        BrI64EqImm, BrI64NeImm, BrI64LtSImm, BrI64LtUImm, BrI64GtSImm, BrI64GtUImm, BrI64LeSImm,
+        BrI64LeUImm, BrI64GeSImm, BrI64GeUImm,
     ]
     unary: [
         I32Eqz, I64Eqz,
@@ -453,3 +505,55 @@ impl V128LoadOp {
 }
 
 const _: () = assert!(std::mem::size_of::<Instr>() <= 16);
+
+/// Declares which comparisons fuse with a following conditional branch: each row names the
+/// comparison, its immediate form, the fused branch on the comparison and the fused branch on its
+/// negation (integers only: a negated float comparison is not the opposite comparison because of NaN).
+macro_rules! define_compare_branch_fusion {
+    ($($cmp:ident / $cmpi:ident => $br:ident / $bri:ident, not $nbr:ident / $nbri:ident;)*) => {
+        impl Instr {
+            /// If this instruction is an integer comparison writing `cond`, the fused branch that jumps
+            /// when the comparison holds (or, with `negate`, when it does not); its target is unset.
+            pub(crate) fn fuse_compare_branch(&self, cond: Slot, negate: bool) -> Option<Instr> {
+                let target = 0;
+                Some(match *self {
+                    $(
+                        Instr::$cmp { dst, a, b } if dst == cond => {
+                            if negate { Instr::$nbr { a, b, target } } else { Instr::$br { a, b, target } }
+                        }
+                        Instr::$cmpi { dst, a, imm } if dst == cond => {
+                            if negate { Instr::$nbri { a, imm, target } } else { Instr::$bri { a, imm, target } }
+                        }
+                    )*
+                    Instr::I32Eqz { dst, src } if dst == cond => {
+                        if negate { Instr::BrIfNez { cond: src, target } } else { Instr::BrIfEqz { cond: src, target } }
+                    }
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
+define_compare_branch_fusion! {
+    I32Eq / I32EqImm => BrI32Eq / BrI32EqImm, not BrI32Ne / BrI32NeImm;
+    I32Ne / I32NeImm => BrI32Ne / BrI32NeImm, not BrI32Eq / BrI32EqImm;
+    I32LtS / I32LtSImm => BrI32LtS / BrI32LtSImm, not BrI32GeS / BrI32GeSImm;
+    I32LtU / I32LtUImm => BrI32LtU / BrI32LtUImm, not BrI32GeU / BrI32GeUImm;
+    I32GtS / I32GtSImm => BrI32GtS / BrI32GtSImm, not BrI32LeS / BrI32LeSImm;
+    I32GtU / I32GtUImm => BrI32GtU / BrI32GtUImm, not BrI32LeU / BrI32LeUImm;
+    I32LeS / I32LeSImm => BrI32LeS / BrI32LeSImm, not BrI32GtS / BrI32GtSImm;
+    I32LeU / I32LeUImm => BrI32LeU / BrI32LeUImm, not BrI32GtU / BrI32GtUImm;
+    I32GeS / I32GeSImm => BrI32GeS / BrI32GeSImm, not BrI32LtS / BrI32LtSImm;
+    I32GeU / I32GeUImm => BrI32GeU / BrI32GeUImm, not BrI32LtU / BrI32LtUImm;
+    I64Eq / I64EqImm => BrI64Eq / BrI64EqImm, not BrI64Ne / BrI64NeImm;
+    I64Ne / I64NeImm => BrI64Ne / BrI64NeImm, not BrI64Eq / BrI64EqImm;
+    I64LtS / I64LtSImm => BrI64LtS / BrI64LtSImm, not BrI64GeS / BrI64GeSImm;
+    I64LtU / I64LtUImm => BrI64LtU / BrI64LtUImm, not BrI64GeU / BrI64GeUImm;
+    I64GtS / I64GtSImm => BrI64GtS / BrI64GtSImm, not BrI64LeS / BrI64LeSImm;
+    I64GtU / I64GtUImm => BrI64GtU / BrI64GtUImm, not BrI64LeU / BrI64LeUImm;
+    I64LeS / I64LeSImm => BrI64LeS / BrI64LeSImm, not BrI64GtS / BrI64GtSImm;
+    I64LeU / I64LeUImm => BrI64LeU / BrI64LeUImm, not BrI64GtU / BrI64GtUImm;
+    I64GeS / I64GeSImm => BrI64GeS / BrI64GeSImm, not BrI64LtS / BrI64LtSImm;
+    I64GeU / I64GeUImm => BrI64GeU / BrI64GeUImm, not BrI64LtU / BrI64LtUImm;
+}

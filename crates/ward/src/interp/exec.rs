@@ -26,12 +26,12 @@ use crate::{Error, Result};
 /// Most nested activations (host → Wasm → host → …) before calls into Wasm trap with `StackOverflow`.
 const MAX_ACTIVATIONS: u32 = 500;
 
-/// A suspended caller.
-#[derive(Debug, Clone, Copy)]
+/// A suspended caller: its registers, so that returning needs no lookups in the store.
+#[derive(Clone, Copy)]
 struct Frame {
-    func: u32,
     ip: u32,
     fp: usize,
+    cur: Current,
 }
 
 /// The value slots and frame records of one activation.
@@ -136,15 +136,23 @@ fn call_host<T>(
 }
 
 /// The registers of the function being executed, derived from its store function index.
+#[derive(Clone, Copy)]
 struct Current {
     func: u32,
     instance: u32,
-    code: *const [Instr],
+    /// The first instruction of the function's code (which is never empty: it ends in a return).
+    code: *const Instr,
     module: *const ModuleInner,
     frame_size: usize,
     num_params: usize,
     num_locals: usize,
 }
+
+// SAFETY: `code` and `module` point into a `ModuleInner` (which is `Send + Sync`) kept alive by an
+// `Arc` in the instance; a `Current` is only dereferenced while the executor runs with the store
+// borrowed, and frames left over from an earlier activation are cleared before reuse. Moving one to
+// another thread therefore shares nothing that is not already shareable.
+unsafe impl Send for Current {}
 
 impl Current {
     fn of(store: &StoreInner, func: u32) -> Current {
@@ -156,7 +164,7 @@ impl Current {
         Current {
             func,
             instance,
-            code: &*compiled.code as *const [Instr],
+            code: compiled.code.as_ptr(),
             module: Arc::as_ptr(module),
             frame_size: compiled.frame_size as usize,
             num_params: compiled.num_params as usize,
@@ -167,7 +175,7 @@ impl Current {
 
 fn backtrace(store: &StoreInner, current: (u32, u32), frames: &[Frame]) -> WasmBacktrace {
     let mut out = Vec::new();
-    let calls = std::iter::once(current).chain(frames.iter().rev().map(|f| (f.func, f.ip)));
+    let calls = std::iter::once(current).chain(frames.iter().rev().map(|f| (f.cur.func, f.ip)));
     for (func, ip) in calls {
         let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else {
             continue;
@@ -184,6 +192,12 @@ fn backtrace(store: &StoreInner, current: (u32, u32), frames: &[Frame]) -> WasmB
         });
     }
     WasmBacktrace { frames: out }
+}
+
+/// The 64-bit value of a sign-extended 32-bit immediate.
+#[inline(always)]
+fn sext(imm: u32) -> u64 {
+    imm as i32 as i64 as u64
 }
 
 /// Effective address of an access of `size` bytes, if it lies inside a memory of `len` bytes.
@@ -329,7 +343,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     let engine = store.inner.engine.clone();
     let interrupt = store.inner.interrupt.clone();
     let mut fp: usize = 0;
-    let mut ip: usize = 0;
+    // The instruction pointer is a raw pointer into the current function's code rather than an index:
+    // fetching then needs no bounds check and no reload of the code slice.
+    let mut ip: *const Instr = cur.code;
     // Zero the entry function's declared locals.
     stack.slots[cur.num_params..cur.num_locals].fill(0);
 
@@ -355,9 +371,25 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     }
     refresh_memory!();
 
+    // Index of the next instruction within the current function.
+    macro_rules! ip_index {
+        () => {
+            // SAFETY: `ip` always points into (or one past an instruction of) the code `cur.code`
+            // starts, so both lie in one allocation.
+            unsafe { ip.offset_from(cur.code) as u32 }
+        };
+    }
+    // Jump to instruction index `target` of the current function.
+    macro_rules! jump {
+        ($target:expr) => {
+            // SAFETY: branch targets are instruction indices inside the function (translator
+            // invariant: every target is patched to a position of the same code).
+            ip = unsafe { cur.code.add($target as usize) }
+        };
+    }
     macro_rules! trap {
         ($kind:expr) => {{
-            let bt = backtrace(&store.inner, (cur.func, ip as u32), &stack.frames);
+            let bt = backtrace(&store.inner, (cur.func, ip_index!()), &stack.frames);
             return Err(Error::Trap(Trap::new($kind, bt)));
         }};
     }
@@ -410,6 +442,27 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             let $x = get!($a) as u32;
             let $y = get!($b) as u32;
             set!($dst, ($e) as u32 as u64)
+        }};
+    }
+    macro_rules! i32_imm {
+        ($dst:expr, $a:expr, $imm:expr, |$x:ident, $y:ident| $e:expr) => {{
+            let $x = get!($a) as u32;
+            let $y: u32 = $imm;
+            set!($dst, ($e) as u32 as u64)
+        }};
+    }
+    macro_rules! i64_imm {
+        ($dst:expr, $a:expr, $imm:expr, |$x:ident, $y:ident| $e:expr) => {{
+            let $x = get!($a);
+            let $y: u64 = sext($imm);
+            set!($dst, ($e) as u64)
+        }};
+    }
+    macro_rules! br_cmp {
+        ($target:expr, $cond:expr) => {{
+            if $cond {
+                jump!($target)
+            }
         }};
     }
     macro_rules! i64_bin {
@@ -546,7 +599,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                         trap!(TrapKind::StackOverflow);
                     }
                     if !$tail {
-                        stack.frames.push(Frame { func: cur.func, ip: ip as u32, fp });
+                        stack.frames.push(Frame { ip: ip_index!(), fp, cur });
                     }
                     let same_instance = next.instance == cur.instance;
                     // SAFETY: `frame_fp + next.frame_size <= slots_len` was checked above.
@@ -559,7 +612,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     };
                     cur = next;
                     fp = frame_fp;
-                    ip = 0;
+                    ip = cur.code;
                     if !same_instance {
                         refresh_memory!();
                     }
@@ -592,13 +645,12 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 None => return Ok(()),
                 Some(frame) => {
                     let instance = cur.instance;
-                    cur = Current::of(&store.inner, frame.func);
+                    cur = frame.cur;
                     fp = frame.fp;
-                    ip = frame.ip as usize;
+                    jump!(frame.ip);
+                    // Within one instance the cached memory registers are already current: a
+                    // `memory.grow` refreshes them, and so does every host call.
                     if cur.instance != instance {
-                        refresh_memory!();
-                    } else {
-                        // The callee may have grown memory.
                         refresh_memory!();
                     }
                 }
@@ -641,9 +693,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     loop {
         // SAFETY: the module outlives the call (see `module!`); `ip` stays inside the code because every
         // function ends in a return or jump and branch targets are instruction indices of the function.
-        let code = unsafe { &*cur.code };
-        let instr = code[ip];
-        ip += 1;
+        let instr = unsafe { *ip };
+        // SAFETY: as above; at worst this points one past the last instruction, never read.
+        ip = unsafe { ip.add(1) };
         use Instr as I;
         match instr {
             I::Unreachable {} => trap!(TrapKind::Unreachable),
@@ -669,31 +721,81 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     set!(dst, get!(other))
                 }
             }
-            I::Br { target } => ip = target as usize,
+            I::Br { target } => jump!(target),
             I::BrIfNez { cond, target } => {
                 if get!(cond) as u32 != 0 {
-                    ip = target as usize
+                    jump!(target)
                 }
             }
             I::BrIfEqz { cond, target } => {
                 if get!(cond) as u32 == 0 {
-                    ip = target as usize
+                    jump!(target)
                 }
             }
             I::BrTable { index, len } => {
                 let i = (get!(index) as u32).min(len);
-                ip += i as usize;
+                // SAFETY: `len + 1` `Br` instructions follow the `BrTable` (translator invariant).
+                ip = unsafe { ip.add(i as usize) };
             }
             I::BrOnNull { src, target } => {
                 if get!(src) == 0 {
-                    ip = target as usize
+                    jump!(target)
                 }
             }
             I::BrOnNonNull { src, target } => {
                 if get!(src) != 0 {
-                    ip = target as usize
+                    jump!(target)
                 }
             }
+            // ----- fused compare and branch -----
+            I::BrI32Eq { a, b, target } => br_cmp!(target, get!(a) as u32 == get!(b) as u32),
+            I::BrI32Ne { a, b, target } => br_cmp!(target, get!(a) as u32 != get!(b) as u32),
+            I::BrI32LtS { a, b, target } => br_cmp!(target, (get!(a) as i32) < get!(b) as i32),
+            I::BrI32LtU { a, b, target } => br_cmp!(target, (get!(a) as u32) < get!(b) as u32),
+            I::BrI32GtS { a, b, target } => br_cmp!(target, get!(a) as i32 > get!(b) as i32),
+            I::BrI32GtU { a, b, target } => br_cmp!(target, get!(a) as u32 > get!(b) as u32),
+            I::BrI32LeS { a, b, target } => br_cmp!(target, get!(a) as i32 <= get!(b) as i32),
+            I::BrI32LeU { a, b, target } => br_cmp!(target, get!(a) as u32 <= get!(b) as u32),
+            I::BrI32GeS { a, b, target } => br_cmp!(target, get!(a) as i32 >= get!(b) as i32),
+            I::BrI32GeU { a, b, target } => br_cmp!(target, get!(a) as u32 >= get!(b) as u32),
+            I::BrI64Eq { a, b, target } => br_cmp!(target, get!(a) == get!(b)),
+            I::BrI64Ne { a, b, target } => br_cmp!(target, get!(a) != get!(b)),
+            I::BrI64LtS { a, b, target } => br_cmp!(target, (get!(a) as i64) < get!(b) as i64),
+            I::BrI64LtU { a, b, target } => br_cmp!(target, get!(a) < get!(b)),
+            I::BrI64GtS { a, b, target } => br_cmp!(target, get!(a) as i64 > get!(b) as i64),
+            I::BrI64GtU { a, b, target } => br_cmp!(target, get!(a) > get!(b)),
+            I::BrI64LeS { a, b, target } => br_cmp!(target, get!(a) as i64 <= get!(b) as i64),
+            I::BrI64LeU { a, b, target } => br_cmp!(target, get!(a) <= get!(b)),
+            I::BrI64GeS { a, b, target } => br_cmp!(target, get!(a) as i64 >= get!(b) as i64),
+            I::BrI64GeU { a, b, target } => br_cmp!(target, get!(a) >= get!(b)),
+            I::BrI32EqImm { a, imm, target } => br_cmp!(target, get!(a) as u32 == imm),
+            I::BrI32NeImm { a, imm, target } => br_cmp!(target, get!(a) as u32 != imm),
+            I::BrI32LtSImm { a, imm, target } => br_cmp!(target, (get!(a) as i32) < imm as i32),
+            I::BrI32LtUImm { a, imm, target } => br_cmp!(target, (get!(a) as u32) < imm),
+            I::BrI32GtSImm { a, imm, target } => br_cmp!(target, get!(a) as i32 > imm as i32),
+            I::BrI32GtUImm { a, imm, target } => br_cmp!(target, get!(a) as u32 > imm),
+            I::BrI32LeSImm { a, imm, target } => br_cmp!(target, get!(a) as i32 <= imm as i32),
+            I::BrI32LeUImm { a, imm, target } => br_cmp!(target, get!(a) as u32 <= imm),
+            I::BrI32GeSImm { a, imm, target } => br_cmp!(target, get!(a) as i32 >= imm as i32),
+            I::BrI32GeUImm { a, imm, target } => br_cmp!(target, get!(a) as u32 >= imm),
+            I::BrI64EqImm { a, imm, target } => br_cmp!(target, get!(a) == sext(imm)),
+            I::BrI64NeImm { a, imm, target } => br_cmp!(target, get!(a) != sext(imm)),
+            I::BrI64LtSImm { a, imm, target } => {
+                br_cmp!(target, (get!(a) as i64) < imm as i32 as i64)
+            }
+            I::BrI64LtUImm { a, imm, target } => br_cmp!(target, get!(a) < sext(imm)),
+            I::BrI64GtSImm { a, imm, target } => {
+                br_cmp!(target, get!(a) as i64 > imm as i32 as i64)
+            }
+            I::BrI64GtUImm { a, imm, target } => br_cmp!(target, get!(a) > sext(imm)),
+            I::BrI64LeSImm { a, imm, target } => {
+                br_cmp!(target, get!(a) as i64 <= imm as i32 as i64)
+            }
+            I::BrI64LeUImm { a, imm, target } => br_cmp!(target, get!(a) <= sext(imm)),
+            I::BrI64GeSImm { a, imm, target } => {
+                br_cmp!(target, get!(a) as i64 >= imm as i32 as i64)
+            }
+            I::BrI64GeUImm { a, imm, target } => br_cmp!(target, get!(a) >= sext(imm)),
             I::Return {} => do_return!(),
             I::ReturnOne { src } => {
                 set!(0, get!(src));
@@ -1273,6 +1375,50 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::F64Ge { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x >= y),
 
             // ----- integer arithmetic -----
+            // ----- register-immediate forms -----
+            I::I32AddImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.wrapping_add(y)),
+            I::I32MulImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.wrapping_mul(y)),
+            I::I32AndImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x & y),
+            I::I32OrImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x | y),
+            I::I32XorImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x ^ y),
+            I::I32ShlImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.wrapping_shl(y)),
+            I::I32ShrSImm { dst, a, imm } => {
+                i32_imm!(dst, a, imm, |x, y| (x as i32).wrapping_shr(y))
+            }
+            I::I32ShrUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.wrapping_shr(y)),
+            I::I32EqImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x == y),
+            I::I32NeImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x != y),
+            I::I32LtSImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| (x as i32) < (y as i32)),
+            I::I32LtUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x < y),
+            I::I32GtSImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| (x as i32) > (y as i32)),
+            I::I32GtUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x > y),
+            I::I32LeSImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| (x as i32) <= (y as i32)),
+            I::I32LeUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x <= y),
+            I::I32GeSImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| (x as i32) >= (y as i32)),
+            I::I32GeUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x >= y),
+            I::I64AddImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x.wrapping_add(y)),
+            I::I64MulImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x.wrapping_mul(y)),
+            I::I64AndImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x & y),
+            I::I64OrImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x | y),
+            I::I64XorImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x ^ y),
+            I::I64ShlImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x.wrapping_shl(y as u32)),
+            I::I64ShrSImm { dst, a, imm } => {
+                i64_imm!(dst, a, imm, |x, y| (x as i64).wrapping_shr(y as u32))
+            }
+            I::I64ShrUImm { dst, a, imm } => {
+                i64_imm!(dst, a, imm, |x, y| x.wrapping_shr(y as u32))
+            }
+            I::I64EqImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x == y),
+            I::I64NeImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x != y),
+            I::I64LtSImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| (x as i64) < (y as i64)),
+            I::I64LtUImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x < y),
+            I::I64GtSImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| (x as i64) > (y as i64)),
+            I::I64GtUImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x > y),
+            I::I64LeSImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| (x as i64) <= (y as i64)),
+            I::I64LeUImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x <= y),
+            I::I64GeSImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| (x as i64) >= (y as i64)),
+            I::I64GeUImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x >= y),
+
             I::I32Add { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
             I::I32Sub { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
             I::I32Mul { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),

@@ -15,9 +15,9 @@ use wasmparser::types::{CoreTypeId, TypesRef};
 use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
 use super::bytecode::{
-    BinaryCtor, Instr, LaneWidth, LoadCtor, Slot, StoreCtor, Target, UnaryCtor, V128BinaryOp,
-    V128ExtractOp, V128LoadOp, V128ReplaceOp, V128ShiftOp, V128SplatOp, V128TernaryOp, V128TestOp,
-    V128UnaryOp, ctor,
+    BinaryCtor, BinaryImmCtor, Instr, LaneWidth, LoadCtor, Slot, StoreCtor, Target, UnaryCtor,
+    V128BinaryOp, V128ExtractOp, V128LoadOp, V128ReplaceOp, V128ShiftOp, V128SplatOp,
+    V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
 };
 use crate::types::{GlobalType, ValType};
 use crate::{Error, Result};
@@ -301,14 +301,33 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn patch(&mut self, at: usize, target: Target) {
-        match &mut self.code[at] {
-            Instr::Br { target: t }
-            | Instr::BrIfNez { target: t, .. }
-            | Instr::BrIfEqz { target: t, .. }
-            | Instr::BrOnNull { target: t, .. }
-            | Instr::BrOnNonNull { target: t, .. } => *t = target,
-            other => unreachable!("patching a non-branch instruction {other:?}"),
+        let instr = &mut self.code[at];
+        match instr.branch_target_mut() {
+            Some(t) => *t = target,
+            None => unreachable!("patching a non-branch instruction {instr:?}"),
         }
+    }
+
+    /// Compare+branch fusion: when the condition a branch consumes (a temporary at `cond`) was just
+    /// computed by an integer comparison (or `i32.eqz`), removes that comparison and returns the fused
+    /// branch that jumps when the condition is true (or, with `negate`, false). Loops in compiled code
+    /// end in such a pair, so this saves a dispatch and a slot write per iteration.
+    fn take_fused_condition(&mut self, cond: Slot, negate: bool) -> Option<Instr> {
+        let at = self.last_result?;
+        if at + 1 != self.code.len() {
+            return None;
+        }
+        let fused = self.code[at].fuse_compare_branch(cond, negate)?;
+        self.code.pop();
+        self.offsets.pop();
+        self.last_result = None;
+        Some(fused)
+    }
+
+    /// Pops a branch condition; returns its slot and whether it is a temporary that nothing else reads.
+    fn pop_condition(&mut self) -> (Slot, bool) {
+        let is_temp = self.operand(self.height() - 1) == Operand::Temp;
+        (self.pop_slot(), is_temp)
     }
 
     /// Offset (from the first temporary slot) of a value at `position`, given the values below it;
@@ -441,6 +460,23 @@ impl<'a, 'e> Translator<'a, 'e> {
         let src = self.pop_slot();
         let dst = self.push_temp();
         self.emit_result(make(dst, src));
+    }
+
+    /// A binary operator with a register-immediate form: uses it when the right operand is a constant
+    /// that fits (32-bit operators always; 64-bit ones when the constant is a sign-extended `i32`).
+    /// `negate` turns `x - c` into `x + (-c)`.
+    fn binary_imm(&mut self, make: BinaryCtor, make_imm: BinaryImmCtor, is_64: bool, negate: bool) {
+        if let Operand::Const(value) = self.operand(self.height() - 1) {
+            let imm = if negate { value.wrapping_neg() } else { value };
+            if !is_64 || imm as i64 == imm as i32 as i64 {
+                self.stack.pop();
+                let a = self.pop_slot();
+                let dst = self.push_temp();
+                self.emit_result(make_imm(dst, a, imm as u32));
+                return;
+            }
+        }
+        self.binary(make)
     }
 
     fn binary(&mut self, make: BinaryCtor) {
@@ -728,11 +764,18 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_br_if(&mut self, depth: u32) {
-        let cond = self.pop_slot();
-        if self.branch_is_direct(depth) {
-            self.emit_conditional_jump(depth, Instr::BrIfNez { cond, target: 0 });
+        let (cond, is_temp) = self.pop_condition();
+        let direct = self.branch_is_direct(depth);
+        let fused = if is_temp {
+            self.take_fused_condition(cond, !direct)
         } else {
-            let skip = self.emit(Instr::BrIfEqz { cond, target: 0 });
+            None
+        };
+        if direct {
+            let instr = fused.unwrap_or(Instr::BrIfNez { cond, target: 0 });
+            self.emit_conditional_jump(depth, instr);
+        } else {
+            let skip = self.emit(fused.unwrap_or(Instr::BrIfEqz { cond, target: 0 }));
             self.emit_branch(depth);
             let pc = self.pc();
             self.patch(skip, pc);
@@ -904,9 +947,16 @@ impl<'a, 'e> Translator<'a, 'e> {
                 self.begin_metering(true);
             }
             O::If { blockty } => {
-                let cond = self.pop_slot();
+                let (cond, is_temp) = self.pop_condition();
+                let fused = if is_temp {
+                    self.take_fused_condition(cond, true)
+                } else {
+                    None
+                };
+                // Materialising the stack below cannot clobber the fused comparison's operands: it
+                // writes only canonical slots of positions below the (popped) condition.
                 self.push_frame(FrameKind::If, *blockty);
-                let at = self.emit(Instr::BrIfEqz { cond, target: 0 });
+                let at = self.emit(fused.unwrap_or(Instr::BrIfEqz { cond, target: 0 }));
                 self.frames.last_mut().expect("just pushed").else_fixup = Some(at);
             }
             O::Else => self.translate_else(),
@@ -1318,12 +1368,16 @@ impl<'a, 'e> Translator<'a, 'e> {
         use Operator as O;
         macro_rules! simple {
             (
+                binary_imm: [$($iop:ident => $iimm:ident / $is64:literal),* $(,)?]
                 binary: [$($bop:ident),* $(,)?]
                 unary: [$($uop:ident),* $(,)?]
                 load: [$($lop:ident => $lfast:ident / $lext:ident),* $(,)?]
                 store: [$($sop:ident => $sfast:ident / $sext:ident),* $(,)?]
             ) => {
                 match op {
+                    $(O::$iop => self.binary_imm(ctor::$iop, ctor::$iimm, $is64, false),)*
+                    O::I32Sub => self.binary_imm(ctor::I32Sub, ctor::I32AddImm, false, true),
+                    O::I64Sub => self.binary_imm(ctor::I64Sub, ctor::I64AddImm, true, true),
                     $(O::$bop => self.binary(ctor::$bop),)*
                     $(O::$uop => self.unary(ctor::$uop),)*
                     $(O::$lop { memarg } => self.load(memarg, (ctor::$lfast, ctor::$lext))?,)*
@@ -1333,15 +1387,27 @@ impl<'a, 'e> Translator<'a, 'e> {
             };
         }
         simple! {
+            binary_imm: [
+                I32Add => I32AddImm / false, I32Mul => I32MulImm / false, I32And => I32AndImm / false,
+                I32Or => I32OrImm / false, I32Xor => I32XorImm / false, I32Shl => I32ShlImm / false,
+                I32ShrS => I32ShrSImm / false, I32ShrU => I32ShrUImm / false,
+                I32Eq => I32EqImm / false, I32Ne => I32NeImm / false, I32LtS => I32LtSImm / false,
+                I32LtU => I32LtUImm / false, I32GtS => I32GtSImm / false, I32GtU => I32GtUImm / false,
+                I32LeS => I32LeSImm / false, I32LeU => I32LeUImm / false, I32GeS => I32GeSImm / false,
+                I32GeU => I32GeUImm / false,
+                I64Add => I64AddImm / true, I64Mul => I64MulImm / true, I64And => I64AndImm / true,
+                I64Or => I64OrImm / true, I64Xor => I64XorImm / true, I64Shl => I64ShlImm / true,
+                I64ShrS => I64ShrSImm / true, I64ShrU => I64ShrUImm / true,
+                I64Eq => I64EqImm / true, I64Ne => I64NeImm / true, I64LtS => I64LtSImm / true,
+                I64LtU => I64LtUImm / true, I64GtS => I64GtSImm / true, I64GtU => I64GtUImm / true,
+                I64LeS => I64LeSImm / true, I64LeU => I64LeUImm / true, I64GeS => I64GeSImm / true,
+                I64GeU => I64GeUImm / true,
+            ]
             binary: [
-                I32Eq, I32Ne, I32LtS, I32LtU, I32GtS, I32GtU, I32LeS, I32LeU, I32GeS, I32GeU,
-                I64Eq, I64Ne, I64LtS, I64LtU, I64GtS, I64GtU, I64LeS, I64LeU, I64GeS, I64GeU,
                 F32Eq, F32Ne, F32Lt, F32Gt, F32Le, F32Ge,
                 F64Eq, F64Ne, F64Lt, F64Gt, F64Le, F64Ge,
-                I32Add, I32Sub, I32Mul, I32DivS, I32DivU, I32RemS, I32RemU,
-                I32And, I32Or, I32Xor, I32Shl, I32ShrS, I32ShrU, I32Rotl, I32Rotr,
-                I64Add, I64Sub, I64Mul, I64DivS, I64DivU, I64RemS, I64RemU,
-                I64And, I64Or, I64Xor, I64Shl, I64ShrS, I64ShrU, I64Rotl, I64Rotr,
+                I32DivS, I32DivU, I32RemS, I32RemU, I32Rotl, I32Rotr,
+                I64DivS, I64DivU, I64RemS, I64RemU, I64Rotl, I64Rotr,
                 F32Add, F32Sub, F32Mul, F32Div, F32Min, F32Max, F32Copysign,
                 F64Add, F64Sub, F64Mul, F64Div, F64Min, F64Max, F64Copysign,
             ]
