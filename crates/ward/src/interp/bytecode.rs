@@ -213,6 +213,15 @@ define_instr! {
     other: {
         /// Trap with `unreachable`.
         Unreachable {},
+        /// Store the low 32 bits of `imm` to memory 0 at `slot[addr] + offset` (a constant stored:
+        /// one dispatch instead of a `Const` and a store).
+        StoreImm32 { addr: Slot, imm: u32, offset: u32 },
+        /// Store the low byte of `imm` to memory 0 at `slot[addr] + offset`.
+        StoreImm8 { addr: Slot, imm: u32, offset: u32 },
+        /// Store the low 16 bits of `imm` to memory 0 at `slot[addr] + offset`.
+        StoreImm16 { addr: Slot, imm: u32, offset: u32 },
+        /// Store `imm` sign-extended to 64 bits to memory 0 at `slot[addr] + offset`.
+        StoreImm64 { addr: Slot, imm: u32, offset: u32 },
         /// Charge `amount` fuel for the straight-line code that follows; trap when fuel runs out.
         ConsumeFuel { amount: u32 },
         /// Trap if the epoch deadline passed or the store was interrupted.

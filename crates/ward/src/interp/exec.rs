@@ -620,6 +620,17 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut [u8; $n], bytes) };
         }};
     }
+    macro_rules! store_imm {
+        ($addr:expr, $offset:expr, $bytes:expr) => {{
+            let bytes = $bytes;
+            let n = bytes.len() as u64;
+            let Some(at) = effective(get!($addr), $offset as u64, n, mem_len) else {
+                trap!(TrapKind::MemoryOutOfBounds)
+            };
+            // SAFETY: as in `load!`.
+            unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut _, bytes) };
+        }};
+    }
     // Loads and stores through a side-table memarg (any memory, 64-bit offsets).
     macro_rules! load_x {
         ($dst:expr, $addr:expr, $memarg:expr, $n:literal, |$b:ident| $e:expr) => {{
@@ -1202,6 +1213,12 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::I64Load32UX { dst, addr, memarg } => {
                 load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
             }
+            I::StoreImm32 { addr, imm, offset } => store_imm!(addr, offset, (imm).to_le_bytes()),
+            I::StoreImm8 { addr, imm, offset } => store_imm!(addr, offset, [imm as u8]),
+            I::StoreImm16 { addr, imm, offset } => {
+                store_imm!(addr, offset, (imm as u16).to_le_bytes())
+            }
+            I::StoreImm64 { addr, imm, offset } => store_imm!(addr, offset, sext(imm).to_le_bytes()),
             I::I32Store {
                 addr,
                 value,

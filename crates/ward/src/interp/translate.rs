@@ -512,6 +512,27 @@ impl<'a, 'e> Translator<'a, 'e> {
         Ok(())
     }
 
+    /// A store whose value operand may be a constant: with memory 0 and a 32-bit offset, stores
+    /// `Const(c)` through `make_imm` when `c` fits it (`wide`: only sign-extended 32-bit values).
+    fn store_or_imm(
+        &mut self,
+        memarg: &MemArg,
+        make: StoreCtor,
+        make_imm: fn(Slot, u32, u32) -> Instr,
+        wide: bool,
+    ) -> Result<()> {
+        if let Operand::Const(value) = self.operand(self.height() - 1)
+            && (!wide || value as i64 == value as i32 as i64)
+            && let Ok(offset) = self.memarg(memarg)?
+        {
+            self.stack.pop();
+            let addr = self.pop_slot();
+            self.emit(make_imm(addr, value as u32, offset));
+            return Ok(());
+        }
+        self.store(memarg, make)
+    }
+
     fn store(&mut self, memarg: &MemArg, make: StoreCtor) -> Result<()> {
         let arg = self.memarg(memarg)?;
         let value = self.pop_slot();
@@ -1374,7 +1395,40 @@ impl<'a, 'e> Translator<'a, 'e> {
                 load: [$($lop:ident => $lfast:ident / $lext:ident),* $(,)?]
                 store: [$($sop:ident => $sfast:ident / $sext:ident),* $(,)?]
             ) => {
+                let imm32 = |addr, imm, offset| Instr::StoreImm32 { addr, imm, offset };
+                let imm8 = |addr, imm, offset| Instr::StoreImm8 { addr, imm, offset };
+                let imm16 = |addr, imm, offset| Instr::StoreImm16 { addr, imm, offset };
+                let imm64 = |addr, imm, offset| Instr::StoreImm64 { addr, imm, offset };
                 match op {
+                    O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
+                        let make = match op {
+                            O::I32Store { .. } => (ctor::I32Store as _, ctor::I32StoreX as _),
+                            O::F32Store { .. } => (ctor::F32Store as _, ctor::F32StoreX as _),
+                            _ => (ctor::I64Store32 as _, ctor::I64Store32X as _),
+                        };
+                        self.store_or_imm(memarg, make, imm32, false)?
+                    }
+                    O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                        let make = match op {
+                            O::I32Store8 { .. } => (ctor::I32Store8 as _, ctor::I32Store8X as _),
+                            _ => (ctor::I64Store8 as _, ctor::I64Store8X as _),
+                        };
+                        self.store_or_imm(memarg, make, imm8, false)?
+                    }
+                    O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                        let make = match op {
+                            O::I32Store16 { .. } => (ctor::I32Store16 as _, ctor::I32Store16X as _),
+                            _ => (ctor::I64Store16 as _, ctor::I64Store16X as _),
+                        };
+                        self.store_or_imm(memarg, make, imm16, false)?
+                    }
+                    O::I64Store { memarg } | O::F64Store { memarg } => {
+                        let make = match op {
+                            O::I64Store { .. } => (ctor::I64Store as _, ctor::I64StoreX as _),
+                            _ => (ctor::F64Store as _, ctor::F64StoreX as _),
+                        };
+                        self.store_or_imm(memarg, make, imm64, true)?
+                    }
                     $(O::$iop => self.binary_imm(ctor::$iop, ctor::$iimm, $is64, false),)*
                     O::I32Sub => self.binary_imm(ctor::I32Sub, ctor::I32AddImm, false, true),
                     O::I64Sub => self.binary_imm(ctor::I64Sub, ctor::I64AddImm, true, true),
@@ -1433,13 +1487,7 @@ impl<'a, 'e> Translator<'a, 'e> {
                 I64Load16S => I64Load16S / I64Load16SX, I64Load16U => I64Load16U / I64Load16UX,
                 I64Load32S => I64Load32S / I64Load32SX, I64Load32U => I64Load32U / I64Load32UX,
             ]
-            store: [
-                I32Store => I32Store / I32StoreX, I64Store => I64Store / I64StoreX,
-                F32Store => F32Store / F32StoreX, F64Store => F64Store / F64StoreX,
-                I32Store8 => I32Store8 / I32Store8X, I32Store16 => I32Store16 / I32Store16X,
-                I64Store8 => I64Store8 / I64Store8X, I64Store16 => I64Store16 / I64Store16X,
-                I64Store32 => I64Store32 / I64Store32X,
-            ]
+            store: []
         }
         Ok(())
     }
