@@ -413,6 +413,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     let engine = store.inner.engine.clone();
     let interrupt = store.inner.interrupt.clone();
     let mut fp: usize = 0;
+    // `slots + fp`, kept alongside `fp` so that a slot access is one addition, not two.
+    let mut frame: *mut u64 = slots;
     // The instruction pointer is a raw pointer into the current function's code rather than an index:
     // fetching then needs no bounds check and no reload of the code slice.
     let mut ip: *const Instr = cur.code;
@@ -469,7 +471,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         ($slot:expr) => {{
             let s: Slot = $slot;
             debug_assert!(s < cur.frame_size);
-            unsafe { *slots.add(fp + s as usize) }
+            unsafe { *frame.add(s as usize) }
         }};
     }
     macro_rules! set {
@@ -477,7 +479,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             let s: Slot = $slot;
             let v: u64 = $value;
             debug_assert!(s < cur.frame_size);
-            unsafe { *slots.add(fp + s as usize) = v }
+            unsafe { *frame.add(s as usize) = v }
         }};
     }
     // Two-slot (v128) values: low half in the first slot.
@@ -693,6 +695,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             }
             cur = next;
             fp = frame_fp;
+            // SAFETY: `frame_fp + next.frame_size <= slots_len` was checked above.
+            frame = unsafe { slots.add(fp) };
             ip = cur.code;
             if !same_instance {
                 refresh_memory!();
@@ -736,11 +740,13 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         () => {{
             match stack.frames.pop() {
                 None => return Ok(()),
-                Some(frame) => {
+                Some(caller) => {
                     let instance = cur.instance;
-                    cur = frame.cur;
-                    fp = frame.fp;
-                    jump!(frame.ip);
+                    cur = caller.cur;
+                    fp = caller.fp;
+                    // SAFETY: the caller's frame was in bounds when it was suspended.
+                    frame = unsafe { slots.add(fp) };
+                    jump!(caller.ip);
                     // Within one instance the cached memory registers are already current: a
                     // `memory.grow` refreshes them, and so does every host call.
                     if cur.instance != instance {
