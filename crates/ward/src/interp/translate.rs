@@ -68,6 +68,17 @@ pub(crate) struct ModuleEnv<'a> {
     pub global_types: &'a [GlobalType],
     /// 128-bit immediates: `v128.const` values and shuffle masks.
     pub v128_consts: &'a mut Vec<u128>,
+    /// Buffers reused from one function's translation to the next.
+    pub scratch: TranslatorScratch,
+}
+
+/// Growable buffers of a translation, kept across the functions of a module: growing fresh vectors for
+/// every function was 9% of translating a large module (callgrind, `benches/wasm/large.wasm`).
+#[derive(Default)]
+pub(crate) struct TranslatorScratch {
+    code: Vec<Instr>,
+    offsets: Vec<u32>,
+    stack: Vec<StackEntry>,
 }
 
 /// The slot widths (`true` = two slots) of a signature's parameters and results.
@@ -196,16 +207,22 @@ impl<'a, 'e> Translator<'a, 'e> {
             local_slots.push(next);
             next += 1 + *wide as u32;
         }
+        let mut code = std::mem::take(&mut env.scratch.code);
+        let mut offsets = std::mem::take(&mut env.scratch.offsets);
+        let mut stack = std::mem::take(&mut env.scratch.stack);
+        code.clear();
+        offsets.clear();
+        stack.clear();
         let mut translator = Translator {
             env,
-            code: Vec::new(),
-            offsets: Vec::new(),
+            code,
+            offsets,
             num_params: next,
             num_locals: next,
             local_slots,
             local_wide: params,
             results: results.clone(),
-            stack: Vec::new(),
+            stack,
             max_height: 0,
             frames: vec![ControlFrame {
                 kind: FrameKind::Func,
@@ -268,13 +285,19 @@ impl<'a, 'e> Translator<'a, 'e> {
 
     pub fn finish(self) -> CompiledFunc {
         let frame_size = (self.num_locals + self.max_height).max(slot_count(&self.results));
-        CompiledFunc {
-            code: self.code.into_boxed_slice(),
-            offsets: self.offsets.into_boxed_slice(),
+        let compiled = CompiledFunc {
+            code: self.code.as_slice().into(),
+            offsets: self.offsets.as_slice().into(),
             num_params: self.num_params,
             num_locals: self.num_locals,
             frame_size,
-        }
+        };
+        self.env.scratch = TranslatorScratch {
+            code: self.code,
+            offsets: self.offsets,
+            stack: self.stack,
+        };
+        compiled
     }
 
     // ----- emission helpers -------------------------------------------------------------------

@@ -426,6 +426,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             interrupts: engine.config().epoch_interruption,
             global_types: &global_types,
             v128_consts: &mut v128_consts,
+            scratch: Default::default(),
         };
         let mut allocations = Default::default();
         for (to_validate, body) in sections.bodies {
