@@ -130,7 +130,13 @@ macro_rules! define_instr {
                     | Instr::V128Shuffle { dst, .. }
                     | Instr::V128Load { dst, .. }
                     | Instr::V128LoadX { dst, .. }
-                    | Instr::V128LoadLane { dst, .. } => Some(dst),
+                    | Instr::V128LoadLane { dst, .. }
+                    | Instr::I32LoadAt { dst, .. }
+                    | Instr::I64LoadAt { dst, .. }
+                    | Instr::I32Load8UAt { dst, .. }
+                    | Instr::I32Load8SAt { dst, .. }
+                    | Instr::I32Load16UAt { dst, .. }
+                    | Instr::I32Load16SAt { dst, .. } => Some(dst),
                     _ => None,
                 }
             }
@@ -213,6 +219,30 @@ define_instr! {
     other: {
         /// Trap with `unreachable`.
         Unreachable {},
+        // Memory-0 accesses whose address is `(slot[a] + imm) mod 2^32` — an `i32.add` of a constant
+        // fused into an access with offset 0, the usual shape of clang's global-array and inlined
+        // `memcpy` code. (Folding the constant into the offset instead would be wrong: the offset
+        // addition does not wrap.)
+        /// 32-bit load at `slot[a] + imm` (also `f32.load`).
+        I32LoadAt { dst: Slot, a: Slot, imm: u32 },
+        /// 64-bit load at `slot[a] + imm` (also `f64.load`).
+        I64LoadAt { dst: Slot, a: Slot, imm: u32 },
+        /// `i32.load8_u` at `slot[a] + imm`.
+        I32Load8UAt { dst: Slot, a: Slot, imm: u32 },
+        /// `i32.load8_s` at `slot[a] + imm`.
+        I32Load8SAt { dst: Slot, a: Slot, imm: u32 },
+        /// `i32.load16_u` at `slot[a] + imm`.
+        I32Load16UAt { dst: Slot, a: Slot, imm: u32 },
+        /// `i32.load16_s` at `slot[a] + imm`.
+        I32Load16SAt { dst: Slot, a: Slot, imm: u32 },
+        /// 32-bit store of `slot[value]` at `slot[a] + imm`.
+        I32StoreAt { a: Slot, value: Slot, imm: u32 },
+        /// 64-bit store of `slot[value]` at `slot[a] + imm`.
+        I64StoreAt { a: Slot, value: Slot, imm: u32 },
+        /// 8-bit store of `slot[value]` at `slot[a] + imm`.
+        I32Store8At { a: Slot, value: Slot, imm: u32 },
+        /// 16-bit store of `slot[value]` at `slot[a] + imm`.
+        I32Store16At { a: Slot, value: Slot, imm: u32 },
         /// Store the low 32 bits of `imm` to memory 0 at `slot[addr] + offset` (a constant stored:
         /// one dispatch instead of a `Const` and a store).
         StoreImm32 { addr: Slot, imm: u32, offset: u32 },
@@ -565,4 +595,100 @@ define_compare_branch_fusion! {
     I64LeU / I64LeUImm => BrI64LeU / BrI64LeUImm, not BrI64GtU / BrI64GtUImm;
     I64GeS / I64GeSImm => BrI64GeS / BrI64GeSImm, not BrI64LtS / BrI64LtSImm;
     I64GeU / I64GeUImm => BrI64GeU / BrI64GeUImm, not BrI64LtU / BrI64LtUImm;
+}
+
+impl Instr {
+    /// The fused form of this memory-0 access (offset 0, address in `addr`) whose address is
+    /// `slot[a] + imm` computed by an `I32AddImm`, if there is one.
+    pub(crate) fn fuse_address_add(&self, addr: Slot, a: Slot, imm: u32) -> Option<Instr> {
+        use Instr as I;
+        Some(match *self {
+            I::I32Load {
+                dst,
+                addr: x,
+                offset: 0,
+            }
+            | I::F32Load {
+                dst,
+                addr: x,
+                offset: 0,
+            } if x == addr => I::I32LoadAt { dst, a, imm },
+            I::I64Load {
+                dst,
+                addr: x,
+                offset: 0,
+            }
+            | I::F64Load {
+                dst,
+                addr: x,
+                offset: 0,
+            } if x == addr => I::I64LoadAt { dst, a, imm },
+            I::I32Load8U {
+                dst,
+                addr: x,
+                offset: 0,
+            } if x == addr => I::I32Load8UAt { dst, a, imm },
+            I::I32Load8S {
+                dst,
+                addr: x,
+                offset: 0,
+            } if x == addr => I::I32Load8SAt { dst, a, imm },
+            I::I32Load16U {
+                dst,
+                addr: x,
+                offset: 0,
+            } if x == addr => I::I32Load16UAt { dst, a, imm },
+            I::I32Load16S {
+                dst,
+                addr: x,
+                offset: 0,
+            } if x == addr => I::I32Load16SAt { dst, a, imm },
+            I::I32Store {
+                addr: x,
+                value,
+                offset: 0,
+            }
+            | I::F32Store {
+                addr: x,
+                value,
+                offset: 0,
+            }
+            | I::I64Store32 {
+                addr: x,
+                value,
+                offset: 0,
+            } if x == addr => I::I32StoreAt { a, value, imm },
+            I::I64Store {
+                addr: x,
+                value,
+                offset: 0,
+            }
+            | I::F64Store {
+                addr: x,
+                value,
+                offset: 0,
+            } if x == addr => I::I64StoreAt { a, value, imm },
+            I::I32Store8 {
+                addr: x,
+                value,
+                offset: 0,
+            }
+            | I::I64Store8 {
+                addr: x,
+                value,
+                offset: 0,
+            } if x == addr => I::I32Store8At { a, value, imm },
+            I::I32Store16 {
+                addr: x,
+                value,
+                offset: 0,
+            }
+            | I::I64Store16 {
+                addr: x,
+                value,
+                offset: 0,
+            } if x == addr => I::I32Store16At { a, value, imm },
+            _ => return None,
+        })
+    }
 }

@@ -12,8 +12,8 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::bytecode::LaneWidth;
 use super::bytecode::{Instr, Slot};
+use super::bytecode::{LaneWidth, V128LoadOp};
 use super::simd;
 use super::translate::CompiledFunc;
 use crate::func::Caller;
@@ -622,6 +622,31 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut [u8; $n], bytes) };
         }};
     }
+    // Accesses at `(slot[a] + imm) mod 2^32` (an `i32.add` fused into the access).
+    macro_rules! load_at {
+        ($dst:expr, $a:expr, $imm:expr, $n:literal, |$b:ident| $e:expr) => {{
+            let address = (get!($a) as u32).wrapping_add($imm) as u64;
+            let Some(at) = effective(address, 0, $n, mem_len) else {
+                trap!(TrapKind::MemoryOutOfBounds)
+            };
+            // SAFETY: as in `load!`.
+            let $b: [u8; $n] =
+                unsafe { std::ptr::read_unaligned(mem_base.add(at) as *const [u8; $n]) };
+            set!($dst, $e)
+        }};
+    }
+    macro_rules! store_at {
+        ($a:expr, $value:expr, $imm:expr, $n:literal, |$v:ident| $e:expr) => {{
+            let address = (get!($a) as u32).wrapping_add($imm) as u64;
+            let Some(at) = effective(address, 0, $n, mem_len) else {
+                trap!(TrapKind::MemoryOutOfBounds)
+            };
+            let $v = get!($value);
+            let bytes: [u8; $n] = $e;
+            // SAFETY: as in `load!`.
+            unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut [u8; $n], bytes) };
+        }};
+    }
     macro_rules! store_imm {
         ($addr:expr, $offset:expr, $bytes:expr) => {{
             let bytes = $bytes;
@@ -914,7 +939,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             // straight from the module's code, skipping the store's function table.
             I::Call { func, base } => match func.checked_sub(module!().num_imported_funcs) {
                 Some(index) => {
-                    enter!(Current::defined(cur.instance, index, module!()), fp + base as usize, false)
+                    enter!(
+                        Current::defined(cur.instance, index, module!()),
+                        fp + base as usize,
+                        false
+                    )
                 }
                 None => {
                     let callee = instance!().funcs[func as usize];
@@ -923,7 +952,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             },
             I::ReturnCall { func, base } => match func.checked_sub(module!().num_imported_funcs) {
                 Some(index) => {
-                    enter!(Current::defined(cur.instance, index, module!()), fp + base as usize, true)
+                    enter!(
+                        Current::defined(cur.instance, index, module!()),
+                        fp + base as usize,
+                        true
+                    )
                 }
                 None => {
                     let callee = instance!().funcs[func as usize];
@@ -1219,12 +1252,37 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::I64Load32UX { dst, addr, memarg } => {
                 load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
             }
+            I::I32LoadAt { dst, a, imm } => {
+                load_at!(dst, a, imm, 4, |b| u32::from_le_bytes(b) as u64)
+            }
+            I::I64LoadAt { dst, a, imm } => load_at!(dst, a, imm, 8, |b| u64::from_le_bytes(b)),
+            I::I32Load8UAt { dst, a, imm } => load_at!(dst, a, imm, 1, |b| b[0] as u64),
+            I::I32Load8SAt { dst, a, imm } => {
+                load_at!(dst, a, imm, 1, |b| b[0] as i8 as i32 as u32 as u64)
+            }
+            I::I32Load16UAt { dst, a, imm } => {
+                load_at!(dst, a, imm, 2, |b| u16::from_le_bytes(b) as u64)
+            }
+            I::I32Load16SAt { dst, a, imm } => {
+                load_at!(dst, a, imm, 2, |b| i16::from_le_bytes(b) as i32 as u32
+                    as u64)
+            }
+            I::I32StoreAt { a, value, imm } => {
+                store_at!(a, value, imm, 4, |v| (v as u32).to_le_bytes())
+            }
+            I::I64StoreAt { a, value, imm } => store_at!(a, value, imm, 8, |v| v.to_le_bytes()),
+            I::I32Store8At { a, value, imm } => store_at!(a, value, imm, 1, |v| [v as u8]),
+            I::I32Store16At { a, value, imm } => {
+                store_at!(a, value, imm, 2, |v| (v as u16).to_le_bytes())
+            }
             I::StoreImm32 { addr, imm, offset } => store_imm!(addr, offset, (imm).to_le_bytes()),
             I::StoreImm8 { addr, imm, offset } => store_imm!(addr, offset, [imm as u8]),
             I::StoreImm16 { addr, imm, offset } => {
                 store_imm!(addr, offset, (imm as u16).to_le_bytes())
             }
-            I::StoreImm64 { addr, imm, offset } => store_imm!(addr, offset, sext(imm).to_le_bytes()),
+            I::StoreImm64 { addr, imm, offset } => {
+                store_imm!(addr, offset, sext(imm).to_le_bytes())
+            }
             I::I32Store {
                 addr,
                 value,
@@ -1380,7 +1438,13 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base` (as in
                 // `load!`).
                 let raw = unsafe { read_le(mem_base.add(at), n) };
-                set128!(dst, simd::finish_load(op, raw))
+                // The plain 16-byte load needs no lane work: skip the call.
+                let value = if op == V128LoadOp::V128Load {
+                    raw
+                } else {
+                    simd::finish_load(op, raw)
+                };
+                set128!(dst, value)
             }
             I::V128LoadX {
                 op,

@@ -525,14 +525,46 @@ impl<'a, 'e> Translator<'a, 'e> {
 
     fn load(&mut self, memarg: &MemArg, make: LoadCtor) -> Result<()> {
         let arg = self.memarg(memarg)?;
+        let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
         let addr = self.pop_slot();
         let dst = self.push_temp();
         let instr = match arg {
             Ok(offset) => (make.0)(dst, addr, offset),
             Err(index) => (make.1)(dst, addr, index),
         };
+        let instr = if addr_is_temp {
+            self.fuse_address(instr, addr)
+        } else {
+            instr
+        };
         self.emit_result(instr);
         Ok(())
+    }
+
+    /// Address fusion: when the address (a temporary at `addr`, read only by `access`) was computed
+    /// by the instruction just emitted, an `I32AddImm`, removes the add and returns the fused access.
+    fn fuse_address(&mut self, access: Instr, addr: Slot) -> Instr {
+        let Some(at) = self.last_result else {
+            return access;
+        };
+        if at + 1 != self.code.len() {
+            return access;
+        }
+        let Instr::I32AddImm { dst, a, imm } = self.code[at] else {
+            return access;
+        };
+        if dst != addr {
+            return access;
+        }
+        match access.fuse_address_add(addr, a, imm) {
+            Some(fused) => {
+                self.code.pop();
+                self.offsets.pop();
+                self.last_result = None;
+                fused
+            }
+            None => access,
+        }
     }
 
     /// A store whose value operand may be a constant: with memory 0 and a 32-bit offset, stores
@@ -558,11 +590,19 @@ impl<'a, 'e> Translator<'a, 'e> {
 
     fn store(&mut self, memarg: &MemArg, make: StoreCtor) -> Result<()> {
         let arg = self.memarg(memarg)?;
+        // Only a value that needs no code (a local) keeps the address computation adjacent.
+        let value_is_local = matches!(self.operand(self.height() - 1), Operand::Local(_));
         let value = self.pop_slot();
+        let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
         let addr = self.pop_slot();
         let instr = match arg {
             Ok(offset) => (make.0)(addr, value, offset),
             Err(index) => (make.1)(addr, value, index),
+        };
+        let instr = if value_is_local && addr_is_temp {
+            self.fuse_address(instr, addr)
+        } else {
+            instr
         };
         self.emit(instr);
         Ok(())
