@@ -170,6 +170,11 @@ define_instr! {
         I64And, I64Or, I64Xor, I64Shl, I64ShrS, I64ShrU, I64Rotl, I64Rotr,
         F32Add, F32Sub, F32Mul, F32Div, F32Min, F32Max, F32Copysign,
         F64Add, F64Sub, F64Mul, F64Div, F64Min, F64Max, F64Copysign,
+        // The most common `v128` binary operators get their own instructions (operands name the first
+        // of two slots), saving `V128Binary`'s second dispatch on its op: 2.9x slower than wasmi on
+        // the `simd` benchmark before.
+        SimdV128And, SimdV128Or, SimdV128Xor, SimdI32x4Add, SimdI32x4Sub,
+        SimdF32x4Add, SimdF32x4Sub, SimdF32x4Mul, SimdF64x2Add, SimdF64x2Sub, SimdF64x2Mul,
     ]
     // Register-immediate forms of the operators whose constant operand is most often an immediate in
     // compiled code (loop counters, masks, shifts, address arithmetic): one dispatch instead of a

@@ -530,6 +530,13 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             set!($dst, ($e) as u64)
         }};
     }
+    // A dedicated v128 binary instruction: `simd::binary` with a constant op folds to the lane code.
+    macro_rules! simd_bin {
+        ($dst:expr, $a:expr, $b:expr, $op:ident) => {{
+            let r = simd::binary(super::bytecode::V128BinaryOp::$op, get128!($a), get128!($b));
+            set128!($dst, r)
+        }};
+    }
     macro_rules! br_cmp {
         ($target:expr, $cond:expr) => {{
             if $cond {
@@ -1398,6 +1405,17 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 store.inner.globals[g as usize].value = get128!(src);
             }
             I::V128Const { dst, index } => set128!(dst, module!().v128_consts[index as usize]),
+            I::SimdV128And { dst, a, b } => simd_bin!(dst, a, b, V128And),
+            I::SimdV128Or { dst, a, b } => simd_bin!(dst, a, b, V128Or),
+            I::SimdV128Xor { dst, a, b } => simd_bin!(dst, a, b, V128Xor),
+            I::SimdI32x4Add { dst, a, b } => simd_bin!(dst, a, b, I32x4Add),
+            I::SimdI32x4Sub { dst, a, b } => simd_bin!(dst, a, b, I32x4Sub),
+            I::SimdF32x4Add { dst, a, b } => simd_bin!(dst, a, b, F32x4Add),
+            I::SimdF32x4Sub { dst, a, b } => simd_bin!(dst, a, b, F32x4Sub),
+            I::SimdF32x4Mul { dst, a, b } => simd_bin!(dst, a, b, F32x4Mul),
+            I::SimdF64x2Add { dst, a, b } => simd_bin!(dst, a, b, F64x2Add),
+            I::SimdF64x2Sub { dst, a, b } => simd_bin!(dst, a, b, F64x2Sub),
+            I::SimdF64x2Mul { dst, a, b } => simd_bin!(dst, a, b, F64x2Mul),
             I::V128Binary { op, dst, a, b } => {
                 set128!(dst, simd::binary(op, get128!(a), get128!(b)))
             }

@@ -281,6 +281,9 @@ pub(super) fn binary(op: V128BinaryOp, a: u128, b: u128) -> u128 {
         O::F32x4Mul => from_f32x4(zip(f32x4(a), f32x4(b), |x, y| x * y)),
         O::F64x2Add => from_f64x2(zip(f64x2(a), f64x2(b), |x, y| x + y)),
         O::F64x2Mul => from_f64x2(zip(f64x2(a), f64x2(b), |x, y| x * y)),
+        O::I32x4Sub => from_u32x4(zip(u32x4(a), u32x4(b), u32::wrapping_sub)),
+        O::F32x4Sub => from_f32x4(zip(f32x4(a), f32x4(b), |x, y| x - y)),
+        O::F64x2Sub => from_f64x2(zip(f64x2(a), f64x2(b), |x, y| x - y)),
         _ => binary_general(op, a, b),
     }
 }

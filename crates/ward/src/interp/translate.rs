@@ -1238,7 +1238,24 @@ impl<'a, 'e> Translator<'a, 'e> {
             let b = self.pop_slot();
             let a = self.pop_slot();
             let dst = self.push_temp_wide();
-            self.emit_result(Instr::V128Binary { op, dst, a, b });
+            let dedicated: Option<BinaryCtor> = match op {
+                V128BinaryOp::V128And => Some(ctor::SimdV128And),
+                V128BinaryOp::V128Or => Some(ctor::SimdV128Or),
+                V128BinaryOp::V128Xor => Some(ctor::SimdV128Xor),
+                V128BinaryOp::I32x4Add => Some(ctor::SimdI32x4Add),
+                V128BinaryOp::I32x4Sub => Some(ctor::SimdI32x4Sub),
+                V128BinaryOp::F32x4Add => Some(ctor::SimdF32x4Add),
+                V128BinaryOp::F32x4Sub => Some(ctor::SimdF32x4Sub),
+                V128BinaryOp::F32x4Mul => Some(ctor::SimdF32x4Mul),
+                V128BinaryOp::F64x2Add => Some(ctor::SimdF64x2Add),
+                V128BinaryOp::F64x2Sub => Some(ctor::SimdF64x2Sub),
+                V128BinaryOp::F64x2Mul => Some(ctor::SimdF64x2Mul),
+                _ => None,
+            };
+            match dedicated {
+                Some(make) => self.emit_result(make(dst, a, b)),
+                None => self.emit_result(Instr::V128Binary { op, dst, a, b }),
+            }
         } else if let Some(op) = V128UnaryOp::from_operator(op) {
             let src = self.pop_slot();
             let dst = self.push_temp_wide();
