@@ -3,7 +3,7 @@
 //!
 //! Used by `benches/engines.rs`; the modules come from `wasm/` (built from `kernels/` by `build.sh`).
 
-use anyhow::{Context, Result};
+use anyhow::Context;
 
 /// A compute kernel: a module exporting `run(i32) -> R` and the argument to run it with.
 pub struct Kernel {
@@ -114,16 +114,9 @@ pub trait Peer {
 // ----- ward -----------------------------------------------------------------------------------------
 
 /// ward's interpreter.
+#[derive(Default)]
 pub struct Ward {
     engine: ward::Engine,
-}
-
-impl Default for Ward {
-    fn default() -> Self {
-        Ward {
-            engine: ward::Engine::default(),
-        }
-    }
 }
 
 struct WardRunner<R: ward::WasmResults> {

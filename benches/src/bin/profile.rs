@@ -3,13 +3,16 @@
 
 use std::time::Instant;
 
-use ward_benches::{KERNELS, Peer, Wasmi, Wasmtime, Ward, module_bytes};
+use ward_benches::{KERNELS, Peer, Ward, Wasmi, Wasmtime, module_bytes};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (engine, name) = (args[1].as_str(), args[2].as_str());
     let iterations: u32 = args.get(3).map_or(1, |n| n.parse().expect("iterations"));
-    let kernel = KERNELS.iter().find(|k| k.name == name).expect("unknown kernel");
+    let kernel = KERNELS
+        .iter()
+        .find(|k| k.name == name)
+        .expect("unknown kernel");
     let bytes = module_bytes(name);
     let mut runner = match engine {
         "ward" => {
@@ -35,5 +38,8 @@ fn main() {
     for _ in 0..iterations {
         result = runner.run(kernel.arg);
     }
-    println!("{engine} {name}: result {result:#x}, {:?} per run", start.elapsed() / iterations);
+    println!(
+        "{engine} {name}: result {result:#x}, {:?} per run",
+        start.elapsed() / iterations
+    );
 }
