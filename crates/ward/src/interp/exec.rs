@@ -1588,6 +1588,14 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 i32_imm!(dst, a, imm, |x, y| (x as i32).wrapping_shr(y))
             }
             I::I32ShrUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.wrapping_shr(y)),
+            I::I32RotlImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.rotate_left(y % 32)),
+            I::I32RotrImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.rotate_right(y % 32)),
+            I::I64RotlImm { dst, a, imm } => {
+                i64_imm!(dst, a, imm, |x, y| x.rotate_left((y % 64) as u32))
+            }
+            I::I64RotrImm { dst, a, imm } => {
+                i64_imm!(dst, a, imm, |x, y| x.rotate_right((y % 64) as u32))
+            }
             I::I32EqImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x == y),
             I::I32NeImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x != y),
             I::I32LtSImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| (x as i32) < (y as i32)),

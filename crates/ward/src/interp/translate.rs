@@ -1525,6 +1525,8 @@ impl<'a, 'e> Translator<'a, 'e> {
                 I32Add => I32AddImm / false, I32Mul => I32MulImm / false, I32And => I32AndImm / false,
                 I32Or => I32OrImm / false, I32Xor => I32XorImm / false, I32Shl => I32ShlImm / false,
                 I32ShrS => I32ShrSImm / false, I32ShrU => I32ShrUImm / false,
+                I32Rotl => I32RotlImm / false, I32Rotr => I32RotrImm / false,
+                I64Rotl => I64RotlImm / true, I64Rotr => I64RotrImm / true,
                 I32Eq => I32EqImm / false, I32Ne => I32NeImm / false, I32LtS => I32LtSImm / false,
                 I32LtU => I32LtUImm / false, I32GtS => I32GtSImm / false, I32GtU => I32GtUImm / false,
                 I32LeS => I32LeSImm / false, I32LeU => I32LeUImm / false, I32GeS => I32GeSImm / false,
@@ -1540,8 +1542,8 @@ impl<'a, 'e> Translator<'a, 'e> {
             binary: [
                 F32Eq, F32Ne, F32Lt, F32Gt, F32Le, F32Ge,
                 F64Eq, F64Ne, F64Lt, F64Gt, F64Le, F64Ge,
-                I32DivS, I32DivU, I32RemS, I32RemU, I32Rotl, I32Rotr,
-                I64DivS, I64DivU, I64RemS, I64RemU, I64Rotl, I64Rotr,
+                I32DivS, I32DivU, I32RemS, I32RemU,
+                I64DivS, I64DivU, I64RemS, I64RemU,
                 F32Add, F32Sub, F32Mul, F32Div, F32Min, F32Max, F32Copysign,
                 F64Add, F64Sub, F64Mul, F64Div, F64Min, F64Max, F64Copysign,
             ]
