@@ -343,9 +343,16 @@ fn format_val(value: &Val) -> String {
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
         Val::V128(v) => format!("{v:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+            "null".into()
+        }
+        Val::AnyRef(Some(a)) => match a.as_i31() {
+            Some(v) => format!("(ref.i31 {v})"),
+            None => "<anyref>".into(),
+        },
         Val::FuncRef(Some(_)) => "<funcref>".into(),
         Val::ExternRef(Some(_)) => "<externref>".into(),
+        Val::ExnRef(Some(_)) => "<exnref>".into(),
     }
 }
 

@@ -12,8 +12,8 @@ use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 
 use ward::{
-    Config, Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory, MemoryType,
-    Module, Mutability, RefType, Store, Table, TableType, TrapKind, Val, ValType,
+    AnyRef, Config, Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory,
+    MemoryType, Module, Mutability, RefType, Store, Table, TableType, TrapKind, Val, ValType,
 };
 
 /// The payload of a spec-script `ref.extern N` value.
@@ -357,8 +357,12 @@ impl Runner {
                     Err(e) => fail!("expected a link error (\"{message}\"), got: {e}"),
                 }
             }
-            WastDirective::AssertException { .. }
-            | WastDirective::AssertSuspension { .. }
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(values) => fail!("expected an exception, got {values:?}"),
+                Err(Error::Exception(_)) => Outcome::Pass,
+                Err(e) => fail!("expected an exception, got error: {e}"),
+            },
+            WastDirective::AssertSuspension { .. }
             | WastDirective::Thread(_)
             | WastDirective::Wait { .. } => Outcome::Skip,
         }
@@ -398,6 +402,14 @@ impl Runner {
             args.push(self.arg(arg)?);
         }
         let ty = func.ty(&self.store);
+        // A host reference passed where the function takes an `any` reference is internalized.
+        for (arg, param) in args.iter_mut().zip(ty.params()) {
+            if let (Val::ExternRef(Some(e)), ValType::Ref(r)) = (*arg, param)
+                && !matches!(r.heap, ward::HeapType::Extern | ward::HeapType::NoExtern)
+            {
+                *arg = Val::AnyRef(Some(AnyRef::from_extern(e)));
+            }
+        }
         let mut results: Vec<Val> = ty
             .results()
             .iter()
@@ -424,8 +436,10 @@ impl Runner {
             WastArgCore::RefExtern(n) => {
                 Val::ExternRef(Some(ExternRef::new(&mut self.store, ExternPayload(*n))))
             }
+            // `ref.host N` is host value N seen as an `anyref` (internalized where the parameter
+            // asks for one, see `invoke`); `ref.extern N` is the same value as an `externref`.
             WastArgCore::RefHost(n) => {
-                Val::ExternRef(Some(ExternRef::new(&mut self.store, HostPayload(*n))))
+                Val::ExternRef(Some(ExternRef::new(&mut self.store, ExternPayload(*n))))
             }
         })
     }
@@ -445,11 +459,27 @@ impl Runner {
                 .ok()
                 .and_then(|d| d.downcast_ref::<ExternPayload>())
                 .is_some_and(|p| p.0 == *n),
-            (WastRetCore::RefHost(n), Val::ExternRef(Some(e))) => e
+            (WastRetCore::RefHost(n), Val::ExternRef(Some(e))) => {
+                e.data(&self.store).ok().is_some_and(|d| {
+                    d.downcast_ref::<ExternPayload>().map(|p| p.0) == Some(*n)
+                        || d.downcast_ref::<HostPayload>().map(|p| p.0) == Some(*n)
+                })
+            }
+            (WastRetCore::RefHost(n), Val::AnyRef(Some(a))) => a
+                .to_extern()
                 .data(&self.store)
                 .ok()
-                .and_then(|d| d.downcast_ref::<HostPayload>())
+                .and_then(|d| d.downcast_ref::<ExternPayload>())
                 .is_some_and(|p| p.0 == *n),
+            (WastRetCore::RefAny, Val::AnyRef(a)) => a.is_some(),
+            (WastRetCore::RefEq, Val::AnyRef(Some(a))) => {
+                a.as_i31().is_some() || a.is_struct(&self.store) || a.is_array(&self.store)
+            }
+            (WastRetCore::RefI31 | WastRetCore::RefI31Shared, Val::AnyRef(Some(a))) => {
+                a.as_i31().is_some()
+            }
+            (WastRetCore::RefStruct, Val::AnyRef(Some(a))) => a.is_struct(&self.store),
+            (WastRetCore::RefArray, Val::AnyRef(Some(a))) => a.is_array(&self.store),
             (WastRetCore::Either(options), v) => options.iter().any(|o| self.matches(v, o)),
             _ => false,
         }

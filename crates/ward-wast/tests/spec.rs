@@ -1,8 +1,7 @@
 //! Runs the vendored WebAssembly spec test suite (`tests/wasm-testsuite`) through `ward-wast`.
 //!
-//! The core group (no SIMD, GC or exception handling) and the SIMD group must pass completely; the
-//! remaining files (GC, exception handling) are run to check that features ward does not support yet
-//! fail cleanly, never by a panic.
+//! Every top-level file belongs to one group — core (no SIMD, GC or exception handling), SIMD,
+//! exception handling, GC — and every group must pass completely.
 
 use std::path::PathBuf;
 use std::thread;
@@ -173,6 +172,44 @@ const CORE: &[&str] = &[
     "utf8-invalid-encoding",
 ];
 
+/// Spec files that use exception handling (tags, `throw`, `throw_ref`, `try_table`, `exnref`).
+const EXCEPTIONS: &[&str] = &[
+    "exports",
+    "imports",
+    "instance",
+    "tag",
+    "throw",
+    "throw_ref",
+    "try_table",
+];
+
+/// Spec files that use GC types or instructions (structs, arrays, `i31`, casts, the `any` hierarchy).
+const GC: &[&str] = &[
+    "array",
+    "array_copy",
+    "array_fill",
+    "array_init_data",
+    "array_init_elem",
+    "array_new_data",
+    "array_new_elem",
+    "br_on_cast",
+    "br_on_cast_fail",
+    "br_table",
+    "extern",
+    "i31",
+    "ref_cast",
+    "ref_eq",
+    "ref_null",
+    "ref_test",
+    "struct",
+    "table_init",
+    "table_init64",
+    "type-canon",
+    "type-equivalence",
+    "type-rec",
+    "type-subtyping",
+];
+
 /// Spec files that use `v128` (fixed-width and relaxed SIMD): every top-level file mentioning it.
 const SIMD: &[&str] = &[
     "i16x8_relaxed_q15mulr_s",
@@ -249,10 +286,6 @@ fn suite_dir() -> PathBuf {
 }
 
 /// Runs `files` on two threads and returns (file, report or error) in order.
-fn run_all(files: Vec<String>) -> Vec<(String, Result<ward_wast::Report, String>)> {
-    run_all_with(files, &Config::new())
-}
-
 fn run_all_with(
     files: Vec<String>,
     config: &Config,
@@ -360,40 +393,44 @@ fn simd_spec_files_pass_with_fuel_and_interruption_enabled() {
 }
 
 #[test]
-fn unsupported_proposals_fail_cleanly_without_panics() {
-    let mut others: Vec<String> = std::fs::read_dir(suite_dir())
+fn exception_handling_spec_files_pass_completely() {
+    assert_group_passes("exception handling", EXCEPTIONS, &Config::new());
+}
+
+#[test]
+fn exception_handling_spec_files_pass_with_fuel_and_interruption_enabled() {
+    assert_group_passes("exception handling (metered)", EXCEPTIONS, &metered());
+}
+
+#[test]
+fn gc_spec_files_pass_completely() {
+    assert_group_passes("gc", GC, &Config::new());
+}
+
+#[test]
+fn gc_spec_files_pass_with_fuel_and_interruption_enabled() {
+    assert_group_passes("gc (metered)", GC, &metered());
+}
+
+/// Every top-level file of the suite is in exactly one group, so every one must pass.
+#[test]
+fn every_spec_file_belongs_to_a_group() {
+    let mut files: Vec<String> = std::fs::read_dir(suite_dir())
         .expect("vendored spec suite is present")
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| {
-            let stem = name.trim_end_matches(".wast");
-            name.ends_with(".wast") && !CORE.contains(&stem) && !SIMD.contains(&stem)
-        })
+        .filter(|name| name.ends_with(".wast"))
+        .map(|name| name.trim_end_matches(".wast").to_string())
         .collect();
-    others.sort();
-    assert_eq!(
-        others.len(),
-        30,
-        "the suite has 257 top-level files: 160 core, 67 SIMD, 30 GC or exception handling"
-    );
-    let results = run_all(others);
-    let mut panics = Vec::new();
-    let mut unsupported = 0;
-    for (file, result) in &results {
-        let report = result.as_ref().unwrap_or_else(|e| panic!("{file}: {e}"));
-        for failure in &report.failures {
-            if failure.message.contains("panicked") {
-                panics.push(format!("{file}:{}: {}", failure.line, failure.message));
-            }
-            if failure.message.contains("unsupported feature") {
-                unsupported += 1;
-            }
-        }
+    files.sort();
+    assert_eq!(files.len(), 257, "the suite has 257 top-level files");
+    for file in &files {
+        let groups = [CORE, SIMD, EXCEPTIONS, GC]
+            .iter()
+            .filter(|g| g.contains(&file.as_str()))
+            .count();
+        assert_eq!(groups, 1, "{file}.wast is in {groups} groups");
     }
-    assert!(panics.is_empty(), "ward panicked:\n{}", panics.join("\n"));
-    assert!(
-        unsupported > 0,
-        "modules using unsupported proposals should report them as unsupported"
-    );
+    assert_eq!(CORE.len() + SIMD.len() + EXCEPTIONS.len() + GC.len(), 257);
 }
 
 /// Scripts distilled from bugs found by fuzzing and differential testing (`tests/regressions`).

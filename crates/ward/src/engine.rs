@@ -22,6 +22,7 @@ pub struct Config {
     pub(crate) memory_reservation: u64,
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
+    pub(crate) max_gc_heap: usize,
 }
 
 impl Default for Config {
@@ -31,6 +32,7 @@ impl Default for Config {
             memory_reservation: 4 << 30,
             consume_fuel: false,
             epoch_interruption: false,
+            max_gc_heap: 256 << 20,
         }
     }
 }
@@ -70,6 +72,15 @@ impl Config {
         self
     }
 
+    /// Most bytes of GC objects (structs and arrays) a store may hold. Allocation collects garbage
+    /// before the heap would grow past this, and traps with
+    /// [`TrapKind::GcHeapExhausted`](crate::TrapKind::GcHeapExhausted) if live objects still do not
+    /// fit.
+    pub fn max_gc_heap(&mut self, bytes: usize) -> &mut Self {
+        self.max_gc_heap = bytes;
+        self
+    }
+
     /// Address space reserved up front for each linear memory, in bytes. Memory grows in place within
     /// the reservation; growing beyond it moves the memory.
     pub fn memory_reservation(&mut self, bytes: u64) -> &mut Self {
@@ -85,6 +96,8 @@ pub(crate) struct TypeInfo {
     pub func: Option<FuncType>,
     /// Declared supertype.
     pub supertype: Option<CoreTypeId>,
+    /// Object layout, for struct and array types.
+    pub layout: Option<crate::gc::Layout>,
 }
 
 pub(crate) struct EngineInner {
@@ -176,6 +189,7 @@ impl Engine {
                 TypeInfo {
                     func,
                     supertype: types.supertype_of(id),
+                    layout: crate::gc::Layout::from_composite(&sub.composite_type.inner),
                 },
             );
         }
@@ -217,7 +231,7 @@ impl Engine {
         self.heap_is_subtype(sub.heap, sup.heap)
     }
 
-    fn heap_is_subtype(&self, sub: HeapType, sup: HeapType) -> bool {
+    pub(crate) fn heap_is_subtype(&self, sub: HeapType, sup: HeapType) -> bool {
         use HeapType::*;
         if sub == sup {
             return true;
@@ -226,7 +240,12 @@ impl Engine {
             (Concrete(a), Concrete(b)) => self.id_is_subtype(a.0, b.0),
             (Concrete(a), Func) => self.type_info(a.0).is_some_and(|i| i.func.is_some()),
             (Concrete(a), Any | Eq) => self.type_info(a.0).is_some_and(|i| i.func.is_none()),
-            (Concrete(_), Struct | Array) => false,
+            (Concrete(a), Struct) => self
+                .type_info(a.0)
+                .is_some_and(|i| matches!(i.layout, Some(crate::gc::Layout::Struct { .. }))),
+            (Concrete(a), Array) => self
+                .type_info(a.0)
+                .is_some_and(|i| matches!(i.layout, Some(crate::gc::Layout::Array(_)))),
             (NoFunc, Func) => true,
             (NoFunc, Concrete(b)) => self.type_info(b.0).is_some_and(|i| i.func.is_some()),
             (NoExtern, Extern) => true,

@@ -93,10 +93,10 @@ impl Func {
             push_slots(&mut raw, val.to_raw(store.inner.id)?, *ty);
         }
         let out = exec::invoke(store, self.index, &raw)?;
-        let id = store.inner.id;
-        for (slot, val) in results
-            .iter_mut()
-            .zip(vals_from_slots(&out, sig.results(), id))
+        for (slot, val) in
+            results
+                .iter_mut()
+                .zip(vals_from_slots(&out, sig.results(), &store.inner))
         {
             *slot = val;
         }

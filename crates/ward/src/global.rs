@@ -51,7 +51,7 @@ impl Global {
     pub fn get(&self, store: impl AsContext) -> Val {
         let inner = &store.as_context().inner;
         let entity = self.entity(inner);
-        Val::from_raw(entity.value, entity.ty.content, inner.id)
+        Val::from_raw(entity.value, entity.ty.content, inner)
     }
 
     /// Sets the value of a mutable global.

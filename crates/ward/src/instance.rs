@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::exception::{Tag, TagEntity};
 use crate::func::{Func, TypedFunc, WasmParams, WasmResults};
 use crate::global::{Global, GlobalEntity};
 use crate::memory::Memory;
@@ -25,6 +26,7 @@ pub enum Extern {
     Table(Table),
     Memory(Memory),
     Global(Global),
+    Tag(Tag),
 }
 
 impl Extern {
@@ -52,6 +54,14 @@ impl Extern {
             None
         }
     }
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        if let Extern::Tag(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
     /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
         if let Extern::Global(g) = self {
@@ -67,6 +77,7 @@ impl Extern {
             Extern::Table(_) => "table",
             Extern::Memory(_) => "memory",
             Extern::Global(_) => "global",
+            Extern::Tag(_) => "tag",
         }
     }
 
@@ -76,6 +87,7 @@ impl Extern {
             Extern::Table(t) => t.store,
             Extern::Memory(m) => m.store,
             Extern::Global(g) => g.store,
+            Extern::Tag(t) => t.store,
         }
     }
 }
@@ -93,6 +105,11 @@ impl From<Table> for Extern {
 impl From<Memory> for Extern {
     fn from(m: Memory) -> Extern {
         Extern::Memory(m)
+    }
+}
+impl From<Tag> for Extern {
+    fn from(t: Tag) -> Extern {
+        Extern::Tag(t)
     }
 }
 impl From<Global> for Extern {
@@ -197,7 +214,10 @@ fn entity_extern(store: StoreId, instance: &InstanceEntity, index: EntityIndex) 
             store,
             index: instance.globals[i as usize],
         }),
-        EntityIndex::Tag(_) => unreachable!("modules with tags are rejected at compile time"),
+        EntityIndex::Tag(i) => Extern::Tag(Tag {
+            store,
+            index: instance.tags[i as usize],
+        }),
     }
 }
 
@@ -257,6 +277,12 @@ fn check_import(store: &crate::store::StoreInner, kind: &ImportKind, provided: &
                     Mutability::Var => actual.content == expected.content,
                 }
         }
+        (ImportKind::Tag(expected), Extern::Tag(t)) => {
+            let actual = store.tags[t.index as usize].ty;
+            actual == *expected
+                || (store.engine.id_is_subtype(actual, *expected)
+                    && store.engine.id_is_subtype(*expected, actual))
+        }
         _ => false,
     }
 }
@@ -287,6 +313,7 @@ pub(crate) fn instantiate<T>(
     let mut tables = Vec::with_capacity(m.table_types.len());
     let mut memories = Vec::with_capacity(m.memory_types.len());
     let mut globals = Vec::with_capacity(m.global_types.len());
+    let mut tags = Vec::with_capacity(m.tag_types.len());
     for (import, provided) in m.imports.iter().zip(imports) {
         if provided.store_id() != store.inner.id {
             return Err(Error::Usage("import belongs to another store".into()));
@@ -311,6 +338,7 @@ pub(crate) fn instantiate<T>(
             Extern::Table(t) => tables.push(t.index),
             Extern::Memory(mem) => memories.push(mem.index),
             Extern::Global(g) => globals.push(g.index),
+            Extern::Tag(t) => tags.push(t.index),
         }
     }
 
@@ -363,13 +391,24 @@ pub(crate) fn instantiate<T>(
         });
         funcs.push(func.index);
     }
+    for ty in &m.tag_types[m.num_imported_tags as usize..] {
+        let tag = inner.push_tag(TagEntity {
+            ty: *ty,
+            sig: m.engine.func_type(*ty),
+        });
+        tags.push(tag.index);
+    }
     let func_ref = |funcs: &[u32], f: u32| funcs[f as usize] as u64 + 1;
+    let engine = m.engine.clone();
+    let fields = |ty: u32| crate::gc::field_count(&engine, &m.type_ids, ty);
 
     for def in &m.globals {
         let value = def.init.eval(
             |g| inner.globals[globals[g as usize] as usize].value,
             |f| func_ref(&funcs, f),
-        );
+            &mut |r| crate::gc::const_alloc(&mut inner.gc, &engine, &m.type_ids, r),
+            &fields,
+        )?;
         inner.globals.push(GlobalEntity { value, ty: def.ty });
         globals.push((inner.globals.len() - 1) as u32);
     }
@@ -378,7 +417,9 @@ pub(crate) fn instantiate<T>(
             Some(expr) => expr.eval(
                 |g| inner.globals[globals[g as usize] as usize].value,
                 |f| func_ref(&funcs, f),
-            ) as u64,
+                &mut |r| crate::gc::const_alloc(&mut inner.gc, &engine, &m.type_ids, r),
+                &fields,
+            )? as u64,
             None => 0,
         };
         inner.tables.push(TableEntity::new(def.ty, init)?);
@@ -389,15 +430,18 @@ pub(crate) fn instantiate<T>(
     for seg in &m.elems {
         let items: Arc<[u64]> = match &seg.items {
             ElemItems::Funcs(indices) => indices.iter().map(|f| func_ref(&funcs, *f)).collect(),
-            ElemItems::Exprs(exprs) => exprs
-                .iter()
-                .map(|e| {
-                    e.eval(
+            ElemItems::Exprs(exprs) => {
+                let mut items = Vec::with_capacity(exprs.len());
+                for e in exprs.iter() {
+                    items.push(e.eval(
                         |g| inner.globals[globals[g as usize] as usize].value,
                         |f| func_ref(&funcs, f),
-                    ) as u64
-                })
-                .collect(),
+                        &mut |r| crate::gc::const_alloc(&mut inner.gc, &engine, &m.type_ids, r),
+                        &fields,
+                    )? as u64);
+                }
+                items.into()
+            }
         };
         elems.push(items);
     }
@@ -409,6 +453,7 @@ pub(crate) fn instantiate<T>(
         tables: tables.into(),
         memories: memories.into(),
         globals: globals.into(),
+        tags: tags.into(),
         data,
         elems,
     });
@@ -428,7 +473,9 @@ pub(crate) fn instantiate<T>(
                 let offset = offset.eval(
                     |g| inner.globals[inst.globals[g as usize] as usize].value,
                     |_| 0,
-                ) as u64;
+                    &mut |_| Ok(0),
+                    &|_| 0,
+                )? as u64;
                 let table_index = inst.tables[*table as usize] as usize;
                 let items = inst.elems[i].clone();
                 let table = &mut inner.tables[table_index];
@@ -451,7 +498,9 @@ pub(crate) fn instantiate<T>(
         let offset = offset.eval(
             |g| inner.globals[inst.globals[g as usize] as usize].value,
             |_| 0,
-        ) as u64;
+            &mut |_| Ok(0),
+            &|_| 0,
+        )? as u64;
         let memory_index = inst.memories[*memory as usize] as usize;
         let bytes = seg.bytes.clone();
         let mem = inner.memories[memory_index].data_mut();

@@ -28,7 +28,9 @@
 #![warn(missing_docs)]
 
 mod engine;
+mod exception;
 mod func;
+mod gc;
 mod global;
 mod instance;
 mod interp;
@@ -43,6 +45,7 @@ mod types;
 mod values;
 
 pub use engine::{Config, Engine};
+pub use exception::{ExnRef, Tag};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use global::Global;
 pub use instance::{Extern, Instance};
@@ -57,4 +60,4 @@ pub use types::{
     ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, TypeId,
     ValType,
 };
-pub use values::{ExternRef, Val};
+pub use values::{AnyRef, ExternRef, Val};

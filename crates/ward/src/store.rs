@@ -12,6 +12,7 @@ use std::time::Duration;
 use wasmparser::types::CoreTypeId;
 
 use crate::engine::Engine;
+use crate::exception::{Tag, TagEntity};
 use crate::func::{Caller, Func};
 use crate::global::GlobalEntity;
 use crate::interp::exec::ExecStack;
@@ -59,6 +60,7 @@ pub(crate) struct InstanceEntity {
     pub tables: Box<[u32]>,
     pub memories: Box<[u32]>,
     pub globals: Box<[u32]>,
+    pub tags: Box<[u32]>,
     /// Data segments; a dropped segment is empty.
     pub data: Vec<Arc<[u8]>>,
     /// Element segments as encoded references; a dropped segment is empty.
@@ -75,6 +77,13 @@ pub(crate) struct StoreInner {
     pub tables: Vec<TableEntity>,
     pub globals: Vec<GlobalEntity>,
     pub externs: Vec<Box<dyn Any + Send + Sync>>,
+    pub tags: Vec<TagEntity>,
+    /// GC objects and thrown exceptions (see `gc`).
+    pub gc: crate::gc::GcHeap,
+    /// Value stacks of activations suspended in host calls, as (address, live slots): roots for the
+    /// collector. An entry is pushed by the executor before a host call and popped after it returns,
+    /// while the stack it names is kept alive and untouched by that suspended activation.
+    pub suspended_stacks: Vec<(usize, usize)>,
     /// Execution stacks not in use, kept for reuse by later calls.
     pub stacks: Vec<ExecStack>,
     /// How many executor activations are live (host → Wasm → host → … nesting).
@@ -93,6 +102,14 @@ impl StoreInner {
         Memory {
             store: self.id,
             index: (self.memories.len() - 1) as u32,
+        }
+    }
+
+    pub fn push_tag(&mut self, entity: TagEntity) -> Tag {
+        self.tags.push(entity);
+        Tag {
+            store: self.id,
+            index: (self.tags.len() - 1) as u32,
         }
     }
 
@@ -129,6 +146,9 @@ impl<T> Store<T> {
                 tables: Vec::new(),
                 globals: Vec::new(),
                 externs: Vec::new(),
+                tags: Vec::new(),
+                gc: crate::gc::GcHeap::new(engine.config().max_gc_heap),
+                suspended_stacks: Vec::new(),
                 stacks: Vec::new(),
                 activations: 0,
                 fuel: 0,
@@ -317,6 +337,11 @@ impl<T> Store<T> {
                 (l.instances(), l.tables(), l.memories())
             }
         }
+    }
+
+    /// How many times the store's GC heap has been collected.
+    pub fn gc_collections(&self) -> u64 {
+        self.inner.gc.collections
     }
 
     /// The engine this store belongs to.

@@ -102,7 +102,7 @@ impl Table {
         Some(Val::from_raw(
             raw as u128,
             crate::types::ValType::Ref(entity.ty.element),
-            inner.id,
+            inner,
         ))
     }
 

@@ -44,6 +44,18 @@ pub enum TrapKind {
     MemoryLimitExceeded,
     /// A table grew beyond the store's limit (with `trap_on_grow_failure`).
     TableLimitExceeded,
+    /// A struct access through a null reference.
+    NullStructReference,
+    /// An array access through a null reference.
+    NullArrayReference,
+    /// `i31.get` of a null reference.
+    NullI31Reference,
+    /// An array access outside the array's bounds.
+    ArrayOutOfBounds,
+    /// `ref.cast` of a value not of the target type.
+    CastFailure,
+    /// A GC allocation did not fit in the configured heap even after a collection.
+    GcHeapExhausted,
 }
 
 impl TrapKind {
@@ -67,6 +79,12 @@ impl TrapKind {
             TrapKind::Interrupt => "interrupted: deadline reached",
             TrapKind::MemoryLimitExceeded => "memory size limit exceeded",
             TrapKind::TableLimitExceeded => "table size limit exceeded",
+            TrapKind::NullStructReference => "null structure reference",
+            TrapKind::NullArrayReference => "null array reference",
+            TrapKind::NullI31Reference => "null i31 reference",
+            TrapKind::ArrayOutOfBounds => "out of bounds array access",
+            TrapKind::CastFailure => "cast failure",
+            TrapKind::GcHeapExhausted => "GC heap exhausted",
         }
     }
 }
@@ -189,6 +207,10 @@ pub enum Error {
     /// An error raised by a host function.
     #[error("{0}")]
     Host(Box<dyn std::error::Error + Send + Sync>),
+    /// A Wasm exception was thrown and not caught. A host function may return this error to throw
+    /// (or rethrow) the exception into its Wasm caller.
+    #[error("{0}")]
+    Exception(crate::ExnRef),
     /// A host function ended the guest with an exit code (WASI `proc_exit`).
     #[error("exit with code {0}")]
     Exit(i32),

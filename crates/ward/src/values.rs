@@ -6,8 +6,10 @@
 
 use std::any::Any;
 
+use crate::exception::ExnRef;
 use crate::func::Func;
-use crate::store::{AsContext, AsContextMut, StoreId};
+use crate::gc::{self, EXTERNALIZED};
+use crate::store::{AsContext, AsContextMut, StoreId, StoreInner};
 use crate::types::{HeapType, RefType, ValType};
 use crate::{Error, Result};
 
@@ -15,7 +17,8 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExternRef {
     pub(crate) store: StoreId,
-    pub(crate) index: u32,
+    /// The slot encoding: `store extern index + 1`, or an `anyref` with `gc::EXTERNALIZED` set.
+    pub(crate) raw: u64,
 }
 
 impl ExternRef {
@@ -26,7 +29,7 @@ impl ExternRef {
         inner.externs.push(Box::new(value));
         ExternRef {
             store: inner.id,
-            index: (inner.externs.len() - 1) as u32,
+            raw: inner.externs.len() as u64,
         }
     }
 
@@ -36,7 +39,73 @@ impl ExternRef {
         if inner.id != self.store {
             return Err(Error::Usage("externref used with the wrong store".into()));
         }
-        Ok(inner.externs[self.index as usize].as_ref())
+        if self.raw & EXTERNALIZED != 0 {
+            return Err(Error::Usage(
+                "this externref wraps a Wasm reference (extern.convert_any), not host data".into(),
+            ));
+        }
+        Ok(inner.externs[(self.raw - 1) as usize].as_ref())
+    }
+}
+
+/// A non-null reference of the `any` hierarchy: an `i31`, a struct or array object, or a host
+/// `externref` converted with `any.convert_extern`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnyRef {
+    pub(crate) store: StoreId,
+    /// The slot encoding (see `gc`).
+    pub(crate) raw: u64,
+}
+
+impl AnyRef {
+    /// An `i31` reference holding the low 31 bits of `value`.
+    pub fn i31(store: impl AsContext, value: i32) -> AnyRef {
+        AnyRef {
+            store: store.as_context().inner.id,
+            raw: gc::i31_encode(value as u32 as u64),
+        }
+    }
+
+    /// The value of an `i31` reference, sign-extended, or `None` for other references.
+    pub fn as_i31(&self) -> Option<i32> {
+        gc::is_i31(self.raw).then_some((self.raw as u32 as i32) >> 1)
+    }
+
+    /// `any.convert_extern` of a non-null `externref`.
+    pub fn from_extern(extern_ref: ExternRef) -> AnyRef {
+        AnyRef {
+            store: extern_ref.store,
+            raw: gc::internalize(extern_ref.raw),
+        }
+    }
+
+    /// `extern.convert_any`: this reference as an `externref` (the original one for references made
+    /// by [`AnyRef::from_extern`]).
+    pub fn to_extern(&self) -> ExternRef {
+        ExternRef {
+            store: self.store,
+            raw: gc::externalize(self.raw),
+        }
+    }
+
+    /// Whether this is a struct object.
+    pub fn is_struct(&self, store: impl AsContext) -> bool {
+        let inner = &store.as_context().inner;
+        inner.id == self.store
+            && inner
+                .gc
+                .get(self.raw)
+                .is_some_and(|o| o.kind == gc::ObjectKind::Struct)
+    }
+
+    /// Whether this is an array object.
+    pub fn is_array(&self, store: impl AsContext) -> bool {
+        let inner = &store.as_context().inner;
+        inner.id == self.store
+            && inner
+                .gc
+                .get(self.raw)
+                .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Array(_)))
     }
 }
 
@@ -57,6 +126,11 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An external reference or null.
     ExternRef(Option<ExternRef>),
+    /// An exception reference or null.
+    ExnRef(Option<ExnRef>),
+    /// A reference of the `any` hierarchy (`anyref`, `eqref`, `i31ref`, struct and array
+    /// references) or null.
+    AnyRef(Option<AnyRef>),
 }
 
 impl Val {
@@ -70,6 +144,8 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::Ref(r) if !r.nullable => return None,
             ValType::Ref(r) if is_func_heap(r.heap) => Val::FuncRef(None),
+            ValType::Ref(r) if is_exn_heap(r.heap) => Val::ExnRef(None),
+            ValType::Ref(r) if is_any_heap_abstract(r.heap) => Val::AnyRef(None),
             ValType::Ref(_) => Val::ExternRef(None),
         })
     }
@@ -112,7 +188,10 @@ impl Val {
 
     /// Whether this value is a null reference.
     pub fn is_null(&self) -> bool {
-        matches!(self, Val::FuncRef(None) | Val::ExternRef(None))
+        matches!(
+            self,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None)
+        )
     }
 
     /// Whether the value can be passed where `ty` is expected (checks the kind, nullability, and for
@@ -124,7 +203,33 @@ impl Val {
             | (Val::F32(_), ValType::F32)
             | (Val::F64(_), ValType::F64)
             | (Val::V128(_), ValType::V128) => true,
-            (Val::FuncRef(None) | Val::ExternRef(None), ValType::Ref(r)) => r.nullable,
+            (
+                Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None),
+                ValType::Ref(r),
+            ) => r.nullable,
+            (Val::AnyRef(Some(a)), ValType::Ref(r)) => {
+                a.store == store.id
+                    && (a.raw & EXTERNALIZED) == 0
+                    && (gc::is_i31(a.raw)
+                        || gc::is_host_any(a.raw)
+                        || store.gc.get(a.raw).is_some())
+                    && crate::interp::cast::ref_test(
+                        store,
+                        a.raw,
+                        RefType {
+                            nullable: false,
+                            ..r
+                        },
+                    )
+            }
+            (Val::ExnRef(Some(e)), ValType::Ref(r)) => {
+                e.store == store.id
+                    && matches!(r.heap, HeapType::Exn)
+                    && store
+                        .gc
+                        .get(e.raw)
+                        .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Exception { .. }))
+            }
             (Val::FuncRef(Some(f)), ValType::Ref(r)) => {
                 f.store == store.id
                     && match r.heap {
@@ -139,6 +244,7 @@ impl Val {
             (Val::ExternRef(Some(e)), ValType::Ref(r)) => {
                 e.store == store.id && matches!(r.heap, HeapType::Extern)
             }
+            (Val::FuncRef(Some(_)) | Val::ExternRef(Some(_)) | Val::ExnRef(Some(_)), _) => false,
             _ => false,
         }
     }
@@ -151,20 +257,29 @@ impl Val {
             Val::F32(v) => v as u128,
             Val::F64(v) => v as u128,
             Val::V128(v) => v,
-            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => 0,
+            Val::AnyRef(Some(a)) => {
+                check_store(a.store, store)?;
+                a.raw as u128
+            }
+            Val::ExnRef(Some(e)) => {
+                check_store(e.store, store)?;
+                e.raw as u128
+            }
             Val::FuncRef(Some(f)) => {
                 check_store(f.store, store)?;
                 f.index as u128 + 1
             }
             Val::ExternRef(Some(e)) => {
                 check_store(e.store, store)?;
-                e.index as u128 + 1
+                e.raw as u128
             }
         })
     }
 
     /// Decodes a slot value of type `ty`.
-    pub(crate) fn from_raw(raw: u128, ty: ValType, store: StoreId) -> Val {
+    pub(crate) fn from_raw(raw: u128, ty: ValType, inner: &StoreInner) -> Val {
+        let store = inner.id;
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
             ValType::I64 => Val::I64(raw as u64 as i64),
@@ -173,10 +288,35 @@ impl Val {
             ValType::V128 => Val::V128(raw),
             ValType::Ref(r) => {
                 let index = (raw as u64).checked_sub(1).map(|i| i as u32);
-                if is_func_heap(r.heap) {
+                let any = match r.heap {
+                    HeapType::Concrete(id) => inner
+                        .engine
+                        .type_info(id.0)
+                        .is_some_and(|i| i.func.is_none()),
+                    heap => is_any_heap_abstract(heap),
+                };
+                if any {
+                    Val::AnyRef((raw != 0).then_some(AnyRef {
+                        store,
+                        raw: raw as u64,
+                    }))
+                } else if r.heap == HeapType::Extern || r.heap == HeapType::NoExtern {
+                    Val::ExternRef((raw != 0).then_some(ExternRef {
+                        store,
+                        raw: raw as u64,
+                    }))
+                } else if is_func_heap(r.heap) {
                     Val::FuncRef(index.map(|index| Func { store, index }))
+                } else if is_exn_heap(r.heap) {
+                    Val::ExnRef((raw != 0).then_some(ExnRef {
+                        store,
+                        raw: raw as u64,
+                    }))
                 } else {
-                    Val::ExternRef(index.map(|index| ExternRef { store, index }))
+                    Val::ExternRef(index.map(|_| ExternRef {
+                        store,
+                        raw: raw as u64,
+                    }))
                 }
             }
         }
@@ -202,7 +342,7 @@ pub(crate) fn push_slots(out: &mut Vec<u64>, raw: u128, ty: ValType) {
 }
 
 /// Decodes values of types `tys` from consecutive slots.
-pub(crate) fn vals_from_slots(slots: &[u64], tys: &[ValType], store: StoreId) -> Vec<Val> {
+pub(crate) fn vals_from_slots(slots: &[u64], tys: &[ValType], store: &StoreInner) -> Vec<Val> {
     let mut at = 0;
     tys.iter()
         .map(|ty| {
@@ -214,6 +354,23 @@ pub(crate) fn vals_from_slots(slots: &[u64], tys: &[ValType], store: StoreId) ->
             Val::from_raw(raw, *ty, store)
         })
         .collect()
+}
+
+/// Abstract heap types of the `any` hierarchy (concrete types need the engine to tell).
+pub(crate) fn is_any_heap_abstract(heap: HeapType) -> bool {
+    matches!(
+        heap,
+        HeapType::Any
+            | HeapType::Eq
+            | HeapType::I31
+            | HeapType::Struct
+            | HeapType::Array
+            | HeapType::None
+    )
+}
+
+pub(crate) fn is_exn_heap(heap: HeapType) -> bool {
+    matches!(heap, HeapType::Exn | HeapType::NoExn)
 }
 
 pub(crate) fn is_func_heap(heap: HeapType) -> bool {
@@ -233,6 +390,8 @@ pub(crate) fn describe(val: &Val) -> String {
         Val::V128(_) => "v128".into(),
         Val::FuncRef(_) => ValType::Ref(RefType::FUNCREF).to_string(),
         Val::ExternRef(_) => ValType::Ref(RefType::EXTERNREF).to_string(),
+        Val::ExnRef(_) => "exnref".into(),
+        Val::AnyRef(_) => "anyref".into(),
     }
 }
 

@@ -1,8 +1,8 @@
 //! Behaviour of the embedding API, through the public interface only.
 
 use ward::{
-    Caller, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Linker, Memory,
-    MemoryType, Module, Mutability, Store, TrapKind, Val, ValType,
+    AnyRef, Caller, Config, Engine, Error, ExnRef, Extern, Func, FuncType, Global, GlobalType,
+    Instance, Linker, Memory, MemoryType, Module, Mutability, Store, Tag, TrapKind, Val, ValType,
 };
 
 fn instantiate(wat: &str) -> (Store<()>, Instance) {
@@ -320,11 +320,344 @@ fn malformed_and_invalid_modules_report_offsets() {
 }
 
 #[test]
-fn exception_handling_modules_are_reported_as_unsupported() {
+fn component_binaries_are_reported_as_unsupported() {
     let engine = Engine::default();
-    let err = Module::new(&engine, "(module (tag $e) (func throw $e))").unwrap_err();
+    let err = Module::from_binary(&engine, b"\0asm\x0d\x00\x01\x00").unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
     assert!(err.to_string().contains("unsupported"), "{err}");
+}
+
+#[test]
+fn gc_allocation_far_beyond_the_heap_limit_completes_by_collecting() {
+    let mut config = Config::new();
+    config.max_gc_heap(1 << 20);
+    let engine = Engine::new(&config);
+    // Each iteration allocates a 16-element i64 array (about 160 bytes) and keeps only the latest
+    // one: 200 000 iterations allocate about 30 MiB through a 1 MiB heap.
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $a (array (mut i64)))
+             (type $node (struct (field i64) (field (ref null $a))))
+             (func (export "churn") (param $n i32) (result i64)
+               (local $keep (ref null $node))
+               (loop $l
+                 (local.set $keep
+                   (struct.new $node (i64.extend_i32_u (local.get $n))
+                     (array.new $a (i64.const 7) (i32.const 16))))
+                 (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+               (i64.add (struct.get $node 0 (local.get $keep))
+                 (array.get $a (struct.get $node 1 (local.get $keep)) (i32.const 15)))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let churn = instance
+        .get_typed_func::<i32, i64>(&store, "churn")
+        .unwrap();
+    assert_eq!(churn.call(&mut store, 200_000).unwrap(), 8);
+    assert!(store.gc_collections() > 10, "{}", store.gc_collections());
+}
+
+#[test]
+fn live_gc_objects_beyond_the_heap_limit_trap() {
+    let mut config = Config::new();
+    config.max_gc_heap(1 << 20);
+    let engine = Engine::new(&config);
+    // A linked list that stays reachable cannot be collected.
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $node (struct (field (ref null $node))))
+             (func (export "grow") (param $n i32)
+               (local $list (ref null $node))
+               (loop $l
+                 (local.set $list (struct.new $node (local.get $list)))
+                 (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let grow = instance.get_typed_func::<i32, ()>(&store, "grow").unwrap();
+    let err = grow.call(&mut store, 1_000_000).unwrap_err();
+    assert_eq!(
+        err.as_trap().map(|t| t.kind()),
+        Some(TrapKind::GcHeapExhausted)
+    );
+}
+
+#[test]
+fn gc_references_cross_the_api_and_stay_alive_while_a_host_call_collects() {
+    let engine = Engine::new(Config::new().max_gc_heap(1 << 20));
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $s (struct (field i32)))
+             (import "env" "churn" (func $churn))
+             (func $garbage (export "garbage") (param $n i32)
+               (loop $l
+                 (drop (struct.new $s (local.get $n)))
+                 (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+             (func (export "make") (param i32) (result anyref) (struct.new $s (local.get 0)))
+             (func (export "read") (param anyref) (result i32)
+               (struct.get $s 0 (ref.cast (ref $s) (local.get 0))))
+             (func (export "survive") (param i32) (result i32)
+               (local $keep (ref $s))
+               (local.set $keep (struct.new $s (local.get 0)))
+               (call $churn)
+               (struct.get $s 0 (local.get $keep)))
+             (func (export "small") (result i31ref) (ref.i31 (i32.const -5))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "churn",
+            |mut caller: Caller<'_, ()>| -> ward::Result<()> {
+                let garbage = caller
+                    .get_export("garbage")
+                    .and_then(Extern::into_func)
+                    .unwrap();
+                garbage.call(&mut caller, &[Val::I32(100_000)], &mut [])
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let mut made = [Val::AnyRef(None)];
+    instance
+        .get_func(&store, "make")
+        .unwrap()
+        .call(&mut store, &[Val::I32(9)], &mut made)
+        .unwrap();
+    let Val::AnyRef(Some(obj)) = made[0] else {
+        panic!("expected a struct, got {:?}", made[0])
+    };
+    assert!(obj.is_struct(&store) && !obj.is_array(&store));
+    let mut out = [Val::I32(0)];
+    instance
+        .get_func(&store, "read")
+        .unwrap()
+        .call(&mut store, &made, &mut out)
+        .unwrap();
+    assert_eq!(out[0], Val::I32(9));
+    // The struct held only by a local of the suspended caller survives collections in the host call.
+    let survive = instance
+        .get_typed_func::<i32, i32>(&store, "survive")
+        .unwrap();
+    assert_eq!(survive.call(&mut store, 1234).unwrap(), 1234);
+    assert!(store.gc_collections() > 0);
+    let mut small = [Val::AnyRef(None)];
+    instance
+        .get_func(&store, "small")
+        .unwrap()
+        .call(&mut store, &[], &mut small)
+        .unwrap();
+    let Val::AnyRef(Some(i31)) = small[0] else {
+        panic!("expected an i31, got {:?}", small[0])
+    };
+    assert_eq!(i31.as_i31(), Some(-5));
+    assert_eq!(AnyRef::i31(&store, -5), i31);
+}
+
+#[test]
+fn uncaught_exception_leaves_the_call_with_its_tag_and_payload() {
+    let (mut store, instance) = instantiate(
+        r#"(module
+             (tag $e (export "e") (param i32 i64))
+             (func (export "run") (throw $e (i32.const 42) (i64.const -7))))"#,
+    );
+    let err = instance
+        .get_func(&store, "run")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    let Error::Exception(exn) = err else {
+        panic!("expected an exception, got {err}")
+    };
+    let tag = instance
+        .get_export(&store, "e")
+        .and_then(Extern::into_tag)
+        .unwrap();
+    assert_eq!(exn.tag(&store).unwrap(), tag);
+    assert_eq!(
+        exn.payload(&store).unwrap(),
+        vec![Val::I32(42), Val::I64(-7)]
+    );
+    assert_eq!(
+        tag.ty(&store),
+        FuncType::new([ValType::I32, ValType::I64], [])
+    );
+}
+
+#[test]
+fn exceptions_cross_host_functions_which_can_catch_rethrow_and_throw() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let tag = Tag::new(&mut store, &FuncType::new([ValType::I32], [])).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "e" (tag $e (param i32)))
+             (import "env" "host" (func $host (param i32)))
+             (func (export "inner") (param i32) (throw $e (local.get 0)))
+             (func (export "run") (param i32) (result i32)
+               (block $caught (result i32)
+                 (try_table (catch $e $caught) (call $host (local.get 0)))
+                 (i32.const -1))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "env", "e", tag).unwrap();
+    linker
+        .func_wrap(
+            "env",
+            "host",
+            move |mut caller: Caller<'_, ()>, x: i32| -> ward::Result<()> {
+                if x < 0 {
+                    // The host throws an exception of its own.
+                    let exn = ExnRef::new(&mut caller, tag, &[Val::I32(x * 10)])?;
+                    return Err(Error::Exception(exn));
+                }
+                let inner = caller
+                    .get_export("inner")
+                    .and_then(Extern::into_func)
+                    .unwrap();
+                // Wasm throws through this host call; the host sees the exception and rethrows it.
+                match inner.call(&mut caller, &[Val::I32(x + 1)], &mut []) {
+                    Err(Error::Exception(exn)) => {
+                        assert_eq!(exn.payload(&caller).unwrap(), vec![Val::I32(x + 1)]);
+                        Err(Error::Exception(exn))
+                    }
+                    other => panic!("expected an exception, got {other:?}"),
+                }
+            },
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance.get_typed_func::<i32, i32>(&store, "run").unwrap();
+    assert_eq!(run.call(&mut store, 41).unwrap(), 42);
+    assert_eq!(run.call(&mut store, -3).unwrap(), -30);
+}
+
+#[test]
+fn caught_exceptions_are_collected() {
+    let engine = Engine::new(Config::new().max_gc_heap(1 << 20));
+    // 200 000 exceptions with a 4-word payload each (about 12 MiB) through a 1 MiB heap.
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (tag $e (param i64 i64 i64 i64))
+             (func (export "run") (param $n i32) (result i64)
+               (local $sum i64)
+               (loop $l
+                 (block $h (result i64 i64 i64 i64 exnref)
+                   (try_table (catch_ref $e $h)
+                     (throw $e (i64.const 1) (i64.const 2) (i64.const 3) (i64.extend_i32_u (local.get $n))))
+                   (unreachable))
+                 (drop)
+                 (local.set $sum (i64.add (local.get $sum)))
+                 (drop) (drop) (drop)
+                 (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+               (local.get $sum)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let run = instance.get_typed_func::<i32, i64>(&store, "run").unwrap();
+    assert_eq!(
+        run.call(&mut store, 200_000).unwrap(),
+        200_000 * 200_001 / 2
+    );
+    assert!(store.gc_collections() > 0);
+}
+
+#[test]
+fn an_exception_from_a_tail_called_host_function_skips_the_replaced_frame() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let tag = Tag::new(&mut store, &FuncType::new([ValType::I32], [])).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "e" (tag $e (param i32)))
+             (import "env" "throw" (func $throw (param i32) (result i32)))
+             (func $tail (param i32) (result i32)
+               (block $h (result i32)
+                 (try_table (result i32) (catch $e $h)
+                   (return_call $throw (local.get 0))))
+               (i32.add (i32.const 100)))
+             (func (export "run") (param i32) (result i32)
+               (block $h (result i32)
+                 (try_table (result i32) (catch $e $h) (call $tail (local.get 0)))
+                 (return))
+               (i32.add (i32.const 1000))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "env", "e", tag).unwrap();
+    linker
+        .func_wrap(
+            "env",
+            "throw",
+            move |mut caller: Caller<'_, ()>, x: i32| -> ward::Result<i32> {
+                Err(Error::Exception(ExnRef::new(
+                    &mut caller,
+                    tag,
+                    &[Val::I32(x)],
+                )?))
+            },
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance.get_typed_func::<i32, i32>(&store, "run").unwrap();
+    // `return_call` left `$tail`'s try_table, so the handler in `run` catches.
+    assert_eq!(run.call(&mut store, 5).unwrap(), 1005);
+}
+
+#[test]
+fn exnref_values_cross_the_api() {
+    let (mut store, instance) = instantiate(
+        r#"(module
+             (tag $e (param i32))
+             (func (export "catch") (param i32) (result exnref)
+               (block $h (result exnref)
+                 (try_table (catch_all_ref $h) (throw $e (local.get 0)))
+                 (unreachable)))
+             (func (export "rethrow") (param exnref) (throw_ref (local.get 0))))"#,
+    );
+    let mut caught = [Val::ExnRef(None)];
+    instance
+        .get_func(&store, "catch")
+        .unwrap()
+        .call(&mut store, &[Val::I32(5)], &mut caught)
+        .unwrap();
+    let Val::ExnRef(Some(exn)) = caught[0] else {
+        panic!("expected an exnref, got {:?}", caught[0])
+    };
+    assert_eq!(exn.payload(&store).unwrap(), vec![Val::I32(5)]);
+    let err = instance
+        .get_func(&store, "rethrow")
+        .unwrap()
+        .call(&mut store, &caught, &mut [])
+        .unwrap_err();
+    assert!(matches!(err, Error::Exception(e) if e == exn), "{err}");
+    let err = instance
+        .get_func(&store, "rethrow")
+        .unwrap()
+        .call(&mut store, &[Val::ExnRef(None)], &mut [])
+        .unwrap_err();
+    assert_eq!(
+        err.as_trap().map(|t| t.kind()),
+        Some(TrapKind::NullReference)
+    );
 }
 
 #[test]

@@ -71,6 +71,18 @@ fn generated_modules_run_without_panics() {
 }
 
 #[test]
+fn generated_gc_and_exception_modules_run_without_panics() {
+    let mut seeds = Seeds::new(seed(5));
+    let n = cases(1_500);
+    for _ in 0..n {
+        if let Some(wasm) = oracle::generate_gc_and_exceptions(&seeds.bytes(1024)) {
+            oracle::check_smith_module(&wasm);
+        }
+    }
+    eprintln!("generated GC and exception modules: {n} cases");
+}
+
+#[test]
 fn ward_agrees_with_wasmi_on_generated_modules() {
     let mut seeds = Seeds::new(seed(4));
     let n = cases(1_500);

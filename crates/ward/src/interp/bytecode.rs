@@ -22,6 +22,10 @@ pub type Target = u32;
 pub type MemArgIndex = u32;
 /// Index into the module's table of indirect call sites (type index, table index).
 pub type CallSiteIndex = u32;
+/// Index into the module's table of GC instruction sites ([`GcSite`]).
+pub type GcSiteIndex = u32;
+/// Index into the module's table of cast target types.
+pub type CastIndex = u32;
 /// Index into the module's table of 128-bit immediates (`v128.const` values and shuffle masks).
 pub type V128ConstIndex = u32;
 
@@ -150,7 +154,9 @@ macro_rules! define_instr {
                     | Instr::BrIfNez { target, .. }
                     | Instr::BrIfEqz { target, .. }
                     | Instr::BrOnNull { target, .. }
-                    | Instr::BrOnNonNull { target, .. } => Some(target),
+                    | Instr::BrOnNonNull { target, .. }
+                    | Instr::BrOnCast { target, .. }
+                    | Instr::BrOnCastFail { target, .. } => Some(target),
                     _ => None,
                 }
             }
@@ -170,6 +176,7 @@ define_instr! {
         I64And, I64Or, I64Xor, I64Shl, I64ShrS, I64ShrU, I64Rotl, I64Rotr,
         F32Add, F32Sub, F32Mul, F32Div, F32Min, F32Max, F32Copysign,
         F64Add, F64Sub, F64Mul, F64Div, F64Min, F64Max, F64Copysign,
+        RefEq,
         // The most common `v128` binary operators get their own instructions (operands name the first
         // of two slots), saving `V128Binary`'s second dispatch on its op: 2.9x slower than wasmi on
         // the `simd` benchmark before.
@@ -210,6 +217,7 @@ define_instr! {
         I32TruncSatF32S, I32TruncSatF32U, I32TruncSatF64S, I32TruncSatF64U,
         I64TruncSatF32S, I64TruncSatF32U, I64TruncSatF64S, I64TruncSatF64U,
         RefIsNull,
+        RefI31, I31GetS, I31GetU, AnyConvertExtern, ExternConvertAny, ArrayLen,
     ]
     load: [
         I32Load / I32LoadX, I64Load / I64LoadX, F32Load / F32LoadX, F64Load / F64LoadX,
@@ -336,6 +344,24 @@ define_instr! {
         RefFunc { dst: Slot, func: u32 },
         /// Trap if `slot[src]` is null.
         RefAsNonNull { src: Slot },
+        /// Throw a new exception of tag `tag` (module index) with the payload at `base..`.
+        Throw { tag: u32, base: Slot },
+        /// Throw the exception referenced by `slot[src]`; trap if it is null.
+        ThrowRef { src: Slot },
+
+        // ----- GC -----
+        /// A GC instruction that allocates or accesses a heap object (one arm for all of them keeps
+        /// the dispatch `match` small): operands at `base..` in Wasm operand order (`struct.get`'s
+        /// struct, `array.new_default`'s length, …), result in `dst` when it has one; see [`GcOp`].
+        Gc { op: GcOp, dst: Slot, base: Slot, site: GcSiteIndex },
+        /// `slot[dst] = slot[src] is of cast type `cast``.
+        RefTest { dst: Slot, src: Slot, cast: CastIndex },
+        /// Trap with a cast failure unless `slot[src]` is of cast type `cast`.
+        RefCast { src: Slot, cast: CastIndex },
+        /// Jump if `slot[src]` is of cast type `cast`.
+        BrOnCast { src: Slot, cast: CastIndex, target: Target },
+        /// Jump if `slot[src]` is not of cast type `cast`.
+        BrOnCastFail { src: Slot, cast: CastIndex, target: Target },
 
         // ----- two-slot (v128) values -----
         /// `slot[dst..dst + 2] = slot[src..src + 2]` (both slots read before either is written).
@@ -379,6 +405,73 @@ define_instr! {
         /// Store one lane: address at `base`, vector at `base + 1..+2`.
         V128StoreLane { width: LaneWidth, base: Slot, memarg: MemArgIndex, lane: u8 },
     }
+}
+
+/// The heap-object GC instructions carried by [`Instr::Gc`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum GcOp {
+    StructNew,
+    StructNewDefault,
+    StructGet,
+    StructSet,
+    ArrayNew,
+    ArrayNewDefault,
+    ArrayNewFixed,
+    ArrayNewData,
+    ArrayNewElem,
+    ArrayGet,
+    ArraySet,
+    ArrayFill,
+    ArrayCopy,
+    ArrayInitData,
+    ArrayInitElem,
+}
+
+/// Immediates of a GC instruction: the canonical struct or array type it names and, depending on
+/// the instruction, a field, a sign extension, a segment or an element count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct GcSite {
+    pub ty: wasmparser::types::CoreTypeId,
+    /// Struct field index.
+    pub field: u32,
+    /// Sign-extend a packed field (`_s` forms).
+    pub signed: bool,
+    /// Data or element segment index.
+    pub segment: u32,
+    /// Element count of `array.new_fixed`.
+    pub count: u32,
+    /// Storage of the accessed field, or of the array's elements.
+    pub storage: crate::gc::Storage,
+    /// First word of the accessed field (structs).
+    pub offset: u32,
+    /// Words of a struct object.
+    pub words: u32,
+    /// Bytes an array element takes in a data segment.
+    pub elem_bytes: u32,
+}
+
+/// One `try_table` of a function: while an instruction in `start..end` throws, its catch clauses are
+/// tried in order. Handlers are listed innermost first (in the order their `try_table`s end), so the
+/// first range that contains the throwing instruction and has a matching clause wins.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Handler {
+    pub start: Target,
+    pub end: Target,
+    /// Where the caught values go: the payload from `dst`, then the `exnref` for `_ref` clauses.
+    pub dst: Slot,
+    pub catches: Box<[CatchClause]>,
+}
+
+/// One catch clause of a [`Handler`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct CatchClause {
+    /// The module tag index to match, or `None` for `catch_all`/`catch_all_ref`.
+    pub tag: Option<u32>,
+    /// Also deliver the `exnref` (after the payload).
+    pub with_ref: bool,
+    /// The landing pad: code that moves the caught values to the label's slots and branches there.
+    pub pad: Target,
 }
 
 /// Declares the op enums of the SIMD instruction shapes; every op is named exactly like its wasmparser

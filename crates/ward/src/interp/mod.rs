@@ -2,6 +2,8 @@
 //! (`bytecode`, `translate`) and run by one dispatch loop (`exec`).
 
 pub(crate) mod bytecode;
+pub(crate) mod cast;
 pub(crate) mod exec;
+mod gc_ops;
 mod simd;
 pub(crate) mod translate;

@@ -9,17 +9,23 @@
 //! of copying. At control-flow joins every value is in its canonical slot, so branches only copy when the
 //! values are not already where the target expects them.
 //!
+//! A `try_table` is translated as a jump over one landing pad per catch clause followed by its body as
+//! a block; the body's instruction range and clauses are recorded in the function's handler table.
+//! GC instructions take their immediates from side tables of the module (`GcSite`, cast types).
+//!
 //! Called by `module` for each function body after the operator was validated; knows nothing of stores.
 
 use wasmparser::types::{CoreTypeId, TypesRef};
 use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
 use super::bytecode::{
-    BinaryCtor, BinaryImmCtor, Instr, LaneWidth, LoadCtor, Slot, StoreCtor, Target, UnaryCtor,
-    V128BinaryOp, V128ExtractOp, V128LoadOp, V128ReplaceOp, V128ShiftOp, V128SplatOp,
-    V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
+    BinaryCtor, BinaryImmCtor, CatchClause, GcSite, Handler, Instr, LaneWidth, LoadCtor, Slot,
+    StoreCtor, Target, UnaryCtor, V128BinaryOp, V128ExtractOp, V128LoadOp, V128ReplaceOp,
+    V128ShiftOp, V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
 };
 use crate::types::{GlobalType, ValType};
+
+mod gc;
 use crate::{Error, Result};
 
 /// How many slots a value of a Wasm type takes: `v128` two, everything else one.
@@ -47,6 +53,8 @@ pub(crate) struct CompiledFunc {
     pub num_locals: u32,
     /// Slots the frame needs: locals plus the maximum operand stack height (at least the result slots).
     pub frame_size: u32,
+    /// Exception handlers of the function's `try_table`s, innermost first.
+    pub handlers: Box<[Handler]>,
 }
 
 /// Module-level facts the translator needs, and the module's side tables it appends to.
@@ -66,6 +74,12 @@ pub(crate) struct ModuleEnv<'a> {
     pub interrupts: bool,
     /// Types of all globals, imports first.
     pub global_types: &'a [GlobalType],
+    /// Canonical function type of every tag, imports first.
+    pub tag_types: &'a [CoreTypeId],
+    /// Immediates of GC instructions.
+    pub gc_sites: &'a mut Vec<GcSite>,
+    /// Target types of casts.
+    pub casts: &'a mut Vec<crate::types::RefType>,
     /// 128-bit immediates: `v128.const` values and shuffle masks.
     pub v128_consts: &'a mut Vec<u128>,
     /// Buffers reused from one function's translation to the next.
@@ -155,6 +169,8 @@ struct ControlFrame {
     fixups: Vec<usize>,
     /// The `BrIfEqz` of an `if`, patched at `else` or `end`.
     else_fixup: Option<usize>,
+    /// For a `try_table`: its handler, whose `end` is set when the block ends.
+    handler: Option<Handler>,
 }
 
 impl ControlFrame {
@@ -196,6 +212,8 @@ pub(crate) struct Translator<'a, 'e> {
     offset: u32,
     /// The `ConsumeFuel` instruction charging for the current straight-line code.
     fuel_meter: Option<usize>,
+    /// Handlers of the `try_table`s closed so far.
+    handlers: Vec<Handler>,
 }
 
 impl<'a, 'e> Translator<'a, 'e> {
@@ -232,12 +250,14 @@ impl<'a, 'e> Translator<'a, 'e> {
                 start: 0,
                 fixups: Vec::new(),
                 else_fixup: None,
+                handler: None,
             }],
             reachable: true,
             dead_depth: 0,
             last_result: None,
             offset: 0,
             fuel_meter: None,
+            handlers: Vec::new(),
         };
         translator.begin_metering(true);
         translator
@@ -291,6 +311,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             num_params: self.num_params,
             num_locals: self.num_locals,
             frame_size,
+            handlers: self.handlers.into_boxed_slice(),
         };
         self.env.scratch = TranslatorScratch {
             code: self.code,
@@ -749,6 +770,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             start: self.pc(),
             fixups: Vec::new(),
             else_fixup: None,
+            handler: None,
         });
     }
 
@@ -797,8 +819,12 @@ impl<'a, 'e> Translator<'a, 'e> {
             let results = frame.results.len() as u32;
             self.materialize_top(results);
         }
-        let frame = self.frames.pop().expect("checked above");
+        let mut frame = self.frames.pop().expect("checked above");
         let pc = self.pc();
+        if let Some(mut handler) = frame.handler.take() {
+            handler.end = pc;
+            self.handlers.push(handler);
+        }
         let mut bound = false;
         if let Some(at) = frame.else_fixup {
             self.patch(at, pc);
@@ -845,6 +871,54 @@ impl<'a, 'e> Translator<'a, 'e> {
         }
         self.enter_dead_code();
         Ok(())
+    }
+
+    /// `try_table`: landing pads for the catch clauses go first (skipped by a jump), then the body is a
+    /// block whose instruction range the handler covers. A pad sees the stack as it is at the
+    /// `try_table` minus the block's parameters, plus the caught values in their canonical slots, and
+    /// branches to the clause's label (labels count from outside the `try_table`).
+    fn translate_try_table(&mut self, try_table: &wasmparser::TryTable) {
+        let (params, _) = self.env.block_widths(try_table.ty);
+        self.materialize_all();
+        let entry_height = self.height() - params.len() as u32;
+        let dst = self.canonical(entry_height);
+        let skip = self.emit(Instr::Br { target: 0 });
+        let saved = self.stack.clone();
+        let mut catches = Vec::with_capacity(try_table.catches.len());
+        for catch in &try_table.catches {
+            use wasmparser::Catch;
+            let (tag, with_ref, label) = match *catch {
+                Catch::One { tag, label } => (Some(tag), false, label),
+                Catch::OneRef { tag, label } => (Some(tag), true, label),
+                Catch::All { label } => (None, false, label),
+                Catch::AllRef { label } => (None, true, label),
+            };
+            let mut values = match tag {
+                Some(t) => self.env.signature_widths(self.env.tag_types[t as usize]).0,
+                None => Vec::new(),
+            };
+            if with_ref {
+                values.push(false);
+            }
+            let pad = self.pc();
+            self.stack.truncate(entry_height as usize);
+            for wide in values {
+                self.push_entry(Operand::Temp, wide);
+            }
+            self.emit_branch(label);
+            self.stack.clone_from(&saved);
+            catches.push(CatchClause { tag, with_ref, pad });
+        }
+        let pc = self.pc();
+        self.patch(skip, pc);
+        self.bind_label();
+        self.push_frame(FrameKind::Block, try_table.ty);
+        self.frames.last_mut().expect("just pushed").handler = Some(Handler {
+            start: self.pc(),
+            end: self.pc(),
+            dst,
+            catches: catches.into(),
+        });
     }
 
     fn translate_br_if(&mut self, depth: u32) {
@@ -1006,7 +1080,10 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.offset = offset as u32;
         if !self.reachable {
             match op {
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                Operator::Block { .. }
+                | Operator::Loop { .. }
+                | Operator::If { .. }
+                | Operator::TryTable { .. } => {
                     self.dead_depth += 1;
                 }
                 Operator::Else if self.dead_depth == 0 => self.translate_else(),
@@ -1045,6 +1122,23 @@ impl<'a, 'e> Translator<'a, 'e> {
             }
             O::Else => self.translate_else(),
             O::End => self.translate_end(),
+            O::TryTable { try_table } => self.translate_try_table(try_table),
+            O::Throw { tag_index } => {
+                let (params, _) = self
+                    .env
+                    .signature_widths(self.env.tag_types[*tag_index as usize]);
+                let base = self.pop_span(params.len() as u32);
+                self.emit(Instr::Throw {
+                    tag: *tag_index,
+                    base,
+                });
+                self.enter_dead_code();
+            }
+            O::ThrowRef => {
+                let src = self.pop_slot();
+                self.emit(Instr::ThrowRef { src });
+                self.enter_dead_code();
+            }
             O::Br { relative_depth } => {
                 self.emit_branch(*relative_depth);
                 self.enter_dead_code();
@@ -1516,7 +1610,7 @@ impl<'a, 'e> Translator<'a, 'e> {
                     $(O::$uop => self.unary(ctor::$uop),)*
                     $(O::$lop { memarg } => self.load(memarg, (ctor::$lfast, ctor::$lext))?,)*
                     $(O::$sop { memarg } => self.store(memarg, (ctor::$sfast, ctor::$sext))?,)*
-                    other => return self.translate_simd(other),
+                    other => return self.translate_gc(other),
                 }
             };
         }

@@ -22,6 +22,26 @@ pub(crate) enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    RefI31,
+    AnyConvertExtern,
+    ExternConvertAny,
+    /// `struct.new` of a module type index.
+    StructNew(u32),
+    StructNewDefault(u32),
+    ArrayNew(u32),
+    ArrayNewDefault(u32),
+    /// `array.new_fixed`: type index, element count.
+    ArrayNewFixed(u32, u32),
+}
+
+/// A GC allocation requested by a constant expression; values are encoded slots (`v128` in full).
+pub(crate) enum ConstAlloc<'a> {
+    /// A struct of module type `ty` with these field values (`None`: all defaults).
+    Struct { ty: u32, fields: Option<&'a [u128]> },
+    /// An array of module type `ty` holding these elements.
+    Array { ty: u32, elems: &'a [u128] },
+    /// An array of module type `ty` with `len` copies of `init`.
+    ArrayRepeat { ty: u32, init: u128, len: u32 },
 }
 
 /// A validated constant expression.
@@ -52,6 +72,21 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                Operator::RefI31 => ConstOp::RefI31,
+                Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+                Operator::ExternConvertAny => ConstOp::ExternConvertAny,
+                Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+                Operator::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(struct_type_index)
+                }
+                Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+                Operator::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(array_type_index)
+                }
+                Operator::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(array_type_index, array_size),
                 other => {
                     let name = format!("{other:?}");
                     let name = name
@@ -71,8 +106,15 @@ impl ConstExpr {
     }
 
     /// Evaluates the expression; `global` reads a global of the instance being built, `func_ref`
-    /// encodes a reference to one of its functions.
-    pub fn eval(&self, global: impl Fn(u32) -> u128, func_ref: impl Fn(u32) -> u64) -> u128 {
+    /// encodes a reference to one of its functions, and `alloc` makes GC objects (given the number of
+    /// struct fields of a module type) or fails.
+    pub fn eval(
+        &self,
+        global: impl Fn(u32) -> u128,
+        func_ref: impl Fn(u32) -> u64,
+        alloc: &mut dyn FnMut(ConstAlloc<'_>) -> Result<u64>,
+        field_count: &dyn Fn(u32) -> usize,
+    ) -> Result<u128> {
         let mut stack: Vec<u128> = Vec::with_capacity(4);
         for op in self.ops.iter() {
             let value = match *op {
@@ -84,6 +126,42 @@ impl ConstExpr {
                 ConstOp::GlobalGet(g) => global(g),
                 ConstOp::RefNull => 0,
                 ConstOp::RefFunc(f) => func_ref(f) as u128,
+                ConstOp::RefI31 => {
+                    let v = stack.pop().expect("validated constant expression") as u64;
+                    crate::gc::i31_encode(v) as u128
+                }
+                ConstOp::AnyConvertExtern => {
+                    let v = stack.pop().expect("validated constant expression") as u64;
+                    crate::gc::internalize(v) as u128
+                }
+                ConstOp::ExternConvertAny => {
+                    let v = stack.pop().expect("validated constant expression") as u64;
+                    crate::gc::externalize(v) as u128
+                }
+                ConstOp::StructNew(ty) => {
+                    let n = field_count(ty);
+                    let fields = stack.split_off(stack.len() - n);
+                    alloc(ConstAlloc::Struct {
+                        ty,
+                        fields: Some(&fields),
+                    })? as u128
+                }
+                ConstOp::StructNewDefault(ty) => {
+                    alloc(ConstAlloc::Struct { ty, fields: None })? as u128
+                }
+                ConstOp::ArrayNew(ty) => {
+                    let len = stack.pop().expect("validated constant expression") as u32;
+                    let init = stack.pop().expect("validated constant expression");
+                    alloc(ConstAlloc::ArrayRepeat { ty, init, len })? as u128
+                }
+                ConstOp::ArrayNewDefault(ty) => {
+                    let len = stack.pop().expect("validated constant expression") as u32;
+                    alloc(ConstAlloc::ArrayRepeat { ty, init: 0, len })? as u128
+                }
+                ConstOp::ArrayNewFixed(ty, n) => {
+                    let elems = stack.split_off(stack.len() - n as usize);
+                    alloc(ConstAlloc::Array { ty, elems: &elems })? as u128
+                }
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                     let b = stack.pop().expect("validated constant expression") as u32;
                     let a = stack.pop().expect("validated constant expression") as u32;
@@ -105,8 +183,8 @@ impl ConstExpr {
             };
             stack.push(value);
         }
-        stack
+        Ok(stack
             .pop()
-            .expect("validated constant expression leaves one value")
+            .expect("validated constant expression leaves one value"))
     }
 }

@@ -18,7 +18,7 @@ use wasmparser::{
     Validator, ValidatorResources,
 };
 
-pub(crate) use const_expr::ConstExpr;
+pub(crate) use const_expr::{ConstAlloc, ConstExpr};
 
 use crate::engine::{Engine, convert_reftype};
 use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
@@ -106,6 +106,9 @@ pub(crate) struct ModuleInner {
     pub table_types: Vec<TableType>,
     pub memory_types: Vec<MemoryType>,
     pub global_types: Vec<GlobalType>,
+    /// Every tag's canonical function type id, imports first.
+    pub tag_types: Vec<CoreTypeId>,
+    pub num_imported_tags: u32,
     pub exports: Vec<(String, EntityIndex)>,
     pub export_map: HashMap<String, usize>,
     pub start: Option<u32>,
@@ -117,6 +120,10 @@ pub(crate) struct ModuleInner {
     pub memargs: Vec<(u32, u64)>,
     /// Side table of (type index, table index) for indirect calls.
     pub call_sites: Vec<(u32, u32)>,
+    /// Side table of GC instruction immediates.
+    pub gc_sites: Vec<crate::interp::bytecode::GcSite>,
+    /// Side table of cast target types.
+    pub casts: Vec<crate::types::RefType>,
     /// Side table of 128-bit immediates (`v128.const` values, shuffle masks).
     pub v128_consts: Vec<u128>,
     pub func_names: HashMap<u32, String>,
@@ -214,7 +221,9 @@ impl ModuleInner {
             EntityIndex::Table(i) => ExternType::Table(self.table_types[i as usize]),
             EntityIndex::Memory(i) => ExternType::Memory(self.memory_types[i as usize]),
             EntityIndex::Global(i) => ExternType::Global(self.global_types[i as usize]),
-            EntityIndex::Tag(_) => ExternType::Tag(crate::types::FuncType::new([], [])),
+            EntityIndex::Tag(i) => {
+                ExternType::Tag(self.engine.func_type(self.tag_types[i as usize]))
+            }
         }
     }
 
@@ -363,6 +372,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         .map(|i| convert_global_type(types, &types.global_at(i)))
         .collect();
 
+    let tag_types: Vec<CoreTypeId> = (0..types.tag_count()).map(|i| types.tag_at(i)).collect();
+    let mut n_tags = 0u32;
     let mut imports = Vec::new();
     let (mut n_funcs, mut n_tables, mut n_memories, mut n_globals) = (0u32, 0u32, 0u32, 0u32);
     for (module, name, ty) in sections.imports {
@@ -383,12 +394,12 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 n_globals += 1;
                 ImportKind::Global(global_types[n_globals as usize - 1])
             }
-            TypeRef::Tag(t) => ImportKind::Tag(type_ids[t.func_type_idx as usize]),
+            TypeRef::Tag(t) => {
+                n_tags += 1;
+                ImportKind::Tag(type_ids[t.func_type_idx as usize])
+            }
         };
         imports.push(ImportDef { module, name, kind });
-    }
-    if imports.iter().any(|i| matches!(i.kind, ImportKind::Tag(_))) {
-        return Err(unsupported("exception handling (tag imports)", 0));
     }
 
     let tables = sections
@@ -414,6 +425,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     let mut memargs = Vec::new();
     let mut call_sites = Vec::new();
     let mut v128_consts = Vec::new();
+    let mut gc_sites = Vec::new();
+    let mut casts = Vec::new();
     let mut code = Vec::with_capacity(sections.bodies.len());
     {
         let mut env = ModuleEnv {
@@ -425,6 +438,9 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             fuel: engine.config().consume_fuel,
             interrupts: engine.config().epoch_interruption,
             global_types: &global_types,
+            tag_types: &tag_types,
+            gc_sites: &mut gc_sites,
+            casts: &mut casts,
             v128_consts: &mut v128_consts,
             scratch: Default::default(),
         };
@@ -475,6 +491,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         table_types,
         memory_types,
         global_types,
+        tag_types,
+        num_imported_tags: n_tags,
         exports: sections.exports,
         export_map,
         start: sections.start,
@@ -484,6 +502,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         memargs,
         call_sites,
         v128_consts,
+        gc_sites,
+        casts,
         func_names: sections.func_names,
     })
 }
@@ -517,12 +537,6 @@ fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Res
                     .global_inits
                     .push(ConstExpr::parse(&global.init_expr)?);
             }
-        }
-        Payload::TagSection(reader) => {
-            return Err(unsupported(
-                "exception handling (tags)",
-                reader.range().start,
-            ));
         }
         Payload::ExportSection(reader) => {
             for export in reader {

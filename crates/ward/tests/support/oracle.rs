@@ -81,8 +81,24 @@ pub fn smith_config() -> wasm_smith::Config {
 
 /// Builds a wasm-smith module from fuzz input.
 pub fn generate(data: &[u8]) -> Option<Vec<u8>> {
+    generate_with(smith_config(), data)
+}
+
+/// Builds a wasm-smith module that may also use GC types and instructions and exception handling
+/// (for the no-panic checks; wasmi implements neither, so these are not compared).
+#[allow(dead_code)]
+pub fn generate_gc_and_exceptions(data: &[u8]) -> Option<Vec<u8>> {
+    let config = wasm_smith::Config {
+        gc_enabled: true,
+        exceptions_enabled: true,
+        ..smith_config()
+    };
+    generate_with(config, data)
+}
+
+fn generate_with(config: wasm_smith::Config, data: &[u8]) -> Option<Vec<u8>> {
     let mut u = Unstructured::new(data);
-    let module = wasm_smith::Module::new(smith_config(), &mut u).ok()?;
+    let module = wasm_smith::Module::new(config, &mut u).ok()?;
     Some(module.to_bytes())
 }
 
@@ -116,11 +132,15 @@ pub fn check_smith_module(wasm: &[u8]) {
             continue;
         };
         let ty = func.ty(&store);
-        let params: Vec<ward::Val> = ty
+        // Functions taking non-nullable references have no default arguments to call them with.
+        let Some(params) = ty
             .params()
             .iter()
-            .map(|t| ward::Val::default_for(*t).unwrap())
-            .collect();
+            .map(|t| ward::Val::default_for(*t))
+            .collect::<Option<Vec<ward::Val>>>()
+        else {
+            continue;
+        };
         let mut results: Vec<ward::Val> = ty
             .results()
             .iter()
@@ -188,7 +208,11 @@ fn ward_value(v: &ward::Val) -> Value {
         ward::Val::F32(x) => Value::F32(*x),
         ward::Val::F64(x) => Value::F64(*x),
         ward::Val::V128(_) => Value::Extern,
-        ward::Val::FuncRef(None) | ward::Val::ExternRef(None) => Value::Null,
+        ward::Val::FuncRef(None)
+        | ward::Val::ExternRef(None)
+        | ward::Val::ExnRef(None)
+        | ward::Val::AnyRef(None) => Value::Null,
+        ward::Val::ExnRef(Some(_)) | ward::Val::AnyRef(Some(_)) => Value::Extern,
         ward::Val::FuncRef(Some(_)) => Value::Func,
         ward::Val::ExternRef(Some(_)) => Value::Extern,
     }

@@ -1,0 +1,150 @@
+//! Exception handling entities: [`Tag`] (an exception tag, importable and exportable) and [`ExnRef`]
+//! (a thrown exception: its tag and payload values).
+//!
+//! Tags live in the store like functions and globals; instances that import the same tag share one
+//! store entry, so catching compares store tag indices. A thrown exception is an object in the store's
+//! GC heap (`gc::ObjectKind::Exception`: its store tag and payload words); an `exnref` slot holds its
+//! heap handle and null is 0, so unreachable exceptions are collected like structs and arrays.
+//!
+//! Used by the executor (`throw`, `throw_ref`, `try_table`), by instantiation (tag imports and exports)
+//! and by host code, which sees uncaught exceptions as [`Error::Exception`] and may inspect, create and
+//! rethrow them.
+
+use wasmparser::types::CoreTypeId;
+
+use crate::gc::{GcObject, ObjectKind};
+use crate::store::{AsContext, AsContextMut, StoreId, StoreInner};
+use crate::types::FuncType;
+use crate::values::{Val, describe, push_slots, vals_from_slots};
+use crate::{Error, Result};
+
+/// A tag in the store: the signature of the payload its exceptions carry.
+pub(crate) struct TagEntity {
+    /// Canonical id of the tag's function type (its params are the payload; it has no results).
+    pub ty: CoreTypeId,
+    pub sig: FuncType,
+}
+
+/// An exception tag: identifies a kind of exception and the types of its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub(crate) store: StoreId,
+    pub(crate) index: u32,
+}
+
+impl Tag {
+    /// A new tag whose exceptions carry values of the parameter types of `ty` (which must have no
+    /// results). Two tags made this way are distinct even with equal types.
+    pub fn new(mut store: impl AsContextMut, ty: &FuncType) -> Result<Tag> {
+        if !ty.results().is_empty() {
+            return Err(Error::Usage("a tag's type cannot have results".into()));
+        }
+        let inner = &mut store.as_context_mut().inner;
+        let id = inner.engine.intern_host_func_type(ty)?;
+        Ok(inner.push_tag(TagEntity {
+            ty: id,
+            sig: ty.clone(),
+        }))
+    }
+
+    /// The tag's type: its parameters are the payload types.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let inner = &store.as_context().inner;
+        assert_eq!(self.store, inner.id, "tag used with the wrong store");
+        inner.tags[self.index as usize].sig.clone()
+    }
+}
+
+/// A reference to an exception: what `throw` creates and `catch_ref` hands to Wasm, and what an
+/// uncaught exception carries out of a call as [`Error::Exception`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExnRef {
+    pub(crate) store: StoreId,
+    /// The heap handle (see `gc`).
+    pub(crate) raw: u64,
+}
+
+impl ExnRef {
+    /// A new exception of `tag` with payload `values`, e.g. for a host function to throw by returning
+    /// `Err(Error::Exception(exn))`.
+    pub fn new(mut store: impl AsContextMut, tag: Tag, values: &[Val]) -> Result<ExnRef> {
+        let inner = &mut store.as_context_mut().inner;
+        if tag.store != inner.id {
+            return Err(Error::Usage("tag used with the wrong store".into()));
+        }
+        let entity = &inner.tags[tag.index as usize];
+        let (ty, sig) = (entity.ty, entity.sig.clone());
+        if values.len() != sig.params().len() {
+            return Err(Error::Usage(format!(
+                "tag payload has {} values, got {}",
+                sig.params().len(),
+                values.len()
+            )));
+        }
+        let mut payload = Vec::new();
+        for (i, (val, ty)) in values.iter().zip(sig.params()).enumerate() {
+            if !val.matches(inner, *ty) {
+                return Err(Error::Usage(format!(
+                    "payload value {i} has type {} but the tag expects {ty}",
+                    describe(val)
+                )));
+            }
+            push_slots(&mut payload, val.to_raw(inner.id)?, *ty);
+        }
+        // Host-made exceptions do not trigger a collection: the values the host is passing may be
+        // held only by the host (see `gc`).
+        if !inner.gc.fits(payload.len()) {
+            return Err(Error::Usage("GC heap exhausted".into()));
+        }
+        let raw = inner.gc.alloc(GcObject {
+            ty,
+            kind: ObjectKind::Exception { tag: tag.index },
+            words: payload.into(),
+        });
+        Ok(ExnRef {
+            store: inner.id,
+            raw,
+        })
+    }
+
+    /// The exception's store tag and payload words.
+    fn entity<'a>(&self, inner: &'a StoreInner) -> Result<(u32, &'a [u64])> {
+        if self.store != inner.id {
+            return Err(Error::Usage("exception used with the wrong store".into()));
+        }
+        match inner.gc.get(self.raw) {
+            Some(GcObject {
+                kind: ObjectKind::Exception { tag },
+                words,
+                ..
+            }) => Ok((*tag, words)),
+            _ => Err(Error::Usage(
+                "exception reference is no longer valid (it was collected)".into(),
+            )),
+        }
+    }
+
+    /// The exception's tag.
+    pub fn tag(&self, store: impl AsContext) -> Result<Tag> {
+        let inner = &store.as_context().inner;
+        let (tag, _) = self.entity(inner)?;
+        Ok(Tag {
+            store: inner.id,
+            index: tag,
+        })
+    }
+
+    /// The exception's payload values, typed by its tag.
+    pub fn payload(&self, store: impl AsContext) -> Result<Vec<Val>> {
+        let inner = &store.as_context().inner;
+        let (tag, payload) = self.entity(inner)?;
+        let sig = &inner.tags[tag as usize].sig;
+        Ok(vals_from_slots(payload, sig.params(), inner))
+    }
+}
+
+impl std::fmt::Display for ExnRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("uncaught wasm exception")
+    }
+}

@@ -1,0 +1,402 @@
+//! Translation of the GC operators (structs, arrays, `i31`, casts, `any`/`extern` conversions) into
+//! `Instr::Gc` and the cast instructions, with their immediates in the module's side tables
+//! (`GcSite`, cast types). Part of the translator (`super`), split out to keep the core operator
+//! translation readable.
+
+use wasmparser::Operator;
+use wasmparser::types::CoreTypeId;
+
+use super::Translator;
+use crate::Result;
+use crate::interp::bytecode::{GcOp, GcSite, Instr, ctor};
+
+impl Translator<'_, '_> {
+    /// The canonical id and layout of struct or array type `type_index`.
+    fn gc_layout(&self, type_index: u32) -> (CoreTypeId, crate::gc::Layout) {
+        let id = self.env.type_ids[type_index as usize];
+        let layout = crate::gc::Layout::from_composite(&self.env.types[id].composite_type.inner)
+            .expect("validated: a struct or array type");
+        (id, layout)
+    }
+
+    fn gc_site(
+        &mut self,
+        ty: CoreTypeId,
+        field: u32,
+        signed: bool,
+        segment: u32,
+        count: u32,
+    ) -> u32 {
+        let inner = &self.env.types[ty].composite_type.inner;
+        let layout = crate::gc::Layout::from_composite(inner).expect("validated: struct or array");
+        let (storage, offset, words, element) = match (&layout, inner) {
+            (
+                crate::gc::Layout::Struct {
+                    fields,
+                    offsets,
+                    words,
+                },
+                wasmparser::CompositeInnerType::Struct(s),
+            ) => {
+                let f = (field as usize).min(fields.len().saturating_sub(1));
+                let element = s.fields.get(f).map(|f| f.element_type);
+                (
+                    fields.get(f).copied().unwrap_or(crate::gc::Storage::Narrow),
+                    offsets.get(f).copied().unwrap_or(0),
+                    *words,
+                    element,
+                )
+            }
+            (crate::gc::Layout::Array(storage), wasmparser::CompositeInnerType::Array(a)) => {
+                (*storage, 0, 0, Some(a.0.element_type))
+            }
+            _ => unreachable!("layout matches its composite type"),
+        };
+        let elem_bytes = match element {
+            Some(wasmparser::StorageType::I8) => 1,
+            Some(wasmparser::StorageType::I16) => 2,
+            Some(wasmparser::StorageType::Val(v)) => match v {
+                wasmparser::ValType::I32 | wasmparser::ValType::F32 => 4,
+                wasmparser::ValType::V128 => 16,
+                _ => 8,
+            },
+            None => 8,
+        };
+        self.env.gc_sites.push(GcSite {
+            ty,
+            field,
+            signed,
+            segment,
+            count,
+            storage,
+            offset,
+            words,
+            elem_bytes,
+        });
+        (self.env.gc_sites.len() - 1) as u32
+    }
+
+    fn cast(&mut self, nullable: bool, heap: wasmparser::HeapType) -> Result<u32> {
+        let r = wasmparser::RefType::new(nullable, heap)
+            .ok_or_else(|| self.unsupported("reference type with a type index this large"))?;
+        let r = crate::engine::convert_reftype(self.env.types, r, None);
+        self.env.casts.push(r);
+        Ok((self.env.casts.len() - 1) as u32)
+    }
+
+    fn struct_get(&mut self, type_index: u32, field: u32, signed: bool) {
+        let (ty, layout) = self.gc_layout(type_index);
+        let wide = matches!(&layout, crate::gc::Layout::Struct { fields, .. }
+            if fields[field as usize] == crate::gc::Storage::Wide);
+        let site = self.gc_site(ty, field, signed, 0, 0);
+        let obj = self.pop_slot();
+        let dst = if wide {
+            self.push_temp_wide()
+        } else {
+            self.push_temp()
+        };
+        self.emit_result(Instr::Gc {
+            op: GcOp::StructGet,
+            dst,
+            base: obj,
+            site,
+        });
+    }
+
+    fn array_get(&mut self, type_index: u32, signed: bool) {
+        let (ty, layout) = self.gc_layout(type_index);
+        let wide = matches!(layout, crate::gc::Layout::Array(crate::gc::Storage::Wide));
+        let site = self.gc_site(ty, 0, signed, 0, 0);
+        let base = self.pop_span(2);
+        let dst = if wide {
+            self.push_temp_wide()
+        } else {
+            self.push_temp()
+        };
+        self.emit_result(Instr::Gc {
+            op: GcOp::ArrayGet,
+            dst,
+            base,
+            site,
+        });
+    }
+
+    /// `br_on_cast` (`on_fail == false`) and `br_on_cast_fail`: the operand stays on the stack on
+    /// both paths.
+    fn translate_br_on_cast(
+        &mut self,
+        depth: u32,
+        to: wasmparser::RefType,
+        on_fail: bool,
+    ) -> Result<()> {
+        let cast = self.cast(to.is_nullable(), to.heap_type())?;
+        let position = self.height() - 1;
+        self.materialize(position);
+        let src = self.canonical(position);
+        let (taken, skipped) = if on_fail {
+            (
+                Instr::BrOnCastFail {
+                    src,
+                    cast,
+                    target: 0,
+                },
+                Instr::BrOnCast {
+                    src,
+                    cast,
+                    target: 0,
+                },
+            )
+        } else {
+            (
+                Instr::BrOnCast {
+                    src,
+                    cast,
+                    target: 0,
+                },
+                Instr::BrOnCastFail {
+                    src,
+                    cast,
+                    target: 0,
+                },
+            )
+        };
+        if self.branch_is_direct(depth) {
+            self.emit_conditional_jump(depth, taken);
+        } else {
+            let skip = self.emit(skipped);
+            self.emit_branch(depth);
+            let pc = self.pc();
+            self.patch(skip, pc);
+            self.bind_label();
+        }
+        Ok(())
+    }
+
+    /// GC operators (structs, arrays, `i31`, casts, conversions); anything else goes on to SIMD.
+    pub(super) fn translate_gc(&mut self, op: &Operator<'_>) -> Result<()> {
+        use Operator as O;
+        match op {
+            O::RefEq => self.binary(ctor::RefEq),
+            O::RefI31 => self.unary(ctor::RefI31),
+            O::I31GetS => self.unary(ctor::I31GetS),
+            O::I31GetU => self.unary(ctor::I31GetU),
+            O::AnyConvertExtern => self.unary(ctor::AnyConvertExtern),
+            O::ExternConvertAny => self.unary(ctor::ExternConvertAny),
+            O::ArrayLen => self.unary(ctor::ArrayLen),
+            O::StructNew { struct_type_index } => {
+                let (ty, layout) = self.gc_layout(*struct_type_index);
+                let crate::gc::Layout::Struct { fields, .. } = layout else {
+                    unreachable!("validated: struct.new names a struct type")
+                };
+                let site = self.gc_site(ty, 0, false, 0, 0);
+                let base = self.pop_span(fields.len() as u32);
+                let dst = self.push_temp();
+                self.emit_result(Instr::Gc {
+                    op: GcOp::StructNew,
+                    dst,
+                    base,
+                    site,
+                });
+            }
+            O::StructNewDefault { struct_type_index } => {
+                let (ty, _) = self.gc_layout(*struct_type_index);
+                let site = self.gc_site(ty, 0, false, 0, 0);
+                let dst = self.push_temp();
+                self.emit_result(Instr::Gc {
+                    op: GcOp::StructNewDefault,
+                    dst,
+                    base: 0,
+                    site,
+                });
+            }
+            O::StructGet {
+                struct_type_index,
+                field_index,
+            }
+            | O::StructGetU {
+                struct_type_index,
+                field_index,
+            } => self.struct_get(*struct_type_index, *field_index, false),
+            O::StructGetS {
+                struct_type_index,
+                field_index,
+            } => self.struct_get(*struct_type_index, *field_index, true),
+            O::StructSet {
+                struct_type_index,
+                field_index,
+            } => {
+                let (ty, _) = self.gc_layout(*struct_type_index);
+                let site = self.gc_site(ty, *field_index, false, 0, 0);
+                let base = self.pop_span(2);
+                self.emit(Instr::Gc {
+                    op: GcOp::StructSet,
+                    dst: 0,
+                    base,
+                    site,
+                });
+            }
+            O::ArrayNew { array_type_index } => {
+                let (ty, _) = self.gc_layout(*array_type_index);
+                let site = self.gc_site(ty, 0, false, 0, 0);
+                let base = self.pop_span(2);
+                let dst = self.push_temp();
+                self.emit_result(Instr::Gc {
+                    op: GcOp::ArrayNew,
+                    dst,
+                    base,
+                    site,
+                });
+            }
+            O::ArrayNewDefault { array_type_index } => {
+                let (ty, _) = self.gc_layout(*array_type_index);
+                let site = self.gc_site(ty, 0, false, 0, 0);
+                let len = self.pop_slot();
+                let dst = self.push_temp();
+                self.emit_result(Instr::Gc {
+                    op: GcOp::ArrayNewDefault,
+                    dst,
+                    base: len,
+                    site,
+                });
+            }
+            O::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => {
+                let (ty, _) = self.gc_layout(*array_type_index);
+                let site = self.gc_site(ty, 0, false, 0, *array_size);
+                let base = self.pop_span(*array_size);
+                let dst = self.push_temp();
+                self.emit_result(Instr::Gc {
+                    op: GcOp::ArrayNewFixed,
+                    dst,
+                    base,
+                    site,
+                });
+            }
+            O::ArrayNewData {
+                array_type_index,
+                array_data_index,
+            } => {
+                let (ty, _) = self.gc_layout(*array_type_index);
+                let site = self.gc_site(ty, 0, false, *array_data_index, 0);
+                let base = self.pop_span(2);
+                let dst = self.push_temp();
+                self.emit_result(Instr::Gc {
+                    op: GcOp::ArrayNewData,
+                    dst,
+                    base,
+                    site,
+                });
+            }
+            O::ArrayNewElem {
+                array_type_index,
+                array_elem_index,
+            } => {
+                let (ty, _) = self.gc_layout(*array_type_index);
+                let site = self.gc_site(ty, 0, false, *array_elem_index, 0);
+                let base = self.pop_span(2);
+                let dst = self.push_temp();
+                self.emit_result(Instr::Gc {
+                    op: GcOp::ArrayNewElem,
+                    dst,
+                    base,
+                    site,
+                });
+            }
+            O::ArrayGet { array_type_index } | O::ArrayGetU { array_type_index } => {
+                self.array_get(*array_type_index, false)
+            }
+            O::ArrayGetS { array_type_index } => self.array_get(*array_type_index, true),
+            O::ArraySet { array_type_index } => {
+                let (ty, _) = self.gc_layout(*array_type_index);
+                let site = self.gc_site(ty, 0, false, 0, 0);
+                let base = self.pop_span(3);
+                self.emit(Instr::Gc {
+                    op: GcOp::ArraySet,
+                    dst: 0,
+                    base,
+                    site,
+                });
+            }
+            O::ArrayFill { array_type_index } => {
+                let (ty, _) = self.gc_layout(*array_type_index);
+                let site = self.gc_site(ty, 0, false, 0, 0);
+                let base = self.pop_span(4);
+                self.emit(Instr::Gc {
+                    op: GcOp::ArrayFill,
+                    dst: 0,
+                    base,
+                    site,
+                });
+            }
+            O::ArrayCopy {
+                array_type_index_dst,
+                ..
+            } => {
+                let (ty, _) = self.gc_layout(*array_type_index_dst);
+                let site = self.gc_site(ty, 0, false, 0, 0);
+                let base = self.pop_span(5);
+                self.emit(Instr::Gc {
+                    op: GcOp::ArrayCopy,
+                    dst: 0,
+                    base,
+                    site,
+                });
+            }
+            O::ArrayInitData {
+                array_type_index,
+                array_data_index,
+            } => {
+                let (ty, _) = self.gc_layout(*array_type_index);
+                let site = self.gc_site(ty, 0, false, *array_data_index, 0);
+                let base = self.pop_span(4);
+                self.emit(Instr::Gc {
+                    op: GcOp::ArrayInitData,
+                    dst: 0,
+                    base,
+                    site,
+                });
+            }
+            O::ArrayInitElem {
+                array_type_index,
+                array_elem_index,
+            } => {
+                let (ty, _) = self.gc_layout(*array_type_index);
+                let site = self.gc_site(ty, 0, false, *array_elem_index, 0);
+                let base = self.pop_span(4);
+                self.emit(Instr::Gc {
+                    op: GcOp::ArrayInitElem,
+                    dst: 0,
+                    base,
+                    site,
+                });
+            }
+            O::RefTestNonNull { hty } | O::RefTestNullable { hty } => {
+                let cast = self.cast(matches!(op, O::RefTestNullable { .. }), *hty)?;
+                let src = self.pop_slot();
+                let dst = self.push_temp();
+                self.emit_result(Instr::RefTest { dst, src, cast });
+            }
+            O::RefCastNonNull { hty } | O::RefCastNullable { hty } => {
+                let cast = self.cast(matches!(op, O::RefCastNullable { .. }), *hty)?;
+                let position = self.height() - 1;
+                self.materialize(position);
+                let src = self.canonical(position);
+                self.emit(Instr::RefCast { src, cast });
+            }
+            O::BrOnCast {
+                relative_depth,
+                to_ref_type,
+                ..
+            } => self.translate_br_on_cast(*relative_depth, *to_ref_type, false)?,
+            O::BrOnCastFail {
+                relative_depth,
+                to_ref_type,
+                ..
+            } => self.translate_br_on_cast(*relative_depth, *to_ref_type, true)?,
+            other => return self.translate_simd(other),
+        }
+        Ok(())
+    }
+}
