@@ -15,6 +15,7 @@
 //! Called by `func` (`Func::call`) and `instance` (start functions); calls back into the host through the
 //! store's host functions.
 
+use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -395,62 +396,6 @@ fn range_in(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
         Some(start as usize..end as usize)
     } else {
         None
-    }
-}
-
-fn fmin32(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() {
-        a + b
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_negative() { a } else { b }
-    } else {
-        a.min(b)
-    }
-}
-fn fmax32(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() {
-        a + b
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_positive() { a } else { b }
-    } else {
-        a.max(b)
-    }
-}
-fn fmin64(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        a + b
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_negative() { a } else { b }
-    } else {
-        a.min(b)
-    }
-}
-fn fmax64(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        a + b
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_positive() { a } else { b }
-    } else {
-        a.max(b)
-    }
-}
-
-/// Applies a rounding function, making NaN results quiet as Wasm requires (libm may pass a signalling
-/// NaN through unchanged).
-#[inline]
-fn round32(x: f32, f: fn(f32) -> f32) -> f32 {
-    if x.is_nan() {
-        f32::from_bits(x.to_bits() | 0x0040_0000)
-    } else {
-        f(x)
-    }
-}
-#[inline]
-fn round64(x: f64, f: fn(f64) -> f64) -> f64 {
-    if x.is_nan() {
-        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
-    } else {
-        f(x)
     }
 }
 

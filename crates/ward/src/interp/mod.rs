@@ -4,6 +4,7 @@
 pub(crate) mod bytecode;
 pub(crate) mod cast;
 pub(crate) mod exec;
+mod float;
 mod gc_ops;
 mod simd;
 pub(crate) mod translate;

@@ -27,6 +27,7 @@ use super::bytecode::{
     V128BinaryOp, V128ExtractOp, V128LoadOp, V128ReplaceOp, V128ShiftOp, V128SplatOp,
     V128TernaryOp, V128TestOp, V128UnaryOp,
 };
+use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
 
 /// Generates the conversions between a `u128` and its lanes of one type.
 ///
@@ -145,61 +146,6 @@ macro_rules! compare {
     ($a:expr, $b:expr, $get:ident, $put:ident, $mask:ty, |$x:ident, $y:ident| $e:expr) => {
         $put(zip($get($a), $get($b), |$x, $y| mask!($mask, $e)))
     };
-}
-
-fn fmin32(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() {
-        a + b
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_negative() { a } else { b }
-    } else {
-        a.min(b)
-    }
-}
-fn fmax32(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() {
-        a + b
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_positive() { a } else { b }
-    } else {
-        a.max(b)
-    }
-}
-fn fmin64(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        a + b
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_negative() { a } else { b }
-    } else {
-        a.min(b)
-    }
-}
-fn fmax64(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        a + b
-    } else if a == 0.0 && b == 0.0 {
-        if a.is_sign_positive() { a } else { b }
-    } else {
-        a.max(b)
-    }
-}
-
-/// Rounds `x` with `f`, quieting NaNs as Wasm requires.
-#[inline]
-fn round32(x: f32, f: fn(f32) -> f32) -> f32 {
-    if x.is_nan() {
-        f32::from_bits(x.to_bits() | 0x0040_0000)
-    } else {
-        f(x)
-    }
-}
-#[inline]
-fn round64(x: f64, f: fn(f64) -> f64) -> f64 {
-    if x.is_nan() {
-        f64::from_bits(x.to_bits() | 0x0008_0000_0000_0000)
-    } else {
-        f(x)
-    }
 }
 
 /// `i8x16.swizzle`: lane `i` of the result is lane `idx[i]` of `a`, or 0 when out of range.
