@@ -223,6 +223,18 @@ impl<T> Store<T> {
         self.limiter = Some(Box::new(limiter));
     }
 
+    /// Asks the limiter, if one is installed, a question about growth; without a limiter the answer
+    /// is yes.
+    fn ask_limiter(
+        &mut self,
+        question: impl FnOnce(&mut dyn ResourceLimiter) -> Result<bool>,
+    ) -> Result<bool> {
+        match &mut self.limiter {
+            None => Ok(true),
+            Some(limiter) => question(limiter(&mut self.data)),
+        }
+    }
+
     /// Asks the limiter whether a memory may grow from `current` to `desired` bytes.
     pub(crate) fn memory_growing(
         &mut self,
@@ -230,14 +242,9 @@ impl<T> Store<T> {
         desired: u64,
         maximum: Option<u64>,
     ) -> Result<bool> {
-        match &mut self.limiter {
-            None => Ok(true),
-            Some(limiter) => limiter(&mut self.data).memory_growing(
-                saturate(current),
-                saturate(desired),
-                maximum.map(saturate),
-            ),
-        }
+        self.ask_limiter(|l| {
+            l.memory_growing(saturate(current), saturate(desired), maximum.map(saturate))
+        })
     }
 
     /// Asks the limiter whether a table may grow from `current` to `desired` elements.
@@ -247,14 +254,9 @@ impl<T> Store<T> {
         desired: u64,
         maximum: Option<u64>,
     ) -> Result<bool> {
-        match &mut self.limiter {
-            None => Ok(true),
-            Some(limiter) => limiter(&mut self.data).table_growing(
-                saturate(current),
-                saturate(desired),
-                maximum.map(saturate),
-            ),
-        }
+        self.ask_limiter(|l| {
+            l.table_growing(saturate(current), saturate(desired), maximum.map(saturate))
+        })
     }
 
     /// A new memory of type `ty`, if the limiter allows its initial size.

@@ -209,6 +209,27 @@ unsafe fn heap_op(
             set!(s + 1, (v >> 64) as u64);
         }};
     }
+    // Writes a field or element read from an object to `dst`: two slots for a v128, one for other
+    // values, with packed i8/i16 storage sign- or zero-extended as the get instruction asks.
+    macro_rules! put_field {
+        ($dst:expr, $value:expr, $site:expr) => {
+            match $site.storage {
+                Storage::Wide => set128!($dst, $value),
+                Storage::Narrow => set!($dst, $value as u64),
+                packed => {
+                    let v = packed.pack($value as u64);
+                    set!(
+                        $dst,
+                        if $site.signed {
+                            packed.sign_extend(v)
+                        } else {
+                            v
+                        }
+                    )
+                }
+            }
+        };
+    }
     macro_rules! frame_words {
         ($base:expr, $n:expr) => {{
             let base: Slot = $base;
@@ -303,21 +324,7 @@ unsafe fn heap_op(
                 fail!(TrapKind::NullStructReference)
             };
             let value = gc::read_words(object, site.offset as usize, site.storage)?;
-            match site.storage {
-                Storage::Wide => set128!(dst, value),
-                Storage::Narrow => set!(dst, value as u64),
-                packed => {
-                    let v = packed.pack(value as u64);
-                    set!(
-                        dst,
-                        if site.signed {
-                            packed.sign_extend(v)
-                        } else {
-                            v
-                        }
-                    )
-                }
-            }
+            put_field!(dst, value, site);
         }
         I::Gc {
             op: GcOp::StructSet,
@@ -456,21 +463,7 @@ unsafe fn heap_op(
             };
             let w = site.storage.words();
             let value = gc::read_words(object, index.saturating_mul(w), site.storage)?;
-            match site.storage {
-                Storage::Wide => set128!(dst, value),
-                Storage::Narrow => set!(dst, value as u64),
-                packed => {
-                    let v = packed.pack(value as u64);
-                    set!(
-                        dst,
-                        if site.signed {
-                            packed.sign_extend(v)
-                        } else {
-                            v
-                        }
-                    )
-                }
-            }
+            put_field!(dst, value, site);
         }
         I::Gc {
             op: GcOp::ArraySet,
