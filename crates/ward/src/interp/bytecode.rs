@@ -41,7 +41,11 @@ macro_rules! define_instr {
         other: { $($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }),* $(,)? }
     ) => {
         /// One interpreter instruction.
+        ///
+        /// `repr(u16)` fixes the layout: a `u16` tag (the variant's declaration index) followed by the
+        /// fields, so the threaded executor (`interp::fast`) can read the tag to index its handler table.
         #[derive(Debug, Clone, Copy, PartialEq)]
+        #[repr(u16)]
         pub enum Instr {
             $(
                 #[allow(missing_docs)]
@@ -80,6 +84,13 @@ macro_rules! define_instr {
                 $name { $($field: $ty),* },
             )*
         }
+
+        /// The number of [`Instr`] variants (one more than the largest tag).
+        pub(crate) const INSTR_COUNT: usize = [
+            $(stringify!($bin),)* $(stringify!($bi),)* $(stringify!($bc),)* $(stringify!($bci),)*
+            $(stringify!($un),)* $(stringify!($ld), stringify!($ldx),)* $(stringify!($st), stringify!($stx),)*
+            $(stringify!($name),)*
+        ].len();
 
         /// Builders that let the translator name an operator's instruction without repeating the list.
         pub(crate) type BinaryCtor = fn(Slot, Slot, Slot) -> Instr;
@@ -389,7 +400,7 @@ define_instr! {
         /// `slot[dst] = lane `lane` of slot[src..+2]`.
         V128ExtractLane { op: V128ExtractOp, dst: Slot, src: Slot, lane: u8 },
         /// `slot[dst..+2] = slot[a..+2] with lane `lane` replaced by slot[b]`.
-        V128ReplaceLane { op: V128ReplaceOp, dst: Slot, a: Slot, b: Slot, lane: u8 },
+        V128ReplaceLane { op: V128ReplaceOp, lane: u8, dst: Slot, a: Slot, b: Slot },
         /// `i8x16.shuffle` of the operands at `base` and `base + 2` with mask `v128_consts[mask]`.
         V128Shuffle { dst: Slot, base: Slot, mask: V128ConstIndex },
         /// Load (plain, extending, splatting or zero-filling) from memory 0 at `slot[addr] + offset`.
@@ -401,7 +412,7 @@ define_instr! {
         /// As `V128Store`, through a side-table memarg.
         V128StoreX { addr: Slot, value: Slot, memarg: MemArgIndex },
         /// Load one lane: address at `base`, vector at `base + 1..+2`.
-        V128LoadLane { width: LaneWidth, dst: Slot, base: Slot, memarg: MemArgIndex, lane: u8 },
+        V128LoadLane { width: LaneWidth, lane: u8, dst: Slot, base: Slot, memarg: MemArgIndex },
         /// Store one lane: address at `base`, vector at `base + 1..+2`.
         V128StoreLane { width: LaneWidth, base: Slot, memarg: MemArgIndex, lane: u8 },
     }

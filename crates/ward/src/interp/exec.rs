@@ -15,12 +15,12 @@
 //! Called by `func` (`Func::call`) and `instance` (start functions); calls back into the host through the
 //! store's host functions.
 
-use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::bytecode::LaneWidth;
 use super::bytecode::{Instr, Slot};
-use super::bytecode::{LaneWidth, V128LoadOp};
+use super::fast;
 use super::gc_ops::{self, GcFrame, Outcome};
 use super::simd;
 use super::translate::CompiledFunc;
@@ -291,12 +291,6 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
     WasmBacktrace { frames: out }
 }
 
-/// The 64-bit value of a sign-extended 32-bit immediate.
-#[inline(always)]
-fn sext(imm: u32) -> u64 {
-    imm as i32 as i64 as u64
-}
-
 /// Unwinds for exception `exn` (its heap handle) from the frame `(registers, fp, ip)` (`ip`: index after the throwing instruction): searches that
 /// function's handlers (unless `skip_current`: a host function reached by a tail call threw, so the
 /// calling frame is already gone) and then each suspended caller's, innermost first, for a clause
@@ -399,38 +393,6 @@ fn range_in(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
     }
 }
 
-/// Truncates `x` to an integer in `[min, max_exclusive)` or reports the trap.
-#[inline]
-fn trunc_checked(x: f64, min: f64, max_exclusive: f64) -> std::result::Result<f64, TrapKind> {
-    if x.is_nan() {
-        return Err(TrapKind::BadConversionToInteger);
-    }
-    let t = x.trunc();
-    if t >= min && t < max_exclusive {
-        Ok(t)
-    } else {
-        Err(TrapKind::IntegerOverflow)
-    }
-}
-
-/// Reads `n` (1, 2, 4, 8 or 16) bytes at `ptr` as a little-endian number.
-///
-/// # Safety
-/// `ptr..ptr + n` must be readable.
-#[inline(always)]
-unsafe fn read_le(ptr: *const u8, n: usize) -> u128 {
-    // SAFETY (each arm): the caller guarantees `n` readable bytes at `ptr`; reads are unaligned.
-    unsafe {
-        match n {
-            16 => u128::from_le_bytes(std::ptr::read_unaligned(ptr as *const [u8; 16])),
-            8 => u64::from_le_bytes(std::ptr::read_unaligned(ptr as *const [u8; 8])) as u128,
-            4 => u32::from_le_bytes(std::ptr::read_unaligned(ptr as *const [u8; 4])) as u128,
-            2 => u16::from_le_bytes(std::ptr::read_unaligned(ptr as *const [u8; 2])) as u128,
-            _ => *ptr as u128,
-        }
-    }
-}
-
 /// Up to 16 bytes as a little-endian number.
 fn le_bytes(bytes: &[u8]) -> u128 {
     let mut buf = [0u8; 16];
@@ -448,11 +410,6 @@ fn lane_replace_op(width: LaneWidth) -> super::bytecode::V128ReplaceOp {
         LaneWidth::B64 => R::I64x2,
     }
 }
-
-const TWO_31: f64 = 2147483648.0;
-const TWO_32: f64 = 4294967296.0;
-const TWO_63: f64 = 9223372036854775808.0;
-const TWO_64: f64 = 18446744073709551616.0;
 
 /// Runs store function `entry` (a Wasm function) whose arguments are in `stack.slots[0..]`; leaves its
 /// results in `stack.slots[0..]`.
@@ -558,162 +515,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         () => {
             &store.inner.instances[cur.instance as usize]
         };
-    }
-    macro_rules! i32_bin {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
-            let $x = get!($a) as u32;
-            let $y = get!($b) as u32;
-            set!($dst, ($e) as u32 as u64)
-        }};
-    }
-    macro_rules! i32_imm {
-        ($dst:expr, $a:expr, $imm:expr, |$x:ident, $y:ident| $e:expr) => {{
-            let $x = get!($a) as u32;
-            let $y: u32 = $imm;
-            set!($dst, ($e) as u32 as u64)
-        }};
-    }
-    macro_rules! i64_imm {
-        ($dst:expr, $a:expr, $imm:expr, |$x:ident, $y:ident| $e:expr) => {{
-            let $x = get!($a);
-            let $y: u64 = sext($imm);
-            set!($dst, ($e) as u64)
-        }};
-    }
-    // A dedicated v128 binary instruction: `simd::binary` with a constant op folds to the lane code.
-    macro_rules! simd_bin {
-        ($dst:expr, $a:expr, $b:expr, $op:ident) => {{
-            let r = simd::binary(super::bytecode::V128BinaryOp::$op, get128!($a), get128!($b));
-            set128!($dst, r)
-        }};
-    }
-    macro_rules! br_cmp {
-        ($target:expr, $cond:expr) => {{
-            if $cond {
-                jump!($target)
-            }
-        }};
-    }
-    macro_rules! i64_bin {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
-            let $x = get!($a);
-            let $y = get!($b);
-            set!($dst, ($e) as u64)
-        }};
-    }
-    macro_rules! f32_bin {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
-            let $x = f32::from_bits(get!($a) as u32);
-            let $y = f32::from_bits(get!($b) as u32);
-            set!($dst, f32::to_bits($e) as u64)
-        }};
-    }
-    macro_rules! f64_bin {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
-            let $x = f64::from_bits(get!($a));
-            let $y = f64::from_bits(get!($b));
-            set!($dst, f64::to_bits($e))
-        }};
-    }
-    macro_rules! f32_cmp {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
-            let $x = f32::from_bits(get!($a) as u32);
-            let $y = f32::from_bits(get!($b) as u32);
-            set!($dst, ($e) as u64)
-        }};
-    }
-    macro_rules! f64_cmp {
-        ($dst:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
-            let $x = f64::from_bits(get!($a));
-            let $y = f64::from_bits(get!($b));
-            set!($dst, ($e) as u64)
-        }};
-    }
-    macro_rules! un {
-        ($dst:expr, $src:expr, |$x:ident| $e:expr) => {{
-            let $x = get!($src);
-            set!($dst, $e)
-        }};
-    }
-    macro_rules! f32_un {
-        ($dst:expr, $src:expr, |$x:ident| $e:expr) => {{
-            let $x = f32::from_bits(get!($src) as u32);
-            set!($dst, f32::to_bits($e) as u64)
-        }};
-    }
-    macro_rules! f64_un {
-        ($dst:expr, $src:expr, |$x:ident| $e:expr) => {{
-            let $x = f64::from_bits(get!($src));
-            set!($dst, f64::to_bits($e))
-        }};
-    }
-    macro_rules! trunc {
-        ($dst:expr, $src:expr, $from:ty, $min:expr, $max:expr, $to:ty) => {{
-            let x = <$from>::from_bits(get!($src) as _) as f64;
-            match trunc_checked(x, $min, $max) {
-                Ok(t) => set!($dst, (t as $to) as u64),
-                Err(kind) => trap!(kind),
-            }
-        }};
-    }
-    // Loads and stores through the cached memory 0.
-    macro_rules! load {
-        ($dst:expr, $addr:expr, $offset:expr, $n:literal, |$b:ident| $e:expr) => {{
-            let Some(at) = effective(get!($addr), $offset as u64, $n, mem_len) else {
-                trap!(TrapKind::MemoryOutOfBounds)
-            };
-            // SAFETY: `at + $n <= mem_len`, the committed size of memory 0 whose base is `mem_base`
-            // (refreshed after every call, return and memory.grow).
-            let $b: [u8; $n] = unsafe { std::ptr::read_unaligned(mem_base.add(at) as *const [u8; $n]) };
-            set!($dst, $e)
-        }};
-    }
-    macro_rules! store_mem {
-        ($addr:expr, $value:expr, $offset:expr, $n:literal, |$v:ident| $e:expr) => {{
-            let Some(at) = effective(get!($addr), $offset as u64, $n, mem_len) else {
-                trap!(TrapKind::MemoryOutOfBounds)
-            };
-            let $v = get!($value);
-            let bytes: [u8; $n] = $e;
-            // SAFETY: as in `load!`.
-            unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut [u8; $n], bytes) };
-        }};
-    }
-    // Accesses at `(slot[a] + imm) mod 2^32` (an `i32.add` fused into the access).
-    macro_rules! load_at {
-        ($dst:expr, $a:expr, $imm:expr, $n:literal, |$b:ident| $e:expr) => {{
-            let address = (get!($a) as u32).wrapping_add($imm) as u64;
-            let Some(at) = effective(address, 0, $n, mem_len) else {
-                trap!(TrapKind::MemoryOutOfBounds)
-            };
-            // SAFETY: as in `load!`.
-            let $b: [u8; $n] =
-                unsafe { std::ptr::read_unaligned(mem_base.add(at) as *const [u8; $n]) };
-            set!($dst, $e)
-        }};
-    }
-    macro_rules! store_at {
-        ($a:expr, $value:expr, $imm:expr, $n:literal, |$v:ident| $e:expr) => {{
-            let address = (get!($a) as u32).wrapping_add($imm) as u64;
-            let Some(at) = effective(address, 0, $n, mem_len) else {
-                trap!(TrapKind::MemoryOutOfBounds)
-            };
-            let $v = get!($value);
-            let bytes: [u8; $n] = $e;
-            // SAFETY: as in `load!`.
-            unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut [u8; $n], bytes) };
-        }};
-    }
-    macro_rules! store_imm {
-        ($addr:expr, $offset:expr, $bytes:expr) => {{
-            let bytes = $bytes;
-            let n = bytes.len() as u64;
-            let Some(at) = effective(get!($addr), $offset as u64, n, mem_len) else {
-                trap!(TrapKind::MemoryOutOfBounds)
-            };
-            // SAFETY: as in `load!`.
-            unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut _, bytes) };
-        }};
     }
     // Loads and stores through a side-table memarg (any memory, 64-bit offsets).
     macro_rules! load_x {
@@ -915,7 +716,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         ip = unsafe { ip.add(1) };
         use Instr as I;
         match *instr {
-            I::Unreachable {} => trap!(TrapKind::Unreachable),
             I::ConsumeFuel { amount } => {
                 let fuel = &mut store.inner.fuel;
                 if *fuel < amount as u64 {
@@ -930,89 +730,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     trap!(TrapKind::Interrupt)
                 }
             }
-            I::Copy { dst, src } => set!(dst, get!(src)),
-            I::Const32 { dst, value } => set!(dst, value as u64),
-            I::Const64 { dst, value } => set!(dst, value),
-            I::SelectElse { dst, other, cond } => {
-                if get!(cond) as u32 == 0 {
-                    set!(dst, get!(other))
-                }
-            }
-            I::Br { target } => jump!(target),
-            I::BrIfNez { cond, target } => {
-                if get!(cond) as u32 != 0 {
-                    jump!(target)
-                }
-            }
-            I::BrIfEqz { cond, target } => {
-                if get!(cond) as u32 == 0 {
-                    jump!(target)
-                }
-            }
-            I::BrTable { index, len } => {
-                let i = (get!(index) as u32).min(len);
-                // SAFETY: `len + 1` `Br` instructions follow the `BrTable` (translator invariant).
-                ip = unsafe { ip.add(i as usize) };
-            }
-            I::BrOnNull { src, target } => {
-                if get!(src) == 0 {
-                    jump!(target)
-                }
-            }
-            I::BrOnNonNull { src, target } => {
-                if get!(src) != 0 {
-                    jump!(target)
-                }
-            }
             // ----- fused compare and branch -----
-            I::BrI32Eq { a, b, target } => br_cmp!(target, get!(a) as u32 == get!(b) as u32),
-            I::BrI32Ne { a, b, target } => br_cmp!(target, get!(a) as u32 != get!(b) as u32),
-            I::BrI32LtS { a, b, target } => br_cmp!(target, (get!(a) as i32) < get!(b) as i32),
-            I::BrI32LtU { a, b, target } => br_cmp!(target, (get!(a) as u32) < get!(b) as u32),
-            I::BrI32GtS { a, b, target } => br_cmp!(target, get!(a) as i32 > get!(b) as i32),
-            I::BrI32GtU { a, b, target } => br_cmp!(target, get!(a) as u32 > get!(b) as u32),
-            I::BrI32LeS { a, b, target } => br_cmp!(target, get!(a) as i32 <= get!(b) as i32),
-            I::BrI32LeU { a, b, target } => br_cmp!(target, get!(a) as u32 <= get!(b) as u32),
-            I::BrI32GeS { a, b, target } => br_cmp!(target, get!(a) as i32 >= get!(b) as i32),
-            I::BrI32GeU { a, b, target } => br_cmp!(target, get!(a) as u32 >= get!(b) as u32),
-            I::BrI64Eq { a, b, target } => br_cmp!(target, get!(a) == get!(b)),
-            I::BrI64Ne { a, b, target } => br_cmp!(target, get!(a) != get!(b)),
-            I::BrI64LtS { a, b, target } => br_cmp!(target, (get!(a) as i64) < get!(b) as i64),
-            I::BrI64LtU { a, b, target } => br_cmp!(target, get!(a) < get!(b)),
-            I::BrI64GtS { a, b, target } => br_cmp!(target, get!(a) as i64 > get!(b) as i64),
-            I::BrI64GtU { a, b, target } => br_cmp!(target, get!(a) > get!(b)),
-            I::BrI64LeS { a, b, target } => br_cmp!(target, get!(a) as i64 <= get!(b) as i64),
-            I::BrI64LeU { a, b, target } => br_cmp!(target, get!(a) <= get!(b)),
-            I::BrI64GeS { a, b, target } => br_cmp!(target, get!(a) as i64 >= get!(b) as i64),
-            I::BrI64GeU { a, b, target } => br_cmp!(target, get!(a) >= get!(b)),
-            I::BrI32EqImm { a, imm, target } => br_cmp!(target, get!(a) as u32 == imm),
-            I::BrI32NeImm { a, imm, target } => br_cmp!(target, get!(a) as u32 != imm),
-            I::BrI32LtSImm { a, imm, target } => br_cmp!(target, (get!(a) as i32) < imm as i32),
-            I::BrI32LtUImm { a, imm, target } => br_cmp!(target, (get!(a) as u32) < imm),
-            I::BrI32GtSImm { a, imm, target } => br_cmp!(target, get!(a) as i32 > imm as i32),
-            I::BrI32GtUImm { a, imm, target } => br_cmp!(target, get!(a) as u32 > imm),
-            I::BrI32LeSImm { a, imm, target } => br_cmp!(target, get!(a) as i32 <= imm as i32),
-            I::BrI32LeUImm { a, imm, target } => br_cmp!(target, get!(a) as u32 <= imm),
-            I::BrI32GeSImm { a, imm, target } => br_cmp!(target, get!(a) as i32 >= imm as i32),
-            I::BrI32GeUImm { a, imm, target } => br_cmp!(target, get!(a) as u32 >= imm),
-            I::BrI64EqImm { a, imm, target } => br_cmp!(target, get!(a) == sext(imm)),
-            I::BrI64NeImm { a, imm, target } => br_cmp!(target, get!(a) != sext(imm)),
-            I::BrI64LtSImm { a, imm, target } => {
-                br_cmp!(target, (get!(a) as i64) < imm as i32 as i64)
-            }
-            I::BrI64LtUImm { a, imm, target } => br_cmp!(target, get!(a) < sext(imm)),
-            I::BrI64GtSImm { a, imm, target } => {
-                br_cmp!(target, get!(a) as i64 > imm as i32 as i64)
-            }
-            I::BrI64GtUImm { a, imm, target } => br_cmp!(target, get!(a) > sext(imm)),
-            I::BrI64LeSImm { a, imm, target } => {
-                br_cmp!(target, get!(a) as i64 <= imm as i32 as i64)
-            }
-            I::BrI64LeUImm { a, imm, target } => br_cmp!(target, get!(a) <= sext(imm)),
-            I::BrI64GeSImm { a, imm, target } => {
-                br_cmp!(target, get!(a) as i64 >= imm as i32 as i64)
-            }
-            I::BrI64GeUImm { a, imm, target } => br_cmp!(target, get!(a) >= sext(imm)),
             I::Return {} => do_return!(),
             I::ReturnOne { src } => {
                 set!(0, get!(src));
@@ -1242,11 +960,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 store.inner.instances[instance].elems[elem as usize] = Arc::new([]);
             }
             I::RefFunc { dst, func } => set!(dst, instance!().funcs[func as usize] as u64 + 1),
-            I::RefAsNonNull { src } => {
-                if get!(src) == 0 {
-                    trap!(TrapKind::NullReference)
-                }
-            }
             // Exception and GC instructions run out of line: inlined here they made the compiler
             // spill `ip` and `fp` in every arm (measured with callgrind: +35% instructions on a
             // scalar loop).
@@ -1285,55 +998,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     Outcome::Trap(kind) => trap!(kind),
                 }
             }
-            I::RefIsNull { dst, src } => un!(dst, src, |x| (x == 0) as u64),
 
             // ----- loads and stores -----
-            I::I32Load { dst, addr, offset } => {
-                load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
-            }
-            I::I64Load { dst, addr, offset } => {
-                load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b))
-            }
-            I::F32Load { dst, addr, offset } => {
-                load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
-            }
-            I::F64Load { dst, addr, offset } => {
-                load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b))
-            }
-            I::I32Load8S { dst, addr, offset } => {
-                load!(dst, addr, offset, 1, |b| b[0] as i8 as i32 as u32 as u64)
-            }
-            I::I32Load8U { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as u64),
-            I::I32Load16S { dst, addr, offset } => {
-                load!(
-                    dst,
-                    addr,
-                    offset,
-                    2,
-                    |b| i16::from_le_bytes(b) as i32 as u32 as u64
-                )
-            }
-            I::I32Load16U { dst, addr, offset } => {
-                load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64)
-            }
-            I::I64Load8S { dst, addr, offset } => {
-                load!(dst, addr, offset, 1, |b| b[0] as i8 as i64 as u64)
-            }
-            I::I64Load8U { dst, addr, offset } => load!(dst, addr, offset, 1, |b| b[0] as u64),
-            I::I64Load16S { dst, addr, offset } => {
-                load!(dst, addr, offset, 2, |b| i16::from_le_bytes(b) as i64
-                    as u64)
-            }
-            I::I64Load16U { dst, addr, offset } => {
-                load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64)
-            }
-            I::I64Load32S { dst, addr, offset } => {
-                load!(dst, addr, offset, 4, |b| i32::from_le_bytes(b) as i64
-                    as u64)
-            }
-            I::I64Load32U { dst, addr, offset } => {
-                load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
-            }
             I::I32LoadX { dst, addr, memarg } => {
                 load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
             }
@@ -1380,86 +1046,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::I64Load32UX { dst, addr, memarg } => {
                 load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
             }
-            I::I32LoadAt { dst, a, imm } => {
-                load_at!(dst, a, imm, 4, |b| u32::from_le_bytes(b) as u64)
-            }
-            I::I64LoadAt { dst, a, imm } => load_at!(dst, a, imm, 8, |b| u64::from_le_bytes(b)),
-            I::I32Load8UAt { dst, a, imm } => load_at!(dst, a, imm, 1, |b| b[0] as u64),
-            I::I32Load8SAt { dst, a, imm } => {
-                load_at!(dst, a, imm, 1, |b| b[0] as i8 as i32 as u32 as u64)
-            }
-            I::I32Load16UAt { dst, a, imm } => {
-                load_at!(dst, a, imm, 2, |b| u16::from_le_bytes(b) as u64)
-            }
-            I::I32Load16SAt { dst, a, imm } => {
-                load_at!(dst, a, imm, 2, |b| i16::from_le_bytes(b) as i32 as u32
-                    as u64)
-            }
-            I::I32StoreAt { a, value, imm } => {
-                store_at!(a, value, imm, 4, |v| (v as u32).to_le_bytes())
-            }
-            I::I64StoreAt { a, value, imm } => store_at!(a, value, imm, 8, |v| v.to_le_bytes()),
-            I::I32Store8At { a, value, imm } => store_at!(a, value, imm, 1, |v| [v as u8]),
-            I::I32Store16At { a, value, imm } => {
-                store_at!(a, value, imm, 2, |v| (v as u16).to_le_bytes())
-            }
-            I::StoreImm32 { addr, imm, offset } => store_imm!(addr, offset, (imm).to_le_bytes()),
-            I::StoreImm8 { addr, imm, offset } => store_imm!(addr, offset, [imm as u8]),
-            I::StoreImm16 { addr, imm, offset } => {
-                store_imm!(addr, offset, (imm as u16).to_le_bytes())
-            }
-            I::StoreImm64 { addr, imm, offset } => {
-                store_imm!(addr, offset, sext(imm).to_le_bytes())
-            }
-            I::I32Store {
-                addr,
-                value,
-                offset,
-            } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
-            I::I64Store {
-                addr,
-                value,
-                offset,
-            } => store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()),
-            I::F32Store {
-                addr,
-                value,
-                offset,
-            } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
-            I::F64Store {
-                addr,
-                value,
-                offset,
-            } => store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()),
-            I::I32Store8 {
-                addr,
-                value,
-                offset,
-            }
-            | I::I64Store8 {
-                addr,
-                value,
-                offset,
-            } => {
-                store_mem!(addr, value, offset, 1, |v| [v as u8])
-            }
-            I::I32Store16 {
-                addr,
-                value,
-                offset,
-            }
-            | I::I64Store16 {
-                addr,
-                value,
-                offset,
-            } => {
-                store_mem!(addr, value, offset, 2, |v| (v as u16).to_le_bytes())
-            }
-            I::I64Store32 {
-                addr,
-                value,
-                offset,
-            } => store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()),
             I::I32StoreX {
                 addr,
                 value,
@@ -1511,12 +1097,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
 
             // ----- v128 -----
-            I::Copy2 { dst, src } => set128!(dst, get128!(src)),
-            I::SelectElse2 { dst, other, cond } => {
-                if get!(cond) as u32 == 0 {
-                    set128!(dst, get128!(other))
-                }
-            }
             I::GlobalGet2 { dst, global } => {
                 let g = instance!().globals[global as usize];
                 set128!(dst, store.inner.globals[g as usize].value)
@@ -1526,64 +1106,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 store.inner.globals[g as usize].value = get128!(src);
             }
             I::V128Const { dst, index } => set128!(dst, module!().v128_consts[index as usize]),
-            I::SimdV128And { dst, a, b } => simd_bin!(dst, a, b, V128And),
-            I::SimdV128Or { dst, a, b } => simd_bin!(dst, a, b, V128Or),
-            I::SimdV128Xor { dst, a, b } => simd_bin!(dst, a, b, V128Xor),
-            I::SimdI32x4Add { dst, a, b } => simd_bin!(dst, a, b, I32x4Add),
-            I::SimdI32x4Sub { dst, a, b } => simd_bin!(dst, a, b, I32x4Sub),
-            I::SimdF32x4Add { dst, a, b } => simd_bin!(dst, a, b, F32x4Add),
-            I::SimdF32x4Sub { dst, a, b } => simd_bin!(dst, a, b, F32x4Sub),
-            I::SimdF32x4Mul { dst, a, b } => simd_bin!(dst, a, b, F32x4Mul),
-            I::SimdF64x2Add { dst, a, b } => simd_bin!(dst, a, b, F64x2Add),
-            I::SimdF64x2Sub { dst, a, b } => simd_bin!(dst, a, b, F64x2Sub),
-            I::SimdF64x2Mul { dst, a, b } => simd_bin!(dst, a, b, F64x2Mul),
-            I::V128Binary { op, dst, a, b } => {
-                set128!(dst, simd::binary(op, get128!(a), get128!(b)))
-            }
-            I::V128Unary { op, dst, src } => set128!(dst, simd::unary(op, get128!(src))),
-            I::V128Test { op, dst, src } => set!(dst, simd::test(op, get128!(src)) as u64),
-            I::V128Shift { op, dst, a, b } => {
-                set128!(dst, simd::shift(op, get128!(a), get!(b) as u32))
-            }
-            I::V128Splat { op, dst, src } => set128!(dst, simd::splat(op, get!(src))),
-            I::V128Ternary { op, dst, base } => {
-                let (a, b, c) = (get128!(base), get128!(base + 2), get128!(base + 4));
-                set128!(dst, simd::ternary(op, a, b, c))
-            }
-            I::V128ExtractLane { op, dst, src, lane } => {
-                set!(dst, simd::extract_lane(op, get128!(src), lane))
-            }
-            I::V128ReplaceLane {
-                op,
-                dst,
-                a,
-                b,
-                lane,
-            } => set128!(dst, simd::replace_lane(op, get128!(a), get!(b), lane)),
             I::V128Shuffle { dst, base, mask } => {
                 let mask = module!().v128_consts[mask as usize];
                 set128!(dst, simd::shuffle(get128!(base), get128!(base + 2), mask))
-            }
-            I::V128Load {
-                op,
-                dst,
-                addr,
-                offset,
-            } => {
-                let n = op.bytes();
-                let Some(at) = effective(get!(addr), offset as u64, n as u64, mem_len) else {
-                    trap!(TrapKind::MemoryOutOfBounds)
-                };
-                // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base` (as in
-                // `load!`).
-                let raw = unsafe { read_le(mem_base.add(at), n) };
-                // The plain 16-byte load needs no lane work: skip the call.
-                let value = if op == V128LoadOp::V128Load {
-                    raw
-                } else {
-                    simd::finish_load(op, raw)
-                };
-                set128!(dst, value)
             }
             I::V128LoadX {
                 op,
@@ -1599,18 +1124,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 };
                 let raw = le_bytes(&memory.data()[at..at + n]);
                 set128!(dst, simd::finish_load(op, raw))
-            }
-            I::V128Store {
-                addr,
-                value,
-                offset,
-            } => {
-                let Some(at) = effective(get!(addr), offset as u64, 16, mem_len) else {
-                    trap!(TrapKind::MemoryOutOfBounds)
-                };
-                let bytes = get128!(value).to_le_bytes();
-                // SAFETY: as in `store_mem!`.
-                unsafe { std::ptr::write_unaligned(mem_base.add(at) as *mut [u8; 16], bytes) };
             }
             I::V128StoreX {
                 addr,
@@ -1664,268 +1177,30 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             }
 
             // ----- comparisons -----
-            I::I32Eq { dst, a, b } => i32_bin!(dst, a, b, |x, y| x == y),
-            I::I32Ne { dst, a, b } => i32_bin!(dst, a, b, |x, y| x != y),
-            I::I32LtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32) < (y as i32)),
-            I::I32LtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x < y),
-            I::I32GtS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32) > (y as i32)),
-            I::I32GtU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x > y),
-            I::I32LeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32) <= (y as i32)),
-            I::I32LeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x <= y),
-            I::I32GeS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32) >= (y as i32)),
-            I::I32GeU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x >= y),
-            I::I64Eq { dst, a, b } => i64_bin!(dst, a, b, |x, y| x == y),
-            I::I64Ne { dst, a, b } => i64_bin!(dst, a, b, |x, y| x != y),
-            I::I64LtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64) < (y as i64)),
-            I::I64LtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x < y),
-            I::I64GtS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64) > (y as i64)),
-            I::I64GtU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x > y),
-            I::I64LeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64) <= (y as i64)),
-            I::I64LeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x <= y),
-            I::I64GeS { dst, a, b } => i64_bin!(dst, a, b, |x, y| (x as i64) >= (y as i64)),
-            I::I64GeU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x >= y),
-            I::F32Eq { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x == y),
-            I::F32Ne { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x != y),
-            I::F32Lt { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x < y),
-            I::F32Gt { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x > y),
-            I::F32Le { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x <= y),
-            I::F32Ge { dst, a, b } => f32_cmp!(dst, a, b, |x, y| x >= y),
-            I::F64Eq { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x == y),
-            I::F64Ne { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x != y),
-            I::F64Lt { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x < y),
-            I::F64Gt { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x > y),
-            I::F64Le { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x <= y),
-            I::F64Ge { dst, a, b } => f64_cmp!(dst, a, b, |x, y| x >= y),
 
             // ----- integer arithmetic -----
             // ----- register-immediate forms -----
-            I::I32AddImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.wrapping_add(y)),
-            I::I32MulImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.wrapping_mul(y)),
-            I::I32AndImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x & y),
-            I::I32OrImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x | y),
-            I::I32XorImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x ^ y),
-            I::I32ShlImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.wrapping_shl(y)),
-            I::I32ShrSImm { dst, a, imm } => {
-                i32_imm!(dst, a, imm, |x, y| (x as i32).wrapping_shr(y))
-            }
-            I::I32ShrUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.wrapping_shr(y)),
-            I::I32RotlImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.rotate_left(y % 32)),
-            I::I32RotrImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x.rotate_right(y % 32)),
-            I::I64RotlImm { dst, a, imm } => {
-                i64_imm!(dst, a, imm, |x, y| x.rotate_left((y % 64) as u32))
-            }
-            I::I64RotrImm { dst, a, imm } => {
-                i64_imm!(dst, a, imm, |x, y| x.rotate_right((y % 64) as u32))
-            }
-            I::I32EqImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x == y),
-            I::I32NeImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x != y),
-            I::I32LtSImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| (x as i32) < (y as i32)),
-            I::I32LtUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x < y),
-            I::I32GtSImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| (x as i32) > (y as i32)),
-            I::I32GtUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x > y),
-            I::I32LeSImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| (x as i32) <= (y as i32)),
-            I::I32LeUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x <= y),
-            I::I32GeSImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| (x as i32) >= (y as i32)),
-            I::I32GeUImm { dst, a, imm } => i32_imm!(dst, a, imm, |x, y| x >= y),
-            I::I64AddImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x.wrapping_add(y)),
-            I::I64MulImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x.wrapping_mul(y)),
-            I::I64AndImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x & y),
-            I::I64OrImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x | y),
-            I::I64XorImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x ^ y),
-            I::I64ShlImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x.wrapping_shl(y as u32)),
-            I::I64ShrSImm { dst, a, imm } => {
-                i64_imm!(dst, a, imm, |x, y| (x as i64).wrapping_shr(y as u32))
-            }
-            I::I64ShrUImm { dst, a, imm } => {
-                i64_imm!(dst, a, imm, |x, y| x.wrapping_shr(y as u32))
-            }
-            I::I64EqImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x == y),
-            I::I64NeImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x != y),
-            I::I64LtSImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| (x as i64) < (y as i64)),
-            I::I64LtUImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x < y),
-            I::I64GtSImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| (x as i64) > (y as i64)),
-            I::I64GtUImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x > y),
-            I::I64LeSImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| (x as i64) <= (y as i64)),
-            I::I64LeUImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x <= y),
-            I::I64GeSImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| (x as i64) >= (y as i64)),
-            I::I64GeUImm { dst, a, imm } => i64_imm!(dst, a, imm, |x, y| x >= y),
-
-            I::I32Add { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
-            I::I32Sub { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
-            I::I32Mul { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
-            I::I32DivS { dst, a, b } => {
-                let (x, y) = (get!(a) as i32, get!(b) as i32);
-                if y == 0 {
-                    trap!(TrapKind::IntegerDivisionByZero)
-                }
-                if x == i32::MIN && y == -1 {
-                    trap!(TrapKind::IntegerOverflow)
-                }
-                set!(dst, (x / y) as u32 as u64)
-            }
-            I::I32DivU { dst, a, b } => {
-                let (x, y) = (get!(a) as u32, get!(b) as u32);
-                if y == 0 {
-                    trap!(TrapKind::IntegerDivisionByZero)
-                }
-                set!(dst, (x / y) as u64)
-            }
-            I::I32RemS { dst, a, b } => {
-                let (x, y) = (get!(a) as i32, get!(b) as i32);
-                if y == 0 {
-                    trap!(TrapKind::IntegerDivisionByZero)
-                }
-                set!(dst, x.wrapping_rem(y) as u32 as u64)
-            }
-            I::I32RemU { dst, a, b } => {
-                let (x, y) = (get!(a) as u32, get!(b) as u32);
-                if y == 0 {
-                    trap!(TrapKind::IntegerDivisionByZero)
-                }
-                set!(dst, (x % y) as u64)
-            }
-            I::I32And { dst, a, b } => i32_bin!(dst, a, b, |x, y| x & y),
-            I::I32Or { dst, a, b } => i32_bin!(dst, a, b, |x, y| x | y),
-            I::I32Xor { dst, a, b } => i32_bin!(dst, a, b, |x, y| x ^ y),
-            I::I32Shl { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shl(y)),
-            I::I32ShrS { dst, a, b } => i32_bin!(dst, a, b, |x, y| (x as i32).wrapping_shr(y)),
-            I::I32ShrU { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.wrapping_shr(y)),
-            I::I32Rotl { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.rotate_left(y % 32)),
-            I::I32Rotr { dst, a, b } => i32_bin!(dst, a, b, |x, y| x.rotate_right(y % 32)),
-            I::I64Add { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_add(y)),
-            I::I64Sub { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_sub(y)),
-            I::I64Mul { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_mul(y)),
-            I::I64DivS { dst, a, b } => {
-                let (x, y) = (get!(a) as i64, get!(b) as i64);
-                if y == 0 {
-                    trap!(TrapKind::IntegerDivisionByZero)
-                }
-                if x == i64::MIN && y == -1 {
-                    trap!(TrapKind::IntegerOverflow)
-                }
-                set!(dst, (x / y) as u64)
-            }
-            I::I64DivU { dst, a, b } => {
-                let (x, y) = (get!(a), get!(b));
-                if y == 0 {
-                    trap!(TrapKind::IntegerDivisionByZero)
-                }
-                set!(dst, x / y)
-            }
-            I::I64RemS { dst, a, b } => {
-                let (x, y) = (get!(a) as i64, get!(b) as i64);
-                if y == 0 {
-                    trap!(TrapKind::IntegerDivisionByZero)
-                }
-                set!(dst, x.wrapping_rem(y) as u64)
-            }
-            I::I64RemU { dst, a, b } => {
-                let (x, y) = (get!(a), get!(b));
-                if y == 0 {
-                    trap!(TrapKind::IntegerDivisionByZero)
-                }
-                set!(dst, x % y)
-            }
-            I::I64And { dst, a, b } => i64_bin!(dst, a, b, |x, y| x & y),
-            I::I64Or { dst, a, b } => i64_bin!(dst, a, b, |x, y| x | y),
-            I::I64Xor { dst, a, b } => i64_bin!(dst, a, b, |x, y| x ^ y),
-            I::I64Shl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shl(y as u32)),
-            I::I64ShrS { dst, a, b } => {
-                i64_bin!(dst, a, b, |x, y| (x as i64).wrapping_shr(y as u32))
-            }
-            I::I64ShrU { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)),
-            I::I64Rotl { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.rotate_left((y % 64) as u32)),
-            I::I64Rotr { dst, a, b } => i64_bin!(dst, a, b, |x, y| x.rotate_right((y % 64) as u32)),
 
             // ----- float arithmetic -----
-            I::F32Add { dst, a, b } => f32_bin!(dst, a, b, |x, y| x + y),
-            I::F32Sub { dst, a, b } => f32_bin!(dst, a, b, |x, y| x - y),
-            I::F32Mul { dst, a, b } => f32_bin!(dst, a, b, |x, y| x * y),
-            I::F32Div { dst, a, b } => f32_bin!(dst, a, b, |x, y| x / y),
-            I::F32Min { dst, a, b } => f32_bin!(dst, a, b, |x, y| fmin32(x, y)),
-            I::F32Max { dst, a, b } => f32_bin!(dst, a, b, |x, y| fmax32(x, y)),
-            I::F32Copysign { dst, a, b } => f32_bin!(dst, a, b, |x, y| x.copysign(y)),
-            I::F64Add { dst, a, b } => f64_bin!(dst, a, b, |x, y| x + y),
-            I::F64Sub { dst, a, b } => f64_bin!(dst, a, b, |x, y| x - y),
-            I::F64Mul { dst, a, b } => f64_bin!(dst, a, b, |x, y| x * y),
-            I::F64Div { dst, a, b } => f64_bin!(dst, a, b, |x, y| x / y),
-            I::F64Min { dst, a, b } => f64_bin!(dst, a, b, |x, y| fmin64(x, y)),
-            I::F64Max { dst, a, b } => f64_bin!(dst, a, b, |x, y| fmax64(x, y)),
-            I::F64Copysign { dst, a, b } => f64_bin!(dst, a, b, |x, y| x.copysign(y)),
 
             // ----- unary -----
-            I::I32Eqz { dst, src } => un!(dst, src, |x| (x as u32 == 0) as u64),
-            I::I64Eqz { dst, src } => un!(dst, src, |x| (x == 0) as u64),
-            I::I32Clz { dst, src } => un!(dst, src, |x| (x as u32).leading_zeros() as u64),
-            I::I32Ctz { dst, src } => un!(dst, src, |x| (x as u32).trailing_zeros() as u64),
-            I::I32Popcnt { dst, src } => un!(dst, src, |x| (x as u32).count_ones() as u64),
-            I::I64Clz { dst, src } => un!(dst, src, |x| x.leading_zeros() as u64),
-            I::I64Ctz { dst, src } => un!(dst, src, |x| x.trailing_zeros() as u64),
-            I::I64Popcnt { dst, src } => un!(dst, src, |x| x.count_ones() as u64),
-            I::F32Abs { dst, src } => un!(dst, src, |x| x & 0x7fff_ffff),
-            I::F32Neg { dst, src } => un!(dst, src, |x| (x as u32 ^ 0x8000_0000) as u64),
-            I::F32Ceil { dst, src } => f32_un!(dst, src, |x| round32(x, f32::ceil)),
-            I::F32Floor { dst, src } => f32_un!(dst, src, |x| round32(x, f32::floor)),
-            I::F32Trunc { dst, src } => f32_un!(dst, src, |x| round32(x, f32::trunc)),
-            I::F32Nearest { dst, src } => f32_un!(dst, src, |x| round32(x, f32::round_ties_even)),
-            I::F32Sqrt { dst, src } => f32_un!(dst, src, |x| x.sqrt()),
-            I::F64Abs { dst, src } => un!(dst, src, |x| x & 0x7fff_ffff_ffff_ffff),
-            I::F64Neg { dst, src } => un!(dst, src, |x| x ^ 0x8000_0000_0000_0000),
-            I::F64Ceil { dst, src } => f64_un!(dst, src, |x| round64(x, f64::ceil)),
-            I::F64Floor { dst, src } => f64_un!(dst, src, |x| round64(x, f64::floor)),
-            I::F64Trunc { dst, src } => f64_un!(dst, src, |x| round64(x, f64::trunc)),
-            I::F64Nearest { dst, src } => f64_un!(dst, src, |x| round64(x, f64::round_ties_even)),
-            I::F64Sqrt { dst, src } => f64_un!(dst, src, |x| x.sqrt()),
 
             // ----- conversions -----
-            I::I32WrapI64 { dst, src } => un!(dst, src, |x| x as u32 as u64),
-            I::I32TruncF32S { dst, src } => trunc!(dst, src, f32, -TWO_31, TWO_31, i32),
-            I::I32TruncF32U { dst, src } => trunc!(dst, src, f32, 0.0, TWO_32, u32),
-            I::I32TruncF64S { dst, src } => trunc!(dst, src, f64, -TWO_31, TWO_31, i32),
-            I::I32TruncF64U { dst, src } => trunc!(dst, src, f64, 0.0, TWO_32, u32),
-            I::I64TruncF32S { dst, src } => trunc!(dst, src, f32, -TWO_63, TWO_63, i64),
-            I::I64TruncF32U { dst, src } => trunc!(dst, src, f32, 0.0, TWO_64, u64),
-            I::I64TruncF64S { dst, src } => trunc!(dst, src, f64, -TWO_63, TWO_63, i64),
-            I::I64TruncF64U { dst, src } => trunc!(dst, src, f64, 0.0, TWO_64, u64),
-            I::I64ExtendI32S { dst, src } => un!(dst, src, |x| x as u32 as i32 as i64 as u64),
-            I::I64ExtendI32U { dst, src } => un!(dst, src, |x| x as u32 as u64),
-            I::F32ConvertI32S { dst, src } => {
-                un!(dst, src, |x| (x as u32 as i32 as f32).to_bits() as u64)
+            // Everything else runs in threaded code until an instruction needs this loop again.
+            _ => {
+                // SAFETY: `ip` was advanced past this instruction, inside the function's code.
+                let at = unsafe { ip.sub(1) };
+                // SAFETY: `at` is an instruction of the code at `cur.code`, whose frame is at `frame`
+                // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0
+                // of the current instance.
+                let exit = unsafe { fast::run(at, frame, mem_base, mem_len, cur.code) };
+                ip = exit.ip;
+                if let Some(kind) = exit.trap_kind() {
+                    trap!(kind)
+                }
+                // A slow instruction without an arm above would come straight back here forever.
+                assert!(ip != at, "no executor for {:?}", *instr);
             }
-            I::F32ConvertI32U { dst, src } => un!(dst, src, |x| (x as u32 as f32).to_bits() as u64),
-            I::F32ConvertI64S { dst, src } => un!(dst, src, |x| (x as i64 as f32).to_bits() as u64),
-            I::F32ConvertI64U { dst, src } => un!(dst, src, |x| (x as f32).to_bits() as u64),
-            I::F32DemoteF64 { dst, src } => {
-                un!(dst, src, |x| (f64::from_bits(x) as f32).to_bits() as u64)
-            }
-            I::F64ConvertI32S { dst, src } => un!(dst, src, |x| (x as u32 as i32 as f64).to_bits()),
-            I::F64ConvertI32U { dst, src } => un!(dst, src, |x| (x as u32 as f64).to_bits()),
-            I::F64ConvertI64S { dst, src } => un!(dst, src, |x| (x as i64 as f64).to_bits()),
-            I::F64ConvertI64U { dst, src } => un!(dst, src, |x| (x as f64).to_bits()),
-            I::F64PromoteF32 { dst, src } => {
-                un!(dst, src, |x| (f32::from_bits(x as u32) as f64).to_bits())
-            }
-            I::I32Extend8S { dst, src } => un!(dst, src, |x| x as i8 as i32 as u32 as u64),
-            I::I32Extend16S { dst, src } => un!(dst, src, |x| x as i16 as i32 as u32 as u64),
-            I::I64Extend8S { dst, src } => un!(dst, src, |x| x as i8 as i64 as u64),
-            I::I64Extend16S { dst, src } => un!(dst, src, |x| x as i16 as i64 as u64),
-            I::I64Extend32S { dst, src } => un!(dst, src, |x| x as i32 as i64 as u64),
-            I::I32TruncSatF32S { dst, src } => {
-                un!(dst, src, |x| f32::from_bits(x as u32) as i32 as u32 as u64)
-            }
-            I::I32TruncSatF32U { dst, src } => {
-                un!(dst, src, |x| f32::from_bits(x as u32) as u32 as u64)
-            }
-            I::I32TruncSatF64S { dst, src } => {
-                un!(dst, src, |x| f64::from_bits(x) as i32 as u32 as u64)
-            }
-            I::I32TruncSatF64U { dst, src } => un!(dst, src, |x| f64::from_bits(x) as u32 as u64),
-            I::I64TruncSatF32S { dst, src } => {
-                un!(dst, src, |x| f32::from_bits(x as u32) as i64 as u64)
-            }
-            I::I64TruncSatF32U { dst, src } => un!(dst, src, |x| f32::from_bits(x as u32) as u64),
-            I::I64TruncSatF64S { dst, src } => un!(dst, src, |x| f64::from_bits(x) as i64 as u64),
-            I::I64TruncSatF64U { dst, src } => un!(dst, src, |x| f64::from_bits(x) as u64),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub(crate) mod bytecode;
 pub(crate) mod cast;
 pub(crate) mod exec;
+pub(crate) mod fast;
 mod float;
 mod gc_ops;
 mod simd;
