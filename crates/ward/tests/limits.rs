@@ -285,3 +285,32 @@ fn ten_thousand_instances_with_memories_fit_in_one_process() {
         eprintln!("peak RSS after 2 x 10,000 instances: {kib} KiB");
     }
 }
+
+#[test]
+fn long_running_calls_and_loops_do_not_grow_the_host_stack() {
+    // The interpreter's threaded handlers chain into each other with sibling calls; one that did not
+    // would push a host stack frame per executed instruction. A million calls, returns and loop
+    // iterations must therefore fit in a small host thread stack. The recursion depth stays at 20.
+    let wat = r#"(module
+        (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+        (func $rec (param i32) (result i32)
+          (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+            (else (call $leaf (call $rec (i32.sub (local.get 0) (i32.const 1)))))))
+        (func (export "run") (param i32) (result i32) (local i32 i32)
+          (loop $l
+            (local.set 2 (i32.add (local.get 2) (call $rec (i32.const 20))))
+            (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+          (local.get 2)))"#;
+    let result = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(move || {
+            let (mut store, instance) = setup(&Config::new(), wat, ());
+            let run = instance.get_typed_func::<i32, i32>(&store, "run").unwrap();
+            run.call(&mut store, 50_000).unwrap()
+        })
+        .unwrap()
+        .join()
+        .expect("the run fits in 512 KiB of host stack");
+    assert_eq!(result, 50_000 * 20);
+}

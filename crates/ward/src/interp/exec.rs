@@ -38,10 +38,11 @@ const MAX_ACTIVATIONS: u32 = 500;
 
 /// A suspended caller: its registers, so that returning needs no lookups in the store.
 #[derive(Clone, Copy)]
-struct Frame {
-    ip: u32,
-    fp: usize,
-    cur: Current,
+pub(crate) struct Frame {
+    /// The caller's instruction index to resume at.
+    pub ip: u32,
+    pub fp: usize,
+    pub cur: Current,
 }
 
 /// The value slots and frame records of one activation.
@@ -54,8 +55,9 @@ pub(crate) struct ExecStack {
 impl ExecStack {
     fn new(max_bytes: usize) -> Self {
         ExecStack {
-            slots: vec![0u64; max_bytes / 8].into_boxed_slice(),
-            frames: Vec::new(),
+            // `fast::FRAME_SLACK` slots past the usable end let a call zero locals in whole chunks.
+            slots: vec![0u64; max_bytes / 8 + fast::FRAME_SLACK].into_boxed_slice(),
+            frames: Vec::with_capacity(64),
             max_frames: max_bytes / 32,
         }
     }
@@ -84,17 +86,17 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
         .pop()
         .unwrap_or_else(|| ExecStack::new(max_stack));
     let compiled = compiled(&store.inner, instance, index);
-    let result =
-        if compiled.frame_size as usize > stack.slots.len() || args.len() > stack.slots.len() {
-            Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into())
-        } else {
-            stack.slots[..args.len()].copy_from_slice(args);
-            stack.frames.clear();
-            store.inner.activations += 1;
-            let result = run(store, &mut stack, func);
-            store.inner.activations -= 1;
-            result.map(|()| stack.slots[..n_results].to_vec())
-        };
+    let usable = stack.slots.len() - fast::FRAME_SLACK;
+    let result = if compiled.frame_size as usize > usable || args.len() > usable {
+        Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into())
+    } else {
+        stack.slots[..args.len()].copy_from_slice(args);
+        stack.frames.clear();
+        store.inner.activations += 1;
+        let result = run(store, &mut stack, func);
+        store.inner.activations -= 1;
+        result.map(|()| stack.slots[..n_results].to_vec())
+    };
     store.inner.stacks.push(stack);
     result
 }
@@ -228,16 +230,13 @@ fn call_host_suspended<T>(
 
 /// The registers of the function being executed.
 #[derive(Clone, Copy)]
-struct Current {
-    instance: u32,
+pub(crate) struct Current {
+    pub instance: u32,
     /// Index of the function among its module's defined functions.
-    index: u32,
+    pub index: u32,
     /// The first instruction of the function's code (which is never empty: it ends in a return).
-    code: *const Instr,
-    module: *const ModuleInner,
-    frame_size: u32,
-    num_params: u32,
-    num_locals: u32,
+    pub code: *const Instr,
+    pub module: *const ModuleInner,
 }
 
 // SAFETY: `code` and `module` point into a `ModuleInner` (which is `Send + Sync`) kept alive by an
@@ -258,17 +257,22 @@ impl Current {
 
     /// The registers of defined function `index` of `module` in `instance`.
     #[inline(always)]
-    fn defined(instance: u32, index: u32, module: &ModuleInner) -> Current {
-        let compiled = &module.code[index as usize];
+    pub(crate) fn defined(instance: u32, index: u32, module: &ModuleInner) -> Current {
         Current {
             instance,
             index,
-            code: compiled.code.as_ptr(),
+            code: module.code[index as usize].code.as_ptr(),
             module,
-            frame_size: compiled.frame_size,
-            num_params: compiled.num_params,
-            num_locals: compiled.num_locals,
         }
+    }
+
+    /// The function's compiled code and frame layout.
+    #[inline(always)]
+    fn compiled(&self) -> &CompiledFunc {
+        // SAFETY: the module outlives the activation (see `Current`'s `Send` note); `index` is a
+        // defined function of it.
+        let module = unsafe { &*self.module };
+        &module.code[self.index as usize]
     }
 }
 
@@ -414,7 +418,7 @@ fn lane_replace_op(width: LaneWidth) -> super::bytecode::V128ReplaceOp {
 /// Runs store function `entry` (a Wasm function) whose arguments are in `stack.slots[0..]`; leaves its
 /// results in `stack.slots[0..]`.
 fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()> {
-    let slots_len = stack.slots.len();
+    let slots_len = stack.slots.len() - fast::FRAME_SLACK;
     let slots = stack.slots.as_mut_ptr();
     let mut cur = Current::of(&store.inner, entry);
     let engine = store.inner.engine.clone();
@@ -426,7 +430,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     // fetching then needs no bounds check and no reload of the code slice.
     let mut ip: *const Instr = cur.code;
     // Zero the entry function's declared locals.
-    stack.slots[cur.num_params as usize..cur.num_locals as usize].fill(0);
+    let entry = cur.compiled();
+    stack.slots[entry.num_params as usize..entry.num_locals as usize].fill(0);
 
     // Cached base and size of memory 0 of the current instance.
     let mut mem_base: *mut u8;
@@ -477,7 +482,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     macro_rules! get {
         ($slot:expr) => {{
             let s: Slot = $slot;
-            debug_assert!(s < cur.frame_size);
+            debug_assert!(s < cur.compiled().frame_size);
             unsafe { *frame.add(s as usize) }
         }};
     }
@@ -485,7 +490,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         ($slot:expr, $value:expr) => {{
             let s: Slot = $slot;
             let v: u64 = $value;
-            debug_assert!(s < cur.frame_size);
+            debug_assert!(s < cur.compiled().frame_size);
             unsafe { *frame.add(s as usize) = v }
         }};
     }
@@ -548,17 +553,18 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         ($next:expr, $new_fp:expr, $tail:expr) => {{
             let next: Current = $next;
             let new_fp: usize = $new_fp;
+            let callee = next.compiled();
             let frame_fp = if $tail {
                 // SAFETY: both ranges lie in the current frame (arguments were placed by the
                 // translator below the frame size); `copy` allows overlap.
                 unsafe {
-                    std::ptr::copy(slots.add(new_fp), slots.add(fp), next.num_params as usize)
+                    std::ptr::copy(slots.add(new_fp), slots.add(fp), callee.num_params as usize)
                 };
                 fp
             } else {
                 new_fp
             };
-            if frame_fp + next.frame_size as usize > slots_len
+            if frame_fp + callee.frame_size as usize > slots_len
                 || (!$tail && stack.frames.len() >= stack.max_frames)
             {
                 trap!(TrapKind::StackOverflow);
@@ -569,8 +575,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             let same_instance = next.instance == cur.instance;
             // Declared locals start at zero. Guarded: LLVM turns the loop into a libc `memset` call,
             // which callgrind showed costing every call on `fib` even with nothing to clear.
-            if next.num_locals > next.num_params {
-                for local in next.num_params..next.num_locals {
+            if callee.num_locals > callee.num_params {
+                for local in callee.num_params..callee.num_locals {
                     // SAFETY: `frame_fp + next.frame_size <= slots_len` was checked above and
                     // `num_locals <= frame_size`.
                     unsafe { *slots.add(frame_fp + local as usize) = 0 };
@@ -704,6 +710,15 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             (raw - 1) as u32
         }};
     }
+
+    let mut calls = fast::Calls {
+        frames: std::ptr::null_mut(),
+        slots,
+        slots_len,
+        max_frames: stack.max_frames,
+        cur,
+        fp,
+    };
 
     loop {
         // SAFETY: the module outlives the call (see `module!`); `ip` stays inside the code because every
@@ -980,7 +995,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 let frame = GcFrame {
                     slots,
                     fp,
-                    frame_size: cur.frame_size as usize,
+                    frame_size: cur.compiled().frame_size as usize,
                 };
                 let module = module!();
                 // SAFETY: `fp + cur.frame_size <= slots_len` (checked on frame entry) and the
@@ -1193,7 +1208,15 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 // SAFETY: `at` is an instruction of the code at `cur.code`, whose frame is at `frame`
                 // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0
                 // of the current instance.
-                let exit = unsafe { fast::run(at, frame, mem_base, mem_len, cur.code) };
+                calls.frames = &mut stack.frames;
+                calls.cur = cur;
+                calls.fp = fp;
+                let exit = unsafe { fast::run(at, frame, mem_base, mem_len, cur.code, &mut calls) };
+                // Threaded code may have called or returned.
+                cur = calls.cur;
+                fp = calls.fp;
+                // SAFETY: `fp` is a frame the threaded code entered (in bounds) or the current one.
+                frame = unsafe { slots.add(fp) };
                 ip = exit.ip;
                 if let Some(kind) = exit.trap_kind() {
                     trap!(kind)

@@ -23,6 +23,7 @@
 //! Called by `exec::run`.
 
 use super::bytecode::{INSTR_COUNT, Instr, Slot, V128LoadOp};
+use super::exec::{Current, Frame};
 use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
 use super::simd;
 use crate::trap::TrapKind;
@@ -74,17 +75,35 @@ impl Exit {
     }
 }
 
-/// A handler: `(ip, frame, memory-0 base, memory-0 length, first instruction of the function)`.
+/// The call stack of the running activation, shared with `exec::run`: threaded code runs calls of
+/// functions defined in the same module, and returns within one instance, itself.
+pub(crate) struct Calls {
+    /// The suspended callers (`exec::run`'s frame records).
+    pub frames: *mut Vec<Frame>,
+    /// The activation's value slots, `slots_len` of them.
+    pub slots: *mut u64,
+    pub slots_len: usize,
+    /// At most this many frame records (`Config::max_wasm_stack`).
+    pub max_frames: usize,
+    /// The function being run and the slot index of its frame.
+    pub cur: Current,
+    pub fp: usize,
+}
+
+/// A handler: `(ip, frame, memory-0 base, memory-0 length, first instruction of the function, call
+/// stack)`.
 /// `extern "C"` pins the calling convention, so that every handler passes the five registers the
 /// same way and a call from one to the next can be a jump.
-type Handler = unsafe extern "C" fn(*const Instr, *mut u64, *mut u8, u64, *const Instr) -> Exit;
+type Handler =
+    unsafe extern "C" fn(*const Instr, *mut u64, *mut u8, u64, *const Instr, *mut Calls) -> Exit;
 
 /// Runs threaded code from `ip` until an instruction needs `exec::run` or traps.
 ///
 /// # Safety
 /// `ip` points into the code starting at `code`, a translated function whose frame of
 /// `frame_size` slots is at `frame`; `mem..mem + mem_len` is memory 0 of the function's instance
-/// (or `mem_len` is 0).
+/// (or `mem_len` is 0); `calls` describes the activation's stack, with `calls.cur` and `calls.fp`
+/// the function and frame being run.
 #[inline]
 pub(crate) unsafe fn run(
     ip: *const Instr,
@@ -92,18 +111,19 @@ pub(crate) unsafe fn run(
     mem: *mut u8,
     mem_len: u64,
     code: *const Instr,
+    calls: *mut Calls,
 ) -> Exit {
     #[cfg(ward_tail_calls)]
     {
         // SAFETY: the caller's contract is each handler's contract.
-        unsafe { handler(ip)(ip, frame, mem, mem_len, code) }
+        unsafe { handler(ip)(ip, frame, mem, mem_len, code, calls) }
     }
     #[cfg(not(ward_tail_calls))]
     {
         let mut ip = ip;
         loop {
             // SAFETY: as above; a handler returning `CONTINUE` leaves `ip` at the next instruction.
-            let exit = unsafe { handler(ip)(ip, frame, mem, mem_len, code) };
+            let exit = unsafe { handler(ip)(ip, frame, mem, mem_len, code, calls) };
             if exit.status != Exit::CONTINUE {
                 return exit;
             }
@@ -136,10 +156,34 @@ unsafe extern "C" fn slow(
     _mem: *mut u8,
     _mem_len: u64,
     _code: *const Instr,
+    _calls: *mut Calls,
 ) -> Exit {
     Exit {
         ip,
         status: Exit::SLOW,
+    }
+}
+
+/// Slots the executor allocates past the usable end of its value stack, so that [`zero_locals`] may
+/// clear whole chunks.
+pub(crate) const FRAME_SLACK: usize = 4;
+
+/// Zeroes slots `from..to` of `frame` (a callee's declared locals), in chunks of four slots.
+///
+/// Volatile stores: as a plain loop LLVM turns this into a `memset` call, and a call anywhere in a
+/// handler makes it save and restore registers on every run (callgrind: 64 instructions per `call`
+/// on `fib` with it, most of them the call's overhead).
+///
+/// # Safety
+/// `frame + to + FRAME_SLACK - 1` must be inside the value stack (a frame of at least `to` slots
+/// that fits in the usable slots; the executor allocates `FRAME_SLACK` more).
+#[inline(always)]
+unsafe fn zero_locals(frame: *mut u64, from: u32, to: u32) {
+    let mut at = from as usize;
+    while at < to as usize {
+        // SAFETY: `at + 4 <= to + FRAME_SLACK - 1 + 1` (the caller's contract).
+        unsafe { (frame.add(at) as *mut [u64; FRAME_SLACK]).write_volatile([0; FRAME_SLACK]) };
+        at += FRAME_SLACK;
     }
 }
 
@@ -149,12 +193,14 @@ fn sext(imm: u32) -> u64 {
     imm as i32 as i64 as u64
 }
 
-/// Effective address of an access of `size` bytes, if it lies inside a memory of `len` bytes.
+/// Effective address of an access of `size` (at most 16) bytes at `addr + offset` in a 32-bit memory
+/// of `len` bytes, if it lies inside. The address is the low 32 bits of its slot (an `i32`), so the
+/// sum cannot overflow and one comparison checks it. (The translator uses the memory-0 forms only
+/// for a 32-bit memory 0.)
 #[inline(always)]
-fn effective(addr: u64, offset: u64, size: u64, len: u64) -> Option<usize> {
-    let start = addr.checked_add(offset)?;
-    let end = start.checked_add(size)?;
-    if end <= len {
+fn effective(addr: u64, offset: u32, size: u64, len: u64) -> Option<usize> {
+    let start = addr as u32 as u64 + offset as u64;
+    if start + size <= len {
         Some(start as usize)
     } else {
         None
@@ -206,10 +252,11 @@ macro_rules! handlers {
             #[allow(non_snake_case, unused_mut, unused_macros, unused_variables, unreachable_code, unused_assignments)]
             unsafe extern "C" fn $name(
                 mut ip: *const Instr,
-                frame: *mut u64,
+                mut frame: *mut u64,
                 mem_base: *mut u8,
                 mem_len: u64,
-                code: *const Instr,
+                mut code: *const Instr,
+                calls: *mut Calls,
             ) -> Exit {
                 // SAFETY: the table sends only this variant's tag here.
                 let &Instr::$name { $($field),* } = (unsafe { &*ip }) else {
@@ -217,13 +264,13 @@ macro_rules! handlers {
                 };
                 // SAFETY: every function ends in a return, so the next instruction exists.
                 ip = unsafe { ip.add(1) };
-                handler_macros!(ip frame mem_base mem_len code $);
+                handler_macros!(ip frame mem_base mem_len code calls $);
                 $body
                 #[cfg(ward_tail_calls)]
                 {
                     // SAFETY: `ip` is the next instruction of the same function (fall-through or a
                     // branch target, which the translator keeps inside the function).
-                    unsafe { handler(ip)(ip, frame, mem_base, mem_len, code) }
+                    unsafe { handler(ip)(ip, frame, mem_base, mem_len, code, calls) }
                 }
                 #[cfg(not(ward_tail_calls))]
                 {
@@ -254,7 +301,7 @@ macro_rules! handlers {
 /// The slot, branch, trap and memory macros of a handler body, over the handler's registers (passed
 /// in so that they name the handler's parameters; `$d` is a `$` for the inner macros' variables).
 macro_rules! handler_macros {
-    ($ip:ident $frame:ident $mem_base:ident $mem_len:ident $code:ident $d:tt) => {
+    ($ip:ident $frame:ident $mem_base:ident $mem_len:ident $code:ident $calls:ident $d:tt) => {
         // SAFETY (all slot accesses): `exec::run` enters a frame only if `frame_size` slots fit, and
         // the translator only emits slots below the frame size of their function.
         macro_rules! get {
@@ -300,6 +347,18 @@ macro_rules! handler_macros {
                 $ip = unsafe { $ip.add($d n as usize) }
             };
         }
+        // Index of the next instruction within the current function.
+        macro_rules! ip_index {
+            () => {
+                // SAFETY: `ip` and `code` point into one function's code.
+                unsafe { $ip.offset_from($code) as u32 }
+            };
+        }
+        macro_rules! frame {
+            () => {
+                $frame
+            };
+        }
         macro_rules! mem_base {
             () => {
                 $mem_base
@@ -309,6 +368,55 @@ macro_rules! handler_macros {
             () => {
                 $mem_len
             };
+        }
+        // Leave this instruction to `exec::run` (it has not changed any state).
+        macro_rules! defer {
+            () => {
+                return Exit {
+                    // SAFETY: `ip` was advanced past this instruction.
+                    ip: unsafe { $ip.sub(1) },
+                    status: Exit::SLOW,
+                }
+            };
+        }
+        // The activation's call stack.
+        macro_rules! calls {
+            () => {
+                // SAFETY: `exec::run` passes its `Calls`, which nothing else uses while threaded
+                // code runs.
+                unsafe { &mut *$calls }
+            };
+        }
+        // Continue in function `cur` with its frame at slot `fp`, at instruction index `at`.
+        macro_rules! switch_to {
+            ($d cur:expr, $d fp:expr, $d at:expr) => {{
+                let calls = calls!();
+                let cur: Current = $d cur;
+                calls.cur = cur;
+                calls.fp = $d fp;
+                // SAFETY: `fp` is the start of a frame that fits in the slots (checked on entry).
+                $frame = unsafe { calls.slots.add(calls.fp) };
+                $code = cur.code;
+                // SAFETY: `at` is an instruction index of that function.
+                $ip = unsafe { $code.add($d at as usize) };
+            }};
+        }
+        // Return to the caller once the results are in place (`$d place` moves them), unless this
+        // is the activation's outermost frame or the caller is in another instance (its memory
+        // registers differ): `exec::run` does those.
+        macro_rules! ret {
+            ($d place:block) => {{
+                let calls = calls!();
+                // SAFETY: `exec::run` points `frames` at its frame records before running threaded code.
+                let frames = unsafe { &mut *calls.frames };
+                let Some(&caller) = frames.last() else { defer!() };
+                if caller.cur.instance != calls.cur.instance {
+                    defer!()
+                }
+                $d place
+                frames.pop();
+                switch_to!(caller.cur, caller.fp, caller.ip);
+            }};
         }
         macro_rules! trap {
             ($d kind:expr) => {
@@ -419,7 +527,7 @@ macro_rules! handler_macros {
         // Loads and stores through memory 0.
         macro_rules! load {
             ($d dst:expr, $d addr:expr, $d offset:expr, $d n:literal, |$d b:ident| $d e:expr) => {{
-                let Some(at) = effective(get!($d addr), $d offset as u64, $d n, $mem_len) else {
+                let Some(at) = effective(get!($d addr), $d offset, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base`.
@@ -430,7 +538,7 @@ macro_rules! handler_macros {
         }
         macro_rules! store_mem {
             ($d addr:expr, $d value:expr, $d offset:expr, $d n:literal, |$d v:ident| $d e:expr) => {{
-                let Some(at) = effective(get!($d addr), $d offset as u64, $d n, $mem_len) else {
+                let Some(at) = effective(get!($d addr), $d offset, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 let $d v = get!($d value);
@@ -468,7 +576,7 @@ macro_rules! handler_macros {
             ($d addr:expr, $d offset:expr, $d bytes:expr) => {{
                 let bytes = $d bytes;
                 let n = bytes.len() as u64;
-                let Some(at) = effective(get!($d addr), $d offset as u64, n, $mem_len) else {
+                let Some(at) = effective(get!($d addr), $d offset, n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 // SAFETY: as in `load!`.
@@ -698,7 +806,7 @@ handlers! {
     V128ReplaceLane { op, dst, a, b, lane } => { set128!(dst, simd::replace_lane(op, get128!(a), get!(b), lane)) }
     V128Load { op, dst, addr, offset } => {
         let n = op.bytes();
-        let Some(at) = effective(get!(addr), offset as u64, n as u64, mem_len!()) else {
+        let Some(at) = effective(get!(addr), offset, n as u64, mem_len!()) else {
             trap!(TrapKind::MemoryOutOfBounds)
         };
         // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base` (as in
@@ -713,7 +821,7 @@ handlers! {
         set128!(dst, value)
     }
     V128Store { addr, value, offset } => {
-        let Some(at) = effective(get!(addr), offset as u64, 16, mem_len!()) else {
+        let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
             trap!(TrapKind::MemoryOutOfBounds)
         };
         let bytes = get128!(value).to_le_bytes();
@@ -972,6 +1080,48 @@ handlers! {
     I64TruncSatF32U { dst, src } => { un!(dst, src, |x| f32::from_bits(x as u32) as u64) }
     I64TruncSatF64S { dst, src } => { un!(dst, src, |x| f64::from_bits(x) as i64 as u64) }
     I64TruncSatF64U { dst, src } => { un!(dst, src, |x| f64::from_bits(x) as u64) }
+    Call { func, base } => {
+        let calls = calls!();
+        // SAFETY: the module outlives the activation (its instance holds it).
+        let module = unsafe { &*calls.cur.module };
+        // Imported functions may be host functions or live in other instances: `exec::run`.
+        let Some(index) = func.checked_sub(module.num_imported_funcs) else { defer!() };
+        // SAFETY: validation checked the function index, so a defined function's index is below
+        // the number of compiled functions.
+        let callee = unsafe { module.code.get_unchecked(index as usize) };
+        let fp = calls.fp + base as usize;
+        // SAFETY: the frame records are `exec::run`'s (see `ret!`).
+        let frames = unsafe { &mut *calls.frames };
+        // `exec::run` raises a stack overflow, and grows the frame records (a call here would cost
+        // every call the register saves around it).
+        if fp + callee.frame_size as usize > calls.slots_len
+            || frames.len() >= calls.max_frames
+            || frames.len() == frames.capacity()
+        {
+            defer!()
+        }
+        let record = Frame { ip: ip_index!(), fp: calls.fp, cur: calls.cur };
+        // SAFETY: `len < capacity`, checked above.
+        unsafe {
+            frames.as_mut_ptr().add(frames.len()).write(record);
+            frames.set_len(frames.len() + 1);
+        }
+        // SAFETY: the callee's frame fits (checked above), plus `FRAME_SLACK` slots beyond.
+        unsafe { zero_locals(calls.slots.add(fp), callee.num_params, callee.num_locals) };
+        switch_to!(Current::defined(calls.cur.instance, index, module), fp, 0);
+    }
+    Return {} => {
+        ret!({});
+    }
+    ReturnOne { src } => {
+        ret!({ set!(0, get!(src)) });
+    }
+    ReturnSpan { src, len } => {
+        ret!({
+            // SAFETY: the span lies inside the frame (translator invariant); `copy` allows overlap.
+            unsafe { std::ptr::copy(frame!().add(src as usize), frame!(), len as usize) }
+        });
+    }
 }
 
 #[cfg(test)]
@@ -988,7 +1138,16 @@ mod tests {
             .spawn(|| {
                 let mut ran = 0;
                 for mut instr in samples() {
-                    if instr == (Instr::Unreachable {}) {
+                    // `Unreachable` always traps; calls and returns need a module and a call stack
+                    // (tests/limits.rs runs them in a long loop on a small stack).
+                    if matches!(
+                        instr,
+                        Instr::Unreachable {}
+                            | Instr::Call { .. }
+                            | Instr::Return { .. }
+                            | Instr::ReturnOne { .. }
+                            | Instr::ReturnSpan { .. }
+                    ) {
                         continue;
                     }
                     // Fall through to the counter update whether or not a branch is taken.
@@ -1014,7 +1173,8 @@ mod tests {
                             imm: 0,
                             target: 0,
                         },
-                        Instr::Return {},
+                        // Slow: ends the threaded run.
+                        Instr::CheckInterrupt {},
                     ];
                     let mut frame = [0u64; 16];
                     frame[COUNTER as usize] = 100_000;
@@ -1028,6 +1188,7 @@ mod tests {
                             memory.as_mut_ptr(),
                             64,
                             code.as_ptr(),
+                            std::ptr::null_mut(),
                         )
                     };
                     assert_eq!(exit.status, Exit::SLOW, "{instr:?} trapped: {exit:?}");
@@ -1048,7 +1209,7 @@ mod tests {
             Instr::Const64 { dst: 0, value: 7 },
             Instr::Const64 { dst: 1, value: 0 },
             Instr::I32DivU { dst: 2, a: 0, b: 1 },
-            Instr::Return {},
+            Instr::CheckInterrupt {},
         ];
         let mut frame = [0u64; 4];
         // SAFETY: slots below 4, no memory access, ends in a slow instruction.
@@ -1059,6 +1220,7 @@ mod tests {
                 std::ptr::null_mut(),
                 0,
                 code.as_ptr(),
+                std::ptr::null_mut(),
             )
         };
         assert_eq!(exit.trap_kind(), Some(TrapKind::IntegerDivisionByZero));

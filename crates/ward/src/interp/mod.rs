@@ -9,3 +9,27 @@ mod float;
 mod gc_ops;
 mod simd;
 pub(crate) mod translate;
+
+impl crate::Module {
+    /// The interpreter bytecode of every defined function, one instruction per line, for looking at
+    /// what the translator made of a module (`ward` tooling and benchmarks; the format is not stable).
+    #[doc(hidden)]
+    pub fn disassemble(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for (index, func) in self.inner.code.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "func {} (params {}, locals {}, frame {}):",
+                self.inner.num_imported_funcs as usize + index,
+                func.num_params,
+                func.num_locals,
+                func.frame_size
+            );
+            for (at, instr) in func.code.iter().enumerate() {
+                let _ = writeln!(out, "  {at:5}  {instr:?}");
+            }
+        }
+        out
+    }
+}

@@ -535,7 +535,10 @@ impl<'a, 'e> Translator<'a, 'e> {
             MemArgTarget::Memory(m) => m,
             MemArgTarget::Array(_) => return Err(self.unsupported("GC array memory access")),
         };
+        // The memory-0 forms take a 32-bit memory and offset: the threaded executor then bounds-checks
+        // `address + offset + size` with one comparison that cannot overflow.
         if memory == 0
+            && !self.env.types.memory_at(0).memory64
             && let Ok(offset) = u32::try_from(memarg.offset)
         {
             return Ok(Ok(offset));
