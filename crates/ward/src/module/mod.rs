@@ -1,10 +1,11 @@
 //! [`Module`]: a validated and translated WebAssembly module, ready to be instantiated in any store of
 //! its engine.
 //!
-//! Compilation parses the binary with wasmparser, validating it in the engine's shared validator, records
-//! what instantiation needs (imports, exports, segments, initialisers), and translates every function body
-//! into interpreter bytecode (eagerly, so unsupported instructions are reported at compile time).
-//! Depends on `engine` and `interp::translate`; used by `instance` and `linker`.
+//! Compilation parses the binary with wasmparser, validating it once in a validator of its own, gives
+//! its types canonical ids in the engine's shared validator, records what instantiation needs (imports,
+//! exports, segments, initialisers), and validates and translates every function body into interpreter
+//! bytecode in one pass (`func_body`; eagerly, so unsupported instructions are reported at compile
+//! time). Depends on `engine` and `interp::translate`; used by `instance` and `linker`.
 
 mod const_expr;
 mod func_body;
@@ -15,8 +16,8 @@ use std::sync::Arc;
 use wasmparser::types::{CoreTypeId, TypesRef};
 use wasmparser::{
     DataKind, ElementItems, ElementKind, Encoding, ExternalKind, FuncToValidate, FunctionBody,
-    KnownCustom, Name, Parser, Payload, TableInit, TypeRef, ValidPayload,
-    Validator, ValidatorResources,
+    KnownCustom, Name, Parser, Payload, TableInit, TypeRef, ValidPayload, Validator,
+    ValidatorResources,
 };
 
 pub(crate) use const_expr::{ConstAlloc, ConstExpr};
@@ -527,7 +528,9 @@ fn collect_section<'a>(
         }
         Payload::TagSection(reader) => {
             for tag in reader {
-                sections.tags.push(tag.map_err(Error::invalid)?.func_type_idx);
+                sections
+                    .tags
+                    .push(tag.map_err(Error::invalid)?.func_type_idx);
             }
         }
         Payload::TableSection(reader) => {
