@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use wasmparser::types::{CoreTypeId, TypesRef};
+use wasmparser::types::{CoreTypeId, Types, TypesRef};
 use wasmparser::{CompositeInnerType, UnpackedIndex, Validator, WasmFeatures};
 
 use crate::types::{FuncType, HeapType, RefType, TypeId, ValType};
@@ -193,6 +193,35 @@ impl Engine {
                 },
             );
         }
+    }
+
+    /// Gives the types of a validated module their canonical ids: validates a module holding only the
+    /// module's type section (`type_section` is the section's content) in the engine's validator and
+    /// records the types. Type definitions refer to nothing outside their section, so this cannot fail
+    /// for a section that was valid in its module; if it fails anyway, the engine's validator is
+    /// replaced so it stays usable.
+    pub(crate) fn register_type_section(&self, type_section: &[u8]) -> Result<Types> {
+        let mut wasm = Vec::with_capacity(type_section.len() + 14);
+        wasm.extend_from_slice(b"\0asm\x01\0\0\0");
+        if !type_section.is_empty() {
+            wasm.push(1);
+            leb128_u32(&mut wasm, type_section.len() as u32);
+            wasm.extend_from_slice(type_section);
+        }
+        let types = {
+            let mut validator = self
+                .inner
+                .validator
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            validator.reset();
+            validator.validate_all(&wasm).map_err(|e| {
+                *validator = Validator::new_with_features(Self::features());
+                Error::invalid(e)
+            })?
+        };
+        self.register_types(types.as_ref());
+        Ok(types)
     }
 
     pub(crate) fn type_info(&self, id: CoreTypeId) -> Option<TypeInfo> {

@@ -749,3 +749,46 @@ fn types_are_shared_across_modules_of_an_engine() {
     let call = ib.get_typed_func::<i32, i32>(&store, "call").unwrap();
     assert_eq!(call.call(&mut store, 9).unwrap(), 9);
 }
+
+#[test]
+fn defined_types_in_imports_match_across_modules_after_rejected_modules() {
+    let engine = Engine::default();
+    let a = Module::new(
+        &engine,
+        r#"(module (type $s (struct (field i32)))
+        (global (export "g") (ref null $s) (ref.null $s))
+        (table (export "t") 1 (ref null $s)))"#,
+    )
+    .unwrap();
+    // Rejected at module level (duplicate export) and in a function body: neither may disturb the
+    // engine's type ids.
+    Module::new(
+        &engine,
+        r#"(module (type $s (struct (field i64))) (func (export "f")) (func (export "f")))"#,
+    )
+    .unwrap_err();
+    Module::new(
+        &engine,
+        r#"(module (type $s (struct (field i32))) (func (result (ref null $s)) i32.const 0))"#,
+    )
+    .unwrap_err();
+    let b = Module::new(
+        &engine,
+        r#"(module (type $f (func)) (type $s (struct (field i32)))
+        (import "a" "g" (global (ref null $s)))
+        (import "a" "t" (table 1 (ref null $s))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let ia = linker.instantiate(&mut store, &a).unwrap();
+    linker.instance(&mut store, "a", ia).unwrap();
+    linker.instantiate(&mut store, &b).unwrap();
+    let c = Module::new(
+        &engine,
+        r#"(module (type $s (struct (field i64)))
+        (import "a" "g" (global (ref null $s))))"#,
+    )
+    .unwrap();
+    assert!(linker.instantiate(&mut store, &c).is_err());
+}

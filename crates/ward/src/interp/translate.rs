@@ -15,6 +15,9 @@
 //!
 //! Called by `module` for each function body after the operator was validated; knows nothing of stores.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use wasmparser::types::{CoreTypeId, TypesRef};
 use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
@@ -33,7 +36,7 @@ pub(crate) fn is_wide(ty: wasmparser::ValType) -> bool {
     matches!(ty, wasmparser::ValType::V128)
 }
 
-fn widths(types: &[wasmparser::ValType]) -> Vec<bool> {
+fn widths(types: &[wasmparser::ValType]) -> Rc<[bool]> {
     types.iter().map(|t| is_wide(*t)).collect()
 }
 
@@ -86,32 +89,81 @@ pub(crate) struct ModuleEnv<'a> {
     pub scratch: TranslatorScratch,
 }
 
-/// Growable buffers of a translation, kept across the functions of a module: growing fresh vectors for
-/// every function was 9% of translating a large module (callgrind, `benches/wasm/large.wasm`).
-#[derive(Default)]
+/// Growable buffers of a translation, kept across the functions of a module, and the module's
+/// signature widths. Growing fresh vectors for every function was 9% of translating a large module;
+/// allocating the locals, frames, branch fixups and signature widths of each function and block
+/// afresh was another 5% (callgrind, `benches/wasm/large.wasm`).
 pub(crate) struct TranslatorScratch {
     code: Vec<Instr>,
     offsets: Vec<u32>,
     stack: Vec<StackEntry>,
+    local_slots: Vec<Slot>,
+    local_wide: Vec<bool>,
+    frames: Vec<ControlFrame>,
+    /// Emptied fixup lists of closed frames, for the next frames to fill.
+    spare_fixups: Vec<Vec<usize>>,
+    /// Widths of every function type seen so far.
+    signatures: HashMap<CoreTypeId, Widths>,
+    /// The results of `[] -> []` and of `[] -> [t]` for a one-slot and a two-slot `t`.
+    empty: Rc<[bool]>,
+    single: [Rc<[bool]>; 2],
 }
 
-/// The slot widths (`true` = two slots) of a signature's parameters and results.
-type Widths = (Vec<bool>, Vec<bool>);
+impl Default for TranslatorScratch {
+    fn default() -> Self {
+        TranslatorScratch {
+            code: Vec::new(),
+            offsets: Vec::new(),
+            stack: Vec::new(),
+            local_slots: Vec::new(),
+            local_wide: Vec::new(),
+            frames: Vec::new(),
+            spare_fixups: Vec::new(),
+            signatures: HashMap::new(),
+            empty: Rc::new([]),
+            single: [Rc::new([false]), Rc::new([true])],
+        }
+    }
+}
+
+/// The slot widths (`true` = two slots) of a signature's parameters and results, shared by every
+/// frame and call of that signature.
+#[derive(Clone)]
+struct Widths {
+    params: Rc<[bool]>,
+    results: Rc<[bool]>,
+}
 
 impl ModuleEnv<'_> {
-    fn signature_widths(&self, id: CoreTypeId) -> Widths {
-        let f = self.types[id].unwrap_func();
-        (widths(f.params()), widths(f.results()))
+    fn signature_widths(&mut self, id: CoreTypeId) -> Widths {
+        let types = self.types;
+        self.scratch
+            .signatures
+            .entry(id)
+            .or_insert_with(|| {
+                let f = types[id].unwrap_func();
+                Widths {
+                    params: widths(f.params()),
+                    results: widths(f.results()),
+                }
+            })
+            .clone()
     }
 
-    fn type_widths(&self, type_index: u32) -> Widths {
+    fn type_widths(&mut self, type_index: u32) -> Widths {
         self.signature_widths(self.type_ids[type_index as usize])
     }
 
-    fn block_widths(&self, ty: BlockType) -> Widths {
+    fn block_widths(&mut self, ty: BlockType) -> Widths {
         match ty {
-            BlockType::Empty => (Vec::new(), Vec::new()),
-            BlockType::Type(t) => (Vec::new(), vec![is_wide(t)]),
+            BlockType::Empty => Widths {
+                params: self.scratch.empty.clone(),
+                results: self.scratch.empty.clone(),
+            },
+            BlockType::Type(t) => Widths {
+                params: self.scratch.empty.clone(),
+                results: self.scratch.single[is_wide(t) as usize].clone(),
+            },
             BlockType::FuncType(index) => self.type_widths(index),
         }
     }
@@ -161,8 +213,8 @@ struct ControlFrame {
     /// Operand stack height below the block's parameters.
     height: u32,
     /// Widths of the block's parameters and results.
-    params: Vec<bool>,
-    results: Vec<bool>,
+    params: Rc<[bool]>,
+    results: Rc<[bool]>,
     /// Loop header position (loops only).
     start: Target,
     /// Forward branches to this block's end, to patch.
@@ -199,7 +251,7 @@ pub(crate) struct Translator<'a, 'e> {
     local_slots: Vec<Slot>,
     local_wide: Vec<bool>,
     /// Widths of the function's results.
-    results: Vec<bool>,
+    results: Rc<[bool]>,
     stack: Vec<StackEntry>,
     /// Most temporary slots in use at once.
     max_height: u32,
@@ -214,23 +266,43 @@ pub(crate) struct Translator<'a, 'e> {
     fuel_meter: Option<usize>,
     /// Handlers of the `try_table`s closed so far.
     handlers: Vec<Handler>,
+    /// Emptied fixup lists, reused by the next frames.
+    spare_fixups: Vec<Vec<usize>>,
 }
 
 impl<'a, 'e> Translator<'a, 'e> {
     pub fn new(env: &'a mut ModuleEnv<'e>, func_type: CoreTypeId) -> Self {
-        let (params, results) = env.signature_widths(func_type);
-        let mut local_slots = Vec::with_capacity(params.len());
-        let mut next = 0;
-        for wide in &params {
-            local_slots.push(next);
-            next += 1 + *wide as u32;
-        }
-        let mut code = std::mem::take(&mut env.scratch.code);
-        let mut offsets = std::mem::take(&mut env.scratch.offsets);
-        let mut stack = std::mem::take(&mut env.scratch.stack);
+        let Widths { params, results } = env.signature_widths(func_type);
+        let scratch = &mut env.scratch;
+        let mut code = std::mem::take(&mut scratch.code);
+        let mut offsets = std::mem::take(&mut scratch.offsets);
+        let mut stack = std::mem::take(&mut scratch.stack);
+        let mut local_slots = std::mem::take(&mut scratch.local_slots);
+        let mut local_wide = std::mem::take(&mut scratch.local_wide);
+        let mut frames = std::mem::take(&mut scratch.frames);
+        let mut spare_fixups = std::mem::take(&mut scratch.spare_fixups);
         code.clear();
         offsets.clear();
         stack.clear();
+        local_slots.clear();
+        local_wide.clear();
+        frames.clear();
+        let mut next = 0;
+        for wide in params.iter() {
+            local_slots.push(next);
+            next += 1 + *wide as u32;
+        }
+        local_wide.extend_from_slice(&params);
+        frames.push(ControlFrame {
+            kind: FrameKind::Func,
+            height: 0,
+            params: scratch.empty.clone(),
+            results: results.clone(),
+            start: 0,
+            fixups: spare_fixups.pop().unwrap_or_default(),
+            else_fixup: None,
+            handler: None,
+        });
         let mut translator = Translator {
             env,
             code,
@@ -238,26 +310,18 @@ impl<'a, 'e> Translator<'a, 'e> {
             num_params: next,
             num_locals: next,
             local_slots,
-            local_wide: params,
-            results: results.clone(),
+            local_wide,
+            results,
             stack,
             max_height: 0,
-            frames: vec![ControlFrame {
-                kind: FrameKind::Func,
-                height: 0,
-                params: Vec::new(),
-                results,
-                start: 0,
-                fixups: Vec::new(),
-                else_fixup: None,
-                handler: None,
-            }],
+            frames,
             reachable: true,
             dead_depth: 0,
             last_result: None,
             offset: 0,
             fuel_meter: None,
             handlers: Vec::new(),
+            spare_fixups,
         };
         translator.begin_metering(true);
         translator
@@ -294,6 +358,8 @@ impl<'a, 'e> Translator<'a, 'e> {
                 message: "too many locals".into(),
                 offset: self.offset as usize,
             })?;
+        self.local_slots.reserve(count as usize);
+        self.local_wide.reserve(count as usize);
         for i in 0..count {
             self.local_slots
                 .push(self.num_locals + i * (1 + wide as u32));
@@ -313,11 +379,14 @@ impl<'a, 'e> Translator<'a, 'e> {
             frame_size,
             handlers: self.handlers.into_boxed_slice(),
         };
-        self.env.scratch = TranslatorScratch {
-            code: self.code,
-            offsets: self.offsets,
-            stack: self.stack,
-        };
+        let scratch = &mut self.env.scratch;
+        scratch.code = self.code;
+        scratch.offsets = self.offsets;
+        scratch.stack = self.stack;
+        scratch.local_slots = self.local_slots;
+        scratch.local_wide = self.local_wide;
+        scratch.frames = self.frames;
+        scratch.spare_fixups = self.spare_fixups;
         compiled
     }
 
@@ -762,7 +831,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn push_frame(&mut self, kind: FrameKind, ty: BlockType) {
-        let (params, results) = self.env.block_widths(ty);
+        let Widths { params, results } = self.env.block_widths(ty);
         self.materialize_all();
         let height = self.height() - params.len() as u32;
         self.frames.push(ControlFrame {
@@ -771,7 +840,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             params,
             results,
             start: self.pc(),
-            fixups: Vec::new(),
+            fixups: self.spare_fixups.pop().unwrap_or_default(),
             else_fixup: None,
             handler: None,
         });
@@ -799,9 +868,8 @@ impl<'a, 'e> Translator<'a, 'e> {
         let frame = &mut self.frames[index];
         frame.kind = FrameKind::Else;
         let height = frame.height;
-        let params = std::mem::take(&mut frame.params);
+        let params = frame.params.clone();
         self.reset_stack(height, &params);
-        self.frames[index].params = params;
         self.reachable = true;
         self.begin_metering(false);
     }
@@ -815,7 +883,8 @@ impl<'a, 'e> Translator<'a, 'e> {
             if self.reachable {
                 self.emit_return();
             }
-            self.frames.pop();
+            let frame = self.frames.pop().expect("checked above");
+            self.recycle_fixups(frame.fixups);
             return;
         }
         if self.reachable {
@@ -841,8 +910,14 @@ impl<'a, 'e> Translator<'a, 'e> {
             self.bind_label();
         }
         self.reset_stack(frame.height, &frame.results);
+        self.recycle_fixups(frame.fixups);
         self.reachable = true;
         self.begin_metering(false);
+    }
+
+    fn recycle_fixups(&mut self, mut fixups: Vec<usize>) {
+        fixups.clear();
+        self.spare_fixups.push(fixups);
     }
 
     fn translate_br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<()> {
@@ -881,7 +956,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// `try_table` minus the block's parameters, plus the caught values in their canonical slots, and
     /// branches to the clause's label (labels count from outside the `try_table`).
     fn translate_try_table(&mut self, try_table: &wasmparser::TryTable) {
-        let (params, _) = self.env.block_widths(try_table.ty);
+        let params = self.env.block_widths(try_table.ty).params;
         self.materialize_all();
         let entry_height = self.height() - params.len() as u32;
         let dst = self.canonical(entry_height);
@@ -897,7 +972,11 @@ impl<'a, 'e> Translator<'a, 'e> {
                 Catch::AllRef { label } => (None, true, label),
             };
             let mut values = match tag {
-                Some(t) => self.env.signature_widths(self.env.tag_types[t as usize]).0,
+                Some(t) => self
+                    .env
+                    .signature_widths(self.env.tag_types[t as usize])
+                    .params
+                    .to_vec(),
                 None => Vec::new(),
             };
             if with_ref {
@@ -1037,7 +1116,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_call(&mut self, func: u32, tail: bool) {
-        let (params, results) = self
+        let Widths { params, results } = self
             .env
             .signature_widths(self.env.func_type_ids[func as usize]);
         let base = self.pop_span(params.len() as u32);
@@ -1051,7 +1130,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_call_indirect(&mut self, type_index: u32, table: u32, tail: bool) {
-        let (params, results) = self.env.type_widths(type_index);
+        let Widths { params, results } = self.env.type_widths(type_index);
         let index = self.pop_slot();
         let base = self.pop_span(params.len() as u32);
         self.env.call_sites.push((type_index, table));
@@ -1066,7 +1145,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_call_ref(&mut self, type_index: u32, tail: bool) {
-        let (params, results) = self.env.type_widths(type_index);
+        let Widths { params, results } = self.env.type_widths(type_index);
         let func = self.pop_slot();
         let base = self.pop_span(params.len() as u32);
         if tail {
@@ -1127,9 +1206,10 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::End => self.translate_end(),
             O::TryTable { try_table } => self.translate_try_table(try_table),
             O::Throw { tag_index } => {
-                let (params, _) = self
+                let params = self
                     .env
-                    .signature_widths(self.env.tag_types[*tag_index as usize]);
+                    .signature_widths(self.env.tag_types[*tag_index as usize])
+                    .params;
                 let base = self.pop_span(params.len() as u32);
                 self.emit(Instr::Throw {
                     tag: *tag_index,

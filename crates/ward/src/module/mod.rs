@@ -1,12 +1,14 @@
 //! [`Module`]: a validated and translated WebAssembly module, ready to be instantiated in any store of
 //! its engine.
 //!
-//! Compilation parses the binary with wasmparser, validating it in the engine's shared validator, records
-//! what instantiation needs (imports, exports, segments, initialisers), and translates every function body
-//! into interpreter bytecode (eagerly, so unsupported instructions are reported at compile time).
-//! Depends on `engine` and `interp::translate`; used by `instance` and `linker`.
+//! Compilation parses the binary with wasmparser, validating it once in a validator of its own, gives
+//! its types canonical ids in the engine's shared validator, records what instantiation needs (imports,
+//! exports, segments, initialisers), and validates and translates every function body into interpreter
+//! bytecode in one pass (`func_body`; eagerly, so unsupported instructions are reported at compile
+//! time). Depends on `engine` and `interp::translate`; used by `instance` and `linker`.
 
 mod const_expr;
+mod func_body;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,11 +16,12 @@ use std::sync::Arc;
 use wasmparser::types::{CoreTypeId, TypesRef};
 use wasmparser::{
     DataKind, ElementItems, ElementKind, Encoding, ExternalKind, FuncToValidate, FunctionBody,
-    KnownCustom, Name, OperatorsReader, Parser, Payload, TableInit, TypeRef, ValidPayload,
-    Validator, ValidatorResources,
+    KnownCustom, Name, Parser, Payload, TableInit, TypeRef, ValidPayload, Validator,
+    ValidatorResources,
 };
 
 pub(crate) use const_expr::{ConstAlloc, ConstExpr};
+use func_body::{ReaderScratch, validate_and_translate};
 
 use crate::engine::{Engine, convert_reftype};
 use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
@@ -279,9 +282,19 @@ pub(crate) fn convert_global_type(types: TypesRef<'_>, g: &wasmparser::GlobalTyp
 }
 
 /// Everything gathered while the validator walks the sections; types are resolved after validation.
+/// Entity types are kept as written (type indices relative to the module), imports first.
 #[derive(Default)]
 struct Sections<'a> {
+    /// Content of the type section, for the engine's validator.
+    type_section: &'a [u8],
     imports: Vec<(String, String, TypeRef)>,
+    /// Type index of every function.
+    func_types: Vec<u32>,
+    tables: Vec<wasmparser::TableType>,
+    memories: Vec<wasmparser::MemoryType>,
+    globals: Vec<wasmparser::GlobalType>,
+    /// Function type index of every tag.
+    tags: Vec<u32>,
     table_inits: Vec<Option<ConstExpr>>,
     global_inits: Vec<ConstExpr>,
     exports: Vec<(String, EntityIndex)>,
@@ -295,9 +308,12 @@ struct Sections<'a> {
 
 fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     let mut sections = Sections::default();
-    // The engine's validator cannot be reused after a failed validation, so the module-level checks run
-    // first in a throwaway validator; function bodies are validated later, outside the shared one.
-    let mut check = Validator::new_with_features(Engine::features());
+    // The module is validated once, by a validator of its own: the engine's validator cannot be reused
+    // after a failed validation. Only the type section, known valid by then, goes through the engine's
+    // validator, which gives the module's types their engine-wide canonical ids.
+    let mut validator = Validator::new_with_features(Engine::features());
+    let mut collected = Ok(());
+    let mut ended = false;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(Error::invalid)?;
         if let Payload::Version {
@@ -308,71 +324,52 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         {
             return Err(unsupported("the component model", range.start));
         }
-        check.payload(&payload).map_err(Error::invalid)?;
-    }
-    drop(check);
-    let types = {
-        let mut validator = engine
-            .inner
-            .validator
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        validator.reset();
-        let mut types = None;
-        let mut collected = Ok(());
-        for payload in Parser::new(0).parse_all(bytes) {
-            let payload = match payload {
-                Ok(payload) => payload,
-                Err(e) => {
-                    // Unreachable after the check above; keep the engine usable if it happens anyway.
-                    *validator = Validator::new_with_features(Engine::features());
-                    return Err(Error::invalid(e));
-                }
-            };
-            let valid = match validator.payload(&payload) {
-                Ok(valid) => valid,
-                Err(e) => {
-                    // Unreachable after the check above; keep the engine usable if it happens anyway.
-                    *validator = Validator::new_with_features(Engine::features());
-                    return Err(Error::invalid(e));
-                }
-            };
-            match valid {
-                ValidPayload::Func(to_validate, body) => sections.bodies.push((to_validate, body)),
-                ValidPayload::End(t) => types = Some(t),
-                _ => {}
-            }
-            // Keep feeding the validator after an unsupported section so it ends in a reusable state.
-            if collected.is_ok() {
-                collected = collect_section(&mut sections, payload);
-            }
+        match validator.payload(&payload).map_err(Error::invalid)? {
+            ValidPayload::Func(to_validate, body) => sections.bodies.push((to_validate, body)),
+            ValidPayload::End(_) => ended = true,
+            _ => {}
         }
-        collected?;
-        types.ok_or_else(|| Error::Invalid {
+        // An unsupported construct is reported only once the whole module is known to be valid.
+        if collected.is_ok() {
+            collected = collect_section(&mut sections, bytes, payload);
+        }
+    }
+    drop(validator);
+    collected?;
+    if !ended {
+        return Err(Error::Invalid {
             message: "unexpected end of module".into(),
             offset: bytes.len(),
-        })?
-    };
+        });
+    }
+    let types = engine.register_type_section(sections.type_section)?;
     let types = types.as_ref();
-    engine.register_types(types);
 
     let type_ids: Vec<CoreTypeId> = (0..types.core_type_count_in_module())
         .map(|i| types.core_type_at_in_module(i))
         .collect();
-    let func_type_ids: Vec<CoreTypeId> = (0..types.function_count())
-        .map(|i| types.core_function_at(i))
+    let func_type_ids: Vec<CoreTypeId> = sections
+        .func_types
+        .iter()
+        .map(|t| type_ids[*t as usize])
         .collect();
-    let table_types: Vec<TableType> = (0..types.table_count())
-        .map(|i| convert_table_type(types, &types.table_at(i)))
+    let table_types: Vec<TableType> = sections
+        .tables
+        .iter()
+        .map(|t| convert_table_type(types, t))
         .collect();
-    let memory_types: Vec<MemoryType> = (0..types.memory_count())
-        .map(|i| convert_memory_type(&types.memory_at(i)))
+    let memory_types: Vec<MemoryType> = sections.memories.iter().map(convert_memory_type).collect();
+    let global_types: Vec<GlobalType> = sections
+        .globals
+        .iter()
+        .map(|g| convert_global_type(types, g))
         .collect();
-    let global_types: Vec<GlobalType> = (0..types.global_count())
-        .map(|i| convert_global_type(types, &types.global_at(i)))
+    let tag_types: Vec<CoreTypeId> = sections
+        .tags
+        .iter()
+        .map(|t| type_ids[*t as usize])
         .collect();
 
-    let tag_types: Vec<CoreTypeId> = (0..types.tag_count()).map(|i| types.tag_at(i)).collect();
     let mut n_tags = 0u32;
     let mut imports = Vec::new();
     let (mut n_funcs, mut n_tables, mut n_memories, mut n_globals) = (0u32, 0u32, 0u32, 0u32);
@@ -394,9 +391,9 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 n_globals += 1;
                 ImportKind::Global(global_types[n_globals as usize - 1])
             }
-            TypeRef::Tag(t) => {
+            TypeRef::Tag(_) => {
                 n_tags += 1;
-                ImportKind::Tag(type_ids[t.func_type_idx as usize])
+                ImportKind::Tag(tag_types[n_tags as usize - 1])
             }
         };
         imports.push(ImportDef { module, name, kind });
@@ -445,28 +442,12 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             scratch: Default::default(),
         };
         let mut allocations = Default::default();
+        let mut reader_scratch = ReaderScratch::default();
         for (to_validate, body) in sections.bodies {
             let func_type = func_type_ids[to_validate.index as usize];
             let mut validator = to_validate.into_validator(allocations);
             let mut translator = Translator::new(&mut env, func_type);
-            let mut reader = body.get_binary_reader();
-            let groups = reader.read_var_u32().map_err(Error::invalid)?;
-            for _ in 0..groups {
-                let offset = reader.original_position();
-                let count = reader.read_var_u32().map_err(Error::invalid)?;
-                let ty = reader.read().map_err(Error::invalid)?;
-                validator
-                    .define_locals(offset, count, ty)
-                    .map_err(Error::invalid)?;
-                translator.add_locals(count, ty)?;
-            }
-            let mut ops = OperatorsReader::new(reader);
-            while !ops.eof() {
-                let (op, offset) = ops.read_with_offset().map_err(Error::invalid)?;
-                validator.op(offset, &op).map_err(Error::invalid)?;
-                translator.translate(&op, offset)?;
-            }
-            ops.finish().map_err(Error::invalid)?;
+            validate_and_translate(&mut validator, &mut translator, &body, &mut reader_scratch)?;
             code.push(translator.finish());
             allocations = validator.into_allocations();
         }
@@ -508,11 +489,26 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     })
 }
 
-fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Result<()> {
+fn collect_section<'a>(
+    sections: &mut Sections<'a>,
+    bytes: &'a [u8],
+    payload: Payload<'a>,
+) -> Result<()> {
     match payload {
+        Payload::TypeSection(reader) => {
+            let range = reader.range();
+            sections.type_section = &bytes[range.start as usize..range.end as usize];
+        }
         Payload::ImportSection(reader) => {
             for import in reader.into_imports() {
                 let import = import.map_err(Error::invalid)?;
+                match import.ty {
+                    TypeRef::Func(t) | TypeRef::FuncExact(t) => sections.func_types.push(t),
+                    TypeRef::Table(t) => sections.tables.push(t),
+                    TypeRef::Memory(m) => sections.memories.push(m),
+                    TypeRef::Global(g) => sections.globals.push(g),
+                    TypeRef::Tag(t) => sections.tags.push(t.func_type_idx),
+                }
                 sections.imports.push((
                     import.module.to_string(),
                     import.name.to_string(),
@@ -520,9 +516,27 @@ fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Res
                 ));
             }
         }
+        Payload::FunctionSection(reader) => {
+            for ty in reader {
+                sections.func_types.push(ty.map_err(Error::invalid)?);
+            }
+        }
+        Payload::MemorySection(reader) => {
+            for memory in reader {
+                sections.memories.push(memory.map_err(Error::invalid)?);
+            }
+        }
+        Payload::TagSection(reader) => {
+            for tag in reader {
+                sections
+                    .tags
+                    .push(tag.map_err(Error::invalid)?.func_type_idx);
+            }
+        }
         Payload::TableSection(reader) => {
             for table in reader {
                 let table = table.map_err(Error::invalid)?;
+                sections.tables.push(table.ty);
                 let init = match table.init {
                     TableInit::RefNull => None,
                     TableInit::Expr(expr) => Some(ConstExpr::parse(&expr)?),
@@ -533,6 +547,7 @@ fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Res
         Payload::GlobalSection(reader) => {
             for global in reader {
                 let global = global.map_err(Error::invalid)?;
+                sections.globals.push(global.ty);
                 sections
                     .global_inits
                     .push(ConstExpr::parse(&global.init_expr)?);

@@ -1,0 +1,115 @@
+//! Validation and translation of one function body in a single pass over its operators.
+//!
+//! The operator reader decodes each operator straight into a call of one `visit_*` method of
+//! [`BodyVisitor`], which validates it with a direct call into wasmparser's function validator and then
+//! hands it to the translator. Reading `Operator` values and feeding them to the validator and the
+//! translator separately dispatched on every operator three times (decode, validate, translate) and
+//! moved and dropped each `Operator` in between; this is the one decode dispatch plus the
+//! translator's.
+//!
+//! Used by `module` (compilation); depends on `interp::translate`.
+
+use std::mem::ManuallyDrop;
+
+use wasmparser::{
+    FuncValidator, FunctionBody, Operator, OperatorsReader, OperatorsReaderAllocations,
+    ValidatorResources, VisitOperator, VisitSimdOperator,
+};
+
+use crate::interp::translate::Translator;
+use crate::{Error, Result};
+
+/// Buffers of the operator reader, kept from one function body to the next.
+#[derive(Default)]
+pub(super) struct ReaderScratch(Option<OperatorsReaderAllocations>);
+
+/// Validates the locals and operators of `body` and translates them with `translator`.
+pub(super) fn validate_and_translate(
+    validator: &mut FuncValidator<ValidatorResources>,
+    translator: &mut Translator<'_, '_>,
+    body: &FunctionBody<'_>,
+    scratch: &mut ReaderScratch,
+) -> Result<()> {
+    let mut reader = body.get_binary_reader();
+    let groups = reader.read_var_u32().map_err(Error::invalid)?;
+    for _ in 0..groups {
+        let offset = reader.original_position();
+        let count = reader.read_var_u32().map_err(Error::invalid)?;
+        let ty = reader.read().map_err(Error::invalid)?;
+        validator
+            .define_locals(offset, count, ty)
+            .map_err(Error::invalid)?;
+        translator.add_locals(count, ty)?;
+    }
+    let mut ops = OperatorsReader::new_with_allocs(reader, scratch.0.take().unwrap_or_default());
+    let mut visitor = BodyVisitor {
+        validator,
+        translator,
+        offset: 0,
+    };
+    let result = (|| {
+        while !ops.eof() {
+            visitor.offset = ops.original_position();
+            ops.visit_operator(&mut visitor).map_err(Error::invalid)??;
+        }
+        ops.finish().map_err(Error::invalid)
+    })();
+    scratch.0 = Some(ops.into_allocations());
+    result
+}
+
+/// Validates, then translates, each operator it is shown.
+struct BodyVisitor<'v, 't, 'a, 'e> {
+    validator: &'v mut FuncValidator<ValidatorResources>,
+    translator: &'t mut Translator<'a, 'e>,
+    /// Byte offset of the operator being visited.
+    offset: u64,
+}
+
+/// One `visit_*` method per operator: validate (the arguments are `Copy` except for a few rare
+/// operators' tables, hence the clones), then translate the same operator. `$validator` names the
+/// `FuncValidator` method giving the matching visitor (plain or SIMD).
+macro_rules! define_visit {
+    ($validator:ident; $(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Result<()> {
+                self.validator
+                    .$validator(self.offset)
+                    .$visit($($($arg.clone()),*)?)
+                    .map_err(Error::invalid)?;
+                // Most operators hold only `Copy` immediates; not dropping those skips a call of the
+                // generic `Operator` drop (1% of compiling `large.wasm`).
+                let op = ManuallyDrop::new(Operator::$op $({ $($arg),* })?);
+                let result = self.translator.translate(&op, self.offset);
+                if false $($(|| std::mem::needs_drop::<$argty>())*)? {
+                    drop(ManuallyDrop::into_inner(op));
+                }
+                result
+            }
+        )*
+    };
+}
+
+macro_rules! define_visit_plain {
+    ($($tokens:tt)*) => { define_visit!(visitor; $($tokens)*); };
+}
+
+macro_rules! define_visit_simd {
+    ($($tokens:tt)*) => { define_visit!(simd_visitor; $($tokens)*); };
+}
+
+#[allow(clippy::clone_on_copy)]
+impl<'a> VisitOperator<'a> for BodyVisitor<'_, '_, '_, '_> {
+    type Output = Result<()>;
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Result<()>>> {
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(define_visit_plain);
+}
+
+#[allow(clippy::clone_on_copy)]
+impl<'a> VisitSimdOperator<'a> for BodyVisitor<'_, '_, '_, '_> {
+    wasmparser::for_each_visit_simd_operator!(define_visit_simd);
+}
