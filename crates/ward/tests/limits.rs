@@ -296,12 +296,13 @@ fn long_running_calls_and_loops_do_not_grow_the_host_stack() {
         (func $rec (param i32) (result i32)
           (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
             (else (call $leaf (call $rec (i32.sub (local.get 0) (i32.const 1)))))))
-        (func (export "run") (param i32) (result i32) (local i32 i32)
+        (func (export "run") (param i32) (result i32) (local i32 i32 v128)
           (loop $l
+            (local.set 3 (i32x4.add (local.get 3) (v128.const i32x4 1 1 1 1)))
             (local.set 2 (i32.add (local.get 2) (call $rec (i32.const 20))))
             (local.set 1 (i32.add (local.get 1) (i32.const 1)))
             (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
-          (local.get 2)))"#;
+          (i32.add (local.get 2) (i32x4.extract_lane 3 (local.get 3)))))"#;
     let result = std::thread::Builder::new()
         .stack_size(512 * 1024)
         .spawn(move || {
@@ -312,5 +313,5 @@ fn long_running_calls_and_loops_do_not_grow_the_host_stack() {
         .unwrap()
         .join()
         .expect("the run fits in 512 KiB of host stack");
-    assert_eq!(result, 50_000 * 20);
+    assert_eq!(result, 50_000 * 20 + 50_000);
 }

@@ -1120,7 +1120,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 let g = instance!().globals[global as usize];
                 store.inner.globals[g as usize].value = get128!(src);
             }
-            I::V128Const { dst, index } => set128!(dst, module!().v128_consts[index as usize]),
             I::V128Shuffle { dst, base, mask } => {
                 let mask = module!().v128_consts[mask as usize];
                 set128!(dst, simd::shuffle(get128!(base), get128!(base + 2), mask))

@@ -317,19 +317,34 @@ macro_rules! handler_macros {
                 unsafe { *$frame.add(s as usize) = v }
             }};
         }
-        // Two-slot (v128) values: low half in the first slot.
+        // Two-slot (v128) values: low half in the first slot. On a little-endian target that is the
+        // memory layout of a `u128`, and one 16-byte access lets LLVM keep the value in a vector
+        // register (two 8-byte halves made it do lane arithmetic one lane at a time).
         macro_rules! get128 {
             ($d slot:expr) => {{
                 let s: Slot = $d slot;
-                (get!(s) as u128) | ((get!(s + 1) as u128) << 64)
+                #[cfg(target_endian = "little")]
+                // SAFETY: a v128 operand's two slots lie in the frame (translator invariant).
+                let v = unsafe { ($frame.add(s as usize) as *const u128).read_unaligned() };
+                #[cfg(not(target_endian = "little"))]
+                let v = (get!(s) as u128) | ((get!(s + 1) as u128) << 64);
+                v
             }};
         }
         macro_rules! set128 {
             ($d slot:expr, $d value:expr) => {{
                 let s: Slot = $d slot;
                 let v: u128 = $d value;
-                set!(s, v as u64);
-                set!(s + 1, (v >> 64) as u64);
+                #[cfg(target_endian = "little")]
+                // SAFETY: as in `get128!`.
+                unsafe {
+                    ($frame.add(s as usize) as *mut u128).write_unaligned(v)
+                };
+                #[cfg(not(target_endian = "little"))]
+                {
+                    set!(s, v as u64);
+                    set!(s + 1, (v >> 64) as u64);
+                }
             }};
         }
         // Jump to instruction index `target` of the current function.
@@ -805,20 +820,28 @@ handlers! {
     }
     V128ReplaceLane { op, dst, a, b, lane } => { set128!(dst, simd::replace_lane(op, get128!(a), get!(b), lane)) }
     V128Load { op, dst, addr, offset } => {
-        let n = op.bytes();
-        let Some(at) = effective(get!(addr), offset, n as u64, mem_len!()) else {
-            trap!(TrapKind::MemoryOutOfBounds)
-        };
-        // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base` (as in
-        // `load!`).
-        let raw = unsafe { read_le(mem_base!().add(at), n) };
-        // The plain 16-byte load needs no lane work: skip the call.
-        let value = if op == V128LoadOp::V128Load {
-            raw
+        if op == V128LoadOp::V128Load {
+            // The plain 16-byte load: no lane work.
+            let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
+                trap!(TrapKind::MemoryOutOfBounds)
+            };
+            // SAFETY: `at + 16 <= mem_len`, the committed size of memory 0 at `mem_base`.
+            set128!(dst, unsafe { (mem_base!().add(at) as *const u128).read_unaligned() });
         } else {
-            simd::finish_load(op, raw)
-        };
-        set128!(dst, value)
+            let n = op.bytes();
+            let Some(at) = effective(get!(addr), offset, n as u64, mem_len!()) else {
+                trap!(TrapKind::MemoryOutOfBounds)
+            };
+            // SAFETY: `at + n <= mem_len`, as above.
+            let raw = unsafe { read_le(mem_base!().add(at), n) };
+            set128!(dst, simd::finish_load(op, raw))
+        }
+    }
+    V128Const { dst, index } => {
+        let cur = calls!().cur;
+        // SAFETY: the module outlives the activation (its instance holds it).
+        let module = unsafe { &*cur.module };
+        set128!(dst, module.v128_consts[index as usize])
     }
     V128Store { addr, value, offset } => {
         let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
@@ -1138,8 +1161,8 @@ mod tests {
             .spawn(|| {
                 let mut ran = 0;
                 for mut instr in samples() {
-                    // `Unreachable` always traps; calls and returns need a module and a call stack
-                    // (tests/limits.rs runs them in a long loop on a small stack).
+                    // `Unreachable` always traps; calls, returns and `V128Const` need a module and
+                    // a call stack (tests/limits.rs runs them in a long loop on a small stack).
                     if matches!(
                         instr,
                         Instr::Unreachable {}
@@ -1147,6 +1170,7 @@ mod tests {
                             | Instr::Return { .. }
                             | Instr::ReturnOne { .. }
                             | Instr::ReturnSpan { .. }
+                            | Instr::V128Const { .. }
                     ) {
                         continue;
                     }

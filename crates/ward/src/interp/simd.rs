@@ -234,7 +234,9 @@ pub(super) fn binary(op: V128BinaryOp, a: u128, b: u128) -> u128 {
     }
 }
 
-#[inline(never)]
+// Inlined into its one caller, the threaded `V128Binary` handler, so that the handler makes no call:
+// a call would make it save and restore registers around every operator.
+#[inline(always)]
 fn binary_general(op: V128BinaryOp, a: u128, b: u128) -> u128 {
     use V128BinaryOp as O;
     match op {
@@ -401,6 +403,7 @@ fn binary_general(op: V128BinaryOp, a: u128, b: u128) -> u128 {
 }
 
 /// `v128 → v128`.
+#[inline(always)]
 pub(super) fn unary(op: V128UnaryOp, a: u128) -> u128 {
     use V128UnaryOp as O;
     match op {
@@ -476,6 +479,7 @@ pub(super) fn unary(op: V128UnaryOp, a: u128) -> u128 {
 }
 
 /// `v128 → i32`.
+#[inline(always)]
 pub(super) fn test(op: V128TestOp, a: u128) -> u32 {
     use V128TestOp as O;
     match op {
@@ -491,6 +495,7 @@ pub(super) fn test(op: V128TestOp, a: u128) -> u32 {
     }
 }
 
+#[inline(always)]
 fn bitmask(negative: &[bool]) -> u32 {
     negative
         .iter()
@@ -499,6 +504,7 @@ fn bitmask(negative: &[bool]) -> u32 {
 }
 
 /// `v128 × i32 → v128`; the shift count is taken modulo the lane width.
+#[inline(always)]
 pub(super) fn shift(op: V128ShiftOp, a: u128, count: u32) -> u128 {
     use V128ShiftOp as O;
     // `wrapping_sh*` masks the count to the lane width, as Wasm requires.
@@ -519,6 +525,7 @@ pub(super) fn shift(op: V128ShiftOp, a: u128, count: u32) -> u128 {
 }
 
 /// Scalar slot value → v128 with every lane equal to it.
+#[inline(always)]
 pub(super) fn splat(op: V128SplatOp, x: u64) -> u128 {
     use V128SplatOp as O;
     match op {
@@ -530,6 +537,7 @@ pub(super) fn splat(op: V128SplatOp, x: u64) -> u128 {
 }
 
 /// `v128 × v128 × v128 → v128`.
+#[inline(always)]
 pub(super) fn ternary(op: V128TernaryOp, a: u128, b: u128, c: u128) -> u128 {
     use V128TernaryOp as O;
     match op {
@@ -566,6 +574,7 @@ pub(super) fn ternary(op: V128TernaryOp, a: u128, b: u128, c: u128) -> u128 {
 }
 
 /// Lane `lane` of `a` as a slot value (integers zero- or sign-extended to 32 bits, like an `i32`).
+#[inline(always)]
 pub(super) fn extract_lane(op: V128ExtractOp, a: u128, lane: u8) -> u64 {
     let lane = lane as usize;
     match op {
@@ -579,6 +588,7 @@ pub(super) fn extract_lane(op: V128ExtractOp, a: u128, lane: u8) -> u64 {
 }
 
 /// `a` with lane `lane` replaced by the low bits of `x`.
+#[inline(always)]
 pub(super) fn replace_lane(op: V128ReplaceOp, a: u128, x: u64, lane: u8) -> u128 {
     let lane = lane as usize;
     match op {

@@ -85,6 +85,8 @@ pub(crate) struct ModuleEnv<'a> {
     pub casts: &'a mut Vec<crate::types::RefType>,
     /// 128-bit immediates: `v128.const` values and shuffle masks.
     pub v128_consts: &'a mut Vec<u128>,
+    /// Memory 0 (imported or defined) is a 64-bit memory.
+    pub memory0_is_64: bool,
     /// Buffers reused from one function's translation to the next.
     pub scratch: TranslatorScratch,
 }
@@ -607,7 +609,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         // The memory-0 forms take a 32-bit memory and offset: the threaded executor then bounds-checks
         // `address + offset + size` with one comparison that cannot overflow.
         if memory == 0
-            && !self.env.types.memory_at(0).memory64
+            && !self.env.memory0_is_64
             && let Ok(offset) = u32::try_from(memarg.offset)
         {
             return Ok(Ok(offset));

@@ -439,6 +439,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             gc_sites: &mut gc_sites,
             casts: &mut casts,
             v128_consts: &mut v128_consts,
+            memory0_is_64: sections.memories.first().is_some_and(|m| m.memory64),
             scratch: Default::default(),
         };
         let mut allocations = Default::default();
