@@ -144,6 +144,7 @@ macro_rules! define_instr {
                     | Instr::V128ReplaceLane { dst, .. }
                     | Instr::V128Shuffle { dst, .. }
                     | Instr::V128Load { dst, .. }
+                    | Instr::V128LoadPlain { dst, .. }
                     | Instr::V128LoadX { dst, .. }
                     | Instr::V128LoadLane { dst, .. }
                     | Instr::I32LoadAt { dst, .. }
@@ -405,6 +406,9 @@ define_instr! {
         V128Shuffle { dst: Slot, base: Slot, mask: V128ConstIndex },
         /// Load (plain, extending, splatting or zero-filling) from memory 0 at `slot[addr] + offset`.
         V128Load { op: V128LoadOp, dst: Slot, addr: Slot, offset: u32 },
+        /// `v128.load` (16 bytes, no lane work) from memory 0 at `slot[addr] + offset`: the common
+        /// case of `V128Load`, with a handler of its own.
+        V128LoadPlain { dst: Slot, addr: Slot, offset: u32 },
         /// As `V128Load`, through a side-table memarg.
         V128LoadX { op: V128LoadOp, dst: Slot, addr: Slot, memarg: MemArgIndex },
         /// Store `slot[value..+2]` to memory 0 at `slot[addr] + offset`.

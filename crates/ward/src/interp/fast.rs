@@ -22,7 +22,7 @@
 //!
 //! Called by `exec::run`.
 
-use super::bytecode::{INSTR_COUNT, Instr, Slot, V128LoadOp};
+use super::bytecode::{INSTR_COUNT, Instr, Slot};
 use super::exec::{Current, Frame};
 use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
 use super::simd;
@@ -819,23 +819,21 @@ handlers! {
         set!(dst, simd::extract_lane(op, get128!(src), lane))
     }
     V128ReplaceLane { op, dst, a, b, lane } => { set128!(dst, simd::replace_lane(op, get128!(a), get!(b), lane)) }
+    V128LoadPlain { dst, addr, offset } => {
+        let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
+            trap!(TrapKind::MemoryOutOfBounds)
+        };
+        // SAFETY: `at + 16 <= mem_len`, the committed size of memory 0 at `mem_base`.
+        set128!(dst, unsafe { (mem_base!().add(at) as *const u128).read_unaligned() });
+    }
     V128Load { op, dst, addr, offset } => {
-        if op == V128LoadOp::V128Load {
-            // The plain 16-byte load: no lane work.
-            let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
-                trap!(TrapKind::MemoryOutOfBounds)
-            };
-            // SAFETY: `at + 16 <= mem_len`, the committed size of memory 0 at `mem_base`.
-            set128!(dst, unsafe { (mem_base!().add(at) as *const u128).read_unaligned() });
-        } else {
-            let n = op.bytes();
-            let Some(at) = effective(get!(addr), offset, n as u64, mem_len!()) else {
-                trap!(TrapKind::MemoryOutOfBounds)
-            };
-            // SAFETY: `at + n <= mem_len`, as above.
-            let raw = unsafe { read_le(mem_base!().add(at), n) };
-            set128!(dst, simd::finish_load(op, raw))
-        }
+        let n = op.bytes();
+        let Some(at) = effective(get!(addr), offset, n as u64, mem_len!()) else {
+            trap!(TrapKind::MemoryOutOfBounds)
+        };
+        // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base`.
+        let raw = unsafe { read_le(mem_base!().add(at), n) };
+        set128!(dst, simd::finish_load(op, raw))
     }
     V128Const { dst, index } => {
         let cur = calls!().cur;

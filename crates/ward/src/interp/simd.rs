@@ -507,24 +507,61 @@ fn bitmask(negative: &[bool]) -> u32 {
 #[inline(always)]
 pub(super) fn shift(op: V128ShiftOp, a: u128, count: u32) -> u128 {
     use V128ShiftOp as O;
-    // `wrapping_sh*` masks the count to the lane width, as Wasm requires.
+    // The count is taken modulo the lane width, as Wasm requires, once for all lanes: a uniform
+    // shift that LLVM emits as one SSE2 shift (per-lane `wrapping_shl` made it shift lane by lane).
+    let (c8, c16, c32, c64) = (count % 8, count % 16, count % 32, count % 64);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(r) = shift_sse2(op, a, count) {
+        return r;
+    }
     match op {
-        O::I8x16Shl => lanewise!(a, u8x16, from_u8x16, |x| x.wrapping_shl(count)),
-        O::I8x16ShrS => lanewise!(a, i8x16, from_i8x16, |x| x.wrapping_shr(count)),
-        O::I8x16ShrU => lanewise!(a, u8x16, from_u8x16, |x| x.wrapping_shr(count)),
-        O::I16x8Shl => lanewise!(a, u16x8, from_u16x8, |x| x.wrapping_shl(count)),
-        O::I16x8ShrS => lanewise!(a, i16x8, from_i16x8, |x| x.wrapping_shr(count)),
-        O::I16x8ShrU => lanewise!(a, u16x8, from_u16x8, |x| x.wrapping_shr(count)),
-        O::I32x4Shl => lanewise!(a, u32x4, from_u32x4, |x| x.wrapping_shl(count)),
-        O::I32x4ShrS => lanewise!(a, i32x4, from_i32x4, |x| x.wrapping_shr(count)),
-        O::I32x4ShrU => lanewise!(a, u32x4, from_u32x4, |x| x.wrapping_shr(count)),
-        O::I64x2Shl => lanewise!(a, u64x2, from_u64x2, |x| x.wrapping_shl(count)),
-        O::I64x2ShrS => lanewise!(a, i64x2, from_i64x2, |x| x.wrapping_shr(count)),
-        O::I64x2ShrU => lanewise!(a, u64x2, from_u64x2, |x| x.wrapping_shr(count)),
+        O::I8x16Shl => lanewise!(a, u8x16, from_u8x16, |x| x << c8),
+        O::I8x16ShrS => lanewise!(a, i8x16, from_i8x16, |x| x >> c8),
+        O::I8x16ShrU => lanewise!(a, u8x16, from_u8x16, |x| x >> c8),
+        O::I16x8Shl => lanewise!(a, u16x8, from_u16x8, |x| x << c16),
+        O::I16x8ShrS => lanewise!(a, i16x8, from_i16x8, |x| x >> c16),
+        O::I16x8ShrU => lanewise!(a, u16x8, from_u16x8, |x| x >> c16),
+        O::I32x4Shl => lanewise!(a, u32x4, from_u32x4, |x| x << c32),
+        O::I32x4ShrS => lanewise!(a, i32x4, from_i32x4, |x| x >> c32),
+        O::I32x4ShrU => lanewise!(a, u32x4, from_u32x4, |x| x >> c32),
+        O::I64x2Shl => lanewise!(a, u64x2, from_u64x2, |x| x << c64),
+        O::I64x2ShrS => lanewise!(a, i64x2, from_i64x2, |x| x >> c64),
+        O::I64x2ShrU => lanewise!(a, u64x2, from_u64x2, |x| x >> c64),
     }
 }
 
 /// Scalar slot value → v128 with every lane equal to it.
+/// The 16-, 32- and 64-bit lane shifts of [`shift`] as single SSE2 instructions (baseline on
+/// x86-64): written portably, LLVM shifted the lanes one at a time through general registers.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn shift_sse2(op: V128ShiftOp, a: u128, count: u32) -> Option<u128> {
+    use V128ShiftOp as O;
+    use std::arch::x86_64::{
+        __m128i, _mm_cvtsi32_si128, _mm_sll_epi16, _mm_sll_epi32, _mm_sll_epi64, _mm_sra_epi16,
+        _mm_sra_epi32, _mm_srl_epi16, _mm_srl_epi32, _mm_srl_epi64,
+    };
+    // SAFETY: SSE2 is part of the x86-64 baseline, so its intrinsics run on every x86-64 CPU; `u128`
+    // and `__m128i` are 16 bytes of plain data with no invalid bit patterns, and x86-64 is
+    // little-endian, so lane 0 is the low bits in both.
+    unsafe {
+        let v = std::mem::transmute::<u128, __m128i>(a);
+        let by = |width: u32| _mm_cvtsi32_si128((count % width) as i32);
+        let r = match op {
+            O::I16x8Shl => _mm_sll_epi16(v, by(16)),
+            O::I16x8ShrS => _mm_sra_epi16(v, by(16)),
+            O::I16x8ShrU => _mm_srl_epi16(v, by(16)),
+            O::I32x4Shl => _mm_sll_epi32(v, by(32)),
+            O::I32x4ShrS => _mm_sra_epi32(v, by(32)),
+            O::I32x4ShrU => _mm_srl_epi32(v, by(32)),
+            O::I64x2Shl => _mm_sll_epi64(v, by(64)),
+            O::I64x2ShrU => _mm_srl_epi64(v, by(64)),
+            _ => return None,
+        };
+        Some(std::mem::transmute::<__m128i, u128>(r))
+    }
+}
+
 #[inline(always)]
 pub(super) fn splat(op: V128SplatOp, x: u64) -> u128 {
     use V128SplatOp as O;

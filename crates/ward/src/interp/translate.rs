@@ -1590,6 +1590,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let addr = self.pop_slot();
         let dst = self.push_temp_wide();
         self.emit_result(match arg {
+            Ok(offset) if op == V128LoadOp::V128Load => Instr::V128LoadPlain { dst, addr, offset },
             Ok(offset) => Instr::V128Load {
                 op,
                 dst,
