@@ -26,6 +26,8 @@ pub type CallSiteIndex = u32;
 pub type GcSiteIndex = u32;
 /// Index into the module's table of cast target types.
 pub type CastIndex = u32;
+/// A slot operand of a fused pair instruction (slots below 65,536; the translator fuses only those).
+pub type PairSlot = u16;
 /// Index into the module's table of 128-bit immediates (`v128.const` values and shuffle masks).
 pub type V128ConstIndex = u32;
 
@@ -38,6 +40,7 @@ macro_rules! define_instr {
         unary: [$($un:ident),* $(,)?]
         load: [$($ld:ident / $ldx:ident),* $(,)?]
         store: [$($st:ident / $stx:ident),* $(,)?]
+        pair: [$($pair:ident),* $(,)?]
         other: { $($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }),* $(,)? }
     ) => {
         /// One interpreter instruction.
@@ -80,6 +83,10 @@ macro_rules! define_instr {
                 $stx { addr: Slot, value: Slot, memarg: MemArgIndex },
             )*
             $(
+                /// Two fused `f64` operators (see [`Instr::f64_pair`]).
+                $pair { dst: Slot, a: PairSlot, b: PairSlot, c: PairSlot },
+            )*
+            $(
                 $(#[$doc])*
                 $name { $($field: $ty),* },
             )*
@@ -89,7 +96,7 @@ macro_rules! define_instr {
         pub(crate) const INSTR_COUNT: usize = [
             $(stringify!($bin),)* $(stringify!($bi),)* $(stringify!($bc),)* $(stringify!($bci),)*
             $(stringify!($un),)* $(stringify!($ld), stringify!($ldx),)* $(stringify!($st), stringify!($stx),)*
-            $(stringify!($name),)*
+            $(stringify!($pair),)* $(stringify!($name),)*
         ].len();
 
         /// Builders that let the translator name an operator's instruction without repeating the list.
@@ -123,6 +130,7 @@ macro_rules! define_instr {
                     $(Instr::$un { dst, .. } => Some(dst),)*
                     $(Instr::$bi { dst, .. } => Some(dst),)*
                     $(Instr::$ld { dst, .. } | Instr::$ldx { dst, .. } => Some(dst),)*
+                    $(Instr::$pair { dst, .. } => Some(dst),)*
                     Instr::Copy { dst, .. }
                     | Instr::Const32 { dst, .. }
                     | Instr::Const64 { dst, .. }
@@ -241,6 +249,15 @@ define_instr! {
         I32Store / I32StoreX, I64Store / I64StoreX, F32Store / F32StoreX, F64Store / F64StoreX,
         I32Store8 / I32Store8X, I32Store16 / I32Store16X,
         I64Store8 / I64Store8X, I64Store16 / I64Store16X, I64Store32 / I64Store32X,
+    ]
+    // `f64` operator pairs, `t = slot[a] op1 slot[b]` then `slot[dst] = t op2 slot[c]` (`L`) or
+    // `slot[c] op2 t` (`R`), for `op1, op2` in add, sub, mul: the value passed between them stays in a
+    // register instead of a slot write and read (which put a store-to-load forwarding delay on the
+    // critical path of float code such as the `nbody` benchmark), and one dispatch is saved.
+    pair: [
+        F64AddAddL, F64AddAddR, F64AddSubL, F64AddSubR, F64AddMulL, F64AddMulR,
+        F64SubAddL, F64SubAddR, F64SubSubL, F64SubSubR, F64SubMulL, F64SubMulR,
+        F64MulAddL, F64MulAddR, F64MulSubL, F64MulSubR, F64MulMulL, F64MulMulR,
     ]
     other: {
         /// Trap with `unreachable`.
@@ -658,6 +675,59 @@ impl V128LoadOp {
 }
 
 const _: () = assert!(std::mem::size_of::<Instr>() <= 16);
+
+/// The `f64` operators that fuse into pairs, in the order of the pair instructions' names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum F64PairOp {
+    Add,
+    Sub,
+    Mul,
+}
+
+impl Instr {
+    /// The `f64` operator of this instruction and its slots `(dst, a, b)`, if it can start or end
+    /// a pair.
+    pub(crate) fn f64_pair_op(&self) -> Option<(F64PairOp, Slot, Slot, Slot)> {
+        match *self {
+            Instr::F64Add { dst, a, b } => Some((F64PairOp::Add, dst, a, b)),
+            Instr::F64Sub { dst, a, b } => Some((F64PairOp::Sub, dst, a, b)),
+            Instr::F64Mul { dst, a, b } => Some((F64PairOp::Mul, dst, a, b)),
+            _ => None,
+        }
+    }
+
+    /// The pair instruction `t = slot[a] first slot[b]; slot[dst] = t second slot[c]` (with
+    /// `t_left`) or `slot[c] second t`.
+    pub(crate) fn f64_pair(
+        first: F64PairOp,
+        second: F64PairOp,
+        t_left: bool,
+        dst: Slot,
+        (a, b, c): (PairSlot, PairSlot, PairSlot),
+    ) -> Instr {
+        match (first as u8, second as u8, t_left) {
+            (0, 0, true) => Instr::F64AddAddL { dst, a, b, c },
+            (0, 0, false) => Instr::F64AddAddR { dst, a, b, c },
+            (0, 1, true) => Instr::F64AddSubL { dst, a, b, c },
+            (0, 1, false) => Instr::F64AddSubR { dst, a, b, c },
+            (0, 2, true) => Instr::F64AddMulL { dst, a, b, c },
+            (0, 2, false) => Instr::F64AddMulR { dst, a, b, c },
+            (1, 0, true) => Instr::F64SubAddL { dst, a, b, c },
+            (1, 0, false) => Instr::F64SubAddR { dst, a, b, c },
+            (1, 1, true) => Instr::F64SubSubL { dst, a, b, c },
+            (1, 1, false) => Instr::F64SubSubR { dst, a, b, c },
+            (1, 2, true) => Instr::F64SubMulL { dst, a, b, c },
+            (1, 2, false) => Instr::F64SubMulR { dst, a, b, c },
+            (2, 0, true) => Instr::F64MulAddL { dst, a, b, c },
+            (2, 0, false) => Instr::F64MulAddR { dst, a, b, c },
+            (2, 1, true) => Instr::F64MulSubL { dst, a, b, c },
+            (2, 1, false) => Instr::F64MulSubR { dst, a, b, c },
+            (2, 2, true) => Instr::F64MulMulL { dst, a, b, c },
+            (2, 2, false) => Instr::F64MulMulR { dst, a, b, c },
+            _ => unreachable!("three operators"),
+        }
+    }
+}
 
 /// Declares which comparisons fuse with a following conditional branch: each row names the
 /// comparison, its immediate form, the fused branch on the comparison and the fused branch on its

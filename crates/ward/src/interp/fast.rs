@@ -484,6 +484,14 @@ macro_rules! handler_macros {
                 set!($d dst, ($d e) as u64)
             }};
         }
+        macro_rules! f64_pair {
+            ($d dst:expr, $d a:expr, $d b:expr, $d c:expr, |$d x:ident, $d y:ident, $d z:ident| $d e:expr) => {{
+                let $d x = f64::from_bits(get!($d a as Slot));
+                let $d y = f64::from_bits(get!($d b as Slot));
+                let $d z = f64::from_bits(get!($d c as Slot));
+                set!($d dst, f64::to_bits($d e))
+            }};
+        }
         macro_rules! f32_bin {
             ($d dst:expr, $d a:expr, $d b:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
                 let $d x = f32::from_bits(get!($d a) as u32);
@@ -602,6 +610,24 @@ macro_rules! handler_macros {
 }
 
 handlers! {
+    F64AddAddL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; t + z }) }
+    F64AddAddR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; z + t }) }
+    F64AddSubL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; t - z }) }
+    F64AddSubR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; z - t }) }
+    F64AddMulL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; t * z }) }
+    F64AddMulR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; z * t }) }
+    F64SubAddL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x - y; t + z }) }
+    F64SubAddR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x - y; z + t }) }
+    F64SubSubL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x - y; t - z }) }
+    F64SubSubR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x - y; z - t }) }
+    F64SubMulL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x - y; t * z }) }
+    F64SubMulR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x - y; z * t }) }
+    F64MulAddL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x * y; t + z }) }
+    F64MulAddR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x * y; z + t }) }
+    F64MulSubL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x * y; t - z }) }
+    F64MulSubR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x * y; z - t }) }
+    F64MulMulL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x * y; t * z }) }
+    F64MulMulR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x * y; z * t }) }
     Unreachable {  } => { trap!(TrapKind::Unreachable) }
     Copy { dst, src } => { set!(dst, get!(src)) }
     Const32 { dst, value } => { set!(dst, value as u64) }

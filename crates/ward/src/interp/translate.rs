@@ -595,10 +595,45 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn binary(&mut self, make: BinaryCtor) {
+        let b_is_temp = self.operand(self.height() - 1) == Operand::Temp;
+        let a_is_temp = self.operand(self.height() - 2) == Operand::Temp;
         let b = self.pop_slot();
         let a = self.pop_slot();
         let dst = self.push_temp();
-        self.emit_result(make(dst, a, b));
+        let instr = self.fuse_f64_pair(make(dst, a, b), a_is_temp, b_is_temp);
+        self.emit_result(instr);
+    }
+
+    /// Pair fusion: when one operand of an `f64` add, sub or mul (`second`) is a temporary just
+    /// computed by the instruction before it, itself an `f64` add, sub or mul, removes that
+    /// instruction and returns the pair instruction doing both (see `Instr::f64_pair`).
+    fn fuse_f64_pair(&mut self, second: Instr, a_is_temp: bool, b_is_temp: bool) -> Instr {
+        let Some((op2, dst, a2, b2)) = second.f64_pair_op() else {
+            return second;
+        };
+        let Some(at) = self.last_result else {
+            return second;
+        };
+        if at + 1 != self.code.len() {
+            return second;
+        }
+        let Some((op1, t, a1, b1)) = self.code[at].f64_pair_op() else {
+            return second;
+        };
+        let (t_left, c) = if a_is_temp && a2 == t && b2 != t {
+            (true, b2)
+        } else if b_is_temp && b2 == t && a2 != t {
+            (false, a2)
+        } else {
+            return second;
+        };
+        let (Ok(a), Ok(b), Ok(c)) = (a1.try_into(), b1.try_into(), c.try_into()) else {
+            return second;
+        };
+        self.code.pop();
+        self.offsets.pop();
+        self.last_result = None;
+        Instr::f64_pair(op1, op2, t_left, dst, (a, b, c))
     }
 
     fn memarg(&mut self, memarg: &MemArg) -> Result<std::result::Result<u32, u32>> {
