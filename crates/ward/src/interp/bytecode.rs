@@ -177,6 +177,46 @@ macro_rules! define_instr {
                     | Instr::BrOnNonNull { target, .. }
                     | Instr::BrOnCast { target, .. }
                     | Instr::BrOnCastFail { target, .. } => Some(target),
+                    Instr::I32AddBrEq { target, .. }
+                    | Instr::I32AddBrNe { target, .. }
+                    | Instr::I32AddBrLtS { target, .. }
+                    | Instr::I32AddBrLtU { target, .. }
+                    | Instr::I32AddBrGtS { target, .. }
+                    | Instr::I32AddBrGtU { target, .. }
+                    | Instr::I32AddBrLeS { target, .. }
+                    | Instr::I32AddBrLeU { target, .. }
+                    | Instr::I32AddBrGeS { target, .. }
+                    | Instr::I32AddBrGeU { target, .. }
+                    | Instr::I32AddImmBrEq { target, .. }
+                    | Instr::I32AddImmBrNe { target, .. }
+                    | Instr::I32AddImmBrLtS { target, .. }
+                    | Instr::I32AddImmBrLtU { target, .. }
+                    | Instr::I32AddImmBrGtS { target, .. }
+                    | Instr::I32AddImmBrGtU { target, .. }
+                    | Instr::I32AddImmBrLeS { target, .. }
+                    | Instr::I32AddImmBrLeU { target, .. }
+                    | Instr::I32AddImmBrGeS { target, .. }
+                    | Instr::I32AddImmBrGeU { target, .. }
+                    | Instr::I32AddBrEqImm { target, .. }
+                    | Instr::I32AddBrNeImm { target, .. }
+                    | Instr::I32AddBrLtSImm { target, .. }
+                    | Instr::I32AddBrLtUImm { target, .. }
+                    | Instr::I32AddBrGtSImm { target, .. }
+                    | Instr::I32AddBrGtUImm { target, .. }
+                    | Instr::I32AddBrLeSImm { target, .. }
+                    | Instr::I32AddBrLeUImm { target, .. }
+                    | Instr::I32AddBrGeSImm { target, .. }
+                    | Instr::I32AddBrGeUImm { target, .. }
+                    | Instr::I32AddImmBrEqImm { target, .. }
+                    | Instr::I32AddImmBrNeImm { target, .. }
+                    | Instr::I32AddImmBrLtSImm { target, .. }
+                    | Instr::I32AddImmBrLtUImm { target, .. }
+                    | Instr::I32AddImmBrGtSImm { target, .. }
+                    | Instr::I32AddImmBrGtUImm { target, .. }
+                    | Instr::I32AddImmBrLeSImm { target, .. }
+                    | Instr::I32AddImmBrLeUImm { target, .. }
+                    | Instr::I32AddImmBrGeSImm { target, .. }
+                    | Instr::I32AddImmBrGeUImm { target, .. } => Some(target),
                     _ => None,
                 }
             }
@@ -260,6 +300,88 @@ define_instr! {
         F64MulAddL, F64MulAddR, F64MulSubL, F64MulSubR, F64MulMulL, F64MulMulR,
     ]
     other: {
+        // ----- `i32.add` fused with the compare-and-branch after it (loop counters; operands are
+        // slots below 65,536): the sum is written to its slot and compared from a register. -----
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrEq { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrNe { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrLtS { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrLtU { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrGtS { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrGtU { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrLeS { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrLeU { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrGeS { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
+        I32AddBrGeU { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrEq { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrNe { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrLtS { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrLtU { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrGtS { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrGtU { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrLeS { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrLeU { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrGeS { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
+        I32AddImmBrGeU { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrEqImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrNeImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrLtSImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrLtUImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrGtSImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrGtUImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrLeSImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrLeUImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrGeSImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
+        I32AddBrGeUImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrEqImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrNeImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrLtSImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrLtUImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrGtSImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrGtUImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrLeSImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrLeUImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrGeSImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
+        I32AddImmBrGeUImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
         /// Trap with `unreachable`.
         Unreachable {},
         // Memory-0 accesses whose address is `(slot[a] + imm) mod 2^32` — an `i32.add` of a constant
@@ -675,6 +797,402 @@ impl V128LoadOp {
 }
 
 const _: () = assert!(std::mem::size_of::<Instr>() <= 16);
+
+impl Instr {
+    /// Fuses `add` (an `i32.add` or `I32AddImm`, the instruction just before `self` in the same
+    /// straight-line code) into this branch if the branch compares the sum: `BrI32*` with the sum as
+    /// an operand (mirrored when it is the right one), or `BrIfNez`/`BrIfEqz` on the sum. Slots
+    /// must be below 65,536. The target is kept.
+    pub(crate) fn fuse_add_branch(&self, add: &Instr) -> Option<Instr> {
+        // The sum's slot, the add's operands, and the compared value.
+        enum Sum {
+            Slots(PairSlot, PairSlot),
+            Imm(PairSlot, u32),
+        }
+        enum Against {
+            Slot(PairSlot),
+            Imm(u32),
+        }
+        let (d, sum) = match *add {
+            Instr::I32Add { dst, a, b } => {
+                (dst, Sum::Slots(a.try_into().ok()?, b.try_into().ok()?))
+            }
+            Instr::I32AddImm { dst, a, imm } => (dst, Sum::Imm(a.try_into().ok()?, imm)),
+            _ => return None,
+        };
+        let d: PairSlot = d.try_into().ok()?;
+        let slot = |s: Slot| -> Option<PairSlot> { s.try_into().ok() };
+        // (comparison, against, target), the sum on the left.
+        let (cmp, against, target) = match *self {
+            Instr::BrI32Eq { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("Eq", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32Eq { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("Eq", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32EqImm { a, imm, target } if slot(a) == Some(d) => {
+                ("Eq", Against::Imm(imm), target)
+            }
+            Instr::BrI32Ne { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("Ne", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32Ne { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("Ne", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32NeImm { a, imm, target } if slot(a) == Some(d) => {
+                ("Ne", Against::Imm(imm), target)
+            }
+            Instr::BrI32LtS { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("LtS", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32LtS { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("GtS", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32LtSImm { a, imm, target } if slot(a) == Some(d) => {
+                ("LtS", Against::Imm(imm), target)
+            }
+            Instr::BrI32LtU { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("LtU", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32LtU { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("GtU", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32LtUImm { a, imm, target } if slot(a) == Some(d) => {
+                ("LtU", Against::Imm(imm), target)
+            }
+            Instr::BrI32GtS { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("GtS", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32GtS { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("LtS", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32GtSImm { a, imm, target } if slot(a) == Some(d) => {
+                ("GtS", Against::Imm(imm), target)
+            }
+            Instr::BrI32GtU { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("GtU", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32GtU { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("LtU", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32GtUImm { a, imm, target } if slot(a) == Some(d) => {
+                ("GtU", Against::Imm(imm), target)
+            }
+            Instr::BrI32LeS { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("LeS", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32LeS { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("GeS", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32LeSImm { a, imm, target } if slot(a) == Some(d) => {
+                ("LeS", Against::Imm(imm), target)
+            }
+            Instr::BrI32LeU { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("LeU", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32LeU { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("GeU", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32LeUImm { a, imm, target } if slot(a) == Some(d) => {
+                ("LeU", Against::Imm(imm), target)
+            }
+            Instr::BrI32GeS { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("GeS", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32GeS { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("LeS", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32GeSImm { a, imm, target } if slot(a) == Some(d) => {
+                ("GeS", Against::Imm(imm), target)
+            }
+            Instr::BrI32GeU { a, b, target }
+                if a as PairSlot as Slot == a && a as PairSlot == d && b != a =>
+            {
+                ("GeU", Against::Slot(slot(b)?), target)
+            }
+            Instr::BrI32GeU { a, b, target }
+                if b as PairSlot as Slot == b && b as PairSlot == d && a != b =>
+            {
+                ("LeU", Against::Slot(slot(a)?), target)
+            }
+            Instr::BrI32GeUImm { a, imm, target } if slot(a) == Some(d) => {
+                ("GeU", Against::Imm(imm), target)
+            }
+            Instr::BrIfNez { cond, target } if slot(cond) == Some(d) => {
+                ("Ne", Against::Imm(0), target)
+            }
+            Instr::BrIfEqz { cond, target } if slot(cond) == Some(d) => {
+                ("Eq", Against::Imm(0), target)
+            }
+            _ => return None,
+        };
+        Some(match (cmp, sum, against) {
+            ("Eq", Sum::Slots(a, b), Against::Slot(c)) => Instr::I32AddBrEq { d, a, b, c, target },
+            ("Eq", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrEq {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("Eq", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrEqImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("Eq", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrEqImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            ("Ne", Sum::Slots(a, b), Against::Slot(c)) => Instr::I32AddBrNe { d, a, b, c, target },
+            ("Ne", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrNe {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("Ne", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrNeImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("Ne", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrNeImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            ("LtS", Sum::Slots(a, b), Against::Slot(c)) => {
+                Instr::I32AddBrLtS { d, a, b, c, target }
+            }
+            ("LtS", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrLtS {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("LtS", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrLtSImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("LtS", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrLtSImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            ("LtU", Sum::Slots(a, b), Against::Slot(c)) => {
+                Instr::I32AddBrLtU { d, a, b, c, target }
+            }
+            ("LtU", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrLtU {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("LtU", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrLtUImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("LtU", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrLtUImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            ("GtS", Sum::Slots(a, b), Against::Slot(c)) => {
+                Instr::I32AddBrGtS { d, a, b, c, target }
+            }
+            ("GtS", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrGtS {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("GtS", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrGtSImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("GtS", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrGtSImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            ("GtU", Sum::Slots(a, b), Against::Slot(c)) => {
+                Instr::I32AddBrGtU { d, a, b, c, target }
+            }
+            ("GtU", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrGtU {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("GtU", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrGtUImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("GtU", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrGtUImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            ("LeS", Sum::Slots(a, b), Against::Slot(c)) => {
+                Instr::I32AddBrLeS { d, a, b, c, target }
+            }
+            ("LeS", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrLeS {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("LeS", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrLeSImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("LeS", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrLeSImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            ("LeU", Sum::Slots(a, b), Against::Slot(c)) => {
+                Instr::I32AddBrLeU { d, a, b, c, target }
+            }
+            ("LeU", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrLeU {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("LeU", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrLeUImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("LeU", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrLeUImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            ("GeS", Sum::Slots(a, b), Against::Slot(c)) => {
+                Instr::I32AddBrGeS { d, a, b, c, target }
+            }
+            ("GeS", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrGeS {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("GeS", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrGeSImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("GeS", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrGeSImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            ("GeU", Sum::Slots(a, b), Against::Slot(c)) => {
+                Instr::I32AddBrGeU { d, a, b, c, target }
+            }
+            ("GeU", Sum::Imm(a, imm), Against::Slot(c)) => Instr::I32AddImmBrGeU {
+                d,
+                imm,
+                a,
+                c,
+                target,
+            },
+            ("GeU", Sum::Slots(a, b), Against::Imm(cmp)) => Instr::I32AddBrGeUImm {
+                d,
+                a,
+                b,
+                cmp,
+                target,
+            },
+            ("GeU", Sum::Imm(a, imm), Against::Imm(cmp)) if a == d => Instr::I32AddImmBrGeUImm {
+                s: d,
+                imm,
+                cmp,
+                target,
+            },
+            _ => return None,
+        })
+    }
+}
 
 /// The `f64` operators that fuse into pairs, in the order of the pair instructions' names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -484,6 +484,17 @@ macro_rules! handler_macros {
                 set!($d dst, ($d e) as u64)
             }};
         }
+        // `slot[d] = sum`, then jump to `target` if `cmp(sum, against)`.
+        macro_rules! add_br {
+            ($d d:expr, $d sum:expr, $d against:expr, $d target:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
+                let $d x: u32 = $d sum;
+                let $d y: u32 = $d against;
+                set!($d d as Slot, $d x as u64);
+                if $d e {
+                    jump!($d target)
+                }
+            }};
+        }
         macro_rules! f64_pair {
             ($d dst:expr, $d a:expr, $d b:expr, $d c:expr, |$d x:ident, $d y:ident, $d z:ident| $d e:expr) => {{
                 let $d x = f64::from_bits(get!($d a as Slot));
@@ -610,6 +621,46 @@ macro_rules! handler_macros {
 }
 
 handlers! {
+    I32AddBrEq { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x == y) }
+    I32AddImmBrEq { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x == y) }
+    I32AddBrEqImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x == y) }
+    I32AddImmBrEqImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x == y) }
+    I32AddBrNe { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x != y) }
+    I32AddImmBrNe { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x != y) }
+    I32AddBrNeImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x != y) }
+    I32AddImmBrNeImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x != y) }
+    I32AddBrLtS { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddImmBrLtS { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddBrLtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddImmBrLtSImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddBrLtU { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x < y) }
+    I32AddImmBrLtU { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x < y) }
+    I32AddBrLtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x < y) }
+    I32AddImmBrLtUImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x < y) }
+    I32AddBrGtS { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddImmBrGtS { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddBrGtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddImmBrGtSImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddBrGtU { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x > y) }
+    I32AddImmBrGtU { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x > y) }
+    I32AddBrGtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x > y) }
+    I32AddImmBrGtUImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x > y) }
+    I32AddBrLeS { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddImmBrLeS { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddBrLeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddImmBrLeSImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddBrLeU { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x <= y) }
+    I32AddImmBrLeU { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x <= y) }
+    I32AddBrLeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x <= y) }
+    I32AddImmBrLeUImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x <= y) }
+    I32AddBrGeS { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddImmBrGeS { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddBrGeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddImmBrGeSImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddBrGeU { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x >= y) }
+    I32AddImmBrGeU { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x >= y) }
+    I32AddBrGeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x >= y) }
+    I32AddImmBrGeUImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x >= y) }
     F64AddAddL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; t + z }) }
     F64AddAddR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; z + t }) }
     F64AddSubL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; t - z }) }

@@ -263,6 +263,9 @@ pub(crate) struct Translator<'a, 'e> {
     dead_depth: u32,
     /// The last instruction, when it wrote a fresh temporary that nothing has read yet.
     last_result: Option<usize>,
+    /// Where the last branch target was bound: instructions from here on are straight-line code
+    /// that only fall-through reaches.
+    label_at: usize,
     offset: u32,
     /// The `ConsumeFuel` instruction charging for the current straight-line code.
     fuel_meter: Option<usize>,
@@ -320,6 +323,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             reachable: true,
             dead_depth: 0,
             last_result: None,
+            label_at: 0,
             offset: 0,
             fuel_meter: None,
             handlers: Vec::new(),
@@ -413,6 +417,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// Marks the current position as a branch target: results may arrive here from elsewhere.
     fn bind_label(&mut self) {
         self.last_result = None;
+        self.label_at = self.code.len();
     }
 
     fn patch(&mut self, at: usize, target: Target) {
@@ -437,6 +442,27 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.offsets.pop();
         self.last_result = None;
         Some(fused)
+    }
+
+    /// Add+branch fusion: a conditional branch that compares the sum computed by the instruction just
+    /// before it (in the same straight-line code) becomes one instruction doing both, as loop
+    /// counters end in (see `Instr::fuse_add_branch`).
+    fn fuse_add_branch(&mut self, branch: Instr) -> Instr {
+        let Some(prev) = self.code.len().checked_sub(1) else {
+            return branch;
+        };
+        if prev < self.label_at {
+            return branch;
+        }
+        match branch.fuse_add_branch(&self.code[prev]) {
+            Some(fused) => {
+                self.code.pop();
+                self.offsets.pop();
+                self.last_result = None;
+                fused
+            }
+            None => branch,
+        }
     }
 
     /// Pops a branch condition; returns its slot and whether it is a temporary that nothing else reads.
@@ -1050,6 +1076,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         };
         if direct {
             let instr = fused.unwrap_or(Instr::BrIfNez { cond, target: 0 });
+            let instr = self.fuse_add_branch(instr);
             self.emit_conditional_jump(depth, instr);
         } else {
             let skip = self.emit(fused.unwrap_or(Instr::BrIfEqz { cond, target: 0 }));
