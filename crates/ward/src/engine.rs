@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use wasmparser::types::{CoreTypeId, Types, TypesRef};
 use wasmparser::{CompositeInnerType, UnpackedIndex, Validator, WasmFeatures};
 
+use crate::memory::MemoryPool;
 use crate::types::{FuncType, HeapType, RefType, TypeId, ValType};
 use crate::{Error, Result};
 
@@ -20,6 +21,7 @@ use crate::{Error, Result};
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_reservation: u64,
+    pub(crate) memory_pool_capacity: usize,
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) max_gc_heap: usize,
@@ -30,6 +32,7 @@ impl Default for Config {
         Config {
             max_wasm_stack: 8 << 20,
             memory_reservation: 4 << 30,
+            memory_pool_capacity: 64,
             consume_fuel: false,
             epoch_interruption: false,
             max_gc_heap: 256 << 20,
@@ -87,6 +90,26 @@ impl Config {
         self.memory_reservation = bytes;
         self
     }
+
+    /// How many released linear memories the engine keeps for reuse (default 64; 0 turns reuse off).
+    ///
+    /// When a store is dropped, its memories' address-space reservations are zeroed and kept by the
+    /// engine, and later memories reuse them instead of mapping new ones. Pages the memory wrote are
+    /// returned to the kernel while pooled (except those written by data segments, which the next
+    /// instance of a module is likely to write again), so pooling adds no resident memory per
+    /// instance. Each pooled reservation keeps up to [`Config::memory_reservation`] bytes of address
+    /// space.
+    ///
+    /// ```
+    /// let mut config = ward::Config::new();
+    /// config.memory_pool_capacity(0); // map and unmap every memory
+    /// let engine = ward::Engine::new(&config);
+    /// # let _ = engine;
+    /// ```
+    pub fn memory_pool_capacity(&mut self, count: usize) -> &mut Self {
+        self.memory_pool_capacity = count;
+        self
+    }
 }
 
 /// Information the runtime needs about a canonical type.
@@ -106,6 +129,8 @@ pub(crate) struct EngineInner {
     types: RwLock<HashMap<CoreTypeId, TypeInfo>>,
     host_types: Mutex<HashMap<FuncType, CoreTypeId>>,
     pub epoch: AtomicU64,
+    /// Reservations of dropped stores' memories, for reuse.
+    pub memory_pool: MemoryPool,
 }
 
 /// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.
@@ -138,6 +163,7 @@ impl Engine {
                 types: RwLock::new(HashMap::new()),
                 host_types: Mutex::new(HashMap::new()),
                 epoch: AtomicU64::new(0),
+                memory_pool: MemoryPool::new(config.memory_pool_capacity),
             }),
         }
     }

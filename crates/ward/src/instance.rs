@@ -5,7 +5,7 @@
 //! Follows the Wasm 3.0 order: segments are applied one after another and a trap stops the rest, but
 //! what was written before stays (the instance is kept in the store so those writes remain valid).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::exception::{Tag, TagEntity};
 use crate::func::{Func, TypedFunc, WasmParams, WasmResults};
@@ -287,6 +287,11 @@ fn check_import(store: &crate::store::StoreInner, kind: &ImportKind, provided: &
     }
 }
 
+/// What a dropped element segment holds; shared so that dropping allocates nothing.
+static DROPPED_ELEMS: LazyLock<Arc<[u64]>> = LazyLock::new(|| Arc::new([]));
+/// What a dropped data segment holds; shared so that dropping allocates nothing.
+static DROPPED_DATA: LazyLock<Arc<[u8]>> = LazyLock::new(|| Arc::new([]));
+
 fn segment_trap(kind: TrapKind) -> Error {
     Error::Trap(Trap::new(kind, WasmBacktrace::default()))
 }
@@ -374,16 +379,20 @@ pub(crate) fn instantiate<T>(
 
     let inner = &mut store.inner;
     let instance_index = inner.instances.len() as u32;
-    for (i, ty) in m
+    inner
+        .funcs
+        .reserve(m.func_type_ids.len() - m.num_imported_funcs as usize);
+    for (i, (ty, sig)) in m
         .func_type_ids
         .iter()
+        .zip(&m.func_sigs)
         .enumerate()
         .skip(m.num_imported_funcs as usize)
     {
         let defined = i as u32 - m.num_imported_funcs;
         let func = inner.push_func(FuncEntity {
             ty: *ty,
-            sig: m.engine.func_type(*ty),
+            sig: sig.clone(),
             kind: FuncKind::Wasm {
                 instance: instance_index,
                 index: defined,
@@ -463,7 +472,6 @@ pub(crate) fn instantiate<T>(
     };
 
     // Active element segments, then active data segments, in order; each is dropped once applied.
-    let empty_elems: Arc<[u64]> = Arc::new([]);
     for (i, seg) in m.elems.iter().enumerate() {
         let inst = &inner.instances[instance_index as usize];
         match &seg.mode {
@@ -487,9 +495,8 @@ pub(crate) fn instantiate<T>(
                 dst.copy_from_slice(&items);
             }
         }
-        inner.instances[instance_index as usize].elems[i] = empty_elems.clone();
+        inner.instances[instance_index as usize].elems[i] = DROPPED_ELEMS.clone();
     }
-    let empty_data: Arc<[u8]> = Arc::new([]);
     for (i, seg) in m.data.iter().enumerate() {
         let DataMode::Active { memory, offset } = &seg.mode else {
             continue;
@@ -503,14 +510,15 @@ pub(crate) fn instantiate<T>(
         )? as u64;
         let memory_index = inst.memories[*memory as usize] as usize;
         let bytes = seg.bytes.clone();
-        let mem = inner.memories[memory_index].data_mut();
-        let dst = usize::try_from(offset)
+        let mem = &mut inner.memories[memory_index];
+        let range = usize::try_from(offset)
             .ok()
             .and_then(|start| Some(start..start.checked_add(bytes.len())?))
-            .and_then(|range| mem.get_mut(range))
+            .filter(|range| range.end <= mem.data().len())
             .ok_or_else(|| segment_trap(TrapKind::MemoryOutOfBounds))?;
-        dst.copy_from_slice(&bytes);
-        inner.instances[instance_index as usize].data[i] = empty_data.clone();
+        mem.data_mut()[range.clone()].copy_from_slice(&bytes);
+        mem.note_written(range);
+        inner.instances[instance_index as usize].data[i] = DROPPED_DATA.clone();
     }
 
     if let Some(start) = m.start {

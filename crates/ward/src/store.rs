@@ -122,6 +122,16 @@ impl StoreInner {
     }
 }
 
+impl Drop for StoreInner {
+    /// Gives the memories' address space back to the engine for later stores' memories.
+    fn drop(&mut self) {
+        let pool = &self.engine.inner.memory_pool;
+        for memory in self.memories.drain(..) {
+            memory.release_to(pool);
+        }
+    }
+}
+
 /// Picks the resource limiter out of the host data.
 type LimiterFn<T> = Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static) + Send>;
 
@@ -268,7 +278,12 @@ impl<T> Store<T> {
                 "memory of {bytes} bytes exceeds the store's resource limits"
             )));
         }
-        MemoryEntity::new(ty, self.inner.engine.config().memory_reservation)
+        let engine = &self.inner.engine;
+        MemoryEntity::new_in(
+            &engine.inner.memory_pool,
+            ty,
+            engine.config().memory_reservation,
+        )
     }
 
     /// A new table of type `ty` filled with `init`, if the limiter allows its initial size.

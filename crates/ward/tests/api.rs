@@ -792,3 +792,115 @@ fn defined_types_in_imports_match_across_modules_after_rejected_modules() {
     .unwrap();
     assert!(linker.instantiate(&mut store, &c).is_err());
 }
+
+/// A module whose memory gets written by a data segment, by Wasm stores and by growth.
+const SCRIBBLER: &str = r#"(module (memory (export "mem") 2)
+    (data (i32.const 1024) "seed")
+    (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+    (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+
+/// Instantiates `module` in a fresh store, checks that its memory holds only the data segment, then
+/// dirties it everywhere it can (Wasm stores, host writes, growth) and checks bounds.
+fn scribble(engine: &Engine, module: &Module, round: u8) {
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
+    let memory = instance.get_memory(&store, "mem").unwrap();
+    let data = memory.data(&store);
+    assert_eq!(
+        data.len(),
+        2 * 65536,
+        "round {round}: the memory has its initial size"
+    );
+    assert_eq!(&data[1024..1028], b"seed", "round {round}");
+    assert!(
+        data[..1024].iter().chain(&data[1028..]).all(|b| *b == 0),
+        "round {round}: a new memory is zero apart from its data segment"
+    );
+    let put = instance
+        .get_typed_func::<(i32, i32), ()>(&store, "store")
+        .unwrap();
+    let load = instance.get_typed_func::<i32, i32>(&store, "load").unwrap();
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow").unwrap();
+    for at in [0, 1025, 4096, 65535, 2 * 65536 - 1] {
+        put.call(&mut store, (at, i32::from(round) + 1)).unwrap();
+    }
+    memory.data_mut(&mut store)[70_000..70_100].fill(0xee);
+    if round.is_multiple_of(2) {
+        // Written before growth, still there after it (the memory may move).
+        assert_eq!(grow.call(&mut store, 3).unwrap(), 2);
+        assert_eq!(load.call(&mut store, 65535).unwrap(), i32::from(round) + 1);
+        assert_eq!(load.call(&mut store, 5 * 65536 - 1).unwrap(), 0);
+        put.call(&mut store, (5 * 65536 - 1, 9)).unwrap();
+    }
+    let size = memory.data_size(&store) as i32;
+    let err = load.call(&mut store, size).unwrap_err();
+    assert_eq!(
+        err.as_trap().map(|t| t.kind()),
+        Some(TrapKind::MemoryOutOfBounds),
+        "round {round}: the first byte past the end is out of bounds"
+    );
+}
+
+#[test]
+fn memories_of_dropped_stores_are_reused_zeroed() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, SCRIBBLER).unwrap();
+    for round in 0..100 {
+        scribble(&engine, &module, round);
+    }
+}
+
+#[test]
+fn memories_are_zeroed_with_reuse_turned_off() {
+    let mut config = Config::new();
+    config.memory_pool_capacity(0);
+    let engine = Engine::new(&config);
+    let module = Module::new(&engine, SCRIBBLER).unwrap();
+    for round in 0..10 {
+        scribble(&engine, &module, round);
+    }
+}
+
+#[test]
+fn many_live_memories_released_together_come_back_zeroed() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, SCRIBBLER).unwrap();
+    let memory64 = Module::new(
+        &engine,
+        r#"(module (memory (export "mem") i64 1)
+             (func (export "store") (param i64 i32) (i32.store8 (local.get 0) (local.get 1)))
+             (func (export "load") (param i64) (result i32) (i32.load8_u (local.get 0))))"#,
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let mut store = Store::new(&engine, ());
+        for i in 0..100 {
+            let module = if i % 3 == 0 { &memory64 } else { &module };
+            let instance = Linker::new(&engine)
+                .instantiate(&mut store, module)
+                .unwrap();
+            let memory = instance.get_memory(&store, "mem").unwrap();
+            let data = memory.data(&store);
+            let seeded = if i % 3 == 0 { 0..0 } else { 1024..1028 };
+            assert!(
+                data.iter()
+                    .enumerate()
+                    .all(|(at, b)| *b == 0 || seeded.contains(&at)),
+                "memory {i} starts zeroed apart from its data segment"
+            );
+            memory.data_mut(&mut store).fill(0xcc);
+        }
+    }
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &memory64)
+        .unwrap();
+    let load = instance.get_typed_func::<i64, i32>(&store, "load").unwrap();
+    assert_eq!(load.call(&mut store, 65535).unwrap(), 0);
+    let err = load.call(&mut store, 65536).unwrap_err();
+    assert_eq!(
+        err.as_trap().map(|t| t.kind()),
+        Some(TrapKind::MemoryOutOfBounds)
+    );
+}

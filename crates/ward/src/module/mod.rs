@@ -25,7 +25,7 @@ use func_body::{ReaderScratch, validate_and_translate};
 
 use crate::engine::{Engine, convert_reftype};
 use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
-use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType};
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType};
 use crate::{Error, Result};
 
 /// What an import expects.
@@ -99,6 +99,9 @@ pub(crate) struct ModuleInner {
     pub type_ids: Vec<CoreTypeId>,
     /// Function index → canonical signature id (imports first).
     pub func_type_ids: Vec<CoreTypeId>,
+    /// Function index → signature (imports first), looked up once here so that instantiation does not
+    /// ask the engine's type registry (a lock and a hash lookup) for every function.
+    pub func_sigs: Vec<FuncType>,
     pub imports: Vec<ImportDef>,
     pub num_imported_funcs: u32,
     /// Defined tables, memories and globals (imports excluded).
@@ -218,9 +221,7 @@ impl Module {
 impl ModuleInner {
     pub(crate) fn entity_type(&self, index: EntityIndex) -> ExternType {
         match index {
-            EntityIndex::Func(i) => {
-                ExternType::Func(self.engine.func_type(self.func_type_ids[i as usize]))
-            }
+            EntityIndex::Func(i) => ExternType::Func(self.func_sigs[i as usize].clone()),
             EntityIndex::Table(i) => ExternType::Table(self.table_types[i as usize]),
             EntityIndex::Memory(i) => ExternType::Memory(self.memory_types[i as usize]),
             EntityIndex::Global(i) => ExternType::Global(self.global_types[i as usize]),
@@ -353,6 +354,19 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         .iter()
         .map(|t| type_ids[*t as usize])
         .collect();
+    let type_sigs: Vec<Option<FuncType>> = type_ids
+        .iter()
+        .map(|id| engine.type_info(*id).and_then(|info| info.func))
+        .collect();
+    let func_sigs: Vec<FuncType> = sections
+        .func_types
+        .iter()
+        .map(|t| {
+            type_sigs[*t as usize]
+                .clone()
+                .expect("validated functions have function types")
+        })
+        .collect();
     let table_types: Vec<TableType> = sections
         .tables
         .iter()
@@ -465,6 +479,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         name: sections.name,
         type_ids,
         func_type_ids,
+        func_sigs,
         imports,
         num_imported_funcs: n_funcs,
         tables,

@@ -1,114 +1,23 @@
-//! Linear memory: a [`MemoryReservation`] of address space whose accessible prefix grows in place, and
-//! the public [`Memory`] handle.
+//! Linear memory: the store-owned [`MemoryEntity`] (a reservation of address space whose accessible
+//! prefix grows in place, see `reservation`) and the public [`Memory`] handle.
 //!
 //! The reservation is mapped `PROT_NONE` up front and made read/write page by page as the memory grows,
 //! so the base address does not move while the memory stays within its reservation (growing past it
 //! moves the memory to a larger reservation). The interpreter checks every access against the current
-//! size explicitly. Used by `store` (ownership), `instance` (creation) and the executor (raw access).
+//! size explicitly. Reservations come from, and go back to, the engine's [`MemoryPool`], which makes
+//! instantiating small modules cheap. Used by `store` (ownership, release to the pool), `instance`
+//! (creation, data segments) and the executor (raw access).
 
-use std::ptr::NonNull;
+mod reservation;
+
+use std::ops::Range;
+
+pub(crate) use reservation::MemoryPool;
+use reservation::{MemoryReservation, host_page_size};
 
 use crate::store::{AsContext, AsContextMut, StoreId};
 use crate::types::MemoryType;
 use crate::{Error, Result};
-
-/// A range of address space owned by one linear memory.
-pub(crate) struct MemoryReservation {
-    base: NonNull<u8>,
-    /// Bytes reserved.
-    reserved: usize,
-    /// Bytes made read/write (a multiple of the host page size).
-    committed: usize,
-}
-
-// SAFETY: the reservation is plain memory owned by exactly one `MemoryEntity`; it has no thread
-// affinity, and all access goes through `&self`/`&mut self` of its owner.
-unsafe impl Send for MemoryReservation {}
-// SAFETY: as above; shared references only read the base pointer and sizes.
-unsafe impl Sync for MemoryReservation {}
-
-fn host_page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if size > 0 { size as usize } else { 4096 }
-}
-
-fn round_up(value: usize, to: usize) -> Option<usize> {
-    value.checked_add(to - 1).map(|v| v / to * to)
-}
-
-impl MemoryReservation {
-    /// Reserves `reserve` bytes of address space and makes the first `accessible` read/write.
-    fn new(reserve: usize, accessible: usize) -> Option<Self> {
-        let page = host_page_size();
-        let reserved = round_up(reserve.max(accessible), page)?;
-        if reserved == 0 {
-            return Some(MemoryReservation {
-                base: NonNull::dangling(),
-                reserved: 0,
-                committed: 0,
-            });
-        }
-        // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches no
-        // existing memory; the result is checked for MAP_FAILED.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                reserved,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return None;
-        }
-        let mut reservation = MemoryReservation {
-            base: NonNull::new(ptr.cast()).expect("mmap does not return null on success"),
-            reserved,
-            committed: 0,
-        };
-        reservation.commit(accessible).then_some(reservation)
-    }
-
-    /// Makes the first `bytes` bytes read/write. Fails if they exceed the reservation.
-    fn commit(&mut self, bytes: usize) -> bool {
-        let Some(bytes) = round_up(bytes, host_page_size()) else {
-            return false;
-        };
-        if bytes > self.reserved {
-            return false;
-        }
-        if bytes <= self.committed {
-            return true;
-        }
-        // SAFETY: `[committed, bytes)` lies inside the reservation mapped in `new`, which this value
-        // owns; changing its protection affects no other memory.
-        let rc = unsafe {
-            libc::mprotect(
-                self.base.as_ptr().add(self.committed).cast(),
-                bytes - self.committed,
-                libc::PROT_READ | libc::PROT_WRITE,
-            )
-        };
-        if rc != 0 {
-            return false;
-        }
-        self.committed = bytes;
-        true
-    }
-}
-
-impl Drop for MemoryReservation {
-    fn drop(&mut self) {
-        if self.reserved > 0 {
-            // SAFETY: the mapping was created in `new` with exactly this base and length and is
-            // unmapped only here.
-            unsafe { libc::munmap(self.base.as_ptr().cast(), self.reserved) };
-        }
-    }
-}
 
 /// The store-owned state of one linear memory.
 pub(crate) struct MemoryEntity {
@@ -119,10 +28,20 @@ pub(crate) struct MemoryEntity {
     /// Hard maximum in bytes: the declared maximum or the index type's limit.
     max_bytes: u64,
     reservation_hint: u64,
+    /// Bytes known to lie on resident pages because instantiation wrote them (active data segments):
+    /// the pool clears these in place instead of discarding the pages (see `MemoryReservation::zero`).
+    written: Range<usize>,
 }
 
 impl MemoryEntity {
+    /// A memory of type `ty` in a newly mapped reservation of up to `reservation_hint` bytes.
+    #[cfg(test)]
     pub fn new(ty: MemoryType, reservation_hint: u64) -> Result<Self> {
+        Self::new_in(&MemoryPool::new(0), ty, reservation_hint)
+    }
+
+    /// A memory of type `ty` in a reservation of up to `reservation_hint` bytes taken from `pool`.
+    pub fn new_in(pool: &MemoryPool, ty: MemoryType, reservation_hint: u64) -> Result<Self> {
         let index_limit: u64 = if ty.memory64 { 1 << 48 } else { 1 << 32 };
         let max_bytes = ty
             .maximum
@@ -138,7 +57,7 @@ impl MemoryEntity {
         let reservation = usize::try_from(reserve)
             .ok()
             .zip(usize::try_from(size).ok())
-            .and_then(|(reserve, size)| MemoryReservation::new(reserve, size))
+            .and_then(|(reserve, size)| pool.acquire(reserve, size))
             .ok_or_else(|| {
                 Error::Instantiation(format!(
                     "failed to allocate a linear memory of {size} bytes"
@@ -150,7 +69,29 @@ impl MemoryEntity {
             ty,
             max_bytes,
             reservation_hint,
+            written: 0..0,
         })
+    }
+
+    /// Hands the memory's address space back to `pool` for reuse.
+    pub fn release_to(self, pool: &MemoryPool) {
+        pool.release(self.reservation, self.written);
+    }
+
+    /// Records that `range` (inside the memory) was just written, so its pages are resident. Only one
+    /// run of host pages is tracked; a write that neither touches nor adjoins it is not recorded, so
+    /// the run never covers a page that was not written.
+    pub fn note_written(&mut self, range: Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        let page = host_page_size();
+        let pages = range.start / page * page..range.end.div_ceil(page) * page;
+        if self.written.is_empty() {
+            self.written = pages;
+        } else if pages.start <= self.written.end && self.written.start <= pages.end {
+            self.written = self.written.start.min(pages.start)..self.written.end.max(pages.end);
+        }
     }
 
     pub fn ty(&self) -> MemoryType {
@@ -174,7 +115,7 @@ impl MemoryEntity {
     }
 
     pub fn base(&self) -> *mut u8 {
-        self.reservation.base.as_ptr()
+        self.reservation.base()
     }
 
     pub fn data(&self) -> &[u8] {
@@ -203,13 +144,14 @@ impl MemoryEntity {
                 .max(self.reservation_hint)
                 .min(self.max_bytes)
                 .max(new_size);
-            let mut moved = MemoryReservation::new(usize::try_from(reserve).ok()?, new_usize)?;
+            let moved = MemoryReservation::new(usize::try_from(reserve).ok()?, new_usize)?;
             let old = self.data();
             // SAFETY: `moved` has at least `new_usize >= old.len()` committed bytes and is a fresh
             // mapping, so the ranges do not overlap.
-            unsafe { std::ptr::copy_nonoverlapping(old.as_ptr(), moved.base.as_ptr(), old.len()) };
-            moved.committed = moved.committed.max(new_usize);
+            unsafe { std::ptr::copy_nonoverlapping(old.as_ptr(), moved.base(), old.len()) };
             self.reservation = moved;
+            // The copy made every old page resident, but the run is only a hint; start afresh.
+            self.written = 0..0;
         }
         self.size = new_size;
         Some(old_pages)
@@ -329,6 +271,73 @@ mod tests {
         assert_eq!(mem.grow(2), None);
         assert_eq!(mem.pages(), 1);
         assert_eq!(mem.grow(1), Some(1));
+    }
+
+    #[test]
+    fn released_memory_is_reused_zeroed_and_keeps_growing() {
+        let pool = MemoryPool::new(4);
+        let mut mem = MemoryEntity::new_in(&pool, MemoryType::new(3, None), 1 << 24).unwrap();
+        let base = mem.base();
+        mem.data_mut()[1024..1300].fill(0x11);
+        mem.note_written(1024..1300);
+        mem.data_mut()[3 * 65536 - 1] = 0x22;
+        mem.release_to(&pool);
+
+        let mut again = MemoryEntity::new_in(&pool, MemoryType::new(1, None), 1 << 24).unwrap();
+        assert_eq!(again.base(), base, "the reservation is reused");
+        assert_eq!(again.data().len(), 65536);
+        assert!(again.data().iter().all(|b| *b == 0));
+        // Pages committed by the previous memory are zero when this one grows into them.
+        assert_eq!(again.grow(2), Some(1));
+        assert_eq!(again.base(), base);
+        assert!(again.data().iter().all(|b| *b == 0));
+        again.data_mut()[100] = 42;
+        // Growing past the reservation moves the memory and keeps its contents.
+        assert_eq!(again.grow(256), Some(3));
+        assert_eq!(again.data()[100], 42);
+        assert!(again.data()[101..].iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn memory64_and_bounded_memories_reuse_fitting_reservations() {
+        let pool = MemoryPool::new(4);
+        let mem64 = MemoryType {
+            memory64: true,
+            ..MemoryType::new(2, None)
+        };
+        let mut first = MemoryEntity::new_in(&pool, mem64, 1 << 24).unwrap();
+        first.data_mut().fill(7);
+        let base = first.base();
+        first.release_to(&pool);
+        // A memory with a small maximum reserves little, so the 16 MiB reservation fits it.
+        let mut bounded =
+            MemoryEntity::new_in(&pool, MemoryType::new(1, Some(2)), 1 << 24).unwrap();
+        assert_eq!(bounded.base(), base);
+        assert!(bounded.data().iter().all(|b| *b == 0));
+        assert_eq!(bounded.grow(1), Some(1));
+        assert_eq!(bounded.grow(1), None, "the declared maximum still applies");
+        bounded.release_to(&pool);
+        let again = MemoryEntity::new_in(&pool, mem64, 1 << 24).unwrap();
+        assert_eq!(again.base(), base);
+        assert!(again.data().iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn note_written_tracks_one_run_of_whole_pages() {
+        let page = host_page_size();
+        let mut mem = MemoryEntity::new(MemoryType::new(4, None), 1 << 24).unwrap();
+        mem.note_written(10..20);
+        assert_eq!(mem.written, 0..page);
+        mem.note_written(page + 5..page + 6);
+        assert_eq!(
+            mem.written,
+            0..2 * page,
+            "an adjoining write extends the run"
+        );
+        mem.note_written(10 * page..10 * page + 1);
+        assert_eq!(mem.written, 0..2 * page, "a distant write is left out");
+        mem.note_written(0..0);
+        assert_eq!(mem.written, 0..2 * page);
     }
 
     #[test]
