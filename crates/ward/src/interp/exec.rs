@@ -1,7 +1,12 @@
 //! The executor: runs ward bytecode on a value stack of untyped 64-bit slots.
 //!
-//! One loop runs a whole chain of Wasm calls: a call pushes a small [`Frame`] record and switches the
-//! loop's registers (code, instruction index, frame pointer) to the callee, so host stack use does not
+//! Most instructions run in the threaded code of `fast` (one handler per instruction, chained by
+//! sibling calls); `run` below owns the activation and executes in its `match` the instructions that
+//! need the store (host and cross-instance calls, globals, tables, bulk memory, GC, exceptions, fuel
+//! and interruption), handing every other instruction back to `fast::run`.
+//!
+//! One activation runs a whole chain of Wasm calls: a call pushes a small [`Frame`] record and switches
+//! the registers (code, instruction pointer, frame pointer) to the callee, so host stack use does not
 //! grow with Wasm call depth and runaway recursion ends in a `StackOverflow` trap. The callee's frame
 //! starts where the caller placed the arguments, so arguments and results are never copied. Traps come
 //! back as values with a backtrace built from the frame records.
@@ -1199,7 +1204,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
 
             // ----- unary -----
 
-            // ----- conversions -----
             // Everything else runs in threaded code until an instruction needs this loop again.
             _ => {
                 // SAFETY: `ip` was advanced past this instruction, inside the function's code.

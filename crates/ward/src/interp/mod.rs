@@ -1,5 +1,6 @@
 //! The interpreter tier: Wasm function bodies translated into ward's register-style bytecode
-//! (`bytecode`, `translate`) and run by one dispatch loop (`exec`).
+//! (`bytecode`, `translate`) and run by threaded handlers (`fast`) under an executor that owns the
+//! activation and runs the instructions needing the store (`exec`).
 
 pub(crate) mod bytecode;
 pub(crate) mod cast;
