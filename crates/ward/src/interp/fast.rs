@@ -349,11 +349,20 @@ macro_rules! handler_macros {
         }
         // Jump to instruction index `target` of the current function.
         macro_rules! jump {
-            ($d target:expr) => {
+            ($d target:expr) => {{
+                // An empty `asm!` keeps the branch a branch: without it LLVM may compute both
+                // successors and pick one with `cmov`, which makes the next dispatch wait for the
+                // comparison instead of following the branch predictor (`sieve` ran 1.4x slower
+                // that way).
+                #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+                // SAFETY: empty assembly: no instructions, no memory, stack or flags touched.
+                unsafe {
+                    std::arch::asm!("", options(nomem, nostack, preserves_flags))
+                };
                 // SAFETY: branch targets are instruction indices inside the function (translator
                 // invariant).
                 $ip = unsafe { $code.add($d target as usize) }
-            };
+            }};
         }
         // Skip the next `n` instructions.
         macro_rules! skip {
