@@ -146,6 +146,7 @@ macro_rules! define_instr {
                     | Instr::V128Unary { dst, .. }
                     | Instr::V128Test { dst, .. }
                     | Instr::V128Shift { dst, .. }
+                    | Instr::V128ShiftImm { dst, .. }
                     | Instr::V128Splat { dst, .. }
                     | Instr::V128Ternary { dst, .. }
                     | Instr::V128ExtractLane { dst, .. }
@@ -153,6 +154,7 @@ macro_rules! define_instr {
                     | Instr::V128Shuffle { dst, .. }
                     | Instr::V128Load { dst, .. }
                     | Instr::V128LoadPlain { dst, .. }
+                    | Instr::V128LoadAt { dst, .. }
                     | Instr::V128LoadX { dst, .. }
                     | Instr::V128LoadLane { dst, .. }
                     | Instr::I32LoadAt { dst, .. }
@@ -406,6 +408,10 @@ define_instr! {
         I64StoreAt { a: Slot, value: Slot, imm: u32 },
         /// 8-bit store of `slot[value]` at `slot[a] + imm`.
         I32Store8At { a: Slot, value: Slot, imm: u32 },
+        /// `v128.load` (16 bytes) at `slot[a] + imm`.
+        V128LoadAt { dst: Slot, a: Slot, imm: u32 },
+        /// `v128.store` of `slot[value..+2]` at `slot[a] + imm`.
+        V128StoreAt { a: Slot, value: Slot, imm: u32 },
         /// 16-bit store of `slot[value]` at `slot[a] + imm`.
         I32Store16At { a: Slot, value: Slot, imm: u32 },
         /// Store the low 32 bits of `imm` to memory 0 at `slot[addr] + offset` (a constant stored:
@@ -533,6 +539,8 @@ define_instr! {
         V128Test { op: V128TestOp, dst: Slot, src: Slot },
         /// `v128 × i32 → v128` lane shift.
         V128Shift { op: V128ShiftOp, dst: Slot, a: Slot, b: Slot },
+        /// `v128 × i32 → v128` lane shift by the constant `count`.
+        V128ShiftImm { op: V128ShiftOp, dst: Slot, a: Slot, count: u32 },
         /// Scalar → v128 splat.
         V128Splat { op: V128SplatOp, dst: Slot, src: Slot },
         /// Three v128 operands at `base`, `base + 2`, `base + 4` → v128.
@@ -1390,6 +1398,16 @@ impl Instr {
                 value,
                 offset: 0,
             } if x == addr => I::I32Store16At { a, value, imm },
+            I::V128LoadPlain {
+                dst,
+                addr: x,
+                offset: 0,
+            } if x == addr => I::V128LoadAt { dst, a, imm },
+            I::V128Store {
+                addr: x,
+                value,
+                offset: 0,
+            } if x == addr => I::V128StoreAt { a, value, imm },
             _ => return None,
         })
     }

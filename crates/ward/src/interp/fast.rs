@@ -921,6 +921,24 @@ handlers! {
         let raw = unsafe { read_le(mem_base!().add(at), n) };
         set128!(dst, simd::finish_load(op, raw))
     }
+    V128LoadAt { dst, a, imm } => {
+        let address = (get!(a) as u32).wrapping_add(imm) as u64;
+        let Some(at) = effective(address, 0, 16, mem_len!()) else {
+            trap!(TrapKind::MemoryOutOfBounds)
+        };
+        // SAFETY: `at + 16 <= mem_len`, the committed size of memory 0 at `mem_base`.
+        set128!(dst, unsafe { (mem_base!().add(at) as *const u128).read_unaligned() });
+    }
+    V128StoreAt { a, value, imm } => {
+        let address = (get!(a) as u32).wrapping_add(imm) as u64;
+        let Some(at) = effective(address, 0, 16, mem_len!()) else {
+            trap!(TrapKind::MemoryOutOfBounds)
+        };
+        let v = get128!(value);
+        // SAFETY: as in `V128LoadAt`.
+        unsafe { (mem_base!().add(at) as *mut u128).write_unaligned(v) };
+    }
+    V128ShiftImm { op, dst, a, count } => { set128!(dst, simd::shift(op, get128!(a), count)) }
     V128Const { dst, index } => {
         let cur = calls!().cur;
         // SAFETY: the module outlives the activation (its instance holds it).

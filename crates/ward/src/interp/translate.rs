@@ -1506,6 +1506,19 @@ impl<'a, 'e> Translator<'a, 'e> {
             let dst = self.push_temp();
             self.emit_result(Instr::V128Test { op, dst, src });
         } else if let Some(op) = V128ShiftOp::from_operator(op) {
+            // A constant count (the usual case) becomes an immediate.
+            if let Operand::Const(count) = self.operand(self.height() - 1) {
+                self.stack.pop();
+                let a = self.pop_slot();
+                let dst = self.push_temp_wide();
+                self.emit_result(Instr::V128ShiftImm {
+                    op,
+                    dst,
+                    a,
+                    count: count as u32,
+                });
+                return Ok(());
+            }
             let b = self.pop_slot();
             let a = self.pop_slot();
             let dst = self.push_temp_wide();
@@ -1577,9 +1590,21 @@ impl<'a, 'e> Translator<'a, 'e> {
                 }
                 O::V128Store { memarg } => {
                     let arg = self.memarg(memarg)?;
+                    // As in `store`: only a value that needs no code keeps the address adjacent.
+                    let value_is_local =
+                        matches!(self.operand(self.height() - 1), Operand::Local(_));
                     let value = self.pop_slot();
+                    let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
                     let addr = self.pop_slot();
-                    self.emit(match arg {
+                    let instr = match arg {
+                        Ok(offset) if value_is_local && addr_is_temp => self.fuse_address(
+                            Instr::V128Store {
+                                addr,
+                                value,
+                                offset,
+                            },
+                            addr,
+                        ),
                         Ok(offset) => Instr::V128Store {
                             addr,
                             value,
@@ -1590,7 +1615,8 @@ impl<'a, 'e> Translator<'a, 'e> {
                             value,
                             memarg,
                         },
-                    });
+                    };
+                    self.emit(instr);
                 }
                 O::V128Load8Lane { memarg, lane } => {
                     self.lane_access(memarg, LaneWidth::B8, *lane, true)?
@@ -1649,8 +1675,21 @@ impl<'a, 'e> Translator<'a, 'e> {
 
     fn load_v128(&mut self, memarg: &MemArg, op: V128LoadOp) -> Result<()> {
         let arg = self.memarg(memarg)?;
+        let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
         let addr = self.pop_slot();
         let dst = self.push_temp_wide();
+        if let Ok(offset) = arg
+            && op == V128LoadOp::V128Load
+        {
+            let instr = Instr::V128LoadPlain { dst, addr, offset };
+            let instr = if addr_is_temp {
+                self.fuse_address(instr, addr)
+            } else {
+                instr
+            };
+            self.emit_result(instr);
+            return Ok(());
+        }
         self.emit_result(match arg {
             Ok(offset) if op == V128LoadOp::V128Load => Instr::V128LoadPlain { dst, addr, offset },
             Ok(offset) => Instr::V128Load {
