@@ -179,6 +179,30 @@ macro_rules! define_instr {
                     | Instr::BrOnNonNull { target, .. }
                     | Instr::BrOnCast { target, .. }
                     | Instr::BrOnCastFail { target, .. } => Some(target),
+                    Instr::I32LoadBrEq { target, .. }
+                    | Instr::I32LoadBrEqz { target, .. }
+                    | Instr::I32LoadBrNe { target, .. }
+                    | Instr::I32LoadBrNez { target, .. }
+                    | Instr::I32LoadBrLtS { target, .. }
+                    | Instr::I32LoadBrLtU { target, .. }
+                    | Instr::I32LoadBrGtS { target, .. }
+                    | Instr::I32LoadBrGtU { target, .. }
+                    | Instr::I32LoadBrLeS { target, .. }
+                    | Instr::I32LoadBrLeU { target, .. }
+                    | Instr::I32LoadBrGeS { target, .. }
+                    | Instr::I32LoadBrGeU { target, .. }
+                    | Instr::I32Load8UBrEq { target, .. }
+                    | Instr::I32Load8UBrEqz { target, .. }
+                    | Instr::I32Load8UBrNe { target, .. }
+                    | Instr::I32Load8UBrNez { target, .. }
+                    | Instr::I32Load8UBrLtS { target, .. }
+                    | Instr::I32Load8UBrLtU { target, .. }
+                    | Instr::I32Load8UBrGtS { target, .. }
+                    | Instr::I32Load8UBrGtU { target, .. }
+                    | Instr::I32Load8UBrLeS { target, .. }
+                    | Instr::I32Load8UBrLeU { target, .. }
+                    | Instr::I32Load8UBrGeS { target, .. }
+                    | Instr::I32Load8UBrGeU { target, .. } => Some(target),
                     Instr::I32AddBrEq { target, .. }
                     | Instr::I32AddBrNe { target, .. }
                     | Instr::I32AddBrLtS { target, .. }
@@ -384,6 +408,55 @@ define_instr! {
         I32AddImmBrGeSImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
         I32AddImmBrGeUImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        // ----- a load of memory 0 fused with the compare-and-branch on the loaded value -----
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrEq { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value is zero.
+        I32LoadBrEqz { d: PairSlot, addr: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrNe { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value is not zero.
+        I32LoadBrNez { d: PairSlot, addr: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrLtS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrLtU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrGtS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrGtU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrLeS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrLeU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrGeS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32LoadBrGeU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrEq { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value is zero.
+        I32Load8UBrEqz { d: PairSlot, addr: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrNe { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value is not zero.
+        I32Load8UBrNez { d: PairSlot, addr: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrLtS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrLtU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrGtS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrGtU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrLeS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrLeU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrGeS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
+        I32Load8UBrGeU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
         /// Trap with `unreachable`.
         Unreachable {},
         // Memory-0 accesses whose address is `(slot[a] + imm) mod 2^32` — an `i32.add` of a constant
@@ -807,6 +880,276 @@ impl V128LoadOp {
 const _: () = assert!(std::mem::size_of::<Instr>() <= 16);
 
 impl Instr {
+    /// As [`Instr::fuse_add_branch`], for a memory-0 `i32.load` or `i32.load8_u` just before the
+    /// branch that compares the loaded value.
+    fn fuse_load_branch(&self, load: &Instr) -> Option<Instr> {
+        let slot = |s: Slot| -> Option<PairSlot> { s.try_into().ok() };
+        let (byte, d, addr, offset) = match *load {
+            Instr::I32Load { dst, addr, offset } => (false, slot(dst)?, slot(addr)?, offset),
+            Instr::I32Load8U { dst, addr, offset } => (true, slot(dst)?, slot(addr)?, offset),
+            _ => return None,
+        };
+        // (comparison, comparand slot or immediate, target), the loaded value on the left.
+        let (cmp, against, target): (&str, Result<PairSlot, u32>, Target) = match *self {
+            Instr::BrI32Eq { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("Eq", Ok(slot(b)?), target)
+            }
+            Instr::BrI32Eq { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("Eq", Ok(slot(a)?), target)
+            }
+            Instr::BrI32EqImm { a, imm, target } if slot(a) == Some(d) => ("Eq", Err(imm), target),
+            Instr::BrI32Ne { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("Ne", Ok(slot(b)?), target)
+            }
+            Instr::BrI32Ne { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("Ne", Ok(slot(a)?), target)
+            }
+            Instr::BrI32NeImm { a, imm, target } if slot(a) == Some(d) => ("Ne", Err(imm), target),
+            Instr::BrI32LtS { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("LtS", Ok(slot(b)?), target)
+            }
+            Instr::BrI32LtS { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("GtS", Ok(slot(a)?), target)
+            }
+            Instr::BrI32LtSImm { a, imm, target } if slot(a) == Some(d) => {
+                ("LtS", Err(imm), target)
+            }
+            Instr::BrI32LtU { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("LtU", Ok(slot(b)?), target)
+            }
+            Instr::BrI32LtU { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("GtU", Ok(slot(a)?), target)
+            }
+            Instr::BrI32LtUImm { a, imm, target } if slot(a) == Some(d) => {
+                ("LtU", Err(imm), target)
+            }
+            Instr::BrI32GtS { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("GtS", Ok(slot(b)?), target)
+            }
+            Instr::BrI32GtS { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("LtS", Ok(slot(a)?), target)
+            }
+            Instr::BrI32GtSImm { a, imm, target } if slot(a) == Some(d) => {
+                ("GtS", Err(imm), target)
+            }
+            Instr::BrI32GtU { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("GtU", Ok(slot(b)?), target)
+            }
+            Instr::BrI32GtU { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("LtU", Ok(slot(a)?), target)
+            }
+            Instr::BrI32GtUImm { a, imm, target } if slot(a) == Some(d) => {
+                ("GtU", Err(imm), target)
+            }
+            Instr::BrI32LeS { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("LeS", Ok(slot(b)?), target)
+            }
+            Instr::BrI32LeS { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("GeS", Ok(slot(a)?), target)
+            }
+            Instr::BrI32LeSImm { a, imm, target } if slot(a) == Some(d) => {
+                ("LeS", Err(imm), target)
+            }
+            Instr::BrI32LeU { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("LeU", Ok(slot(b)?), target)
+            }
+            Instr::BrI32LeU { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("GeU", Ok(slot(a)?), target)
+            }
+            Instr::BrI32LeUImm { a, imm, target } if slot(a) == Some(d) => {
+                ("LeU", Err(imm), target)
+            }
+            Instr::BrI32GeS { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("GeS", Ok(slot(b)?), target)
+            }
+            Instr::BrI32GeS { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("LeS", Ok(slot(a)?), target)
+            }
+            Instr::BrI32GeSImm { a, imm, target } if slot(a) == Some(d) => {
+                ("GeS", Err(imm), target)
+            }
+            Instr::BrI32GeU { a, b, target } if slot(a) == Some(d) && b != a => {
+                ("GeU", Ok(slot(b)?), target)
+            }
+            Instr::BrI32GeU { a, b, target } if slot(b) == Some(d) && a != b => {
+                ("LeU", Ok(slot(a)?), target)
+            }
+            Instr::BrI32GeUImm { a, imm, target } if slot(a) == Some(d) => {
+                ("GeU", Err(imm), target)
+            }
+            Instr::BrIfNez { cond, target } if slot(cond) == Some(d) => ("Ne", Err(0), target),
+            Instr::BrIfEqz { cond, target } if slot(cond) == Some(d) => ("Eq", Err(0), target),
+            _ => return None,
+        };
+        Some(match (byte, cmp, against) {
+            (false, "Eq", Ok(c)) => Instr::I32LoadBrEq {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (false, "Eq", Err(cmp)) if cmp == 0 => Instr::I32LoadBrEqz {
+                d,
+                addr,
+                offset,
+                target,
+            },
+            (false, "Ne", Ok(c)) => Instr::I32LoadBrNe {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (false, "Ne", Err(cmp)) if cmp == 0 => Instr::I32LoadBrNez {
+                d,
+                addr,
+                offset,
+                target,
+            },
+            (false, "LtS", Ok(c)) => Instr::I32LoadBrLtS {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (false, "LtU", Ok(c)) => Instr::I32LoadBrLtU {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (false, "GtS", Ok(c)) => Instr::I32LoadBrGtS {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (false, "GtU", Ok(c)) => Instr::I32LoadBrGtU {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (false, "LeS", Ok(c)) => Instr::I32LoadBrLeS {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (false, "LeU", Ok(c)) => Instr::I32LoadBrLeU {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (false, "GeS", Ok(c)) => Instr::I32LoadBrGeS {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (false, "GeU", Ok(c)) => Instr::I32LoadBrGeU {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "Eq", Ok(c)) => Instr::I32Load8UBrEq {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "Eq", Err(cmp)) if cmp == 0 => Instr::I32Load8UBrEqz {
+                d,
+                addr,
+                offset,
+                target,
+            },
+            (true, "Ne", Ok(c)) => Instr::I32Load8UBrNe {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "Ne", Err(cmp)) if cmp == 0 => Instr::I32Load8UBrNez {
+                d,
+                addr,
+                offset,
+                target,
+            },
+            (true, "LtS", Ok(c)) => Instr::I32Load8UBrLtS {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "LtU", Ok(c)) => Instr::I32Load8UBrLtU {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "GtS", Ok(c)) => Instr::I32Load8UBrGtS {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "GtU", Ok(c)) => Instr::I32Load8UBrGtU {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "LeS", Ok(c)) => Instr::I32Load8UBrLeS {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "LeU", Ok(c)) => Instr::I32Load8UBrLeU {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "GeS", Ok(c)) => Instr::I32Load8UBrGeS {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            (true, "GeU", Ok(c)) => Instr::I32Load8UBrGeU {
+                d,
+                addr,
+                c,
+                offset,
+                target,
+            },
+            _ => return None,
+        })
+    }
+
     /// Fuses `add` (an `i32.add` or `I32AddImm`, the instruction just before `self` in the same
     /// straight-line code) into this branch if the branch compares the sum: `BrI32*` with the sum as
     /// an operand (mirrored when it is the right one), or `BrIfNez`/`BrIfEqz` on the sum. Slots
@@ -820,6 +1163,9 @@ impl Instr {
         enum Against {
             Slot(PairSlot),
             Imm(u32),
+        }
+        if let Some(fused) = self.fuse_load_branch(add) {
+            return Some(fused);
         }
         let (d, sum) = match *add {
             Instr::I32Add { dst, a, b } => {

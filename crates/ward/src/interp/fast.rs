@@ -504,6 +504,23 @@ macro_rules! handler_macros {
                 }
             }};
         }
+        // `slot[d] = load`, then jump to `target` if `cmp(value, against)`.
+        macro_rules! load_br {
+            ($d d:expr, $d addr:expr, $d offset:expr, $d n:literal, |$d b:ident| $d value:expr, $d against:expr, $d target:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
+                let Some(at) = effective(get!($d addr as Slot), $d offset, $d n, $mem_len) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base`.
+                let $d b: [u8; $d n] =
+                    unsafe { std::ptr::read_unaligned($mem_base.add(at) as *const [u8; $d n]) };
+                let $d x: u32 = $d value;
+                let $d y: u32 = $d against;
+                set!($d d as Slot, $d x as u64);
+                if $d e {
+                    jump!($d target)
+                }
+            }};
+        }
         macro_rules! f64_pair {
             ($d dst:expr, $d a:expr, $d b:expr, $d c:expr, |$d x:ident, $d y:ident, $d z:ident| $d e:expr) => {{
                 let $d x = f64::from_bits(get!($d a as Slot));
@@ -630,6 +647,30 @@ macro_rules! handler_macros {
 }
 
 handlers! {
+    I32LoadBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x == y) }
+    I32LoadBrEqz { d, addr, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x == y) }
+    I32LoadBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x != y) }
+    I32LoadBrNez { d, addr, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x != y) }
+    I32LoadBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32LoadBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x < y) }
+    I32LoadBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32LoadBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x > y) }
+    I32LoadBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32LoadBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x <= y) }
+    I32LoadBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32LoadBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x >= y) }
+    I32Load8UBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x == y) }
+    I32Load8UBrEqz { d, addr, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, 0, target, |x, y| x == y) }
+    I32Load8UBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x != y) }
+    I32Load8UBrNez { d, addr, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, 0, target, |x, y| x != y) }
+    I32Load8UBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32Load8UBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x < y) }
+    I32Load8UBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32Load8UBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x > y) }
+    I32Load8UBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32Load8UBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x <= y) }
+    I32Load8UBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32Load8UBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x >= y) }
     I32AddBrEq { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x == y) }
     I32AddImmBrEq { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x == y) }
     I32AddBrEqImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x == y) }

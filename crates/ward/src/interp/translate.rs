@@ -266,6 +266,9 @@ pub(crate) struct Translator<'a, 'e> {
     /// Where the last branch target was bound: instructions from here on are straight-line code
     /// that only fall-through reaches.
     label_at: usize,
+    /// The Wasm offset for the next emitted instruction when it is a fusion whose first part can
+    /// trap (a load fused with a branch): traps then point at the load.
+    fused_offset: Option<u32>,
     offset: u32,
     /// The `ConsumeFuel` instruction charging for the current straight-line code.
     fuel_meter: Option<usize>,
@@ -324,6 +327,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             dead_depth: 0,
             last_result: None,
             label_at: 0,
+            fused_offset: None,
             offset: 0,
             fuel_meter: None,
             handlers: Vec::new(),
@@ -400,7 +404,8 @@ impl<'a, 'e> Translator<'a, 'e> {
 
     fn emit(&mut self, instr: Instr) -> usize {
         self.code.push(instr);
-        self.offsets.push(self.offset);
+        let offset = self.fused_offset.take().unwrap_or(self.offset);
+        self.offsets.push(offset);
         self.code.len() - 1
     }
 
@@ -457,7 +462,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         match branch.fuse_add_branch(&self.code[prev]) {
             Some(fused) => {
                 self.code.pop();
-                self.offsets.pop();
+                self.fused_offset = self.offsets.pop();
                 self.last_result = None;
                 fused
             }
