@@ -181,8 +181,15 @@ pub(crate) const FRAME_SLACK: usize = 4;
 unsafe fn zero_locals(frame: *mut u64, from: u32, to: u32) {
     let mut at = from as usize;
     while at < to as usize {
-        // SAFETY: `at + 4 <= to + FRAME_SLACK - 1 + 1` (the caller's contract).
-        unsafe { (frame.add(at) as *mut [u64; FRAME_SLACK]).write_volatile([0; FRAME_SLACK]) };
+        // SAFETY: `at + 3 <= to + FRAME_SLACK - 1` (the caller's contract). Four separate stores:
+        // one 32-byte volatile store went through a stack temporary.
+        unsafe {
+            let p = frame.add(at);
+            p.write_volatile(0);
+            p.add(1).write_volatile(0);
+            p.add(2).write_volatile(0);
+            p.add(3).write_volatile(0);
+        }
         at += FRAME_SLACK;
     }
 }
@@ -1274,7 +1281,13 @@ handlers! {
         }
         // SAFETY: the callee's frame fits (checked above), plus `FRAME_SLACK` slots beyond.
         unsafe { zero_locals(calls.slots.add(fp), callee.num_params, callee.num_locals) };
-        switch_to!(Current::defined(calls.cur.instance, index, module), fp, 0);
+        let next = Current {
+            instance: calls.cur.instance,
+            index,
+            code: callee.code.as_ptr(),
+            module: calls.cur.module,
+        };
+        switch_to!(next, fp, 0);
     }
     Return {} => {
         ret!({});
