@@ -133,8 +133,28 @@ fn call_host<T>(
     if n_params > INLINE_HOST_VALUES || n_results > INLINE_HOST_VALUES {
         return call_host_large(store, func, slots, instance);
     }
+    // Most host functions take few values: smaller buffers are cheaper to initialise.
+    if n_params <= 4 && n_results <= 4 {
+        call_host_inline::<T, 4>(store, func, index, slots, instance)
+    } else {
+        call_host_inline::<T, INLINE_HOST_VALUES>(store, func, index, slots, instance)
+    }
+}
+
+/// [`call_host`] with `N`-value buffers for the parameters and results of host function `index`
+/// (store function `func`).
+#[inline(always)]
+fn call_host_inline<T, const N: usize>(
+    store: &mut Store<T>,
+    func: u32,
+    index: u32,
+    slots: &mut [u64],
+    instance: Option<u32>,
+) -> Result<()> {
+    let entity = &store.inner.funcs[func as usize];
+    let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
     let id = store.inner.id;
-    let mut params = [Val::I32(0); INLINE_HOST_VALUES];
+    let mut params = [Val::I32(0); N];
     let mut at = 0;
     for (param, ty) in params.iter_mut().zip(entity.sig.params()) {
         let mut raw = slots[at] as u128;
@@ -144,19 +164,25 @@ fn call_host<T>(
         at += slot_width(*ty);
         *param = Val::from_raw(raw, *ty, &store.inner);
     }
-    let mut results = [Val::I32(0); INLINE_HOST_VALUES];
+    let mut results = [Val::I32(0); N];
     for (result, ty) in results.iter_mut().zip(entity.sig.results()) {
         *result = Val::default_for(*ty).unwrap_or(Val::FuncRef(None));
     }
-    let host = store.hosts[index as usize].clone();
-    host(
-        Caller {
-            store: &mut *store,
-            instance,
-        },
-        &params[..n_params],
-        &mut results[..n_results],
-    )?;
+    let host = Arc::as_ptr(&store.hosts[index as usize]);
+    // SAFETY: `store.hosts` only ever grows (`Store::push_host_func`), so the closure behind this `Arc`
+    // lives until the store is dropped, which cannot happen while this call borrows the store.
+    // Calling through the pointer instead of a clone of the `Arc` saves two atomic operations
+    // per host call.
+    unsafe {
+        (*host)(
+            Caller {
+                store: &mut *store,
+                instance,
+            },
+            &params[..n_params],
+            &mut results[..n_results],
+        )
+    }?;
     let sig = &store.inner.funcs[func as usize].sig;
     let mut at = 0;
     for (i, (val, ty)) in results[..n_results].iter().zip(sig.results()).enumerate() {
