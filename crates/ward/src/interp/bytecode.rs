@@ -989,7 +989,7 @@ impl Instr {
                 offset,
                 target,
             },
-            (false, "Eq", Err(cmp)) if cmp == 0 => Instr::I32LoadBrEqz {
+            (false, "Eq", Err(0)) => Instr::I32LoadBrEqz {
                 d,
                 addr,
                 offset,
@@ -1002,7 +1002,7 @@ impl Instr {
                 offset,
                 target,
             },
-            (false, "Ne", Err(cmp)) if cmp == 0 => Instr::I32LoadBrNez {
+            (false, "Ne", Err(0)) => Instr::I32LoadBrNez {
                 d,
                 addr,
                 offset,
@@ -1071,7 +1071,7 @@ impl Instr {
                 offset,
                 target,
             },
-            (true, "Eq", Err(cmp)) if cmp == 0 => Instr::I32Load8UBrEqz {
+            (true, "Eq", Err(0)) => Instr::I32Load8UBrEqz {
                 d,
                 addr,
                 offset,
@@ -1084,7 +1084,7 @@ impl Instr {
                 offset,
                 target,
             },
-            (true, "Ne", Err(cmp)) if cmp == 0 => Instr::I32Load8UBrNez {
+            (true, "Ne", Err(0)) => Instr::I32Load8UBrNez {
                 d,
                 addr,
                 offset,

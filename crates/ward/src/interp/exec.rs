@@ -494,7 +494,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             unsafe { ip.offset_from(cur.code) as u32 }
         };
     }
-    // Jump to instruction index `target` of the current function.
+    // Continue at instruction index `target` of the current function (a return address).
     macro_rules! jump {
         ($target:expr) => {
             // SAFETY: branch targets are instruction indices inside the function (translator
@@ -1038,8 +1038,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 match unsafe { gc_ops::execute(&mut store.inner, module, cur.instance, frame, at) }
                 {
                     Outcome::Next => {}
-                    // SAFETY: branch targets are instruction indices of the function.
-                    Outcome::Jump(target) => ip = unsafe { cur.code.add(target as usize) },
+                    // SAFETY: branch targets are offsets from the branch (`ip - 1`) to an
+                    // instruction of the same function.
+                    Outcome::Jump(target) => {
+                        ip = unsafe { ip.sub(1).offset(target as i32 as isize) }
+                    }
                     Outcome::Throw(exn) => throw!(exn, false),
                     Outcome::Trap(kind) => trap!(kind),
                 }
@@ -1240,7 +1243,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 calls.frames = &mut stack.frames;
                 calls.cur = cur;
                 calls.fp = fp;
-                let exit = unsafe { fast::run(at, frame, mem_base, mem_len, cur.code, &mut calls) };
+                let exit = unsafe { fast::run(at, frame, mem_base, mem_len, &mut calls) };
                 // Threaded code may have called or returned.
                 cur = calls.cur;
                 fp = calls.fp;

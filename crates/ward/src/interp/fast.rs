@@ -2,9 +2,9 @@
 //! slots and memory 0, one small handler function per instruction.
 //!
 //! Each handler decodes its instruction, does its work and ends by calling the handler of the next
-//! instruction (looked up by the instruction's tag in [`HANDLERS`]) with the same five registers:
-//! instruction pointer, frame pointer, memory-0 base and length, and the function's first instruction
-//! (for branch targets). In optimized builds those calls are sibling calls (`jmp`), so the executor's
+//! instruction (looked up by the instruction's tag in [`HANDLERS`]) with the same six registers:
+//! instruction pointer, frame pointer, memory-0 base and length, the handler table and the call
+//! stack. Branch targets are relative to the branch. In optimized builds those calls are sibling calls (`jmp`), so the executor's
 //! state stays in machine registers and every instruction ends in its own indirect jump, which the
 //! branch predictor learns per instruction. That is about half the dispatch cost of one big `match`
 //! (callgrind: 8 instructions per dispatch there, with the memory registers spilled to the stack).
@@ -90,18 +90,24 @@ pub(crate) struct Calls {
     pub fp: usize,
 }
 
-/// A handler: `(ip, frame, memory-0 base, memory-0 length, first instruction of the function, call
-/// stack)`.
+/// A handler: `(ip, frame, memory-0 base, memory-0 length, handler table, call stack)`. The table
+/// travels in a register because reading it from its `static` took a load through the GOT per
+/// dispatch; branch targets are relative, so no register holds the function's first instruction.
 /// `extern "C"` pins the calling convention, so that every handler passes the five registers the
 /// same way and a call from one to the next can be a jump.
 type Handler =
-    unsafe extern "C" fn(*const Instr, *mut u64, *mut u8, u64, *const Instr, *mut Calls) -> Exit;
+    unsafe extern "C" fn(*const Instr, *mut u64, *mut u8, u64, *const Entry, *mut Calls) -> Exit;
+
+/// An entry of the handler table (a struct so that the handler type can name its own table).
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+struct Entry(Handler);
 
 /// Runs threaded code from `ip` until an instruction needs `exec::run` or traps.
 ///
 /// # Safety
-/// `ip` points into the code starting at `code`, a translated function whose frame of
-/// `frame_size` slots is at `frame`; `mem..mem + mem_len` is memory 0 of the function's instance
+/// `ip` points into the code of a translated function (`calls.cur`) whose frame of `frame_size`
+/// slots is at `frame`; `mem..mem + mem_len` is memory 0 of the function's instance
 /// (or `mem_len` is 0); `calls` describes the activation's stack, with `calls.cur` and `calls.fp`
 /// the function and frame being run.
 #[inline]
@@ -110,20 +116,20 @@ pub(crate) unsafe fn run(
     frame: *mut u64,
     mem: *mut u8,
     mem_len: u64,
-    code: *const Instr,
     calls: *mut Calls,
 ) -> Exit {
+    let table: *const Entry = HANDLERS.as_ptr();
     #[cfg(ward_tail_calls)]
     {
         // SAFETY: the caller's contract is each handler's contract.
-        unsafe { handler(ip)(ip, frame, mem, mem_len, code, calls) }
+        unsafe { handler(table, ip)(ip, frame, mem, mem_len, table, calls) }
     }
     #[cfg(not(ward_tail_calls))]
     {
         let mut ip = ip;
         loop {
             // SAFETY: as above; a handler returning `CONTINUE` leaves `ip` at the next instruction.
-            let exit = unsafe { handler(ip)(ip, frame, mem, mem_len, code, calls) };
+            let exit = unsafe { handler(table, ip)(ip, frame, mem, mem_len, table, calls) };
             if exit.status != Exit::CONTINUE {
                 return exit;
             }
@@ -137,10 +143,10 @@ pub(crate) unsafe fn run(
 /// # Safety
 /// `ip` points to an instruction.
 #[inline(always)]
-unsafe fn handler(ip: *const Instr) -> Handler {
-    // SAFETY: `Instr` is `repr(u16)`, so its first two bytes are the tag, which is below
-    // `INSTR_COUNT`, the table's length.
-    unsafe { *HANDLERS.get_unchecked(*(ip as *const u16) as usize) }
+unsafe fn handler(table: *const Entry, ip: *const Instr) -> Handler {
+    // SAFETY: `table` is `HANDLERS`; `Instr` is `repr(u16)`, so its first two bytes are the tag,
+    // which is below `INSTR_COUNT`, the table's length.
+    unsafe { (*table.add(*(ip as *const u16) as usize)).0 }
 }
 
 /// The tag of `instr` (its variant's index).
@@ -155,7 +161,7 @@ unsafe extern "C" fn slow(
     _frame: *mut u64,
     _mem: *mut u8,
     _mem_len: u64,
-    _code: *const Instr,
+    _table: *const Entry,
     _calls: *mut Calls,
 ) -> Exit {
     Exit {
@@ -262,7 +268,7 @@ macro_rules! handlers {
                 mut frame: *mut u64,
                 mem_base: *mut u8,
                 mem_len: u64,
-                mut code: *const Instr,
+                table: *const Entry,
                 calls: *mut Calls,
             ) -> Exit {
                 // SAFETY: the table sends only this variant's tag here.
@@ -271,13 +277,13 @@ macro_rules! handlers {
                 };
                 // SAFETY: every function ends in a return, so the next instruction exists.
                 ip = unsafe { ip.add(1) };
-                handler_macros!(ip frame mem_base mem_len code calls $);
+                handler_macros!(ip frame mem_base mem_len calls $);
                 $body
                 #[cfg(ward_tail_calls)]
                 {
                     // SAFETY: `ip` is the next instruction of the same function (fall-through or a
                     // branch target, which the translator keeps inside the function).
-                    unsafe { handler(ip)(ip, frame, mem_base, mem_len, code, calls) }
+                    unsafe { handler(table, ip)(ip, frame, mem_base, mem_len, table, calls) }
                 }
                 #[cfg(not(ward_tail_calls))]
                 {
@@ -287,11 +293,11 @@ macro_rules! handlers {
         )*
 
         /// The handler of every instruction tag; [`slow`] for instructions `exec::run` executes.
-        static HANDLERS: [Handler; INSTR_COUNT] = {
-            let mut table = [slow as Handler; INSTR_COUNT];
+        static HANDLERS: [Entry; INSTR_COUNT] = {
+            let mut table = [Entry(slow); INSTR_COUNT];
             $(
                 // SAFETY: every field type (integers and field-less enums) is valid when zeroed.
-                table[tag(&Instr::$name { $($field: unsafe { std::mem::zeroed() }),* })] = $name;
+                table[tag(&Instr::$name { $($field: unsafe { std::mem::zeroed() }),* })] = Entry($name);
             )*
             table
         };
@@ -308,7 +314,7 @@ macro_rules! handlers {
 /// The slot, branch, trap and memory macros of a handler body, over the handler's registers (passed
 /// in so that they name the handler's parameters; `$d` is a `$` for the inner macros' variables).
 macro_rules! handler_macros {
-    ($ip:ident $frame:ident $mem_base:ident $mem_len:ident $code:ident $calls:ident $d:tt) => {
+    ($ip:ident $frame:ident $mem_base:ident $mem_len:ident $calls:ident $d:tt) => {
         // SAFETY (all slot accesses): `exec::run` enters a frame only if `frame_size` slots fit, and
         // the translator only emits slots below the frame size of their function.
         macro_rules! get {
@@ -366,9 +372,9 @@ macro_rules! handler_macros {
                 unsafe {
                     std::arch::asm!("", options(nomem, nostack, preserves_flags))
                 };
-                // SAFETY: branch targets are instruction indices inside the function (translator
-                // invariant).
-                $ip = unsafe { $code.add($d target as usize) }
+                // SAFETY: branch targets are offsets from the branch to an instruction of the same
+                // function (translator invariant); `ip` is one past the branch.
+                $ip = unsafe { $ip.sub(1).offset($d target as i32 as isize) }
             }};
         }
         // Skip the next `n` instructions.
@@ -382,7 +388,7 @@ macro_rules! handler_macros {
         macro_rules! ip_index {
             () => {
                 // SAFETY: `ip` and `code` point into one function's code.
-                unsafe { $ip.offset_from($code) as u32 }
+                unsafe { $ip.offset_from((*$calls).cur.code) as u32 }
             };
         }
         macro_rules! frame {
@@ -427,9 +433,8 @@ macro_rules! handler_macros {
                 calls.fp = $d fp;
                 // SAFETY: `fp` is the start of a frame that fits in the slots (checked on entry).
                 $frame = unsafe { calls.slots.add(calls.fp) };
-                $code = cur.code;
                 // SAFETY: `at` is an instruction index of that function.
-                $ip = unsafe { $code.add($d at as usize) };
+                $ip = unsafe { cur.code.add($d at as usize) };
             }};
         }
         // Return to the caller once the results are in place (`$d place` moves them), unless this
@@ -1330,9 +1335,10 @@ mod tests {
                     ) {
                         continue;
                     }
-                    // Fall through to the counter update whether or not a branch is taken.
+                    // Fall through to the counter update whether or not a branch is taken (targets
+                    // are relative: the sample sits at index 4).
                     if let Some(target) = instr.branch_target_mut() {
-                        *target = 5;
+                        *target = 1;
                     }
                     const COUNTER: Slot = 10;
                     let code = [
@@ -1351,7 +1357,7 @@ mod tests {
                         Instr::BrI32NeImm {
                             a: COUNTER,
                             imm: 0,
-                            target: 0,
+                            target: -6i32 as u32,
                         },
                         // Slow: ends the threaded run.
                         Instr::CheckInterrupt {},
@@ -1367,7 +1373,6 @@ mod tests {
                             frame.as_mut_ptr(),
                             memory.as_mut_ptr(),
                             64,
-                            code.as_ptr(),
                             std::ptr::null_mut(),
                         )
                     };
@@ -1399,7 +1404,6 @@ mod tests {
                 frame.as_mut_ptr(),
                 std::ptr::null_mut(),
                 0,
-                code.as_ptr(),
                 std::ptr::null_mut(),
             )
         };

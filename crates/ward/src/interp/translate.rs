@@ -379,7 +379,14 @@ impl<'a, 'e> Translator<'a, 'e> {
         Ok(())
     }
 
-    pub fn finish(self) -> CompiledFunc {
+    pub fn finish(mut self) -> CompiledFunc {
+        // Branch targets were instruction indices while code was emitted and patched; the executor
+        // takes them relative to the branch (it then needs no register for the code's start).
+        for (at, instr) in self.code.iter_mut().enumerate() {
+            if let Some(target) = instr.branch_target_mut() {
+                *target = (*target as i32).wrapping_sub(at as i32) as u32;
+            }
+        }
         let frame_size = (self.num_locals + self.max_height).max(slot_count(&self.results));
         let compiled = CompiledFunc {
             code: self.code.as_slice().into(),
