@@ -487,6 +487,14 @@ define_instr! {
         V128StoreAt { a: Slot, value: Slot, imm: u32 },
         /// 16-bit store of `slot[value]` at `slot[a] + imm`.
         I32Store16At { a: Slot, value: Slot, imm: u32 },
+        /// Store the low byte of `value` at `slot[a] + imm` (a constant stored to a fused address).
+        StoreImm8At { a: Slot, value: u32, imm: u32 },
+        /// Store the low 16 bits of `value` at `slot[a] + imm`.
+        StoreImm16At { a: Slot, value: u32, imm: u32 },
+        /// Store the low 32 bits of `value` at `slot[a] + imm`.
+        StoreImm32At { a: Slot, value: u32, imm: u32 },
+        /// Store `value` sign-extended to 64 bits at `slot[a] + imm`.
+        StoreImm64At { a: Slot, value: u32, imm: u32 },
         /// Store the low 32 bits of `imm` to memory 0 at `slot[addr] + offset` (a constant stored:
         /// one dispatch instead of a `Const` and a store).
         StoreImm32 { addr: Slot, imm: u32, offset: u32 },
@@ -1749,6 +1757,26 @@ impl Instr {
                 addr: x,
                 offset: 0,
             } if x == addr => I::V128LoadAt { dst, a, imm },
+            I::StoreImm8 {
+                addr: x,
+                imm: value,
+                offset: 0,
+            } if x == addr => I::StoreImm8At { a, value, imm },
+            I::StoreImm16 {
+                addr: x,
+                imm: value,
+                offset: 0,
+            } if x == addr => I::StoreImm16At { a, value, imm },
+            I::StoreImm32 {
+                addr: x,
+                imm: value,
+                offset: 0,
+            } if x == addr => I::StoreImm32At { a, value, imm },
+            I::StoreImm64 {
+                addr: x,
+                imm: value,
+                offset: 0,
+            } if x == addr => I::StoreImm64At { a, value, imm },
             I::V128Store {
                 addr: x,
                 value,

@@ -644,6 +644,17 @@ macro_rules! handler_macros {
                 unsafe { std::ptr::write_unaligned($mem_base.add(at) as *mut [u8; $d n], bytes) };
             }};
         }
+        macro_rules! store_imm_at {
+            ($d a:expr, $d imm:expr, $d bytes:expr) => {{
+                let bytes = $d bytes;
+                let address = (get!($d a) as u32).wrapping_add($d imm) as u64;
+                let Some(at) = effective(address, 0, bytes.len() as u64, $mem_len) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                // SAFETY: as in `load!`.
+                unsafe { std::ptr::write_unaligned($mem_base.add(at) as *mut _, bytes) };
+            }};
+        }
         macro_rules! store_imm {
             ($d addr:expr, $d offset:expr, $d bytes:expr) => {{
                 let bytes = $d bytes;
@@ -992,6 +1003,10 @@ handlers! {
         unsafe { (mem_base!().add(at) as *mut u128).write_unaligned(v) };
     }
     V128ShiftImm { op, dst, a, count } => { set128!(dst, simd::shift(op, get128!(a), count)) }
+    StoreImm8At { a, value, imm } => { store_imm_at!(a, imm, [value as u8]) }
+    StoreImm16At { a, value, imm } => { store_imm_at!(a, imm, (value as u16).to_le_bytes()) }
+    StoreImm32At { a, value, imm } => { store_imm_at!(a, imm, value.to_le_bytes()) }
+    StoreImm64At { a, value, imm } => { store_imm_at!(a, imm, sext(value).to_le_bytes()) }
     V128Const { dst, index } => {
         let cur = calls!().cur;
         // SAFETY: the module outlives the activation (its instance holds it).

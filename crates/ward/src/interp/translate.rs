@@ -749,8 +749,15 @@ impl<'a, 'e> Translator<'a, 'e> {
             && let Ok(offset) = self.memarg(memarg)?
         {
             self.stack.pop();
+            let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
             let addr = self.pop_slot();
-            self.emit(make_imm(addr, value as u32, offset));
+            let instr = make_imm(addr, value as u32, offset);
+            let instr = if addr_is_temp {
+                self.fuse_address(instr, addr)
+            } else {
+                instr
+            };
+            self.emit(instr);
             return Ok(());
         }
         self.store(memarg, make)
