@@ -487,6 +487,12 @@ define_instr! {
         V128StoreAt { a: Slot, value: Slot, imm: u32 },
         /// 16-bit store of `slot[value]` at `slot[a] + imm`.
         I32Store16At { a: Slot, value: Slot, imm: u32 },
+        /// Store `slot[a] + slot[b]` (`f64`) to memory 0 at `slot[addr] + offset`.
+        F64AddStore { a: PairSlot, b: PairSlot, addr: PairSlot, offset: u32 },
+        /// Store `slot[a] - slot[b]` (`f64`) to memory 0 at `slot[addr] + offset`.
+        F64SubStore { a: PairSlot, b: PairSlot, addr: PairSlot, offset: u32 },
+        /// Store `slot[a] * slot[b]` (`f64`) to memory 0 at `slot[addr] + offset`.
+        F64MulStore { a: PairSlot, b: PairSlot, addr: PairSlot, offset: u32 },
         /// Store the low byte of `value` at `slot[a] + imm` (a constant stored to a fused address).
         StoreImm8At { a: Slot, value: u32, imm: u32 },
         /// Store the low 16 bits of `value` at `slot[a] + imm`.
@@ -1573,6 +1579,21 @@ impl Instr {
             Instr::F64Sub { dst, a, b } => Some((F64PairOp::Sub, dst, a, b)),
             Instr::F64Mul { dst, a, b } => Some((F64PairOp::Mul, dst, a, b)),
             _ => None,
+        }
+    }
+
+    /// The instruction storing `slot[a] op slot[b]` to memory 0 at `slot[addr] + offset`.
+    pub(crate) fn f64_op_store(
+        op: F64PairOp,
+        a: PairSlot,
+        b: PairSlot,
+        addr: PairSlot,
+        offset: u32,
+    ) -> Instr {
+        match op {
+            F64PairOp::Add => Instr::F64AddStore { a, b, addr, offset },
+            F64PairOp::Sub => Instr::F64SubStore { a, b, addr, offset },
+            F64PairOp::Mul => Instr::F64MulStore { a, b, addr, offset },
         }
     }
 

@@ -644,6 +644,18 @@ macro_rules! handler_macros {
                 unsafe { std::ptr::write_unaligned($mem_base.add(at) as *mut [u8; $d n], bytes) };
             }};
         }
+        macro_rules! f64_op_store {
+            ($d a:expr, $d b:expr, $d addr:expr, $d offset:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
+                let Some(at) = effective(get!($d addr as Slot), $d offset, 8, $mem_len) else {
+                    trap!(TrapKind::MemoryOutOfBounds)
+                };
+                let $d x = f64::from_bits(get!($d a as Slot));
+                let $d y = f64::from_bits(get!($d b as Slot));
+                let bytes = f64::to_bits($d e).to_le_bytes();
+                // SAFETY: as in `load!`.
+                unsafe { std::ptr::write_unaligned($mem_base.add(at) as *mut [u8; 8], bytes) };
+            }};
+        }
         macro_rules! store_imm_at {
             ($d a:expr, $d imm:expr, $d bytes:expr) => {{
                 let bytes = $d bytes;
@@ -1007,6 +1019,9 @@ handlers! {
     StoreImm16At { a, value, imm } => { store_imm_at!(a, imm, (value as u16).to_le_bytes()) }
     StoreImm32At { a, value, imm } => { store_imm_at!(a, imm, value.to_le_bytes()) }
     StoreImm64At { a, value, imm } => { store_imm_at!(a, imm, sext(value).to_le_bytes()) }
+    F64AddStore { a, b, addr, offset } => { f64_op_store!(a, b, addr, offset, |x, y| x + y) }
+    F64SubStore { a, b, addr, offset } => { f64_op_store!(a, b, addr, offset, |x, y| x - y) }
+    F64MulStore { a, b, addr, offset } => { f64_op_store!(a, b, addr, offset, |x, y| x * y) }
     V128Const { dst, index } => {
         let cur = calls!().cur;
         // SAFETY: the module outlives the activation (its instance holds it).

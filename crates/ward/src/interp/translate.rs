@@ -767,6 +767,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let arg = self.memarg(memarg)?;
         // Only a value that needs no code (a local) keeps the address computation adjacent.
         let value_is_local = matches!(self.operand(self.height() - 1), Operand::Local(_));
+        let value_is_temp = self.operand(self.height() - 1) == Operand::Temp;
         let value = self.pop_slot();
         let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
         let addr = self.pop_slot();
@@ -776,11 +777,44 @@ impl<'a, 'e> Translator<'a, 'e> {
         };
         let instr = if value_is_local && addr_is_temp {
             self.fuse_address(instr, addr)
+        } else if value_is_temp {
+            self.fuse_f64_store(instr)
         } else {
             instr
         };
         self.emit(instr);
         Ok(())
+    }
+
+    /// Store fusion: an `f64.store` of a temporary just computed by an `f64` add, sub or mul becomes
+    /// one instruction that stores the result straight from a register.
+    fn fuse_f64_store(&mut self, store: Instr) -> Instr {
+        let Instr::F64Store {
+            addr,
+            value,
+            offset,
+        } = store
+        else {
+            return store;
+        };
+        let Some(at) = self.last_result else {
+            return store;
+        };
+        if at + 1 != self.code.len() {
+            return store;
+        }
+        let Some((op, t, a, b)) = self.code[at].f64_pair_op() else {
+            return store;
+        };
+        let (true, Ok(a), Ok(b), Ok(addr)) =
+            (t == value, a.try_into(), b.try_into(), addr.try_into())
+        else {
+            return store;
+        };
+        self.code.pop();
+        self.offsets.pop();
+        self.last_result = None;
+        Instr::f64_op_store(op, a, b, addr, offset)
     }
 
     fn unsupported(&self, what: &str) -> Error {
