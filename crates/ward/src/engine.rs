@@ -334,19 +334,8 @@ impl Engine {
         let mut body = vec![1u8, 0x60];
         encode_valtypes(&mut body, ty.params())?;
         encode_valtypes(&mut body, ty.results())?;
-        let mut wasm = b"\0asm\x01\0\0\0\x01".to_vec();
-        leb128_u32(&mut wasm, body.len() as u32);
-        wasm.extend_from_slice(&body);
-        let types = {
-            let mut validator = self
-                .inner
-                .validator
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            validator.reset();
-            validator.validate_all(&wasm).map_err(Error::invalid)?
-        };
-        self.register_types(types.as_ref());
+        // `body` is a type section holding the one function type.
+        let types = self.register_type_section(&body)?;
         let id = types.as_ref().core_type_at_in_module(0);
         cache.insert(ty.clone(), id);
         Ok(id)

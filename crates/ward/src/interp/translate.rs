@@ -422,6 +422,12 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.last_result = Some(at);
     }
 
+    /// The index of the last emitted instruction if it wrote a fresh temporary (nothing emitted
+    /// since, no label bound since): the producer a fusion may absorb.
+    fn adjacent_result(&self) -> Option<usize> {
+        self.last_result.filter(|at| at + 1 == self.code.len())
+    }
+
     fn pc(&self) -> Target {
         self.code.len() as Target
     }
@@ -445,10 +451,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// branch that jumps when the condition is true (or, with `negate`, false). Loops in compiled code
     /// end in such a pair, so this saves a dispatch and a slot write per iteration.
     fn take_fused_condition(&mut self, cond: Slot, negate: bool) -> Option<Instr> {
-        let at = self.last_result?;
-        if at + 1 != self.code.len() {
-            return None;
-        }
+        let at = self.adjacent_result()?;
         let fused = self.code[at].fuse_compare_branch(cond, negate)?;
         self.code.pop();
         self.offsets.pop();
@@ -649,12 +652,9 @@ impl<'a, 'e> Translator<'a, 'e> {
         let Some((op2, dst, a2, b2)) = second.f64_pair_op() else {
             return second;
         };
-        let Some(at) = self.last_result else {
+        let Some(at) = self.adjacent_result() else {
             return second;
         };
-        if at + 1 != self.code.len() {
-            return second;
-        }
         let Some((op1, t, a1, b1)) = self.code[at].f64_pair_op() else {
             return second;
         };
@@ -712,12 +712,9 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// Address fusion: when the address (a temporary at `addr`, read only by `access`) was computed
     /// by the instruction just emitted, an `I32AddImm`, removes the add and returns the fused access.
     fn fuse_address(&mut self, access: Instr, addr: Slot) -> Instr {
-        let Some(at) = self.last_result else {
+        let Some(at) = self.adjacent_result() else {
             return access;
         };
-        if at + 1 != self.code.len() {
-            return access;
-        }
         let Instr::I32AddImm { dst, a, imm } = self.code[at] else {
             return access;
         };
@@ -797,12 +794,9 @@ impl<'a, 'e> Translator<'a, 'e> {
         else {
             return store;
         };
-        let Some(at) = self.last_result else {
+        let Some(at) = self.adjacent_result() else {
             return store;
         };
-        if at + 1 != self.code.len() {
-            return store;
-        }
         let Some((op, t, a, b)) = self.code[at].f64_pair_op() else {
             return store;
         };
