@@ -243,7 +243,7 @@ fn call_host_large<T>(
 }
 
 /// [`call_host`] from a running activation: its value stack (up to the end of the arguments) is
-/// registered as GC roots while the host runs. Out of line to keep the dispatch loop small.
+/// registered as GC roots while the host runs. Out of line to keep `run`'s loop small.
 #[inline(never)]
 fn call_host_suspended<T>(
     store: &mut Store<T>,
@@ -331,7 +331,7 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
 /// calling frame is already gone) and then each suspended caller's, innermost first, for a clause
 /// matching the exception's tag. On a match the caught values are written to the handler's slots and
 /// the landing pad's `(registers, fp, instruction index)` is returned; otherwise the exception leaves the activation.
-/// Kept out of line so the dispatch loop's registers are not disturbed by this rare path.
+/// Kept out of line so `run`'s registers are not disturbed by this rare path.
 ///
 /// # Safety
 /// `fp` and every frame record's `fp` must be frames the executor entered on `slots` (so a handler's
