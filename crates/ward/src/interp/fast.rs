@@ -126,7 +126,7 @@ pub(crate) unsafe fn run(
     }
     #[cfg(not(ward_tail_calls))]
     {
-        let mut ip = ip;
+        let (mut ip, mut frame) = (ip, frame);
         loop {
             // SAFETY: as above; a handler returning `CONTINUE` leaves `ip` at the next instruction.
             let exit = unsafe { handler(table, ip)(ip, frame, mem, mem_len, table, calls) };
@@ -134,6 +134,13 @@ pub(crate) unsafe fn run(
                 return exit;
             }
             ip = exit.ip;
+            // A call or return switched frames: the call stack records the current one (`Exit`
+            // carries only the instruction pointer).
+            if !calls.is_null() {
+                // SAFETY: `calls` is `exec::run`'s call stack, whose `fp` is the frame of the
+                // function `ip` belongs to, in bounds of its slots.
+                frame = unsafe { (*calls).slots.add((*calls).fp) };
+            }
         }
     }
 }
