@@ -1,7 +1,11 @@
 //! The resource-limit flags of `ward run`: `--fuel`, `--timeout`, `--max-memory`, `--max-stack`, and
-//! Wasmtime's spellings of the same as `-W fuel=N,timeout=…,max-memory-size=…,max-wasm-stack=…`.
+//! Wasmtime's spellings of the same as `-W fuel=N,timeout=…,max-memory-size=…,max-wasm-stack=…`, plus
+//! `-W trap-on-grow-failure=y|n`.
 //!
-//! Each limit, when exhausted, ends the run as a trap (exit 134) whose message names the flag.
+//! Fuel, time and stack limits, when exhausted, end the run as a trap (exit 134) whose message names
+//! the flag. The memory limit behaves as in Wasmtime: `memory.grow` beyond it returns -1 and the
+//! program goes on (it may handle the failure); with `-W trap-on-grow-failure=y` the growth traps
+//! instead. A module whose initial memory already exceeds the limit fails to instantiate (exit 1).
 
 use std::time::Duration;
 
@@ -17,13 +21,15 @@ pub struct LimitArgs {
     /// Wall-clock time the guest may run, e.g. `1s`, `500ms`, `2m`.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Largest size any linear memory may grow to, e.g. `64MiB`; growing beyond it traps.
+    /// Largest size any linear memory may have, e.g. `64MiB`; `memory.grow` beyond it returns -1
+    /// (`-W trap-on-grow-failure=y` makes it trap).
     #[arg(long = "max-memory", value_name = "BYTES", value_parser = parse_bytes)]
     max_memory: Option<u64>,
     /// Bytes of Wasm stack (interpreter slots and frames); deeper recursion traps.
     #[arg(long = "max-stack", value_name = "BYTES", value_parser = parse_bytes)]
     max_stack: Option<u64>,
-    /// Wasmtime-style options: fuel=N, timeout=DURATION, max-memory-size=BYTES, max-wasm-stack=BYTES.
+    /// Wasmtime-style options: fuel=N, timeout=DURATION, max-memory-size=BYTES, max-wasm-stack=BYTES,
+    /// trap-on-grow-failure[=y|n].
     #[arg(short = 'W', value_name = "KEY=VALUE", value_delimiter = ',')]
     wasm_options: Vec<String>,
 }
@@ -35,6 +41,8 @@ pub struct Limits {
     pub timeout: Option<Duration>,
     pub max_memory: Option<u64>,
     pub max_stack: Option<u64>,
+    /// A refused `memory.grow`/`table.grow` traps instead of returning -1.
+    pub trap_on_grow_failure: bool,
 }
 
 impl LimitArgs {
@@ -45,11 +53,15 @@ impl LimitArgs {
             timeout: self.timeout,
             max_memory: self.max_memory,
             max_stack: self.max_stack,
+            trap_on_grow_failure: false,
         };
         for option in &self.wasm_options {
-            let (key, value) = option
-                .split_once('=')
-                .ok_or_else(|| anyhow!("-W \"{option}\": expected KEY=VALUE"))?;
+            let (key, value) = match option.split_once('=') {
+                Some(pair) => pair,
+                // A flag given without a value means "yes", as in Wasmtime.
+                None if option == "trap-on-grow-failure" => (option.as_str(), "y"),
+                None => bail!("-W \"{option}\": expected KEY=VALUE"),
+            };
             let bad = |e: String| anyhow!("-W {key}: {e}");
             match key {
                 "fuel" => set_once(
@@ -72,8 +84,11 @@ impl LimitArgs {
                 "max-wasm-stack" => {
                     set_once(&mut limits.max_stack, parse_bytes(value).map_err(bad)?, key)?
                 }
+                "trap-on-grow-failure" => {
+                    limits.trap_on_grow_failure = parse_bool(value).map_err(bad)?
+                }
                 other => bail!(
-                    "-W {other}: unknown option (supported: fuel, timeout, max-memory-size, max-wasm-stack)"
+                    "-W {other}: unknown option (supported: fuel, timeout, max-memory-size, max-wasm-stack, trap-on-grow-failure)"
                 ),
             }
         }
@@ -111,13 +126,12 @@ impl Limits {
         }
     }
 
-    /// The store limits: memory growth past `--max-memory` traps.
+    /// The store limits: memory growth past `--max-memory` fails (returns -1), or traps with
+    /// `-W trap-on-grow-failure=y`.
     pub fn store_limits(&self) -> StoreLimits {
-        let mut builder = StoreLimitsBuilder::new();
+        let mut builder = StoreLimitsBuilder::new().trap_on_grow_failure(self.trap_on_grow_failure);
         if let Some(bytes) = self.max_memory {
-            builder = builder
-                .memory_size(usize::try_from(bytes).unwrap_or(usize::MAX))
-                .trap_on_grow_failure(true);
+            builder = builder.memory_size(usize::try_from(bytes).unwrap_or(usize::MAX));
         }
         builder.build()
     }
@@ -131,9 +145,11 @@ impl Limits {
             TrapKind::Interrupt => self
                 .timeout
                 .map(|t| format!("time limit of {t:?} reached (--timeout)")),
-            TrapKind::MemoryLimitExceeded => self
-                .max_memory
-                .map(|b| format!("memory limit of {b} bytes exceeded (--max-memory)")),
+            TrapKind::MemoryLimitExceeded => self.max_memory.map(|b| {
+                format!(
+                    "memory limit of {b} bytes exceeded (--max-memory with trap-on-grow-failure)"
+                )
+            }),
             TrapKind::StackOverflow => Some(match self.max_stack {
                 Some(b) => format!("Wasm stack limit of {b} bytes exhausted (--max-stack)"),
                 None => {
@@ -142,6 +158,15 @@ impl Limits {
             }),
             _ => None,
         }
+    }
+}
+
+/// Parses a Wasmtime-style boolean option value: `y`/`yes`/`true` or `n`/`no`/`false`.
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text {
+        "y" | "yes" | "true" => Ok(true),
+        "n" | "no" | "false" => Ok(false),
+        _ => Err(format!("\"{text}\" is not y, yes, true, n, no or false")),
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod limits;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,10 +18,19 @@ use ward::{Config, Engine, Error, Linker, Module, Store, StoreLimits, Trap, Val,
 use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError};
 
 #[derive(Parser)]
-#[command(name = "ward", version, about = "The ward WebAssembly runtime")]
+#[command(
+    name = "ward",
+    version,
+    about = "The ward WebAssembly runtime",
+    // `ward MODULE [ARGS]` runs the module, as `ward run MODULE [ARGS]` does (as in Wasmtime).
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Subcommand)]
@@ -41,7 +51,6 @@ enum Command {
 }
 
 #[derive(clap::Args)]
-#[command(trailing_var_arg = true)]
 struct RunArgs {
     /// Call this exported function instead of `_start`; ARGS are its parameters.
     #[arg(long, value_name = "NAME")]
@@ -57,11 +66,44 @@ struct RunArgs {
     envs: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
-    /// The module (.wasm or .wat).
-    module: PathBuf,
-    /// Arguments for the guest (its argv after the module path), or the parameters of --invoke.
-    #[arg(allow_hyphen_values = true)]
-    args: Vec<String>,
+    /// The module (.wasm or .wat), then the guest's arguments (its argv after the module path) or the
+    /// parameters of --invoke. Everything after MODULE belongs to the guest and is passed on verbatim,
+    /// flags included: ward's own options go before MODULE.
+    #[arg(
+        value_name = "MODULE [ARGS]",
+        trailing_var_arg = true,
+        required = true,
+        num_args = 1..
+    )]
+    module_and_args: Vec<OsString>,
+}
+
+impl RunArgs {
+    /// The module path: the first positional argument (clap requires one).
+    fn module(&self) -> &Path {
+        Path::new(
+            self.module_and_args
+                .first()
+                .map_or("".as_ref(), |m| m.as_os_str()),
+        )
+    }
+
+    /// Everything after the module, as text: the guest's argv or the `--invoke` parameters.
+    fn guest_args(&self) -> Result<Vec<String>> {
+        self.module_and_args
+            .iter()
+            .skip(1)
+            .enumerate()
+            .map(|(i, arg)| {
+                arg.to_str().map(str::to_string).ok_or_else(|| {
+                    anyhow!(
+                        "argument {} after the module is not valid UTF-8: {arg:?}",
+                        i + 1
+                    )
+                })
+            })
+            .collect()
+    }
 }
 
 /// A `--dir`/`--dir-ro` value: host path, guest name and permission.
@@ -126,8 +168,16 @@ fn build_wasi(args: &RunArgs, argv: &[String]) -> Result<WasiCtx> {
             Some((key, val)) => (key, val.to_string()),
             None => match std::env::var(value) {
                 Ok(val) => (value.as_str(), val),
-                // A variable the host does not have (or cannot show as text) is simply not passed.
-                Err(_) => continue,
+                // Nothing to pass on: say so rather than silently give the guest less than asked.
+                Err(std::env::VarError::NotPresent) => {
+                    eprintln!(
+                        "warning: --env \"{value}\": the host has no such variable; the guest will not see it"
+                    );
+                    continue;
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    bail!("--env \"{value}\": the host's value is not valid UTF-8")
+                }
             },
         };
         builder
@@ -172,9 +222,10 @@ enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run(&args),
-        Command::Wast { files } => Ok(wast(&files)),
-        Command::Validate { module } => validate(&module),
+        Some(Command::Run(args)) => run(&args),
+        Some(Command::Wast { files }) => Ok(wast(&files)),
+        Some(Command::Validate { module }) => validate(&module),
+        None => run(&cli.run),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
@@ -189,11 +240,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reads and compiles a module; text-format errors name the file (`hello.wat:4:5`).
 fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("failed to read module \"{}\"", path.display()))?;
-    Module::new(engine, &bytes)
+    let binary = read_module(path)?;
+    Module::from_binary(engine, &binary)
         .with_context(|| format!("failed to compile module \"{}\"", path.display()))
+}
+
+/// The module's binary form: the file itself, or its text form converted.
+fn read_module(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        anyhow!(
+            "failed to read module \"{}\": {}",
+            path.display(),
+            describe_io(&e)
+        )
+    })?;
+    match wat::parse_bytes(&bytes) {
+        Ok(binary) => Ok(binary.into_owned()),
+        Err(mut e) => {
+            e.set_path(path);
+            Err(anyhow!("failed to parse module text: {e}"))
+        }
+    }
 }
 
 /// What the CLI keeps in the store: the guest's WASI view and its resource limits.
@@ -215,11 +284,15 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     let mut config = Config::new();
     limits.configure(&mut config);
     let engine = Engine::new(&config);
-    let module = load_module(&engine, &args.module)?;
-    // The guest sees the module path as argv[0]; with --invoke, ARGS are the function's parameters.
-    let mut argv = vec![args.module.display().to_string()];
+    let module_path = args.module();
+    let shown = module_path.display();
+    let module = load_module(&engine, module_path)?;
+    // Everything after the module belongs to the guest: its argv (after argv[0], the module path),
+    // or with --invoke the function's parameters.
+    let guest_args = args.guest_args()?;
+    let mut argv = vec![shown.to_string()];
     if args.invoke.is_none() {
-        argv.extend(args.args.iter().cloned());
+        argv.extend(guest_args.iter().cloned());
     }
     let wasi = build_wasi(args, &argv)?;
     let mut store = Store::new(
@@ -244,42 +317,47 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
         Err(Error::Trap(trap)) => {
-            let context = format!("failed to instantiate \"{}\"", args.module.display());
-            report_trap(&context, &trap, &limits);
+            report_trap(
+                &format!("failed to instantiate \"{shown}\""),
+                &trap,
+                &limits,
+            );
             return Ok(Outcome::Trap);
         }
         Err(Error::Exit(code)) => return Ok(Outcome::Exit(code)),
-        Err(e) => {
-            return Err(anyhow!(e).context(format!(
-                "failed to instantiate \"{}\"",
-                args.module.display()
-            )));
-        }
+        Err(e) => return Err(anyhow!(e).context(format!("failed to instantiate \"{shown}\""))),
     };
-    let name = args.invoke.as_deref().unwrap_or("_start");
-    let func = instance
-        .get_func(&store, name)
-        .ok_or_else(|| match &args.invoke {
-            Some(_) => anyhow!(
-                "module \"{}\" has no exported function `{name}`",
-                args.module.display()
-            ),
-            None => anyhow!(
-                "module \"{}\" does not export `_start`; choose a function with --invoke",
-                args.module.display()
-            ),
-        })?;
+    let (name, func) = match &args.invoke {
+        Some(name) => {
+            let func = instance
+                .get_func(&store, name)
+                .ok_or_else(|| anyhow!("module \"{shown}\" has no exported function `{name}`"))?;
+            (name.as_str(), func)
+        }
+        // As in Wasmtime: the default export ("") or `_start`; a module with neither has done its
+        // work by being instantiated (its start function ran), so it exits 0.
+        None => match ["", "_start"]
+            .into_iter()
+            .find_map(|name| Some((name, instance.get_func(&store, name)?)))
+        {
+            Some(found) => found,
+            None => return Ok(Outcome::Success),
+        },
+    };
     let ty = func.ty(&store);
     let params_text: &[String] = if args.invoke.is_some() {
-        &args.args
+        &guest_args
     } else {
         &[]
     };
     if params_text.len() != ty.params().len() {
         bail!(
-            "`{name}` takes {} arguments, but {} were given",
-            ty.params().len(),
-            params_text.len()
+            "`{name}` takes {}, but {} given",
+            count(ty.params().len(), "argument"),
+            match params_text.len() {
+                1 => "1 was".to_string(),
+                n => format!("{n} were"),
+            }
         );
     }
     let params = ty
@@ -305,27 +383,33 @@ fn run(args: &RunArgs) -> Result<Outcome> {
         }
         Err(Error::Exit(code)) => Ok(Outcome::Exit(code)),
         Err(Error::Trap(trap)) => {
-            let context = format!("failed to run `{name}` in \"{}\"", args.module.display());
-            report_trap(&context, &trap, &limits);
+            report_trap(
+                &format!("failed to run `{name}` in \"{shown}\""),
+                &trap,
+                &limits,
+            );
             Ok(Outcome::Trap)
         }
         Err(e) => Err(anyhow!(e).context(format!("failed to run `{name}`"))),
     }
 }
 
+/// `n` things, with the noun in the right number: "1 argument", "2 arguments".
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Parses a `--invoke` parameter: integers in decimal or `0x` hex (as a bit pattern, so `0xffffffff`
+/// is an i32 -1), floats in Rust's decimal syntax, `v128` as 32 hex digits.
 fn parse_arg(ty: &ValType, text: &str) -> Result<Val> {
     let bad = || anyhow!("\"{text}\" is not a valid {ty}");
     Ok(match ty {
-        ValType::I32 => Val::I32(
-            text.parse::<i32>()
-                .or_else(|_| text.parse::<u32>().map(|v| v as i32))
-                .map_err(|_| bad())?,
-        ),
-        ValType::I64 => Val::I64(
-            text.parse::<i64>()
-                .or_else(|_| text.parse::<u64>().map(|v| v as i64))
-                .map_err(|_| bad())?,
-        ),
+        ValType::I32 => Val::I32(parse_int(text, 32).ok_or_else(bad)? as i32),
+        ValType::I64 => Val::I64(parse_int(text, 64).ok_or_else(bad)? as i64),
         ValType::F32 => Val::F32(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
         ValType::F64 => Val::F64(text.parse::<f64>().map_err(|_| bad())?.to_bits()),
         ValType::V128 => {
@@ -334,6 +418,35 @@ fn parse_arg(ty: &ValType, text: &str) -> Result<Val> {
         }
         ValType::Ref(_) => bail!("cannot pass a reference ({ty}) from the command line"),
     })
+}
+
+/// An integer of `bits` bits as its two's-complement bit pattern: signed or unsigned decimal, or
+/// `0x`/`-0x` hex. `None` if it is malformed or does not fit.
+fn parse_int(text: &str, bits: u32) -> Option<u64> {
+    let (negative, magnitude) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let value: u64 = match magnitude
+        .strip_prefix("0x")
+        .or_else(|| magnitude.strip_prefix("0X"))
+    {
+        Some(hex) if !hex.starts_with(['+', '-']) => u64::from_str_radix(hex, 16).ok()?,
+        Some(_) => return None,
+        None if !magnitude.starts_with(['+', '-']) => magnitude.parse().ok()?,
+        None => return None,
+    };
+    let mask = if bits == 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    };
+    if negative {
+        // Down to the most negative value: -2^(bits-1).
+        (value <= 1 << (bits - 1)).then(|| value.wrapping_neg() & mask)
+    } else {
+        (value <= mask).then_some(value)
+    }
 }
 
 fn format_val(value: &Val) -> String {
@@ -390,9 +503,8 @@ fn wast(files: &[PathBuf]) -> Outcome {
 
 fn validate(path: &Path) -> Result<Outcome> {
     let engine = Engine::default();
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("failed to read module \"{}\"", path.display()))?;
-    match Module::new(&engine, &bytes) {
+    let bytes = read_module(path)?;
+    match Module::from_binary(&engine, &bytes) {
         Ok(_) => Ok(Outcome::Success),
         Err(e) => {
             eprintln!("error: \"{}\" is not a valid module: {e}", path.display());

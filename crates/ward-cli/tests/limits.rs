@@ -10,10 +10,9 @@ fn ward(args: &[&str]) -> Output {
         .expect("ward runs")
 }
 
-fn module(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("ward-cli-limits-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+/// Writes a module to `name` in `dir` (a per-test directory, removed when the test ends).
+fn module(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
@@ -40,14 +39,16 @@ fn assert_limit_trap(out: &Output, flag: &str) {
 
 #[test]
 fn fuel_stops_an_infinite_loop() {
-    let spin = module("spin.wat", SPIN);
+    let dir = tempfile::tempdir().unwrap();
+    let spin = module(&dir, "spin.wat", SPIN);
     assert_limit_trap(&ward(&["run", "--fuel", "10000", &spin]), "--fuel");
     assert_limit_trap(&ward(&["run", "-W", "fuel=10000", &spin]), "--fuel");
 }
 
 #[test]
 fn enough_fuel_lets_the_program_finish() {
-    let recurse = module("recurse-fuel.wat", RECURSE);
+    let dir = tempfile::tempdir().unwrap();
+    let recurse = module(&dir, "recurse-fuel.wat", RECURSE);
     let out = ward(&["run", "--fuel", "1000000", "--invoke", "f", &recurse, "100"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "100\n");
@@ -55,7 +56,8 @@ fn enough_fuel_lets_the_program_finish() {
 
 #[test]
 fn timeout_stops_an_infinite_loop() {
-    let spin = module("spin-timeout.wat", SPIN);
+    let dir = tempfile::tempdir().unwrap();
+    let spin = module(&dir, "spin-timeout.wat", SPIN);
     for args in [
         vec!["run", "--timeout", "200ms", &spin],
         vec!["run", "-W", "timeout=200ms", &spin],
@@ -70,9 +72,17 @@ fn timeout_stops_an_infinite_loop() {
     }
 }
 
+/// Grows memory by 100 pages (beyond a 1 MiB limit), then by 1 page (within it), and prints both
+/// results: a refused growth returns -1 and the program goes on, as in Wasmtime.
+const GROW_THEN_GO_ON: &str = r#"(module (memory 1)
+    (func (export "f") (result i32 i32)
+      (memory.grow (i32.const 100))
+      (memory.grow (i32.const 1))))"#;
+
 #[test]
-fn max_memory_traps_growth_beyond_it() {
-    let grow = module("grow.wat", GROW);
+fn max_memory_makes_growth_beyond_it_return_minus_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let grow = module(&dir, "grow.wat", GROW);
     let within = ward(&[
         "run",
         "--max-memory",
@@ -84,47 +94,63 @@ fn max_memory_traps_growth_beyond_it() {
     ]);
     assert!(within.status.success(), "{}", stderr(&within));
     assert_eq!(String::from_utf8_lossy(&within.stdout), "1\n");
-    assert_limit_trap(
-        &ward(&[
-            "run",
-            "--max-memory",
-            "1MiB",
-            "--invoke",
-            "grow",
-            &grow,
-            "100",
-        ]),
-        "--max-memory",
-    );
-    assert_limit_trap(
-        &ward(&[
-            "run",
+    let go_on = module(&dir, "go-on.wat", GROW_THEN_GO_ON);
+    for limit in [
+        ["--max-memory", "1MiB"],
+        ["-W", "max-memory-size=1MiB"],
+        ["-W", "max-memory-size=1MiB,trap-on-grow-failure=n"],
+    ] {
+        let out = ward(&["run", limit[0], limit[1], "--invoke", "f", &go_on]);
+        assert!(out.status.success(), "{limit:?}: {}", stderr(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "-1\n1\n", "{limit:?}");
+    }
+}
+
+#[test]
+fn trap_on_grow_failure_makes_growth_beyond_the_limit_trap() {
+    let dir = tempfile::tempdir().unwrap();
+    let go_on = module(&dir, "go-on.wat", GROW_THEN_GO_ON);
+    for limit in [
+        ["--max-memory", "1MiB", "-W", "trap-on-grow-failure=y"],
+        ["--max-memory", "1MiB", "-W", "trap-on-grow-failure"],
+        [
             "-W",
             "max-memory-size=1MiB",
-            "--invoke",
-            "grow",
-            &grow,
-            "100",
-        ]),
-        "--max-memory",
-    );
+            "-W",
+            "trap-on-grow-failure=yes",
+        ],
+    ] {
+        let mut args = vec!["run"];
+        args.extend(limit);
+        args.extend(["--invoke", "f", &go_on]);
+        let out = ward(&args);
+        assert_limit_trap(&out, "--max-memory");
+        assert!(out.stdout.is_empty(), "{limit:?}");
+    }
 }
 
 #[test]
 fn max_memory_below_the_initial_size_fails_at_instantiation() {
+    let dir = tempfile::tempdir().unwrap();
     let big = module(
+        &dir,
         "big.wat",
         r#"(module (memory 100) (func (export "_start")))"#,
     );
-    assert_limit_trap(
-        &ward(&["run", "--max-memory", "64KiB", &big]),
-        "--max-memory",
+    let out = ward(&["run", "--max-memory", "64KiB", &big]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: failed to instantiate")
+            && stderr(&out).contains("exceeds the store's resource limits"),
+        "{}",
+        stderr(&out)
     );
 }
 
 #[test]
 fn max_stack_traps_deep_recursion() {
-    let recurse = module("recurse.wat", RECURSE);
+    let dir = tempfile::tempdir().unwrap();
+    let recurse = module(&dir, "recurse.wat", RECURSE);
     let ok = ward(&[
         "run",
         "--max-stack",
@@ -163,7 +189,8 @@ fn max_stack_traps_deep_recursion() {
 
 #[test]
 fn bad_limit_values_are_usage_errors() {
-    let spin = module("spin-bad.wat", SPIN);
+    let dir = tempfile::tempdir().unwrap();
+    let spin = module(&dir, "spin-bad.wat", SPIN);
     let out = ward(&["run", "--timeout", "soon", &spin]);
     assert_eq!(
         out.status.code(),

@@ -4,6 +4,8 @@
 //! skipped directives with the reason of each failure. Used by the `ward wast` command and by the spec
 //! test driver in `tests/`.
 
+mod text;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -95,6 +97,7 @@ pub fn run_script_with_config(
 ) -> Result<Report, ScriptError> {
     let parse_error = |e: wast::Error| {
         let mut e = e;
+        e.set_path(Path::new(name));
         e.set_text(text);
         ScriptError::Parse {
             path: name.to_string(),
@@ -274,13 +277,23 @@ impl Runner {
                         _ => false,
                     };
                     if !ok {
-                        fail!("result {i}: expected {expected:?}, got {value:?}");
+                        let expected = match expected {
+                            WastRet::Core(core) => text::expected_text(core),
+                            _ => "a component value".to_string(),
+                        };
+                        fail!(
+                            "result {i}: expected {expected}, got {}",
+                            text::val_text(&self.store, value)
+                        );
                     }
                 }
                 Outcome::Pass
             }
             WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
-                Ok(values) => fail!("expected trap \"{message}\", got {values:?}"),
+                Ok(values) => fail!(
+                    "expected trap \"{message}\", got {}",
+                    text::vals_text(&self.store, &values)
+                ),
                 Err(Error::Trap(trap)) => {
                     let actual = trap.kind().message();
                     if actual.contains(message) || message.contains(actual) {
@@ -292,7 +305,10 @@ impl Runner {
                 Err(e) => fail!("expected trap \"{message}\", got error: {e}"),
             },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
-                Ok(values) => fail!("expected exhaustion \"{message}\", got {values:?}"),
+                Ok(values) => fail!(
+                    "expected exhaustion \"{message}\", got {}",
+                    text::vals_text(&self.store, &values)
+                ),
                 Err(Error::Trap(trap)) if trap.kind() == TrapKind::StackOverflow => Outcome::Pass,
                 Err(e) => fail!("expected exhaustion \"{message}\", got: {e}"),
             },
@@ -358,7 +374,10 @@ impl Runner {
                 }
             }
             WastDirective::AssertException { exec, .. } => match self.execute(exec) {
-                Ok(values) => fail!("expected an exception, got {values:?}"),
+                Ok(values) => fail!(
+                    "expected an exception, got {}",
+                    text::vals_text(&self.store, &values)
+                ),
                 Err(Error::Exception(_)) => Outcome::Pass,
                 Err(e) => fail!("expected an exception, got error: {e}"),
             },
