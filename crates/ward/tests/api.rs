@@ -904,3 +904,18 @@ fn many_live_memories_released_together_come_back_zeroed() {
         Some(TrapKind::MemoryOutOfBounds)
     );
 }
+
+#[test]
+fn module_from_file_names_the_file_in_text_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.wat");
+    std::fs::write(&path, "(module\n  (func\n    i32.bogus))\n").unwrap();
+    let err = Module::from_file(&Engine::default(), &path).unwrap_err();
+    assert!(matches!(err, Error::Parse(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(&format!("{}:3:5", path.display())), "{text}");
+
+    let good = dir.path().join("good.wat");
+    std::fs::write(&good, "(module (func (export \"f\")))").unwrap();
+    assert!(Module::from_file(&Engine::default(), &good).is_ok());
+}

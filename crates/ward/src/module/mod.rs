@@ -158,12 +158,20 @@ impl Module {
         Module::from_binary(engine, bytes)
     }
 
-    /// Compiles a module from a file holding the binary or text form.
+    /// Compiles a module from a file holding the binary or text form; errors in the text form name
+    /// the file (`hello.wat:4:5`).
     pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
         let path = path.as_ref();
         let bytes = std::fs::read(path)
             .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
-        Module::new(engine, bytes)
+        #[cfg(feature = "wat")]
+        let bytes = wat::parse_bytes(&bytes)
+            .map_err(|mut e| {
+                e.set_path(path);
+                Error::Parse(e.to_string())
+            })?
+            .into_owned();
+        Module::from_binary(engine, &bytes)
     }
 
     /// Checks that `bytes` is a valid module binary ward can run, without keeping the result.

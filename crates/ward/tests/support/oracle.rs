@@ -102,31 +102,55 @@ fn generate_with(config: wasm_smith::Config, data: &[u8]) -> Option<Vec<u8>> {
     Some(module.to_bytes())
 }
 
+/// How far ward took one module in the no-panic checks.
+#[allow(dead_code)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// It compiled (parsed, validated, translated).
+    pub compiled: bool,
+    /// It instantiated (its start function, if any, returned).
+    pub instantiated: bool,
+    /// Exported functions called.
+    pub calls: usize,
+}
+
 /// Compiles and instantiates arbitrary bytes (under fuel: a start function may loop forever); any
 /// panic inside ward propagates to the caller.
-pub fn check_bytes(bytes: &[u8]) {
+#[allow(dead_code)]
+pub fn check_bytes(bytes: &[u8]) -> Progress {
     let mut config = ward::Config::new();
     config.consume_fuel(true);
     let engine = ward::Engine::new(&config);
+    let mut progress = Progress::default();
     if let Ok(module) = ward::Module::new(&engine, bytes) {
+        progress.compiled = true;
         let mut store = ward::Store::new(&engine, ());
         store.set_fuel(FUEL).expect("fuel is enabled");
-        let _ = ward::Linker::new(&engine).instantiate(&mut store, &module);
+        progress.instantiated = ward::Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .is_ok();
     }
+    progress
 }
 
 /// Runs every exported function of a wasm-smith module under fuel; panics propagate.
-pub fn check_smith_module(wasm: &[u8]) {
+#[allow(dead_code)]
+pub fn check_smith_module(wasm: &[u8]) -> Progress {
     let mut config = ward::Config::new();
     config.consume_fuel(true);
     let engine = ward::Engine::new(&config);
     let module =
         ward::Module::new(&engine, wasm).expect("wasm-smith modules of this config are supported");
+    let mut progress = Progress {
+        compiled: true,
+        ..Progress::default()
+    };
     let mut store = ward::Store::new(&engine, ());
     store.set_fuel(FUEL).expect("fuel is enabled");
     let Ok(instance) = ward::Linker::new(&engine).instantiate(&mut store, &module) else {
-        return;
+        return progress;
     };
+    progress.instantiated = true;
     for (_, export) in instance.exports(&store) {
         let Some(func) = export.into_func() else {
             continue;
@@ -147,7 +171,9 @@ pub fn check_smith_module(wasm: &[u8]) {
             .map(|t| ward::Val::default_for(*t).unwrap_or(ward::Val::FuncRef(None)))
             .collect();
         let _ = func.call(&mut store, &params, &mut results);
+        progress.calls += 1;
     }
+    progress
 }
 
 const FUEL: u64 = 20_000;
