@@ -72,15 +72,27 @@ struct Outcome {
 
 impl Outcome {
     fn u16_at(&self, at: u32) -> u16 {
-        u16::from_le_bytes(self.memory[at as usize..at as usize + 2].try_into().unwrap())
+        u16::from_le_bytes(
+            self.memory[at as usize..at as usize + 2]
+                .try_into()
+                .unwrap(),
+        )
     }
 
     fn u32_at(&self, at: u32) -> u32 {
-        u32::from_le_bytes(self.memory[at as usize..at as usize + 4].try_into().unwrap())
+        u32::from_le_bytes(
+            self.memory[at as usize..at as usize + 4]
+                .try_into()
+                .unwrap(),
+        )
     }
 
     fn u64_at(&self, at: u32) -> u64 {
-        u64::from_le_bytes(self.memory[at as usize..at as usize + 8].try_into().unwrap())
+        u64::from_le_bytes(
+            self.memory[at as usize..at as usize + 8]
+                .try_into()
+                .unwrap(),
+        )
     }
 
     /// `fs_filetype` of a `fdstat` at `at`.
@@ -117,8 +129,14 @@ const IMPORTS: &[(&str, &str)] = &[
         "path_open",
         "(param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)",
     ),
-    ("path_link", "(param i32 i32 i32 i32 i32 i32 i32) (result i32)"),
-    ("path_filestat_get", "(param i32 i32 i32 i32 i32) (result i32)"),
+    (
+        "path_link",
+        "(param i32 i32 i32 i32 i32 i32 i32) (result i32)",
+    ),
+    (
+        "path_filestat_get",
+        "(param i32 i32 i32 i32 i32) (result i32)",
+    ),
     ("poll_oneoff", "(param i32 i32 i32 i32) (result i32)"),
 ];
 
@@ -268,7 +286,15 @@ fn open_with_create_truncate_and_append_truncates_then_appends() {
     fs::write(dir.path().join("log"), "old content").unwrap();
     let mut guest = Guest::new();
     let rights = FD_WRITE | FD_SEEK | FD_TELL;
-    guest.open(PREOPEN, 0, "log", O_CREAT | O_TRUNC, rights, FDFLAG_APPEND, 0);
+    guest.open(
+        PREOPEN,
+        0,
+        "log",
+        O_CREAT | O_TRUNC,
+        rights,
+        FDFLAG_APPEND,
+        0,
+    );
     guest.write(&opened(0), "ab");
     // Seeking back does not matter to an appending descriptor: the next write still goes to the end.
     guest.seek(&opened(0), 0, 0);
@@ -313,10 +339,18 @@ fn fdstat_reports_the_access_mode_a_file_was_opened_with() {
     let out = guest.run(preopen(dir.path(), DirPerms::ReadWrite));
     assert_eq!(out.errnos, [0, 0, 0, 0]);
     let write_only = out.rights_base(at::STAT);
-    assert_eq!(write_only & FD_READ, 0, "write-only file advertises FD_READ");
+    assert_eq!(
+        write_only & FD_READ,
+        0,
+        "write-only file advertises FD_READ"
+    );
     assert_eq!(write_only & FD_WRITE, FD_WRITE);
     let read_only = out.rights_base(at::STAT2);
-    assert_eq!(read_only & FD_WRITE, 0, "read-only file advertises FD_WRITE");
+    assert_eq!(
+        read_only & FD_WRITE,
+        0,
+        "read-only file advertises FD_WRITE"
+    );
     assert_eq!(read_only & FD_READ, FD_READ);
     assert_eq!(out.filetype(at::STAT), FILETYPE_REGULAR_FILE);
 }
@@ -329,7 +363,10 @@ fn directories_advertise_no_file_io_and_read_only_ones_no_write_inheritance() {
         guest.fdstat(PREOPEN, at::STAT);
         let out = guest.run(preopen(dir.path(), perms));
         assert_eq!(out.errnos, [0]);
-        assert_eq!(out.rights_base(at::STAT) & (FD_READ | FD_WRITE | FD_SEEK), 0);
+        assert_eq!(
+            out.rights_base(at::STAT) & (FD_READ | FD_WRITE | FD_SEEK),
+            0
+        );
         assert_ne!(out.rights_base(at::STAT) & FD_READDIR, 0);
         let inheriting = out.rights_inheriting(at::STAT);
         assert_ne!(inheriting & FD_READ, 0, "{perms:?}");
@@ -369,7 +406,10 @@ fn path_link_following_symlinks_is_einval() {
     let out = guest.run(preopen(dir.path(), DirPerms::ReadWrite));
     assert_eq!(out.errnos, [errno(Errno::Inval), 0]);
     assert!(!dir.path().join("followed").exists());
-    assert_eq!(fs::read_to_string(dir.path().join("plain")).unwrap(), "data");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("plain")).unwrap(),
+        "data"
+    );
 }
 
 /// `fd_fdstat_set_rights(fd, base of the fdstat at STAT without remove_base, inheriting without
@@ -407,7 +447,10 @@ fn set_rights_removes_rights_and_never_adds_them() {
     let out = guest.run(preopen(dir.path(), DirPerms::ReadWrite));
     assert_eq!(out.errnos[..3], [0, 0, 0]);
     assert_eq!(out.errnos[write], errno(Errno::Notcapable));
-    assert_eq!(out.rights_base(at::STAT2), out.rights_base(at::STAT) & !FD_WRITE);
+    assert_eq!(
+        out.rights_base(at::STAT2),
+        out.rights_base(at::STAT) & !FD_WRITE
+    );
     assert_eq!(out.errnos[add_back], errno(Errno::Notcapable));
     assert_eq!(out.errnos[read], 0, "FD_READ was kept");
     assert_eq!(fs::read_to_string(dir.path().join("f")).unwrap(), "data");
@@ -458,7 +501,10 @@ fn stdio_that_is_not_a_terminal_is_not_a_character_device() {
     let dir = tempfile::tempdir().unwrap();
     let file = fs::File::create(dir.path().join("out")).unwrap();
     let (fdstat, filestat, rights) = stdout_filetypes(Stdio::File(file));
-    assert_eq!((fdstat, filestat), (FILETYPE_REGULAR_FILE, FILETYPE_REGULAR_FILE));
+    assert_eq!(
+        (fdstat, filestat),
+        (FILETYPE_REGULAR_FILE, FILETYPE_REGULAR_FILE)
+    );
     assert_eq!(rights & (FD_WRITE | FD_READ), FD_WRITE, "opened write-only");
 
     let (_reader, writer) = std::io::pipe().unwrap();
@@ -467,7 +513,10 @@ fn stdio_that_is_not_a_terminal_is_not_a_character_device() {
     assert_eq!((fdstat, filestat), (FILETYPE_UNKNOWN, FILETYPE_UNKNOWN));
 
     // /dev/null is a character device on the host, but not a terminal: isatty() must be false.
-    let null = fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
+    let null = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
     let (fdstat, _, _) = stdout_filetypes(Stdio::File(null));
     assert_eq!(fdstat, FILETYPE_UNKNOWN);
 
@@ -544,7 +593,11 @@ fn preview0_guest_writes_seeks_and_stats_with_preview0_layouts() {
         assert_eq!(out.u64_at(stat + 24), 10, "size");
         assert_ne!(out.u64_at(stat + 40), 0, "mtim");
     }
-    assert_eq!(out.memory[at::STAT as usize + 56], 0xAA, "wrote past 56 bytes");
+    assert_eq!(
+        out.memory[at::STAT as usize + 56],
+        0xAA,
+        "wrote past 56 bytes"
+    );
 }
 
 #[test]
