@@ -5,8 +5,9 @@
 //! Each guest is built call by call with [`Guest`]; every call's errno lands in a results array that
 //! the test reads back with the guest's memory.
 
+use std::ffi::CStr;
 use std::fs;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use ward::{Engine, Linker, Module, Store};
 use ward_wasi::{DirPerms, Errno, OutputBuffer, Stdio, WasiCtx, WasiCtxBuilder};
@@ -525,6 +526,36 @@ fn stdio_that_is_not_a_terminal_is_not_a_character_device() {
         assert_ne!(fdstat, FILETYPE_CHARACTER_DEVICE);
         assert_ne!(filestat, FILETYPE_CHARACTER_DEVICE);
     }
+}
+
+/// A new pseudo-terminal: its primary side (keep it open) and its secondary side, which is what a
+/// program's stdout is when it runs in a terminal.
+fn pseudo_terminal() -> (fs::File, fs::File) {
+    let primary = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/ptmx")
+        .expect("pseudo-terminals are available");
+    // SAFETY: `primary` is an open pty primary descriptor for the duration of the call.
+    assert_eq!(unsafe { libc::unlockpt(primary.as_raw_fd()) }, 0);
+    let mut name = [0 as libc::c_char; 64];
+    // SAFETY: `name` is a writable buffer of `name.len()` bytes; ptsname_r NUL-terminates it on success.
+    let rc = unsafe { libc::ptsname_r(primary.as_raw_fd(), name.as_mut_ptr(), name.len()) };
+    assert_eq!(rc, 0);
+    // SAFETY: ptsname_r succeeded, so `name` holds a NUL-terminated string.
+    let name = unsafe { CStr::from_ptr(name.as_ptr()) }.to_str().unwrap();
+    let secondary = fs::OpenOptions::new().write(true).open(name).unwrap();
+    (primary, secondary)
+}
+
+#[test]
+fn a_terminal_is_a_character_device_without_seek_rights() {
+    let (_primary, secondary) = pseudo_terminal();
+    let (fdstat, filestat, rights) = stdout_filetypes(Stdio::File(secondary));
+    assert_eq!(fdstat, FILETYPE_CHARACTER_DEVICE);
+    assert_eq!(filestat, FILETYPE_CHARACTER_DEVICE);
+    // With both, wasi-libc's isatty() is true.
+    assert_eq!(rights & (FD_SEEK | FD_TELL), 0);
 }
 
 // ---- wasi_unstable (preview0) ----
