@@ -230,14 +230,12 @@ pub fn fd_close(ctx: &mut WasiCtx, fd: u32) -> WasiResult {
 }
 
 pub fn fd_sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> WasiResult {
-    ctx.require(
-        fd,
-        if data_only {
-            rights::FD_DATASYNC
-        } else {
-            rights::FD_SYNC
-        },
-    )?;
+    let needed = if data_only {
+        rights::FD_DATASYNC
+    } else {
+        rights::FD_SYNC
+    };
+    ctx.require(fd, needed)?;
     match ctx.descriptor(fd)? {
         Descriptor::File(open) => {
             if data_only {
