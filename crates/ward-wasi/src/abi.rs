@@ -2,9 +2,130 @@
 //! pointers): flags, rights, file types and the byte offsets the syscalls read and write.
 //!
 //! One place for every number taken from the witx definitions; the syscall modules use only these names.
+//! The older `wasi_unstable` (preview0) shares almost all of them; [`Snapshot`] holds the few layouts
+//! that differ (`whence`, `filestat`, clock subscriptions).
 
 /// The import module name of WASI preview1.
 pub const MODULE: &str = "wasi_snapshot_preview1";
+
+/// The import module name of WASI preview0, which ward maps onto preview1.
+pub const UNSTABLE_MODULE: &str = "wasi_unstable";
+
+/// Which WASI snapshot a guest imported a function from. The functions are the same; a few struct
+/// layouts and enum values are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Snapshot {
+    /// `wasi_unstable`.
+    Preview0,
+    /// `wasi_snapshot_preview1`.
+    Preview1,
+}
+
+/// Where a clock subscription's fields sit in a `subscription`, and the struct's size.
+pub(crate) struct SubscriptionLayout {
+    pub size: u32,
+    pub clock_id: u32,
+    pub timeout: u32,
+    pub flags: u32,
+}
+
+impl Snapshot {
+    /// The import module name.
+    pub fn module(self) -> &'static str {
+        match self {
+            Snapshot::Preview0 => UNSTABLE_MODULE,
+            Snapshot::Preview1 => MODULE,
+        }
+    }
+
+    /// The `whence` of `fd_seek`, decoded: preview0 numbers them `CUR, END, SET`; preview1 `SET, CUR,
+    /// END`.
+    pub fn whence(self, raw: u8) -> Option<Whence> {
+        match (self, raw) {
+            (Snapshot::Preview1, 0) | (Snapshot::Preview0, 2) => Some(Whence::Set),
+            (Snapshot::Preview1, 1) | (Snapshot::Preview0, 0) => Some(Whence::Cur),
+            (Snapshot::Preview1, 2) | (Snapshot::Preview0, 1) => Some(Whence::End),
+            _ => None,
+        }
+    }
+
+    /// The size of a `filestat`: preview0's link count is a `u32`, so everything after it moves up.
+    pub fn filestat_size(self) -> u32 {
+        match self {
+            Snapshot::Preview0 => 56,
+            Snapshot::Preview1 => 64,
+        }
+    }
+
+    /// Preview0's clock subscription starts with a `u64` identifier, pushing the rest down by 8.
+    pub fn subscription(self) -> SubscriptionLayout {
+        match self {
+            Snapshot::Preview0 => SubscriptionLayout {
+                size: 56,
+                clock_id: 24,
+                timeout: 32,
+                flags: 48,
+            },
+            Snapshot::Preview1 => SubscriptionLayout {
+                size: 48,
+                clock_id: 16,
+                timeout: 24,
+                flags: 40,
+            },
+        }
+    }
+}
+
+/// A decoded `whence` of `fd_seek`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Whence {
+    Set,
+    Cur,
+    End,
+}
+
+/// The metadata `fd_filestat_get` and `path_filestat_get` report, before it is laid out for a
+/// snapshot.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Filestat {
+    pub dev: u64,
+    pub ino: u64,
+    pub filetype: u8,
+    pub nlink: u64,
+    pub size: u64,
+    pub atim: u64,
+    pub mtim: u64,
+    pub ctim: u64,
+}
+
+impl Filestat {
+    /// The bytes of the `filestat` struct as `snapshot` lays it out.
+    pub fn encode(&self, snapshot: Snapshot) -> Vec<u8> {
+        let mut bytes = vec![0u8; snapshot.filestat_size() as usize];
+        bytes[0..8].copy_from_slice(&self.dev.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.ino.to_le_bytes());
+        bytes[16] = self.filetype;
+        let rest = match snapshot {
+            Snapshot::Preview0 => {
+                let nlink = u32::try_from(self.nlink).unwrap_or(u32::MAX);
+                bytes[20..24].copy_from_slice(&nlink.to_le_bytes());
+                24
+            }
+            Snapshot::Preview1 => {
+                bytes[24..32].copy_from_slice(&self.nlink.to_le_bytes());
+                32
+            }
+        };
+        for (i, value) in [self.size, self.atim, self.mtim, self.ctim]
+            .into_iter()
+            .enumerate()
+        {
+            let at = rest + 8 * i;
+            bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        bytes
+    }
+}
 
 /// `filetype` values.
 pub mod filetype {
@@ -43,13 +164,6 @@ pub mod fstflags {
     pub const ATIM_NOW: u16 = 2;
     pub const MTIM: u16 = 4;
     pub const MTIM_NOW: u16 = 8;
-}
-
-/// `whence` of `fd_seek`.
-pub mod whence {
-    pub const SET: u8 = 0;
-    pub const CUR: u8 = 1;
-    pub const END: u8 = 2;
 }
 
 /// `clockid` values.
@@ -93,9 +207,8 @@ pub mod rights {
     pub const SOCK_SHUTDOWN: u64 = 1 << 28;
     pub const SOCK_ACCEPT: u64 = 1 << 29;
 
-    /// Rights of a file opened for reading.
-    pub const FILE_READ: u64 = FD_READ
-        | FD_SEEK
+    /// Rights of every open file, whatever its access mode.
+    pub const FILE_ANY: u64 = FD_SEEK
         | FD_TELL
         | FD_FDSTAT_SET_FLAGS
         | FD_SYNC
@@ -125,6 +238,10 @@ pub mod rights {
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE
         | FD_FILESTAT_SET_TIMES;
+    /// Rights a preopen's children may have (its inheriting rights) beneath a read-only directory.
+    pub const INHERIT_READ: u64 = DIR_READ | FILE_ANY | FD_READ;
+    /// Rights children of a writable directory may have in addition.
+    pub const INHERIT_WRITE: u64 = DIR_WRITE | FILE_WRITE;
     /// Rights of a connected socket.
     pub const SOCKET: u64 =
         FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | POLL_FD_READWRITE | SOCK_SHUTDOWN;
@@ -153,8 +270,7 @@ pub mod sdflags {
 /// Byte sizes of the structs passed through memory.
 pub mod size {
     pub const IOVEC: u32 = 8;
-    pub const FILESTAT: u32 = 64;
     pub const DIRENT: u32 = 24;
-    pub const SUBSCRIPTION: u32 = 48;
     pub const EVENT: u32 = 32;
+    pub const FDSTAT: u32 = 24;
 }

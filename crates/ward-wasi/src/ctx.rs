@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use cap_std::fs::Dir;
 
-use crate::table::{Descriptor, OpenDir, Stream};
+use crate::table::{Descriptor, Entry, OpenDir, Stream};
 
 /// Whether a preopened directory may be changed by the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,7 @@ pub enum WasiError {
 pub struct WasiCtx {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) env: Vec<Vec<u8>>,
-    pub(crate) fds: BTreeMap<u32, Descriptor>,
+    pub(crate) fds: BTreeMap<u32, Entry>,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -252,29 +252,29 @@ impl WasiCtxBuilder {
     /// sockets. The builder is left empty.
     pub fn build(&mut self) -> WasiCtx {
         let builder = std::mem::take(self);
-        let mut fds = BTreeMap::new();
-        for (number, stdio) in builder.stdio.into_iter().enumerate() {
-            fds.insert(
-                number as u32,
-                Descriptor::Stream(Stream::from_stdio(stdio, number as u32)),
-            );
-        }
-        let mut next = 3;
-        for (dir, guest, perms) in builder.preopens {
-            fds.insert(
-                next,
-                Descriptor::Dir(OpenDir {
-                    dir,
-                    writable: perms == DirPerms::ReadWrite,
-                    preopen: Some(guest),
-                }),
-            );
-            next += 1;
-        }
-        for listener in builder.sockets {
-            fds.insert(next, Descriptor::Listener(listener));
-            next += 1;
-        }
+        let stdio = builder
+            .stdio
+            .into_iter()
+            .enumerate()
+            .map(|(number, stdio)| Descriptor::Stream(Stream::from_stdio(stdio, number as u32)));
+        let preopens = builder.preopens.into_iter().map(|(dir, guest, perms)| {
+            Descriptor::Dir(OpenDir {
+                dir,
+                writable: perms == DirPerms::ReadWrite,
+                preopen: Some(guest),
+            })
+        });
+        let sockets = builder.sockets.into_iter().map(Descriptor::Listener);
+        let fds = (0..)
+            .zip(stdio.chain(preopens).chain(sockets))
+            .map(|(number, descriptor)| {
+                let entry = Entry {
+                    descriptor,
+                    dropped: Default::default(),
+                };
+                (number, entry)
+            })
+            .collect();
         WasiCtx {
             args: builder.args,
             env: builder.env,

@@ -5,18 +5,18 @@
 //! memory; each returns `Ok(())` or the errno for the guest.
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirEntryExt;
 use std::time::{Duration, SystemTime};
 
 use cap_std::fs::{FileExt, FileType, FileTypeExt, Metadata, MetadataExt};
 
-use crate::abi::{fdflags, filetype, fstflags, rights, size, whence};
+use crate::abi::{Filestat, Snapshot, Whence, fdflags, filetype, fstflags, rights, size};
 use crate::ctx::WasiCtx;
 use crate::errno::{Errno, WasiResult};
 use crate::guest::{GuestMemory, total_len};
-use crate::table::{Descriptor, Stream};
+use crate::table::{Descriptor, OpenFile, Rights};
 
 /// One read never asks for more than this many bytes (a short read is always allowed).
 const MAX_IO: usize = 64 << 20;
@@ -43,18 +43,18 @@ fn nanos(seconds: i64, nanos: i64) -> u64 {
     (seconds as i128 * 1_000_000_000 + nanos as i128).clamp(0, u64::MAX as i128) as u64
 }
 
-/// Writes a `filestat` for `meta` at `ptr`.
-pub(crate) fn write_filestat(mem: &mut GuestMemory<'_>, ptr: u32, meta: &Metadata) -> WasiResult {
-    let mut bytes = [0u8; size::FILESTAT as usize];
-    bytes[0..8].copy_from_slice(&meta.dev().to_le_bytes());
-    bytes[8..16].copy_from_slice(&meta.ino().to_le_bytes());
-    bytes[16] = wasi_filetype(meta.file_type());
-    bytes[24..32].copy_from_slice(&meta.nlink().to_le_bytes());
-    bytes[32..40].copy_from_slice(&meta.len().to_le_bytes());
-    bytes[40..48].copy_from_slice(&nanos(meta.atime(), meta.atime_nsec()).to_le_bytes());
-    bytes[48..56].copy_from_slice(&nanos(meta.mtime(), meta.mtime_nsec()).to_le_bytes());
-    bytes[56..64].copy_from_slice(&nanos(meta.ctime(), meta.ctime_nsec()).to_le_bytes());
-    mem.write_bytes(ptr, &bytes)
+/// The `filestat` of host metadata.
+pub(crate) fn filestat(meta: &Metadata) -> Filestat {
+    Filestat {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        filetype: wasi_filetype(meta.file_type()),
+        nlink: meta.nlink(),
+        size: meta.len(),
+        atim: nanos(meta.atime(), meta.atime_nsec()),
+        mtim: nanos(meta.mtime(), meta.mtime_nsec()),
+        ctim: nanos(meta.ctime(), meta.ctime_nsec()),
+    }
 }
 
 /// The times requested by a `*_set_times` call: `None` leaves a time unchanged.
@@ -94,6 +94,18 @@ fn set_times_on(fd: impl AsFd, times: (Option<SystemTime>, Option<SystemTime>)) 
     Ok(())
 }
 
+/// Checks that `open` was opened for writing. A file beneath a read-only preopen is never writable,
+/// and writing it is refused like every other mutation there, with `EPERM`.
+fn writable(open: &OpenFile) -> WasiResult {
+    if open.write {
+        Ok(())
+    } else if !open.mutable {
+        Err(Errno::READ_ONLY)
+    } else {
+        Err(Errno::Badf)
+    }
+}
+
 pub fn fd_write(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -102,18 +114,18 @@ pub fn fd_write(
     iovs_len: u32,
     nwritten: u32,
 ) -> WasiResult {
+    ctx.require(fd, rights::FD_WRITE)?;
     let buffers = mem.iovecs(iovs, iovs_len)?;
     let data = mem.gather(&buffers)?;
     let n = match ctx.descriptor(fd)? {
         Descriptor::Stream(stream) => stream.write(&data)?,
-        Descriptor::File(open) if open.write => {
+        Descriptor::File(open) => {
+            writable(open)?;
             open.file.write_all(&data)?;
             data.len()
         }
         Descriptor::Socket(socket) => socket.write(&data)?,
-        Descriptor::File(_) | Descriptor::Dir(_) | Descriptor::Listener(_) => {
-            return Err(Errno::Badf);
-        }
+        Descriptor::Dir(_) | Descriptor::Listener(_) => return Err(Errno::Badf),
     };
     mem.write_u32(nwritten, n as u32)
 }
@@ -126,6 +138,7 @@ pub fn fd_read(
     iovs_len: u32,
     nread: u32,
 ) -> WasiResult {
+    ctx.require(fd, rights::FD_READ)?;
     let buffers = mem.iovecs(iovs, iovs_len)?;
     let mut data = vec![0u8; total_len(&buffers, MAX_IO)];
     let n = match ctx.descriptor(fd)? {
@@ -148,6 +161,7 @@ pub fn fd_pread(
     offset: u64,
     nread: u32,
 ) -> WasiResult {
+    ctx.require(fd, rights::FD_READ | rights::FD_SEEK)?;
     let buffers = mem.iovecs(iovs, iovs_len)?;
     let mut data = vec![0u8; total_len(&buffers, MAX_IO)];
     let open = ctx.file(fd)?;
@@ -168,36 +182,45 @@ pub fn fd_pwrite(
     offset: u64,
     nwritten: u32,
 ) -> WasiResult {
+    ctx.require(fd, rights::FD_WRITE | rights::FD_SEEK)?;
     let buffers = mem.iovecs(iovs, iovs_len)?;
     let data = mem.gather(&buffers)?;
     let open = ctx.file(fd)?;
-    if !open.write {
-        return Err(Errno::Badf);
-    }
+    writable(open)?;
     let n = open.file.write_at(&data, offset)?;
     mem.write_u32(nwritten, n as u32)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn fd_seek(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
+    snapshot: Snapshot,
     fd: u32,
     offset: i64,
     how: u8,
     newoffset: u32,
 ) -> WasiResult {
+    let whence = snapshot.whence(how);
+    // Asking where the offset is only needs the right to tell.
+    let needed = if whence == Some(Whence::Cur) && offset == 0 {
+        rights::FD_TELL
+    } else {
+        rights::FD_SEEK
+    };
+    ctx.require(fd, needed)?;
     let open = ctx.file(fd)?;
-    let from = match how {
-        whence::SET => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
-        whence::CUR => SeekFrom::Current(offset),
-        whence::END => SeekFrom::End(offset),
-        _ => return Err(Errno::Inval),
+    let from = match whence.ok_or(Errno::Inval)? {
+        Whence::Set => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
+        Whence::Cur => SeekFrom::Current(offset),
+        Whence::End => SeekFrom::End(offset),
     };
     let position = open.file.seek(from)?;
     mem.write_u64(newoffset, position)
 }
 
 pub fn fd_tell(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, offset: u32) -> WasiResult {
+    ctx.require(fd, rights::FD_TELL)?;
     let position = ctx.file(fd)?.file.stream_position()?;
     mem.write_u64(offset, position)
 }
@@ -207,6 +230,12 @@ pub fn fd_close(ctx: &mut WasiCtx, fd: u32) -> WasiResult {
 }
 
 pub fn fd_sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> WasiResult {
+    let needed = if data_only {
+        rights::FD_DATASYNC
+    } else {
+        rights::FD_SYNC
+    };
+    ctx.require(fd, needed)?;
     match ctx.descriptor(fd)? {
         Descriptor::File(open) => {
             if data_only {
@@ -222,6 +251,7 @@ pub fn fd_sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> WasiResult {
 }
 
 pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, _offset: u64, _len: u64, advice: u8) -> WasiResult {
+    ctx.require(fd, rights::FD_ADVISE)?;
     ctx.file(fd)?;
     // Advice is a hint; checking it is all that is required.
     if advice > 5 {
@@ -232,13 +262,9 @@ pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, _offset: u64, _len: u64, advice: u8
 }
 
 pub fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> WasiResult {
+    ctx.require(fd, rights::FD_ALLOCATE)?;
     let open = ctx.file(fd)?;
-    if !open.mutable {
-        return Err(Errno::READ_ONLY);
-    }
-    if !open.write {
-        return Err(Errno::Badf);
-    }
+    writable(open)?;
     let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
     if len == 0 {
         return Err(Errno::Inval);
@@ -255,82 +281,49 @@ pub fn fd_fdstat_get(
     fd: u32,
     ptr: u32,
 ) -> WasiResult {
-    let (ty, flags, base, inheriting) = match ctx.descriptor(fd)? {
-        Descriptor::Stream(stream) => {
-            let ty = match stream {
-                Stream::File(file) => Metadata::from_file(file)
-                    .map(|m| wasi_filetype(m.file_type()))
-                    .unwrap_or(filetype::UNKNOWN),
-                _ => filetype::CHARACTER_DEVICE,
-            };
-            let base = rights::FD_READ
-                | rights::FD_WRITE
-                | rights::POLL_FD_READWRITE
-                | rights::FD_FILESTAT_GET;
-            (ty, 0, base, 0)
-        }
+    let entry = ctx.entry(fd)?;
+    let rights = entry.rights();
+    let (ty, flags) = match &entry.descriptor {
+        Descriptor::Stream(stream) => (stream.filetype(), 0),
         Descriptor::File(open) => {
             let ty = wasi_filetype(open.file.metadata()?.file_type());
-            let mut base = rights::FILE_READ;
-            if open.write {
-                base |= rights::FILE_WRITE;
-            }
-            if open.mutable {
-                base |= rights::FD_FILESTAT_SET_TIMES;
-            }
-            // SAFETY: the descriptor is owned by `open.file` and stays open for the call.
-            let fl = unsafe { libc::fcntl(open.file.as_raw_fd(), libc::F_GETFL) };
-            let mut flags = 0;
-            if fl >= 0 && fl & libc::O_APPEND != 0 {
-                flags |= fdflags::APPEND;
-            }
-            if fl >= 0 && fl & libc::O_NONBLOCK != 0 {
-                flags |= fdflags::NONBLOCK;
-            }
-            (ty, flags, base, 0)
+            (ty, status_flags(open.file.as_raw_fd()))
         }
-        Descriptor::Dir(open) => {
-            let mut base = rights::DIR_READ;
-            if open.writable {
-                base |= rights::DIR_WRITE;
-            }
-            // Inheriting rights stay complete even for read-only directories, so that a guest's libc
-            // asks for write access and gets a clear EPERM from path_open instead of a silent
-            // read-only descriptor.
-            let inheriting = rights::DIR_READ
-                | rights::DIR_WRITE
-                | rights::FILE_READ
-                | rights::FILE_WRITE
-                | rights::FD_FILESTAT_SET_TIMES;
-            (filetype::DIRECTORY, 0, base, inheriting)
-        }
-        Descriptor::Listener(_) => (
-            filetype::SOCKET_STREAM,
-            0,
-            rights::SOCK_ACCEPT | rights::POLL_FD_READWRITE,
-            0,
-        ),
-        Descriptor::Socket(_) => (filetype::SOCKET_STREAM, 0, rights::SOCKET, 0),
+        Descriptor::Dir(_) => (filetype::DIRECTORY, 0),
+        Descriptor::Listener(_) | Descriptor::Socket(_) => (filetype::SOCKET_STREAM, 0),
     };
-    let mut bytes = [0u8; 24];
+    let mut bytes = [0u8; size::FDSTAT as usize];
     bytes[0] = ty;
     bytes[2..4].copy_from_slice(&flags.to_le_bytes());
-    bytes[8..16].copy_from_slice(&base.to_le_bytes());
-    bytes[16..24].copy_from_slice(&inheriting.to_le_bytes());
+    bytes[8..16].copy_from_slice(&rights.base.to_le_bytes());
+    bytes[16..24].copy_from_slice(&rights.inheriting.to_le_bytes());
     mem.write_bytes(ptr, &bytes)
 }
 
+/// The `fdflags` a host descriptor has (only `APPEND` and `NONBLOCK` can be set in ward).
+fn status_flags(raw: RawFd) -> u16 {
+    // SAFETY: `raw` belongs to a descriptor in the table, open for the duration of the call; F_GETFL
+    // only reads its status flags.
+    let os_flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
+    let mut flags = 0;
+    if os_flags >= 0 && os_flags & libc::O_APPEND != 0 {
+        flags |= fdflags::APPEND;
+    }
+    if os_flags >= 0 && os_flags & libc::O_NONBLOCK != 0 {
+        flags |= fdflags::NONBLOCK;
+    }
+    flags
+}
+
 pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u16) -> WasiResult {
+    ctx.require(fd, rights::FD_FDSTAT_SET_FLAGS)?;
     if flags & (fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC) != 0 || flags & !0x1f != 0 {
         return Err(Errno::Notsup);
     }
     let raw = match ctx.descriptor(fd)? {
         Descriptor::File(open) => {
-            if flags & fdflags::APPEND != 0 && !open.mutable {
-                return Err(Errno::READ_ONLY);
-            }
-            if flags & fdflags::APPEND != 0 && !open.write {
-                return Err(Errno::Badf);
+            if flags & fdflags::APPEND != 0 {
+                writable(open)?;
             }
             open.file.as_raw_fd()
         }
@@ -351,6 +344,11 @@ pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u16) -> WasiResult
             };
         }
     };
+    set_status_flags(raw, flags)
+}
+
+/// Sets the `APPEND` and `NONBLOCK` status flags of a host descriptor to those in `flags`.
+pub(crate) fn set_status_flags(raw: RawFd, flags: u16) -> WasiResult {
     let mut os_flags = 0;
     if flags & fdflags::APPEND != 0 {
         os_flags |= libc::O_APPEND;
@@ -358,51 +356,62 @@ pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u16) -> WasiResult
     if flags & fdflags::NONBLOCK != 0 {
         os_flags |= libc::O_NONBLOCK;
     }
-    // SAFETY: `raw` belongs to a descriptor in the table, open for the duration of the call; F_SETFL
-    // changes only status flags of that open file description.
+    // SAFETY: `raw` belongs to an open descriptor the caller holds for the duration of the call;
+    // F_SETFL changes only status flags of that open file description.
     if unsafe { libc::fcntl(raw, libc::F_SETFL, os_flags) } < 0 {
         return Err(std::io::Error::last_os_error().into());
     }
     Ok(())
 }
 
-pub fn fd_fdstat_set_rights(ctx: &mut WasiCtx, fd: u32) -> WasiResult {
-    ctx.descriptor(fd)?;
-    // Rights are reported but not narrowed per descriptor; access is governed by how it was opened.
-    Err(Errno::Notsup)
+/// Narrows the rights of `fd` to `base` and `inheriting`. Rights can only be given up: asking for
+/// one the descriptor does not have now is `ENOTCAPABLE` and changes nothing.
+pub fn fd_fdstat_set_rights(ctx: &mut WasiCtx, fd: u32, base: u64, inheriting: u64) -> WasiResult {
+    let entry = ctx.entry(fd)?;
+    let now = entry.rights();
+    let wanted = Rights { base, inheriting };
+    if wanted.without(now) != Rights::default() {
+        return Err(Errno::Notcapable);
+    }
+    let given_up = now.without(wanted);
+    entry.dropped.base |= given_up.base;
+    entry.dropped.inheriting |= given_up.inheriting;
+    Ok(())
 }
 
 pub fn fd_filestat_get(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
+    snapshot: Snapshot,
     fd: u32,
     ptr: u32,
 ) -> WasiResult {
-    let meta = match ctx.descriptor(fd)? {
-        Descriptor::File(open) => open.file.metadata()?,
-        Descriptor::Dir(open) => open.dir.dir_metadata()?,
-        Descriptor::Stream(Stream::File(file)) => Metadata::from_file(file)?,
-        Descriptor::Stream(_) | Descriptor::Socket(_) | Descriptor::Listener(_) => {
-            let mut bytes = [0u8; size::FILESTAT as usize];
-            bytes[16] = match ctx.descriptor(fd)? {
-                Descriptor::Stream(_) => filetype::CHARACTER_DEVICE,
-                _ => filetype::SOCKET_STREAM,
-            };
-            bytes[24] = 1;
-            return mem.write_bytes(ptr, &bytes);
-        }
+    ctx.require(fd, rights::FD_FILESTAT_GET)?;
+    let stat = match ctx.descriptor(fd)? {
+        Descriptor::File(open) => filestat(&open.file.metadata()?),
+        Descriptor::Dir(open) => filestat(&open.dir.dir_metadata()?),
+        // A stream redirected to a regular file shows that file; any other stream only its type,
+        // as under Wasmtime.
+        Descriptor::Stream(stream) => match stream.regular_file() {
+            Some(file) => filestat(&Metadata::from_file(&file)?),
+            None => Filestat {
+                filetype: stream.filetype(),
+                ..Filestat::default()
+            },
+        },
+        Descriptor::Socket(_) | Descriptor::Listener(_) => Filestat {
+            filetype: filetype::SOCKET_STREAM,
+            nlink: 1,
+            ..Filestat::default()
+        },
     };
-    write_filestat(mem, ptr, &meta)
+    mem.write_bytes(ptr, &stat.encode(snapshot))
 }
 
 pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> WasiResult {
+    ctx.require(fd, rights::FD_FILESTAT_SET_SIZE)?;
     let open = ctx.file(fd)?;
-    if !open.mutable {
-        return Err(Errno::READ_ONLY);
-    }
-    if !open.write {
-        return Err(Errno::Badf);
-    }
+    writable(open)?;
     open.file.set_len(size)?;
     Ok(())
 }
@@ -414,6 +423,7 @@ pub fn fd_filestat_set_times(
     mtim: u64,
     flags: u16,
 ) -> WasiResult {
+    ctx.require(fd, rights::FD_FILESTAT_SET_TIMES)?;
     let times = requested_times(atim, mtim, flags)?;
     match ctx.descriptor(fd)? {
         Descriptor::File(open) if open.mutable => set_times_on(&open.file, times),
@@ -432,6 +442,7 @@ pub fn fd_readdir(
     cookie: u64,
     bufused: u32,
 ) -> WasiResult {
+    ctx.require(fd, rights::FD_READDIR)?;
     let dir = &ctx
         .dir(fd)
         .map_err(|e| if e == Errno::Notdir { Errno::Badf } else { e })?
@@ -475,8 +486,8 @@ pub fn fd_renumber(ctx: &mut WasiCtx, from: u32, to: u32) -> WasiResult {
         return Err(Errno::Badf);
     }
     if from != to {
-        let descriptor = ctx.fds.remove(&from).ok_or(Errno::Badf)?;
-        ctx.fds.insert(to, descriptor);
+        let entry = ctx.fds.remove(&from).ok_or(Errno::Badf)?;
+        ctx.fds.insert(to, entry);
     }
     Ok(())
 }
@@ -487,7 +498,7 @@ pub fn fd_prestat_get(
     fd: u32,
     ptr: u32,
 ) -> WasiResult {
-    match ctx.fds.get(&fd) {
+    match ctx.get(fd) {
         Some(Descriptor::Dir(dir)) => {
             let name = dir.preopen.as_ref().ok_or(Errno::Badf)?;
             // tag 0 (a directory), padding, then the name length; written at once so that a pointer
@@ -507,7 +518,7 @@ pub fn fd_prestat_dir_name(
     path: u32,
     path_len: u32,
 ) -> WasiResult {
-    match ctx.fds.get(&fd) {
+    match ctx.get(fd) {
         Some(Descriptor::Dir(dir)) => {
             let name = dir.preopen.as_ref().ok_or(Errno::Badf)?;
             if (path_len as usize) < name.len() {

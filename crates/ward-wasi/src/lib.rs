@@ -1,4 +1,5 @@
 //! WASI preview1 (`wasi_snapshot_preview1`) for the ward runtime, sandboxed with cap-std.
+//! Modules built for the older `wasi_unstable` (preview0) run too, mapped onto preview1.
 //!
 //! Build a [`WasiCtx`] with [`WasiCtxBuilder`], keep it in the store's data, and register the host
 //! functions with [`add_to_linker`]. Every path a guest names is resolved by cap-std beneath one of its
@@ -47,16 +48,19 @@ mod table;
 
 use ward::{Caller, Extern, Linker, Module};
 
-pub use abi::MODULE;
+pub use abi::{MODULE, UNSTABLE_MODULE};
 pub use ctx::{DirPerms, OutputBuffer, Stdio, WasiCtx, WasiCtxBuilder, WasiError};
 pub use errno::Errno;
 
+use abi::Snapshot;
 use errno::WasiResult;
 use guest::GuestMemory;
 
-/// Whether `module` imports anything from `wasi_snapshot_preview1`.
+/// Whether `module` imports anything from WASI: `wasi_snapshot_preview1` or `wasi_unstable`.
 pub fn imports_wasi(module: &Module) -> bool {
-    module.imports().any(|(module, _, _)| module == MODULE)
+    module
+        .imports()
+        .any(|(module, _, _)| module == MODULE || module == UNSTABLE_MODULE)
 }
 
 /// Runs one syscall with the context moved out of the store (so the guest's memory and the context
@@ -79,18 +83,32 @@ fn with_ctx<T>(
     }
 }
 
-/// Defines every `wasi_snapshot_preview1` function in `linker`; `get` finds the [`WasiCtx`] in the
-/// store's data.
+/// Defines every WASI function in `linker`, under `wasi_snapshot_preview1` and again under
+/// `wasi_unstable`; `get` finds the [`WasiCtx`] in the store's data.
 pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
 ) -> ward::Result<()> {
+    for snapshot in [Snapshot::Preview1, Snapshot::Preview0] {
+        add_snapshot_to_linker(linker, get, snapshot)?;
+    }
+    Ok(())
+}
+
+/// Defines the functions of one snapshot. Preview0 has the same functions as preview1 except
+/// `sock_accept`; the few whose structs or enums differ are told which `snapshot` they serve.
+fn add_snapshot_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+    snapshot: Snapshot,
+) -> ward::Result<()> {
+    let module = snapshot.module();
     // Guest integers arrive as Wasm's signed types; the casts below reinterpret them as the unsigned
     // WASI types (pointers, sizes, flags) they are.
     macro_rules! wasi {
         ($name:literal, |$ctx:ident, $mem:ident $(, $arg:ident : $ty:ty)*| $body:expr) => {
             linker.func_wrap(
-                MODULE,
+                module,
                 $name,
                 move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> i32 {
                     with_ctx(&mut caller, get, |$ctx, $mem| $body)
@@ -129,7 +147,7 @@ pub fn add_to_linker<T: 'static>(
         Ok(())
     });
     wasi!("proc_raise", |_c, _m, _signal: i32| Err(Errno::Notsup));
-    linker.func_wrap(MODULE, "proc_exit", |code: i32| -> ward::Result<()> {
+    linker.func_wrap(module, "proc_exit", |code: i32| -> ward::Result<()> {
         Err(ward::Error::Exit(code))
     })?;
 
@@ -158,10 +176,12 @@ pub fn add_to_linker<T: 'static>(
     });
     wasi!(
         "fd_fdstat_set_rights",
-        |c, _m, fd: i32, _base: i64, _inheriting: i64| { fs::fd_fdstat_set_rights(c, fd as u32) }
+        |c, _m, fd: i32, base: i64, inheriting: i64| {
+            fs::fd_fdstat_set_rights(c, fd as u32, base as u64, inheriting as u64)
+        }
     );
     wasi!("fd_filestat_get", |c, m, fd: i32, out: i32| {
-        fs::fd_filestat_get(c, m, fd as u32, out as u32)
+        fs::fd_filestat_get(c, m, snapshot, fd as u32, out as u32)
     });
     wasi!("fd_filestat_set_size", |c, _m, fd: i32, size: i64| {
         fs::fd_filestat_set_size(c, fd as u32, size as u64)
@@ -254,7 +274,7 @@ pub fn add_to_linker<T: 'static>(
                       offset: i64,
                       whence: i32,
                       out: i32| {
-        fs::fd_seek(c, m, fd as u32, offset, whence as u8, out as u32)
+        fs::fd_seek(c, m, snapshot, fd as u32, offset, whence as u8, out as u32)
     });
     wasi!("fd_tell", |c, m, fd: i32, out: i32| fs::fd_tell(
         c, m, fd as u32, out as u32
@@ -272,6 +292,7 @@ pub fn add_to_linker<T: 'static>(
             path::path_filestat_get(
                 c,
                 m,
+                snapshot,
                 fd as u32,
                 flags as u32,
                 path as u32,
@@ -412,12 +433,22 @@ pub fn add_to_linker<T: 'static>(
                           events: i32,
                           count: i32,
                           out: i32| {
-        poll::poll_oneoff(c, m, subs as u32, events as u32, count as u32, out as u32)
+        poll::poll_oneoff(
+            c,
+            m,
+            snapshot,
+            subs as u32,
+            events as u32,
+            count as u32,
+            out as u32,
+        )
     });
 
-    wasi!("sock_accept", |c, m, fd: i32, flags: i32, out: i32| {
-        sock::sock_accept(c, m, fd as u32, flags as u16, out as u32)
-    });
+    if snapshot == Snapshot::Preview1 {
+        wasi!("sock_accept", |c, m, fd: i32, flags: i32, out: i32| {
+            sock::sock_accept(c, m, fd as u32, flags as u16, out as u32)
+        });
+    }
     wasi!("sock_recv", |c,
                         m,
                         fd: i32,

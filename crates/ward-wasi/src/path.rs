@@ -11,14 +11,15 @@ use cap_fs_ext::{
     DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, SystemTimeSpec,
 };
 use cap_std::fs::{Dir, OpenOptions};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::abi::{LOOKUP_SYMLINK_FOLLOW, fdflags, oflags, rights};
+use crate::abi::{LOOKUP_SYMLINK_FOLLOW, Snapshot, fdflags, oflags, rights};
 use crate::ctx::WasiCtx;
 use crate::errno::{Errno, WasiResult};
-use crate::fs::{requested_times, write_filestat};
+use crate::fs::{filestat, requested_times, set_status_flags};
 use crate::guest::GuestMemory;
-use crate::table::{Descriptor, OpenDir, OpenFile};
+use crate::table::{Descriptor, Entry, OpenDir, OpenFile, Rights};
 
 fn follows(lookup_flags: u32) -> bool {
     lookup_flags & LOOKUP_SYMLINK_FOLLOW != 0
@@ -33,14 +34,19 @@ struct OpenRequest {
     truncate: bool,
     read: bool,
     write: bool,
-    append: bool,
-    nonblock: bool,
+    /// The `APPEND` and `NONBLOCK` flags, set on the host descriptor after opening it.
+    status_flags: u16,
 }
 
 impl OpenRequest {
     fn decode(dirflags: u32, oflags: u16, rights_base: u64, fdflags: u16) -> WasiResult<Self> {
         if oflags & !0xf != 0 {
             return Err(Errno::Inval);
+        }
+        // Wasmtime refuses these too: cap-std cannot open with O_SYNC or O_DSYNC, and ward will not
+        // pretend to honour them.
+        if fdflags & (fdflags::SYNC | fdflags::DSYNC | fdflags::RSYNC) != 0 {
+            return Err(Errno::Notsup);
         }
         let append = fdflags & fdflags::APPEND != 0;
         let request = OpenRequest {
@@ -51,8 +57,7 @@ impl OpenRequest {
             truncate: oflags & oflags::TRUNC != 0,
             read: rights_base & (rights::FD_READ | rights::FD_READDIR) != 0,
             write: append || rights_base & rights::FILE_WRITE != 0,
-            append,
-            nonblock: fdflags & fdflags::NONBLOCK != 0,
+            status_flags: fdflags & (fdflags::APPEND | fdflags::NONBLOCK),
         };
         if request.directory && (request.create || request.truncate) {
             return Err(Errno::Inval);
@@ -63,6 +68,18 @@ impl OpenRequest {
     /// Whether the open could change the file system.
     fn mutates(&self) -> bool {
         self.create || self.truncate || self.write
+    }
+
+    /// The rights the directory needs for this open.
+    fn needed_rights(&self) -> u64 {
+        let mut needed = rights::PATH_OPEN;
+        if self.create {
+            needed |= rights::PATH_CREATE_FILE;
+        }
+        if self.truncate {
+            needed |= rights::PATH_FILESTAT_SET_SIZE;
+        }
+        needed
     }
 }
 
@@ -81,9 +98,15 @@ pub fn path_open(
 ) -> WasiResult {
     let request = OpenRequest::decode(dirflags, oflags, rights_base, fdflags)?;
     let path = mem.path(path, path_len)?;
+    ctx.require(fd, request.needed_rights())?;
     let parent = ctx.dir(fd)?;
     if request.mutates() && !parent.writable {
         return Err(Errno::READ_ONLY);
+    }
+    // What the guest gave up for the directory's children it cannot ask back for them.
+    let withheld = ctx.fds.get(&fd).map_or(0, |entry| entry.dropped.inheriting);
+    if rights_base & withheld != 0 {
+        return Err(Errno::Notcapable);
     }
     let descriptor = if request.directory {
         let dir = if request.follow {
@@ -91,6 +114,10 @@ pub fn path_open(
         } else {
             parent.dir.open_dir_nofollow(path)?
         };
+        // Checked after opening, so that a missing path or a file is reported as such first.
+        if request.write {
+            return Err(Errno::Isdir);
+        }
         Descriptor::Dir(OpenDir {
             dir,
             writable: parent.writable,
@@ -99,11 +126,11 @@ pub fn path_open(
     } else {
         let mut options = OpenOptions::new();
         // Creating or truncating needs a writable host descriptor even if the guest only reads.
+        // Appending is set after opening: cap-std (like std) refuses append together with truncate.
         let os_write = request.write || request.create || request.truncate;
         options
             .read(request.read || !os_write)
-            .write(os_write && !request.append)
-            .append(request.append)
+            .write(os_write)
             .truncate(request.truncate)
             .create(request.create && !request.exclusive)
             .create_new(request.create && request.exclusive)
@@ -121,6 +148,9 @@ pub fn path_open(
                 preopen: None,
             })
         } else {
+            if request.status_flags != 0 {
+                set_status_flags(file.as_raw_fd(), request.status_flags)?;
+            }
             Descriptor::File(OpenFile {
                 file,
                 read: request.read || !os_write,
@@ -129,10 +159,15 @@ pub fn path_open(
             })
         }
     };
-    let number = ctx.insert(descriptor)?;
-    if request.nonblock {
-        crate::fs::fd_fdstat_set_flags(ctx, number, fdflags::NONBLOCK)?;
-    }
+    let all = descriptor.rights();
+    let dropped = Rights {
+        base: all.base & withheld,
+        inheriting: all.inheriting & withheld,
+    };
+    let number = ctx.insert_entry(Entry {
+        descriptor,
+        dropped,
+    })?;
     if let Err(e) = mem.write_u32(opened, number) {
         ctx.fds.remove(&number);
         return Err(e);
@@ -148,6 +183,7 @@ pub fn path_create_directory(
     path_len: u32,
 ) -> WasiResult {
     let path = mem.path(path, path_len)?;
+    ctx.require(fd, rights::PATH_CREATE_DIRECTORY)?;
     ctx.writable_dir(fd)?.dir.create_dir(path)?;
     Ok(())
 }
@@ -160,6 +196,7 @@ pub fn path_remove_directory(
     path_len: u32,
 ) -> WasiResult {
     let path = mem.path(path, path_len)?;
+    ctx.require(fd, rights::PATH_REMOVE_DIRECTORY)?;
     ctx.writable_dir(fd)?.dir.remove_dir(path)?;
     Ok(())
 }
@@ -172,6 +209,7 @@ pub fn path_unlink_file(
     path_len: u32,
 ) -> WasiResult {
     let path = mem.path(path, path_len)?;
+    ctx.require(fd, rights::PATH_UNLINK_FILE)?;
     let dir = &ctx.writable_dir(fd)?.dir;
     // A trailing slash names a directory, which unlink never removes.
     if path.as_os_str().as_bytes().ends_with(b"/") {
@@ -198,6 +236,8 @@ pub fn path_rename(
 ) -> WasiResult {
     let old = mem.path(old, old_len)?;
     let new = mem.path(new, new_len)?;
+    ctx.require(fd, rights::PATH_RENAME_SOURCE)?;
+    ctx.require(new_fd, rights::PATH_RENAME_TARGET)?;
     let from = &ctx.writable_dir(fd)?.dir;
     let to = &ctx.writable_dir(new_fd)?.dir;
     from.rename(old, to, new)?;
@@ -209,7 +249,7 @@ pub fn path_link(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
     old_fd: u32,
-    _old_flags: u32,
+    old_flags: u32,
     old: u32,
     old_len: u32,
     new_fd: u32,
@@ -218,10 +258,17 @@ pub fn path_link(
 ) -> WasiResult {
     let old = mem.path(old, old_len)?;
     let new = mem.path(new, new_len)?;
+    ctx.require(old_fd, rights::PATH_LINK_SOURCE)?;
+    ctx.require(new_fd, rights::PATH_LINK_TARGET)?;
     // The source must be writable too: a link from a read-only preopen into a writable one would
     // make the read-only file writable.
     let from = &ctx.writable_dir(old_fd)?.dir;
     let to = &ctx.writable_dir(new_fd)?.dir;
+    // A hard link to what a symlink points to is not made (`linkat` with `AT_SYMLINK_FOLLOW` could
+    // not be confined by cap-std); Wasmtime answers EINVAL too.
+    if follows(old_flags) {
+        return Err(Errno::Inval);
+    }
     from.hard_link(old, to, new)?;
     Ok(())
 }
@@ -237,6 +284,7 @@ pub fn path_symlink(
 ) -> WasiResult {
     let target = mem.path(target, target_len)?;
     let link = mem.path(link, link_len)?;
+    ctx.require(fd, rights::PATH_SYMLINK)?;
     let dir = &ctx.writable_dir(fd)?.dir;
     // An absolute target could never be followed inside the sandbox and would point host tools at
     // host paths, so it is refused.
@@ -259,6 +307,7 @@ pub fn path_readlink(
     bufused: u32,
 ) -> WasiResult {
     let path = mem.path(path, path_len)?;
+    ctx.require(fd, rights::PATH_READLINK)?;
     let target = ctx.dir(fd)?.dir.read_link_contents(path)?;
     let bytes = target.as_os_str().as_bytes();
     let n = bytes.len().min(buf_len as usize);
@@ -266,9 +315,11 @@ pub fn path_readlink(
     mem.write_u32(bufused, n as u32)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn path_filestat_get(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
+    snapshot: Snapshot,
     fd: u32,
     flags: u32,
     path: u32,
@@ -276,13 +327,14 @@ pub fn path_filestat_get(
     buf: u32,
 ) -> WasiResult {
     let path = mem.path(path, path_len)?;
+    ctx.require(fd, rights::PATH_FILESTAT_GET)?;
     let dir = &ctx.dir(fd)?.dir;
     let meta = if follows(flags) {
         dir.metadata(path)?
     } else {
         dir.symlink_metadata(path)?
     };
-    write_filestat(mem, buf, &meta)
+    mem.write_bytes(buf, &filestat(&meta).encode(snapshot))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -302,6 +354,7 @@ pub fn path_filestat_set_times(
     let spec = |t: Option<std::time::SystemTime>| {
         t.map(|t| SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(t)))
     };
+    ctx.require(fd, rights::PATH_FILESTAT_SET_TIMES)?;
     let dir = &ctx.writable_dir(fd)?.dir;
     if follows(flags) {
         dir.set_times(path, spec(atime), spec(mtime))?;

@@ -7,7 +7,9 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use crate::abi::{EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME, eventtype, size};
+use crate::abi::{
+    EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME, Snapshot, eventtype, rights, size,
+};
 use crate::ctx::WasiCtx;
 use crate::errno::{Errno, WasiResult};
 use crate::process::now;
@@ -68,9 +70,19 @@ struct Waiter {
 /// Readiness that needs no waiting, or the host descriptor to wait on.
 fn fd_readiness(ctx: &mut WasiCtx, fd: u32, kind: u8, userdata: u64) -> Result<Event, Waiter> {
     let read = kind == eventtype::FD_READ;
-    let Some(descriptor) = ctx.fds.get_mut(&fd) else {
+    let Some(entry) = ctx.fds.get_mut(&fd) else {
         return Ok(Event::failed(userdata, kind, Errno::Badf));
     };
+    let needed = rights::POLL_FD_READWRITE
+        | if read {
+            rights::FD_READ
+        } else {
+            rights::FD_WRITE
+        };
+    if entry.dropped.base & needed != 0 {
+        return Ok(Event::failed(userdata, kind, Errno::Notcapable));
+    }
+    let descriptor = &mut entry.descriptor;
     if let Some(raw) = descriptor.raw_fd() {
         return Err(Waiter {
             userdata,
@@ -100,9 +112,12 @@ fn fd_readiness(ctx: &mut WasiCtx, fd: u32, kind: u8, userdata: u64) -> Result<E
     })
 }
 
+/// Waits as `subs` asks. Preview0 lays clock subscriptions out differently, hence `snapshot`.
+#[allow(clippy::too_many_arguments)]
 pub fn poll_oneoff(
     ctx: &mut WasiCtx,
     mem: &mut crate::guest::GuestMemory<'_>,
+    snapshot: Snapshot,
     subs: u32,
     events: u32,
     count: u32,
@@ -111,7 +126,8 @@ pub fn poll_oneoff(
     if count == 0 {
         return Err(Errno::Inval);
     }
-    let sub_bytes = count.checked_mul(size::SUBSCRIPTION).ok_or(Errno::Fault)?;
+    let layout = snapshot.subscription();
+    let sub_bytes = count.checked_mul(layout.size).ok_or(Errno::Fault)?;
     mem.slice(subs, sub_bytes)?;
     let event_bytes = count.checked_mul(size::EVENT).ok_or(Errno::Fault)?;
     mem.slice(events, event_bytes)?;
@@ -122,14 +138,14 @@ pub fn poll_oneoff(
     // (userdata, time left from `start`)
     let mut timers: Vec<(u64, Duration)> = Vec::new();
     for i in 0..count {
-        let at = subs + i * size::SUBSCRIPTION;
+        let at = subs + i * layout.size;
         let userdata = mem.read_u64(at)?;
         let kind = mem.read_u8(at + 8)?;
         match kind {
             eventtype::CLOCK => {
-                let id = mem.read_u32(at + 16)?;
-                let timeout = mem.read_u64(at + 24)?;
-                let flags = mem.read_u16(at + 40)?;
+                let id = mem.read_u32(at + layout.clock_id)?;
+                let timeout = mem.read_u64(at + layout.timeout)?;
+                let flags = mem.read_u16(at + layout.flags)?;
                 let left = if flags & SUBSCRIPTION_CLOCK_ABSTIME != 0 {
                     now(id).map(|current| timeout.saturating_sub(current))
                 } else {

@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 use std::net::Shutdown;
 
-use crate::abi::{RECV_PEEK, fdflags, sdflags};
+use crate::abi::{RECV_PEEK, fdflags, rights, sdflags};
 use crate::ctx::WasiCtx;
 use crate::errno::{Errno, WasiResult};
 use crate::guest::{GuestMemory, total_len};
@@ -29,10 +29,11 @@ pub fn sock_accept(
     flags: u16,
     opened: u32,
 ) -> WasiResult {
+    ctx.require(fd, rights::SOCK_ACCEPT)?;
     if flags & !fdflags::NONBLOCK != 0 {
         return Err(Errno::Inval);
     }
-    let stream = match ctx.fds.get(&fd) {
+    let stream = match ctx.get(fd) {
         Some(Descriptor::Listener(listener)) => listener.accept()?.0,
         other => return Err(not_a_socket(other)),
     };
@@ -52,9 +53,10 @@ pub fn sock_recv(
     datalen: u32,
     out_flags: u32,
 ) -> WasiResult {
+    ctx.require(fd, rights::FD_READ)?;
     let buffers = mem.iovecs(iovs, iovs_len)?;
     let mut data = vec![0u8; total_len(&buffers, 64 << 20)];
-    let n = match ctx.fds.get_mut(&fd) {
+    let n = match ctx.descriptor(fd).ok() {
         Some(Descriptor::Socket(socket)) if flags & RECV_PEEK != 0 => socket.peek(&mut data)?,
         Some(Descriptor::Socket(socket)) => socket.read(&mut data)?,
         other => return Err(not_a_socket(other.map(|d| &*d))),
@@ -72,9 +74,10 @@ pub fn sock_send(
     iovs_len: u32,
     datalen: u32,
 ) -> WasiResult {
+    ctx.require(fd, rights::FD_WRITE)?;
     let buffers = mem.iovecs(iovs, iovs_len)?;
     let data = mem.gather(&buffers)?;
-    let n = match ctx.fds.get_mut(&fd) {
+    let n = match ctx.descriptor(fd).ok() {
         Some(Descriptor::Socket(socket)) => socket.write(&data)?,
         other => return Err(not_a_socket(other.map(|d| &*d))),
     };
@@ -88,7 +91,8 @@ pub fn sock_shutdown(ctx: &mut WasiCtx, fd: u32, how: u8) -> WasiResult {
         h if h == sdflags::RD | sdflags::WR => Shutdown::Both,
         _ => return Err(Errno::Inval),
     };
-    match ctx.fds.get(&fd) {
+    ctx.require(fd, rights::SOCK_SHUTDOWN)?;
+    match ctx.get(fd) {
         Some(Descriptor::Socket(socket)) => Ok(socket.shutdown(how)?),
         other => Err(not_a_socket(other)),
     }
