@@ -1,6 +1,8 @@
 //! The resource-limit flags of `ward run`: `--fuel`, `--timeout`, `--max-memory`, `--max-stack`, and
 //! Wasmtime's spellings of the same as `-W fuel=N,timeout=…,max-memory-size=…,max-wasm-stack=…`, plus
-//! `-W trap-on-grow-failure=y|n`.
+//! `-W trap-on-grow-failure=y|n`, and Wasmtime's `-W max-table-elements=N,max-instances=N,max-tables=N,
+//! max-memories=N` (table growth beyond the first fails like memory growth; more instances, tables or
+//! memories than allowed fail instantiation).
 //!
 //! Fuel, time and stack limits, when exhausted, end the run as a trap (exit 134) whose message names
 //! the flag. The memory limit behaves as in Wasmtime: `memory.grow` beyond it returns -1 and the
@@ -29,7 +31,7 @@ pub struct LimitArgs {
     #[arg(long = "max-stack", value_name = "BYTES", value_parser = parse_bytes)]
     max_stack: Option<u64>,
     /// Wasmtime-style options: fuel=N, timeout=DURATION, max-memory-size=BYTES, max-wasm-stack=BYTES,
-    /// trap-on-grow-failure[=y|n].
+    /// max-table-elements=N, max-instances=N, max-tables=N, max-memories=N, trap-on-grow-failure[=y|n].
     #[arg(short = 'W', value_name = "KEY=VALUE", value_delimiter = ',')]
     wasm_options: Vec<String>,
 }
@@ -43,6 +45,13 @@ pub struct Limits {
     pub max_stack: Option<u64>,
     /// A refused `memory.grow`/`table.grow` traps instead of returning -1.
     pub trap_on_grow_failure: bool,
+    /// Most elements any one table may have (`-W max-table-elements`).
+    pub max_table_elements: Option<u64>,
+    /// Most instances, tables and memories in the store (`-W max-instances`, `max-tables`,
+    /// `max-memories`).
+    pub max_instances: Option<u64>,
+    pub max_tables: Option<u64>,
+    pub max_memories: Option<u64>,
 }
 
 impl LimitArgs {
@@ -54,6 +63,10 @@ impl LimitArgs {
             max_memory: self.max_memory,
             max_stack: self.max_stack,
             trap_on_grow_failure: false,
+            max_table_elements: None,
+            max_instances: None,
+            max_tables: None,
+            max_memories: None,
         };
         for option in &self.wasm_options {
             let (key, value) = match option.split_once('=') {
@@ -84,11 +97,23 @@ impl LimitArgs {
                 "max-wasm-stack" => {
                     set_once(&mut limits.max_stack, parse_bytes(value).map_err(bad)?, key)?
                 }
+                "max-table-elements" | "max-instances" | "max-tables" | "max-memories" => {
+                    let count = value
+                        .parse()
+                        .map_err(|_| bad(format!("\"{value}\" is not a number")))?;
+                    let slot = match key {
+                        "max-table-elements" => &mut limits.max_table_elements,
+                        "max-instances" => &mut limits.max_instances,
+                        "max-tables" => &mut limits.max_tables,
+                        _ => &mut limits.max_memories,
+                    };
+                    set_once(slot, count, key)?
+                }
                 "trap-on-grow-failure" => {
                     limits.trap_on_grow_failure = parse_bool(value).map_err(bad)?
                 }
                 other => bail!(
-                    "-W {other}: unknown option (supported: fuel, timeout, max-memory-size, max-wasm-stack, trap-on-grow-failure)"
+                    "-W {other}: unknown option (supported: fuel, timeout, max-memory-size, max-wasm-stack, max-table-elements, max-instances, max-tables, max-memories, trap-on-grow-failure)"
                 ),
             }
         }
@@ -130,8 +155,21 @@ impl Limits {
     /// `-W trap-on-grow-failure=y`.
     pub fn store_limits(&self) -> StoreLimits {
         let mut builder = StoreLimitsBuilder::new().trap_on_grow_failure(self.trap_on_grow_failure);
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         if let Some(bytes) = self.max_memory {
-            builder = builder.memory_size(usize::try_from(bytes).unwrap_or(usize::MAX));
+            builder = builder.memory_size(size(bytes));
+        }
+        if let Some(elements) = self.max_table_elements {
+            builder = builder.table_elements(size(elements));
+        }
+        if let Some(count) = self.max_instances {
+            builder = builder.instances(size(count));
+        }
+        if let Some(count) = self.max_tables {
+            builder = builder.tables(size(count));
+        }
+        if let Some(count) = self.max_memories {
+            builder = builder.memories(size(count));
         }
         builder.build()
     }
@@ -148,6 +186,11 @@ impl Limits {
             TrapKind::MemoryLimitExceeded => self.max_memory.map(|b| {
                 format!(
                     "memory limit of {b} bytes exceeded (--max-memory with trap-on-grow-failure)"
+                )
+            }),
+            TrapKind::TableLimitExceeded => self.max_table_elements.map(|n| {
+                format!(
+                    "table limit of {n} elements exceeded (-W max-table-elements with trap-on-grow-failure)"
                 )
             }),
             TrapKind::StackOverflow => Some(match self.max_stack {

@@ -326,6 +326,11 @@ fn run(args: &RunArgs) -> Result<Outcome> {
             return Ok(Outcome::Trap);
         }
         Err(Error::Exit(code)) => return Ok(Outcome::Exit(code)),
+        // An exception nothing caught ends the program abnormally, as a trap does (as in Wasmtime).
+        Err(Error::Exception(exn)) => {
+            eprintln!("error: failed to instantiate \"{shown}\": {exn}");
+            return Ok(Outcome::Trap);
+        }
         Err(e) => return Err(anyhow!(e).context(format!("failed to instantiate \"{shown}\""))),
     };
     let (name, func) = match &args.invoke {
@@ -389,6 +394,10 @@ fn run(args: &RunArgs) -> Result<Outcome> {
                 &trap,
                 &limits,
             );
+            Ok(Outcome::Trap)
+        }
+        Err(Error::Exception(exn)) => {
+            eprintln!("error: failed to run `{name}` in \"{shown}\": {exn}");
             Ok(Outcome::Trap)
         }
         Err(e) => Err(anyhow!(e).context(format!("failed to run `{name}`"))),

@@ -207,3 +207,82 @@ fn bad_limit_values_are_usage_errors() {
         stderr(&out)
     );
 }
+
+#[test]
+fn table_element_limit_makes_growth_fail_or_trap() {
+    let dir = tempfile::tempdir().unwrap();
+    let grow = module(
+        &dir,
+        "table.wat",
+        r#"(module (table 1 funcref)
+             (func (export "f") (result i32 i32)
+               (table.grow (ref.null func) (i32.const 100))
+               (table.grow (ref.null func) (i32.const 1))))"#,
+    );
+    let out = ward(&["run", "-W", "max-table-elements=10", "--invoke", "f", &grow]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "-1\n1\n");
+    let out = ward(&[
+        "run",
+        "-W",
+        "max-table-elements=10,trap-on-grow-failure=y",
+        "--invoke",
+        "f",
+        &grow,
+    ]);
+    assert_limit_trap(&out, "max-table-elements");
+}
+
+#[test]
+fn instance_table_and_memory_counts_limit_instantiation() {
+    let dir = tempfile::tempdir().unwrap();
+    let module_path = module(
+        &dir,
+        "counts.wat",
+        r#"(module (memory 1) (table 1 funcref) (func (export "_start")))"#,
+    );
+    assert!(
+        ward(&[
+            "run",
+            "-W",
+            "max-instances=1,max-tables=1,max-memories=1",
+            &module_path
+        ])
+        .status
+        .success()
+    );
+    for option in ["max-instances=0", "max-tables=0", "max-memories=0"] {
+        let out = ward(&["run", "-W", option, &module_path]);
+        assert_eq!(out.status.code(), Some(1), "{option}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("error: failed to instantiate"),
+            "{option}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn uncaught_exception_exits_134_like_a_trap() {
+    let dir = tempfile::tempdir().unwrap();
+    let throw = module(
+        &dir,
+        "throw.wat",
+        r#"(module (tag $t (param i32))
+             (func (export "_start") (throw $t (i32.const 7))))"#,
+    );
+    let out = ward(&["run", &throw]);
+    assert_eq!(out.status.code(), Some(134), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("uncaught wasm exception"),
+        "{}",
+        stderr(&out)
+    );
+    let at_start = module(
+        &dir,
+        "throw-start.wat",
+        r#"(module (tag $t) (func $s (throw $t)) (start $s))"#,
+    );
+    let out = ward(&["run", &at_start]);
+    assert_eq!(out.status.code(), Some(134), "{}", stderr(&out));
+}
