@@ -254,12 +254,25 @@ pub(crate) const CLOCK_CHECK_INTERVAL: u32 = 256;
 
 /// A store's wall-clock deadline: armed by `Store::set_wall_clock_deadline`, disarmed when the outermost
 /// call into Wasm returns (see the module docs).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct WallClockDeadline {
     /// The instant, while armed.
     at: Option<Instant>,
-    /// Interruption points left until the clock is read again.
+    /// Interruption points left until [`Self::passed_if_due`] looks at the clock. Counted down at every
+    /// point, armed or not: with a deadline armed, first testing whether one is armed made the `sieve`
+    /// kernel run 8 % more instructions than without (callgrind), the bare decrement 0.5 %; unarmed
+    /// both cost the same. Disarmed it starts at `u32::MAX`, so it comes due only every four billion
+    /// points, harmlessly.
     countdown: u32,
+}
+
+impl Default for WallClockDeadline {
+    fn default() -> Self {
+        WallClockDeadline {
+            at: None,
+            countdown: u32::MAX,
+        }
+    }
 }
 
 impl WallClockDeadline {
@@ -271,30 +284,32 @@ impl WallClockDeadline {
 
     /// Removes the deadline.
     pub fn disarm(&mut self) {
-        self.at = None;
+        *self = WallClockDeadline::default();
     }
 
-    /// Counts one interruption point; true when it is time to read the clock ([`Self::passed_if_due`]).
-    /// Costs one well-predicted branch while no deadline is armed.
+    /// Counts one interruption point; true when it is time to call [`Self::passed_if_due`], which
+    /// must then be called before the next `tick`.
     #[inline(always)]
     pub fn tick(&mut self) -> bool {
-        if self.at.is_none() {
-            return false;
-        }
-        // Saturating: stays due until `passed_if_due` reads the clock, even if a check in between stopped
-        // for another reason first.
-        self.countdown = self.countdown.saturating_sub(1);
+        self.countdown = self.countdown.wrapping_sub(1);
         self.countdown == 0
     }
 
-    /// Reads the clock if [`Self::tick`] said it is time: whether the armed instant has passed.
+    /// Whether the armed instant has passed, reading the clock only if [`Self::tick`] said it is time
+    /// (and starting the next countdown then).
     pub fn passed_if_due(&mut self) -> bool {
+        if self.countdown != 0 {
+            return false;
+        }
         match self.at {
-            Some(at) if self.countdown == 0 => {
+            Some(at) => {
                 self.countdown = CLOCK_CHECK_INTERVAL;
                 Instant::now() >= at
             }
-            _ => false,
+            None => {
+                self.countdown = u32::MAX;
+                false
+            }
         }
     }
 }

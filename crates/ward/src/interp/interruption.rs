@@ -30,10 +30,11 @@ pub(super) enum Verdict {
 /// trap of a nested call.
 #[inline(never)]
 pub(super) fn decide<T>(store: &mut Store<T>, slots: *mut u64, live: usize) -> Result<Verdict> {
-    if store.inner.interrupt.swap(false, Ordering::Relaxed) {
+    // First, so that a countdown that came due always restarts.
+    if store.inner.wall_clock.passed_if_due() {
         return Ok(Verdict::Interrupt);
     }
-    if store.inner.wall_clock.passed_if_due() {
+    if store.inner.interrupt.swap(false, Ordering::Relaxed) {
         return Ok(Verdict::Interrupt);
     }
     if store.inner.engine.current_epoch() < store.inner.epoch_deadline {
