@@ -231,7 +231,8 @@ impl<T> Store<T> {
     /// `delta` ticks after the current epoch and lets the Wasm continue;
     /// [`UpdateDeadline::Interrupt`] traps with [`TrapKind::Interrupt`](crate::TrapKind::Interrupt); an
     /// error ends the call into Wasm with that error. [`Store::epoch_deadline_trap`] removes the
-    /// callback.
+    /// callback. As in Wasmtime, the callback stays installed after it runs even if it installed
+    /// another or removed itself meanwhile; make such changes outside the callback.
     ///
     /// ```
     /// use ward::{Config, Engine, Linker, Module, Store, UpdateDeadline};
