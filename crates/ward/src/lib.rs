@@ -49,11 +49,13 @@ pub use exception::{ExnRef, Tag};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use global::Global;
 pub use instance::{Extern, Instance};
-pub use limits::{InterruptHandle, ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+pub use limits::{
+    InterruptHandle, ResourceLimiter, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
+};
 pub use linker::Linker;
 pub use memory::Memory;
 pub use module::Module;
-pub use store::{AsContext, AsContextMut, Store, StoreId};
+pub use store::{AsContext, AsContextMut, Store, StoreContextMut, StoreId};
 pub use table::Table;
 pub use trap::{Error, FrameInfo, Result, Trap, TrapKind, WasmBacktrace};
 pub use types::{

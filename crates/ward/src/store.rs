@@ -7,7 +7,7 @@
 use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmparser::types::CoreTypeId;
 
@@ -16,7 +16,9 @@ use crate::exception::{Tag, TagEntity};
 use crate::func::{Caller, Func};
 use crate::global::GlobalEntity;
 use crate::interp::exec::ExecStack;
-use crate::limits::{DEFAULT_COUNT_LIMIT, InterruptHandle, ResourceLimiter};
+use crate::limits::{
+    DEFAULT_COUNT_LIMIT, InterruptHandle, ResourceLimiter, UpdateDeadline, WallClockDeadline,
+};
 use crate::memory::{Memory, MemoryEntity};
 use crate::module::Module;
 use crate::table::TableEntity;
@@ -92,8 +94,10 @@ pub(crate) struct StoreInner {
     pub fuel: u64,
     /// Engine epoch at which running code traps with `Interrupt`.
     pub epoch_deadline: u64,
-    /// Set by an [`InterruptHandle`] to stop running code.
+    /// Set by an [`InterruptHandle`] to stop running code; cleared by the trap it causes.
     pub interrupt: Arc<AtomicBool>,
+    /// Armed by `Store::set_wall_clock_deadline`; disarmed when the outermost call into Wasm returns.
+    pub wall_clock: WallClockDeadline,
 }
 
 impl StoreInner {
@@ -135,11 +139,21 @@ impl Drop for StoreInner {
 /// Picks the resource limiter out of the host data.
 type LimiterFn<T> = Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static) + Send>;
 
+/// A store borrowed mutably, as callbacks such as [`Store::epoch_deadline_callback`]'s receive it.
+/// (Wasmtime's name for the same access; here it is simply `&mut Store<T>`.)
+pub type StoreContextMut<'a, T> = &'a mut Store<T>;
+
+/// Decides what happens when the epoch deadline is reached (see [`Store::epoch_deadline_callback`]).
+pub(crate) type EpochDeadlineCallback<T> =
+    Box<dyn FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send>;
+
 /// All runtime state of a group of instances, with host data `T`.
 pub struct Store<T> {
     pub(crate) inner: StoreInner,
     pub(crate) hosts: Vec<HostFunc<T>>,
     limiter: Option<LimiterFn<T>>,
+    /// Asked when the epoch deadline is reached; `None` traps (see `interp::interruption`).
+    pub(crate) epoch_deadline_callback: Option<EpochDeadlineCallback<T>>,
     data: T,
 }
 
@@ -164,9 +178,11 @@ impl<T> Store<T> {
                 fuel: 0,
                 epoch_deadline: u64::MAX,
                 interrupt: Arc::new(AtomicBool::new(false)),
+                wall_clock: WallClockDeadline::default(),
             },
             hosts: Vec::new(),
             limiter: None,
+            epoch_deadline_callback: None,
             data,
         }
     }
@@ -196,32 +212,117 @@ impl<T> Store<T> {
 
     /// Lets Wasm run until the engine's epoch has advanced `ticks` beyond its current value (needs
     /// [`Config::epoch_interruption`](crate::Config::epoch_interruption)); then it traps with
-    /// [`TrapKind::Interrupt`](crate::TrapKind::Interrupt).
+    /// [`TrapKind::Interrupt`](crate::TrapKind::Interrupt), or asks the
+    /// [epoch deadline callback](Store::epoch_deadline_callback) if one is installed.
+    ///
+    /// The deadline is an absolute epoch: it stays in force for later calls until set again.
     pub fn set_epoch_deadline(&mut self, ticks: u64) {
         self.inner.epoch_deadline = self.inner.engine.current_epoch().saturating_add(ticks);
     }
 
-    /// A handle that interrupts Wasm running in this store, usable from other threads.
+    /// Makes reaching the epoch deadline trap with [`TrapKind::Interrupt`](crate::TrapKind::Interrupt),
+    /// removing any [epoch deadline callback](Store::epoch_deadline_callback). This is the default.
+    pub fn epoch_deadline_trap(&mut self) {
+        self.epoch_deadline_callback = None;
+    }
+
+    /// Calls `callback` with the store whenever running Wasm reaches the epoch deadline, instead of
+    /// trapping. [`UpdateDeadline::Continue(delta)`](UpdateDeadline::Continue) sets the deadline
+    /// `delta` ticks after the current epoch and lets the Wasm continue;
+    /// [`UpdateDeadline::Interrupt`] traps with [`TrapKind::Interrupt`](crate::TrapKind::Interrupt); an
+    /// error ends the call into Wasm with that error. [`Store::epoch_deadline_trap`] removes the
+    /// callback. As in Wasmtime, the callback stays installed after it runs even if it installed
+    /// another or removed itself meanwhile; make such changes outside the callback.
+    ///
+    /// ```
+    /// use ward::{Config, Engine, Linker, Module, Store, UpdateDeadline};
+    ///
+    /// let mut config = Config::new();
+    /// config.epoch_interruption(true);
+    /// let engine = Engine::new(&config);
+    /// let module = Module::new(&engine, r#"(module (func (export "spin") (loop $l (br $l))))"#)?;
+    /// let mut store = Store::new(&engine, 0u32);
+    /// let spin = Linker::new(&engine).instantiate(&mut store, &module)?.get_func(&store, "spin").unwrap();
+    /// // Deadline reached at every check: allow three of them, then give up.
+    /// store.set_epoch_deadline(0);
+    /// store.epoch_deadline_callback(|store| {
+    ///     *store.data_mut() += 1;
+    ///     if *store.data() < 3 {
+    ///         Ok(UpdateDeadline::Continue(0))
+    ///     } else {
+    ///         Err(ward::Error::msg("out of time slices"))
+    ///     }
+    /// });
+    /// let err = spin.call(&mut store, &[], &mut []).unwrap_err();
+    /// assert_eq!(err.to_string(), "out of time slices");
+    /// assert_eq!(*store.data(), 3);
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn epoch_deadline_callback(
+        &mut self,
+        callback: impl FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + 'static,
+    ) {
+        self.epoch_deadline_callback = Some(Box::new(callback));
+    }
+
+    /// A handle that interrupts Wasm running in this store, usable from other threads (see
+    /// [`InterruptHandle::interrupt`] for when a request takes effect).
     pub fn interrupt_handle(&self) -> InterruptHandle {
         InterruptHandle {
             flag: self.inner.interrupt.clone(),
         }
     }
 
-    /// Clears an interruption requested through an [`InterruptHandle`] or a deadline.
+    /// Withdraws a pending [`InterruptHandle`] request and disarms the wall-clock deadline. The epoch
+    /// deadline is left as it is.
     pub fn clear_interrupt(&mut self) {
         self.inner.interrupt.store(false, Ordering::Relaxed);
+        self.inner.wall_clock.disarm();
     }
 
-    /// Interrupts Wasm running in this store once `timeout` of wall-clock time has passed (needs
-    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption)). A timer thread sleeps until
-    /// then and raises the store's interrupt flag.
+    /// Arms a wall-clock deadline `timeout` from now: Wasm still running then traps with
+    /// [`TrapKind::Interrupt`](crate::TrapKind::Interrupt). Needs
+    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption).
+    ///
+    /// The deadline covers the next call into Wasm ([`Func::call`], or the start function run by
+    /// instantiation), including Wasm the host calls from inside it, and is disarmed when that call
+    /// returns, however it ends: a later call on the store runs without a deadline unless one is armed
+    /// again. A timeout too large to represent means no deadline. No thread is started; running Wasm
+    /// reads the clock now and then at its interruption points.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ward::{Config, Engine, Linker, Module, Store, TrapKind};
+    ///
+    /// let mut config = Config::new();
+    /// config.epoch_interruption(true);
+    /// let engine = Engine::new(&config);
+    /// let module = Module::new(&engine, r#"(module
+    ///     (func (export "spin") (loop $l (br $l)))
+    ///     (func (export "quick") (result i32) (i32.const 7)))"#)?;
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    /// let spin = instance.get_func(&store, "spin").unwrap();
+    /// store.set_wall_clock_deadline(Duration::from_millis(10));
+    /// let err = spin.call(&mut store, &[], &mut []).unwrap_err();
+    /// assert_eq!(err.as_trap().map(|t| t.kind()), Some(TrapKind::Interrupt));
+    /// // The deadline ended with the call it covered.
+    /// let quick = instance.get_typed_func::<(), i32>(&store, "quick")?;
+    /// assert_eq!(quick.call(&mut store, ())?, 7);
+    /// # Ok::<(), ward::Error>(())
+    /// ```
     pub fn set_wall_clock_deadline(&mut self, timeout: Duration) {
-        let handle = self.interrupt_handle();
-        std::thread::spawn(move || {
-            std::thread::sleep(timeout);
-            handle.interrupt();
-        });
+        match Instant::now().checked_add(timeout) {
+            Some(at) => self.set_wall_clock_deadline_at(at),
+            None => self.inner.wall_clock.disarm(),
+        }
+    }
+
+    /// Arms a wall-clock deadline at instant `deadline`, like [`Store::set_wall_clock_deadline`]. Lets
+    /// an embedder give several calls one shared budget: compute the instant once and arm it before
+    /// each call. A deadline already past interrupts the next call at its first interruption point.
+    pub fn set_wall_clock_deadline_at(&mut self, deadline: Instant) {
+        self.inner.wall_clock.arm(deadline);
     }
 
     /// Installs a resource limiter found in the host data; it is consulted before memories and tables

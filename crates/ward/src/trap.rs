@@ -109,29 +109,102 @@ pub struct FrameInfo {
 }
 
 /// The Wasm frames live when a trap happened, innermost first.
+///
+/// A deep stack (runaway recursion ends with hundreds of thousands of frames) keeps only its innermost
+/// [`WasmBacktrace::INNERMOST_FRAMES`] and outermost [`WasmBacktrace::OUTERMOST_FRAMES`] frames and
+/// counts the rest in [`WasmBacktrace::elided`], so a trap stays small to keep, format and print.
+/// The display also folds runs of identical consecutive frames (recursion) into one line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WasmBacktrace {
-    /// The frames, innermost first.
+    /// The frames kept, innermost first. When frames were elided they sat between
+    /// `frames[INNERMOST_FRAMES - 1]` and `frames[INNERMOST_FRAMES]`.
     pub frames: Vec<FrameInfo>,
+    /// How many frames in the middle of the stack were left out.
+    pub elided: usize,
+}
+
+impl WasmBacktrace {
+    /// Innermost frames a backtrace keeps.
+    pub const INNERMOST_FRAMES: usize = 64;
+    /// Outermost frames a backtrace keeps.
+    pub const OUTERMOST_FRAMES: usize = 16;
+
+    /// The backtrace of a stack `depth` frames deep, where `frame(i)` describes the `i`-th frame from
+    /// the innermost; only the frames kept are described, so the cost does not grow with `depth`.
+    pub(crate) fn capture(depth: usize, mut frame: impl FnMut(usize) -> FrameInfo) -> Self {
+        let kept = Self::INNERMOST_FRAMES + Self::OUTERMOST_FRAMES;
+        if depth <= kept {
+            return WasmBacktrace {
+                frames: (0..depth).map(frame).collect(),
+                elided: 0,
+            };
+        }
+        let outermost = depth - Self::OUTERMOST_FRAMES..depth;
+        WasmBacktrace {
+            frames: (0..Self::INNERMOST_FRAMES)
+                .chain(outermost)
+                .map(&mut frame)
+                .collect(),
+            elided: depth - kept,
+        }
+    }
+
+    /// How many frames were live at the trap, including elided ones.
+    pub fn depth(&self) -> usize {
+        self.frames.len() + self.elided
+    }
+
+    /// Where the elided frames sat: the number of frames kept before them.
+    fn gap(&self) -> usize {
+        Self::INNERMOST_FRAMES.min(self.frames.len())
+    }
 }
 
 impl fmt::Display for WasmBacktrace {
+    /// One line per frame, numbered from the innermost; a run of identical frames prints once with a
+    /// repeat count, and elided frames as one line with their count.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, frame) in self.frames.iter().enumerate() {
-            write!(f, "  {i:>3}: ")?;
-            if let Some(offset) = frame.module_offset {
-                write!(f, "{offset:#8x} - ")?;
-            }
-            if let Some(module) = &frame.module_name {
-                write!(f, "{module}!")?;
-            }
-            match &frame.func_name {
-                Some(name) => writeln!(f, "{name}")?,
-                None => writeln!(f, "<wasm function {}>", frame.func_index)?,
-            }
+        let gap = self.gap();
+        let (inner, outer) = self.frames.split_at(gap);
+        write_frames(f, inner, 0)?;
+        if self.elided > 0 {
+            writeln!(f, "       ... {} frames elided ...", self.elided)?;
         }
-        Ok(())
+        write_frames(f, outer, gap + self.elided)
     }
+}
+
+/// Writes `frames`, numbered from `first`, folding runs of identical frames.
+fn write_frames(f: &mut fmt::Formatter<'_>, frames: &[FrameInfo], first: usize) -> fmt::Result {
+    let mut at = 0;
+    while at < frames.len() {
+        let frame = &frames[at];
+        let run = frames[at..]
+            .iter()
+            .take_while(|other| *other == frame)
+            .count();
+        write!(f, "  {:>3}: ", first + at)?;
+        if let Some(offset) = frame.module_offset {
+            write!(f, "{offset:#8x} - ")?;
+        }
+        if let Some(module) = &frame.module_name {
+            write!(f, "{module}!")?;
+        }
+        match &frame.func_name {
+            Some(name) => writeln!(f, "{name}")?,
+            None => writeln!(f, "<wasm function {}>", frame.func_index)?,
+        }
+        if run > 1 {
+            writeln!(
+                f,
+                "       ... frame {} repeated {} more times",
+                first + at,
+                run - 1
+            )?;
+        }
+        at += run;
+    }
+    Ok(())
 }
 
 /// A trap: the kind and where it happened.

@@ -3,6 +3,7 @@
 use ward::{
     AnyRef, Caller, Config, Engine, Error, ExnRef, Extern, Func, FuncType, Global, GlobalType,
     Instance, Linker, Memory, MemoryType, Module, Mutability, Store, Tag, TrapKind, Val, ValType,
+    WasmBacktrace,
 };
 
 fn instantiate(wat: &str) -> (Store<()>, Instance) {
@@ -186,6 +187,50 @@ fn infinite_recursion_traps_with_stack_overflow() {
         err.as_trap().map(|t| t.kind()),
         Some(TrapKind::StackOverflow)
     );
+}
+
+#[test]
+fn stack_overflow_backtrace_is_capped_and_folds_recursion() {
+    let (mut store, instance) = instantiate(
+        r#"(module $m (func $f (export "f") (param i64) (result i64)
+             (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (i64.const 1))))"#,
+    );
+    let f = instance.get_typed_func::<i64, i64>(&store, "f").unwrap();
+    let err = f.call(&mut store, 0).unwrap_err();
+    let trap = err.as_trap().expect("a trap");
+    assert_eq!(trap.kind(), TrapKind::StackOverflow);
+    let backtrace = trap.backtrace();
+    let kept = WasmBacktrace::INNERMOST_FRAMES + WasmBacktrace::OUTERMOST_FRAMES;
+    assert_eq!(backtrace.frames.len(), kept);
+    assert!(backtrace.elided > 1000, "elided {}", backtrace.elided);
+    assert_eq!(backtrace.depth(), kept + backtrace.elided);
+    // Innermost first: the trap is at the call in `$f`, like every other frame here.
+    assert_eq!(backtrace.frames[0].func_name.as_deref(), Some("f"));
+    assert!(backtrace.frames[0].module_offset.is_some());
+
+    let text = err.to_string();
+    assert!(text.len() < 20 * 1024, "{} bytes", text.len());
+    assert!(
+        text.contains(&format!("{} frames elided", backtrace.elided)),
+        "{text}"
+    );
+    assert!(text.contains("repeated"), "{text}");
+    assert!(text.lines().count() < 10, "recursion folds: {text}");
+}
+
+#[test]
+fn shallow_backtraces_keep_every_frame() {
+    let (mut store, instance) = instantiate(
+        r#"(module (func $f (export "f") (param i32)
+             (if (i32.eqz (local.get 0)) (then unreachable))
+             (call $f (i32.sub (local.get 0) (i32.const 1)))))"#,
+    );
+    let f = instance.get_typed_func::<i32, ()>(&store, "f").unwrap();
+    let err = f.call(&mut store, 9).unwrap_err();
+    let backtrace = err.as_trap().expect("a trap").backtrace();
+    assert_eq!(backtrace.frames.len(), 10);
+    assert_eq!(backtrace.elided, 0);
+    assert!(!err.to_string().contains("elided"));
 }
 
 #[test]

@@ -27,6 +27,7 @@ use super::bytecode::LaneWidth;
 use super::bytecode::{Instr, Slot};
 use super::fast;
 use super::gc_ops::{self, GcFrame, Outcome};
+use super::interruption::{self, Verdict};
 use super::simd;
 use super::translate::CompiledFunc;
 use crate::exception::ExnRef;
@@ -100,6 +101,10 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
         store.inner.activations += 1;
         let result = run(store, &mut stack, func);
         store.inner.activations -= 1;
+        if store.inner.activations == 0 {
+            // A wall-clock deadline covers one outermost call (see `limits`).
+            store.inner.wall_clock.disarm();
+        }
         result.map(|()| stack.slots[..n_results].to_vec())
     };
     store.inner.stacks.push(stack);
@@ -307,23 +312,29 @@ impl Current {
     }
 }
 
+/// The backtrace of the activation: the current function at `ip`, then the suspended callers from
+/// the innermost outwards. Only the frames the backtrace keeps are looked up (see
+/// `WasmBacktrace::capture`), so a trap at a depth of 200,000 frames costs no more than one at 100.
 fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> WasmBacktrace {
-    let mut out = Vec::new();
-    let calls = std::iter::once(current).chain(frames.iter().rev().map(|f| (&f.cur, f.ip)));
-    for (cur, ip) in calls {
-        let (instance, index) = (cur.instance, cur.index);
-        let module = &store.instances[instance as usize].module.inner;
-        let compiled = &module.code[index as usize];
-        let func_index = module.num_imported_funcs + index;
+    WasmBacktrace::capture(frames.len() + 1, |depth| {
+        let (cur, ip) = match depth.checked_sub(1) {
+            None => current,
+            Some(outwards) => {
+                let frame = &frames[frames.len() - 1 - outwards];
+                (&frame.cur, frame.ip)
+            }
+        };
+        let module = &store.instances[cur.instance as usize].module.inner;
+        let compiled = &module.code[cur.index as usize];
+        let func_index = module.num_imported_funcs + cur.index;
         let at = (ip as usize).saturating_sub(1);
-        out.push(FrameInfo {
+        FrameInfo {
             func_index,
             func_name: module.func_name(func_index).map(str::to_string),
             module_name: module.name.clone(),
             module_offset: compiled.offsets.get(at).map(|o| *o as usize),
-        });
-    }
-    WasmBacktrace { frames: out }
+        }
+    })
 }
 
 /// Unwinds for exception `exn` (its heap handle) from the frame `(registers, fp, ip)` (`ip`: index after the throwing instruction): searches that
@@ -772,8 +783,13 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::CheckInterrupt {} => {
                 if engine.current_epoch() >= store.inner.epoch_deadline
                     || interrupt.load(Ordering::Relaxed)
+                    || store.inner.wall_clock.tick()
                 {
-                    trap!(TrapKind::Interrupt)
+                    let live = fp + cur.compiled().frame_size as usize;
+                    match interruption::decide(store, slots, live)? {
+                        Verdict::Continue => refresh_memory!(),
+                        Verdict::Interrupt => trap!(TrapKind::Interrupt),
+                    }
                 }
             }
             // ----- fused compare and branch -----

@@ -1,6 +1,7 @@
 //! The interpreter tier: Wasm function bodies translated into ward's register-style bytecode
 //! (`bytecode`, `translate`) and run by threaded handlers (`fast`) under an executor that owns the
-//! activation and runs the instructions needing the store (`exec`).
+//! activation and runs the instructions needing the store (`exec`), deciding at interruption points
+//! whether running code stops (`interruption`).
 
 pub(crate) mod bytecode;
 pub(crate) mod cast;
@@ -8,6 +9,7 @@ pub(crate) mod exec;
 pub(crate) mod fast;
 mod float;
 mod gc_ops;
+mod interruption;
 mod simd;
 pub(crate) mod translate;
 

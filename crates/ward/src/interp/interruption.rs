@@ -1,0 +1,58 @@
+//! What happens at an interruption point: the `CheckInterrupt` instruction the translator places at
+//! function entries and loop headers when `Config::epoch_interruption` is on. The executor tests inline
+//! whether anything might stop the code (an interrupt request, the epoch deadline, the wall-clock
+//! countdown); only then does it call [`decide`] here, which takes the request, reads the clock, or
+//! runs the store's epoch deadline callback. The semantics are documented in `limits`.
+//!
+//! Called by `exec::run`; uses the store's interruption state (`StoreInner::interrupt`,
+//! `wall_clock`, `epoch_deadline`) and `Store::epoch_deadline_callback`.
+
+use std::sync::atomic::Ordering;
+
+use crate::Result;
+use crate::limits::UpdateDeadline;
+use crate::store::Store;
+
+/// What running Wasm does after an interruption point fired.
+pub(super) enum Verdict {
+    /// Nothing stops it (the clock was read early, or the epoch callback extended the deadline).
+    Continue,
+    /// Trap with `TrapKind::Interrupt`.
+    Interrupt,
+}
+
+/// Decides an interruption point whose inline test fired. `slots[..live]` is the running activation's
+/// value stack (up to the top of the current frame): it is registered as GC roots while the epoch
+/// callback, which may call into Wasm, runs. Out of line to keep the executor's loop small.
+///
+/// An interrupt request is consumed here by the trap it causes; a wall-clock deadline is not: it stays
+/// armed until the outermost call into Wasm returns, so outer Wasm trap too when a host swallows the
+/// trap of a nested call.
+#[inline(never)]
+pub(super) fn decide<T>(store: &mut Store<T>, slots: *mut u64, live: usize) -> Result<Verdict> {
+    // First, so that a countdown that came due always restarts.
+    if store.inner.wall_clock.passed_if_due() {
+        return Ok(Verdict::Interrupt);
+    }
+    if store.inner.interrupt.swap(false, Ordering::Relaxed) {
+        return Ok(Verdict::Interrupt);
+    }
+    if store.inner.engine.current_epoch() < store.inner.epoch_deadline {
+        return Ok(Verdict::Continue);
+    }
+    let Some(mut callback) = store.epoch_deadline_callback.take() else {
+        return Ok(Verdict::Interrupt);
+    };
+    store.inner.suspended_stacks.push((slots as usize, live));
+    let update = callback(&mut *store);
+    store.inner.suspended_stacks.pop();
+    // Like Wasmtime, the callback stays installed even if it changed the store's behaviour itself.
+    store.epoch_deadline_callback = Some(callback);
+    match update? {
+        UpdateDeadline::Continue(delta) => {
+            store.inner.epoch_deadline = store.inner.engine.current_epoch().saturating_add(delta);
+            Ok(Verdict::Continue)
+        }
+        UpdateDeadline::Interrupt => Ok(Verdict::Interrupt),
+    }
+}
