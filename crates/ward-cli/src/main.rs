@@ -11,6 +11,7 @@ mod limits;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
@@ -282,6 +283,7 @@ fn report_trap(context: &str, trap: &Trap, limits: &Limits) {
 
 fn run(args: &RunArgs) -> Result<Outcome> {
     let limits = args.limits.resolve()?;
+    let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
     let mut config = Config::new();
     limits.configure(&mut config);
     let engine = Engine::new(&config);
@@ -307,8 +309,10 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     if let Some(fuel) = limits.fuel {
         store.set_fuel(fuel)?;
     }
-    if let Some(timeout) = limits.timeout {
-        store.set_wall_clock_deadline(timeout);
+    // One budget for the whole run: the start function and then `_start` (or the invoked function).
+    // A deadline covers one outermost call into Wasm, so it is armed again before the second.
+    if let Some(at) = deadline {
+        store.set_wall_clock_deadline_at(at);
     }
     let mut linker = Linker::new(&engine);
     if ward_wasi::imports_wasi(&module) {
@@ -380,6 +384,9 @@ fn run(args: &RunArgs) -> Result<Outcome> {
         .iter()
         .map(|t| Val::default_for(*t).unwrap_or(Val::FuncRef(None)))
         .collect();
+    if let Some(at) = deadline {
+        store.set_wall_clock_deadline_at(at);
+    }
     match func.call(&mut store, &params, &mut results) {
         Ok(()) => {
             for value in &results {

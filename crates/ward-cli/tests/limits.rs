@@ -286,3 +286,21 @@ fn uncaught_exception_exits_134_like_a_trap() {
     let out = ward(&["run", &at_start]);
     assert_eq!(out.status.code(), Some(134), "{}", stderr(&out));
 }
+
+#[test]
+fn timeout_covers_the_start_function_and_start_together() {
+    let dir = tempfile::tempdir().unwrap();
+    // A start function that returns, then a `_start` that spins: the one budget stops the spin.
+    let spin = module(
+        &dir,
+        "start-then-spin.wat",
+        r#"(module (func $init) (start $init) (func (export "_start") (loop $l (br $l))))"#,
+    );
+    let started = Instant::now();
+    let out = ward(&["run", "--timeout", "200ms", &spin]);
+    assert_limit_trap(&out, "--timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the deadline is enforced promptly"
+    );
+}
