@@ -516,6 +516,9 @@ define_instr! {
         CheckInterrupt {},
         /// `slot[dst] = slot[src]`.
         Copy { dst: Slot, src: Slot },
+        /// `slot[dst..dst + len] = slot[src..src + len]`, in ascending order (branch values move down
+        /// the stack, `dst <= src`, so no source slot is overwritten before it is read).
+        CopySpan { dst: Slot, src: Slot, len: u32 },
         /// `slot[dst] = value` (zero-extended 32-bit constant).
         Const32 { dst: Slot, value: u32 },
         /// `slot[dst] = value`.

@@ -773,6 +773,12 @@ handlers! {
     F64MulMulR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x * y; z * t }) }
     Unreachable {  } => { trap!(TrapKind::Unreachable) }
     Copy { dst, src } => { set!(dst, get!(src)) }
+    CopySpan { dst, src, len } => {
+        // Ascending: the translator emits it only with `dst <= src` (values moving down the stack).
+        for i in 0..len {
+            set!(dst + i, get!(src + i))
+        }
+    }
     Const32 { dst, value } => { set!(dst, value as u64) }
     Const64 { dst, value } => { set!(dst, value) }
     SelectElse { dst, other, cond } => {

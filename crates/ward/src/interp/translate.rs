@@ -276,7 +276,23 @@ pub(crate) struct Translator<'a, 'e> {
     handlers: Vec<Handler>,
     /// Emptied fixup lists, reused by the next frames.
     spare_fixups: Vec<Vec<usize>>,
+    /// Every stack entry below this position is a `Temp` (see `materialize_all`): materializing the
+    /// whole stack at each block then costs only the entries pushed since, keeping translation linear.
+    temps_below: u32,
+    /// Positions of the stack entries that are `Operand::Local`, ascending; at most
+    /// `MAX_LOCAL_OPERANDS` of them. `local.set` scans these, not the whole stack.
+    local_operands: Vec<u32>,
 }
+
+/// Most stack entries that may stand for a local's value at once; pushing one more materializes the
+/// oldest. Bounds the scan each `local.set` makes (a long run of `local.set` under a deep operand stack
+/// would otherwise translate in quadratic time), while ordinary code stays well below it.
+const MAX_LOCAL_OPERANDS: usize = 32;
+
+/// Branch values from this many on are moved as one span: the branch's operands are materialized once
+/// where the branch is taken, and every branch to the label then costs one `CopySpan` instead of one copy
+/// per value (100,000 branches carrying 1,000 values each would otherwise emit 100 million copies).
+const SPAN_BRANCH_ARITY: u32 = 8;
 
 impl<'a, 'e> Translator<'a, 'e> {
     pub fn new(env: &'a mut ModuleEnv<'e>, func_type: CoreTypeId) -> Self {
@@ -332,6 +348,8 @@ impl<'a, 'e> Translator<'a, 'e> {
             fuel_meter: None,
             handlers: Vec::new(),
             spare_fixups,
+            temps_below: 0,
+            local_operands: Vec::new(),
         };
         translator.begin_metering(true);
         translator
@@ -515,7 +533,14 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.stack[position as usize].wide
     }
 
+    #[inline]
     fn push_entry(&mut self, operand: Operand, wide: bool) -> Slot {
+        if let Operand::Local(_) = operand {
+            if self.local_operands.len() >= MAX_LOCAL_OPERANDS {
+                self.materialize_oldest_local();
+            }
+            self.local_operands.push(self.height());
+        }
         let offset = self.offset_at(self.height());
         self.stack.push(StackEntry {
             operand,
@@ -524,6 +549,30 @@ impl<'a, 'e> Translator<'a, 'e> {
         });
         self.max_height = self.max_height.max(offset + 1 + wide as u32);
         self.num_locals + offset
+    }
+
+    /// Makes room in `local_operands` by materializing the oldest entry that stands for a local.
+    #[cold]
+    #[inline(never)]
+    fn materialize_oldest_local(&mut self) {
+        let oldest = self.local_operands[0];
+        self.materialize(oldest);
+    }
+
+    /// Removes the top entry.
+    #[inline]
+    fn pop_entry(&mut self) {
+        self.truncate_stack(self.height().saturating_sub(1));
+    }
+
+    /// Removes the entries at `height` and above, keeping the per-entry bookkeeping in step.
+    #[inline]
+    fn truncate_stack(&mut self, height: u32) {
+        self.stack.truncate(height as usize);
+        self.temps_below = self.temps_below.min(height);
+        while self.local_operands.last().is_some_and(|&p| p >= height) {
+            self.local_operands.pop();
+        }
     }
 
     /// Pushes a one-slot temporary and returns its slot.
@@ -569,7 +618,15 @@ impl<'a, 'e> Translator<'a, 'e> {
         let dst = self.canonical(position);
         match self.operand(position) {
             Operand::Temp => return,
-            Operand::Local(src) => self.emit_copy(dst, src, self.is_wide_at(position)),
+            Operand::Local(src) => {
+                self.emit_copy(dst, src, self.is_wide_at(position));
+                // Usually the newest such entry (materializing goes upwards from the top's base).
+                if self.local_operands.last() == Some(&position) {
+                    self.local_operands.pop();
+                } else if let Ok(at) = self.local_operands.binary_search(&position) {
+                    self.local_operands.remove(at);
+                }
+            }
             Operand::Const(value) => self.emit_const(dst, value),
         }
         self.stack[position as usize].operand = Operand::Temp;
@@ -583,9 +640,10 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn materialize_all(&mut self) {
-        for position in 0..self.height() {
+        for position in self.temps_below..self.height() {
             self.materialize(position);
         }
+        self.temps_below = self.height();
     }
 
     /// Pops the top operand and returns a slot holding its value.
@@ -600,7 +658,7 @@ impl<'a, 'e> Translator<'a, 'e> {
                 dst
             }
         };
-        self.stack.pop();
+        self.pop_entry();
         slot
     }
 
@@ -608,7 +666,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     fn pop_span(&mut self, count: u32) -> Slot {
         self.materialize_top(count);
         let base = self.canonical(self.height() - count);
-        self.stack.truncate((self.height() - count) as usize);
+        self.truncate_stack(self.height() - count);
         base
     }
 
@@ -625,7 +683,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         if let Operand::Const(value) = self.operand(self.height() - 1) {
             let imm = if negate { value.wrapping_neg() } else { value };
             if !is_64 || imm as i64 == imm as i32 as i64 {
-                self.stack.pop();
+                self.pop_entry();
                 let a = self.pop_slot();
                 let dst = self.push_temp();
                 self.emit_result(make_imm(dst, a, imm as u32));
@@ -745,7 +803,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             && (!wide || value as i64 == value as i32 as i64)
             && let Ok(offset) = self.memarg(memarg)?
         {
-            self.stack.pop();
+            self.pop_entry();
             let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
             let addr = self.pop_slot();
             let instr = make_imm(addr, value as u32, offset);
@@ -840,6 +898,15 @@ impl<'a, 'e> Translator<'a, 'e> {
         })
     }
 
+    /// Before a branch that may be taken many times: materializes the values it carries when there
+    /// are many, so that `emit_branch` moves them as one span (see `SPAN_BRANCH_ARITY`).
+    fn prepare_wide_branch(&mut self, depth: u32) {
+        let arity = self.frame_at_depth(depth).branch_arity();
+        if arity >= SPAN_BRANCH_ARITY {
+            self.materialize_top(arity);
+        }
+    }
+
     /// Emits the value moves and the jump of a branch to the frame at `depth`.
     fn emit_branch(&mut self, depth: u32) {
         let index = self.frames.len() - 1 - depth as usize;
@@ -853,20 +920,35 @@ impl<'a, 'e> Translator<'a, 'e> {
         // Sources sit at or above their destinations, so moving in ascending order never clobbers a
         // value that is still to be read (a two-slot copy reads both slots before writing).
         let mut dst = self.canonical(target_height);
-        for i in 0..arity {
+        let mut i = 0;
+        while i < arity {
             let position = h - arity + i;
             let wide = self.is_wide_at(position);
             match self.operand(position) {
                 Operand::Temp => {
+                    // A run of temporaries moves as one span (their canonical slots are contiguous).
+                    let run = (i..arity)
+                        .take_while(|&j| self.operand(h - arity + j) == Operand::Temp)
+                        .count() as u32;
                     let src = self.canonical(position);
+                    let len = self.canonical(position + run) - src;
                     if src != dst {
-                        self.emit_copy(dst, src, wide);
+                        match len {
+                            1 | 2 => self.emit_copy(dst, src, len == 2),
+                            _ => {
+                                self.emit(Instr::CopySpan { dst, src, len });
+                            }
+                        }
                     }
+                    dst += len;
+                    i += run;
+                    continue;
                 }
                 Operand::Local(src) => self.emit_copy(dst, src, wide),
                 Operand::Const(value) => self.emit_const(dst, value),
             }
             dst += 1 + wide as u32;
+            i += 1;
         }
         self.emit_jump(index);
     }
@@ -937,7 +1019,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     fn enter_dead_code(&mut self) {
         self.reachable = false;
         let height = self.frames.last().expect("a frame is open").height as usize;
-        self.stack.truncate(height.min(self.stack.len()));
+        self.truncate_stack(height.min(self.stack.len()) as u32);
     }
 
     fn push_frame(&mut self, kind: FrameKind, ty: BlockType) {
@@ -957,7 +1039,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn reset_stack(&mut self, height: u32, temps: &[bool]) {
-        self.stack.truncate(height as usize);
+        self.truncate_stack(height);
         for wide in temps {
             self.push_entry(Operand::Temp, *wide);
         }
@@ -1037,24 +1119,38 @@ impl<'a, 'e> Translator<'a, 'e> {
             depths.push(depth.map_err(Error::invalid)?);
         }
         depths.push(targets.default());
+        self.prepare_wide_branch(targets.default());
         self.emit(Instr::BrTable {
             index,
             len: targets.len(),
         });
         let table_start = self.code.len();
-        let mut stubs = Vec::new();
+        // One stub per distinct target depth, shared by all the entries that go there: the code is
+        // linear in the table's length whatever the branch arity.
+        let mut stubs: Vec<(u32, Vec<usize>)> = Vec::new();
+        let mut stub_of_depth: HashMap<u32, usize> = HashMap::new();
+        let mut direct: HashMap<u32, bool> = HashMap::new();
         for (entry, depth) in depths.iter().enumerate() {
-            if self.branch_is_direct(*depth) {
+            let is_direct = *direct
+                .entry(*depth)
+                .or_insert_with(|| self.branch_is_direct(*depth));
+            if is_direct {
                 let frame_index = self.frames.len() - 1 - *depth as usize;
                 self.emit_jump(frame_index);
             } else {
                 self.emit(Instr::Br { target: 0 });
-                stubs.push((table_start + entry, *depth));
+                let stub = *stub_of_depth.entry(*depth).or_insert_with(|| {
+                    stubs.push((*depth, Vec::new()));
+                    stubs.len() - 1
+                });
+                stubs[stub].1.push(table_start + entry);
             }
         }
-        for (entry, depth) in stubs {
+        for (depth, entries) in stubs {
             let pc = self.pc();
-            self.patch(entry, pc);
+            for entry in entries {
+                self.patch(entry, pc);
+            }
             self.emit_branch(depth);
         }
         self.enter_dead_code();
@@ -1071,7 +1167,8 @@ impl<'a, 'e> Translator<'a, 'e> {
         let entry_height = self.height() - params.len() as u32;
         let dst = self.canonical(entry_height);
         let skip = self.emit(Instr::Br { target: 0 });
-        let saved = self.stack.clone();
+        // Every entry is a temporary now, so the stack after each pad is rebuilt from the widths alone
+        // (a copy of the whole stack per `try_table` made many of them under a deep stack quadratic).
         let mut catches = Vec::with_capacity(try_table.catches.len());
         for catch in &try_table.catches {
             use wasmparser::Catch;
@@ -1093,12 +1190,9 @@ impl<'a, 'e> Translator<'a, 'e> {
                 values.push(false);
             }
             let pad = self.pc();
-            self.stack.truncate(entry_height as usize);
-            for wide in values {
-                self.push_entry(Operand::Temp, wide);
-            }
+            self.reset_stack(entry_height, &values);
             self.emit_branch(label);
-            self.stack.clone_from(&saved);
+            self.reset_stack(entry_height, &params);
             catches.push(CatchClause { tag, with_ref, pad });
         }
         let pc = self.pc();
@@ -1114,6 +1208,15 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_br_if(&mut self, depth: u32) {
+        if self.frame_at_depth(depth).branch_arity() >= SPAN_BRANCH_ARITY {
+            // The values sit below the condition. (The copies come between the compare and the branch,
+            // so the two are not fused; such branches are rare.)
+            let h = self.height() - 1;
+            let arity = self.frame_at_depth(depth).branch_arity();
+            for position in h - arity..h {
+                self.materialize(position);
+            }
+        }
         let (cond, is_temp) = self.pop_condition();
         let direct = self.branch_is_direct(depth);
         let fused = if is_temp {
@@ -1138,6 +1241,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let position = self.height() - 1;
         let operand = self.operand(position);
         let src = self.pop_slot();
+        self.prepare_wide_branch(depth);
         if self.branch_is_direct(depth) {
             self.emit_conditional_jump(depth, Instr::BrOnNull { src, target: 0 });
         } else {
@@ -1157,6 +1261,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_br_on_non_null(&mut self, depth: u32) {
+        self.prepare_wide_branch(depth);
         let position = self.height() - 1;
         if matches!(self.operand(position), Operand::Const(_)) {
             self.materialize(position);
@@ -1174,7 +1279,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             self.patch(skip, pc);
             self.bind_label();
         }
-        self.stack.pop();
+        self.pop_entry();
     }
 
     fn translate_local_set(&mut self, local_index: u32, tee: bool) {
@@ -1182,9 +1287,13 @@ impl<'a, 'e> Translator<'a, 'e> {
         let wide = self.local_wide[local_index as usize];
         let position = self.height() - 1;
         // Values on the stack that still read this local must be saved before it changes.
-        for p in 0..position {
-            if self.operand(p) == Operand::Local(local) {
+        let mut i = 0;
+        while let Some(&p) = self.local_operands.get(i) {
+            if p < position && self.operand(p) == Operand::Local(local) {
+                // Removes `p` from `local_operands`: the next candidate moves to index `i`.
                 self.materialize(p);
+            } else {
+                i += 1;
             }
         }
         match self.operand(position) {
@@ -1214,7 +1323,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             Operand::Const(value) => self.emit_const(local, value),
         }
         self.last_result = None;
-        self.stack.pop();
+        self.pop_entry();
         if tee {
             self.push_entry(Operand::Local(local), wide);
         }
@@ -1363,7 +1472,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             | O::F32ReinterpretI32
             | O::F64ReinterpretI64 => {}
             O::Drop => {
-                self.stack.pop();
+                self.pop_entry();
             }
             O::Select | O::TypedSelect { .. } => self.translate_select(),
             O::TypedSelectMulti { tys } if tys.len() == 1 => self.translate_select(),
@@ -1555,7 +1664,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         } else if let Some(op) = V128ShiftOp::from_operator(op) {
             // A constant count (the usual case) becomes an immediate.
             if let Operand::Const(count) = self.operand(self.height() - 1) {
-                self.stack.pop();
+                self.pop_entry();
                 let a = self.pop_slot();
                 let dst = self.push_temp_wide();
                 self.emit_result(Instr::V128ShiftImm {

@@ -130,6 +130,7 @@ impl Translator<'_, '_> {
         on_fail: bool,
     ) -> Result<()> {
         let cast = self.cast(to.is_nullable(), to.heap_type())?;
+        self.prepare_wide_branch(depth);
         let position = self.height() - 1;
         self.materialize(position);
         let src = self.canonical(position);
