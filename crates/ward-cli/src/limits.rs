@@ -8,6 +8,8 @@
 //! the flag. The memory limit behaves as in Wasmtime: `memory.grow` beyond it returns -1 and the
 //! program goes on (it may handle the failure); with `-W trap-on-grow-failure=y` the growth traps
 //! instead. A module whose initial memory already exceeds the limit fails to instantiate (exit 1).
+//! `--timeout` and `--max-memory` also bound compiling the module (its time, and the size of the code
+//! it translates to): a module beyond them fails to load (exit 1).
 
 use std::time::Duration;
 
@@ -143,8 +145,14 @@ impl Limits {
         if self.fuel.is_some() {
             config.consume_fuel(true);
         }
-        if self.timeout.is_some() {
+        if let Some(timeout) = self.timeout {
             config.epoch_interruption(true);
+            // Compilation comes out of the same time budget (it cannot take longer than the run).
+            config.max_compile_time(timeout);
+        }
+        if let Some(bytes) = self.max_memory {
+            // Translated code is memory the guest's module makes the host allocate: bound it too.
+            config.max_translated_size(usize::try_from(bytes).unwrap_or(usize::MAX));
         }
         if let Some(bytes) = self.max_stack {
             config.max_wasm_stack(usize::try_from(bytes).unwrap_or(usize::MAX));

@@ -304,3 +304,25 @@ fn timeout_covers_the_start_function_and_start_together() {
         "the deadline is enforced promptly"
     );
 }
+
+#[test]
+fn max_memory_bounds_the_translated_code_too() {
+    let dir = tempfile::tempdir().unwrap();
+    // 20,000 operators translate to far more than 64 KiB of interpreter code.
+    let big = module(
+        &dir,
+        "big-code.wat",
+        &format!(
+            r#"(module (func (export "_start") {}))"#,
+            "(drop (i32.add (i32.const 1) (i32.const 2)))".repeat(5_000)
+        ),
+    );
+    assert!(ward(&["run", &big]).status.success());
+    let out = ward(&["run", "--max-memory", "64KiB", &big]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("translated code exceeds the limit of 65536 bytes"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -25,6 +25,8 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) max_gc_heap: usize,
+    pub(crate) max_translated_size: usize,
+    pub(crate) max_compile_time: Option<std::time::Duration>,
 }
 
 impl Default for Config {
@@ -36,6 +38,8 @@ impl Default for Config {
             consume_fuel: false,
             epoch_interruption: false,
             max_gc_heap: 256 << 20,
+            max_translated_size: usize::MAX,
+            max_compile_time: None,
         }
     }
 }
@@ -81,6 +85,32 @@ impl Config {
     /// fit.
     pub fn max_gc_heap(&mut self, bytes: usize) -> &mut Self {
         self.max_gc_heap = bytes;
+        self
+    }
+
+    /// Most bytes of interpreter code one module may translate to (its bytecode and the table mapping
+    /// it back to Wasm offsets, 20 bytes per instruction); default unlimited. A module that would
+    /// exceed it fails to compile with [`Error::CompileLimit`](crate::Error::CompileLimit), checked as
+    /// translation goes, so an embedder compiling untrusted modules bounds the memory compilation takes.
+    /// Translation is linear in the module's size, so this mostly bounds huge modules.
+    ///
+    /// ```
+    /// let mut config = ward::Config::new();
+    /// config.max_translated_size(1 << 10);
+    /// let engine = ward::Engine::new(&config);
+    /// let big = format!("(module (func {}))", "(drop (i32.add (i32.const 1) (i32.const 2)))".repeat(1000));
+    /// assert!(matches!(ward::Module::new(&engine, &big), Err(ward::Error::CompileLimit(_))));
+    /// ```
+    pub fn max_translated_size(&mut self, bytes: usize) -> &mut Self {
+        self.max_translated_size = bytes;
+        self
+    }
+
+    /// Longest time compiling one module may take (validation and translation), checked as
+    /// translation goes; default unlimited. Exceeding it fails with
+    /// [`Error::CompileLimit`](crate::Error::CompileLimit).
+    pub fn max_compile_time(&mut self, limit: std::time::Duration) -> &mut Self {
+        self.max_compile_time = Some(limit);
         self
     }
 

@@ -268,6 +268,10 @@ pub enum Error {
         /// Byte offset in the module binary.
         offset: usize,
     },
+    /// Compiling the module would exceed a budget set on the [`Config`](crate::Config)
+    /// (`max_translated_size`, `max_compile_time`).
+    #[error("{0}")]
+    CompileLimit(String),
     /// An import could not be satisfied.
     #[error("{0}")]
     Link(String),

@@ -228,8 +228,16 @@ fn wide_branches_carry_constants_locals_and_temporaries() {
         "br_table to $outer again"
     );
     assert_eq!(run_i32s(&wat, 200, 10), expect(0), "br_table to $inner");
-    assert_eq!(run_i32s(&wat, 202, 10), expect(0), "br_table to $inner again");
-    assert_eq!(run_i32s(&wat, 999, 10), expect(999), "br_table default ($outer)");
+    assert_eq!(
+        run_i32s(&wat, 202, 10),
+        expect(0),
+        "br_table to $inner again"
+    );
+    assert_eq!(
+        run_i32s(&wat, 999, 10),
+        expect(999),
+        "br_table default ($outer)"
+    );
 }
 
 #[test]
@@ -260,4 +268,26 @@ fn values_of_locals_survive_more_operands_than_are_tracked() {
     let x = 1000;
     let expected: i32 = (0..count as i32).map(|i| x + i).sum();
     assert_eq!(run_i32s(&wat, x, 1), vec![expected]);
+}
+
+#[test]
+fn compile_budgets_stop_translation_with_a_clean_error() {
+    let text = format!(
+        r#"(module (func (export "f") {}))"#,
+        "(drop (i32.add (i32.const 1) (i32.const 2)))".repeat(10_000)
+    );
+    let mut config = ward::Config::new();
+    config.max_translated_size(100_000);
+    let err = Module::new(&Engine::new(&config), &text).unwrap_err();
+    assert!(matches!(err, ward::Error::CompileLimit(_)), "{err:?}");
+    assert!(err.to_string().contains("100000 bytes"), "{err}");
+    config.max_translated_size(100_000_000);
+    Module::new(&Engine::new(&config), &text).expect("fits a larger budget");
+
+    let mut config = ward::Config::new();
+    config.max_compile_time(Duration::ZERO);
+    let err = Module::new(&Engine::new(&config), &text).unwrap_err();
+    assert!(matches!(err, ward::Error::CompileLimit(_)), "{err:?}");
+    config.max_compile_time(Duration::from_secs(600));
+    Module::new(&Engine::new(&config), &text).expect("fits a longer budget");
 }

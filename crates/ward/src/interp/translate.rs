@@ -397,6 +397,11 @@ impl<'a, 'e> Translator<'a, 'e> {
         Ok(())
     }
 
+    /// Instructions emitted so far (for the compilation budget).
+    pub fn code_len(&self) -> usize {
+        self.code.len()
+    }
+
     pub fn finish(mut self) -> CompiledFunc {
         // Branch targets were instruction indices while code was emitted and patched; the executor
         // takes them relative to the branch (it then needs no register for the code's start).

@@ -23,12 +23,60 @@ use crate::{Error, Result};
 #[derive(Default)]
 pub(super) struct ReaderScratch(Option<OperatorsReaderAllocations>);
 
+/// Operators translated between two checks of the compilation budget.
+const OPERATORS_PER_BUDGET_CHECK: u32 = 4096;
+
+/// What compiling one module may still take: the `Config`'s `max_translated_size` and
+/// `max_compile_time`, checked every `OPERATORS_PER_BUDGET_CHECK` operators and after each function.
+pub(super) struct CompileBudget {
+    /// Bytes of translated code the module's finished functions take.
+    pub translated: usize,
+    pub max_translated: usize,
+    pub deadline: Option<std::time::Instant>,
+}
+
+/// Bytes one instruction takes in a compiled function: the instruction and its Wasm offset.
+const BYTES_PER_INSTR: usize = std::mem::size_of::<crate::interp::bytecode::Instr>() + 4;
+
+impl CompileBudget {
+    /// Fails once the translated code (`in_progress` instructions of the current function on top of
+    /// the finished ones) or the time exceeds the budget.
+    pub fn check(&self, in_progress: usize) -> Result<()> {
+        let bytes = self
+            .translated
+            .saturating_add(in_progress.saturating_mul(BYTES_PER_INSTR));
+        if bytes > self.max_translated {
+            return Err(Error::CompileLimit(format!(
+                "the module's translated code exceeds the limit of {} bytes (Config::max_translated_size)",
+                self.max_translated
+            )));
+        }
+        if self
+            .deadline
+            .is_some_and(|deadline| std::time::Instant::now() > deadline)
+        {
+            return Err(Error::CompileLimit(
+                "compiling the module took longer than allowed (Config::max_compile_time)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts a finished function's code against the budget.
+    pub fn add_function(&mut self, instructions: usize) -> Result<()> {
+        self.check(instructions)?;
+        self.translated += instructions * BYTES_PER_INSTR;
+        Ok(())
+    }
+}
+
 /// Validates the locals and operators of `body` and translates them with `translator`.
 pub(super) fn validate_and_translate(
     validator: &mut FuncValidator<ValidatorResources>,
     translator: &mut Translator<'_, '_>,
     body: &FunctionBody<'_>,
     scratch: &mut ReaderScratch,
+    budget: &CompileBudget,
 ) -> Result<()> {
     let mut reader = body.get_binary_reader();
     let groups = reader.read_var_u32().map_err(Error::invalid)?;
@@ -48,9 +96,15 @@ pub(super) fn validate_and_translate(
         offset: 0,
     };
     let result = (|| {
+        let mut until_check = OPERATORS_PER_BUDGET_CHECK;
         while !ops.eof() {
             visitor.offset = ops.original_position();
             ops.visit_operator(&mut visitor).map_err(Error::invalid)??;
+            until_check -= 1;
+            if until_check == 0 {
+                until_check = OPERATORS_PER_BUDGET_CHECK;
+                budget.check(visitor.translator.code_len())?;
+            }
         }
         ops.finish().map_err(Error::invalid)
     })();

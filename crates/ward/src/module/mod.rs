@@ -21,7 +21,7 @@ use wasmparser::{
 };
 
 pub(crate) use const_expr::{ConstAlloc, ConstExpr};
-use func_body::{ReaderScratch, validate_and_translate};
+use func_body::{CompileBudget, ReaderScratch, validate_and_translate};
 
 use crate::engine::{Engine, convert_reftype};
 use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
@@ -316,6 +316,7 @@ struct Sections<'a> {
 }
 
 fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
+    let started = std::time::Instant::now();
     let mut sections = Sections::default();
     // The module is validated once, by a validator of its own: the engine's validator cannot be reused
     // after a failed validation. Only the type section, known valid by then, goes through the engine's
@@ -466,12 +467,28 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         };
         let mut allocations = Default::default();
         let mut reader_scratch = ReaderScratch::default();
+        let mut budget = CompileBudget {
+            translated: 0,
+            max_translated: engine.config().max_translated_size,
+            deadline: engine
+                .config()
+                .max_compile_time
+                .and_then(|limit| started.checked_add(limit)),
+        };
         for (to_validate, body) in sections.bodies {
             let func_type = func_type_ids[to_validate.index as usize];
             let mut validator = to_validate.into_validator(allocations);
             let mut translator = Translator::new(&mut env, func_type);
-            validate_and_translate(&mut validator, &mut translator, &body, &mut reader_scratch)?;
-            code.push(translator.finish());
+            validate_and_translate(
+                &mut validator,
+                &mut translator,
+                &body,
+                &mut reader_scratch,
+                &budget,
+            )?;
+            let compiled = translator.finish();
+            budget.add_function(compiled.code.len())?;
+            code.push(compiled);
             allocations = validator.into_allocations();
         }
     }
