@@ -1,37 +1,10 @@
 //! Behaviour of the `ward` binary: output, exit codes and error messages.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod support;
 
-fn ward(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ward"))
-        .args(args)
-        .output()
-        .expect("ward runs")
-}
+use std::process::Command;
 
-fn repo(path: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-        .display()
-        .to_string()
-}
-
-/// Writes `text` to `name` in `dir` (a per-test directory, removed when the test ends).
-fn write_temp(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use support::{repo, stderr, stdout, ward, write_temp};
 
 #[test]
 fn run_invoke_prints_results_one_per_line() {

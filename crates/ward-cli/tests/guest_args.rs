@@ -3,35 +3,10 @@
 //! that runs `ward run app.wasm "$@"` must not let its caller grant itself host directories,
 //! environment variables or limits.
 
+mod support;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn program(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/programs")
-        .join(format!("{name}.wasm"))
-        .display()
-        .to_string()
-}
-
-fn ward_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ward"))
-        .current_dir(cwd)
-        .env("WARD_TEST_HOST_VAR", "host value")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ward runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use support::{program, repo, stderr, stdout, ward_in};
 
 /// What `hello` prints for these guest arguments and no environment.
 fn hello_output(module: &str, guest_args: &[&str]) -> String {
@@ -56,7 +31,7 @@ fn every_run_flag(dir: &str) -> Vec<Vec<String>> {
         &["--dir-ro=/"],
         &["--env", "INJECTED=1"],
         &["--env=INJECTED=1"],
-        &["--env", "WARD_TEST_HOST_VAR"],
+        &["--env", "WARD_TEST_HOST_ONLY"],
         &["--fuel", "1"],
         &["--fuel=1"],
         &["--timeout", "1ns"],
@@ -130,10 +105,7 @@ fn ward_without_a_subcommand_runs_the_module_like_ward_run() {
         format!("{}env GRANTED=yes\n", hello_output(&hello, &["x"]))
     );
 
-    let hello_wat = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/hello.wat")
-        .display()
-        .to_string();
+    let hello_wat = repo("examples/hello.wat");
     let out = ward_in(dir.path(), &["--invoke", "fib", &hello_wat, "10"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "55\n");

@@ -1,25 +1,11 @@
 //! `ward run` resource-limit flags: each exhausted limit exits 134 with a message naming its flag.
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-fn ward(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ward"))
-        .args(args)
-        .output()
-        .expect("ward runs")
-}
-
-/// Writes a module to `name` in `dir` (a per-test directory, removed when the test ends).
-fn module(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use support::{stderr, ward, write_temp as module};
 
 const SPIN: &str = r#"(module (func (export "_start") (loop $l (br $l))))"#;
 const GROW: &str = r#"(module (memory 1)

@@ -1,36 +1,14 @@
 //! `ward run` with WASI guests: the C programs in tests/programs, run through the binary. Each test
 //! checks what a user would see — exact output, exit codes, and the host files after the guest ran.
 
+mod support;
+
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-fn program(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/programs")
-        .join(format!("{name}.wasm"))
-        .display()
-        .to_string()
-}
-
-fn ward_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ward"))
-        .current_dir(cwd)
-        .env("WARD_TEST_HOST_ONLY", "must not leak")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ward runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use support::{program, stderr, stdout, ward_in};
 
 /// A temporary host tree: `secret.txt` outside the sandbox, `box/` (granted read-write in the tests)
 /// with `inside.txt`, and `ro/` with `data.txt`.
