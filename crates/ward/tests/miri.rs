@@ -98,7 +98,10 @@ fn tail_calls_replace_the_frame_and_keep_their_arguments() {
                (call $sum (local.get 0) (i32.const 0))))"#,
     );
     // Far deeper than the 16 KiB stack allows without frame replacement.
-    assert_eq!(call_i32(&mut store, &instance, "run", 2000), 2000 * 2001 / 2);
+    assert_eq!(
+        call_i32(&mut store, &instance, "run", 2000),
+        2000 * 2001 / 2
+    );
 }
 
 #[test]
@@ -130,15 +133,19 @@ fn memory_moved_by_a_host_call_is_seen_when_wasm_resumes() {
     let engine = engine();
     let mut linker = Linker::new(&engine);
     linker
-        .func_wrap("env", "grow", |mut caller: Caller<'_, ()>| -> ward::Result<()> {
-            let memory = caller
-                .get_export("memory")
-                .and_then(Extern::into_memory)
-                .expect("module exports its memory");
-            memory.grow(&mut caller, 1)?;
-            memory.data_mut(&mut caller)[65536] = 5;
-            Ok(())
-        })
+        .func_wrap(
+            "env",
+            "grow",
+            |mut caller: Caller<'_, ()>| -> ward::Result<()> {
+                let memory = caller
+                    .get_export("memory")
+                    .and_then(Extern::into_memory)
+                    .expect("module exports its memory");
+                memory.grow(&mut caller, 1)?;
+                memory.data_mut(&mut caller)[65536] = 5;
+                Ok(())
+            },
+        )
         .unwrap();
     let (mut store, instance) = instantiate(
         &engine,
