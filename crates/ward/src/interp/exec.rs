@@ -148,14 +148,16 @@ unsafe fn call_host<T>(
         unreachable!("call_host on a Wasm function")
     };
     let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
-    // SAFETY (all three): the caller's contract is theirs.
     if n_params > INLINE_HOST_VALUES || n_results > INLINE_HOST_VALUES {
+        // SAFETY: the caller's contract is the callee's.
         return unsafe { call_host_large(store, func, slots, width, instance) };
     }
     // Most host functions take few values: smaller buffers are cheaper to initialise.
     if n_params <= 4 && n_results <= 4 {
+        // SAFETY: as above.
         unsafe { call_host_inline::<T, 4>(store, func, index, slots, width, instance) }
     } else {
+        // SAFETY: as above.
         unsafe {
             call_host_inline::<T, INLINE_HOST_VALUES>(store, func, index, slots, width, instance)
         }
@@ -573,6 +575,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         ($slot:expr) => {{
             let s: Slot = $slot;
             debug_assert!(s < cur.compiled().frame_size);
+            // SAFETY: `s` is below the frame size (see above).
             unsafe { *frame.add(s as usize) }
         }};
     }
@@ -581,6 +584,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             let s: Slot = $slot;
             let v: u64 = $value;
             debug_assert!(s < cur.compiled().frame_size);
+            // SAFETY: `s` is below the frame size (see above).
             unsafe { *frame.add(s as usize) = v }
         }};
     }
@@ -1095,18 +1099,18 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     frame_size: cur.compiled().frame_size as usize,
                 };
                 let module = module!();
-                // SAFETY: `fp + cur.frame_size <= slots_len` (checked on frame entry) and the
-                // translator keeps every operand slot below the frame size.
                 // The instruction is passed by reference: passing it by value made every dispatch
                 // copy it to the stack.
                 // SAFETY: `ip` was advanced past this instruction, inside the function's code.
                 let at = unsafe { &*ip.sub(1) };
+                // SAFETY: `fp + cur.frame_size <= slots_len` (checked on frame entry) and the
+                // translator keeps every operand slot below the frame size.
                 match unsafe { gc_ops::execute(&mut store.inner, module, cur.instance, frame, at) }
                 {
                     Outcome::Next => {}
-                    // SAFETY: branch targets are offsets from the branch (`ip - 1`) to an
-                    // instruction of the same function.
                     Outcome::Jump(target) => {
+                        // SAFETY: branch targets are offsets from the branch (`ip - 1`) to an
+                        // instruction of the same function.
                         ip = unsafe { ip.sub(1).offset(target as i32 as isize) }
                     }
                     Outcome::Throw(exn) => throw!(exn, false),
@@ -1303,9 +1307,6 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             _ => {
                 // SAFETY: `ip` was advanced past this instruction, inside the function's code.
                 let at = unsafe { ip.sub(1) };
-                // SAFETY: `at` is an instruction of the code at `cur.code`, whose frame is at `frame`
-                // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0
-                // of the current instance.
                 debug_assert!(
                     (mem_base, mem_len) == memory_zero(&store.inner, cur.instance),
                     "stale memory-0 registers: a memory moved or grew without `refresh_memory!`"
@@ -1313,6 +1314,10 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 calls.frames = &mut stack.frames;
                 calls.cur = cur;
                 calls.fp = fp;
+                // SAFETY: `at` is an instruction of the code at `cur.code`, whose frame is at `frame`
+                // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0
+                // of the current instance (re-read after everything that can move or grow it, and
+                // checked above in debug builds).
                 let exit = unsafe { fast::run(at, frame, mem_base, mem_len, &mut calls) };
                 // Threaded code may have called or returned.
                 cur = calls.cur;

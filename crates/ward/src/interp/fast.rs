@@ -278,8 +278,10 @@ macro_rules! handlers {
                 table: *const Entry,
                 calls: *mut Calls,
             ) -> Exit {
-                // SAFETY: the table sends only this variant's tag here.
+                // SAFETY: `ip` points to an instruction (the caller's contract), and the table
+                // sends only this variant's tag here, so the `else` cannot be reached.
                 let &Instr::$name { $($field),* } = (unsafe { &*ip }) else {
+                    // SAFETY: as above.
                     unsafe { std::hint::unreachable_unchecked() }
                 };
                 // SAFETY: every function ends in a return, so the next instruction exists.
@@ -327,6 +329,7 @@ macro_rules! handler_macros {
         macro_rules! get {
             ($d slot:expr) => {{
                 let s: Slot = $d slot;
+                // SAFETY: `s` is below the frame size (see above).
                 unsafe { *$frame.add(s as usize) }
             }};
         }
@@ -334,6 +337,7 @@ macro_rules! handler_macros {
             ($d slot:expr, $d value:expr) => {{
                 let s: Slot = $d slot;
                 let v: u64 = $d value;
+                // SAFETY: `s` is below the frame size (see above).
                 unsafe { *$frame.add(s as usize) = v }
             }};
         }
