@@ -47,6 +47,8 @@
 //!
 //! Used by the executor (allocation and field access instructions) and `values` (host views).
 
+use std::ptr::NonNull;
+
 use wasmparser::types::CoreTypeId;
 
 use crate::trap::TrapKind;
@@ -363,14 +365,31 @@ pub(crate) fn read_words(object: &GcObject, at: usize, storage: Storage) -> Resu
     })
 }
 
+/// The live slots of an activation suspended in a host call: roots for the collector.
+///
+/// `slots` is the activation's own base pointer into its value stack (from the one `as_mut_ptr` the
+/// executor takes when the activation starts), so the collector reads the slots with that
+/// allocation's provenance rather than through an address turned back into a pointer.
+pub(crate) struct SuspendedStack {
+    pub slots: NonNull<u64>,
+    /// Slots from `slots` that hold values (up to the end of the host call's arguments).
+    pub live: usize,
+}
+
+// SAFETY: an entry is only dereferenced by `collect`, through the `&mut StoreInner` that owns the
+// list, while the activation it names is suspended on the same thread's host stack; moving the
+// store to another thread moves no access to the slots with it.
+unsafe impl Send for SuspendedStack {}
+
 /// Collects the store's heap. `current` is the live part of the running activation's value stack.
 pub(crate) fn collect(store: &mut crate::store::StoreInner, current: &[u64]) {
     let mut roots: Vec<u64> = current.to_vec();
-    for &(address, len) in &store.suspended_stacks {
+    for stack in &store.suspended_stacks {
         // SAFETY: each entry names the live slots of an activation suspended in a host call; its
-        // stack is owned by that activation's `invoke` call, which is still on the host stack and
-        // removes the entry before it touches the stack again (see `StoreInner::suspended_stacks`).
-        let slots = unsafe { std::slice::from_raw_parts(address as *const u64, len) };
+        // stack is owned by that activation's `invoke` call, which is still on the host stack, does
+        // not touch its slots until the host returns, and removes the entry first (see
+        // `exec::call_host_suspended`).
+        let slots = unsafe { std::slice::from_raw_parts(stack.slots.as_ptr(), stack.live) };
         roots.extend_from_slice(slots);
     }
     for global in &store.globals {

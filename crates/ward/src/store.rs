@@ -82,10 +82,10 @@ pub(crate) struct StoreInner {
     pub tags: Vec<TagEntity>,
     /// GC objects and thrown exceptions (see `gc`).
     pub gc: crate::gc::GcHeap,
-    /// Value stacks of activations suspended in host calls, as (address, live slots): roots for the
-    /// collector. An entry is pushed by the executor before a host call and popped after it returns,
-    /// while the stack it names is kept alive and untouched by that suspended activation.
-    pub suspended_stacks: Vec<(usize, usize)>,
+    /// Value stacks of activations suspended in host calls: roots for the collector. An entry is
+    /// pushed by the executor before a host call and popped after it returns, while the stack it
+    /// names is kept alive and untouched by that suspended activation.
+    pub suspended_stacks: Vec<crate::gc::SuspendedStack>,
     /// Execution stacks not in use, kept for reuse by later calls.
     pub stacks: Vec<ExecStack>,
     /// How many executor activations are live (host → Wasm → host → … nesting).

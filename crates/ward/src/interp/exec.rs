@@ -20,6 +20,7 @@
 //! Called by `func` (`Func::call`) and `instance` (start functions); calls back into the host through the
 //! store's host functions.
 
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -32,7 +33,7 @@ use super::simd;
 use super::translate::CompiledFunc;
 use crate::exception::ExnRef;
 use crate::func::Caller;
-use crate::gc::ObjectKind;
+use crate::gc::{ObjectKind, SuspendedStack};
 use crate::module::ModuleInner;
 use crate::store::{FuncKind, Store, StoreInner};
 use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
@@ -52,8 +53,14 @@ pub(crate) struct Frame {
 }
 
 /// The value slots and frame records of one activation.
+///
+/// While an activation runs, every access to its slots goes through pointers derived from one
+/// `slots.as_mut_ptr()` taken when it starts (`run`); no reference to the slots is created then,
+/// except short-lived ones over a range no live pointer is used on meanwhile. (A `Vec` rather than a
+/// boxed slice: `Vec::as_mut_ptr` creates no intermediate reference, so moving the `Vec` or reading
+/// its length invalidates nothing.)
 pub(crate) struct ExecStack {
-    slots: Box<[u64]>,
+    slots: Vec<u64>,
     frames: Vec<Frame>,
     max_frames: usize,
 }
@@ -62,7 +69,7 @@ impl ExecStack {
     fn new(max_bytes: usize) -> Self {
         ExecStack {
             // `fast::FRAME_SLACK` slots past the usable end let a call zero locals in whole chunks.
-            slots: vec![0u64; max_bytes / 8 + fast::FRAME_SLACK].into_boxed_slice(),
+            slots: vec![0u64; max_bytes / 8 + fast::FRAME_SLACK],
             frames: Vec::with_capacity(64),
             max_frames: max_bytes / 32,
         }
@@ -76,7 +83,8 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
         FuncKind::Host { .. } => {
             let mut buffer = args.to_vec();
             buffer.resize(args.len().max(n_results), 0);
-            call_host(store, func, &mut buffer, None)?;
+            // SAFETY: the buffer is a local this call owns, `buffer.len()` slots long.
+            unsafe { call_host(store, func, buffer.as_mut_ptr(), buffer.len(), None) }?;
             buffer.truncate(n_results);
             return Ok(buffer);
         }
@@ -118,16 +126,26 @@ fn compiled(store: &StoreInner, instance: u32, index: u32) -> &CompiledFunc {
 /// Host functions with at most this many parameters and results are called without heap allocation.
 const INLINE_HOST_VALUES: usize = 8;
 
-/// Calls host function `func` with arguments in the first slots of `slots`, writing results to the first
-/// slots (two per `v128`).
+/// Calls host function `func` with arguments in the first of the `width` slots at `slots`, writing
+/// results to the first slots (two per `v128`).
 ///
 /// Host-call-heavy code spends most of its time here, so the common case (few parameters and results)
 /// keeps its `Val`s in arrays on the stack and does not clone the signature: the `hostcall` benchmark
 /// measured three heap allocations and two reference-count round trips per call before.
-fn call_host<T>(
+///
+/// The slots are a raw pointer, not a `&mut [u64]`: a reference held across the host call would
+/// assert exclusive access while the collector reads the same slots as roots (see
+/// `gc::SuspendedStack`). Slices over them exist only while the arguments are read and while the
+/// results are written.
+///
+/// # Safety
+/// `slots..slots + width` is valid for reads and writes, holds the arguments, is wide enough for the
+/// results, and is not written by anything else until this returns.
+unsafe fn call_host<T>(
     store: &mut Store<T>,
     func: u32,
-    slots: &mut [u64],
+    slots: *mut u64,
+    width: usize,
     instance: Option<u32>,
 ) -> Result<()> {
     let entity = &store.inner.funcs[func as usize];
@@ -136,29 +154,40 @@ fn call_host<T>(
     };
     let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
     if n_params > INLINE_HOST_VALUES || n_results > INLINE_HOST_VALUES {
-        return call_host_large(store, func, slots, instance);
+        // SAFETY: the caller's contract is the callee's.
+        return unsafe { call_host_large(store, func, slots, width, instance) };
     }
     // Most host functions take few values: smaller buffers are cheaper to initialise.
     if n_params <= 4 && n_results <= 4 {
-        call_host_inline::<T, 4>(store, func, index, slots, instance)
+        // SAFETY: as above.
+        unsafe { call_host_inline::<T, 4>(store, func, index, slots, width, instance) }
     } else {
-        call_host_inline::<T, INLINE_HOST_VALUES>(store, func, index, slots, instance)
+        // SAFETY: as above.
+        unsafe {
+            call_host_inline::<T, INLINE_HOST_VALUES>(store, func, index, slots, width, instance)
+        }
     }
 }
 
 /// [`call_host`] with `N`-value buffers for the parameters and results of host function `index`
 /// (store function `func`).
+///
+/// # Safety
+/// As for [`call_host`].
 #[inline(always)]
-fn call_host_inline<T, const N: usize>(
+unsafe fn call_host_inline<T, const N: usize>(
     store: &mut Store<T>,
     func: u32,
     index: u32,
-    slots: &mut [u64],
+    slots_ptr: *mut u64,
+    width: usize,
     instance: Option<u32>,
 ) -> Result<()> {
     let entity = &store.inner.funcs[func as usize];
     let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
     let id = store.inner.id;
+    // SAFETY: the caller's contract; the slice ends before the host runs.
+    let slots = unsafe { std::slice::from_raw_parts(slots_ptr, width) };
     let mut params = [Val::I32(0); N];
     let mut at = 0;
     for (param, ty) in params.iter_mut().zip(entity.sig.params()) {
@@ -189,6 +218,8 @@ fn call_host_inline<T, const N: usize>(
         )
     }?;
     let sig = &store.inner.funcs[func as usize].sig;
+    // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
+    let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
     let mut at = 0;
     for (i, (val, ty)) in results[..n_results].iter().zip(sig.results()).enumerate() {
         if !val.matches(&store.inner, *ty) {
@@ -207,10 +238,14 @@ fn call_host_inline<T, const N: usize>(
 }
 
 /// `call_host` for signatures too wide for its inline buffers.
-fn call_host_large<T>(
+///
+/// # Safety
+/// As for [`call_host`].
+unsafe fn call_host_large<T>(
     store: &mut Store<T>,
     func: u32,
-    slots: &mut [u64],
+    slots_ptr: *mut u64,
+    width: usize,
     instance: Option<u32>,
 ) -> Result<()> {
     let entity = &store.inner.funcs[func as usize];
@@ -220,6 +255,8 @@ fn call_host_large<T>(
     let sig = entity.sig.clone();
     let host = store.hosts[index as usize].clone();
     let id = store.inner.id;
+    // SAFETY: the caller's contract; the slice ends before the host runs.
+    let slots = unsafe { std::slice::from_raw_parts(slots_ptr, width) };
     let params = vals_from_slots(slots, sig.params(), &store.inner);
     let mut results: Vec<Val> = sig
         .results()
@@ -234,7 +271,7 @@ fn call_host_large<T>(
         &params,
         &mut results,
     )?;
-    let mut raw = Vec::with_capacity(slots.len());
+    let mut raw = Vec::with_capacity(width);
     for (i, (val, ty)) in results.iter().zip(sig.results()).enumerate() {
         if !val.matches(&store.inner, *ty) {
             return Err(Error::Usage(format!(
@@ -243,23 +280,36 @@ fn call_host_large<T>(
         }
         push_slots(&mut raw, val.to_raw(id)?, *ty);
     }
+    // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
+    let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
     slots[..raw.len()].copy_from_slice(&raw);
     Ok(())
 }
 
-/// [`call_host`] from a running activation: its value stack (up to the end of the arguments) is
+/// [`call_host`] from a running activation whose value stack starts at `slots`, with the
+/// arguments in the `width` slots from `args_at`: the stack up to the end of the arguments is
 /// registered as GC roots while the host runs. Out of line to keep `run`'s loop small.
+///
+/// # Safety
+/// `slots` is the base pointer of the running activation's stack and `args_at + width` slots from
+/// it are in bounds.
 #[inline(never)]
-fn call_host_suspended<T>(
+unsafe fn call_host_suspended<T>(
     store: &mut Store<T>,
     func: u32,
-    args: &mut [u64],
+    slots: NonNull<u64>,
+    args_at: usize,
+    width: usize,
     instance: Option<u32>,
-    slots: *mut u64,
 ) -> Result<()> {
-    let live = (args.as_ptr() as usize - slots as usize) / 8 + args.len();
-    store.inner.suspended_stacks.push((slots as usize, live));
-    let outcome = call_host(store, func, args, instance);
+    store.inner.suspended_stacks.push(SuspendedStack {
+        slots,
+        live: args_at + width,
+    });
+    // SAFETY: the slots are in bounds (the caller's contract) and belong to this activation, which
+    // does not run until the host returns; nested activations run on other stacks, and the
+    // collector only reads this one through the entry pushed above.
+    let outcome = unsafe { call_host(store, func, slots.as_ptr().add(args_at), width, instance) };
     store.inner.suspended_stacks.pop();
     outcome
 }
@@ -416,6 +466,19 @@ unsafe fn unwind(
     }
 }
 
+/// The base and size in bytes of memory 0 of `instance` (null and 0 without a memory): the memory
+/// registers of the executor.
+#[inline(always)]
+fn memory_zero(store: &StoreInner, instance: u32) -> (*mut u8, u64) {
+    match store.instances[instance as usize].memories.first() {
+        Some(&m) => {
+            let memory = &store.memories[m as usize];
+            (memory.base(), memory.size_bytes())
+        }
+        None => (std::ptr::null_mut(), 0),
+    }
+}
+
 /// Effective address of an access of `size` bytes, if it lies inside a memory of `len` bytes.
 #[inline(always)]
 fn effective(addr: u64, offset: u64, size: u64, len: u64) -> Option<usize> {
@@ -461,7 +524,9 @@ fn lane_replace_op(width: LaneWidth) -> super::bytecode::V128ReplaceOp {
 /// results in `stack.slots[0..]`.
 fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()> {
     let slots_len = stack.slots.len() - fast::FRAME_SLACK;
-    let slots = stack.slots.as_mut_ptr();
+    // The one base pointer every slot access of this activation is derived from (see `ExecStack`).
+    let slots_base = NonNull::new(stack.slots.as_mut_ptr()).expect("a Vec's pointer is not null");
+    let slots = slots_base.as_ptr();
     let mut cur = Current::of(&store.inner, entry);
     let engine = store.inner.engine.clone();
     let interrupt = store.inner.interrupt.clone();
@@ -471,28 +536,24 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     // The instruction pointer is a raw pointer into the current function's code rather than an index:
     // fetching then needs no bounds check and no reload of the code slice.
     let mut ip: *const Instr = cur.code;
-    // Zero the entry function's declared locals.
+    // Zero the entry function's declared locals (through `slots`: indexing `stack.slots` would
+    // create a reference that invalidates it).
     let entry = cur.compiled();
-    stack.slots[entry.num_params as usize..entry.num_locals as usize].fill(0);
+    for local in entry.num_params..entry.num_locals {
+        // SAFETY: `num_locals <= frame_size <= slots_len` (checked by `invoke`).
+        unsafe { *slots.add(local as usize) = 0 };
+    }
 
     // Cached base and size of memory 0 of the current instance.
     let mut mem_base: *mut u8;
     let mut mem_len: u64;
 
+    // Re-reads them: needed after anything that can move or resize a memory (`memory.grow`, host
+    // calls, a switch to another instance). Threaded code relies on them, so `fast::run` below
+    // checks them first in debug builds.
     macro_rules! refresh_memory {
         () => {{
-            let instance = &store.inner.instances[cur.instance as usize];
-            match instance.memories.first() {
-                Some(&m) => {
-                    let memory = &store.inner.memories[m as usize];
-                    mem_base = memory.base();
-                    mem_len = memory.size_bytes();
-                }
-                None => {
-                    mem_base = std::ptr::null_mut();
-                    mem_len = 0;
-                }
-            }
+            (mem_base, mem_len) = memory_zero(&store.inner, cur.instance);
         }};
     }
     refresh_memory!();
@@ -525,6 +586,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         ($slot:expr) => {{
             let s: Slot = $slot;
             debug_assert!(s < cur.compiled().frame_size);
+            // SAFETY: `s` is below the frame size (see above).
             unsafe { *frame.add(s as usize) }
         }};
     }
@@ -533,6 +595,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             let s: Slot = $slot;
             let v: u64 = $value;
             debug_assert!(s < cur.compiled().frame_size);
+            // SAFETY: `s` is below the frame size (see above).
             unsafe { *frame.add(s as usize) = v }
         }};
     }
@@ -675,10 +738,17 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     if new_fp + width > slots_len {
                         trap!(TrapKind::StackOverflow);
                     }
-                    // SAFETY: `new_fp + width <= slots_len`; the stack is owned by this activation and
-                    // not reachable from the store while the host runs (except as GC roots, read-only).
-                    let args = unsafe { std::slice::from_raw_parts_mut(slots.add(new_fp), width) };
-                    match call_host_suspended(store, callee, args, Some(cur.instance), slots) {
+                    // SAFETY: `slots_base` is this activation's stack and `new_fp + width <= slots_len`.
+                    match unsafe {
+                        call_host_suspended(
+                            store,
+                            callee,
+                            slots_base,
+                            new_fp,
+                            width,
+                            Some(cur.instance),
+                        )
+                    } {
                         Ok(()) => {
                             refresh_memory!();
                             if $tail {
@@ -1045,18 +1115,18 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     frame_size: cur.compiled().frame_size as usize,
                 };
                 let module = module!();
-                // SAFETY: `fp + cur.frame_size <= slots_len` (checked on frame entry) and the
-                // translator keeps every operand slot below the frame size.
                 // The instruction is passed by reference: passing it by value made every dispatch
                 // copy it to the stack.
                 // SAFETY: `ip` was advanced past this instruction, inside the function's code.
                 let at = unsafe { &*ip.sub(1) };
+                // SAFETY: `fp + cur.frame_size <= slots_len` (checked on frame entry) and the
+                // translator keeps every operand slot below the frame size.
                 match unsafe { gc_ops::execute(&mut store.inner, module, cur.instance, frame, at) }
                 {
                     Outcome::Next => {}
-                    // SAFETY: branch targets are offsets from the branch (`ip - 1`) to an
-                    // instruction of the same function.
                     Outcome::Jump(target) => {
+                        // SAFETY: branch targets are offsets from the branch (`ip - 1`) to an
+                        // instruction of the same function.
                         ip = unsafe { ip.sub(1).offset(target as i32 as isize) }
                     }
                     Outcome::Throw(exn) => throw!(exn, false),
@@ -1253,12 +1323,17 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             _ => {
                 // SAFETY: `ip` was advanced past this instruction, inside the function's code.
                 let at = unsafe { ip.sub(1) };
-                // SAFETY: `at` is an instruction of the code at `cur.code`, whose frame is at `frame`
-                // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0
-                // of the current instance.
+                debug_assert!(
+                    (mem_base, mem_len) == memory_zero(&store.inner, cur.instance),
+                    "stale memory-0 registers: a memory moved or grew without `refresh_memory!`"
+                );
                 calls.frames = &mut stack.frames;
                 calls.cur = cur;
                 calls.fp = fp;
+                // SAFETY: `at` is an instruction of the code at `cur.code`, whose frame is at `frame`
+                // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0
+                // of the current instance (re-read after everything that can move or grow it, and
+                // checked above in debug builds).
                 let exit = unsafe { fast::run(at, frame, mem_base, mem_len, &mut calls) };
                 // Threaded code may have called or returned.
                 cur = calls.cur;

@@ -278,8 +278,10 @@ macro_rules! handlers {
                 table: *const Entry,
                 calls: *mut Calls,
             ) -> Exit {
-                // SAFETY: the table sends only this variant's tag here.
+                // SAFETY: `ip` points to an instruction (the caller's contract), and the table
+                // sends only this variant's tag here, so the `else` cannot be reached.
                 let &Instr::$name { $($field),* } = (unsafe { &*ip }) else {
+                    // SAFETY: as above.
                     unsafe { std::hint::unreachable_unchecked() }
                 };
                 // SAFETY: every function ends in a return, so the next instruction exists.
@@ -327,6 +329,7 @@ macro_rules! handler_macros {
         macro_rules! get {
             ($d slot:expr) => {{
                 let s: Slot = $d slot;
+                // SAFETY: `s` is below the frame size (see above).
                 unsafe { *$frame.add(s as usize) }
             }};
         }
@@ -334,6 +337,7 @@ macro_rules! handler_macros {
             ($d slot:expr, $d value:expr) => {{
                 let s: Slot = $d slot;
                 let v: u64 = $d value;
+                // SAFETY: `s` is below the frame size (see above).
                 unsafe { *$frame.add(s as usize) = v }
             }};
         }
@@ -374,7 +378,11 @@ macro_rules! handler_macros {
                 // successors and pick one with `cmov`, which makes the next dispatch wait for the
                 // comparison instead of following the branch predictor (`sieve` ran 1.4x slower
                 // that way).
-                #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+                // (Miri cannot run inline assembly; there it does not matter.)
+                #[cfg(all(
+                    not(miri),
+                    any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")
+                ))]
                 // SAFETY: empty assembly: no instructions, no memory, stack or flags touched.
                 unsafe {
                     std::arch::asm!("", options(nomem, nostack, preserves_flags))
@@ -391,12 +399,15 @@ macro_rules! handler_macros {
                 $ip = unsafe { $ip.add($d n as usize) }
             };
         }
-        // Index of the next instruction within the current function.
+        // Index of the next instruction within the current function, from the call stack `calls`
+        // (the `&mut Calls` the handler holds: reading through the raw pointer instead would
+        // invalidate that reference).
         macro_rules! ip_index {
-            () => {
-                // SAFETY: `ip` and `code` point into one function's code.
-                unsafe { $ip.offset_from((*$calls).cur.code) as u32 }
-            };
+            ($d calls:expr) => {{
+                let calls: &Calls = $d calls;
+                // SAFETY: `ip` and `calls.cur.code` point into one function's code.
+                unsafe { $ip.offset_from(calls.cur.code) as u32 }
+            }};
         }
         macro_rules! frame {
             () => {
@@ -1321,7 +1332,7 @@ handlers! {
         {
             defer!()
         }
-        let record = Frame { ip: ip_index!(), fp: calls.fp, cur: calls.cur };
+        let record = Frame { ip: ip_index!(calls), fp: calls.fp, cur: calls.cur };
         // SAFETY: `len < capacity`, checked above.
         unsafe {
             frames.as_mut_ptr().add(frames.len()).write(record);

@@ -55,10 +55,12 @@ pub(super) unsafe fn execute(
     // SAFETY (slot accesses): the caller's contract.
     let get = |s: Slot| {
         debug_assert!((s as usize) < frame_size);
+        // SAFETY: `s` is an operand slot, below the frame size (the caller's contract).
         unsafe { *slots.add(fp + s as usize) }
     };
     let set = |s: Slot, v: u64| {
         debug_assert!((s as usize) < frame_size);
+        // SAFETY: as in `get`.
         unsafe { *slots.add(fp + s as usize) = v }
     };
     let test = |store: &StoreInner, cast: u32, raw: u64| {
@@ -113,8 +115,8 @@ pub(super) unsafe fn execute(
                 return Outcome::Jump(target);
             }
         }
-        // SAFETY: the caller's contract.
         other => {
+            // SAFETY: the caller's contract is `heap_op`'s.
             if let Err(kind) = unsafe { heap_op(store, module, instance, frame, other) } {
                 return Outcome::Trap(kind);
             }
@@ -190,6 +192,7 @@ unsafe fn heap_op(
         ($slot:expr) => {{
             let s: Slot = $slot;
             debug_assert!((s as usize) < frame_size);
+            // SAFETY: `s` is an operand slot, below the frame size (the function's contract).
             unsafe { *slots.add(fp + s as usize) }
         }};
     }
@@ -198,6 +201,7 @@ unsafe fn heap_op(
             let s: Slot = $slot;
             let v: u64 = $value;
             debug_assert!((s as usize) < frame_size);
+            // SAFETY: as in `get!`.
             unsafe { *slots.add(fp + s as usize) = v }
         }};
     }
@@ -235,6 +239,8 @@ unsafe fn heap_op(
             let base: Slot = $base;
             let n: usize = $n;
             debug_assert!(base as usize + n <= frame_size);
+            // SAFETY: the span lies inside the frame (translator invariant). Every use reads the
+            // slice before the next write to a slot, so no write goes through `slots` while it lives.
             unsafe { std::slice::from_raw_parts(slots.add(fp + base as usize), n) }
         }};
     }
@@ -248,6 +254,8 @@ unsafe fn heap_op(
                 fail!(TrapKind::GcHeapExhausted)
             };
             if store.gc.wants_collection(words) {
+                // SAFETY: the frame is in bounds (the function's contract); the slice is only
+                // read, by the collector, and nothing writes the slots until it returns.
                 let live = unsafe { std::slice::from_raw_parts(slots, fp + frame_size) };
                 gc::collect(store, live);
             }

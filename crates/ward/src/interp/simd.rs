@@ -1,11 +1,14 @@
 //! Lane arithmetic of the `v128` instructions: pure functions from `u128` values to `u128` values, one
 //! per instruction shape (`binary`, `unary`, `shift`, …), dispatching on the op enums of `bytecode`.
 //!
-//! Lanes are plain arrays (`[i16; 8]`, `[f32; 4]`, …) built from and folded back into the
-//! little-endian bytes of the value, and operations are written as element-wise maps over those
-//! arrays. LLVM turns the conversions into register moves and most element-wise maps into single SSE2
-//! instructions (add/sub/compare/and/min/max/saturating add/average), so no `unsafe` or
-//! target-specific code is needed and the same code serves every target.
+//! Lanes are plain arrays (`[i16; 8]`, `[f32; 4]`, …) reinterpreted from and back into the bits of
+//! the value, and operations are written as element-wise maps over those arrays. LLVM turns the
+//! conversions into register moves and most element-wise maps into single SSE2 instructions
+//! (add/sub/compare/and/min/max/saturating add/average), so the same portable code serves every
+//! target. `unsafe` appears in two places only, each with its argument: the conversions (`lanes!`,
+//! a `transmute` between 16 bytes of plain data on little-endian targets) and the 16-, 32- and
+//! 64-bit lane shifts, which call SSE2 intrinsics on x86-64 (`shift_sse2`) because LLVM shifted
+//! the portable form one lane at a time.
 //!
 //! ## Relaxed SIMD
 //!

@@ -39,6 +39,10 @@ fn round_up(value: usize, to: usize) -> Option<usize> {
 impl MemoryReservation {
     /// Reserves `reserve` bytes of address space and makes the first `accessible` read/write.
     pub fn new(reserve: usize, accessible: usize) -> Option<Self> {
+        // Miri cannot map address space without backing it, so there a reservation is exactly its
+        // accessible part: every growth then moves the memory, and a stale cached base is a
+        // use-after-free that Miri reports.
+        let reserve = if cfg!(miri) { accessible } else { reserve };
         let reserved = round_up(reserve.max(accessible), host_page_size())?;
         if reserved == 0 {
             return Some(MemoryReservation {
@@ -47,23 +51,8 @@ impl MemoryReservation {
                 committed: 0,
             });
         }
-        // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches no
-        // existing memory; the result is checked for MAP_FAILED.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                reserved,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return None;
-        }
         let mut reservation = MemoryReservation {
-            base: NonNull::new(ptr.cast()).expect("mmap does not return null on success"),
+            base: address_space::reserve(reserved)?,
             reserved,
             committed: 0,
         };
@@ -86,16 +75,9 @@ impl MemoryReservation {
         if bytes <= self.committed {
             return true;
         }
-        // SAFETY: `[committed, bytes)` lies inside the reservation mapped in `new`, which this value
+        // SAFETY: `[committed, bytes)` lies inside the reservation made in `new`, which this value
         // owns; changing its protection affects no other memory.
-        let rc = unsafe {
-            libc::mprotect(
-                self.base.as_ptr().add(self.committed).cast(),
-                bytes - self.committed,
-                libc::PROT_READ | libc::PROT_WRITE,
-            )
-        };
-        if rc != 0 {
+        if !unsafe { address_space::make_accessible(self.base, self.committed..bytes) } {
             return false;
         }
         self.committed = bytes;
@@ -126,26 +108,131 @@ impl MemoryReservation {
         if range.is_empty() {
             return true;
         }
-        // SAFETY: `range` lies inside this reservation's committed part (checked by the callers), a
-        // private anonymous mapping owned by this value; MADV_DONTNEED on it only discards its contents.
-        let rc = unsafe {
-            libc::madvise(
-                self.base.as_ptr().add(range.start).cast(),
-                range.len(),
-                libc::MADV_DONTNEED,
-            )
-        };
-        rc == 0
+        // SAFETY: `range` lies inside this reservation's committed part (checked by the callers),
+        // which this value owns exclusively (`&mut self`).
+        unsafe { address_space::discard(self.base, range) }
     }
 }
 
 impl Drop for MemoryReservation {
     fn drop(&mut self) {
         if self.reserved > 0 {
-            // SAFETY: the mapping was created in `new` with exactly this base and length and is
-            // unmapped only here.
-            unsafe { libc::munmap(self.base.as_ptr().cast(), self.reserved) };
+            // SAFETY: the reservation was made in `new` with exactly this base and length and is
+            // released only here.
+            unsafe { address_space::release(self.base, self.reserved) };
         }
+    }
+}
+
+/// The system calls behind a reservation: an `mmap` `PROT_NONE` range made read/write page by page.
+#[cfg(not(miri))]
+mod address_space {
+    use std::ops::Range;
+    use std::ptr::NonNull;
+
+    /// Maps `len` bytes (a whole number of host pages, more than zero) of inaccessible address space.
+    pub fn reserve(len: usize) -> Option<NonNull<u8>> {
+        // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches no
+        // existing memory; the result is checked for MAP_FAILED.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return None;
+        }
+        Some(NonNull::new(ptr.cast()).expect("mmap does not return null on success"))
+    }
+
+    /// Makes `range` (page-aligned) of the reservation at `base` read/write.
+    ///
+    /// # Safety
+    /// `range` lies inside a reservation made by [`reserve`] at `base` that the caller owns.
+    pub unsafe fn make_accessible(base: NonNull<u8>, range: Range<usize>) -> bool {
+        // SAFETY: the caller's contract; changing the protection of owned pages affects no other
+        // memory.
+        let rc = unsafe {
+            libc::mprotect(
+                base.as_ptr().add(range.start).cast(),
+                range.len(),
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        rc == 0
+    }
+
+    /// Replaces the pages of `range` with zero-fill-on-demand pages.
+    ///
+    /// # Safety
+    /// `range` (page-aligned) lies inside the accessible part of a reservation at `base` that the
+    /// caller owns exclusively.
+    pub unsafe fn discard(base: NonNull<u8>, range: Range<usize>) -> bool {
+        // SAFETY: the caller's contract: a private anonymous mapping, where MADV_DONTNEED only
+        // discards contents.
+        let rc = unsafe {
+            libc::madvise(
+                base.as_ptr().add(range.start).cast(),
+                range.len(),
+                libc::MADV_DONTNEED,
+            )
+        };
+        rc == 0
+    }
+
+    /// Unmaps a reservation.
+    ///
+    /// # Safety
+    /// `base` and `len` are exactly those of a reservation made by [`reserve`], not used afterwards.
+    pub unsafe fn release(base: NonNull<u8>, len: usize) {
+        // SAFETY: the caller's contract.
+        unsafe { libc::munmap(base.as_ptr().cast(), len) };
+    }
+}
+
+/// Under Miri, which cannot run `mmap`/`mprotect`: a reservation is a zeroed heap allocation that
+/// is accessible from the start (`MemoryReservation::new` asks for exactly the accessible size, so
+/// nothing beyond it is ever made accessible).
+#[cfg(miri)]
+mod address_space {
+    use std::alloc::Layout;
+    use std::ops::Range;
+    use std::ptr::NonNull;
+
+    fn layout(len: usize) -> Option<Layout> {
+        Layout::from_size_align(len, super::host_page_size()).ok()
+    }
+
+    pub fn reserve(len: usize) -> Option<NonNull<u8>> {
+        // SAFETY: `len` is more than zero (the caller's contract), so the layout is not zero-sized.
+        NonNull::new(unsafe { std::alloc::alloc_zeroed(layout(len)?) })
+    }
+
+    /// # Safety
+    /// As for the real `make_accessible`.
+    pub unsafe fn make_accessible(_base: NonNull<u8>, _range: Range<usize>) -> bool {
+        true
+    }
+
+    /// # Safety
+    /// As for the real `discard`.
+    pub unsafe fn discard(base: NonNull<u8>, range: Range<usize>) -> bool {
+        // SAFETY: the caller's contract: the range is owned, accessible memory.
+        unsafe { std::ptr::write_bytes(base.as_ptr().add(range.start), 0, range.len()) };
+        true
+    }
+
+    /// # Safety
+    /// As for the real `release`.
+    pub unsafe fn release(base: NonNull<u8>, len: usize) {
+        let layout = layout(len).expect("the layout was valid when the reservation was made");
+        // SAFETY: the caller's contract: `base` was allocated by `reserve` with this layout.
+        unsafe { std::alloc::dealloc(base.as_ptr(), layout) };
     }
 }
 

@@ -1,0 +1,303 @@
+//! The interpreter's unsafe paths, one small module each: calls, locals, returns, tail calls, memory
+//! growth that moves memory, tables, host calls that re-enter Wasm, GC allocation and collection, and
+//! exceptions.
+//!
+//! These tests run under normal `cargo test` and are the subset `.ci/miri.sh` runs under Miri (with
+//! Stacked Borrows and with Tree Borrows), where a stale pointer into the value stack or into a moved
+//! memory is reported as undefined behaviour. Miri is about a thousand times slower than native code,
+//! so every module is tiny and every loop short. Engines use a small value stack and a zero memory
+//! reservation, so that every `memory.grow` moves the memory (under Miri it always does).
+
+use ward::{
+    Caller, Config, Engine, Error, ExnRef, Extern, FuncType, Instance, Linker, Module, Store, Tag,
+    Val, ValType,
+};
+
+/// An engine whose value stack is small (cheap to allocate under Miri) and whose memories move on
+/// every growth.
+fn engine() -> Engine {
+    let mut config = Config::new();
+    config
+        .max_wasm_stack(16 * 1024)
+        .memory_reservation(0)
+        .memory_pool_capacity(0)
+        .max_gc_heap(4096);
+    Engine::new(&config)
+}
+
+fn instantiate(engine: &Engine, linker: &Linker<()>, wat: &str) -> (Store<()>, Instance) {
+    let module = Module::new(engine, wat).expect("test module compiles");
+    let mut store = Store::new(engine, ());
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("test module instantiates");
+    (store, instance)
+}
+
+fn call_i32(store: &mut Store<()>, instance: &Instance, name: &str, arg: i32) -> i32 {
+    instance
+        .get_typed_func::<i32, i32>(&*store, name)
+        .expect("export has type (i32) -> i32")
+        .call(store, arg)
+        .expect("call succeeds")
+}
+
+#[test]
+fn a_call_of_a_function_with_a_local_returns_its_result() {
+    let engine = engine();
+    let (mut store, instance) = instantiate(
+        &engine,
+        &Linker::new(&engine),
+        r#"(module
+             (func $twice (param i32) (result i32) (local i32)
+               (local.set 1 (i32.add (local.get 0) (local.get 0)))
+               (local.get 1))
+             (func (export "run") (param i32) (result i32) (local i64)
+               (call $twice (i32.add (local.get 0) (i32.wrap_i64 (local.get 1))))))"#,
+    );
+    assert_eq!(call_i32(&mut store, &instance, "run", 21), 42);
+}
+
+#[test]
+fn recursive_calls_return_through_every_frame() {
+    let engine = engine();
+    let (mut store, instance) = instantiate(
+        &engine,
+        &Linker::new(&engine),
+        r#"(module
+             (func $fib (export "fib") (param i32) (result i32)
+               (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+                 (then (local.get 0))
+                 (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                                (call $fib (i32.sub (local.get 0) (i32.const 2))))))))"#,
+    );
+    assert_eq!(call_i32(&mut store, &instance, "fib", 7), 13);
+}
+
+#[test]
+fn tail_calls_replace_the_frame_and_keep_their_arguments() {
+    // The smallest stack: 128 frame records.
+    let engine = Engine::new(Config::new().max_wasm_stack(4096));
+    let (mut store, instance) = instantiate(
+        &engine,
+        &Linker::new(&engine),
+        r#"(module
+             (type $t (func (param i32 i32) (result i32)))
+             (table 1 funcref) (elem (i32.const 0) $sum)
+             (func $sum (param $n i32) (param $acc i32) (result i32) (local $unused i64)
+               (if (result i32) (i32.eqz (local.get $n))
+                 (then (local.get $acc))
+                 (else
+                   (if (result i32) (i32.and (local.get $n) (i32.const 1))
+                     (then (return_call $sum (i32.sub (local.get $n) (i32.const 1))
+                                             (i32.add (local.get $acc) (local.get $n))))
+                     (else (return_call_indirect (type $t)
+                             (i32.sub (local.get $n) (i32.const 1))
+                             (i32.add (local.get $acc) (local.get $n))
+                             (i32.const 0)))))))
+             (func (export "run") (param i32) (result i32)
+               (call $sum (local.get 0) (i32.const 0))))"#,
+    );
+    // Deeper than the stack allows without frame replacement.
+    assert_eq!(call_i32(&mut store, &instance, "run", 300), 300 * 301 / 2);
+}
+
+#[test]
+fn memory_growth_that_moves_memory_is_seen_by_later_accesses() {
+    let engine = engine();
+    let (mut store, instance) = instantiate(
+        &engine,
+        &Linker::new(&engine),
+        r#"(module
+             (memory (export "memory") 1)
+             (func $grow (param i32) (result i32) (memory.grow (local.get 0)))
+             (func (export "run") (param i32) (result i32)
+               (i32.store (i32.const 100) (local.get 0))
+               ;; Grown in a callee: the caller's cached base must not be used again.
+               (drop (call $grow (i32.const 1)))
+               (i32.store (i32.const 70000) (i32.load (i32.const 100)))
+               (drop (memory.grow (i32.const 1)))
+               (i32.store8 (i32.const 131073) (i32.const 7))
+               (i32.add (i32.load (i32.const 70000)) (i32.load8_u (i32.const 131073)))))"#,
+    );
+    assert_eq!(call_i32(&mut store, &instance, "run", 35), 42);
+    let memory = instance.get_memory(&store, "memory").unwrap();
+    assert_eq!(memory.size(&store), 3);
+    assert_eq!(memory.data(&store)[70000], 35);
+}
+
+#[test]
+fn memory_moved_by_a_host_call_is_seen_when_wasm_resumes() {
+    let engine = engine();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "grow",
+            |mut caller: Caller<'_, ()>| -> ward::Result<()> {
+                let memory = caller
+                    .get_export("memory")
+                    .and_then(Extern::into_memory)
+                    .expect("module exports its memory");
+                memory.grow(&mut caller, 1)?;
+                memory.data_mut(&mut caller)[65536] = 5;
+                Ok(())
+            },
+        )
+        .unwrap();
+    let (mut store, instance) = instantiate(
+        &engine,
+        &linker,
+        r#"(module
+             (import "env" "grow" (func $grow))
+             (memory (export "memory") 1)
+             (func (export "run") (param i32) (result i32)
+               (i32.store (i32.const 8) (local.get 0))
+               (call $grow)
+               (i32.add (i32.load (i32.const 8)) (i32.load8_u (i32.const 65536)))))"#,
+    );
+    assert_eq!(call_i32(&mut store, &instance, "run", 37), 42);
+}
+
+#[test]
+fn tables_hold_call_targets_and_grow() {
+    let engine = engine();
+    let (mut store, instance) = instantiate(
+        &engine,
+        &Linker::new(&engine),
+        r#"(module
+             (type $un (func (param i32) (result i32)))
+             (table $t 2 funcref)
+             (elem (table $t) (i32.const 0) func $inc $dbl)
+             (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+             (func $dbl (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+             (func (export "run") (param i32) (result i32)
+               (drop (table.grow $t (table.get $t (i32.const 1)) (i32.const 2)))
+               (table.set $t (i32.const 3) (table.get $t (i32.const 0)))
+               (call_indirect $t (type $un)
+                 (call_indirect $t (type $un) (local.get 0) (i32.const 2))
+                 (i32.const 3))))"#,
+    );
+    assert_eq!(call_i32(&mut store, &instance, "run", 20), 41);
+}
+
+#[test]
+fn host_calls_re_enter_wasm_and_results_land_in_the_caller_frame() {
+    let engine = engine();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "back",
+            |mut caller: Caller<'_, ()>, n: i32| -> ward::Result<i32> {
+                let down = caller
+                    .get_export("down")
+                    .and_then(Extern::into_func)
+                    .expect("module exports down");
+                let mut out = [Val::I32(0)];
+                down.call(&mut caller, &[Val::I32(n - 1)], &mut out)?;
+                Ok(out[0].i32().expect("down returns an i32") + 1)
+            },
+        )
+        .unwrap();
+    let (mut store, instance) = instantiate(
+        &engine,
+        &linker,
+        r#"(module
+             (import "env" "back" (func $back (param i32) (result i32)))
+             (func (export "down") (param i32) (result i32) (local i32)
+               (local.set 1 (i32.const 10))
+               (if (result i32) (i32.eqz (local.get 0))
+                 (then (local.get 1))
+                 (else (i32.add (call $back (local.get 0)) (local.get 1))))))"#,
+    );
+    // Two nested host → Wasm activations, each adding 11, the outer ones suspended meanwhile.
+    assert_eq!(call_i32(&mut store, &instance, "down", 2), 10 + 2 * 11);
+}
+
+#[test]
+fn gc_collection_keeps_objects_held_in_frames_and_suspended_stacks() {
+    let engine = engine();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "churn",
+            |mut caller: Caller<'_, ()>, n: i32| -> ward::Result<()> {
+                let garbage = caller
+                    .get_export("garbage")
+                    .and_then(Extern::into_func)
+                    .expect("module exports garbage");
+                garbage.call(&mut caller, &[Val::I32(n)], &mut [])
+            },
+        )
+        .unwrap();
+    let (mut store, instance) = instantiate(
+        &engine,
+        &linker,
+        r#"(module
+             (type $s (struct (field i32) (field i64)))
+             (import "env" "churn" (func $churn (param i32)))
+             (func (export "garbage") (param $n i32)
+               (loop $l
+                 (drop (struct.new $s (local.get $n) (i64.const 0)))
+                 (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+             (func (export "run") (param i32) (result i32)
+               (local $keep (ref null $s))
+               (local.set $keep (struct.new $s (local.get 0) (i64.const 1)))
+               ;; The only reference is in this frame while a nested activation collects.
+               (call $churn (i32.const 200))
+               (struct.get $s 0 (local.get $keep))))"#,
+    );
+    assert_eq!(call_i32(&mut store, &instance, "run", 42), 42);
+    assert!(store.gc_collections() > 0, "the heap was collected");
+}
+
+#[test]
+fn exceptions_unwind_frames_and_cross_host_calls() {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let tag = Tag::new(&mut store, &FuncType::new([ValType::I32], [])).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "env", "e", tag).unwrap();
+    linker
+        .func_wrap(
+            "env",
+            "host",
+            move |mut caller: Caller<'_, ()>, x: i32| -> ward::Result<()> {
+                if x < 0 {
+                    let exn = ExnRef::new(&mut caller, tag, &[Val::I32(x * 10)])?;
+                    return Err(Error::Exception(exn));
+                }
+                let inner = caller
+                    .get_export("inner")
+                    .and_then(Extern::into_func)
+                    .expect("module exports inner");
+                inner.call(&mut caller, &[Val::I32(x + 1)], &mut [])
+            },
+        )
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "e" (tag $e (param i32)))
+             (import "env" "host" (func $host (param i32)))
+             (func $deep (param i32) (local i64)
+               (if (i32.eqz (local.get 0)) (then (throw $e (i32.const 7))))
+               (call $deep (i32.sub (local.get 0) (i32.const 1))))
+             (func (export "inner") (param i32) (throw $e (local.get 0)))
+             (func (export "local") (param i32) (result i32)
+               (block $caught (result i32)
+                 (try_table (catch $e $caught) (call $deep (local.get 0)))
+                 (i32.const -1)))
+             (func (export "through_host") (param i32) (result i32)
+               (block $caught (result i32)
+                 (try_table (catch $e $caught) (call $host (local.get 0)))
+                 (i32.const -1))))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    assert_eq!(call_i32(&mut store, &instance, "local", 5), 7);
+    assert_eq!(call_i32(&mut store, &instance, "through_host", 41), 42);
+    assert_eq!(call_i32(&mut store, &instance, "through_host", -3), -30);
+}
