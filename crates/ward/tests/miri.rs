@@ -1,6 +1,6 @@
 //! The interpreter's unsafe paths, one small module each: calls, locals, returns, tail calls, memory
-//! growth that moves memory, tables, host calls that re-enter Wasm, GC allocation and collection, and
-//! exceptions.
+//! growth that moves memory, tables, host calls that re-enter Wasm, GC allocation and collection
+//! (also from an epoch callback), and exceptions.
 //!
 //! These tests run under normal `cargo test` and are the subset `.ci/miri.sh` runs under Miri (with
 //! Stacked Borrows and with Tree Borrows), where a stale pointer into the value stack or into a moved
@@ -249,6 +249,47 @@ fn gc_collection_keeps_objects_held_in_frames_and_suspended_stacks() {
                (call $churn (i32.const 200))
                (struct.get $s 0 (local.get $keep))))"#,
     );
+    assert_eq!(call_i32(&mut store, &instance, "run", 42), 42);
+    assert!(store.gc_collections() > 0, "the heap was collected");
+}
+
+#[test]
+fn an_epoch_callback_that_collects_keeps_the_interrupted_frame_alive() {
+    let mut config = Config::new();
+    config
+        .max_wasm_stack(16 * 1024)
+        .memory_reservation(0)
+        .memory_pool_capacity(0)
+        .max_gc_heap(4096)
+        .epoch_interruption(true);
+    let engine = Engine::new(&config);
+    let (mut store, instance) = instantiate(
+        &engine,
+        &Linker::new(&engine),
+        r#"(module
+             (type $s (struct (field i32) (field i64)))
+             (func (export "garbage") (param $n i32)
+               (loop $l
+                 (drop (struct.new $s (local.get $n) (i64.const 0)))
+                 (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+             (func (export "run") (param i32) (result i32)
+               (local $keep (ref null $s)) (local $i i32)
+               (local.set $keep (struct.new $s (local.get 0) (i64.const 1)))
+               ;; The loop header is an interruption point: the callback runs (and collects) there,
+               ;; while the only reference is in this frame.
+               (loop $l
+                 (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                     (i32.const 3))))
+               (struct.get $s 0 (local.get $keep))))"#,
+    );
+    let garbage = instance.get_func(&store, "garbage").expect("exports garbage");
+    store.set_epoch_deadline(0);
+    store.epoch_deadline_callback(move |store| {
+        // Moves the deadline first: the nested call checks it too.
+        store.set_epoch_deadline(1);
+        garbage.call(&mut *store, &[Val::I32(200)], &mut [])?;
+        Ok(ward::UpdateDeadline::Continue(1))
+    });
     assert_eq!(call_i32(&mut store, &instance, "run", 42), 42);
     assert!(store.gc_collections() > 0, "the heap was collected");
 }

@@ -856,7 +856,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     || store.inner.wall_clock.tick()
                 {
                     let live = fp + cur.compiled().frame_size as usize;
-                    match interruption::decide(store, slots, live)? {
+                    match interruption::decide(store, slots_base, live)? {
                         Verdict::Continue => refresh_memory!(),
                         Verdict::Interrupt => trap!(TrapKind::Interrupt),
                     }

@@ -7,6 +7,7 @@
 //! Called by `exec::run`; uses the store's interruption state (`StoreInner::interrupt`,
 //! `wall_clock`, `epoch_deadline`) and `Store::epoch_deadline_callback`.
 
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
 use crate::Result;
@@ -21,15 +22,20 @@ pub(super) enum Verdict {
     Interrupt,
 }
 
-/// Decides an interruption point whose inline test fired. `slots[..live]` is the running activation's
-/// value stack (up to the top of the current frame): it is registered as GC roots while the epoch
-/// callback, which may call into Wasm, runs. Out of line to keep the executor's loop small.
+/// Decides an interruption point whose inline test fired. `slots[..live]` (from the activation's
+/// base pointer) is the running activation's value stack up to the top of the current frame: it is
+/// registered as GC roots while the epoch callback, which may call into Wasm, runs. Out of line to
+/// keep the executor's loop small.
 ///
 /// An interrupt request is consumed here by the trap it causes; a wall-clock deadline is not: it stays
 /// armed until the outermost call into Wasm returns, so outer Wasm trap too when a host swallows the
 /// trap of a nested call.
 #[inline(never)]
-pub(super) fn decide<T>(store: &mut Store<T>, slots: *mut u64, live: usize) -> Result<Verdict> {
+pub(super) fn decide<T>(
+    store: &mut Store<T>,
+    slots: NonNull<u64>,
+    live: usize,
+) -> Result<Verdict> {
     // First, so that a countdown that came due always restarts.
     if store.inner.wall_clock.passed_if_due() {
         return Ok(Verdict::Interrupt);
@@ -43,7 +49,10 @@ pub(super) fn decide<T>(store: &mut Store<T>, slots: *mut u64, live: usize) -> R
     let Some(mut callback) = store.epoch_deadline_callback.take() else {
         return Ok(Verdict::Interrupt);
     };
-    store.inner.suspended_stacks.push((slots as usize, live));
+    store
+        .inner
+        .suspended_stacks
+        .push(crate::gc::SuspendedStack { slots, live });
     let update = callback(&mut *store);
     store.inner.suspended_stacks.pop();
     // Like Wasmtime, the callback stays installed even if it changed the store's behaviour itself.
