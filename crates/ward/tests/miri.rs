@@ -1,6 +1,6 @@
 //! The interpreter's unsafe paths, one small module each: calls, locals, returns, tail calls, memory
 //! growth that moves memory, tables, host calls that re-enter Wasm, GC allocation and collection
-//! (also from an epoch callback), and exceptions.
+//! (also from an epoch callback and after a caught host panic), and exceptions.
 //!
 //! These tests run under normal `cargo test` and are the subset `.ci/miri.sh` runs under Miri (with
 //! Stacked Borrows and with Tree Borrows), where a stale pointer into the value stack or into a moved
@@ -282,7 +282,9 @@ fn an_epoch_callback_that_collects_keeps_the_interrupted_frame_alive() {
                                      (i32.const 3))))
                (struct.get $s 0 (local.get $keep))))"#,
     );
-    let garbage = instance.get_func(&store, "garbage").expect("exports garbage");
+    let garbage = instance
+        .get_func(&store, "garbage")
+        .expect("exports garbage");
     store.set_epoch_deadline(0);
     store.epoch_deadline_callback(move |store| {
         // Moves the deadline first: the nested call checks it too.
@@ -291,6 +293,44 @@ fn an_epoch_callback_that_collects_keeps_the_interrupted_frame_alive() {
         Ok(ward::UpdateDeadline::Continue(1))
     });
     assert_eq!(call_i32(&mut store, &instance, "run", 42), 42);
+    assert!(store.gc_collections() > 0, "the heap was collected");
+}
+
+#[test]
+fn a_caught_host_panic_leaves_no_root_behind() {
+    let engine = engine();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("env", "boom", |x: i32| -> i32 {
+            if x < 0 {
+                std::panic::resume_unwind(Box::new("host panic"));
+            }
+            x
+        })
+        .unwrap();
+    let (mut store, instance) = instantiate(
+        &engine,
+        &linker,
+        r#"(module
+             (type $s (struct (field i32) (field i64)))
+             (import "env" "boom" (func $boom (param i32) (result i32)))
+             (func (export "run") (param i32) (result i32)
+               (local $keep (ref null $s))
+               (local.set $keep (struct.new $s (local.get 0) (i64.const 1)))
+               (drop (call $boom (local.get 0)))
+               ;; Garbage until the heap collects: the roots must name only live stacks.
+               (local.set 0 (i32.const 200))
+               (loop $l
+                 (drop (struct.new $s (local.get 0) (i64.const 0)))
+                 (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+               (struct.get $s 0 (local.get $keep))))"#,
+    );
+    // `resume_unwind` panics without running the panic hook (nothing printed).
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        call_i32(&mut store, &instance, "run", -1)
+    }));
+    assert!(caught.is_err(), "the host panic reaches the embedder");
+    assert_eq!(call_i32(&mut store, &instance, "run", 9), 9);
     assert!(store.gc_collections() > 0, "the heap was collected");
 }
 

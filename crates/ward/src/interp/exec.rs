@@ -20,6 +20,7 @@
 //! Called by `func` (`Func::call`) and `instance` (start functions); calls back into the host through the
 //! store's host functions.
 
+use std::panic::AssertUnwindSafe;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -106,14 +107,26 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
     } else {
         stack.slots[..args.len()].copy_from_slice(args);
         stack.frames.clear();
+        let suspended = store.inner.suspended_stacks.len();
         store.inner.activations += 1;
-        let result = run(store, &mut stack, func);
+        // A host function may panic, and an embedder may catch that panic (servers do) and go on
+        // using the store. The per-call state is therefore restored on the way out whether `run`
+        // returns or unwinds: the activation count, the deadline, and above all the GC roots that
+        // host calls of this activation registered, which name `stack` and must not outlive it.
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(store, &mut stack, func)));
         store.inner.activations -= 1;
         if store.inner.activations == 0 {
             // A wall-clock deadline covers one outermost call (see `limits`).
             store.inner.wall_clock.disarm();
         }
-        result.map(|()| stack.slots[..n_results].to_vec())
+        match outcome {
+            Ok(result) => result.map(|()| stack.slots[..n_results].to_vec()),
+            Err(panic) => {
+                store.inner.suspended_stacks.truncate(suspended);
+                store.inner.stacks.push(stack);
+                std::panic::resume_unwind(panic);
+            }
+        }
     };
     store.inner.stacks.push(stack);
     result

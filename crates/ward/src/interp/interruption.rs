@@ -7,6 +7,7 @@
 //! Called by `exec::run`; uses the store's interruption state (`StoreInner::interrupt`,
 //! `wall_clock`, `epoch_deadline`) and `Store::epoch_deadline_callback`.
 
+use std::panic::AssertUnwindSafe;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
@@ -31,11 +32,7 @@ pub(super) enum Verdict {
 /// armed until the outermost call into Wasm returns, so outer Wasm trap too when a host swallows the
 /// trap of a nested call.
 #[inline(never)]
-pub(super) fn decide<T>(
-    store: &mut Store<T>,
-    slots: NonNull<u64>,
-    live: usize,
-) -> Result<Verdict> {
+pub(super) fn decide<T>(store: &mut Store<T>, slots: NonNull<u64>, live: usize) -> Result<Verdict> {
     // First, so that a countdown that came due always restarts.
     if store.inner.wall_clock.passed_if_due() {
         return Ok(Verdict::Interrupt);
@@ -53,10 +50,12 @@ pub(super) fn decide<T>(
         .inner
         .suspended_stacks
         .push(crate::gc::SuspendedStack { slots, live });
-    let update = callback(&mut *store);
+    // A panicking callback leaves the store as a returning one does: roots popped, callback back.
+    let update = std::panic::catch_unwind(AssertUnwindSafe(|| callback(&mut *store)));
     store.inner.suspended_stacks.pop();
     // Like Wasmtime, the callback stays installed even if it changed the store's behaviour itself.
     store.epoch_deadline_callback = Some(callback);
+    let update = update.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     match update? {
         UpdateDeadline::Continue(delta) => {
             store.inner.epoch_deadline = store.inner.engine.current_epoch().saturating_add(delta);
