@@ -29,6 +29,10 @@ pub struct LimitArgs {
     /// (`-W trap-on-grow-failure=y` makes it trap).
     #[arg(long = "max-memory", value_name = "BYTES", value_parser = parse_bytes)]
     max_memory: Option<u64>,
+    /// Largest size all linear memories and tables may have together, e.g. `256MiB` (a table element
+    /// counts 8 bytes); growth beyond it returns -1 like growth beyond `--max-memory`.
+    #[arg(long = "max-total-memory", value_name = "BYTES", value_parser = parse_bytes)]
+    max_total_memory: Option<u64>,
     /// Bytes of Wasm stack (interpreter slots and frames); deeper recursion traps.
     #[arg(long = "max-stack", value_name = "BYTES", value_parser = parse_bytes)]
     max_stack: Option<u64>,
@@ -47,6 +51,8 @@ pub struct Limits {
     pub max_stack: Option<u64>,
     /// A refused `memory.grow`/`table.grow` traps instead of returning -1.
     pub trap_on_grow_failure: bool,
+    /// Most bytes all memories and tables may take together (`--max-total-memory`).
+    pub max_total_memory: Option<u64>,
     /// Most elements any one table may have (`-W max-table-elements`).
     pub max_table_elements: Option<u64>,
     /// Most instances, tables and memories in the store (`-W max-instances`, `max-tables`,
@@ -65,6 +71,7 @@ impl LimitArgs {
             max_memory: self.max_memory,
             max_stack: self.max_stack,
             trap_on_grow_failure: false,
+            max_total_memory: self.max_total_memory,
             max_table_elements: None,
             max_instances: None,
             max_tables: None,
@@ -167,6 +174,9 @@ impl Limits {
         if let Some(bytes) = self.max_memory {
             builder = builder.memory_size(size(bytes));
         }
+        if let Some(bytes) = self.max_total_memory {
+            builder = builder.total_size(size(bytes));
+        }
         if let Some(elements) = self.max_table_elements {
             builder = builder.table_elements(size(elements));
         }
@@ -191,11 +201,19 @@ impl Limits {
             TrapKind::Interrupt => self
                 .timeout
                 .map(|t| format!("time limit of {t:?} reached (--timeout)")),
-            TrapKind::MemoryLimitExceeded => self.max_memory.map(|b| {
-                format!(
+            TrapKind::MemoryLimitExceeded => match (self.max_memory, self.max_total_memory) {
+                (Some(b), None) => Some(format!(
                     "memory limit of {b} bytes exceeded (--max-memory with trap-on-grow-failure)"
-                )
-            }),
+                )),
+                (None, Some(t)) => Some(format!(
+                    "total memory limit of {t} bytes exceeded (--max-total-memory with trap-on-grow-failure)"
+                )),
+                (Some(b), Some(t)) => Some(format!(
+                    "memory limit of {b} bytes per memory or {t} bytes in all exceeded \
+                     (--max-memory, --max-total-memory with trap-on-grow-failure)"
+                )),
+                (None, None) => None,
+            },
             TrapKind::TableLimitExceeded => self.max_table_elements.map(|n| {
                 format!(
                     "table limit of {n} elements exceeded (-W max-table-elements with trap-on-grow-failure)"

@@ -312,3 +312,40 @@ fn max_memory_bounds_the_translated_code_too() {
         stderr(&out)
     );
 }
+
+#[test]
+fn max_total_memory_bounds_all_memories_together() {
+    let dir = tempfile::tempdir().unwrap();
+    // Four memories, each grown by one page: within a 64 KiB limit each, but not 128 KiB in all.
+    let four = module(
+        &dir,
+        "four.wat",
+        r#"(module (memory 0) (memory 0) (memory 0) (memory 0)
+             (func (export "f") (result i32 i32 i32 i32)
+               (memory.grow 0 (i32.const 1)) (memory.grow 1 (i32.const 1))
+               (memory.grow 2 (i32.const 1)) (memory.grow 3 (i32.const 1))))"#,
+    );
+    let out = ward(&["run", "--max-memory", "64KiB", "--invoke", "f", &four]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0\n0\n0\n0\n");
+    let out = ward(&[
+        "run",
+        "--max-total-memory",
+        "128KiB",
+        "--invoke",
+        "f",
+        &four,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0\n0\n-1\n-1\n");
+    let out = ward(&[
+        "run",
+        "--max-total-memory",
+        "128KiB",
+        "-W",
+        "trap-on-grow-failure=y",
+        "--invoke",
+        "f",
+        &four,
+    ]);
+    assert_limit_trap(&out, "--max-total-memory");
+}

@@ -50,7 +50,8 @@ pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmR
 pub use global::Global;
 pub use instance::{Extern, Instance};
 pub use limits::{
-    InterruptHandle, ResourceLimiter, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
+    InterruptHandle, ResourceLimiter, StoreLimits, StoreLimitsBuilder, TABLE_ELEMENT_BYTES,
+    UpdateDeadline,
 };
 pub use linker::Linker;
 pub use memory::Memory;

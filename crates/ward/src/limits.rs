@@ -61,6 +61,17 @@ pub trait ResourceLimiter: Send {
         maximum: Option<usize>,
     ) -> Result<bool>;
 
+    /// A memory growth from `current` to `desired` bytes that this limiter allowed failed anyway
+    /// (the host could not provide the memory): a limiter that keeps totals takes it back here.
+    fn memory_grow_failed(&mut self, current: usize, desired: usize) {
+        let _ = (current, desired);
+    }
+
+    /// A table growth from `current` to `desired` elements that this limiter allowed failed anyway.
+    fn table_grow_failed(&mut self, current: usize, desired: usize) {
+        let _ = (current, desired);
+    }
+
     /// Most instances the store may hold.
     fn instances(&self) -> usize {
         DEFAULT_COUNT_LIMIT
@@ -89,7 +100,14 @@ pub struct StoreLimits {
     tables: usize,
     memories: usize,
     trap_on_grow_failure: bool,
+    /// Most bytes all memories and tables of the store may take together.
+    total_size: Option<usize>,
+    /// Bytes the store's memories and tables take now (as granted by this limiter).
+    used: usize,
 }
+
+/// Bytes one table element counts for in [`StoreLimitsBuilder::total_size`] (a reference slot).
+pub const TABLE_ELEMENT_BYTES: usize = 8;
 
 impl Default for StoreLimits {
     fn default() -> Self {
@@ -100,6 +118,8 @@ impl Default for StoreLimits {
             tables: DEFAULT_COUNT_LIMIT,
             memories: DEFAULT_COUNT_LIMIT,
             trap_on_grow_failure: false,
+            total_size: None,
+            used: 0,
         }
     }
 }
@@ -123,6 +143,26 @@ impl StoreLimitsBuilder {
     /// Most elements any one table may have.
     pub fn table_elements(mut self, elements: usize) -> Self {
         self.0.table_elements = Some(elements);
+        self
+    }
+
+    /// Most bytes all of the store's linear memories and tables may take together (a table element
+    /// counts [`TABLE_ELEMENT_BYTES`]), so that a guest with many memories or tables gets no more
+    /// than one budget in all. A growth beyond it fails like one beyond a per-memory limit.
+    ///
+    /// ```
+    /// use ward::{Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
+    ///
+    /// let engine = Engine::default();
+    /// // Three memories of 2 pages each: 384 KiB in all, against a 256 KiB budget.
+    /// let module = Module::new(&engine, r#"(module (memory 2) (memory 2) (memory 2))"#)?;
+    /// let mut store = Store::new(&engine, StoreLimitsBuilder::new().total_size(256 << 10).build());
+    /// store.limiter(|limits: &mut StoreLimits| limits);
+    /// assert!(Linker::new(&engine).instantiate(&mut store, &module).is_err());
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn total_size(mut self, bytes: usize) -> Self {
+        self.0.total_size = Some(bytes);
         self
     }
 
@@ -160,14 +200,27 @@ fn limit_trap(kind: TrapKind) -> Error {
     Error::Trap(Trap::new(kind, WasmBacktrace::default()))
 }
 
+impl StoreLimits {
+    /// Whether the store-wide total allows `extra` more bytes; if so, counts them as used.
+    fn take_from_total(&mut self, extra: usize) -> bool {
+        let used = self.used.saturating_add(extra);
+        if self.total_size.is_some_and(|total| used > total) {
+            return false;
+        }
+        self.used = used;
+        true
+    }
+}
+
 impl ResourceLimiter for StoreLimits {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> Result<bool> {
-        let allowed = self.memory_size.is_none_or(|limit| desired <= limit);
+        let allowed = self.memory_size.is_none_or(|limit| desired <= limit)
+            && self.take_from_total(desired.saturating_sub(current));
         if !allowed && self.trap_on_grow_failure {
             return Err(limit_trap(TrapKind::MemoryLimitExceeded));
         }
@@ -176,15 +229,30 @@ impl ResourceLimiter for StoreLimits {
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> Result<bool> {
-        let allowed = self.table_elements.is_none_or(|limit| desired <= limit);
+        let extra = desired
+            .saturating_sub(current)
+            .saturating_mul(TABLE_ELEMENT_BYTES);
+        let allowed =
+            self.table_elements.is_none_or(|limit| desired <= limit) && self.take_from_total(extra);
         if !allowed && self.trap_on_grow_failure {
             return Err(limit_trap(TrapKind::TableLimitExceeded));
         }
         Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, current: usize, desired: usize) {
+        self.used = self.used.saturating_sub(desired.saturating_sub(current));
+    }
+
+    fn table_grow_failed(&mut self, current: usize, desired: usize) {
+        let bytes = desired
+            .saturating_sub(current)
+            .saturating_mul(TABLE_ELEMENT_BYTES);
+        self.used = self.used.saturating_sub(bytes);
     }
 
     fn instances(&self) -> usize {

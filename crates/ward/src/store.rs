@@ -346,6 +346,13 @@ impl<T> Store<T> {
         }
     }
 
+    /// Tells the limiter, if one is installed, that a growth it allowed failed.
+    fn tell_limiter(&mut self, report: impl FnOnce(&mut dyn ResourceLimiter)) {
+        if let Some(limiter) = &mut self.limiter {
+            report(limiter(&mut self.data));
+        }
+    }
+
     /// Asks the limiter whether a memory may grow from `current` to `desired` bytes.
     pub(crate) fn memory_growing(
         &mut self,
@@ -380,11 +387,16 @@ impl<T> Store<T> {
             )));
         }
         let engine = &self.inner.engine;
-        MemoryEntity::new_in(
+        let memory = MemoryEntity::new_in(
             &engine.inner.memory_pool,
             ty,
             engine.config().memory_reservation,
-        )
+        );
+        if memory.is_err() {
+            let bytes = saturate(bytes);
+            self.tell_limiter(|l| l.memory_grow_failed(0, bytes));
+        }
+        memory
     }
 
     /// A new table of type `ty` filled with `init`, if the limiter allows its initial size.
@@ -395,7 +407,12 @@ impl<T> Store<T> {
                 ty.minimum
             )));
         }
-        TableEntity::new(ty, init)
+        let table = TableEntity::new(ty, init);
+        if table.is_err() {
+            let elements = saturate(ty.minimum);
+            self.tell_limiter(|l| l.table_grow_failed(0, elements));
+        }
+        table
     }
 
     /// Grows store memory `index` by `delta` pages if its type and the limiter allow; returns the old
@@ -417,7 +434,12 @@ impl<T> Store<T> {
         if !self.memory_growing(current, desired, maximum)? {
             return Ok(None);
         }
-        Ok(self.inner.memories[index].grow(delta))
+        let grown = self.inner.memories[index].grow(delta);
+        if grown.is_none() {
+            let (current, desired) = (saturate(current), saturate(desired));
+            self.tell_limiter(|l| l.memory_grow_failed(current, desired));
+        }
+        Ok(grown)
     }
 
     /// Grows store table `index` by `delta` elements set to `init`, like [`Store::grow_memory`].
@@ -439,7 +461,12 @@ impl<T> Store<T> {
         if !self.table_growing(current, desired, maximum)? {
             return Ok(None);
         }
-        Ok(self.inner.tables[index].grow(delta, init))
+        let grown = self.inner.tables[index].grow(delta, init);
+        if grown.is_none() {
+            let (current, desired) = (saturate(current), saturate(desired));
+            self.tell_limiter(|l| l.table_grow_failed(current, desired));
+        }
+        Ok(grown)
     }
 
     /// The limiter's (instances, tables, memories) counts.

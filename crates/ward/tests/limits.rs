@@ -358,3 +358,63 @@ fn long_running_calls_and_loops_do_not_grow_the_host_stack() {
         .expect("the run fits in 512 KiB of host stack");
     assert_eq!(result, 50_000 * 20 + 50_000);
 }
+
+#[test]
+fn total_size_bounds_all_memories_and_tables_of_a_store_together() {
+    // 100 memories and a table, each within a per-memory limit of 1 MiB; together they may take
+    // 1 MiB. Growing every memory by one page (64 KiB) succeeds 16 times, then returns -1.
+    let memories = "(memory 0)".repeat(100);
+    let grows: String = (0..100)
+        .map(|i| {
+            format!(
+                "(local.set $ok (i32.add (local.get $ok) \
+                   (i32.ne (memory.grow {i} (i32.const 1)) (i32.const -1))))"
+            )
+        })
+        .collect();
+    let wat = format!(
+        r#"(module {memories} (table $t 0 funcref)
+             (func (export "grow_all") (result i32) (local $ok i32) {grows} (local.get $ok))
+             (func (export "grow_table") (param i32) (result i32)
+               (table.grow $t (ref.null func) (local.get 0))))"#
+    );
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wat).unwrap();
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(1 << 20)
+        .total_size(1 << 20)
+        .build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|limits: &mut StoreLimits| limits);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let grow_all = instance
+        .get_typed_func::<(), i32>(&store, "grow_all")
+        .unwrap();
+    assert_eq!(grow_all.call(&mut store, ()).unwrap(), 16);
+    assert_eq!(
+        grow_all.call(&mut store, ()).unwrap(),
+        0,
+        "the budget is spent"
+    );
+    // Tables draw from the same budget: nothing is left for a single element.
+    let grow_table = instance
+        .get_typed_func::<i32, i32>(&store, "grow_table")
+        .unwrap();
+    assert_eq!(grow_table.call(&mut store, 1).unwrap(), -1);
+
+    // Without the total, each memory gets its own megabyte.
+    let mut store = Store::new(
+        &engine,
+        StoreLimitsBuilder::new().memory_size(1 << 20).build(),
+    );
+    store.limiter(|limits: &mut StoreLimits| limits);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let grow_all = instance
+        .get_typed_func::<(), i32>(&store, "grow_all")
+        .unwrap();
+    assert_eq!(grow_all.call(&mut store, ()).unwrap(), 100);
+}
