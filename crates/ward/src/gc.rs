@@ -47,7 +47,7 @@
 //!
 //! Used by the executor (allocation and field access instructions) and `values` (host views).
 
-use wasmparser::types::CoreTypeId;
+use crate::types::TypeId;
 
 use crate::trap::TrapKind;
 
@@ -114,26 +114,29 @@ pub(crate) enum Layout {
 }
 
 impl Layout {
+    /// The layout of a struct with fields stored as `fields`, laid out in order.
+    pub fn of_struct(fields: Box<[Storage]>) -> Layout {
+        let mut offsets = Vec::with_capacity(fields.len());
+        let mut words = 0u32;
+        for f in fields.iter() {
+            offsets.push(words);
+            words += f.words() as u32;
+        }
+        Layout::Struct {
+            fields,
+            offsets: offsets.into(),
+            words,
+        }
+    }
+
     pub fn from_composite(inner: &wasmparser::CompositeInnerType) -> Option<Layout> {
         match inner {
-            wasmparser::CompositeInnerType::Struct(s) => {
-                let fields: Box<[Storage]> = s
-                    .fields
+            wasmparser::CompositeInnerType::Struct(s) => Some(Layout::of_struct(
+                s.fields
                     .iter()
                     .map(|f| Storage::from_wasm(f.element_type))
-                    .collect();
-                let mut offsets = Vec::with_capacity(fields.len());
-                let mut words = 0u32;
-                for f in fields.iter() {
-                    offsets.push(words);
-                    words += f.words() as u32;
-                }
-                Some(Layout::Struct {
-                    fields,
-                    offsets: offsets.into(),
-                    words,
-                })
-            }
+                    .collect(),
+            )),
             wasmparser::CompositeInnerType::Array(a) => {
                 Some(Layout::Array(Storage::from_wasm(a.0.element_type)))
             }
@@ -157,7 +160,7 @@ pub(crate) enum ObjectKind {
 /// A struct, array or exception on the heap.
 #[derive(Debug)]
 pub(crate) struct GcObject {
-    pub ty: CoreTypeId,
+    pub ty: TypeId,
     pub kind: ObjectKind,
     pub words: Box<[u64]>,
 }
@@ -393,7 +396,7 @@ pub(crate) fn collect(store: &mut crate::store::StoreInner, current: &[u64]) {
 pub(crate) fn const_alloc(
     heap: &mut GcHeap,
     engine: &crate::Engine,
-    type_ids: &[CoreTypeId],
+    type_ids: &[TypeId],
     request: crate::module::ConstAlloc<'_>,
 ) -> crate::Result<u64> {
     use crate::module::ConstAlloc;
@@ -470,7 +473,7 @@ pub(crate) fn const_alloc(
 /// Number of fields of struct type `type_index` of a module (0 for other types).
 pub(crate) fn field_count(
     engine: &crate::Engine,
-    type_ids: &[CoreTypeId],
+    type_ids: &[TypeId],
     type_index: u32,
 ) -> usize {
     match engine

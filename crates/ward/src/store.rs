@@ -9,8 +9,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use wasmparser::types::CoreTypeId;
-
 use crate::engine::Engine;
 use crate::exception::{Tag, TagEntity};
 use crate::func::{Caller, Func};
@@ -20,7 +18,8 @@ use crate::limits::{DEFAULT_COUNT_LIMIT, InterruptHandle, ResourceLimiter};
 use crate::memory::{Memory, MemoryEntity};
 use crate::module::Module;
 use crate::table::TableEntity;
-use crate::types::{FuncType, MemoryType, TableType};
+use crate::type_registry::RegisteredTypes;
+use crate::types::{FuncType, MemoryType, TableType, TypeId};
 use crate::values::Val;
 use crate::{Error, Result};
 
@@ -48,7 +47,7 @@ pub(crate) enum FuncKind {
 
 pub(crate) struct FuncEntity {
     /// Canonical signature id.
-    pub ty: CoreTypeId,
+    pub ty: TypeId,
     pub sig: FuncType,
     pub kind: FuncKind,
 }
@@ -78,6 +77,9 @@ pub(crate) struct StoreInner {
     pub globals: Vec<GlobalEntity>,
     pub externs: Vec<Box<dyn Any + Send + Sync>>,
     pub tags: Vec<TagEntity>,
+    /// Canonical ids of the signatures of host functions and tags, registered in the engine while
+    /// the store lives.
+    pub host_types: std::collections::HashMap<FuncType, (TypeId, RegisteredTypes)>,
     /// GC objects and thrown exceptions (see `gc`).
     pub gc: crate::gc::GcHeap,
     /// Value stacks of activations suspended in host calls, as (address, live slots): roots for the
@@ -97,6 +99,17 @@ pub(crate) struct StoreInner {
 }
 
 impl StoreInner {
+    /// The canonical id of a host function's or tag's signature, kept registered while the store
+    /// lives.
+    pub fn host_func_type(&mut self, sig: &FuncType) -> Result<TypeId> {
+        if let Some((id, _)) = self.host_types.get(sig) {
+            return Ok(*id);
+        }
+        let (id, registered) = self.engine.register_host_func_type(sig)?;
+        self.host_types.insert(sig.clone(), (id, registered));
+        Ok(id)
+    }
+
     pub fn push_memory(&mut self, entity: MemoryEntity) -> Memory {
         self.memories.push(entity);
         Memory {
@@ -157,6 +170,7 @@ impl<T> Store<T> {
                 globals: Vec::new(),
                 externs: Vec::new(),
                 tags: Vec::new(),
+                host_types: Default::default(),
                 gc: crate::gc::GcHeap::new(engine.config().max_gc_heap),
                 suspended_stacks: Vec::new(),
                 stacks: Vec::new(),
@@ -382,7 +396,7 @@ impl<T> Store<T> {
     }
 
     pub(crate) fn push_host_func(&mut self, sig: FuncType, host: HostFunc<T>) -> Result<Func> {
-        let ty = self.inner.engine.intern_host_func_type(&sig)?;
+        let ty = self.inner.host_func_type(&sig)?;
         self.hosts.push(host);
         let index = (self.hosts.len() - 1) as u32;
         Ok(self.inner.push_func(FuncEntity {
