@@ -471,11 +471,7 @@ pub(crate) fn const_alloc(
 }
 
 /// Number of fields of struct type `type_index` of a module (0 for other types).
-pub(crate) fn field_count(
-    engine: &crate::Engine,
-    type_ids: &[TypeId],
-    type_index: u32,
-) -> usize {
+pub(crate) fn field_count(engine: &crate::Engine, type_ids: &[TypeId], type_index: u32) -> usize {
     match engine
         .type_info(type_ids[type_index as usize])
         .and_then(|i| i.layout)

@@ -146,7 +146,11 @@ impl SubTypeKey {
                 StorageKey::I8 | StorageKey::I16 => None,
             }
         }
-        out.extend([self.supertype, self.descriptor, self.describes].into_iter().flatten());
+        out.extend(
+            [self.supertype, self.descriptor, self.describes]
+                .into_iter()
+                .flatten(),
+        );
         match &self.composite {
             CompositeKey::Func { params, results } => {
                 out.extend(params.iter().chain(results.iter()).filter_map(val_ref));
@@ -221,7 +225,10 @@ impl TypeInfo {
         };
         let (func, layout) = match &sub.composite {
             CompositeKey::Func { params, results } => (
-                Some(FuncType::new(params.iter().map(val), results.iter().map(val))),
+                Some(FuncType::new(
+                    params.iter().map(val),
+                    results.iter().map(val),
+                )),
                 None,
             ),
             CompositeKey::Struct(fields) => (
@@ -340,7 +347,10 @@ impl TypeRegistry {
     }
 
     /// Registers `key` by itself: its ids and the registration holding them.
-    pub fn register(self: &Arc<Self>, key: RecGroupKey) -> Result<(Box<[TypeId]>, RegisteredTypes)> {
+    pub fn register(
+        self: &Arc<Self>,
+        key: RecGroupKey,
+    ) -> Result<(Box<[TypeId]>, RegisteredTypes)> {
         let mut registrar = self.registrar();
         let ids = registrar.register(key)?.into();
         Ok((ids, registrar.finish()))

@@ -28,8 +28,8 @@ use crate::engine::Engine;
 use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
 use crate::type_registry::RegisteredTypes;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, TypeId};
-pub(crate) use types::CanonicalTypes;
 use crate::{Error, Result};
+pub(crate) use types::CanonicalTypes;
 
 /// What an import expects.
 #[derive(Debug, Clone)]
@@ -257,7 +257,10 @@ fn unsupported(feature: &str, offset: u64) -> Error {
     }
 }
 
-pub(crate) fn convert_table_type(types: &CanonicalTypes<'_>, t: &wasmparser::TableType) -> TableType {
+pub(crate) fn convert_table_type(
+    types: &CanonicalTypes<'_>,
+    t: &wasmparser::TableType,
+) -> TableType {
     TableType {
         element: types.ref_type(t.element_type),
         table64: t.table64,
@@ -369,10 +372,12 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         .func_types
         .iter()
         .map(|t| {
-            signatures[*t as usize].clone().ok_or_else(|| Error::Invalid {
-                message: format!("internal error: function type {t} is not a function type"),
-                offset: 0,
-            })
+            signatures[*t as usize]
+                .clone()
+                .ok_or_else(|| Error::Invalid {
+                    message: format!("internal error: function type {t} is not a function type"),
+                    offset: 0,
+                })
         })
         .collect::<Result<_>>()?;
     let table_types: Vec<TableType> = sections
@@ -519,10 +524,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     })
 }
 
-fn collect_section<'a>(
-    sections: &mut Sections<'a>,
-    payload: Payload<'a>,
-) -> Result<()> {
+fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Result<()> {
     match payload {
         Payload::ImportSection(reader) => {
             for import in reader.into_imports() {

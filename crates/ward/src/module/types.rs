@@ -41,7 +41,10 @@ pub(crate) struct RegisteredModuleTypes<'a> {
 }
 
 /// Registers the rec groups of a validated module's types in the engine, in order.
-pub(crate) fn register<'a>(engine: &Engine, types: TypesRef<'a>) -> Result<RegisteredModuleTypes<'a>> {
+pub(crate) fn register<'a>(
+    engine: &Engine,
+    types: TypesRef<'a>,
+) -> Result<RegisteredModuleTypes<'a>> {
     let local_ids: Vec<CoreTypeId> = (0..types.core_type_count_in_module())
         .map(|i| types.core_type_at_in_module(i))
         .collect();
@@ -147,7 +150,8 @@ fn sub_type_key(
         CompositeInnerType::Array(a) => CompositeKey::Array(field(&a.0)?),
         CompositeInnerType::Cont(c) => CompositeKey::Cont(type_ref(c.0.unpack())?),
     };
-    let optional = |index: Option<wasmparser::PackedIndex>| index.map(|i| type_ref(i.unpack())).transpose();
+    let optional =
+        |index: Option<wasmparser::PackedIndex>| index.map(|i| type_ref(i.unpack())).transpose();
     Ok(SubTypeKey {
         is_final: sub.is_final,
         supertype: optional(sub.supertype_idxs.first().copied())?,

@@ -14,8 +14,9 @@ impl Translator<'_, '_> {
     /// The module-local id and layout of struct or array type `type_index`.
     fn gc_layout(&self, type_index: u32) -> (CoreTypeId, crate::gc::Layout) {
         let id = self.env.type_ids[type_index as usize];
-        let layout = crate::gc::Layout::from_composite(&self.env.types.types[id].composite_type.inner)
-            .expect("validated: a struct or array type");
+        let layout =
+            crate::gc::Layout::from_composite(&self.env.types.types[id].composite_type.inner)
+                .expect("validated: a struct or array type");
         (id, layout)
     }
 
