@@ -76,18 +76,42 @@ fn trap_kind(result: ward::Result<Val>) -> Option<TrapKind> {
     result.err().and_then(|e| e.as_trap().map(|t| t.kind()))
 }
 
+/// Modules compiled once and used by every later check, so that the checks mix types registered
+/// long ago with types registered just now.
+struct EarlyModules {
+    /// Makes an object of a struct type with a supertype.
+    maker: Module,
+    /// Exports a table holding a function.
+    table_owner: Module,
+}
+
+impl EarlyModules {
+    fn new(engine: &Engine) -> EarlyModules {
+        let maker = Module::new(
+            engine,
+            r#"(module
+                 (type $base (sub (struct (field i32))))
+                 (type $derived (sub $base (struct (field i32) (field i64))))
+                 (func (export "make") (result anyref)
+                   (struct.new $derived (i32.const 7) (i64.const 8))))"#,
+        )
+        .unwrap();
+        let table_owner = Module::new(
+            engine,
+            r#"(module
+                 (table (export "table") 2 funcref)
+                 (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+                 (elem (i32.const 0) $inc))"#,
+        )
+        .unwrap();
+        EarlyModules { maker, table_owner }
+    }
+}
+
 /// `ref.test` and `ref.cast` between modules: an object of one module's struct type is an instance of
 /// a structurally equal type of another module (same rec group shape, same supertype chain), and of
 /// no other type.
-fn check_casts_across_modules(engine: &Engine) {
-    let maker = Module::new(
-        engine,
-        r#"(module
-             (type $base (sub (struct (field i32))))
-             (type $derived (sub $base (struct (field i32) (field i64))))
-             (func (export "make") (result anyref) (struct.new $derived (i32.const 7) (i64.const 8))))"#,
-    )
-    .unwrap();
+fn check_casts_across_modules(engine: &Engine, maker: &Module) {
     let same = r#"(module
          (type $base (sub (struct (field i32))))
          (type $derived (sub $base (struct (field i32) (field i64))))
@@ -118,7 +142,7 @@ fn check_casts_across_modules(engine: &Engine) {
     let mut store = Store::new(engine, ());
     let linker = Linker::new(engine);
     let make = linker
-        .instantiate(&mut store, &maker)
+        .instantiate(&mut store, maker)
         .unwrap()
         .get_func(&store, "make")
         .unwrap();
@@ -152,15 +176,7 @@ fn check_casts_across_modules(engine: &Engine) {
 
 /// `call_indirect` through a table shared by export and import: the callee's signature is compared
 /// with the call site's across modules, for a Wasm function and for a host function.
-fn check_indirect_calls_across_modules(engine: &Engine) {
-    let owner = Module::new(
-        engine,
-        r#"(module
-             (table (export "table") 2 funcref)
-             (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
-             (elem (i32.const 0) $inc))"#,
-    )
-    .unwrap();
+fn check_indirect_calls_across_modules(engine: &Engine, owner: &Module) {
     let caller = Module::new(
         engine,
         r#"(module
@@ -180,7 +196,7 @@ fn check_indirect_calls_across_modules(engine: &Engine) {
     linker
         .func_wrap("host", "double", |x: i32| x.wrapping_mul(2))
         .unwrap();
-    let owner = linker.instantiate(&mut store, &owner).unwrap();
+    let owner = linker.instantiate(&mut store, owner).unwrap();
     linker.instance(&mut store, "owner", owner).unwrap();
     let caller = linker.instantiate(&mut store, &caller).unwrap();
     let good = caller.get_func(&store, "good").unwrap();
@@ -234,20 +250,68 @@ fn check_imports_across_modules(engine: &Engine) {
     }
 }
 
-fn check_types_across_modules(engine: &Engine) {
-    check_casts_across_modules(engine);
-    check_indirect_calls_across_modules(engine);
+fn check_types_across_modules(engine: &Engine, early: &EarlyModules) {
+    check_casts_across_modules(engine, &early.maker);
+    check_indirect_calls_across_modules(engine, &early.table_owner);
     check_imports_across_modules(engine);
 }
 
 #[test]
 fn equal_types_of_different_modules_are_one_type() {
-    check_types_across_modules(&Engine::default());
+    let engine = Engine::default();
+    check_types_across_modules(&engine, &EarlyModules::new(&engine));
+}
+
+#[test]
+fn types_stay_registered_while_a_store_uses_them() {
+    // The embedder drops its module handles; the store's instances, functions and objects still use
+    // the types, while other modules' types come and go (and their ids' slots are reused).
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let maker = Module::new(
+        &engine,
+        r#"(module
+             (type $s (struct (field i32)))
+             (type $f (func (result i32)))
+             (table (export "table") 1 funcref)
+             (func $seven (type $f) (i32.const 7))
+             (elem (i32.const 0) $seven)
+             (func (export "make") (result anyref) (struct.new $s (i32.const 7))))"#,
+    )
+    .unwrap();
+    let maker = linker.instantiate(&mut store, &maker).unwrap();
+    let make = maker.get_func(&store, "make").unwrap();
+    let table = maker.get_export(&store, "table").unwrap();
+    let object = call(&mut store, make, &[]).unwrap();
+    for serial in 0..50 {
+        drop(Module::new(&engine, many_types_module(serial, 1_000)).unwrap());
+    }
+    let user = Module::new(
+        &engine,
+        r#"(module
+             (type $s (struct (field i32)))
+             (type $f (func (result i32)))
+             (import "maker" "table" (table 1 funcref))
+             (func (export "get") (param anyref) (result i32)
+               (struct.get $s 0 (ref.cast (ref $s) (local.get 0))))
+             (func (export "call") (result i32) (call_indirect (type $f) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "maker", "table", table).unwrap();
+    let user = linker.instantiate(&mut store, &user).unwrap();
+    let get = user.get_func(&store, "get").unwrap();
+    let call_seven = user.get_func(&store, "call").unwrap();
+    assert_eq!(call(&mut store, get, &[object]).unwrap(), Val::I32(7));
+    assert_eq!(call(&mut store, call_seven, &[]).unwrap(), Val::I32(7));
 }
 
 /// Compiles [`TOTAL_TYPES`] distinct types through one engine, dropping modules along the way, and
-/// checks cross-module type identity as it goes. Returns how long the compilation took.
+/// checks cross-module type identity as it goes, between modules compiled at the start and modules
+/// compiled since. Returns how long the compilation took.
 fn compile_many_distinct_types(engine: &Engine) -> Duration {
+    let early = EarlyModules::new(engine);
     let modules = TOTAL_TYPES.div_ceil(TYPES_PER_MODULE);
     let mut live = std::collections::VecDeque::new();
     let start = Instant::now();
@@ -264,11 +328,11 @@ fn compile_many_distinct_types(engine: &Engine) -> Duration {
             live.pop_front();
         }
         if serial % 50 == 0 {
-            check_types_across_modules(engine);
+            check_types_across_modules(engine, &early);
         }
     }
     let elapsed = start.elapsed();
-    check_types_across_modules(engine);
+    check_types_across_modules(engine, &early);
     // The live modules' types are still theirs: compiling the same modules again finds equal types.
     let again = many_types_module(modules - 1, TYPES_PER_MODULE);
     Module::new(engine, &again).unwrap();
@@ -319,8 +383,8 @@ fn more_than_two_to_the_twenty_types_compile_in_bounded_time_and_memory() {
             .find_map(|l| l.split_once("peak-rss-kib="))
             .and_then(|(_, v)| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("the child reports its peak RSS: {stdout}"));
-        if let Some(line) = stdout.lines().find(|l| l.starts_with("compiled ")) {
-            eprintln!("{line}");
+        if let Some((_, line)) = stdout.lines().find_map(|l| l.split_once("compiled ")) {
+            eprintln!("compiled {line}");
         }
         eprintln!("peak RSS after {TOTAL_TYPES} types: {kib} KiB");
         assert!(
