@@ -47,9 +47,8 @@
 //!
 //! Used by the executor (allocation and field access instructions) and `values` (host views).
 
-use crate::types::TypeId;
-
 use crate::trap::TrapKind;
+use crate::types::TypeId;
 
 /// Bit set on an `externref` slot that wraps an `anyref` (see the module docs).
 pub(crate) const EXTERNALIZED: u64 = 1 << 63;
