@@ -356,6 +356,20 @@ impl TypeRegistry {
         Ok((ids, registrar.finish()))
     }
 
+    /// A new hold on the group of `id`, if `id` names a registered type.
+    pub fn retain(self: &Arc<Self>, id: TypeId) -> Option<RegisteredTypes> {
+        let mut state = self.write();
+        let group = state.group_of(id)?;
+        state.groups[group as usize]
+            .as_mut()
+            .expect("groups of registered types are live")
+            .refs += 1;
+        Some(RegisteredTypes {
+            registry: self.clone(),
+            groups: Box::new([group]),
+        })
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, State> {
         // The state is consistent between statements that can panic, so a poisoned lock is usable.
         self.state.read().unwrap_or_else(|e| e.into_inner())
@@ -640,7 +654,10 @@ mod tests {
         // The pair names `f`, so `f` stays.
         assert_eq!(registry.live_types(), 3);
         assert!(registry.with_info(f[0], |_| ()).is_some());
+        let retained = registry.retain(p[1]).unwrap();
         drop(held_p);
+        assert_eq!(registry.live_types(), 3);
+        drop(retained);
         assert_eq!(registry.live_types(), 0);
         assert!(registry.with_info(p[0], |_| ()).is_none());
     }
@@ -654,6 +671,7 @@ mod tests {
         assert_eq!(old[0].index, new[0].index, "the slot is reused");
         assert_ne!(old[0], new[0]);
         assert!(registry.with_info(old[0], |_| ()).is_none());
+        assert!(registry.retain(old[0]).is_none());
         let (again, _held) = registry.register(func(&[ValType::I32])).unwrap();
         assert_ne!(old[0], again[0]);
     }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use ward::{Engine, Func, Linker, Module, Store, TrapKind, Val};
+use ward::{Engine, ExternType, Func, Linker, Module, Store, Table, TrapKind, Val};
 
 /// A module's types are released when it is dropped, so compiling this many distinct types keeps
 /// working; before, the engine's registry failed after 2^20 types in its whole life.
@@ -305,6 +305,46 @@ fn types_stay_registered_while_a_store_uses_them() {
     let call_seven = user.get_func(&store, "call").unwrap();
     assert_eq!(call(&mut store, get, &[object]).unwrap(), Val::I32(7));
     assert_eq!(call(&mut store, call_seven, &[]).unwrap(), Val::I32(7));
+}
+
+#[test]
+fn a_host_table_keeps_the_type_it_was_made_with() {
+    // The host makes a table whose element type it took from a module, then drops the module; a
+    // later module with an equal type still links to the table, and one with another type does not.
+    let engine = Engine::default();
+    let table_type = |wat: &str| {
+        let template = Module::new(&engine, wat).unwrap();
+        match template.get_export("t") {
+            Some(ExternType::Table(ty)) => (template, ty),
+            _ => panic!("the template exports a table"),
+        }
+    };
+    let mut store = Store::new(&engine, ());
+    let (template, ty) = table_type(
+        r#"(module (type $s (struct (field i32))) (table (export "t") 1 (ref null $s)))"#,
+    );
+    let table = Table::new(&mut store, ty, Val::AnyRef(None)).unwrap();
+    drop(template);
+    for serial in 0..10 {
+        drop(Module::new(&engine, many_types_module(serial, 1_000)).unwrap());
+    }
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "host", "t", table).unwrap();
+    let equal =
+        r#"(module (type $s (struct (field i32))) (import "host" "t" (table 1 (ref null $s))))"#;
+    let other =
+        r#"(module (type $s (struct (field i64))) (import "host" "t" (table 1 (ref null $s))))"#;
+    let equal = Module::new(&engine, equal).unwrap();
+    linker.instantiate(&mut store, &equal).unwrap();
+    let other = Module::new(&engine, other).unwrap();
+    assert!(linker.instantiate(&mut store, &other).is_err());
+
+    // A type whose modules are all gone names nothing: using it is an error, not another type.
+    let (template, stale) = table_type(
+        r#"(module (type $s (struct (field f32))) (table (export "t") 1 (ref null $s)))"#,
+    );
+    drop(template);
+    assert!(Table::new(&mut store, stale, Val::AnyRef(None)).is_err());
 }
 
 /// Compiles [`TOTAL_TYPES`] distinct types through one engine, dropping modules along the way, and
