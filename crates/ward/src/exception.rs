@@ -10,18 +10,16 @@
 //! and by host code, which sees uncaught exceptions as [`Error::Exception`] and may inspect, create and
 //! rethrow them.
 
-use wasmparser::types::CoreTypeId;
-
 use crate::gc::{GcObject, ObjectKind};
 use crate::store::{AsContext, AsContextMut, StoreId, StoreInner};
-use crate::types::FuncType;
+use crate::types::{FuncType, TypeId};
 use crate::values::{Val, describe, push_slots, vals_from_slots};
 use crate::{Error, Result};
 
 /// A tag in the store: the signature of the payload its exceptions carry.
 pub(crate) struct TagEntity {
     /// Canonical id of the tag's function type (its params are the payload; it has no results).
-    pub ty: CoreTypeId,
+    pub ty: TypeId,
     pub sig: FuncType,
 }
 
@@ -40,7 +38,7 @@ impl Tag {
             return Err(Error::Usage("a tag's type cannot have results".into()));
         }
         let inner = &mut store.as_context_mut().inner;
-        let id = inner.engine.intern_host_func_type(ty)?;
+        let id = inner.host_func_type(ty)?;
         Ok(inner.push_tag(TagEntity {
             ty: id,
             sig: ty.clone(),

@@ -49,9 +49,8 @@
 
 use std::ptr::NonNull;
 
-use wasmparser::types::CoreTypeId;
-
 use crate::trap::TrapKind;
+use crate::types::TypeId;
 
 /// Bit set on an `externref` slot that wraps an `anyref` (see the module docs).
 pub(crate) const EXTERNALIZED: u64 = 1 << 63;
@@ -116,26 +115,29 @@ pub(crate) enum Layout {
 }
 
 impl Layout {
+    /// The layout of a struct with fields stored as `fields`, laid out in order.
+    pub fn of_struct(fields: Box<[Storage]>) -> Layout {
+        let mut offsets = Vec::with_capacity(fields.len());
+        let mut words = 0u32;
+        for f in fields.iter() {
+            offsets.push(words);
+            words += f.words() as u32;
+        }
+        Layout::Struct {
+            fields,
+            offsets: offsets.into(),
+            words,
+        }
+    }
+
     pub fn from_composite(inner: &wasmparser::CompositeInnerType) -> Option<Layout> {
         match inner {
-            wasmparser::CompositeInnerType::Struct(s) => {
-                let fields: Box<[Storage]> = s
-                    .fields
+            wasmparser::CompositeInnerType::Struct(s) => Some(Layout::of_struct(
+                s.fields
                     .iter()
                     .map(|f| Storage::from_wasm(f.element_type))
-                    .collect();
-                let mut offsets = Vec::with_capacity(fields.len());
-                let mut words = 0u32;
-                for f in fields.iter() {
-                    offsets.push(words);
-                    words += f.words() as u32;
-                }
-                Some(Layout::Struct {
-                    fields,
-                    offsets: offsets.into(),
-                    words,
-                })
-            }
+                    .collect(),
+            )),
             wasmparser::CompositeInnerType::Array(a) => {
                 Some(Layout::Array(Storage::from_wasm(a.0.element_type)))
             }
@@ -159,7 +161,7 @@ pub(crate) enum ObjectKind {
 /// A struct, array or exception on the heap.
 #[derive(Debug)]
 pub(crate) struct GcObject {
-    pub ty: CoreTypeId,
+    pub ty: TypeId,
     pub kind: ObjectKind,
     pub words: Box<[u64]>,
 }
@@ -412,7 +414,7 @@ pub(crate) fn collect(store: &mut crate::store::StoreInner, current: &[u64]) {
 pub(crate) fn const_alloc(
     heap: &mut GcHeap,
     engine: &crate::Engine,
-    type_ids: &[CoreTypeId],
+    type_ids: &[TypeId],
     request: crate::module::ConstAlloc<'_>,
 ) -> crate::Result<u64> {
     use crate::module::ConstAlloc;
@@ -487,11 +489,7 @@ pub(crate) fn const_alloc(
 }
 
 /// Number of fields of struct type `type_index` of a module (0 for other types).
-pub(crate) fn field_count(
-    engine: &crate::Engine,
-    type_ids: &[CoreTypeId],
-    type_index: u32,
-) -> usize {
+pub(crate) fn field_count(engine: &crate::Engine, type_ids: &[TypeId], type_index: u32) -> usize {
     match engine
         .type_info(type_ids[type_index as usize])
         .and_then(|i| i.layout)

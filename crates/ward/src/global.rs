@@ -20,8 +20,12 @@ pub struct Global {
 
 impl Global {
     /// Creates a global of type `ty` holding `value`.
+    ///
+    /// A value type naming a defined type keeps that type registered while the store lives (see
+    /// [`Table::new`](crate::Table::new)).
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
         let inner = &mut store.as_context_mut().inner;
+        inner.hold_type(ty.content)?;
         if !value.matches(inner, ty.content) {
             return Err(Error::Usage(format!(
                 "global value of type {} does not match the global type {}",

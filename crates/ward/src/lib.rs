@@ -41,6 +41,7 @@ mod module;
 mod store;
 mod table;
 mod trap;
+mod type_registry;
 mod types;
 mod values;
 

@@ -9,8 +9,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmparser::types::CoreTypeId;
-
 use crate::engine::Engine;
 use crate::exception::{Tag, TagEntity};
 use crate::func::{Caller, Func};
@@ -22,7 +20,8 @@ use crate::limits::{
 use crate::memory::{Memory, MemoryEntity};
 use crate::module::Module;
 use crate::table::TableEntity;
-use crate::types::{FuncType, MemoryType, TableType};
+use crate::type_registry::RegisteredTypes;
+use crate::types::{FuncType, HeapType, MemoryType, TableType, TypeId, ValType};
 use crate::values::Val;
 use crate::{Error, Result};
 
@@ -50,7 +49,7 @@ pub(crate) enum FuncKind {
 
 pub(crate) struct FuncEntity {
     /// Canonical signature id.
-    pub ty: CoreTypeId,
+    pub ty: TypeId,
     pub sig: FuncType,
     pub kind: FuncKind,
 }
@@ -80,6 +79,11 @@ pub(crate) struct StoreInner {
     pub globals: Vec<GlobalEntity>,
     pub externs: Vec<Box<dyn Any + Send + Sync>>,
     pub tags: Vec<TagEntity>,
+    /// Canonical ids of the signatures of host functions and tags.
+    pub host_types: std::collections::HashMap<FuncType, TypeId>,
+    /// Types the host made things of (host signatures, host tables' and globals' defined types),
+    /// kept registered in the engine while the store lives.
+    pub held_types: std::collections::HashMap<TypeId, RegisteredTypes>,
     /// GC objects and thrown exceptions (see `gc`).
     pub gc: crate::gc::GcHeap,
     /// Value stacks of activations suspended in host calls: roots for the collector. An entry is
@@ -101,6 +105,37 @@ pub(crate) struct StoreInner {
 }
 
 impl StoreInner {
+    /// The canonical id of a host function's or tag's signature, kept registered while the store
+    /// lives.
+    pub fn host_func_type(&mut self, sig: &FuncType) -> Result<TypeId> {
+        if let Some(id) = self.host_types.get(sig) {
+            return Ok(*id);
+        }
+        let (id, registered) = self.engine.register_host_func_type(sig)?;
+        self.host_types.insert(sig.clone(), id);
+        self.held_types.entry(id).or_insert(registered);
+        Ok(id)
+    }
+
+    /// Keeps the defined type `ty` names, if any, registered while the store lives: for tables and
+    /// globals the host makes with a type taken from a module, which may be dropped.
+    pub fn hold_type(&mut self, ty: ValType) -> Result<()> {
+        let ValType::Ref(r) = ty else { return Ok(()) };
+        let HeapType::Concrete(id) = r.heap else {
+            return Ok(());
+        };
+        if !self.held_types.contains_key(&id) {
+            let held = self.engine.inner.types.retain(id).ok_or_else(|| {
+                Error::Usage(
+                    "the type names a defined type that is no longer registered (its modules were dropped)"
+                        .into(),
+                )
+            })?;
+            self.held_types.insert(id, held);
+        }
+        Ok(())
+    }
+
     pub fn push_memory(&mut self, entity: MemoryEntity) -> Memory {
         self.memories.push(entity);
         Memory {
@@ -171,6 +206,8 @@ impl<T> Store<T> {
                 globals: Vec::new(),
                 externs: Vec::new(),
                 tags: Vec::new(),
+                host_types: Default::default(),
+                held_types: Default::default(),
                 gc: crate::gc::GcHeap::new(engine.config().max_gc_heap),
                 suspended_stacks: Vec::new(),
                 stacks: Vec::new(),
@@ -510,7 +547,7 @@ impl<T> Store<T> {
     }
 
     pub(crate) fn push_host_func(&mut self, sig: FuncType, host: HostFunc<T>) -> Result<Func> {
-        let ty = self.inner.engine.intern_host_func_type(&sig)?;
+        let ty = self.inner.host_func_type(&sig)?;
         self.hosts.push(host);
         let index = (self.hosts.len() - 1) as u32;
         Ok(self.inner.push_func(FuncEntity {

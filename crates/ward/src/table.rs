@@ -62,8 +62,15 @@ pub struct Table {
 
 impl Table {
     /// Creates a table of type `ty` with every element set to `init`.
+    ///
+    /// An element type naming a defined type (taken from a module's types) keeps that type
+    /// registered while the store lives, so modules compiled later with an equal type can import
+    /// the table; it is an error if every module with the type has been dropped already.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = store.as_context_mut();
+        store
+            .inner
+            .hold_type(crate::types::ValType::Ref(ty.element))?;
         if !init.matches(&store.inner, crate::types::ValType::Ref(ty.element)) {
             return Err(Error::Usage(
                 "table initial value has the wrong type".into(),

@@ -7,8 +7,18 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Engine-wide identity of a defined (concrete) type.
+///
+/// Structurally equal types (equal rec groups, as the spec defines type equivalence) of modules alive
+/// in one engine at the same time have equal ids. A type is released when nothing uses it any more
+/// (no module, store or other type); its id is then never given to another type, so an id kept
+/// longer names nothing and equals no later type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TypeId(pub(crate) wasmparser::types::CoreTypeId);
+pub struct TypeId {
+    /// Slot in the engine's type registry.
+    pub(crate) index: u32,
+    /// Which of the slot's successive types this is.
+    pub(crate) generation: u32,
+}
 
 /// A heap type: what a reference points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -236,7 +236,7 @@ impl Val {
                         HeapType::Func => true,
                         HeapType::Concrete(id) => {
                             let actual = store.funcs[f.index as usize].ty;
-                            store.engine.id_is_subtype(actual, id.0)
+                            store.engine.id_is_subtype(actual, id)
                         }
                         _ => false,
                     }
@@ -289,10 +289,7 @@ impl Val {
             ValType::Ref(r) => {
                 let index = (raw as u64).checked_sub(1).map(|i| i as u32);
                 let any = match r.heap {
-                    HeapType::Concrete(id) => inner
-                        .engine
-                        .type_info(id.0)
-                        .is_some_and(|i| i.func.is_none()),
+                    HeapType::Concrete(id) => inner.engine.type_is(id, |i| i.func.is_none()),
                     heap => is_any_heap_abstract(heap),
                 };
                 if any {

@@ -684,7 +684,7 @@ pub enum GcOp {
 /// the instruction, a field, a sign extension, a segment or an element count.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct GcSite {
-    pub ty: wasmparser::types::CoreTypeId,
+    pub ty: crate::types::TypeId,
     /// Struct field index.
     pub field: u32,
     /// Sign-extend a packed field (`_s` forms).

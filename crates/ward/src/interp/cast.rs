@@ -36,18 +36,18 @@ pub(crate) fn ref_test(store: &StoreInner, raw: u64, ty: RefType) -> bool {
                     .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Array(_)))
         }
         HeapType::Concrete(id) => {
-            let is_func = engine.type_info(id.0).is_some_and(|i| i.func.is_some());
+            let is_func = engine.type_is(id, |i| i.func.is_some());
             if is_func {
                 store
                     .funcs
                     .get((raw - 1) as usize)
-                    .is_some_and(|f| engine.id_is_subtype(f.ty, id.0))
+                    .is_some_and(|f| engine.id_is_subtype(f.ty, id))
             } else {
                 !gc::is_i31(raw)
                     && store
                         .gc
                         .get(raw)
-                        .is_some_and(|o| engine.id_is_subtype(o.ty, id.0))
+                        .is_some_and(|o| engine.id_is_subtype(o.ty, id))
             }
         }
     }

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use wasmparser::types::{CoreTypeId, TypesRef};
+use wasmparser::types::CoreTypeId;
 use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
 use super::bytecode::{
@@ -26,6 +26,7 @@ use super::bytecode::{
     StoreCtor, Target, UnaryCtor, V128BinaryOp, V128ExtractOp, V128LoadOp, V128ReplaceOp,
     V128ShiftOp, V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
 };
+use crate::module::CanonicalTypes;
 use crate::types::{GlobalType, ValType};
 
 mod gc;
@@ -62,10 +63,11 @@ pub(crate) struct CompiledFunc {
 
 /// Module-level facts the translator needs, and the module's side tables it appends to.
 pub(crate) struct ModuleEnv<'a> {
-    pub types: TypesRef<'a>,
-    /// Module type index → canonical id.
+    /// The module's types (with module-local ids) and their canonical ids.
+    pub types: &'a CanonicalTypes<'a>,
+    /// Module type index → module-local id.
     pub type_ids: &'a [CoreTypeId],
-    /// Function index → canonical type id.
+    /// Function index → module-local type id.
     pub func_type_ids: &'a [CoreTypeId],
     /// (memory index, offset) pairs for memory instructions off the fast path.
     pub memargs: &'a mut Vec<(u32, u64)>,
@@ -77,7 +79,7 @@ pub(crate) struct ModuleEnv<'a> {
     pub interrupts: bool,
     /// Types of all globals, imports first.
     pub global_types: &'a [GlobalType],
-    /// Canonical function type of every tag, imports first.
+    /// Module-local function type id of every tag, imports first.
     pub tag_types: &'a [CoreTypeId],
     /// Immediates of GC instructions.
     pub gc_sites: &'a mut Vec<GcSite>,
@@ -138,7 +140,7 @@ struct Widths {
 
 impl ModuleEnv<'_> {
     fn signature_widths(&mut self, id: CoreTypeId) -> Widths {
-        let types = self.types;
+        let types = self.types.types;
         self.scratch
             .signatures
             .entry(id)

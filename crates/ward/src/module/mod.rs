@@ -2,18 +2,19 @@
 //! its engine.
 //!
 //! Compilation parses the binary with wasmparser, validating it once in a validator of its own, gives
-//! its types canonical ids in the engine's shared validator, records what instantiation needs (imports,
+//! its types canonical ids in the engine's type registry (`types`), records what instantiation needs (imports,
 //! exports, segments, initialisers), and validates and translates every function body into interpreter
 //! bytecode in one pass (`func_body`; eagerly, so unsupported instructions are reported at compile
 //! time). Depends on `engine` and `interp::translate`; used by `instance` and `linker`.
 
 mod const_expr;
 mod func_body;
+mod types;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use wasmparser::types::{CoreTypeId, TypesRef};
+use wasmparser::types::CoreTypeId;
 use wasmparser::{
     DataKind, ElementItems, ElementKind, Encoding, ExternalKind, FuncToValidate, FunctionBody,
     KnownCustom, Name, Parser, Payload, TableInit, TypeRef, ValidPayload, Validator,
@@ -23,19 +24,21 @@ use wasmparser::{
 pub(crate) use const_expr::{ConstAlloc, ConstExpr};
 use func_body::{CompileBudget, ReaderScratch, validate_and_translate};
 
-use crate::engine::{Engine, convert_reftype};
+use crate::engine::Engine;
 use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
-use crate::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType};
+use crate::type_registry::RegisteredTypes;
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, TypeId};
 use crate::{Error, Result};
+pub(crate) use types::CanonicalTypes;
 
 /// What an import expects.
 #[derive(Debug, Clone)]
 pub(crate) enum ImportKind {
-    Func(CoreTypeId),
+    Func(TypeId),
     Table(TableType),
     Memory(MemoryType),
     Global(GlobalType),
-    Tag(CoreTypeId),
+    Tag(TypeId),
 }
 
 #[derive(Debug, Clone)]
@@ -95,10 +98,12 @@ pub(crate) struct GlobalDef {
 pub(crate) struct ModuleInner {
     pub engine: Engine,
     pub name: Option<String>,
+    /// Keeps the module's types registered in the engine while the module lives.
+    pub _registered_types: RegisteredTypes,
     /// Module type index → canonical id.
-    pub type_ids: Vec<CoreTypeId>,
+    pub type_ids: Vec<TypeId>,
     /// Function index → canonical signature id (imports first).
-    pub func_type_ids: Vec<CoreTypeId>,
+    pub func_type_ids: Vec<TypeId>,
     /// Function index → signature (imports first), looked up once here so that instantiation does not
     /// ask the engine's type registry (a lock and a hash lookup) for every function.
     pub func_sigs: Vec<FuncType>,
@@ -113,7 +118,7 @@ pub(crate) struct ModuleInner {
     pub memory_types: Vec<MemoryType>,
     pub global_types: Vec<GlobalType>,
     /// Every tag's canonical function type id, imports first.
-    pub tag_types: Vec<CoreTypeId>,
+    pub tag_types: Vec<TypeId>,
     pub num_imported_tags: u32,
     pub exports: Vec<(String, EntityIndex)>,
     pub export_map: HashMap<String, usize>,
@@ -252,9 +257,12 @@ fn unsupported(feature: &str, offset: u64) -> Error {
     }
 }
 
-pub(crate) fn convert_table_type(types: TypesRef<'_>, t: &wasmparser::TableType) -> TableType {
+pub(crate) fn convert_table_type(
+    types: &CanonicalTypes<'_>,
+    t: &wasmparser::TableType,
+) -> TableType {
     TableType {
-        element: convert_reftype(types, t.element_type, None),
+        element: types.ref_type(t.element_type),
         table64: t.table64,
         minimum: t.initial,
         maximum: t.maximum,
@@ -270,18 +278,12 @@ pub(crate) fn convert_memory_type(m: &wasmparser::MemoryType) -> MemoryType {
     }
 }
 
-pub(crate) fn convert_global_type(types: TypesRef<'_>, g: &wasmparser::GlobalType) -> GlobalType {
-    use crate::types::ValType;
-    let content = match g.content_type {
-        wasmparser::ValType::I32 => ValType::I32,
-        wasmparser::ValType::I64 => ValType::I64,
-        wasmparser::ValType::F32 => ValType::F32,
-        wasmparser::ValType::F64 => ValType::F64,
-        wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(r) => ValType::Ref(convert_reftype(types, r, None)),
-    };
+pub(crate) fn convert_global_type(
+    types: &CanonicalTypes<'_>,
+    g: &wasmparser::GlobalType,
+) -> GlobalType {
     GlobalType {
-        content,
+        content: types.val_type(g.content_type),
         mutability: if g.mutable {
             Mutability::Var
         } else {
@@ -294,8 +296,6 @@ pub(crate) fn convert_global_type(types: TypesRef<'_>, g: &wasmparser::GlobalTyp
 /// Entity types are kept as written (type indices relative to the module), imports first.
 #[derive(Default)]
 struct Sections<'a> {
-    /// Content of the type section, for the engine's validator.
-    type_section: &'a [u8],
     imports: Vec<(String, String, TypeRef)>,
     /// Type index of every function.
     func_types: Vec<u32>,
@@ -318,12 +318,11 @@ struct Sections<'a> {
 fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     let started = std::time::Instant::now();
     let mut sections = Sections::default();
-    // The module is validated once, by a validator of its own: the engine's validator cannot be reused
-    // after a failed validation. Only the type section, known valid by then, goes through the engine's
-    // validator, which gives the module's types their engine-wide canonical ids.
+    // The module is validated once, by a validator of its own; its types get their engine-wide
+    // canonical ids afterwards, from the types this validator found.
     let mut validator = Validator::new_with_features(Engine::features());
     let mut collected = Ok(());
-    let mut ended = false;
+    let mut module_types = None;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(Error::invalid)?;
         if let Payload::Version {
@@ -336,61 +335,72 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         }
         match validator.payload(&payload).map_err(Error::invalid)? {
             ValidPayload::Func(to_validate, body) => sections.bodies.push((to_validate, body)),
-            ValidPayload::End(_) => ended = true,
+            ValidPayload::End(types) => module_types = Some(types),
             _ => {}
         }
         // An unsupported construct is reported only once the whole module is known to be valid.
         if collected.is_ok() {
-            collected = collect_section(&mut sections, bytes, payload);
+            collected = collect_section(&mut sections, payload);
         }
     }
     drop(validator);
     collected?;
-    if !ended {
+    let Some(module_types) = module_types else {
         return Err(Error::Invalid {
             message: "unexpected end of module".into(),
             offset: bytes.len(),
         });
-    }
-    let types = engine.register_type_section(sections.type_section)?;
-    let types = types.as_ref();
+    };
+    let types::RegisteredModuleTypes {
+        canonical,
+        registration,
+        local_ids,
+        type_ids,
+        signatures,
+    } = types::register(engine, module_types.as_ref())?;
 
-    let type_ids: Vec<CoreTypeId> = (0..types.core_type_count_in_module())
-        .map(|i| types.core_type_at_in_module(i))
-        .collect();
-    let func_type_ids: Vec<CoreTypeId> = sections
+    let func_type_ids: Vec<TypeId> = sections
         .func_types
         .iter()
         .map(|t| type_ids[*t as usize])
         .collect();
-    let type_sigs: Vec<Option<FuncType>> = type_ids
+    let local_func_type_ids: Vec<CoreTypeId> = sections
+        .func_types
         .iter()
-        .map(|id| engine.type_info(*id).and_then(|info| info.func))
+        .map(|t| local_ids[*t as usize])
         .collect();
     let func_sigs: Vec<FuncType> = sections
         .func_types
         .iter()
         .map(|t| {
-            type_sigs[*t as usize]
+            signatures[*t as usize]
                 .clone()
-                .expect("validated functions have function types")
+                .ok_or_else(|| Error::Invalid {
+                    message: format!("internal error: function type {t} is not a function type"),
+                    offset: 0,
+                })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let table_types: Vec<TableType> = sections
         .tables
         .iter()
-        .map(|t| convert_table_type(types, t))
+        .map(|t| convert_table_type(&canonical, t))
         .collect();
     let memory_types: Vec<MemoryType> = sections.memories.iter().map(convert_memory_type).collect();
     let global_types: Vec<GlobalType> = sections
         .globals
         .iter()
-        .map(|g| convert_global_type(types, g))
+        .map(|g| convert_global_type(&canonical, g))
         .collect();
-    let tag_types: Vec<CoreTypeId> = sections
+    let tag_types: Vec<TypeId> = sections
         .tags
         .iter()
         .map(|t| type_ids[*t as usize])
+        .collect();
+    let local_tag_types: Vec<CoreTypeId> = sections
+        .tags
+        .iter()
+        .map(|t| local_ids[*t as usize])
         .collect();
 
     let mut n_tags = 0u32;
@@ -450,15 +460,15 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     let mut code = Vec::with_capacity(sections.bodies.len());
     {
         let mut env = ModuleEnv {
-            types,
-            type_ids: &type_ids,
-            func_type_ids: &func_type_ids,
+            types: &canonical,
+            type_ids: &local_ids,
+            func_type_ids: &local_func_type_ids,
             memargs: &mut memargs,
             call_sites: &mut call_sites,
             fuel: engine.config().consume_fuel,
             interrupts: engine.config().epoch_interruption,
             global_types: &global_types,
-            tag_types: &tag_types,
+            tag_types: &local_tag_types,
             gc_sites: &mut gc_sites,
             casts: &mut casts,
             v128_consts: &mut v128_consts,
@@ -476,7 +486,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 .and_then(|limit| started.checked_add(limit)),
         };
         for (to_validate, body) in sections.bodies {
-            let func_type = func_type_ids[to_validate.index as usize];
+            let func_type = local_func_type_ids[to_validate.index as usize];
             let mut validator = to_validate.into_validator(allocations);
             let mut translator = Translator::new(&mut env, func_type);
             validate_and_translate(
@@ -502,6 +512,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     Ok(ModuleInner {
         engine: engine.clone(),
         name: sections.name,
+        _registered_types: registration,
         type_ids,
         func_type_ids,
         func_sigs,
@@ -530,16 +541,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     })
 }
 
-fn collect_section<'a>(
-    sections: &mut Sections<'a>,
-    bytes: &'a [u8],
-    payload: Payload<'a>,
-) -> Result<()> {
+fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Result<()> {
     match payload {
-        Payload::TypeSection(reader) => {
-            let range = reader.range();
-            sections.type_section = &bytes[range.start as usize..range.end as usize];
-        }
         Payload::ImportSection(reader) => {
             for import in reader.into_imports() {
                 let import = import.map_err(Error::invalid)?;

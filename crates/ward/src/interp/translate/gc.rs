@@ -11,11 +11,12 @@ use crate::Result;
 use crate::interp::bytecode::{GcOp, GcSite, Instr, ctor};
 
 impl Translator<'_, '_> {
-    /// The canonical id and layout of struct or array type `type_index`.
+    /// The module-local id and layout of struct or array type `type_index`.
     fn gc_layout(&self, type_index: u32) -> (CoreTypeId, crate::gc::Layout) {
         let id = self.env.type_ids[type_index as usize];
-        let layout = crate::gc::Layout::from_composite(&self.env.types[id].composite_type.inner)
-            .expect("validated: a struct or array type");
+        let layout =
+            crate::gc::Layout::from_composite(&self.env.types.types[id].composite_type.inner)
+                .expect("validated: a struct or array type");
         (id, layout)
     }
 
@@ -27,7 +28,7 @@ impl Translator<'_, '_> {
         segment: u32,
         count: u32,
     ) -> u32 {
-        let inner = &self.env.types[ty].composite_type.inner;
+        let inner = &self.env.types.types[ty].composite_type.inner;
         let layout = crate::gc::Layout::from_composite(inner).expect("validated: struct or array");
         let (storage, offset, words, element) = match (&layout, inner) {
             (
@@ -63,7 +64,7 @@ impl Translator<'_, '_> {
             None => 8,
         };
         self.env.gc_sites.push(GcSite {
-            ty,
+            ty: self.env.types.id(ty),
             field,
             signed,
             segment,
@@ -79,7 +80,7 @@ impl Translator<'_, '_> {
     fn cast(&mut self, nullable: bool, heap: wasmparser::HeapType) -> Result<u32> {
         let r = wasmparser::RefType::new(nullable, heap)
             .ok_or_else(|| self.unsupported("reference type with a type index this large"))?;
-        let r = crate::engine::convert_reftype(self.env.types, r, None);
+        let r = self.env.types.ref_type(r);
         self.env.casts.push(r);
         Ok((self.env.casts.len() - 1) as u32)
     }
