@@ -267,30 +267,40 @@ const RSS_CHILD: &str = "WARD_TEST_RSS_CHILD";
 /// peak measured in all).
 const INSTANCE_PEAK_RSS_KIB: u64 = 96 * 1024;
 
+/// In the parent: runs test `name` alone in a child process of this test binary and returns the
+/// child's peak RSS in KiB. In the child (which then does the work and ends with `report_peak_rss`):
+/// `None`.
+fn measure_in_child(name: &str) -> Option<u64> {
+    if std::env::var_os(RSS_CHILD).is_some() {
+        return None;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(RSS_CHILD, "1")
+        .output()
+        .expect("the test binary runs itself");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kib = stdout
+        .lines()
+        .find_map(|l| l.split_once("peak-rss-kib="))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the child reports its peak RSS: {stdout}"));
+    Some(kib)
+}
+
+/// The child's last word: its peak RSS, for `measure_in_child`.
+fn report_peak_rss() {
+    println!("peak-rss-kib={}", peak_rss_kib());
+}
+
 #[test]
 fn ten_thousand_instances_with_memories_fit_in_one_process() {
-    if std::env::var_os(RSS_CHILD).is_none() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "ten_thousand_instances_with_memories_fit_in_one_process",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(RSS_CHILD, "1")
-            .output()
-            .expect("the test binary runs itself");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "child failed: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let kib: u64 = stdout
-            .lines()
-            .find_map(|l| l.split_once("peak-rss-kib="))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the child reports its peak RSS: {stdout}"));
+    if let Some(kib) = measure_in_child("ten_thousand_instances_with_memories_fit_in_one_process") {
         eprintln!("peak RSS after 2 x 10,000 instances: {kib} KiB");
         assert!(
             kib < INSTANCE_PEAK_RSS_KIB,
@@ -326,7 +336,7 @@ fn ten_thousand_instances_with_memories_fit_in_one_process() {
             .call(&mut store, &[], &mut [])
             .unwrap();
     }
-    println!("peak-rss-kib={}", peak_rss_kib());
+    report_peak_rss();
 }
 
 #[test]
@@ -417,4 +427,63 @@ fn total_size_bounds_all_memories_and_tables_of_a_store_together() {
         .get_typed_func::<(), i32>(&store, "grow_all")
         .unwrap();
     assert_eq!(grow_all.call(&mut store, ()).unwrap(), 100);
+}
+
+/// Peak RSS 1,000 stores with 20 nested host -> Wasm activations each may take (8 MiB measured; each
+/// activation allocated the whole 8 MiB stack limit before stacks grew on demand: 300 MiB, 14 s).
+const REENTRY_PEAK_RSS_KIB: u64 = 48 * 1024;
+
+#[test]
+fn nested_activations_in_many_stores_take_little_memory() {
+    if let Some(kib) = measure_in_child("nested_activations_in_many_stores_take_little_memory") {
+        eprintln!("peak RSS after 1,000 stores x 20 nested activations: {kib} KiB");
+        assert!(
+            kib < REENTRY_PEAK_RSS_KIB,
+            "peak RSS {kib} KiB exceeds {REENTRY_PEAK_RSS_KIB} KiB"
+        );
+        return;
+    }
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "again" (func $again (param i32) (result i32)))
+             (func (export "f") (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+                 (else (call $again (i32.sub (local.get 0) (i32.const 1)))))))"#,
+    )
+    .unwrap();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (engine, module) = (engine.clone(), module.clone());
+            std::thread::spawn(move || {
+                let mut linker = Linker::new(&engine);
+                linker
+                    .func_wrap(
+                        "env",
+                        "again",
+                        |mut caller: ward::Caller<'_, ()>, n: i32| -> ward::Result<i32> {
+                            let f = caller
+                                .get_export("f")
+                                .and_then(ward::Extern::into_func)
+                                .unwrap();
+                            let mut out = [ward::Val::I32(0)];
+                            f.call(&mut caller, &[ward::Val::I32(n)], &mut out)?;
+                            Ok(out[0].i32().unwrap() + 1)
+                        },
+                    )
+                    .unwrap();
+                for _ in 0..500 {
+                    let mut store = Store::new(&engine, ());
+                    let instance = linker.instantiate(&mut store, &module).unwrap();
+                    let f = instance.get_typed_func::<i32, i32>(&store, "f").unwrap();
+                    assert_eq!(f.call(&mut store, 20).unwrap(), 20);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    report_peak_rss();
 }

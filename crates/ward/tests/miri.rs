@@ -335,6 +335,39 @@ fn a_caught_host_panic_leaves_no_root_behind() {
 }
 
 #[test]
+fn a_stack_that_grows_moves_every_frame_with_it() {
+    // Value stacks start at 64 KiB and grow on demand: 200 frames of 70 slots (40 of them locals)
+    // need about 110 KiB, so the slots move while frames below hold values, and a host call deep
+    // down (which may also grow the stack) sees the right arguments.
+    let mut config = Config::new();
+    config.max_wasm_stack(1 << 20).memory_pool_capacity(0);
+    let engine = Engine::new(&config);
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("env", "id", |x: i32| -> i32 { x })
+        .unwrap();
+    let locals = "(local i64)".repeat(40);
+    let wat = format!(
+        r#"(module
+             (import "env" "id" (func $id (param i32) (result i32)))
+             (func $down (export "down") (param $n i32) (result i32) {locals}
+               (local.set 1 (i64.extend_i32_u (local.get $n)))
+               (if (result i32) (i32.eqz (local.get $n))
+                 (then (call $id (i32.const 1000)))
+                 (else
+                   (i32.add
+                     (call $down (i32.sub (local.get $n) (i32.const 1)))
+                     (i32.wrap_i64 (local.get 1)))))))"#
+    );
+    let (mut store, instance) = instantiate(&engine, &linker, &wat);
+    // 1000 + (1 + 2 + ... + 200)
+    assert_eq!(
+        call_i32(&mut store, &instance, "down", 200),
+        1000 + 200 * 201 / 2
+    );
+}
+
+#[test]
 fn exceptions_unwind_frames_and_cross_host_calls() {
     let engine = engine();
     let mut store = Store::new(&engine, ());

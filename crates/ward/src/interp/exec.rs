@@ -60,20 +60,51 @@ pub(crate) struct Frame {
 /// except short-lived ones over a range no live pointer is used on meanwhile. (A `Vec` rather than a
 /// boxed slice: `Vec::as_mut_ptr` creates no intermediate reference, so moving the `Vec` or reading
 /// its length invalidates nothing.)
+///
+/// The slots start small and grow on demand, up to `Config::max_wasm_stack`: allocating (and zeroing)
+/// the whole limit for every activation cost each nested host → Wasm call 8 MiB. Growing moves the
+/// slots, so it happens only where the executor can re-derive every pointer into them (entering a
+/// frame in `run`, and before `run` in `invoke`); threaded code hands a call that does not fit back
+/// to `run`.
 pub(crate) struct ExecStack {
     slots: Vec<u64>,
     frames: Vec<Frame>,
     max_frames: usize,
+    /// Most usable slots (`Config::max_wasm_stack` / 8).
+    max_slots: usize,
 }
+
+/// Usable slots a new stack starts with (64 KiB).
+const INITIAL_SLOTS: usize = 8 * 1024;
 
 impl ExecStack {
     fn new(max_bytes: usize) -> Self {
+        let max_slots = max_bytes / 8;
         ExecStack {
             // `fast::FRAME_SLACK` slots past the usable end let a call zero locals in whole chunks.
-            slots: vec![0u64; max_bytes / 8 + fast::FRAME_SLACK],
+            slots: vec![0u64; INITIAL_SLOTS.min(max_slots) + fast::FRAME_SLACK],
             frames: Vec::with_capacity(64),
             max_frames: max_bytes / 32,
+            max_slots,
         }
+    }
+
+    /// Usable slots now.
+    fn usable(&self) -> usize {
+        self.slots.len() - fast::FRAME_SLACK
+    }
+
+    /// Grows the slots so that at least `needed` are usable (doubling, up to the limit); false if the
+    /// limit does not allow it. Moves the slots: pointers into them must be derived again.
+    fn grow_to(&mut self, needed: usize) -> bool {
+        if needed > self.max_slots {
+            return false;
+        }
+        let usable = needed
+            .max(self.usable().saturating_mul(2))
+            .min(self.max_slots);
+        self.slots.resize(usable + fast::FRAME_SLACK, 0);
+        true
     }
 }
 
@@ -101,8 +132,8 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
         .pop()
         .unwrap_or_else(|| ExecStack::new(max_stack));
     let compiled = compiled(&store.inner, instance, index);
-    let usable = stack.slots.len() - fast::FRAME_SLACK;
-    let result = if compiled.frame_size as usize > usable || args.len() > usable {
+    let needed = (compiled.frame_size as usize).max(args.len());
+    let result = if needed > stack.usable() && !stack.grow_to(needed) {
         Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into())
     } else {
         stack.slots[..args.len()].copy_from_slice(args);
@@ -536,10 +567,12 @@ fn lane_replace_op(width: LaneWidth) -> super::bytecode::V128ReplaceOp {
 /// Runs store function `entry` (a Wasm function) whose arguments are in `stack.slots[0..]`; leaves its
 /// results in `stack.slots[0..]`.
 fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()> {
-    let slots_len = stack.slots.len() - fast::FRAME_SLACK;
-    // The one base pointer every slot access of this activation is derived from (see `ExecStack`).
-    let slots_base = NonNull::new(stack.slots.as_mut_ptr()).expect("a Vec's pointer is not null");
-    let slots = slots_base.as_ptr();
+    let mut slots_len = stack.usable();
+    // The one base pointer every slot access of this activation is derived from (see `ExecStack`),
+    // taken again only when the stack grows (`grow_stack!`).
+    let mut slots_base =
+        NonNull::new(stack.slots.as_mut_ptr()).expect("a Vec's pointer is not null");
+    let mut slots = slots_base.as_ptr();
     let mut cur = Current::of(&store.inner, entry);
     let engine = store.inner.engine.clone();
     let interrupt = store.inner.interrupt.clone();
@@ -665,6 +698,24 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
         }};
     }
 
+    // Makes at least `$needed` slots usable, or traps with a stack overflow at the limit. Growing
+    // moves the slots: every pointer into them is derived again from the new base (`frame` by the
+    // caller, which sets it anyway when it enters a frame; nothing else
+    // holds one while this loop runs: threaded code has returned, and this activation's stack is
+    // registered as GC roots only while it is suspended in a host call; threaded code is given the
+    // new base when it is entered next).
+    macro_rules! grow_stack {
+        ($needed:expr) => {{
+            if !stack.grow_to($needed) {
+                trap!(TrapKind::StackOverflow);
+            }
+            slots_len = stack.usable();
+            slots_base =
+                NonNull::new(stack.slots.as_mut_ptr()).expect("a Vec's pointer is not null");
+            slots = slots_base.as_ptr();
+        }};
+    }
+
     // Enters the Wasm function `$next` with its frame at `$new_fp`; for a tail call the current frame
     // is replaced instead of suspended.
     macro_rules! enter {
@@ -682,10 +733,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             } else {
                 new_fp
             };
-            if frame_fp + callee.frame_size as usize > slots_len
-                || (!$tail && stack.frames.len() >= stack.max_frames)
-            {
+            if !$tail && stack.frames.len() >= stack.max_frames {
                 trap!(TrapKind::StackOverflow);
+            }
+            if frame_fp + callee.frame_size as usize > slots_len {
+                grow_stack!(frame_fp + callee.frame_size as usize);
             }
             if !$tail {
                 stack.frames.push(Frame { ip: ip_index!(), fp, cur });
@@ -749,7 +801,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     let n_results = slot_count(sig.results());
                     let width = slot_count(sig.params()).max(n_results);
                     if new_fp + width > slots_len {
-                        trap!(TrapKind::StackOverflow);
+                        grow_stack!(new_fp + width);
+                        // SAFETY: `fp` is the current frame, inside the (larger) stack.
+                        frame = unsafe { slots.add(fp) };
                     }
                     // SAFETY: `slots_base` is this activation's stack and `new_fp + width <= slots_len`.
                     match unsafe {
@@ -1343,6 +1397,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 calls.frames = &mut stack.frames;
                 calls.cur = cur;
                 calls.fp = fp;
+                // The stack may have grown (and moved) since the last time.
+                calls.slots = slots;
+                calls.slots_len = slots_len;
                 // SAFETY: `at` is an instruction of the code at `cur.code`, whose frame is at `frame`
                 // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0
                 // of the current instance (re-read after everything that can move or grow it, and
