@@ -336,9 +336,9 @@ fn a_caught_host_panic_leaves_no_root_behind() {
 
 #[test]
 fn a_stack_that_grows_moves_every_frame_with_it() {
-    // Value stacks start at 64 KiB and grow on demand: 200 frames of 70 slots (40 of them locals)
-    // need about 110 KiB, so the slots move while frames below hold values, and a host call deep
-    // down (which may also grow the stack) sees the right arguments.
+    // Value stacks start at 64 KiB (8,192 slots) and grow on demand: 300 frames of about 45 slots
+    // (41 of them locals) need about 13,500, so the slots move while frames below hold values, and
+    // a host call deep down sees the right arguments.
     let mut config = Config::new();
     config.max_wasm_stack(1 << 20).memory_pool_capacity(0);
     let engine = Engine::new(&config);
