@@ -1050,7 +1050,7 @@ handlers! {
         let cur = calls!().cur;
         // SAFETY: the module outlives the activation (its instance holds it).
         let module = unsafe { &*cur.module };
-        set128!(dst, module.v128_consts[index as usize])
+        set128!(dst, module.translated(cur.index).side_tables().v128_consts[index as usize])
     }
     V128Store { addr, value, offset } => {
         let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
@@ -1321,6 +1321,9 @@ handlers! {
         // SAFETY: validation checked the function index, so a defined function's index is below
         // the number of compiled functions.
         let callee = unsafe { module.code.get_unchecked(index as usize) };
+        // A function not translated yet (lazy translation) is translated by `exec::run`; this is
+        // one load and branch for the others.
+        let Some(callee) = callee.get() else { defer!() };
         let fp = calls.fp + base as usize;
         // SAFETY: the frame records are `exec::run`'s (see `ret!`).
         let frames = unsafe { &mut *calls.frames };

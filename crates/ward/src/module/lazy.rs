@@ -1,0 +1,140 @@
+//! Lazy translation: a module compiled with `Config::lazy_translation` validates every function
+//! body when it is compiled but translates each only at its first call.
+//!
+//! [`LazyCode`] keeps what a later translation needs: the bytes of the function bodies and the
+//! module's types as its own validator left them. Translated code is published in the module's
+//! `OnceLock` per function, so a module shared by stores on several threads translates a function
+//! once (two threads calling it first at the same time may both translate it; one result is kept,
+//! and both are the same). Each function's immediates live in its own side tables
+//! (`translate::SideTables`), so translating one touches nothing else of the module.
+//!
+//! Used by `module` (compilation) and, through [`ModuleInner::compiled`], by the executor.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use wasmparser::types::{CoreTypeId, Types};
+use wasmparser::{BinaryReader, FunctionBody};
+
+use super::func_body::{CompileBudget, ReaderScratch, translate_validated, translated_size};
+use super::{CanonicalTypes, ModuleInner};
+use crate::Result;
+use crate::engine::Engine;
+use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
+use crate::types::TypeId;
+
+/// What translating a lazily compiled module's functions needs.
+pub(crate) struct LazyCode {
+    /// The module's function bodies, copied from the binary: from the first body's start to the
+    /// last body's end.
+    pub bodies_bytes: Box<[u8]>,
+    /// Offset of `bodies_bytes` in the module binary (translated code maps back to it).
+    pub bodies_offset: usize,
+    /// Each defined function's body, as a range of `bodies_bytes`.
+    pub bodies: Box<[Range<usize>]>,
+    /// The module's types, from its validator, and their canonical ids.
+    pub types: Types,
+    pub canonical_ids: Arc<[Option<TypeId>]>,
+    /// Module type index → module-local id.
+    pub local_ids: Vec<CoreTypeId>,
+    /// Function index → module-local type id (imports first).
+    pub local_func_type_ids: Vec<CoreTypeId>,
+    /// Module-local function type id of every tag (imports first).
+    pub local_tag_types: Vec<CoreTypeId>,
+    /// Memory 0 (imported or defined) is a 64-bit memory.
+    pub memory0_is_64: bool,
+    /// Bytes of code translated so far, counted against `Config::max_translated_size`.
+    pub translated_bytes: AtomicUsize,
+}
+
+impl LazyCode {
+    /// Translates defined function `index` of `module`.
+    ///
+    /// The compile budget applies as in eager translation, with two differences: the translated
+    /// size counts every function of the module translated so far (racing translations may each
+    /// see the total before the other's), and `Config::max_compile_time` bounds each function's
+    /// translation, from its start.
+    fn translate(&self, module: &ModuleInner, engine: &Engine, index: u32) -> Result<CompiledFunc> {
+        let config = engine.config();
+        let started = std::time::Instant::now();
+        let budget = CompileBudget {
+            translated: self.translated_bytes.load(Ordering::Relaxed),
+            max_translated: config.max_translated_size,
+            deadline: config
+                .max_compile_time
+                .and_then(|limit| started.checked_add(limit)),
+        };
+        let types = CanonicalTypes::with_ids(self.types.as_ref(), self.canonical_ids.clone());
+        let mut env = ModuleEnv {
+            types: &types,
+            type_ids: &self.local_ids,
+            func_type_ids: &self.local_func_type_ids,
+            fuel: config.consume_fuel,
+            interrupts: config.epoch_interruption,
+            global_types: &module.global_types,
+            tag_types: &self.local_tag_types,
+            memory0_is_64: self.memory0_is_64,
+            scratch: Default::default(),
+            side_tables: Default::default(),
+        };
+        let range = self.bodies[index as usize].clone();
+        let reader = BinaryReader::new_features(
+            &self.bodies_bytes[range.clone()],
+            (self.bodies_offset + range.start) as u64,
+            Engine::features(),
+        );
+        let body = FunctionBody::new(reader);
+        let func_type = self.local_func_type_ids[(module.num_imported_funcs + index) as usize];
+        let mut translator = Translator::new(&mut env, func_type);
+        translate_validated(
+            &mut translator,
+            &body,
+            &mut ReaderScratch::default(),
+            &budget,
+        )?;
+        let compiled = translator.finish();
+        budget.check(compiled.code.len())?;
+        Ok(compiled)
+    }
+}
+
+impl ModuleInner {
+    /// The code of defined function `index`, translated now if it was not yet.
+    ///
+    /// Fails only in a lazily translated module, with [`Error::CompileLimit`](crate::Error::CompileLimit) when translating the
+    /// function exceeds the compile budget (a function that failed is translated again at its next
+    /// call, and fails again unless it was the time limit).
+    #[inline]
+    pub(crate) fn compiled(&self, index: u32) -> Result<&CompiledFunc> {
+        match self.code[index as usize].get() {
+            Some(compiled) => Ok(compiled),
+            None => self.translate_lazily(index),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn translate_lazily(&self, index: u32) -> Result<&CompiledFunc> {
+        let lazy = self
+            .lazy
+            .as_deref()
+            .expect("an eagerly compiled module translated all its functions");
+        let compiled = lazy.translate(self, &self.engine, index)?;
+        let bytes = translated_size(compiled.code.len());
+        let cell = &self.code[index as usize];
+        // Another thread may have published its translation first; both are the same.
+        if cell.set(compiled).is_ok() {
+            lazy.translated_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        Ok(cell.get().expect("the function's code was published above"))
+    }
+
+    /// The code of defined function `index`, which has run or is running, so is translated.
+    #[inline]
+    pub(crate) fn translated(&self, index: u32) -> &CompiledFunc {
+        self.code[index as usize]
+            .get()
+            .expect("a function is translated before it runs")
+    }
+}
