@@ -51,10 +51,17 @@ impl Config {
         Self::default()
     }
 
-    /// Bytes of interpreter stack (value slots and call frames) one call into Wasm may use; deeper
-    /// recursion traps with [`TrapKind::StackOverflow`](crate::TrapKind::StackOverflow).
+    /// Bytes of interpreter stack (value slots and call frames) one call into Wasm may use (at most
+    /// 8 GiB); deeper recursion traps with [`TrapKind::StackOverflow`](crate::TrapKind::StackOverflow).
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
-        self.max_wasm_stack = bytes.max(4096);
+        // At most 8 GiB (2^30 slots) on 64-bit targets: lazy translation relies on a bound (see
+        // `module::lazy::CallEntry::UNTRANSLATED`). A 32-bit target cannot allocate more anyway.
+        const MAX: usize = if usize::BITS > 32 {
+            (8u64 << 30) as usize
+        } else {
+            usize::MAX
+        };
+        self.max_wasm_stack = bytes.clamp(4096, MAX);
         self
     }
 

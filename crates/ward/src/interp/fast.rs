@@ -27,6 +27,7 @@ use super::exec::{Current, Frame};
 use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
 use super::simd;
 use crate::trap::TrapKind;
+use std::sync::atomic::Ordering;
 
 /// Why the threaded executor returned, and where.
 #[repr(C)]
@@ -1320,16 +1321,16 @@ handlers! {
         let Some(index) = func.checked_sub(module.num_imported_funcs) else { defer!() };
         // SAFETY: validation checked the function index, so a defined function's index is below
         // the number of compiled functions.
-        let callee = unsafe { module.code.get_unchecked(index as usize) };
-        // A function not translated yet (lazy translation) is translated by `exec::run`; this is
-        // one load and branch for the others.
-        let Some(callee) = callee.get() else { defer!() };
+        let callee = unsafe { &module.code.get_unchecked(index as usize).call };
+        // A callee not translated yet (lazy translation) has a frame size no stack can take, so
+        // the check below sends its call to `exec::run`, which translates it (see `CallEntry`).
+        let frame_size = callee.frame_size.load(Ordering::Acquire);
         let fp = calls.fp + base as usize;
         // SAFETY: the frame records are `exec::run`'s (see `ret!`).
         let frames = unsafe { &mut *calls.frames };
         // `exec::run` raises a stack overflow, and grows the frame records (a call here would cost
         // every call the register saves around it).
-        if fp + callee.frame_size as usize > calls.slots_len
+        if fp + frame_size as usize > calls.slots_len
             || frames.len() >= calls.max_frames
             || frames.len() == frames.capacity()
         {
@@ -1342,11 +1343,17 @@ handlers! {
             frames.set_len(frames.len() + 1);
         }
         // SAFETY: the callee's frame fits (checked above), plus `FRAME_SLACK` slots beyond.
-        unsafe { zero_locals(calls.slots.add(fp), callee.num_params, callee.num_locals) };
+        unsafe {
+            zero_locals(
+                calls.slots.add(fp),
+                callee.num_params.load(Ordering::Relaxed),
+                callee.num_locals.load(Ordering::Relaxed),
+            )
+        };
         let next = Current {
             instance: calls.cur.instance,
             index,
-            code: callee.code.as_ptr(),
+            code: callee.code.load(Ordering::Relaxed),
             module: calls.cur.module,
         };
         switch_to!(next, fp, 0);

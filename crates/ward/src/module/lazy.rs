@@ -11,8 +11,8 @@
 //! Used by `module` (compilation) and, through [`ModuleInner::compiled`], by the executor.
 
 use std::ops::Range;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use wasmparser::types::{CoreTypeId, Types};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -21,8 +21,91 @@ use super::func_body::{CompileBudget, ReaderScratch, translate_validated, transl
 use super::{CanonicalTypes, ModuleInner};
 use crate::Result;
 use crate::engine::Engine;
+use crate::interp::bytecode::Instr;
 use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
 use crate::types::TypeId;
+
+/// A defined function's code, translated once, and a copy of what the threaded `call` reads of it.
+pub(crate) struct FuncCode {
+    compiled: OnceLock<CompiledFunc>,
+    /// Published after `compiled` is set.
+    pub call: CallEntry,
+}
+
+/// What a call from threaded code needs of its callee, readable without a check of whether the
+/// callee is translated: that check would cost every call (a `OnceLock::get` made `fib` 1.6%
+/// more instructions). Until the callee is translated, the frame size reads as
+/// [`CallEntry::UNTRANSLATED`], which fails the call's stack check, and the call goes to
+/// `exec::run`, which translates the callee. The other fields are stored before the frame size
+/// (release) and read after it (acquire), so a reader that sees the frame size sees them.
+pub(crate) struct CallEntry {
+    pub frame_size: AtomicU32,
+    pub num_params: AtomicU32,
+    pub num_locals: AtomicU32,
+    /// The first instruction of the code.
+    pub code: AtomicPtr<Instr>,
+}
+
+impl CallEntry {
+    /// The frame size of an untranslated function: larger than any stack (`Config::max_wasm_stack`
+    /// is at most 8 GiB, 2^30 slots) and small enough that adding a frame pointer to it does not
+    /// overflow a 32-bit `usize` (where a stack has fewer than 2^28 slots).
+    pub const UNTRANSLATED: u32 = 1 << 31;
+
+    fn untranslated() -> Self {
+        CallEntry {
+            frame_size: AtomicU32::new(Self::UNTRANSLATED),
+            num_params: AtomicU32::new(0),
+            num_locals: AtomicU32::new(0),
+            code: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// Publishes `compiled`, which lives as long as this entry (both are in one `FuncCode`).
+    fn publish(&self, compiled: &CompiledFunc) {
+        self.num_params
+            .store(compiled.num_params, Ordering::Relaxed);
+        self.num_locals
+            .store(compiled.num_locals, Ordering::Relaxed);
+        self.code
+            .store(compiled.code.as_ptr().cast_mut(), Ordering::Relaxed);
+        self.frame_size
+            .store(compiled.frame_size, Ordering::Release);
+    }
+}
+
+impl FuncCode {
+    /// A function to translate at its first call.
+    pub fn untranslated() -> Self {
+        FuncCode {
+            compiled: OnceLock::new(),
+            call: CallEntry::untranslated(),
+        }
+    }
+
+    /// A function translated already.
+    pub fn translated(compiled: CompiledFunc) -> Self {
+        let code = FuncCode::untranslated();
+        code.set(compiled);
+        code
+    }
+
+    /// The translated code, if the function is translated.
+    #[inline]
+    pub fn get(&self) -> Option<&CompiledFunc> {
+        self.compiled.get()
+    }
+
+    /// Sets the translated code unless another thread did first; true if this call set it.
+    fn set(&self, compiled: CompiledFunc) -> bool {
+        let set = self.compiled.set(compiled).is_ok();
+        if set {
+            self.call
+                .publish(self.compiled.get().expect("the code was set above"));
+        }
+        set
+    }
+}
 
 /// What translating a lazily compiled module's functions needs.
 pub(crate) struct LazyCode {
@@ -122,12 +205,12 @@ impl ModuleInner {
             .expect("an eagerly compiled module translated all its functions");
         let compiled = lazy.translate(self, &self.engine, index)?;
         let bytes = translated_size(compiled.code.len());
-        let cell = &self.code[index as usize];
+        let func = &self.code[index as usize];
         // Another thread may have published its translation first; both are the same.
-        if cell.set(compiled).is_ok() {
+        if func.set(compiled) {
             lazy.translated_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
-        Ok(cell.get().expect("the function's code was published above"))
+        Ok(func.get().expect("the function's code was published above"))
     }
 
     /// The code of defined function `index`, which has run or is running, so is translated.

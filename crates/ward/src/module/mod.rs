@@ -14,7 +14,7 @@ mod lazy;
 mod types;
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use wasmparser::types::CoreTypeId;
 use wasmparser::{
@@ -25,9 +25,10 @@ use wasmparser::{
 
 pub(crate) use const_expr::{ConstAlloc, ConstExpr};
 use func_body::{CompileBudget, ReaderScratch, validate_and_translate};
+pub(crate) use lazy::FuncCode;
 
 use crate::engine::Engine;
-use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
+use crate::interp::translate::{ModuleEnv, Translator};
 use crate::type_registry::RegisteredTypes;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, TypeId};
 use crate::{Error, Result};
@@ -129,7 +130,7 @@ pub(crate) struct ModuleInner {
     pub data: Vec<DataSegment>,
     /// Translated bodies of the defined functions: all set when the module is compiled eagerly,
     /// each at its first call when lazily (see `lazy`; [`ModuleInner::compiled`] translates).
-    pub code: Box<[OnceLock<CompiledFunc>]>,
+    pub code: Box<[FuncCode]>,
     /// What translating a function later needs, with `Config::lazy_translation`.
     pub lazy: Option<Box<lazy::LazyCode>>,
     pub func_names: HashMap<u32, String>,
@@ -461,7 +462,11 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         .and_then(|limit| started.checked_add(limit));
     let (code, lazy) = if engine.config().lazy_translation {
         let (bodies_offset, bodies_bytes, bodies) = copy_bodies(bytes, &sections.bodies)?;
-        let code = sections.bodies.iter().map(|_| OnceLock::new()).collect();
+        let code = sections
+            .bodies
+            .iter()
+            .map(|_| FuncCode::untranslated())
+            .collect();
         validate_bodies(sections.bodies, deadline)?;
         let canonical_ids = canonical.canonical_ids();
         // Ends the borrow of the module's types, which the module keeps for translating later.
@@ -513,7 +518,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             )?;
             let compiled = translator.finish();
             budget.add_function(compiled.code.len())?;
-            code.push(OnceLock::from(compiled));
+            code.push(FuncCode::translated(compiled));
             allocations = validator.into_allocations();
         }
         (code.into_boxed_slice(), None)
