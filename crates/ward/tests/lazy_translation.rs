@@ -235,7 +235,7 @@ fn benchmark_kernels_give_the_same_results_lazily() {
             let mut results: Vec<Val> = ty
                 .results()
                 .iter()
-                .map(|t| Val::default_for(t.clone()).unwrap())
+                .map(|t| Val::default_for(*t).unwrap())
                 .collect();
             func.call(&mut store, &[Val::I32(arg)], &mut results)
                 .unwrap();

@@ -461,7 +461,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         .max_compile_time
         .and_then(|limit| started.checked_add(limit));
     let (code, lazy) = if engine.config().lazy_translation {
-        let (bodies_offset, bodies_bytes, bodies) = copy_bodies(bytes, &sections.bodies)?;
+        let copied = copy_bodies(bytes, &sections.bodies)?;
         let code = sections
             .bodies
             .iter()
@@ -472,9 +472,9 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         // Ends the borrow of the module's types, which the module keeps for translating later.
         drop(canonical);
         let lazy = lazy::LazyCode {
-            bodies_bytes,
-            bodies_offset,
-            bodies,
+            bodies_bytes: copied.bytes,
+            bodies_offset: copied.offset,
+            bodies: copied.ranges,
             types: module_types,
             canonical_ids,
             local_ids,
@@ -578,13 +578,21 @@ fn validate_bodies(
     Ok(())
 }
 
-/// The function bodies of module `bytes`, copied for translating them later: the offset of the
-/// copy in the binary, the copy (from the first body's start to the last one's end) and each
-/// body's range in it.
+/// Function bodies copied from a module binary for translating them later.
+struct CopiedBodies {
+    /// Offset of the copy in the binary.
+    offset: usize,
+    /// From the first body's start to the last one's end.
+    bytes: Box<[u8]>,
+    /// Each body's range in `bytes`.
+    ranges: Box<[std::ops::Range<usize>]>,
+}
+
+/// The function bodies of module `bytes`, copied for translating them later.
 fn copy_bodies(
     bytes: &[u8],
     bodies: &[(FuncToValidate<ValidatorResources>, FunctionBody<'_>)],
-) -> Result<(usize, Box<[u8]>, Box<[std::ops::Range<usize>]>)> {
+) -> Result<CopiedBodies> {
     let start = bodies
         .first()
         .map_or(0, |(_, body)| body.range().start as usize);
@@ -603,7 +611,11 @@ fn copy_bodies(
         .iter()
         .map(|(_, body)| relative(body.range().start)..relative(body.range().end))
         .collect();
-    Ok((start, copy, ranges))
+    Ok(CopiedBodies {
+        offset: start,
+        bytes: copy,
+        ranges,
+    })
 }
 
 fn collect_section<'a>(sections: &mut Sections<'a>, payload: Payload<'a>) -> Result<()> {
