@@ -11,7 +11,7 @@
 //!
 //! A `try_table` is translated as a jump over one landing pad per catch clause followed by its body as
 //! a block; the body's instruction range and clauses are recorded in the function's handler table.
-//! GC instructions take their immediates from side tables of the module (`GcSite`, cast types).
+//! GC instructions take their immediates from side tables of the function (`GcSite`, cast types).
 //!
 //! Called by `module` for each function body after the operator was validated; knows nothing of stores.
 

@@ -1,5 +1,5 @@
 //! Translation of the GC operators (structs, arrays, `i31`, casts, `any`/`extern` conversions) into
-//! `Instr::Gc` and the cast instructions, with their immediates in the module's side tables
+//! `Instr::Gc` and the cast instructions, with their immediates in the function's side tables
 //! (`GcSite`, cast types). Part of the translator (`super`), split out to keep the core operator
 //! translation readable.
 
