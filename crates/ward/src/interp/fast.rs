@@ -1051,7 +1051,14 @@ handlers! {
         let cur = calls!().cur;
         // SAFETY: the module outlives the activation (its instance holds it).
         let module = unsafe { &*cur.module };
-        set128!(dst, module.translated(cur.index).side_tables().v128_consts[index as usize])
+        // SAFETY: the running function's `CallEntry` was published before it ran, as this thread
+        // saw (see `FuncCode::is_published`), so its `v128_consts` points to the constants, of
+        // which `index` is one (translator invariant).
+        let value = unsafe {
+            let consts = module.code.get_unchecked(cur.index as usize).call.v128_consts.load(Ordering::Relaxed);
+            consts.add(index as usize).read()
+        };
+        set128!(dst, value)
     }
     V128Store { addr, value, offset } => {
         let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
