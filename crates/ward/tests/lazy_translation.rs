@@ -244,3 +244,23 @@ fn benchmark_kernels_give_the_same_results_lazily() {
         assert_eq!(run(true), run(false), "{kernel}");
     }
 }
+
+/// A function translated at its first call is metered like one translated eagerly: the engine's
+/// fuel setting is known when the module is compiled.
+#[test]
+fn lazily_translated_functions_consume_the_same_fuel() {
+    let fuel_left = |lazy: bool| {
+        let mut config = Config::new();
+        config.lazy_translation(lazy).consume_fuel(true);
+        let engine = Engine::new(&config);
+        let module = Module::new(&engine, SIDE_TABLES).unwrap();
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(10_000).unwrap();
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        assert_eq!(call_i32(&mut store, &instance, "all", 5).unwrap(), 27);
+        store.get_fuel().unwrap()
+    };
+    let lazy = fuel_left(true);
+    assert!(lazy < 10_000);
+    assert_eq!(lazy, fuel_left(false));
+}

@@ -2,11 +2,13 @@
 //! body when it is compiled but translates each only at its first call.
 //!
 //! [`LazyCode`] keeps what a later translation needs: the bytes of the function bodies and the
-//! module's types as its own validator left them. Translated code is published in the module's
-//! `OnceLock` per function, so a module shared by stores on several threads translates a function
+//! module's types as its own validator left them. Translated code is set in the function's
+//! `OnceLock` ([`FuncCode`]), so a module shared by stores on several threads translates a function
 //! once (two threads calling it first at the same time may both translate it; one result is kept,
-//! and both are the same). Each function's immediates live in its own side tables
-//! (`translate::SideTables`), so translating one touches nothing else of the module.
+//! and both are the same), and then published in its [`CallEntry`] for threaded calls. Each
+//! function's immediates live in its own side tables (`translate::SideTables`), so translating
+//! one touches nothing else of the module. An eagerly compiled module uses the same structures,
+//! set and published when it is compiled.
 //!
 //! Used by `module` (compilation) and, through [`ModuleInner::compiled`], by the executor.
 
