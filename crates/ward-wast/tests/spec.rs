@@ -412,6 +412,22 @@ fn gc_spec_files_pass_with_fuel_and_interruption_enabled() {
     assert_group_passes("gc (metered)", GC, &metered());
 }
 
+fn lazy() -> Config {
+    let mut config = Config::new();
+    config.lazy_translation(true);
+    config
+}
+
+/// Lazy translation validates as eagerly as eager translation and runs the same code: every group
+/// passes with it (invalid modules rejected at compile time, traps where expected).
+#[test]
+fn all_spec_files_pass_with_lazy_translation() {
+    assert_group_passes("core (lazy)", CORE, &lazy());
+    assert_group_passes("simd (lazy)", SIMD, &lazy());
+    assert_group_passes("exception handling (lazy)", EXCEPTIONS, &lazy());
+    assert_group_passes("gc (lazy)", GC, &lazy());
+}
+
 /// Every top-level file of the suite is in exactly one group, so every one must pass.
 #[test]
 fn every_spec_file_belongs_to_a_group() {

@@ -26,6 +26,7 @@ pub struct Config {
     pub(crate) max_gc_heap: usize,
     pub(crate) max_translated_size: usize,
     pub(crate) max_compile_time: Option<std::time::Duration>,
+    pub(crate) lazy_translation: bool,
 }
 
 impl Default for Config {
@@ -39,6 +40,7 @@ impl Default for Config {
             max_gc_heap: 256 << 20,
             max_translated_size: usize::MAX,
             max_compile_time: None,
+            lazy_translation: false,
         }
     }
 }
@@ -49,10 +51,17 @@ impl Config {
         Self::default()
     }
 
-    /// Bytes of interpreter stack (value slots and call frames) one call into Wasm may use; deeper
-    /// recursion traps with [`TrapKind::StackOverflow`](crate::TrapKind::StackOverflow).
+    /// Bytes of interpreter stack (value slots and call frames) one call into Wasm may use (at most
+    /// 8 GiB); deeper recursion traps with [`TrapKind::StackOverflow`](crate::TrapKind::StackOverflow).
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
-        self.max_wasm_stack = bytes.max(4096);
+        // At most 8 GiB (2^30 slots) on 64-bit targets: lazy translation relies on a bound (see
+        // `module::lazy::CallEntry::UNTRANSLATED`). A 32-bit target cannot allocate more anyway.
+        const MAX: usize = if usize::BITS > 32 {
+            (8u64 << 30) as usize
+        } else {
+            usize::MAX
+        };
+        self.max_wasm_stack = bytes.clamp(4096, MAX);
         self
     }
 
@@ -110,6 +119,36 @@ impl Config {
     /// [`Error::CompileLimit`](crate::Error::CompileLimit).
     pub fn max_compile_time(&mut self, limit: std::time::Duration) -> &mut Self {
         self.max_compile_time = Some(limit);
+        self
+    }
+
+    /// Translate each function at its first call instead of when the module is compiled (default
+    /// off: eager translation).
+    ///
+    /// Validation stays eager: [`Module::new`](crate::Module::new) rejects an invalid module with
+    /// the same error either way. A module whose functions are mostly never called then costs
+    /// little more than its validation, and keeps a copy of its function bodies until it is
+    /// dropped. A function is translated once per module, whichever stores or threads call it.
+    ///
+    /// The compile limits apply to the translation at a call: a call whose translation exceeds
+    /// [`Config::max_translated_size`] (counted over the module's functions translated so far) or
+    /// [`Config::max_compile_time`] (for that function's translation; `Module::new` checks it
+    /// after each validated body) returns [`Error::CompileLimit`](crate::Error::CompileLimit)
+    /// instead of a trap, and the function stays untranslated.
+    ///
+    /// ```
+    /// let mut config = ward::Config::new();
+    /// config.lazy_translation(true);
+    /// let engine = ward::Engine::new(&config);
+    /// let module = ward::Module::new(&engine, r#"(module (func (export "f") (result i32) i32.const 7))"#)?;
+    /// let mut store = ward::Store::new(&engine, ());
+    /// let instance = ward::Instance::new(&mut store, &module, &[])?;
+    /// let f = instance.get_typed_func::<(), i32>(&store, "f")?;
+    /// assert_eq!(f.call(&mut store, ())?, 7);
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn lazy_translation(&mut self, enable: bool) -> &mut Self {
+        self.lazy_translation = enable;
         self
     }
 

@@ -5,7 +5,7 @@
 //! position (its "canonical" slot). Values are untyped 64-bit words; an `i32` is kept zero-extended so a
 //! slot read as an address serves 32- and 64-bit memories alike. Branch targets are absolute instruction
 //! indices inside the function. Every instruction fits in 16 bytes; rarely used wide immediates live in
-//! side tables of the compiled module ([`MemArgIndex`], [`CallSiteIndex`], [`V128ConstIndex`]).
+//! side tables of the compiled function ([`MemArgIndex`], [`CallSiteIndex`], [`V128ConstIndex`]).
 //!
 //! A `v128` value takes two consecutive slots (low 64 bits first); its instructions name the first.
 //! The SIMD operators are grouped by shape (binary, unary, shift, …) into small op enums declared once
@@ -17,18 +17,18 @@
 pub type Slot = u32;
 /// An absolute instruction index within one function.
 pub type Target = u32;
-/// Index into the module's table of (memory, offset) pairs for memory instructions that do not use
+/// Index into the function's table of (memory, offset) pairs for memory instructions that do not use
 /// memory 0 with a 32-bit offset.
 pub type MemArgIndex = u32;
-/// Index into the module's table of indirect call sites (type index, table index).
+/// Index into the function's table of indirect call sites (type index, table index).
 pub type CallSiteIndex = u32;
-/// Index into the module's table of GC instruction sites ([`GcSite`]).
+/// Index into the function's table of GC instruction sites ([`GcSite`]).
 pub type GcSiteIndex = u32;
-/// Index into the module's table of cast target types.
+/// Index into the function's table of cast target types.
 pub type CastIndex = u32;
 /// A slot operand of a fused pair instruction (slots below 65,536; the translator fuses only those).
 pub type PairSlot = u16;
-/// Index into the module's table of 128-bit immediates (`v128.const` values and shuffle masks).
+/// Index into the function's table of 128-bit immediates (`v128.const` values and shuffle masks).
 pub type V128ConstIndex = u32;
 
 macro_rules! define_instr {

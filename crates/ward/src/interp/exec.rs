@@ -125,14 +125,20 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
     if store.inner.activations >= MAX_ACTIVATIONS {
         return Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into());
     }
+    // A lazily translated function is translated here at its first call (which may fail only on a
+    // compile limit).
+    let frame_size = store.inner.instances[instance as usize]
+        .module
+        .inner
+        .compiled(index)?
+        .frame_size;
     let max_stack = store.inner.engine.config().max_wasm_stack;
     let mut stack = store
         .inner
         .stacks
         .pop()
         .unwrap_or_else(|| ExecStack::new(max_stack));
-    let compiled = compiled(&store.inner, instance, index);
-    let needed = (compiled.frame_size as usize).max(args.len());
+    let needed = (frame_size as usize).max(args.len());
     let result = if needed > stack.usable() && !stack.grow_to(needed) {
         Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into())
     } else {
@@ -163,8 +169,12 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
     result
 }
 
+/// The code of a function that has run or is running (so is translated).
 fn compiled(store: &StoreInner, instance: u32, index: u32) -> &CompiledFunc {
-    &store.instances[instance as usize].module.inner.code[index as usize]
+    store.instances[instance as usize]
+        .module
+        .inner
+        .translated(index)
 }
 
 /// Host functions with at most this many parameters and results are called without heap allocation.
@@ -376,8 +386,9 @@ pub(crate) struct Current {
 unsafe impl Send for Current {}
 
 impl Current {
-    /// The registers of store function `func` (a Wasm function).
-    fn of(store: &StoreInner, func: u32) -> Current {
+    /// The registers of store function `func` (a Wasm function), which is translated first if it
+    /// was not yet (see `module::lazy`).
+    fn of(store: &StoreInner, func: u32) -> Result<Current> {
         let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else {
             unreachable!("Current::of a host function")
         };
@@ -385,15 +396,16 @@ impl Current {
         Current::defined(instance, index, module)
     }
 
-    /// The registers of defined function `index` of `module` in `instance`.
+    /// The registers of defined function `index` of `module` in `instance`, which is translated
+    /// first if it was not yet.
     #[inline(always)]
-    pub(crate) fn defined(instance: u32, index: u32, module: &ModuleInner) -> Current {
-        Current {
+    pub(crate) fn defined(instance: u32, index: u32, module: &ModuleInner) -> Result<Current> {
+        Ok(Current {
             instance,
             index,
-            code: module.code[index as usize].code.as_ptr(),
+            code: module.compiled(index)?.code.as_ptr(),
             module,
-        }
+        })
     }
 
     /// The function's compiled code and frame layout.
@@ -402,7 +414,7 @@ impl Current {
         // SAFETY: the module outlives the activation (see `Current`'s `Send` note); `index` is a
         // defined function of it.
         let module = unsafe { &*self.module };
-        &module.code[self.index as usize]
+        module.translated(self.index)
     }
 }
 
@@ -419,7 +431,7 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
             }
         };
         let module = &store.instances[cur.instance as usize].module.inner;
-        let compiled = &module.code[cur.index as usize];
+        let compiled = module.translated(cur.index);
         let func_index = module.num_imported_funcs + cur.index;
         let at = (ip as usize).saturating_sub(1);
         FrameInfo {
@@ -573,7 +585,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     let mut slots_base =
         NonNull::new(stack.slots.as_mut_ptr()).expect("a Vec's pointer is not null");
     let mut slots = slots_base.as_ptr();
-    let mut cur = Current::of(&store.inner, entry);
+    let mut cur = Current::of(&store.inner, entry)?;
     let engine = store.inner.engine.clone();
     let interrupt = store.inner.interrupt.clone();
     let mut fp: usize = 0;
@@ -660,6 +672,12 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             set!(s + 1, (v >> 64) as u64);
         }};
     }
+    // The current function's side tables (immediates too large for its instructions).
+    macro_rules! side_tables {
+        () => {
+            cur.compiled().side_tables()
+        };
+    }
     macro_rules! module {
         () => {
             // SAFETY: the module is kept alive by its instance, which the store never drops while it
@@ -675,7 +693,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     // Loads and stores through a side-table memarg (any memory, 64-bit offsets).
     macro_rules! load_x {
         ($dst:expr, $addr:expr, $memarg:expr, $n:literal, |$b:ident| $e:expr) => {{
-            let (memory, offset) = module!().memargs[$memarg as usize];
+            let (memory, offset) = side_tables!().memargs[$memarg as usize];
             let memory = &store.inner.memories[instance!().memories[memory as usize] as usize];
             let Some(at) = effective(get!($addr), offset, $n, memory.size_bytes()) else {
                 trap!(TrapKind::MemoryOutOfBounds)
@@ -686,7 +704,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     }
     macro_rules! store_x {
         ($addr:expr, $value:expr, $memarg:expr, $n:literal, |$v:ident| $e:expr) => {{
-            let (memory, offset) = module!().memargs[$memarg as usize];
+            let (memory, offset) = side_tables!().memargs[$memarg as usize];
             let memory_index = instance!().memories[memory as usize] as usize;
             let memory = &mut store.inner.memories[memory_index];
             let Some(at) = effective(get!($addr), offset, $n, memory.size_bytes()) else {
@@ -793,7 +811,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             let new_fp: usize = $new_fp;
             match store.inner.funcs[callee as usize].kind {
                 FuncKind::Wasm { .. } => {
-                    let next = Current::of(&store.inner, callee);
+                    let next = Current::of(&store.inner, callee)?;
                     enter!(next, new_fp, $tail);
                 }
                 FuncKind::Host { .. } => {
@@ -859,7 +877,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     }
     macro_rules! indirect_target {
         ($index:expr, $site:expr) => {{
-            let (type_index, table) = module!().call_sites[$site as usize];
+            let (type_index, table) = side_tables!().call_sites[$site as usize];
             let expected = module!().type_ids[type_index as usize];
             let table = &store.inner.tables[instance!().tables[table as usize] as usize];
             let index = get!($index);
@@ -947,7 +965,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::Call { func, base } => match func.checked_sub(module!().num_imported_funcs) {
                 Some(index) => {
                     enter!(
-                        Current::defined(cur.instance, index, module!()),
+                        Current::defined(cur.instance, index, module!())?,
                         fp + base as usize,
                         false
                     )
@@ -960,7 +978,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             I::ReturnCall { func, base } => match func.checked_sub(module!().num_imported_funcs) {
                 Some(index) => {
                     enter!(
-                        Current::defined(cur.instance, index, module!()),
+                        Current::defined(cur.instance, index, module!())?,
                         fp + base as usize,
                         true
                     )
@@ -1176,20 +1194,22 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             | I::RefCast { .. }
             | I::BrOnCast { .. }
             | I::BrOnCastFail { .. } => {
+                let compiled = cur.compiled();
                 let frame = GcFrame {
                     slots,
                     fp,
-                    frame_size: cur.compiled().frame_size as usize,
+                    frame_size: compiled.frame_size as usize,
                 };
-                let module = module!();
+                let side_tables = compiled.side_tables();
                 // The instruction is passed by reference: passing it by value made every dispatch
                 // copy it to the stack.
                 // SAFETY: `ip` was advanced past this instruction, inside the function's code.
                 let at = unsafe { &*ip.sub(1) };
                 // SAFETY: `fp + cur.frame_size <= slots_len` (checked on frame entry) and the
                 // translator keeps every operand slot below the frame size.
-                match unsafe { gc_ops::execute(&mut store.inner, module, cur.instance, frame, at) }
-                {
+                match unsafe {
+                    gc_ops::execute(&mut store.inner, side_tables, cur.instance, frame, at)
+                } {
                     Outcome::Next => {}
                     Outcome::Jump(target) => {
                         // SAFETY: branch targets are offsets from the branch (`ip - 1`) to an
@@ -1308,7 +1328,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 store.inner.globals[g as usize].value = get128!(src);
             }
             I::V128Shuffle { dst, base, mask } => {
-                let mask = module!().v128_consts[mask as usize];
+                let mask = side_tables!().v128_consts[mask as usize];
                 set128!(dst, simd::shuffle(get128!(base), get128!(base + 2), mask))
             }
             I::V128LoadX {
@@ -1318,7 +1338,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 memarg,
             } => {
                 let n = op.bytes();
-                let (memory, offset) = module!().memargs[memarg as usize];
+                let (memory, offset) = side_tables!().memargs[memarg as usize];
                 let memory = &store.inner.memories[instance!().memories[memory as usize] as usize];
                 let Some(at) = effective(get!(addr), offset, n as u64, memory.size_bytes()) else {
                     trap!(TrapKind::MemoryOutOfBounds)
@@ -1331,7 +1351,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 value,
                 memarg,
             } => {
-                let (memory, offset) = module!().memargs[memarg as usize];
+                let (memory, offset) = side_tables!().memargs[memarg as usize];
                 let memory_index = instance!().memories[memory as usize] as usize;
                 let memory = &mut store.inner.memories[memory_index];
                 let Some(at) = effective(get!(addr), offset, 16, memory.size_bytes()) else {
@@ -1348,7 +1368,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 lane,
             } => {
                 let n = width.bytes();
-                let (memory, offset) = module!().memargs[memarg as usize];
+                let (memory, offset) = side_tables!().memargs[memarg as usize];
                 let memory = &store.inner.memories[instance!().memories[memory as usize] as usize];
                 let Some(at) = effective(get!(base), offset, n as u64, memory.size_bytes()) else {
                     trap!(TrapKind::MemoryOutOfBounds)
@@ -1367,7 +1387,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 lane,
             } => {
                 let n = width.bytes();
-                let (memory, offset) = module!().memargs[memarg as usize];
+                let (memory, offset) = side_tables!().memargs[memarg as usize];
                 let memory_index = instance!().memories[memory as usize] as usize;
                 let memory = &mut store.inner.memories[memory_index];
                 let Some(at) = effective(get!(base), offset, n as u64, memory.size_bytes()) else {

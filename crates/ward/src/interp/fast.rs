@@ -27,6 +27,7 @@ use super::exec::{Current, Frame};
 use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
 use super::simd;
 use crate::trap::TrapKind;
+use std::sync::atomic::Ordering;
 
 /// Why the threaded executor returned, and where.
 #[repr(C)]
@@ -453,6 +454,20 @@ macro_rules! handler_macros {
                 $frame = unsafe { calls.slots.add(calls.fp) };
                 // SAFETY: `at` is an instruction index of that function.
                 $ip = unsafe { cur.code.add($d at as usize) };
+            }};
+        }
+        // Continue at the start of defined function `index` of the current module (so in the
+        // same instance), whose code starts at `code`, with its frame at slot `fp`.
+        macro_rules! enter_same_module {
+            ($d index:expr, $d code:expr, $d fp:expr) => {{
+                let calls = calls!();
+                let code: *const Instr = $d code;
+                calls.cur.index = $d index;
+                calls.cur.code = code;
+                calls.fp = $d fp;
+                // SAFETY: `fp` is the start of a frame that fits in the slots (checked by the call).
+                $frame = unsafe { calls.slots.add(calls.fp) };
+                $ip = code;
             }};
         }
         // Return to the caller once the results are in place (`$d place` moves them), unless this
@@ -1050,7 +1065,14 @@ handlers! {
         let cur = calls!().cur;
         // SAFETY: the module outlives the activation (its instance holds it).
         let module = unsafe { &*cur.module };
-        set128!(dst, module.v128_consts[index as usize])
+        // SAFETY: the running function's `CallEntry` was published before it ran, as this thread
+        // saw (see `FuncCode::is_published`), so its `v128_consts` points to the constants, of
+        // which `index` is one (translator invariant).
+        let value = unsafe {
+            let consts = module.code.get_unchecked(cur.index as usize).call.v128_consts.load(Ordering::Relaxed);
+            consts.add(index as usize).read()
+        };
+        set128!(dst, value)
     }
     V128Store { addr, value, offset } => {
         let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
@@ -1320,13 +1342,16 @@ handlers! {
         let Some(index) = func.checked_sub(module.num_imported_funcs) else { defer!() };
         // SAFETY: validation checked the function index, so a defined function's index is below
         // the number of compiled functions.
-        let callee = unsafe { module.code.get_unchecked(index as usize) };
+        let callee = unsafe { &module.code.get_unchecked(index as usize).call };
+        // A callee not translated yet (lazy translation) has a frame size no stack can take, so
+        // the check below sends its call to `exec::run`, which translates it (see `CallEntry`).
+        let frame_size = callee.frame_size.load(Ordering::Acquire);
         let fp = calls.fp + base as usize;
         // SAFETY: the frame records are `exec::run`'s (see `ret!`).
         let frames = unsafe { &mut *calls.frames };
         // `exec::run` raises a stack overflow, and grows the frame records (a call here would cost
         // every call the register saves around it).
-        if fp + callee.frame_size as usize > calls.slots_len
+        if fp + frame_size as usize > calls.slots_len
             || frames.len() >= calls.max_frames
             || frames.len() == frames.capacity()
         {
@@ -1339,14 +1364,17 @@ handlers! {
             frames.set_len(frames.len() + 1);
         }
         // SAFETY: the callee's frame fits (checked above), plus `FRAME_SLACK` slots beyond.
-        unsafe { zero_locals(calls.slots.add(fp), callee.num_params, callee.num_locals) };
-        let next = Current {
-            instance: calls.cur.instance,
-            index,
-            code: callee.code.as_ptr(),
-            module: calls.cur.module,
+        unsafe {
+            zero_locals(
+                calls.slots.add(fp),
+                callee.num_params.load(Ordering::Relaxed),
+                callee.num_locals.load(Ordering::Relaxed),
+            )
         };
-        switch_to!(next, fp, 0);
+        // The callee is in the same instance and module: only its index and code change. (Writing
+        // the whole `Current` made LLVM reload and store the instance, which it cannot assume
+        // unchanged across the acquire load above: 2 instructions per call on `fib`.)
+        enter_same_module!(index, callee.code.load(Ordering::Relaxed), fp);
     }
     Return {} => {
         ret!({});

@@ -6,8 +6,8 @@
 //! Called by `exec` with the running frame; allocation collects through `gc::collect`.
 
 use super::bytecode::{GcOp, Instr, Slot};
+use super::translate::SideTables;
 use crate::gc::{self, GcObject, ObjectKind, Storage};
-use crate::module::ModuleInner;
 use crate::store::StoreInner;
 use crate::trap::TrapKind;
 
@@ -45,7 +45,7 @@ fn le_bytes(bytes: &[u8]) -> u128 {
 #[inline(never)]
 pub(super) unsafe fn execute(
     store: &mut StoreInner,
-    module: &ModuleInner,
+    side_tables: &SideTables,
     instance: u32,
     frame: GcFrame,
     instr: &Instr,
@@ -64,7 +64,7 @@ pub(super) unsafe fn execute(
         unsafe { *slots.add(fp + s as usize) = v }
     };
     let test = |store: &StoreInner, cast: u32, raw: u64| {
-        super::cast::ref_test(store, raw, module.casts[cast as usize])
+        super::cast::ref_test(store, raw, side_tables.casts[cast as usize])
     };
     use Instr as I;
     match instr {
@@ -117,7 +117,7 @@ pub(super) unsafe fn execute(
         }
         other => {
             // SAFETY: the caller's contract is `heap_op`'s.
-            if let Err(kind) = unsafe { heap_op(store, module, instance, frame, other) } {
+            if let Err(kind) = unsafe { heap_op(store, side_tables, instance, frame, other) } {
                 return Outcome::Trap(kind);
             }
         }
@@ -172,7 +172,7 @@ pub(super) unsafe fn new_exception(
 /// operand of `instr` must lie below `frame.frame_size` (both hold for a frame the executor entered).
 unsafe fn heap_op(
     store: &mut StoreInner,
-    module: &ModuleInner,
+    side_tables: &SideTables,
     instance: u32,
     frame: GcFrame,
     instr: Instr,
@@ -296,7 +296,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let words = gc_reserve!(Some(site.words as usize));
             let words: Box<[u64]> = frame_words!(base, words).into();
             let raw = store.gc.alloc(GcObject {
@@ -312,7 +312,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let words = gc_reserve!(Some(site.words as usize));
             let raw = store.gc.alloc(GcObject {
                 ty: site.ty,
@@ -327,7 +327,7 @@ unsafe fn heap_op(
             base: obj,
             site,
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let Some(object) = store.gc.get(get!(obj)) else {
                 fail!(TrapKind::NullStructReference)
             };
@@ -340,7 +340,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let n = site.storage.words();
             let value = frame_words!(base + 1, n);
             let at = site.offset as usize;
@@ -358,7 +358,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let w = site.storage.words();
             let init = frame_words!(base, w);
             let len = get!(base + w as u32) as u32 as usize;
@@ -380,7 +380,7 @@ unsafe fn heap_op(
             base: len,
             site,
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let len = get!(len) as u32 as usize;
             let words = gc_reserve!(len.checked_mul(site.storage.words()));
             let raw = store.gc.alloc(GcObject {
@@ -396,7 +396,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let words = gc_reserve!((site.count as usize).checked_mul(site.storage.words()));
             let words: Box<[u64]> = frame_words!(base, words).into();
             let raw = store.gc.alloc(GcObject {
@@ -412,7 +412,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let offset = get!(base) as u32 as usize;
             let len = get!(base + 1) as u32 as usize;
             let data = store.instances[instance as usize].data[site.segment as usize].clone();
@@ -445,7 +445,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let offset = get!(base) as u32 as usize;
             let len = get!(base + 1) as u32 as usize;
             let items = store.instances[instance as usize].elems[site.segment as usize].clone();
@@ -464,7 +464,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let index = get!(base + 1) as u32 as usize;
             let Some(object) = store.gc.get(get!(base)) else {
                 fail!(TrapKind::NullArrayReference)
@@ -479,7 +479,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let w = site.storage.words();
             let index = get!(base + 1) as u32 as usize;
             let value = frame_words!(base + 2, w);
@@ -498,7 +498,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let w = site.storage.words();
             let offset = get!(base + 1) as u32 as usize;
             let value = frame_words!(base + 2, w);
@@ -516,7 +516,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let w = site.storage.words();
             let (dst_ref, dst_off) = (get!(base), get!(base + 1) as u32 as usize);
             let (src_ref, src_off) = (get!(base + 2), get!(base + 3) as u32 as usize);
@@ -542,7 +542,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let w = site.storage.words();
             let offset = get!(base + 1) as u32 as usize;
             let source = get!(base + 2) as u32 as usize;
@@ -574,7 +574,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = module.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site as usize];
             let offset = get!(base + 1) as u32 as usize;
             let source = get!(base + 2) as u32 as usize;
             let n = get!(base + 3) as u32 as usize;

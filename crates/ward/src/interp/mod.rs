@@ -20,7 +20,19 @@ impl crate::Module {
     pub fn disassemble(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
-        for (index, func) in self.inner.code.iter().enumerate() {
+        for index in 0..self.inner.code.len() {
+            // Translates the functions a lazily translated module has not run yet.
+            let func = match self.inner.compiled(index as u32) {
+                Ok(func) => func,
+                Err(e) => {
+                    let _ = writeln!(
+                        out,
+                        "func {}: {e}",
+                        self.inner.num_imported_funcs as usize + index
+                    );
+                    continue;
+                }
+            };
             let _ = writeln!(
                 out,
                 "func {} (params {}, locals {}, frame {}):",

@@ -11,7 +11,7 @@
 //!
 //! A `try_table` is translated as a jump over one landing pad per catch clause followed by its body as
 //! a block; the body's instruction range and clauses are recorded in the function's handler table.
-//! GC instructions take their immediates from side tables of the module (`GcSite`, cast types).
+//! GC instructions take their immediates from side tables of the function (`GcSite`, cast types).
 //!
 //! Called by `module` for each function body after the operator was validated; knows nothing of stores.
 
@@ -59,9 +59,56 @@ pub(crate) struct CompiledFunc {
     pub frame_size: u32,
     /// Exception handlers of the function's `try_table`s, innermost first.
     pub handlers: Box<[Handler]>,
+    /// Immediates too large for an instruction (`None` when the function has none: most do not).
+    side_tables: Option<Box<SideTables>>,
 }
 
-/// Module-level facts the translator needs, and the module's side tables it appends to.
+/// A function's immediates that do not fit in an instruction, indexed from its instructions.
+///
+/// They belong to the function rather than the module so that a function can be translated on its
+/// own, at its first call, with nothing of the module to update (see `module`'s lazy translation).
+#[derive(Debug, Default)]
+pub(crate) struct SideTables {
+    /// (memory index, offset) pairs for memory instructions off the fast path.
+    pub memargs: Vec<(u32, u64)>,
+    /// (type index, table index) pairs of indirect call sites.
+    pub call_sites: Vec<(u32, u32)>,
+    /// Immediates of GC instructions.
+    pub gc_sites: Vec<GcSite>,
+    /// Target types of casts.
+    pub casts: Vec<crate::types::RefType>,
+    /// 128-bit immediates: `v128.const` values and shuffle masks.
+    pub v128_consts: Vec<u128>,
+}
+
+impl SideTables {
+    const EMPTY: SideTables = SideTables {
+        memargs: Vec::new(),
+        call_sites: Vec::new(),
+        gc_sites: Vec::new(),
+        casts: Vec::new(),
+        v128_consts: Vec::new(),
+    };
+
+    fn is_empty(&self) -> bool {
+        self.memargs.is_empty()
+            && self.call_sites.is_empty()
+            && self.gc_sites.is_empty()
+            && self.casts.is_empty()
+            && self.v128_consts.is_empty()
+    }
+}
+
+impl CompiledFunc {
+    /// The function's side tables.
+    #[inline]
+    pub fn side_tables(&self) -> &SideTables {
+        static EMPTY: SideTables = SideTables::EMPTY;
+        self.side_tables.as_deref().unwrap_or(&EMPTY)
+    }
+}
+
+/// Module-level facts the translator needs, and the side tables of the function being translated.
 pub(crate) struct ModuleEnv<'a> {
     /// The module's types (with module-local ids) and their canonical ids.
     pub types: &'a CanonicalTypes<'a>,
@@ -69,10 +116,6 @@ pub(crate) struct ModuleEnv<'a> {
     pub type_ids: &'a [CoreTypeId],
     /// Function index → module-local type id.
     pub func_type_ids: &'a [CoreTypeId],
-    /// (memory index, offset) pairs for memory instructions off the fast path.
-    pub memargs: &'a mut Vec<(u32, u64)>,
-    /// (type index, table index) pairs of indirect call sites.
-    pub call_sites: &'a mut Vec<(u32, u32)>,
     /// Emit fuel metering (`Config::consume_fuel`).
     pub fuel: bool,
     /// Emit interruption checks at function entries and loop headers (`Config::epoch_interruption`).
@@ -81,16 +124,12 @@ pub(crate) struct ModuleEnv<'a> {
     pub global_types: &'a [GlobalType],
     /// Module-local function type id of every tag, imports first.
     pub tag_types: &'a [CoreTypeId],
-    /// Immediates of GC instructions.
-    pub gc_sites: &'a mut Vec<GcSite>,
-    /// Target types of casts.
-    pub casts: &'a mut Vec<crate::types::RefType>,
-    /// 128-bit immediates: `v128.const` values and shuffle masks.
-    pub v128_consts: &'a mut Vec<u128>,
     /// Memory 0 (imported or defined) is a 64-bit memory.
     pub memory0_is_64: bool,
     /// Buffers reused from one function's translation to the next.
     pub scratch: TranslatorScratch,
+    /// Side tables of the function being translated (moved into its `CompiledFunc` at the end).
+    pub side_tables: SideTables,
 }
 
 /// Growable buffers of a translation, kept across the functions of a module, and the module's
@@ -177,8 +216,8 @@ impl ModuleEnv<'_> {
     }
 
     fn v128_const(&mut self, value: u128) -> u32 {
-        self.v128_consts.push(value);
-        (self.v128_consts.len() - 1) as u32
+        self.side_tables.v128_consts.push(value);
+        (self.side_tables.v128_consts.len() - 1) as u32
     }
 }
 
@@ -299,6 +338,8 @@ const SPAN_BRANCH_ARITY: u32 = 8;
 impl<'a, 'e> Translator<'a, 'e> {
     pub fn new(env: &'a mut ModuleEnv<'e>, func_type: CoreTypeId) -> Self {
         let Widths { params, results } = env.signature_widths(func_type);
+        // Left over if the previous function's translation failed.
+        env.side_tables = SideTables::default();
         let scratch = &mut env.scratch;
         let mut code = std::mem::take(&mut scratch.code);
         let mut offsets = std::mem::take(&mut scratch.offsets);
@@ -420,6 +461,10 @@ impl<'a, 'e> Translator<'a, 'e> {
             num_locals: self.num_locals,
             frame_size,
             handlers: self.handlers.into_boxed_slice(),
+            side_tables: {
+                let side_tables = std::mem::take(&mut self.env.side_tables);
+                (!side_tables.is_empty()).then(|| Box::new(side_tables))
+            },
         };
         let scratch = &mut self.env.scratch;
         scratch.code = self.code;
@@ -752,8 +797,8 @@ impl<'a, 'e> Translator<'a, 'e> {
         {
             return Ok(Ok(offset));
         }
-        self.env.memargs.push((memory, memarg.offset));
-        Ok(Err((self.env.memargs.len() - 1) as u32))
+        self.env.side_tables.memargs.push((memory, memarg.offset));
+        Ok(Err((self.env.side_tables.memargs.len() - 1) as u32))
     }
 
     fn load(&mut self, memarg: &MemArg, make: LoadCtor) -> Result<()> {
@@ -1360,8 +1405,8 @@ impl<'a, 'e> Translator<'a, 'e> {
         let Widths { params, results } = self.env.type_widths(type_index);
         let index = self.pop_slot();
         let base = self.pop_span(params.len() as u32);
-        self.env.call_sites.push((type_index, table));
-        let site = (self.env.call_sites.len() - 1) as u32;
+        self.env.side_tables.call_sites.push((type_index, table));
+        let site = (self.env.side_tables.call_sites.len() - 1) as u32;
         if tail {
             self.emit(Instr::ReturnCallIndirect { index, base, site });
             self.enter_dead_code();
@@ -1883,8 +1928,8 @@ impl<'a, 'e> Translator<'a, 'e> {
         let memarg = match self.memarg(memarg)? {
             Err(index) => index,
             Ok(offset) => {
-                self.env.memargs.push((0, offset as u64));
-                (self.env.memargs.len() - 1) as u32
+                self.env.side_tables.memargs.push((0, offset as u64));
+                (self.env.side_tables.memargs.len() - 1) as u32
             }
         };
         let base = self.pop_span(2);

@@ -5,10 +5,12 @@
 //! its types canonical ids in the engine's type registry (`types`), records what instantiation needs (imports,
 //! exports, segments, initialisers), and validates and translates every function body into interpreter
 //! bytecode in one pass (`func_body`; eagerly, so unsupported instructions are reported at compile
-//! time). Depends on `engine` and `interp::translate`; used by `instance` and `linker`.
+//! time). With `Config::lazy_translation` it validates the bodies only and translates each at its
+//! first call (`lazy`). Depends on `engine` and `interp::translate`; used by `instance` and `linker`.
 
 mod const_expr;
 mod func_body;
+mod lazy;
 mod types;
 
 use std::collections::HashMap;
@@ -23,9 +25,10 @@ use wasmparser::{
 
 pub(crate) use const_expr::{ConstAlloc, ConstExpr};
 use func_body::{CompileBudget, ReaderScratch, validate_and_translate};
+pub(crate) use lazy::FuncCode;
 
 use crate::engine::Engine;
-use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
+use crate::interp::translate::{ModuleEnv, Translator};
 use crate::type_registry::RegisteredTypes;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, TypeId};
 use crate::{Error, Result};
@@ -125,18 +128,11 @@ pub(crate) struct ModuleInner {
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,
     pub data: Vec<DataSegment>,
-    /// Translated bodies of the defined functions.
-    pub code: Vec<CompiledFunc>,
-    /// Side table of (memory, offset) for memory instructions off the fast path.
-    pub memargs: Vec<(u32, u64)>,
-    /// Side table of (type index, table index) for indirect calls.
-    pub call_sites: Vec<(u32, u32)>,
-    /// Side table of GC instruction immediates.
-    pub gc_sites: Vec<crate::interp::bytecode::GcSite>,
-    /// Side table of cast target types.
-    pub casts: Vec<crate::types::RefType>,
-    /// Side table of 128-bit immediates (`v128.const` values, shuffle masks).
-    pub v128_consts: Vec<u128>,
+    /// Translated bodies of the defined functions: all set when the module is compiled eagerly,
+    /// each at its first call when lazily (see `lazy`; [`ModuleInner::compiled`] translates).
+    pub code: Box<[FuncCode]>,
+    /// What translating a function later needs, with `Config::lazy_translation`.
+    pub lazy: Option<Box<lazy::LazyCode>>,
     pub func_names: HashMap<u32, String>,
 }
 
@@ -228,6 +224,13 @@ impl Module {
     pub fn get_export(&self, name: &str) -> Option<ExternType> {
         let at = *self.inner.export_map.get(name)?;
         Some(self.inner.entity_type(self.inner.exports[at].1))
+    }
+
+    /// How many of the module's defined functions are translated: all of them once compiled,
+    /// unless the engine translates lazily (`Config::lazy_translation`). For tests and tooling.
+    #[doc(hidden)]
+    pub fn translated_function_count(&self) -> usize {
+        self.inner.code.iter().filter(|f| f.get().is_some()).count()
     }
 }
 
@@ -452,38 +455,55 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         .collect();
     let memories = memory_types[n_memories as usize..].to_vec();
 
-    let mut memargs = Vec::new();
-    let mut call_sites = Vec::new();
-    let mut v128_consts = Vec::new();
-    let mut gc_sites = Vec::new();
-    let mut casts = Vec::new();
-    let mut code = Vec::with_capacity(sections.bodies.len());
-    {
+    let memory0_is_64 = sections.memories.first().is_some_and(|m| m.memory64);
+    let deadline = engine
+        .config()
+        .max_compile_time
+        .and_then(|limit| started.checked_add(limit));
+    let (code, lazy) = if engine.config().lazy_translation {
+        let copied = copy_bodies(bytes, &sections.bodies)?;
+        let code = sections
+            .bodies
+            .iter()
+            .map(|_| FuncCode::untranslated())
+            .collect();
+        validate_bodies(sections.bodies, deadline)?;
+        let canonical_ids = canonical.canonical_ids();
+        // Ends the borrow of the module's types, which the module keeps for translating later.
+        drop(canonical);
+        let lazy = lazy::LazyCode {
+            bodies_bytes: copied.bytes,
+            bodies_offset: copied.offset,
+            bodies: copied.ranges,
+            types: module_types,
+            canonical_ids,
+            local_ids,
+            local_func_type_ids,
+            local_tag_types,
+            memory0_is_64,
+            translated_bytes: Default::default(),
+        };
+        (code, Some(Box::new(lazy)))
+    } else {
+        let mut code = Vec::with_capacity(sections.bodies.len());
         let mut env = ModuleEnv {
             types: &canonical,
             type_ids: &local_ids,
             func_type_ids: &local_func_type_ids,
-            memargs: &mut memargs,
-            call_sites: &mut call_sites,
             fuel: engine.config().consume_fuel,
             interrupts: engine.config().epoch_interruption,
             global_types: &global_types,
             tag_types: &local_tag_types,
-            gc_sites: &mut gc_sites,
-            casts: &mut casts,
-            v128_consts: &mut v128_consts,
-            memory0_is_64: sections.memories.first().is_some_and(|m| m.memory64),
+            memory0_is_64,
             scratch: Default::default(),
+            side_tables: Default::default(),
         };
         let mut allocations = Default::default();
         let mut reader_scratch = ReaderScratch::default();
         let mut budget = CompileBudget {
             translated: 0,
             max_translated: engine.config().max_translated_size,
-            deadline: engine
-                .config()
-                .max_compile_time
-                .and_then(|limit| started.checked_add(limit)),
+            deadline,
         };
         for (to_validate, body) in sections.bodies {
             let func_type = local_func_type_ids[to_validate.index as usize];
@@ -498,10 +518,11 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             )?;
             let compiled = translator.finish();
             budget.add_function(compiled.code.len())?;
-            code.push(compiled);
+            code.push(FuncCode::translated(compiled));
             allocations = validator.into_allocations();
         }
-    }
+        (code.into_boxed_slice(), None)
+    };
 
     let export_map = sections
         .exports
@@ -532,12 +553,68 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         elems: sections.elems,
         data: sections.data,
         code,
-        memargs,
-        call_sites,
-        v128_consts,
-        gc_sites,
-        casts,
+        lazy,
         func_names: sections.func_names,
+    })
+}
+
+/// Validates every function body without translating it (lazy translation), checking the
+/// `Config::max_compile_time` deadline after each.
+fn validate_bodies(
+    bodies: Vec<(FuncToValidate<ValidatorResources>, FunctionBody<'_>)>,
+    deadline: Option<std::time::Instant>,
+) -> Result<()> {
+    let mut allocations = Default::default();
+    for (to_validate, body) in bodies {
+        let mut validator = to_validate.into_validator(allocations);
+        validator.validate(&body).map_err(Error::invalid)?;
+        if deadline.is_some_and(|deadline| std::time::Instant::now() > deadline) {
+            return Err(Error::CompileLimit(
+                "compiling the module took longer than allowed (Config::max_compile_time)".into(),
+            ));
+        }
+        allocations = validator.into_allocations();
+    }
+    Ok(())
+}
+
+/// Function bodies copied from a module binary for translating them later.
+struct CopiedBodies {
+    /// Offset of the copy in the binary.
+    offset: usize,
+    /// From the first body's start to the last one's end.
+    bytes: Box<[u8]>,
+    /// Each body's range in `bytes`.
+    ranges: Box<[std::ops::Range<usize>]>,
+}
+
+/// The function bodies of module `bytes`, copied for translating them later.
+fn copy_bodies(
+    bytes: &[u8],
+    bodies: &[(FuncToValidate<ValidatorResources>, FunctionBody<'_>)],
+) -> Result<CopiedBodies> {
+    let start = bodies
+        .first()
+        .map_or(0, |(_, body)| body.range().start as usize);
+    let end = bodies
+        .last()
+        .map_or(0, |(_, body)| body.range().end as usize);
+    let copy: Box<[u8]> = bytes
+        .get(start..end)
+        .ok_or_else(|| Error::Invalid {
+            message: "internal error: function bodies outside the module".into(),
+            offset: start,
+        })?
+        .into();
+    let relative = |offset: u64| offset as usize - start;
+    let ranges = bodies
+        .iter()
+        .map(|(_, body)| relative(body.range().start)..relative(body.range().end))
+        .collect();
+    Ok(CopiedBodies {
+        offset: start,
+        bytes: copy,
+        ranges,
     })
 }
 

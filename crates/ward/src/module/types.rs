@@ -7,6 +7,7 @@
 //! (compilation) and the translator (cast targets, GC instruction immediates).
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use wasmparser::types::{CoreTypeId, TypeIdentifier, TypesRef};
 use wasmparser::{CompositeInnerType, StorageType, SubType, UnpackedIndex};
@@ -23,8 +24,9 @@ use crate::{Error, Result};
 pub(crate) struct CanonicalTypes<'a> {
     /// The module's types, from its own validator.
     pub types: TypesRef<'a>,
-    /// Canonical id of each of the module's type ids, by the id's index.
-    canonical: Vec<Option<TypeId>>,
+    /// Canonical id of each of the module's type ids, by the id's index (shared with a lazily
+    /// translated module, which builds a `CanonicalTypes` for each translation).
+    canonical: Arc<[Option<TypeId>]>,
 }
 
 /// What registering a module's types gives the module.
@@ -74,7 +76,10 @@ pub(crate) fn register<'a>(
             canonical[member.index()] = Some(*canonical_id);
         }
     }
-    let canonical = CanonicalTypes { types, canonical };
+    let canonical = CanonicalTypes {
+        types,
+        canonical: canonical.into(),
+    };
     let type_ids: Vec<TypeId> = local_ids.iter().map(|id| canonical.id(*id)).collect();
     let signatures = type_ids
         .iter()
@@ -170,7 +175,18 @@ fn internal(message: &str) -> Error {
     }
 }
 
-impl CanonicalTypes<'_> {
+impl<'a> CanonicalTypes<'a> {
+    /// The canonical ids of `types` that an earlier `CanonicalTypes` of the same types found
+    /// ([`CanonicalTypes::canonical_ids`]).
+    pub fn with_ids(types: TypesRef<'a>, canonical: Arc<[Option<TypeId>]>) -> Self {
+        CanonicalTypes { types, canonical }
+    }
+
+    /// The canonical id of each of the module's type ids, by the id's index.
+    pub fn canonical_ids(&self) -> Arc<[Option<TypeId>]> {
+        self.canonical.clone()
+    }
+
     /// The canonical id of one of the module's (local) type ids.
     pub fn id(&self, local: CoreTypeId) -> TypeId {
         self.canonical

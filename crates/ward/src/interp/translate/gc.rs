@@ -1,5 +1,5 @@
 //! Translation of the GC operators (structs, arrays, `i31`, casts, `any`/`extern` conversions) into
-//! `Instr::Gc` and the cast instructions, with their immediates in the module's side tables
+//! `Instr::Gc` and the cast instructions, with their immediates in the function's side tables
 //! (`GcSite`, cast types). Part of the translator (`super`), split out to keep the core operator
 //! translation readable.
 
@@ -63,7 +63,7 @@ impl Translator<'_, '_> {
             },
             None => 8,
         };
-        self.env.gc_sites.push(GcSite {
+        self.env.side_tables.gc_sites.push(GcSite {
             ty: self.env.types.id(ty),
             field,
             signed,
@@ -74,15 +74,15 @@ impl Translator<'_, '_> {
             words,
             elem_bytes,
         });
-        (self.env.gc_sites.len() - 1) as u32
+        (self.env.side_tables.gc_sites.len() - 1) as u32
     }
 
     fn cast(&mut self, nullable: bool, heap: wasmparser::HeapType) -> Result<u32> {
         let r = wasmparser::RefType::new(nullable, heap)
             .ok_or_else(|| self.unsupported("reference type with a type index this large"))?;
         let r = self.env.types.ref_type(r);
-        self.env.casts.push(r);
-        Ok((self.env.casts.len() - 1) as u32)
+        self.env.side_tables.casts.push(r);
+        Ok((self.env.side_tables.casts.len() - 1) as u32)
     }
 
     fn struct_get(&mut self, type_index: u32, field: u32, signed: bool) {
