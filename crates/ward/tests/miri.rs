@@ -1,6 +1,7 @@
 //! The interpreter's unsafe paths, one small module each: calls, locals, returns, tail calls, memory
 //! growth that moves memory, tables, host calls that re-enter Wasm, GC allocation and collection
-//! (also from an epoch callback and after a caught host panic), and exceptions.
+//! (also from an epoch callback and after a caught host panic), exceptions, value stacks that grow,
+//! and calls into lazily translated functions.
 //!
 //! These tests run under normal `cargo test` and are the subset `.ci/miri.sh` runs under Miri (with
 //! Stacked Borrows and with Tree Borrows), where a stale pointer into the value stack or into a moved
@@ -365,6 +366,32 @@ fn a_stack_that_grows_moves_every_frame_with_it() {
         call_i32(&mut store, &instance, "down", 200),
         1000 + 200 * 201 / 2
     );
+}
+
+#[test]
+fn calls_into_lazily_translated_functions_publish_their_code() {
+    // The first call of each function translates it and publishes its entry (code pointer, frame
+    // size); threaded calls then read that entry. Both paths run here: `even`/`odd` call each other
+    // before and after they are translated.
+    let mut config = Config::new();
+    config
+        .max_wasm_stack(16 * 1024)
+        .memory_pool_capacity(0)
+        .lazy_translation(true);
+    let engine = Engine::new(&config);
+    let (mut store, instance) = instantiate(
+        &engine,
+        &Linker::new(&engine),
+        r#"(module
+             (func $even (export "even") (param i32) (result i32) (local i64)
+               (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 1))
+                 (else (call $odd (i32.sub (local.get 0) (i32.const 1))))))
+             (func $odd (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+                 (else (call $even (i32.sub (local.get 0) (i32.const 1)))))))"#,
+    );
+    assert_eq!(call_i32(&mut store, &instance, "even", 10), 1);
+    assert_eq!(call_i32(&mut store, &instance, "even", 7), 0);
 }
 
 #[test]
