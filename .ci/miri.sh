@@ -6,7 +6,8 @@
 # (`ward_tail_calls`, set for optimized builds; Miri runs the sibling calls as ordinary calls).
 #
 # Fails if Miri reports undefined behaviour, a test fails, or a step (or the whole script, capped at
-# MIRI_BUDGET seconds, 15 minutes by default; a step takes about a minute on a quiet 2-core machine) runs out of time. Nightly is used for Miri only.
+# MIRI_BUDGET seconds, 15 minutes by default) runs out of time. A test step takes about a minute on a
+# quiet 2-core machine. Nightly is used for Miri only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
