@@ -155,7 +155,26 @@ fn differential_campaign(set: FeatureSet, salt: u64, default_cases: u64) {
         .ok()
         .and_then(|v| v.parse().ok());
     let started = std::time::Instant::now();
+    let report = |cases: u64, stats: &oracle::DiffStats, mismatches: usize| {
+        eprintln!(
+            "differential {}: {cases} cases, {} modules compared, {} calls compared ({} with wasmi \
+             too), {mismatches} mismatches, {} cut short by fuel/stack/GC heap, {} wasmi bugs, {} \
+             oracle failures, {:.1?}",
+            set.name(),
+            stats.modules_compared,
+            stats.calls_compared,
+            stats.wasmi_calls_compared,
+            stats.exhausted,
+            stats.wasmi_bugs,
+            stats.oracle_failures,
+            started.elapsed(),
+        )
+    };
     for case in 0..n {
+        // Long campaigns report as they go.
+        if case > 0 && case % 10_000 == 0 {
+            report(case, &stats, mismatches.len());
+        }
         let data = seeds.bytes(1024);
         let args = seeds.bytes(64);
         if only_case.is_some_and(|only| only != case) {
@@ -177,19 +196,10 @@ fn differential_campaign(set: FeatureSet, salt: u64, default_cases: u64) {
         }
     }
     let generated = n - skipped_generation;
+    report(n, &stats, mismatches.len());
     eprintln!(
-        "differential {}: {n} cases, {generated} modules generated, {} compared, {} calls compared \
-         ({} with wasmi too), {} mismatches, {} cut short by fuel/stack/GC heap, {} wasmi bugs, \
-         {} oracle failures, {:.1?}",
-        set.name(),
-        stats.modules_compared,
-        stats.calls_compared,
-        stats.wasmi_calls_compared,
-        mismatches.len(),
-        stats.exhausted,
-        stats.wasmi_bugs,
-        stats.oracle_failures,
-        started.elapsed(),
+        "differential {}: {generated} of {n} modules generated",
+        set.name()
     );
     assert!(
         mismatches.is_empty(),

@@ -9,8 +9,8 @@
 //!   same arguments; results, trap kinds, exported memories, globals and tables must agree.
 //!
 //! Verdicts ([`classify`]): ward disagreeing with Wasmtime is a failure. ward and Wasmtime agreeing
-//! while wasmi differs is a wasmi bug (wasmi 2.0.0 miscompiles `select` on an `i32.eqz` condition,
-//! among others): it is counted, and wasmi sits out the rest of that module, its state having
+//! while wasmi differs is a wasmi bug (wasmi 2.0.0 miscompiles `select` on an `i32.eqz` condition):
+//! it is counted, and wasmi sits out the rest of that module, its state having
 //! diverged. Out-of-fuel, stack and GC-heap exhaustion end a comparison early: the engines meter and
 //! limit differently, so those outcomes are not compared.
 //!

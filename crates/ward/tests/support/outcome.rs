@@ -23,8 +23,8 @@ pub enum Value {
 }
 
 impl Value {
-    /// Equality where any NaN equals any NaN (wasm-smith canonicalizes NaNs that reach memory and
-    /// results, but a scalar NaN's sign may still differ between engines).
+    /// Equality, except that any scalar NaN equals any other (vectors compare bit for bit: the
+    /// generator canonicalizes NaNs, and no campaign has seen lanes differ).
     pub fn same(self, other: Value) -> bool {
         match (self, other) {
             (Value::F32(a), Value::F32(b)) => {
