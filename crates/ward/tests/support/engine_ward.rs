@@ -1,7 +1,9 @@
 //! ward, the engine under test, behind the [`Engine`] interface of `outcome.rs`; it also lists the
 //! exports the differential driver in `oracle.rs` walks.
 
-use super::outcome::{Engine, FUEL, Outcome, Param, TrapClass, Value};
+use super::outcome::{
+    Engine, FUEL, MEMORY_BYTES, Outcome, Param, TABLE_ELEMENTS, TrapClass, Value,
+};
 
 /// An exported item, as the driver walks them.
 pub enum Export {
@@ -12,9 +14,9 @@ pub enum Export {
     Other,
 }
 
-/// A module instantiated in ward under [`FUEL`].
+/// A module instantiated in ward under [`FUEL`], [`MEMORY_BYTES`] and [`TABLE_ELEMENTS`].
 pub struct Ward {
-    store: ward::Store<()>,
+    store: ward::Store<ward::StoreLimits>,
     instance: ward::Instance,
 }
 
@@ -27,7 +29,12 @@ impl Ward {
         let engine = ward::Engine::new(&config);
         let module = ward::Module::new(&engine, wasm)
             .map_err(|e| Err(format!("ward rejected a valid module: {e}")))?;
-        let mut store = ward::Store::new(&engine, ());
+        let limits = ward::StoreLimitsBuilder::new()
+            .memory_size(MEMORY_BYTES)
+            .table_elements(TABLE_ELEMENTS)
+            .build();
+        let mut store = ward::Store::new(&engine, limits);
+        store.limiter(|limits| limits);
         store.set_fuel(FUEL).expect("fuel is enabled");
         match ward::Linker::new(&engine).instantiate(&mut store, &module) {
             Ok(instance) => Ok(Ward { store, instance }),

@@ -3,11 +3,11 @@
 //! MVP and 2.0 feature sets, and wasmi 2.0.0 has known bugs (see `oracle.rs`): where it alone
 //! disagrees, the driver counts an oracle bug instead of failing.
 
-use super::outcome::{Engine, FUEL, Outcome, TrapClass, Value};
+use super::outcome::{Engine, FUEL, MEMORY_BYTES, Outcome, TABLE_ELEMENTS, TrapClass, Value};
 
-/// A module instantiated in wasmi under [`FUEL`].
+/// A module instantiated in wasmi under [`FUEL`], [`MEMORY_BYTES`] and [`TABLE_ELEMENTS`].
 pub struct Wasmi {
-    store: wasmi::Store<()>,
+    store: wasmi::Store<wasmi::StoreLimits>,
     instance: wasmi::Instance,
 }
 
@@ -22,9 +22,14 @@ impl Wasmi {
         let engine = wasmi::Engine::new(&config);
         let module = wasmi::Module::new(&engine, wasm)
             .map_err(|e| Err(format!("wasmi rejected the module: {e}")))?;
-        let mut store = wasmi::Store::new(&engine, ());
+        let limits = wasmi::StoreLimitsBuilder::new()
+            .memory_size(MEMORY_BYTES)
+            .table_elements(TABLE_ELEMENTS)
+            .build();
+        let mut store = wasmi::Store::new(&engine, limits);
+        store.limiter(|limits| limits);
         store.set_fuel(FUEL).expect("fuel is enabled");
-        match wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module) {
+        match wasmi::Linker::new(&engine).instantiate_and_start(&mut store, &module) {
             Ok(instance) => Ok(Wasmi { store, instance }),
             Err(e) => Err(Ok(error_outcome(&e))),
         }

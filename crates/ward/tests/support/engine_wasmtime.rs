@@ -4,7 +4,7 @@
 //! off: the generator never emits them, and relaxed SIMD is nondeterministic across engines). NaNs
 //! are made canonical by the generator, not by Cranelift.
 
-use super::outcome::{Engine, FUEL, Outcome, TrapClass, Value};
+use super::outcome::{Engine, FUEL, MEMORY_BYTES, Outcome, TABLE_ELEMENTS, TrapClass, Value};
 
 thread_local! {
     /// One engine per test thread: creating a Cranelift engine per case would dominate the run.
@@ -25,9 +25,9 @@ thread_local! {
     };
 }
 
-/// A module instantiated in Wasmtime under [`FUEL`].
+/// A module instantiated in Wasmtime under [`FUEL`], [`MEMORY_BYTES`] and [`TABLE_ELEMENTS`].
 pub struct Wasmtime {
-    store: wasmtime::Store<()>,
+    store: wasmtime::Store<wasmtime::StoreLimits>,
     instance: wasmtime::Instance,
 }
 
@@ -38,7 +38,12 @@ impl Wasmtime {
         let engine = ENGINE.with(wasmtime::Engine::clone);
         let module = wasmtime::Module::new(&engine, wasm)
             .map_err(|e| Err(format!("Wasmtime rejected the module: {e:?}")))?;
-        let mut store = wasmtime::Store::new(&engine, ());
+        let limits = wasmtime::StoreLimitsBuilder::new()
+            .memory_size(MEMORY_BYTES)
+            .table_elements(TABLE_ELEMENTS)
+            .build();
+        let mut store = wasmtime::Store::new(&engine, limits);
+        store.limiter(|limits| limits);
         store.set_fuel(FUEL).expect("fuel is enabled");
         match wasmtime::Linker::new(&engine).instantiate(&mut store, &module) {
             Ok(instance) => Ok(Wasmtime { store, instance }),
@@ -124,7 +129,10 @@ fn value(v: &wasmtime::Val) -> Value {
     }
 }
 
-fn error_outcome(store: &mut wasmtime::Store<()>, e: &wasmtime::Error) -> Outcome {
+fn error_outcome(
+    store: &mut wasmtime::Store<wasmtime::StoreLimits>,
+    e: &wasmtime::Error,
+) -> Outcome {
     use wasmtime::Trap as T;
     if e.is::<wasmtime::ThrownException>() {
         // The exception stays pending in the store until taken.

@@ -114,3 +114,11 @@ pub trait Engine {
 
 /// Fuel for each engine's store (the whole case: instantiation and every call).
 pub const FUEL: u64 = 20_000;
+
+/// The most bytes one memory may grow to, in every engine's store. Without a common limit a
+/// memory without a maximum grows as far as each engine's own resource limits allow: ward grew a
+/// memory64 to 61 TiB where Wasmtime returned -1 (both are allowed by the spec).
+pub const MEMORY_BYTES: usize = 16 << 20;
+
+/// The most elements one table may grow to, in every engine's store.
+pub const TABLE_ELEMENTS: usize = 10_000;
