@@ -1,14 +1,17 @@
 //! Seeded, bounded robustness tests (the cargo-fuzz targets in `fuzz/` run the same checks unbounded):
-//! no input makes ward panic, and ward agrees with the `wasmi` crate on generated modules.
+//! no input makes ward panic, and ward agrees with Wasmtime (and, where it implements the features,
+//! wasmi) on generated modules of every feature set.
 //!
 //! `WARD_FUZZ_CASES=N` changes the number of cases per test (default below), `WARD_FUZZ_SEED=S` the
-//! starting seed.
+//! starting seed. A long campaign: `WARD_FUZZ_CASES=200000 cargo test --release -p ward --test
+//! robustness ward_agrees -- --nocapture`.
 
 mod support {
     pub mod oracle;
 }
 
-use support::oracle::{self, Seeds};
+use support::oracle::outcome::{Outcome, Value};
+use support::oracle::{self, FeatureSet, Seeds, Verdict};
 
 fn cases(default: u64) -> u64 {
     std::env::var("WARD_FUZZ_CASES")
@@ -140,55 +143,151 @@ fn generated_gc_and_exception_modules_run_without_panics() {
     );
 }
 
-#[test]
-fn ward_agrees_with_wasmi_on_generated_modules() {
-    let mut seeds = Seeds::new(seed(4));
-    let n = cases(1_500);
-    let (mut compared, mut exhausted, mut oracle_panics, mut mismatches) = (0, 0, 0, Vec::new());
+/// Runs `default_cases` differential cases of `set` (see `WARD_FUZZ_*` above; `WARD_FUZZ_ONLY_CASE=N`
+/// replays one case of a long run, `WARD_FUZZ_DUMP=DIR` keeps each disagreeing module).
+fn differential_campaign(set: FeatureSet, salt: u64, default_cases: u64) {
+    let mut seeds = Seeds::new(seed(salt));
+    let n = cases(default_cases);
+    let mut stats = oracle::DiffStats::default();
+    let mut mismatches = Vec::new();
     let mut skipped_generation = 0u64;
     let only_case: Option<u64> = std::env::var("WARD_FUZZ_ONLY_CASE")
         .ok()
         .and_then(|v| v.parse().ok());
+    let started = std::time::Instant::now();
+    let report = |cases: u64, stats: &oracle::DiffStats, mismatches: usize| {
+        eprintln!(
+            "differential {}: {cases} cases, {} modules compared, {} calls compared ({} with wasmi \
+             too), {mismatches} mismatches, {} cut short by fuel/stack/GC heap, {} wasmi bugs, {} \
+             oracle failures, {:.1?}",
+            set.name(),
+            stats.modules_compared,
+            stats.calls_compared,
+            stats.wasmi_calls_compared,
+            stats.exhausted,
+            stats.wasmi_bugs,
+            stats.oracle_failures,
+            started.elapsed(),
+        )
+    };
     for case in 0..n {
+        // Long campaigns report as they go.
+        if case > 0 && case % 10_000 == 0 {
+            report(case, &stats, mismatches.len());
+        }
         let data = seeds.bytes(1024);
         let args = seeds.bytes(64);
-        // `WARD_FUZZ_ONLY_CASE=N` replays one case of a long run.
         if only_case.is_some_and(|only| only != case) {
             continue;
         }
-        let Some(wasm) = oracle::generate(&data) else {
+        let Some(wasm) = oracle::generate_for(set, &data) else {
             skipped_generation += 1;
             continue;
         };
-        match oracle::differential(&wasm, &args) {
-            Ok(stats) => {
-                compared += stats.calls_compared;
-                exhausted += stats.exhausted;
-                oracle_panics += stats.oracle_panics;
-            }
+        match oracle::differential(&wasm, &args, set) {
+            Ok(case_stats) => stats += case_stats,
             Err(e) => {
-                // `WARD_FUZZ_DUMP=DIR` keeps each disagreeing module for investigation.
                 if let Ok(dir) = std::env::var("WARD_FUZZ_DUMP") {
-                    let _ = std::fs::write(format!("{dir}/case-{case}.wasm"), &wasm);
-                    let _ = std::fs::write(format!("{dir}/case-{case}.args"), &args);
+                    let _ = std::fs::write(format!("{dir}/{}-case-{case}.wasm", set.name()), &wasm);
+                    let _ = std::fs::write(format!("{dir}/{}-case-{case}.args", set.name()), &args);
                 }
                 mismatches.push(format!("case {case}: {e}"))
             }
         }
     }
+    let generated = n - skipped_generation;
+    report(n, &stats, mismatches.len());
     eprintln!(
-        "differential: {n} cases, {compared} calls compared, {exhausted} cut short by fuel/stack, \
-         {oracle_panics} abandoned because wasmi panicked"
+        "differential {}: {generated} of {n} modules generated",
+        set.name()
     );
     assert!(
         mismatches.is_empty(),
-        "{} mismatches:\n{}",
+        "{} mismatches between ward and Wasmtime ({}):\n{}",
         mismatches.len(),
+        set.name(),
         mismatches.join("\n")
     );
-    let generated = n - skipped_generation;
-    assert!(
-        generated as f64 >= 0.9 * n as f64 && compared >= n / 4,
-        "the differential test generated {generated} of {n} modules and compared {compared} calls"
+    if only_case.is_none() {
+        assert!(
+            generated as f64 >= 0.9 * n as f64 && stats.calls_compared >= n / 4,
+            "the {} differential test generated {generated} of {n} modules and compared {} calls",
+            set.name(),
+            stats.calls_compared
+        );
+    }
+}
+
+#[test]
+fn ward_agrees_with_wasmtime_and_wasmi_on_mvp_modules() {
+    differential_campaign(FeatureSet::Mvp, 10, 500);
+}
+
+#[test]
+fn ward_agrees_with_wasmtime_and_wasmi_on_wasm2_modules() {
+    differential_campaign(FeatureSet::Wasm2, 4, 1_500);
+}
+
+#[test]
+fn ward_agrees_with_wasmtime_on_simd_modules() {
+    differential_campaign(FeatureSet::Simd, 11, 500);
+}
+
+#[test]
+fn ward_agrees_with_wasmtime_on_memory64_modules() {
+    differential_campaign(FeatureSet::Memory64, 12, 500);
+}
+
+#[test]
+fn ward_agrees_with_wasmtime_on_multi_memory_modules() {
+    differential_campaign(FeatureSet::MultiMemory, 13, 500);
+}
+
+#[test]
+fn ward_agrees_with_wasmtime_on_gc_modules() {
+    differential_campaign(FeatureSet::Gc, 14, 500);
+}
+
+#[test]
+fn ward_agrees_with_wasmtime_on_exception_modules() {
+    differential_campaign(FeatureSet::Exceptions, 15, 500);
+}
+
+/// wasmi 2.0.0 takes `select`'s first operand when the condition is `i32.eqz` of a non-zero value;
+/// the spec (and ward and Wasmtime) take the second.
+#[test]
+fn wasmi_select_on_eqz_is_classified_as_an_oracle_bug() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (func (export "pick") (param $x i32) (result i32)
+               (select (i32.const 1) (i32.const 2) (i32.eqz (local.get $x)))))"#,
+    )
+    .expect("valid text");
+    let report = oracle::compare_call(&wasm, FeatureSet::Wasm2, "pick", &[Value::I32(5)]);
+    let spec = Outcome::Returned(vec![Value::I32(2)]);
+    assert_eq!(report.ward, spec, "{report:?}");
+    assert_eq!(report.wasmtime, spec, "{report:?}");
+    assert_eq!(
+        report.wasmi,
+        Some(Outcome::Returned(vec![Value::I32(1)])),
+        "{report:?}"
+    );
+    assert_eq!(report.verdict, Verdict::WasmiBug);
+}
+
+#[test]
+fn disagreeing_with_wasmtime_fails_even_when_wasmi_agrees_with_ward() {
+    let (one, two) = (
+        Outcome::Returned(vec![Value::I32(1)]),
+        Outcome::Returned(vec![Value::I32(2)]),
+    );
+    assert_eq!(oracle::classify(&one, &two, Some(&one)), Verdict::Mismatch);
+    assert_eq!(
+        oracle::classify(&one, &Outcome::Exhausted, Some(&one)),
+        Verdict::NotComparable
+    );
+    assert_eq!(
+        oracle::classify(&one, &one, Some(&Outcome::Exhausted)),
+        Verdict::Agree
     );
 }

@@ -4,15 +4,34 @@
 //! - [`check_bytes`]: arbitrary bytes through compile and instantiation must give a result or an error,
 //!   never a panic;
 //! - [`check_smith_module`]: a valid wasm-smith module runs under fuel without panicking;
-//! - [`differential`]: a wasm-smith module runs in ward and in the `wasmi` crate with the same
-//!   arguments; results, trap kinds, exported globals and exported memories must agree.
+//! - [`differential`]: a wasm-smith module of one [`FeatureSet`] runs in ward, in Wasmtime (the
+//!   primary oracle) and, for the feature sets it implements, in wasmi (the second oracle), with the
+//!   same arguments; results, trap kinds, exported memories, globals and tables must agree.
 //!
-//! Out-of-fuel and stack exhaustion end a comparison early: the two engines meter and limit
-//! differently, so those outcomes are not compared.
+//! Verdicts ([`classify`]): ward disagreeing with Wasmtime is a failure. ward and Wasmtime agreeing
+//! while wasmi differs is a wasmi bug (wasmi 2.0.0 miscompiles `select` on an `i32.eqz` condition):
+//! it is counted, and wasmi sits out the rest of that module, its state having
+//! diverged. Out-of-fuel, stack and GC-heap exhaustion end a comparison early: the engines meter and
+//! limit differently, so those outcomes are not compared.
+//!
+//! The engines sit behind one interface (`outcome.rs`), one adapter each (`engine_*.rs`).
 
 #![allow(dead_code)]
 
+#[path = "engine_ward.rs"]
+mod engine_ward;
+#[path = "engine_wasmi.rs"]
+mod engine_wasmi;
+#[path = "engine_wasmtime.rs"]
+mod engine_wasmtime;
+#[path = "outcome.rs"]
+pub mod outcome;
+
 use arbitrary::{Arbitrary, Unstructured};
+use engine_ward::{Export, Ward};
+use engine_wasmi::Wasmi;
+use engine_wasmtime::Wasmtime;
+use outcome::{Engine, FUEL, Outcome, Param, Value, agree};
 
 /// A deterministic generator of fuzz inputs (SplitMix64), so seeded runs are reproducible.
 pub struct Seeds(u64);
@@ -43,8 +62,101 @@ impl Seeds {
     }
 }
 
-/// The module shapes the differential test generates: what both engines implement, with NaNs made
-/// canonical so float results are deterministic, no imports, everything exported.
+/// The module shapes the differential tests generate: each a wasm-smith configuration with NaNs
+/// made canonical so float results are deterministic, no imports, everything exported, and never
+/// threads or relaxed SIMD (nondeterministic across engines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureSet {
+    /// WebAssembly 1.0.
+    Mvp,
+    /// WebAssembly 2.0 without SIMD, plus tail calls and extended constants: what all three
+    /// engines implement.
+    Wasm2,
+    /// [`FeatureSet::Wasm2`] with fixed-width SIMD.
+    Simd,
+    /// [`FeatureSet::Wasm2`] with 64-bit memories and tables.
+    Memory64,
+    /// [`FeatureSet::Wasm2`] with up to four memories.
+    MultiMemory,
+    /// [`FeatureSet::Wasm2`] with GC types and instructions (and typed function references).
+    Gc,
+    /// [`FeatureSet::Wasm2`] with exception handling.
+    Exceptions,
+}
+
+impl FeatureSet {
+    /// Every feature set, in the order campaigns run them.
+    pub const ALL: [FeatureSet; 7] = [
+        FeatureSet::Mvp,
+        FeatureSet::Wasm2,
+        FeatureSet::Simd,
+        FeatureSet::Memory64,
+        FeatureSet::MultiMemory,
+        FeatureSet::Gc,
+        FeatureSet::Exceptions,
+    ];
+
+    /// The set's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FeatureSet::Mvp => "mvp",
+            FeatureSet::Wasm2 => "wasm2",
+            FeatureSet::Simd => "simd",
+            FeatureSet::Memory64 => "memory64",
+            FeatureSet::MultiMemory => "multi-memory",
+            FeatureSet::Gc => "gc",
+            FeatureSet::Exceptions => "exceptions",
+        }
+    }
+
+    /// Whether wasmi (as configured here: no SIMD) implements the set, so that it serves as a
+    /// second oracle; the other sets are compared against Wasmtime alone.
+    pub fn wasmi_implements(self) -> bool {
+        matches!(self, FeatureSet::Mvp | FeatureSet::Wasm2)
+    }
+
+    /// The wasm-smith configuration generating this set's modules.
+    pub fn smith_config(self) -> wasm_smith::Config {
+        let wasm2 = smith_config();
+        match self {
+            FeatureSet::Mvp => wasm_smith::Config {
+                tail_call_enabled: false,
+                reference_types_enabled: false,
+                bulk_memory_enabled: false,
+                multi_value_enabled: false,
+                extended_const_enabled: false,
+                saturating_float_to_int_enabled: false,
+                sign_extension_ops_enabled: false,
+                max_tables: 1,
+                ..wasm2
+            },
+            FeatureSet::Wasm2 => wasm2,
+            FeatureSet::Simd => wasm_smith::Config {
+                simd_enabled: true,
+                ..wasm2
+            },
+            FeatureSet::Memory64 => wasm_smith::Config {
+                memory64_enabled: true,
+                max_memory64_bytes: 4 << 20,
+                ..wasm2
+            },
+            FeatureSet::MultiMemory => wasm_smith::Config {
+                max_memories: 4,
+                ..wasm2
+            },
+            FeatureSet::Gc => wasm_smith::Config {
+                gc_enabled: true,
+                ..wasm2
+            },
+            FeatureSet::Exceptions => wasm_smith::Config {
+                exceptions_enabled: true,
+                ..wasm2
+            },
+        }
+    }
+}
+
+/// The [`FeatureSet::Wasm2`] configuration, the base of the others: what both engines implement.
 pub fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
         simd_enabled: false,
@@ -79,9 +191,14 @@ pub fn smith_config() -> wasm_smith::Config {
     }
 }
 
-/// Builds a wasm-smith module from fuzz input.
+/// Builds a [`FeatureSet::Wasm2`] wasm-smith module from fuzz input.
 pub fn generate(data: &[u8]) -> Option<Vec<u8>> {
     generate_with(smith_config(), data)
+}
+
+/// Builds a wasm-smith module of feature set `set` from fuzz input.
+pub fn generate_for(set: FeatureSet, data: &[u8]) -> Option<Vec<u8>> {
+    generate_with(set.smith_config(), data)
 }
 
 /// Builds a wasm-smith module that may also use GC types and instructions and exception handling
@@ -176,355 +293,259 @@ pub fn check_smith_module(wasm: &[u8]) -> Progress {
     progress
 }
 
-const FUEL: u64 = 20_000;
-
-/// A value as both engines can report it.
+/// How one comparison (a call, an instantiation or the state after a call) is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Value {
-    I32(i32),
-    I64(i64),
-    F32(u32),
-    F64(u64),
-    Null,
-    Func,
-    Extern,
+pub enum Verdict {
+    /// ward agrees with Wasmtime, and with wasmi where consulted.
+    Agree,
+    /// ward or Wasmtime ran out of fuel, stack or GC heap: nothing to compare.
+    NotComparable,
+    /// ward and Wasmtime agree and wasmi does not: a wasmi bug, counted, not a failure.
+    WasmiBug,
+    /// ward disagrees with Wasmtime: a failure.
+    Mismatch,
 }
 
-impl Value {
-    fn same(self, other: Value) -> bool {
-        match (self, other) {
-            (Value::F32(a), Value::F32(b)) => {
-                a == b || (f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan())
-            }
-            (Value::F64(a), Value::F64(b)) => {
-                a == b || (f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan())
-            }
-            (a, b) => a == b,
-        }
-    }
-}
-
-/// Trap kinds grouped where the engines name the same condition differently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TrapClass {
-    Unreachable,
-    MemoryOutOfBounds,
-    TableOutOfBounds,
-    NullReference,
-    DivisionByZero,
-    IntegerOverflow,
-    BadConversion,
-    SignatureMismatch,
-    Other,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Outcome {
-    Returned(Vec<Value>),
-    Trapped(TrapClass),
-    /// Fuel or stack ran out: not comparable.
-    Exhausted,
-    Failed(String),
-}
-
-fn ward_value(v: &ward::Val) -> Value {
-    match v {
-        ward::Val::I32(x) => Value::I32(*x),
-        ward::Val::I64(x) => Value::I64(*x),
-        ward::Val::F32(x) => Value::F32(*x),
-        ward::Val::F64(x) => Value::F64(*x),
-        ward::Val::V128(_) => Value::Extern,
-        ward::Val::FuncRef(None)
-        | ward::Val::ExternRef(None)
-        | ward::Val::ExnRef(None)
-        | ward::Val::AnyRef(None) => Value::Null,
-        ward::Val::ExnRef(Some(_)) | ward::Val::AnyRef(Some(_)) => Value::Extern,
-        ward::Val::FuncRef(Some(_)) => Value::Func,
-        ward::Val::ExternRef(Some(_)) => Value::Extern,
-    }
-}
-
-fn wasmi_value(v: &wasmi::Val) -> Value {
-    match v {
-        wasmi::Val::I32(x) => Value::I32(*x),
-        wasmi::Val::I64(x) => Value::I64(*x),
-        wasmi::Val::F32(x) => Value::F32(x.to_bits()),
-        wasmi::Val::F64(x) => Value::F64(x.to_bits()),
-        wasmi::Val::V128(_) => Value::Extern,
-        wasmi::Val::FuncRef(f) => {
-            if f.is_null() {
-                Value::Null
-            } else {
-                Value::Func
-            }
-        }
-        wasmi::Val::ExternRef(e) => {
-            if e.is_null() {
-                Value::Null
-            } else {
-                Value::Extern
-            }
-        }
-    }
-}
-
-fn ward_outcome<T>(
-    result: Result<T, ward::Error>,
-    values: impl FnOnce(T) -> Vec<Value>,
-) -> Outcome {
-    use ward::TrapKind as K;
-    match result {
-        Ok(v) => Outcome::Returned(values(v)),
-        Err(ward::Error::Trap(trap)) => match trap.kind() {
-            K::OutOfFuel | K::StackOverflow => Outcome::Exhausted,
-            K::Unreachable => Outcome::Trapped(TrapClass::Unreachable),
-            K::MemoryOutOfBounds | K::OutOfBoundsSegmentAccess => {
-                Outcome::Trapped(TrapClass::MemoryOutOfBounds)
-            }
-            K::TableOutOfBounds | K::UndefinedElement => {
-                Outcome::Trapped(TrapClass::TableOutOfBounds)
-            }
-            K::UninitializedElement | K::NullReference | K::NullFunctionReference => {
-                Outcome::Trapped(TrapClass::NullReference)
-            }
-            K::IntegerDivisionByZero => Outcome::Trapped(TrapClass::DivisionByZero),
-            K::IntegerOverflow => Outcome::Trapped(TrapClass::IntegerOverflow),
-            K::BadConversionToInteger => Outcome::Trapped(TrapClass::BadConversion),
-            K::IndirectCallTypeMismatch => Outcome::Trapped(TrapClass::SignatureMismatch),
-            _ => Outcome::Trapped(TrapClass::Other),
+/// Judges one call's outcomes. wasmi running out of fuel or stack where the others did not is not
+/// a bug (the engines meter differently); it is [`Verdict::Agree`], and the caller stops consulting
+/// wasmi for the module.
+pub fn classify(ward: &Outcome, wasmtime: &Outcome, wasmi: Option<&Outcome>) -> Verdict {
+    match agree(ward, wasmtime) {
+        None => Verdict::NotComparable,
+        Some(false) => Verdict::Mismatch,
+        Some(true) => match wasmi.and_then(|wasmi| agree(ward, wasmi)) {
+            Some(false) => Verdict::WasmiBug,
+            _ => Verdict::Agree,
         },
-        Err(e) => Outcome::Failed(e.to_string()),
-    }
-}
-
-fn wasmi_outcome<T>(
-    result: Result<T, wasmi::Error>,
-    values: impl FnOnce(T) -> Vec<Value>,
-) -> Outcome {
-    match result {
-        Ok(v) => Outcome::Returned(values(v)),
-        Err(e) => wasmi_error_outcome(&e),
-    }
-}
-
-fn wasmi_error_outcome(e: &wasmi::Error) -> Outcome {
-    use wasmi::TrapCode as C;
-    match e.as_trap_code() {
-        Some(
-            C::OutOfFuel | C::StackOverflow | C::OutOfSystemMemory | C::GrowthOperationLimited,
-        ) => Outcome::Exhausted,
-        Some(C::UnreachableCodeReached) => Outcome::Trapped(TrapClass::Unreachable),
-        Some(C::MemoryOutOfBounds) => Outcome::Trapped(TrapClass::MemoryOutOfBounds),
-        Some(C::TableOutOfBounds) => Outcome::Trapped(TrapClass::TableOutOfBounds),
-        Some(C::IndirectCallToNull) => Outcome::Trapped(TrapClass::NullReference),
-        Some(C::IntegerDivisionByZero) => Outcome::Trapped(TrapClass::DivisionByZero),
-        Some(C::IntegerOverflow) => Outcome::Trapped(TrapClass::IntegerOverflow),
-        Some(C::BadConversionToInteger) => Outcome::Trapped(TrapClass::BadConversion),
-        Some(C::BadSignature) => Outcome::Trapped(TrapClass::SignatureMismatch),
-        None => Outcome::Failed(e.to_string()),
-    }
-}
-
-/// Whether two outcomes agree; `None` when they cannot be compared (exhaustion in either engine).
-fn agree(a: &Outcome, b: &Outcome) -> Option<bool> {
-    match (a, b) {
-        (Outcome::Exhausted, _) | (_, Outcome::Exhausted) => None,
-        (Outcome::Returned(x), Outcome::Returned(y)) => {
-            Some(x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.same(*q)))
-        }
-        (Outcome::Trapped(x), Outcome::Trapped(y)) => Some(x == y),
-        (Outcome::Failed(_), Outcome::Failed(_)) => Some(true),
-        _ => Some(false),
     }
 }
 
 /// What one differential case did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DiffStats {
-    /// Exported function calls whose outcomes were compared.
+    /// Modules instantiated in ward and Wasmtime and compared.
+    pub modules_compared: u64,
+    /// Exported function calls whose outcomes ward and Wasmtime agreed on.
     pub calls_compared: u64,
-    /// Cases cut short by fuel or stack exhaustion.
+    /// Of those, calls wasmi agreed on too.
+    pub wasmi_calls_compared: u64,
+    /// Cases cut short by fuel, stack or GC-heap exhaustion in ward or Wasmtime.
     pub exhausted: u64,
-    /// Cases abandoned because the oracle (wasmi) itself panicked.
-    pub oracle_panics: u64,
+    /// Disagreements of wasmi alone (outcomes or state), each ending wasmi's part in the case.
+    pub wasmi_bugs: u64,
+    /// Cases where an oracle panicked or rejected the module (its problem, not ward's).
+    pub oracle_failures: u64,
 }
 
-/// Runs an oracle (wasmi) operation; a panic inside wasmi is its bug, not ward's, and ends the case.
-macro_rules! oracle {
-    ($stats:ident, $e:expr) => {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $e)) {
-            Ok(value) => value,
-            Err(_) => {
-                $stats.oracle_panics += 1;
-                return Ok($stats);
-            }
+impl std::ops::AddAssign for DiffStats {
+    fn add_assign(&mut self, other: DiffStats) {
+        self.modules_compared += other.modules_compared;
+        self.calls_compared += other.calls_compared;
+        self.wasmi_calls_compared += other.wasmi_calls_compared;
+        self.exhausted += other.exhausted;
+        self.wasmi_bugs += other.wasmi_bugs;
+        self.oracle_failures += other.oracle_failures;
+    }
+}
+
+/// Runs an oracle operation; a panic inside an oracle is its bug, not ward's.
+fn catch_oracle_panic<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+/// Instantiates `wasm` in an oracle; `None` (counted in `stats`) when the oracle panicked or
+/// rejected the module.
+fn instantiate_oracle<E>(
+    stats: &mut DiffStats,
+    instantiate: impl FnOnce() -> Result<E, Result<Outcome, String>>,
+) -> Option<Result<E, Outcome>> {
+    match catch_oracle_panic(instantiate) {
+        Some(Ok(engine)) => Some(Ok(engine)),
+        Some(Err(Ok(outcome))) => Some(Err(outcome)),
+        Some(Err(Err(_))) | None => {
+            stats.oracle_failures += 1;
+            None
         }
-    };
+    }
 }
 
-/// Runs `wasm` in ward and wasmi with arguments drawn from `arg_data`; returns a description of the
-/// first disagreement.
-pub fn differential(wasm: &[u8], arg_data: &[u8]) -> Result<DiffStats, String> {
+/// Runs `wasm` (a module of `set`) in ward, Wasmtime and, where it implements `set`, wasmi, with
+/// arguments drawn from `arg_data`; returns a description of the first disagreement between ward and
+/// Wasmtime.
+pub fn differential(wasm: &[u8], arg_data: &[u8], set: FeatureSet) -> Result<DiffStats, String> {
     let mut stats = DiffStats::default();
-
-    let mut ward_config = ward::Config::new();
-    ward_config.consume_fuel(true);
-    let ward_engine = ward::Engine::new(&ward_config);
-    let ward_module = ward::Module::new(&ward_engine, wasm)
-        .map_err(|e| format!("ward rejected a valid module: {e}"))?;
-    let mut ward_store = ward::Store::new(&ward_engine, ());
-    ward_store.set_fuel(FUEL).expect("fuel is enabled");
-
-    let mut wasmi_config = wasmi::Config::default();
-    wasmi_config.consume_fuel(true);
-    // Translate everything up front so wasmi's own translation problems surface in `Module::new`.
-    wasmi_config.compilation_mode(wasmi::CompilationMode::Eager);
-    let wasmi_engine = wasmi::Engine::new(&wasmi_config);
-    let wasmi_module = oracle!(stats, wasmi::Module::new(&wasmi_engine, wasm))
-        .map_err(|e| format!("wasmi rejected the module: {e}"))?;
-    let mut wasmi_store = wasmi::Store::new(&wasmi_engine, ());
-    wasmi_store.set_fuel(FUEL).expect("fuel is enabled");
-
-    let ward_instance = ward::Linker::new(&ward_engine).instantiate(&mut ward_store, &ward_module);
-    let wasmi_instance = oracle!(
-        stats,
-        wasmi::Linker::<()>::new(&wasmi_engine)
-            .instantiate_and_start(&mut wasmi_store, &wasmi_module)
-    );
-    let a = ward_outcome(
-        ward_instance.as_ref().map(|_| ()).map_err(clone_ward_error),
-        |()| Vec::new(),
-    );
-    let b = match &wasmi_instance {
-        Ok(_) => Outcome::Returned(Vec::new()),
-        Err(e) => wasmi_error_outcome(e),
+    let ward = Ward::instantiate(wasm);
+    if let Err(Err(rejected)) = &ward {
+        return Err(rejected.clone());
+    }
+    let Some(wasmtime) = instantiate_oracle(&mut stats, || Wasmtime::instantiate(wasm)) else {
+        return Ok(stats);
     };
-    // Compare trap classes only when exactly one engine failed to instantiate.
-    match (&ward_instance, &wasmi_instance) {
-        (Ok(_), Ok(_)) => {}
+    let mut wasmi = if set.wasmi_implements() {
+        instantiate_oracle(&mut stats, || Wasmi::instantiate(wasm))
+    } else {
+        None
+    };
+    let (mut ward, mut wasmtime) = match (ward, wasmtime) {
+        (Ok(ward), Ok(wasmtime)) => (ward, wasmtime),
+        // Both failed: instantiation errors are reported too differently to compare further.
         (Err(_), Err(_)) => return Ok(stats),
-        _ => {
+        (ward, wasmtime) => {
+            let a = ward.err().map_or(Outcome::Returned(Vec::new()), |e| {
+                e.expect("a rejection returned above")
+            });
+            let b = wasmtime.err().unwrap_or(Outcome::Returned(Vec::new()));
             if agree(&a, &b).is_none() {
                 stats.exhausted += 1;
                 return Ok(stats);
             }
-            return Err(format!("instantiation differs: ward {a:?}, wasmi {b:?}"));
+            return Err(format!("instantiation differs: ward {a:?}, Wasmtime {b:?}"));
         }
-    }
-    let ward_instance = ward_instance.expect("checked above");
-    let wasmi_instance = wasmi_instance.expect("checked above");
+    };
+    stats.modules_compared += 1;
+    let mut wasmi: Option<Wasmi> = match wasmi.take() {
+        Some(Ok(wasmi)) => Some(wasmi),
+        // ward and Wasmtime instantiated the module; wasmi failing to is its bug unless it ran out.
+        Some(Err(outcome)) => {
+            if outcome != Outcome::Exhausted {
+                stats.wasmi_bugs += 1;
+            }
+            None
+        }
+        None => None,
+    };
 
     let mut u = Unstructured::new(arg_data);
-    let exports: Vec<(String, ward::Extern)> = ward_instance.exports(&ward_store);
+    let exports = ward.exports();
     for (name, export) in &exports {
-        let Some(func) = export.into_func() else {
+        let Export::Func(params) = export else {
             continue;
         };
-        let Some(other) = wasmi_instance.get_func(&wasmi_store, name) else {
-            return Err(format!("wasmi lacks export {name}"));
+        let Some(args) = draw_args(&mut u, params) else {
+            return Ok(stats);
         };
-        let ty = func.ty(&ward_store);
-        let mut ward_args = Vec::new();
-        let mut wasmi_args = Vec::new();
-        for param in ty.params() {
-            let (x, y) = match param {
-                ward::ValType::I32 => {
-                    let v = i32::arbitrary(&mut u).unwrap_or(0);
-                    (ward::Val::I32(v), wasmi::Val::I32(v))
-                }
-                ward::ValType::I64 => {
-                    let v = i64::arbitrary(&mut u).unwrap_or(0);
-                    (ward::Val::I64(v), wasmi::Val::I64(v))
-                }
-                ward::ValType::F32 => {
-                    let v = f32::arbitrary(&mut u).unwrap_or(0.0);
-                    (ward::Val::F32(v.to_bits()), wasmi::Val::F32(v.into()))
-                }
-                ward::ValType::F64 => {
-                    let v = f64::arbitrary(&mut u).unwrap_or(0.0);
-                    (ward::Val::F64(v.to_bits()), wasmi::Val::F64(v.into()))
-                }
-                other => {
-                    let wasmi_ty = match other {
-                        ward::ValType::Ref(r) if ward_is_func(r.heap) => wasmi::ValType::FuncRef,
-                        _ => wasmi::ValType::ExternRef,
-                    };
-                    let Some(v) = ward::Val::default_for(*other) else {
-                        return Ok(stats);
-                    };
-                    (v, wasmi::Val::default_for_ty(wasmi_ty))
-                }
-            };
-            ward_args.push(x);
-            wasmi_args.push(y);
-        }
-        let mut ward_results: Vec<ward::Val> = ty
-            .results()
-            .iter()
-            .map(|t| ward::Val::default_for(*t).unwrap_or(ward::Val::FuncRef(None)))
-            .collect();
-        let wasmi_ty = other.ty(&wasmi_store);
-        let mut wasmi_results: Vec<wasmi::Val> = wasmi_ty
-            .results()
-            .iter()
-            .map(|t| wasmi::Val::default_for_ty(*t))
-            .collect();
-        let a = ward_outcome(
-            func.call(&mut ward_store, &ward_args, &mut ward_results),
-            |()| ward_results.iter().map(ward_value).collect(),
-        );
-        let b = wasmi_outcome(
-            oracle!(
-                stats,
-                other.call(&mut wasmi_store, &wasmi_args, &mut wasmi_results)
-            ),
-            |()| wasmi_results.iter().map(wasmi_value).collect(),
-        );
-        match agree(&a, &b) {
-            None => {
+        let a = ward.call(name, &args);
+        let Some(b) = catch_oracle_panic(|| wasmtime.call(name, &args)) else {
+            stats.oracle_failures += 1;
+            return Ok(stats);
+        };
+        let c = wasmi
+            .as_mut()
+            .map(|wasmi| catch_oracle_panic(|| wasmi.call(name, &args)));
+        let c = match c {
+            Some(None) => {
+                stats.oracle_failures += 1;
+                wasmi = None;
+                None
+            }
+            Some(Some(outcome)) => Some(outcome),
+            None => None,
+        };
+        match classify(&a, &b, c.as_ref()) {
+            Verdict::NotComparable => {
                 stats.exhausted += 1;
                 return Ok(stats);
             }
-            Some(false) => {
+            Verdict::Mismatch => {
+                let wasmi_said = c.map_or(String::new(), |c| format!(", wasmi {c:?}"));
                 return Err(format!(
-                    "call {name}({ward_args:?}): ward {a:?}, wasmi {b:?}"
+                    "call {name}({args:?}): ward {a:?}, Wasmtime {b:?}{wasmi_said}"
                 ));
             }
-            Some(true) => stats.calls_compared += 1,
+            Verdict::WasmiBug => {
+                stats.wasmi_bugs += 1;
+                stats.calls_compared += 1;
+                wasmi = None;
+            }
+            Verdict::Agree => {
+                stats.calls_compared += 1;
+                if c.is_some_and(|c| c != Outcome::Exhausted) {
+                    stats.wasmi_calls_compared += 1;
+                } else {
+                    wasmi = None;
+                }
+            }
         }
-        compare_state(&exports, &ward_store, &wasmi_instance, &wasmi_store)
-            .map_err(|e| format!("after {name}: {e}"))?;
+        compare_state(&exports, &mut ward, &mut wasmtime)
+            .map_err(|e| format!("after {name}({args:?}), ward and Wasmtime: {e}"))?;
+        if let Some(other) = wasmi.as_mut()
+            && compare_state(&exports, &mut ward, other).is_err()
+        {
+            stats.wasmi_bugs += 1;
+            wasmi = None;
+        }
     }
     Ok(stats)
 }
 
-fn ward_is_func(heap: ward::HeapType) -> bool {
-    matches!(
-        heap,
-        ward::HeapType::Func | ward::HeapType::NoFunc | ward::HeapType::Concrete(_)
-    )
+/// One call's outcomes in each engine and their verdict.
+#[derive(Debug)]
+pub struct CallReport {
+    pub ward: Outcome,
+    pub wasmtime: Outcome,
+    /// `None` when wasmi does not implement the feature set.
+    pub wasmi: Option<Outcome>,
+    pub verdict: Verdict,
 }
 
-fn clone_ward_error(e: &ward::Error) -> ward::Error {
-    match e {
-        ward::Error::Trap(t) => ward::Error::Trap(t.clone()),
-        other => ward::Error::msg(other),
+/// Instantiates `wasm` in each engine and calls export `name` with `args` once: for regression
+/// tests of specific cases.
+pub fn compare_call(wasm: &[u8], set: FeatureSet, name: &str, args: &[Value]) -> CallReport {
+    fn call(
+        engine: Result<impl Engine, Result<Outcome, String>>,
+        name: &str,
+        args: &[Value],
+    ) -> Outcome {
+        match engine {
+            Ok(mut engine) => engine.call(name, args),
+            Err(Ok(outcome)) => outcome,
+            Err(Err(rejected)) => Outcome::Failed(rejected),
+        }
+    }
+    let ward = call(Ward::instantiate(wasm), name, args);
+    let wasmtime = call(Wasmtime::instantiate(wasm), name, args);
+    let wasmi = set
+        .wasmi_implements()
+        .then(|| call(Wasmi::instantiate(wasm), name, args));
+    let verdict = classify(&ward, &wasmtime, wasmi.as_ref());
+    CallReport {
+        ward,
+        wasmtime,
+        wasmi,
+        verdict,
     }
 }
 
+/// Arguments for `params` drawn from `u`; `None` when a parameter has no value to pass (a
+/// non-nullable reference).
+fn draw_args(u: &mut Unstructured, params: &[Param]) -> Option<Vec<Value>> {
+    params
+        .iter()
+        .map(|param| {
+            Some(match param {
+                Param::I32 => Value::I32(i32::arbitrary(u).unwrap_or(0)),
+                Param::I64 => Value::I64(i64::arbitrary(u).unwrap_or(0)),
+                Param::F32 => Value::F32(f32::arbitrary(u).unwrap_or(0.0).to_bits()),
+                Param::F64 => Value::F64(f64::arbitrary(u).unwrap_or(0.0).to_bits()),
+                Param::V128 => Value::V128(u128::arbitrary(u).unwrap_or(0)),
+                Param::NullableRef => Value::Null,
+                Param::NonNullableRef => return None,
+            })
+        })
+        .collect()
+}
+
+/// Compares the exported memories, globals and tables of two instances of one module.
 fn compare_state(
-    exports: &[(String, ward::Extern)],
-    ward_store: &ward::Store<()>,
-    wasmi_instance: &wasmi::Instance,
-    wasmi_store: &wasmi::Store<()>,
+    exports: &[(String, Export)],
+    ward: &mut dyn Engine,
+    oracle: &mut dyn Engine,
 ) -> Result<(), String> {
     for (name, export) in exports {
         match export {
-            ward::Extern::Memory(memory) => {
-                let other = wasmi_instance
-                    .get_memory(wasmi_store, name)
-                    .ok_or("missing memory")?;
-                let (x, y) = (memory.data(ward_store), other.data(wasmi_store));
+            Export::Memory => {
+                let x = ward.memory(name).ok_or("ward lacks a memory")?;
+                let y = oracle.memory(name).ok_or("the oracle lacks a memory")?;
                 if x.len() != y.len() {
                     return Err(format!(
                         "memory {name} sizes differ: {} vs {}",
@@ -539,19 +560,26 @@ fn compare_state(
                     ));
                 }
             }
-            ward::Extern::Global(global) => {
-                let other = wasmi_instance
-                    .get_global(wasmi_store, name)
-                    .ok_or("missing global")?;
-                let (x, y) = (
-                    ward_value(&global.get(ward_store)),
-                    wasmi_value(&other.get(wasmi_store)),
-                );
+            Export::Global => {
+                let x = ward.global(name).ok_or("ward lacks a global")?;
+                let y = oracle.global(name).ok_or("the oracle lacks a global")?;
                 if !x.same(y) {
                     return Err(format!("global {name} differs: {x:?} vs {y:?}"));
                 }
             }
-            _ => {}
+            Export::Table => {
+                let x = ward.table(name).ok_or("ward lacks a table")?;
+                let y = oracle.table(name).ok_or("the oracle lacks a table")?;
+                if x != y {
+                    let at = x.iter().zip(&y).position(|(p, q)| p != q);
+                    return Err(format!(
+                        "table {name} differs (sizes {} vs {}, first difference at {at:?})",
+                        x.len(),
+                        y.len()
+                    ));
+                }
+            }
+            Export::Func(_) | Export::Other => {}
         }
     }
     Ok(())
