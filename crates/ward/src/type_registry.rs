@@ -163,7 +163,6 @@ impl SubTypeKey {
 }
 
 fn host_val_key(ty: ValType) -> Result<ValKey> {
-    use AbstractHeapType as A;
     Ok(match ty {
         ValType::I32 => ValKey::I32,
         ValType::I64 => ValKey::I64,
@@ -171,24 +170,10 @@ fn host_val_key(ty: ValType) -> Result<ValKey> {
         ValType::F64 => ValKey::F64,
         ValType::V128 => ValKey::V128,
         ValType::Ref(r) => {
-            let ty = match r.heap {
-                HeapType::Func => A::Func,
-                HeapType::NoFunc => A::NoFunc,
-                HeapType::Extern => A::Extern,
-                HeapType::NoExtern => A::NoExtern,
-                HeapType::Any => A::Any,
-                HeapType::Eq => A::Eq,
-                HeapType::I31 => A::I31,
-                HeapType::Struct => A::Struct,
-                HeapType::Array => A::Array,
-                HeapType::None => A::None,
-                HeapType::Exn => A::Exn,
-                HeapType::NoExn => A::NoExn,
-                HeapType::Concrete(_) => {
-                    return Err(Error::Usage(
-                        "host function signatures cannot name defined types".into(),
-                    ));
-                }
+            let Some(ty) = r.heap.to_abstract() else {
+                return Err(Error::Usage(
+                    "host function signatures cannot name defined types".into(),
+                ));
             };
             ValKey::Ref {
                 nullable: r.nullable,
@@ -249,7 +234,6 @@ impl TypeInfo {
 }
 
 fn val_type(v: ValKey, resolve: &impl Fn(TypeRef) -> TypeId) -> ValType {
-    use AbstractHeapType as A;
     match v {
         ValKey::I32 => ValType::I32,
         ValKey::I64 => ValType::I64,
@@ -259,22 +243,7 @@ fn val_type(v: ValKey, resolve: &impl Fn(TypeRef) -> TypeId) -> ValType {
         ValKey::Ref { nullable, heap } => {
             let heap = match heap {
                 HeapKey::Concrete(r) | HeapKey::Exact(r) => HeapType::Concrete(resolve(r)),
-                HeapKey::Abstract { ty, .. } => match ty {
-                    A::Func => HeapType::Func,
-                    A::NoFunc => HeapType::NoFunc,
-                    A::Extern => HeapType::Extern,
-                    A::NoExtern => HeapType::NoExtern,
-                    A::Any => HeapType::Any,
-                    A::Eq => HeapType::Eq,
-                    A::I31 => HeapType::I31,
-                    A::Struct => HeapType::Struct,
-                    A::Array => HeapType::Array,
-                    A::None => HeapType::None,
-                    A::Exn => HeapType::Exn,
-                    A::NoExn => HeapType::NoExn,
-                    // Stack switching is not enabled in the validator, so these never validate.
-                    A::Cont | A::NoCont => HeapType::None,
-                },
+                HeapKey::Abstract { ty, .. } => HeapType::from_abstract(ty),
             };
             ValType::Ref(RefType { nullable, heap })
         }

@@ -40,6 +40,49 @@ pub enum HeapType {
     Concrete(TypeId),
 }
 
+impl HeapType {
+    /// The heap type of a validated abstract wasmparser heap type.
+    pub(crate) fn from_abstract(ty: wasmparser::AbstractHeapType) -> HeapType {
+        use wasmparser::AbstractHeapType as A;
+        match ty {
+            A::Func => HeapType::Func,
+            A::NoFunc => HeapType::NoFunc,
+            A::Extern => HeapType::Extern,
+            A::NoExtern => HeapType::NoExtern,
+            A::Any => HeapType::Any,
+            A::Eq => HeapType::Eq,
+            A::I31 => HeapType::I31,
+            A::Struct => HeapType::Struct,
+            A::Array => HeapType::Array,
+            A::None => HeapType::None,
+            A::Exn => HeapType::Exn,
+            A::NoExn => HeapType::NoExn,
+            // Stack switching is not enabled in the validator, so these never validate.
+            A::Cont | A::NoCont => HeapType::None,
+        }
+    }
+
+    /// The abstract wasmparser heap type of an abstract heap type; `None` for a defined type.
+    pub(crate) fn to_abstract(self) -> Option<wasmparser::AbstractHeapType> {
+        use wasmparser::AbstractHeapType as A;
+        Some(match self {
+            HeapType::Func => A::Func,
+            HeapType::NoFunc => A::NoFunc,
+            HeapType::Extern => A::Extern,
+            HeapType::NoExtern => A::NoExtern,
+            HeapType::Any => A::Any,
+            HeapType::Eq => A::Eq,
+            HeapType::I31 => A::I31,
+            HeapType::Struct => A::Struct,
+            HeapType::Array => A::Array,
+            HeapType::None => A::None,
+            HeapType::Exn => A::Exn,
+            HeapType::NoExn => A::NoExn,
+            HeapType::Concrete(_) => return None,
+        })
+    }
+}
+
 /// A reference type: nullability and heap type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RefType {

@@ -199,24 +199,8 @@ impl<'a> CanonicalTypes<'a> {
     /// Converts a validated reference type outside type definitions (which name types by module
     /// index or by local id).
     pub fn ref_type(&self, r: wasmparser::RefType) -> RefType {
-        use wasmparser::AbstractHeapType as A;
         let heap = match r.heap_type() {
-            wasmparser::HeapType::Abstract { ty, .. } => match ty {
-                A::Func => HeapType::Func,
-                A::NoFunc => HeapType::NoFunc,
-                A::Extern => HeapType::Extern,
-                A::NoExtern => HeapType::NoExtern,
-                A::Any => HeapType::Any,
-                A::Eq => HeapType::Eq,
-                A::I31 => HeapType::I31,
-                A::Struct => HeapType::Struct,
-                A::Array => HeapType::Array,
-                A::None => HeapType::None,
-                A::Exn => HeapType::Exn,
-                A::NoExn => HeapType::NoExn,
-                // Stack switching is not enabled in the validator, so these never validate.
-                A::Cont | A::NoCont => HeapType::None,
-            },
+            wasmparser::HeapType::Abstract { ty, .. } => HeapType::from_abstract(ty),
             wasmparser::HeapType::Concrete(index) | wasmparser::HeapType::Exact(index) => {
                 let local = match index {
                     UnpackedIndex::Module(i) => self.types.core_type_at_in_module(i),
