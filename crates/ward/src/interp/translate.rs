@@ -951,11 +951,15 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     /// Before a branch that may be taken many times: materializes the values it carries when there
-    /// are many, so that `emit_branch` moves them as one span (see `SPAN_BRANCH_ARITY`).
-    fn prepare_wide_branch(&mut self, depth: u32) {
+    /// are many, so that `emit_branch` moves them as one span (see `SPAN_BRANCH_ARITY`). The values
+    /// sit below the top `above` stack entries (a `br_if`'s condition).
+    fn prepare_wide_branch(&mut self, depth: u32, above: u32) {
         let arity = self.frame_at_depth(depth).branch_arity();
         if arity >= SPAN_BRANCH_ARITY {
-            self.materialize_top(arity);
+            let top = self.height() - above;
+            for position in top - arity..top {
+                self.materialize(position);
+            }
         }
     }
 
@@ -1171,7 +1175,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             depths.push(depth.map_err(Error::invalid)?);
         }
         depths.push(targets.default());
-        self.prepare_wide_branch(targets.default());
+        self.prepare_wide_branch(targets.default(), 0);
         self.emit(Instr::BrTable {
             index,
             len: targets.len(),
@@ -1260,15 +1264,9 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_br_if(&mut self, depth: u32) {
-        if self.frame_at_depth(depth).branch_arity() >= SPAN_BRANCH_ARITY {
-            // The values sit below the condition. (The copies come between the compare and the branch,
-            // so the two are not fused; such branches are rare.)
-            let h = self.height() - 1;
-            let arity = self.frame_at_depth(depth).branch_arity();
-            for position in h - arity..h {
-                self.materialize(position);
-            }
-        }
+        // Below the condition. (Copies it emits come between the compare and the branch, so the two
+        // are not fused; such wide branches are rare.)
+        self.prepare_wide_branch(depth, 1);
         let (cond, is_temp) = self.pop_condition();
         let direct = self.branch_is_direct(depth);
         let fused = if is_temp {
@@ -1293,7 +1291,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let position = self.height() - 1;
         let operand = self.operand(position);
         let src = self.pop_slot();
-        self.prepare_wide_branch(depth);
+        self.prepare_wide_branch(depth, 0);
         if self.branch_is_direct(depth) {
             self.emit_conditional_jump(depth, Instr::BrOnNull { src, target: 0 });
         } else {
@@ -1313,7 +1311,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_br_on_non_null(&mut self, depth: u32) {
-        self.prepare_wide_branch(depth);
+        self.prepare_wide_branch(depth, 0);
         let position = self.height() - 1;
         if matches!(self.operand(position), Operand::Const(_)) {
             self.materialize(position);

@@ -131,7 +131,7 @@ impl Translator<'_, '_> {
         on_fail: bool,
     ) -> Result<()> {
         let cast = self.cast(to.is_nullable(), to.heap_type())?;
-        self.prepare_wide_branch(depth);
+        self.prepare_wide_branch(depth, 0);
         let position = self.height() - 1;
         self.materialize(position);
         let src = self.canonical(position);
