@@ -1,7 +1,13 @@
 //! Resource limits through the public API: fuel, epoch and wall-clock interruption, memory/table/instance
 //! limits, Wasm stack depth, and many instances in one process.
 
+mod support {
+    pub mod child;
+}
+
 use std::time::Duration;
+
+use support::child::{measure_in_child, report_peak_rss};
 
 use ward::{
     Config, Engine, Error, Instance, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
@@ -245,62 +251,16 @@ fn huge_frames_overflow_cleanly() {
     assert_eq!(trap_kind(&err), Some(TrapKind::StackOverflow));
 }
 
-fn peak_rss_kib() -> u64 {
-    let status =
-        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status is readable");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .expect("the kernel reports VmHWM");
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|kib| kib.parse().ok())
-        .expect("VmHWM is a number of KiB")
-}
-
-/// Set in the child process that runs the instances alone, so that the peak RSS it reports is not
-/// inflated by the other tests of this binary running in parallel threads.
-const RSS_CHILD: &str = "WARD_TEST_RSS_CHILD";
-
 /// The peak RSS the 20,000 instances may take. Each alive instance touches one 4 KiB page of its
 /// memory; 10,000 alive at once need about 40 MiB of memory pages plus their bookkeeping (48 MiB
 /// peak measured in all).
 const INSTANCE_PEAK_RSS_KIB: u64 = 96 * 1024;
 
-/// In the parent: runs test `name` alone in a child process of this test binary and returns the
-/// child's peak RSS in KiB. In the child (which then does the work and ends with `report_peak_rss`):
-/// `None`.
-fn measure_in_child(name: &str) -> Option<u64> {
-    if std::env::var_os(RSS_CHILD).is_some() {
-        return None;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(RSS_CHILD, "1")
-        .output()
-        .expect("the test binary runs itself");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let kib = stdout
-        .lines()
-        .find_map(|l| l.split_once("peak-rss-kib="))
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("the child reports its peak RSS: {stdout}"));
-    Some(kib)
-}
-
-/// The child's last word: its peak RSS, for `measure_in_child`.
-fn report_peak_rss() {
-    println!("peak-rss-kib={}", peak_rss_kib());
-}
-
 #[test]
 fn ten_thousand_instances_with_memories_fit_in_one_process() {
-    if let Some(kib) = measure_in_child("ten_thousand_instances_with_memories_fit_in_one_process") {
+    if let Some((kib, _)) =
+        measure_in_child("ten_thousand_instances_with_memories_fit_in_one_process")
+    {
         eprintln!("peak RSS after 2 x 10,000 instances: {kib} KiB");
         assert!(
             kib < INSTANCE_PEAK_RSS_KIB,
@@ -435,7 +395,8 @@ const REENTRY_PEAK_RSS_KIB: u64 = 48 * 1024;
 
 #[test]
 fn nested_activations_in_many_stores_take_little_memory() {
-    if let Some(kib) = measure_in_child("nested_activations_in_many_stores_take_little_memory") {
+    if let Some((kib, _)) = measure_in_child("nested_activations_in_many_stores_take_little_memory")
+    {
         eprintln!("peak RSS after 1,000 stores x 20 nested activations: {kib} KiB");
         assert!(
             kib < REENTRY_PEAK_RSS_KIB,

@@ -12,6 +12,12 @@ use std::time::{Duration, Instant};
 
 use ward::{Engine, Module};
 
+mod support {
+    pub mod child;
+}
+
+use support::child::peak_rss_kib;
+
 /// The child process's variable naming the bomb it compiles.
 const BOMB: &str = "WARD_TEST_TRANSLATION_BOMB";
 
@@ -104,16 +110,6 @@ const BOMBS: [&str; 6] = [
     "many-try-tables",
     "many-local-operands",
 ];
-
-fn peak_rss_kib() -> u64 {
-    let status =
-        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status is readable");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("the kernel reports VmHWM")
-}
 
 #[test]
 fn translation_bombs_compile_in_bounded_memory_and_time() {

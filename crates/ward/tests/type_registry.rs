@@ -2,7 +2,13 @@
 //! indirect calls, imports) and the registry neither runs out nor grows without bound when modules
 //! with many distinct types are compiled and dropped.
 
+mod support {
+    pub mod child;
+}
+
 use std::time::{Duration, Instant};
+
+use support::child::{measure_in_child, report_peak_rss};
 
 use ward::{Engine, ExternType, Func, Linker, Module, Store, Table, TrapKind, Val};
 
@@ -379,50 +385,15 @@ fn compile_many_distinct_types(engine: &Engine) -> Duration {
     elapsed
 }
 
-/// Environment variable set for the child process that measures its own peak RSS.
-const RSS_CHILD: &str = "WARD_TEST_TYPE_REGISTRY_RSS_CHILD";
-
 /// The peak RSS compiling [`TOTAL_TYPES`] types may take with [`LIVE_MODULES`] modules alive. About
 /// 31 MiB measured; the registry used to keep every type, 613 MiB by the time it failed at 2^20.
 const TYPES_PEAK_RSS_KIB: u64 = 128 * 1024;
 
-fn peak_rss_kib() -> u64 {
-    let status =
-        std::fs::read_to_string("/proc/self/status").expect("/proc/self/status is readable");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .expect("the kernel reports VmHWM");
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|kib| kib.parse().ok())
-        .expect("VmHWM is a number of KiB")
-}
-
 #[test]
 fn more_than_two_to_the_twenty_types_compile_in_bounded_time_and_memory() {
-    if std::env::var_os(RSS_CHILD).is_none() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "more_than_two_to_the_twenty_types_compile_in_bounded_time_and_memory",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(RSS_CHILD, "1")
-            .output()
-            .expect("the test binary runs itself");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "child failed: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let kib: u64 = stdout
-            .lines()
-            .find_map(|l| l.split_once("peak-rss-kib="))
-            .and_then(|(_, v)| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("the child reports its peak RSS: {stdout}"));
+    if let Some((kib, stdout)) =
+        measure_in_child("more_than_two_to_the_twenty_types_compile_in_bounded_time_and_memory")
+    {
         if let Some((_, line)) = stdout.lines().find_map(|l| l.split_once("compiled ")) {
             eprintln!("compiled {line}");
         }
@@ -441,5 +412,5 @@ fn more_than_two_to_the_twenty_types_compile_in_bounded_time_and_memory() {
         elapsed < Duration::from_secs(60),
         "compiling {TOTAL_TYPES} types took {elapsed:?}"
     );
-    println!("peak-rss-kib={}", peak_rss_kib());
+    report_peak_rss();
 }
