@@ -29,8 +29,9 @@ pub struct LimitArgs {
     /// (`-W trap-on-grow-failure=y` makes it trap).
     #[arg(long = "max-memory", value_name = "BYTES", value_parser = parse_bytes)]
     max_memory: Option<u64>,
-    /// Largest size all linear memories and tables may have together, e.g. `256MiB` (a table element
-    /// counts 8 bytes); growth beyond it returns -1 like growth beyond `--max-memory`.
+    /// Largest size all linear memories, tables and the GC heap may have together, e.g. `256MiB` (a
+    /// table element counts 8 bytes); memory growth beyond it returns -1 like growth beyond
+    /// `--max-memory`, a GC allocation beyond it traps.
     #[arg(long = "max-total-memory", value_name = "BYTES", value_parser = parse_bytes)]
     max_total_memory: Option<u64>,
     /// Bytes of Wasm stack (interpreter slots and frames); deeper recursion traps.
@@ -51,7 +52,7 @@ pub struct Limits {
     pub max_stack: Option<u64>,
     /// A refused `memory.grow`/`table.grow` traps instead of returning -1.
     pub trap_on_grow_failure: bool,
-    /// Most bytes all memories and tables may take together (`--max-total-memory`).
+    /// Most bytes all memories, tables and the GC heap may take together (`--max-total-memory`).
     pub max_total_memory: Option<u64>,
     /// Most elements any one table may have (`-W max-table-elements`).
     pub max_table_elements: Option<u64>,
@@ -214,6 +215,12 @@ impl Limits {
                 )),
                 (None, None) => None,
             },
+            TrapKind::GcHeapExhausted => self.max_total_memory.map(|t| {
+                format!(
+                    "GC heap exhausted: the total memory limit of {t} bytes (--max-total-memory) \
+                     or the GC heap's own maximum was reached"
+                )
+            }),
             TrapKind::TableLimitExceeded => self.max_table_elements.map(|n| {
                 format!(
                     "table limit of {n} elements exceeded (-W max-table-elements with trap-on-grow-failure)"

@@ -349,3 +349,21 @@ fn max_total_memory_bounds_all_memories_together() {
     ]);
     assert_limit_trap(&out, "--max-total-memory");
 }
+
+#[test]
+fn max_total_memory_bounds_the_gc_heap_with_the_memories() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 1 MiB memory and a 512 KiB GC array: fine in 2 MiB, not in 1.25 MiB.
+    let gc = module(
+        &dir,
+        "gc.wat",
+        r#"(module (memory 16) (type $a (array (mut i8)))
+             (func (export "f") (result i32)
+               (array.len (array.new_default $a (i32.const 0x80000)))))"#,
+    );
+    let out = ward(&["run", "--max-total-memory", "2MiB", "--invoke", "f", &gc]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "524288\n");
+    let out = ward(&["run", "--max-total-memory", "1280KiB", "--invoke", "f", &gc]);
+    assert_limit_trap(&out, "--max-total-memory");
+}

@@ -66,7 +66,8 @@ impl ExnRef {
     /// A new exception of `tag` with payload `values`, e.g. for a host function to throw by returning
     /// `Err(Error::Exception(exn))`.
     pub fn new(mut store: impl AsContextMut, tag: Tag, values: &[Val]) -> Result<ExnRef> {
-        let inner = &mut store.as_context_mut().inner;
+        let store = store.as_context_mut();
+        let inner = &mut store.inner;
         if tag.store != inner.id {
             return Err(Error::Usage("tag used with the wrong store".into()));
         }
@@ -91,9 +92,10 @@ impl ExnRef {
         }
         // Host-made exceptions do not trigger a collection: the values the host is passing may be
         // held only by the host (see `gc`).
-        if !inner.gc.fits(payload.len()) {
+        if !inner.gc.fits(payload.len()) || !store.reserve_gc_heap(Some(payload.len()))? {
             return Err(Error::Usage("GC heap exhausted".into()));
         }
+        let inner = &mut store.inner;
         let raw = inner.gc.alloc(GcObject {
             ty,
             kind: ObjectKind::Exception { tag: tag.index },

@@ -17,12 +17,16 @@
 //!
 //! # Object layout
 //!
-//! An object records its canonical type id (casts compare it with the engine's subtype relation) and
-//! its contents as 64-bit words: a struct's fields in declaration order (a `v128` field takes two
-//! words, packed `i8`/`i16` fields one word holding the masked value), an array's elements likewise.
-//! An exception is an object too (its tag and payload words), and an `exnref` slot holds its handle,
-//! so exceptions are collected like everything else. Objects never move; a handle is an index into
-//! the heap's object table, reused after the object is collected.
+//! An object records its canonical type id (casts compare it with the engine's subtype relation),
+//! what it is ([`ObjectKind`]: a struct with the mask of its words that hold references, an array
+//! with its element storage and length, or an exception with its tag) and its contents as 64-bit
+//! words. Fields and elements take their own size ([`Storage::size`]): packed `i8` and `i16` one and
+//! two bytes, `i32`/`f32` four, `i64`/`f64` and references a word, `v128` two words. Struct fields
+//! are laid out in order, each aligned to its size, so references are whole words and a subtype
+//! keeps its supertype's offsets ([`Layout::of_struct`]); a value never straddles two words. An
+//! exception's words are its payload slots, and an `exnref` slot holds its handle, so exceptions are
+//! collected like everything else. Objects never move; a handle is an index into the heap's object
+//! table, reused after the object is collected.
 //!
 //! # Collection
 //!
@@ -30,26 +34,32 @@
 //! collection would pass the next threshold (twice the live bytes after the last collection, at
 //! least 1 MiB), the heap is collected first. If the heap would still exceed
 //! [`Config::max_gc_heap`](crate::Config::max_gc_heap) the allocation traps with
-//! [`TrapKind::GcHeapExhausted`](crate::TrapKind::GcHeapExhausted).
+//! [`TrapKind::GcHeapExhausted`](crate::TrapKind::GcHeapExhausted). With a resource limiter
+//! installed, the heap also asks it for room ([`ResourceLimiter::gc_heap_growing`](crate::ResourceLimiter::gc_heap_growing), in 64 KiB
+//! steps) when an allocation passes what it granted so far; when the limiter refuses, the heap
+//! collects and asks once more for what is still missing before the allocation traps.
 //!
 //! Roots are found **conservatively**: slots are untyped, so every word of the live part of each
 //! interpreter value stack (the running activation up to the top of its current frame, and every
-//! activation suspended in a host call), every global, table element and element segment item, and
-//! every word of a reachable object (struct fields, array elements, exception payloads), is treated
-//! as a possible reference. A word that decodes to the handle of a live object (exactly, after removing [`EXTERNALIZED`])
-//! keeps that object alive. An integer that happens to equal a handle only retains garbage longer;
-//! a real reference is never missed, and since objects never move nothing has to be rewritten.
+//! activation suspended in a host call), every global, table element and element segment item is
+//! treated as a possible reference. A word that decodes to the handle of a live object (exactly,
+//! after removing [`EXTERNALIZED`]) keeps that object alive. An integer that happens to equal a
+//! handle only retains garbage longer; a real reference is never missed, and since objects never
+//! move nothing has to be rewritten. Inside the heap, tracing is **precise**: only the words an
+//! object's kind marks as references are followed (a struct's reference fields, the elements of an
+//! array of references, an exception's payload), so arrays of numbers, however large, cost the mark
+//! phase nothing and numbers in objects never retain garbage.
+//!
 //! References the host holds as [`Val`](crate::Val)s outside of a call are not roots yet: an
 //! `AnyRef` or `ExnRef` (an uncaught exception) kept by the host across a later call that collects
 //! may be freed; its handle then names nothing (the generation no longer matches), so passing it back
-//! to Wasm or inspecting it fails with a usage error. Values passed to a host function stay rooted for the duration of that call (they are still in the
-//! suspended stack).
+//! to Wasm or inspecting it fails with a usage error. Values passed to a host function stay rooted for
+//! the duration of that call (they are still in the suspended stack).
 //!
 //! Used by the executor (allocation and field access instructions) and `values` (host views).
 
 use std::ptr::NonNull;
 
-use crate::trap::TrapKind;
 use crate::types::TypeId;
 
 /// Bit set on an `externref` slot that wraps an `anyref` (see the module docs).
@@ -58,39 +68,50 @@ pub(crate) const EXTERNALIZED: u64 = 1 << 63;
 /// How a struct field or array element is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Storage {
+    /// Packed `i8`: one byte.
     I8,
+    /// Packed `i16`: two bytes.
     I16,
-    /// A one-slot value (numbers and references).
-    Narrow,
+    /// `i32` or `f32`: four bytes.
+    I32,
+    /// `i64` or `f64`: one word.
+    I64,
+    /// A reference: one word, traced by the collector.
+    Ref,
     /// A `v128`: two words.
-    Wide,
+    V128,
 }
 
 impl Storage {
     pub fn from_wasm(ty: wasmparser::StorageType) -> Storage {
+        use wasmparser::ValType as V;
         match ty {
             wasmparser::StorageType::I8 => Storage::I8,
             wasmparser::StorageType::I16 => Storage::I16,
-            wasmparser::StorageType::Val(wasmparser::ValType::V128) => Storage::Wide,
-            wasmparser::StorageType::Val(_) => Storage::Narrow,
+            wasmparser::StorageType::Val(V::I32 | V::F32) => Storage::I32,
+            wasmparser::StorageType::Val(V::I64 | V::F64) => Storage::I64,
+            wasmparser::StorageType::Val(V::V128) => Storage::V128,
+            wasmparser::StorageType::Val(V::Ref(_)) => Storage::Ref,
         }
     }
 
-    /// Words taken in an object.
-    pub fn words(self) -> usize {
-        if self == Storage::Wide { 2 } else { 1 }
+    /// Interpreter slots a value of this storage takes (two for a `v128`).
+    pub fn slots(self) -> usize {
+        if self == Storage::V128 { 2 } else { 1 }
     }
 
-    /// Keeps only the bits a packed field stores.
-    pub fn pack(self, value: u64) -> u64 {
+    /// Bytes a field or element takes in an object (and an element in a data segment).
+    pub fn size(self) -> usize {
         match self {
-            Storage::I8 => value & 0xff,
-            Storage::I16 => value & 0xffff,
-            _ => value,
+            Storage::I8 => 1,
+            Storage::I16 => 2,
+            Storage::I32 => 4,
+            Storage::I64 | Storage::Ref => 8,
+            Storage::V128 => 16,
         }
     }
 
-    /// Sign-extends a packed value (for `get_s`).
+    /// Sign-extends a packed value (for `get_s`) to an `i32` slot.
     pub fn sign_extend(self, value: u64) -> u64 {
         match self {
             Storage::I8 => value as u8 as i8 as i32 as u32 as u64,
@@ -100,33 +121,70 @@ impl Storage {
     }
 }
 
+/// Words of an object traced by the collector: bit `i` set means word `i` holds a reference.
+/// [`TRACE_ALL`] traces every word (arrays of references, exception payloads, and structs with a
+/// reference beyond the 63rd word, which are then traced conservatively like a stack).
+pub(crate) type TraceMask = u64;
+
+/// Trace every word of an object.
+pub(crate) const TRACE_ALL: TraceMask = u64::MAX;
+
 /// Layout of a struct or array type, kept by the engine's type registry.
+///
+/// Fields are laid out in declaration order, each aligned to its size (a `v128` to 8 bytes), so a
+/// subtype, whose fields extend its supertype's, has the supertype's field offsets. References are
+/// therefore word-aligned, and packed fields share words.
 #[derive(Debug, Clone)]
 pub(crate) enum Layout {
     Struct {
         /// Storage of each field.
         fields: Box<[Storage]>,
-        /// First word of each field.
+        /// Byte offset of each field.
         offsets: Box<[u32]>,
-        /// Total words.
+        /// Words of an object.
         words: u32,
+        /// Words holding references.
+        trace: TraceMask,
+        /// Every field takes whole words, in the order (and number) of the slots that
+        /// `struct.new` takes: the slots can be copied as they are.
+        slot_order: bool,
     },
     Array(Storage),
 }
 
 impl Layout {
-    /// The layout of a struct with fields stored as `fields`, laid out in order.
+    /// The layout of a struct with fields stored as `fields`.
     pub fn of_struct(fields: Box<[Storage]>) -> Layout {
         let mut offsets = Vec::with_capacity(fields.len());
-        let mut words = 0u32;
+        let mut bytes = 0usize;
+        let mut trace: TraceMask = 0;
         for f in fields.iter() {
-            offsets.push(words);
-            words += f.words() as u32;
+            let align = f.size().min(8);
+            bytes = bytes.next_multiple_of(align);
+            offsets.push(bytes as u32);
+            if *f == Storage::Ref {
+                let word = bytes / 8;
+                trace |= if word < 63 { 1 << word } else { TRACE_ALL };
+            }
+            bytes += f.size();
         }
+        let slot_order = fields
+            .iter()
+            .all(|f| matches!(f, Storage::I64 | Storage::Ref | Storage::V128));
         Layout::Struct {
             fields,
             offsets: offsets.into(),
-            words,
+            words: bytes.div_ceil(8) as u32,
+            trace,
+            slot_order,
+        }
+    }
+
+    /// Interpreter slots the fields of a struct take (what `struct.new` pops).
+    pub fn slots(&self) -> usize {
+        match self {
+            Layout::Struct { fields, .. } => fields.iter().map(|f| f.slots()).sum(),
+            Layout::Array(storage) => storage.slots(),
         }
     }
 
@@ -149,16 +207,25 @@ impl Layout {
 /// What a heap object is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ObjectKind {
-    Struct,
-    /// An array and the storage of its elements.
-    Array(Storage),
+    /// A struct and the words of it that hold references.
+    Struct { trace: TraceMask },
+    /// An array: the storage of its elements and their number.
+    Array { storage: Storage, len: u32 },
     /// A thrown exception of store tag `tag`; its words are the payload slots.
-    Exception {
-        tag: u32,
-    },
+    Exception { tag: u32 },
+}
+
+/// Words an array of `len` elements of `storage` takes.
+pub(crate) fn array_words(storage: Storage, len: usize) -> Option<usize> {
+    Some(len.checked_mul(storage.size())?.div_ceil(8))
 }
 
 /// A struct, array or exception on the heap.
+///
+/// Contents are words; a field or element of `size` bytes at byte offset `at` (a multiple of its
+/// size, or of 8 for a `v128`) lives in word `at / 8` at bit `(at % 8) * 8`, little-endian in the
+/// arithmetic sense. A packed value never straddles two words, and a data segment's bytes, read as
+/// little-endian words, are exactly the words of an array made from it.
 #[derive(Debug)]
 pub(crate) struct GcObject {
     pub ty: TypeId,
@@ -166,19 +233,221 @@ pub(crate) struct GcObject {
     pub words: Box<[u64]>,
 }
 
-impl GcObject {
-    fn size_bytes(words: usize) -> usize {
-        32 + words * 8
+/// The low `size` bytes of a value.
+fn size_mask(size: usize) -> u64 {
+    if size >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (size * 8)) - 1
     }
+}
 
-    /// Number of elements of an array.
-    pub fn len(&self) -> usize {
-        match self.kind {
-            ObjectKind::Array(s) => self.words.len() / s.words(),
-            _ => self.words.len(),
+/// Reads the value of `storage` at byte offset `at` of `words` (zero-extended), if in bounds.
+pub(crate) fn read_value(words: &[u64], at: usize, storage: Storage) -> Option<u128> {
+    let word = at / 8;
+    match storage {
+        Storage::V128 => {
+            let pair = words.get(word..word + 2)?;
+            Some(pair[0] as u128 | (pair[1] as u128) << 64)
+        }
+        _ => {
+            let shift = (at % 8) * 8;
+            Some(((words.get(word)? >> shift) & size_mask(storage.size())) as u128)
         }
     }
 }
+
+/// Writes `value` (its low bytes) as `storage` at byte offset `at` of `words`, if in bounds.
+pub(crate) fn write_value(
+    words: &mut [u64],
+    at: usize,
+    storage: Storage,
+    value: u128,
+) -> Option<()> {
+    let word = at / 8;
+    match storage {
+        Storage::V128 => {
+            let pair = words.get_mut(word..word + 2)?;
+            pair[0] = value as u64;
+            pair[1] = (value >> 64) as u64;
+        }
+        Storage::I64 | Storage::Ref => *words.get_mut(word)? = value as u64,
+        packed => {
+            let shift = (at % 8) * 8;
+            let mask = size_mask(packed.size()) << shift;
+            let w = words.get_mut(word)?;
+            *w = (*w & !mask) | ((value as u64) << shift & mask);
+        }
+    }
+    Some(())
+}
+
+/// A value of `storage` read from interpreter slots (two for a `v128`).
+pub(crate) fn from_slots(slots: &[u64], storage: Storage) -> u128 {
+    match (storage, slots) {
+        (Storage::V128, [lo, hi, ..]) => *lo as u128 | (*hi as u128) << 64,
+        (_, [v, ..]) => *v as u128,
+        _ => 0,
+    }
+}
+
+/// The words of a struct of `layout` whose field values are in `slots`, in field order.
+pub(crate) fn struct_words(layout: &Layout, slots: &[u64]) -> Box<[u64]> {
+    let Layout::Struct {
+        fields,
+        offsets,
+        words,
+        slot_order,
+        ..
+    } = layout
+    else {
+        unreachable!("a struct layout")
+    };
+    if *slot_order {
+        return slots.into();
+    }
+    let mut out = vec![0u64; *words as usize];
+    let mut slot = 0;
+    for (storage, at) in fields.iter().zip(offsets.iter()) {
+        let value = from_slots(&slots[slot..], *storage);
+        write_value(&mut out, *at as usize, *storage, value).expect("the layout's own offsets");
+        slot += storage.slots();
+    }
+    out.into()
+}
+
+/// The words of an array of `len` elements, each `value`.
+pub(crate) fn repeated_words(storage: Storage, len: usize, value: u128) -> Option<Box<[u64]>> {
+    let words = array_words(storage, len)?;
+    let out = match storage {
+        Storage::V128 => {
+            let mut out = Vec::with_capacity(words);
+            for _ in 0..len {
+                out.extend_from_slice(&[value as u64, (value >> 64) as u64]);
+            }
+            out
+        }
+        _ => {
+            // The element repeated across a word; padding after the last element is unobservable.
+            let size = storage.size();
+            let mut pattern = value as u64 & size_mask(size);
+            let mut filled = size;
+            while filled < 8 {
+                pattern |= pattern << (filled * 8);
+                filled *= 2;
+            }
+            vec![pattern; words]
+        }
+    };
+    Some(out.into())
+}
+
+/// The words of an array made of the little-endian bytes `data` (whole elements; see [`GcObject`]).
+pub(crate) fn words_of_bytes(data: &[u8]) -> Box<[u64]> {
+    data.chunks(8)
+        .map(|chunk| {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            u64::from_le_bytes(word)
+        })
+        .collect()
+}
+
+/// Byte `at` of `words` (see [`GcObject`]).
+fn byte_at(words: &[u64], at: usize) -> u8 {
+    (words[at / 8] >> ((at % 8) * 8)) as u8
+}
+
+fn set_byte(words: &mut [u64], at: usize, byte: u8) {
+    let shift = (at % 8) * 8;
+    let w = &mut words[at / 8];
+    *w = (*w & !(0xff << shift)) | (byte as u64) << shift;
+}
+
+/// Copies `bytes` into `words` from byte offset `at` (the caller checked the range).
+pub(crate) fn write_bytes(words: &mut [u64], at: usize, bytes: &[u8]) {
+    for (i, b) in bytes.iter().enumerate() {
+        set_byte(words, at + i, *b);
+    }
+}
+
+/// Whether byte offsets `src` and `dst` and length `len` are all whole words.
+fn whole_words(src: usize, dst: usize, len: usize) -> bool {
+    (src | dst | len).is_multiple_of(8)
+}
+
+/// Copies `len` bytes within `words` from byte offset `src` to `dst`, as `memmove` does (the caller
+/// checked both ranges). Whole-word copies when the offsets and length allow.
+pub(crate) fn copy_bytes_within(words: &mut [u64], src: usize, dst: usize, len: usize) {
+    if whole_words(src, dst, len) {
+        words.copy_within(src / 8..(src + len) / 8, dst / 8);
+    } else if dst <= src {
+        for i in 0..len {
+            let b = byte_at(words, src + i);
+            set_byte(words, dst + i, b);
+        }
+    } else {
+        for i in (0..len).rev() {
+            let b = byte_at(words, src + i);
+            set_byte(words, dst + i, b);
+        }
+    }
+}
+
+/// Copies `len` bytes from byte offset `src` of `from` to byte offset `dst` of `to` (the caller
+/// checked both ranges).
+pub(crate) fn copy_bytes(from: &[u64], src: usize, to: &mut [u64], dst: usize, len: usize) {
+    if whole_words(src, dst, len) {
+        to[dst / 8..(dst + len) / 8].copy_from_slice(&from[src / 8..(src + len) / 8]);
+    } else {
+        for i in 0..len {
+            set_byte(to, dst + i, byte_at(from, src + i));
+        }
+    }
+}
+
+impl GcObject {
+    /// Bytes an object of `words` words is counted for: its words and its entry in the heap.
+    fn size_bytes(words: usize) -> usize {
+        words.saturating_mul(8).saturating_add(OBJECT_OVERHEAD)
+    }
+
+    /// Number of elements of an array (of words of anything else).
+    pub fn len(&self) -> usize {
+        match self.kind {
+            ObjectKind::Array { len, .. } => len as usize,
+            _ => self.words.len(),
+        }
+    }
+
+    /// Calls `visit` with each word the collector must treat as a reference.
+    fn for_each_traced(&self, mut visit: impl FnMut(u64)) {
+        let mask = match self.kind {
+            ObjectKind::Struct { trace } => trace,
+            ObjectKind::Array {
+                storage: Storage::Ref,
+                ..
+            }
+            | ObjectKind::Exception { .. } => TRACE_ALL,
+            ObjectKind::Array { .. } => return,
+        };
+        if mask == TRACE_ALL {
+            self.words.iter().for_each(|w| visit(*w));
+        } else {
+            let mut rest = mask;
+            while rest != 0 {
+                let i = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                if let Some(w) = self.words.get(i) {
+                    visit(*w);
+                }
+            }
+        }
+    }
+}
+
+/// Bytes of bookkeeping per object: its table entry, generation and mark.
+const OBJECT_OVERHEAD: usize = size_of::<Option<GcObject>>() + size_of::<u32>() + size_of::<bool>();
 
 /// The per-store heap of GC objects.
 pub(crate) struct GcHeap {
@@ -192,9 +461,16 @@ pub(crate) struct GcHeap {
     marks: Vec<bool>,
     /// Generation of each heap slot, advanced when its object is collected.
     generations: Vec<u32>,
+    /// Bytes the store's resource limiter has granted the heap (`usize::MAX` without a limiter):
+    /// an allocation that would pass it first asks for more (see [`GcHeap::needs_grant`]).
+    granted: usize,
     /// Completed collections (for tests and diagnostics).
     pub collections: u64,
 }
+
+/// The heap asks a resource limiter for room in steps of this many bytes (a Wasm page), so that a
+/// growing heap does not consult it at every allocation.
+const GRANT_STEP: usize = 64 << 10;
 
 const MIN_THRESHOLD: usize = 1 << 20;
 /// Where a handle's generation starts, above the 32-bit index and the 2 tag bits.
@@ -212,8 +488,38 @@ impl GcHeap {
             limit,
             marks: Vec::new(),
             generations: Vec::new(),
+            granted: usize::MAX,
             collections: 0,
         }
+    }
+
+    /// A resource limiter now decides how far the heap may grow: it will be asked for everything
+    /// the heap holds, from nothing.
+    pub fn limit_by_grants(&mut self) {
+        self.granted = 0;
+    }
+
+    /// When an object of `words` words would take the heap past what the resource limiter granted:
+    /// the current grant and the one to ask for. The heap's grant is its high-water mark, like a
+    /// memory's size: collections do not give it back.
+    pub fn needs_grant(&self, words: usize) -> Option<(usize, usize)> {
+        self.needs_grant_for(GcObject::size_bytes(words))
+    }
+
+    /// When the heap's objects and `extra` more bytes are past its grant: as [`GcHeap::needs_grant`].
+    pub fn needs_grant_for(&self, extra: usize) -> Option<(usize, usize)> {
+        let needed = self.bytes.saturating_add(extra);
+        (needed > self.granted).then(|| {
+            let desired = needed
+                .checked_next_multiple_of(GRANT_STEP)
+                .unwrap_or(usize::MAX);
+            (self.granted, desired)
+        })
+    }
+
+    /// Records a grant of `bytes` from the resource limiter.
+    pub fn grant(&mut self, bytes: usize) {
+        self.granted = self.granted.max(bytes);
     }
 
     /// Whether an object of `words` words should be preceded by a collection.
@@ -225,7 +531,7 @@ impl GcHeap {
     pub fn fits(&self, words: usize) -> bool {
         words
             .checked_mul(8)
-            .and_then(|b| b.checked_add(32))
+            .and_then(|b| b.checked_add(OBJECT_OVERHEAD))
             .and_then(|b| b.checked_add(self.bytes))
             .is_some_and(|b| b <= self.limit)
     }
@@ -249,16 +555,7 @@ impl GcHeap {
 
     /// The heap index a slot value refers to, if it is the handle of a live object.
     fn handle(&self, raw: u64) -> Option<usize> {
-        let raw = raw & !EXTERNALIZED;
-        if raw & 3 != 0 {
-            return None;
-        }
-        let index = usize::try_from(((raw >> 2) & u32::MAX as u64).checked_sub(1)?).ok()?;
-        let generation = (raw >> GENERATION_SHIFT) as u32;
-        if self.generations.get(index) != Some(&generation) {
-            return None;
-        }
-        self.objects.get(index)?.as_ref().map(|_| index)
+        handle_in(&self.objects, &self.generations, raw)
     }
 
     /// The object a slot value refers to.
@@ -271,12 +568,25 @@ impl GcHeap {
         self.objects[index].as_mut()
     }
 
-    /// Mark-sweep from `roots` (every word is treated as a possible reference).
-    pub fn collect(&mut self, roots: impl IntoIterator<Item = u64>) {
-        self.marks.clear();
-        self.marks.resize(self.objects.len(), false);
-        let mut work: Vec<usize> = Vec::new();
-        for raw in roots {
+    /// Two different objects, the first shared and the second mutable.
+    pub fn get_pair_mut(&mut self, a: u64, b: u64) -> Option<(&GcObject, &mut GcObject)> {
+        let (i, j) = (self.handle(a)?, self.handle(b)?);
+        if i == j {
+            return None;
+        }
+        let (low, high) = self.objects.split_at_mut(i.max(j));
+        let (first, second) = if i < j {
+            (low[i].as_ref()?, high[0].as_mut()?)
+        } else {
+            (high[0].as_ref()?, low[j].as_mut()?)
+        };
+        Some((first, second))
+    }
+
+    /// Marks the objects that `roots` (each word a possible reference) name and queues them on
+    /// `work` for [`GcHeap::trace`].
+    fn mark_roots(&mut self, roots: &[u64], work: &mut Vec<usize>) {
+        for &raw in roots {
             if let Some(i) = self.handle(raw)
                 && !self.marks[i]
             {
@@ -284,17 +594,26 @@ impl GcHeap {
                 work.push(i);
             }
         }
+    }
+
+    /// Marks everything reachable from the objects on `work`.
+    fn trace(&mut self, work: &mut Vec<usize>) {
         while let Some(i) = work.pop() {
             let object = self.objects[i].as_ref().expect("marked objects are live");
-            for &raw in object.words.iter() {
-                if let Some(j) = self.handle(raw)
-                    && !self.marks[j]
+            let (objects, generations, marks) = (&self.objects, &self.generations, &mut self.marks);
+            object.for_each_traced(|raw| {
+                if let Some(j) = handle_in(objects, generations, raw)
+                    && !marks[j]
                 {
-                    self.marks[j] = true;
+                    marks[j] = true;
                     work.push(j);
                 }
-            }
+            });
         }
+    }
+
+    /// Frees every unmarked object and sets the next threshold.
+    fn sweep(&mut self) {
         let mut live = 0;
         for (i, slot) in self.objects.iter_mut().enumerate() {
             if let Some(object) = slot {
@@ -315,6 +634,32 @@ impl GcHeap {
             .max(live);
         self.collections += 1;
     }
+
+    /// Mark-sweep from the root sets `roots` (every word is treated as a possible reference).
+    pub fn collect<'a>(&mut self, roots: impl IntoIterator<Item = &'a [u64]>) {
+        self.marks.clear();
+        self.marks.resize(self.objects.len(), false);
+        let mut work = Vec::new();
+        for set in roots {
+            self.mark_roots(set, &mut work);
+            self.trace(&mut work);
+        }
+        self.sweep();
+    }
+}
+
+/// The heap index `raw` names, if it is the handle of a live object of `objects`.
+fn handle_in(objects: &[Option<GcObject>], generations: &[u32], raw: u64) -> Option<usize> {
+    let raw = raw & !EXTERNALIZED;
+    if raw & 3 != 0 {
+        return None;
+    }
+    let index = usize::try_from(((raw >> 2) & u32::MAX as u64).checked_sub(1)?).ok()?;
+    let generation = (raw >> GENERATION_SHIFT) as u32;
+    if generations.get(index) != Some(&generation) {
+        return None;
+    }
+    objects.get(index)?.as_ref().map(|_| index)
 }
 
 /// Encodes an `i31` value.
@@ -354,19 +699,6 @@ pub(crate) fn externalize(raw: u64) -> u64 {
     }
 }
 
-/// Reads element or field words `at..at + storage.words()`; traps on a bad index.
-pub(crate) fn read_words(object: &GcObject, at: usize, storage: Storage) -> Result<u128, TrapKind> {
-    let words = object
-        .words
-        .get(at..at + storage.words())
-        .ok_or(TrapKind::ArrayOutOfBounds)?;
-    Ok(match words {
-        [lo, hi] => *lo as u128 | (*hi as u128) << 64,
-        [w] => *w as u128,
-        _ => 0,
-    })
-}
-
 /// The live slots of an activation suspended in a host call: roots for the collector.
 ///
 /// `slots` is the activation's own base pointer into its value stack (from the one `as_mut_ptr` the
@@ -385,26 +717,24 @@ unsafe impl Send for SuspendedStack {}
 
 /// Collects the store's heap. `current` is the live part of the running activation's value stack.
 pub(crate) fn collect(store: &mut crate::store::StoreInner, current: &[u64]) {
-    let mut roots: Vec<u64> = current.to_vec();
-    for stack in &store.suspended_stacks {
+    let suspended = store.suspended_stacks.iter().map(|stack| {
         // SAFETY: each entry names the live slots of an activation suspended in a host call; its
         // stack is owned by that activation's `invoke` call, which is still on the host stack, does
         // not touch its slots until the host returns, and removes the entry first (see
-        // `exec::call_host_suspended`).
-        let slots = unsafe { std::slice::from_raw_parts(stack.slots.as_ptr(), stack.live) };
-        roots.extend_from_slice(slots);
-    }
-    for global in &store.globals {
-        roots.push(global.value as u64);
-    }
-    for table in &store.tables {
-        roots.extend_from_slice(&table.elements);
-    }
-    for instance in &store.instances {
-        for segment in &instance.elems {
-            roots.extend_from_slice(segment);
-        }
-    }
+        // `exec::call_host_suspended`). The collector only reads the slots.
+        unsafe { std::slice::from_raw_parts(stack.slots.as_ptr(), stack.live) }
+    });
+    let globals: Vec<u64> = store.globals.iter().map(|g| g.value as u64).collect();
+    let tables = store.tables.iter().map(|t| &t.elements[..]);
+    let segments = store
+        .instances
+        .iter()
+        .flat_map(|instance| instance.elems.iter().map(|s| &s[..]));
+    let roots = std::iter::once(current)
+        .chain(suspended)
+        .chain(std::iter::once(&globals[..]))
+        .chain(tables)
+        .chain(segments);
     store.gc.collect(roots);
 }
 
@@ -428,51 +758,63 @@ pub(crate) fn const_alloc(
         .type_info(ty)
         .and_then(|i| i.layout)
         .expect("validated: struct or array type registered at compile time");
-    let push = |out: &mut Vec<u64>, value: u128, storage: Storage| {
-        out.push(value as u64);
-        if storage == Storage::Wide {
-            out.push((value >> 64) as u64);
-        }
-    };
     let (kind, words) = match (request, &layout) {
-        (
-            ConstAlloc::Struct { fields, .. },
-            Layout::Struct {
-                fields: storage,
-                words,
-                ..
-            },
-        ) => {
-            let mut out = Vec::with_capacity(*words as usize);
-            match fields {
+        (ConstAlloc::Struct { fields, .. }, Layout::Struct { words, trace, .. }) => {
+            let words = match fields {
                 Some(values) => {
+                    let mut slots = Vec::with_capacity(values.len() * 2);
+                    let Layout::Struct {
+                        fields: storage, ..
+                    } = &layout
+                    else {
+                        unreachable!()
+                    };
                     for (value, s) in values.iter().zip(storage.iter()) {
-                        push(&mut out, *value, *s);
+                        slots.push(*value as u64);
+                        if *s == Storage::V128 {
+                            slots.push((*value >> 64) as u64);
+                        }
                     }
+                    struct_words(&layout, &slots)
                 }
-                None => out.resize(*words as usize, 0),
-            }
-            (ObjectKind::Struct, out)
+                None => vec![0; *words as usize].into(),
+            };
+            (ObjectKind::Struct { trace: *trace }, words)
         }
         (ConstAlloc::Array { elems, .. }, Layout::Array(storage)) => {
-            let mut out = Vec::with_capacity(elems.len() * storage.words());
-            for value in elems {
-                push(&mut out, *value, *storage);
+            let len = elems.len();
+            let mut out = vec![0; array_words(*storage, len).unwrap_or(0)];
+            for (i, value) in elems.iter().enumerate() {
+                write_value(&mut out, i * storage.size(), *storage, *value)
+                    .expect("sized for the elements");
             }
-            (ObjectKind::Array(*storage), out)
+            let len = u32::try_from(len).expect("validated: constant array sizes are small");
+            (
+                ObjectKind::Array {
+                    storage: *storage,
+                    len,
+                },
+                out.into(),
+            )
         }
         (ConstAlloc::ArrayRepeat { init, len, .. }, Layout::Array(storage)) => {
-            let words = (len as usize).saturating_mul(storage.words());
-            if !heap.fits(words) {
+            // Checked before the words are made: `len` comes from the module.
+            let fits = array_words(*storage, len as usize).is_some_and(|w| heap.fits(w));
+            let words = fits
+                .then(|| repeated_words(*storage, len as usize, init))
+                .flatten();
+            let Some(words) = words else {
                 return Err(crate::Error::Instantiation(
                     "GC heap exhausted while evaluating a constant expression".into(),
                 ));
-            }
-            let mut out = Vec::with_capacity(words);
-            for _ in 0..len {
-                push(&mut out, init, *storage);
-            }
-            (ObjectKind::Array(*storage), out)
+            };
+            (
+                ObjectKind::Array {
+                    storage: *storage,
+                    len,
+                },
+                words,
+            )
         }
         _ => unreachable!("validated: the allocation matches its type's kind"),
     };
@@ -481,11 +823,7 @@ pub(crate) fn const_alloc(
             "GC heap exhausted while evaluating a constant expression".into(),
         ));
     }
-    Ok(heap.alloc(GcObject {
-        ty,
-        kind,
-        words: words.into(),
-    }))
+    Ok(heap.alloc(GcObject { ty, kind, words }))
 }
 
 /// Number of fields of struct type `type_index` of a module (0 for other types).

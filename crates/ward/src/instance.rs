@@ -454,6 +454,14 @@ pub(crate) fn instantiate<T>(
         };
         elems.push(items);
     }
+    // Constant expressions may have allocated GC objects: the heap's growth is the limiter's to
+    // allow, as at any allocation.
+    if !store.reserve_gc_heap(None)? {
+        return Err(Error::Instantiation(
+            "GC heap exceeds the store's resource limits".into(),
+        ));
+    }
+    let inner = &mut store.inner;
     let data: Vec<Arc<[u8]>> = m.data.iter().map(|d| d.bytes.clone()).collect();
 
     inner.instances.push(InstanceEntity {

@@ -61,6 +61,16 @@ pub trait ResourceLimiter: Send {
         maximum: Option<usize>,
     ) -> Result<bool>;
 
+    /// The store's GC heap wants to grow from `current` to `desired` bytes: its objects with their
+    /// bookkeeping, asked in steps of 64 KiB. The heap's size is its high-water mark (collections
+    /// do not shrink it), and [`Config::max_gc_heap`](crate::Config::max_gc_heap) caps it in any
+    /// case. Refusing makes the allocation trap with
+    /// [`TrapKind::GcHeapExhausted`](crate::TrapKind::GcHeapExhausted) (or fail instantiation).
+    fn gc_heap_growing(&mut self, current: usize, desired: usize) -> Result<bool> {
+        let _ = (current, desired);
+        Ok(true)
+    }
+
     /// A memory growth from `current` to `desired` bytes that this limiter allowed failed anyway
     /// (the host could not provide the memory): a limiter that keeps totals takes it back here.
     fn memory_grow_failed(&mut self, current: usize, desired: usize) {
@@ -100,9 +110,9 @@ pub struct StoreLimits {
     tables: usize,
     memories: usize,
     trap_on_grow_failure: bool,
-    /// Most bytes all memories and tables of the store may take together.
+    /// Most bytes all memories, tables and the GC heap of the store may take together.
     total_size: Option<usize>,
-    /// Bytes the store's memories and tables take now (as granted by this limiter).
+    /// Bytes the store's memories, tables and GC heap take now (as granted by this limiter).
     used: usize,
 }
 
@@ -146,9 +156,12 @@ impl StoreLimitsBuilder {
         self
     }
 
-    /// Most bytes all of the store's linear memories and tables may take together (a table element
-    /// counts [`TABLE_ELEMENT_BYTES`]), so that a guest with many memories or tables gets no more
-    /// than one budget in all. A growth beyond it fails like one beyond a per-memory limit.
+    /// Most bytes all of the store's linear memories, tables and GC heap may take together (a table
+    /// element counts [`TABLE_ELEMENT_BYTES`], the GC heap its high-water mark, see
+    /// [`ResourceLimiter::gc_heap_growing`]), so that a guest with many memories or tables, or many
+    /// GC objects, gets no more than one budget in all. A growth beyond it fails like one beyond a
+    /// per-memory limit; a GC allocation beyond it traps with
+    /// [`TrapKind::GcHeapExhausted`](crate::TrapKind::GcHeapExhausted).
     ///
     /// ```
     /// use ward::{Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
@@ -240,6 +253,14 @@ impl ResourceLimiter for StoreLimits {
             self.table_elements.is_none_or(|limit| desired <= limit) && self.take_from_total(extra);
         if !allowed && self.trap_on_grow_failure {
             return Err(limit_trap(TrapKind::TableLimitExceeded));
+        }
+        Ok(allowed)
+    }
+
+    fn gc_heap_growing(&mut self, current: usize, desired: usize) -> Result<bool> {
+        let allowed = self.take_from_total(desired.saturating_sub(current));
+        if !allowed && self.trap_on_grow_failure {
+            return Err(limit_trap(TrapKind::GcHeapExhausted));
         }
         Ok(allowed)
     }

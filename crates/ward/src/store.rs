@@ -369,6 +369,7 @@ impl<T> Store<T> {
         limiter: impl FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static) + Send + 'static,
     ) {
         self.limiter = Some(Box::new(limiter));
+        self.inner.gc.limit_by_grants();
     }
 
     /// Asks the limiter, if one is installed, a question about growth; without a limiter the answer
@@ -412,6 +413,29 @@ impl<T> Store<T> {
         self.ask_limiter(|l| {
             l.table_growing(saturate(current), saturate(desired), maximum.map(saturate))
         })
+    }
+
+    /// Asks the limiter whether the GC heap may grow from `current` to `desired` bytes, and records
+    /// the grant.
+    pub(crate) fn gc_heap_growing(&mut self, current: usize, desired: usize) -> Result<bool> {
+        let allowed = self.ask_limiter(|l| l.gc_heap_growing(current, desired))?;
+        if allowed {
+            self.inner.gc.grant(desired);
+        }
+        Ok(allowed)
+    }
+
+    /// Asks the limiter for room for an object of `words` words in the GC heap (for nothing more
+    /// than the objects it holds with `None`), if the heap's grant does not cover it already.
+    pub(crate) fn reserve_gc_heap(&mut self, words: Option<usize>) -> Result<bool> {
+        let needs = match words {
+            Some(words) => self.inner.gc.needs_grant(words),
+            None => self.inner.gc.needs_grant_for(0),
+        };
+        match needs {
+            None => Ok(true),
+            Some((current, desired)) => self.gc_heap_growing(current, desired),
+        }
     }
 
     /// A new memory of type `ty`, if the limiter allows its initial size.

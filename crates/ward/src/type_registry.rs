@@ -205,8 +205,10 @@ impl TypeInfo {
         let storage = |s: StorageKey| match s {
             StorageKey::I8 => Storage::I8,
             StorageKey::I16 => Storage::I16,
-            StorageKey::Val(ValKey::V128) => Storage::Wide,
-            StorageKey::Val(_) => Storage::Narrow,
+            StorageKey::Val(ValKey::I32 | ValKey::F32) => Storage::I32,
+            StorageKey::Val(ValKey::I64 | ValKey::F64) => Storage::I64,
+            StorageKey::Val(ValKey::V128) => Storage::V128,
+            StorageKey::Val(ValKey::Ref { .. }) => Storage::Ref,
         };
         let (func, layout) = match &sub.composite {
             CompositeKey::Func { params, results } => (

@@ -95,7 +95,7 @@ impl AnyRef {
             && inner
                 .gc
                 .get(self.raw)
-                .is_some_and(|o| o.kind == gc::ObjectKind::Struct)
+                .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Struct { .. }))
     }
 
     /// Whether this is an array object.
@@ -105,7 +105,7 @@ impl AnyRef {
             && inner
                 .gc
                 .get(self.raw)
-                .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Array(_)))
+                .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Array { .. }))
     }
 }
 

@@ -389,6 +389,135 @@ fn total_size_bounds_all_memories_and_tables_of_a_store_together() {
     assert_eq!(grow_all.call(&mut store, ()).unwrap(), 100);
 }
 
+const GC_AND_MEMORY: &str = r#"(module
+    (type $bytes (array (mut i8)))
+    (memory 16)
+    (global $keep (mut (ref null $bytes)) (ref.null $bytes))
+    (global $early (ref $bytes) (array.new_default $bytes (i32.const 0x4000)))
+    ;; Allocates (and keeps) an i8 array of `n` elements; returns its last element.
+    (func (export "keep") (param $n i32) (result i32)
+      (global.set $keep (array.new $bytes (i32.const 7) (local.get $n)))
+      (array.get_u $bytes (global.get $keep) (i32.sub (local.get $n) (i32.const 1))))
+    (func (export "drop") (global.set $keep (ref.null $bytes)))
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+
+fn gc_and_memory(limits: StoreLimits) -> (Store<StoreLimits>, Instance) {
+    let engine = Engine::default();
+    let module = Module::new(&engine, GC_AND_MEMORY).unwrap();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|limits: &mut StoreLimits| limits);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    (store, instance)
+}
+
+#[test]
+fn total_size_counts_the_gc_heap_with_memories() {
+    // A 1 MiB memory and a 2 MiB budget: a 512 KiB array fits, a second 1 MiB one does not, and
+    // the memory cannot grow into what the GC heap took.
+    let (mut store, instance) =
+        gc_and_memory(StoreLimitsBuilder::new().total_size(2 << 20).build());
+    let keep = instance.get_typed_func::<i32, i32>(&store, "keep").unwrap();
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow").unwrap();
+    assert_eq!(keep.call(&mut store, 512 << 10).unwrap(), 7);
+    let err = keep.call(&mut store, 1 << 20).unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::GcHeapExhausted), "{err}");
+    // 1 MiB of memory and the heap's ~0.55 MiB leave 7 pages for the memory, not 8.
+    assert_eq!(grow.call(&mut store, 8).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, 7).unwrap(), 16);
+    // The budget is spent. The heap keeps its high-water mark, and when the limiter refuses more it
+    // collects and reuses its own room: the dropped 512 KiB array makes room for 400 KiB.
+    instance
+        .get_typed_func::<(), ()>(&store, "drop")
+        .unwrap()
+        .call(&mut store, ())
+        .unwrap();
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
+    assert_eq!(keep.call(&mut store, 400 << 10).unwrap(), 7);
+    let err = keep.call(&mut store, 600 << 10).unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::GcHeapExhausted), "{err}");
+
+    // With a budget for both, both fit.
+    let (mut store, instance) =
+        gc_and_memory(StoreLimitsBuilder::new().total_size(4 << 20).build());
+    let keep = instance.get_typed_func::<i32, i32>(&store, "keep").unwrap();
+    let grow = instance.get_typed_func::<i32, i32>(&store, "grow").unwrap();
+    assert_eq!(keep.call(&mut store, 1 << 20).unwrap(), 7);
+    assert_eq!(grow.call(&mut store, 8).unwrap(), 16);
+}
+
+#[test]
+fn gc_objects_of_constant_expressions_count_at_instantiation() {
+    // The global's 16 KiB array does not fit next to a 1 MiB memory in a budget of 1 MiB + 8 KiB.
+    let engine = Engine::default();
+    let module = Module::new(&engine, GC_AND_MEMORY).unwrap();
+    let mut store = Store::new(
+        &engine,
+        StoreLimitsBuilder::new()
+            .total_size((1 << 20) + (8 << 10))
+            .build(),
+    );
+    store.limiter(|limits: &mut StoreLimits| limits);
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_err();
+    assert!(err.to_string().contains("GC heap"), "{err}");
+}
+
+#[test]
+fn the_gc_heap_asks_a_custom_limiter_in_steps() {
+    #[derive(Default)]
+    struct Recorder {
+        asked: Vec<(usize, usize)>,
+    }
+    impl ward::ResourceLimiter for Recorder {
+        fn memory_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> ward::Result<bool> {
+            Ok(true)
+        }
+        fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> ward::Result<bool> {
+            Ok(true)
+        }
+        fn gc_heap_growing(&mut self, current: usize, desired: usize) -> ward::Result<bool> {
+            self.asked.push((current, desired));
+            Ok(desired <= 4 << 20)
+        }
+    }
+    let engine = Engine::default();
+    let module = Module::new(&engine, GC_AND_MEMORY).unwrap();
+    let mut store = Store::new(&engine, Recorder::default());
+    store.limiter(|r: &mut Recorder| r);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let keep = instance.get_typed_func::<i32, i32>(&store, "keep").unwrap();
+    for _ in 0..50 {
+        keep.call(&mut store, 100 << 10).unwrap();
+    }
+    let err = keep.call(&mut store, 5 << 20).unwrap_err();
+    assert_eq!(trap_kind(&err), Some(TrapKind::GcHeapExhausted), "{err}");
+    let asked = &store.data().asked;
+    // The global's array at instantiation, then growth while garbage piles up to the collection
+    // threshold, then the refused 5 MiB, asked again after a collection; each request continues
+    // from the last grant, in 64 KiB steps, and the heap stops asking once collections keep it
+    // within its grant.
+    assert!(asked.len() >= 3 && asked.len() < 50, "{asked:?}");
+    for pair in asked.windows(2) {
+        let granted = pair[0].1 <= 4 << 20;
+        let last_grant = if granted { pair[0].1 } else { pair[0].0 };
+        assert_eq!(pair[1].0, last_grant, "{asked:?}");
+    }
+    let refused = asked.iter().filter(|(_, d)| *d > 4 << 20).count();
+    assert_eq!(
+        refused, 2,
+        "asked once, and once more after collecting: {asked:?}"
+    );
+    for (current, desired) in asked {
+        assert!(desired > current && desired % (64 << 10) == 0, "{asked:?}");
+    }
+    assert!(asked.last().unwrap().1 > 5 << 20, "{asked:?}");
+}
+
 /// Peak RSS 1,000 stores with 20 nested host -> Wasm activations each may take (8 MiB measured; each
 /// activation allocated the whole 8 MiB stack limit before stacks grew on demand: 300 MiB, 14 s).
 const REENTRY_PEAK_RSS_KIB: u64 = 48 * 1024;

@@ -695,12 +695,14 @@ pub(crate) struct GcSite {
     pub count: u32,
     /// Storage of the accessed field, or of the array's elements.
     pub storage: crate::gc::Storage,
-    /// First word of the accessed field (structs).
+    /// Byte offset of the accessed field (structs).
     pub offset: u32,
     /// Words of a struct object.
     pub words: u32,
-    /// Bytes an array element takes in a data segment.
-    pub elem_bytes: u32,
+    /// Words of a struct object that hold references.
+    pub trace: crate::gc::TraceMask,
+    /// The struct's layout in the function's side tables (`struct.new`).
+    pub layout: u32,
 }
 
 /// One `try_table` of a function: while an instruction in `start..end` throws, its catch clauses are

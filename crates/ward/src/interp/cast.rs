@@ -26,14 +26,14 @@ pub(crate) fn ref_test(store: &StoreInner, raw: u64, ty: RefType) -> bool {
                 && store
                     .gc
                     .get(raw)
-                    .is_some_and(|o| o.kind == gc::ObjectKind::Struct)
+                    .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Struct { .. }))
         }
         HeapType::Array => {
             !gc::is_i31(raw)
                 && store
                     .gc
                     .get(raw)
-                    .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Array(_)))
+                    .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Array { .. }))
         }
         HeapType::Concrete(id) => {
             let is_func = engine.type_is(id, |i| i.func.is_some());

@@ -1218,6 +1218,20 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                     }
                     Outcome::Throw(exn) => throw!(exn, false),
                     Outcome::Trap(kind) => trap!(kind),
+                    Outcome::GrowHeap { words } => {
+                        // SAFETY: as for `execute` above; the collector only reads the slots.
+                        let live = unsafe {
+                            std::slice::from_raw_parts(slots, frame.fp + frame.frame_size)
+                        };
+                        match gc_ops::make_room(store, live, words) {
+                            // SAFETY: `ip - 1` is this instruction, which runs again (it changed
+                            // nothing before asking).
+                            Ok(true) => ip = unsafe { ip.sub(1) },
+                            Ok(false) => trap!(TrapKind::GcHeapExhausted),
+                            Err(Error::Trap(t)) => trap!(t.kind()),
+                            Err(e) => return Err(e),
+                        }
+                    }
                 }
             }
 

@@ -21,6 +21,10 @@ pub(super) enum Outcome {
     Throw(u64),
     /// With a trap.
     Trap(TrapKind),
+    /// By making room for an object of `words` words beyond the GC heap's grant ([`make_room`]),
+    /// and then running the same instruction again (it changed nothing yet), or trapping with
+    /// [`TrapKind::GcHeapExhausted`] if there is none.
+    GrowHeap { words: usize },
 }
 
 /// The running frame's slots.
@@ -29,13 +33,6 @@ pub(super) struct GcFrame {
     pub slots: *mut u64,
     pub fp: usize,
     pub frame_size: usize,
-}
-
-/// Up to 16 bytes as a little-endian number.
-fn le_bytes(bytes: &[u8]) -> u128 {
-    let mut buf = [0u8; 16];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    u128::from_le_bytes(buf)
 }
 
 /// Executes an exception-handling or GC instruction (see the module docs for why here).
@@ -72,7 +69,7 @@ pub(super) unsafe fn execute(
             // SAFETY: the caller's contract.
             match unsafe { new_exception(store, instance, frame, tag, base) } {
                 Ok(exn) => return Outcome::Throw(exn),
-                Err(kind) => return Outcome::Trap(kind),
+                Err(outcome) => return outcome,
             }
         }
         I::ThrowRef { src } => {
@@ -117,12 +114,33 @@ pub(super) unsafe fn execute(
         }
         other => {
             // SAFETY: the caller's contract is `heap_op`'s.
-            if let Err(kind) = unsafe { heap_op(store, side_tables, instance, frame, other) } {
-                return Outcome::Trap(kind);
+            if let Err(outcome) = unsafe { heap_op(store, side_tables, instance, frame, other) } {
+                return outcome;
             }
         }
     }
     Outcome::Next
+}
+
+/// Room for an object of `words` words beyond the GC heap's grant: asks the store's resource
+/// limiter and, if it refuses, collects (roots: `live` and the rest of the store, as at any
+/// collection) and asks again for what is still missing. `Ok(false)`: there is no room.
+pub(super) fn make_room<T>(
+    store: &mut crate::Store<T>,
+    live: &[u64],
+    words: usize,
+) -> crate::Result<bool> {
+    let Some((current, desired)) = store.inner.gc.needs_grant(words) else {
+        return Ok(true);
+    };
+    if store.gc_heap_growing(current, desired)? {
+        return Ok(true);
+    }
+    gc::collect(&mut store.inner, live);
+    match store.inner.gc.needs_grant(words) {
+        None => Ok(true),
+        Some((current, desired)) => store.gc_heap_growing(current, desired),
+    }
 }
 
 /// `throw`: allocates an exception of module tag `tag` of `instance` with the payload at `base..`
@@ -137,7 +155,7 @@ pub(super) unsafe fn new_exception(
     frame: GcFrame,
     tag: u32,
     base: Slot,
-) -> Result<u64, TrapKind> {
+) -> Result<u64, Outcome> {
     let GcFrame {
         slots,
         fp,
@@ -152,7 +170,10 @@ pub(super) unsafe fn new_exception(
         gc::collect(store, live);
     }
     if !store.gc.fits(n) {
-        return Err(TrapKind::GcHeapExhausted);
+        return Err(Outcome::Trap(TrapKind::GcHeapExhausted));
+    }
+    if store.gc.needs_grant(n).is_some() {
+        return Err(Outcome::GrowHeap { words: n });
     }
     debug_assert!(base as usize + n <= frame_size);
     // SAFETY: the payload span lies inside the frame (translator invariant).
@@ -176,7 +197,7 @@ unsafe fn heap_op(
     instance: u32,
     frame: GcFrame,
     instr: Instr,
-) -> Result<(), TrapKind> {
+) -> Result<(), Outcome> {
     let GcFrame {
         slots,
         fp,
@@ -184,7 +205,7 @@ unsafe fn heap_op(
     } = frame;
     macro_rules! fail {
         ($kind:expr) => {
-            return Err($kind)
+            return Err(Outcome::Trap($kind))
         };
     }
     // SAFETY (all slot accesses): see the function's safety section.
@@ -218,19 +239,11 @@ unsafe fn heap_op(
     macro_rules! put_field {
         ($dst:expr, $value:expr, $site:expr) => {
             match $site.storage {
-                Storage::Wide => set128!($dst, $value),
-                Storage::Narrow => set!($dst, $value as u64),
-                packed => {
-                    let v = packed.pack($value as u64);
-                    set!(
-                        $dst,
-                        if $site.signed {
-                            packed.sign_extend(v)
-                        } else {
-                            v
-                        }
-                    )
+                Storage::V128 => set128!($dst, $value),
+                Storage::I8 | Storage::I16 if $site.signed => {
+                    set!($dst, $site.storage.sign_extend($value as u64))
                 }
+                _ => set!($dst, $value as u64),
             }
         };
     }
@@ -245,8 +258,10 @@ unsafe fn heap_op(
         }};
     }
     // Makes room for an object of `$words` words: collects first when the heap's threshold would be
-    // passed (roots: the slots up to the top of this frame, see `gc::collect`), and fails if the
-    // object still does not fit under the heap limit.
+    // passed (roots: the slots up to the top of this frame, see `gc::collect`), fails if the
+    // object still does not fit under the heap limit, and has the executor ask the resource
+    // limiter (and run the instruction again) if it passes the heap's grant. Nothing is changed
+    // before this check, so running the instruction again is safe.
     macro_rules! gc_reserve {
         ($words:expr) => {{
             let words: Option<usize> = $words;
@@ -261,6 +276,9 @@ unsafe fn heap_op(
             }
             if !store.gc.fits(words) {
                 fail!(TrapKind::GcHeapExhausted)
+            }
+            if store.gc.needs_grant(words).is_some() {
+                return Err(Outcome::GrowHeap { words });
             }
             words
         }};
@@ -284,6 +302,36 @@ unsafe fn heap_op(
             }
         }};
     }
+    // The object `$raw` names, mutably, or a trap of `$kind` for null.
+    macro_rules! object_mut {
+        ($raw:expr, $kind:expr) => {{
+            let raw: u64 = $raw;
+            match store.gc.get_mut(raw) {
+                Some(object) => object,
+                None => fail!($kind),
+            }
+        }};
+    }
+    // Allocates an object and writes its handle to `$dst`.
+    macro_rules! alloc {
+        ($dst:expr, $site:expr, $kind:expr, $words:expr) => {{
+            let raw = store.gc.alloc(GcObject {
+                ty: $site.ty,
+                kind: $kind,
+                words: $words,
+            });
+            set!($dst, raw)
+        }};
+    }
+    // The kind of an array of `$len` elements made at `$site`.
+    macro_rules! array_kind {
+        ($site:expr, $len:expr) => {
+            ObjectKind::Array {
+                storage: $site.storage,
+                len: $len as u32,
+            }
+        };
+    }
     use Instr as I;
     match instr {
         I::ArrayLen { dst, src } => {
@@ -297,14 +345,11 @@ unsafe fn heap_op(
             site,
         } => {
             let site = side_tables.gc_sites[site as usize];
-            let words = gc_reserve!(Some(site.words as usize));
-            let words: Box<[u64]> = frame_words!(base, words).into();
-            let raw = store.gc.alloc(GcObject {
-                ty: site.ty,
-                kind: ObjectKind::Struct,
-                words,
-            });
-            set!(dst, raw)
+            let layout = &side_tables.layouts[site.layout as usize];
+            gc_reserve!(Some(site.words as usize));
+            let slots = frame_words!(base, layout.slots());
+            let words = gc::struct_words(layout, slots);
+            alloc!(dst, site, ObjectKind::Struct { trace: site.trace }, words)
         }
         I::Gc {
             op: GcOp::StructNewDefault,
@@ -314,12 +359,8 @@ unsafe fn heap_op(
         } => {
             let site = side_tables.gc_sites[site as usize];
             let words = gc_reserve!(Some(site.words as usize));
-            let raw = store.gc.alloc(GcObject {
-                ty: site.ty,
-                kind: ObjectKind::Struct,
-                words: vec![0; words].into(),
-            });
-            set!(dst, raw)
+            let kind = ObjectKind::Struct { trace: site.trace };
+            alloc!(dst, site, kind, vec![0; words].into())
         }
         I::Gc {
             op: GcOp::StructGet,
@@ -331,7 +372,8 @@ unsafe fn heap_op(
             let Some(object) = store.gc.get(get!(obj)) else {
                 fail!(TrapKind::NullStructReference)
             };
-            let value = gc::read_words(object, site.offset as usize, site.storage)?;
+            let value = gc::read_value(&object.words, site.offset as usize, site.storage)
+                .expect("validated: the field lies in the struct");
             put_field!(dst, value, site);
         }
         I::Gc {
@@ -341,16 +383,10 @@ unsafe fn heap_op(
             ..
         } => {
             let site = side_tables.gc_sites[site as usize];
-            let n = site.storage.words();
-            let value = frame_words!(base + 1, n);
-            let at = site.offset as usize;
-            let Some(object) = store.gc.get_mut(get!(base)) else {
-                fail!(TrapKind::NullStructReference)
-            };
-            match object.words.get_mut(at..at + n) {
-                Some(dst) => dst.copy_from_slice(value),
-                None => fail!(TrapKind::NullStructReference),
-            }
+            let value = gc::from_slots(frame_words!(base + 1, site.storage.slots()), site.storage);
+            let object = object_mut!(get!(base), TrapKind::NullStructReference);
+            gc::write_value(&mut object.words, site.offset as usize, site.storage, value)
+                .expect("validated: the field lies in the struct");
         }
         I::Gc {
             op: GcOp::ArrayNew,
@@ -359,20 +395,14 @@ unsafe fn heap_op(
             site,
         } => {
             let site = side_tables.gc_sites[site as usize];
-            let w = site.storage.words();
-            let init = frame_words!(base, w);
+            let w = site.storage.slots();
+            let init = gc::from_slots(frame_words!(base, w), site.storage);
             let len = get!(base + w as u32) as u32 as usize;
-            let words = gc_reserve!(len.checked_mul(w));
-            let mut all = Vec::with_capacity(words);
-            for _ in 0..len {
-                all.extend_from_slice(init);
-            }
-            let raw = store.gc.alloc(GcObject {
-                ty: site.ty,
-                kind: ObjectKind::Array(site.storage),
-                words: all.into(),
-            });
-            set!(dst, raw)
+            gc_reserve!(gc::array_words(site.storage, len));
+            let Some(words) = gc::repeated_words(site.storage, len, init) else {
+                fail!(TrapKind::GcHeapExhausted)
+            };
+            alloc!(dst, site, array_kind!(site, len), words)
         }
         I::Gc {
             op: GcOp::ArrayNewDefault,
@@ -382,13 +412,8 @@ unsafe fn heap_op(
         } => {
             let site = side_tables.gc_sites[site as usize];
             let len = get!(len) as u32 as usize;
-            let words = gc_reserve!(len.checked_mul(site.storage.words()));
-            let raw = store.gc.alloc(GcObject {
-                ty: site.ty,
-                kind: ObjectKind::Array(site.storage),
-                words: vec![0; words].into(),
-            });
-            set!(dst, raw)
+            let words = gc_reserve!(gc::array_words(site.storage, len));
+            alloc!(dst, site, array_kind!(site, len), vec![0; words].into())
         }
         I::Gc {
             op: GcOp::ArrayNewFixed,
@@ -397,14 +422,16 @@ unsafe fn heap_op(
             site,
         } => {
             let site = side_tables.gc_sites[site as usize];
-            let words = gc_reserve!((site.count as usize).checked_mul(site.storage.words()));
-            let words: Box<[u64]> = frame_words!(base, words).into();
-            let raw = store.gc.alloc(GcObject {
-                ty: site.ty,
-                kind: ObjectKind::Array(site.storage),
-                words,
-            });
-            set!(dst, raw)
+            let len = site.count as usize;
+            let words = gc_reserve!(gc::array_words(site.storage, len));
+            let slots = frame_words!(base, len * site.storage.slots());
+            let mut out = vec![0; words];
+            for (i, value) in slots.chunks_exact(site.storage.slots()).enumerate() {
+                let value = gc::from_slots(value, site.storage);
+                gc::write_value(&mut out, i * site.storage.size(), site.storage, value)
+                    .expect("sized for the elements");
+            }
+            alloc!(dst, site, array_kind!(site, len), out.into())
         }
         I::Gc {
             op: GcOp::ArrayNewData,
@@ -416,28 +443,16 @@ unsafe fn heap_op(
             let offset = get!(base) as u32 as usize;
             let len = get!(base + 1) as u32 as usize;
             let data = store.instances[instance as usize].data[site.segment as usize].clone();
-            let bytes = site.elem_bytes as usize;
+            let bytes = len as u64 * site.storage.size() as u64;
             in_bounds!(
                 offset,
-                len as u64 * bytes as u64,
+                bytes,
                 data.len(),
                 TrapKind::OutOfBoundsSegmentAccess
             );
-            let words = gc_reserve!(len.checked_mul(site.storage.words()));
-            let mut all = Vec::with_capacity(words);
-            for chunk in data[offset..offset + len * bytes].chunks_exact(bytes) {
-                let value = le_bytes(chunk);
-                all.push(value as u64);
-                if site.storage == Storage::Wide {
-                    all.push((value >> 64) as u64);
-                }
-            }
-            let raw = store.gc.alloc(GcObject {
-                ty: site.ty,
-                kind: ObjectKind::Array(site.storage),
-                words: all.into(),
-            });
-            set!(dst, raw)
+            gc_reserve!(gc::array_words(site.storage, len));
+            let words = gc::words_of_bytes(&data[offset..offset + bytes as usize]);
+            alloc!(dst, site, array_kind!(site, len), words)
         }
         I::Gc {
             op: GcOp::ArrayNewElem,
@@ -450,13 +465,9 @@ unsafe fn heap_op(
             let len = get!(base + 1) as u32 as usize;
             let items = store.instances[instance as usize].elems[site.segment as usize].clone();
             in_bounds!(offset, len, items.len(), TrapKind::TableOutOfBounds);
-            let words = gc_reserve!(Some(len));
-            let raw = store.gc.alloc(GcObject {
-                ty: site.ty,
-                kind: ObjectKind::Array(site.storage),
-                words: items[offset..offset + words].into(),
-            });
-            set!(dst, raw)
+            gc_reserve!(Some(len));
+            let words = items[offset..offset + len].into();
+            alloc!(dst, site, array_kind!(site, len), words)
         }
         I::Gc {
             op: GcOp::ArrayGet,
@@ -469,8 +480,9 @@ unsafe fn heap_op(
             let Some(object) = store.gc.get(get!(base)) else {
                 fail!(TrapKind::NullArrayReference)
             };
-            let w = site.storage.words();
-            let value = gc::read_words(object, index.saturating_mul(w), site.storage)?;
+            in_bounds!(index, 1, object.len(), TrapKind::ArrayOutOfBounds);
+            let at = index * site.storage.size();
+            let value = gc::read_value(&object.words, at, site.storage).expect("in bounds");
             put_field!(dst, value, site);
         }
         I::Gc {
@@ -480,17 +492,12 @@ unsafe fn heap_op(
             ..
         } => {
             let site = side_tables.gc_sites[site as usize];
-            let w = site.storage.words();
             let index = get!(base + 1) as u32 as usize;
-            let value = frame_words!(base + 2, w);
-            let Some(object) = store.gc.get_mut(get!(base)) else {
-                fail!(TrapKind::NullArrayReference)
-            };
-            let at = index.saturating_mul(w);
-            match object.words.get_mut(at..at.saturating_add(w)) {
-                Some(dst) => dst.copy_from_slice(value),
-                None => fail!(TrapKind::ArrayOutOfBounds),
-            }
+            let value = gc::from_slots(frame_words!(base + 2, site.storage.slots()), site.storage);
+            let object = object_mut!(get!(base), TrapKind::NullArrayReference);
+            in_bounds!(index, 1, object.len(), TrapKind::ArrayOutOfBounds);
+            let at = index * site.storage.size();
+            gc::write_value(&mut object.words, at, site.storage, value).expect("in bounds");
         }
         I::Gc {
             op: GcOp::ArrayFill,
@@ -499,15 +506,16 @@ unsafe fn heap_op(
             ..
         } => {
             let site = side_tables.gc_sites[site as usize];
-            let w = site.storage.words();
+            let w = site.storage.slots();
             let offset = get!(base + 1) as u32 as usize;
-            let value = frame_words!(base + 2, w);
+            let value = gc::from_slots(frame_words!(base + 2, w), site.storage);
             let n = get!(base + 2 + w as u32) as u32 as usize;
-            let len = array_len!(get!(base));
-            in_bounds!(offset, n, len, TrapKind::ArrayOutOfBounds);
-            let object = store.gc.get_mut(get!(base)).expect("checked above");
-            for chunk in object.words[offset * w..(offset + n) * w].chunks_exact_mut(w) {
-                chunk.copy_from_slice(value);
+            let object = object_mut!(get!(base), TrapKind::NullArrayReference);
+            in_bounds!(offset, n, object.len(), TrapKind::ArrayOutOfBounds);
+            let size = site.storage.size();
+            for i in offset..offset + n {
+                gc::write_value(&mut object.words, i * size, site.storage, value)
+                    .expect("in bounds");
             }
         }
         I::Gc {
@@ -517,7 +525,7 @@ unsafe fn heap_op(
             ..
         } => {
             let site = side_tables.gc_sites[site as usize];
-            let w = site.storage.words();
+            let size = site.storage.size();
             let (dst_ref, dst_off) = (get!(base), get!(base + 1) as u32 as usize);
             let (src_ref, src_off) = (get!(base + 2), get!(base + 3) as u32 as usize);
             let n = get!(base + 4) as u32 as usize;
@@ -525,15 +533,16 @@ unsafe fn heap_op(
             let src_len = array_len!(src_ref);
             in_bounds!(dst_off, n, dst_len, TrapKind::ArrayOutOfBounds);
             in_bounds!(src_off, n, src_len, TrapKind::ArrayOutOfBounds);
-            let src_range = src_off * w..(src_off + n) * w;
+            let (src, dst, len) = (src_off * size, dst_off * size, n * size);
             if dst_ref == src_ref {
                 let object = store.gc.get_mut(dst_ref).expect("checked above");
-                object.words.copy_within(src_range, dst_off * w);
+                gc::copy_bytes_within(&mut object.words, src, dst, len);
             } else {
-                let words: Vec<u64> =
-                    store.gc.get(src_ref).expect("checked above").words[src_range].to_vec();
-                let object = store.gc.get_mut(dst_ref).expect("checked above");
-                object.words[dst_off * w..(dst_off + n) * w].copy_from_slice(&words);
+                let (from, to) = store
+                    .gc
+                    .get_pair_mut(src_ref, dst_ref)
+                    .expect("checked above");
+                gc::copy_bytes(&from.words, src, &mut to.words, dst, len);
             }
         }
         I::Gc {
@@ -543,30 +552,23 @@ unsafe fn heap_op(
             ..
         } => {
             let site = side_tables.gc_sites[site as usize];
-            let w = site.storage.words();
+            let size = site.storage.size();
             let offset = get!(base + 1) as u32 as usize;
             let source = get!(base + 2) as u32 as usize;
             let n = get!(base + 3) as u32 as usize;
             let len = array_len!(get!(base));
             in_bounds!(offset, n, len, TrapKind::ArrayOutOfBounds);
             let data = store.instances[instance as usize].data[site.segment as usize].clone();
-            let bytes = site.elem_bytes as usize;
+            let bytes = n as u64 * size as u64;
             in_bounds!(
                 source,
-                n as u64 * bytes as u64,
+                bytes,
                 data.len(),
                 TrapKind::OutOfBoundsSegmentAccess
             );
             let object = store.gc.get_mut(get!(base)).expect("checked above");
-            let chunks = data[source..source + n * bytes].chunks_exact(bytes);
-            for (i, chunk) in chunks.enumerate() {
-                let value = le_bytes(chunk);
-                let at = (offset + i) * w;
-                object.words[at] = value as u64;
-                if w == 2 {
-                    object.words[at + 1] = (value >> 64) as u64;
-                }
-            }
+            let data = &data[source..source + bytes as usize];
+            gc::write_bytes(&mut object.words, offset * size, data);
         }
         I::Gc {
             op: GcOp::ArrayInitElem,

@@ -75,6 +75,8 @@ pub(crate) struct SideTables {
     pub call_sites: Vec<(u32, u32)>,
     /// Immediates of GC instructions.
     pub gc_sites: Vec<GcSite>,
+    /// Layouts of the structs that `struct.new` makes (from `GcSite::layout`).
+    pub layouts: Vec<crate::gc::Layout>,
     /// Target types of casts.
     pub casts: Vec<crate::types::RefType>,
     /// 128-bit immediates: `v128.const` values and shuffle masks.
@@ -86,6 +88,7 @@ impl SideTables {
         memargs: Vec::new(),
         call_sites: Vec::new(),
         gc_sites: Vec::new(),
+        layouts: Vec::new(),
         casts: Vec::new(),
         v128_consts: Vec::new(),
     };

@@ -30,38 +30,23 @@ impl Translator<'_, '_> {
     ) -> u32 {
         let inner = &self.env.types.types[ty].composite_type.inner;
         let layout = crate::gc::Layout::from_composite(inner).expect("validated: struct or array");
-        let (storage, offset, words, element) = match (&layout, inner) {
-            (
-                crate::gc::Layout::Struct {
-                    fields,
-                    offsets,
-                    words,
-                },
-                wasmparser::CompositeInnerType::Struct(s),
-            ) => {
+        let (storage, offset, words, trace) = match &layout {
+            crate::gc::Layout::Struct {
+                fields,
+                offsets,
+                words,
+                trace,
+                ..
+            } => {
                 let f = (field as usize).min(fields.len().saturating_sub(1));
-                let element = s.fields.get(f).map(|f| f.element_type);
                 (
-                    fields.get(f).copied().unwrap_or(crate::gc::Storage::Narrow),
+                    fields.get(f).copied().unwrap_or(crate::gc::Storage::I64),
                     offsets.get(f).copied().unwrap_or(0),
                     *words,
-                    element,
+                    *trace,
                 )
             }
-            (crate::gc::Layout::Array(storage), wasmparser::CompositeInnerType::Array(a)) => {
-                (*storage, 0, 0, Some(a.0.element_type))
-            }
-            _ => unreachable!("layout matches its composite type"),
-        };
-        let elem_bytes = match element {
-            Some(wasmparser::StorageType::I8) => 1,
-            Some(wasmparser::StorageType::I16) => 2,
-            Some(wasmparser::StorageType::Val(v)) => match v {
-                wasmparser::ValType::I32 | wasmparser::ValType::F32 => 4,
-                wasmparser::ValType::V128 => 16,
-                _ => 8,
-            },
-            None => 8,
+            crate::gc::Layout::Array(storage) => (*storage, 0, 0, 0),
         };
         self.env.side_tables.gc_sites.push(GcSite {
             ty: self.env.types.id(ty),
@@ -72,7 +57,8 @@ impl Translator<'_, '_> {
             storage,
             offset,
             words,
-            elem_bytes,
+            trace,
+            layout: 0,
         });
         (self.env.side_tables.gc_sites.len() - 1) as u32
     }
@@ -88,7 +74,7 @@ impl Translator<'_, '_> {
     fn struct_get(&mut self, type_index: u32, field: u32, signed: bool) {
         let (ty, layout) = self.gc_layout(type_index);
         let wide = matches!(&layout, crate::gc::Layout::Struct { fields, .. }
-            if fields[field as usize] == crate::gc::Storage::Wide);
+            if fields[field as usize] == crate::gc::Storage::V128);
         let site = self.gc_site(ty, field, signed, 0, 0);
         let obj = self.pop_slot();
         let dst = if wide {
@@ -106,7 +92,7 @@ impl Translator<'_, '_> {
 
     fn array_get(&mut self, type_index: u32, signed: bool) {
         let (ty, layout) = self.gc_layout(type_index);
-        let wide = matches!(layout, crate::gc::Layout::Array(crate::gc::Storage::Wide));
+        let wide = matches!(layout, crate::gc::Layout::Array(crate::gc::Storage::V128));
         let site = self.gc_site(ty, 0, signed, 0, 0);
         let base = self.pop_span(2);
         let dst = if wide {
@@ -187,11 +173,15 @@ impl Translator<'_, '_> {
             O::ArrayLen => self.unary(ctor::ArrayLen),
             O::StructNew { struct_type_index } => {
                 let (ty, layout) = self.gc_layout(*struct_type_index);
-                let crate::gc::Layout::Struct { fields, .. } = layout else {
+                let crate::gc::Layout::Struct { fields, .. } = &layout else {
                     unreachable!("validated: struct.new names a struct type")
                 };
+                let count = fields.len() as u32;
                 let site = self.gc_site(ty, 0, false, 0, 0);
-                let base = self.pop_span(fields.len() as u32);
+                let tables = &mut self.env.side_tables;
+                tables.gc_sites[site as usize].layout = tables.layouts.len() as u32;
+                tables.layouts.push(layout);
+                let base = self.pop_span(count);
                 let dst = self.push_temp();
                 self.emit_result(Instr::Gc {
                     op: GcOp::StructNew,
