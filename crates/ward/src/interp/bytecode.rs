@@ -691,7 +691,7 @@ pub(crate) struct GcSite {
     pub signed: bool,
     /// Data or element segment index.
     pub segment: u32,
-    /// Element count of `array.new_fixed`.
+    /// Element count of `array.new_fixed`; slots of the field values of `struct.new`.
     pub count: u32,
     /// Storage of the accessed field, or of the array's elements.
     pub storage: crate::gc::Storage,

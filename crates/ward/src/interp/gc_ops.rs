@@ -347,7 +347,7 @@ unsafe fn heap_op(
             let site = side_tables.gc_sites[site as usize];
             let layout = &side_tables.layouts[site.layout as usize];
             gc_reserve!(Some(site.words as usize));
-            let slots = frame_words!(base, layout.slots());
+            let slots = frame_words!(base, site.count as usize);
             let words = gc::struct_words(layout, slots);
             alloc!(dst, site, ObjectKind::Struct { trace: site.trace }, words)
         }

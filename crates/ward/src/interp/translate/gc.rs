@@ -177,7 +177,7 @@ impl Translator<'_, '_> {
                     unreachable!("validated: struct.new names a struct type")
                 };
                 let count = fields.len() as u32;
-                let site = self.gc_site(ty, 0, false, 0, 0);
+                let site = self.gc_site(ty, 0, false, 0, layout.slots() as u32);
                 let tables = &mut self.env.side_tables;
                 tables.gc_sites[site as usize].layout = tables.layouts.len() as u32;
                 tables.layouts.push(layout);
