@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock};
 use crate::exception::{Tag, TagEntity};
 use crate::func::{Func, TypedFunc, WasmParams, WasmResults};
 use crate::global::{Global, GlobalEntity};
-use crate::memory::Memory;
+use crate::memory::{Memory, SharedMemory};
 use crate::module::{DataMode, ElemItems, ElemMode, EntityIndex, ImportKind, Module};
 use crate::store::{AsContext, AsContextMut, FuncEntity, FuncKind, InstanceEntity, Store, StoreId};
 use crate::table::{Table, TableEntity};
@@ -19,12 +19,14 @@ use crate::types::{MemoryType, Mutability, TableType};
 use crate::{Error, Result};
 
 /// Something a module can import or export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Extern {
     Func(Func),
     Table(Table),
     Memory(Memory),
+    /// A shared memory (not bound to one store).
+    SharedMemory(SharedMemory),
     Global(Global),
     Tag(Tag),
 }
@@ -54,6 +56,14 @@ impl Extern {
             None
         }
     }
+    /// The shared memory, if this is one.
+    pub fn into_shared_memory(self) -> Option<SharedMemory> {
+        if let Extern::SharedMemory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
+    }
     /// The tag, if this is one.
     pub fn into_tag(self) -> Option<Tag> {
         if let Extern::Tag(t) = self {
@@ -75,20 +85,22 @@ impl Extern {
         match self {
             Extern::Func(_) => "function",
             Extern::Table(_) => "table",
-            Extern::Memory(_) => "memory",
+            Extern::Memory(_) | Extern::SharedMemory(_) => "memory",
             Extern::Global(_) => "global",
             Extern::Tag(_) => "tag",
         }
     }
 
-    fn store_id(&self) -> StoreId {
-        match self {
+    /// The store the extern belongs to (`None` for a shared memory, which belongs to none).
+    fn store_id(&self) -> Option<StoreId> {
+        Some(match self {
             Extern::Func(f) => f.store,
             Extern::Table(t) => t.store,
             Extern::Memory(m) => m.store,
+            Extern::SharedMemory(_) => return None,
             Extern::Global(g) => g.store,
             Extern::Tag(t) => t.store,
-        }
+        })
     }
 }
 
@@ -105,6 +117,11 @@ impl From<Table> for Extern {
 impl From<Memory> for Extern {
     fn from(m: Memory) -> Extern {
         Extern::Memory(m)
+    }
+}
+impl From<SharedMemory> for Extern {
+    fn from(m: SharedMemory) -> Extern {
+        Extern::SharedMemory(m)
     }
 }
 impl From<Tag> for Extern {
@@ -142,7 +159,7 @@ impl Instance {
         let instance = &inner.instances[self.index as usize];
         let module = &instance.module.inner;
         let at = *module.export_map.get(name)?;
-        Some(entity_extern(inner.id, instance, module.exports[at].1))
+        Some(entity_extern(inner, instance, module.exports[at].1))
     }
 
     /// All exports, in module order.
@@ -154,7 +171,7 @@ impl Instance {
             .inner
             .exports
             .iter()
-            .map(|(name, index)| (name.clone(), entity_extern(inner.id, instance, *index)))
+            .map(|(name, index)| (name.clone(), entity_extern(inner, instance, *index)))
             .collect()
     }
 
@@ -196,7 +213,12 @@ impl Instance {
     }
 }
 
-fn entity_extern(store: StoreId, instance: &InstanceEntity, index: EntityIndex) -> Extern {
+fn entity_extern(
+    inner: &crate::store::StoreInner,
+    instance: &InstanceEntity,
+    index: EntityIndex,
+) -> Extern {
+    let store = inner.id;
     match index {
         EntityIndex::Func(i) => Extern::Func(Func {
             store,
@@ -206,10 +228,16 @@ fn entity_extern(store: StoreId, instance: &InstanceEntity, index: EntityIndex) 
             store,
             index: instance.tables[i as usize],
         }),
-        EntityIndex::Memory(i) => Extern::Memory(Memory {
-            store,
-            index: instance.memories[i as usize],
-        }),
+        EntityIndex::Memory(i) => {
+            let index = instance.memories[i as usize];
+            match inner.memories[index as usize].shared() {
+                Some(shared) => Extern::SharedMemory(SharedMemory {
+                    inner: shared.clone(),
+                    engine: inner.engine.clone(),
+                }),
+                None => Extern::Memory(Memory { store, index }),
+            }
+        }
         EntityIndex::Global(i) => Extern::Global(Global {
             store,
             index: instance.globals[i as usize],
@@ -245,6 +273,7 @@ fn table_matches(store: &crate::store::StoreInner, actual: TableType, expected: 
 
 fn memory_matches(actual: MemoryType, expected: MemoryType) -> bool {
     actual.memory64 == expected.memory64
+        && actual.shared == expected.shared
         && actual.page_size_log2 == expected.page_size_log2
         && limits_match(
             actual.minimum,
@@ -264,6 +293,7 @@ fn check_import(store: &crate::store::StoreInner, kind: &ImportKind, provided: &
             store.tables[t.index as usize].current_type(),
             *expected,
         ),
+        (ImportKind::Memory(expected), Extern::SharedMemory(m)) => memory_matches(m.ty(), *expected),
         (ImportKind::Memory(expected), Extern::Memory(m)) => {
             memory_matches(store.memories[m.index as usize].ty(), *expected)
         }
@@ -320,8 +350,18 @@ pub(crate) fn instantiate<T>(
     let mut globals = Vec::with_capacity(m.global_types.len());
     let mut tags = Vec::with_capacity(m.tag_types.len());
     for (import, provided) in m.imports.iter().zip(imports) {
-        if provided.store_id() != store.inner.id {
-            return Err(Error::Usage("import belongs to another store".into()));
+        match provided {
+            Extern::SharedMemory(shared) => {
+                if !crate::Engine::same(&shared.engine, &store.inner.engine) {
+                    return Err(Error::Usage(
+                        "shared memory belongs to another engine".into(),
+                    ));
+                }
+            }
+            other if other.store_id() != Some(store.inner.id) => {
+                return Err(Error::Usage("import belongs to another store".into()));
+            }
+            _ => {}
         }
         if !check_import(&store.inner, &import.kind, provided) {
             let expected = match &import.kind {
@@ -342,6 +382,10 @@ pub(crate) fn instantiate<T>(
             Extern::Func(f) => funcs.push(f.index),
             Extern::Table(t) => tables.push(t.index),
             Extern::Memory(mem) => memories.push(mem.index),
+            Extern::SharedMemory(shared) => {
+                let entity = crate::memory::MemoryEntity::new_shared(shared.inner.clone())?;
+                memories.push(store.inner.push_memory(entity).index);
+            }
             Extern::Global(g) => globals.push(g.index),
             Extern::Tag(t) => tags.push(t.index),
         }
@@ -522,10 +566,17 @@ pub(crate) fn instantiate<T>(
         let range = usize::try_from(offset)
             .ok()
             .and_then(|start| Some(start..start.checked_add(bytes.len())?))
-            .filter(|range| range.end <= mem.data().len())
+            .filter(|range| range.end as u64 <= mem.size_bytes())
             .ok_or_else(|| segment_trap(TrapKind::MemoryOutOfBounds))?;
-        mem.data_mut()[range.clone()].copy_from_slice(&bytes);
-        mem.note_written(range);
+        match mem.shared() {
+            // SAFETY: the range lies inside the memory, checked just above (shared memories only
+            // grow).
+            Some(shared) => unsafe { shared.write_bytes(range.start, &bytes) },
+            None => {
+                mem.data_mut()[range.clone()].copy_from_slice(&bytes);
+                mem.note_written(range);
+            }
+        }
         inner.instances[instance_index as usize].data[i] = DROPPED_DATA.clone();
     }
 

@@ -55,7 +55,7 @@ pub use limits::{
     UpdateDeadline,
 };
 pub use linker::Linker;
-pub use memory::Memory;
+pub use memory::{Memory, SharedMemory, WaitResult};
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContextMut, StoreId};
 pub use table::Table;

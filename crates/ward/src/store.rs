@@ -448,11 +448,15 @@ impl<T> Store<T> {
             )));
         }
         let engine = &self.inner.engine;
-        let memory = MemoryEntity::new_in(
-            &engine.inner.memory_pool,
-            ty,
-            engine.config().memory_reservation,
-        );
+        let memory = if ty.shared {
+            crate::memory::SharedMemoryInner::new(ty).and_then(MemoryEntity::new_shared)
+        } else {
+            MemoryEntity::new_in(
+                &engine.inner.memory_pool,
+                ty,
+                engine.config().memory_reservation,
+            )
+        };
         if memory.is_err() {
             let bytes = saturate(bytes);
             self.tell_limiter(|l| l.memory_grow_failed(0, bytes));

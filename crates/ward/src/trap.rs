@@ -56,6 +56,10 @@ pub enum TrapKind {
     CastFailure,
     /// A GC allocation did not fit in the configured heap even after a collection.
     GcHeapExhausted,
+    /// An atomic access at an address that is not a multiple of its size.
+    UnalignedAtomic,
+    /// `memory.atomic.wait` on a memory that is not shared.
+    AtomicWaitOnUnsharedMemory,
 }
 
 impl TrapKind {
@@ -85,6 +89,8 @@ impl TrapKind {
             TrapKind::ArrayOutOfBounds => "out of bounds array access",
             TrapKind::CastFailure => "cast failure",
             TrapKind::GcHeapExhausted => "GC heap exhausted",
+            TrapKind::UnalignedAtomic => "unaligned atomic",
+            TrapKind::AtomicWaitOnUnsharedMemory => "atomic wait on non-shared memory",
         }
     }
 }

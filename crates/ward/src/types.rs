@@ -221,6 +221,8 @@ pub struct MemoryType {
     pub maximum: Option<u64>,
     /// log2 of the page size in bytes (16 for the default 64 KiB pages).
     pub page_size_log2: u32,
+    /// Whether the memory is shared between threads (the threads proposal; needs a maximum).
+    pub shared: bool,
 }
 
 impl MemoryType {
@@ -231,6 +233,15 @@ impl MemoryType {
             minimum: minimum.into(),
             maximum: maximum.map(Into::into),
             page_size_log2: 16,
+            shared: false,
+        }
+    }
+
+    /// A 32-bit shared memory with 64 KiB pages (shared memories need a maximum).
+    pub fn shared(minimum: u32, maximum: u32) -> Self {
+        MemoryType {
+            shared: true,
+            ..MemoryType::new(minimum, Some(maximum))
         }
     }
 

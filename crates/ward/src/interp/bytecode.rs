@@ -22,6 +22,9 @@ pub type Target = u32;
 pub type MemArgIndex = u32;
 /// Index into the function's table of indirect call sites (type index, table index).
 pub type CallSiteIndex = u32;
+/// Index into the function's table of atomic and shared-memory access sites ([`AtomicSite`]).
+pub type AtomicSiteIndex = u32;
+
 /// Index into the function's table of GC instruction sites ([`GcSite`]).
 pub type GcSiteIndex = u32;
 /// Index into the function's table of cast target types.
@@ -596,6 +599,14 @@ define_instr! {
         /// Throw the exception referenced by `slot[src]`; trap if it is null.
         ThrowRef { src: Slot },
 
+        // ----- threads -----
+        /// An access to a shared memory, or an atomic instruction on any memory (one arm for all of
+        /// them, off the fast path): operands at `base..` in Wasm operand order (address first),
+        /// result in `dst` when there is one; see [`AtomicSite`].
+        Atomic { dst: Slot, base: Slot, site: AtomicSiteIndex },
+        /// `atomic.fence`.
+        AtomicFence {},
+
         // ----- GC -----
         /// A GC instruction that allocates or accesses a heap object (one arm for all of them keeps
         /// the dispatch `match` small): operands at `base..` in Wasm operand order (`struct.get`'s
@@ -678,6 +689,61 @@ pub enum GcOp {
     ArrayCopy,
     ArrayInitData,
     ArrayInitElem,
+}
+
+/// Immediates of an [`Instr::Atomic`]: the memory, the static offset and what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AtomicSite {
+    pub memory: u32,
+    pub offset: u64,
+    pub op: AtomicOp,
+}
+
+/// How a loaded value of fewer than 8 bytes becomes a slot value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Extend {
+    /// Zero-extended (`_u` loads, and full-width `i32`/`f32`).
+    Zero,
+    /// Sign-extended to 32 bits (`i32.load8_s`, `i32.load16_s`).
+    Signed32,
+    /// Sign-extended to 64 bits (`i64.load8_s` …).
+    Signed64,
+}
+
+/// The read-modify-write operations of `*.atomic.rmw*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RmwOp {
+    Add,
+    Sub,
+    And,
+    Or,
+    Xor,
+    Xchg,
+}
+
+/// What an [`Instr::Atomic`] does; `size` is in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AtomicOp {
+    /// An ordinary load from a shared memory (`Relaxed`): `[addr] -> dst`.
+    Load { size: u8, extend: Extend },
+    /// An ordinary store to a shared memory (`Relaxed`): `[addr, value]`.
+    Store { size: u8 },
+    /// `v128.load` from a shared memory: `[addr] -> dst, dst + 1`.
+    LoadV128,
+    /// `v128.store` to a shared memory: `[addr, lo, hi]`.
+    StoreV128,
+    /// `*.atomic.load*`: `[addr] -> dst`.
+    AtomicLoad { size: u8 },
+    /// `*.atomic.store*`: `[addr, value]`.
+    AtomicStore { size: u8 },
+    /// `*.atomic.rmw*`: `[addr, value] -> dst` (the old value).
+    Rmw { size: u8, op: RmwOp },
+    /// `*.atomic.rmw*.cmpxchg*`: `[addr, expected, replacement] -> dst` (the old value).
+    Cmpxchg { size: u8 },
+    /// `memory.atomic.wait32/64`: `[addr, expected, timeout] -> dst`.
+    Wait { size: u8 },
+    /// `memory.atomic.notify`: `[addr, count] -> dst`.
+    Notify,
 }
 
 /// Immediates of a GC instruction: the canonical struct or array type it names and, depending on

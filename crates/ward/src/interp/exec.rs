@@ -28,6 +28,7 @@ use std::sync::atomic::Ordering;
 use super::bytecode::LaneWidth;
 use super::bytecode::{Instr, Slot};
 use super::fast;
+use super::atomic_ops;
 use super::gc_ops::{self, GcFrame, Outcome};
 use super::interruption::{self, Verdict};
 use super::simd;
@@ -529,7 +530,14 @@ fn memory_zero(store: &StoreInner, instance: u32) -> (*mut u8, u64) {
     match store.instances[instance as usize].memories.first() {
         Some(&m) => {
             let memory = &store.memories[m as usize];
-            (memory.base(), memory.size_bytes())
+            // A shared memory is never accessed through the registers (the translator sends its
+            // accesses to `Instr::Atomic`); a length of 0 makes any stray access trap.
+            let len = if memory.shared().is_some() {
+                0
+            } else {
+                memory.size_bytes()
+            };
+            (memory.base(), len)
         }
         None => (std::ptr::null_mut(), 0),
     }
@@ -1039,7 +1047,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 let Some(range) = range_in(dst, len, entity.size_bytes()) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
-                entity.data_mut()[range].fill(value);
+                match entity.shared() {
+                    // SAFETY: the range lies inside the memory (checked just above).
+                    Some(shared) => unsafe { shared.fill(range.start, range.len(), value) },
+                    None => entity.data_mut()[range].fill(value),
+                }
             }
             I::MemoryCopy {
                 dst_memory,
@@ -1056,7 +1068,9 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 ) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
-                if dm == sm {
+                if memories[dm].shared().is_some() || memories[sm].shared().is_some() {
+                    atomic_ops::copy_with_shared(memories, dm, sm, d, s);
+                } else if dm == sm {
                     memories[dm].data_mut().copy_within(s, d.start);
                 } else {
                     let (dst_ptr, src_ptr) = (memories[dm].base(), memories[sm].base());
@@ -1082,7 +1096,11 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 ) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
-                entity.data_mut()[d].copy_from_slice(&bytes[s]);
+                match entity.shared() {
+                    // SAFETY: the range lies inside the memory (checked just above).
+                    Some(shared) => unsafe { shared.write_bytes(d.start, &bytes[s]) },
+                    None => entity.data_mut()[d].copy_from_slice(&bytes[s]),
+                }
             }
             I::DataDrop { data } => {
                 let instance = cur.instance as usize;
@@ -1232,6 +1250,30 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                             Err(e) => return Err(e),
                         }
                     }
+                }
+            }
+
+            I::Atomic { .. } | I::AtomicFence {} => {
+                let compiled = cur.compiled();
+                let frame = GcFrame {
+                    slots,
+                    fp,
+                    frame_size: compiled.frame_size as usize,
+                };
+                // SAFETY: as for the GC instructions above.
+                let at = unsafe { &*ip.sub(1) };
+                // SAFETY: as for the GC instructions above.
+                let done = unsafe {
+                    atomic_ops::execute(
+                        &mut store.inner,
+                        compiled.side_tables(),
+                        cur.instance,
+                        frame,
+                        at,
+                    )
+                };
+                if let Err(kind) = done {
+                    trap!(kind)
                 }
             }
 

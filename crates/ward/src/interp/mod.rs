@@ -3,6 +3,7 @@
 //! activation and runs the instructions needing the store (`exec`), deciding at interruption points
 //! whether running code stops (`interruption`).
 
+mod atomic_ops;
 pub(crate) mod bytecode;
 pub(crate) mod cast;
 pub(crate) mod exec;

@@ -30,6 +30,7 @@ use crate::module::CanonicalTypes;
 use crate::types::{GlobalType, ValType};
 
 mod gc;
+mod threads;
 use crate::{Error, Result};
 
 /// How many slots a value of a Wasm type takes: `v128` two, everything else one.
@@ -75,6 +76,8 @@ pub(crate) struct SideTables {
     pub call_sites: Vec<(u32, u32)>,
     /// Immediates of GC instructions.
     pub gc_sites: Vec<GcSite>,
+    /// Immediates of atomic and shared-memory instructions.
+    pub atomic_sites: Vec<crate::interp::bytecode::AtomicSite>,
     /// Layouts of the structs that `struct.new` makes (from `GcSite::layout`).
     pub layouts: Vec<crate::gc::Layout>,
     /// Target types of casts.
@@ -88,6 +91,7 @@ impl SideTables {
         memargs: Vec::new(),
         call_sites: Vec::new(),
         gc_sites: Vec::new(),
+        atomic_sites: Vec::new(),
         layouts: Vec::new(),
         casts: Vec::new(),
         v128_consts: Vec::new(),
@@ -97,6 +101,7 @@ impl SideTables {
         self.memargs.is_empty()
             && self.call_sites.is_empty()
             && self.gc_sites.is_empty()
+            && self.atomic_sites.is_empty()
             && self.casts.is_empty()
             && self.v128_consts.is_empty()
     }
@@ -129,6 +134,8 @@ pub(crate) struct ModuleEnv<'a> {
     pub tag_types: &'a [CoreTypeId],
     /// Memory 0 (imported or defined) is a 64-bit memory.
     pub memory0_is_64: bool,
+    /// Which memories (imports first) are shared: their accesses become `Instr::Atomic`.
+    pub shared_memories: &'a [bool],
     /// Buffers reused from one function's translation to the next.
     pub scratch: TranslatorScratch,
     /// Side tables of the function being translated (moved into its `CompiledFunc` at the end).
@@ -1449,6 +1456,9 @@ impl<'a, 'e> Translator<'a, 'e> {
             return Ok(());
         }
         self.charge_operator();
+        if self.translate_threads(op)? {
+            return Ok(());
+        }
         use Operator as O;
         match op {
             O::Nop => {}

@@ -9,10 +9,13 @@
 //! (creation, data segments) and the executor (raw access).
 
 mod reservation;
+mod shared;
 
 use std::ops::Range;
+use std::sync::Arc;
 
 pub(crate) use reservation::MemoryPool;
+pub(crate) use shared::SharedMemoryInner;
 use reservation::{MemoryReservation, host_page_size};
 
 use crate::store::{AsContext, AsContextMut, StoreId};
@@ -31,6 +34,9 @@ pub(crate) struct MemoryEntity {
     /// Bytes known to lie on resident pages because instantiation wrote them (active data segments):
     /// the pool clears these in place instead of discarding the pages (see `MemoryReservation::zero`).
     written: Range<usize>,
+    /// A shared memory's state (then `reservation` is empty and unused): its bytes are only touched
+    /// through the word-atomic accessors of [`SharedMemoryInner`].
+    shared: Option<Arc<SharedMemoryInner>>,
 }
 
 impl MemoryEntity {
@@ -70,12 +76,35 @@ impl MemoryEntity {
             max_bytes,
             reservation_hint,
             written: 0..0,
+            shared: None,
         })
+    }
+
+    /// A store's entity for the shared memory `shared` (which other stores may use too).
+    pub fn new_shared(shared: Arc<SharedMemoryInner>) -> Result<Self> {
+        let ty = shared.ty();
+        Ok(MemoryEntity {
+            reservation: MemoryReservation::new(0, 0)
+                .ok_or_else(|| Error::Instantiation("failed to create a memory".into()))?,
+            size: 0,
+            ty,
+            max_bytes: shared.max_bytes(),
+            reservation_hint: 0,
+            written: 0..0,
+            shared: Some(shared),
+        })
+    }
+
+    /// The shared memory this entity stands for, if it is one.
+    pub fn shared(&self) -> Option<&Arc<SharedMemoryInner>> {
+        self.shared.as_ref()
     }
 
     /// Hands the memory's address space back to `pool` for reuse.
     pub fn release_to(self, pool: &MemoryPool) {
-        pool.release(self.reservation, self.written);
+        if self.shared.is_none() {
+            pool.release(self.reservation, self.written);
+        }
     }
 
     /// Records that `range` (inside the memory) was just written, so its pages are resident. Only one
@@ -95,6 +124,9 @@ impl MemoryEntity {
     }
 
     pub fn ty(&self) -> MemoryType {
+        if let Some(shared) = &self.shared {
+            return shared.ty();
+        }
         MemoryType {
             minimum: self.size >> self.ty.page_size_log2,
             ..self.ty
@@ -107,17 +139,25 @@ impl MemoryEntity {
     }
 
     pub fn size_bytes(&self) -> u64 {
-        self.size
+        match &self.shared {
+            Some(shared) => shared.size_bytes(),
+            None => self.size,
+        }
     }
 
     pub fn pages(&self) -> u64 {
-        self.size >> self.ty.page_size_log2
+        self.size_bytes() >> self.ty.page_size_log2
     }
 
     pub fn base(&self) -> *mut u8 {
-        self.reservation.base()
+        match &self.shared {
+            Some(shared) => shared.base(),
+            None => self.reservation.base(),
+        }
     }
 
+    /// The memory's bytes; empty for a shared memory, whose bytes other threads may be writing
+    /// (use its word-atomic accessors instead).
     pub fn data(&self) -> &[u8] {
         // SAFETY: `size` bytes from the base are committed read/write (maintained by `new` and `grow`)
         // and the shared borrow of `self` excludes writers through this entity.
@@ -132,6 +172,9 @@ impl MemoryEntity {
     /// Grows by `delta` pages; returns the old size in pages, or `None` (memory unchanged) when the
     /// maximum would be exceeded or the host cannot provide the memory.
     pub fn grow(&mut self, delta: u64) -> Option<u64> {
+        if let Some(shared) = &self.shared {
+            return shared.grow(delta);
+        }
         let old_pages = self.pages();
         let new_size = delta
             .checked_mul(self.ty.page_size())
@@ -237,6 +280,150 @@ impl Memory {
         store
             .grow_memory(self.index as usize, delta)?
             .ok_or_else(|| Error::Usage("failed to grow memory".into()))
+    }
+}
+
+/// A linear memory shared between threads (the threads proposal): usable by any number of stores
+/// of its engine, on any thread, at once. Every access to its bytes, from Wasm or through this
+/// handle, is atomic (see the memory model in `memory/shared.rs`), so there is no `data()` slice;
+/// use [`SharedMemory::read`] and [`SharedMemory::write`].
+#[derive(Clone)]
+pub struct SharedMemory {
+    pub(crate) inner: Arc<SharedMemoryInner>,
+    pub(crate) engine: crate::Engine,
+}
+
+impl std::fmt::Debug for SharedMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl PartialEq for SharedMemory {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for SharedMemory {}
+
+/// What [`SharedMemory::atomic_wait32`] and [`SharedMemory::atomic_wait64`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitResult {
+    /// Woken by a notify.
+    Ok,
+    /// The value differed from the expected one: no wait.
+    Mismatch,
+    /// The timeout passed.
+    TimedOut,
+}
+
+impl SharedMemory {
+    /// A new shared memory of type `ty`, which must be shared and have a maximum (all of which is
+    /// reserved now: the memory never moves).
+    pub fn new(engine: &crate::Engine, ty: MemoryType) -> Result<SharedMemory> {
+        if !ty.shared {
+            return Err(Error::Usage(
+                "SharedMemory::new needs a shared memory type".into(),
+            ));
+        }
+        Ok(SharedMemory {
+            inner: SharedMemoryInner::new(ty)?,
+            engine: engine.clone(),
+        })
+    }
+
+    /// The memory's type, with its current size as minimum.
+    pub fn ty(&self) -> MemoryType {
+        self.inner.ty()
+    }
+
+    /// Current size in pages.
+    pub fn size(&self) -> u64 {
+        self.inner.pages()
+    }
+
+    /// Current size in bytes.
+    pub fn data_size(&self) -> usize {
+        self.inner.size_bytes() as usize
+    }
+
+    /// Grows by `delta` pages and returns the previous size in pages.
+    pub fn grow(&self, delta: u64) -> Result<u64> {
+        self.inner
+            .grow(delta)
+            .ok_or_else(|| Error::Usage("failed to grow memory".into()))
+    }
+
+    fn check(&self, offset: usize, len: usize) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end as u64 <= self.inner.size_bytes() => Ok(()),
+            _ => Err(Error::Usage("out of bounds memory access".into())),
+        }
+    }
+
+    /// Copies `buffer.len()` bytes starting at `offset` out of the memory.
+    pub fn read(&self, offset: usize, buffer: &mut [u8]) -> Result<()> {
+        self.check(offset, buffer.len())?;
+        // SAFETY: in bounds, checked above; the memory only grows.
+        unsafe { self.inner.read_bytes(offset, buffer) };
+        Ok(())
+    }
+
+    /// Copies `buffer` into the memory at `offset`.
+    pub fn write(&self, offset: usize, buffer: &[u8]) -> Result<()> {
+        self.check(offset, buffer.len())?;
+        // SAFETY: as in `read`.
+        unsafe { self.inner.write_bytes(offset, buffer) };
+        Ok(())
+    }
+
+    /// Wakes up to `count` threads waiting at `addr`; returns how many were woken.
+    pub fn atomic_notify(&self, addr: u64, count: u32) -> Result<u32> {
+        self.check(addr as usize, 4)?;
+        if addr % 4 != 0 {
+            return Err(Error::Usage("unaligned atomic access".into()));
+        }
+        Ok(self.inner.notify(addr, count))
+    }
+
+    /// Waits at `addr` while the `u32` there equals `expected`, until notified or `timeout` passes.
+    pub fn atomic_wait32(
+        &self,
+        addr: u64,
+        expected: u32,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<WaitResult> {
+        self.wait(addr, 4, expected.into(), timeout)
+    }
+
+    /// Waits at `addr` while the `u64` there equals `expected`, until notified or `timeout` passes.
+    pub fn atomic_wait64(
+        &self,
+        addr: u64,
+        expected: u64,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<WaitResult> {
+        self.wait(addr, 8, expected, timeout)
+    }
+
+    fn wait(
+        &self,
+        addr: u64,
+        n: usize,
+        expected: u64,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<WaitResult> {
+        self.check(addr as usize, n)?;
+        if addr % n as u64 != 0 {
+            return Err(Error::Usage("unaligned atomic access".into()));
+        }
+        // SAFETY: in bounds and aligned, checked above.
+        Ok(match unsafe { self.inner.wait(addr as usize, n, expected, timeout) } {
+            0 => WaitResult::Ok,
+            1 => WaitResult::Mismatch,
+            _ => WaitResult::TimedOut,
+        })
     }
 }
 

@@ -149,6 +149,8 @@ pub(crate) struct LazyCode {
     pub local_tag_types: Vec<CoreTypeId>,
     /// Memory 0 (imported or defined) is a 64-bit memory.
     pub memory0_is_64: bool,
+    /// Which memories (imports first) are shared.
+    pub shared_memories: Vec<bool>,
     /// Bytes of code translated so far, counted against `Config::max_translated_size`.
     pub translated_bytes: AtomicUsize,
 }
@@ -180,6 +182,7 @@ impl LazyCode {
             global_types: &module.global_types,
             tag_types: &self.local_tag_types,
             memory0_is_64: self.memory0_is_64,
+            shared_memories: &self.shared_memories,
             scratch: Default::default(),
             side_tables: Default::default(),
         };

@@ -278,6 +278,7 @@ pub(crate) fn convert_memory_type(m: &wasmparser::MemoryType) -> MemoryType {
         minimum: m.initial,
         maximum: m.maximum,
         page_size_log2: m.page_size_log2.unwrap_or(16),
+        shared: m.shared,
     }
 }
 
@@ -456,6 +457,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     let memories = memory_types[n_memories as usize..].to_vec();
 
     let memory0_is_64 = sections.memories.first().is_some_and(|m| m.memory64);
+    let shared_memories: Vec<bool> = sections.memories.iter().map(|m| m.shared).collect();
     let deadline = engine
         .config()
         .max_compile_time
@@ -481,6 +483,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             local_func_type_ids,
             local_tag_types,
             memory0_is_64,
+            shared_memories,
             translated_bytes: Default::default(),
         };
         (code, Some(Box::new(lazy)))
@@ -495,6 +498,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             global_types: &global_types,
             tag_types: &local_tag_types,
             memory0_is_64,
+            shared_memories: &shared_memories,
             scratch: Default::default(),
             side_tables: Default::default(),
         };
