@@ -14,8 +14,9 @@ use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
 
 use ward::{
-    AnyRef, Config, Engine, Error, ExternRef, Global, GlobalType, Instance, Linker, Memory,
-    MemoryType, Module, Mutability, RefType, Store, Table, TableType, TrapKind, Val, ValType,
+    AnyRef, Config, Engine, Error, Extern, ExternRef, Global, GlobalType, Instance, Linker, Memory,
+    MemoryType, Module, Mutability, RefType, SharedMemory, Store, Table, TableType, TrapKind, Val,
+    ValType,
 };
 
 /// The payload of a spec-script `ref.extern N` value.
@@ -109,34 +110,123 @@ pub fn run_script_with_config(
     lexer.allow_confusing_unicode(true);
     let buffer = ParseBuffer::new_with_lexer(lexer).map_err(parse_error)?;
     let script = parser::parse::<Wast>(&buffer).map_err(parse_error)?;
-    let mut runner = Runner::new(config);
-    let mut report = Report::default();
+    let engine = Engine::new(config);
     let trace = std::env::var_os("WARD_WAST_TRACE").is_some();
-    for directive in script.directives {
-        let line = directive.span().linecol_in(text).0 + 1;
-        if trace {
-            eprintln!("{name}:{line}: running");
+    let context = Context { text, name, trace };
+    let report = std::thread::scope(|scope| {
+        Runner::new(&engine).run_all(script.directives, &context, scope)
+    });
+    Ok(report)
+}
+
+/// What the directives of a script (or of a thread in it) are run with.
+struct Context<'t> {
+    text: &'t str,
+    name: &'t str,
+    trace: bool,
+}
+
+/// A `thread` directive's directives running on their own OS thread, with their own store.
+type ThreadHandle<'scope> = std::thread::ScopedJoinHandle<'scope, Report>;
+
+impl Runner {
+    /// Runs `directives` in order and reports them; `thread` directives run theirs on scoped OS
+    /// threads, and `wait` joins one and adds its report.
+    fn run_all<'scope, 'env, 'a: 'scope>(
+        mut self,
+        directives: Vec<WastDirective<'a>>,
+        context: &'scope Context<'scope>,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+    ) -> Report {
+        let mut report = Report::default();
+        let mut threads: HashMap<String, ThreadHandle<'scope>> = HashMap::new();
+        for directive in directives {
+            let line = directive.span().linecol_in(context.text).0 + 1;
+            if context.trace {
+                eprintln!("{}:{line}: running", context.name);
+            }
+            let outcome = match directive {
+                WastDirective::Thread(thread) => {
+                    let mut runner = Runner::new(&self.engine);
+                    if let Some(id) = thread.shared_module {
+                        match self.shared_exports(id) {
+                            Ok(exports) => {
+                                runner.shared_modules.insert(id.name().to_string(), exports)
+                            }
+                            Err(e) => {
+                                report.record(line, Outcome::Fail(e));
+                                continue;
+                            }
+                        };
+                    }
+                    let directives = thread.directives;
+                    let handle = scope.spawn(move || runner.run_all(directives, context, scope));
+                    threads.insert(thread.name.name().to_string(), handle);
+                    Outcome::Pass
+                }
+                WastDirective::Wait { thread, .. } => match threads.remove(thread.name()) {
+                    None => Outcome::Fail(format!("unknown thread ${}", thread.name())),
+                    Some(handle) => match handle.join() {
+                        Ok(thread_report) => {
+                            report.merge(thread_report);
+                            Outcome::Pass
+                        }
+                        Err(_) => Outcome::Fail(format!("thread ${} panicked", thread.name())),
+                    },
+                },
+                directive => {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(directive)))
+                        .unwrap_or_else(|panic| {
+                            let message = panic
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_else(|| "unknown panic".into());
+                            Outcome::Fail(format!("ward panicked: {message}"))
+                        })
+                }
+            };
+            report.record(line, outcome);
         }
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(directive)))
-                .unwrap_or_else(|panic| {
-                    let message = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "unknown panic".into());
-                    Outcome::Fail(format!("ward panicked: {message}"))
-                });
+        // Threads nobody waited for still count.
+        for (name, handle) in threads {
+            match handle.join() {
+                Ok(thread_report) => report.merge(thread_report),
+                Err(_) => report.record(0, Outcome::Fail(format!("thread ${name} panicked"))),
+            }
+        }
+        report
+    }
+
+    /// The exports of instance `id` that may be used from another thread: its shared memories.
+    fn shared_exports(&mut self, id: wast::token::Id<'_>) -> Result<Vec<(String, Extern)>, String> {
+        let instance = self.instance(Some(id))?;
+        Ok(instance
+            .exports(&mut self.store)
+            .into_iter()
+            .filter(|(_, e)| matches!(e, Extern::SharedMemory(_)))
+            .collect())
+    }
+}
+
+impl Report {
+    fn record(&mut self, line: usize, outcome: Outcome) {
         match outcome {
-            Outcome::Pass => report.passed += 1,
-            Outcome::Skip => report.skipped += 1,
+            Outcome::Pass => self.passed += 1,
+            Outcome::Skip => self.skipped += 1,
             Outcome::Fail(message) => {
-                report.failed += 1;
-                report.failures.push(Failure { line, message });
+                self.failed += 1;
+                self.failures.push(Failure { line, message });
             }
         }
     }
-    Ok(report)
+
+    fn merge(&mut self, other: Report) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.failures.extend(other.failures);
+    }
 }
 
 enum Outcome {
@@ -157,11 +247,14 @@ struct Runner {
     instances: HashMap<String, Instance>,
     definitions: HashMap<String, Module>,
     last_definition: Option<Module>,
+    /// Modules of another thread this thread may register (`thread … (shared (module $M))`): their
+    /// shared memories.
+    shared_modules: HashMap<String, Vec<(String, Extern)>>,
 }
 
 impl Runner {
-    fn new(config: &Config) -> Self {
-        let engine = Engine::new(config);
+    fn new(engine: &Engine) -> Self {
+        let engine = engine.clone();
         let mut store = Store::new(&engine, ());
         // Only fails when fuel is off, where there is nothing to set.
         let _ = store.set_fuel(u64::MAX);
@@ -176,6 +269,7 @@ impl Runner {
             instances: HashMap::new(),
             definitions: HashMap::new(),
             last_definition: None,
+            shared_modules: HashMap::new(),
         }
     }
 
@@ -250,6 +344,14 @@ impl Runner {
                 }
             }
             WastDirective::Register { name, module, .. } => {
+                if let Some(exports) = module.and_then(|id| self.shared_modules.get(id.name())) {
+                    for (export, item) in exports.clone() {
+                        if let Err(e) = self.linker.define(&self.store, name, &export, item) {
+                            fail!("register failed: {e}")
+                        }
+                    }
+                    return Outcome::Pass;
+                }
                 let instance = match self.instance(module) {
                     Ok(i) => i,
                     Err(e) => fail!("{e}"),
@@ -381,9 +483,10 @@ impl Runner {
                 Err(Error::Exception(_)) => Outcome::Pass,
                 Err(e) => fail!("expected an exception, got error: {e}"),
             },
-            WastDirective::AssertSuspension { .. }
-            | WastDirective::Thread(_)
-            | WastDirective::Wait { .. } => Outcome::Skip,
+            WastDirective::AssertSuspension { .. } => Outcome::Skip,
+            WastDirective::Thread(_) | WastDirective::Wait { .. } => {
+                unreachable!("run by `run_all`")
+            }
         }
     }
 
@@ -599,5 +702,7 @@ fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(),
     linker.define(&*store, "spectest", "table64", table64)?;
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&*store, "spectest", "memory", memory)?;
+    let shared = SharedMemory::new(store.engine(), MemoryType::shared(1, 2))?;
+    linker.define(&*store, "spectest", "shared_memory", shared)?;
     Ok(())
 }

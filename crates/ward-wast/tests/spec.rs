@@ -449,6 +449,25 @@ fn every_spec_file_belongs_to_a_group() {
     assert_eq!(CORE.len() + SIMD.len() + EXCEPTIONS.len() + GC.len(), 257);
 }
 
+/// The threads proposal's scripts that do not depend on features switched off (the others need
+/// multi-memory and reference types off: see `docs/DESIGN-NOTES.md`).
+#[test]
+fn threads_proposal_files_pass_completely() {
+    assert_group_passes(
+        "threads",
+        &["proposals/threads/atomic", "proposals/threads/exports"],
+        &Config::new(),
+    );
+}
+
+/// ward's own scripts with `thread` and `wait` directives (`tests/threads`), each run 20 times:
+/// their threads really run at once, so a lost wake-up or a torn publication shows as a failure.
+#[test]
+fn thread_scripts_pass_every_time() {
+    let files: Vec<&str> = vec!["../threads/message-passing"; 20];
+    assert_group_passes("thread scripts", &files, &Config::new());
+}
+
 /// Scripts distilled from bugs found by fuzzing and differential testing (`tests/regressions`).
 #[test]
 fn regression_scripts_pass() {

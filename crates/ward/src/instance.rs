@@ -293,7 +293,9 @@ fn check_import(store: &crate::store::StoreInner, kind: &ImportKind, provided: &
             store.tables[t.index as usize].current_type(),
             *expected,
         ),
-        (ImportKind::Memory(expected), Extern::SharedMemory(m)) => memory_matches(m.ty(), *expected),
+        (ImportKind::Memory(expected), Extern::SharedMemory(m)) => {
+            memory_matches(m.ty(), *expected)
+        }
         (ImportKind::Memory(expected), Extern::Memory(m)) => {
             memory_matches(store.memories[m.index as usize].ty(), *expected)
         }
@@ -351,13 +353,14 @@ pub(crate) fn instantiate<T>(
     let mut tags = Vec::with_capacity(m.tag_types.len());
     for (import, provided) in m.imports.iter().zip(imports) {
         match provided {
-            Extern::SharedMemory(shared) => {
-                if !crate::Engine::same(&shared.engine, &store.inner.engine) {
-                    return Err(Error::Usage(
-                        "shared memory belongs to another engine".into(),
-                    ));
-                }
+            Extern::SharedMemory(shared)
+                if !crate::Engine::same(&shared.engine, &store.inner.engine) =>
+            {
+                return Err(Error::Usage(
+                    "shared memory belongs to another engine".into(),
+                ));
             }
+            Extern::SharedMemory(_) => {}
             other if other.store_id() != Some(store.inner.id) => {
                 return Err(Error::Usage("import belongs to another store".into()));
             }

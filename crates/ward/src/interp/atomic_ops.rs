@@ -121,7 +121,10 @@ pub(super) unsafe fn execute(
     if atomic && !at.is_multiple_of(size as u64) {
         return Err(TrapKind::UnalignedAtomic);
     }
-    if at.checked_add(size as u64).is_none_or(|end| end > entity.size_bytes()) {
+    if at
+        .checked_add(size as u64)
+        .is_none_or(|end| end > entity.size_bytes())
+    {
         return Err(TrapKind::MemoryOutOfBounds);
     }
     let at = at as usize;

@@ -25,10 +25,10 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::atomic_ops;
 use super::bytecode::LaneWidth;
 use super::bytecode::{Instr, Slot};
 use super::fast;
-use super::atomic_ops;
 use super::gc_ops::{self, GcFrame, Outcome};
 use super::interruption::{self, Verdict};
 use super::simd;

@@ -15,8 +15,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 pub(crate) use reservation::MemoryPool;
-pub(crate) use shared::SharedMemoryInner;
 use reservation::{MemoryReservation, host_page_size};
+pub(crate) use shared::SharedMemoryInner;
 
 use crate::store::{AsContext, AsContextMut, StoreId};
 use crate::types::MemoryType;
@@ -381,7 +381,7 @@ impl SharedMemory {
     /// Wakes up to `count` threads waiting at `addr`; returns how many were woken.
     pub fn atomic_notify(&self, addr: u64, count: u32) -> Result<u32> {
         self.check(addr as usize, 4)?;
-        if addr % 4 != 0 {
+        if !addr.is_multiple_of(4) {
             return Err(Error::Usage("unaligned atomic access".into()));
         }
         Ok(self.inner.notify(addr, count))
@@ -415,15 +415,17 @@ impl SharedMemory {
         timeout: Option<std::time::Duration>,
     ) -> Result<WaitResult> {
         self.check(addr as usize, n)?;
-        if addr % n as u64 != 0 {
+        if !addr.is_multiple_of(n as u64) {
             return Err(Error::Usage("unaligned atomic access".into()));
         }
         // SAFETY: in bounds and aligned, checked above.
-        Ok(match unsafe { self.inner.wait(addr as usize, n, expected, timeout) } {
-            0 => WaitResult::Ok,
-            1 => WaitResult::Mismatch,
-            _ => WaitResult::TimedOut,
-        })
+        Ok(
+            match unsafe { self.inner.wait(addr as usize, n, expected, timeout) } {
+                0 => WaitResult::Ok,
+                1 => WaitResult::Mismatch,
+                _ => WaitResult::TimedOut,
+            },
+        )
     }
 }
 

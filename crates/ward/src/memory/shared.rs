@@ -69,7 +69,11 @@ impl std::fmt::Debug for SharedMemoryInner {
 
 /// The low `n` bytes of a word.
 fn low_mask(n: usize) -> u64 {
-    if n >= 8 { u64::MAX } else { (1u64 << (n * 8)) - 1 }
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (n * 8)) - 1
+    }
 }
 
 impl SharedMemoryInner {
@@ -188,7 +192,9 @@ impl SharedMemoryInner {
         unsafe { self.store_in_word(at, in_first, value, order) };
         if in_first < n {
             // SAFETY: the rest lies in the next word, in bounds.
-            unsafe { self.store_in_word(at + in_first, n - in_first, value >> (in_first * 8), order) };
+            unsafe {
+                self.store_in_word(at + in_first, n - in_first, value >> (in_first * 8), order)
+            };
         }
     }
 
@@ -314,7 +320,13 @@ impl SharedMemoryInner {
     ///
     /// # Safety
     /// `at + n` is at most the memory's current size.
-    pub unsafe fn wait(&self, at: usize, n: usize, expected: u64, timeout: Option<Duration>) -> u32 {
+    pub unsafe fn wait(
+        &self,
+        at: usize,
+        n: usize,
+        expected: u64,
+        timeout: Option<Duration>,
+    ) -> u32 {
         let deadline = timeout.map(|t| Instant::now() + t);
         // SAFETY: the caller's contract.
         let check = || unsafe { self.load(at, n, Ordering::SeqCst) } == expected;

@@ -55,7 +55,7 @@ impl Ward {
                     ward::Extern::Memory(_) => Export::Memory,
                     ward::Extern::Global(_) => Export::Global,
                     ward::Extern::Table(_) => Export::Table,
-                    ward::Extern::Tag(_) => Export::Other,
+                    ward::Extern::Tag(_) | ward::Extern::SharedMemory(_) => Export::Other,
                 };
                 (name, export)
             })

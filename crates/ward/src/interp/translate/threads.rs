@@ -65,7 +65,9 @@ fn classify(op: &Operator<'_>) -> Option<(MemArg, AtomicOp, u32)> {
         O::I32AtomicStore16 { memarg } | O::I64AtomicStore16 { memarg } => {
             (memarg, A::AtomicStore { size: 2 }, 2)
         }
-        O::I32AtomicRmwAdd { memarg } | O::I64AtomicRmw32AddU { memarg } => (memarg, rmw(4, Add), 2),
+        O::I32AtomicRmwAdd { memarg } | O::I64AtomicRmw32AddU { memarg } => {
+            (memarg, rmw(4, Add), 2)
+        }
         O::I64AtomicRmwAdd { memarg } => (memarg, rmw(8, Add), 2),
         O::I32AtomicRmw8AddU { memarg } | O::I64AtomicRmw8AddU { memarg } => {
             (memarg, rmw(1, Add), 2)
@@ -73,7 +75,9 @@ fn classify(op: &Operator<'_>) -> Option<(MemArg, AtomicOp, u32)> {
         O::I32AtomicRmw16AddU { memarg } | O::I64AtomicRmw16AddU { memarg } => {
             (memarg, rmw(2, Add), 2)
         }
-        O::I32AtomicRmwSub { memarg } | O::I64AtomicRmw32SubU { memarg } => (memarg, rmw(4, Sub), 2),
+        O::I32AtomicRmwSub { memarg } | O::I64AtomicRmw32SubU { memarg } => {
+            (memarg, rmw(4, Sub), 2)
+        }
         O::I64AtomicRmwSub { memarg } => (memarg, rmw(8, Sub), 2),
         O::I32AtomicRmw8SubU { memarg } | O::I64AtomicRmw8SubU { memarg } => {
             (memarg, rmw(1, Sub), 2)
@@ -81,7 +85,9 @@ fn classify(op: &Operator<'_>) -> Option<(MemArg, AtomicOp, u32)> {
         O::I32AtomicRmw16SubU { memarg } | O::I64AtomicRmw16SubU { memarg } => {
             (memarg, rmw(2, Sub), 2)
         }
-        O::I32AtomicRmwAnd { memarg } | O::I64AtomicRmw32AndU { memarg } => (memarg, rmw(4, And), 2),
+        O::I32AtomicRmwAnd { memarg } | O::I64AtomicRmw32AndU { memarg } => {
+            (memarg, rmw(4, And), 2)
+        }
         O::I64AtomicRmwAnd { memarg } => (memarg, rmw(8, And), 2),
         O::I32AtomicRmw8AndU { memarg } | O::I64AtomicRmw8AndU { memarg } => {
             (memarg, rmw(1, And), 2)
@@ -95,7 +101,9 @@ fn classify(op: &Operator<'_>) -> Option<(MemArg, AtomicOp, u32)> {
         O::I32AtomicRmw16OrU { memarg } | O::I64AtomicRmw16OrU { memarg } => {
             (memarg, rmw(2, Or), 2)
         }
-        O::I32AtomicRmwXor { memarg } | O::I64AtomicRmw32XorU { memarg } => (memarg, rmw(4, Xor), 2),
+        O::I32AtomicRmwXor { memarg } | O::I64AtomicRmw32XorU { memarg } => {
+            (memarg, rmw(4, Xor), 2)
+        }
         O::I64AtomicRmwXor { memarg } => (memarg, rmw(8, Xor), 2),
         O::I32AtomicRmw8XorU { memarg } | O::I64AtomicRmw8XorU { memarg } => {
             (memarg, rmw(1, Xor), 2)
@@ -159,7 +167,10 @@ impl Translator<'_, '_> {
         };
         let ordinary = matches!(
             atomic,
-            AtomicOp::Load { .. } | AtomicOp::Store { .. } | AtomicOp::LoadV128 | AtomicOp::StoreV128
+            AtomicOp::Load { .. }
+                | AtomicOp::Store { .. }
+                | AtomicOp::LoadV128
+                | AtomicOp::StoreV128
         );
         let Some(memory) = memory_index(&memarg) else {
             return Ok(false);
