@@ -447,7 +447,8 @@ fn main() {
         "GC cases at scale {}, median of {} runs per cell. Time is the call of `run` (module compiled \
          and instantiated before). Peak RSS is the child's VmHWM during the call (reset just before \
          it); in parentheses its growth over the RSS before the call. Ratios: ward / Wasmtime, below \
-         1 means ward is faster or smaller; the RSS ratio is of the growths.\n",
+         1 means ward is faster or smaller; the RSS ratio is of the growths (left out when one is \
+         under 1 MiB).\n",
         args.scale, args.reps
     );
     println!(
@@ -493,7 +494,12 @@ fn main() {
             fmt_ratio(w.time, t.time),
             rss(&w),
             rss(&t),
-            fmt_ratio(w.growth, t.growth),
+            // A ratio of growths under 1 MiB would mostly compare page-granular noise.
+            if w.growth.unwrap_or(0.0) < 1024.0 || t.growth.unwrap_or(0.0) < 1024.0 {
+                "-".to_string()
+            } else {
+                fmt_ratio(w.growth, t.growth)
+            },
             w.collections.map_or("-".to_string(), |c| format!("{c:.0}")),
         );
     }
