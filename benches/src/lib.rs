@@ -5,6 +5,8 @@
 
 use anyhow::Context;
 
+pub mod child;
+
 /// A compute kernel: a module exporting `run(i32) -> R` and the argument to run it with.
 pub struct Kernel {
     /// Benchmark name (also the file stem in `wasm/`).
