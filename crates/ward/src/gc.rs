@@ -329,17 +329,51 @@ pub(crate) fn repeated_words(storage: Storage, len: usize, value: u128) -> Optio
         }
         _ => {
             // The element repeated across a word; padding after the last element is unobservable.
-            let size = storage.size();
-            let mut pattern = value as u64 & size_mask(size);
-            let mut filled = size;
-            while filled < 8 {
-                pattern |= pattern << (filled * 8);
-                filled *= 2;
-            }
-            vec![pattern; words]
+            vec![pattern_word(value as u64, storage.size()); words]
         }
     };
     Some(out.into())
+}
+
+/// `value` repeated across a word for elements of `size < 8` bytes.
+fn pattern_word(value: u64, size: usize) -> u64 {
+    let mut pattern = value & size_mask(size);
+    let mut filled = size;
+    while filled < 8 {
+        pattern |= pattern << (filled * 8);
+        filled *= 2;
+    }
+    pattern
+}
+
+/// Sets elements `start..start + n` of an array of `storage` to `value` (the caller checked the
+/// range): element by element at the ends, whole words of the repeated value in between.
+pub(crate) fn fill_elements(
+    words: &mut [u64],
+    storage: Storage,
+    start: usize,
+    n: usize,
+    value: u128,
+) {
+    let size = storage.size();
+    if size >= 8 {
+        for i in start..start + n {
+            write_value(words, i * size, storage, value).expect("in bounds");
+        }
+        return;
+    }
+    let (mut at, end) = (start * size, (start + n) * size);
+    while at < end && at % 8 != 0 {
+        write_value(words, at, storage, value).expect("in bounds");
+        at += size;
+    }
+    let whole = (end - at) / 8;
+    words[at / 8..at / 8 + whole].fill(pattern_word(value as u64, size));
+    at += whole * 8;
+    while at < end {
+        write_value(words, at, storage, value).expect("in bounds");
+        at += size;
+    }
 }
 
 /// The words of an array made of the little-endian bytes `data` (whole elements; see [`GcObject`]).

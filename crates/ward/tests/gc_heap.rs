@@ -63,6 +63,7 @@ const PACKED: &str = r#"
     (local.set $a (array.new $a8 (local.get $v) (local.get $n)))
     (array.set $a8 (local.get $a) (i32.const 0) (i32.const 0x17f))
     (array.set $a8 (local.get $a) (i32.const 3) (i32.const -2))
+    (array.fill $a8 (local.get $a) (i32.const 2) (i32.const -77) (i32.const 21))
     (array.fill $a8 (local.get $a) (i32.const 5) (i32.const 0x1c3) (i32.const 4))
     (array.init_data $a8 $bytes (local.get $a) (i32.const 9) (i32.const 3) (i32.const 7))
     ;; overlapping, forwards and backwards, at odd offsets
@@ -79,6 +80,7 @@ const PACKED: &str = r#"
     (local $a (ref $a16)) (local $b (ref $a16))
     (local.set $a (array.new $a16 (local.get $v) (local.get $n)))
     (array.set $a16 (local.get $a) (i32.const 2) (i32.const 0x18001))
+    (array.fill $a16 (local.get $a) (i32.const 1) (i32.const 0x1234) (i32.const 15))
     (array.fill $a16 (local.get $a) (i32.const 3) (i32.const -3) (i32.const 3))
     (array.init_data $a16 $bytes (local.get $a) (i32.const 7) (i32.const 1) (i32.const 5))
     (array.copy $a16 $a16 (local.get $a) (i32.const 1) (local.get $a) (i32.const 5) (i32.const 7))

@@ -512,11 +512,7 @@ unsafe fn heap_op(
             let n = get!(base + 2 + w as u32) as u32 as usize;
             let object = object_mut!(get!(base), TrapKind::NullArrayReference);
             in_bounds!(offset, n, object.len(), TrapKind::ArrayOutOfBounds);
-            let size = site.storage.size();
-            for i in offset..offset + n {
-                gc::write_value(&mut object.words, i * size, site.storage, value)
-                    .expect("in bounds");
-            }
+            gc::fill_elements(&mut object.words, site.storage, offset, n, value);
         }
         I::Gc {
             op: GcOp::ArrayCopy,
