@@ -16,8 +16,11 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use limits::{LimitArgs, Limits};
-use ward::{Config, Engine, Error, Linker, Module, Store, StoreLimits, Trap, Val, ValType};
-use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError};
+use ward::{
+    Config, Engine, Error, ExternType, Linker, Module, SharedMemory, Store, StoreLimits, Trap, Val,
+    ValType,
+};
+use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError, WasiThreads};
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +69,9 @@ struct RunArgs {
     /// Set an environment variable for the guest; `KEY` alone passes the host's value on.
     #[arg(long = "env", value_name = "KEY[=VALUE]")]
     envs: Vec<String>,
+    /// A WASI option, as in Wasmtime: `threads[=y|n]` lets the guest start threads (wasi-threads).
+    #[arg(short = 'S', value_name = "KEY[=VALUE]")]
+    wasi_options: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
     /// The module (.wasm or .wat), then the guest's arguments (its argv after the module path) or the
@@ -80,7 +86,33 @@ struct RunArgs {
     module_and_args: Vec<OsString>,
 }
 
+/// The WASI options of `-S`.
+#[derive(Debug, Default)]
+struct WasiOptions {
+    threads: bool,
+}
+
 impl RunArgs {
+    /// The `-S` options, checked.
+    fn wasi_options(&self) -> Result<WasiOptions> {
+        let mut options = WasiOptions::default();
+        for option in &self.wasi_options {
+            for item in option.split(',') {
+                let (key, value) = item.split_once('=').unwrap_or((item, "y"));
+                let on = match value {
+                    "y" | "yes" | "true" => true,
+                    "n" | "no" | "false" => false,
+                    _ => bail!("invalid value `{value}` for `-S {key}`: expected y or n"),
+                };
+                match key {
+                    "threads" => options.threads = on,
+                    _ => bail!("unknown WASI option `-S {key}` (supported: threads)"),
+                }
+            }
+        }
+        Ok(options)
+    }
+
     /// The module path: the first positional argument (clap requires one).
     fn module(&self) -> &Path {
         Path::new(
@@ -319,6 +351,45 @@ fn run(args: &RunArgs) -> Result<Outcome> {
         ward_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
             .context("failed to define WASI functions")?;
     }
+    define_shared_memories(&store, &module, &mut linker)?;
+    if imports_thread_spawn(&module) {
+        if !args.wasi_options()?.threads {
+            bail!(
+                "module \"{shown}\" imports `wasi::thread-spawn`: run it with `-S threads=y` to let it \
+                 start threads"
+            );
+        }
+        let threads = WasiThreads::new(
+            &module,
+            |host: &mut Host| Host {
+                wasi: host.wasi.share(),
+                limits: host.limits.clone(),
+            },
+            {
+                let fuel = limits.fuel;
+                move |store: &mut Store<Host>| {
+                    store.limiter(|host: &mut Host| &mut host.limits);
+                    if let Some(fuel) = fuel {
+                        let _ = store.set_fuel(fuel);
+                    }
+                    if let Some(at) = deadline {
+                        store.set_wall_clock_deadline_at(at);
+                    }
+                }
+            },
+            {
+                let limits = limits.clone();
+                let shown = shown.to_string();
+                move |error: Error| std::process::exit(end_from_thread(&error, &shown, &limits))
+            },
+        );
+        threads
+            .add_to_linker(&mut linker)
+            .context("failed to define wasi-threads")?;
+        threads.set_linker(&linker);
+    } else {
+        args.wasi_options()?;
+    }
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
         Err(Error::Trap(trap)) => {
@@ -408,6 +479,53 @@ fn run(args: &RunArgs) -> Result<Outcome> {
             Ok(Outcome::Trap)
         }
         Err(e) => Err(anyhow!(e).context(format!("failed to run `{name}`"))),
+    }
+}
+
+/// Defines every shared memory the module imports (a wasi-threads program imports its memory):
+/// one memory of the imported type, which every thread's instance then shares.
+fn define_shared_memories(
+    store: &Store<Host>,
+    module: &Module,
+    linker: &mut Linker<Host>,
+) -> Result<()> {
+    for (import_module, name, ty) in module.imports() {
+        if let ExternType::Memory(ty) = ty
+            && ty.shared
+        {
+            let memory = SharedMemory::new(store.engine(), ty).with_context(|| {
+                format!("failed to create shared memory `{import_module}::{name}`")
+            })?;
+            linker.define(store, import_module, name, memory)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the module imports `wasi::thread-spawn`.
+fn imports_thread_spawn(module: &Module) -> bool {
+    module
+        .imports()
+        .any(|(m, name, _)| m == "wasi" && name == "thread-spawn")
+}
+
+/// A wasi-threads thread ended the program with `error`: reports it as the main thread would and
+/// returns the process's exit code.
+fn end_from_thread(error: &Error, shown: &str, limits: &Limits) -> i32 {
+    match error {
+        Error::Exit(code) => *code as u8 as i32,
+        Error::Trap(trap) => {
+            report_trap(&format!("a thread of \"{shown}\" trapped"), trap, limits);
+            134
+        }
+        Error::Exception(exn) => {
+            eprintln!("error: a thread of \"{shown}\" threw an uncaught exception: {exn}");
+            134
+        }
+        other => {
+            eprintln!("error: failed to run a thread of \"{shown}\": {other}");
+            1
+        }
     }
 }
 

@@ -94,9 +94,17 @@ pub enum WasiError {
 /// The state of WASI for one guest: arguments, environment and its table of open descriptors.
 ///
 /// Build one with [`WasiCtxBuilder`], keep it in the store's data and give
-/// [`add_to_linker`](crate::add_to_linker) a way to reach it.
-#[derive(Default)]
+/// [`add_to_linker`](crate::add_to_linker) a way to reach it. The state is shared by the threads of a
+/// wasi-threads program: [`WasiCtx::share`] gives another handle to the same descriptors, and each
+/// call into WASI holds the state's lock while it runs.
+#[derive(Default, Clone)]
 pub struct WasiCtx {
+    state: std::sync::Arc<std::sync::Mutex<WasiState>>,
+}
+
+/// What a [`WasiCtx`] shares between its handles.
+#[derive(Default)]
+pub(crate) struct WasiState {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) env: Vec<Vec<u8>>,
     pub(crate) fds: BTreeMap<u32, Entry>,
@@ -104,10 +112,11 @@ pub struct WasiCtx {
 
 impl std::fmt::Debug for WasiCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
         f.debug_struct("WasiCtx")
-            .field("args", &self.args.len())
-            .field("env", &self.env.len())
-            .field("fds", &self.fds.keys().collect::<Vec<_>>())
+            .field("args", &state.args.len())
+            .field("env", &state.env.len())
+            .field("fds", &state.fds.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -116,6 +125,17 @@ impl WasiCtx {
     /// A builder granting nothing yet.
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::new()
+    }
+
+    /// Another handle to the same state (for a thread of a wasi-threads program).
+    pub fn share(&self) -> WasiCtx {
+        self.clone()
+    }
+
+    /// The state, locked (a panic in another thread's syscall does not poison it for good: the
+    /// state stays consistent between syscalls, which each leave it whole or not at all).
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, WasiState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -276,9 +296,11 @@ impl WasiCtxBuilder {
             })
             .collect();
         WasiCtx {
-            args: builder.args,
-            env: builder.env,
-            fds,
+            state: std::sync::Arc::new(std::sync::Mutex::new(WasiState {
+                args: builder.args,
+                env: builder.env,
+                fds,
+            })),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 use cap_std::fs::{FileExt, FileType, FileTypeExt, Metadata, MetadataExt};
 
 use crate::abi::{Filestat, Snapshot, Whence, fdflags, filetype, fstflags, rights, size};
-use crate::ctx::WasiCtx;
+use crate::ctx::WasiState;
 use crate::errno::{Errno, WasiResult};
 use crate::guest::{GuestMemory, total_len};
 use crate::table::{Descriptor, OpenFile, Rights};
@@ -107,7 +107,7 @@ fn writable(open: &OpenFile) -> WasiResult {
 }
 
 pub fn fd_write(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -131,7 +131,7 @@ pub fn fd_write(
 }
 
 pub fn fd_read(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -153,7 +153,7 @@ pub fn fd_read(
 }
 
 pub fn fd_pread(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -174,7 +174,7 @@ pub fn fd_pread(
 }
 
 pub fn fd_pwrite(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -193,7 +193,7 @@ pub fn fd_pwrite(
 
 #[allow(clippy::too_many_arguments)]
 pub fn fd_seek(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     snapshot: Snapshot,
     fd: u32,
@@ -219,17 +219,17 @@ pub fn fd_seek(
     mem.write_u64(newoffset, position)
 }
 
-pub fn fd_tell(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, offset: u32) -> WasiResult {
+pub fn fd_tell(ctx: &mut WasiState, mem: &mut GuestMemory<'_>, fd: u32, offset: u32) -> WasiResult {
     ctx.require(fd, rights::FD_TELL)?;
     let position = ctx.file(fd)?.file.stream_position()?;
     mem.write_u64(offset, position)
 }
 
-pub fn fd_close(ctx: &mut WasiCtx, fd: u32) -> WasiResult {
+pub fn fd_close(ctx: &mut WasiState, fd: u32) -> WasiResult {
     ctx.fds.remove(&fd).map(drop).ok_or(Errno::Badf)
 }
 
-pub fn fd_sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> WasiResult {
+pub fn fd_sync(ctx: &mut WasiState, fd: u32, data_only: bool) -> WasiResult {
     let needed = if data_only {
         rights::FD_DATASYNC
     } else {
@@ -250,7 +250,7 @@ pub fn fd_sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> WasiResult {
     Ok(())
 }
 
-pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, _offset: u64, _len: u64, advice: u8) -> WasiResult {
+pub fn fd_advise(ctx: &mut WasiState, fd: u32, _offset: u64, _len: u64, advice: u8) -> WasiResult {
     ctx.require(fd, rights::FD_ADVISE)?;
     ctx.file(fd)?;
     // Advice is a hint; checking it is all that is required.
@@ -261,7 +261,7 @@ pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, _offset: u64, _len: u64, advice: u8
     }
 }
 
-pub fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> WasiResult {
+pub fn fd_allocate(ctx: &mut WasiState, fd: u32, offset: u64, len: u64) -> WasiResult {
     ctx.require(fd, rights::FD_ALLOCATE)?;
     let open = ctx.file(fd)?;
     writable(open)?;
@@ -276,7 +276,7 @@ pub fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> WasiRes
 }
 
 pub fn fd_fdstat_get(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     ptr: u32,
@@ -315,7 +315,7 @@ fn status_flags(raw: RawFd) -> u16 {
     flags
 }
 
-pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u16) -> WasiResult {
+pub fn fd_fdstat_set_flags(ctx: &mut WasiState, fd: u32, flags: u16) -> WasiResult {
     ctx.require(fd, rights::FD_FDSTAT_SET_FLAGS)?;
     if flags & (fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC) != 0 || flags & !0x1f != 0 {
         return Err(Errno::Notsup);
@@ -366,7 +366,12 @@ pub(crate) fn set_status_flags(raw: RawFd, flags: u16) -> WasiResult {
 
 /// Narrows the rights of `fd` to `base` and `inheriting`. Rights can only be given up: asking for
 /// one the descriptor does not have now is `ENOTCAPABLE` and changes nothing.
-pub fn fd_fdstat_set_rights(ctx: &mut WasiCtx, fd: u32, base: u64, inheriting: u64) -> WasiResult {
+pub fn fd_fdstat_set_rights(
+    ctx: &mut WasiState,
+    fd: u32,
+    base: u64,
+    inheriting: u64,
+) -> WasiResult {
     let entry = ctx.entry(fd)?;
     let now = entry.rights();
     let wanted = Rights { base, inheriting };
@@ -380,7 +385,7 @@ pub fn fd_fdstat_set_rights(ctx: &mut WasiCtx, fd: u32, base: u64, inheriting: u
 }
 
 pub fn fd_filestat_get(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     snapshot: Snapshot,
     fd: u32,
@@ -408,7 +413,7 @@ pub fn fd_filestat_get(
     mem.write_bytes(ptr, &stat.encode(snapshot))
 }
 
-pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> WasiResult {
+pub fn fd_filestat_set_size(ctx: &mut WasiState, fd: u32, size: u64) -> WasiResult {
     ctx.require(fd, rights::FD_FILESTAT_SET_SIZE)?;
     let open = ctx.file(fd)?;
     writable(open)?;
@@ -417,7 +422,7 @@ pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> WasiResult
 }
 
 pub fn fd_filestat_set_times(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     fd: u32,
     atim: u64,
     mtim: u64,
@@ -434,7 +439,7 @@ pub fn fd_filestat_set_times(
 }
 
 pub fn fd_readdir(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     buf: u32,
@@ -481,7 +486,7 @@ pub fn fd_readdir(
     mem.write_u32(bufused, out.len() as u32)
 }
 
-pub fn fd_renumber(ctx: &mut WasiCtx, from: u32, to: u32) -> WasiResult {
+pub fn fd_renumber(ctx: &mut WasiState, from: u32, to: u32) -> WasiResult {
     if !ctx.fds.contains_key(&from) || !ctx.fds.contains_key(&to) {
         return Err(Errno::Badf);
     }
@@ -493,7 +498,7 @@ pub fn fd_renumber(ctx: &mut WasiCtx, from: u32, to: u32) -> WasiResult {
 }
 
 pub fn fd_prestat_get(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     ptr: u32,
@@ -512,7 +517,7 @@ pub fn fd_prestat_get(
 }
 
 pub fn fd_prestat_dir_name(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     path: u32,

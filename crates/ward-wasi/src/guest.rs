@@ -4,10 +4,11 @@
 //! (including arithmetic overflow of `ptr + len`) is [`Errno::Fault`], never a host panic. Values are
 //! little-endian as in Wasm. Used by all syscall modules.
 
+use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::abi::size;
 use crate::errno::{Errno, WasiResult};
@@ -21,38 +22,71 @@ pub(crate) struct GuestBuffer {
 
 /// The linear memory of the calling instance for the duration of one syscall.
 pub(crate) struct GuestMemory<'a> {
-    bytes: &'a mut [u8],
+    bytes: Bytes<'a>,
+}
+
+/// Where a guest memory's bytes are.
+enum Bytes<'a> {
+    /// An unshared memory, borrowed for the syscall.
+    Owned(&'a mut [u8]),
+    /// A shared memory (wasi-threads): other threads may be using it, so it is read and written
+    /// only through the memory's atomic accessors, copying in and out.
+    Shared(&'a ward::SharedMemory),
 }
 
 impl<'a> GuestMemory<'a> {
     pub fn new(bytes: &'a mut [u8]) -> Self {
-        GuestMemory { bytes }
+        GuestMemory {
+            bytes: Bytes::Owned(bytes),
+        }
+    }
+
+    /// A shared memory's view.
+    pub fn shared(memory: &'a ward::SharedMemory) -> Self {
+        GuestMemory {
+            bytes: Bytes::Shared(memory),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match &self.bytes {
+            Bytes::Owned(bytes) => bytes.len(),
+            Bytes::Shared(memory) => memory.data_size(),
+        }
     }
 
     fn range(&self, ptr: u32, len: u32) -> WasiResult<Range<usize>> {
         let start = ptr as usize;
         let end = start.checked_add(len as usize).ok_or(Errno::Fault)?;
-        if end > self.bytes.len() {
+        if end > self.len() {
             return Err(Errno::Fault);
         }
         Ok(start..end)
     }
 
-    /// `len` bytes at `ptr`.
-    pub fn slice(&self, ptr: u32, len: u32) -> WasiResult<&[u8]> {
-        let range = self.range(ptr, len)?;
-        Ok(&self.bytes[range])
+    /// Checks that `len` bytes at `ptr` lie inside the memory.
+    pub fn check(&self, ptr: u32, len: u32) -> WasiResult {
+        self.range(ptr, len).map(|_| ())
     }
 
-    /// `len` writable bytes at `ptr`.
-    pub fn slice_mut(&mut self, ptr: u32, len: u32) -> WasiResult<&mut [u8]> {
+    /// `len` bytes at `ptr` (a copy for a shared memory).
+    pub fn read(&self, ptr: u32, len: u32) -> WasiResult<Cow<'_, [u8]>> {
         let range = self.range(ptr, len)?;
-        Ok(&mut self.bytes[range])
+        Ok(match &self.bytes {
+            Bytes::Owned(bytes) => Cow::Borrowed(&bytes[range]),
+            Bytes::Shared(memory) => {
+                let mut out = vec![0; range.len()];
+                memory
+                    .read(range.start, &mut out)
+                    .map_err(|_| Errno::Fault)?;
+                Cow::Owned(out)
+            }
+        })
     }
 
     fn array<const N: usize>(&self, ptr: u32) -> WasiResult<[u8; N]> {
         let mut out = [0; N];
-        out.copy_from_slice(self.slice(ptr, N as u32)?);
+        out.copy_from_slice(&self.read(ptr, N as u32)?);
         Ok(out)
     }
 
@@ -74,7 +108,11 @@ impl<'a> GuestMemory<'a> {
 
     pub fn write_bytes(&mut self, ptr: u32, bytes: &[u8]) -> WasiResult {
         let len = u32::try_from(bytes.len()).map_err(|_| Errno::Fault)?;
-        self.slice_mut(ptr, len)?.copy_from_slice(bytes);
+        let range = self.range(ptr, len)?;
+        match &mut self.bytes {
+            Bytes::Owned(memory) => memory[range].copy_from_slice(bytes),
+            Bytes::Shared(memory) => memory.write(range.start, bytes).map_err(|_| Errno::Fault)?,
+        }
         Ok(())
     }
 
@@ -115,7 +153,7 @@ impl<'a> GuestMemory<'a> {
     pub fn gather(&self, buffers: &[GuestBuffer]) -> WasiResult<Vec<u8>> {
         let mut out = Vec::new();
         for b in buffers {
-            out.extend_from_slice(self.slice(b.ptr, b.len)?);
+            out.extend_from_slice(&self.read(b.ptr, b.len)?);
         }
         Ok(out)
     }
@@ -127,19 +165,19 @@ impl<'a> GuestMemory<'a> {
                 break;
             }
             let n = data.len().min(b.len as usize);
-            self.slice_mut(b.ptr, n as u32)?.copy_from_slice(&data[..n]);
+            self.write_bytes(b.ptr, &data[..n])?;
             data = &data[n..];
         }
         Ok(())
     }
 
     /// A path argument: raw bytes, interpreted as a host path without UTF-8 requirements.
-    pub fn path(&self, ptr: u32, len: u32) -> WasiResult<&Path> {
-        let bytes = self.slice(ptr, len)?;
+    pub fn path(&self, ptr: u32, len: u32) -> WasiResult<PathBuf> {
+        let bytes = self.read(ptr, len)?;
         if bytes.contains(&0) {
             return Err(Errno::Inval);
         }
-        Ok(Path::new(OsStr::from_bytes(bytes)))
+        Ok(Path::new(OsStr::from_bytes(&bytes)).to_path_buf())
     }
 }
 
@@ -162,7 +200,7 @@ mod tests {
         let mem = GuestMemory::new(&mut bytes);
         assert_eq!(mem.read_u32(12).unwrap(), 0);
         assert_eq!(mem.read_u32(13), Err(Errno::Fault));
-        assert_eq!(mem.slice(u32::MAX, 2), Err(Errno::Fault));
+        assert_eq!(mem.check(u32::MAX, 2), Err(Errno::Fault));
         assert_eq!(mem.iovecs(0, u32::MAX).unwrap_err(), Errno::Fault);
     }
 

@@ -45,14 +45,17 @@ mod poll;
 mod process;
 mod sock;
 mod table;
+mod threads;
 
 use ward::{Caller, Extern, Linker, Module};
 
 pub use abi::{MODULE, UNSTABLE_MODULE};
 pub use ctx::{DirPerms, OutputBuffer, Stdio, WasiCtx, WasiCtxBuilder, WasiError};
 pub use errno::Errno;
+pub use threads::{DEFAULT_MAX_THREADS, WasiThreads};
 
 use abi::Snapshot;
+use ctx::WasiState;
 use errno::WasiResult;
 use guest::GuestMemory;
 
@@ -63,20 +66,32 @@ pub fn imports_wasi(module: &Module) -> bool {
         .any(|(module, _, _)| module == MODULE || module == UNSTABLE_MODULE)
 }
 
-/// Runs one syscall with the context moved out of the store (so the guest's memory and the context
-/// can be borrowed at once) and puts it back afterwards. A module without an exported `memory` gets
-/// an empty one, so every pointer it passes is `EFAULT`.
+/// Runs one syscall with the context's state locked and the caller's memory exported as `memory`:
+/// an unshared memory is borrowed, a shared one (wasi-threads) is copied in and out. A module
+/// without an exported memory gets an empty one, so every pointer it passes is `EFAULT`.
 fn with_ctx<T>(
     caller: &mut Caller<'_, T>,
     get: impl Fn(&mut T) -> &mut WasiCtx,
-    syscall: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> WasiResult,
+    syscall: impl FnOnce(&mut WasiState, &mut GuestMemory<'_>) -> WasiResult,
 ) -> i32 {
-    let mut ctx = std::mem::take(get(caller.data_mut()));
-    let result = match caller.get_export("memory").and_then(Extern::into_memory) {
-        Some(memory) => syscall(&mut ctx, &mut GuestMemory::new(memory.data_mut(caller))),
-        None => syscall(&mut ctx, &mut GuestMemory::new(&mut [])),
+    with_ctx_handle(caller, get, |ctx, mem| syscall(&mut ctx.lock(), mem))
+}
+
+/// As [`with_ctx`], for a syscall that locks the context's state itself (one that blocks, and
+/// must not hold the lock meanwhile).
+fn with_ctx_handle<T>(
+    caller: &mut Caller<'_, T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx,
+    syscall: impl FnOnce(&WasiCtx, &mut GuestMemory<'_>) -> WasiResult,
+) -> i32 {
+    let ctx = get(caller.data_mut()).share();
+    let result = match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => {
+            syscall(&ctx, &mut GuestMemory::new(memory.data_mut(caller)))
+        }
+        Some(Extern::SharedMemory(memory)) => syscall(&ctx, &mut GuestMemory::shared(&memory)),
+        _ => syscall(&ctx, &mut GuestMemory::new(&mut [])),
     };
-    *get(caller.data_mut()) = ctx;
     match result {
         Ok(()) => 0,
         Err(errno) => i32::from(errno.code()),
@@ -427,22 +442,23 @@ fn add_snapshot_to_linker<T: 'static>(
         path::path_unlink_file(c, m, fd as u32, path as u32, len as u32)
     });
 
-    wasi!("poll_oneoff", |c,
-                          m,
-                          subs: i32,
-                          events: i32,
-                          count: i32,
-                          out: i32| {
-        poll::poll_oneoff(
-            c,
-            m,
-            snapshot,
-            subs as u32,
-            events as u32,
-            count as u32,
-            out as u32,
-        )
-    });
+    linker.func_wrap(
+        module,
+        "poll_oneoff",
+        move |mut caller: Caller<'_, T>, subs: i32, events: i32, count: i32, out: i32| -> i32 {
+            with_ctx_handle(&mut caller, get, |c, m| {
+                poll::poll_oneoff(
+                    c,
+                    m,
+                    snapshot,
+                    subs as u32,
+                    events as u32,
+                    count as u32,
+                    out as u32,
+                )
+            })
+        },
+    )?;
 
     if snapshot == Snapshot::Preview1 {
         wasi!("sock_accept", |c, m, fd: i32, flags: i32, out: i32| {

@@ -15,7 +15,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::abi::{LOOKUP_SYMLINK_FOLLOW, Snapshot, fdflags, oflags, rights};
-use crate::ctx::WasiCtx;
+use crate::ctx::WasiState;
 use crate::errno::{Errno, WasiResult};
 use crate::fs::{filestat, requested_times, set_status_flags};
 use crate::guest::GuestMemory;
@@ -85,7 +85,7 @@ impl OpenRequest {
 
 #[allow(clippy::too_many_arguments)]
 pub fn path_open(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     dirflags: u32,
@@ -176,7 +176,7 @@ pub fn path_open(
 }
 
 pub fn path_create_directory(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     path: u32,
@@ -189,7 +189,7 @@ pub fn path_create_directory(
 }
 
 pub fn path_remove_directory(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     path: u32,
@@ -202,7 +202,7 @@ pub fn path_remove_directory(
 }
 
 pub fn path_unlink_file(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     path: u32,
@@ -225,7 +225,7 @@ pub fn path_unlink_file(
 
 #[allow(clippy::too_many_arguments)]
 pub fn path_rename(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     old: u32,
@@ -246,7 +246,7 @@ pub fn path_rename(
 
 #[allow(clippy::too_many_arguments)]
 pub fn path_link(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     old_fd: u32,
     old_flags: u32,
@@ -274,7 +274,7 @@ pub fn path_link(
 }
 
 pub fn path_symlink(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     target: u32,
     target_len: u32,
@@ -297,7 +297,7 @@ pub fn path_symlink(
 
 #[allow(clippy::too_many_arguments)]
 pub fn path_readlink(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     path: u32,
@@ -317,7 +317,7 @@ pub fn path_readlink(
 
 #[allow(clippy::too_many_arguments)]
 pub fn path_filestat_get(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     snapshot: Snapshot,
     fd: u32,
@@ -339,7 +339,7 @@ pub fn path_filestat_get(
 
 #[allow(clippy::too_many_arguments)]
 pub fn path_filestat_set_times(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     flags: u32,
@@ -349,7 +349,7 @@ pub fn path_filestat_set_times(
     mtim: u64,
     fst_flags: u16,
 ) -> WasiResult {
-    let path: &Path = mem.path(path, path_len)?;
+    let path: &Path = &mem.path(path, path_len)?;
     let (atime, mtime) = requested_times(atim, mtim, fst_flags)?;
     let spec = |t: Option<std::time::SystemTime>| {
         t.map(|t| SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(t)))

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::abi::{
     EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME, Snapshot, eventtype, rights, size,
 };
-use crate::ctx::WasiCtx;
+use crate::ctx::WasiState;
 use crate::errno::{Errno, WasiResult};
 use crate::process::now;
 use crate::table::{Descriptor, Stream};
@@ -68,7 +68,7 @@ struct Waiter {
 }
 
 /// Readiness that needs no waiting, or the host descriptor to wait on.
-fn fd_readiness(ctx: &mut WasiCtx, fd: u32, kind: u8, userdata: u64) -> Result<Event, Waiter> {
+fn fd_readiness(ctx: &mut WasiState, fd: u32, kind: u8, userdata: u64) -> Result<Event, Waiter> {
     let read = kind == eventtype::FD_READ;
     let Some(entry) = ctx.fds.get_mut(&fd) else {
         return Ok(Event::failed(userdata, kind, Errno::Badf));
@@ -114,8 +114,12 @@ fn fd_readiness(ctx: &mut WasiCtx, fd: u32, kind: u8, userdata: u64) -> Result<E
 
 /// Waits as `subs` asks. Preview0 lays clock subscriptions out differently, hence `snapshot`.
 #[allow(clippy::too_many_arguments)]
+///
+/// Takes the context's handle rather than its locked state: the state is locked while the
+/// subscriptions are read and released while the call sleeps or waits for descriptors, so that the
+/// other threads of a wasi-threads program can make their own calls meanwhile.
 pub fn poll_oneoff(
-    ctx: &mut WasiCtx,
+    ctx: &crate::WasiCtx,
     mem: &mut crate::guest::GuestMemory<'_>,
     snapshot: Snapshot,
     subs: u32,
@@ -128,15 +132,16 @@ pub fn poll_oneoff(
     }
     let layout = snapshot.subscription();
     let sub_bytes = count.checked_mul(layout.size).ok_or(Errno::Fault)?;
-    mem.slice(subs, sub_bytes)?;
+    mem.check(subs, sub_bytes)?;
     let event_bytes = count.checked_mul(size::EVENT).ok_or(Errno::Fault)?;
-    mem.slice(events, event_bytes)?;
+    mem.check(events, event_bytes)?;
 
     let start = Instant::now();
     let mut ready = Vec::new();
     let mut waiters = Vec::new();
     // (userdata, time left from `start`)
     let mut timers: Vec<(u64, Duration)> = Vec::new();
+    let mut state = ctx.lock();
     for i in 0..count {
         let at = subs + i * layout.size;
         let userdata = mem.read_u64(at)?;
@@ -158,7 +163,7 @@ pub fn poll_oneoff(
             }
             eventtype::FD_READ | eventtype::FD_WRITE => {
                 let fd = mem.read_u32(at + 16)?;
-                match fd_readiness(ctx, fd, kind, userdata) {
+                match fd_readiness(&mut state, fd, kind, userdata) {
                     Ok(event) => ready.push(event),
                     Err(waiter) => waiters.push(waiter),
                 }
@@ -166,6 +171,7 @@ pub fn poll_oneoff(
             _ => ready.push(Event::failed(userdata, kind, Errno::Inval)),
         }
     }
+    drop(state);
     let earliest = timers.iter().map(|t| t.1).min();
     if ready.is_empty() && earliest != Some(Duration::ZERO) {
         if waiters.is_empty() {

@@ -6,7 +6,7 @@
 use std::io;
 
 use crate::abi::clock;
-use crate::ctx::WasiCtx;
+use crate::ctx::WasiState;
 use crate::errno::{Errno, WasiResult};
 use crate::guest::GuestMemory;
 
@@ -48,7 +48,7 @@ pub fn strings_get(
 }
 
 pub fn args_sizes_get(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     count: u32,
     size: u32,
@@ -56,12 +56,12 @@ pub fn args_sizes_get(
     sizes_get(&ctx.args, mem, count, size)
 }
 
-pub fn args_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, argv: u32, buf: u32) -> WasiResult {
+pub fn args_get(ctx: &mut WasiState, mem: &mut GuestMemory<'_>, argv: u32, buf: u32) -> WasiResult {
     strings_get(&ctx.args, mem, argv, buf)
 }
 
 pub fn environ_sizes_get(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     count: u32,
     size: u32,
@@ -70,7 +70,7 @@ pub fn environ_sizes_get(
 }
 
 pub fn environ_get(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     environ: u32,
     buf: u32,
@@ -131,7 +131,11 @@ pub fn clock_time_get(
 }
 
 pub fn random_get(mem: &mut GuestMemory<'_>, buf: u32, len: u32) -> WasiResult {
-    let mut out = mem.slice_mut(buf, len)?;
+    mem.check(buf, len)?;
+    // Filled here and copied in (the guest memory may be shared with other threads); at most the
+    // guest memory's size, which `check` just bounded.
+    let mut bytes = vec![0u8; len as usize];
+    let mut out = &mut bytes[..];
     while !out.is_empty() {
         // SAFETY: `out` is a valid, exclusively borrowed buffer of `out.len()` bytes.
         let n = unsafe { libc::getrandom(out.as_mut_ptr().cast(), out.len(), 0) };
@@ -144,5 +148,5 @@ pub fn random_get(mem: &mut GuestMemory<'_>, buf: u32, len: u32) -> WasiResult {
         }
         out = &mut out[n as usize..];
     }
-    Ok(())
+    mem.write_bytes(buf, &bytes)
 }

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 
 use crate::abi::{RECV_PEEK, fdflags, rights, sdflags};
-use crate::ctx::WasiCtx;
+use crate::ctx::WasiState;
 use crate::errno::{Errno, WasiResult};
 use crate::guest::{GuestMemory, total_len};
 use crate::table::Descriptor;
@@ -23,7 +23,7 @@ fn not_a_socket(descriptor: Option<&Descriptor>) -> Errno {
 }
 
 pub fn sock_accept(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     flags: u16,
@@ -44,7 +44,7 @@ pub fn sock_accept(
 
 #[allow(clippy::too_many_arguments)]
 pub fn sock_recv(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -67,7 +67,7 @@ pub fn sock_recv(
 }
 
 pub fn sock_send(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
@@ -84,7 +84,7 @@ pub fn sock_send(
     mem.write_u32(datalen, n as u32)
 }
 
-pub fn sock_shutdown(ctx: &mut WasiCtx, fd: u32, how: u8) -> WasiResult {
+pub fn sock_shutdown(ctx: &mut WasiState, fd: u32, how: u8) -> WasiResult {
     let how = match how {
         sdflags::RD => Shutdown::Read,
         sdflags::WR => Shutdown::Write,

@@ -1,5 +1,5 @@
 //! The descriptor table: what a guest file descriptor refers to ([`Descriptor`]), the rights it has
-//! ([`Rights`]), and lookups on [`WasiCtx`] that turn a missing or wrong-kind descriptor into the
+//! ([`Rights`]), and lookups on `WasiState` that turn a missing or wrong-kind descriptor into the
 //! right errno.
 //!
 //! A directory remembers whether it is writable; files opened beneath a read-only directory remember
@@ -8,7 +8,7 @@
 //! A descriptor's rights are derived from what it is and how it was opened ([`Descriptor::rights`]),
 //! so `fd_fdstat_get` never advertises an operation that cannot work. The guest can only give rights
 //! up (`fd_fdstat_set_rights`); each [`Entry`] records what was given up, and the syscalls refuse
-//! those operations with `ENOTCAPABLE` ([`WasiCtx::require`]).
+//! those operations with `ENOTCAPABLE` (`WasiState::require`).
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,7 +17,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use cap_std::fs::{Dir, File};
 
 use crate::abi::{filetype, rights};
-use crate::ctx::{OutputBuffer, Stdio, WasiCtx};
+use crate::ctx::{OutputBuffer, Stdio, WasiState};
 use crate::errno::{Errno, WasiResult};
 
 /// A pair of rights sets as `fd_fdstat_get` reports them: what the descriptor allows, and what
@@ -294,7 +294,7 @@ impl Descriptor {
     }
 }
 
-impl WasiCtx {
+impl WasiState {
     pub(crate) fn entry(&mut self, fd: u32) -> WasiResult<&mut Entry> {
         self.fds.get_mut(&fd).ok_or(Errno::Badf)
     }

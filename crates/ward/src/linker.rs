@@ -34,6 +34,16 @@ pub struct Linker<T> {
     allow_shadowing: bool,
 }
 
+impl<T> Clone for Linker<T> {
+    fn clone(&self) -> Self {
+        Linker {
+            engine: self.engine.clone(),
+            definitions: self.definitions.clone(),
+            allow_shadowing: self.allow_shadowing,
+        }
+    }
+}
+
 impl<T> Linker<T> {
     /// An empty linker for modules of `engine`.
     pub fn new(engine: &Engine) -> Self {
