@@ -428,6 +428,31 @@ fn all_spec_files_pass_with_lazy_translation() {
     assert_group_passes("gc (lazy)", GC, &lazy());
 }
 
+/// The `.wast` files of a directory of the suite (a proposal's or the legacy scripts), sorted.
+fn files_in(directory: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(suite_dir().join(directory))
+        .unwrap_or_else(|e| panic!("{directory} is vendored: {e}"))
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".wast"))
+        .map(|name| format!("{directory}/{}", name.trim_end_matches(".wast")))
+        .collect();
+    files.sort();
+    files
+}
+
+fn assert_directory_passes(directory: &str, expected_files: usize, config: &Config) {
+    let files = files_in(directory);
+    assert_eq!(files.len(), expected_files, "{directory} has {expected_files} scripts");
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    assert_group_passes(directory, &files, config);
+}
+
+#[test]
+fn wide_arithmetic_proposal_files_pass_completely() {
+    assert_directory_passes("proposals/wide-arithmetic", 1, &Config::new());
+    assert_directory_passes("proposals/wide-arithmetic", 1, &metered());
+}
+
 /// Every top-level file of the suite is in exactly one group, so every one must pass.
 #[test]
 fn every_spec_file_belongs_to_a_group() {

@@ -224,7 +224,7 @@ impl Engine {
 
     /// The Wasm features the validator accepts: WebAssembly 3.0.
     pub(crate) fn features() -> WasmFeatures {
-        WasmFeatures::WASM3
+        WasmFeatures::WASM3 | WasmFeatures::WIDE_ARITHMETIC
     }
 
     pub(crate) fn config(&self) -> &Config {

@@ -596,6 +596,16 @@ define_instr! {
         /// Throw the exception referenced by `slot[src]`; trap if it is null.
         ThrowRef { src: Slot },
 
+        // ----- wide arithmetic (128-bit integers as two `i64` halves, low half first) -----
+        /// `slot[base..+2] = slot[base..+2] + slot[base + 2..+2]` (128-bit, wrapping).
+        I64Add128 { base: Slot },
+        /// `slot[base..+2] = slot[base..+2] - slot[base + 2..+2]` (128-bit, wrapping).
+        I64Sub128 { base: Slot },
+        /// `slot[base..+2] = slot[base] * slot[base + 1]`, both sign-extended to 128 bits.
+        I64MulWideS { base: Slot },
+        /// `slot[base..+2] = slot[base] * slot[base + 1]`, both zero-extended to 128 bits.
+        I64MulWideU { base: Slot },
+
         // ----- GC -----
         /// A GC instruction that allocates or accesses a heap object (one arm for all of them keeps
         /// the dispatch `match` small): operands at `base..` in Wasm operand order (`struct.get`'s

@@ -1663,9 +1663,22 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::ElemDrop { elem_index } => {
                 self.emit(Instr::ElemDrop { elem: *elem_index });
             }
+            O::I64Add128 => self.wide_arithmetic(4, |base| Instr::I64Add128 { base }),
+            O::I64Sub128 => self.wide_arithmetic(4, |base| Instr::I64Sub128 { base }),
+            O::I64MulWideS => self.wide_arithmetic(2, |base| Instr::I64MulWideS { base }),
+            O::I64MulWideU => self.wide_arithmetic(2, |base| Instr::I64MulWideU { base }),
             _ => return self.translate_simple(op),
         }
         Ok(())
+    }
+
+    /// A wide-arithmetic operator: its `operands` sit in consecutive slots from `base`, and its two
+    /// `i64` results (low half first) replace the first two.
+    fn wide_arithmetic(&mut self, operands: u32, make: fn(Slot) -> Instr) {
+        let base = self.pop_span(operands);
+        self.push_temp();
+        self.push_temp();
+        self.emit(make(base));
     }
 
     fn translate_select(&mut self) {
