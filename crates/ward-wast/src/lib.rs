@@ -69,9 +69,20 @@ pub enum ScriptError {
     },
 }
 
-/// Runs the script at `path`.
+/// The configuration scripts run in by default: every proposal ward implements is switched on,
+/// including those off in a new [`Config`] (wide arithmetic, custom page sizes, legacy exception
+/// handling), so that the spec's proposal scripts run as they are.
+pub fn spec_config() -> Config {
+    let mut config = Config::new();
+    for proposal in ward::WasmProposal::ALL {
+        config.wasm_proposal(*proposal, true);
+    }
+    config
+}
+
+/// Runs the script at `path` (in [`spec_config`]).
 pub fn run_file(path: &Path) -> Result<Report, ScriptError> {
-    run_file_with_config(path, &Config::new())
+    run_file_with_config(path, &spec_config())
 }
 
 /// Runs the script at `path` in an engine made with `config` (with fuel metering on, the store gets
@@ -84,9 +95,9 @@ pub fn run_file_with_config(path: &Path, config: &Config) -> Result<Report, Scri
     run_script_with_config(&text, &path.display().to_string(), config)
 }
 
-/// Runs a script given as text; `name` is used in error messages.
+/// Runs a script given as text (in [`spec_config`]); `name` is used in error messages.
 pub fn run_script(text: &str, name: &str) -> Result<Report, ScriptError> {
-    run_script_with_config(text, name, &Config::new())
+    run_script_with_config(text, name, &spec_config())
 }
 
 /// Runs a script given as text in an engine made with `config`.

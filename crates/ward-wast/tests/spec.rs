@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::thread;
 
-use ward::Config;
+use ward::{Config, WasmProposal};
 
 /// Spec files that use no `v128`, no GC types or instructions and no exception handling.
 const CORE: &[&str] = &[
@@ -447,10 +447,26 @@ fn assert_directory_passes(directory: &str, expected_files: usize, config: &Conf
     assert_group_passes(directory, &files, config);
 }
 
+/// The configuration for a proposal's scripts: the default one with the proposal switched on.
+fn with(proposal: WasmProposal, mut config: Config) -> Config {
+    config.wasm_proposal(proposal, true);
+    config
+}
+
 #[test]
 fn wide_arithmetic_proposal_files_pass_completely() {
-    assert_directory_passes("proposals/wide-arithmetic", 1, &Config::new());
-    assert_directory_passes("proposals/wide-arithmetic", 1, &metered());
+    let proposal = WasmProposal::WideArithmetic;
+    assert_directory_passes("proposals/wide-arithmetic", 1, &with(proposal, Config::new()));
+    assert_directory_passes("proposals/wide-arithmetic", 1, &with(proposal, metered()));
+    assert_directory_passes("proposals/wide-arithmetic", 1, &with(proposal, lazy()));
+}
+
+#[test]
+fn custom_page_sizes_proposal_files_pass_completely() {
+    let proposal = WasmProposal::CustomPageSizes;
+    assert_directory_passes("proposals/custom-page-sizes", 5, &with(proposal, Config::new()));
+    assert_directory_passes("proposals/custom-page-sizes", 5, &with(proposal, metered()));
+    assert_directory_passes("proposals/custom-page-sizes", 5, &with(proposal, lazy()));
 }
 
 /// Every top-level file of the suite is in exactly one group, so every one must pass.

@@ -234,9 +234,30 @@ impl MemoryType {
         }
     }
 
-    /// The page size in bytes.
+    /// A 64-bit memory (memory64) with 64 KiB pages.
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> Self {
+        MemoryType {
+            memory64: true,
+            minimum,
+            maximum,
+            page_size_log2: 16,
+        }
+    }
+
+    /// This type with pages of `2^page_size_log2` bytes instead: 0 (1-byte pages, the custom page
+    /// sizes proposal) or 16 (64 KiB, the default). Sizes in pages (`minimum`, `maximum`,
+    /// [`Memory::size`](crate::Memory::size), [`Memory::grow`](crate::Memory::grow)) count pages
+    /// of this size.
+    pub fn with_page_size_log2(self, page_size_log2: u32) -> Self {
+        MemoryType {
+            page_size_log2,
+            ..self
+        }
+    }
+
+    /// The page size in bytes (0 for a `page_size_log2` of 64 or more, which no memory accepts).
     pub fn page_size(&self) -> u64 {
-        1 << self.page_size_log2
+        1u64.checked_shl(self.page_size_log2).unwrap_or(0)
     }
 }
 
