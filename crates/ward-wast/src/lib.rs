@@ -4,6 +4,7 @@
 //! skipped directives with the reason of each failure. Used by the `ward wast` command and by the spec
 //! test driver in `tests/`.
 
+mod legacy_try;
 mod text;
 
 use std::collections::HashMap;
@@ -106,6 +107,8 @@ pub fn run_script_with_config(
     name: &str,
     config: &Config,
 ) -> Result<Report, ScriptError> {
+    let unfolded = legacy_try::unfold(text);
+    let text = unfolded.as_deref().unwrap_or(text);
     let parse_error = |e: wast::Error| {
         let mut e = e;
         e.set_path(Path::new(name));
