@@ -469,6 +469,16 @@ fn custom_page_sizes_proposal_files_pass_completely() {
     assert_directory_passes("proposals/custom-page-sizes", 5, &with(proposal, lazy()));
 }
 
+/// The legacy exception-handling scripts (`try`, `catch`, `delegate`, `rethrow`), written in the
+/// folded form that `ward-wast` unfolds before parsing.
+#[test]
+fn legacy_exception_handling_files_pass_completely() {
+    let proposal = WasmProposal::LegacyExceptions;
+    assert_directory_passes("legacy", 4, &with(proposal, Config::new()));
+    assert_directory_passes("legacy", 4, &with(proposal, metered()));
+    assert_directory_passes("legacy", 4, &with(proposal, lazy()));
+}
+
 /// Every top-level file of the suite is in exactly one group, so every one must pass.
 #[test]
 fn every_spec_file_belongs_to_a_group() {
