@@ -22,6 +22,7 @@ macro_rules! proposals {
             method: $method:ident,
             default: $default:literal,
             features: $features:expr,
+            requires: [$($required:ident),*],
             summary: $summary:literal $(,)?
         }
     )*) => {
@@ -69,6 +70,11 @@ macro_rules! proposals {
             pub(crate) fn features(self) -> WasmFeatures {
                 match self { $(WasmProposal::$variant => $features,)* }
             }
+
+            /// The proposals it builds on: switching one of those off switches this one off too.
+            pub fn requires(self) -> &'static [WasmProposal] {
+                match self { $(WasmProposal::$variant => &[$(WasmProposal::$required),*],)* }
+            }
         }
 
         impl Config {
@@ -91,15 +97,17 @@ proposals! {
         method: wasm_simd,
         default: true,
         features: WasmFeatures::SIMD,
+        requires: [],
         summary: "fixed-width SIMD (`v128`)",
     }
     /// Relaxed SIMD: SIMD instructions whose results may depend on the host (ward gives the
-    /// deterministic ones). Turning it on turns on [`Config::wasm_simd`] too.
+    /// deterministic ones). Needs [`Config::wasm_simd`].
     RelaxedSimd {
         cli: "relaxed-simd",
         method: wasm_relaxed_simd,
         default: true,
-        features: WasmFeatures::RELAXED_SIMD.union(WasmFeatures::SIMD),
+        features: WasmFeatures::RELAXED_SIMD,
+        requires: [Simd],
         summary: "relaxed SIMD",
     }
     /// Reference types: `funcref`/`externref` values, several tables, table instructions.
@@ -108,26 +116,27 @@ proposals! {
         method: wasm_reference_types,
         default: true,
         features: WasmFeatures::REFERENCE_TYPES,
+        requires: [],
         summary: "reference types (`funcref`, `externref`, table instructions)",
     }
     /// Typed function references: `call_ref`, `ref.as_non_null`, `br_on_null`, non-nullable
-    /// references. Implies [`Config::wasm_reference_types`].
+    /// references. Needs [`Config::wasm_reference_types`].
     FunctionReferences {
         cli: "function-references",
         method: wasm_function_references,
         default: true,
-        features: WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::REFERENCE_TYPES),
+        features: WasmFeatures::FUNCTION_REFERENCES,
+        requires: [ReferenceTypes],
         summary: "typed function references",
     }
-    /// Garbage collection: structs, arrays, `i31`, casts. Implies
-    /// [`Config::wasm_function_references`].
+    /// Garbage collection: structs, arrays, `i31`, casts. Needs
+    /// [`Config::wasm_function_references`] and [`Config::wasm_reference_types`].
     Gc {
         cli: "gc",
         method: wasm_gc,
         default: true,
-        features: WasmFeatures::GC
-            .union(WasmFeatures::FUNCTION_REFERENCES)
-            .union(WasmFeatures::REFERENCE_TYPES),
+        features: WasmFeatures::GC,
+        requires: [FunctionReferences, ReferenceTypes],
         summary: "garbage-collected structs and arrays",
     }
     /// Exception handling: tags, `throw`, `throw_ref`, `try_table`, `exnref`.
@@ -136,6 +145,7 @@ proposals! {
         method: wasm_exceptions,
         default: true,
         features: WasmFeatures::EXCEPTIONS,
+        requires: [],
         summary: "exception handling (`try_table`, `throw`, `exnref`)",
     }
     /// The legacy exception-handling instructions (`try`, `catch`, `catch_all`, `delegate`,
@@ -146,6 +156,7 @@ proposals! {
         method: wasm_legacy_exceptions,
         default: false,
         features: WasmFeatures::LEGACY_EXCEPTIONS,
+        requires: [],
         summary: "legacy exception handling (`try`/`catch`/`delegate`/`rethrow`)",
     }
     /// Tail calls: `return_call`, `return_call_indirect`, `return_call_ref`.
@@ -154,6 +165,7 @@ proposals! {
         method: wasm_tail_call,
         default: true,
         features: WasmFeatures::TAIL_CALL,
+        requires: [],
         summary: "tail calls (`return_call*`)",
     }
     /// Several memories per module.
@@ -162,6 +174,7 @@ proposals! {
         method: wasm_multi_memory,
         default: true,
         features: WasmFeatures::MULTI_MEMORY,
+        requires: [],
         summary: "several memories per module",
     }
     /// Several results per function and block parameters.
@@ -170,6 +183,7 @@ proposals! {
         method: wasm_multi_value,
         default: true,
         features: WasmFeatures::MULTI_VALUE,
+        requires: [],
         summary: "several results per function, block parameters",
     }
     /// Bulk memory operations: `memory.copy`, `memory.fill`, passive segments.
@@ -178,6 +192,7 @@ proposals! {
         method: wasm_bulk_memory,
         default: true,
         features: WasmFeatures::BULK_MEMORY.union(WasmFeatures::BULK_MEMORY_OPT),
+        requires: [],
         summary: "bulk memory operations and passive segments",
     }
     /// 64-bit memories and tables.
@@ -186,6 +201,7 @@ proposals! {
         method: wasm_memory64,
         default: true,
         features: WasmFeatures::MEMORY64,
+        requires: [],
         summary: "64-bit memories and tables",
     }
     /// Extended constant expressions (`i32.add` and friends in initializers).
@@ -194,6 +210,7 @@ proposals! {
         method: wasm_extended_const,
         default: true,
         features: WasmFeatures::EXTENDED_CONST,
+        requires: [],
         summary: "arithmetic in constant expressions",
     }
     /// Wide arithmetic: `i64.add128`, `i64.sub128`, `i64.mul_wide_s`, `i64.mul_wide_u`.
@@ -202,6 +219,7 @@ proposals! {
         method: wasm_wide_arithmetic,
         default: false,
         features: WasmFeatures::WIDE_ARITHMETIC,
+        requires: [],
         summary: "128-bit add/sub and 64x64->128-bit multiplication",
     }
     /// Custom page sizes: memories whose pages are 1 byte instead of 64 KiB.
@@ -210,6 +228,7 @@ proposals! {
         method: wasm_custom_page_sizes,
         default: false,
         features: WasmFeatures::CUSTOM_PAGE_SIZES,
+        requires: [],
         summary: "memories with 1-byte pages",
     }
 }
@@ -259,11 +278,16 @@ impl ProposalSet {
         self.0 & Self::bit(p) != 0
     }
 
-    /// The validator features: the base set and every switched-on proposal's (with what it implies).
+    /// Whether `p` is in effect: switched on, and so is every proposal it builds on.
+    pub fn effective(self, p: WasmProposal) -> bool {
+        self.contains(p) && p.requires().iter().all(|r| self.contains(*r))
+    }
+
+    /// The validator features: the base set and every proposal in effect.
     pub fn features(self) -> WasmFeatures {
         WasmProposal::ALL
             .iter()
-            .filter(|p| self.contains(**p))
+            .filter(|p| self.effective(**p))
             .fold(base_features(), |all, p| all | p.features())
     }
 }
@@ -271,7 +295,8 @@ impl ProposalSet {
 impl Config {
     /// Switches `proposal` on or off (the same as its own method, such as
     /// [`Config::wasm_wide_arithmetic`]). A module using a switched-off proposal fails to compile
-    /// with a message naming the switch.
+    /// with a message naming the switch. A proposal is in effect only while the proposals it
+    /// [requires](WasmProposal::requires) are on too.
     ///
     /// ```
     /// use ward::{Config, Engine, Module, WasmProposal};
@@ -299,13 +324,13 @@ pub(crate) fn name_the_switch(bytes: &[u8], proposals: ProposalSet, error: Error
     let Error::Invalid { message, offset } = &error else {
         return error;
     };
-    let features = proposals.features();
     for proposal in WasmProposal::ALL {
-        if proposals.contains(*proposal) || features.contains(proposal.features()) {
+        if proposals.contains(*proposal) {
             continue;
         }
-        let outcome =
-            Validator::new_with_features(features | proposal.features()).validate_all(bytes);
+        let mut trial = proposals;
+        trial.set(*proposal, true);
+        let outcome = Validator::new_with_features(trial.features()).validate_all(bytes);
         let changed = match outcome {
             Ok(_) => true,
             Err(e) => e.offset() as usize != *offset || e.message() != message,

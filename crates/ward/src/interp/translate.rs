@@ -2020,11 +2020,11 @@ impl<'a, 'e> Translator<'a, 'e> {
                     self.lane_access(memarg, LaneWidth::B64, *lane, false)?
                 }
                 other => {
-                    let name = format!("{other:?}");
-                    let name = name.split([' ', '{', '(']).next().unwrap_or("operator");
-                    return Err(
-                        self.unsupported(&format!("instruction `{name}` is not supported yet"))
-                    );
+                    return Err(self.unsupported(&format!(
+                        "instruction `{}` (from the {} proposal) is not supported yet",
+                        super::operator_names::text_name(other),
+                        super::operator_names::proposal(other)
+                    )));
                 }
             }
         }
