@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn strings_comments_and_try_table_are_left_alone() {
-        assert_eq!(unfold("(module quote \"(func (try (do)))\") ;; (try (do))"), None);
+        assert_eq!(
+            unfold("(module quote \"(func (try (do)))\") ;; (try (do))"),
+            None
+        );
         assert_eq!(unfold("(try_table (catch_all 0))"), None);
         assert_eq!(unfold("(; (try (do)) ;)"), None);
     }

@@ -442,7 +442,11 @@ fn files_in(directory: &str) -> Vec<String> {
 
 fn assert_directory_passes(directory: &str, expected_files: usize, config: &Config) {
     let files = files_in(directory);
-    assert_eq!(files.len(), expected_files, "{directory} has {expected_files} scripts");
+    assert_eq!(
+        files.len(),
+        expected_files,
+        "{directory} has {expected_files} scripts"
+    );
     let files: Vec<&str> = files.iter().map(String::as_str).collect();
     assert_group_passes(directory, &files, config);
 }
@@ -456,7 +460,11 @@ fn with(proposal: WasmProposal, mut config: Config) -> Config {
 #[test]
 fn wide_arithmetic_proposal_files_pass_completely() {
     let proposal = WasmProposal::WideArithmetic;
-    assert_directory_passes("proposals/wide-arithmetic", 1, &with(proposal, Config::new()));
+    assert_directory_passes(
+        "proposals/wide-arithmetic",
+        1,
+        &with(proposal, Config::new()),
+    );
     assert_directory_passes("proposals/wide-arithmetic", 1, &with(proposal, metered()));
     assert_directory_passes("proposals/wide-arithmetic", 1, &with(proposal, lazy()));
 }
@@ -464,7 +472,11 @@ fn wide_arithmetic_proposal_files_pass_completely() {
 #[test]
 fn custom_page_sizes_proposal_files_pass_completely() {
     let proposal = WasmProposal::CustomPageSizes;
-    assert_directory_passes("proposals/custom-page-sizes", 5, &with(proposal, Config::new()));
+    assert_directory_passes(
+        "proposals/custom-page-sizes",
+        5,
+        &with(proposal, Config::new()),
+    );
     assert_directory_passes("proposals/custom-page-sizes", 5, &with(proposal, metered()));
     assert_directory_passes("proposals/custom-page-sizes", 5, &with(proposal, lazy()));
 }

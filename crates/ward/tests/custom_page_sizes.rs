@@ -55,7 +55,11 @@ fn size_and_growth_count_pages_of_one_byte() {
     assert_eq!(load.call(&mut store, 6).unwrap(), 0);
     assert!(load.call(&mut store, 7).is_err(), "byte 7 is out of bounds");
 
-    assert_eq!(grow.call(&mut store, 4).unwrap(), -1, "beyond the maximum of 10");
+    assert_eq!(
+        grow.call(&mut store, 4).unwrap(),
+        -1,
+        "beyond the maximum of 10"
+    );
     assert_eq!(memory.grow(&mut store, 3).unwrap(), 7);
     assert_eq!(memory.ty(&store).minimum, 10);
 }
@@ -113,12 +117,18 @@ fn host_memories_take_a_page_size() {
     assert!(memory.grow(&mut store, 1).is_err());
 
     let odd = Memory::new(&mut store, MemoryType::new(1, None).with_page_size_log2(12));
-    assert!(matches!(odd, Err(Error::Usage(_))), "4 KiB pages are not a Wasm page size");
+    assert!(
+        matches!(odd, Err(Error::Usage(_))),
+        "4 KiB pages are not a Wasm page size"
+    );
     let huge = Memory::new(
         &mut store,
         MemoryType::new64(0, Some(1 << 49)).with_page_size_log2(16),
     );
-    assert!(matches!(huge, Err(Error::Usage(_))), "maximum beyond the index type");
+    assert!(
+        matches!(huge, Err(Error::Usage(_))),
+        "maximum beyond the index type"
+    );
 }
 
 #[test]

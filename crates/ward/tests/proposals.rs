@@ -73,7 +73,10 @@ fn config_methods_switch_the_same_proposals() {
     assert!(config.proposal_enabled(WasmProposal::CustomPageSizes));
     assert!(!config.proposal_enabled(WasmProposal::Gc));
     for proposal in WasmProposal::ALL {
-        assert_eq!(WasmProposal::from_cli_name(proposal.cli_name()), Some(*proposal));
+        assert_eq!(
+            WasmProposal::from_cli_name(proposal.cli_name()),
+            Some(*proposal)
+        );
         assert!(proposal.config_method().starts_with("Config::wasm_"));
     }
 }
@@ -82,7 +85,11 @@ fn config_methods_switch_the_same_proposals() {
 /// still switched on, and the message names the SIMD switch.
 #[test]
 fn switching_off_a_base_proposal_switches_off_those_built_on_it() {
-    assert!(WasmProposal::RelaxedSimd.requires().contains(&WasmProposal::Simd));
+    assert!(
+        WasmProposal::RelaxedSimd
+            .requires()
+            .contains(&WasmProposal::Simd)
+    );
     let engine = engine_with(WasmProposal::Simd, false);
     let err = Module::new(&engine, SIMD).unwrap_err().to_string();
     assert!(err.contains("-W simd=y"), "{err}");
@@ -114,6 +121,8 @@ fn legacy_exceptions_run_once_switched_on() {
     let module = Module::new(&engine, LEGACY).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let catch = instance.get_typed_func::<i32, i32>(&store, "catch").unwrap();
+    let catch = instance
+        .get_typed_func::<i32, i32>(&store, "catch")
+        .unwrap();
     assert_eq!(catch.call(&mut store, 41).unwrap(), 42);
 }

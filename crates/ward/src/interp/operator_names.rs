@@ -79,12 +79,27 @@ mod tests {
     #[test]
     fn names_follow_the_text_format() {
         let cases: [(Operator<'_>, &str); 6] = [
-            (Operator::I32AtomicRmwAdd { memarg: memarg() }, "i32.atomic.rmw.add"),
-            (Operator::I32AtomicRmw8AddU { memarg: memarg() }, "i32.atomic.rmw8.add_u"),
-            (Operator::MemoryAtomicWait32 { memarg: memarg() }, "memory.atomic.wait32"),
+            (
+                Operator::I32AtomicRmwAdd { memarg: memarg() },
+                "i32.atomic.rmw.add",
+            ),
+            (
+                Operator::I32AtomicRmw8AddU { memarg: memarg() },
+                "i32.atomic.rmw8.add_u",
+            ),
+            (
+                Operator::MemoryAtomicWait32 { memarg: memarg() },
+                "memory.atomic.wait32",
+            ),
             (fence(), "atomic.fence"),
             (Operator::I32TruncF32S, "i32.trunc_f32_s"),
-            (Operator::CallIndirect { type_index: 0, table_index: 0 }, "call_indirect"),
+            (
+                Operator::CallIndirect {
+                    type_index: 0,
+                    table_index: 0,
+                },
+                "call_indirect",
+            ),
         ];
         for (op, name) in cases {
             assert_eq!(text_name(&op), name);

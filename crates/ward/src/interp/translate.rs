@@ -1354,7 +1354,10 @@ impl<'a, 'e> Translator<'a, 'e> {
         let height = self.frames[index].height;
         let mut values = vec![false];
         if let Some(t) = tag {
-            let params = self.env.signature_widths(self.env.tag_types[t as usize]).params;
+            let params = self
+                .env
+                .signature_widths(self.env.tag_types[t as usize])
+                .params;
             values.extend_from_slice(&params);
         }
         self.reset_stack(height, &values);
@@ -1376,7 +1379,10 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// Legacy `try … delegate label`: the body's exceptions are searched for again from `label`
     /// (counted from outside the `try`), skipping the handlers in between.
     fn translate_legacy_delegate(&mut self, relative_depth: u32) {
-        let legacy = self.legacy_tries.pop().expect("validated: delegate closes a try");
+        let legacy = self
+            .legacy_tries
+            .pop()
+            .expect("validated: delegate closes a try");
         let depth = self.frames.len() - 1;
         let target = depth - 1 - relative_depth as usize;
         if self.reachable {

@@ -205,9 +205,7 @@ impl Memory {
             )));
         }
         let page_limit = max_bytes_for_index(&ty) >> ty.page_size_log2;
-        if ty.minimum > page_limit
-            || ty.maximum.is_some_and(|m| m > page_limit || m < ty.minimum)
-        {
+        if ty.minimum > page_limit || ty.maximum.is_some_and(|m| m > page_limit || m < ty.minimum) {
             return Err(Error::Usage(format!(
                 "memory limits of {} to {:?} pages are invalid (at most {page_limit} pages of {} bytes)",
                 ty.minimum,

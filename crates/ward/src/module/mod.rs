@@ -182,9 +182,8 @@ impl Module {
 
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
-        let parsed = parse(engine, bytes).map_err(|e| {
-            crate::proposals::name_the_switch(bytes, engine.config().proposals, e)
-        })?;
+        let parsed = parse(engine, bytes)
+            .map_err(|e| crate::proposals::name_the_switch(bytes, engine.config().proposals, e))?;
         Ok(Module {
             inner: Arc::new(parsed),
         })
