@@ -215,11 +215,12 @@ impl fmt::Display for FuncType {
 pub struct MemoryType {
     /// Whether addresses are 64-bit.
     pub memory64: bool,
-    /// Initial size in pages.
+    /// Initial size in pages (of [`MemoryType::page_size`] bytes).
     pub minimum: u64,
     /// Maximum size in pages.
     pub maximum: Option<u64>,
-    /// log2 of the page size in bytes (16 for the default 64 KiB pages).
+    /// log2 of the page size in bytes: 16 for the default 64 KiB pages, 0 for the 1-byte pages of
+    /// the custom page sizes proposal ([`Config::wasm_custom_page_sizes`](crate::Config::wasm_custom_page_sizes)).
     pub page_size_log2: u32,
 }
 

@@ -193,3 +193,38 @@ fn byte_page_memories_are_rejected_unless_enabled() {
         "the message names the switch: {err}"
     );
 }
+
+#[test]
+fn memory64_counts_byte_pages_with_64_bit_sizes() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") i64 5 (pagesize 1))
+            (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+            (func (export "store") (param i64 i32) (i32.store8 (local.get 0) (local.get 1)))
+            (func (export "size") (result i64) memory.size))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let grow = instance.get_typed_func::<i64, i64>(&store, "grow").unwrap();
+    let put = instance
+        .get_typed_func::<(i64, i32), ()>(&store, "store")
+        .unwrap();
+    let size = instance.get_typed_func::<(), i64>(&store, "size").unwrap();
+    assert_eq!(grow.call(&mut store, 3).unwrap(), 5);
+    assert_eq!(size.call(&mut store, ()).unwrap(), 8);
+    put.call(&mut store, (7, 9)).unwrap();
+    assert!(
+        put.call(&mut store, (8, 9)).is_err(),
+        "byte 8 is out of bounds"
+    );
+    let memory = instance.get_memory(&store, "m").unwrap();
+    assert!(memory.ty(&store).memory64);
+    assert_eq!(memory.data(&store)[7], 9);
+    assert_eq!(
+        grow.call(&mut store, -1).unwrap(),
+        -1,
+        "beyond the index limit"
+    );
+}

@@ -10,7 +10,7 @@ pub(crate) mod fast;
 mod float;
 mod gc_ops;
 mod interruption;
-mod operator_names;
+pub(crate) mod operator_names;
 mod simd;
 pub(crate) mod translate;
 

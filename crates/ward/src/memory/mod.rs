@@ -227,7 +227,7 @@ impl Memory {
         self.entity(&store.as_context().inner).ty()
     }
 
-    /// Current size in pages.
+    /// Current size in pages of the memory's page size ([`MemoryType::page_size`]).
     pub fn size(&self, store: impl AsContext) -> u64 {
         self.entity(&store.as_context().inner).pages()
     }
@@ -271,7 +271,7 @@ impl Memory {
         Ok(())
     }
 
-    /// Grows by `delta` pages and returns the previous size in pages.
+    /// Grows by `delta` pages of the memory's page size and returns the previous size in pages.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = store.as_context_mut();
         assert_eq!(
