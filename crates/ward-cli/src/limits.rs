@@ -10,11 +10,14 @@
 //! instead. A module whose initial memory already exceeds the limit fails to instantiate (exit 1).
 //! `--timeout` and `--max-memory` also bound compiling the module (its time, and the size of the code
 //! it translates to): a module beyond them fails to load (exit 1).
+//!
+//! The same `-W` also switches WebAssembly proposals, with Wasmtime's names (`-W simd=n`,
+//! `-W wide-arithmetic=y`, `-W all-proposals=y`; a name alone means `=y`); `-W help` lists them.
 
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use ward::{Config, StoreLimits, StoreLimitsBuilder, TrapKind};
+use ward::{Config, StoreLimits, StoreLimitsBuilder, TrapKind, WasmProposal};
 
 /// Limit flags as given on the command line.
 #[derive(clap::Args, Debug, Default)]
@@ -38,7 +41,8 @@ pub struct LimitArgs {
     #[arg(long = "max-stack", value_name = "BYTES", value_parser = parse_bytes)]
     max_stack: Option<u64>,
     /// Wasmtime-style options: fuel=N, timeout=DURATION, max-memory-size=BYTES, max-wasm-stack=BYTES,
-    /// max-table-elements=N, max-instances=N, max-tables=N, max-memories=N, trap-on-grow-failure[=y|n].
+    /// max-table-elements=N, max-instances=N, max-tables=N, max-memories=N, trap-on-grow-failure[=y|n],
+    /// and proposal switches such as simd[=y|n] or wide-arithmetic[=y|n]; `-W help` lists them.
     #[arg(short = 'W', value_name = "KEY=VALUE", value_delimiter = ',')]
     wasm_options: Vec<String>,
 }
@@ -61,6 +65,8 @@ pub struct Limits {
     pub max_instances: Option<u64>,
     pub max_tables: Option<u64>,
     pub max_memories: Option<u64>,
+    /// Proposals switched on or off with `-W NAME=y|n`, in command-line order.
+    pub proposals: Vec<(WasmProposal, bool)>,
 }
 
 impl LimitArgs {
@@ -77,12 +83,22 @@ impl LimitArgs {
             max_instances: None,
             max_tables: None,
             max_memories: None,
+            proposals: Vec::new(),
         };
         for option in &self.wasm_options {
+            if option == "help" {
+                print!("{}", wasm_options_help());
+                std::process::exit(0);
+            }
             let (key, value) = match option.split_once('=') {
                 Some(pair) => pair,
                 // A flag given without a value means "yes", as in Wasmtime.
-                None if option == "trap-on-grow-failure" => (option.as_str(), "y"),
+                None if option == "trap-on-grow-failure"
+                    || option == "all-proposals"
+                    || WasmProposal::from_cli_name(option).is_some() =>
+                {
+                    (option.as_str(), "y")
+                }
                 None => bail!("-W \"{option}\": expected KEY=VALUE"),
             };
             let bad = |e: String| anyhow!("-W {key}: {e}");
@@ -122,13 +138,56 @@ impl LimitArgs {
                 "trap-on-grow-failure" => {
                     limits.trap_on_grow_failure = parse_bool(value).map_err(bad)?
                 }
+                "all-proposals" => {
+                    let enable = parse_bool(value).map_err(bad)?;
+                    limits
+                        .proposals
+                        .extend(WasmProposal::ALL.iter().map(|p| (*p, enable)));
+                }
+                name if WasmProposal::from_cli_name(name).is_some() => {
+                    let proposal = WasmProposal::from_cli_name(name).expect("checked by the guard");
+                    limits
+                        .proposals
+                        .push((proposal, parse_bool(value).map_err(bad)?));
+                }
                 other => bail!(
-                    "-W {other}: unknown option (supported: fuel, timeout, max-memory-size, max-wasm-stack, max-table-elements, max-instances, max-tables, max-memories, trap-on-grow-failure)"
+                    "-W {other}: unknown option (supported: fuel, timeout, max-memory-size, max-wasm-stack, max-table-elements, max-instances, max-tables, max-memories, trap-on-grow-failure, all-proposals and the proposals `-W help` lists)"
                 ),
             }
         }
         Ok(limits)
     }
+}
+
+/// The text of `-W help`: every option, and every proposal switch with its default.
+pub fn wasm_options_help() -> String {
+    let mut text = String::from(
+        "Available wasm options (-W KEY=VALUE, several separated by commas):\n\n\
+         \x20 -W fuel=N                      fuel the guest may consume\n\
+         \x20 -W timeout=DURATION            wall-clock time the guest may run\n\
+         \x20 -W max-memory-size=BYTES       largest size of any linear memory\n\
+         \x20 -W max-wasm-stack=BYTES        bytes of Wasm stack\n\
+         \x20 -W max-table-elements=N        most elements of any table\n\
+         \x20 -W max-instances=N             most instances\n\
+         \x20 -W max-tables=N                most tables\n\
+         \x20 -W max-memories=N              most memories\n\
+         \x20 -W trap-on-grow-failure[=y|n]  trap instead of returning -1 from a refused grow\n\
+         \x20 -W all-proposals[=y|n]         switch every proposal below\n\n\
+         WebAssembly proposals (-W NAME[=y|n]):\n\n",
+    );
+    for proposal in WasmProposal::ALL {
+        let default = if proposal.enabled_by_default() {
+            "on"
+        } else {
+            "off"
+        };
+        text.push_str(&format!(
+            "  -W {:<27} {} (default {default})\n",
+            format!("{}[=y|n]", proposal.cli_name()),
+            proposal.summary()
+        ));
+    }
+    text
 }
 
 fn set_once<T: PartialEq + std::fmt::Debug>(
@@ -148,8 +207,11 @@ fn set_once<T: PartialEq + std::fmt::Debug>(
 }
 
 impl Limits {
-    /// Turns on the engine features the limits need.
+    /// Turns on the engine features the limits need, and switches the proposals `-W` named.
     pub fn configure(&self, config: &mut Config) {
+        for (proposal, enable) in &self.proposals {
+            config.wasm_proposal(*proposal, *enable);
+        }
         if self.fuel.is_some() {
             config.consume_fuel(true);
         }

@@ -254,7 +254,15 @@ enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `ward run -W help` names no module, which clap requires: answer it anyway.
+        Err(_) if asks_for_wasm_options_help(std::env::args().skip(1)) => {
+            print!("{}", limits::wasm_options_help());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Wast { files }) => Ok(wast(&files)),
@@ -272,6 +280,27 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether the command line asks for `-W help` (as `-W help`, `-Whelp` or in a comma list).
+fn asks_for_wasm_options_help(args: impl Iterator<Item = String>) -> bool {
+    let mut after_w = false;
+    for arg in args {
+        let value = match arg.strip_prefix("-W") {
+            Some("") => {
+                after_w = true;
+                continue;
+            }
+            Some(value) => value.to_string(),
+            None if after_w => arg,
+            None => continue,
+        };
+        after_w = false;
+        if value.split(',').any(|option| option == "help") {
+            return true;
+        }
+    }
+    false
 }
 
 /// Reads and compiles a module; text-format errors name the file (`hello.wat:4:5`).

@@ -348,3 +348,71 @@ fn stack_overflow_trap_prints_a_short_backtrace() {
         out.stderr.len()
     );
 }
+
+#[test]
+fn proposal_switches_use_wasmtime_names_and_errors_name_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_temp(
+        &dir,
+        "wide.wat",
+        r#"(module (func (export "add") (param i64 i64 i64 i64) (result i64 i64)
+             local.get 0 local.get 1 local.get 2 local.get 3 i64.add128))"#,
+    );
+    let out = ward(&["run", "--invoke", "add", &module, "-1", "0", "1", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out)
+            .contains("(enable with `-W wide-arithmetic=y` / `Config::wasm_wide_arithmetic`)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ward(&[
+        "run",
+        "-W",
+        "wide-arithmetic=y",
+        "--invoke",
+        "add",
+        &module,
+        "-1",
+        "0",
+        "1",
+        "0",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "0\n1\n");
+    // A name alone means yes; `=n` switches a default-on proposal off.
+    let out = ward(&[
+        "run",
+        "-W",
+        "wide-arithmetic,simd=n",
+        "--invoke",
+        "add",
+        &module,
+        "1",
+        "2",
+        "3",
+        "4",
+    ]);
+    assert_eq!(stdout(&out), "4\n6\n", "{}", stderr(&out));
+}
+
+#[test]
+fn wasm_options_help_lists_every_proposal_with_its_default() {
+    for args in [
+        &["run", "-W", "help"][..],
+        &["-W", "help"],
+        &["run", "-Wfuel=1,help"],
+    ] {
+        let out = ward(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let help = stdout(&out);
+        for proposal in ward::WasmProposal::ALL {
+            assert!(
+                help.contains(&format!("-W {}[=y|n]", proposal.cli_name())),
+                "{help}"
+            );
+        }
+        assert!(help.contains("wide-arithmetic[=y|n]"));
+        assert!(help.contains("(default off)") && help.contains("(default on)"));
+    }
+}

@@ -4,6 +4,7 @@
 //! skipped directives with the reason of each failure. Used by the `ward wast` command and by the spec
 //! test driver in `tests/`.
 
+mod legacy_try;
 mod text;
 
 use std::collections::HashMap;
@@ -70,24 +71,50 @@ pub enum ScriptError {
     },
 }
 
-/// Runs the script at `path`.
+/// The configuration scripts run in by default: every proposal ward implements is switched on,
+/// including those off in a new [`Config`] (wide arithmetic, custom page sizes, legacy exception
+/// handling), so that the spec's proposal scripts run as they are.
+pub fn spec_config() -> Config {
+    let mut config = Config::new();
+    for proposal in ward::WasmProposal::ALL {
+        config.wasm_proposal(*proposal, true);
+    }
+    config
+}
+
+/// Runs the script at `path` (in [`spec_config`]).
 pub fn run_file(path: &Path) -> Result<Report, ScriptError> {
-    run_file_with_config(path, &Config::new())
+    run_file_with_config(path, &spec_config())
 }
 
 /// Runs the script at `path` in an engine made with `config` (with fuel metering on, the store gets
 /// unlimited fuel: the point is to check that metering does not change behaviour).
+///
+/// The threads proposal's scripts (under a `proposals/threads` directory) were written before
+/// multi-memory and reference types were standard, and expect modules with several memories or
+/// tables to be invalid: they run with those two proposals switched off, as in the proposal's own
+/// repository.
 pub fn run_file_with_config(path: &Path, config: &Config) -> Result<Report, ScriptError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScriptError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    run_script_with_config(&text, &path.display().to_string(), config)
+    let in_threads_proposal = path
+        .components()
+        .map(|c| c.as_os_str())
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|pair| pair[0] == "proposals" && pair[1] == "threads");
+    let mut config = config.clone();
+    if in_threads_proposal {
+        config.wasm_multi_memory(false).wasm_reference_types(false);
+    }
+    run_script_with_config(&text, &path.display().to_string(), &config)
 }
 
-/// Runs a script given as text; `name` is used in error messages.
+/// Runs a script given as text (in [`spec_config`]); `name` is used in error messages.
 pub fn run_script(text: &str, name: &str) -> Result<Report, ScriptError> {
-    run_script_with_config(text, name, &Config::new())
+    run_script_with_config(text, name, &spec_config())
 }
 
 /// Runs a script given as text in an engine made with `config`.
@@ -96,6 +123,8 @@ pub fn run_script_with_config(
     name: &str,
     config: &Config,
 ) -> Result<Report, ScriptError> {
+    let unfolded = legacy_try::unfold(text);
+    let text = unfolded.as_deref().unwrap_or(text);
     let parse_error = |e: wast::Error| {
         let mut e = e;
         e.set_path(Path::new(name));

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::thread;
 
-use ward::Config;
+use ward::{Config, WasmProposal};
 
 /// Spec files that use no `v128`, no GC types or instructions and no exception handling.
 const CORE: &[&str] = &[
@@ -428,6 +428,69 @@ fn all_spec_files_pass_with_lazy_translation() {
     assert_group_passes("gc (lazy)", GC, &lazy());
 }
 
+/// The `.wast` files of a directory of the suite (a proposal's or the legacy scripts), sorted.
+fn files_in(directory: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(suite_dir().join(directory))
+        .unwrap_or_else(|e| panic!("{directory} is vendored: {e}"))
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".wast"))
+        .map(|name| format!("{directory}/{}", name.trim_end_matches(".wast")))
+        .collect();
+    files.sort();
+    files
+}
+
+fn assert_directory_passes(directory: &str, expected_files: usize, config: &Config) {
+    let files = files_in(directory);
+    assert_eq!(
+        files.len(),
+        expected_files,
+        "{directory} has {expected_files} scripts"
+    );
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    assert_group_passes(directory, &files, config);
+}
+
+/// The configuration for a proposal's scripts: the default one with the proposal switched on.
+fn with(proposal: WasmProposal, mut config: Config) -> Config {
+    config.wasm_proposal(proposal, true);
+    config
+}
+
+#[test]
+fn wide_arithmetic_proposal_files_pass_completely() {
+    let proposal = WasmProposal::WideArithmetic;
+    assert_directory_passes(
+        "proposals/wide-arithmetic",
+        1,
+        &with(proposal, Config::new()),
+    );
+    assert_directory_passes("proposals/wide-arithmetic", 1, &with(proposal, metered()));
+    assert_directory_passes("proposals/wide-arithmetic", 1, &with(proposal, lazy()));
+}
+
+#[test]
+fn custom_page_sizes_proposal_files_pass_completely() {
+    let proposal = WasmProposal::CustomPageSizes;
+    assert_directory_passes(
+        "proposals/custom-page-sizes",
+        5,
+        &with(proposal, Config::new()),
+    );
+    assert_directory_passes("proposals/custom-page-sizes", 5, &with(proposal, metered()));
+    assert_directory_passes("proposals/custom-page-sizes", 5, &with(proposal, lazy()));
+}
+
+/// The legacy exception-handling scripts (`try`, `catch`, `delegate`, `rethrow`), written in the
+/// folded form that `ward-wast` unfolds before parsing.
+#[test]
+fn legacy_exception_handling_files_pass_completely() {
+    let proposal = WasmProposal::LegacyExceptions;
+    assert_directory_passes("legacy", 4, &with(proposal, Config::new()));
+    assert_directory_passes("legacy", 4, &with(proposal, metered()));
+    assert_directory_passes("legacy", 4, &with(proposal, lazy()));
+}
+
 /// Every top-level file of the suite is in exactly one group, so every one must pass.
 #[test]
 fn every_spec_file_belongs_to_a_group() {
@@ -449,14 +512,19 @@ fn every_spec_file_belongs_to_a_group() {
     assert_eq!(CORE.len() + SIMD.len() + EXCEPTIONS.len() + GC.len(), 257);
 }
 
-/// The threads proposal's scripts that do not depend on features switched off (the others need
-/// multi-memory and reference types off: see `docs/DESIGN-NOTES.md`).
+/// The threads proposal's scripts (run with multi-memory and reference types off, which
+/// `run_file_with_config` does for them).
 #[test]
 fn threads_proposal_files_pass_completely() {
     assert_group_passes(
         "threads",
-        &["proposals/threads/atomic", "proposals/threads/exports"],
-        &Config::new(),
+        &[
+            "proposals/threads/atomic",
+            "proposals/threads/exports",
+            "proposals/threads/imports",
+            "proposals/threads/memory",
+        ],
+        &ward_wast::spec_config(),
     );
 }
 
@@ -465,7 +533,7 @@ fn threads_proposal_files_pass_completely() {
 #[test]
 fn thread_scripts_pass_every_time() {
     let files: Vec<&str> = vec!["../threads/message-passing"; 20];
-    assert_group_passes("thread scripts", &files, &Config::new());
+    assert_group_passes("thread scripts", &files, &ward_wast::spec_config());
 }
 
 /// Scripts distilled from bugs found by fuzzing and differential testing (`tests/regressions`).

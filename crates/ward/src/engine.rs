@@ -12,6 +12,7 @@ use wasmparser::WasmFeatures;
 
 use crate::Result;
 use crate::memory::MemoryPool;
+use crate::proposals::ProposalSet;
 use crate::type_registry::{RecGroupKey, RegisteredTypes, TypeInfo, TypeRegistry};
 use crate::types::{FuncType, HeapType, RefType, TypeId, ValType};
 
@@ -27,6 +28,7 @@ pub struct Config {
     pub(crate) max_translated_size: usize,
     pub(crate) max_compile_time: Option<std::time::Duration>,
     pub(crate) lazy_translation: bool,
+    pub(crate) proposals: ProposalSet,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             max_translated_size: usize::MAX,
             max_compile_time: None,
             lazy_translation: false,
+            proposals: ProposalSet::default(),
         }
     }
 }
@@ -222,9 +225,10 @@ impl Engine {
         }
     }
 
-    /// The Wasm features the validator accepts: WebAssembly 3.0.
-    pub(crate) fn features() -> WasmFeatures {
-        WasmFeatures::WASM3 | WasmFeatures::THREADS
+    /// The Wasm features the validator accepts: the base set and the proposals the configuration
+    /// switched on (see `proposals`).
+    pub(crate) fn features(&self) -> WasmFeatures {
+        self.inner.config.proposals.features()
     }
 
     pub(crate) fn config(&self) -> &Config {

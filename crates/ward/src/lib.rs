@@ -38,6 +38,7 @@ mod limits;
 mod linker;
 mod memory;
 mod module;
+mod proposals;
 mod store;
 mod table;
 mod trap;
@@ -57,6 +58,7 @@ pub use limits::{
 pub use linker::Linker;
 pub use memory::{Memory, SharedMemory, WaitResult};
 pub use module::Module;
+pub use proposals::WasmProposal;
 pub use store::{AsContext, AsContextMut, Store, StoreContextMut, StoreId};
 pub use table::Table;
 pub use trap::{Error, FrameInfo, Result, Trap, TrapKind, WasmBacktrace};

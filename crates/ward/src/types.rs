@@ -215,11 +215,12 @@ impl fmt::Display for FuncType {
 pub struct MemoryType {
     /// Whether addresses are 64-bit.
     pub memory64: bool,
-    /// Initial size in pages.
+    /// Initial size in pages (of [`MemoryType::page_size`] bytes).
     pub minimum: u64,
     /// Maximum size in pages.
     pub maximum: Option<u64>,
-    /// log2 of the page size in bytes (16 for the default 64 KiB pages).
+    /// log2 of the page size in bytes: 16 for the default 64 KiB pages, 0 for the 1-byte pages of
+    /// the custom page sizes proposal ([`Config::wasm_custom_page_sizes`](crate::Config::wasm_custom_page_sizes)).
     pub page_size_log2: u32,
     /// Whether the memory is shared between threads (the threads proposal; needs a maximum).
     pub shared: bool,
@@ -245,9 +246,31 @@ impl MemoryType {
         }
     }
 
-    /// The page size in bytes.
+    /// A 64-bit memory (memory64) with 64 KiB pages.
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> Self {
+        MemoryType {
+            memory64: true,
+            minimum,
+            maximum,
+            page_size_log2: 16,
+            shared: false,
+        }
+    }
+
+    /// This type with pages of `2^page_size_log2` bytes instead: 0 (1-byte pages, the custom page
+    /// sizes proposal) or 16 (64 KiB, the default). Sizes in pages (`minimum`, `maximum`,
+    /// [`Memory::size`](crate::Memory::size), [`Memory::grow`](crate::Memory::grow)) count pages
+    /// of this size.
+    pub fn with_page_size_log2(self, page_size_log2: u32) -> Self {
+        MemoryType {
+            page_size_log2,
+            ..self
+        }
+    }
+
+    /// The page size in bytes (0 for a `page_size_log2` of 64 or more, which no memory accepts).
     pub fn page_size(&self) -> u64 {
-        1 << self.page_size_log2
+        1u64.checked_shl(self.page_size_log2).unwrap_or(0)
     }
 }
 

@@ -607,6 +607,16 @@ define_instr! {
         /// `atomic.fence`.
         AtomicFence {},
 
+        // ----- wide arithmetic (128-bit integers as two `i64` halves, low half first) -----
+        /// `slot[base..+2] = slot[base..+2] + slot[base + 2..+2]` (128-bit, wrapping).
+        I64Add128 { base: Slot },
+        /// `slot[base..+2] = slot[base..+2] - slot[base + 2..+2]` (128-bit, wrapping).
+        I64Sub128 { base: Slot },
+        /// `slot[base..+2] = slot[base] * slot[base + 1]`, both sign-extended to 128 bits.
+        I64MulWideS { base: Slot },
+        /// `slot[base..+2] = slot[base] * slot[base + 1]`, both zero-extended to 128 bits.
+        I64MulWideU { base: Slot },
+
         // ----- GC -----
         /// A GC instruction that allocates or accesses a heap object (one arm for all of them keeps
         /// the dispatch `match` small): operands at `base..` in Wasm operand order (`struct.get`'s
@@ -781,6 +791,12 @@ pub(crate) struct Handler {
     /// Where the caught values go: the payload from `dst`, then the `exnref` for `_ref` clauses.
     pub dst: Slot,
     pub catches: Box<[CatchClause]>,
+    /// Nesting depth of the handler's block (the function body is 0): a search delegated to an
+    /// outer label (`delegate`) only considers handlers at most that deep.
+    pub depth: u32,
+    /// For a legacy `try … delegate label`: every exception in the range is caught and searched
+    /// for again from the label, whose block is at this depth (0: the caller's handlers).
+    pub delegate: Option<u32>,
 }
 
 /// One catch clause of a [`Handler`].
@@ -792,6 +808,9 @@ pub(crate) struct CatchClause {
     pub with_ref: bool,
     /// The landing pad: code that moves the caught values to the label's slots and branches there.
     pub pad: Target,
+    /// Also write the `exnref` to the slot below `dst`: a legacy `catch` keeps it there for the
+    /// catch block's `rethrow`.
+    pub exn_below: bool,
 }
 
 /// Declares the op enums of the SIMD instruction shapes; every op is named exactly like its wasmparser

@@ -479,16 +479,34 @@ unsafe fn unwind(
             let handlers = &compiled(store, instance, index).handlers;
             let pc = (ip as u32).wrapping_sub(1);
             let tags = &store.instances[instance as usize].tags;
-            let found = handlers
-                .iter()
-                .filter(|h| h.start <= pc && pc < h.end)
-                .find_map(|h| {
-                    h.catches
-                        .iter()
-                        .find(|c| c.tag.is_none_or(|t| tags[t as usize] == exn_tag))
-                        .map(|c| (h.dst, *c))
-                });
+            // A legacy `delegate` catches everything in its range and restarts the search among the
+            // handlers of its label's block and those around it.
+            let mut max_depth = u32::MAX;
+            let found = loop {
+                let hit = handlers
+                    .iter()
+                    .filter(|h| h.start <= pc && pc < h.end && h.depth <= max_depth)
+                    .find_map(|h| match h.delegate {
+                        Some(depth) => Some(Err(depth)),
+                        None => h
+                            .catches
+                            .iter()
+                            .find(|c| c.tag.is_none_or(|t| tags[t as usize] == exn_tag))
+                            .map(|c| Ok((h.dst, *c))),
+                    });
+                match hit {
+                    Some(Err(depth)) => max_depth = depth,
+                    Some(Ok(caught)) => break Some(caught),
+                    None => break None,
+                }
+            };
             if let Some((dst, clause)) = found {
+                if clause.exn_below {
+                    // SAFETY: a legacy handler's `dst` is above the slot it keeps the `exnref` in,
+                    // inside the frame (translator invariant); the frame is in bounds (the
+                    // caller's contract).
+                    unsafe { *slots.add(fp + dst as usize - 1) = exn };
+                }
                 let mut at = fp + dst as usize;
                 if clause.tag.is_some() {
                     let object = store.gc.get(exn).expect("checked above");

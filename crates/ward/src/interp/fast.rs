@@ -1250,6 +1250,31 @@ handlers! {
     I64ShrU { dst, a, b } => { i64_bin!(dst, a, b, |x, y| x.wrapping_shr(y as u32)) }
     I64Rotl { dst, a, b } => { i64_bin!(dst, a, b, |x, y| x.rotate_left((y % 64) as u32)) }
     I64Rotr { dst, a, b } => { i64_bin!(dst, a, b, |x, y| x.rotate_right((y % 64) as u32)) }
+    // Wide arithmetic: a 128-bit value is two slots, low half first.
+    I64Add128 { base } => {
+        let x = get!(base) as u128 | (get!(base + 1) as u128) << 64;
+        let y = get!(base + 2) as u128 | (get!(base + 3) as u128) << 64;
+        let sum = x.wrapping_add(y);
+        set!(base, sum as u64);
+        set!(base + 1, (sum >> 64) as u64)
+    }
+    I64Sub128 { base } => {
+        let x = get!(base) as u128 | (get!(base + 1) as u128) << 64;
+        let y = get!(base + 2) as u128 | (get!(base + 3) as u128) << 64;
+        let difference = x.wrapping_sub(y);
+        set!(base, difference as u64);
+        set!(base + 1, (difference >> 64) as u64)
+    }
+    I64MulWideS { base } => {
+        let product = (get!(base) as i64 as i128).wrapping_mul(get!(base + 1) as i64 as i128);
+        set!(base, product as u64);
+        set!(base + 1, (product >> 64) as u64)
+    }
+    I64MulWideU { base } => {
+        let product = (get!(base) as u128) * (get!(base + 1) as u128);
+        set!(base, product as u64);
+        set!(base + 1, (product >> 64) as u64)
+    }
     F32Add { dst, a, b } => { f32_bin!(dst, a, b, |x, y| x + y) }
     F32Sub { dst, a, b } => { f32_bin!(dst, a, b, |x, y| x - y) }
     F32Mul { dst, a, b } => { f32_bin!(dst, a, b, |x, y| x * y) }

@@ -11,6 +11,7 @@ pub(crate) mod fast;
 mod float;
 mod gc_ops;
 mod interruption;
+pub(crate) mod operator_names;
 mod simd;
 pub(crate) mod translate;
 

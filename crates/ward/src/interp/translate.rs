@@ -333,6 +333,21 @@ pub(crate) struct Translator<'a, 'e> {
     /// Positions of the stack entries that are `Operand::Local`, ascending; at most
     /// `MAX_LOCAL_OPERANDS` of them. `local.set` scans these, not the whole stack.
     local_operands: Vec<u32>,
+    /// The open legacy `try` blocks, innermost last.
+    legacy_tries: Vec<LegacyTry>,
+}
+
+/// An open legacy `try` block (see `Translator::translate_legacy_try`).
+#[derive(Debug)]
+struct LegacyTry {
+    /// Index of its control frame.
+    frame: usize,
+    /// Where its body's code starts.
+    body_start: Target,
+    /// Its handler in `Translator::handlers`, once the body has ended at the first `catch`.
+    handler: Option<usize>,
+    /// The slot below the catch blocks' operands that keeps the caught `exnref` for `rethrow`.
+    exn_slot: Slot,
 }
 
 /// Most stack entries that may stand for a local's value at once; pushing one more materializes the
@@ -403,6 +418,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             spare_fixups,
             temps_below: 0,
             local_operands: Vec::new(),
+            legacy_tries: Vec::new(),
         };
         translator.begin_metering(true);
         translator
@@ -1133,6 +1149,13 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn translate_end(&mut self) {
+        if self
+            .legacy_tries
+            .last()
+            .is_some_and(|t| t.frame == self.frames.len() - 1)
+        {
+            self.end_legacy_try();
+        }
         let frame = self
             .frames
             .last()
@@ -1259,17 +1282,131 @@ impl<'a, 'e> Translator<'a, 'e> {
             self.reset_stack(entry_height, &values);
             self.emit_branch(label);
             self.reset_stack(entry_height, &params);
-            catches.push(CatchClause { tag, with_ref, pad });
+            catches.push(CatchClause {
+                tag,
+                with_ref,
+                pad,
+                exn_below: false,
+            });
         }
         let pc = self.pc();
         self.patch(skip, pc);
         self.bind_label();
         self.push_frame(FrameKind::Block, try_table.ty);
+        let depth = (self.frames.len() - 1) as u32;
         self.frames.last_mut().expect("just pushed").handler = Some(Handler {
             start: self.pc(),
             end: self.pc(),
             dst,
             catches: catches.into(),
+            depth,
+            delegate: None,
+        });
+    }
+
+    /// Legacy `try`: a block whose body's range gets a handler when the first `catch` (or
+    /// `catch_all`) ends it. Each catch block starts with a landing pad: the stack is the `try`'s
+    /// minus its parameters, plus one hidden slot keeping the caught `exnref` (for `rethrow`), plus
+    /// the payload. Code that does not use legacy exceptions runs as before.
+    fn translate_legacy_try(&mut self, ty: BlockType) {
+        self.push_frame(FrameKind::Block, ty);
+        let frame = self.frames.len() - 1;
+        let exn_slot = self.canonical(self.frames[frame].height);
+        self.legacy_tries.push(LegacyTry {
+            frame,
+            body_start: self.pc(),
+            handler: None,
+            exn_slot,
+        });
+    }
+
+    /// Legacy `catch tag` / `catch_all`: ends the body (or the previous catch block) with a jump to
+    /// the end, and starts a catch block whose landing pad is the next instruction.
+    fn translate_legacy_catch(&mut self, tag: Option<u32>) {
+        let index = self.frames.len() - 1;
+        if self.reachable {
+            // In the body the results are at the frame's height; in a catch block one slot higher.
+            self.emit_branch(0);
+        }
+        let pc = self.pc();
+        let try_index = self.legacy_tries.len() - 1;
+        let handler = match self.legacy_tries[try_index].handler {
+            Some(handler) => handler,
+            None => {
+                let body_start = self.legacy_tries[try_index].body_start;
+                let exn_slot = self.legacy_tries[try_index].exn_slot;
+                self.handlers.push(Handler {
+                    start: body_start,
+                    end: pc,
+                    dst: exn_slot + 1,
+                    catches: Box::new([]),
+                    depth: index as u32,
+                    delegate: None,
+                });
+                self.legacy_tries[try_index].handler = Some(self.handlers.len() - 1);
+                self.handlers.len() - 1
+            }
+        };
+        let clause = CatchClause {
+            tag,
+            with_ref: false,
+            pad: pc,
+            exn_below: true,
+        };
+        let mut catches = std::mem::take(&mut self.handlers[handler].catches).into_vec();
+        catches.push(clause);
+        self.handlers[handler].catches = catches.into();
+
+        self.bind_label();
+        let height = self.frames[index].height;
+        let mut values = vec![false];
+        if let Some(t) = tag {
+            let params = self
+                .env
+                .signature_widths(self.env.tag_types[t as usize])
+                .params;
+            values.extend_from_slice(&params);
+        }
+        self.reset_stack(height, &values);
+        self.temps_below = self.height();
+        self.reachable = true;
+        self.begin_metering(false);
+    }
+
+    /// Closes a legacy `try` at `end`. A catch block's results sit one slot above the frame's
+    /// (over the kept `exnref`), so they are moved down like a branch's.
+    fn end_legacy_try(&mut self) {
+        let legacy = self.legacy_tries.pop().expect("checked by the caller");
+        if legacy.handler.is_some() && self.reachable {
+            self.emit_branch(0);
+            self.reachable = false;
+        }
+    }
+
+    /// Legacy `try … delegate label`: the body's exceptions are searched for again from `label`
+    /// (counted from outside the `try`), skipping the handlers in between.
+    fn translate_legacy_delegate(&mut self, relative_depth: u32) {
+        let legacy = self
+            .legacy_tries
+            .pop()
+            .expect("validated: delegate closes a try");
+        let depth = self.frames.len() - 1;
+        let target = depth - 1 - relative_depth as usize;
+        if self.reachable {
+            let results = self.frames[depth].results.len() as u32;
+            self.materialize_top(results);
+        }
+        // The range ends before anything `translate_end` emits: that code is outside the body.
+        let end = self.pc();
+        let start = legacy.body_start;
+        self.translate_end();
+        self.handlers.push(Handler {
+            start,
+            end: end.max(start),
+            dst: 0,
+            catches: Box::new([]),
+            depth: depth as u32,
+            delegate: Some(target as u32),
         });
     }
 
@@ -1445,12 +1582,20 @@ impl<'a, 'e> Translator<'a, 'e> {
                 Operator::Block { .. }
                 | Operator::Loop { .. }
                 | Operator::If { .. }
-                | Operator::TryTable { .. } => {
+                | Operator::TryTable { .. }
+                | Operator::Try { .. } => {
                     self.dead_depth += 1;
                 }
                 Operator::Else if self.dead_depth == 0 => self.translate_else(),
                 Operator::End if self.dead_depth == 0 => self.translate_end(),
-                Operator::End => self.dead_depth -= 1,
+                Operator::Catch { tag_index } if self.dead_depth == 0 => {
+                    self.translate_legacy_catch(Some(*tag_index))
+                }
+                Operator::CatchAll if self.dead_depth == 0 => self.translate_legacy_catch(None),
+                Operator::Delegate { relative_depth } if self.dead_depth == 0 => {
+                    self.translate_legacy_delegate(*relative_depth)
+                }
+                Operator::End | Operator::Delegate { .. } => self.dead_depth -= 1,
                 _ => {}
             }
             return Ok(());
@@ -1487,6 +1632,22 @@ impl<'a, 'e> Translator<'a, 'e> {
             }
             O::Else => self.translate_else(),
             O::End => self.translate_end(),
+            O::Try { blockty } => self.translate_legacy_try(*blockty),
+            O::Catch { tag_index } => self.translate_legacy_catch(Some(*tag_index)),
+            O::CatchAll => self.translate_legacy_catch(None),
+            O::Delegate { relative_depth } => self.translate_legacy_delegate(*relative_depth),
+            O::Rethrow { relative_depth } => {
+                let frame = self.frames.len() - 1 - *relative_depth as usize;
+                let src = self
+                    .legacy_tries
+                    .iter()
+                    .rev()
+                    .find(|t| t.frame == frame)
+                    .expect("validated: rethrow names a catch block")
+                    .exn_slot;
+                self.emit(Instr::ThrowRef { src });
+                self.enter_dead_code();
+            }
             O::TryTable { try_table } => self.translate_try_table(try_table),
             O::Throw { tag_index } => {
                 let params = self
@@ -1673,9 +1834,22 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::ElemDrop { elem_index } => {
                 self.emit(Instr::ElemDrop { elem: *elem_index });
             }
+            O::I64Add128 => self.wide_arithmetic(4, |base| Instr::I64Add128 { base }),
+            O::I64Sub128 => self.wide_arithmetic(4, |base| Instr::I64Sub128 { base }),
+            O::I64MulWideS => self.wide_arithmetic(2, |base| Instr::I64MulWideS { base }),
+            O::I64MulWideU => self.wide_arithmetic(2, |base| Instr::I64MulWideU { base }),
             _ => return self.translate_simple(op),
         }
         Ok(())
+    }
+
+    /// A wide-arithmetic operator: its `operands` sit in consecutive slots from `base`, and its two
+    /// `i64` results (low half first) replace the first two.
+    fn wide_arithmetic(&mut self, operands: u32, make: fn(Slot) -> Instr) {
+        let base = self.pop_span(operands);
+        self.push_temp();
+        self.push_temp();
+        self.emit(make(base));
     }
 
     fn translate_select(&mut self) {
@@ -1862,11 +2036,11 @@ impl<'a, 'e> Translator<'a, 'e> {
                     self.lane_access(memarg, LaneWidth::B64, *lane, false)?
                 }
                 other => {
-                    let name = format!("{other:?}");
-                    let name = name.split([' ', '{', '(']).next().unwrap_or("operator");
-                    return Err(
-                        self.unsupported(&format!("instruction `{name}` is not supported yet"))
-                    );
+                    return Err(self.unsupported(&format!(
+                        "instruction `{}` (from the {} proposal) is not supported yet",
+                        super::operator_names::text_name(other),
+                        super::operator_names::proposal(other)
+                    )));
                 }
             }
         }

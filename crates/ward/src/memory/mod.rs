@@ -22,6 +22,20 @@ use crate::store::{AsContext, AsContextMut, StoreId};
 use crate::types::MemoryType;
 use crate::{Error, Result};
 
+/// The most bytes a memory of type `ty` may have whatever its declared maximum: 4 GiB for a 32-bit
+/// memory and 256 TiB (ward's limit, what 48-bit virtual addresses allow) for a 64-bit one, in whole
+/// pages. The page count must also fit the index type, so a 32-bit memory of 1-byte pages ends at
+/// 2^32 - 1 bytes, where one of 64 KiB pages reaches 2^32 bytes (65,536 pages).
+pub(crate) fn max_bytes_for_index(ty: &MemoryType) -> u64 {
+    let (address_limit, failure): (u64, u64) = if ty.memory64 {
+        (1 << 48, u64::MAX)
+    } else {
+        (1 << 32, u32::MAX as u64)
+    };
+    let pages = (address_limit >> ty.page_size_log2).min(failure);
+    pages << ty.page_size_log2
+}
+
 /// The store-owned state of one linear memory.
 pub(crate) struct MemoryEntity {
     reservation: MemoryReservation,
@@ -48,7 +62,7 @@ impl MemoryEntity {
 
     /// A memory of type `ty` in a reservation of up to `reservation_hint` bytes taken from `pool`.
     pub fn new_in(pool: &MemoryPool, ty: MemoryType, reservation_hint: u64) -> Result<Self> {
-        let index_limit: u64 = if ty.memory64 { 1 << 48 } else { 1 << 32 };
+        let index_limit = max_bytes_for_index(&ty);
         let max_bytes = ty
             .maximum
             .and_then(|m| m.checked_mul(ty.page_size()))
@@ -210,8 +224,38 @@ pub struct Memory {
 
 impl Memory {
     /// Creates a memory of type `ty` in the store.
+    ///
+    /// The page size must be 64 KiB or 1 byte (`page_size_log2` 16 or 0), and the minimum and
+    /// maximum at most the pages the index type addresses (for a 32-bit memory, 65,536 pages of
+    /// 64 KiB or 2^32 - 1 pages of 1 byte).
+    ///
+    /// ```
+    /// # use ward::{Engine, Memory, MemoryType, Store};
+    /// let mut store = Store::new(&Engine::default(), ());
+    /// let memory = Memory::new(&mut store, MemoryType::new(10, Some(100)).with_page_size_log2(0))?;
+    /// assert_eq!(memory.size(&store), 10);
+    /// assert_eq!(memory.data_size(&store), 10);
+    /// assert_eq!(memory.grow(&mut store, 5)?, 10);
+    /// assert_eq!(memory.data_size(&store), 15);
+    /// # Ok::<(), ward::Error>(())
+    /// ```
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = store.as_context_mut();
+        if !matches!(ty.page_size_log2, 0 | 16) {
+            return Err(Error::Usage(format!(
+                "unsupported memory page size 2^{} bytes (must be 1 byte or 64 KiB)",
+                ty.page_size_log2
+            )));
+        }
+        let page_limit = max_bytes_for_index(&ty) >> ty.page_size_log2;
+        if ty.minimum > page_limit || ty.maximum.is_some_and(|m| m > page_limit || m < ty.minimum) {
+            return Err(Error::Usage(format!(
+                "memory limits of {} to {:?} pages are invalid (at most {page_limit} pages of {} bytes)",
+                ty.minimum,
+                ty.maximum,
+                ty.page_size()
+            )));
+        }
         let entity = store.create_memory(ty)?;
         Ok(store.inner.push_memory(entity))
     }
@@ -226,7 +270,7 @@ impl Memory {
         self.entity(&store.as_context().inner).ty()
     }
 
-    /// Current size in pages.
+    /// Current size in pages of the memory's page size ([`MemoryType::page_size`]).
     pub fn size(&self, store: impl AsContext) -> u64 {
         self.entity(&store.as_context().inner).pages()
     }
@@ -270,7 +314,7 @@ impl Memory {
         Ok(())
     }
 
-    /// Grows by `delta` pages and returns the previous size in pages.
+    /// Grows by `delta` pages of the memory's page size and returns the previous size in pages.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = store.as_context_mut();
         assert_eq!(

@@ -88,12 +88,7 @@ impl ConstExpr {
                     array_size,
                 } => ConstOp::ArrayNewFixed(array_type_index, array_size),
                 other => {
-                    let name = format!("{other:?}");
-                    let name = name
-                        .split([' ', '{', '('])
-                        .next()
-                        .unwrap_or("operator")
-                        .to_string();
+                    let name = crate::interp::operator_names::text_name(&other);
                     return Err(Error::Unsupported {
                         feature: format!("constant expression instruction `{name}`"),
                         offset: offset as usize,

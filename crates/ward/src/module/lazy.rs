@@ -190,7 +190,7 @@ impl LazyCode {
         let reader = BinaryReader::new_features(
             &self.bodies_bytes[range.clone()],
             (self.bodies_offset + range.start) as u64,
-            Engine::features(),
+            module.engine.features(),
         );
         let body = FunctionBody::new(reader);
         let func_type = self.local_func_type_ids[(module.num_imported_funcs + index) as usize];

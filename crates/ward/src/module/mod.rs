@@ -182,7 +182,8 @@ impl Module {
 
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
-        let parsed = parse(engine, bytes)?;
+        let parsed = parse(engine, bytes)
+            .map_err(|e| crate::proposals::name_the_switch(bytes, engine.config().proposals, e))?;
         Ok(Module {
             inner: Arc::new(parsed),
         })
@@ -324,7 +325,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     let mut sections = Sections::default();
     // The module is validated once, by a validator of its own; its types get their engine-wide
     // canonical ids afterwards, from the types this validator found.
-    let mut validator = Validator::new_with_features(Engine::features());
+    let mut validator = Validator::new_with_features(engine.features());
     let mut collected = Ok(());
     let mut module_types = None;
     for payload in Parser::new(0).parse_all(bytes) {
