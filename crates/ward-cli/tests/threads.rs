@@ -1,6 +1,7 @@
 //! wasi-threads programs (Rust's `wasm32-wasip1-threads` target, prebuilt in
 //! `tests/programs/threads` with their sources and `build.sh`) under `ward run -S threads=y`: each
-//! gives the right output in 100 consecutive runs, a thread that traps ends the whole program, and
+//! gives the right output in 100 consecutive runs, a thread that traps or exits ends the whole
+//! program, and
 //! without `-S threads` the program is refused with a message naming the flag.
 
 mod support;
@@ -64,6 +65,17 @@ fn a_thread_that_traps_ends_the_whole_program() {
             stderr(&out)
         );
         assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    }
+}
+
+#[test]
+fn a_thread_that_exits_ends_the_whole_program_with_its_status() {
+    // As above, but the spawned thread calls `exit(3)` (WASI `proc_exit`).
+    let program = thread_program("thread_exits");
+    for run in 0..20 {
+        let out = ward(&["run", "-S", "threads=y", &program]);
+        assert_eq!(out.status.code(), Some(3), "run {run}: {}", stderr(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "started\n");
     }
 }
 
