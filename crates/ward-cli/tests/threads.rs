@@ -1,5 +1,6 @@
-//! wasi-threads programs (Rust's `wasm32-wasip1-threads` target, prebuilt in
-//! `tests/programs/threads` with their sources and `build.sh`) under `ward run -S threads=y`: each
+//! wasi-threads programs (Rust's `wasm32-wasip1-threads` target, and C with POSIX threads built by
+//! clang against wasi-libc's threads build; prebuilt in `tests/programs/threads` with their sources
+//! and `build.sh`) under `ward run -S threads=y`: each
 //! gives the right output in 100 consecutive runs, a thread that traps or exits ends the whole
 //! program, and
 //! without `-S threads` the program is refused with a message naming the flag.
@@ -47,6 +48,18 @@ fn a_mutex_protected_counter_loses_no_increment() {
 fn a_producer_and_a_consumer_hand_over_every_value() {
     // 1..=1000 through a one-slot buffer with two condition variables.
     runs_correctly_every_time("producer_consumer", "received 1000 sum 500500\n");
+}
+
+#[test]
+fn a_c_parallel_sum_over_posix_threads_adds_up() {
+    runs_correctly_every_time("parallel_sum_c", "sum 8000002000000\n");
+}
+
+#[test]
+fn c_atomics_and_a_spin_lock_lose_no_increment() {
+    // Eight POSIX threads, 10,000 `atomic_fetch_add`s and 10,000 increments under an
+    // `atomic_flag` spin lock each.
+    runs_correctly_every_time("atomic_counter_c", "atomic 80000 locked 80000\n");
 }
 
 #[test]
