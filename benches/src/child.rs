@@ -239,3 +239,41 @@ impl Notes {
         }
     }
 }
+
+/// Measurements of every case on every engine: `(case, engine)` → one outcome per repetition.
+pub type Runs<'e> = std::collections::BTreeMap<(String, &'e str), Vec<Outcome>>;
+
+/// Runs case `name` on each of `engines` in a child process, interleaved (each engine once, then
+/// again), `reps` times, logging every outcome on stderr with the time since `started`, and adds
+/// the outcomes to `runs`.
+pub fn run_interleaved<'e>(
+    runs: &mut Runs<'e>,
+    name: &str,
+    engines: &[&'e str],
+    child_args: &[String],
+    reps: usize,
+    limit: Duration,
+    started: std::time::Instant,
+) {
+    for rep in 0..reps {
+        for &engine in engines {
+            let outcome = run_child(name, engine, child_args, limit);
+            eprintln!(
+                "[{:>6.1} s] {name} {engine} #{}: {}",
+                started.elapsed().as_secs_f64(),
+                rep + 1,
+                match &outcome {
+                    Outcome::Done(f) => f
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    other => format!("{other:?}"),
+                }
+            );
+            runs.entry((name.to_string(), engine))
+                .or_default()
+                .push(outcome);
+        }
+    }
+}

@@ -12,12 +12,11 @@
 //! argument 0. Engines are interleaved (ward, Wasmtime, ward lazy, ward, …), each case runs `--reps`
 //! times (default 3), and the table shows medians.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use ward_benches::child::{
-    self, Notes, Outcome, describe_failure, fmt_kib, fmt_ratio, fmt_secs, median, report,
-    reset_peak_rss, rss_kib, run_child,
+    self, Notes, Outcome, Runs, describe_failure, fmt_kib, fmt_ratio, fmt_secs, median, report,
+    reset_peak_rss, rss_kib, run_interleaved,
 };
 
 const BOMBS: [&str; 7] = [
@@ -443,7 +442,7 @@ fn main() {
         child_main(&bomb, &engine, module);
         return;
     }
-    let mut runs: BTreeMap<(String, &str), Vec<Outcome>> = BTreeMap::new();
+    let mut runs: Runs = Runs::new();
     let started = Instant::now();
     for name in &args.bombs {
         // The text and the bytes are made once, here; the children read the bytes.
@@ -456,27 +455,15 @@ fn main() {
             "--module".to_string(),
             path.display().to_string(),
         ];
-        for rep in 0..args.reps {
-            for engine in ENGINES {
-                let outcome = run_child(name, engine, &child_args, args.timeout);
-                eprintln!(
-                    "[{:>6.1} s] {name} {engine} #{}: {}",
-                    started.elapsed().as_secs_f64(),
-                    rep + 1,
-                    match &outcome {
-                        Outcome::Done(f) => f
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        other => format!("{other:?}"),
-                    }
-                );
-                runs.entry((name.clone(), engine))
-                    .or_default()
-                    .push(outcome);
-            }
-        }
+        run_interleaved(
+            &mut runs,
+            name,
+            &ENGINES,
+            &child_args,
+            args.reps,
+            args.timeout,
+            started,
+        );
         let _ = std::fs::remove_file(&path);
     }
 

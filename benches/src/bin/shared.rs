@@ -11,12 +11,17 @@ use ward::{Engine, Linker, Module, Store};
 
 /// A load/store loop over 256 KiB: per element one `i32.load`, one `i32.store` and one
 /// `i32.load8_u`, `n` passes.
-fn plain_loop(shared: bool) -> String {
-    let memory = if shared {
+/// The loops' 1 MiB memory, shared or not.
+fn memory(shared: bool) -> &'static str {
+    if shared {
         "(memory 16 16 shared)"
     } else {
         "(memory 16 16)"
-    };
+    }
+}
+
+fn plain_loop(shared: bool) -> String {
+    let memory = memory(shared);
     format!(
         r#"(module {memory}
           (func (export "run") (param $n i32) (result i32)
@@ -37,11 +42,7 @@ fn plain_loop(shared: bool) -> String {
 
 /// `n` passes of 65,536 `i32.atomic.rmw.add`s.
 fn atomic_loop(shared: bool) -> String {
-    let memory = if shared {
-        "(memory 16 16 shared)"
-    } else {
-        "(memory 16 16)"
-    };
+    let memory = memory(shared);
     format!(
         r#"(module {memory}
           (func (export "run") (param $n i32) (result i32)

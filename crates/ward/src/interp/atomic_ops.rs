@@ -85,21 +85,10 @@ pub(super) unsafe fn execute(
         std::sync::atomic::fence(Ordering::SeqCst);
         return Ok(());
     };
-    let GcFrame {
-        slots,
-        fp,
-        frame_size,
-    } = frame;
-    let get = |s: Slot| {
-        debug_assert!((s as usize) < frame_size);
-        // SAFETY: `s` is an operand slot, below the frame size (the function's contract).
-        unsafe { *slots.add(fp + s as usize) }
-    };
-    let set = |s: Slot, v: u64| {
-        debug_assert!((s as usize) < frame_size);
-        // SAFETY: as in `get`.
-        unsafe { *slots.add(fp + s as usize) = v }
-    };
+    // SAFETY: operand slots of an entered frame (the function's contract).
+    let get = |s: Slot| unsafe { frame.get(s) };
+    // SAFETY: as for `get`.
+    let set = |s: Slot, v: u64| unsafe { frame.set(s, v) };
     let site = side_tables.atomic_sites[site as usize];
     let op = site.op;
     let memory = store.instances[instance as usize].memories[site.memory as usize] as usize;

@@ -35,6 +35,29 @@ pub(super) struct GcFrame {
     pub frame_size: usize,
 }
 
+impl GcFrame {
+    /// Slot `s` of the frame.
+    ///
+    /// # Safety
+    /// `slots[..fp + frame_size]` is valid for reads and `s < frame_size` (an operand slot of an
+    /// instruction of the entered frame).
+    pub unsafe fn get(self, s: Slot) -> u64 {
+        debug_assert!((s as usize) < self.frame_size);
+        // SAFETY: the caller's contract.
+        unsafe { *self.slots.add(self.fp + s as usize) }
+    }
+
+    /// Writes slot `s` of the frame.
+    ///
+    /// # Safety
+    /// As for [`GcFrame::get`], for writes.
+    pub unsafe fn set(self, s: Slot, v: u64) {
+        debug_assert!((s as usize) < self.frame_size);
+        // SAFETY: the caller's contract.
+        unsafe { *self.slots.add(self.fp + s as usize) = v }
+    }
+}
+
 /// Executes an exception-handling or GC instruction (see the module docs for why here).
 ///
 /// # Safety
@@ -48,18 +71,10 @@ pub(super) unsafe fn execute(
     instr: &Instr,
 ) -> Outcome {
     let instr = *instr;
-    let (slots, fp, frame_size) = (frame.slots, frame.fp, frame.frame_size);
-    // SAFETY (slot accesses): the caller's contract.
-    let get = |s: Slot| {
-        debug_assert!((s as usize) < frame_size);
-        // SAFETY: `s` is an operand slot, below the frame size (the caller's contract).
-        unsafe { *slots.add(fp + s as usize) }
-    };
-    let set = |s: Slot, v: u64| {
-        debug_assert!((s as usize) < frame_size);
-        // SAFETY: as in `get`.
-        unsafe { *slots.add(fp + s as usize) = v }
-    };
+    // SAFETY: operand slots of an entered frame (the caller's contract).
+    let get = |s: Slot| unsafe { frame.get(s) };
+    // SAFETY: as for `get`.
+    let set = |s: Slot, v: u64| unsafe { frame.set(s, v) };
     let test = |store: &StoreInner, cast: u32, raw: u64| {
         super::cast::ref_test(store, raw, side_tables.casts[cast as usize])
     };
