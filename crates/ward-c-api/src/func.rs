@@ -282,7 +282,7 @@ fn trap_message(message: &str) -> *mut wasm_trap_t {
 entry! {
     /// Calls the function. Returns null and writes the results (owned by the caller) on success,
     /// or returns the trap. `args` must have the function's parameter count; `results` may be
-    /// shorter than its result count (the results that do not fit are dropped).
+    /// shorter (results that do not fit are dropped) or longer (extra slots are left alone).
     fn wasm_func_call(func: *const wasm_func_t, args: *const wasm_val_vec_t,
         results: *mut wasm_val_vec_t) -> *mut wasm_trap_t
         = trap_message("internal error in the ward C API"); {
@@ -298,14 +298,14 @@ entry! {
         let origin = ctx.func_origins.borrow().get(&f).cloned();
         let outcome = ctx.with_store(|store| {
             let ty = f.ty(&*store);
-            // Too few result slots are tolerated, as the `wasm.h` examples expect (`trap.c` calls
-            // a function returning an i32 with no room for it): results that do not fit are
-            // dropped.
-            if args.len() != ty.params().len() || results.len() > ty.results().len() {
+            // The results vector need not match the result count, as the `wasm.h` examples expect
+            // (`trap.c` calls a function returning an i32 with no room for it): as many results
+            // as fit are written, and extra slots are left alone.
+            if args.len() != ty.params().len() {
                 return Err(Error::msg(format!(
-                    "wasm_func_call: the function takes {} arguments and returns {} results, \
-                     given {} arguments and {} result slots",
-                    ty.params().len(), ty.results().len(), args.len(), results.len()
+                    "wasm_func_call: the function takes {} arguments, given {}",
+                    ty.params().len(),
+                    args.len()
                 )));
             }
             let mut params = Vec::with_capacity(args.len());

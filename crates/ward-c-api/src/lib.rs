@@ -43,22 +43,24 @@ mod vec;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// Runs `body`, returning `fallback` instead if it panics, so that no panic unwinds into C.
+/// Runs `body`, returning what `fallback` makes instead if it panics, so that no panic unwinds
+/// into C.
 ///
 /// A panic here is a bug in this crate or in ward (the `wasm.h` contract violations this crate can
-/// detect are handled without panicking); the panic hook has already printed it.
-pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+/// detect are handled without panicking); the panic hook has already printed it. The fallback is
+/// only made after a panic, so it may allocate (a trap) without leaking on the normal path.
+pub(crate) fn guard<R>(fallback: impl FnOnce() -> R, body: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| fallback())
 }
 
-/// Defines the `extern "C"` entry point `$name`: its body runs inside [`guard`] with the given
-/// fallback value.
+/// Defines the `extern "C"` entry point `$name`: its body runs inside [`guard`], with the given
+/// fallback value (evaluated only after a panic).
 macro_rules! entry {
     ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $fallback:expr; $body:block) => {
         $(#[$attr])*
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $name($($arg: $ty),*) $(-> $ret)? {
-            $crate::guard($fallback, move || $body)
+            $crate::guard(|| $fallback, move || $body)
         }
     };
 }

@@ -90,20 +90,32 @@ fn line_matches(expected: &str, actual: &str) -> bool {
     rest.is_empty()
 }
 
-/// Compiles `example/NAME.c`, runs it, and compares its output with `expected`.
+/// Compiles `example/NAME.c`, runs it in the examples directory, and compares its output with
+/// `expected`.
 fn run_example(name: &str, expected: &str) {
+    let examples = crate_dir().join("wasm-c-api").join("example");
+    run_c_program(
+        name,
+        &examples.join(format!("{name}.c")),
+        &examples,
+        expected,
+    );
+}
+
+/// Compiles `source` (with `-pthread`) against libward, runs it in `dir`, and compares its output
+/// with `expected`.
+fn run_c_program(name: &str, source: &Path, dir: &Path, expected: &str) {
     if !have_cc() {
-        eprintln!("skipping the {name} example: no C compiler (`cc`) found");
+        eprintln!("skipping {name}: no C compiler (`cc`) found");
         return;
     }
     let wasm_c_api = crate_dir().join("wasm-c-api");
-    let examples = wasm_c_api.join("example");
     let scratch = scratch_dir();
     let exe = scratch.join(name);
     let compiled = Command::new("cc")
-        .args(["-std=c11", "-o"])
+        .args(["-std=c11", "-pthread", "-o"])
         .arg(&exe)
-        .arg(examples.join(format!("{name}.c")))
+        .arg(source)
         .arg("-I")
         .arg(wasm_c_api.join("include"))
         .arg("-L")
@@ -118,7 +130,7 @@ fn run_example(name: &str, expected: &str) {
         String::from_utf8_lossy(&compiled.stderr)
     );
     let run = Command::new(&exe)
-        .current_dir(&examples)
+        .current_dir(dir)
         .output()
         .expect("run the example");
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -141,6 +153,39 @@ fn run_example(name: &str, expected: &str) {
         expected.join("\n")
     );
     remove_quietly(&exe);
+}
+
+/// The modules of `tests/c/api.c`.
+const API_WAT: &str = r#"
+(module
+  (import "host" "reenter" (func $reenter (param i32) (result i32)))
+  (import "host" "fail" (func $fail))
+  (global (export "g") (mut i32) (i32.const 5))
+  (memory (export "mem") 1)
+  (table (export "tab") 2 funcref)
+  (func $double (export "double") (param i32) (result i32)
+    (i32.mul (local.get 0) (i32.const 2)))
+  (func (export "call_reenter") (param i32) (result i32) (call $reenter (local.get 0)))
+  (func (export "call_fail") (call $fail))
+  (func (export "id") (param externref) (result externref) (local.get 0))
+  (func (export "store_byte") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+  (func (export "call_table") (param i32 i32) (result i32)
+    (call_indirect (param i32) (result i32) (local.get 0) (local.get 1)))
+  (func (export "get_funcref") (result funcref) (ref.func $double))
+  (elem declare func $double))
+"#;
+const SEVEN_WAT: &str = r#"(module (func (export "seven") (result i32) (i32.const 7)))"#;
+
+#[test]
+fn api_behaviour_beyond_the_examples() {
+    let dir = scratch_dir().join("api-modules");
+    std::fs::create_dir_all(&dir).expect("create the api test directory");
+    for (name, text) in [("api.wasm", API_WAT), ("seven.wasm", SEVEN_WAT)] {
+        let binary = wat::parse_str(text).expect("the test modules parse");
+        std::fs::write(dir.join(name), binary).expect("write a test module");
+    }
+    let source = crate_dir().join("tests").join("c").join("api.c");
+    run_c_program("api", &source, &dir, "api: all checks passed");
 }
 
 fn remove_quietly(path: &Path) {
