@@ -74,7 +74,7 @@ impl Drop for Callback {
 impl Callback {
     fn call(
         &self,
-        mut caller: Caller<'_, ward::StoreLimits>,
+        mut caller: Caller<'_, crate::store::StoreData>,
         params: &[Val],
         results: &mut [Val],
     ) -> ward::Result<()> {

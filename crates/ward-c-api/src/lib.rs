@@ -6,7 +6,8 @@
 //! helpers), `types` (value, function, global, table, memory, extern, import and export types),
 //! `store` (config, engine, store), `object` (the reference objects behind `wasm_ref_t` and host
 //! info), `val` (`wasm_val_t`), `trap` (traps and frames), `module`, `func`, `externs` (globals,
-//! tables, memories, externs) and `instance`.
+//! tables, memories, externs) and `instance`; `extras` implements ward's own `ward.h`
+//! (`include/ward.h`: WASI with preopens, fuel, epochs, error messages).
 //!
 //! # Safety at the boundary
 //!
@@ -31,6 +32,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod externs;
+mod extras;
 mod func;
 mod instance;
 mod module;
@@ -67,6 +69,7 @@ macro_rules! entry {
 pub(crate) use entry;
 
 pub use externs::*;
+pub use extras::*;
 pub use func::*;
 pub use instance::*;
 pub use module::*;

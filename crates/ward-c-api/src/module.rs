@@ -35,6 +35,17 @@ pub struct wasm_shared_module_t {
 }
 
 impl ModuleObj {
+    /// Compiles a module binary.
+    pub(crate) fn compile(engine: &ward::Engine, bytes: &[u8]) -> ward::Result<Arc<ModuleObj>> {
+        let module = ward::Module::from_binary(engine, bytes)?;
+        Ok(Arc::new(ModuleObj {
+            id: fresh_id(),
+            module,
+            bodies: body_ranges(bytes),
+            host_info: Mutex::new(None),
+        }))
+    }
+
     /// The body range of function `index`, if it is defined in this module.
     pub(crate) fn body_range(&self, index: u32) -> Option<Range<usize>> {
         self.bodies.get(index as usize).cloned().flatten()
@@ -97,13 +108,8 @@ entry! {
         // SAFETY: `store` is null or live; `binary` is null or a valid byte vector.
         let (ctx, bytes) = unsafe { (store_ctx(store), binary.as_ref().map(|b| b.as_slice())) };
         let (Some(ctx), Some(bytes)) = (ctx, bytes) else { return ptr::null_mut() };
-        match ward::Module::from_binary(&ctx.engine, bytes) {
-            Ok(module) => wasm_ref_t::boxed_unstored(Obj::Module(Arc::new(ModuleObj {
-                id: fresh_id(),
-                module,
-                bodies: body_ranges(bytes),
-                host_info: Mutex::new(None),
-            }))),
+        match ModuleObj::compile(&ctx.engine, bytes) {
+            Ok(module) => wasm_ref_t::boxed_unstored(Obj::Module(module)),
             Err(_) => ptr::null_mut(),
         }
     }

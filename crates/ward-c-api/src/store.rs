@@ -23,9 +23,17 @@ use crate::module::ModuleObj;
 use crate::object::{HostInfo, Obj};
 use crate::trap::TrapObj;
 
-/// The ward store type behind a `wasm_store_t`: its data is the store's resource limits (host
-/// data lives on the C side).
-pub(crate) type WardStore = ward::Store<ward::StoreLimits>;
+/// The ward store type behind a `wasm_store_t`.
+pub(crate) type WardStore = ward::Store<StoreData>;
+
+/// The data of a ward store made through the C API (host data lives on the C side).
+#[derive(Default)]
+pub(crate) struct StoreData {
+    /// The store's resource limits.
+    pub limits: ward::StoreLimits,
+    /// The WASI context its WASI imports use (`ward_store_set_wasi`; empty until set).
+    pub wasi: ward_wasi::WasiCtx,
+}
 
 /// Most instances a store may hold. ward's default (10,000) is a guard for untrusted modules
 /// instantiating through a `Linker`; through `wasm.h` the host itself instantiates, and
@@ -259,8 +267,12 @@ fn new_ward_store(engine: &ward::Engine) -> WardStore {
     let limits = ward::StoreLimitsBuilder::new()
         .instances(MAX_INSTANCES)
         .build();
-    let mut store = ward::Store::new(engine, limits);
-    store.limiter(|limits| limits);
+    let data = StoreData {
+        limits,
+        ..StoreData::default()
+    };
+    let mut store = ward::Store::new(engine, data);
+    store.limiter(|data| &mut data.limits);
     store
 }
 

@@ -30,6 +30,8 @@ pub struct TrapObj {
     /// The message, NUL-terminated as `wasm_message_t` is.
     message: Vec<u8>,
     frames: Vec<wasm_frame_t>,
+    /// The status of a WASI `proc_exit` this trap stands for.
+    pub(crate) exit_status: Option<i32>,
     pub(crate) host_info: RefCell<Option<HostInfo>>,
 }
 
@@ -55,6 +57,7 @@ impl TrapObj {
             id: fresh_id(),
             message,
             frames,
+            exit_status: None,
             host_info: RefCell::new(None),
         })
     }
@@ -129,6 +132,13 @@ pub(crate) fn trap_from_error(
                 .collect();
             let message = format!("wasm trap: {}", trap.kind());
             return TrapObj::new(message.as_bytes(), frames);
+        }
+        Error::Exit(status) => {
+            let mut trap = TrapObj::new(error.to_string().as_bytes(), vec![]);
+            if let Some(t) = Rc::get_mut(&mut trap) {
+                t.exit_status = Some(*status);
+            }
+            return trap;
         }
         _ => {}
     }

@@ -105,6 +105,11 @@ fn run_example(name: &str, expected: &str) {
 /// Compiles `source` (with `-pthread`) against libward, runs it in `dir`, and compares its output
 /// with `expected`.
 fn run_c_program(name: &str, source: &Path, dir: &Path, expected: &str) {
+    run_c_program_with_args(name, source, dir, &[], expected);
+}
+
+/// [`run_c_program`] with command-line arguments.
+fn run_c_program_with_args(name: &str, source: &Path, dir: &Path, args: &[&Path], expected: &str) {
     if !have_cc() {
         eprintln!("skipping {name}: no C compiler (`cc`) found");
         return;
@@ -118,6 +123,8 @@ fn run_c_program(name: &str, source: &Path, dir: &Path, expected: &str) {
         .arg(source)
         .arg("-I")
         .arg(wasm_c_api.join("include"))
+        .arg("-I")
+        .arg(crate_dir().join("include"))
         .arg("-L")
         .arg(&scratch)
         .arg("-lward")
@@ -130,6 +137,7 @@ fn run_c_program(name: &str, source: &Path, dir: &Path, expected: &str) {
         String::from_utf8_lossy(&compiled.stderr)
     );
     let run = Command::new(&exe)
+        .args(args)
         .current_dir(dir)
         .output()
         .expect("run the example");
@@ -186,6 +194,79 @@ fn api_behaviour_beyond_the_examples() {
     }
     let source = crate_dir().join("tests").join("c").join("api.c");
     run_c_program("api", &source, &dir, "api: all checks passed");
+}
+
+/// The modules of `tests/c/wasi.c`: a WASI program writing `out.txt` into each of its two preopens
+/// (fd 3 read-write, fd 4 read-only), reporting each result to the host, then exiting with 7; and
+/// an endless loop.
+const WASI_WAT: &str = r#"
+(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "host" "report" (func $report (param i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "out.txt")
+  (data (i32.const 200) "written by wasm\n")
+  ;; Creates out.txt under the directory `dir` and writes the text; returns the errno.
+  (func $write_file (param $dir i32) (result i32)
+    (local $errno i32)
+    ;; oflags: create | truncate; rights: fd_write.
+    (local.set $errno (call $path_open (local.get $dir) (i32.const 0) (i32.const 100) (i32.const 7)
+      (i32.const 9) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 0)))
+    (if (local.get $errno) (then (return (local.get $errno))))
+    (i32.store (i32.const 8) (i32.const 200))
+    (i32.store (i32.const 12) (i32.const 16))
+    (call $fd_write (i32.load (i32.const 0)) (i32.const 8) (i32.const 1) (i32.const 16)))
+  (func (export "_start")
+    (call $report (call $write_file (i32.const 3)))
+    (call $report (call $write_file (i32.const 4)))
+    (call $proc_exit (i32.const 7))))
+"#;
+const SPIN_WAT: &str = r#"(module (func (export "spin") (loop $l (br $l))))"#;
+
+#[test]
+fn ward_h_runs_wasi_with_preopens_fuel_and_error_messages() {
+    let dir = scratch_dir().join("wasi-modules");
+    let (rw, ro) = (dir.join("rw"), dir.join("ro"));
+    for d in [&rw, &ro] {
+        std::fs::create_dir_all(d).expect("create a preopened directory");
+        let _ = std::fs::remove_file(d.join("out.txt"));
+    }
+    for (name, text) in [("wasi.wasm", WASI_WAT), ("spin.wasm", SPIN_WAT)] {
+        let binary = wat::parse_str(text).expect("the test modules parse");
+        std::fs::write(dir.join(name), binary).expect("write a test module");
+    }
+    let source = crate_dir().join("tests").join("c").join("wasi.c");
+    // 10,000 units of fuel; the loop costs 2 per iteration (`loop` and `br`), so it runs until
+    // the fuel is gone.
+    run_c_program_with_args(
+        "wasi",
+        &source,
+        &dir,
+        &[&rw, &ro],
+        "preopen missing dir: refused
+imports: 4, to fill in: 1
+guest write: ok
+guest write: refused
+exit: proc_exit 7
+bad module: refused, message: yes
+fuel without consume_fuel: refused
+set fuel: ok
+spin: wasm trap: all fuel consumed by WebAssembly
+fuel left: 0
+done",
+    );
+    if have_cc() {
+        let written =
+            std::fs::read_to_string(rw.join("out.txt")).expect("the guest wrote rw/out.txt");
+        assert_eq!(written, "written by wasm\n");
+        assert!(
+            !ro.join("out.txt").exists(),
+            "the read-only preopen was written to"
+        );
+    }
 }
 
 fn remove_quietly(path: &Path) {
