@@ -290,6 +290,8 @@ entry! {
         let Some((ctx, f)) = (unsafe { func_of(func) }) else {
             return trap_message("wasm_func_call: not a function");
         };
+        // Owned for the call: a callback may delete the last handles to the function and store.
+        let ctx = &ctx.clone();
         // SAFETY: `args` and `results` are null or valid vectors; the caller owns the values.
         let (args, results) = unsafe {
             (args.as_ref().map_or(&[][..], |a| a.as_slice()),

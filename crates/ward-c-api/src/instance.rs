@@ -32,6 +32,9 @@ entry! {
             report(trap_handle(TrapObj::new(b"wasm_instance_new: null store or module", vec![])));
             return ptr::null_mut();
         };
+        // Owned for the call: a callback run by the start function may delete the last handles to
+        // the store and module.
+        let (ctx, module) = (&ctx.clone(), &module.clone());
         // SAFETY: `imports` is null or a valid vector of extern handles.
         let handles = unsafe { imports.as_ref().map_or(&[][..], |v| v.as_slice()) };
         let mut externs = Vec::with_capacity(handles.len());
