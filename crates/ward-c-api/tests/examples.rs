@@ -270,6 +270,40 @@ done",
     }
 }
 
+#[test]
+fn python_ctypes_runs_the_callback_example() {
+    let has_python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_python {
+        eprintln!("skipping the Python example: no python3 found");
+        return;
+    }
+    let lib = scratch_dir().join(format!(
+        "{}ward{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    let run = Command::new("python3")
+        .arg(crate_dir().join("python").join("callback.py"))
+        .arg(&lib)
+        .current_dir(crate_dir().join("wasm-c-api").join("example"))
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "callback.py failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // run(3, 4) = print(3 + 4) + closure() = 7 + 42, as in the C example.
+    assert_eq!(
+        stdout,
+        "Calling back...\n> 7\nCalling back closure...\n> 42\nPrinting result...\n> 49\nDone.\n"
+    );
+}
+
 fn remove_quietly(path: &Path) {
     let _ = std::fs::remove_file(path);
 }
