@@ -173,11 +173,8 @@ unsafe fn new_func(
             ty.as_ref().and_then(wasm_externtype_t::as_func),
         )
     };
+    // On failure the environment stays the caller's: its finalizer is not called.
     let (Some(ctx), Some(ty)) = (ctx, ty) else {
-        if let Some(finalize) = finalizer {
-            // SAFETY: the function is not made, so `env` is released now, once.
-            unsafe { finalize(env) };
-        }
         return ptr::null_mut();
     };
     let callback = Callback {
@@ -210,17 +207,12 @@ entry! {
 
 entry! {
     /// A host function of type `ty` calling `callback` with `env`; `finalizer` (if any) is called
-    /// with `env` when the function goes (with its store).
+    /// with `env` when the function goes (with its store). Returns null, leaving `env` to the
+    /// caller without finalizing it, if the store, type or callback is null.
     fn wasm_func_new_with_env(store: *mut wasm_store_t, ty: *const wasm_functype_t,
         callback: wasm_func_callback_with_env_t, env: *mut c_void, finalizer: Finalizer)
         -> *mut wasm_func_t = ptr::null_mut(); {
-        let Some(callback) = callback else {
-            if let Some(finalize) = finalizer {
-                // SAFETY: the function is not made, so `env` is released now, once.
-                unsafe { finalize(env) };
-            }
-            return ptr::null_mut();
-        };
+        let Some(callback) = callback else { return ptr::null_mut() };
         // SAFETY: `store` and `ty` are null or live.
         unsafe { new_func(store, ty, CallbackFn::WithEnv(callback), env, finalizer) }
     }

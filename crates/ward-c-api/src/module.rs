@@ -26,6 +26,12 @@ pub struct ModuleObj {
     host_info: Mutex<Option<HostInfo>>,
 }
 
+// Shared modules move between threads (`wasm_module_share`/`wasm_module_obtain`).
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<ModuleObj>();
+};
+
 /// A module handle (a [`wasm_ref_t`]).
 pub type wasm_module_t = wasm_ref_t;
 

@@ -106,8 +106,10 @@ struct HostRefKey(u64);
 
 /// The `externref` standing for `obj` in `store`.
 fn host_externref(ctx: &StoreCtx, store: &mut WardStore, obj: &Obj) -> ward::ExternRef {
-    if let Obj::Value(Val::ExternRef(Some(e))) = obj {
-        return *e;
+    match obj {
+        Obj::Value(Val::ExternRef(Some(e))) => return *e,
+        Obj::Value(Val::AnyRef(Some(a))) => return a.to_extern(),
+        _ => {}
     }
     let stable = obj.stable_id();
     if let Some(id) = stable
