@@ -20,17 +20,21 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared library cargo built for this test run (`libward_c.so`), found next to the test
-/// binary (`target/<profile>/deps/`) or one level up.
+/// The shared library cargo built for this test run (`libward_c.so`).
 fn built_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary has a path");
-    let deps = exe.parent().expect("the test binary is in a directory");
-    let name = format!(
+    built_artifact(&format!(
         "{}ward_c{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
-    );
-    [deps.join(&name), deps.join("..").join(&name)]
+    ))
+}
+
+/// A library cargo built for this test run, found next to the test binary
+/// (`target/<profile>/deps/`) or one level up.
+fn built_artifact(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let deps = exe.parent().expect("the test binary is in a directory");
+    [deps.join(name), deps.join("..").join(name)]
         .into_iter()
         .find(|p| p.exists())
         .unwrap_or_else(|| panic!("{name} was not built next to {}", deps.display()))
@@ -268,6 +272,48 @@ done",
             "the read-only preopen was written to"
         );
     }
+}
+
+#[test]
+fn hello_links_statically_against_libward_a() {
+    if !have_cc() {
+        eprintln!("skipping the static link: no C compiler (`cc`) found");
+        return;
+    }
+    // A directory holding only `libward.a`, so `-lward` picks the static library.
+    let dir = scratch_dir().join("static");
+    std::fs::create_dir_all(&dir).expect("create the static library directory");
+    let archive = dir.join("libward.a");
+    let _ = std::fs::remove_file(&archive);
+    std::os::unix::fs::symlink(built_artifact("libward_c.a"), &archive).expect("link libward.a");
+    let wasm_c_api = crate_dir().join("wasm-c-api");
+    let examples = wasm_c_api.join("example");
+    let exe = dir.join("hello");
+    let compiled = Command::new("cc")
+        .args(["-std=c11", "-o"])
+        .arg(&exe)
+        .arg(examples.join("hello.c"))
+        .arg("-I")
+        .arg(wasm_c_api.join("include"))
+        .arg("-L")
+        .arg(&dir)
+        .args(["-lward", "-lpthread", "-ldl", "-lm"])
+        .output()
+        .expect("run cc");
+    assert!(
+        compiled.status.success(),
+        "cc failed to link hello.c statically:\n{}",
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+    let run = Command::new(&exe)
+        .current_dir(&examples)
+        .output()
+        .expect("run hello");
+    assert!(run.status.success());
+    assert!(
+        String::from_utf8_lossy(&run.stdout).contains("> Hello World!\nShutting down...\nDone.\n")
+    );
+    remove_quietly(&exe);
 }
 
 #[test]
