@@ -1,5 +1,5 @@
 // ward's extensions to the standard WebAssembly C API (wasm.h): WASI with preopened directories,
-// fuel, epoch interruption and error messages. Include this instead of wasm.h; link with -lward.
+// fuel, epoch interruption, resource limits and error messages. Include this instead of wasm.h; link with -lward.
 
 #ifndef WARD_H
 #define WARD_H
@@ -28,6 +28,15 @@ bool ward_store_set_fuel(wasm_store_t*, uint64_t fuel);
 bool ward_store_get_fuel(const wasm_store_t*, uint64_t* out);
 // Running code traps once the engine's epoch is `ticks` past the current one.
 void ward_store_set_epoch_deadline(wasm_store_t*, uint64_t ticks);
+
+// Limits
+
+// Sets the store's resource limits, best before it holds memories or tables: most bytes any one
+// memory may grow to, most elements any one table may have, and most instances, tables and
+// memories in the store (ward counts these when instantiating). SIZE_MAX means no limit. A refused memory.grow returns -1 in Wasm (and
+// wasm_memory_grow returns false).
+void ward_store_set_limits(wasm_store_t*, size_t memory_size, size_t table_elements,
+  size_t instances, size_t tables, size_t memories);
 
 // Modules with error messages
 

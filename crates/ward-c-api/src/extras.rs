@@ -1,5 +1,5 @@
-//! The `ward.h` extensions (`crates/ward-c-api/include/ward.h`): fuel, epochs, module errors with
-//! messages, and WASI preview1 with preopened directories.
+//! The `ward.h` extensions (`crates/ward-c-api/include/ward.h`): fuel, epochs, resource limits,
+//! module errors with messages, and WASI preview1 with preopened directories.
 //!
 //! WASI fits `wasm.h`'s positional imports like this: the store's data holds a
 //! [`ward_wasi::WasiCtx`] (set by `ward_store_set_wasi`), and `ward_wasi_imports` resolves a
@@ -82,6 +82,27 @@ entry! {
         if let Some(ctx) = unsafe { store_ctx(store) } {
             ctx.with_store(|s| s.set_epoch_deadline(ticks));
         }
+    }
+}
+
+entry! {
+    /// Sets the store's resource limits (`usize::MAX`: none).
+    fn ward_store_set_limits(store: *mut wasm_store_t, memory_size: usize, table_elements: usize,
+        instances: usize, tables: usize, memories: usize) = (); {
+        // SAFETY: `store` is null or live.
+        let Some(ctx) = (unsafe { store_ctx(store) }) else { return };
+        let mut limits = ward::StoreLimitsBuilder::new()
+            .instances(instances)
+            .tables(tables)
+            .memories(memories);
+        if memory_size != usize::MAX {
+            limits = limits.memory_size(memory_size);
+        }
+        if table_elements != usize::MAX {
+            limits = limits.table_elements(table_elements);
+        }
+        let limits = limits.build();
+        ctx.with_store(|s| s.data_mut().limits = limits);
     }
 }
 

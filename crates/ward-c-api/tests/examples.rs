@@ -201,7 +201,7 @@ fn api_behaviour_beyond_the_examples() {
     run_c_program("api", &source, &dir, "api: all checks passed");
 }
 
-/// The modules of `tests/c/wasi.c`: a WASI program writing `out.txt` into each of its two preopens
+/// The modules of `tests/c/ward_h.c`: a WASI program writing `out.txt` into each of its two preopens
 /// (fd 3 read-write, fd 4 read-only), reporting each result to the host, then exiting with 7; and
 /// an endless loop.
 const WASI_WAT: &str = r#"
@@ -232,7 +232,7 @@ const WASI_WAT: &str = r#"
 const SPIN_WAT: &str = r#"(module (func (export "spin") (loop $l (br $l))))"#;
 
 #[test]
-fn ward_h_runs_wasi_with_preopens_fuel_and_error_messages() {
+fn ward_h_runs_wasi_with_preopens_and_applies_fuel_epochs_limits() {
     let dir = scratch_dir().join("wasi-modules");
     let (rw, ro) = (dir.join("rw"), dir.join("ro"));
     for d in [&rw, &ro] {
@@ -243,11 +243,11 @@ fn ward_h_runs_wasi_with_preopens_fuel_and_error_messages() {
         let binary = wat::parse_str(text).expect("the test modules parse");
         std::fs::write(dir.join(name), binary).expect("write a test module");
     }
-    let source = crate_dir().join("tests").join("c").join("wasi.c");
+    let source = crate_dir().join("tests").join("c").join("ward_h.c");
     // 10,000 units of fuel; the loop costs 2 per iteration (`loop` and `br`), so it runs until
     // the fuel is gone.
     run_c_program_with_args(
-        "wasi",
+        "ward_h",
         &source,
         &dir,
         &[&rw, &ro],
@@ -261,6 +261,8 @@ fuel without consume_fuel: refused
 set fuel: ok
 spin: wasm trap: all fuel consumed by WebAssembly
 fuel left: 0
+epoch: wasm trap: interrupted: deadline reached
+limits: grow to 2 pages ok, to 3 refused
 done",
     );
     if have_cc() {

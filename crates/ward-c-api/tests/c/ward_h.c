@@ -1,6 +1,7 @@
 // ward.h: runs a WASI module with a read-write and a read-only preopened directory, a non-WASI
-// import filled in by the host, and proc_exit; then fuel and module error messages. Run by
-// tests/examples.rs as `wasi RW_DIR RO_DIR` from a directory holding wasi.wasm and spin.wasm.
+// import filled in by the host, and proc_exit; then module error messages, fuel, epochs and
+// limits. Run by tests/examples.rs as `ward_h RW_DIR RO_DIR` from a directory holding wasi.wasm
+// and spin.wasm.
 // Prints what it observes, one line per step, for the test to compare.
 
 #include <stdio.h>
@@ -129,7 +130,43 @@ int main(int argc, const char* argv[]) {
   wasm_module_delete(spin_module);
   wasm_store_delete(fuel_store);
   wasm_engine_delete(fuel_engine);
-  wasm_engine_delete(engine);
+
+  // Epochs: with the deadline one tick away and the epoch advanced, the loop is interrupted.
+  config = wasm_config_new();
+  ward_config_epoch_interruption(config, true);
+  wasm_engine_t* epoch_engine = wasm_engine_new_with_config(config);
+  wasm_store_t* epoch_store = wasm_store_new(epoch_engine);
+  ward_store_set_epoch_deadline(epoch_store, 1);
+  ward_engine_increment_epoch(epoch_engine);
+  binary = read_file("spin.wasm");
+  spin_module = wasm_module_new(epoch_store, &binary);
+  wasm_byte_vec_delete(&binary);
+  spin_instance = wasm_instance_new(epoch_store, spin_module, &no_imports, NULL);
+  wasm_instance_exports(spin_instance, &exports);
+  trap = wasm_func_call(wasm_extern_as_func(exports.data[0]), &none, &none);
+  wasm_trap_message(trap, &message);
+  printf("epoch: %s\n", message.data);
+  wasm_name_delete(&message);
+  wasm_trap_delete(trap);
+  wasm_extern_vec_delete(&exports);
+  wasm_instance_delete(spin_instance);
+  wasm_module_delete(spin_module);
+  wasm_store_delete(epoch_store);
+  wasm_engine_delete(epoch_engine);
+
+  // Limits: a memory may grow to two pages and no further.
+  wasm_store_t* limited = wasm_store_new(engine);
+  ward_store_set_limits(limited, 2 * 65536, SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX);
+  wasm_limits_t memory_limits = {1, 10};
+  wasm_memorytype_t* memory_type = wasm_memorytype_new(&memory_limits);
+  wasm_memory_t* memory = wasm_memory_new(limited, memory_type);
+  bool grew_to_2 = wasm_memory_grow(memory, 1);
+  bool grew_to_3 = wasm_memory_grow(memory, 1);
+  printf("limits: grow to 2 pages %s, to 3 %s\n", grew_to_2 ? "ok" : "refused",
+    grew_to_3 ? "ok" : "refused");
+  wasm_memorytype_delete(memory_type);
+  wasm_memory_delete(memory);
+  wasm_store_delete(limited);
   printf("done\n");
   return 0;
 }
