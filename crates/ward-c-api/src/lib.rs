@@ -27,6 +27,7 @@
 //! handle is deleted; finalizers of host info attached to store objects and of
 //! `wasm_func_new_with_env` environments run then. Modules, traps and foreign objects are their own
 //! reference-counted objects; their host info is finalized when the last handle goes.
+#![warn(missing_docs)]
 #![allow(non_camel_case_types)]
 // Every entry point is `unsafe` with `wasm.h` as its safety contract (see the crate docs).
 #![allow(clippy::missing_safety_doc)]

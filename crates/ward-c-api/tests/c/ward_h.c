@@ -167,6 +167,7 @@ int main(int argc, const char* argv[]) {
   wasm_memorytype_delete(memory_type);
   wasm_memory_delete(memory);
   wasm_store_delete(limited);
+  wasm_engine_delete(engine);
   printf("done\n");
   return 0;
 }
