@@ -55,7 +55,7 @@ pub use limits::{
     InterruptHandle, ResourceLimiter, StoreLimits, StoreLimitsBuilder, TABLE_ELEMENT_BYTES,
     UpdateDeadline,
 };
-pub use linker::Linker;
+pub use linker::{InstancePre, Linker};
 pub use memory::{Memory, SharedMemory, WaitResult};
 pub use module::Module;
 pub use proposals::WasmProposal;

@@ -4,12 +4,13 @@
 //! turned into store functions at each instantiation, so one linker serves many stores.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::func::{Caller, Func, IntoFunc};
 use crate::instance::{Extern, Instance, instantiate};
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut, HostFunc};
-use crate::types::FuncType;
+use crate::types::{ExternType, FuncType};
 use crate::values::Val;
 use crate::{Engine, Error, Result};
 
@@ -106,11 +107,7 @@ impl<T> Linker<T> {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
-        self.insert(
-            module,
-            name,
-            Definition::Host(ty, std::sync::Arc::new(func)),
-        )
+        self.insert(module, name, Definition::Host(ty, Arc::new(func)))
     }
 
     /// Defines every export of `instance` under the module name `module`.
@@ -147,28 +144,205 @@ impl<T> Linker<T> {
         })
     }
 
+    /// The definitions of `module`'s imports, in import order.
+    fn resolve(&self, module: &Module) -> Result<Vec<Definition<T>>> {
+        module
+            .inner
+            .imports
+            .iter()
+            .map(|import| {
+                self.definitions
+                    .get(&(import.module.clone(), import.name.clone()))
+                    .cloned()
+                    .ok_or_else(|| unknown_import(&import.module, &import.name))
+            })
+            .collect()
+    }
+
     /// Resolves `module`'s imports and instantiates it.
     pub fn instantiate(
         &self,
         mut store: impl AsContextMut<Data = T>,
         module: &Module,
     ) -> Result<Instance> {
-        let store = store.as_context_mut();
-        let mut imports = Vec::with_capacity(module.inner.imports.len());
-        for import in &module.inner.imports {
-            let def = self
-                .definitions
-                .get(&(import.module.clone(), import.name.clone()))
-                .ok_or_else(|| {
-                    Error::Link(format!(
-                        "unknown import: `{}::{}` has not been defined",
-                        import.module, import.name
-                    ))
-                })?
-                .clone();
-            imports.push(self.materialize(store, def)?);
+        let definitions = self.resolve(module)?;
+        instantiate_with(store.as_context_mut(), module, definitions)
+    }
+
+    /// Resolves `module`'s imports now and returns an [`InstancePre`] that instantiates it in any
+    /// store later, without looking names up again. Fails if an import is not defined.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        Ok(InstancePre {
+            module: module.clone(),
+            definitions: Arc::new(self.resolve(module)?),
+        })
+    }
+
+    /// Defines every function import of `module` that this linker does not define as a host
+    /// function that fails with the "unknown import" error when called, so the module instantiates
+    /// and only a call to a missing function fails.
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<()>
+    where
+        T: 'static,
+    {
+        for (module_name, name, ty) in self.undefined_func_imports(module) {
+            let (m, n) = (module_name.clone(), name.clone());
+            self.func_new(&module_name, &name, ty, move |_, _, _| {
+                Err(unknown_import(&m, &n))
+            })?;
         }
-        instantiate(store, module, &imports)
+        Ok(())
+    }
+
+    /// Defines every function import of `module` that this linker does not define as a host
+    /// function that ignores its arguments and returns zeros and null references.
+    pub fn define_unknown_imports_as_default_values(&mut self, module: &Module) -> Result<()>
+    where
+        T: 'static,
+    {
+        for (module_name, name, ty) in self.undefined_func_imports(module) {
+            let defaults = ty
+                .results()
+                .iter()
+                .map(|ty| {
+                    Val::default_for(*ty).ok_or_else(|| {
+                        Error::Link(format!(
+                            "import `{module_name}::{name}` returns a non-nullable reference, \
+                             which has no default value"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<Val>>>()?;
+            self.func_new(&module_name, &name, ty, move |_, _, results| {
+                results.copy_from_slice(&defaults);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    fn undefined_func_imports(&self, module: &Module) -> Vec<(String, String, FuncType)> {
+        module
+            .imports()
+            .filter(|(m, n, _)| {
+                !self
+                    .definitions
+                    .contains_key(&(m.to_string(), n.to_string()))
+            })
+            .filter_map(|(m, n, ty)| match ty {
+                ExternType::Func(ty) => Some((m.to_string(), n.to_string(), ty)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Instantiates `module` and defines its exports under the name `module_name`, the way
+    /// Wasmtime does for WASI modules:
+    ///
+    /// - a *command* (a module exporting `_start`) is not instantiated now: each of its exported
+    ///   functions is defined as a host function that instantiates the module afresh in the
+    ///   caller's store and calls the export of that new instance, so every call starts from a
+    ///   clean state;
+    /// - any other module is a *reactor*: it is instantiated once, its `_initialize` export (if
+    ///   any) is called, and all its exports are defined.
+    pub fn module(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module_name: &str,
+        module: &Module,
+    ) -> Result<&mut Self>
+    where
+        T: 'static,
+    {
+        let is_command = matches!(module.get_export("_start"), Some(ExternType::Func(_)));
+        if !is_command {
+            let store = store.as_context_mut();
+            let instance = self.instantiate(&mut *store, module)?;
+            if let Some(init) = instance.get_func(&*store, "_initialize") {
+                init.typed::<(), ()>(&*store)?.call(&mut *store, ())?;
+            }
+            return self.instance(store, module_name, instance);
+        }
+        let exports: Vec<(String, FuncType)> = module
+            .exports()
+            .filter_map(|(name, ty)| match ty {
+                ExternType::Func(ty) => Some((name.to_string(), ty)),
+                _ => None,
+            })
+            .collect();
+        for (export, ty) in exports {
+            let linker = self.clone();
+            let module = module.clone();
+            let name = export.clone();
+            self.func_new(
+                module_name,
+                &export,
+                ty,
+                move |mut caller, params, results| {
+                    let instance = linker.instantiate(&mut caller, &module)?;
+                    let func = instance
+                        .get_func(&caller, &name)
+                        .expect("the module exports this function");
+                    func.call(&mut caller, params, results)
+                },
+            )?;
+        }
+        Ok(self)
+    }
+
+    /// The default function of the module defined as `module_name`: its export named `""`, else
+    /// its `_start`, else a function that takes nothing and does nothing (WASI's convention for
+    /// running a module).
+    pub fn get_default(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module_name: &str,
+    ) -> Result<Func>
+    where
+        T: 'static,
+    {
+        let store = store.as_context_mut();
+        for name in ["", "_start"] {
+            if let Some(item) = self.get(&mut *store, module_name, name) {
+                return item.into_func().ok_or_else(|| {
+                    Error::Link(format!(
+                        "default export `{name}` of `{module_name}` is not a function"
+                    ))
+                });
+            }
+        }
+        Ok(Func::wrap(store, || {}))
+    }
+
+    /// Defines `as_module::as_name` as whatever `module::name` is defined as.
+    pub fn alias(
+        &mut self,
+        module: &str,
+        name: &str,
+        as_module: &str,
+        as_name: &str,
+    ) -> Result<&mut Self> {
+        let def = self
+            .definitions
+            .get(&(module.to_string(), name.to_string()))
+            .cloned()
+            .ok_or_else(|| unknown_import(module, name))?;
+        self.insert(as_module, as_name, def)
+    }
+
+    /// Defines every name of `module` under `as_module` too.
+    pub fn alias_module(&mut self, module: &str, as_module: &str) -> Result<&mut Self> {
+        let mut items: Vec<(String, Definition<T>)> = self
+            .definitions
+            .iter()
+            .filter(|((m, _), _)| m == module)
+            .map(|((_, n), def)| (n.clone(), def.clone()))
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, def) in items {
+            self.insert(as_module, &name, def)?;
+        }
+        Ok(self)
     }
 
     /// A host function from the linker as a store function (for calling it directly).
@@ -179,5 +353,60 @@ impl<T> Linker<T> {
         name: &str,
     ) -> Option<Func> {
         self.get(store, module, name)?.into_func()
+    }
+}
+
+fn unknown_import(module: &str, name: &str) -> Error {
+    Error::Link(format!(
+        "unknown import: `{module}::{name}` has not been defined"
+    ))
+}
+
+/// Makes the definitions' host functions in `store` and instantiates `module` with them.
+fn instantiate_with<T>(
+    store: &mut crate::Store<T>,
+    module: &Module,
+    definitions: Vec<Definition<T>>,
+) -> Result<Instance> {
+    let mut imports = Vec::with_capacity(definitions.len());
+    for def in definitions {
+        imports.push(match def {
+            Definition::Extern(e) => e,
+            Definition::Host(ty, host) => Extern::Func(store.push_host_func(ty, host)?),
+        });
+    }
+    instantiate(store, module, &imports)
+}
+
+/// A module with its imports resolved by a [`Linker`], ready to instantiate in any store of the
+/// linker's data type (see [`Linker::instantiate_pre`]).
+pub struct InstancePre<T> {
+    module: Module,
+    definitions: Arc<Vec<Definition<T>>>,
+}
+
+impl<T> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            module: self.module.clone(),
+            definitions: self.definitions.clone(),
+        }
+    }
+}
+
+impl<T> InstancePre<T> {
+    /// The module this instantiates.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Instantiates the module in `store`. Imports defined as externs (memories, globals, …)
+    /// belong to the store they were made in, so those must be used with that store.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        instantiate_with(
+            store.as_context_mut(),
+            &self.module,
+            self.definitions.as_ref().clone(),
+        )
     }
 }

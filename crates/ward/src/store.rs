@@ -193,6 +193,11 @@ pub struct Store<T> {
 }
 
 impl<T> Store<T> {
+    /// The store's memories and its host data, borrowed separately.
+    pub(crate) fn memories_and_data_mut(&mut self) -> (&mut [MemoryEntity], &mut T) {
+        (&mut self.inner.memories, &mut self.data)
+    }
+
     /// A new store in `engine` holding `data`.
     pub fn new(engine: &Engine, data: T) -> Self {
         Store {

@@ -292,6 +292,28 @@ impl Memory {
         inner.memories[self.index as usize].data_mut()
     }
 
+    /// The memory's bytes and the store's host data, both writable at once (a host function
+    /// that copies guest bytes into its own state needs both).
+    pub fn data_and_store_mut<'a, T: 'a, S: AsContextMut<Data = T> + 'a>(
+        &self,
+        store: &'a mut S,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let store = store.as_context_mut();
+        assert_eq!(
+            self.store, store.inner.id,
+            "memory used with the wrong store"
+        );
+        let (memories, data) = store.memories_and_data_mut();
+        (memories[self.index as usize].data_mut(), data)
+    }
+
+    /// A pointer to the memory's first byte. It stays valid until the memory grows (growing may
+    /// move an unshared memory), and reading or writing through it must not overlap a borrow made
+    /// by [`Memory::data`] or [`Memory::data_mut`].
+    pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {
+        self.entity(&store.as_context().inner).base()
+    }
+
     /// Copies `buffer.len()` bytes starting at `offset` out of the memory.
     pub fn read(&self, store: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
         let data = self.entity(&store.as_context().inner).data();

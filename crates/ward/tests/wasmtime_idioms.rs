@@ -1,0 +1,254 @@
+//! Wasmtime-style embedding programs, written the way a Wasmtime user writes them with only the
+//! crate name changed (`use ward::*` for `use wasmtime::*`), asserting what they compute.
+
+use ward::*;
+
+#[test]
+fn hello_with_a_host_function_using_caller() -> Result<()> {
+    struct Log {
+        calls: Vec<i32>,
+    }
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "hello" (func $hello (param i32)))
+             (func (export "run") (call $hello (i32.const 42))))"#,
+    )?;
+    let mut store = Store::new(&engine, Log { calls: Vec::new() });
+    let hello = Func::wrap(&mut store, |mut caller: Caller<'_, Log>, arg: i32| {
+        caller.data_mut().calls.push(arg);
+    });
+    let instance = Instance::new(&mut store, &module, &[hello.into()])?;
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
+    run.call(&mut store, ())?;
+    assert_eq!(store.data().calls, [42]);
+    Ok(())
+}
+
+#[test]
+fn linker_module_links_a_reactor_into_another_module() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let library = Module::new(
+        &engine,
+        r#"(module
+             (global $base (mut i32) (i32.const 0))
+             (func (export "_initialize") (global.set $base (i32.const 100)))
+             (func (export "add_base") (param i32) (result i32)
+               (i32.add (local.get 0) (global.get $base))))"#,
+    )?;
+    linker.module(&mut store, "lib", &library)?;
+    let user = Module::new(
+        &engine,
+        r#"(module
+             (import "lib" "add_base" (func $add (param i32) (result i32)))
+             (func (export "run") (result i32) (call $add (i32.const 5))))"#,
+    )?;
+    linker.module(&mut store, "user", &user)?;
+    let run = linker
+        .get(&mut store, "user", "run")
+        .and_then(Extern::into_func)
+        .expect("user::run is defined");
+    assert_eq!(run.typed::<(), i32>(&store)?.call(&mut store, ())?, 105);
+    Ok(())
+}
+
+#[test]
+fn linker_module_gives_each_call_of_a_command_a_fresh_instance() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let command = Module::new(
+        &engine,
+        r#"(module
+             (global $count (mut i32) (i32.const 0))
+             (func (export "_start"))
+             (func (export "bump") (result i32)
+               (global.set $count (i32.add (global.get $count) (i32.const 1)))
+               (global.get $count)))"#,
+    )?;
+    linker.module(&mut store, "cmd", &command)?;
+    let bump = linker
+        .get_func(&mut store, "cmd", "bump")
+        .expect("cmd::bump is defined");
+    let bump = bump.typed::<(), i32>(&store)?;
+    assert_eq!(bump.call(&mut store, ())?, 1);
+    assert_eq!(bump.call(&mut store, ())?, 1);
+    let start = linker.get_default(&mut store, "cmd")?;
+    start.typed::<(), ()>(&store)?.call(&mut store, ())?;
+    Ok(())
+}
+
+#[test]
+fn get_default_without_a_start_is_a_no_op() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::<()>::new(&engine);
+    let func = linker.get_default(&mut store, "nothing")?;
+    assert!(func.ty(&store).params().is_empty() && func.ty(&store).results().is_empty());
+    func.call(&mut store, &[], &mut [])?;
+    Ok(())
+}
+
+#[test]
+fn instance_pre_instantiates_in_many_stores() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "seed" (func $seed (result i32)))
+             (func (export "twice") (result i32) (i32.mul (call $seed) (i32.const 2))))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("env", "seed", |caller: Caller<'_, i32>| *caller.data())?;
+    let pre = linker.instantiate_pre(&module)?;
+    for seed in [3, 8] {
+        let mut store = Store::new(&engine, seed);
+        let instance = pre.instantiate(&mut store)?;
+        let twice = instance.get_typed_func::<(), i32>(&mut store, "twice")?;
+        assert_eq!(twice.call(&mut store, ())?, seed * 2);
+    }
+    Ok(())
+}
+
+#[test]
+fn instantiate_pre_reports_a_missing_import() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, r#"(module (import "env" "f" (func)))"#).unwrap();
+    let linker = Linker::<()>::new(&engine);
+    let err = linker
+        .instantiate_pre(&module)
+        .err()
+        .expect("env::f is missing");
+    assert!(err.to_string().contains("env::f"), "{err}");
+}
+
+#[test]
+fn unknown_imports_trap_only_when_called() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "missing" (func $missing (result i32)))
+             (func (export "safe") (result i32) (i32.const 7))
+             (func (export "unsafe") (result i32) (call $missing)))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.define_unknown_imports_as_traps(&module)?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let safe = instance.get_typed_func::<(), i32>(&mut store, "safe")?;
+    assert_eq!(safe.call(&mut store, ())?, 7);
+    let unsafe_ = instance.get_typed_func::<(), i32>(&mut store, "unsafe")?;
+    let err = unsafe_.call(&mut store, ()).unwrap_err();
+    assert!(err.to_string().contains("env::missing"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn unknown_imports_as_default_values_return_zero() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "missing" (func $missing (param i32) (result i64)))
+             (func (export "run") (result i64) (call $missing (i32.const 1))))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.define_unknown_imports_as_default_values(&module)?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let run = instance.get_typed_func::<(), i64>(&mut store, "run")?;
+    assert_eq!(run.call(&mut store, ())?, 0);
+    Ok(())
+}
+
+#[test]
+fn aliases_define_the_same_item_under_new_names() -> Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("a", "one", || 1i32)?;
+    linker.func_wrap("a", "two", || 2i32)?;
+    linker.alias("a", "one", "b", "uno")?;
+    linker.alias_module("a", "c")?;
+    for (module, name, want) in [("b", "uno", 1), ("c", "one", 1), ("c", "two", 2)] {
+        let func = linker.get_func(&mut store, module, name).expect("defined");
+        assert_eq!(func.typed::<(), i32>(&store)?.call(&mut store, ())?, want);
+    }
+    Ok(())
+}
+
+const MEMORY_WAT: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+  (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1))))"#;
+
+#[test]
+fn memory_is_read_and_written_from_the_host() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, MEMORY_WAT)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let memory = instance
+        .get_memory(&mut store, "memory")
+        .expect("memory export");
+    let load = instance.get_typed_func::<i32, i32>(&mut store, "load")?;
+    let store_byte = instance.get_typed_func::<(i32, i32), ()>(&mut store, "store")?;
+
+    memory.data_mut(&mut store)[10] = 0x2a;
+    assert_eq!(load.call(&mut store, 10)?, 0x2a);
+    store_byte.call(&mut store, (11, 0x17))?;
+    assert_eq!(memory.data(&store)[11], 0x17);
+
+    memory.write(&mut store, 100, b"hello")?;
+    let mut buffer = [0u8; 5];
+    memory.read(&store, 100, &mut buffer)?;
+    assert_eq!(&buffer, b"hello");
+    assert!(memory.read(&store, 65535, &mut buffer).is_err());
+
+    // SAFETY: the memory has one 64 KiB page and nothing else borrows it while this runs.
+    let byte = unsafe { *memory.data_ptr(&store).add(100) };
+    assert_eq!(byte, b'h');
+    assert_eq!(memory.data_size(&store), 65536);
+    Ok(())
+}
+
+#[test]
+fn data_and_store_mut_borrows_memory_and_host_data_together() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "take" (func $take (param i32 i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 16) "ward")
+             (func (export "run") (call $take (i32.const 16) (i32.const 4))))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap(
+        "host",
+        "take",
+        |mut caller: Caller<'_, Vec<u8>>, ptr: i32, len: i32| -> Result<()> {
+            let memory = caller
+                .get_export("memory")
+                .and_then(Extern::into_memory)
+                .expect("memory export");
+            let (bytes, seen) = memory.data_and_store_mut(&mut caller);
+            seen.extend_from_slice(&bytes[ptr as usize..][..len as usize]);
+            bytes[ptr as usize] = b'W';
+            Ok(())
+        },
+    )?;
+    let mut store = Store::new(&engine, Vec::new());
+    let instance = linker.instantiate(&mut store, &module)?;
+    instance
+        .get_typed_func::<(), ()>(&mut store, "run")?
+        .call(&mut store, ())?;
+    assert_eq!(store.data(), b"ward");
+    let memory = instance.get_memory(&store, "memory").unwrap();
+    assert_eq!(&memory.data(&store)[16..20], b"Ward");
+    Ok(())
+}
