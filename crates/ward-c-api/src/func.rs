@@ -117,7 +117,7 @@ impl Callback {
                     message: trap.text(),
                 };
                 ctx.pending_traps.borrow_mut().insert(trap.id, trap);
-                Err(Error::Host(Box::new(error)))
+                Err(Error::Host(error.into()))
             }
             // SAFETY: the callback wrote (or left blank) each result; values are valid.
             None => unsafe { self.take_results(ctx, &out, results) },

@@ -319,12 +319,14 @@ tuple_ty!(A1, A2, A3, A4, A5, A6);
 tuple_ty!(A1, A2, A3, A4, A5, A6, A7);
 tuple_ty!(A1, A2, A3, A4, A5, A6, A7, A8);
 
-impl<R: WasmRet> WasmRet for Result<R> {
+/// A host closure may fail with a ward [`Error`] or anything that converts into one, such as an
+/// `anyhow::Error` (`-> anyhow::Result<i32>`).
+impl<R: WasmRet, E: Into<Error>> WasmRet for std::result::Result<R, E> {
     fn valtypes() -> Vec<ValType> {
         R::valtypes()
     }
     fn into_results(self, out: &mut [Val]) -> Result<()> {
-        self?.into_results(out)
+        self.map_err(Into::into)?.into_results(out)
     }
 }
 

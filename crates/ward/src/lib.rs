@@ -67,3 +67,9 @@ pub use types::{
     ValType,
 };
 pub use values::{AnyRef, ExternRef, Val};
+
+/// What ward's exported macros name; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use anyhow;
+}

@@ -214,15 +214,101 @@ fn write_frames(f: &mut fmt::Formatter<'_>, frames: &[FrameInfo], first: usize) 
 }
 
 /// A trap: the kind and where it happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Two traps are equal when their kinds are: the backtrace says where a trap happened, not what
+/// it is. So Wasmtime code comparing with its trap codes, such as
+/// `assert_eq!(err.downcast::<Trap>()?, Trap::OutOfFuel)`, works with the constants below, which
+/// carry Wasmtime's names for the trap codes (they have empty backtraces).
+#[derive(Debug, Clone)]
 pub struct Trap {
     kind: TrapKind,
     backtrace: WasmBacktrace,
 }
 
+impl PartialEq for Trap {
+    fn eq(&self, other: &Trap) -> bool {
+        self.kind == other.kind
+    }
+}
+
+impl Eq for Trap {}
+
+impl PartialEq<TrapKind> for Trap {
+    fn eq(&self, other: &TrapKind) -> bool {
+        self.kind == *other
+    }
+}
+
+impl From<TrapKind> for Trap {
+    fn from(kind: TrapKind) -> Trap {
+        Trap::new(kind, WasmBacktrace::default())
+    }
+}
+
+/// Declares `Trap` constants with Wasmtime's names for ward's trap kinds.
+macro_rules! wasmtime_trap_codes {
+    ($($(#[$doc:meta])* $name:ident => $kind:ident,)*) => {
+        /// Wasmtime's trap codes, as traps with no backtrace.
+        #[allow(non_upper_case_globals)]
+        impl Trap {
+            $(
+                $(#[$doc])*
+                pub const $name: Trap = Trap::of_kind(TrapKind::$kind);
+            )*
+        }
+    };
+}
+
+wasmtime_trap_codes! {
+    /// The Wasm call stack exceeded its limit.
+    StackOverflow => StackOverflow,
+    /// A load or store outside the bounds of a linear memory.
+    MemoryOutOfBounds => MemoryOutOfBounds,
+    /// An atomic access at an unaligned address.
+    HeapMisaligned => UnalignedAtomic,
+    /// A table access outside the bounds of a table.
+    TableOutOfBounds => TableOutOfBounds,
+    /// An indirect call through a null table entry.
+    IndirectCallToNull => UninitializedElement,
+    /// An indirect call found a function of another type.
+    BadSignature => IndirectCallTypeMismatch,
+    /// Signed integer overflow.
+    IntegerOverflow => IntegerOverflow,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero => IntegerDivisionByZero,
+    /// A float-to-int conversion of NaN.
+    BadConversionToInteger => BadConversionToInteger,
+    /// The `unreachable` instruction was executed.
+    UnreachableCodeReached => Unreachable,
+    /// The epoch or wall-clock deadline was reached, or the store was interrupted.
+    Interrupt => Interrupt,
+    /// The store ran out of fuel.
+    OutOfFuel => OutOfFuel,
+    /// `memory.atomic.wait` on an unshared memory.
+    AtomicWaitNonSharedMemory => AtomicWaitOnUnsharedMemory,
+    /// A null reference where a non-null one was required.
+    NullReference => NullReference,
+    /// An array access outside the array's bounds.
+    ArrayOutOfBounds => ArrayOutOfBounds,
+    /// A GC allocation that does not fit in the heap.
+    AllocationTooLarge => GcHeapExhausted,
+    /// A failed `ref.cast`.
+    CastFailure => CastFailure,
+}
+
 impl Trap {
     pub(crate) fn new(kind: TrapKind, backtrace: WasmBacktrace) -> Self {
         Trap { kind, backtrace }
+    }
+
+    const fn of_kind(kind: TrapKind) -> Self {
+        Trap {
+            kind,
+            backtrace: WasmBacktrace {
+                frames: Vec::new(),
+                elided: 0,
+            },
+        }
     }
 
     /// The kind of trap.
@@ -287,9 +373,11 @@ pub enum Error {
     /// A value, handle or argument did not fit what the callee expects.
     #[error("{0}")]
     Usage(String),
-    /// An error raised by a host function.
-    #[error("{0}")]
-    Host(Box<dyn std::error::Error + Send + Sync>),
+    /// An error raised by a host function, or any other error converted into a ward error (an
+    /// [`anyhow::Error`], an [`std::io::Error`], [`format_err!`](crate::format_err)). Calls return
+    /// it unchanged, so a host function's error comes back to the code that called into Wasm.
+    #[error(transparent)]
+    Host(anyhow::Error),
     /// A Wasm exception was thrown and not caught. A host function may return this error to throw
     /// (or rethrow) the exception into its Wasm caller.
     #[error("{0}")]
@@ -302,7 +390,55 @@ pub enum Error {
 impl Error {
     /// An error raised by host code with a message.
     pub fn msg(message: impl fmt::Display) -> Self {
-        Error::Host(message.to_string().into())
+        Error::Host(anyhow::Error::msg(message.to_string()))
+    }
+
+    /// The error's value of type `E`, if it holds one: the [`Trap`], its [`TrapKind`] or its
+    /// [`WasmBacktrace`] for a trap, the [`ExnRef`](crate::ExnRef) of an uncaught exception, the
+    /// error a host function raised (looked up as [`anyhow::Error::downcast_ref`] does, through
+    /// its context), or the `Error` itself. This is how Wasmtime code gets at a trap:
+    /// `err.downcast_ref::<Trap>()`.
+    pub fn downcast_ref<E>(&self) -> Option<&E>
+    where
+        E: fmt::Display + fmt::Debug + Send + Sync + 'static,
+    {
+        use std::any::Any;
+        if let Some(me) = (self as &dyn Any).downcast_ref::<E>() {
+            return Some(me);
+        }
+        match self {
+            Error::Trap(trap) => {
+                let candidates: [&dyn Any; 3] = [trap, &trap.kind, &trap.backtrace];
+                candidates.into_iter().find_map(|c| c.downcast_ref::<E>())
+            }
+            Error::Exception(exn) => (exn as &dyn Any).downcast_ref::<E>(),
+            Error::Host(inner) => inner.downcast_ref::<E>().or_else(|| {
+                inner
+                    .downcast_ref::<Error>()
+                    .and_then(|wrapped| wrapped.downcast_ref::<E>())
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether [`Error::downcast_ref`] finds a value of type `E`.
+    pub fn is<E>(&self) -> bool
+    where
+        E: fmt::Display + fmt::Debug + Send + Sync + 'static,
+    {
+        self.downcast_ref::<E>().is_some()
+    }
+
+    /// The error's value of type `E` (see [`Error::downcast_ref`]), or the error itself if it holds
+    /// none: `let trap = err.downcast::<Trap>()?;`.
+    pub fn downcast<E>(self) -> std::result::Result<E, Error>
+    where
+        E: fmt::Display + fmt::Debug + Clone + Send + Sync + 'static,
+    {
+        match self.downcast_ref::<E>() {
+            Some(value) => Ok(value.clone()),
+            None => Err(self),
+        }
     }
 
     /// The trap, if this error is one.
@@ -319,6 +455,72 @@ impl Error {
             offset: e.offset() as usize,
         }
     }
+}
+
+impl From<anyhow::Error> for Error {
+    /// A ward error that travelled through `anyhow` (a host function that called into Wasm and
+    /// passed its error on with `?`) comes back as itself, so a trap stays a trap; any other error
+    /// becomes [`Error::Host`].
+    fn from(error: anyhow::Error) -> Error {
+        let is_plain_ward_error = error
+            .downcast_ref::<Error>()
+            .is_some_and(|inner| inner.to_string() == error.to_string());
+        if is_plain_ward_error {
+            return error
+                .downcast::<Error>()
+                .expect("checked by downcast_ref above");
+        }
+        match error.downcast::<Trap>() {
+            Ok(trap) => Error::Trap(trap),
+            Err(error) => Error::Host(error),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Error {
+        Error::Host(error.into())
+    }
+}
+
+impl From<TrapKind> for Error {
+    fn from(kind: TrapKind) -> Error {
+        Error::Trap(kind.into())
+    }
+}
+
+/// A ward [`Error`] with a formatted message, or made from an error value, as
+/// `anyhow::format_err!`/`anyhow!` make one: `format_err!("bad value {v}")`.
+#[macro_export]
+macro_rules! format_err {
+    ($($arg:tt)*) => {
+        $crate::Error::from($crate::__private::anyhow::anyhow!($($arg)*))
+    };
+}
+
+/// Returns early with a [`format_err!`] error, converted into the function's error type (a ward
+/// `Error`, or an `anyhow::Error`): `bail!("unknown mode {mode}")`.
+#[macro_export]
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return ::core::result::Result::Err(::core::convert::From::from($crate::format_err!($($arg)*)))
+    };
+}
+
+/// Returns early with a [`format_err!`] error unless the condition holds:
+/// `ensure!(len <= 64, "name too long: {len}")`.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr $(,)?) => {
+        if !$cond {
+            $crate::bail!(::core::concat!("condition failed: `", ::core::stringify!($cond), "`"))
+        }
+    };
+    ($cond:expr, $($arg:tt)+) => {
+        if !$cond {
+            $crate::bail!($($arg)+)
+        }
+    };
 }
 
 /// The ward result type.

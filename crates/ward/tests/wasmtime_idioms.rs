@@ -252,3 +252,144 @@ fn data_and_store_mut_borrows_memory_and_host_data_together() -> Result<()> {
     assert_eq!(&memory.data(&store)[16..20], b"Ward");
     Ok(())
 }
+
+#[test]
+fn host_functions_return_anyhow_results_and_use_question_mark() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "parse" (func $parse (param i32) (result i32)))
+             (import "host" "open" (func $open))
+             (func (export "parse") (param i32) (result i32) (call $parse (local.get 0)))
+             (func (export "open") (call $open)))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "parse", |x: i32| -> anyhow::Result<i32> {
+        let parsed: i32 = format!("{x}0").parse()?;
+        if parsed > 1000 {
+            anyhow::bail!("{parsed} is too large");
+        }
+        Ok(parsed)
+    })?;
+    linker.func_wrap("host", "open", || -> Result<()> {
+        std::fs::read("/this/path/does/not/exist")?;
+        Ok(())
+    })?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let parse = instance.get_typed_func::<i32, i32>(&mut store, "parse")?;
+    assert_eq!(parse.call(&mut store, 7)?, 70);
+    let err = parse.call(&mut store, 700).unwrap_err();
+    assert_eq!(err.to_string(), "7000 is too large");
+
+    let open = instance.get_typed_func::<(), ()>(&mut store, "open")?;
+    let err = open.call(&mut store, ()).unwrap_err();
+    let io = err
+        .downcast_ref::<std::io::Error>()
+        .expect("the io::Error comes back unchanged");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    Ok(())
+}
+
+#[test]
+fn bail_format_err_and_ensure_make_ward_errors() {
+    fn check(n: i32) -> Result<i32> {
+        ensure!(n >= 0, "negative: {n}");
+        if n > 10 {
+            bail!("too big: {}", n);
+        }
+        if n == 5 {
+            return Err(format_err!("five"));
+        }
+        Ok(n)
+    }
+    assert_eq!(check(3).unwrap(), 3);
+    assert_eq!(check(-1).unwrap_err().to_string(), "negative: -1");
+    assert_eq!(check(11).unwrap_err().to_string(), "too big: 11");
+    assert_eq!(check(5).unwrap_err().to_string(), "five");
+
+    fn in_anyhow() -> anyhow::Result<()> {
+        bail!("from ward's bail in an anyhow function");
+    }
+    assert!(in_anyhow().unwrap_err().to_string().contains("ward's bail"));
+}
+
+#[test]
+fn a_trap_is_found_by_downcasting_the_error() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(&engine, r#"(module (func (export "boom") unreachable))"#)?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let boom = instance.get_typed_func::<(), ()>(&mut store, "boom")?;
+    let err = boom.call(&mut store, ()).unwrap_err();
+    assert!(err.is::<Trap>());
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached)
+    );
+    assert_eq!(err.downcast_ref::<TrapKind>(), Some(&TrapKind::Unreachable));
+    assert!(err.downcast_ref::<WasmBacktrace>().is_some());
+    assert!(
+        err.to_string().starts_with("wasm trap: unreachable"),
+        "{err}"
+    );
+    let trap = err.downcast::<Trap>()?;
+    assert_eq!(trap, Trap::UnreachableCodeReached);
+    Ok(())
+}
+
+#[test]
+fn a_trap_passes_through_a_host_function_that_returns_anyhow() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "reenter" (func $reenter))
+             (func (export "div") (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+             (func (export "run") (call $reenter)))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap(
+        "host",
+        "reenter",
+        |mut caller: Caller<'_, ()>| -> anyhow::Result<()> {
+            let div = caller
+                .get_export("div")
+                .and_then(Extern::into_func)
+                .expect("div export");
+            div.typed::<i32, i32>(&caller)?.call(&mut caller, 0)?;
+            Ok(())
+        },
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module)?;
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
+    let err = run.call(&mut store, ()).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>(),
+        Some(&Trap::IntegerDivisionByZero)
+    );
+    assert!(matches!(err, Error::Trap(_)), "{err:?}");
+    Ok(())
+}
+
+#[test]
+fn main_returning_anyhow_result_takes_ward_errors() {
+    fn main_like() -> anyhow::Result<()> {
+        let engine = Engine::default();
+        let module = Module::new(&engine, "(module (func (export \"f\") unreachable))")?;
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[])?;
+        instance
+            .get_typed_func::<(), ()>(&mut store, "f")?
+            .call(&mut store, ())?;
+        Ok(())
+    }
+    let err = main_like().unwrap_err();
+    let ward_err = err.downcast_ref::<Error>().expect("a ward error inside");
+    assert_eq!(
+        ward_err.downcast_ref::<Trap>(),
+        Some(&Trap::UnreachableCodeReached)
+    );
+}
