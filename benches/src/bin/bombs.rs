@@ -218,7 +218,7 @@ struct Measured {
 fn measure_ward(wasm: &[u8], params: usize, results: usize, lazy: bool) -> Measured {
     let mut config = ward::Config::new();
     config.lazy_translation(lazy);
-    let engine = ward::Engine::new(&config);
+    let engine = ward::Engine::new(&config).expect("valid engine configuration");
     let mut m = Measured::default();
     let started = Instant::now();
     let module = ward::Module::new(&engine, wasm);

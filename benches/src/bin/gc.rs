@@ -265,7 +265,7 @@ fn child_main(engine: &str, module: &str) {
         "ward" => {
             let mut config = ward::Config::new();
             config.max_gc_heap(WARD_MAX_GC_HEAP);
-            let engine = ward::Engine::new(&config);
+            let engine = ward::Engine::new(&config).expect("valid engine configuration");
             let module = ward::Module::new(&engine, &wasm).expect("ward compiles the case");
             let mut store = ward::Store::new(&engine, ());
             let instance =

@@ -221,7 +221,10 @@ entry! {
         // SAFETY: `config` is null or owned.
         let config = unsafe { crate::types::take_box(config) };
         let config = config.map(|c| c.config).unwrap_or_default();
-        Box::into_raw(Box::new(wasm_engine_t { engine: ward::Engine::new(&config) }))
+        match ward::Engine::new(&config) {
+            Ok(engine) => Box::into_raw(Box::new(wasm_engine_t { engine })),
+            Err(_) => ptr::null_mut(),
+        }
     }
 }
 

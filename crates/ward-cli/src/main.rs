@@ -347,7 +347,7 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
     let mut config = Config::new();
     limits.configure(&mut config);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config)?;
     let module_path = args.module();
     let shown = module_path.display();
     let module = load_module(&engine, module_path)?;

@@ -69,6 +69,9 @@ pub enum ScriptError {
         /// The parser's message.
         message: String,
     },
+    /// The engine configuration was rejected.
+    #[error("invalid engine configuration: {0}")]
+    Engine(ward::Error),
 }
 
 /// The configuration scripts run in by default: every proposal ward implements is switched on,
@@ -139,7 +142,7 @@ pub fn run_script_with_config(
     lexer.allow_confusing_unicode(true);
     let buffer = ParseBuffer::new_with_lexer(lexer).map_err(parse_error)?;
     let script = parser::parse::<Wast>(&buffer).map_err(parse_error)?;
-    let engine = Engine::new(config);
+    let engine = Engine::new(config).map_err(ScriptError::Engine)?;
     let trace = std::env::var_os("WARD_WAST_TRACE").is_some();
     let context = Context { text, name, trace };
     let report = std::thread::scope(|scope| {

@@ -108,7 +108,7 @@ impl Config {
     /// ```
     /// let mut config = ward::Config::new();
     /// config.max_translated_size(1 << 10);
-    /// let engine = ward::Engine::new(&config);
+    /// let engine = ward::Engine::new(&config).expect("valid engine configuration");
     /// let big = format!("(module (func {}))", "(drop (i32.add (i32.const 1) (i32.const 2)))".repeat(1000));
     /// assert!(matches!(ward::Module::new(&engine, &big), Err(ward::Error::CompileLimit(_))));
     /// ```
@@ -142,7 +142,7 @@ impl Config {
     /// ```
     /// let mut config = ward::Config::new();
     /// config.lazy_translation(true);
-    /// let engine = ward::Engine::new(&config);
+    /// let engine = ward::Engine::new(&config).expect("valid engine configuration");
     /// let module = ward::Module::new(&engine, r#"(module (func (export "f") (result i32) i32.const 7))"#)?;
     /// let mut store = ward::Store::new(&engine, ());
     /// let instance = ward::Instance::new(&mut store, &module, &[])?;
@@ -174,7 +174,7 @@ impl Config {
     /// ```
     /// let mut config = ward::Config::new();
     /// config.memory_pool_capacity(0); // map and unmap every memory
-    /// let engine = ward::Engine::new(&config);
+    /// let engine = ward::Engine::new(&config).expect("valid engine configuration");
     /// # let _ = engine;
     /// ```
     pub fn memory_pool_capacity(&mut self, count: usize) -> &mut Self {
@@ -208,21 +208,33 @@ impl std::fmt::Debug for Engine {
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine::new(&Config::default())
+        Engine::new(&Config::default()).expect("the default configuration is valid")
     }
 }
 
 impl Engine {
     /// An engine with the given configuration.
-    pub fn new(config: &Config) -> Engine {
-        Engine {
+    ///
+    /// Returns a `Result`, as Wasmtime's does, so `Engine::new(&config)?` ports unchanged. No
+    /// configuration is rejected today: the setters clamp out-of-range values, and a proposal
+    /// whose base proposal is off is off too rather than an error (see [`Config::wasm_proposal`]).
+    ///
+    /// ```
+    /// let mut config = ward::Config::new();
+    /// config.consume_fuel(true);
+    /// let engine = ward::Engine::new(&config)?;
+    /// # let _ = engine;
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn new(config: &Config) -> Result<Engine> {
+        Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 types: Arc::default(),
                 epoch: AtomicU64::new(0),
                 memory_pool: MemoryPool::new(config.memory_pool_capacity),
             }),
-        }
+        })
     }
 
     /// The Wasm features the validator accepts: the base set and the proposals the configuration

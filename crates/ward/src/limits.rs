@@ -298,7 +298,7 @@ impl ResourceLimiter for StoreLimits {
 ///
 /// let mut config = Config::new();
 /// config.epoch_interruption(true);
-/// let engine = Engine::new(&config);
+/// let engine = Engine::new(&config)?;
 /// let module = Module::new(&engine, r#"(module (func (export "spin") (loop $l (br $l))))"#)?;
 /// let mut store = Store::new(&engine, ());
 /// let spin = Linker::new(&engine).instantiate(&mut store, &module)?.get_func(&store, "spin").unwrap();

@@ -312,7 +312,7 @@ impl Config {
     /// assert!(err.to_string().contains("-W wide-arithmetic=y"));
     /// let mut config = Config::new();
     /// config.wasm_proposal(WasmProposal::WideArithmetic, true);
-    /// assert!(Module::new(&Engine::new(&config), wat).is_ok());
+    /// assert!(Module::new(&Engine::new(&config).expect("valid engine configuration"), wat).is_ok());
     /// ```
     pub fn wasm_proposal(&mut self, proposal: WasmProposal, enable: bool) -> &mut Self {
         self.proposals.set(proposal, enable);

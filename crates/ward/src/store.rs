@@ -281,7 +281,7 @@ impl<T> Store<T> {
     ///
     /// let mut config = Config::new();
     /// config.epoch_interruption(true);
-    /// let engine = Engine::new(&config);
+    /// let engine = Engine::new(&config)?;
     /// let module = Module::new(&engine, r#"(module (func (export "spin") (loop $l (br $l))))"#)?;
     /// let mut store = Store::new(&engine, 0u32);
     /// let spin = Linker::new(&engine).instantiate(&mut store, &module)?.get_func(&store, "spin").unwrap();
@@ -338,7 +338,7 @@ impl<T> Store<T> {
     ///
     /// let mut config = Config::new();
     /// config.epoch_interruption(true);
-    /// let engine = Engine::new(&config);
+    /// let engine = Engine::new(&config)?;
     /// let module = Module::new(&engine, r#"(module
     ///     (func (export "spin") (loop $l (br $l)))
     ///     (func (export "quick") (result i32) (i32.const 7)))"#)?;
@@ -607,6 +607,13 @@ pub trait AsContext {
 pub trait AsContextMut: AsContext {
     /// The store, mutably.
     fn as_context_mut(&mut self) -> &mut Store<Self::Data>;
+}
+
+impl<T: Default> Default for Store<T> {
+    /// A store in a new default [`Engine`] holding `T::default()`, as `Store::<()>::default()`.
+    fn default() -> Self {
+        Store::new(&Engine::default(), T::default())
+    }
 }
 
 impl<T> AsContext for Store<T> {

@@ -376,7 +376,7 @@ fn component_binaries_are_reported_as_unsupported() {
 fn gc_allocation_far_beyond_the_heap_limit_completes_by_collecting() {
     let mut config = Config::new();
     config.max_gc_heap(1 << 20);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     // Each iteration allocates a 16-element i64 array (about 160 bytes) and keeps only the latest
     // one: 200 000 iterations allocate about 30 MiB through a 1 MiB heap.
     let module = Module::new(
@@ -410,7 +410,7 @@ fn gc_allocation_far_beyond_the_heap_limit_completes_by_collecting() {
 fn live_gc_objects_beyond_the_heap_limit_trap() {
     let mut config = Config::new();
     config.max_gc_heap(1 << 20);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     // A linked list that stays reachable cannot be collected.
     let module = Module::new(
         &engine,
@@ -437,7 +437,8 @@ fn live_gc_objects_beyond_the_heap_limit_trap() {
 
 #[test]
 fn gc_references_cross_the_api_and_stay_alive_while_a_host_call_collects() {
-    let engine = Engine::new(Config::new().max_gc_heap(1 << 20));
+    let engine =
+        Engine::new(Config::new().max_gc_heap(1 << 20)).expect("valid engine configuration");
     let module = Module::new(
         &engine,
         r#"(module
@@ -592,7 +593,8 @@ fn exceptions_cross_host_functions_which_can_catch_rethrow_and_throw() {
 
 #[test]
 fn caught_exceptions_are_collected() {
-    let engine = Engine::new(Config::new().max_gc_heap(1 << 20));
+    let engine =
+        Engine::new(Config::new().max_gc_heap(1 << 20)).expect("valid engine configuration");
     // 200 000 exceptions with a 4-word payload each (about 12 MiB) through a 1 MiB heap.
     let module = Module::new(
         &engine,
@@ -900,7 +902,7 @@ fn memories_of_dropped_stores_are_reused_zeroed() {
 fn memories_are_zeroed_with_reuse_turned_off() {
     let mut config = Config::new();
     config.memory_pool_capacity(0);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     let module = Module::new(&engine, SCRIBBLER).unwrap();
     for round in 0..10 {
         scribble(&engine, &module, round);

@@ -10,7 +10,7 @@ use ward::{
 fn engine() -> Engine {
     let mut config = Config::new();
     config.wasm_custom_page_sizes(true);
-    Engine::new(&config)
+    Engine::new(&config).expect("valid engine configuration")
 }
 
 const BYTE_PAGES: &str = r#"(module
@@ -187,7 +187,11 @@ fn a_32_bit_byte_page_memory_stops_one_byte_short_of_4_gib() {
 fn byte_page_memories_are_rejected_unless_enabled() {
     let mut config = Config::new();
     config.wasm_custom_page_sizes(false);
-    let err = Module::new(&Engine::new(&config), BYTE_PAGES).unwrap_err();
+    let err = Module::new(
+        &Engine::new(&config).expect("valid engine configuration"),
+        BYTE_PAGES,
+    )
+    .unwrap_err();
     assert!(
         err.to_string().contains("wasm_custom_page_sizes"),
         "the message names the switch: {err}"

@@ -22,7 +22,7 @@ const LOOPS: &str = r#"(module
 fn interruptible_engine() -> Engine {
     let mut config = Config::new();
     config.epoch_interruption(true);
-    Engine::new(&config)
+    Engine::new(&config).expect("valid engine configuration")
 }
 
 fn instantiate<T>(engine: &Engine, wat: &str, data: T) -> (Store<T>, Instance) {

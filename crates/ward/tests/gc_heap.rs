@@ -177,7 +177,7 @@ fn packed_fields_and_elements_agree_with_wasmtime() {
 fn store_with_heap(heap: usize) -> (Store<()>, Engine) {
     let mut config = Config::new();
     config.max_gc_heap(heap);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     (Store::new(&engine, ()), engine)
 }
 

@@ -68,7 +68,7 @@ fn setup() -> (Store<()>, Instance) {
     quiet_expected_panics();
     let mut config = Config::new();
     config.max_gc_heap(8 * 1024);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     let module = Module::new(&engine, WAT).unwrap();
     let mut linker = Linker::new(&engine);
     linker
@@ -197,7 +197,7 @@ fn panics_of_host_functions_called_directly_leave_the_store_usable() {
 fn a_panicking_epoch_callback_stays_installed_and_leaves_the_store_usable() {
     let mut config = Config::new();
     config.max_gc_heap(8 * 1024).epoch_interruption(true);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     quiet_expected_panics();
     let module = Module::new(
         &engine,

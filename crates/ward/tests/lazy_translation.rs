@@ -9,7 +9,7 @@ use ward::{Config, Engine, Error, Instance, Module, Store, Val};
 fn engine(lazy: bool) -> Engine {
     let mut config = Config::new();
     config.lazy_translation(lazy);
-    Engine::new(&config)
+    Engine::new(&config).expect("valid engine configuration")
 }
 
 /// A module of `count` functions `f0`, `f1`, … of about `ops` operators each; `fN(x)` returns
@@ -62,7 +62,7 @@ fn eager_translation_translates_every_function_at_compile_time() {
 fn compiling_lazily_does_not_count_against_the_translation_budget() {
     let mut config = Config::new();
     config.lazy_translation(true).max_translated_size(1_000);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     Module::new(&engine, many_large_functions(50, 2_000)).unwrap();
 }
 
@@ -80,7 +80,7 @@ fn a_translation_over_budget_fails_the_call_with_compile_limit() {
         );
     let mut config = Config::new();
     config.lazy_translation(true).max_translated_size(10_000);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     let module = Module::new(&engine, wat).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
@@ -252,7 +252,7 @@ fn lazily_translated_functions_consume_the_same_fuel() {
     let fuel_left = |lazy: bool| {
         let mut config = Config::new();
         config.lazy_translation(lazy).consume_fuel(true);
-        let engine = Engine::new(&config);
+        let engine = Engine::new(&config).expect("valid engine configuration");
         let module = Module::new(&engine, SIDE_TABLES).unwrap();
         let mut store = Store::new(&engine, ());
         store.set_fuel(10_000).unwrap();

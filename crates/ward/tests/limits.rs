@@ -22,7 +22,7 @@ const COUNT: &str = r#"(module (func (export "count") (param i32) (result i32) (
     (local.get 1)))"#;
 
 fn setup<T>(config: &Config, wat: &str, data: T) -> (Store<T>, Instance) {
-    let engine = Engine::new(config);
+    let engine = Engine::new(config).expect("valid engine configuration");
     let module = Module::new(&engine, wat).unwrap();
     let mut store = Store::new(&engine, data);
     let instance = Linker::new(&engine)

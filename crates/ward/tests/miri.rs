@@ -23,7 +23,7 @@ fn engine() -> Engine {
         .memory_reservation(0)
         .memory_pool_capacity(0)
         .max_gc_heap(4096);
-    Engine::new(&config)
+    Engine::new(&config).expect("valid engine configuration")
 }
 
 fn instantiate(engine: &Engine, linker: &Linker<()>, wat: &str) -> (Store<()>, Instance) {
@@ -78,7 +78,8 @@ fn recursive_calls_return_through_every_frame() {
 #[test]
 fn tail_calls_replace_the_frame_and_keep_their_arguments() {
     // The smallest stack: 128 frame records.
-    let engine = Engine::new(Config::new().max_wasm_stack(4096));
+    let engine =
+        Engine::new(Config::new().max_wasm_stack(4096)).expect("valid engine configuration");
     let (mut store, instance) = instantiate(
         &engine,
         &Linker::new(&engine),
@@ -263,7 +264,7 @@ fn an_epoch_callback_that_collects_keeps_the_interrupted_frame_alive() {
         .memory_pool_capacity(0)
         .max_gc_heap(4096)
         .epoch_interruption(true);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     let (mut store, instance) = instantiate(
         &engine,
         &Linker::new(&engine),
@@ -342,7 +343,7 @@ fn a_stack_that_grows_moves_every_frame_with_it() {
     // a host call deep down sees the right arguments.
     let mut config = Config::new();
     config.max_wasm_stack(1 << 20).memory_pool_capacity(0);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     let mut linker = Linker::new(&engine);
     linker
         .func_wrap("env", "id", |x: i32| -> i32 { x })
@@ -378,7 +379,7 @@ fn calls_into_lazily_translated_functions_publish_their_code() {
         .max_wasm_stack(16 * 1024)
         .memory_pool_capacity(0)
         .lazy_translation(true);
-    let engine = Engine::new(&config);
+    let engine = Engine::new(&config).expect("valid engine configuration");
     let (mut store, instance) = instantiate(
         &engine,
         &Linker::new(&engine),

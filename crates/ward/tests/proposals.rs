@@ -22,7 +22,7 @@ const SIMD: &str = "(module (func (result i32) (i32x4.extract_lane 0 (v128.const
 fn engine_with(proposal: WasmProposal, enable: bool) -> Engine {
     let mut config = Config::new();
     config.wasm_proposal(proposal, enable);
-    Engine::new(&config)
+    Engine::new(&config).expect("valid engine configuration")
 }
 
 #[test]

@@ -274,16 +274,32 @@ fn compile_budgets_stop_translation_with_a_clean_error() {
     );
     let mut config = ward::Config::new();
     config.max_translated_size(100_000);
-    let err = Module::new(&Engine::new(&config), &text).unwrap_err();
+    let err = Module::new(
+        &Engine::new(&config).expect("valid engine configuration"),
+        &text,
+    )
+    .unwrap_err();
     assert!(matches!(err, ward::Error::CompileLimit(_)), "{err:?}");
     assert!(err.to_string().contains("100000 bytes"), "{err}");
     config.max_translated_size(100_000_000);
-    Module::new(&Engine::new(&config), &text).expect("fits a larger budget");
+    Module::new(
+        &Engine::new(&config).expect("valid engine configuration"),
+        &text,
+    )
+    .expect("fits a larger budget");
 
     let mut config = ward::Config::new();
     config.max_compile_time(Duration::ZERO);
-    let err = Module::new(&Engine::new(&config), &text).unwrap_err();
+    let err = Module::new(
+        &Engine::new(&config).expect("valid engine configuration"),
+        &text,
+    )
+    .unwrap_err();
     assert!(matches!(err, ward::Error::CompileLimit(_)), "{err:?}");
     config.max_compile_time(Duration::from_secs(600));
-    Module::new(&Engine::new(&config), &text).expect("fits a longer budget");
+    Module::new(
+        &Engine::new(&config).expect("valid engine configuration"),
+        &text,
+    )
+    .expect("fits a longer budget");
 }

@@ -393,3 +393,55 @@ fn main_returning_anyhow_result_takes_ward_errors() {
         Some(&Trap::UnreachableCodeReached)
     );
 }
+
+#[test]
+fn gcd_with_engine_new_and_question_mark() -> Result<()> {
+    let config = Config::new();
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (func $gcd (export "gcd") (param i32 i32) (result i32)
+               (local i32)
+               block
+                 block
+                   local.get 0
+                   br_if 0
+                   local.get 1
+                   local.set 2
+                   br 1
+                 end
+                 loop
+                   local.get 1
+                   local.get 0
+                   local.tee 2
+                   i32.rem_u
+                   local.set 0
+                   local.get 2
+                   local.set 1
+                   local.get 0
+                   br_if 0
+                 end
+               end
+               local.get 2))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let gcd = instance.get_typed_func::<(i32, i32), i32>(&mut store, "gcd")?;
+    assert_eq!(gcd.call(&mut store, (6, 27))?, 3);
+    Ok(())
+}
+
+#[test]
+fn default_store_and_engine() -> Result<()> {
+    let mut store = Store::<()>::default();
+    let module = Module::new(
+        store.engine(),
+        r#"(module (func (export "one") (result i32) i32.const 1))"#,
+    )?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let one = instance.get_typed_func::<(), i32>(&mut store, "one")?;
+    assert_eq!(one.call(&mut store, ())?, 1);
+    let _engine = Engine::default();
+    Ok(())
+}

@@ -26,7 +26,7 @@ impl Ward {
     pub fn instantiate(wasm: &[u8]) -> Result<Ward, Result<Outcome, String>> {
         let mut config = ward::Config::new();
         config.consume_fuel(true);
-        let engine = ward::Engine::new(&config);
+        let engine = ward::Engine::new(&config).expect("valid engine configuration");
         let module = ward::Module::new(&engine, wasm)
             .map_err(|e| Err(format!("ward rejected a valid module: {e}")))?;
         let limits = ward::StoreLimitsBuilder::new()

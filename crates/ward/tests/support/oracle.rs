@@ -237,7 +237,7 @@ pub struct Progress {
 pub fn check_bytes(bytes: &[u8]) -> Progress {
     let mut config = ward::Config::new();
     config.consume_fuel(true);
-    let engine = ward::Engine::new(&config);
+    let engine = ward::Engine::new(&config).expect("valid engine configuration");
     let mut progress = Progress::default();
     if let Ok(module) = ward::Module::new(&engine, bytes) {
         progress.compiled = true;
@@ -255,7 +255,7 @@ pub fn check_bytes(bytes: &[u8]) -> Progress {
 pub fn check_smith_module(wasm: &[u8]) -> Progress {
     let mut config = ward::Config::new();
     config.consume_fuel(true);
-    let engine = ward::Engine::new(&config);
+    let engine = ward::Engine::new(&config).expect("valid engine configuration");
     let module =
         ward::Module::new(&engine, wasm).expect("wasm-smith modules of this config are supported");
     let mut progress = Progress {
