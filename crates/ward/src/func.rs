@@ -11,7 +11,7 @@ use crate::instance::Extern;
 use crate::interp::exec;
 use crate::store::{AsContext, AsContextMut, HostFunc, Store, StoreId};
 use crate::types::{FuncType, ValType};
-use crate::values::{ExternRef, Val, describe, push_slots, vals_from_slots};
+use crate::values::{ExternRef, V128, Val, describe, push_slots, vals_from_slots};
 use crate::{Engine, Error, Result};
 
 /// A function in a store: defined by a module instance or by the host.
@@ -227,6 +227,7 @@ wasm_ty! {
     f64 => ValType::F64, Val::F64(v) => f64::from_bits(v), v => Val::F64(v.to_bits());
     Option<Func> => ValType::FUNCREF, Val::FuncRef(v) => v, v => Val::FuncRef(v);
     Option<ExternRef> => ValType::EXTERNREF, Val::ExternRef(v) => v, v => Val::ExternRef(v);
+    V128 => ValType::V128, Val::V128(v) => V128(v), v => Val::V128(v.0);
 }
 
 /// Parameters of a [`TypedFunc`]: a [`WasmTy`] or a tuple of them.
@@ -278,7 +279,8 @@ single_ty!(
     f32,
     f64,
     Option<Func>,
-    Option<ExternRef>
+    Option<ExternRef>,
+    V128
 );
 
 macro_rules! tuple_ty {
@@ -318,6 +320,18 @@ tuple_ty!(A1, A2, A3, A4, A5);
 tuple_ty!(A1, A2, A3, A4, A5, A6);
 tuple_ty!(A1, A2, A3, A4, A5, A6, A7);
 tuple_ty!(A1, A2, A3, A4, A5, A6, A7, A8);
+tuple_ty!(A1, A2, A3, A4, A5, A6, A7, A8, A9);
+tuple_ty!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10);
+tuple_ty!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11);
+tuple_ty!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12);
+tuple_ty!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13);
+tuple_ty!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14);
+tuple_ty!(
+    A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15
+);
+tuple_ty!(
+    A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16
+);
 
 /// A host closure may fail with a ward [`Error`] or anything that converts into one, such as an
 /// `anyhow::Error` (`-> anyhow::Result<i32>`).
@@ -395,3 +409,13 @@ into_func!(A1, A2, A3, A4, A5, A6, A7);
 into_func!(A1, A2, A3, A4, A5, A6, A7, A8);
 into_func!(A1, A2, A3, A4, A5, A6, A7, A8, A9);
 into_func!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10);
+into_func!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11);
+into_func!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12);
+into_func!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13);
+into_func!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14);
+into_func!(
+    A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15
+);
+into_func!(
+    A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16
+);

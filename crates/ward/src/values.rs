@@ -400,6 +400,36 @@ fn check_store(a: StoreId, b: StoreId) -> Result<()> {
     }
 }
 
+/// A 128-bit SIMD value, as typed functions take and return it: `TypedFunc<V128, V128>`.
+/// [`Val::V128`] holds the same bits as a `u128`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct V128(pub(crate) u128);
+
+impl V128 {
+    /// The vector's bits, lane 0 in the least significant bits.
+    pub fn as_u128(&self) -> u128 {
+        self.0
+    }
+}
+
+impl From<u128> for V128 {
+    fn from(bits: u128) -> V128 {
+        V128(bits)
+    }
+}
+
+impl From<V128> for u128 {
+    fn from(v: V128) -> u128 {
+        v.0
+    }
+}
+
+impl From<V128> for Val {
+    fn from(v: V128) -> Val {
+        Val::V128(v.0)
+    }
+}
+
 impl From<i32> for Val {
     fn from(v: i32) -> Val {
         Val::I32(v)

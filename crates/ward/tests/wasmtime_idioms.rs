@@ -445,3 +445,108 @@ fn default_store_and_engine() -> Result<()> {
     let _engine = Engine::default();
     Ok(())
 }
+
+#[test]
+fn multi_value_through_typed_functions_and_host_closures() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "" "swap" (func $swap (param i64 i32) (result i32 i64)))
+             (func (export "g") (param i32 i64) (result i32 i64)
+               (call $swap (local.get 1) (local.get 0))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let swap = Func::wrap(&mut store, |a: i64, b: i32| (b + 1, a + 1));
+    let instance = Instance::new(&mut store, &module, &[swap.into()])?;
+    let g = instance.get_typed_func::<(i32, i64), (i32, i64)>(&mut store, "g")?;
+    assert_eq!(g.call(&mut store, (1, 3))?, (2, 4));
+    Ok(())
+}
+
+#[test]
+fn typed_functions_take_sixteen_parameters_and_return_sixteen_results() -> Result<()> {
+    let engine = Engine::default();
+    let params = "i32 ".repeat(16);
+    let gets: String = (0..16).map(|i| format!("(local.get {i}) ")).collect();
+    let module = Module::new(
+        &engine,
+        format!(
+            r#"(module
+                 (import "" "sum" (func $sum (param {params}) (result i32)))
+                 (func (export "sum") (param {params}) (result i32) (call $sum {gets}))
+                 (func (export "echo") (param {params}) (result {params}) {gets}))"#
+        ),
+    )?;
+    let mut store = Store::new(&engine, ());
+    let sum = Func::wrap(
+        &mut store,
+        |a: i32,
+         b: i32,
+         c: i32,
+         d: i32,
+         e: i32,
+         f: i32,
+         g: i32,
+         h: i32,
+         i: i32,
+         j: i32,
+         k: i32,
+         l: i32,
+         m: i32,
+         n: i32,
+         o: i32,
+         p: i32| { a + b + c + d + e + f + g + h + i + j + k + l + m + n + o + p },
+    );
+    let instance = Instance::new(&mut store, &module, &[sum.into()])?;
+    type Sixteen = (
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+        i32,
+    );
+    let args: Sixteen = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+    let sum = instance.get_typed_func::<Sixteen, i32>(&mut store, "sum")?;
+    assert_eq!(sum.call(&mut store, args)?, 136);
+    let echo = instance.get_typed_func::<Sixteen, Sixteen>(&mut store, "echo")?;
+    let echoed = echo.call(&mut store, args)?;
+    assert_eq!((echoed.0, echoed.7, echoed.15), (1, 8, 16));
+    Ok(())
+}
+
+#[test]
+fn v128_in_typed_functions() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (func (export "add") (param v128 v128) (result v128)
+               (i32x4.add (local.get 0) (local.get 1))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let add = instance.get_typed_func::<(V128, V128), V128>(&mut store, "add")?;
+    let lanes = |l: [u32; 4]| {
+        V128::from(
+            l.iter()
+                .rev()
+                .fold(0u128, |acc, x| (acc << 32) | u128::from(*x)),
+        )
+    };
+    let sum = add.call(&mut store, (lanes([1, 2, 3, 4]), lanes([10, 20, 30, 40])))?;
+    assert_eq!(sum, lanes([11, 22, 33, 44]));
+    assert_eq!(sum.as_u128() & 0xffff_ffff, 11);
+    Ok(())
+}
