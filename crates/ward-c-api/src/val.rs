@@ -119,7 +119,8 @@ fn host_externref(ctx: &StoreCtx, store: &mut WardStore, obj: &Obj) -> ward::Ext
     }
     let key = stable.unwrap_or_else(fresh_id);
     ctx.host_refs.borrow_mut().insert(key, obj.clone());
-    let e = ward::ExternRef::new(&mut *store, HostRefKey(key));
+    let e = ward::ExternRef::new(&mut *store, HostRefKey(key))
+        .expect("ward keeps host values outside the GC heap, so making an externref cannot fail");
     if stable.is_some() {
         ctx.host_ref_cache.borrow_mut().insert(key, e);
     }
@@ -128,7 +129,7 @@ fn host_externref(ctx: &StoreCtx, store: &mut WardStore, obj: &Obj) -> ward::Ext
 
 /// The object an `externref` stands for, if the host made it.
 fn host_object(ctx: &StoreCtx, store: &WardStore, e: ward::ExternRef) -> Option<Obj> {
-    let data = e.data(store).ok()?;
+    let data = e.data(store).ok().flatten()?;
     let key = data.downcast_ref::<HostRefKey>()?;
     ctx.host_refs.borrow().get(&key.0).cloned()
 }

@@ -587,14 +587,16 @@ impl Runner {
                     Val::ExternRef(None)
                 }
             }
-            WastArgCore::RefExtern(n) => {
-                Val::ExternRef(Some(ExternRef::new(&mut self.store, ExternPayload(*n))))
-            }
+            WastArgCore::RefExtern(n) => Val::ExternRef(Some(
+                ExternRef::new(&mut self.store, ExternPayload(*n))
+                    .expect("ward keeps host values outside the GC heap"),
+            )),
             // `ref.host N` is host value N seen as an `anyref` (internalized where the parameter
             // asks for one, see `invoke`); `ref.extern N` is the same value as an `externref`.
-            WastArgCore::RefHost(n) => {
-                Val::ExternRef(Some(ExternRef::new(&mut self.store, ExternPayload(*n))))
-            }
+            WastArgCore::RefHost(n) => Val::ExternRef(Some(
+                ExternRef::new(&mut self.store, ExternPayload(*n))
+                    .expect("ward keeps host values outside the GC heap"),
+            )),
         })
     }
 
@@ -611,10 +613,11 @@ impl Runner {
             (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(e))) => e
                 .data(&self.store)
                 .ok()
+                .flatten()
                 .and_then(|d| d.downcast_ref::<ExternPayload>())
                 .is_some_and(|p| p.0 == *n),
             (WastRetCore::RefHost(n), Val::ExternRef(Some(e))) => {
-                e.data(&self.store).ok().is_some_and(|d| {
+                e.data(&self.store).ok().flatten().is_some_and(|d| {
                     d.downcast_ref::<ExternPayload>().map(|p| p.0) == Some(*n)
                         || d.downcast_ref::<HostPayload>().map(|p| p.0) == Some(*n)
                 })
@@ -623,6 +626,7 @@ impl Runner {
                 .to_extern()
                 .data(&self.store)
                 .ok()
+                .flatten()
                 .and_then(|d| d.downcast_ref::<ExternPayload>())
                 .is_some_and(|p| p.0 == *n),
             (WastRetCore::RefAny, Val::AnyRef(a)) => a.is_some(),

@@ -72,7 +72,7 @@ pub fn val_text(store: &Store<()>, value: &Val) -> String {
         Val::FuncRef(Some(_)) => "(ref.func)".into(),
         Val::ExnRef(Some(_)) => "(ref.exn)".into(),
         Val::ExternRef(Some(e)) => match e.data(store) {
-            Ok(data) => match (
+            Ok(Some(data)) => match (
                 data.downcast_ref::<ExternPayload>(),
                 data.downcast_ref::<HostPayload>(),
             ) {
@@ -80,18 +80,18 @@ pub fn val_text(store: &Store<()>, value: &Val) -> String {
                 (_, Some(p)) => format!("(ref.host {})", p.0),
                 _ => "(ref.extern)".into(),
             },
-            Err(_) => "(ref.extern)".into(),
+            _ => "(ref.extern)".into(),
         },
         Val::AnyRef(Some(a)) => match a.as_i31() {
             Some(v) => format!("(ref.i31 {v})"),
             None if a.is_struct(store) => "(ref.struct)".into(),
             None if a.is_array(store) => "(ref.array)".into(),
             None => match a.to_extern().data(store) {
-                Ok(data) => match data.downcast_ref::<ExternPayload>() {
+                Ok(Some(data)) => match data.downcast_ref::<ExternPayload>() {
                     Some(p) => format!("(ref.host {})", p.0),
                     None => "(ref.any)".into(),
                 },
-                Err(_) => "(ref.any)".into(),
+                _ => "(ref.any)".into(),
             },
         },
     }

@@ -22,29 +22,34 @@ pub struct ExternRef {
 }
 
 impl ExternRef {
-    /// Boxes `value` into the store and returns a reference to it.
-    pub fn new<T: Any + Send + Sync>(mut store: impl AsContextMut, value: T) -> ExternRef {
+    /// Boxes `value` into the store and returns a reference to it. The `Result` is Wasmtime's
+    /// shape (its GC heap can be full); ward keeps host values outside the GC heap, so this
+    /// does not fail.
+    pub fn new<T: Any + Send + Sync>(mut store: impl AsContextMut, value: T) -> Result<ExternRef> {
         let store = store.as_context_mut();
         let inner = &mut store.inner;
         inner.externs.push(Box::new(value));
-        ExternRef {
+        Ok(ExternRef {
             store: inner.id,
             raw: inner.externs.len() as u64,
-        }
+        })
     }
 
-    /// The host value behind this reference.
-    pub fn data<'a, S: AsContext + 'a>(&self, store: &'a S) -> Result<&'a (dyn Any + Send + Sync)> {
+    /// The host value behind this reference, or `None` if the reference is a Wasm reference
+    /// converted with `extern.convert_any` rather than host data. Fails for another store's
+    /// reference.
+    pub fn data<'a, S: AsContext + 'a>(
+        &self,
+        store: &'a S,
+    ) -> Result<Option<&'a (dyn Any + Send + Sync)>> {
         let inner = &store.as_context().inner;
         if inner.id != self.store {
             return Err(Error::Usage("externref used with the wrong store".into()));
         }
         if self.raw & EXTERNALIZED != 0 {
-            return Err(Error::Usage(
-                "this externref wraps a Wasm reference (extern.convert_any), not host data".into(),
-            ));
+            return Ok(None);
         }
-        Ok(inner.externs[(self.raw - 1) as usize].as_ref())
+        Ok(Some(inner.externs[(self.raw - 1) as usize].as_ref()))
     }
 }
 

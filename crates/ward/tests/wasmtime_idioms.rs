@@ -550,3 +550,134 @@ fn v128_in_typed_functions() -> Result<()> {
     assert_eq!(sum.as_u128() & 0xffff_ffff, 11);
     Ok(())
 }
+
+const FIB_WAT: &str = r#"(module
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_s (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2))))))))"#;
+
+#[test]
+fn fuel_runs_out_with_an_out_of_fuel_trap() -> Result<()> {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(10_000)?;
+    let module = Module::new(&engine, FIB_WAT)?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib")?;
+    let mut computed = Vec::new();
+    for n in 1.. {
+        let fuel_before = store.get_fuel()?;
+        match fib.call(&mut store, n) {
+            Ok(result) => {
+                assert!(store.get_fuel()? < fuel_before);
+                computed.push(result);
+            }
+            Err(err) => {
+                assert_eq!(err.downcast::<Trap>()?, Trap::OutOfFuel);
+                break;
+            }
+        }
+    }
+    assert_eq!(&computed[..10], [1, 1, 2, 3, 5, 8, 13, 21, 34, 55]);
+    assert!(
+        computed.len() < 25,
+        "10,000 fuel cannot compute fib({})",
+        computed.len()
+    );
+    Ok(())
+}
+
+const SPIN_WAT: &str = r#"(module (func (export "run") (loop $l (br $l))))"#;
+
+#[test]
+fn epoch_deadline_traps_a_runaway_loop_interrupted_from_another_thread() -> Result<()> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, ());
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_trap();
+    let module = Module::new(&engine, SPIN_WAT)?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
+
+    let engine_clone = engine.clone();
+    let ticker = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        engine_clone.increment_epoch();
+    });
+    let trap = run.call(&mut store, ()).unwrap_err();
+    ticker.join().expect("the ticker thread does not panic");
+    assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::Interrupt));
+    Ok(())
+}
+
+#[test]
+fn epoch_deadline_callback_extends_the_deadline_then_stops() -> Result<()> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, 0u32);
+    store.set_epoch_deadline(0);
+    store.epoch_deadline_callback(|store| {
+        *store.data_mut() += 1;
+        if *store.data() < 3 {
+            Ok(UpdateDeadline::Continue(0))
+        } else {
+            bail!("gave up after {} deadlines", store.data())
+        }
+    });
+    let module = Module::new(&engine, SPIN_WAT)?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
+    let err = run.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.to_string(), "gave up after 3 deadlines");
+    assert_eq!(*store.data(), 3);
+    Ok(())
+}
+
+#[test]
+fn externrefs_travel_through_wasm_and_back() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (table $table (export "table") 10 externref)
+             (global $global (export "global") (mut externref) (ref.null extern))
+             (func (export "func") (param externref) (result externref)
+               (local.get 0)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let externref = ExternRef::new(&mut store, "Hello, World!")?;
+    let data = externref
+        .data(&store)?
+        .expect("host data")
+        .downcast_ref::<&'static str>()
+        .expect("a &str");
+    assert_eq!(*data, "Hello, World!");
+
+    let table = instance.get_table(&mut store, "table").expect("table");
+    table.set(&mut store, 3, Val::ExternRef(Some(externref)))?;
+    let Some(Val::ExternRef(Some(from_table))) = table.get(&mut store, 3) else {
+        panic!("table slot 3 holds the externref");
+    };
+    assert_eq!(from_table, externref);
+
+    let global = instance.get_global(&mut store, "global").expect("global");
+    global.set(&mut store, Val::ExternRef(Some(externref)))?;
+    assert!(matches!(global.get(&mut store), Val::ExternRef(Some(r)) if r == externref));
+
+    let func =
+        instance.get_typed_func::<Option<ExternRef>, Option<ExternRef>>(&mut store, "func")?;
+    let back = func.call(&mut store, Some(externref))?.expect("not null");
+    let text = back
+        .data(&store)?
+        .and_then(|d| d.downcast_ref::<&'static str>());
+    assert_eq!(text, Some(&"Hello, World!"));
+    Ok(())
+}
