@@ -66,7 +66,7 @@ pub use types::{
     ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, TypeId,
     ValType,
 };
-pub use values::{AnyRef, ExternRef, V128, Val};
+pub use values::{AnyRef, ExternRef, Rooted, V128, Val};
 
 /// What ward's exported macros name; not part of the API.
 #[doc(hidden)]

@@ -191,6 +191,90 @@ impl Val {
         }
     }
 
+    /// The value as a `v128`, if it is one.
+    pub fn v128(&self) -> Option<V128> {
+        if let Val::V128(v) = self {
+            Some(V128(*v))
+        } else {
+            None
+        }
+    }
+
+    /// The function reference (`Some(None)` for null), if the value is a `funcref`.
+    pub fn funcref(&self) -> Option<Option<&Func>> {
+        if let Val::FuncRef(f) = self {
+            Some(f.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The external reference (`Some(None)` for null), if the value is an `externref`.
+    pub fn externref(&self) -> Option<Option<&ExternRef>> {
+        if let Val::ExternRef(e) = self {
+            Some(e.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The `anyref`-hierarchy reference (`Some(None)` for null), if the value is one.
+    pub fn anyref(&self) -> Option<Option<&AnyRef>> {
+        if let Val::AnyRef(a) = self {
+            Some(a.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// The `i32`; panics if the value is of another type.
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32()
+            .expect("unwrap_i32 of a value that is not an i32")
+    }
+
+    /// The `i64`; panics if the value is of another type.
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64()
+            .expect("unwrap_i64 of a value that is not an i64")
+    }
+
+    /// The `f32`; panics if the value is of another type.
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32()
+            .expect("unwrap_f32 of a value that is not an f32")
+    }
+
+    /// The `f64`; panics if the value is of another type.
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64()
+            .expect("unwrap_f64 of a value that is not an f64")
+    }
+
+    /// The `v128`; panics if the value is of another type.
+    pub fn unwrap_v128(&self) -> V128 {
+        self.v128()
+            .expect("unwrap_v128 of a value that is not a v128")
+    }
+
+    /// The function reference or `None` for null; panics if the value is not a `funcref`.
+    pub fn unwrap_funcref(&self) -> Option<&Func> {
+        self.funcref()
+            .expect("unwrap_funcref of a value that is not a funcref")
+    }
+
+    /// The external reference or `None` for null; panics if the value is not an `externref`.
+    pub fn unwrap_externref(&self) -> Option<&ExternRef> {
+        self.externref()
+            .expect("unwrap_externref of a value that is not an externref")
+    }
+
+    /// The `anyref`-hierarchy reference or `None` for null; panics if the value is not one.
+    pub fn unwrap_anyref(&self) -> Option<&AnyRef> {
+        self.anyref()
+            .expect("unwrap_anyref of a value that is not an anyref")
+    }
+
     /// Whether this value is a null reference.
     pub fn is_null(&self) -> bool {
         matches!(
@@ -428,6 +512,28 @@ impl From<V128> for u128 {
         v.0
     }
 }
+
+macro_rules! val_from_ref {
+    ($($ty:ty => $variant:ident),*) => {$(
+        impl From<$ty> for Val {
+            fn from(r: $ty) -> Val {
+                Val::$variant(Some(r))
+            }
+        }
+        impl From<Option<$ty>> for Val {
+            fn from(r: Option<$ty>) -> Val {
+                Val::$variant(r)
+            }
+        }
+    )*};
+}
+
+val_from_ref!(Func => FuncRef, ExternRef => ExternRef, AnyRef => AnyRef, ExnRef => ExnRef);
+
+/// Wasmtime's name for a GC reference the host holds (`Option<Rooted<ExternRef>>` in typed
+/// signatures). In ward a reference is its own handle: an [`ExternRef`]'s host value lives as long
+/// as its store. Host-held [`AnyRef`]s and [`ExnRef`]s outside a call are not GC roots yet.
+pub type Rooted<T> = T;
 
 impl From<V128> for Val {
     fn from(v: V128) -> Val {

@@ -681,3 +681,39 @@ fn externrefs_travel_through_wasm_and_back() -> Result<()> {
     assert_eq!(text, Some(&"Hello, World!"));
     Ok(())
 }
+
+#[test]
+fn externref_example_in_wasmtime_shape() -> Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (table $table (export "table") 10 externref)
+             (global $global (export "global") (mut externref) (ref.null extern))
+             (func (export "func") (param externref) (result externref) (local.get 0)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let externref = ExternRef::new(&mut store, "Hello, World!")?;
+
+    let table = instance.get_table(&mut store, "table").unwrap();
+    table.set(&mut store, 3, Some(externref).into())?;
+    let elem = *table
+        .get(&mut store, 3)
+        .unwrap()
+        .unwrap_externref()
+        .unwrap();
+    assert_eq!(elem, externref);
+
+    let global = instance.get_global(&mut store, "global").unwrap();
+    global.set(&mut store, Some(externref).into())?;
+    let global_val = *global.get(&mut store).unwrap_externref().unwrap();
+    assert_eq!(global_val, externref);
+
+    let func = instance.get_typed_func::<Option<Rooted<ExternRef>>, Option<Rooted<ExternRef>>>(
+        &mut store, "func",
+    )?;
+    let ret = func.call(&mut store, Some(externref))?;
+    assert_eq!(ret, Some(externref));
+    Ok(())
+}
