@@ -433,11 +433,42 @@ impl Error {
     /// none: `let trap = err.downcast::<Trap>()?;`.
     pub fn downcast<E>(self) -> std::result::Result<E, Error>
     where
-        E: fmt::Display + fmt::Debug + Clone + Send + Sync + 'static,
+        E: fmt::Display + fmt::Debug + Send + Sync + 'static,
     {
-        match self.downcast_ref::<E>() {
-            Some(value) => Ok(value.clone()),
-            None => Err(self),
+        use std::any::Any;
+        /// `value` as an `E`, or `value` back.
+        fn take<E: 'static, V: 'static>(value: V) -> std::result::Result<E, V> {
+            let boxed: Box<dyn Any> = Box::new(value);
+            match boxed.downcast::<E>() {
+                Ok(e) => Ok(*e),
+                Err(boxed) => Err(*boxed.downcast::<V>().expect("the box holds a V")),
+            }
+        }
+        match self {
+            Error::Trap(trap) => {
+                let trap = match take::<E, Trap>(trap) {
+                    Ok(e) => return Ok(e),
+                    Err(trap) => trap,
+                };
+                if let Ok(e) = take::<E, TrapKind>(trap.kind) {
+                    return Ok(e);
+                }
+                if std::any::TypeId::of::<E>() == std::any::TypeId::of::<WasmBacktrace>() {
+                    let Trap { kind, backtrace } = trap;
+                    return take::<E, WasmBacktrace>(backtrace)
+                        .map_err(|backtrace| Error::Trap(Trap { kind, backtrace }));
+                }
+                Err(Error::Trap(trap))
+            }
+            Error::Exception(exn) => take::<E, crate::ExnRef>(exn).map_err(Error::Exception),
+            Error::Host(inner) => match inner.downcast::<E>() {
+                Ok(e) => Ok(e),
+                Err(inner) => match inner.downcast::<Error>() {
+                    Ok(wrapped) => wrapped.downcast::<E>(),
+                    Err(inner) => Err(Error::Host(inner)),
+                },
+            },
+            other => take::<E, Error>(other),
         }
     }
 

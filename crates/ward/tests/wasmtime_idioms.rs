@@ -289,6 +289,8 @@ fn host_functions_return_anyhow_results_and_use_question_mark() -> Result<()> {
         .downcast_ref::<std::io::Error>()
         .expect("the io::Error comes back unchanged");
     assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    let io: std::io::Error = err.downcast()?;
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
     Ok(())
 }
 
@@ -336,6 +338,9 @@ fn a_trap_is_found_by_downcasting_the_error() -> Result<()> {
     );
     let trap = err.downcast::<Trap>()?;
     assert_eq!(trap, Trap::UnreachableCodeReached);
+    assert_eq!(trap.kind(), TrapKind::Unreachable);
+    let not_a_trap = format_err!("plain").downcast::<Trap>().unwrap_err();
+    assert_eq!(not_a_trap.to_string(), "plain");
     Ok(())
 }
 
