@@ -43,7 +43,12 @@ pub struct LimitArgs {
     /// Wasmtime-style options: fuel=N, timeout=DURATION, max-memory-size=BYTES, max-wasm-stack=BYTES,
     /// max-table-elements=N, max-instances=N, max-tables=N, max-memories=N, trap-on-grow-failure[=y|n],
     /// and proposal switches such as simd[=y|n] or wide-arithmetic[=y|n]; `-W help` lists them.
-    #[arg(short = 'W', value_name = "KEY=VALUE", value_delimiter = ',')]
+    #[arg(
+        short = 'W',
+        long = "wasm",
+        value_name = "KEY=VALUE",
+        value_delimiter = ','
+    )]
     wasm_options: Vec<String>,
 }
 

@@ -7,6 +7,7 @@
 //! command line.
 
 mod limits;
+mod wasi_options;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use ward::{
     ValType,
 };
 use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError, WasiThreads};
+use wasi_options::WasiOptions;
 
 #[derive(Parser)]
 #[command(
@@ -69,8 +71,8 @@ struct RunArgs {
     /// Set an environment variable for the guest; `KEY` alone passes the host's value on.
     #[arg(long = "env", value_name = "KEY[=VALUE]")]
     envs: Vec<String>,
-    /// A WASI option, as in Wasmtime: `threads[=y|n]` lets the guest start threads (wasi-threads).
-    #[arg(short = 'S', value_name = "KEY[=VALUE]")]
+    /// WASI options, as in Wasmtime: inherit-env, tcplisten=ADDR, threads, …; `-S help` lists them.
+    #[arg(short = 'S', long = "wasi", value_name = "KEY[=VALUE]")]
     wasi_options: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
@@ -86,29 +88,16 @@ struct RunArgs {
     module_and_args: Vec<OsString>,
 }
 
-/// The WASI options of `-S`.
-#[derive(Debug, Default)]
-struct WasiOptions {
-    threads: bool,
-}
-
 impl RunArgs {
-    /// The `-S` options, checked.
+    /// The `-S` options, checked; `-S help` prints the list and exits.
     fn wasi_options(&self) -> Result<WasiOptions> {
         let mut options = WasiOptions::default();
-        for option in &self.wasi_options {
-            for item in option.split(',') {
-                let (key, value) = item.split_once('=').unwrap_or((item, "y"));
-                let on = match value {
-                    "y" | "yes" | "true" => true,
-                    "n" | "no" | "false" => false,
-                    _ => bail!("invalid value `{value}` for `-S {key}`: expected y or n"),
-                };
-                match key {
-                    "threads" => options.threads = on,
-                    _ => bail!("unknown WASI option `-S {key}` (supported: threads)"),
-                }
+        for list in &self.wasi_options {
+            if list.split(',').any(|item| item == "help") {
+                print!("{}", wasi_options::wasi_options_help());
+                std::process::exit(0);
             }
+            options.apply_list(list)?;
         }
         Ok(options)
     }
@@ -192,11 +181,40 @@ fn describe_io(error: &std::io::Error) -> String {
     }
 }
 
+/// Sets `key` in `env`, replacing an earlier value.
+fn set_env(env: &mut Vec<(String, String)>, key: &str, value: String) {
+    match env.iter_mut().find(|(k, _)| k == key) {
+        Some(entry) => entry.1 = value,
+        None => env.push((key.to_string(), value)),
+    }
+}
+
+/// The host's whole environment, for `-S inherit-env` (variables that are not UTF-8 are left out,
+/// with a warning, as WASI strings must be).
+fn host_environment() -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for (key, value) in std::env::vars_os() {
+        match (key.into_string(), value.into_string()) {
+            (Ok(key), Ok(value)) => env.push((key, value)),
+            (key, _) => eprintln!(
+                "warning: -S inherit-env: the host variable {key:?} is not valid UTF-8; the guest \
+                 will not see it"
+            ),
+        }
+    }
+    env
+}
+
 /// Builds the guest's WASI view from the command line: nothing is granted unless a flag says so.
-fn build_wasi(args: &RunArgs, argv: &[String]) -> Result<WasiCtx> {
+fn build_wasi(args: &RunArgs, options: &WasiOptions, argv: &[String]) -> Result<WasiCtx> {
     let mut builder = WasiCtxBuilder::new();
     builder.inherit_stdio();
     builder.args(argv).context("guest arguments")?;
+    let mut env = if options.inherit_env {
+        host_environment()
+    } else {
+        Vec::new()
+    };
     for value in &args.envs {
         let (key, val) = match value.split_once('=') {
             Some((key, val)) => (key, val.to_string()),
@@ -214,9 +232,15 @@ fn build_wasi(args: &RunArgs, argv: &[String]) -> Result<WasiCtx> {
                 }
             },
         };
+        if key.is_empty() {
+            bail!("--env \"{value}\": the variable has no name");
+        }
+        set_env(&mut env, key, val);
+    }
+    for (key, val) in &env {
         builder
-            .env(key, &val)
-            .map_err(|e| anyhow!("--env \"{value}\": {e}"))?;
+            .env(key, val)
+            .map_err(|e| anyhow!("--env \"{key}\": {e}"))?;
     }
     let preopens = args
         .dirs
@@ -241,6 +265,16 @@ fn build_wasi(args: &RunArgs, argv: &[String]) -> Result<WasiCtx> {
                 other => anyhow!("{flag} \"{}\": {other}", preopen.host),
             })?;
     }
+    // Listeners get the descriptors after the preopened directories.
+    for address in &options.tcp_listen {
+        let listener = std::net::TcpListener::bind(address.as_str()).map_err(|e| {
+            anyhow!(
+                "-S tcplisten={address}: failed to listen there: {}",
+                describe_io(&e)
+            )
+        })?;
+        builder.preopened_socket(listener);
+    }
     Ok(builder.build())
 }
 
@@ -257,8 +291,12 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // `ward run -W help` names no module, which clap requires: answer it anyway.
-        Err(_) if asks_for_wasm_options_help(std::env::args().skip(1)) => {
+        Err(_) if asks_for_options_help("-W", "--wasm", std::env::args().skip(1)) => {
             print!("{}", limits::wasm_options_help());
+            return ExitCode::SUCCESS;
+        }
+        Err(_) if asks_for_options_help("-S", "--wasi", std::env::args().skip(1)) => {
+            print!("{}", wasi_options::wasi_options_help());
             return ExitCode::SUCCESS;
         }
         Err(e) => e.exit(),
@@ -282,20 +320,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether the command line asks for `-W help` (as `-W help`, `-Whelp` or in a comma list).
-fn asks_for_wasm_options_help(args: impl Iterator<Item = String>) -> bool {
-    let mut after_w = false;
+/// Whether the command line asks for `help` from the option group `short`/`long` (`-W`/`--wasm` or
+/// `-S`/`--wasi`): as `-W help`, `-Whelp`, `--wasm=help` or in a comma list.
+fn asks_for_options_help(short: &str, long: &str, args: impl Iterator<Item = String>) -> bool {
+    let mut after_flag = false;
     for arg in args {
-        let value = match arg.strip_prefix("-W") {
+        let attached = if arg == long {
+            Some("")
+        } else {
+            arg.strip_prefix(short)
+                .or_else(|| arg.strip_prefix(long)?.strip_prefix('='))
+        };
+        let value = match attached {
             Some("") => {
-                after_w = true;
+                after_flag = true;
                 continue;
             }
             Some(value) => value.to_string(),
-            None if after_w => arg,
+            None if after_flag => arg,
             None => continue,
         };
-        after_w = false;
+        after_flag = false;
         if value.split(',').any(|option| option == "help") {
             return true;
         }
@@ -344,6 +389,7 @@ fn report_trap(context: &str, trap: &Trap, limits: &Limits) {
 
 fn run(args: &RunArgs) -> Result<Outcome> {
     let limits = args.limits.resolve()?;
+    let wasi_options = args.wasi_options()?;
     let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
     let mut config = Config::new();
     limits.configure(&mut config);
@@ -358,7 +404,7 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     if args.invoke.is_none() {
         argv.extend(guest_args.iter().cloned());
     }
-    let wasi = build_wasi(args, &argv)?;
+    let wasi = build_wasi(args, &wasi_options, &argv)?;
     let mut store = Store::new(
         &engine,
         Host {
@@ -382,7 +428,7 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     }
     define_shared_memories(&store, &module, &mut linker)?;
     if imports_thread_spawn(&module) {
-        if !args.wasi_options()?.threads {
+        if !wasi_options.threads {
             bail!(
                 "module \"{shown}\" imports `wasi::thread-spawn`: run it with `-S threads=y` to let it \
                  start threads"
@@ -416,8 +462,6 @@ fn run(args: &RunArgs) -> Result<Outcome> {
             .add_to_linker(&mut linker)
             .context("failed to define wasi-threads")?;
         threads.set_linker(&linker);
-    } else {
-        args.wasi_options()?;
     }
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
