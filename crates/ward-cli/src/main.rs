@@ -62,6 +62,13 @@ struct RunArgs {
     /// Call this exported function instead of `_start`; ARGS are its parameters.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// The guest's argv[0] (default: MODULE as given).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
+    /// Instantiate the module at PATH first and let MODULE import its exports from NAME (repeatable;
+    /// each preload may import from the ones before it).
+    #[arg(long = "preload", value_name = "NAME=PATH")]
+    preloads: Vec<String>,
     /// Grant a host directory read-write, as GUEST (default: the same path). Append `::ro` for read-only.
     #[arg(long = "dir", value_name = "HOST[::GUEST][::ro]")]
     dirs: Vec<String>,
@@ -388,7 +395,7 @@ fn report_trap(context: &str, trap: &Trap, limits: &Limits) {
 }
 
 fn run(args: &RunArgs) -> Result<Outcome> {
-    let limits = args.limits.resolve()?;
+    let limits = args.limits.resolve(&[])?;
     let wasi_options = args.wasi_options()?;
     let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
     let mut config = Config::new();
@@ -400,7 +407,7 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     // Everything after the module belongs to the guest: its argv (after argv[0], the module path),
     // or with --invoke the function's parameters.
     let guest_args = args.guest_args()?;
-    let mut argv = vec![shown.to_string()];
+    let mut argv = vec![args.argv0.clone().unwrap_or_else(|| shown.to_string())];
     if args.invoke.is_none() {
         argv.extend(guest_args.iter().cloned());
     }
@@ -421,8 +428,22 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     if let Some(at) = deadline {
         store.set_wall_clock_deadline_at(at);
     }
+    let preloads = args
+        .preloads
+        .iter()
+        .map(|value| {
+            let (name, path) = value
+                .split_once('=')
+                .filter(|(name, path)| !name.is_empty() && !path.is_empty())
+                .ok_or_else(|| anyhow!("--preload \"{value}\": expected NAME=PATH"))?;
+            Ok((name, load_module(&engine, Path::new(path))?))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut linker = Linker::new(&engine);
-    if ward_wasi::imports_wasi(&module) {
+    if std::iter::once(&module)
+        .chain(preloads.iter().map(|(_, m)| m))
+        .any(ward_wasi::imports_wasi)
+    {
         ward_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
             .context("failed to define WASI functions")?;
     }
@@ -462,6 +483,15 @@ fn run(args: &RunArgs) -> Result<Outcome> {
             .add_to_linker(&mut linker)
             .context("failed to define wasi-threads")?;
         threads.set_linker(&linker);
+    }
+    for (name, preload) in &preloads {
+        if let Some(outcome) = instantiate_preload(&mut store, &mut linker, name, preload, &limits)?
+        {
+            return Ok(outcome);
+        }
+    }
+    if limits.unknown_imports_trap == Some(true) {
+        define_unknown_imports_as_failing(&mut store, &mut linker, &module)?;
     }
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
@@ -553,6 +583,77 @@ fn run(args: &RunArgs) -> Result<Outcome> {
         }
         Err(e) => Err(anyhow!(e).context(format!("failed to run `{name}`"))),
     }
+}
+
+/// Instantiates the `--preload` module `name` and defines its exports under `name`, running its
+/// `_initialize` first if it has one (a WASI reactor). Returns how the run ends if that traps or
+/// exits.
+fn instantiate_preload(
+    store: &mut Store<Host>,
+    linker: &mut Linker<Host>,
+    name: &str,
+    module: &Module,
+    limits: &Limits,
+) -> Result<Option<Outcome>> {
+    let context = format!("failed to instantiate preload `{name}`");
+    let ended = |error: Error| -> Result<Option<Outcome>> {
+        match error {
+            Error::Trap(trap) => {
+                report_trap(&context, &trap, limits);
+                Ok(Some(Outcome::Trap))
+            }
+            Error::Exit(code) => Ok(Some(Outcome::Exit(code))),
+            Error::Exception(exn) => {
+                eprintln!("error: {context}: {exn}");
+                Ok(Some(Outcome::Trap))
+            }
+            other => Err(anyhow!(other).context(context.clone())),
+        }
+    };
+    let instance = match linker.instantiate(&mut *store, module) {
+        Ok(instance) => instance,
+        Err(error) => return ended(error),
+    };
+    if let Some(initialize) = instance.get_func(&*store, "_initialize")
+        && let Err(error) = initialize.call(&mut *store, &[], &mut [])
+    {
+        return ended(error);
+    }
+    linker
+        .instance(&mut *store, name, instance)
+        .with_context(|| format!("--preload {name}"))?;
+    Ok(None)
+}
+
+/// `-W unknown-imports-trap=y`: defines every function import of `module` that nothing defines as a
+/// function of the right type that fails when called, naming the import (as Wasmtime does, the
+/// failure is an error, exit 1, not a trap). Memories, tables, globals and tags nothing defines stay
+/// a link error.
+fn define_unknown_imports_as_failing(
+    store: &mut Store<Host>,
+    linker: &mut Linker<Host>,
+    module: &Module,
+) -> Result<()> {
+    let imports: Vec<_> = module
+        .imports()
+        .map(|(m, n, ty)| (m.to_string(), n.to_string(), ty))
+        .collect();
+    for (import_module, name, ty) in imports {
+        let ExternType::Func(func_ty) = ty else {
+            continue;
+        };
+        if linker.get(&mut *store, &import_module, &name).is_some() {
+            continue;
+        }
+        let message = format!(
+            "unknown import `{import_module}::{name}` was called: nothing defines it \
+             (-W unknown-imports-trap=y)"
+        );
+        linker.func_new(&import_module, &name, func_ty, move |_, _, _| {
+            Err(Error::msg(&message))
+        })?;
+    }
+    Ok(())
 }
 
 /// Defines every shared memory the module imports (a wasi-threads program imports its memory):
