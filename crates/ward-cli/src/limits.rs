@@ -17,6 +17,7 @@
 
 use std::time::Duration;
 
+use crate::config_file::ConfigFile;
 use anyhow::{Result, anyhow};
 use ward::{Config, StoreLimits, StoreLimitsBuilder, TrapKind, WasmProposal};
 
@@ -79,13 +80,13 @@ pub struct Limits {
 
 impl LimitArgs {
     /// Merges the long flags with the `-W` options (a value given both ways must agree), over the
-    /// `[wasm]` options of a `--config` file (`file`, as key and value): the command line wins.
-    pub fn resolve(&self, file: &[(String, Option<String>)]) -> Result<Limits> {
+    /// `[wasm]` options of a `--config` file: the command line wins.
+    pub fn resolve(&self, file: &ConfigFile) -> Result<Limits> {
         let mut from_file = Limits::default();
-        for (key, value) in file {
+        for (key, value) in &file.wasm {
             from_file
                 .apply(key, value.as_deref(), false)
-                .map_err(|e| anyhow!("[wasm] {key}: {e}"))?;
+                .map_err(|e| anyhow!("config file \"{}\": [wasm] {key}: {e}", file.shown))?;
         }
         let mut limits = Limits {
             fuel: self.fuel,
@@ -271,6 +272,84 @@ impl Limits {
         builder.build()
     }
 
+    /// The text of `ward settings`: every proposal on or off, and every limit.
+    pub fn settings_text(&self) -> String {
+        let mut config = Config::new();
+        self.configure(&mut config);
+        let mut text = format!(
+            "ward {} engine settings (an interpreter: there are no code generator settings)\n\n\
+             WebAssembly proposals:\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        for proposal in WasmProposal::ALL {
+            let missing: Vec<_> = proposal
+                .requires()
+                .iter()
+                .filter(|needed| !config.proposal_enabled(**needed))
+                .map(|needed| needed.cli_name())
+                .collect();
+            let state = match (config.proposal_enabled(*proposal), missing.is_empty()) {
+                (false, _) => "off".to_string(),
+                (true, true) => "on".to_string(),
+                (true, false) => format!("off (needs {})", missing.join(", ")),
+            };
+            text.push_str(&format!("  {:<26} {state}\n", proposal.cli_name()));
+        }
+        let or_default =
+            |value: Option<String>, default: &str| value.unwrap_or_else(|| default.to_string());
+        let bytes = |value: Option<u64>| value.map(|b| format!("{b} bytes"));
+        let count = |value: Option<u64>| value.map(|n| n.to_string());
+        let switch = |value: Option<bool>| if value == Some(true) { "yes" } else { "no" };
+        let rows = [
+            ("fuel", or_default(count(self.fuel), "unlimited")),
+            (
+                "timeout",
+                or_default(self.timeout.map(|t| format!("{t:?}")), "none"),
+            ),
+            (
+                "max-memory-size",
+                or_default(bytes(self.max_memory), "unlimited"),
+            ),
+            (
+                "max-total-memory",
+                or_default(bytes(self.max_total_memory), "unlimited"),
+            ),
+            (
+                "max-wasm-stack",
+                or_default(bytes(self.max_stack), "ward's default"),
+            ),
+            (
+                "max-table-elements",
+                or_default(count(self.max_table_elements), "unlimited"),
+            ),
+            (
+                "max-instances",
+                or_default(count(self.max_instances), "unlimited"),
+            ),
+            (
+                "max-tables",
+                or_default(count(self.max_tables), "unlimited"),
+            ),
+            (
+                "max-memories",
+                or_default(count(self.max_memories), "unlimited"),
+            ),
+            (
+                "trap-on-grow-failure",
+                switch(self.trap_on_grow_failure).to_string(),
+            ),
+            (
+                "unknown-imports-trap",
+                switch(self.unknown_imports_trap).to_string(),
+            ),
+        ];
+        text.push_str("\nLimits:\n");
+        for (name, value) in rows {
+            text.push_str(&format!("  {name:<26} {value}\n"));
+        }
+        text
+    }
+
     /// Names the flag behind a trap, when a limit caused it.
     pub fn explain(&self, kind: TrapKind) -> Option<String> {
         match kind {
@@ -417,7 +496,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let limits = args.resolve(&[]).unwrap();
+        let limits = args.resolve(&ConfigFile::default()).unwrap();
         assert_eq!(limits.fuel, Some(10));
         assert_eq!(limits.max_memory, Some(1 << 20));
         assert_eq!(limits.timeout, Some(Duration::from_secs(2)));
@@ -427,14 +506,14 @@ mod tests {
             wasm_options: vec!["fuel=11".into()],
             ..Default::default()
         };
-        assert!(conflicting.resolve(&[]).is_err());
+        assert!(conflicting.resolve(&ConfigFile::default()).is_err());
         let unknown = LimitArgs {
             wasm_options: vec!["turbo=1".into()],
             ..Default::default()
         };
         assert!(
             unknown
-                .resolve(&[])
+                .resolve(&ConfigFile::default())
                 .unwrap_err()
                 .to_string()
                 .contains("unknown option")

@@ -6,6 +6,7 @@
 //! stderr); a load, link or usage error exits 1 with a one-line reason; clap exits 2 for a malformed
 //! command line.
 
+mod config_file;
 mod limits;
 mod wasi_options;
 
@@ -15,7 +16,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use config_file::ConfigFile;
 use limits::{LimitArgs, Limits};
 use ward::{
     Config, Engine, Error, ExternType, Linker, Module, SharedMemory, Store, StoreLimits, Trap, Val,
@@ -55,6 +57,32 @@ enum Command {
         /// The module (.wasm or .wat).
         module: PathBuf,
     },
+    /// Work with configuration files (`--config`).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the engine settings a run would use: proposals on or off, and limits.
+    Settings {
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// Read options from a TOML config file first, as `ward run --config` does.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print a shell completion script for ward.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Write a new configuration file with every option ward reads, commented out, with its
+    /// default. Without FILE, prints it; an existing FILE is left alone.
+    New {
+        /// Where to write it.
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -83,6 +111,10 @@ struct RunArgs {
     wasi_options: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Read options from a TOML file in Wasmtime's shape (`[wasm]`, `[wasi]`); the command line
+    /// overrides it. `ward config new FILE` writes a commented one.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The module (.wasm or .wat), then the guest's arguments (its argv after the module path) or the
     /// parameters of --invoke. Everything after MODULE belongs to the guest and is passed on verbatim,
     /// flags included: ward's own options go before MODULE.
@@ -96,9 +128,15 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    /// The `-S` options, checked; `-S help` prints the list and exits.
-    fn wasi_options(&self) -> Result<WasiOptions> {
+    /// The `-S` options over the config file's `[wasi]` ones, checked; `-S help` prints the list and
+    /// exits.
+    fn wasi_options(&self, file: &ConfigFile) -> Result<WasiOptions> {
         let mut options = WasiOptions::default();
+        for (key, value) in &file.wasi {
+            options
+                .apply(key, value.as_deref())
+                .map_err(|e| anyhow!("config file \"{}\": [wasi] {e}", file.shown))?;
+        }
         for list in &self.wasi_options {
             if list.split(',').any(|item| item == "help") {
                 print!("{}", wasi_options::wasi_options_help());
@@ -107,6 +145,14 @@ impl RunArgs {
             options.apply_list(list)?;
         }
         Ok(options)
+    }
+
+    /// The `--config` file's options (none without one).
+    fn config_file(&self) -> Result<ConfigFile> {
+        match &self.config {
+            Some(path) => ConfigFile::read(path),
+            None => Ok(ConfigFile::default()),
+        }
     }
 
     /// The module path: the first positional argument (clap requires one).
@@ -312,6 +358,12 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Wast { files }) => Ok(wast(&files)),
         Some(Command::Validate { module }) => validate(&module),
+        Some(Command::Config(ConfigCommand::New { file })) => config_new(file.as_deref()),
+        Some(Command::Settings { limits, config }) => settings(&limits, config.as_deref()),
+        Some(Command::Completion { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "ward", &mut std::io::stdout());
+            Ok(Outcome::Success)
+        }
         None => run(&cli.run),
     };
     match result {
@@ -395,8 +447,9 @@ fn report_trap(context: &str, trap: &Trap, limits: &Limits) {
 }
 
 fn run(args: &RunArgs) -> Result<Outcome> {
-    let limits = args.limits.resolve(&[])?;
-    let wasi_options = args.wasi_options()?;
+    let file = args.config_file()?;
+    let limits = args.limits.resolve(&file)?;
+    let wasi_options = args.wasi_options(&file)?;
     let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
     let mut config = Config::new();
     limits.configure(&mut config);
@@ -808,6 +861,48 @@ fn wast(files: &[PathBuf]) -> Outcome {
     } else {
         Outcome::Failure
     }
+}
+
+/// `ward config new [FILE]`: the commented default config file, printed or written to a new FILE.
+fn config_new(file: Option<&Path>) -> Result<Outcome> {
+    let text = config_file::default_file_text();
+    let Some(path) = file else {
+        print!("{text}");
+        return Ok(Outcome::Success);
+    };
+    let shown = path.display();
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                anyhow!("config file \"{shown}\" already exists (ward leaves it alone)")
+            }
+            _ => anyhow!(
+                "failed to create config file \"{shown}\": {}",
+                describe_io(&e)
+            ),
+        })?;
+    std::io::Write::write_all(&mut out, text.as_bytes()).map_err(|e| {
+        anyhow!(
+            "failed to write config file \"{shown}\": {}",
+            describe_io(&e)
+        )
+    })?;
+    println!("created a new configuration file at \"{shown}\"");
+    Ok(Outcome::Success)
+}
+
+/// `ward settings`: the engine settings after the config file and `-W` options.
+fn settings(args: &LimitArgs, config: Option<&Path>) -> Result<Outcome> {
+    let file = match config {
+        Some(path) => ConfigFile::read(path)?,
+        None => ConfigFile::default(),
+    };
+    let limits = args.resolve(&file)?;
+    print!("{}", limits.settings_text());
+    Ok(Outcome::Success)
 }
 
 fn validate(path: &Path) -> Result<Outcome> {
