@@ -9,6 +9,7 @@
 mod config_file;
 mod limits;
 mod wasi_options;
+mod wast;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -47,11 +48,7 @@ enum Command {
     /// Run a WebAssembly module (.wasm or .wat).
     Run(Box<RunArgs>),
     /// Run WebAssembly spec scripts (.wast) and report pass/fail counts per file.
-    Wast {
-        /// Script files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Wast(wast::WastArgs),
     /// Check that a module is valid and supported by ward.
     Validate {
         /// The module (.wasm or .wat).
@@ -356,7 +353,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Run(args)) => run(&args),
-        Some(Command::Wast { files }) => Ok(wast(&files)),
+        Some(Command::Wast(args)) => wast::run(&args),
         Some(Command::Validate { module }) => validate(&module),
         Some(Command::Config(ConfigCommand::New { file })) => config_new(file.as_deref()),
         Some(Command::Settings { limits, config }) => settings(&limits, config.as_deref()),
@@ -828,38 +825,6 @@ fn format_val(value: &Val) -> String {
         Val::FuncRef(Some(_)) => "<funcref>".into(),
         Val::ExternRef(Some(_)) => "<externref>".into(),
         Val::ExnRef(Some(_)) => "<exnref>".into(),
-    }
-}
-
-fn wast(files: &[PathBuf]) -> Outcome {
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for path in files {
-        let shown = path.display();
-        match ward_wast::run_file(path) {
-            Ok(report) => {
-                for failure in &report.failures {
-                    eprintln!("{shown}:{}: {}", failure.line, failure.message);
-                }
-                println!(
-                    "{shown}: {} passed, {} failed, {} skipped",
-                    report.passed, report.failed, report.skipped
-                );
-                passed += report.passed;
-                failed += report.failed;
-                skipped += report.skipped;
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                println!("{shown}: 0 passed, 1 failed, 0 skipped");
-                failed += 1;
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    if failed == 0 {
-        Outcome::Success
-    } else {
-        Outcome::Failure
     }
 }
 
