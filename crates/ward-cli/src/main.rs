@@ -1,7 +1,8 @@
-//! The `ward` command: run WebAssembly modules, run spec scripts, validate modules.
+//! The `ward` command: run WebAssembly modules, run spec scripts (`wast.rs`), validate modules, and
+//! `settings`, `config new` and `completion` as in Wasmtime.
 //!
 //! A thin client of the `ward`, `ward-wasi` and `ward-wast` libraries; flags follow `wasmtime` where
-//! they overlap. Everything after MODULE on a `run` command line is the guest's, never ward's. Exit
+//! they overlap (`-W` in `limits.rs`, `-S` in `wasi_options.rs`, `--config` in `config_file.rs`). Everything after MODULE on a `run` command line is the guest's, never ward's. Exit
 //! codes: a guest's `proc_exit(n)` exits n; a trap exits 134 (with the trap and its Wasm backtrace on
 //! stderr); a load, link or usage error exits 1 with a one-line reason; clap exits 2 for a malformed
 //! command line.
