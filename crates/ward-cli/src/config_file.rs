@@ -16,6 +16,9 @@ use ward::WasmProposal;
 /// Wasmtime's option tables that have no key ward supports.
 const OTHER_WASMTIME_TABLES: &[&str] = &["optimize", "codegen", "debug", "record"];
 
+/// The keys that may be given several times, and so take a list in the file.
+const LIST_KEYS: &[&str] = &["tcplisten"];
+
 /// A `--config` file's options, as `-W` and `-S` would give them.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ConfigFile {
@@ -77,6 +80,9 @@ impl ConfigFile {
                 ),
             };
             for (key, value) in entries {
+                if matches!(value, toml::Value::Array(_)) && !LIST_KEYS.contains(&key.as_str()) {
+                    bail!("[{name}] {key}: expected one value, not a list");
+                }
                 for text in option_texts(value).map_err(|e| anyhow!("[{name}] {key}: {e}"))? {
                     target.push((key.clone(), Some(text)));
                 }
@@ -199,6 +205,11 @@ mod tests {
         assert!(error.contains("unknown table [turbo]"), "{error}");
         let error = parse("fuel = 1\n").unwrap_err().to_string();
         assert!(error.contains("unknown key `fuel`"), "{error}");
+        let error = parse("[wasm]\nfuel = [1, 2]\n").unwrap_err().to_string();
+        assert!(
+            error.starts_with("[wasm] fuel: expected one value"),
+            "{error}"
+        );
         let error = parse("[wasm]\nfuel = {}\n").unwrap_err().to_string();
         assert!(error.starts_with("[wasm] fuel:"), "{error}");
     }

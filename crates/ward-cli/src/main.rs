@@ -2,13 +2,15 @@
 //! `settings`, `config new` and `completion` as in Wasmtime.
 //!
 //! A thin client of the `ward`, `ward-wasi` and `ward-wast` libraries; flags follow `wasmtime` where
-//! they overlap (`-W` in `limits.rs`, `-S` in `wasi_options.rs`, `--config` in `config_file.rs`). Everything after MODULE on a `run` command line is the guest's, never ward's. Exit
-//! codes: a guest's `proc_exit(n)` exits n; a trap exits 134 (with the trap and its Wasm backtrace on
-//! stderr); a load, link or usage error exits 1 with a one-line reason; clap exits 2 for a malformed
-//! command line.
+//! they overlap (`-W` in `limits.rs`, `-S` in `wasi_options.rs`, `--config` in `config_file.rs`).
+//! Everything after MODULE on a `run` command line is the guest's, never ward's. Exit codes: a guest's
+//! `proc_exit(n)` exits n; a trap exits 134 (with the trap and its Wasm backtrace on stderr); a load,
+//! link or usage error exits 1 with a one-line reason; clap exits 2 for a malformed command line.
 
 mod config_file;
+mod invoke;
 mod limits;
+mod linking;
 mod wasi_options;
 mod wast;
 
@@ -20,13 +22,15 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{CommandFactory, Parser, Subcommand};
 use config_file::ConfigFile;
+use invoke::{count, format_val, parse_arg};
 use limits::{LimitArgs, Limits};
-use ward::{
-    Config, Engine, Error, ExternType, Linker, Module, SharedMemory, Store, StoreLimits, Trap, Val,
-    ValType,
+use linking::{
+    define_shared_memories, define_unknown_imports_as_failing, imports_thread_spawn,
+    instantiate_preload,
 };
-use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError, WasiThreads};
-use wasi_options::WasiOptions;
+use ward::{Config, Engine, Error, Linker, Module, Store, StoreLimits, Trap, Val};
+use ward_wasi::{WasiCtx, WasiThreads};
+use wasi_options::{WasiOptions, build_wasi};
 
 #[derive(Parser)]
 #[command(
@@ -180,49 +184,6 @@ impl RunArgs {
     }
 }
 
-/// A `--dir`/`--dir-ro` value: host path, guest name and permission.
-#[derive(Debug, PartialEq)]
-struct Preopen {
-    host: String,
-    guest: String,
-    perms: DirPerms,
-}
-
-/// Parses `HOST[::GUEST][::ro]`; `read_only` is set for `--dir-ro`.
-fn parse_preopen(flag: &str, value: &str, read_only: bool) -> Result<Preopen> {
-    let mut parts: Vec<&str> = value.split("::").collect();
-    let mut perms = if read_only {
-        DirPerms::ReadOnly
-    } else {
-        DirPerms::ReadWrite
-    };
-    if parts.len() > 1 {
-        match parts.last().copied() {
-            Some("ro") => {
-                parts.pop();
-                perms = DirPerms::ReadOnly;
-            }
-            Some("rw") if !read_only => {
-                parts.pop();
-            }
-            _ => {}
-        }
-    }
-    match parts.as_slice() {
-        [host] if !host.is_empty() => Ok(Preopen {
-            host: host.to_string(),
-            guest: host.to_string(),
-            perms,
-        }),
-        [host, guest] if !host.is_empty() && !guest.is_empty() => Ok(Preopen {
-            host: host.to_string(),
-            guest: guest.to_string(),
-            perms,
-        }),
-        _ => bail!("{flag} \"{value}\": expected HOST[::GUEST] or HOST::GUEST::ro"),
-    }
-}
-
 /// An `io::Error` as a short phrase, without Rust's " (os error N)" suffix.
 fn describe_io(error: &std::io::Error) -> String {
     let text = error.to_string();
@@ -230,103 +191,6 @@ fn describe_io(error: &std::io::Error) -> String {
         Some(at) => text[..at].to_string(),
         None => text,
     }
-}
-
-/// Sets `key` in `env`, replacing an earlier value.
-fn set_env(env: &mut Vec<(String, String)>, key: &str, value: String) {
-    match env.iter_mut().find(|(k, _)| k == key) {
-        Some(entry) => entry.1 = value,
-        None => env.push((key.to_string(), value)),
-    }
-}
-
-/// The host's whole environment, for `-S inherit-env` (variables that are not UTF-8 are left out,
-/// with a warning, as WASI strings must be).
-fn host_environment() -> Vec<(String, String)> {
-    let mut env = Vec::new();
-    for (key, value) in std::env::vars_os() {
-        match (key.into_string(), value.into_string()) {
-            (Ok(key), Ok(value)) => env.push((key, value)),
-            (key, _) => eprintln!(
-                "warning: -S inherit-env: the host variable {key:?} is not valid UTF-8; the guest \
-                 will not see it"
-            ),
-        }
-    }
-    env
-}
-
-/// Builds the guest's WASI view from the command line: nothing is granted unless a flag says so.
-fn build_wasi(args: &RunArgs, options: &WasiOptions, argv: &[String]) -> Result<WasiCtx> {
-    let mut builder = WasiCtxBuilder::new();
-    builder.inherit_stdio();
-    builder.args(argv).context("guest arguments")?;
-    let mut env = if options.inherit_env {
-        host_environment()
-    } else {
-        Vec::new()
-    };
-    for value in &args.envs {
-        let (key, val) = match value.split_once('=') {
-            Some((key, val)) => (key, val.to_string()),
-            None => match std::env::var(value) {
-                Ok(val) => (value.as_str(), val),
-                // Nothing to pass on: say so rather than silently give the guest less than asked.
-                Err(std::env::VarError::NotPresent) => {
-                    eprintln!(
-                        "warning: --env \"{value}\": the host has no such variable; the guest will not see it"
-                    );
-                    continue;
-                }
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    bail!("--env \"{value}\": the host's value is not valid UTF-8")
-                }
-            },
-        };
-        if key.is_empty() {
-            bail!("--env \"{value}\": the variable has no name");
-        }
-        set_env(&mut env, key, val);
-    }
-    for (key, val) in &env {
-        builder
-            .env(key, val)
-            .map_err(|e| anyhow!("--env \"{key}\": {e}"))?;
-    }
-    let preopens = args
-        .dirs
-        .iter()
-        .map(|v| parse_preopen("--dir", v, false))
-        .chain(
-            args.dirs_ro
-                .iter()
-                .map(|v| parse_preopen("--dir-ro", v, true)),
-        )
-        .collect::<Result<Vec<_>>>()?;
-    for (preopen, flag) in preopens.iter().zip(
-        std::iter::repeat_n("--dir", args.dirs.len())
-            .chain(std::iter::repeat_n("--dir-ro", args.dirs_ro.len())),
-    ) {
-        builder
-            .preopened_dir(&preopen.host, &preopen.guest, preopen.perms)
-            .map_err(|e| match e {
-                WasiError::Preopen { source, .. } => {
-                    anyhow!("{flag} \"{}\": {}", preopen.host, describe_io(&source))
-                }
-                other => anyhow!("{flag} \"{}\": {other}", preopen.host),
-            })?;
-    }
-    // Listeners get the descriptors after the preopened directories.
-    for address in &options.tcp_listen {
-        let listener = std::net::TcpListener::bind(address.as_str()).map_err(|e| {
-            anyhow!(
-                "-S tcplisten={address}: failed to listen there: {}",
-                describe_io(&e)
-            )
-        })?;
-        builder.preopened_socket(listener);
-    }
-    Ok(builder.build())
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -636,104 +500,6 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     }
 }
 
-/// Instantiates the `--preload` module `name` and defines its exports under `name`, running its
-/// `_initialize` first if it has one (a WASI reactor). Returns how the run ends if that traps or
-/// exits.
-fn instantiate_preload(
-    store: &mut Store<Host>,
-    linker: &mut Linker<Host>,
-    name: &str,
-    module: &Module,
-    limits: &Limits,
-) -> Result<Option<Outcome>> {
-    let context = format!("failed to instantiate preload `{name}`");
-    let ended = |error: Error| -> Result<Option<Outcome>> {
-        match error {
-            Error::Trap(trap) => {
-                report_trap(&context, &trap, limits);
-                Ok(Some(Outcome::Trap))
-            }
-            Error::Exit(code) => Ok(Some(Outcome::Exit(code))),
-            Error::Exception(exn) => {
-                eprintln!("error: {context}: {exn}");
-                Ok(Some(Outcome::Trap))
-            }
-            other => Err(anyhow!(other).context(context.clone())),
-        }
-    };
-    let instance = match linker.instantiate(&mut *store, module) {
-        Ok(instance) => instance,
-        Err(error) => return ended(error),
-    };
-    if let Some(initialize) = instance.get_func(&*store, "_initialize")
-        && let Err(error) = initialize.call(&mut *store, &[], &mut [])
-    {
-        return ended(error);
-    }
-    linker
-        .instance(&mut *store, name, instance)
-        .with_context(|| format!("--preload {name}"))?;
-    Ok(None)
-}
-
-/// `-W unknown-imports-trap=y`: defines every function import of `module` that nothing defines as a
-/// function of the right type that fails when called, naming the import (as Wasmtime does, the
-/// failure is an error, exit 1, not a trap). Memories, tables, globals and tags nothing defines stay
-/// a link error.
-fn define_unknown_imports_as_failing(
-    store: &mut Store<Host>,
-    linker: &mut Linker<Host>,
-    module: &Module,
-) -> Result<()> {
-    let imports: Vec<_> = module
-        .imports()
-        .map(|(m, n, ty)| (m.to_string(), n.to_string(), ty))
-        .collect();
-    for (import_module, name, ty) in imports {
-        let ExternType::Func(func_ty) = ty else {
-            continue;
-        };
-        if linker.get(&mut *store, &import_module, &name).is_some() {
-            continue;
-        }
-        let message = format!(
-            "unknown import `{import_module}::{name}` was called: nothing defines it \
-             (-W unknown-imports-trap=y)"
-        );
-        linker.func_new(&import_module, &name, func_ty, move |_, _, _| {
-            Err(Error::msg(&message))
-        })?;
-    }
-    Ok(())
-}
-
-/// Defines every shared memory the module imports (a wasi-threads program imports its memory):
-/// one memory of the imported type, which every thread's instance then shares.
-fn define_shared_memories(
-    store: &Store<Host>,
-    module: &Module,
-    linker: &mut Linker<Host>,
-) -> Result<()> {
-    for (import_module, name, ty) in module.imports() {
-        if let ExternType::Memory(ty) = ty
-            && ty.shared
-        {
-            let memory = SharedMemory::new(store.engine(), ty).with_context(|| {
-                format!("failed to create shared memory `{import_module}::{name}`")
-            })?;
-            linker.define(store, import_module, name, memory)?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether the module imports `wasi::thread-spawn`.
-fn imports_thread_spawn(module: &Module) -> bool {
-    module
-        .imports()
-        .any(|(m, name, _)| m == "wasi" && name == "thread-spawn")
-}
-
 /// A wasi-threads thread ended the program with `error`: reports it as the main thread would and
 /// returns the process's exit code.
 fn end_from_thread(error: &Error, shown: &str, limits: &Limits) -> i32 {
@@ -751,81 +517,6 @@ fn end_from_thread(error: &Error, shown: &str, limits: &Limits) -> i32 {
             eprintln!("error: failed to run a thread of \"{shown}\": {other}");
             1
         }
-    }
-}
-
-/// `n` things, with the noun in the right number: "1 argument", "2 arguments".
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// Parses a `--invoke` parameter: integers in decimal or `0x` hex (as a bit pattern, so `0xffffffff`
-/// is an i32 -1), floats in Rust's decimal syntax, `v128` as 32 hex digits.
-fn parse_arg(ty: &ValType, text: &str) -> Result<Val> {
-    let bad = || anyhow!("\"{text}\" is not a valid {ty}");
-    Ok(match ty {
-        ValType::I32 => Val::I32(parse_int(text, 32).ok_or_else(bad)? as i32),
-        ValType::I64 => Val::I64(parse_int(text, 64).ok_or_else(bad)? as i64),
-        ValType::F32 => Val::F32(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
-        ValType::F64 => Val::F64(text.parse::<f64>().map_err(|_| bad())?.to_bits()),
-        ValType::V128 => {
-            let digits = text.strip_prefix("0x").unwrap_or(text);
-            Val::V128(u128::from_str_radix(digits, 16).map_err(|_| bad())?)
-        }
-        ValType::Ref(_) => bail!("cannot pass a reference ({ty}) from the command line"),
-    })
-}
-
-/// An integer of `bits` bits as its two's-complement bit pattern: signed or unsigned decimal, or
-/// `0x`/`-0x` hex. `None` if it is malformed or does not fit.
-fn parse_int(text: &str, bits: u32) -> Option<u64> {
-    let (negative, magnitude) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let value: u64 = match magnitude
-        .strip_prefix("0x")
-        .or_else(|| magnitude.strip_prefix("0X"))
-    {
-        Some(hex) if !hex.starts_with(['+', '-']) => u64::from_str_radix(hex, 16).ok()?,
-        Some(_) => return None,
-        None if !magnitude.starts_with(['+', '-']) => magnitude.parse().ok()?,
-        None => return None,
-    };
-    let mask = if bits == 64 {
-        u64::MAX
-    } else {
-        (1 << bits) - 1
-    };
-    if negative {
-        // Down to the most negative value: -2^(bits-1).
-        (value <= 1 << (bits - 1)).then(|| value.wrapping_neg() & mask)
-    } else {
-        (value <= mask).then_some(value)
-    }
-}
-
-fn format_val(value: &Val) -> String {
-    match value {
-        Val::I32(v) => v.to_string(),
-        Val::I64(v) => v.to_string(),
-        Val::F32(bits) => f32::from_bits(*bits).to_string(),
-        Val::F64(bits) => f64::from_bits(*bits).to_string(),
-        Val::V128(v) => format!("{v:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
-            "null".into()
-        }
-        Val::AnyRef(Some(a)) => match a.as_i31() {
-            Some(v) => format!("(ref.i31 {v})"),
-            None => "<anyref>".into(),
-        },
-        Val::FuncRef(Some(_)) => "<funcref>".into(),
-        Val::ExternRef(Some(_)) => "<externref>".into(),
-        Val::ExnRef(Some(_)) => "<exnref>".into(),
     }
 }
 

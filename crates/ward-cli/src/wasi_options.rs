@@ -1,12 +1,16 @@
-//! The WASI options of `ward run`: Wasmtime's `-S KEY[=VALUE]` (several separated by commas, or the
-//! `[wasi]` table of a `--config` file), checked into a [`WasiOptions`].
+//! The guest's WASI view from the `ward run` command line: `--dir`, `--dir-ro`, `--env`, and Wasmtime's
+//! `-S KEY[=VALUE]` options (several separated by commas, or the `[wasi]` table of a `--config`
+//! file), checked into a [`WasiOptions`]; [`build_wasi`] turns them into a `WasiCtx`.
 //!
 //! ward implements WASI preview1 for core modules only. Keys that Wasmtime accepts and ward cannot
 //! honour are refused with a reason rather than ignored, so a run never has less than it asked for:
 //! `inherit-network=y` (preview1 has no way to open sockets; `tcplisten` grants listeners) and
-//! `preview2=y` (WASI 0.2 components). Called by `main.rs` and `config_file.rs`.
+//! `preview2=y` (WASI 0.2 components). Called by `main.rs`.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError};
+
+use crate::{RunArgs, describe_io};
 
 /// One `-S` key: its name, the shape of its value and what it does (for `-S help`).
 struct WasiKey {
@@ -121,6 +125,146 @@ pub fn wasi_options_help() -> String {
         ));
     }
     text
+}
+
+/// A `--dir`/`--dir-ro` value: host path, guest name and permission.
+#[derive(Debug, PartialEq)]
+struct Preopen {
+    host: String,
+    guest: String,
+    perms: DirPerms,
+}
+
+/// Parses `HOST[::GUEST][::ro]`; `read_only` is set for `--dir-ro`.
+fn parse_preopen(flag: &str, value: &str, read_only: bool) -> Result<Preopen> {
+    let mut parts: Vec<&str> = value.split("::").collect();
+    let mut perms = if read_only {
+        DirPerms::ReadOnly
+    } else {
+        DirPerms::ReadWrite
+    };
+    if parts.len() > 1 {
+        match parts.last().copied() {
+            Some("ro") => {
+                parts.pop();
+                perms = DirPerms::ReadOnly;
+            }
+            Some("rw") if !read_only => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    match parts.as_slice() {
+        [host] if !host.is_empty() => Ok(Preopen {
+            host: host.to_string(),
+            guest: host.to_string(),
+            perms,
+        }),
+        [host, guest] if !host.is_empty() && !guest.is_empty() => Ok(Preopen {
+            host: host.to_string(),
+            guest: guest.to_string(),
+            perms,
+        }),
+        _ => bail!("{flag} \"{value}\": expected HOST[::GUEST] or HOST::GUEST::ro"),
+    }
+}
+
+/// Sets `key` in `env`, replacing an earlier value.
+fn set_env(env: &mut Vec<(String, String)>, key: &str, value: String) {
+    match env.iter_mut().find(|(k, _)| k == key) {
+        Some(entry) => entry.1 = value,
+        None => env.push((key.to_string(), value)),
+    }
+}
+
+/// The host's whole environment, for `-S inherit-env` (variables that are not UTF-8 are left out,
+/// with a warning, as WASI strings must be).
+fn host_environment() -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for (key, value) in std::env::vars_os() {
+        match (key.into_string(), value.into_string()) {
+            (Ok(key), Ok(value)) => env.push((key, value)),
+            (key, _) => eprintln!(
+                "warning: -S inherit-env: the host variable {key:?} is not valid UTF-8; the guest \
+                 will not see it"
+            ),
+        }
+    }
+    env
+}
+
+/// Builds the guest's WASI view from the command line: nothing is granted unless a flag says so.
+pub fn build_wasi(args: &RunArgs, options: &WasiOptions, argv: &[String]) -> Result<WasiCtx> {
+    let mut builder = WasiCtxBuilder::new();
+    builder.inherit_stdio();
+    builder.args(argv).context("guest arguments")?;
+    let mut env = if options.inherit_env {
+        host_environment()
+    } else {
+        Vec::new()
+    };
+    for value in &args.envs {
+        let (key, val) = match value.split_once('=') {
+            Some((key, val)) => (key, val.to_string()),
+            None => match std::env::var(value) {
+                Ok(val) => (value.as_str(), val),
+                // Nothing to pass on: say so rather than silently give the guest less than asked.
+                Err(std::env::VarError::NotPresent) => {
+                    eprintln!(
+                        "warning: --env \"{value}\": the host has no such variable; the guest will not see it"
+                    );
+                    continue;
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    bail!("--env \"{value}\": the host's value is not valid UTF-8")
+                }
+            },
+        };
+        if key.is_empty() {
+            bail!("--env \"{value}\": the variable has no name");
+        }
+        set_env(&mut env, key, val);
+    }
+    for (key, val) in &env {
+        builder
+            .env(key, val)
+            .map_err(|e| anyhow!("--env \"{key}\": {e}"))?;
+    }
+    let preopens = args
+        .dirs
+        .iter()
+        .map(|v| parse_preopen("--dir", v, false))
+        .chain(
+            args.dirs_ro
+                .iter()
+                .map(|v| parse_preopen("--dir-ro", v, true)),
+        )
+        .collect::<Result<Vec<_>>>()?;
+    for (preopen, flag) in preopens.iter().zip(
+        std::iter::repeat_n("--dir", args.dirs.len())
+            .chain(std::iter::repeat_n("--dir-ro", args.dirs_ro.len())),
+    ) {
+        builder
+            .preopened_dir(&preopen.host, &preopen.guest, preopen.perms)
+            .map_err(|e| match e {
+                WasiError::Preopen { source, .. } => {
+                    anyhow!("{flag} \"{}\": {}", preopen.host, describe_io(&source))
+                }
+                other => anyhow!("{flag} \"{}\": {other}", preopen.host),
+            })?;
+    }
+    // Listeners get the descriptors after the preopened directories.
+    for address in &options.tcp_listen {
+        let listener = std::net::TcpListener::bind(address.as_str()).map_err(|e| {
+            anyhow!(
+                "-S tcplisten={address}: failed to listen there: {}",
+                describe_io(&e)
+            )
+        })?;
+        builder.preopened_socket(listener);
+    }
+    Ok(builder.build())
 }
 
 #[cfg(test)]
