@@ -1,11 +1,13 @@
 //! `ward wast`: runs spec scripts and reports pass/fail counts, one line per script as it finishes
-//! (so a long run shows progress) and a total line at the end.
+//! (so a long run shows progress) and a total line at the end. On a terminal, the script running is
+//! also shown on stderr while it runs (one slow script would otherwise look like a hang).
 //!
 //! Arguments are scripts or directories (searched for `.wast` files, in name order); `--filter`
 //! keeps the scripts whose path contains one of its substrings, and `--fail-fast` stops after the
 //! first script with a failure. Scripts run with every proposal on (see `ward-wast`). Called by
 //! `main.rs`.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow, bail};
@@ -46,9 +48,18 @@ pub fn run(args: &WastArgs) -> Result<Outcome> {
         );
     }
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let show_running = std::io::stderr().is_terminal();
     for (index, path) in scripts.iter().enumerate() {
         let shown = path.display();
-        let file_failed = match ward_wast::run_file(path) {
+        if show_running {
+            eprint!("running {shown} ({} of {})", index + 1, scripts.len());
+        }
+        let result = ward_wast::run_file(path);
+        if show_running {
+            // Back to the start of the line, and clear it.
+            eprint!("\r\x1b[K");
+        }
+        let file_failed = match result {
             Ok(report) => {
                 for failure in &report.failures {
                     eprintln!("{shown}:{}: {}", failure.line, failure.message);
