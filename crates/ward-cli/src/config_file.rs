@@ -114,8 +114,27 @@ fn option_texts(value: &toml::Value) -> Result<Vec<String>> {
                 _ => Ok(option_texts(item)?.remove(0)),
             })
             .collect::<Result<_>>()?,
+        // A duration as serde writes one (`timeout = { secs = 2, nanos = 0 }`).
+        toml::Value::Table(table)
+            if !table.is_empty()
+                && table.keys().all(|k| k == "secs" || k == "nanos")
+                && table
+                    .values()
+                    .all(|v| v.as_integer().is_some_and(|n| n >= 0)) =>
+        {
+            let part = |key: &str| {
+                table
+                    .get(key)
+                    .and_then(toml::Value::as_integer)
+                    .unwrap_or(0)
+            };
+            if part("nanos") >= 1_000_000_000 {
+                bail!("nanos must be below 1000000000");
+            }
+            vec![format!("{}.{:09}s", part("secs"), part("nanos"))]
+        }
         toml::Value::Table(_) | toml::Value::Datetime(_) => {
-            bail!("expected a boolean, a number or a string")
+            bail!("expected a boolean, a number, a string or {{ secs = N, nanos = N }}")
         }
     })
 }
@@ -190,6 +209,18 @@ mod tests {
                 "tcplisten=127.0.0.1:2"
             ]
         );
+    }
+
+    #[test]
+    fn durations_may_be_written_as_serde_writes_them() {
+        let file = parse("[wasm]\ntimeout = { secs = 1, nanos = 500000000 }\n").unwrap();
+        assert_eq!(
+            file.wasm,
+            [("timeout".to_string(), Some("1.500000000s".to_string()))]
+        );
+        assert!(parse("[wasm]\ntimeout = { secs = 1, nanos = 1000000000 }\n").is_err());
+        assert!(parse("[wasm]\ntimeout = { secs = -1 }\n").is_err());
+        assert!(parse("[wasm]\ntimeout = { minutes = 1 }\n").is_err());
     }
 
     #[test]
