@@ -319,8 +319,8 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     let module_path = args.module();
     let shown = module_path.display();
     let module = load_module(&engine, module_path)?;
-    // Everything after the module belongs to the guest: its argv (after argv[0], the module path),
-    // or with --invoke the function's parameters.
+    // Everything after the module belongs to the guest: its argv (after argv[0], the module path or
+    // --argv0), or with --invoke the function's parameters.
     let guest_args = args.guest_args()?;
     let mut argv = vec![args.argv0.clone().unwrap_or_else(|| shown.to_string())];
     if args.invoke.is_none() {
