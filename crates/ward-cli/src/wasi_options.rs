@@ -4,8 +4,10 @@
 //!
 //! ward implements WASI preview1 for core modules only. Keys that Wasmtime accepts and ward cannot
 //! honour are refused with a reason rather than ignored, so a run never has less than it asked for:
-//! `inherit-network=y` (preview1 has no way to open sockets; `tcplisten` grants listeners) and
-//! `preview2=y` (WASI 0.2 components). Called by `main.rs`.
+//! `inherit-network=y` (preview1 has no way to open sockets; `tcplisten` grants listeners).
+//! `preview2` is accepted either way: for a core module Wasmtime's `preview2=y` only picks how it
+//! implements preview1, and the module behaves the same under ward's preview1 (components are
+//! refused when they are loaded). Called by `main.rs`.
 
 use anyhow::{Context, Result, anyhow, bail};
 use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError};
@@ -39,7 +41,7 @@ const WASI_KEYS: &[WasiKey] = &[
     WasiKey {
         name: "preview2",
         value: "[=y|n]",
-        help: "n is accepted and ignored; y is refused (WASI 0.2 components are not supported yet)",
+        help: "accepted: core modules get ward's preview1 either way (components are not supported yet)",
     },
     WasiKey {
         name: "threads",
@@ -91,9 +93,8 @@ impl WasiOptions {
                 }
             }
             "preview2" => {
-                if on()? {
-                    bail!("`-S preview2`: WASI 0.2 components are not supported yet");
-                }
+                // Checked for a valid value; core modules run the same either way.
+                on()?;
             }
             "tcplisten" => match value {
                 Some(address) if !address.is_empty() => self.tcp_listen.push(address.to_string()),
@@ -291,11 +292,8 @@ mod tests {
 
     #[test]
     fn unsupported_requests_are_refused_with_a_reason() {
-        let error = parse("preview2").unwrap_err().to_string();
-        assert!(
-            error.contains("WASI 0.2 components are not supported yet"),
-            "{error}"
-        );
+        assert_eq!(parse("preview2").unwrap(), WasiOptions::default());
+        assert!(parse("preview2=maybe").is_err());
         let error = parse("inherit-network=y").unwrap_err().to_string();
         assert!(error.contains("tcplisten"), "{error}");
         let error = parse("tcplisten").unwrap_err().to_string();
