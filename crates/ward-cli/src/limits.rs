@@ -2,7 +2,8 @@
 //! Wasmtime's spellings of the same as `-W fuel=N,timeout=…,max-memory-size=…,max-wasm-stack=…`, plus
 //! `-W trap-on-grow-failure=y|n`, and Wasmtime's `-W max-table-elements=N,max-instances=N,max-tables=N,
 //! max-memories=N` (table growth beyond the first fails like memory growth; more instances, tables or
-//! memories than allowed fail instantiation).
+//! memories than allowed fail instantiation), and `-W unknown-imports-trap=y|n` (read by `main.rs`).
+//! The `[wasm]` table of a `--config` file gives the same keys; the command line overrides it.
 //!
 //! Fuel, time and stack limits, when exhausted, end the run as a trap (exit 134) whose message names
 //! the flag. The memory limit behaves as in Wasmtime: `memory.grow` beyond it returns -1 and the
@@ -16,7 +17,8 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use crate::config_file::ConfigFile;
+use anyhow::{Result, anyhow};
 use ward::{Config, StoreLimits, StoreLimitsBuilder, TrapKind, WasmProposal};
 
 /// Limit flags as given on the command line.
@@ -43,7 +45,12 @@ pub struct LimitArgs {
     /// Wasmtime-style options: fuel=N, timeout=DURATION, max-memory-size=BYTES, max-wasm-stack=BYTES,
     /// max-table-elements=N, max-instances=N, max-tables=N, max-memories=N, trap-on-grow-failure[=y|n],
     /// and proposal switches such as simd[=y|n] or wide-arithmetic[=y|n]; `-W help` lists them.
-    #[arg(short = 'W', value_name = "KEY=VALUE", value_delimiter = ',')]
+    #[arg(
+        short = 'W',
+        long = "wasm",
+        value_name = "KEY=VALUE",
+        value_delimiter = ','
+    )]
     wasm_options: Vec<String>,
 }
 
@@ -54,8 +61,10 @@ pub struct Limits {
     pub timeout: Option<Duration>,
     pub max_memory: Option<u64>,
     pub max_stack: Option<u64>,
-    /// A refused `memory.grow`/`table.grow` traps instead of returning -1.
-    pub trap_on_grow_failure: bool,
+    /// A refused `memory.grow`/`table.grow` traps instead of returning -1 (unset: no).
+    pub trap_on_grow_failure: Option<bool>,
+    /// Function imports nothing defines become functions that fail when called (unset: no).
+    pub unknown_imports_trap: Option<bool>,
     /// Most bytes all memories, tables and the GC heap may take together (`--max-total-memory`).
     pub max_total_memory: Option<u64>,
     /// Most elements any one table may have (`-W max-table-elements`).
@@ -70,20 +79,22 @@ pub struct Limits {
 }
 
 impl LimitArgs {
-    /// Merges the long flags with the `-W` options (a value given both ways must agree).
-    pub fn resolve(&self) -> Result<Limits> {
+    /// Merges the long flags with the `-W` options (a value given both ways must agree), over the
+    /// `[wasm]` options of a `--config` file: the command line wins.
+    pub fn resolve(&self, file: &ConfigFile) -> Result<Limits> {
+        let mut from_file = Limits::default();
+        for (key, value) in &file.wasm {
+            from_file
+                .apply(key, value.as_deref(), false)
+                .map_err(|e| anyhow!("config file \"{}\": [wasm] {key}: {e}", file.shown))?;
+        }
         let mut limits = Limits {
             fuel: self.fuel,
             timeout: self.timeout,
             max_memory: self.max_memory,
             max_stack: self.max_stack,
-            trap_on_grow_failure: false,
             max_total_memory: self.max_total_memory,
-            max_table_elements: None,
-            max_instances: None,
-            max_tables: None,
-            max_memories: None,
-            proposals: Vec::new(),
+            ..Limits::default()
         };
         for option in &self.wasm_options {
             if option == "help" {
@@ -91,71 +102,74 @@ impl LimitArgs {
                 std::process::exit(0);
             }
             let (key, value) = match option.split_once('=') {
-                Some(pair) => pair,
-                // A flag given without a value means "yes", as in Wasmtime.
-                None if option == "trap-on-grow-failure"
-                    || option == "all-proposals"
-                    || WasmProposal::from_cli_name(option).is_some() =>
-                {
-                    (option.as_str(), "y")
-                }
-                None => bail!("-W \"{option}\": expected KEY=VALUE"),
+                Some((key, value)) => (key, Some(value)),
+                None => (option.as_str(), None),
             };
-            let bad = |e: String| anyhow!("-W {key}: {e}");
-            match key {
-                "fuel" => set_once(
-                    &mut limits.fuel,
-                    value
-                        .parse()
-                        .map_err(|_| bad(format!("\"{value}\" is not a number")))?,
-                    key,
-                )?,
-                "timeout" => set_once(
-                    &mut limits.timeout,
-                    parse_duration(value).map_err(bad)?,
-                    key,
-                )?,
-                "max-memory-size" => set_once(
-                    &mut limits.max_memory,
-                    parse_bytes(value).map_err(bad)?,
-                    key,
-                )?,
-                "max-wasm-stack" => {
-                    set_once(&mut limits.max_stack, parse_bytes(value).map_err(bad)?, key)?
-                }
-                "max-table-elements" | "max-instances" | "max-tables" | "max-memories" => {
-                    let count = value
-                        .parse()
-                        .map_err(|_| bad(format!("\"{value}\" is not a number")))?;
-                    let slot = match key {
-                        "max-table-elements" => &mut limits.max_table_elements,
-                        "max-instances" => &mut limits.max_instances,
-                        "max-tables" => &mut limits.max_tables,
-                        _ => &mut limits.max_memories,
-                    };
-                    set_once(slot, count, key)?
-                }
-                "trap-on-grow-failure" => {
-                    limits.trap_on_grow_failure = parse_bool(value).map_err(bad)?
-                }
-                "all-proposals" => {
-                    let enable = parse_bool(value).map_err(bad)?;
-                    limits
-                        .proposals
-                        .extend(WasmProposal::ALL.iter().map(|p| (*p, enable)));
-                }
-                name if WasmProposal::from_cli_name(name).is_some() => {
-                    let proposal = WasmProposal::from_cli_name(name).expect("checked by the guard");
-                    limits
-                        .proposals
-                        .push((proposal, parse_bool(value).map_err(bad)?));
-                }
-                other => bail!(
-                    "-W {other}: unknown option (supported: fuel, timeout, max-memory-size, max-wasm-stack, max-table-elements, max-instances, max-tables, max-memories, trap-on-grow-failure, all-proposals and the proposals `-W help` lists)"
-                ),
-            }
+            limits
+                .apply(key, value, true)
+                .map_err(|e| anyhow!("-W {key}: {e}"))?;
         }
-        Ok(limits)
+        Ok(limits.over(from_file))
+    }
+}
+
+/// The `-W` keys other than proposals, for error messages.
+const WASM_KEYS: &str = "fuel, timeout, max-memory-size, max-wasm-stack, max-table-elements, \
+    max-instances, max-tables, max-memories, trap-on-grow-failure, unknown-imports-trap, \
+    all-proposals and the proposals `-W help` lists";
+
+impl Limits {
+    /// Applies one `-W` option (or `[wasm]` key); `value` is `None` for a bare switch, meaning `y`.
+    /// With `once`, a value the long flags already set must agree (the command line names a limit
+    /// once); without it, a later value replaces an earlier one.
+    fn apply(&mut self, key: &str, value: Option<&str>, once: bool) -> Result<(), String> {
+        let switch = || parse_bool(value.unwrap_or("y"));
+        let value_of = || value.ok_or_else(|| "expected KEY=VALUE".to_string());
+        let number = |text: &str| {
+            text.parse::<u64>()
+                .map_err(|_| format!("\"{text}\" is not a number"))
+        };
+        match key {
+            "fuel" => set(&mut self.fuel, number(value_of()?)?, once)?,
+            "timeout" => set(&mut self.timeout, parse_duration(value_of()?)?, once)?,
+            "max-memory-size" => set(&mut self.max_memory, parse_bytes(value_of()?)?, once)?,
+            "max-wasm-stack" => set(&mut self.max_stack, parse_bytes(value_of()?)?, once)?,
+            "max-table-elements" => set(&mut self.max_table_elements, number(value_of()?)?, once)?,
+            "max-instances" => set(&mut self.max_instances, number(value_of()?)?, once)?,
+            "max-tables" => set(&mut self.max_tables, number(value_of()?)?, once)?,
+            "max-memories" => set(&mut self.max_memories, number(value_of()?)?, once)?,
+            "trap-on-grow-failure" => self.trap_on_grow_failure = Some(switch()?),
+            "unknown-imports-trap" => self.unknown_imports_trap = Some(switch()?),
+            "all-proposals" => {
+                let enable = switch()?;
+                self.proposals
+                    .extend(WasmProposal::ALL.iter().map(|p| (*p, enable)));
+            }
+            name => match WasmProposal::from_cli_name(name) {
+                Some(proposal) => self.proposals.push((proposal, switch()?)),
+                None => return Err(format!("unknown option (supported: {WASM_KEYS})")),
+            },
+        }
+        Ok(())
+    }
+
+    /// These options, with `base` filling in what they leave unset (and its proposal switches
+    /// applied first, so these win).
+    fn over(self, base: Limits) -> Limits {
+        Limits {
+            fuel: self.fuel.or(base.fuel),
+            timeout: self.timeout.or(base.timeout),
+            max_memory: self.max_memory.or(base.max_memory),
+            max_stack: self.max_stack.or(base.max_stack),
+            trap_on_grow_failure: self.trap_on_grow_failure.or(base.trap_on_grow_failure),
+            unknown_imports_trap: self.unknown_imports_trap.or(base.unknown_imports_trap),
+            max_total_memory: self.max_total_memory.or(base.max_total_memory),
+            max_table_elements: self.max_table_elements.or(base.max_table_elements),
+            max_instances: self.max_instances.or(base.max_instances),
+            max_tables: self.max_tables.or(base.max_tables),
+            max_memories: self.max_memories.or(base.max_memories),
+            proposals: base.proposals.into_iter().chain(self.proposals).collect(),
+        }
     }
 }
 
@@ -172,6 +186,8 @@ pub fn wasm_options_help() -> String {
          \x20 -W max-tables=N                most tables\n\
          \x20 -W max-memories=N              most memories\n\
          \x20 -W trap-on-grow-failure[=y|n]  trap instead of returning -1 from a refused grow\n\
+         \x20 -W unknown-imports-trap[=y|n]  define function imports nothing provides as functions\n\
+         \x20                                that fail when called\n\
          \x20 -W all-proposals[=y|n]         switch every proposal below\n\n\
          WebAssembly proposals (-W NAME[=y|n]):\n\n",
     );
@@ -190,15 +206,15 @@ pub fn wasm_options_help() -> String {
     text
 }
 
-fn set_once<T: PartialEq + std::fmt::Debug>(
+fn set<T: PartialEq + std::fmt::Debug>(
     slot: &mut Option<T>,
     value: T,
-    key: &str,
-) -> Result<()> {
+    once: bool,
+) -> Result<(), String> {
     match slot {
-        Some(existing) if *existing != value => {
-            bail!("-W {key}: conflicts with the value {existing:?} given by its long flag")
-        }
+        Some(existing) if once && *existing != value => Err(format!(
+            "conflicts with the value {existing:?} given by its long flag"
+        )),
         _ => {
             *slot = Some(value);
             Ok(())
@@ -232,7 +248,8 @@ impl Limits {
     /// The store limits: memory growth past `--max-memory` fails (returns -1), or traps with
     /// `-W trap-on-grow-failure=y`.
     pub fn store_limits(&self) -> StoreLimits {
-        let mut builder = StoreLimitsBuilder::new().trap_on_grow_failure(self.trap_on_grow_failure);
+        let mut builder = StoreLimitsBuilder::new()
+            .trap_on_grow_failure(self.trap_on_grow_failure.unwrap_or(false));
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         if let Some(bytes) = self.max_memory {
             builder = builder.memory_size(size(bytes));
@@ -253,6 +270,84 @@ impl Limits {
             builder = builder.memories(size(count));
         }
         builder.build()
+    }
+
+    /// The text of `ward settings`: every proposal on or off, and every limit.
+    pub fn settings_text(&self) -> String {
+        let mut config = Config::new();
+        self.configure(&mut config);
+        let mut text = format!(
+            "ward {} engine settings (an interpreter: there are no code generator settings)\n\n\
+             WebAssembly proposals:\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        for proposal in WasmProposal::ALL {
+            let missing: Vec<_> = proposal
+                .requires()
+                .iter()
+                .filter(|needed| !config.proposal_enabled(**needed))
+                .map(|needed| needed.cli_name())
+                .collect();
+            let state = match (config.proposal_enabled(*proposal), missing.is_empty()) {
+                (false, _) => "off".to_string(),
+                (true, true) => "on".to_string(),
+                (true, false) => format!("off (needs {})", missing.join(", ")),
+            };
+            text.push_str(&format!("  {:<26} {state}\n", proposal.cli_name()));
+        }
+        let or_default =
+            |value: Option<String>, default: &str| value.unwrap_or_else(|| default.to_string());
+        let bytes = |value: Option<u64>| value.map(|b| format!("{b} bytes"));
+        let count = |value: Option<u64>| value.map(|n| n.to_string());
+        let switch = |value: Option<bool>| if value == Some(true) { "yes" } else { "no" };
+        let rows = [
+            ("fuel", or_default(count(self.fuel), "unlimited")),
+            (
+                "timeout",
+                or_default(self.timeout.map(|t| format!("{t:?}")), "none"),
+            ),
+            (
+                "max-memory-size",
+                or_default(bytes(self.max_memory), "unlimited"),
+            ),
+            (
+                "max-total-memory",
+                or_default(bytes(self.max_total_memory), "unlimited"),
+            ),
+            (
+                "max-wasm-stack",
+                or_default(bytes(self.max_stack), "ward's default"),
+            ),
+            (
+                "max-table-elements",
+                or_default(count(self.max_table_elements), "unlimited"),
+            ),
+            (
+                "max-instances",
+                or_default(count(self.max_instances), "unlimited"),
+            ),
+            (
+                "max-tables",
+                or_default(count(self.max_tables), "unlimited"),
+            ),
+            (
+                "max-memories",
+                or_default(count(self.max_memories), "unlimited"),
+            ),
+            (
+                "trap-on-grow-failure",
+                switch(self.trap_on_grow_failure).to_string(),
+            ),
+            (
+                "unknown-imports-trap",
+                switch(self.unknown_imports_trap).to_string(),
+            ),
+        ];
+        text.push_str("\nLimits:\n");
+        for (name, value) in rows {
+            text.push_str(&format!("  {name:<26} {value}\n"));
+        }
+        text
     }
 
     /// Names the flag behind a trap, when a limit caused it.
@@ -401,7 +496,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let limits = args.resolve().unwrap();
+        let limits = args.resolve(&ConfigFile::default()).unwrap();
         assert_eq!(limits.fuel, Some(10));
         assert_eq!(limits.max_memory, Some(1 << 20));
         assert_eq!(limits.timeout, Some(Duration::from_secs(2)));
@@ -411,14 +506,14 @@ mod tests {
             wasm_options: vec!["fuel=11".into()],
             ..Default::default()
         };
-        assert!(conflicting.resolve().is_err());
+        assert!(conflicting.resolve(&ConfigFile::default()).is_err());
         let unknown = LimitArgs {
             wasm_options: vec!["turbo=1".into()],
             ..Default::default()
         };
         assert!(
             unknown
-                .resolve()
+                .resolve(&ConfigFile::default())
                 .unwrap_err()
                 .to_string()
                 .contains("unknown option")

@@ -1,12 +1,18 @@
-//! The `ward` command: run WebAssembly modules, run spec scripts, validate modules.
+//! The `ward` command: run WebAssembly modules, run spec scripts (`wast.rs`), validate modules, and
+//! `settings`, `config new` and `completion` as in Wasmtime.
 //!
 //! A thin client of the `ward`, `ward-wasi` and `ward-wast` libraries; flags follow `wasmtime` where
-//! they overlap. Everything after MODULE on a `run` command line is the guest's, never ward's. Exit
-//! codes: a guest's `proc_exit(n)` exits n; a trap exits 134 (with the trap and its Wasm backtrace on
-//! stderr); a load, link or usage error exits 1 with a one-line reason; clap exits 2 for a malformed
-//! command line.
+//! they overlap (`-W` in `limits.rs`, `-S` in `wasi_options.rs`, `--config` in `config_file.rs`).
+//! Everything after MODULE on a `run` command line is the guest's, never ward's. Exit codes: a guest's
+//! `proc_exit(n)` exits n; a trap exits 134 (with the trap and its Wasm backtrace on stderr); a load,
+//! link or usage error exits 1 with a one-line reason; clap exits 2 for a malformed command line.
 
+mod config_file;
+mod invoke;
 mod limits;
+mod linking;
+mod wasi_options;
+mod wast;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -14,13 +20,17 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use config_file::ConfigFile;
+use invoke::{count, format_val, parse_arg};
 use limits::{LimitArgs, Limits};
-use ward::{
-    Config, Engine, Error, ExternType, Linker, Module, SharedMemory, Store, StoreLimits, Trap, Val,
-    ValType,
+use linking::{
+    define_shared_memories, define_unknown_imports_as_failing, imports_thread_spawn,
+    instantiate_preload,
 };
-use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError, WasiThreads};
+use ward::{Config, Engine, Error, Linker, Module, Store, StoreLimits, Trap, Val};
+use ward_wasi::{WasiCtx, WasiThreads};
+use wasi_options::{WasiOptions, build_wasi};
 
 #[derive(Parser)]
 #[command(
@@ -43,15 +53,37 @@ enum Command {
     /// Run a WebAssembly module (.wasm or .wat).
     Run(Box<RunArgs>),
     /// Run WebAssembly spec scripts (.wast) and report pass/fail counts per file.
-    Wast {
-        /// Script files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Wast(wast::WastArgs),
     /// Check that a module is valid and supported by ward.
     Validate {
         /// The module (.wasm or .wat).
         module: PathBuf,
+    },
+    /// Work with configuration files (`--config`).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the engine settings a run would use: proposals on or off, and limits.
+    Settings {
+        #[command(flatten)]
+        limits: LimitArgs,
+        /// Read options from a TOML config file first, as `ward run --config` does.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print a shell completion script for ward.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Write a new configuration file with every option ward reads, commented out, with its
+    /// default. Without FILE, prints it; an existing FILE is left alone.
+    New {
+        /// Where to write it.
+        file: Option<PathBuf>,
     },
 }
 
@@ -60,6 +92,13 @@ struct RunArgs {
     /// Call this exported function instead of `_start`; ARGS are its parameters.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// The guest's argv[0] (default: MODULE as given).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
+    /// Instantiate the module at PATH first and let MODULE import its exports from NAME (repeatable;
+    /// each preload may import from the ones before it).
+    #[arg(long = "preload", value_name = "NAME=PATH")]
+    preloads: Vec<String>,
     /// Grant a host directory read-write, as GUEST (default: the same path). Append `::ro` for read-only.
     #[arg(long = "dir", value_name = "HOST[::GUEST][::ro]")]
     dirs: Vec<String>,
@@ -69,11 +108,15 @@ struct RunArgs {
     /// Set an environment variable for the guest; `KEY` alone passes the host's value on.
     #[arg(long = "env", value_name = "KEY[=VALUE]")]
     envs: Vec<String>,
-    /// A WASI option, as in Wasmtime: `threads[=y|n]` lets the guest start threads (wasi-threads).
-    #[arg(short = 'S', value_name = "KEY[=VALUE]")]
+    /// WASI options, as in Wasmtime: inherit-env, tcplisten=ADDR, threads, …; `-S help` lists them.
+    #[arg(short = 'S', long = "wasi", value_name = "KEY[=VALUE]")]
     wasi_options: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Read options from a TOML file in Wasmtime's shape (`[wasm]`, `[wasi]`); the command line
+    /// overrides it. `ward config new FILE` writes a commented one.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The module (.wasm or .wat), then the guest's arguments (its argv after the module path) or the
     /// parameters of --invoke. Everything after MODULE belongs to the guest and is passed on verbatim,
     /// flags included: ward's own options go before MODULE.
@@ -86,31 +129,32 @@ struct RunArgs {
     module_and_args: Vec<OsString>,
 }
 
-/// The WASI options of `-S`.
-#[derive(Debug, Default)]
-struct WasiOptions {
-    threads: bool,
-}
-
 impl RunArgs {
-    /// The `-S` options, checked.
-    fn wasi_options(&self) -> Result<WasiOptions> {
+    /// The `-S` options over the config file's `[wasi]` ones, checked; `-S help` prints the list and
+    /// exits.
+    fn wasi_options(&self, file: &ConfigFile) -> Result<WasiOptions> {
         let mut options = WasiOptions::default();
-        for option in &self.wasi_options {
-            for item in option.split(',') {
-                let (key, value) = item.split_once('=').unwrap_or((item, "y"));
-                let on = match value {
-                    "y" | "yes" | "true" => true,
-                    "n" | "no" | "false" => false,
-                    _ => bail!("invalid value `{value}` for `-S {key}`: expected y or n"),
-                };
-                match key {
-                    "threads" => options.threads = on,
-                    _ => bail!("unknown WASI option `-S {key}` (supported: threads)"),
-                }
+        for (key, value) in &file.wasi {
+            options
+                .apply(key, value.as_deref())
+                .map_err(|e| anyhow!("config file \"{}\": [wasi] {e}", file.shown))?;
+        }
+        for list in &self.wasi_options {
+            if list.split(',').any(|item| item == "help") {
+                print!("{}", wasi_options::wasi_options_help());
+                std::process::exit(0);
             }
+            options.apply_list(list)?;
         }
         Ok(options)
+    }
+
+    /// The `--config` file's options (none without one).
+    fn config_file(&self) -> Result<ConfigFile> {
+        match &self.config {
+            Some(path) => ConfigFile::read(path),
+            None => Ok(ConfigFile::default()),
+        }
     }
 
     /// The module path: the first positional argument (clap requires one).
@@ -140,49 +184,6 @@ impl RunArgs {
     }
 }
 
-/// A `--dir`/`--dir-ro` value: host path, guest name and permission.
-#[derive(Debug, PartialEq)]
-struct Preopen {
-    host: String,
-    guest: String,
-    perms: DirPerms,
-}
-
-/// Parses `HOST[::GUEST][::ro]`; `read_only` is set for `--dir-ro`.
-fn parse_preopen(flag: &str, value: &str, read_only: bool) -> Result<Preopen> {
-    let mut parts: Vec<&str> = value.split("::").collect();
-    let mut perms = if read_only {
-        DirPerms::ReadOnly
-    } else {
-        DirPerms::ReadWrite
-    };
-    if parts.len() > 1 {
-        match parts.last().copied() {
-            Some("ro") => {
-                parts.pop();
-                perms = DirPerms::ReadOnly;
-            }
-            Some("rw") if !read_only => {
-                parts.pop();
-            }
-            _ => {}
-        }
-    }
-    match parts.as_slice() {
-        [host] if !host.is_empty() => Ok(Preopen {
-            host: host.to_string(),
-            guest: host.to_string(),
-            perms,
-        }),
-        [host, guest] if !host.is_empty() && !guest.is_empty() => Ok(Preopen {
-            host: host.to_string(),
-            guest: guest.to_string(),
-            perms,
-        }),
-        _ => bail!("{flag} \"{value}\": expected HOST[::GUEST] or HOST::GUEST::ro"),
-    }
-}
-
 /// An `io::Error` as a short phrase, without Rust's " (os error N)" suffix.
 fn describe_io(error: &std::io::Error) -> String {
     let text = error.to_string();
@@ -190,58 +191,6 @@ fn describe_io(error: &std::io::Error) -> String {
         Some(at) => text[..at].to_string(),
         None => text,
     }
-}
-
-/// Builds the guest's WASI view from the command line: nothing is granted unless a flag says so.
-fn build_wasi(args: &RunArgs, argv: &[String]) -> Result<WasiCtx> {
-    let mut builder = WasiCtxBuilder::new();
-    builder.inherit_stdio();
-    builder.args(argv).context("guest arguments")?;
-    for value in &args.envs {
-        let (key, val) = match value.split_once('=') {
-            Some((key, val)) => (key, val.to_string()),
-            None => match std::env::var(value) {
-                Ok(val) => (value.as_str(), val),
-                // Nothing to pass on: say so rather than silently give the guest less than asked.
-                Err(std::env::VarError::NotPresent) => {
-                    eprintln!(
-                        "warning: --env \"{value}\": the host has no such variable; the guest will not see it"
-                    );
-                    continue;
-                }
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    bail!("--env \"{value}\": the host's value is not valid UTF-8")
-                }
-            },
-        };
-        builder
-            .env(key, &val)
-            .map_err(|e| anyhow!("--env \"{value}\": {e}"))?;
-    }
-    let preopens = args
-        .dirs
-        .iter()
-        .map(|v| parse_preopen("--dir", v, false))
-        .chain(
-            args.dirs_ro
-                .iter()
-                .map(|v| parse_preopen("--dir-ro", v, true)),
-        )
-        .collect::<Result<Vec<_>>>()?;
-    for (preopen, flag) in preopens.iter().zip(
-        std::iter::repeat_n("--dir", args.dirs.len())
-            .chain(std::iter::repeat_n("--dir-ro", args.dirs_ro.len())),
-    ) {
-        builder
-            .preopened_dir(&preopen.host, &preopen.guest, preopen.perms)
-            .map_err(|e| match e {
-                WasiError::Preopen { source, .. } => {
-                    anyhow!("{flag} \"{}\": {}", preopen.host, describe_io(&source))
-                }
-                other => anyhow!("{flag} \"{}\": {other}", preopen.host),
-            })?;
-    }
-    Ok(builder.build())
 }
 
 /// How a command ended, mapped to the process exit code.
@@ -257,16 +206,26 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // `ward run -W help` names no module, which clap requires: answer it anyway.
-        Err(_) if asks_for_wasm_options_help(std::env::args().skip(1)) => {
+        Err(_) if asks_for_options_help("-W", "--wasm", std::env::args().skip(1)) => {
             print!("{}", limits::wasm_options_help());
+            return ExitCode::SUCCESS;
+        }
+        Err(_) if asks_for_options_help("-S", "--wasi", std::env::args().skip(1)) => {
+            print!("{}", wasi_options::wasi_options_help());
             return ExitCode::SUCCESS;
         }
         Err(e) => e.exit(),
     };
     let result = match cli.command {
         Some(Command::Run(args)) => run(&args),
-        Some(Command::Wast { files }) => Ok(wast(&files)),
+        Some(Command::Wast(args)) => wast::run(&args),
         Some(Command::Validate { module }) => validate(&module),
+        Some(Command::Config(ConfigCommand::New { file })) => config_new(file.as_deref()),
+        Some(Command::Settings { limits, config }) => settings(&limits, config.as_deref()),
+        Some(Command::Completion { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "ward", &mut std::io::stdout());
+            Ok(Outcome::Success)
+        }
         None => run(&cli.run),
     };
     match result {
@@ -282,20 +241,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether the command line asks for `-W help` (as `-W help`, `-Whelp` or in a comma list).
-fn asks_for_wasm_options_help(args: impl Iterator<Item = String>) -> bool {
-    let mut after_w = false;
+/// Whether the command line asks for `help` from the option group `short`/`long` (`-W`/`--wasm` or
+/// `-S`/`--wasi`): as `-W help`, `-Whelp`, `--wasm=help` or in a comma list.
+fn asks_for_options_help(short: &str, long: &str, args: impl Iterator<Item = String>) -> bool {
+    let mut after_flag = false;
     for arg in args {
-        let value = match arg.strip_prefix("-W") {
+        let attached = if arg == long {
+            Some("")
+        } else {
+            arg.strip_prefix(short)
+                .or_else(|| arg.strip_prefix(long)?.strip_prefix('='))
+        };
+        let value = match attached {
             Some("") => {
-                after_w = true;
+                after_flag = true;
                 continue;
             }
             Some(value) => value.to_string(),
-            None if after_w => arg,
+            None if after_flag => arg,
             None => continue,
         };
-        after_w = false;
+        after_flag = false;
         if value.split(',').any(|option| option == "help") {
             return true;
         }
@@ -343,7 +309,9 @@ fn report_trap(context: &str, trap: &Trap, limits: &Limits) {
 }
 
 fn run(args: &RunArgs) -> Result<Outcome> {
-    let limits = args.limits.resolve()?;
+    let file = args.config_file()?;
+    let limits = args.limits.resolve(&file)?;
+    let wasi_options = args.wasi_options(&file)?;
     let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
     let mut config = Config::new();
     limits.configure(&mut config);
@@ -351,14 +319,14 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     let module_path = args.module();
     let shown = module_path.display();
     let module = load_module(&engine, module_path)?;
-    // Everything after the module belongs to the guest: its argv (after argv[0], the module path),
-    // or with --invoke the function's parameters.
+    // Everything after the module belongs to the guest: its argv (after argv[0], the module path or
+    // --argv0), or with --invoke the function's parameters.
     let guest_args = args.guest_args()?;
-    let mut argv = vec![shown.to_string()];
+    let mut argv = vec![args.argv0.clone().unwrap_or_else(|| shown.to_string())];
     if args.invoke.is_none() {
         argv.extend(guest_args.iter().cloned());
     }
-    let wasi = build_wasi(args, &argv)?;
+    let wasi = build_wasi(args, &wasi_options, &argv)?;
     let mut store = Store::new(
         &engine,
         Host {
@@ -375,14 +343,28 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     if let Some(at) = deadline {
         store.set_wall_clock_deadline_at(at);
     }
+    let preloads = args
+        .preloads
+        .iter()
+        .map(|value| {
+            let (name, path) = value
+                .split_once('=')
+                .filter(|(name, path)| !name.is_empty() && !path.is_empty())
+                .ok_or_else(|| anyhow!("--preload \"{value}\": expected NAME=PATH"))?;
+            Ok((name, load_module(&engine, Path::new(path))?))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut linker = Linker::new(&engine);
-    if ward_wasi::imports_wasi(&module) {
+    if std::iter::once(&module)
+        .chain(preloads.iter().map(|(_, m)| m))
+        .any(ward_wasi::imports_wasi)
+    {
         ward_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
             .context("failed to define WASI functions")?;
     }
     define_shared_memories(&store, &module, &mut linker)?;
     if imports_thread_spawn(&module) {
-        if !args.wasi_options()?.threads {
+        if !wasi_options.threads {
             bail!(
                 "module \"{shown}\" imports `wasi::thread-spawn`: run it with `-S threads=y` to let it \
                  start threads"
@@ -416,8 +398,15 @@ fn run(args: &RunArgs) -> Result<Outcome> {
             .add_to_linker(&mut linker)
             .context("failed to define wasi-threads")?;
         threads.set_linker(&linker);
-    } else {
-        args.wasi_options()?;
+    }
+    for (name, preload) in &preloads {
+        if let Some(outcome) = instantiate_preload(&mut store, &mut linker, name, preload, &limits)?
+        {
+            return Ok(outcome);
+        }
+    }
+    if limits.unknown_imports_trap == Some(true) {
+        define_unknown_imports_as_failing(&mut store, &mut linker, &module)?;
     }
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
@@ -511,33 +500,6 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     }
 }
 
-/// Defines every shared memory the module imports (a wasi-threads program imports its memory):
-/// one memory of the imported type, which every thread's instance then shares.
-fn define_shared_memories(
-    store: &Store<Host>,
-    module: &Module,
-    linker: &mut Linker<Host>,
-) -> Result<()> {
-    for (import_module, name, ty) in module.imports() {
-        if let ExternType::Memory(ty) = ty
-            && ty.shared
-        {
-            let memory = SharedMemory::new(store.engine(), ty).with_context(|| {
-                format!("failed to create shared memory `{import_module}::{name}`")
-            })?;
-            linker.define(store, import_module, name, memory)?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether the module imports `wasi::thread-spawn`.
-fn imports_thread_spawn(module: &Module) -> bool {
-    module
-        .imports()
-        .any(|(m, name, _)| m == "wasi" && name == "thread-spawn")
-}
-
 /// A wasi-threads thread ended the program with `error`: reports it as the main thread would and
 /// returns the process's exit code.
 fn end_from_thread(error: &Error, shown: &str, limits: &Limits) -> i32 {
@@ -558,111 +520,46 @@ fn end_from_thread(error: &Error, shown: &str, limits: &Limits) -> i32 {
     }
 }
 
-/// `n` things, with the noun in the right number: "1 argument", "2 arguments".
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// Parses a `--invoke` parameter: integers in decimal or `0x` hex (as a bit pattern, so `0xffffffff`
-/// is an i32 -1), floats in Rust's decimal syntax, `v128` as 32 hex digits.
-fn parse_arg(ty: &ValType, text: &str) -> Result<Val> {
-    let bad = || anyhow!("\"{text}\" is not a valid {ty}");
-    Ok(match ty {
-        ValType::I32 => Val::I32(parse_int(text, 32).ok_or_else(bad)? as i32),
-        ValType::I64 => Val::I64(parse_int(text, 64).ok_or_else(bad)? as i64),
-        ValType::F32 => Val::F32(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
-        ValType::F64 => Val::F64(text.parse::<f64>().map_err(|_| bad())?.to_bits()),
-        ValType::V128 => {
-            let digits = text.strip_prefix("0x").unwrap_or(text);
-            Val::V128(u128::from_str_radix(digits, 16).map_err(|_| bad())?)
-        }
-        ValType::Ref(_) => bail!("cannot pass a reference ({ty}) from the command line"),
-    })
-}
-
-/// An integer of `bits` bits as its two's-complement bit pattern: signed or unsigned decimal, or
-/// `0x`/`-0x` hex. `None` if it is malformed or does not fit.
-fn parse_int(text: &str, bits: u32) -> Option<u64> {
-    let (negative, magnitude) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
+/// `ward config new [FILE]`: the commented default config file, printed or written to a new FILE.
+fn config_new(file: Option<&Path>) -> Result<Outcome> {
+    let text = config_file::default_file_text();
+    let Some(path) = file else {
+        print!("{text}");
+        return Ok(Outcome::Success);
     };
-    let value: u64 = match magnitude
-        .strip_prefix("0x")
-        .or_else(|| magnitude.strip_prefix("0X"))
-    {
-        Some(hex) if !hex.starts_with(['+', '-']) => u64::from_str_radix(hex, 16).ok()?,
-        Some(_) => return None,
-        None if !magnitude.starts_with(['+', '-']) => magnitude.parse().ok()?,
-        None => return None,
-    };
-    let mask = if bits == 64 {
-        u64::MAX
-    } else {
-        (1 << bits) - 1
-    };
-    if negative {
-        // Down to the most negative value: -2^(bits-1).
-        (value <= 1 << (bits - 1)).then(|| value.wrapping_neg() & mask)
-    } else {
-        (value <= mask).then_some(value)
-    }
-}
-
-fn format_val(value: &Val) -> String {
-    match value {
-        Val::I32(v) => v.to_string(),
-        Val::I64(v) => v.to_string(),
-        Val::F32(bits) => f32::from_bits(*bits).to_string(),
-        Val::F64(bits) => f64::from_bits(*bits).to_string(),
-        Val::V128(v) => format!("{v:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
-            "null".into()
-        }
-        Val::AnyRef(Some(a)) => match a.as_i31() {
-            Some(v) => format!("(ref.i31 {v})"),
-            None => "<anyref>".into(),
-        },
-        Val::FuncRef(Some(_)) => "<funcref>".into(),
-        Val::ExternRef(Some(_)) => "<externref>".into(),
-        Val::ExnRef(Some(_)) => "<exnref>".into(),
-    }
-}
-
-fn wast(files: &[PathBuf]) -> Outcome {
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for path in files {
-        let shown = path.display();
-        match ward_wast::run_file(path) {
-            Ok(report) => {
-                for failure in &report.failures {
-                    eprintln!("{shown}:{}: {}", failure.line, failure.message);
-                }
-                println!(
-                    "{shown}: {} passed, {} failed, {} skipped",
-                    report.passed, report.failed, report.skipped
-                );
-                passed += report.passed;
-                failed += report.failed;
-                skipped += report.skipped;
+    let shown = path.display();
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                anyhow!("config file \"{shown}\" already exists (ward leaves it alone)")
             }
-            Err(e) => {
-                eprintln!("{e}");
-                println!("{shown}: 0 passed, 1 failed, 0 skipped");
-                failed += 1;
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    if failed == 0 {
-        Outcome::Success
-    } else {
-        Outcome::Failure
-    }
+            _ => anyhow!(
+                "failed to create config file \"{shown}\": {}",
+                describe_io(&e)
+            ),
+        })?;
+    std::io::Write::write_all(&mut out, text.as_bytes()).map_err(|e| {
+        anyhow!(
+            "failed to write config file \"{shown}\": {}",
+            describe_io(&e)
+        )
+    })?;
+    println!("created a new configuration file at \"{shown}\"");
+    Ok(Outcome::Success)
+}
+
+/// `ward settings`: the engine settings after the config file and `-W` options.
+fn settings(args: &LimitArgs, config: Option<&Path>) -> Result<Outcome> {
+    let file = match config {
+        Some(path) => ConfigFile::read(path)?,
+        None => ConfigFile::default(),
+    };
+    let limits = args.resolve(&file)?;
+    print!("{}", limits.settings_text());
+    Ok(Outcome::Success)
 }
 
 fn validate(path: &Path) -> Result<Outcome> {
