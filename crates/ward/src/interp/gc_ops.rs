@@ -192,7 +192,7 @@ pub(super) unsafe fn new_exception(
     }
     debug_assert!(base as usize + n <= frame_size);
     // SAFETY: the payload span lies inside the frame (translator invariant).
-    let payload: Box<[u64]> =
+    let payload: gc::Words =
         unsafe { std::slice::from_raw_parts(slots.add(fp + base as usize), n) }.into();
     Ok(store.gc.alloc(GcObject {
         ty,
@@ -375,7 +375,7 @@ unsafe fn heap_op(
             let site = side_tables.gc_sites[site as usize];
             let words = gc_reserve!(Some(site.words as usize));
             let kind = ObjectKind::Struct { trace: site.trace };
-            alloc!(dst, site, kind, vec![0; words].into())
+            alloc!(dst, site, kind, gc::Words::zeroed(words))
         }
         I::Gc {
             op: GcOp::StructGet,
@@ -428,7 +428,7 @@ unsafe fn heap_op(
             let site = side_tables.gc_sites[site as usize];
             let len = get!(len) as u32 as usize;
             let words = gc_reserve!(gc::array_words(site.storage, len));
-            alloc!(dst, site, array_kind!(site, len), vec![0; words].into())
+            alloc!(dst, site, array_kind!(site, len), gc::Words::zeroed(words))
         }
         I::Gc {
             op: GcOp::ArrayNewFixed,
