@@ -103,11 +103,7 @@ pub(super) unsafe fn execute(
     let at = addr
         .checked_add(site.offset)
         .ok_or(TrapKind::MemoryOutOfBounds)?;
-    let atomic = !matches!(
-        op,
-        AtomicOp::Load { .. } | AtomicOp::Store { .. } | AtomicOp::LoadV128 | AtomicOp::StoreV128
-    );
-    if atomic && !at.is_multiple_of(size as u64) {
+    if !op.is_ordinary() && !at.is_multiple_of(size as u64) {
         return Err(TrapKind::UnalignedAtomic);
     }
     if at
@@ -253,19 +249,9 @@ pub(super) fn copy_with_shared(
     // shared memories never shrink.
     unsafe {
         match (dst_shared, src_shared) {
-            // The same shared memory (perhaps through two entities): ranges may overlap.
-            (Some(to), Some(from)) if std::sync::Arc::ptr_eq(&to, &from) => {
-                to.copy_within(s.start, d.start, s.len())
-            }
+            // Perhaps the same shared memory (through two entities): ranges may overlap.
             (Some(to), Some(from)) => {
-                let mut buf = [0u8; 256];
-                let mut done = 0;
-                while done < s.len() {
-                    let n = (s.len() - done).min(buf.len());
-                    from.read_bytes(s.start + done, &mut buf[..n]);
-                    to.write_bytes(d.start + done, &buf[..n]);
-                    done += n;
-                }
+                SharedMemoryInner::copy(&from, s.start, &to, d.start, s.len())
             }
             (Some(to), None) => to.write_bytes(d.start, &memories[sm].data()[s]),
             (None, Some(from)) => from.read_bytes(s.start, &mut memories[dm].data_mut()[d]),

@@ -756,6 +756,20 @@ pub(crate) enum AtomicOp {
     Notify,
 }
 
+impl AtomicOp {
+    /// Whether this is an ordinary load or store (of a shared memory) rather than one of the
+    /// threads proposal's atomic instructions.
+    pub fn is_ordinary(self) -> bool {
+        matches!(
+            self,
+            AtomicOp::Load { .. }
+                | AtomicOp::Store { .. }
+                | AtomicOp::LoadV128
+                | AtomicOp::StoreV128
+        )
+    }
+}
+
 /// Immediates of a GC instruction: the canonical struct or array type it names and, depending on
 /// the instruction, a field, a sign extension, a segment or an element count.
 #[derive(Debug, Clone, Copy, PartialEq)]

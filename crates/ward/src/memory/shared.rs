@@ -76,6 +76,20 @@ fn low_mask(n: usize) -> u64 {
     }
 }
 
+/// The pieces of the byte range `at..at + len` that lie in one word each, as (offset from `at`,
+/// length).
+fn word_pieces(at: usize, len: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut done = 0;
+    std::iter::from_fn(move || {
+        (done < len).then(|| {
+            let n = (len - done).min(8 - (at + done) % 8);
+            let piece = (done, n);
+            done += n;
+            piece
+        })
+    })
+}
+
 impl SharedMemoryInner {
     /// A shared memory of type `ty` (which must have a maximum): its whole maximum is reserved.
     pub fn new(ty: MemoryType) -> Result<Arc<SharedMemoryInner>> {
@@ -247,13 +261,10 @@ impl SharedMemoryInner {
     /// # Safety
     /// `at + out.len()` is at most the memory's current size.
     pub unsafe fn read_bytes(&self, at: usize, out: &mut [u8]) {
-        let mut done = 0;
-        while done < out.len() {
-            let n = (out.len() - done).min(8 - (at + done) % 8);
+        for (done, n) in word_pieces(at, out.len()) {
             // SAFETY: inside the range the caller checked.
             let value = unsafe { self.load(at + done, n, Ordering::Relaxed) };
             out[done..done + n].copy_from_slice(&value.to_le_bytes()[..n]);
-            done += n;
         }
     }
 
@@ -262,16 +273,13 @@ impl SharedMemoryInner {
     /// # Safety
     /// `at + bytes.len()` is at most the memory's current size.
     pub unsafe fn write_bytes(&self, at: usize, bytes: &[u8]) {
-        let mut done = 0;
-        while done < bytes.len() {
-            let n = (bytes.len() - done).min(8 - (at + done) % 8);
+        for (done, n) in word_pieces(at, bytes.len()) {
             let mut word = [0u8; 8];
             word[..n].copy_from_slice(&bytes[done..done + n]);
             // SAFETY: inside the range the caller checked; `n` stays inside one word.
             unsafe {
                 self.store_in_word(at + done, n, u64::from_le_bytes(word), Ordering::Relaxed)
             };
-            done += n;
         }
     }
 
@@ -281,20 +289,18 @@ impl SharedMemoryInner {
     /// `at + len` is at most the memory's current size.
     pub unsafe fn fill(&self, at: usize, len: usize, value: u8) {
         let pattern = u64::from_le_bytes([value; 8]);
-        let mut done = 0;
-        while done < len {
-            let n = (len - done).min(8 - (at + done) % 8);
+        for (done, n) in word_pieces(at, len) {
             // SAFETY: inside the range the caller checked; `n` stays inside one word.
             unsafe { self.store_in_word(at + done, n, pattern, Ordering::Relaxed) };
-            done += n;
         }
     }
 
-    /// Copies `len` bytes from `src` to `dst` within the memory, as `memmove` does.
+    /// Copies `len` bytes from `src` in `from` to `dst` in `to`, which may be the same memory
+    /// (then as `memmove` does: overlapping ranges are handled).
     ///
     /// # Safety
-    /// Both ranges end at most at the memory's current size.
-    pub unsafe fn copy_within(&self, src: usize, dst: usize, len: usize) {
+    /// Both ranges end at most at their memories' current sizes.
+    pub unsafe fn copy(from: &Self, src: usize, to: &Self, dst: usize, len: usize) {
         let mut buf = [0u8; 256];
         let chunks = len.div_ceil(buf.len());
         for i in 0..chunks {
@@ -304,8 +310,8 @@ impl SharedMemoryInner {
             let n = (len - start).min(buf.len());
             // SAFETY: inside the ranges the caller checked.
             unsafe {
-                self.read_bytes(src + start, &mut buf[..n]);
-                self.write_bytes(dst + start, &buf[..n]);
+                from.read_bytes(src + start, &mut buf[..n]);
+                to.write_bytes(dst + start, &buf[..n]);
             }
         }
     }

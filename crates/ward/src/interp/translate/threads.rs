@@ -165,17 +165,10 @@ impl Translator<'_, '_> {
         let Some((memarg, atomic, operands)) = classify(op) else {
             return self.reject_shared_simd(op).map(|()| false);
         };
-        let ordinary = matches!(
-            atomic,
-            AtomicOp::Load { .. }
-                | AtomicOp::Store { .. }
-                | AtomicOp::LoadV128
-                | AtomicOp::StoreV128
-        );
         let Some(memory) = memory_index(&memarg) else {
             return Ok(false);
         };
-        if ordinary && !self.is_shared(memory) {
+        if atomic.is_ordinary() && !self.is_shared(memory) {
             return Ok(false);
         }
         self.env.side_tables.atomic_sites.push(AtomicSite {
