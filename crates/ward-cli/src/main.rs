@@ -59,6 +59,15 @@ enum Command {
         /// The module (.wasm or .wat).
         module: PathBuf,
     },
+    /// Print a module's functions as ward's interpreter bytecode, each instruction below the Wasm
+    /// operators it was translated from (as `wasmtime explore` shows machine code).
+    Explore {
+        /// The module (.wasm or .wat).
+        module: PathBuf,
+        /// Only this function (its index, or its name from the name section).
+        #[arg(long, value_name = "FUNC")]
+        func: Option<String>,
+    },
     /// Work with configuration files (`--config`).
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -220,6 +229,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Wast(args)) => wast::run(&args),
         Some(Command::Validate { module }) => validate(&module),
+        Some(Command::Explore { module, func }) => explore(&module, func.as_deref()),
         Some(Command::Config(ConfigCommand::New { file })) => config_new(file.as_deref()),
         Some(Command::Settings { limits, config }) => settings(&limits, config.as_deref()),
         Some(Command::Completion { shell }) => {
@@ -559,6 +569,42 @@ fn settings(args: &LimitArgs, config: Option<&Path>) -> Result<Outcome> {
     };
     let limits = args.resolve(&file)?;
     print!("{}", limits.settings_text());
+    Ok(Outcome::Success)
+}
+
+/// `ward explore`: the bytecode of every function (or of `func`), with its Wasm operators.
+fn explore(path: &Path, func: Option<&str>) -> Result<Outcome> {
+    let engine = Engine::default();
+    let bytes = read_module(path)?;
+    let module = Module::from_binary(&engine, &bytes)
+        .with_context(|| format!("failed to compile \"{}\"", path.display()))?;
+    let listing = module.disassemble(Some(&bytes));
+    let Some(func) = func else {
+        print!("{listing}");
+        return Ok(Outcome::Success);
+    };
+    // Functions start at lines `func N` or `func N $name`.
+    let wanted = |line: &str| {
+        let head = line.strip_prefix("func ").unwrap_or("");
+        let mut words = head.split([' ', ':']);
+        let index = words.next().unwrap_or("");
+        let name = words.next().unwrap_or("");
+        index == func || name.strip_prefix('$') == Some(func)
+    };
+    let mut printing = false;
+    let mut found = false;
+    for line in listing.lines() {
+        if line.starts_with("func ") {
+            printing = wanted(line);
+            found |= printing;
+        }
+        if printing {
+            println!("{line}");
+        }
+    }
+    if !found {
+        bail!("\"{}\" defines no function {func}", path.display());
+    }
     Ok(Outcome::Success)
 }
 

@@ -34,17 +34,140 @@ pub type PairSlot = u16;
 /// Index into the function's table of 128-bit immediates (`v128.const` values and shuffle masks).
 pub type V128ConstIndex = u32;
 
+/// The type of an operand of kind `$kind` (see [`define_instr!`]).
+macro_rules! operand_type {
+    (ret) => {
+        Slot
+    };
+    (out) => {
+        Slot
+    };
+    (slot) => {
+        Slot
+    };
+    (pair) => {
+        PairSlot
+    };
+    (pair_out) => {
+        PairSlot
+    };
+    (target) => {
+        Target
+    };
+    (imm($t:ty)) => {
+        $t
+    };
+    (index($t:ty)) => {
+        $t
+    };
+    (side($t:ty)) => {
+        $t
+    };
+    (op($t:ty)) => {
+        $t
+    };
+}
+
+/// `return Some(field)` from an accessor if the operand is of the kind the accessor looks for.
+macro_rules! operand_if {
+    (ret, ret, $f:ident) => {
+        return Some($f)
+    };
+    (target, target, $f:ident) => {
+        return Some($f)
+    };
+    ($want:ident, $kind:ident $(($t:ty))?, $f:ident) => {
+        let _ = $f;
+    };
+}
+
+/// Writes one operand for the disassembler: slots as `s12`, branch targets as the absolute
+/// instruction index `@34` (the field holds an offset from the branch at `$at`), the rest as numbers
+/// or op names.
+macro_rules! operand_fmt {
+    ($out:ident, $at:ident, target, $f:ident) => {
+        write!(
+            $out,
+            " {}=@{}",
+            stringify!($f),
+            ($at as i64) + (*$f as i32 as i64)
+        )
+    };
+    ($out:ident, $at:ident, ret, $f:ident) => {
+        write!($out, " {}=s{}", stringify!($f), $f)
+    };
+    ($out:ident, $at:ident, out, $f:ident) => {
+        write!($out, " {}=s{}", stringify!($f), $f)
+    };
+    ($out:ident, $at:ident, slot, $f:ident) => {
+        write!($out, " {}=s{}", stringify!($f), $f)
+    };
+    ($out:ident, $at:ident, pair, $f:ident) => {
+        write!($out, " {}=s{}", stringify!($f), $f)
+    };
+    ($out:ident, $at:ident, pair_out, $f:ident) => {
+        write!($out, " {}=s{}", stringify!($f), $f)
+    };
+    ($out:ident, $at:ident, side($t:ty), $f:ident) => {
+        write!($out, " {}=#{}", stringify!($f), $f)
+    };
+    ($out:ident, $at:ident, index($t:ty), $f:ident) => {
+        write!($out, " {}={}", stringify!($f), $f)
+    };
+    ($out:ident, $at:ident, imm($t:ty), $f:ident) => {
+        write!($out, " {}={}", stringify!($f), $f)
+    };
+    ($out:ident, $at:ident, op($t:ty), $f:ident) => {
+        write!($out, " {}={:?}", stringify!($f), $f)
+    };
+}
+
+/// The instruction table: every instruction is declared here once, and everything else about it is
+/// generated from that declaration.
+///
+/// Instructions of a common shape are listed by name in a group whose shape fixes their operands
+/// (`binary` is `{ dst: ret, a: slot, b: slot }`, …); the rest (`other`) list their operands with
+/// a kind each:
+///
+/// | kind | type | meaning |
+/// |---|---|---|
+/// | `ret` | [`Slot`] | the single result, written after every input is read: the translator may retarget it |
+/// | `out` | [`Slot`] | a slot written (not retargetable) |
+/// | `slot` | [`Slot`] | a slot read (or the first of a span, `base`) |
+/// | `pair` / `pair_out` | [`PairSlot`] | a slot below 65,536 of a fused instruction, read / written |
+/// | `target` | [`Target`] | a branch target |
+/// | `imm(T)` | `T` | an immediate |
+/// | `index(T)` | `T` | a module index (function, global, memory, table, segment, tag) |
+/// | `side(T)` | `T` | an index into the function's side tables |
+/// | `op(T)` | `T` | a sub-operation (the op of a SIMD or GC shape) |
+///
+/// Generated from the table:
+/// - the [`Instr`] enum and, for the groups, constructors (`ctor::*`);
+/// - the accessors [`Instr::result_slot_mut`] and [`Instr::branch_target_mut`];
+/// - [`Instr::name`] and the disassembler [`Instr::display_at`];
+/// - the 1:1 part of the translator: [`binary_of`], [`binary_imm_of`], [`simd_binary_of`],
+///   [`unary_of`], [`load_of`] and [`store_of`], from Wasm operators named like the instruction
+///   (the group entries `X = Y` name the Wasm operator `Y` an instruction `X` stands for);
+/// - [`InstrTable`], a trait with one associated item per instruction: an executor implements it to
+///   build its handler table ([`handler_table`]), so an instruction without a handler does not
+///   compile.
 macro_rules! define_instr {
     (
         binary: [$($bin:ident),* $(,)?]
-        binary_imm: [$($bi:ident),* $(,)?]
+        simd_binary: [$($sb:ident = $sbop:ident),* $(,)?]
+        binary_imm: [$($bi:ident = $biop:ident : $bibits:literal),* $(,)?]
         branch_cmp: [$($bc:ident),* $(,)?]
         branch_cmp_imm: [$($bci:ident),* $(,)?]
         unary: [$($un:ident),* $(,)?]
         load: [$($ld:ident / $ldx:ident),* $(,)?]
-        store: [$($st:ident / $stx:ident),* $(,)?]
+        store: [$($st:ident / $stx:ident / $stimm:ident : $stbits:literal),* $(,)?]
         pair: [$($pair:ident),* $(,)?]
-        other: { $($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }),* $(,)? }
+        other: {
+            $(
+                $(#[$doc:meta])*
+                $name:ident { $($field:ident : $kind:ident $(($kty:ty))?),* $(,)? }
+            ),* $(,)?
+        }
     ) => {
         /// One interpreter instruction.
         ///
@@ -54,8 +177,13 @@ macro_rules! define_instr {
         #[repr(u16)]
         pub enum Instr {
             $(
-                #[allow(missing_docs)]
+                /// `slot[dst] = slot[a] op slot[b]` (the Wasm operator of the same name).
                 $bin { dst: Slot, a: Slot, b: Slot },
+            )*
+            $(
+                /// `slot[dst..+2] = slot[a..+2] op slot[b..+2]`: a common `v128` operator with its
+                /// own instruction (no second dispatch on a [`V128BinaryOp`]).
+                $sb { dst: Slot, a: Slot, b: Slot },
             )*
             $(
                 /// `slot[dst] = slot[a] op imm` (an `i64` op sign-extends `imm`).
@@ -70,7 +198,7 @@ macro_rules! define_instr {
                 $bci { a: Slot, imm: u32, target: Target },
             )*
             $(
-                #[allow(missing_docs)]
+                /// `slot[dst] = op slot[src]` (the Wasm operator of the same name).
                 $un { dst: Slot, src: Slot },
             )*
             $(
@@ -91,15 +219,15 @@ macro_rules! define_instr {
             )*
             $(
                 $(#[$doc])*
-                $name { $($field: $ty),* },
+                $name { $($field: operand_type!($kind $(($kty))?)),* },
             )*
         }
 
         /// The number of [`Instr`] variants (one more than the largest tag).
         pub(crate) const INSTR_COUNT: usize = [
-            $(stringify!($bin),)* $(stringify!($bi),)* $(stringify!($bc),)* $(stringify!($bci),)*
-            $(stringify!($un),)* $(stringify!($ld), stringify!($ldx),)* $(stringify!($st), stringify!($stx),)*
-            $(stringify!($pair),)* $(stringify!($name),)*
+            $(stringify!($bin),)* $(stringify!($sb),)* $(stringify!($bi),)* $(stringify!($bc),)*
+            $(stringify!($bci),)* $(stringify!($un),)* $(stringify!($ld), stringify!($ldx),)*
+            $(stringify!($st), stringify!($stx),)* $(stringify!($pair),)* $(stringify!($name),)*
         ].len();
 
         /// Builders that let the translator name an operator's instruction without repeating the list.
@@ -108,11 +236,14 @@ macro_rules! define_instr {
         pub(crate) type BinaryImmCtor = fn(Slot, Slot, u32) -> Instr;
         pub(crate) type LoadCtor = (fn(Slot, Slot, u32) -> Instr, fn(Slot, Slot, MemArgIndex) -> Instr);
         pub(crate) type StoreCtor = (fn(Slot, Slot, u32) -> Instr, fn(Slot, Slot, MemArgIndex) -> Instr);
+        /// Builds a store of the constant `imm` to memory 0: `(addr, imm, offset)`.
+        pub(crate) type StoreImmCtor = fn(Slot, u32, u32) -> Instr;
 
         #[allow(non_snake_case, dead_code)]
         pub(crate) mod ctor {
             use super::*;
             $(pub(crate) fn $bin(dst: Slot, a: Slot, b: Slot) -> Instr { Instr::$bin { dst, a, b } })*
+            $(pub(crate) fn $sb(dst: Slot, a: Slot, b: Slot) -> Instr { Instr::$sb { dst, a, b } })*
             $(pub(crate) fn $bi(dst: Slot, a: Slot, imm: u32) -> Instr { Instr::$bi { dst, a, imm } })*
             $(pub(crate) fn $un(dst: Slot, src: Slot) -> Instr { Instr::$un { dst, src } })*
             $(
@@ -125,128 +256,204 @@ macro_rules! define_instr {
             )*
         }
 
+        /// The instruction of a binary Wasm operator (both operands in slots).
+        pub(crate) fn binary_of(op: &wasmparser::Operator<'_>) -> Option<BinaryCtor> {
+            match op {
+                $(wasmparser::Operator::$bin => Some(ctor::$bin),)*
+                _ => None,
+            }
+        }
+
+        /// The register-immediate form of a binary Wasm operator, with its plain form and whether it
+        /// is a 64-bit operator (whose immediate must fit a sign-extended `i32`).
+        pub(crate) fn binary_imm_of(op: &wasmparser::Operator<'_>) -> Option<(BinaryCtor, BinaryImmCtor, bool)> {
+            match op {
+                $(wasmparser::Operator::$biop => Some((ctor::$biop, ctor::$bi, $bibits == 64)),)*
+                _ => None,
+            }
+        }
+
+        /// The dedicated instruction of a `v128` binary operator, if it has one.
+        pub(crate) fn simd_binary_of(op: V128BinaryOp) -> Option<BinaryCtor> {
+            match op {
+                $(V128BinaryOp::$sbop => Some(ctor::$sb),)*
+                _ => None,
+            }
+        }
+
+        /// The instruction of a unary Wasm operator.
+        pub(crate) fn unary_of(op: &wasmparser::Operator<'_>) -> Option<UnaryCtor> {
+            match op {
+                $(wasmparser::Operator::$un => Some(ctor::$un),)*
+                _ => None,
+            }
+        }
+
+        /// The instructions of a Wasm load: memory 0 with a 32-bit offset, and through a memarg.
+        pub(crate) fn load_of<'a>(op: &'a wasmparser::Operator<'_>) -> Option<(&'a wasmparser::MemArg, LoadCtor)> {
+            match op {
+                $(wasmparser::Operator::$ld { memarg } => Some((memarg, (ctor::$ld, ctor::$ldx))),)*
+                _ => None,
+            }
+        }
+
+        /// The instructions of a Wasm store, the instruction storing a constant instead, and
+        /// whether that constant is a 64-bit one (it must fit a sign-extended `i32`).
+        pub(crate) fn store_of<'a>(
+            op: &'a wasmparser::Operator<'_>,
+        ) -> Option<(&'a wasmparser::MemArg, StoreCtor, StoreImmCtor, bool)> {
+            match op {
+                $(
+                    wasmparser::Operator::$st { memarg } => Some((
+                        memarg,
+                        (ctor::$st, ctor::$stx),
+                        |addr, imm, offset| Instr::$stimm { addr, imm, offset },
+                        $stbits == 64,
+                    )),
+                )*
+                _ => None,
+            }
+        }
+
+        /// One item per instruction, named like it: an executor implements this trait with its
+        /// handler for each instruction, and [`handler_table`] lays them out by tag. An instruction
+        /// added to the table without a handler is a compile error ("not all trait items
+        /// implemented").
+        #[allow(non_upper_case_globals, dead_code)]
+        pub(crate) trait InstrTable {
+            /// A handler table entry.
+            type Entry: Copy;
+            $(const $bin: Self::Entry;)*
+            $(const $sb: Self::Entry;)*
+            $(const $bi: Self::Entry;)*
+            $(const $bc: Self::Entry;)*
+            $(const $bci: Self::Entry;)*
+            $(const $un: Self::Entry;)*
+            $(const $ld: Self::Entry; const $ldx: Self::Entry;)*
+            $(const $st: Self::Entry; const $stx: Self::Entry;)*
+            $(const $pair: Self::Entry;)*
+            $(const $name: Self::Entry;)*
+        }
+
+        /// The handlers of `T`, indexed by instruction tag.
+        pub(crate) const fn handler_table<T: InstrTable>() -> [T::Entry; INSTR_COUNT] {
+            [
+                $(T::$bin,)* $(T::$sb,)* $(T::$bi,)* $(T::$bc,)* $(T::$bci,)* $(T::$un,)*
+                $(T::$ld, T::$ldx,)* $(T::$st, T::$stx,)* $(T::$pair,)* $(T::$name,)*
+            ]
+        }
+
         impl Instr {
-            /// The slot this instruction writes its single result to, for result retargeting.
+            /// The slot this instruction writes its single result to, for result retargeting
+            /// (operands of kind `ret`).
+            #[allow(unreachable_code, unused_variables)]
             pub(crate) fn result_slot_mut(&mut self) -> Option<&mut Slot> {
                 match self {
-                    $(Instr::$bin { dst, .. } => Some(dst),)*
-                    $(Instr::$un { dst, .. } => Some(dst),)*
-                    $(Instr::$bi { dst, .. } => Some(dst),)*
-                    $(Instr::$ld { dst, .. } | Instr::$ldx { dst, .. } => Some(dst),)*
-                    $(Instr::$pair { dst, .. } => Some(dst),)*
-                    Instr::Copy { dst, .. }
-                    | Instr::Const32 { dst, .. }
-                    | Instr::Const64 { dst, .. }
-                    | Instr::GlobalGet { dst, .. }
-                    | Instr::MemorySize { dst, .. }
-                    | Instr::TableGet { dst, .. }
-                    | Instr::TableSize { dst, .. }
-                    | Instr::RefFunc { dst, .. }
-                    | Instr::Copy2 { dst, .. }
-                    | Instr::GlobalGet2 { dst, .. }
-                    | Instr::V128Const { dst, .. }
-                    | Instr::V128Binary { dst, .. }
-                    | Instr::V128Unary { dst, .. }
-                    | Instr::V128Test { dst, .. }
-                    | Instr::V128Shift { dst, .. }
-                    | Instr::V128ShiftImm { dst, .. }
-                    | Instr::V128Splat { dst, .. }
-                    | Instr::V128Ternary { dst, .. }
-                    | Instr::V128ExtractLane { dst, .. }
-                    | Instr::V128ReplaceLane { dst, .. }
-                    | Instr::V128Shuffle { dst, .. }
-                    | Instr::V128Load { dst, .. }
-                    | Instr::V128LoadPlain { dst, .. }
-                    | Instr::V128LoadAt { dst, .. }
-                    | Instr::V128LoadX { dst, .. }
-                    | Instr::V128LoadLane { dst, .. }
-                    | Instr::I32LoadAt { dst, .. }
-                    | Instr::I64LoadAt { dst, .. }
-                    | Instr::I32Load8UAt { dst, .. }
-                    | Instr::I32Load8SAt { dst, .. }
-                    | Instr::I32Load16UAt { dst, .. }
-                    | Instr::I32Load16SAt { dst, .. } => Some(dst),
-                    _ => None,
+                    $(Instr::$bin { dst, .. })|* => Some(dst),
+                    $(Instr::$sb { dst, .. })|* => Some(dst),
+                    $(Instr::$bi { dst, .. })|* => Some(dst),
+                    $(Instr::$un { dst, .. })|* => Some(dst),
+                    $(Instr::$ld { dst, .. } | Instr::$ldx { dst, .. })|* => Some(dst),
+                    $(Instr::$pair { dst, .. })|* => Some(dst),
+                    $(Instr::$bc { .. })|* | $(Instr::$bci { .. })|* => None,
+                    $(Instr::$st { .. } | Instr::$stx { .. })|* => None,
+                    $(Instr::$name { $($field),* } => { $(operand_if!(ret, $kind $(($kty))?, $field);)* None })*
                 }
             }
 
-            /// The jump target of a branch instruction, for patching.
+            /// The branch target of a branch instruction, for patching (operands of kind `target`).
+            #[allow(unreachable_code, unused_variables)]
             pub(crate) fn branch_target_mut(&mut self) -> Option<&mut Target> {
                 match self {
-                    $(Instr::$bc { target, .. } => Some(target),)*
-                    $(Instr::$bci { target, .. } => Some(target),)*
-                    Instr::Br { target }
-                    | Instr::BrIfNez { target, .. }
-                    | Instr::BrIfEqz { target, .. }
-                    | Instr::BrOnNull { target, .. }
-                    | Instr::BrOnNonNull { target, .. }
-                    | Instr::BrOnCast { target, .. }
-                    | Instr::BrOnCastFail { target, .. } => Some(target),
-                    Instr::I32LoadBrEq { target, .. }
-                    | Instr::I32LoadBrEqz { target, .. }
-                    | Instr::I32LoadBrNe { target, .. }
-                    | Instr::I32LoadBrNez { target, .. }
-                    | Instr::I32LoadBrLtS { target, .. }
-                    | Instr::I32LoadBrLtU { target, .. }
-                    | Instr::I32LoadBrGtS { target, .. }
-                    | Instr::I32LoadBrGtU { target, .. }
-                    | Instr::I32LoadBrLeS { target, .. }
-                    | Instr::I32LoadBrLeU { target, .. }
-                    | Instr::I32LoadBrGeS { target, .. }
-                    | Instr::I32LoadBrGeU { target, .. }
-                    | Instr::I32Load8UBrEq { target, .. }
-                    | Instr::I32Load8UBrEqz { target, .. }
-                    | Instr::I32Load8UBrNe { target, .. }
-                    | Instr::I32Load8UBrNez { target, .. }
-                    | Instr::I32Load8UBrLtS { target, .. }
-                    | Instr::I32Load8UBrLtU { target, .. }
-                    | Instr::I32Load8UBrGtS { target, .. }
-                    | Instr::I32Load8UBrGtU { target, .. }
-                    | Instr::I32Load8UBrLeS { target, .. }
-                    | Instr::I32Load8UBrLeU { target, .. }
-                    | Instr::I32Load8UBrGeS { target, .. }
-                    | Instr::I32Load8UBrGeU { target, .. } => Some(target),
-                    Instr::I32AddBrEq { target, .. }
-                    | Instr::I32AddBrNe { target, .. }
-                    | Instr::I32AddBrLtS { target, .. }
-                    | Instr::I32AddBrLtU { target, .. }
-                    | Instr::I32AddBrGtS { target, .. }
-                    | Instr::I32AddBrGtU { target, .. }
-                    | Instr::I32AddBrLeS { target, .. }
-                    | Instr::I32AddBrLeU { target, .. }
-                    | Instr::I32AddBrGeS { target, .. }
-                    | Instr::I32AddBrGeU { target, .. }
-                    | Instr::I32AddImmBrEq { target, .. }
-                    | Instr::I32AddImmBrNe { target, .. }
-                    | Instr::I32AddImmBrLtS { target, .. }
-                    | Instr::I32AddImmBrLtU { target, .. }
-                    | Instr::I32AddImmBrGtS { target, .. }
-                    | Instr::I32AddImmBrGtU { target, .. }
-                    | Instr::I32AddImmBrLeS { target, .. }
-                    | Instr::I32AddImmBrLeU { target, .. }
-                    | Instr::I32AddImmBrGeS { target, .. }
-                    | Instr::I32AddImmBrGeU { target, .. }
-                    | Instr::I32AddBrEqImm { target, .. }
-                    | Instr::I32AddBrNeImm { target, .. }
-                    | Instr::I32AddBrLtSImm { target, .. }
-                    | Instr::I32AddBrLtUImm { target, .. }
-                    | Instr::I32AddBrGtSImm { target, .. }
-                    | Instr::I32AddBrGtUImm { target, .. }
-                    | Instr::I32AddBrLeSImm { target, .. }
-                    | Instr::I32AddBrLeUImm { target, .. }
-                    | Instr::I32AddBrGeSImm { target, .. }
-                    | Instr::I32AddBrGeUImm { target, .. }
-                    | Instr::I32AddImmBrEqImm { target, .. }
-                    | Instr::I32AddImmBrNeImm { target, .. }
-                    | Instr::I32AddImmBrLtSImm { target, .. }
-                    | Instr::I32AddImmBrLtUImm { target, .. }
-                    | Instr::I32AddImmBrGtSImm { target, .. }
-                    | Instr::I32AddImmBrGtUImm { target, .. }
-                    | Instr::I32AddImmBrLeSImm { target, .. }
-                    | Instr::I32AddImmBrLeUImm { target, .. }
-                    | Instr::I32AddImmBrGeSImm { target, .. }
-                    | Instr::I32AddImmBrGeUImm { target, .. } => Some(target),
-                    _ => None,
+                    $(Instr::$bc { target, .. })|* => Some(target),
+                    $(Instr::$bci { target, .. })|* => Some(target),
+                    $(Instr::$bin { .. })|* | $(Instr::$sb { .. })|* | $(Instr::$bi { .. })|* => None,
+                    $(Instr::$un { .. })|* | $(Instr::$pair { .. })|* => None,
+                    $(Instr::$ld { .. } | Instr::$ldx { .. })|* => None,
+                    $(Instr::$st { .. } | Instr::$stx { .. })|* => None,
+                    $(Instr::$name { $($field),* } => { $(operand_if!(target, $kind $(($kty))?, $field);)* None })*
+                }
+            }
+
+            /// The instruction's name.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Instr::$bin { .. } => stringify!($bin),)*
+                    $(Instr::$sb { .. } => stringify!($sb),)*
+                    $(Instr::$bi { .. } => stringify!($bi),)*
+                    $(Instr::$bc { .. } => stringify!($bc),)*
+                    $(Instr::$bci { .. } => stringify!($bci),)*
+                    $(Instr::$un { .. } => stringify!($un),)*
+                    $(Instr::$ld { .. } => stringify!($ld), Instr::$ldx { .. } => stringify!($ldx),)*
+                    $(Instr::$st { .. } => stringify!($st), Instr::$stx { .. } => stringify!($stx),)*
+                    $(Instr::$pair { .. } => stringify!($pair),)*
+                    $(Instr::$name { .. } => stringify!($name),)*
+                }
+            }
+
+            /// Writes this instruction, found at index `at` of its function's finished code, as
+            /// `Name operand=value …`: slots `s3`, side-table entries `#2`, branch targets as the
+            /// absolute index `@17` they jump to.
+            pub fn display_at(&self, at: usize, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+                out.write_str(self.name())?;
+                match self {
+                    $(Instr::$bin { dst, a, b })|* | $(Instr::$sb { dst, a, b })|* => {
+                        operand_fmt!(out, at, ret, dst)?;
+                        operand_fmt!(out, at, slot, a)?;
+                        operand_fmt!(out, at, slot, b)
+                    }
+                    $(Instr::$bi { dst, a, imm })|* => {
+                        operand_fmt!(out, at, ret, dst)?;
+                        operand_fmt!(out, at, slot, a)?;
+                        operand_fmt!(out, at, imm(u32), imm)
+                    }
+                    $(Instr::$bc { a, b, target })|* => {
+                        operand_fmt!(out, at, slot, a)?;
+                        operand_fmt!(out, at, slot, b)?;
+                        operand_fmt!(out, at, target, target)
+                    }
+                    $(Instr::$bci { a, imm, target })|* => {
+                        operand_fmt!(out, at, slot, a)?;
+                        operand_fmt!(out, at, imm(u32), imm)?;
+                        operand_fmt!(out, at, target, target)
+                    }
+                    $(Instr::$un { dst, src })|* => {
+                        operand_fmt!(out, at, ret, dst)?;
+                        operand_fmt!(out, at, slot, src)
+                    }
+                    $(Instr::$ld { dst, addr, offset })|* => {
+                        operand_fmt!(out, at, ret, dst)?;
+                        operand_fmt!(out, at, slot, addr)?;
+                        operand_fmt!(out, at, imm(u32), offset)
+                    }
+                    $(Instr::$ldx { dst, addr, memarg })|* => {
+                        operand_fmt!(out, at, ret, dst)?;
+                        operand_fmt!(out, at, slot, addr)?;
+                        operand_fmt!(out, at, side(u32), memarg)
+                    }
+                    $(Instr::$st { addr, value, offset })|* => {
+                        operand_fmt!(out, at, slot, addr)?;
+                        operand_fmt!(out, at, slot, value)?;
+                        operand_fmt!(out, at, imm(u32), offset)
+                    }
+                    $(Instr::$stx { addr, value, memarg })|* => {
+                        operand_fmt!(out, at, slot, addr)?;
+                        operand_fmt!(out, at, slot, value)?;
+                        operand_fmt!(out, at, side(u32), memarg)
+                    }
+                    $(Instr::$pair { dst, a, b, c })|* => {
+                        operand_fmt!(out, at, ret, dst)?;
+                        operand_fmt!(out, at, pair, a)?;
+                        operand_fmt!(out, at, pair, b)?;
+                        operand_fmt!(out, at, pair, c)
+                    }
+                    $(
+                        #[allow(unused_variables)]
+                        Instr::$name { $($field),* } => {
+                            $(operand_fmt!(out, at, $kind $(($kty))?, $field)?;)*
+                            Ok(())
+                        }
+                    )*
                 }
             }
         }
@@ -266,21 +473,33 @@ define_instr! {
         F32Add, F32Sub, F32Mul, F32Div, F32Min, F32Max, F32Copysign,
         F64Add, F64Sub, F64Mul, F64Div, F64Min, F64Max, F64Copysign,
         RefEq,
-        // The most common `v128` binary operators get their own instructions (operands name the first
-        // of two slots), saving `V128Binary`'s second dispatch on its op: 2.9x slower than wasmi on
-        // the `simd` benchmark before.
-        SimdV128And, SimdV128Or, SimdV128Xor, SimdI32x4Add, SimdI32x4Sub,
-        SimdF32x4Add, SimdF32x4Sub, SimdF32x4Mul, SimdF64x2Add, SimdF64x2Sub, SimdF64x2Mul,
+    ]
+    // The most common `v128` binary operators get their own instructions (operands name the first
+    // of two slots), saving `V128Binary`'s second dispatch on its op: 2.9x slower than wasmi on
+    // the `simd` benchmark before.
+    simd_binary: [
+        SimdV128And = V128And, SimdV128Or = V128Or, SimdV128Xor = V128Xor,
+        SimdI32x4Add = I32x4Add, SimdI32x4Sub = I32x4Sub,
+        SimdF32x4Add = F32x4Add, SimdF32x4Sub = F32x4Sub, SimdF32x4Mul = F32x4Mul,
+        SimdF64x2Add = F64x2Add, SimdF64x2Sub = F64x2Sub, SimdF64x2Mul = F64x2Mul,
     ]
     // Register-immediate forms of the operators whose constant operand is most often an immediate in
     // compiled code (loop counters, masks, shifts, address arithmetic): one dispatch instead of a
     // `Const` plus the operator.
     binary_imm: [
-        I32AddImm, I32MulImm, I32AndImm, I32OrImm, I32XorImm, I32ShlImm, I32ShrSImm, I32ShrUImm,
-        I32RotlImm, I32RotrImm, I64RotlImm, I64RotrImm,
-        I32EqImm, I32NeImm, I32LtSImm, I32LtUImm, I32GtSImm, I32GtUImm, I32LeSImm, I32LeUImm, I32GeSImm, I32GeUImm,
-        I64AddImm, I64MulImm, I64AndImm, I64OrImm, I64XorImm, I64ShlImm, I64ShrSImm, I64ShrUImm,
-        I64EqImm, I64NeImm, I64LtSImm, I64LtUImm, I64GtSImm, I64GtUImm, I64LeSImm, I64LeUImm, I64GeSImm, I64GeUImm,
+        I32AddImm = I32Add: 32, I32MulImm = I32Mul: 32, I32AndImm = I32And: 32,
+        I32OrImm = I32Or: 32, I32XorImm = I32Xor: 32, I32ShlImm = I32Shl: 32,
+        I32ShrSImm = I32ShrS: 32, I32ShrUImm = I32ShrU: 32, I32RotlImm = I32Rotl: 32,
+        I32RotrImm = I32Rotr: 32, I64RotlImm = I64Rotl: 64, I64RotrImm = I64Rotr: 64,
+        I32EqImm = I32Eq: 32, I32NeImm = I32Ne: 32, I32LtSImm = I32LtS: 32, I32LtUImm = I32LtU: 32,
+        I32GtSImm = I32GtS: 32, I32GtUImm = I32GtU: 32, I32LeSImm = I32LeS: 32,
+        I32LeUImm = I32LeU: 32, I32GeSImm = I32GeS: 32, I32GeUImm = I32GeU: 32,
+        I64AddImm = I64Add: 64, I64MulImm = I64Mul: 64, I64AndImm = I64And: 64,
+        I64OrImm = I64Or: 64, I64XorImm = I64Xor: 64, I64ShlImm = I64Shl: 64,
+        I64ShrSImm = I64ShrS: 64, I64ShrUImm = I64ShrU: 64, I64EqImm = I64Eq: 64,
+        I64NeImm = I64Ne: 64, I64LtSImm = I64LtS: 64, I64LtUImm = I64LtU: 64,
+        I64GtSImm = I64GtS: 64, I64GtUImm = I64GtU: 64, I64LeSImm = I64LeS: 64,
+        I64LeUImm = I64LeU: 64, I64GeSImm = I64GeS: 64, I64GeUImm = I64GeU: 64,
     ]
     // Integer comparisons fused with the `br_if` / `if` that consumes them.
     branch_cmp: [
@@ -314,10 +533,17 @@ define_instr! {
         I64Load8S / I64Load8SX, I64Load8U / I64Load8UX, I64Load16S / I64Load16SX, I64Load16U / I64Load16UX,
         I64Load32S / I64Load32SX, I64Load32U / I64Load32UX,
     ]
+    // A store, its side-table form, and the store of a constant it becomes when its value is one.
     store: [
-        I32Store / I32StoreX, I64Store / I64StoreX, F32Store / F32StoreX, F64Store / F64StoreX,
-        I32Store8 / I32Store8X, I32Store16 / I32Store16X,
-        I64Store8 / I64Store8X, I64Store16 / I64Store16X, I64Store32 / I64Store32X,
+        I32Store / I32StoreX / StoreImm32: 32,
+        I64Store / I64StoreX / StoreImm64: 64,
+        F32Store / F32StoreX / StoreImm32: 32,
+        F64Store / F64StoreX / StoreImm64: 64,
+        I32Store8 / I32Store8X / StoreImm8: 32,
+        I32Store16 / I32Store16X / StoreImm16: 32,
+        I64Store8 / I64Store8X / StoreImm8: 32,
+        I64Store16 / I64Store16X / StoreImm16: 32,
+        I64Store32 / I64Store32X / StoreImm32: 32,
     ]
     // `f64` operator pairs, `t = slot[a] op1 slot[b]` then `slot[dst] = t op2 slot[c]` (`L`) or
     // `slot[c] op2 t` (`R`), for `op1, op2` in add, sub, mul: the value passed between them stays in a
@@ -332,134 +558,134 @@ define_instr! {
         // ----- `i32.add` fused with the compare-and-branch after it (loop counters; operands are
         // slots below 65,536): the sum is written to its slot and compared from a register. -----
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrEq { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrEq { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrNe { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrNe { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrLtS { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrLtS { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrLtU { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrLtU { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrGtS { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrGtS { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrGtU { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrGtU { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrLeS { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrLeS { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrLeU { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrLeU { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrGeS { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrGeS { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `slot[c]`.
-        I32AddBrGeU { d: PairSlot, a: PairSlot, b: PairSlot, c: PairSlot, target: Target },
+        I32AddBrGeU { d: pair_out, a: pair, b: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrEq { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrEq { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrNe { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrNe { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrLtS { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrLtS { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrLtU { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrLtU { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrGtS { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrGtS { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrGtU { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrGtU { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrLeS { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrLeS { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrLeU { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrLeU { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrGeS { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrGeS { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + imm`, then jump if it compares true against `slot[c]`.
-        I32AddImmBrGeU { d: PairSlot, imm: u32, a: PairSlot, c: PairSlot, target: Target },
+        I32AddImmBrGeU { d: pair_out, imm: imm(u32), a: pair, c: pair, target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrEqImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrEqImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrNeImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrNeImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrLtSImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrLtSImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrLtUImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrLtUImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrGtSImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrGtSImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrGtUImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrGtUImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrLeSImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrLeSImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrLeUImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrLeUImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrGeSImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrGeSImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[d] = slot[a] + slot[b]`, then jump if it compares true against `cmp`.
-        I32AddBrGeUImm { d: PairSlot, a: PairSlot, b: PairSlot, cmp: u32, target: Target },
+        I32AddBrGeUImm { d: pair_out, a: pair, b: pair, cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrEqImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrEqImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrNeImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrNeImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrLtSImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrLtSImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrLtUImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrLtUImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrGtSImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrGtSImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrGtUImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrGtUImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrLeSImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrLeSImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrLeUImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrLeUImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrGeSImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrGeSImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
-        I32AddImmBrGeUImm { s: PairSlot, imm: u32, cmp: u32, target: Target },
+        I32AddImmBrGeUImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         // ----- a load of memory 0 fused with the compare-and-branch on the loaded value -----
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrEq { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrEq { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value is zero.
-        I32LoadBrEqz { d: PairSlot, addr: PairSlot, offset: u32, target: Target },
+        I32LoadBrEqz { d: pair_out, addr: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrNe { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrNe { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value is not zero.
-        I32LoadBrNez { d: PairSlot, addr: PairSlot, offset: u32, target: Target },
+        I32LoadBrNez { d: pair_out, addr: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrLtS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrLtS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrLtU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrLtU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrGtS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrGtS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrGtU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrGtU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrLeS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrLeS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrLeU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrLeU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrGeS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrGeS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrGeU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32LoadBrGeU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrEq { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrEq { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value is zero.
-        I32Load8UBrEqz { d: PairSlot, addr: PairSlot, offset: u32, target: Target },
+        I32Load8UBrEqz { d: pair_out, addr: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrNe { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrNe { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value is not zero.
-        I32Load8UBrNez { d: PairSlot, addr: PairSlot, offset: u32, target: Target },
+        I32Load8UBrNez { d: pair_out, addr: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrLtS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrLtS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrLtU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrLtU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrGtS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrGtS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrGtU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrGtU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrLeS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrLeS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrLeU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrLeU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrGeS { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrGeS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrGeU { d: PairSlot, addr: PairSlot, c: PairSlot, offset: u32, target: Target },
+        I32Load8UBrGeU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
         /// Trap with `unreachable`.
         Unreachable {},
         // Memory-0 accesses whose address is `(slot[a] + imm) mod 2^32` — an `i32.add` of a constant
@@ -467,216 +693,216 @@ define_instr! {
         // `memcpy` code. (Folding the constant into the offset instead would be wrong: the offset
         // addition does not wrap.)
         /// 32-bit load at `slot[a] + imm` (also `f32.load`).
-        I32LoadAt { dst: Slot, a: Slot, imm: u32 },
+        I32LoadAt { dst: ret, a: slot, imm: imm(u32) },
         /// 64-bit load at `slot[a] + imm` (also `f64.load`).
-        I64LoadAt { dst: Slot, a: Slot, imm: u32 },
+        I64LoadAt { dst: ret, a: slot, imm: imm(u32) },
         /// `i32.load8_u` at `slot[a] + imm`.
-        I32Load8UAt { dst: Slot, a: Slot, imm: u32 },
+        I32Load8UAt { dst: ret, a: slot, imm: imm(u32) },
         /// `i32.load8_s` at `slot[a] + imm`.
-        I32Load8SAt { dst: Slot, a: Slot, imm: u32 },
+        I32Load8SAt { dst: ret, a: slot, imm: imm(u32) },
         /// `i32.load16_u` at `slot[a] + imm`.
-        I32Load16UAt { dst: Slot, a: Slot, imm: u32 },
+        I32Load16UAt { dst: ret, a: slot, imm: imm(u32) },
         /// `i32.load16_s` at `slot[a] + imm`.
-        I32Load16SAt { dst: Slot, a: Slot, imm: u32 },
+        I32Load16SAt { dst: ret, a: slot, imm: imm(u32) },
         /// 32-bit store of `slot[value]` at `slot[a] + imm`.
-        I32StoreAt { a: Slot, value: Slot, imm: u32 },
+        I32StoreAt { a: slot, value: slot, imm: imm(u32) },
         /// 64-bit store of `slot[value]` at `slot[a] + imm`.
-        I64StoreAt { a: Slot, value: Slot, imm: u32 },
+        I64StoreAt { a: slot, value: slot, imm: imm(u32) },
         /// 8-bit store of `slot[value]` at `slot[a] + imm`.
-        I32Store8At { a: Slot, value: Slot, imm: u32 },
+        I32Store8At { a: slot, value: slot, imm: imm(u32) },
         /// `v128.load` (16 bytes) at `slot[a] + imm`.
-        V128LoadAt { dst: Slot, a: Slot, imm: u32 },
+        V128LoadAt { dst: ret, a: slot, imm: imm(u32) },
         /// `v128.store` of `slot[value..+2]` at `slot[a] + imm`.
-        V128StoreAt { a: Slot, value: Slot, imm: u32 },
+        V128StoreAt { a: slot, value: slot, imm: imm(u32) },
         /// 16-bit store of `slot[value]` at `slot[a] + imm`.
-        I32Store16At { a: Slot, value: Slot, imm: u32 },
+        I32Store16At { a: slot, value: slot, imm: imm(u32) },
         /// Store `slot[a] + slot[b]` (`f64`) to memory 0 at `slot[addr] + offset`.
-        F64AddStore { a: PairSlot, b: PairSlot, addr: PairSlot, offset: u32 },
+        F64AddStore { a: pair, b: pair, addr: pair, offset: imm(u32) },
         /// Store `slot[a] - slot[b]` (`f64`) to memory 0 at `slot[addr] + offset`.
-        F64SubStore { a: PairSlot, b: PairSlot, addr: PairSlot, offset: u32 },
+        F64SubStore { a: pair, b: pair, addr: pair, offset: imm(u32) },
         /// Store `slot[a] * slot[b]` (`f64`) to memory 0 at `slot[addr] + offset`.
-        F64MulStore { a: PairSlot, b: PairSlot, addr: PairSlot, offset: u32 },
+        F64MulStore { a: pair, b: pair, addr: pair, offset: imm(u32) },
         /// Store the low byte of `value` at `slot[a] + imm` (a constant stored to a fused address).
-        StoreImm8At { a: Slot, value: u32, imm: u32 },
+        StoreImm8At { a: slot, value: imm(u32), imm: imm(u32) },
         /// Store the low 16 bits of `value` at `slot[a] + imm`.
-        StoreImm16At { a: Slot, value: u32, imm: u32 },
+        StoreImm16At { a: slot, value: imm(u32), imm: imm(u32) },
         /// Store the low 32 bits of `value` at `slot[a] + imm`.
-        StoreImm32At { a: Slot, value: u32, imm: u32 },
+        StoreImm32At { a: slot, value: imm(u32), imm: imm(u32) },
         /// Store `value` sign-extended to 64 bits at `slot[a] + imm`.
-        StoreImm64At { a: Slot, value: u32, imm: u32 },
+        StoreImm64At { a: slot, value: imm(u32), imm: imm(u32) },
         /// Store the low 32 bits of `imm` to memory 0 at `slot[addr] + offset` (a constant stored:
         /// one dispatch instead of a `Const` and a store).
-        StoreImm32 { addr: Slot, imm: u32, offset: u32 },
+        StoreImm32 { addr: slot, imm: imm(u32), offset: imm(u32) },
         /// Store the low byte of `imm` to memory 0 at `slot[addr] + offset`.
-        StoreImm8 { addr: Slot, imm: u32, offset: u32 },
+        StoreImm8 { addr: slot, imm: imm(u32), offset: imm(u32) },
         /// Store the low 16 bits of `imm` to memory 0 at `slot[addr] + offset`.
-        StoreImm16 { addr: Slot, imm: u32, offset: u32 },
+        StoreImm16 { addr: slot, imm: imm(u32), offset: imm(u32) },
         /// Store `imm` sign-extended to 64 bits to memory 0 at `slot[addr] + offset`.
-        StoreImm64 { addr: Slot, imm: u32, offset: u32 },
+        StoreImm64 { addr: slot, imm: imm(u32), offset: imm(u32) },
         /// Charge `amount` fuel for the straight-line code that follows; trap when fuel runs out.
-        ConsumeFuel { amount: u32 },
+        ConsumeFuel { amount: imm(u32) },
         /// Trap if the epoch deadline passed or the store was interrupted.
         CheckInterrupt {},
         /// `slot[dst] = slot[src]`.
-        Copy { dst: Slot, src: Slot },
+        Copy { dst: ret, src: slot },
         /// `slot[dst..dst + len] = slot[src..src + len]`, in ascending order (branch values move down
         /// the stack, `dst <= src`, so no source slot is overwritten before it is read).
-        CopySpan { dst: Slot, src: Slot, len: u32 },
+        CopySpan { dst: out, src: slot, len: imm(u32) },
         /// `slot[dst] = value` (zero-extended 32-bit constant).
-        Const32 { dst: Slot, value: u32 },
+        Const32 { dst: ret, value: imm(u32) },
         /// `slot[dst] = value`.
-        Const64 { dst: Slot, value: u64 },
+        Const64 { dst: ret, value: imm(u64) },
         /// `if slot[cond] == 0 { slot[dst] = slot[other] }`: `select` with the first operand already in `dst`.
-        SelectElse { dst: Slot, other: Slot, cond: Slot },
+        SelectElse { dst: out, other: slot, cond: slot },
         /// Jump.
-        Br { target: Target },
+        Br { target: target },
         /// Jump if `slot[cond] != 0`.
-        BrIfNez { cond: Slot, target: Target },
+        BrIfNez { cond: slot, target: target },
         /// Jump if `slot[cond] == 0`.
-        BrIfEqz { cond: Slot, target: Target },
+        BrIfEqz { cond: slot, target: target },
         /// Jump to entry `min(slot[index], len)` of the `len + 1` `Br` instructions that follow.
-        BrTable { index: Slot, len: u32 },
+        BrTable { index: slot, len: imm(u32) },
         /// Jump if the reference in `slot[src]` is null.
-        BrOnNull { src: Slot, target: Target },
+        BrOnNull { src: slot, target: target },
         /// Jump if the reference in `slot[src]` is not null.
-        BrOnNonNull { src: Slot, target: Target },
+        BrOnNonNull { src: slot, target: target },
         /// Return with no results.
         Return {},
         /// Return one result from `slot[src]`.
-        ReturnOne { src: Slot },
+        ReturnOne { src: slot },
         /// Return `len` results from `src..`.
-        ReturnSpan { src: Slot, len: u32 },
+        ReturnSpan { src: slot, len: imm(u32) },
         /// Call function `func` (module index); arguments at `base..`, the callee's frame starts at `base`.
-        Call { func: u32, base: Slot },
+        Call { func: index(u32), base: slot },
         /// Call through a table; the table index operand sits right after the arguments.
-        CallIndirect { index: Slot, base: Slot, site: CallSiteIndex },
+        CallIndirect { index: slot, base: slot, site: side(CallSiteIndex) },
         /// Call the function reference in `slot[func]`.
-        CallRef { func: Slot, base: Slot },
+        CallRef { func: slot, base: slot },
         /// Tail call: arguments at `base..`.
-        ReturnCall { func: u32, base: Slot },
+        ReturnCall { func: index(u32), base: slot },
         /// Tail call through a table.
-        ReturnCallIndirect { index: Slot, base: Slot, site: CallSiteIndex },
+        ReturnCallIndirect { index: slot, base: slot, site: side(CallSiteIndex) },
         /// Tail call of a function reference.
-        ReturnCallRef { func: Slot, base: Slot },
+        ReturnCallRef { func: slot, base: slot },
         /// `slot[dst] = globals[global]`.
-        GlobalGet { dst: Slot, global: u32 },
+        GlobalGet { dst: ret, global: index(u32) },
         /// `globals[global] = slot[src]`.
-        GlobalSet { src: Slot, global: u32 },
+        GlobalSet { src: slot, global: index(u32) },
         /// `slot[dst] = memory.size`.
-        MemorySize { dst: Slot, memory: u32 },
+        MemorySize { dst: ret, memory: index(u32) },
         /// `slot[dst] = memory.grow(slot[delta])`.
-        MemoryGrow { dst: Slot, delta: Slot, memory: u32 },
+        MemoryGrow { dst: out, delta: slot, memory: index(u32) },
         /// `memory.fill(base[0] = dst, base[1] = value, base[2] = len)`.
-        MemoryFill { memory: u32, base: Slot },
+        MemoryFill { memory: index(u32), base: slot },
         /// `memory.copy(base[0] = dst, base[1] = src, base[2] = len)`.
-        MemoryCopy { dst_memory: u32, src_memory: u32, base: Slot },
+        MemoryCopy { dst_memory: index(u32), src_memory: index(u32), base: slot },
         /// `memory.init(base[0] = dst, base[1] = src, base[2] = len)`.
-        MemoryInit { memory: u32, data: u32, base: Slot },
+        MemoryInit { memory: index(u32), data: index(u32), base: slot },
         /// `data.drop`.
-        DataDrop { data: u32 },
+        DataDrop { data: index(u32) },
         /// `slot[dst] = table[slot[index]]`.
-        TableGet { dst: Slot, index: Slot, table: u32 },
+        TableGet { dst: ret, index: slot, table: index(u32) },
         /// `table[base[0]] = base[1]`.
-        TableSet { table: u32, base: Slot },
+        TableSet { table: index(u32), base: slot },
         /// `slot[dst] = table.size`.
-        TableSize { dst: Slot, table: u32 },
+        TableSize { dst: ret, table: index(u32) },
         /// `base[0] = table.grow(init = base[0], delta = base[1])`.
-        TableGrow { table: u32, base: Slot },
+        TableGrow { table: index(u32), base: slot },
         /// `table.fill(base[0] = index, base[1] = value, base[2] = len)`.
-        TableFill { table: u32, base: Slot },
+        TableFill { table: index(u32), base: slot },
         /// `table.copy(base[0] = dst, base[1] = src, base[2] = len)`.
-        TableCopy { dst_table: u32, src_table: u32, base: Slot },
+        TableCopy { dst_table: index(u32), src_table: index(u32), base: slot },
         /// `table.init(base[0] = dst, base[1] = src, base[2] = len)`.
-        TableInit { table: u32, elem: u32, base: Slot },
+        TableInit { table: index(u32), elem: index(u32), base: slot },
         /// `elem.drop`.
-        ElemDrop { elem: u32 },
+        ElemDrop { elem: index(u32) },
         /// `slot[dst] = ref.func func` (module index).
-        RefFunc { dst: Slot, func: u32 },
+        RefFunc { dst: ret, func: index(u32) },
         /// Trap if `slot[src]` is null.
-        RefAsNonNull { src: Slot },
+        RefAsNonNull { src: slot },
         /// Throw a new exception of tag `tag` (module index) with the payload at `base..`.
-        Throw { tag: u32, base: Slot },
+        Throw { tag: index(u32), base: slot },
         /// Throw the exception referenced by `slot[src]`; trap if it is null.
-        ThrowRef { src: Slot },
+        ThrowRef { src: slot },
 
         // ----- threads -----
         /// An access to a shared memory, or an atomic instruction on any memory (one arm for all of
         /// them, off the fast path): operands at `base..` in Wasm operand order (address first),
         /// result in `dst` when there is one; see [`AtomicSite`].
-        Atomic { dst: Slot, base: Slot, site: AtomicSiteIndex },
+        Atomic { dst: out, base: slot, site: side(AtomicSiteIndex) },
         /// `atomic.fence`.
         AtomicFence {},
 
         // ----- wide arithmetic (128-bit integers as two `i64` halves, low half first) -----
         /// `slot[base..+2] = slot[base..+2] + slot[base + 2..+2]` (128-bit, wrapping).
-        I64Add128 { base: Slot },
+        I64Add128 { base: slot },
         /// `slot[base..+2] = slot[base..+2] - slot[base + 2..+2]` (128-bit, wrapping).
-        I64Sub128 { base: Slot },
+        I64Sub128 { base: slot },
         /// `slot[base..+2] = slot[base] * slot[base + 1]`, both sign-extended to 128 bits.
-        I64MulWideS { base: Slot },
+        I64MulWideS { base: slot },
         /// `slot[base..+2] = slot[base] * slot[base + 1]`, both zero-extended to 128 bits.
-        I64MulWideU { base: Slot },
+        I64MulWideU { base: slot },
 
         // ----- GC -----
         /// A GC instruction that allocates or accesses a heap object (one arm for all of them keeps
         /// the dispatch `match` small): operands at `base..` in Wasm operand order (`struct.get`'s
         /// struct, `array.new_default`'s length, …), result in `dst` when it has one; see [`GcOp`].
-        Gc { op: GcOp, dst: Slot, base: Slot, site: GcSiteIndex },
+        Gc { op: op(GcOp), dst: out, base: slot, site: side(GcSiteIndex) },
         /// `slot[dst] = slot[src] is of cast type `cast``.
-        RefTest { dst: Slot, src: Slot, cast: CastIndex },
+        RefTest { dst: out, src: slot, cast: side(CastIndex) },
         /// Trap with a cast failure unless `slot[src]` is of cast type `cast`.
-        RefCast { src: Slot, cast: CastIndex },
+        RefCast { src: slot, cast: side(CastIndex) },
         /// Jump if `slot[src]` is of cast type `cast`.
-        BrOnCast { src: Slot, cast: CastIndex, target: Target },
+        BrOnCast { src: slot, cast: side(CastIndex), target: target },
         /// Jump if `slot[src]` is not of cast type `cast`.
-        BrOnCastFail { src: Slot, cast: CastIndex, target: Target },
+        BrOnCastFail { src: slot, cast: side(CastIndex), target: target },
 
         // ----- two-slot (v128) values -----
         /// `slot[dst..dst + 2] = slot[src..src + 2]` (both slots read before either is written).
-        Copy2 { dst: Slot, src: Slot },
+        Copy2 { dst: ret, src: slot },
         /// `select` of two-slot values: `if slot[cond] == 0 { slot[dst..+2] = slot[other..+2] }`.
-        SelectElse2 { dst: Slot, other: Slot, cond: Slot },
+        SelectElse2 { dst: out, other: slot, cond: slot },
         /// `slot[dst..+2] = globals[global]` (a v128 global).
-        GlobalGet2 { dst: Slot, global: u32 },
+        GlobalGet2 { dst: ret, global: index(u32) },
         /// `globals[global] = slot[src..+2]`.
-        GlobalSet2 { src: Slot, global: u32 },
+        GlobalSet2 { src: slot, global: index(u32) },
         /// `slot[dst..+2] = v128_consts[index]`.
-        V128Const { dst: Slot, index: V128ConstIndex },
+        V128Const { dst: ret, index: side(V128ConstIndex) },
         /// `v128 × v128 → v128` lane operation.
-        V128Binary { op: V128BinaryOp, dst: Slot, a: Slot, b: Slot },
+        V128Binary { op: op(V128BinaryOp), dst: ret, a: slot, b: slot },
         /// `v128 → v128` lane operation.
-        V128Unary { op: V128UnaryOp, dst: Slot, src: Slot },
+        V128Unary { op: op(V128UnaryOp), dst: ret, src: slot },
         /// `v128 → i32` reduction (`any_true`, `all_true`, `bitmask`).
-        V128Test { op: V128TestOp, dst: Slot, src: Slot },
+        V128Test { op: op(V128TestOp), dst: ret, src: slot },
         /// `v128 × i32 → v128` lane shift.
-        V128Shift { op: V128ShiftOp, dst: Slot, a: Slot, b: Slot },
+        V128Shift { op: op(V128ShiftOp), dst: ret, a: slot, b: slot },
         /// `v128 × i32 → v128` lane shift by the constant `count`.
-        V128ShiftImm { op: V128ShiftOp, dst: Slot, a: Slot, count: u32 },
+        V128ShiftImm { op: op(V128ShiftOp), dst: ret, a: slot, count: imm(u32) },
         /// Scalar → v128 splat.
-        V128Splat { op: V128SplatOp, dst: Slot, src: Slot },
+        V128Splat { op: op(V128SplatOp), dst: ret, src: slot },
         /// Three v128 operands at `base`, `base + 2`, `base + 4` → v128.
-        V128Ternary { op: V128TernaryOp, dst: Slot, base: Slot },
+        V128Ternary { op: op(V128TernaryOp), dst: ret, base: slot },
         /// `slot[dst] = lane `lane` of slot[src..+2]`.
-        V128ExtractLane { op: V128ExtractOp, dst: Slot, src: Slot, lane: u8 },
+        V128ExtractLane { op: op(V128ExtractOp), dst: ret, src: slot, lane: imm(u8) },
         /// `slot[dst..+2] = slot[a..+2] with lane `lane` replaced by slot[b]`.
-        V128ReplaceLane { op: V128ReplaceOp, lane: u8, dst: Slot, a: Slot, b: Slot },
+        V128ReplaceLane { op: op(V128ReplaceOp), lane: imm(u8), dst: ret, a: slot, b: slot },
         /// `i8x16.shuffle` of the operands at `base` and `base + 2` with mask `v128_consts[mask]`.
-        V128Shuffle { dst: Slot, base: Slot, mask: V128ConstIndex },
+        V128Shuffle { dst: ret, base: slot, mask: side(V128ConstIndex) },
         /// Load (plain, extending, splatting or zero-filling) from memory 0 at `slot[addr] + offset`.
-        V128Load { op: V128LoadOp, dst: Slot, addr: Slot, offset: u32 },
+        V128Load { op: op(V128LoadOp), dst: ret, addr: slot, offset: imm(u32) },
         /// `v128.load` (16 bytes, no lane work) from memory 0 at `slot[addr] + offset`: the common
         /// case of `V128Load`, with a handler of its own.
-        V128LoadPlain { dst: Slot, addr: Slot, offset: u32 },
+        V128LoadPlain { dst: ret, addr: slot, offset: imm(u32) },
         /// As `V128Load`, through a side-table memarg.
-        V128LoadX { op: V128LoadOp, dst: Slot, addr: Slot, memarg: MemArgIndex },
+        V128LoadX { op: op(V128LoadOp), dst: ret, addr: slot, memarg: side(MemArgIndex) },
         /// Store `slot[value..+2]` to memory 0 at `slot[addr] + offset`.
-        V128Store { addr: Slot, value: Slot, offset: u32 },
+        V128Store { addr: slot, value: slot, offset: imm(u32) },
         /// As `V128Store`, through a side-table memarg.
-        V128StoreX { addr: Slot, value: Slot, memarg: MemArgIndex },
+        V128StoreX { addr: slot, value: slot, memarg: side(MemArgIndex) },
         /// Load one lane: address at `base`, vector at `base + 1..+2`.
-        V128LoadLane { width: LaneWidth, lane: u8, dst: Slot, base: Slot, memarg: MemArgIndex },
+        V128LoadLane { width: op(LaneWidth), lane: imm(u8), dst: ret, base: slot, memarg: side(MemArgIndex) },
         /// Store one lane: address at `base`, vector at `base + 1..+2`.
-        V128StoreLane { width: LaneWidth, base: Slot, memarg: MemArgIndex, lane: u8 },
+        V128StoreLane { width: op(LaneWidth), base: slot, memarg: side(MemArgIndex), lane: imm(u8) },
     }
 }
 

@@ -22,7 +22,7 @@
 //!
 //! Called by `exec::run`.
 
-use super::bytecode::{INSTR_COUNT, Instr, Slot};
+use super::bytecode::{INSTR_COUNT, Instr, InstrTable, Slot, handler_table};
 use super::exec::{Current, Frame};
 use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
 use super::simd;
@@ -158,6 +158,7 @@ unsafe fn handler(table: *const Entry, ip: *const Instr) -> Handler {
 }
 
 /// The tag of `instr` (its variant's index).
+#[cfg(test)]
 const fn tag(instr: &Instr) -> usize {
     // SAFETY: `Instr` is `repr(u16)`: its first two bytes are the tag.
     unsafe { *(instr as *const Instr as *const u16) as usize }
@@ -302,15 +303,19 @@ macro_rules! handlers {
             }
         )*
 
-        /// The handler of every instruction tag; [`slow`] for instructions `exec::run` executes.
-        static HANDLERS: [Entry; INSTR_COUNT] = {
-            let mut table = [Entry(slow); INSTR_COUNT];
-            $(
-                // SAFETY: every field type (integers and field-less enums) is valid when zeroed.
-                table[tag(&Instr::$name { $($field: unsafe { std::mem::zeroed() }),* })] = Entry($name);
-            )*
-            table
-        };
+        /// The threaded executor's side of the instruction table: its handler of every
+        /// instruction, [`slow`] for the ones `exec::run` executes (listed in [`slow_instrs!`]).
+        struct Threaded;
+
+        #[allow(non_upper_case_globals)]
+        impl InstrTable for Threaded {
+            type Entry = Entry;
+            $(const $name: Entry = Entry($name);)*
+            slow_instrs!();
+        }
+
+        /// The handler of every instruction tag.
+        static HANDLERS: [Entry; INSTR_COUNT] = handler_table::<Threaded>();
 
         /// One instruction of every variant that has a handler, with all fields zero.
         #[cfg(test)]
@@ -318,6 +323,26 @@ macro_rules! handlers {
             // SAFETY: as for `HANDLERS`.
             vec![$(Instr::$name { $($field: unsafe { std::mem::zeroed() }),* }),*]
         }
+    };
+}
+
+/// The instructions without a threaded handler: `exec::run` executes them, in its `match`.
+macro_rules! slow_instrs {
+    () => {
+        slow_instrs!(
+        RefEq, RefI31, I31GetS, I31GetU, AnyConvertExtern, ExternConvertAny, ArrayLen,
+        Gc, RefTest, RefCast, BrOnCast, BrOnCastFail, Throw, ThrowRef,
+        I32LoadX, I64LoadX, F32LoadX, F64LoadX, I32Load8SX, I32Load8UX, I32Load16SX, I32Load16UX, I64Load8SX, I64Load8UX, I64Load16SX, I64Load16UX, I64Load32SX, I64Load32UX,
+        I32StoreX, I64StoreX, F32StoreX, F64StoreX, I32Store8X, I32Store16X, I64Store8X, I64Store16X, I64Store32X,
+        V128LoadX, V128StoreX, V128LoadLane, V128StoreLane, V128Shuffle, GlobalGet2, GlobalSet2,
+        ConsumeFuel, CheckInterrupt, CallIndirect, CallRef, ReturnCall, ReturnCallIndirect, ReturnCallRef,
+        GlobalGet, GlobalSet, MemorySize, MemoryGrow, MemoryFill, MemoryCopy, MemoryInit, DataDrop,
+        TableGet, TableSet, TableSize, TableGrow, TableFill, TableCopy, TableInit, ElemDrop, RefFunc,
+        Atomic, AtomicFence,
+        );
+    };
+    ($($name:ident),* $(,)?) => {
+        $(const $name: Entry = Entry(slow);)*
     };
 }
 

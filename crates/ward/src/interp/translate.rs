@@ -22,9 +22,9 @@ use wasmparser::types::CoreTypeId;
 use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
 use super::bytecode::{
-    BinaryCtor, BinaryImmCtor, CatchClause, GcSite, Handler, Instr, LaneWidth, LoadCtor, Slot,
-    StoreCtor, Target, UnaryCtor, V128BinaryOp, V128ExtractOp, V128LoadOp, V128ReplaceOp,
-    V128ShiftOp, V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
+    self, BinaryCtor, BinaryImmCtor, CatchClause, GcSite, Handler, Instr, LaneWidth, LoadCtor,
+    Slot, StoreCtor, StoreImmCtor, Target, UnaryCtor, V128BinaryOp, V128ExtractOp, V128LoadOp,
+    V128ReplaceOp, V128ShiftOp, V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
 };
 use crate::module::CanonicalTypes;
 use crate::types::{GlobalType, ValType};
@@ -874,7 +874,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         &mut self,
         memarg: &MemArg,
         make: StoreCtor,
-        make_imm: fn(Slot, u32, u32) -> Instr,
+        make_imm: StoreImmCtor,
         wide: bool,
     ) -> Result<()> {
         if let Operand::Const(value) = self.operand(self.height() - 1)
@@ -1727,7 +1727,6 @@ impl<'a, 'e> Translator<'a, 'e> {
             O::F32Const { value } => self.push(Operand::Const(value.bits() as u64)),
             O::F64Const { value } => self.push(Operand::Const(value.bits())),
             O::RefNull { .. } => self.push(Operand::Const(0)),
-            O::RefIsNull => self.unary(ctor::RefIsNull),
             O::RefFunc { function_index } => {
                 let dst = self.push_temp();
                 self.emit_result(Instr::RefFunc {
@@ -1872,20 +1871,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             let b = self.pop_slot();
             let a = self.pop_slot();
             let dst = self.push_temp_wide();
-            let dedicated: Option<BinaryCtor> = match op {
-                V128BinaryOp::V128And => Some(ctor::SimdV128And),
-                V128BinaryOp::V128Or => Some(ctor::SimdV128Or),
-                V128BinaryOp::V128Xor => Some(ctor::SimdV128Xor),
-                V128BinaryOp::I32x4Add => Some(ctor::SimdI32x4Add),
-                V128BinaryOp::I32x4Sub => Some(ctor::SimdI32x4Sub),
-                V128BinaryOp::F32x4Add => Some(ctor::SimdF32x4Add),
-                V128BinaryOp::F32x4Sub => Some(ctor::SimdF32x4Sub),
-                V128BinaryOp::F32x4Mul => Some(ctor::SimdF32x4Mul),
-                V128BinaryOp::F64x2Add => Some(ctor::SimdF64x2Add),
-                V128BinaryOp::F64x2Sub => Some(ctor::SimdF64x2Sub),
-                V128BinaryOp::F64x2Mul => Some(ctor::SimdF64x2Mul),
-                _ => None,
-            };
+            let dedicated = bytecode::simd_binary_of(op);
             match dedicated {
                 Some(make) => self.emit_result(make(dst, a, b)),
                 None => self.emit_result(Instr::V128Binary { op, dst, a, b }),
@@ -2138,112 +2124,25 @@ impl<'a, 'e> Translator<'a, 'e> {
         Ok(())
     }
 
-    /// Numeric operators and memory accesses: one table from operator to instruction.
+    /// Numeric operators and memory accesses: the 1:1 mappings generated from the instruction table
+    /// (`bytecode::define_instr!`), with the register-immediate and constant-store forms.
     fn translate_simple(&mut self, op: &Operator<'_>) -> Result<()> {
-        use Operator as O;
-        macro_rules! simple {
-            (
-                binary_imm: [$($iop:ident => $iimm:ident / $is64:literal),* $(,)?]
-                binary: [$($bop:ident),* $(,)?]
-                unary: [$($uop:ident),* $(,)?]
-                load: [$($lop:ident => $lfast:ident / $lext:ident),* $(,)?]
-                store: [$($sop:ident => $sfast:ident / $sext:ident),* $(,)?]
-            ) => {
-                let imm32 = |addr, imm, offset| Instr::StoreImm32 { addr, imm, offset };
-                let imm8 = |addr, imm, offset| Instr::StoreImm8 { addr, imm, offset };
-                let imm16 = |addr, imm, offset| Instr::StoreImm16 { addr, imm, offset };
-                let imm64 = |addr, imm, offset| Instr::StoreImm64 { addr, imm, offset };
-                match op {
-                    O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
-                        let make = match op {
-                            O::I32Store { .. } => (ctor::I32Store as _, ctor::I32StoreX as _),
-                            O::F32Store { .. } => (ctor::F32Store as _, ctor::F32StoreX as _),
-                            _ => (ctor::I64Store32 as _, ctor::I64Store32X as _),
-                        };
-                        self.store_or_imm(memarg, make, imm32, false)?
-                    }
-                    O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
-                        let make = match op {
-                            O::I32Store8 { .. } => (ctor::I32Store8 as _, ctor::I32Store8X as _),
-                            _ => (ctor::I64Store8 as _, ctor::I64Store8X as _),
-                        };
-                        self.store_or_imm(memarg, make, imm8, false)?
-                    }
-                    O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
-                        let make = match op {
-                            O::I32Store16 { .. } => (ctor::I32Store16 as _, ctor::I32Store16X as _),
-                            _ => (ctor::I64Store16 as _, ctor::I64Store16X as _),
-                        };
-                        self.store_or_imm(memarg, make, imm16, false)?
-                    }
-                    O::I64Store { memarg } | O::F64Store { memarg } => {
-                        let make = match op {
-                            O::I64Store { .. } => (ctor::I64Store as _, ctor::I64StoreX as _),
-                            _ => (ctor::F64Store as _, ctor::F64StoreX as _),
-                        };
-                        self.store_or_imm(memarg, make, imm64, true)?
-                    }
-                    $(O::$iop => self.binary_imm(ctor::$iop, ctor::$iimm, $is64, false),)*
-                    O::I32Sub => self.binary_imm(ctor::I32Sub, ctor::I32AddImm, false, true),
-                    O::I64Sub => self.binary_imm(ctor::I64Sub, ctor::I64AddImm, true, true),
-                    $(O::$bop => self.binary(ctor::$bop),)*
-                    $(O::$uop => self.unary(ctor::$uop),)*
-                    $(O::$lop { memarg } => self.load(memarg, (ctor::$lfast, ctor::$lext))?,)*
-                    $(O::$sop { memarg } => self.store(memarg, (ctor::$sfast, ctor::$sext))?,)*
-                    other => return self.translate_gc(other),
-                }
-            };
-        }
-        simple! {
-            binary_imm: [
-                I32Add => I32AddImm / false, I32Mul => I32MulImm / false, I32And => I32AndImm / false,
-                I32Or => I32OrImm / false, I32Xor => I32XorImm / false, I32Shl => I32ShlImm / false,
-                I32ShrS => I32ShrSImm / false, I32ShrU => I32ShrUImm / false,
-                I32Rotl => I32RotlImm / false, I32Rotr => I32RotrImm / false,
-                I64Rotl => I64RotlImm / true, I64Rotr => I64RotrImm / true,
-                I32Eq => I32EqImm / false, I32Ne => I32NeImm / false, I32LtS => I32LtSImm / false,
-                I32LtU => I32LtUImm / false, I32GtS => I32GtSImm / false, I32GtU => I32GtUImm / false,
-                I32LeS => I32LeSImm / false, I32LeU => I32LeUImm / false, I32GeS => I32GeSImm / false,
-                I32GeU => I32GeUImm / false,
-                I64Add => I64AddImm / true, I64Mul => I64MulImm / true, I64And => I64AndImm / true,
-                I64Or => I64OrImm / true, I64Xor => I64XorImm / true, I64Shl => I64ShlImm / true,
-                I64ShrS => I64ShrSImm / true, I64ShrU => I64ShrUImm / true,
-                I64Eq => I64EqImm / true, I64Ne => I64NeImm / true, I64LtS => I64LtSImm / true,
-                I64LtU => I64LtUImm / true, I64GtS => I64GtSImm / true, I64GtU => I64GtUImm / true,
-                I64LeS => I64LeSImm / true, I64LeU => I64LeUImm / true, I64GeS => I64GeSImm / true,
-                I64GeU => I64GeUImm / true,
-            ]
-            binary: [
-                F32Eq, F32Ne, F32Lt, F32Gt, F32Le, F32Ge,
-                F64Eq, F64Ne, F64Lt, F64Gt, F64Le, F64Ge,
-                I32DivS, I32DivU, I32RemS, I32RemU,
-                I64DivS, I64DivU, I64RemS, I64RemU,
-                F32Add, F32Sub, F32Mul, F32Div, F32Min, F32Max, F32Copysign,
-                F64Add, F64Sub, F64Mul, F64Div, F64Min, F64Max, F64Copysign,
-            ]
-            unary: [
-                I32Eqz, I64Eqz,
-                I32Clz, I32Ctz, I32Popcnt, I64Clz, I64Ctz, I64Popcnt,
-                F32Abs, F32Neg, F32Ceil, F32Floor, F32Trunc, F32Nearest, F32Sqrt,
-                F64Abs, F64Neg, F64Ceil, F64Floor, F64Trunc, F64Nearest, F64Sqrt,
-                I32WrapI64, I32TruncF32S, I32TruncF32U, I32TruncF64S, I32TruncF64U,
-                I64ExtendI32S, I64ExtendI32U, I64TruncF32S, I64TruncF32U, I64TruncF64S, I64TruncF64U,
-                F32ConvertI32S, F32ConvertI32U, F32ConvertI64S, F32ConvertI64U, F32DemoteF64,
-                F64ConvertI32S, F64ConvertI32U, F64ConvertI64S, F64ConvertI64U, F64PromoteF32,
-                I32Extend8S, I32Extend16S, I64Extend8S, I64Extend16S, I64Extend32S,
-                I32TruncSatF32S, I32TruncSatF32U, I32TruncSatF64S, I32TruncSatF64U,
-                I64TruncSatF32S, I64TruncSatF32U, I64TruncSatF64S, I64TruncSatF64U,
-            ]
-            load: [
-                I32Load => I32Load / I32LoadX, I64Load => I64Load / I64LoadX,
-                F32Load => F32Load / F32LoadX, F64Load => F64Load / F64LoadX,
-                I32Load8S => I32Load8S / I32Load8SX, I32Load8U => I32Load8U / I32Load8UX,
-                I32Load16S => I32Load16S / I32Load16SX, I32Load16U => I32Load16U / I32Load16UX,
-                I64Load8S => I64Load8S / I64Load8SX, I64Load8U => I64Load8U / I64Load8UX,
-                I64Load16S => I64Load16S / I64Load16SX, I64Load16U => I64Load16U / I64Load16UX,
-                I64Load32S => I64Load32S / I64Load32SX, I64Load32U => I64Load32U / I64Load32UX,
-            ]
-            store: []
+        if let Some((make, make_imm, is_64)) = bytecode::binary_imm_of(op) {
+            self.binary_imm(make, make_imm, is_64, false);
+        } else if let Operator::I32Sub = op {
+            self.binary_imm(ctor::I32Sub, ctor::I32AddImm, false, true);
+        } else if let Operator::I64Sub = op {
+            self.binary_imm(ctor::I64Sub, ctor::I64AddImm, true, true);
+        } else if let Some(make) = bytecode::binary_of(op) {
+            self.binary(make);
+        } else if let Some(make) = bytecode::unary_of(op) {
+            self.unary(make);
+        } else if let Some((memarg, make)) = bytecode::load_of(op) {
+            self.load(memarg, make)?;
+        } else if let Some((memarg, make, make_imm, wide)) = bytecode::store_of(op) {
+            self.store_or_imm(memarg, make, make_imm, wide)?;
+        } else {
+            return self.translate_gc(op);
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use wasmparser::types::CoreTypeId;
 
 use super::Translator;
 use crate::Result;
-use crate::interp::bytecode::{GcOp, GcSite, Instr, ctor};
+use crate::interp::bytecode::{GcOp, GcSite, Instr};
 
 impl Translator<'_, '_> {
     /// The module-local id and layout of struct or array type `type_index`.
@@ -164,13 +164,6 @@ impl Translator<'_, '_> {
     pub(super) fn translate_gc(&mut self, op: &Operator<'_>) -> Result<()> {
         use Operator as O;
         match op {
-            O::RefEq => self.binary(ctor::RefEq),
-            O::RefI31 => self.unary(ctor::RefI31),
-            O::I31GetS => self.unary(ctor::I31GetS),
-            O::I31GetU => self.unary(ctor::I31GetU),
-            O::AnyConvertExtern => self.unary(ctor::AnyConvertExtern),
-            O::ExternConvertAny => self.unary(ctor::ExternConvertAny),
-            O::ArrayLen => self.unary(ctor::ArrayLen),
             O::StructNew { struct_type_index } => {
                 let (ty, layout) = self.gc_layout(*struct_type_index);
                 let crate::gc::Layout::Struct { fields, .. } = &layout else {
