@@ -157,13 +157,6 @@ unsafe fn handler(table: *const Entry, ip: *const Instr) -> Handler {
     unsafe { (*table.add(*(ip as *const u16) as usize)).0 }
 }
 
-/// The tag of `instr` (its variant's index).
-#[cfg(test)]
-const fn tag(instr: &Instr) -> usize {
-    // SAFETY: `Instr` is `repr(u16)`: its first two bytes are the tag.
-    unsafe { *(instr as *const Instr as *const u16) as usize }
-}
-
 /// The table entry of instructions without a handler: hand them to `exec::run`.
 unsafe extern "C" fn slow(
     ip: *const Instr,

@@ -9,6 +9,7 @@ pub(crate) mod cast;
 pub(crate) mod exec;
 pub(crate) mod fast;
 mod float;
+mod fusion;
 mod gc_ops;
 mod interruption;
 pub(crate) mod operator_names;

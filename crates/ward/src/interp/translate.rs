@@ -30,6 +30,8 @@ use crate::module::CanonicalTypes;
 use crate::types::{GlobalType, ValType};
 
 mod gc;
+#[cfg(test)]
+mod tests;
 mod threads;
 use crate::{Error, Result};
 

@@ -1,0 +1,364 @@
+//! Unit tests of the translator: what each fusion rule makes of the code it applies to, and the code
+//! it must leave alone. Each test translates a small module and looks at the instructions of its
+//! first function.
+
+use crate::interp::bytecode::Instr;
+use crate::{Config, Engine, Module};
+
+/// The instructions of function 0 of `wat`.
+fn code(wat: &str) -> Vec<Instr> {
+    let engine = Engine::new(&Config::new()).expect("default config");
+    let module = Module::new(&engine, wat).expect("test module compiles");
+    module.inner.compiled(0).expect("translates").code.to_vec()
+}
+
+/// The names of the instructions of function 0 of `wat`.
+fn names(wat: &str) -> Vec<&'static str> {
+    code(wat).iter().map(Instr::name).collect()
+}
+
+/// A function `(param i32 i32) (result i32)` with `body`, and a memory.
+fn func(body: &str) -> String {
+    format!(
+        "(module (memory 1) (func (param $a i32) (param $b i32) (result i32) (local $i i32) (local $x i64) (local $f f64) {body}))"
+    )
+}
+
+#[test]
+fn a_constant_operand_becomes_an_immediate() {
+    let code = code(&func("(i32.add (local.get $a) (i32.const 7))"));
+    assert!(
+        matches!(code[0], Instr::I32AddImm { a: 0, imm: 7, .. }),
+        "{code:?}"
+    );
+    // `x - c` is `x + (-c)`.
+    let code = self::code(&func("(i32.sub (local.get $a) (i32.const 7))"));
+    assert!(
+        matches!(code[0], Instr::I32AddImm { a: 0, imm, .. } if imm == 7u32.wrapping_neg()),
+        "{code:?}"
+    );
+}
+
+#[test]
+fn a_64_bit_constant_outside_i32_is_not_an_immediate() {
+    let wat =
+        "(module (func (param i64) (result i64) (i64.add (local.get 0) (i64.const 0x100000000))))";
+    let names = names(wat);
+    assert!(!names.contains(&"I64AddImm"), "{names:?}");
+    assert!(names.contains(&"I64Add"), "{names:?}");
+    let wat = "(module (func (param i64) (result i64) (i64.add (local.get 0) (i64.const -5))))";
+    assert!(matches!(code(wat)[0], Instr::I64AddImm { imm, .. } if imm == -5i32 as u32));
+}
+
+#[test]
+fn a_result_stored_to_a_local_is_written_there_directly() {
+    // `local.set` of a fresh result retargets the instruction instead of copying.
+    let code = code(&func(
+        "(local.set $i (i32.mul (local.get $a) (local.get $b))) (local.get $i)",
+    ));
+    assert!(
+        matches!(code[0], Instr::I32Mul { dst: 2, a: 0, b: 1 }),
+        "{code:?}"
+    );
+    assert!(
+        !code.iter().any(|i| matches!(i, Instr::Copy { .. })),
+        "{code:?}"
+    );
+}
+
+#[test]
+fn compare_and_branch_fuse() {
+    let wat = func("(block (br_if 0 (i32.lt_s (local.get $a) (local.get $b)))) (i32.const 0)");
+    let code = code(&wat);
+    assert!(
+        matches!(code[0], Instr::BrI32LtS { a: 0, b: 1, .. }),
+        "{code:?}"
+    );
+    // An `if` jumps over its body when the condition is false: the negated comparison.
+    let wat = func(
+        "(if (i32.lt_u (local.get $a) (i32.const 10)) (then (local.set $i (i32.const 1)))) (local.get $i)",
+    );
+    let code = self::code(&wat);
+    assert!(
+        matches!(code[0], Instr::BrI32GeUImm { a: 0, imm: 10, .. }),
+        "{code:?}"
+    );
+    // `i32.eqz` becomes the opposite test of its operand.
+    let wat = func("(block (br_if 0 (i32.eqz (local.get $a)))) (i32.const 0)");
+    let code = self::code(&wat);
+    assert!(
+        matches!(code[0], Instr::BrIfEqz { cond: 0, .. }),
+        "{code:?}"
+    );
+}
+
+#[test]
+fn float_comparisons_do_not_fuse_with_a_negated_branch() {
+    // `!(a < b)` is not `a >= b` when either is NaN: the comparison stays, the branch tests it.
+    let wat = "(module (func (param f64 f64) (result i32)
+        (if (f64.lt (local.get 0) (local.get 1)) (then (return (i32.const 1)))) (i32.const 0)))";
+    let names = names(wat);
+    assert_eq!(names[..2], ["F64Lt", "BrIfEqz"], "{names:?}");
+}
+
+#[test]
+fn a_comparison_whose_result_is_kept_does_not_fuse() {
+    // The comparison's result is stored in a local as well as branched on.
+    let wat = func(
+        "(block (br_if 0 (local.tee $i (i32.lt_s (local.get $a) (local.get $b))))) (local.get $i)",
+    );
+    let names = names(&wat);
+    assert!(names.contains(&"I32LtS"), "{names:?}");
+    assert!(!names.contains(&"BrI32LtS"), "{names:?}");
+}
+
+#[test]
+fn a_loop_counter_increment_fuses_with_its_exit_test() {
+    let wat = func(
+        "(loop $l (br_if $l (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $a)))) (local.get $i)",
+    );
+    let code = code(&wat);
+    assert!(
+        matches!(code[0], Instr::I32AddImmBrLtS { d: 2, imm: 1, a: 2, c: 0, target } if target == 0),
+        "{code:?}"
+    );
+    // Against a constant, with the counter updated in place.
+    let wat = func(
+        "(loop $l (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) (i32.const 100)))) (local.get $i)",
+    );
+    let code = self::code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::I32AddImmBrNeImm {
+                s: 2,
+                imm: 4,
+                cmp: 100,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // The sum on the right of the comparison: the comparison is mirrored.
+    let wat = func(
+        "(loop $l (br_if $l (i32.lt_u (local.get $a) (local.tee $i (i32.add (local.get $i) (local.get $b)))))) (local.get $i)",
+    );
+    let code = self::code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::I32AddBrGtU {
+                d: 2,
+                a: 2,
+                b: 1,
+                c: 0,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+}
+
+#[test]
+fn a_load_fuses_with_the_branch_on_its_value() {
+    let wat = func("(block (br_if 0 (i32.load offset=8 (local.get $a)))) (i32.const 0)");
+    let code = code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::I32LoadBrNez {
+                addr: 0,
+                offset: 8,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    let wat = func(
+        "(block (br_if 0 (i32.eq (i32.load8_u (local.get $a)) (local.get $b)))) (i32.const 0)",
+    );
+    let code = self::code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::I32Load8UBrEq {
+                addr: 0,
+                c: 1,
+                offset: 0,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // A signed byte load has no fused form.
+    let wat = func("(block (br_if 0 (i32.load8_s (local.get $a)))) (i32.const 0)");
+    let names = names(&wat);
+    assert_eq!(names[0], "I32Load8S", "{names:?}");
+}
+
+#[test]
+fn an_address_plus_constant_fuses_into_the_access() {
+    let wat = func("(i32.load (i32.add (local.get $a) (i32.const 16)))");
+    let code = code(&wat);
+    assert!(
+        matches!(code[0], Instr::I32LoadAt { a: 0, imm: 16, .. }),
+        "{code:?}"
+    );
+    let wat =
+        func("(i32.store8 (i32.add (local.get $a) (i32.const 3)) (local.get $b)) (i32.const 0)");
+    let code = self::code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::I32Store8At {
+                a: 0,
+                value: 1,
+                imm: 3
+            }
+        ),
+        "{code:?}"
+    );
+    // With a static offset as well the sum would have to wrap before the offset is added, which
+    // the fused form does not do: no fusion.
+    let wat = func("(i32.load offset=4 (i32.add (local.get $a) (i32.const 16)))");
+    let names = names(&wat);
+    assert_eq!(names[..2], ["I32AddImm", "I32Load"], "{names:?}");
+}
+
+#[test]
+fn a_constant_store_needs_no_slot() {
+    let wat = func("(i32.store offset=4 (local.get $a) (i32.const 9)) (i32.const 0)");
+    let code = code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::StoreImm32 {
+                addr: 0,
+                imm: 9,
+                offset: 4
+            }
+        ),
+        "{code:?}"
+    );
+    // An `i64` constant that is not a sign-extended `i32` is stored from a slot.
+    let wat = func("(i64.store (local.get $a) (i64.const 0x123456789)) (i32.const 0)");
+    let names = names(&wat);
+    assert!(names.contains(&"I64Store"), "{names:?}");
+    assert!(!names.contains(&"StoreImm64"), "{names:?}");
+}
+
+#[test]
+fn two_f64_operators_fuse_into_a_pair() {
+    let wat = "(module (func (param f64 f64 f64) (result f64)
+        (f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 2))))";
+    let code = code(wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::F64MulAddL {
+                a: 0,
+                b: 1,
+                c: 2,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    let wat = "(module (func (param f64 f64 f64) (result f64)
+        (f64.sub (local.get 2) (f64.add (local.get 0) (local.get 1)))))";
+    let code = self::code(wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::F64AddSubR {
+                a: 0,
+                b: 1,
+                c: 2,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // The first result is also kept in a local: both operators stay.
+    let wat = "(module (func (param f64 f64 f64) (result f64) (local f64)
+        (f64.add (local.tee 3 (f64.mul (local.get 0) (local.get 1))) (local.get 2))))";
+    let names = names(wat);
+    assert!(
+        !names.iter().any(|n| n.starts_with("F64MulAdd")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn an_f64_result_stored_to_memory_fuses_with_the_store() {
+    let wat = "(module (memory 1) (func (param i32 f64 f64)
+        (f64.store offset=8 (local.get 0) (f64.sub (local.get 1) (local.get 2)))))";
+    let code = code(wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::F64SubStore {
+                a: 1,
+                b: 2,
+                addr: 0,
+                offset: 8
+            }
+        ),
+        "{code:?}"
+    );
+}
+
+#[test]
+fn branch_targets_are_relative_to_the_branch() {
+    // A backward branch to the loop's first instruction, from instruction 2.
+    let wat = func(
+        "(loop $l (local.set $i (i32.add (local.get $i) (local.get $a))) (local.set $i (i32.mul (local.get $i) (local.get $b))) (br_if $l (local.get $i))) (local.get $i)",
+    );
+    let code = code(&wat);
+    let (at, target) = code
+        .iter()
+        .enumerate()
+        .find_map(|(at, i)| match *i {
+            Instr::BrIfNez { target, .. } => Some((at, target)),
+            _ => None,
+        })
+        .expect("a conditional branch");
+    assert_eq!(at as i32 + target as i32, 0, "{code:?}");
+    // The disassembler prints the absolute target.
+    let mut text = String::new();
+    code[at].display_at(at, &mut text).unwrap();
+    assert!(text.ends_with("target=@0"), "{text}");
+}
+
+#[test]
+fn every_instruction_has_a_name_and_disassembles() {
+    // The disassembler covers SIMD, GC, calls and memory instructions alike.
+    let wat = r#"(module (memory 1) (table 1 funcref) (global $g (mut i32) (i32.const 0))
+        (type $t (func (param i32) (result i32)))
+        (type $s (struct (field (mut i32))))
+        (func $f (param i32) (result i32)
+          (drop (struct.new $s (local.get 0)))
+          (global.set $g (i32.add (global.get $g) (memory.grow (i32.const 0))))
+          (drop (i32x4.extract_lane 1 (i32x4.add (v128.load (local.get 0)) (v128.const i32x4 1 2 3 4))))
+          (call_indirect (type $t) (local.get 0) (i32.const 0))))"#;
+    let code = code(wat);
+    for (at, instr) in code.iter().enumerate() {
+        let mut text = String::new();
+        instr.display_at(at, &mut text).unwrap();
+        assert!(text.starts_with(instr.name()), "{text}");
+    }
+    let names: Vec<_> = code.iter().map(Instr::name).collect();
+    for expected in [
+        "Gc",
+        "GlobalGet",
+        "MemoryGrow",
+        "GlobalSet",
+        "SimdI32x4Add",
+        "CallIndirect",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+}
