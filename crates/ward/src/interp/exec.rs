@@ -1,21 +1,21 @@
-//! The executor: runs ward bytecode on a value stack of untyped 64-bit slots.
+//! The activation driver: runs ward bytecode on a value stack of untyped 64-bit slots.
 //!
-//! Most instructions run in the threaded code of `fast` (one handler per instruction, chained by
-//! sibling calls); `run` below owns the activation and executes in its `match` the instructions that
-//! need the store (host and cross-instance calls, globals, tables, bulk memory, GC, exceptions, fuel
-//! and interruption), handing every other instruction back to `fast::run`.
+//! Every instruction runs in the threaded handlers of `fast` (one per instruction, chained by
+//! sibling calls). This file starts an activation ([`invoke`]), runs the handlers ([`run`]) and
+//! serves what they ask for (`stack::Request`): host calls, `memory.grow`/`table.grow` and GC heap
+//! growth (the embedder's resource limiter), interruption (the embedder's epoch callback), a larger
+//! value stack; and it turns traps into `Trap`s with a backtrace built from the frame records.
 //!
-//! One activation runs a whole chain of Wasm calls: a call pushes a small [`Frame`] record and switches
-//! the registers (code, instruction pointer, frame pointer) to the callee, so host stack use does not
-//! grow with Wasm call depth and runaway recursion ends in a `StackOverflow` trap. The callee's frame
-//! starts where the caller placed the arguments, so arguments and results are never copied. Traps come
-//! back as values with a backtrace built from the frame records.
+//! One activation runs a whole chain of Wasm calls: a call pushes a small `Frame` record and
+//! switches the registers (code, instruction pointer, frame pointer) to the callee, so host stack
+//! use does not grow with Wasm call depth and runaway recursion ends in a `StackOverflow` trap. The
+//! callee's frame starts where the caller placed the arguments, so arguments and results are never
+//! copied. Because no Wasm frame lives on the host stack, the driver could also suspend an
+//! activation between two requests.
 //!
-//! Exceptions unwind the same frame records: `unwind` searches each function's handler table (see
-//! `bytecode::Handler`) from the innermost frame outwards and resumes at a landing pad, or leaves the
-//! activation as `Error::Exception`. Exception and GC instructions run out of line in `gc_ops`;
-//! allocation collects first when the heap's threshold is reached, with this activation's slots up
-//! to the top of the current frame and the slots of activations suspended in host calls as roots.
+//! Exceptions unwind the same frame records (`ops::unwind`). Allocation collects first when the
+//! heap's threshold is reached, with this activation's slots up to the top of the current frame and
+//! the slots of activations suspended in host calls as roots.
 //!
 //! Called by `func` (`Func::call`) and `instance` (start functions); calls back into the host through the
 //! store's host functions.
@@ -23,20 +23,15 @@
 use std::panic::AssertUnwindSafe;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use super::atomic_ops;
-use super::bytecode::LaneWidth;
-use super::bytecode::{Instr, Slot};
-use super::fast;
-use super::gc_ops::{self, GcFrame, Outcome};
+use super::fast::{self, Exit};
+use super::gc_ops;
 use super::interruption::{self, Verdict};
-use super::simd;
-use super::translate::CompiledFunc;
-use crate::exception::ExnRef;
+use super::ops::{self, Flow};
+pub(crate) use super::stack::ExecStack;
+use super::stack::{Calls, Current, Frame, Request};
 use crate::func::Caller;
-use crate::gc::{ObjectKind, SuspendedStack};
-use crate::module::ModuleInner;
+use crate::gc::SuspendedStack;
 use crate::store::{FuncKind, Store, StoreInner};
 use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
 use crate::values::{Val, push_slots, slot_count, slot_width, vals_from_slots};
@@ -44,70 +39,6 @@ use crate::{Error, Result};
 
 /// Most nested activations (host → Wasm → host → …) before calls into Wasm trap with `StackOverflow`.
 const MAX_ACTIVATIONS: u32 = 500;
-
-/// A suspended caller: its registers, so that returning needs no lookups in the store.
-#[derive(Clone, Copy)]
-pub(crate) struct Frame {
-    /// The caller's instruction index to resume at.
-    pub ip: u32,
-    pub fp: usize,
-    pub cur: Current,
-}
-
-/// The value slots and frame records of one activation.
-///
-/// While an activation runs, every access to its slots goes through pointers derived from one
-/// `slots.as_mut_ptr()` taken when it starts (`run`); no reference to the slots is created then,
-/// except short-lived ones over a range no live pointer is used on meanwhile. (A `Vec` rather than a
-/// boxed slice: `Vec::as_mut_ptr` creates no intermediate reference, so moving the `Vec` or reading
-/// its length invalidates nothing.)
-///
-/// The slots start small and grow on demand, up to `Config::max_wasm_stack`: allocating (and zeroing)
-/// the whole limit for every activation cost each nested host → Wasm call 8 MiB. Growing moves the
-/// slots, so it happens only where the executor can re-derive every pointer into them (entering a
-/// frame in `run`, and before `run` in `invoke`); threaded code hands a call that does not fit back
-/// to `run`.
-pub(crate) struct ExecStack {
-    slots: Vec<u64>,
-    frames: Vec<Frame>,
-    max_frames: usize,
-    /// Most usable slots (`Config::max_wasm_stack` / 8).
-    max_slots: usize,
-}
-
-/// Usable slots a new stack starts with (64 KiB).
-const INITIAL_SLOTS: usize = 8 * 1024;
-
-impl ExecStack {
-    fn new(max_bytes: usize) -> Self {
-        let max_slots = max_bytes / 8;
-        ExecStack {
-            // `fast::FRAME_SLACK` slots past the usable end let a call zero locals in whole chunks.
-            slots: vec![0u64; INITIAL_SLOTS.min(max_slots) + fast::FRAME_SLACK],
-            frames: Vec::with_capacity(64),
-            max_frames: max_bytes / 32,
-            max_slots,
-        }
-    }
-
-    /// Usable slots now.
-    fn usable(&self) -> usize {
-        self.slots.len() - fast::FRAME_SLACK
-    }
-
-    /// Grows the slots so that at least `needed` are usable (doubling, up to the limit); false if the
-    /// limit does not allow it. Moves the slots: pointers into them must be derived again.
-    fn grow_to(&mut self, needed: usize) -> bool {
-        if needed > self.max_slots {
-            return false;
-        }
-        let usable = needed
-            .max(self.usable().saturating_mul(2))
-            .min(self.max_slots);
-        self.slots.resize(usable + fast::FRAME_SLACK, 0);
-        true
-    }
-}
 
 /// Calls store function `func` with raw arguments (two slots per `v128`); returns its raw results.
 pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result<Vec<u64>> {
@@ -168,14 +99,6 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
     };
     store.inner.stacks.push(stack);
     result
-}
-
-/// The code of a function that has run or is running (so is translated).
-fn compiled(store: &StoreInner, instance: u32, index: u32) -> &CompiledFunc {
-    store.instances[instance as usize]
-        .module
-        .inner
-        .translated(index)
 }
 
 /// Host functions with at most this many parameters and results are called without heap allocation.
@@ -369,56 +292,6 @@ unsafe fn call_host_suspended<T>(
     outcome
 }
 
-/// The registers of the function being executed.
-#[derive(Clone, Copy)]
-pub(crate) struct Current {
-    pub instance: u32,
-    /// Index of the function among its module's defined functions.
-    pub index: u32,
-    /// The first instruction of the function's code (which is never empty: it ends in a return).
-    pub code: *const Instr,
-    pub module: *const ModuleInner,
-}
-
-// SAFETY: `code` and `module` point into a `ModuleInner` (which is `Send + Sync`) kept alive by an
-// `Arc` in the instance; a `Current` is only dereferenced while the executor runs with the store
-// borrowed, and frames left over from an earlier activation are cleared before reuse. Moving one to
-// another thread therefore shares nothing that is not already shareable.
-unsafe impl Send for Current {}
-
-impl Current {
-    /// The registers of store function `func` (a Wasm function), which is translated first if it
-    /// was not yet (see `module::lazy`).
-    fn of(store: &StoreInner, func: u32) -> Result<Current> {
-        let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else {
-            unreachable!("Current::of a host function")
-        };
-        let module: &Arc<ModuleInner> = &store.instances[instance as usize].module.inner;
-        Current::defined(instance, index, module)
-    }
-
-    /// The registers of defined function `index` of `module` in `instance`, which is translated
-    /// first if it was not yet.
-    #[inline(always)]
-    pub(crate) fn defined(instance: u32, index: u32, module: &ModuleInner) -> Result<Current> {
-        Ok(Current {
-            instance,
-            index,
-            code: module.compiled(index)?.code.as_ptr(),
-            module,
-        })
-    }
-
-    /// The function's compiled code and frame layout.
-    #[inline(always)]
-    fn compiled(&self) -> &CompiledFunc {
-        // SAFETY: the module outlives the activation (see `Current`'s `Send` note); `index` is a
-        // defined function of it.
-        let module = unsafe { &*self.module };
-        module.translated(self.index)
-    }
-}
-
 /// The backtrace of the activation: the current function at `ip`, then the suspended callers from
 /// the innermost outwards. Only the frames the backtrace keeps are looked up (see
 /// `WasmBacktrace::capture`), so a trap at a depth of 200,000 frames costs no more than one at 100.
@@ -444,1072 +317,194 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
     })
 }
 
-/// Unwinds for exception `exn` (its heap handle) from the frame `(registers, fp, ip)` (`ip`: index after the throwing instruction): searches that
-/// function's handlers (unless `skip_current`: a host function reached by a tail call threw, so the
-/// calling frame is already gone) and then each suspended caller's, innermost first, for a clause
-/// matching the exception's tag. On a match the caught values are written to the handler's slots and
-/// the landing pad's `(registers, fp, instruction index)` is returned; otherwise the exception leaves the activation.
-/// Kept out of line so `run`'s registers are not disturbed by this rare path.
-///
-/// # Safety
-/// `fp` and every frame record's `fp` must be frames the executor entered on `slots` (so a handler's
-/// destination slots, below its function's frame size, are in bounds).
-#[inline(never)]
-unsafe fn unwind(
-    store: &StoreInner,
-    frames: &mut Vec<Frame>,
-    slots: *mut u64,
-    (mut cur, mut fp, mut ip): (Current, usize, usize),
-    exn: u64,
-    skip_current: bool,
-) -> Result<(Current, usize, usize)> {
-    let exn_tag = match store.gc.get(exn).map(|o| o.kind) {
-        Some(ObjectKind::Exception { tag }) => tag,
-        // Only a reference the host kept after it was collected can get here.
-        _ => {
-            return Err(Error::Usage(
-                "thrown exception reference is no longer valid".into(),
-            ));
-        }
-    };
-    let mut skip = skip_current;
-    loop {
-        if !skip {
-            let (instance, index) = (cur.instance, cur.index);
-            let handlers = &compiled(store, instance, index).handlers;
-            let pc = (ip as u32).wrapping_sub(1);
-            let tags = &store.instances[instance as usize].tags;
-            // A legacy `delegate` catches everything in its range and restarts the search among the
-            // handlers of its label's block and those around it.
-            let mut max_depth = u32::MAX;
-            let found = loop {
-                let hit = handlers
-                    .iter()
-                    .filter(|h| h.start <= pc && pc < h.end && h.depth <= max_depth)
-                    .find_map(|h| match h.delegate {
-                        Some(depth) => Some(Err(depth)),
-                        None => h
-                            .catches
-                            .iter()
-                            .find(|c| c.tag.is_none_or(|t| tags[t as usize] == exn_tag))
-                            .map(|c| Ok((h.dst, *c))),
-                    });
-                match hit {
-                    Some(Err(depth)) => max_depth = depth,
-                    Some(Ok(caught)) => break Some(caught),
-                    None => break None,
-                }
-            };
-            if let Some((dst, clause)) = found {
-                if clause.exn_below {
-                    // SAFETY: a legacy handler's `dst` is above the slot it keeps the `exnref` in,
-                    // inside the frame (translator invariant); the frame is in bounds (the
-                    // caller's contract).
-                    unsafe { *slots.add(fp + dst as usize - 1) = exn };
-                }
-                let mut at = fp + dst as usize;
-                if clause.tag.is_some() {
-                    let object = store.gc.get(exn).expect("checked above");
-                    for value in object.words.iter() {
-                        // SAFETY: the handler's slots lie in the frame (translator invariant) and
-                        // the frame is in bounds (the caller's contract).
-                        unsafe { *slots.add(at) = *value };
-                        at += 1;
-                    }
-                }
-                if clause.with_ref {
-                    // SAFETY: as above.
-                    unsafe { *slots.add(at) = exn };
-                }
-                return Ok((cur, fp, clause.pad as usize));
-            }
-        }
-        skip = false;
-        match frames.pop() {
-            None => {
-                return Err(Error::Exception(ExnRef {
-                    store: store.id,
-                    raw: exn,
-                }));
-            }
-            Some(frame) => {
-                cur = frame.cur;
-                fp = frame.fp;
-                ip = frame.ip as usize;
-            }
-        }
-    }
-}
-
-/// The base and size in bytes of memory 0 of `instance` (null and 0 without a memory): the memory
-/// registers of the executor.
-#[inline(always)]
-fn memory_zero(store: &StoreInner, instance: u32) -> (*mut u8, u64) {
-    match store.instances[instance as usize].memories.first() {
-        Some(&m) => {
-            let memory = &store.memories[m as usize];
-            // A shared memory is never accessed through the registers (the translator sends its
-            // accesses to `Instr::Atomic`); a length of 0 makes any stray access trap.
-            let len = if memory.shared().is_some() {
-                0
-            } else {
-                memory.size_bytes()
-            };
-            (memory.base(), len)
-        }
-        None => (std::ptr::null_mut(), 0),
-    }
-}
-
-/// Effective address of an access of `size` bytes, if it lies inside a memory of `len` bytes.
-#[inline(always)]
-fn effective(addr: u64, offset: u64, size: u64, len: u64) -> Option<usize> {
-    let start = addr.checked_add(offset)?;
-    let end = start.checked_add(size)?;
-    if end <= len {
-        Some(start as usize)
-    } else {
-        None
-    }
-}
-
-/// Checks that `[start, start + len)` lies within `size`; returns the range as `usize`s.
-#[inline]
-fn range_in(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
-    let end = start.checked_add(len)?;
-    if end <= size {
-        Some(start as usize..end as usize)
-    } else {
-        None
-    }
-}
-
-/// Up to 16 bytes as a little-endian number.
-fn le_bytes(bytes: &[u8]) -> u128 {
-    let mut buf = [0u8; 16];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    u128::from_le_bytes(buf)
-}
-
-/// The lane replacement that writes a lane of `width`.
-fn lane_replace_op(width: LaneWidth) -> super::bytecode::V128ReplaceOp {
-    use super::bytecode::V128ReplaceOp as R;
-    match width {
-        LaneWidth::B8 => R::I8x16,
-        LaneWidth::B16 => R::I16x8,
-        LaneWidth::B32 => R::I32x4,
-        LaneWidth::B64 => R::I64x2,
-    }
-}
-
 /// Runs store function `entry` (a Wasm function) whose arguments are in `stack.slots[0..]`; leaves its
 /// results in `stack.slots[0..]`.
+///
+/// The handlers run until one traps, the outermost function returns, or a handler asks for
+/// something (`Request`) that needs the embedder's store or moves the value stack; this loop
+/// serves it and runs the handlers again.
 fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()> {
-    let mut slots_len = stack.usable();
-    // The one base pointer every slot access of this activation is derived from (see `ExecStack`),
-    // taken again only when the stack grows (`grow_stack!`).
+    let cur = Current::of(&store.inner, entry)?;
+    // The one base pointer every slot access of this activation is derived from (see
+    // `ExecStack`), taken again only when the stack grows.
     let mut slots_base =
         NonNull::new(stack.slots.as_mut_ptr()).expect("a Vec's pointer is not null");
-    let mut slots = slots_base.as_ptr();
-    let mut cur = Current::of(&store.inner, entry)?;
-    let engine = store.inner.engine.clone();
-    let interrupt = store.inner.interrupt.clone();
-    let mut fp: usize = 0;
-    // `slots + fp`, kept alongside `fp` so that a slot access is one addition, not two.
-    let mut frame: *mut u64 = slots;
-    // The instruction pointer is a raw pointer into the current function's code rather than an index:
-    // fetching then needs no bounds check and no reload of the code slice.
-    let mut ip: *const Instr = cur.code;
-    // Zero the entry function's declared locals (through `slots`: indexing `stack.slots` would
-    // create a reference that invalidates it).
-    let entry = cur.compiled();
-    for local in entry.num_params..entry.num_locals {
+    let mut calls = Calls {
+        frames: &mut stack.frames,
+        slots: slots_base.as_ptr(),
+        slots_len: stack.usable(),
+        max_frames: stack.max_frames,
+        cur,
+        fp: 0,
+        store: std::ptr::null_mut(),
+        request: Request::None,
+    };
+    // Zero the entry function's declared locals (through `calls.slots`: indexing `stack.slots`
+    // would create a reference that invalidates it).
+    let compiled = cur.compiled();
+    for local in compiled.num_params..compiled.num_locals {
         // SAFETY: `num_locals <= frame_size <= slots_len` (checked by `invoke`).
-        unsafe { *slots.add(local as usize) = 0 };
+        unsafe { *calls.slots.add(local as usize) = 0 };
     }
+    let mut ip = cur.code;
 
-    // Cached base and size of memory 0 of the current instance.
-    let mut mem_base: *mut u8;
-    let mut mem_len: u64;
-
-    // Re-reads them: needed after anything that can move or resize a memory (`memory.grow`, host
-    // calls, a switch to another instance). Threaded code relies on them, so `fast::run` below
-    // checks them first in debug builds.
-    macro_rules! refresh_memory {
-        () => {{
-            (mem_base, mem_len) = memory_zero(&store.inner, cur.instance);
-        }};
-    }
-    refresh_memory!();
-
-    // Index of the next instruction within the current function.
-    macro_rules! ip_index {
-        () => {
-            // SAFETY: `ip` always points into (or one past an instruction of) the code `cur.code`
-            // starts, so both lie in one allocation.
-            unsafe { ip.offset_from(cur.code) as u32 }
-        };
-    }
-    // Continue at instruction index `target` of the current function (a return address).
-    macro_rules! jump {
-        ($target:expr) => {
-            // SAFETY: branch targets are instruction indices inside the function (translator
-            // invariant: every target is patched to a position of the same code).
-            ip = unsafe { cur.code.add($target as usize) }
-        };
-    }
+    // Leaves the activation with a trap at the instruction before `$at`.
     macro_rules! trap {
-        ($kind:expr) => {{
-            let bt = backtrace(&store.inner, (&cur, ip_index!()), &stack.frames);
+        ($kind:expr, $at:expr) => {{
+            let at: *const crate::interp::bytecode::Instr = $at;
+            // SAFETY: `at` points into (or one past an instruction of) the current function.
+            let index = unsafe { calls.cur.index_of(at) };
+            let bt = backtrace(&store.inner, (&calls.cur, index), &stack.frames);
             return Err(Error::Trap(Trap::new($kind, bt)));
         }};
     }
-    // SAFETY (all slot accesses): `fp + cur.frame_size <= slots_len` is checked whenever a frame is
-    // entered, and the translator only emits slots below the frame size of their function.
-    macro_rules! get {
-        ($slot:expr) => {{
-            let s: Slot = $slot;
-            debug_assert!(s < cur.compiled().frame_size);
-            // SAFETY: `s` is below the frame size (see above).
-            unsafe { *frame.add(s as usize) }
-        }};
-    }
-    macro_rules! set {
-        ($slot:expr, $value:expr) => {{
-            let s: Slot = $slot;
-            let v: u64 = $value;
-            debug_assert!(s < cur.compiled().frame_size);
-            // SAFETY: `s` is below the frame size (see above).
-            unsafe { *frame.add(s as usize) = v }
-        }};
-    }
-    // Two-slot (v128) values: low half in the first slot.
-    macro_rules! get128 {
-        ($slot:expr) => {{
-            let s: Slot = $slot;
-            (get!(s) as u128) | ((get!(s + 1) as u128) << 64)
-        }};
-    }
-    macro_rules! set128 {
-        ($slot:expr, $value:expr) => {{
-            let s: Slot = $slot;
-            let v: u128 = $value;
-            set!(s, v as u64);
-            set!(s + 1, (v >> 64) as u64);
-        }};
-    }
-    // The current function's side tables (immediates too large for its instructions).
-    macro_rules! side_tables {
-        () => {
-            cur.compiled().side_tables()
-        };
-    }
-    macro_rules! module {
-        () => {
-            // SAFETY: the module is kept alive by its instance, which the store never drops while it
-            // lives, and `store` outlives this call.
-            unsafe { &*cur.module }
-        };
-    }
-    macro_rules! instance {
-        () => {
-            &store.inner.instances[cur.instance as usize]
-        };
-    }
-    // Loads and stores through a side-table memarg (any memory, 64-bit offsets).
-    macro_rules! load_x {
-        ($dst:expr, $addr:expr, $memarg:expr, $n:literal, |$b:ident| $e:expr) => {{
-            let (memory, offset) = side_tables!().memargs[$memarg as usize];
-            let memory = &store.inner.memories[instance!().memories[memory as usize] as usize];
-            let Some(at) = effective(get!($addr), offset, $n, memory.size_bytes()) else {
-                trap!(TrapKind::MemoryOutOfBounds)
-            };
-            let $b: [u8; $n] = memory.data()[at..at + $n].try_into().expect("range has length $n");
-            set!($dst, $e)
-        }};
-    }
-    macro_rules! store_x {
-        ($addr:expr, $value:expr, $memarg:expr, $n:literal, |$v:ident| $e:expr) => {{
-            let (memory, offset) = side_tables!().memargs[$memarg as usize];
-            let memory_index = instance!().memories[memory as usize] as usize;
-            let memory = &mut store.inner.memories[memory_index];
-            let Some(at) = effective(get!($addr), offset, $n, memory.size_bytes()) else {
-                trap!(TrapKind::MemoryOutOfBounds)
-            };
-            let $v = get!($value);
-            let bytes: [u8; $n] = $e;
-            memory.data_mut()[at..at + $n].copy_from_slice(&bytes);
-        }};
-    }
-
-    // Makes at least `$needed` slots usable, or traps with a stack overflow at the limit. Growing
-    // moves the slots: every pointer into them is derived again from the new base (`frame` by the
-    // caller, which sets it anyway when it enters a frame; nothing else
-    // holds one while this loop runs: threaded code has returned, and this activation's stack is
-    // registered as GC roots only while it is suspended in a host call; threaded code is given the
-    // new base when it is entered next).
-    macro_rules! grow_stack {
-        ($needed:expr) => {{
-            if !stack.grow_to($needed) {
-                trap!(TrapKind::StackOverflow);
-            }
-            slots_len = stack.usable();
-            slots_base =
-                NonNull::new(stack.slots.as_mut_ptr()).expect("a Vec's pointer is not null");
-            slots = slots_base.as_ptr();
-        }};
-    }
-
-    // Enters the Wasm function `$next` with its frame at `$new_fp`; for a tail call the current frame
-    // is replaced instead of suspended.
-    macro_rules! enter {
-        ($next:expr, $new_fp:expr, $tail:expr) => {{
-            let next: Current = $next;
-            let new_fp: usize = $new_fp;
-            let callee = next.compiled();
-            let frame_fp = if $tail {
-                // SAFETY: both ranges lie in the current frame (arguments were placed by the
-                // translator below the frame size); `copy` allows overlap.
-                unsafe {
-                    std::ptr::copy(slots.add(new_fp), slots.add(fp), callee.num_params as usize)
-                };
-                fp
-            } else {
-                new_fp
-            };
-            if !$tail && stack.frames.len() >= stack.max_frames {
-                trap!(TrapKind::StackOverflow);
-            }
-            if frame_fp + callee.frame_size as usize > slots_len {
-                grow_stack!(frame_fp + callee.frame_size as usize);
-            }
-            if !$tail {
-                stack.frames.push(Frame { ip: ip_index!(), fp, cur });
-            }
-            let same_instance = next.instance == cur.instance;
-            // Declared locals start at zero. Guarded: LLVM turns the loop into a libc `memset` call,
-            // which callgrind showed costing every call on `fib` even with nothing to clear.
-            if callee.num_locals > callee.num_params {
-                for local in callee.num_params..callee.num_locals {
-                    // SAFETY: `frame_fp + next.frame_size <= slots_len` was checked above and
-                    // `num_locals <= frame_size`.
-                    unsafe { *slots.add(frame_fp + local as usize) = 0 };
-                }
-            }
-            cur = next;
-            fp = frame_fp;
-            // SAFETY: `frame_fp + next.frame_size <= slots_len` was checked above.
-            frame = unsafe { slots.add(fp) };
-            ip = cur.code;
-            if !same_instance {
-                refresh_memory!();
-            }
-        }};
-    }
-    // Throws exception `$exn` (its heap handle) from the current frame; see `unwind`. With no match
-    // in this activation the exception leaves `run` as `Error::Exception`.
-    macro_rules! throw {
-        ($exn:expr, $skip_current:expr) => {{
-            let at = ip_index!() as usize;
-            // SAFETY: the frame records and `fp` describe entered frames of this stack (see `unwind`).
-            match unsafe {
-                unwind(&store.inner, &mut stack.frames, slots, (cur, fp, at), $exn, $skip_current)
-            } {
-                Ok((next, new_fp, pad)) => {
-                    cur = next;
-                    fp = new_fp;
-                    // SAFETY: `fp` is a frame the executor entered (see `unwind`).
-                    frame = unsafe { slots.add(fp) };
-                    // SAFETY: landing pads are instruction indices of the function.
-                    ip = unsafe { cur.code.add(pad) };
-                    refresh_memory!();
-                }
-                Err(e) => return Err(e),
-            }
-        }};
-    }
-
-    // Enters store function `$callee` with its frame at `$new_fp`; for a tail call the current frame is
-    // replaced instead of suspended.
-    macro_rules! call {
-        ($callee:expr, $new_fp:expr, $tail:expr) => {{
-            let callee: u32 = $callee;
-            let new_fp: usize = $new_fp;
-            match store.inner.funcs[callee as usize].kind {
-                FuncKind::Wasm { .. } => {
-                    let next = Current::of(&store.inner, callee)?;
-                    enter!(next, new_fp, $tail);
-                }
-                FuncKind::Host { .. } => {
-                    let sig = &store.inner.funcs[callee as usize].sig;
-                    let n_results = slot_count(sig.results());
-                    let width = slot_count(sig.params()).max(n_results);
-                    if new_fp + width > slots_len {
-                        grow_stack!(new_fp + width);
-                        // SAFETY: `fp` is the current frame, inside the (larger) stack.
-                        frame = unsafe { slots.add(fp) };
-                    }
-                    // SAFETY: `slots_base` is this activation's stack and `new_fp + width <= slots_len`.
-                    match unsafe {
-                        call_host_suspended(
-                            store,
-                            callee,
-                            slots_base,
-                            new_fp,
-                            width,
-                            Some(cur.instance),
-                        )
-                    } {
-                        Ok(()) => {
-                            refresh_memory!();
-                            if $tail {
-                                // SAFETY: both ranges lie inside the current frame.
-                                unsafe {
-                                    std::ptr::copy(slots.add(new_fp), slots.add(fp), n_results)
-                                };
-                                do_return!();
-                            }
-                        }
-                        Err(Error::Exception(exn)) if exn.store == store.inner.id => {
-                            // `throw!` refreshes the memory cache for the frame it lands in.
-                            throw!(exn.raw, $tail);
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }};
-    }
-    // Returns from the current function; results are already in `slots[fp..]`.
-    macro_rules! do_return {
-        () => {{
-            match stack.frames.pop() {
-                None => return Ok(()),
-                Some(caller) => {
-                    let instance = cur.instance;
-                    cur = caller.cur;
-                    fp = caller.fp;
-                    // SAFETY: the caller's frame was in bounds when it was suspended.
-                    frame = unsafe { slots.add(fp) };
-                    jump!(caller.ip);
-                    // Within one instance the cached memory registers are already current: a
-                    // `memory.grow` refreshes them, and so does every host call.
-                    if cur.instance != instance {
-                        refresh_memory!();
-                    }
-                }
-            }
-        }};
-    }
-    macro_rules! indirect_target {
-        ($index:expr, $site:expr) => {{
-            let (type_index, table) = side_tables!().call_sites[$site as usize];
-            let expected = module!().type_ids[type_index as usize];
-            let table = &store.inner.tables[instance!().tables[table as usize] as usize];
-            let index = get!($index);
-            let Some(&raw) = usize::try_from(index)
-                .ok()
-                .and_then(|i| table.elements.get(i))
-            else {
-                trap!(TrapKind::UndefinedElement)
-            };
-            if raw == 0 {
-                trap!(TrapKind::UninitializedElement);
-            }
-            let callee = (raw - 1) as u32;
-            let actual = store.inner.funcs[callee as usize].ty;
-            if actual != expected && !store.inner.engine.id_is_subtype(actual, expected) {
-                trap!(TrapKind::IndirectCallTypeMismatch);
-            }
-            callee
-        }};
-    }
-    macro_rules! ref_target {
-        ($func:expr) => {{
-            let raw = get!($func);
-            if raw == 0 {
-                trap!(TrapKind::NullFunctionReference);
-            }
-            (raw - 1) as u32
-        }};
-    }
-
-    let mut calls = fast::Calls {
-        frames: std::ptr::null_mut(),
-        slots,
-        slots_len,
-        max_frames: stack.max_frames,
-        cur,
-        fp,
-    };
 
     loop {
-        // SAFETY: the module outlives the call (see `module!`); `ip` stays inside the code because every
-        // function ends in a return or jump and branch targets are instruction indices of the function.
-        // Matched through a reference: the arms read their fields straight from the code instead
-        // of from a 16-byte copy of the instruction (callgrind: the copy cost ~5 instructions per
-        // dispatch).
-        let instr = unsafe { &*ip };
-        // SAFETY: as above; at worst this points one past the last instruction, never read.
-        ip = unsafe { ip.add(1) };
-        use Instr as I;
-        match *instr {
-            I::ConsumeFuel { amount } => {
-                let fuel = &mut store.inner.fuel;
-                if *fuel < amount as u64 {
-                    trap!(TrapKind::OutOfFuel)
+        // Pointers into the store and the frame records are derived again for every run: the
+        // driver used both since the last one.
+        calls.store = &mut store.inner;
+        calls.frames = &mut stack.frames;
+        // SAFETY: `calls.fp` is a frame entered on the slots, in bounds.
+        let frame = unsafe { calls.slots.add(calls.fp) };
+        let (mem_base, mem_len) = ops::memory_zero(&store.inner, calls.cur.instance);
+        calls.store = &mut store.inner;
+        // SAFETY: `ip` is an instruction of the code at `calls.cur.code`, whose frame is at `frame`
+        // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0 of the
+        // current instance, read just above.
+        let exit = unsafe { fast::run(ip, frame, mem_base, mem_len, &mut calls) };
+        match exit.status {
+            Exit::DONE => return Ok(()),
+            Exit::REQUEST => {}
+            _ => {
+                let kind = exit
+                    .trap_kind()
+                    .expect("a handler exit is a request, done or a trap");
+                trap!(kind, exit.ip)
+            }
+        }
+        ip = exit.ip;
+        match std::mem::take(&mut calls.request) {
+            // Go on with fresh registers (without sibling calls, after a switch of function).
+            Request::None => {}
+            Request::Error(e) => return Err(e),
+            Request::GrowStack { needed } => {
+                if !stack.grow_to(needed) {
+                    // SAFETY: `ip` is the instruction that asked; the trap is reported at it.
+                    trap!(TrapKind::StackOverflow, unsafe { ip.add(1) })
                 }
-                *fuel -= amount as u64;
+                // Growing moved the slots: every pointer into them is derived again (nothing
+                // else holds one: the handlers have returned, and this activation's stack is
+                // registered as GC roots only while it is suspended in a host call).
+                slots_base =
+                    NonNull::new(stack.slots.as_mut_ptr()).expect("a Vec's pointer is not null");
+                calls.slots = slots_base.as_ptr();
+                calls.slots_len = stack.usable();
             }
-            I::CheckInterrupt {} => {
-                if engine.current_epoch() >= store.inner.epoch_deadline
-                    || interrupt.load(Ordering::Relaxed)
-                    || store.inner.wall_clock.tick()
-                {
-                    let live = fp + cur.compiled().frame_size as usize;
-                    match interruption::decide(store, slots_base, live)? {
-                        Verdict::Continue => refresh_memory!(),
-                        Verdict::Interrupt => trap!(TrapKind::Interrupt),
-                    }
-                }
-            }
-            // ----- fused compare and branch -----
-            I::Return {} => do_return!(),
-            I::ReturnOne { src } => {
-                set!(0, get!(src));
-                do_return!();
-            }
-            I::ReturnSpan { src, len } => {
-                // SAFETY: the span lies inside the frame (translator invariant).
-                unsafe {
-                    std::ptr::copy(slots.add(fp + src as usize), slots.add(fp), len as usize)
-                };
-                do_return!();
-            }
-            // A call of a function the module defines stays in this instance: its registers come
-            // straight from the module's code, skipping the store's function table.
-            I::Call { func, base } => match func.checked_sub(module!().num_imported_funcs) {
-                Some(index) => {
-                    enter!(
-                        Current::defined(cur.instance, index, module!())?,
-                        fp + base as usize,
-                        false
+            Request::HostCall { callee, fp, tail } => {
+                let sig = &store.inner.funcs[callee as usize].sig;
+                let n_results = slot_count(sig.results());
+                let width = slot_count(sig.params()).max(n_results);
+                // SAFETY: `slots_base` is this activation's stack and `fp + width <= slots_len`
+                // (checked by `ops::call`).
+                let outcome = unsafe {
+                    call_host_suspended(
+                        store,
+                        callee,
+                        slots_base,
+                        fp,
+                        width,
+                        Some(calls.cur.instance),
                     )
-                }
-                None => {
-                    let callee = instance!().funcs[func as usize];
-                    call!(callee, fp + base as usize, false);
-                }
-            },
-            I::ReturnCall { func, base } => match func.checked_sub(module!().num_imported_funcs) {
-                Some(index) => {
-                    enter!(
-                        Current::defined(cur.instance, index, module!())?,
-                        fp + base as usize,
-                        true
-                    )
-                }
-                None => {
-                    let callee = instance!().funcs[func as usize];
-                    call!(callee, fp + base as usize, true);
-                }
-            },
-            I::CallIndirect { index, base, site } => {
-                let callee = indirect_target!(index, site);
-                call!(callee, fp + base as usize, false);
-            }
-            I::ReturnCallIndirect { index, base, site } => {
-                let callee = indirect_target!(index, site);
-                call!(callee, fp + base as usize, true);
-            }
-            I::CallRef { func, base } => {
-                let callee = ref_target!(func);
-                call!(callee, fp + base as usize, false);
-            }
-            I::ReturnCallRef { func, base } => {
-                let callee = ref_target!(func);
-                call!(callee, fp + base as usize, true);
-            }
-            I::GlobalGet { dst, global } => {
-                let g = instance!().globals[global as usize];
-                set!(dst, store.inner.globals[g as usize].value as u64)
-            }
-            I::GlobalSet { src, global } => {
-                let g = instance!().globals[global as usize];
-                store.inner.globals[g as usize].value = get!(src) as u128;
-            }
-            I::MemorySize { dst, memory } => {
-                let m = instance!().memories[memory as usize];
-                set!(dst, store.inner.memories[m as usize].pages())
-            }
-            I::MemoryGrow { dst, delta, memory } => {
-                let m = instance!().memories[memory as usize] as usize;
-                let delta = get!(delta);
-                let failed = if store.inner.memories[m].ty().memory64 {
-                    u64::MAX
-                } else {
-                    u32::MAX as u64
                 };
-                let result = match store.grow_memory(m, delta) {
-                    Ok(grown) => grown.unwrap_or(failed),
-                    Err(Error::Trap(t)) => trap!(t.kind()),
-                    Err(e) => return Err(e),
-                };
-                set!(dst, result);
-                refresh_memory!();
-            }
-            I::MemoryFill { memory, base } => {
-                let (dst, value, len) = (get!(base), get!(base + 1) as u8, get!(base + 2));
-                let m = instance!().memories[memory as usize] as usize;
-                let entity = &mut store.inner.memories[m];
-                let Some(range) = range_in(dst, len, entity.size_bytes()) else {
-                    trap!(TrapKind::MemoryOutOfBounds)
-                };
-                match entity.shared() {
-                    // SAFETY: the range lies inside the memory (checked just above).
-                    Some(shared) => unsafe { shared.fill(range.start, range.len(), value) },
-                    None => entity.data_mut()[range].fill(value),
-                }
-            }
-            I::MemoryCopy {
-                dst_memory,
-                src_memory,
-                base,
-            } => {
-                let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
-                let dm = instance!().memories[dst_memory as usize] as usize;
-                let sm = instance!().memories[src_memory as usize] as usize;
-                let memories = &mut store.inner.memories;
-                let (Some(d), Some(s)) = (
-                    range_in(dst, len, memories[dm].size_bytes()),
-                    range_in(src, len, memories[sm].size_bytes()),
-                ) else {
-                    trap!(TrapKind::MemoryOutOfBounds)
-                };
-                if memories[dm].shared().is_some() || memories[sm].shared().is_some() {
-                    atomic_ops::copy_with_shared(memories, dm, sm, d, s);
-                } else if dm == sm {
-                    memories[dm].data_mut().copy_within(s, d.start);
-                } else {
-                    let (dst_ptr, src_ptr) = (memories[dm].base(), memories[sm].base());
-                    // SAFETY: both ranges were checked against their memories' committed sizes, and
-                    // distinct memories do not overlap.
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(
-                            src_ptr.add(s.start),
-                            dst_ptr.add(d.start),
-                            s.len(),
-                        )
-                    };
-                }
-            }
-            I::MemoryInit { memory, data, base } => {
-                let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
-                let bytes = instance!().data[data as usize].clone();
-                let m = instance!().memories[memory as usize] as usize;
-                let entity = &mut store.inner.memories[m];
-                let (Some(d), Some(s)) = (
-                    range_in(dst, len, entity.size_bytes()),
-                    range_in(src, len, bytes.len() as u64),
-                ) else {
-                    trap!(TrapKind::MemoryOutOfBounds)
-                };
-                match entity.shared() {
-                    // SAFETY: the range lies inside the memory (checked just above).
-                    Some(shared) => unsafe { shared.write_bytes(d.start, &bytes[s]) },
-                    None => entity.data_mut()[d].copy_from_slice(&bytes[s]),
-                }
-            }
-            I::DataDrop { data } => {
-                let instance = cur.instance as usize;
-                store.inner.instances[instance].data[data as usize] = Arc::new([]);
-            }
-            I::TableGet { dst, index, table } => {
-                let t = instance!().tables[table as usize] as usize;
-                let Some(&value) = usize::try_from(get!(index))
-                    .ok()
-                    .and_then(|i| store.inner.tables[t].elements.get(i))
-                else {
-                    trap!(TrapKind::TableOutOfBounds)
-                };
-                set!(dst, value)
-            }
-            I::TableSet { table, base } => {
-                let (index, value) = (get!(base), get!(base + 1));
-                let t = instance!().tables[table as usize] as usize;
-                let Some(slot) = usize::try_from(index)
-                    .ok()
-                    .and_then(|i| store.inner.tables[t].elements.get_mut(i))
-                else {
-                    trap!(TrapKind::TableOutOfBounds)
-                };
-                *slot = value;
-            }
-            I::TableSize { dst, table } => {
-                let t = instance!().tables[table as usize] as usize;
-                set!(dst, store.inner.tables[t].size())
-            }
-            I::TableGrow { table, base } => {
-                let (init, delta) = (get!(base), get!(base + 1));
-                let t = instance!().tables[table as usize] as usize;
-                let failed = if store.inner.tables[t].ty.table64 {
-                    u64::MAX
-                } else {
-                    u32::MAX as u64
-                };
-                let result = match store.grow_table(t, delta, init) {
-                    Ok(grown) => grown.unwrap_or(failed),
-                    Err(Error::Trap(t)) => trap!(t.kind()),
-                    Err(e) => return Err(e),
-                };
-                set!(base, result);
-            }
-            I::TableFill { table, base } => {
-                let (index, value, len) = (get!(base), get!(base + 1), get!(base + 2));
-                let t = instance!().tables[table as usize] as usize;
-                let entity = &mut store.inner.tables[t];
-                let Some(range) = range_in(index, len, entity.size()) else {
-                    trap!(TrapKind::TableOutOfBounds)
-                };
-                entity.elements[range].fill(value);
-            }
-            I::TableCopy {
-                dst_table,
-                src_table,
-                base,
-            } => {
-                let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
-                let dt = instance!().tables[dst_table as usize] as usize;
-                let st = instance!().tables[src_table as usize] as usize;
-                let tables = &mut store.inner.tables;
-                let (Some(d), Some(s)) = (
-                    range_in(dst, len, tables[dt].size()),
-                    range_in(src, len, tables[st].size()),
-                ) else {
-                    trap!(TrapKind::TableOutOfBounds)
-                };
-                if dt == st {
-                    tables[dt].elements.copy_within(s, d.start);
-                } else {
-                    let items = tables[st].elements[s].to_vec();
-                    tables[dt].elements[d].copy_from_slice(&items);
-                }
-            }
-            I::TableInit { table, elem, base } => {
-                let (dst, src, len) = (get!(base), get!(base + 1), get!(base + 2));
-                let items = instance!().elems[elem as usize].clone();
-                let t = instance!().tables[table as usize] as usize;
-                let entity = &mut store.inner.tables[t];
-                let (Some(d), Some(s)) = (
-                    range_in(dst, len, entity.size()),
-                    range_in(src, len, items.len() as u64),
-                ) else {
-                    trap!(TrapKind::TableOutOfBounds)
-                };
-                entity.elements[d].copy_from_slice(&items[s]);
-            }
-            I::ElemDrop { elem } => {
-                let instance = cur.instance as usize;
-                store.inner.instances[instance].elems[elem as usize] = Arc::new([]);
-            }
-            I::RefFunc { dst, func } => set!(dst, instance!().funcs[func as usize] as u64 + 1),
-            // Exception and GC instructions run out of line: inlined here they made the compiler
-            // spill `ip` and `fp` in every arm (measured with callgrind: +35% instructions on a
-            // scalar loop).
-            I::Throw { .. }
-            | I::ThrowRef { .. }
-            | I::RefEq { .. }
-            | I::RefI31 { .. }
-            | I::I31GetS { .. }
-            | I::I31GetU { .. }
-            | I::AnyConvertExtern { .. }
-            | I::ExternConvertAny { .. }
-            | I::ArrayLen { .. }
-            | I::Gc { .. }
-            | I::RefTest { .. }
-            | I::RefCast { .. }
-            | I::BrOnCast { .. }
-            | I::BrOnCastFail { .. } => {
-                let compiled = cur.compiled();
-                let frame = GcFrame {
-                    slots,
-                    fp,
-                    frame_size: compiled.frame_size as usize,
-                };
-                let side_tables = compiled.side_tables();
-                // The instruction is passed by reference: passing it by value made every dispatch
-                // copy it to the stack.
-                // SAFETY: `ip` was advanced past this instruction, inside the function's code.
-                let at = unsafe { &*ip.sub(1) };
-                // SAFETY: `fp + cur.frame_size <= slots_len` (checked on frame entry) and the
-                // translator keeps every operand slot below the frame size.
-                match unsafe {
-                    gc_ops::execute(&mut store.inner, side_tables, cur.instance, frame, at)
-                } {
-                    Outcome::Next => {}
-                    Outcome::Jump(target) => {
-                        // SAFETY: branch targets are offsets from the branch (`ip - 1`) to an
-                        // instruction of the same function.
-                        ip = unsafe { ip.sub(1).offset(target as i32 as isize) }
-                    }
-                    Outcome::Throw(exn) => throw!(exn, false),
-                    Outcome::Trap(kind) => trap!(kind),
-                    Outcome::GrowHeap { words } => {
-                        // SAFETY: as for `execute` above; the collector only reads the slots.
-                        let live = unsafe {
-                            std::slice::from_raw_parts(slots, frame.fp + frame.frame_size)
+                match outcome {
+                    Ok(()) if tail => {
+                        // SAFETY: both ranges lie inside the current frame.
+                        unsafe {
+                            std::ptr::copy(
+                                calls.slots.add(fp),
+                                calls.slots.add(calls.fp),
+                                n_results,
+                            )
                         };
-                        match gc_ops::make_room(store, live, words) {
-                            // SAFETY: `ip - 1` is this instruction, which runs again (it changed
-                            // nothing before asking).
-                            Ok(true) => ip = unsafe { ip.sub(1) },
-                            Ok(false) => trap!(TrapKind::GcHeapExhausted),
-                            Err(Error::Trap(t)) => trap!(t.kind()),
-                            Err(e) => return Err(e),
+                        calls.frames = &mut stack.frames;
+                        match ops::return_to_caller(&mut calls) {
+                            Flow::Done => return Ok(()),
+                            Flow::Switch { at } => {
+                                // SAFETY: the caller's return address is an instruction of it.
+                                ip = unsafe { calls.cur.code.add(at as usize) };
+                            }
+                            _ => unreachable!("a return returns or is done"),
                         }
                     }
+                    Ok(()) => {}
+                    Err(Error::Exception(exn)) if exn.store == store.inner.id => {
+                        calls.store = &mut store.inner;
+                        calls.frames = &mut stack.frames;
+                        match ops::throw(&mut calls, ip, exn.raw, tail) {
+                            Flow::Switch { at } => {
+                                // SAFETY: landing pads are instruction indices of the function.
+                                ip = unsafe { calls.cur.code.add(at as usize) };
+                            }
+                            Flow::Request(Request::Error(e)) => return Err(e),
+                            _ => unreachable!("unwinding lands or leaves"),
+                        }
+                    }
+                    Err(e) => return Err(e),
                 }
             }
-
-            I::Atomic { .. } | I::AtomicFence {} => {
-                let compiled = cur.compiled();
-                let frame = GcFrame {
-                    slots,
-                    fp,
-                    frame_size: compiled.frame_size as usize,
+            Request::GrowMemory { memory, delta, dst } => {
+                let failed = if store.inner.memories[memory].ty().memory64 {
+                    u64::MAX
+                } else {
+                    u32::MAX as u64
                 };
-                // SAFETY: as for the GC instructions above.
-                let at = unsafe { &*ip.sub(1) };
-                // SAFETY: as for the GC instructions above.
-                let done = unsafe {
-                    atomic_ops::execute(
-                        &mut store.inner,
-                        compiled.side_tables(),
-                        cur.instance,
-                        frame,
-                        at,
-                    )
+                let result = match store.grow_memory(memory, delta) {
+                    Ok(grown) => grown.unwrap_or(failed),
+                    Err(Error::Trap(t)) => trap!(t.kind(), ip),
+                    Err(e) => return Err(e),
                 };
-                if let Err(kind) = done {
-                    trap!(kind)
-                }
+                // SAFETY: `dst` is a slot of the current frame, in bounds.
+                unsafe { *calls.slots.add(calls.fp + dst as usize) = result };
             }
-
-            // ----- loads and stores -----
-            I::I32LoadX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
-            }
-            I::I64LoadX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 8, |b| u64::from_le_bytes(b))
-            }
-            I::F32LoadX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
-            }
-            I::F64LoadX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 8, |b| u64::from_le_bytes(b))
-            }
-            I::I32Load8SX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 1, |b| b[0] as i8 as i32 as u32 as u64)
-            }
-            I::I32Load8UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as u64),
-            I::I32Load16SX { dst, addr, memarg } => {
-                load_x!(
-                    dst,
-                    addr,
-                    memarg,
-                    2,
-                    |b| i16::from_le_bytes(b) as i32 as u32 as u64
-                )
-            }
-            I::I32Load16UX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 2, |b| u16::from_le_bytes(b) as u64)
-            }
-            I::I64Load8SX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 1, |b| b[0] as i8 as i64 as u64)
-            }
-            I::I64Load8UX { dst, addr, memarg } => load_x!(dst, addr, memarg, 1, |b| b[0] as u64),
-            I::I64Load16SX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 2, |b| i16::from_le_bytes(b) as i64
-                    as u64)
-            }
-            I::I64Load16UX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 2, |b| u16::from_le_bytes(b) as u64)
-            }
-            I::I64Load32SX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 4, |b| i32::from_le_bytes(b) as i64
-                    as u64)
-            }
-            I::I64Load32UX { dst, addr, memarg } => {
-                load_x!(dst, addr, memarg, 4, |b| u32::from_le_bytes(b) as u64)
-            }
-            I::I32StoreX {
-                addr,
-                value,
-                memarg,
-            } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
-            I::I64StoreX {
-                addr,
-                value,
-                memarg,
-            } => store_x!(addr, value, memarg, 8, |v| v.to_le_bytes()),
-            I::F32StoreX {
-                addr,
-                value,
-                memarg,
-            } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
-            I::F64StoreX {
-                addr,
-                value,
-                memarg,
-            } => store_x!(addr, value, memarg, 8, |v| v.to_le_bytes()),
-            I::I32Store8X {
-                addr,
-                value,
-                memarg,
-            }
-            | I::I64Store8X {
-                addr,
-                value,
-                memarg,
-            } => {
-                store_x!(addr, value, memarg, 1, |v| [v as u8])
-            }
-            I::I32Store16X {
-                addr,
-                value,
-                memarg,
-            }
-            | I::I64Store16X {
-                addr,
-                value,
-                memarg,
-            } => {
-                store_x!(addr, value, memarg, 2, |v| (v as u16).to_le_bytes())
-            }
-            I::I64Store32X {
-                addr,
-                value,
-                memarg,
-            } => store_x!(addr, value, memarg, 4, |v| (v as u32).to_le_bytes()),
-
-            // ----- v128 -----
-            I::GlobalGet2 { dst, global } => {
-                let g = instance!().globals[global as usize];
-                set128!(dst, store.inner.globals[g as usize].value)
-            }
-            I::GlobalSet2 { src, global } => {
-                let g = instance!().globals[global as usize];
-                store.inner.globals[g as usize].value = get128!(src);
-            }
-            I::V128Shuffle { dst, base, mask } => {
-                let mask = side_tables!().v128_consts[mask as usize];
-                set128!(dst, simd::shuffle(get128!(base), get128!(base + 2), mask))
-            }
-            I::V128LoadX {
-                op,
+            Request::GrowTable {
+                table,
+                delta,
+                init,
                 dst,
-                addr,
-                memarg,
             } => {
-                let n = op.bytes();
-                let (memory, offset) = side_tables!().memargs[memarg as usize];
-                let memory = &store.inner.memories[instance!().memories[memory as usize] as usize];
-                let Some(at) = effective(get!(addr), offset, n as u64, memory.size_bytes()) else {
-                    trap!(TrapKind::MemoryOutOfBounds)
+                let failed = if store.inner.tables[table].ty.table64 {
+                    u64::MAX
+                } else {
+                    u32::MAX as u64
                 };
-                let raw = le_bytes(&memory.data()[at..at + n]);
-                set128!(dst, simd::finish_load(op, raw))
-            }
-            I::V128StoreX {
-                addr,
-                value,
-                memarg,
-            } => {
-                let (memory, offset) = side_tables!().memargs[memarg as usize];
-                let memory_index = instance!().memories[memory as usize] as usize;
-                let memory = &mut store.inner.memories[memory_index];
-                let Some(at) = effective(get!(addr), offset, 16, memory.size_bytes()) else {
-                    trap!(TrapKind::MemoryOutOfBounds)
+                let result = match store.grow_table(table, delta, init) {
+                    Ok(grown) => grown.unwrap_or(failed),
+                    Err(Error::Trap(t)) => trap!(t.kind(), ip),
+                    Err(e) => return Err(e),
                 };
-                let bytes = get128!(value).to_le_bytes();
-                memory.data_mut()[at..at + 16].copy_from_slice(&bytes);
+                // SAFETY: `dst` is a slot of the current frame, in bounds.
+                unsafe { *calls.slots.add(calls.fp + dst as usize) = result };
             }
-            I::V128LoadLane {
-                width,
-                dst,
-                base,
-                memarg,
-                lane,
-            } => {
-                let n = width.bytes();
-                let (memory, offset) = side_tables!().memargs[memarg as usize];
-                let memory = &store.inner.memories[instance!().memories[memory as usize] as usize];
-                let Some(at) = effective(get!(base), offset, n as u64, memory.size_bytes()) else {
-                    trap!(TrapKind::MemoryOutOfBounds)
-                };
-                let value = le_bytes(&memory.data()[at..at + n]) as u64;
-                let vector = get128!(base + 1);
-                set128!(
-                    dst,
-                    simd::replace_lane(lane_replace_op(width), vector, value, lane)
-                )
-            }
-            I::V128StoreLane {
-                width,
-                base,
-                memarg,
-                lane,
-            } => {
-                let n = width.bytes();
-                let (memory, offset) = side_tables!().memargs[memarg as usize];
-                let memory_index = instance!().memories[memory as usize] as usize;
-                let memory = &mut store.inner.memories[memory_index];
-                let Some(at) = effective(get!(base), offset, n as u64, memory.size_bytes()) else {
-                    trap!(TrapKind::MemoryOutOfBounds)
-                };
-                let bytes = (get128!(base + 1) >> (lane as u32 * n as u32 * 8)).to_le_bytes();
-                memory.data_mut()[at..at + n].copy_from_slice(&bytes[..n]);
-            }
-
-            // ----- comparisons -----
-
-            // ----- integer arithmetic -----
-            // ----- register-immediate forms -----
-
-            // ----- float arithmetic -----
-
-            // ----- unary -----
-
-            // Everything else runs in threaded code until an instruction needs this loop again.
-            _ => {
-                // SAFETY: `ip` was advanced past this instruction, inside the function's code.
-                let at = unsafe { ip.sub(1) };
-                debug_assert!(
-                    (mem_base, mem_len) == memory_zero(&store.inner, cur.instance),
-                    "stale memory-0 registers: a memory moved or grew without `refresh_memory!`"
-                );
-                calls.frames = &mut stack.frames;
-                calls.cur = cur;
-                calls.fp = fp;
-                // The stack may have grown (and moved) since the last time.
-                calls.slots = slots;
-                calls.slots_len = slots_len;
-                // SAFETY: `at` is an instruction of the code at `cur.code`, whose frame is at `frame`
-                // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0
-                // of the current instance (re-read after everything that can move or grow it, and
-                // checked above in debug builds).
-                let exit = unsafe { fast::run(at, frame, mem_base, mem_len, &mut calls) };
-                // Threaded code may have called or returned.
-                cur = calls.cur;
-                fp = calls.fp;
-                // SAFETY: `fp` is a frame the threaded code entered (in bounds) or the current one.
-                frame = unsafe { slots.add(fp) };
-                ip = exit.ip;
-                if let Some(kind) = exit.trap_kind() {
-                    trap!(kind)
+            Request::GrowHeap { words } => {
+                let live_len = calls.fp + calls.cur.compiled().frame_size as usize;
+                // SAFETY: the slots up to the end of the current frame are in bounds; nothing
+                // writes them while the collector reads them.
+                let live = unsafe { std::slice::from_raw_parts(calls.slots, live_len) };
+                match gc_ops::make_room(store, live, words) {
+                    // The instruction (at `ip`, which changed nothing before asking) runs again.
+                    Ok(true) => {}
+                    // SAFETY: `ip` is the instruction that asked; the trap is reported at it.
+                    Ok(false) => trap!(TrapKind::GcHeapExhausted, unsafe { ip.add(1) }),
+                    Err(Error::Trap(t)) => trap!(t.kind(), unsafe { ip.add(1) }),
+                    Err(e) => return Err(e),
                 }
-                // A slow instruction without an arm above would come straight back here forever.
-                assert!(ip != at, "no executor for {:?}", *instr);
+            }
+            Request::Interrupt => {
+                let live = calls.fp + calls.cur.compiled().frame_size as usize;
+                match interruption::decide(store, slots_base, live)? {
+                    Verdict::Continue => {}
+                    Verdict::Interrupt => trap!(TrapKind::Interrupt, ip),
+                }
             }
         }
     }

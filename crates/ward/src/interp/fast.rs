@@ -9,10 +9,12 @@
 //! branch predictor learns per instruction. That is about half the dispatch cost of one big `match`
 //! (callgrind: 8 instructions per dispatch there, with the memory registers spilled to the stack).
 //!
-//! Instructions that need the store, the module or the call stack (calls, returns, globals, tables,
-//! bulk memory, other memories, GC, fuel and interruption checks) have no handler here: the table
-//! sends them to [`slow`], which returns to `exec::run` with [`Exit::SLOW`]; `exec::run` executes
-//! that instruction in its `match` and comes back here. A trap also returns, with its kind.
+//! Every instruction has exactly one handler here, including calls, returns, globals, tables, bulk
+//! memory, GC, exceptions, fuel and interruption checks. Handlers that reach the store do so
+//! through `ops` (and `gc_ops`/`atomic_ops`), never through `StoreInner`'s fields; what needs the
+//! embedder's `Store<T>` (host calls, the resource limiter, the epoch callback, growing the value
+//! stack) they ask of the driver `exec::run` by returning [`Exit::REQUEST`] with a
+//! [`Request`](super::stack::Request) in the activation. A trap also returns, with its kind.
 //!
 //! Sibling calls are an optimization LLVM makes, not a language guarantee. `build.rs` sets
 //! `ward_tail_calls` only for optimized builds on targets where LLVM performs them; elsewhere every
@@ -23,9 +25,10 @@
 //! Called by `exec::run`.
 
 use super::bytecode::{INSTR_COUNT, Instr, InstrTable, Slot, handler_table};
-use super::exec::{Current, Frame};
 use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
+use super::ops::{self, Flow};
 use super::simd;
+use super::stack::{Calls, Current, FRAME_SLACK, Frame, Request};
 use crate::trap::TrapKind;
 use std::sync::atomic::Ordering;
 
@@ -33,26 +36,48 @@ use std::sync::atomic::Ordering;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Exit {
-    /// With [`Exit::SLOW`]: the instruction to execute in `exec::run` (not executed yet). With a trap
-    /// status: the instruction after the one that trapped.
+    /// With [`Exit::REQUEST`]: where to go on once the request is served. With a trap status: the
+    /// instruction after the one that trapped.
     pub ip: *const Instr,
-    /// [`Exit::SLOW`], [`Exit::CONTINUE`] or a trap ([`Exit::trap_kind`]).
+    /// [`Exit::REQUEST`], [`Exit::DONE`], [`Exit::CONTINUE`] or a trap ([`Exit::trap_kind`]).
     pub status: usize,
 }
 
-/// The traps threaded code can raise; a trap's status is its index here plus one.
-const TRAPS: [TrapKind; 6] = [
+/// Every trap kind, in declaration order: a trap's status is its kind's discriminant plus one
+/// (the test `trap_statuses_round_trip` checks the order).
+const TRAPS: [TrapKind; 25] = [
     TrapKind::Unreachable,
     TrapKind::MemoryOutOfBounds,
+    TrapKind::TableOutOfBounds,
+    TrapKind::UndefinedElement,
+    TrapKind::UninitializedElement,
+    TrapKind::IndirectCallTypeMismatch,
     TrapKind::IntegerDivisionByZero,
     TrapKind::IntegerOverflow,
     TrapKind::BadConversionToInteger,
     TrapKind::NullReference,
+    TrapKind::NullFunctionReference,
+    TrapKind::StackOverflow,
+    TrapKind::OutOfBoundsSegmentAccess,
+    TrapKind::OutOfFuel,
+    TrapKind::Interrupt,
+    TrapKind::MemoryLimitExceeded,
+    TrapKind::TableLimitExceeded,
+    TrapKind::NullStructReference,
+    TrapKind::NullArrayReference,
+    TrapKind::NullI31Reference,
+    TrapKind::ArrayOutOfBounds,
+    TrapKind::CastFailure,
+    TrapKind::GcHeapExhausted,
+    TrapKind::UnalignedAtomic,
+    TrapKind::AtomicWaitOnUnsharedMemory,
 ];
 
 impl Exit {
-    /// The next instruction needs `exec::run`.
-    pub(crate) const SLOW: usize = 0;
+    /// The handler asks the driver for something (`Calls::request`), then to go on at `ip`.
+    pub(crate) const REQUEST: usize = 0;
+    /// The activation's outermost function returned.
+    pub(crate) const DONE: usize = usize::MAX - 1;
     /// Only without sibling calls: the handler finished, continue at `ip`.
     #[cfg_attr(ward_tail_calls, allow(dead_code))]
     const CONTINUE: usize = usize::MAX;
@@ -60,35 +85,19 @@ impl Exit {
     /// The status of a trap of `kind`.
     #[inline(always)]
     fn trap(ip: *const Instr, kind: TrapKind) -> Exit {
-        let index = TRAPS
-            .iter()
-            .position(|k| *k == kind)
-            .expect("threaded code raises only the traps in TRAPS");
         Exit {
             ip,
-            status: index + 1,
+            status: kind as usize + 1,
         }
     }
 
     /// The trap this exit reports, if it reports one.
     pub(crate) fn trap_kind(self) -> Option<TrapKind> {
-        TRAPS.get(self.status.wrapping_sub(1)).copied()
+        match self.status {
+            Exit::REQUEST | Exit::DONE | Exit::CONTINUE => None,
+            status => TRAPS.get(status - 1).copied(),
+        }
     }
-}
-
-/// The call stack of the running activation, shared with `exec::run`: threaded code runs calls of
-/// functions defined in the same module, and returns within one instance, itself.
-pub(crate) struct Calls {
-    /// The suspended callers (`exec::run`'s frame records).
-    pub frames: *mut Vec<Frame>,
-    /// The activation's value slots, `slots_len` of them.
-    pub slots: *mut u64,
-    pub slots_len: usize,
-    /// At most this many frame records (`Config::max_wasm_stack`).
-    pub max_frames: usize,
-    /// The function being run and the slot index of its frame.
-    pub cur: Current,
-    pub fp: usize,
 }
 
 /// A handler: `(ip, frame, memory-0 base, memory-0 length, handler table, call stack)`. The table
@@ -120,28 +129,22 @@ pub(crate) unsafe fn run(
     calls: *mut Calls,
 ) -> Exit {
     let table: *const Entry = HANDLERS.as_ptr();
-    #[cfg(ward_tail_calls)]
-    {
-        // SAFETY: the caller's contract is each handler's contract.
-        unsafe { handler(table, ip)(ip, frame, mem, mem_len, table, calls) }
-    }
-    #[cfg(not(ward_tail_calls))]
-    {
-        let (mut ip, mut frame) = (ip, frame);
-        loop {
-            // SAFETY: as above; a handler returning `CONTINUE` leaves `ip` at the next instruction.
-            let exit = unsafe { handler(table, ip)(ip, frame, mem, mem_len, table, calls) };
-            if exit.status != Exit::CONTINUE {
-                return exit;
-            }
-            ip = exit.ip;
-            // A call or return switched frames: the call stack records the current one (`Exit`
-            // carries only the instruction pointer).
-            if !calls.is_null() {
-                // SAFETY: `calls` is `exec::run`'s call stack, whose `fp` is the frame of the
-                // function `ip` belongs to, in bounds of its slots.
-                frame = unsafe { (*calls).slots.add((*calls).fp) };
-            }
+    let (mut ip, mut frame) = (ip, frame);
+    loop {
+        // SAFETY: the caller's contract is each handler's contract; a handler returning
+        // `CONTINUE` leaves `ip` at the next instruction.
+        let exit = unsafe { handler(table, ip)(ip, frame, mem, mem_len, table, calls) };
+        if exit.status != Exit::CONTINUE {
+            return exit;
+        }
+        ip = exit.ip;
+        // A call or return may have switched frames: the call stack records the current one
+        // (`Exit` carries only the instruction pointer). Memory 0 stays: handlers that switch to
+        // another instance, or grow a memory, return to the driver instead.
+        if !calls.is_null() {
+            // SAFETY: `calls` is `exec::run`'s call stack, whose `fp` is the frame of the
+            // function `ip` belongs to, in bounds of its slots.
+            frame = unsafe { (*calls).slots.add((*calls).fp) };
         }
     }
 }
@@ -156,25 +159,6 @@ unsafe fn handler(table: *const Entry, ip: *const Instr) -> Handler {
     // which is below `INSTR_COUNT`, the table's length.
     unsafe { (*table.add(*(ip as *const u16) as usize)).0 }
 }
-
-/// The table entry of instructions without a handler: hand them to `exec::run`.
-unsafe extern "C" fn slow(
-    ip: *const Instr,
-    _frame: *mut u64,
-    _mem: *mut u8,
-    _mem_len: u64,
-    _table: *const Entry,
-    _calls: *mut Calls,
-) -> Exit {
-    Exit {
-        ip,
-        status: Exit::SLOW,
-    }
-}
-
-/// Slots the executor allocates past the usable end of its value stack, so that [`zero_locals`] may
-/// clear whole chunks.
-pub(crate) const FRAME_SLACK: usize = 4;
 
 /// Zeroes slots `from..to` of `frame` (a callee's declared locals), in chunks of four slots.
 ///
@@ -206,6 +190,111 @@ unsafe fn zero_locals(frame: *mut u64, from: u32, to: u32) {
 #[inline(always)]
 fn sext(imm: u32) -> u64 {
     imm as i32 as i64 as u64
+}
+
+/// The exit of an out-of-line handler whose operation said `flow`; `ip` is the instruction after
+/// the one run. A switch to another function (a call or return through the store, a landing pad)
+/// goes back to the driver, which derives the frame and memory registers again.
+fn go_on(flow: Flow, ip: *const Instr, calls: *mut Calls) -> Exit {
+    let set_request = |request: Request| {
+        // SAFETY: the driver's `Calls`, which nothing else uses while handlers run.
+        unsafe { (*calls).request = request };
+    };
+    match flow {
+        Flow::Next => Exit {
+            ip,
+            status: Exit::CONTINUE,
+        },
+        Flow::Jump { at } | Flow::Switch { at } => {
+            set_request(Request::None);
+            Exit {
+                // SAFETY: `ops` left an instruction index of the (new) current function.
+                ip: unsafe { (*calls).cur.code.add(at as usize) },
+                status: Exit::REQUEST,
+            }
+        }
+        Flow::Trap(kind) => Exit::trap(ip, kind),
+        Flow::Request(request) => {
+            set_request(request);
+            Exit {
+                ip,
+                status: Exit::REQUEST,
+            }
+        }
+        Flow::Retry(request) => {
+            set_request(request);
+            Exit {
+                // SAFETY: `ip` is one past the instruction that asks.
+                ip: unsafe { ip.sub(1) },
+                status: Exit::REQUEST,
+            }
+        }
+        Flow::Done => Exit {
+            ip,
+            status: Exit::DONE,
+        },
+    }
+}
+
+/// The rare cases of `Call` (an imported callee, a callee not translated yet, a stack that must
+/// grow or overflows, frame records that must grow) and every `ReturnCall`: through the store's
+/// function table (`ops::call`).
+///
+/// # Safety
+/// As for a handler, with `ip` pointing to the `Call` or `ReturnCall` itself.
+unsafe extern "C" fn call_general(
+    ip: *const Instr,
+    frame: *mut u64,
+    mem_base: *mut u8,
+    mem_len: u64,
+    table: *const Entry,
+    calls: *mut Calls,
+) -> Exit {
+    // SAFETY: the caller's contract.
+    let (func, base, tail) = match unsafe { *ip } {
+        Instr::Call { func, base } => (func, base, false),
+        Instr::ReturnCall { func, base } => (func, base, true),
+        _ => unreachable!("call_general runs calls"),
+    };
+    // SAFETY: every function ends in a return, so the next instruction exists.
+    let next = unsafe { ip.add(1) };
+    // SAFETY: the driver's `Calls`, which nothing else uses while handlers run.
+    let c = unsafe { &mut *calls };
+    let callee = ops::func_of_instance(c, func);
+    let fp = c.fp + base as usize;
+    let flow = ops::call(c, callee, fp, tail, next);
+    let _ = (frame, mem_base, mem_len, table);
+    go_on(flow, next, calls)
+}
+
+/// The rare cases of `Return*`: out of the activation, or to a caller in another instance.
+///
+/// # Safety
+/// As for a handler, with `ip` pointing to the return instruction itself.
+unsafe extern "C" fn return_general(
+    ip: *const Instr,
+    frame: *mut u64,
+    mem_base: *mut u8,
+    mem_len: u64,
+    table: *const Entry,
+    calls: *mut Calls,
+) -> Exit {
+    // SAFETY (all three): results lie in the frame (translator invariant); `copy` allows overlap.
+    match unsafe { *ip } {
+        Instr::Return {} => {}
+        Instr::ReturnOne { src } => unsafe { *frame = *frame.add(src as usize) },
+        Instr::ReturnSpan { src, len } => unsafe {
+            std::ptr::copy(frame.add(src as usize), frame, len as usize)
+        },
+        _ => unreachable!("return_general runs returns"),
+    }
+    // SAFETY: the driver's `Calls`, which nothing else uses while handlers run.
+    let flow = ops::return_to_caller(unsafe { &mut *calls });
+    let _ = (mem_base, mem_len, table);
+    // The instruction after a return exists (or is never run: `Done` does not dispatch it, and
+    // `Switch` replaces it).
+    // SAFETY: `ip` is the return instruction.
+    go_on(flow, unsafe { ip.add(1) }, calls)
 }
 
 /// Effective address of an access of `size` (at most 16) bytes at `addr + offset` in a 32-bit memory
@@ -262,14 +351,14 @@ const TWO_64: f64 = 18446744073709551616.0;
 /// Defines one handler per listed instruction, and [`HANDLERS`]. Each body sees the instruction's
 /// fields as locals and the slot, memory and branch macros defined here.
 macro_rules! handlers {
-    ($($name:ident { $($field:ident),* } => $body:block)*) => {
+    ($($(#[$mode:ident])? $name:ident { $($field:ident),* } => $body:block)*) => {
         $(
             #[allow(non_snake_case, unused_mut, unused_macros, unused_variables, unreachable_code, unused_assignments)]
             unsafe extern "C" fn $name(
                 mut ip: *const Instr,
                 mut frame: *mut u64,
-                mem_base: *mut u8,
-                mem_len: u64,
+                mut mem_base: *mut u8,
+                mut mem_len: u64,
                 table: *const Entry,
                 calls: *mut Calls,
             ) -> Exit {
@@ -281,36 +370,34 @@ macro_rules! handlers {
                 };
                 // SAFETY: every function ends in a return, so the next instruction exists.
                 ip = unsafe { ip.add(1) };
-                handler_macros!(ip frame mem_base mem_len calls $);
+                handler_macros!(ip frame mem_base mem_len table calls $);
                 $body
-                #[cfg(ward_tail_calls)]
-                {
-                    // SAFETY: `ip` is the next instruction of the same function (fall-through or a
-                    // branch target, which the translator keeps inside the function).
-                    unsafe { handler(table, ip)(ip, frame, mem_base, mem_len, table, calls) }
-                }
-                #[cfg(not(ward_tail_calls))]
-                {
-                    Exit { ip, status: Exit::CONTINUE }
-                }
+                handler_end!($($mode)?; ip frame mem_base mem_len table calls)
             }
         )*
 
         /// The threaded executor's side of the instruction table: its handler of every
-        /// instruction, [`slow`] for the ones `exec::run` executes (listed in [`slow_instrs!`]).
+        /// instruction.
         struct Threaded;
 
         #[allow(non_upper_case_globals)]
         impl InstrTable for Threaded {
             type Entry = Entry;
             $(const $name: Entry = Entry($name);)*
-            slow_instrs!();
         }
 
         /// The handler of every instruction tag.
         static HANDLERS: [Entry; INSTR_COUNT] = handler_table::<Threaded>();
 
-        /// One instruction of every variant that has a handler, with all fields zero.
+        /// Whether `instr`'s handler is out of line (returns to the loop in `run`).
+        #[cfg(test)]
+        fn is_out_of_line(instr: &Instr) -> bool {
+            match instr {
+                $(Instr::$name { .. } => is_out_of_line!($($mode)?),)*
+            }
+        }
+
+        /// One instruction of every variant, with all fields zero.
         #[cfg(test)]
         fn samples() -> Vec<Instr> {
             // SAFETY: as for `HANDLERS`.
@@ -319,30 +406,50 @@ macro_rules! handlers {
     };
 }
 
-/// The instructions without a threaded handler: `exec::run` executes them, in its `match`.
-macro_rules! slow_instrs {
-    () => {
-        slow_instrs!(
-        RefEq, RefI31, I31GetS, I31GetU, AnyConvertExtern, ExternConvertAny, ArrayLen,
-        Gc, RefTest, RefCast, BrOnCast, BrOnCastFail, Throw, ThrowRef,
-        I32LoadX, I64LoadX, F32LoadX, F64LoadX, I32Load8SX, I32Load8UX, I32Load16SX, I32Load16UX, I64Load8SX, I64Load8UX, I64Load16SX, I64Load16UX, I64Load32SX, I64Load32UX,
-        I32StoreX, I64StoreX, F32StoreX, F64StoreX, I32Store8X, I32Store16X, I64Store8X, I64Store16X, I64Store32X,
-        V128LoadX, V128StoreX, V128LoadLane, V128StoreLane, V128Shuffle, GlobalGet2, GlobalSet2,
-        ConsumeFuel, CheckInterrupt, CallIndirect, CallRef, ReturnCall, ReturnCallIndirect, ReturnCallRef,
-        GlobalGet, GlobalSet, MemorySize, MemoryGrow, MemoryFill, MemoryCopy, MemoryInit, DataDrop,
-        TableGet, TableSet, TableSize, TableGrow, TableFill, TableCopy, TableInit, ElemDrop, RefFunc,
-        Atomic, AtomicFence,
-        );
+/// How a handler goes on to the next instruction: by a sibling call of its handler, or (marked
+/// `#[out_of_line]`, and every handler without sibling calls) by returning to the loop in [`run`].
+/// Out-of-line handlers call functions that take pointers to their locals (`Flow`, `Request`,
+/// `GcFrame` are passed in memory), and LLVM makes no sibling call from a function whose local
+/// memory escaped: chaining them would grow the host stack.
+macro_rules! handler_end {
+    (out_of_line; $ip:ident $frame:ident $mem_base:ident $mem_len:ident $table:ident $calls:ident) => {
+        Exit {
+            ip: $ip,
+            status: Exit::CONTINUE,
+        }
     };
-    ($($name:ident),* $(,)?) => {
-        $(const $name: Entry = Entry(slow);)*
+    (; $ip:ident $frame:ident $mem_base:ident $mem_len:ident $table:ident $calls:ident) => {{
+        #[cfg(ward_tail_calls)]
+        {
+            // SAFETY: `ip` is the next instruction of the same function (fall-through or a
+            // branch target, which the translator keeps inside the function).
+            unsafe { handler($table, $ip)($ip, $frame, $mem_base, $mem_len, $table, $calls) }
+        }
+        #[cfg(not(ward_tail_calls))]
+        {
+            Exit {
+                ip: $ip,
+                status: Exit::CONTINUE,
+            }
+        }
+    }};
+}
+
+/// Whether a handler mode is `out_of_line` (for tests).
+#[cfg(test)]
+macro_rules! is_out_of_line {
+    (out_of_line) => {
+        true
+    };
+    () => {
+        false
     };
 }
 
 /// The slot, branch, trap and memory macros of a handler body, over the handler's registers (passed
 /// in so that they name the handler's parameters; `$d` is a `$` for the inner macros' variables).
 macro_rules! handler_macros {
-    ($ip:ident $frame:ident $mem_base:ident $mem_len:ident $calls:ident $d:tt) => {
+    ($ip:ident $frame:ident $mem_base:ident $mem_len:ident $table:ident $calls:ident $d:tt) => {
         // SAFETY (all slot accesses): `exec::run` enters a frame only if `frame_size` slots fit, and
         // the translator only emits slots below the frame size of their function.
         macro_rules! get {
@@ -443,13 +550,66 @@ macro_rules! handler_macros {
                 $mem_len
             };
         }
-        // Leave this instruction to `exec::run` (it has not changed any state).
-        macro_rules! defer {
+        // Hand this instruction to `$d general`, a handler of the same registers for its rare cases
+        // (this one has changed nothing yet): a sibling call, so the common path keeps its
+        // registers free of what the rare one needs.
+        macro_rules! general {
+            ($d general:ident) => {
+                // SAFETY: `ip` was advanced past this instruction; the general handler takes the
+                // instruction itself and the same registers.
+                return unsafe { $d general($ip.sub(1), $frame, $mem_base, $mem_len, $table, $calls) }
+            };
+        }
+        // The instruction after this one (the return address of a call).
+        macro_rules! next_ip {
             () => {
-                return Exit {
-                    // SAFETY: `ip` was advanced past this instruction.
-                    ip: unsafe { $ip.sub(1) },
-                    status: Exit::SLOW,
+                $ip
+            };
+        }
+        // A load through a side-table memarg: `n` bytes, then `$d v` (the bytes as a zero-extended
+        // number) converted by `$d e`.
+        macro_rules! load_x {
+            ($d dst:expr, $d addr:expr, $d memarg:expr, $d n:expr, |$d v:ident| $d e:expr) => {
+                match ops::load_memarg(calls!(), $d memarg, get!($d addr), $d n) {
+                    Ok(raw) => {
+                        let $d v = raw as u64;
+                        set!($d dst, $d e)
+                    }
+                    Err(kind) => trap!(kind),
+                }
+            };
+        }
+        // A store of the low `n` bytes of `value` through a side-table memarg.
+        macro_rules! store_x {
+            ($d addr:expr, $d value:expr, $d memarg:expr, $d n:expr) => {
+                if let Err(kind) = ops::store_memarg(calls!(), $d memarg, get!($d addr), $d value, $d n) {
+                    trap!(kind)
+                }
+            };
+        }
+        // This instruction, run by `ops::heap_op` (exceptions, GC, atomics).
+        macro_rules! heap {
+            () => {{
+                let calls = calls!();
+                // SAFETY: `ip - 1` is this instruction, of the current function, whose frame is
+                // entered and in bounds.
+                let instr = unsafe { &*$ip.sub(1) };
+                // SAFETY: as above.
+                let flow = unsafe { ops::heap_op(calls, instr, $ip) };
+                flow!(flow)
+            }};
+        }
+        // Goes on as an operation of `ops` says (in an out-of-line handler).
+        macro_rules! flow {
+            ($d flow:expr) => {
+                match $d flow {
+                    Flow::Next => {}
+                    Flow::Jump { at } => {
+                        let code = calls!().cur.code;
+                        // SAFETY: `at` is an instruction index of the current function.
+                        $ip = unsafe { code.add(at as usize) };
+                    }
+                    other => return go_on(other, $ip, $calls),
                 }
             };
         }
@@ -496,9 +656,9 @@ macro_rules! handler_macros {
                 let calls = calls!();
                 // SAFETY: `exec::run` points `frames` at its frame records before running threaded code.
                 let frames = unsafe { &mut *calls.frames };
-                let Some(&caller) = frames.last() else { defer!() };
+                let Some(&caller) = frames.last() else { general!(return_general) };
                 if caller.cur.instance != calls.cur.instance {
-                    defer!()
+                    general!(return_general)
                 }
                 $d place
                 frames.pop();
@@ -1381,8 +1541,8 @@ handlers! {
         let calls = calls!();
         // SAFETY: the module outlives the activation (its instance holds it).
         let module = unsafe { &*calls.cur.module };
-        // Imported functions may be host functions or live in other instances: `exec::run`.
-        let Some(index) = func.checked_sub(module.num_imported_funcs) else { defer!() };
+        // Imported functions may be host functions or live in other instances: `call_general`.
+        let Some(index) = func.checked_sub(module.num_imported_funcs) else { general!(call_general) };
         // SAFETY: validation checked the function index, so a defined function's index is below
         // the number of compiled functions.
         let callee = unsafe { &module.code.get_unchecked(index as usize).call };
@@ -1392,13 +1552,13 @@ handlers! {
         let fp = calls.fp + base as usize;
         // SAFETY: the frame records are `exec::run`'s (see `ret!`).
         let frames = unsafe { &mut *calls.frames };
-        // `exec::run` raises a stack overflow, and grows the frame records (a call here would cost
+        // `call_general` raises a stack overflow, and grows the frame records (a call here would cost
         // every call the register saves around it).
         if fp + frame_size as usize > calls.slots_len
             || frames.len() >= calls.max_frames
             || frames.len() == frames.capacity()
         {
-            defer!()
+            general!(call_general)
         }
         let record = Frame { ip: ip_index!(calls), fp: calls.fp, cur: calls.cur };
         // SAFETY: `len < capacity`, checked above.
@@ -1419,6 +1579,223 @@ handlers! {
         // unchanged across the acquire load above: 2 instructions per call on `fib`.)
         enter_same_module!(index, callee.code.load(Ordering::Relaxed), fp);
     }
+    #[out_of_line]
+    ReturnCall { func, base } => { general!(call_general) }
+    #[out_of_line]
+    CallIndirect { index, base, site } => {
+        match ops::indirect_target(calls!(), get!(index), site) {
+            Ok(callee) => {
+                let fp = calls!().fp + base as usize;
+                flow!(ops::call(calls!(), callee, fp, false, next_ip!()))
+            }
+            Err(kind) => trap!(kind),
+        }
+    }
+    #[out_of_line]
+    ReturnCallIndirect { index, base, site } => {
+        match ops::indirect_target(calls!(), get!(index), site) {
+            Ok(callee) => {
+                let fp = calls!().fp + base as usize;
+                flow!(ops::call(calls!(), callee, fp, true, next_ip!()))
+            }
+            Err(kind) => trap!(kind),
+        }
+    }
+    #[out_of_line]
+    CallRef { func, base } => {
+        match ops::ref_target(get!(func)) {
+            Ok(callee) => {
+                let fp = calls!().fp + base as usize;
+                flow!(ops::call(calls!(), callee, fp, false, next_ip!()))
+            }
+            Err(kind) => trap!(kind),
+        }
+    }
+    #[out_of_line]
+    ReturnCallRef { func, base } => {
+        match ops::ref_target(get!(func)) {
+            Ok(callee) => {
+                let fp = calls!().fp + base as usize;
+                flow!(ops::call(calls!(), callee, fp, true, next_ip!()))
+            }
+            Err(kind) => trap!(kind),
+        }
+    }
+    #[out_of_line]
+    ConsumeFuel { amount } => { flow!(ops::consume_fuel(calls!(), amount)) }
+    #[out_of_line]
+    CheckInterrupt {} => { flow!(ops::check_interrupt(calls!())) }
+    #[out_of_line]
+    GlobalGet { dst, global } => { set!(dst, ops::global_get(calls!(), global) as u64) }
+    #[out_of_line]
+    GlobalSet { src, global } => { ops::global_set(calls!(), global, get!(src) as u128) }
+    #[out_of_line]
+    GlobalGet2 { dst, global } => { set128!(dst, ops::global_get(calls!(), global)) }
+    #[out_of_line]
+    GlobalSet2 { src, global } => { ops::global_set(calls!(), global, get128!(src)) }
+    #[out_of_line]
+    RefFunc { dst, func } => { set!(dst, ops::ref_func(calls!(), func)) }
+    #[out_of_line]
+    MemorySize { dst, memory } => { set!(dst, ops::memory_size(calls!(), memory)) }
+    #[out_of_line]
+    MemoryGrow { dst, delta, memory } => {
+        flow!(ops::memory_grow(calls!(), memory, get!(delta), dst))
+    }
+    #[out_of_line]
+    MemoryFill { memory, base } => {
+        flow!(ops::memory_fill(calls!(), memory, get!(base), get!(base + 1) as u8, get!(base + 2)))
+    }
+    #[out_of_line]
+    MemoryCopy { dst_memory, src_memory, base } => {
+        let operands = (get!(base), get!(base + 1), get!(base + 2));
+        flow!(ops::memory_copy(calls!(), (dst_memory, src_memory), operands))
+    }
+    #[out_of_line]
+    MemoryInit { memory, data, base } => {
+        let operands = (get!(base), get!(base + 1), get!(base + 2));
+        flow!(ops::memory_init(calls!(), (memory, data), operands))
+    }
+    #[out_of_line]
+    DataDrop { data } => { ops::data_drop(calls!(), data) }
+    #[out_of_line]
+    TableGet { dst, index, table } => {
+        match ops::table_get(calls!(), table, get!(index)) {
+            Ok(value) => set!(dst, value),
+            Err(kind) => trap!(kind),
+        }
+    }
+    #[out_of_line]
+    TableSet { table, base } => { flow!(ops::table_set(calls!(), table, get!(base), get!(base + 1))) }
+    #[out_of_line]
+    TableSize { dst, table } => { set!(dst, ops::table_size(calls!(), table)) }
+    #[out_of_line]
+    TableGrow { table, base } => {
+        flow!(ops::table_grow(calls!(), table, get!(base), get!(base + 1), base))
+    }
+    #[out_of_line]
+    TableFill { table, base } => {
+        flow!(ops::table_fill(calls!(), table, get!(base), get!(base + 1), get!(base + 2)))
+    }
+    #[out_of_line]
+    TableCopy { dst_table, src_table, base } => {
+        let operands = (get!(base), get!(base + 1), get!(base + 2));
+        flow!(ops::table_copy(calls!(), (dst_table, src_table), operands))
+    }
+    #[out_of_line]
+    TableInit { table, elem, base } => {
+        let operands = (get!(base), get!(base + 1), get!(base + 2));
+        flow!(ops::table_init(calls!(), (table, elem), operands))
+    }
+    #[out_of_line]
+    ElemDrop { elem } => { ops::elem_drop(calls!(), elem) }
+    #[out_of_line]
+    I32LoadX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 4, |v| v) }
+    #[out_of_line]
+    I64LoadX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 8, |v| v) }
+    #[out_of_line]
+    F32LoadX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 4, |v| v) }
+    #[out_of_line]
+    F64LoadX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 8, |v| v) }
+    #[out_of_line]
+    I32Load8SX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 1, |v| v as i8 as i32 as u32 as u64) }
+    #[out_of_line]
+    I32Load8UX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 1, |v| v) }
+    #[out_of_line]
+    I32Load16SX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 2, |v| v as i16 as i32 as u32 as u64) }
+    #[out_of_line]
+    I32Load16UX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 2, |v| v) }
+    #[out_of_line]
+    I64Load8SX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 1, |v| v as i8 as i64 as u64) }
+    #[out_of_line]
+    I64Load8UX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 1, |v| v) }
+    #[out_of_line]
+    I64Load16SX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 2, |v| v as i16 as i64 as u64) }
+    #[out_of_line]
+    I64Load16UX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 2, |v| v) }
+    #[out_of_line]
+    I64Load32SX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 4, |v| v as i32 as i64 as u64) }
+    #[out_of_line]
+    I64Load32UX { dst, addr, memarg } => { load_x!(dst, addr, memarg, 4, |v| v) }
+    #[out_of_line]
+    I32StoreX { addr, value, memarg } => { store_x!(addr, get!(value) as u128, memarg, 4) }
+    #[out_of_line]
+    I64StoreX { addr, value, memarg } => { store_x!(addr, get!(value) as u128, memarg, 8) }
+    #[out_of_line]
+    F32StoreX { addr, value, memarg } => { store_x!(addr, get!(value) as u128, memarg, 4) }
+    #[out_of_line]
+    F64StoreX { addr, value, memarg } => { store_x!(addr, get!(value) as u128, memarg, 8) }
+    #[out_of_line]
+    I32Store8X { addr, value, memarg } => { store_x!(addr, get!(value) as u128, memarg, 1) }
+    #[out_of_line]
+    I32Store16X { addr, value, memarg } => { store_x!(addr, get!(value) as u128, memarg, 2) }
+    #[out_of_line]
+    I64Store8X { addr, value, memarg } => { store_x!(addr, get!(value) as u128, memarg, 1) }
+    #[out_of_line]
+    I64Store16X { addr, value, memarg } => { store_x!(addr, get!(value) as u128, memarg, 2) }
+    #[out_of_line]
+    I64Store32X { addr, value, memarg } => { store_x!(addr, get!(value) as u128, memarg, 4) }
+    #[out_of_line]
+    V128LoadX { op, dst, addr, memarg } => {
+        match ops::load_memarg(calls!(), memarg, get!(addr), op.bytes()) {
+            Ok(raw) => set128!(dst, simd::finish_load(op, raw)),
+            Err(kind) => trap!(kind),
+        }
+    }
+    #[out_of_line]
+    V128StoreX { addr, value, memarg } => { store_x!(addr, get128!(value), memarg, 16) }
+    #[out_of_line]
+    V128LoadLane { width, lane, dst, base, memarg } => {
+        match ops::load_memarg(calls!(), memarg, get!(base), width.bytes()) {
+            Ok(raw) => {
+                let vector = get128!(base + 1);
+                set128!(dst, simd::replace_lane(ops::lane_replace_op(width), vector, raw as u64, lane))
+            }
+            Err(kind) => trap!(kind),
+        }
+    }
+    #[out_of_line]
+    V128StoreLane { width, base, memarg, lane } => {
+        let n = width.bytes();
+        store_x!(base, get128!(base + 1) >> (lane as u32 * n as u32 * 8), memarg, n)
+    }
+    #[out_of_line]
+    V128Shuffle { dst, base, mask } => {
+        let mask = calls!().cur.compiled().side_tables().v128_consts[mask as usize];
+        set128!(dst, simd::shuffle(get128!(base), get128!(base + 2), mask))
+    }
+    // The exception, GC and atomic instructions run out of line, in `gc_ops` and `atomic_ops`.
+    #[out_of_line]
+    Throw { tag, base } => { heap!() }
+    #[out_of_line]
+    ThrowRef { src } => { heap!() }
+    #[out_of_line]
+    RefEq { dst, a, b } => { heap!() }
+    #[out_of_line]
+    RefI31 { dst, src } => { heap!() }
+    #[out_of_line]
+    I31GetS { dst, src } => { heap!() }
+    #[out_of_line]
+    I31GetU { dst, src } => { heap!() }
+    #[out_of_line]
+    AnyConvertExtern { dst, src } => { heap!() }
+    #[out_of_line]
+    ExternConvertAny { dst, src } => { heap!() }
+    #[out_of_line]
+    ArrayLen { dst, src } => { heap!() }
+    #[out_of_line]
+    Gc { op, dst, base, site } => { heap!() }
+    #[out_of_line]
+    RefTest { dst, src, cast } => { heap!() }
+    #[out_of_line]
+    RefCast { src, cast } => { heap!() }
+    #[out_of_line]
+    BrOnCast { src, cast, target } => { heap!() }
+    #[out_of_line]
+    BrOnCastFail { src, cast, target } => { heap!() }
+    #[out_of_line]
+    Atomic { dst, base, site } => { heap!() }
+    #[out_of_line]
+    AtomicFence {} => { heap!() }
     Return {} => {
         ret!({});
     }
@@ -1448,16 +1825,19 @@ mod tests {
                 let mut ran = 0;
                 for mut instr in samples() {
                     // `Unreachable` always traps; calls, returns and `V128Const` need a module and
-                    // a call stack (tests/limits.rs runs them in a long loop on a small stack).
-                    if matches!(
-                        instr,
-                        Instr::Unreachable {}
-                            | Instr::Call { .. }
-                            | Instr::Return { .. }
-                            | Instr::ReturnOne { .. }
-                            | Instr::ReturnSpan { .. }
-                            | Instr::V128Const { .. }
-                    ) {
+                    // a call stack (tests/limits.rs runs them in a long loop on a small stack), and
+                    // so do the out-of-line handlers, which return to `run` instead of chaining.
+                    if is_out_of_line(&instr)
+                        || matches!(
+                            instr,
+                            Instr::Unreachable {}
+                                | Instr::Call { .. }
+                                | Instr::Return { .. }
+                                | Instr::ReturnOne { .. }
+                                | Instr::ReturnSpan { .. }
+                                | Instr::V128Const { .. }
+                        )
+                    {
                         continue;
                     }
                     // Fall through to the counter update whether or not a branch is taken (targets
@@ -1484,14 +1864,14 @@ mod tests {
                             imm: 0,
                             target: -6i32 as u32,
                         },
-                        // Slow: ends the threaded run.
-                        Instr::CheckInterrupt {},
+                        // Ends the run.
+                        Instr::Unreachable {},
                     ];
                     let mut frame = [0u64; 16];
                     frame[COUNTER as usize] = 100_000;
                     let mut memory = [0u8; 64];
-                    // SAFETY: the code ends in a slow instruction, its slots lie below 16 and its
-                    // memory accesses (address 1, offset 0, at most 16 bytes) inside `memory`.
+                    // SAFETY: the code ends in a trap, its slots lie below 16 and its memory
+                    // accesses (address 1, offset 0, at most 16 bytes) inside `memory`.
                     let exit = unsafe {
                         run(
                             code.as_ptr(),
@@ -1501,8 +1881,12 @@ mod tests {
                             std::ptr::null_mut(),
                         )
                     };
-                    assert_eq!(exit.status, Exit::SLOW, "{instr:?} trapped: {exit:?}");
-                    assert_eq!(exit.ip, &code[7] as *const Instr, "{instr:?}");
+                    assert_eq!(
+                        exit.trap_kind(),
+                        Some(TrapKind::Unreachable),
+                        "{instr:?} trapped: {exit:?}"
+                    );
+                    assert_eq!(exit.ip, code.as_ptr().wrapping_add(8), "{instr:?}");
                     assert_eq!(frame[COUNTER as usize], 0, "{instr:?}");
                     ran += 1;
                 }
@@ -1519,10 +1903,10 @@ mod tests {
             Instr::Const64 { dst: 0, value: 7 },
             Instr::Const64 { dst: 1, value: 0 },
             Instr::I32DivU { dst: 2, a: 0, b: 1 },
-            Instr::CheckInterrupt {},
+            Instr::Unreachable {},
         ];
         let mut frame = [0u64; 4];
-        // SAFETY: slots below 4, no memory access, ends in a slow instruction.
+        // SAFETY: slots below 4, no memory access, ends in a trap.
         let exit = unsafe {
             run(
                 code.as_ptr(),
@@ -1535,5 +1919,21 @@ mod tests {
         assert_eq!(exit.trap_kind(), Some(TrapKind::IntegerDivisionByZero));
         assert_eq!(exit.ip, &code[3] as *const Instr);
         assert_eq!(frame[..2], [7, 0]);
+    }
+
+    #[test]
+    fn trap_statuses_round_trip() {
+        for (i, kind) in TRAPS.iter().enumerate() {
+            assert_eq!(*kind as usize, i, "TRAPS is in declaration order");
+            let exit = Exit::trap(std::ptr::null(), *kind);
+            assert_eq!(exit.trap_kind(), Some(*kind));
+        }
+        for status in [Exit::REQUEST, Exit::DONE, Exit::CONTINUE] {
+            let exit = Exit {
+                ip: std::ptr::null(),
+                status,
+            };
+            assert_eq!(exit.trap_kind(), None);
+        }
     }
 }

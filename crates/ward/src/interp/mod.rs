@@ -13,7 +13,9 @@ mod fusion;
 mod gc_ops;
 mod interruption;
 pub(crate) mod operator_names;
+mod ops;
 mod simd;
+mod stack;
 pub(crate) mod translate;
 
 use std::fmt::Write;

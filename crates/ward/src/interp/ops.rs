@@ -1,0 +1,688 @@
+//! The out-of-line work of the handlers that reach the store: globals, tables, bulk memory,
+//! accesses through side-table memargs, calls that leave the current module or need the store's
+//! function table, returns across instances, and exception unwinding.
+//!
+//! This file and `gc_ops`/`atomic_ops` are the handlers' one interface to the runtime: handlers in
+//! `fast` never name a field of `StoreInner`. Each operation takes the activation ([`Calls`]),
+//! reads the store through it, and tells the handler how to go on ([`Flow`]) or returns a value or
+//! a trap kind. What needs the embedder (`Store<T>`) is not done here but requested from the driver
+//! (`exec::run`) with a [`Request`].
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::bytecode::{Instr, LaneWidth, V128ReplaceOp};
+use super::stack::{Calls, Current, Frame, Request};
+use super::translate::CompiledFunc;
+use crate::exception::ExnRef;
+use crate::gc::ObjectKind;
+use crate::store::{FuncKind, StoreInner};
+use crate::trap::TrapKind;
+use crate::values::slot_count;
+use crate::{Error, Result};
+
+/// How a handler goes on after an operation.
+pub(super) enum Flow {
+    /// With the next instruction.
+    Next,
+    /// At instruction index `at` of the current function (a branch).
+    Jump { at: u32 },
+    /// In the function and frame now in `calls.cur` and `calls.fp`, at instruction index `at`
+    /// (a call, a return, a landing pad): frame and memory registers are to be derived again.
+    Switch { at: u32 },
+    /// With a trap.
+    Trap(TrapKind),
+    /// By asking the driver, then going on after the instruction.
+    Request(Request),
+    /// By asking the driver, then running the instruction again (it changed nothing).
+    Retry(Request),
+    /// The activation's outermost function returned; its results are at slot 0.
+    Done,
+}
+
+/// The store of the activation. (The `&mut` comes from the raw pointer in `calls`, not from the
+/// shared borrow of `calls`: hence the lint exception.)
+#[inline(always)]
+#[allow(clippy::mut_from_ref)]
+fn store(calls: &Calls) -> &mut StoreInner {
+    // SAFETY: `exec::run` points `store` at its store before running handlers and does not use the
+    // store itself until they return; one handler holds one such reference at a time.
+    unsafe { &mut *calls.store }
+}
+
+/// The base and size in bytes of memory 0 of `instance` (null and 0 without a memory): the memory
+/// registers of the handlers.
+#[inline]
+pub(super) fn memory_zero(store: &StoreInner, instance: u32) -> (*mut u8, u64) {
+    match store.instances[instance as usize].memories.first() {
+        Some(&m) => {
+            let memory = &store.memories[m as usize];
+            // A shared memory is never accessed through the registers (the translator sends its
+            // accesses to `Instr::Atomic`); a length of 0 makes any stray access trap.
+            let len = if memory.shared().is_some() {
+                0
+            } else {
+                memory.size_bytes()
+            };
+            (memory.base(), len)
+        }
+        None => (std::ptr::null_mut(), 0),
+    }
+}
+
+/// The code of a function that has run or is running (so is translated).
+fn compiled(store: &StoreInner, instance: u32, index: u32) -> &CompiledFunc {
+    store.instances[instance as usize]
+        .module
+        .inner
+        .translated(index)
+}
+
+/// Effective address of an access of `size` bytes, if it lies inside a memory of `len` bytes.
+#[inline(always)]
+fn effective(addr: u64, offset: u64, size: u64, len: u64) -> Option<usize> {
+    let start = addr.checked_add(offset)?;
+    let end = start.checked_add(size)?;
+    if end <= len {
+        Some(start as usize)
+    } else {
+        None
+    }
+}
+
+/// Checks that `[start, start + len)` lies within `size`; returns the range as `usize`s.
+#[inline]
+fn range_in(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    if end <= size {
+        Some(start as usize..end as usize)
+    } else {
+        None
+    }
+}
+
+/// The store index of memory `memory` of the current instance.
+fn memory_index(calls: &Calls, memory: u32) -> usize {
+    store(calls).instances[calls.cur.instance as usize].memories[memory as usize] as usize
+}
+
+/// The store index of table `table` of the current instance.
+fn table_index(calls: &Calls, table: u32) -> usize {
+    store(calls).instances[calls.cur.instance as usize].tables[table as usize] as usize
+}
+
+/// The store index of global `global` of the current instance.
+fn global_index(calls: &Calls, global: u32) -> usize {
+    store(calls).instances[calls.cur.instance as usize].globals[global as usize] as usize
+}
+
+// ----- globals -----
+
+/// `global.get` (a `v128` global's whole value).
+pub(super) fn global_get(calls: &Calls, global: u32) -> u128 {
+    store(calls).globals[global_index(calls, global)].value
+}
+
+/// `global.set`.
+pub(super) fn global_set(calls: &Calls, global: u32, value: u128) {
+    let g = global_index(calls, global);
+    store(calls).globals[g].value = value;
+}
+
+/// `ref.func`: the reference to function `func` of the current instance.
+pub(super) fn ref_func(calls: &Calls, func: u32) -> u64 {
+    store(calls).instances[calls.cur.instance as usize].funcs[func as usize] as u64 + 1
+}
+
+// ----- memories -----
+
+/// `memory.size` in pages.
+pub(super) fn memory_size(calls: &Calls, memory: u32) -> u64 {
+    store(calls).memories[memory_index(calls, memory)].pages()
+}
+
+/// `memory.grow`: asked of the driver (the resource limiter belongs to the embedder).
+pub(super) fn memory_grow(calls: &Calls, memory: u32, delta: u64, dst: u32) -> Flow {
+    Flow::Request(Request::GrowMemory {
+        memory: memory_index(calls, memory),
+        delta,
+        dst,
+    })
+}
+
+/// `memory.fill`.
+pub(super) fn memory_fill(calls: &Calls, memory: u32, dst: u64, value: u8, len: u64) -> Flow {
+    let m = memory_index(calls, memory);
+    let entity = &mut store(calls).memories[m];
+    let Some(range) = range_in(dst, len, entity.size_bytes()) else {
+        return Flow::Trap(TrapKind::MemoryOutOfBounds);
+    };
+    match entity.shared() {
+        // SAFETY: the range lies inside the memory (checked just above).
+        Some(shared) => unsafe { shared.fill(range.start, range.len(), value) },
+        None => entity.data_mut()[range].fill(value),
+    }
+    Flow::Next
+}
+
+/// `memory.copy` between memories `dst_memory` and `src_memory` of the current instance.
+pub(super) fn memory_copy(
+    calls: &Calls,
+    (dst_memory, src_memory): (u32, u32),
+    (dst, src, len): (u64, u64, u64),
+) -> Flow {
+    let (dm, sm) = (
+        memory_index(calls, dst_memory),
+        memory_index(calls, src_memory),
+    );
+    let memories = &mut store(calls).memories;
+    let (Some(d), Some(s)) = (
+        range_in(dst, len, memories[dm].size_bytes()),
+        range_in(src, len, memories[sm].size_bytes()),
+    ) else {
+        return Flow::Trap(TrapKind::MemoryOutOfBounds);
+    };
+    if memories[dm].shared().is_some() || memories[sm].shared().is_some() {
+        super::atomic_ops::copy_with_shared(memories, dm, sm, d, s);
+    } else if dm == sm {
+        memories[dm].data_mut().copy_within(s, d.start);
+    } else {
+        let (dst_ptr, src_ptr) = (memories[dm].base(), memories[sm].base());
+        // SAFETY: both ranges were checked against their memories' committed sizes, and distinct
+        // memories do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src_ptr.add(s.start), dst_ptr.add(d.start), s.len())
+        };
+    }
+    Flow::Next
+}
+
+/// `memory.init` from data segment `data`.
+pub(super) fn memory_init(
+    calls: &Calls,
+    (memory, data): (u32, u32),
+    (dst, src, len): (u64, u64, u64),
+) -> Flow {
+    let bytes = store(calls).instances[calls.cur.instance as usize].data[data as usize].clone();
+    let m = memory_index(calls, memory);
+    let entity = &mut store(calls).memories[m];
+    let (Some(d), Some(s)) = (
+        range_in(dst, len, entity.size_bytes()),
+        range_in(src, len, bytes.len() as u64),
+    ) else {
+        return Flow::Trap(TrapKind::MemoryOutOfBounds);
+    };
+    match entity.shared() {
+        // SAFETY: the range lies inside the memory (checked just above).
+        Some(shared) => unsafe { shared.write_bytes(d.start, &bytes[s]) },
+        None => entity.data_mut()[d].copy_from_slice(&bytes[s]),
+    }
+    Flow::Next
+}
+
+/// `data.drop`.
+pub(super) fn data_drop(calls: &Calls, data: u32) {
+    store(calls).instances[calls.cur.instance as usize].data[data as usize] = Arc::new([]);
+}
+
+/// Reads `n` (at most 16) bytes at `addr + offset` of the memory and offset of side-table memarg
+/// `memarg` of the current function, as a little-endian number.
+pub(super) fn load_memarg(
+    calls: &Calls,
+    memarg: u32,
+    addr: u64,
+    n: usize,
+) -> Result<u128, TrapKind> {
+    let (memory, offset) = calls.cur.compiled().side_tables().memargs[memarg as usize];
+    let memory = &store(calls).memories[memory_index(calls, memory)];
+    let Some(at) = effective(addr, offset, n as u64, memory.size_bytes()) else {
+        return Err(TrapKind::MemoryOutOfBounds);
+    };
+    let mut buf = [0u8; 16];
+    buf[..n].copy_from_slice(&memory.data()[at..at + n]);
+    Ok(u128::from_le_bytes(buf))
+}
+
+/// Writes the low `n` (at most 16) bytes of `value`, little-endian, at `addr + offset` of the
+/// memory and offset of side-table memarg `memarg`.
+pub(super) fn store_memarg(
+    calls: &Calls,
+    memarg: u32,
+    addr: u64,
+    value: u128,
+    n: usize,
+) -> Result<(), TrapKind> {
+    let (memory, offset) = calls.cur.compiled().side_tables().memargs[memarg as usize];
+    let m = memory_index(calls, memory);
+    let memory = &mut store(calls).memories[m];
+    let Some(at) = effective(addr, offset, n as u64, memory.size_bytes()) else {
+        return Err(TrapKind::MemoryOutOfBounds);
+    };
+    memory.data_mut()[at..at + n].copy_from_slice(&value.to_le_bytes()[..n]);
+    Ok(())
+}
+
+/// The lane replacement that writes a lane of `width`.
+pub(super) fn lane_replace_op(width: LaneWidth) -> V128ReplaceOp {
+    match width {
+        LaneWidth::B8 => V128ReplaceOp::I8x16,
+        LaneWidth::B16 => V128ReplaceOp::I16x8,
+        LaneWidth::B32 => V128ReplaceOp::I32x4,
+        LaneWidth::B64 => V128ReplaceOp::I64x2,
+    }
+}
+
+// ----- tables -----
+
+/// `table.get`.
+pub(super) fn table_get(calls: &Calls, table: u32, index: u64) -> Result<u64, TrapKind> {
+    let t = table_index(calls, table);
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| store(calls).tables[t].elements.get(i).copied())
+        .ok_or(TrapKind::TableOutOfBounds)
+}
+
+/// `table.set`.
+pub(super) fn table_set(calls: &Calls, table: u32, index: u64, value: u64) -> Flow {
+    let t = table_index(calls, table);
+    match usize::try_from(index)
+        .ok()
+        .and_then(|i| store(calls).tables[t].elements.get_mut(i))
+    {
+        Some(slot) => {
+            *slot = value;
+            Flow::Next
+        }
+        None => Flow::Trap(TrapKind::TableOutOfBounds),
+    }
+}
+
+/// `table.size`.
+pub(super) fn table_size(calls: &Calls, table: u32) -> u64 {
+    store(calls).tables[table_index(calls, table)].size()
+}
+
+/// `table.grow`: asked of the driver (the resource limiter belongs to the embedder).
+pub(super) fn table_grow(calls: &Calls, table: u32, init: u64, delta: u64, dst: u32) -> Flow {
+    Flow::Request(Request::GrowTable {
+        table: table_index(calls, table),
+        delta,
+        init,
+        dst,
+    })
+}
+
+/// `table.fill`.
+pub(super) fn table_fill(calls: &Calls, table: u32, index: u64, value: u64, len: u64) -> Flow {
+    let t = table_index(calls, table);
+    let entity = &mut store(calls).tables[t];
+    let Some(range) = range_in(index, len, entity.size()) else {
+        return Flow::Trap(TrapKind::TableOutOfBounds);
+    };
+    entity.elements[range].fill(value);
+    Flow::Next
+}
+
+/// `table.copy`.
+pub(super) fn table_copy(
+    calls: &Calls,
+    (dst_table, src_table): (u32, u32),
+    (dst, src, len): (u64, u64, u64),
+) -> Flow {
+    let (dt, st) = (table_index(calls, dst_table), table_index(calls, src_table));
+    let tables = &mut store(calls).tables;
+    let (Some(d), Some(s)) = (
+        range_in(dst, len, tables[dt].size()),
+        range_in(src, len, tables[st].size()),
+    ) else {
+        return Flow::Trap(TrapKind::TableOutOfBounds);
+    };
+    if dt == st {
+        tables[dt].elements.copy_within(s, d.start);
+    } else {
+        let items = tables[st].elements[s].to_vec();
+        tables[dt].elements[d].copy_from_slice(&items);
+    }
+    Flow::Next
+}
+
+/// `table.init` from element segment `elem`.
+pub(super) fn table_init(
+    calls: &Calls,
+    (table, elem): (u32, u32),
+    (dst, src, len): (u64, u64, u64),
+) -> Flow {
+    let items = store(calls).instances[calls.cur.instance as usize].elems[elem as usize].clone();
+    let t = table_index(calls, table);
+    let entity = &mut store(calls).tables[t];
+    let (Some(d), Some(s)) = (
+        range_in(dst, len, entity.size()),
+        range_in(src, len, items.len() as u64),
+    ) else {
+        return Flow::Trap(TrapKind::TableOutOfBounds);
+    };
+    entity.elements[d].copy_from_slice(&items[s]);
+    Flow::Next
+}
+
+/// `elem.drop`.
+pub(super) fn elem_drop(calls: &Calls, elem: u32) {
+    store(calls).instances[calls.cur.instance as usize].elems[elem as usize] = Arc::new([]);
+}
+
+// ----- fuel and interruption -----
+
+/// Charges `amount` fuel.
+pub(super) fn consume_fuel(calls: &Calls, amount: u32) -> Flow {
+    let fuel = &mut store(calls).fuel;
+    if *fuel < amount as u64 {
+        return Flow::Trap(TrapKind::OutOfFuel);
+    }
+    *fuel -= amount as u64;
+    Flow::Next
+}
+
+/// Whether running code must stop and ask the embedder: the epoch deadline passed, the store was
+/// interrupted, or the wall-clock deadline ran out.
+pub(super) fn check_interrupt(calls: &Calls) -> Flow {
+    let store = store(calls);
+    if store.engine.current_epoch() >= store.epoch_deadline
+        || store.interrupt.load(Ordering::Relaxed)
+        || store.wall_clock.tick()
+    {
+        Flow::Request(Request::Interrupt)
+    } else {
+        Flow::Next
+    }
+}
+
+// ----- calls and returns -----
+
+/// The store function an instruction calls: function `func` of the current instance.
+pub(super) fn func_of_instance(calls: &Calls, func: u32) -> u32 {
+    store(calls).instances[calls.cur.instance as usize].funcs[func as usize]
+}
+
+/// The callee of `call_indirect` through table entry `index` at call site `site`.
+pub(super) fn indirect_target(calls: &Calls, index: u64, site: u32) -> Result<u32, TrapKind> {
+    let (type_index, table) = calls.cur.compiled().side_tables().call_sites[site as usize];
+    let expected = calls.cur.module().type_ids[type_index as usize];
+    let store = store(calls);
+    let table = &store.tables[table_index(calls, table)];
+    let Some(&raw) = usize::try_from(index)
+        .ok()
+        .and_then(|i| table.elements.get(i))
+    else {
+        return Err(TrapKind::UndefinedElement);
+    };
+    if raw == 0 {
+        return Err(TrapKind::UninitializedElement);
+    }
+    let callee = (raw - 1) as u32;
+    let actual = store.funcs[callee as usize].ty;
+    if actual != expected && !store.engine.id_is_subtype(actual, expected) {
+        return Err(TrapKind::IndirectCallTypeMismatch);
+    }
+    Ok(callee)
+}
+
+/// The callee of `call_ref` of the reference `raw`.
+pub(super) fn ref_target(raw: u64) -> Result<u32, TrapKind> {
+    match raw {
+        0 => Err(TrapKind::NullFunctionReference),
+        raw => Ok((raw - 1) as u32),
+    }
+}
+
+/// Calls store function `callee` with its arguments at slot `new_fp` of the activation; for a
+/// tail call (`tail`) the current frame is replaced instead of suspended. `ip` is the instruction
+/// after the call (the return address). A Wasm callee is entered here; a host callee is asked of
+/// the driver.
+pub(super) fn call(
+    calls: &mut Calls,
+    callee: u32,
+    new_fp: usize,
+    tail: bool,
+    ip: *const Instr,
+) -> Flow {
+    let store = store(calls);
+    if let FuncKind::Host { .. } = store.funcs[callee as usize].kind {
+        let sig = &store.funcs[callee as usize].sig;
+        let width = slot_count(sig.params()).max(slot_count(sig.results()));
+        if new_fp + width > calls.slots_len {
+            return Flow::Retry(Request::GrowStack {
+                needed: new_fp + width,
+            });
+        }
+        return Flow::Request(Request::HostCall {
+            callee,
+            fp: new_fp,
+            tail,
+        });
+    }
+    let next = match Current::of(store, callee) {
+        Ok(next) => next,
+        Err(e) => return Flow::Request(Request::Error(e)),
+    };
+    let callee = next.compiled();
+    let frame_fp = if tail { calls.fp } else { new_fp };
+    // SAFETY: `exec::run` points `frames` at its frame records before running handlers.
+    let frames = unsafe { &mut *calls.frames };
+    if !tail && frames.len() >= calls.max_frames {
+        return Flow::Trap(TrapKind::StackOverflow);
+    }
+    let needed = frame_fp + callee.frame_size as usize;
+    if needed > calls.slots_len {
+        return Flow::Retry(Request::GrowStack { needed });
+    }
+    if tail {
+        // SAFETY: both ranges lie in the current frame (arguments were placed by the translator
+        // below the frame size); `copy` allows overlap.
+        unsafe {
+            std::ptr::copy(
+                calls.slots.add(new_fp),
+                calls.slots.add(frame_fp),
+                callee.num_params as usize,
+            )
+        };
+    } else {
+        frames.push(Frame {
+            // SAFETY: `ip` is an instruction of the current function.
+            ip: unsafe { calls.cur.index_of(ip) },
+            fp: calls.fp,
+            cur: calls.cur,
+        });
+    }
+    for local in callee.num_params..callee.num_locals {
+        // SAFETY: `frame_fp + frame_size <= slots_len` was checked above and
+        // `num_locals <= frame_size`.
+        unsafe { *calls.slots.add(frame_fp + local as usize) = 0 };
+    }
+    calls.cur = next;
+    calls.fp = frame_fp;
+    Flow::Switch { at: 0 }
+}
+
+/// Returns from the current function, whose results are already at its frame's start: to the
+/// suspended caller, or out of the activation.
+pub(super) fn return_to_caller(calls: &mut Calls) -> Flow {
+    // SAFETY: `exec::run` points `frames` at its frame records before running handlers.
+    let frames = unsafe { &mut *calls.frames };
+    match frames.pop() {
+        None => Flow::Done,
+        Some(caller) => {
+            calls.cur = caller.cur;
+            calls.fp = caller.fp;
+            Flow::Switch { at: caller.ip }
+        }
+    }
+}
+
+// ----- exceptions -----
+
+/// Throws exception `exn` (its heap handle) from the instruction before `ip`: resumes at the
+/// landing pad of the innermost matching handler, or leaves the activation with the exception.
+/// With `skip_current` (a host function reached by a tail call threw) the current function's
+/// handlers are not searched: its frame is already gone.
+pub(super) fn throw(calls: &mut Calls, ip: *const Instr, exn: u64, skip_current: bool) -> Flow {
+    // SAFETY: `ip` is an instruction of the current function.
+    let at = unsafe { calls.cur.index_of(ip) } as usize;
+    // SAFETY: `exec::run` points `frames` at its frame records; `calls.fp` and every record's
+    // `fp` are frames entered on `calls.slots`.
+    let (store, frames, slots) = (calls.store, calls.frames, calls.slots);
+    let found = unsafe {
+        unwind(
+            &*store,
+            &mut *frames,
+            slots,
+            (calls.cur, calls.fp, at),
+            exn,
+            skip_current,
+        )
+    };
+    match found {
+        Ok((cur, fp, pad)) => {
+            calls.cur = cur;
+            calls.fp = fp;
+            Flow::Switch { at: pad as u32 }
+        }
+        Err(e) => Flow::Request(Request::Error(e)),
+    }
+}
+
+/// Unwinds for exception `exn` (its heap handle) from the frame `(registers, fp, ip)` (`ip`: index
+/// after the throwing instruction): searches that function's handlers (unless `skip_current`) and
+/// then each suspended caller's, innermost first, for a clause matching the exception's tag. On a
+/// match the caught values are written to the handler's slots and the landing pad's
+/// `(registers, fp, instruction index)` is returned; otherwise the exception leaves the activation.
+///
+/// # Safety
+/// `fp` and every frame record's `fp` must be frames the executor entered on `slots` (so a handler's
+/// destination slots, below its function's frame size, are in bounds).
+#[inline(never)]
+pub(super) unsafe fn unwind(
+    store: &StoreInner,
+    frames: &mut Vec<Frame>,
+    slots: *mut u64,
+    (mut cur, mut fp, mut ip): (Current, usize, usize),
+    exn: u64,
+    skip_current: bool,
+) -> Result<(Current, usize, usize)> {
+    let exn_tag = match store.gc.get(exn).map(|o| o.kind) {
+        Some(ObjectKind::Exception { tag }) => tag,
+        // Only a reference the host kept after it was collected can get here.
+        _ => {
+            return Err(Error::Usage(
+                "thrown exception reference is no longer valid".into(),
+            ));
+        }
+    };
+    let mut skip = skip_current;
+    loop {
+        if !skip {
+            let (instance, index) = (cur.instance, cur.index);
+            let handlers = &compiled(store, instance, index).handlers;
+            let pc = (ip as u32).wrapping_sub(1);
+            let tags = &store.instances[instance as usize].tags;
+            // A legacy `delegate` catches everything in its range and restarts the search among the
+            // handlers of its label's block and those around it.
+            let mut max_depth = u32::MAX;
+            let found = loop {
+                let hit = handlers
+                    .iter()
+                    .filter(|h| h.start <= pc && pc < h.end && h.depth <= max_depth)
+                    .find_map(|h| match h.delegate {
+                        Some(depth) => Some(Err(depth)),
+                        None => h
+                            .catches
+                            .iter()
+                            .find(|c| c.tag.is_none_or(|t| tags[t as usize] == exn_tag))
+                            .map(|c| Ok((h.dst, *c))),
+                    });
+                match hit {
+                    Some(Err(depth)) => max_depth = depth,
+                    Some(Ok(caught)) => break Some(caught),
+                    None => break None,
+                }
+            };
+            if let Some((dst, clause)) = found {
+                if clause.exn_below {
+                    // SAFETY: a legacy handler's `dst` is above the slot it keeps the `exnref` in,
+                    // inside the frame (translator invariant); the frame is in bounds (the
+                    // caller's contract).
+                    unsafe { *slots.add(fp + dst as usize - 1) = exn };
+                }
+                let mut at = fp + dst as usize;
+                if clause.tag.is_some() {
+                    let object = store.gc.get(exn).expect("checked above");
+                    for value in object.words.iter() {
+                        // SAFETY: the handler's slots lie in the frame (translator invariant) and
+                        // the frame is in bounds (the caller's contract).
+                        unsafe { *slots.add(at) = *value };
+                        at += 1;
+                    }
+                }
+                if clause.with_ref {
+                    // SAFETY: as above.
+                    unsafe { *slots.add(at) = exn };
+                }
+                return Ok((cur, fp, clause.pad as usize));
+            }
+        }
+        skip = false;
+        match frames.pop() {
+            None => {
+                return Err(Error::Exception(ExnRef {
+                    store: store.id,
+                    raw: exn,
+                }));
+            }
+            Some(frame) => {
+                cur = frame.cur;
+                fp = frame.fp;
+                ip = frame.ip as usize;
+            }
+        }
+    }
+}
+
+/// The GC and exception instructions (`gc_ops::execute`) and the atomic ones
+/// (`atomic_ops::execute`) of the current function, run on its frame `frame`.
+///
+/// # Safety
+/// `instr` is the instruction just run of the current function, whose frame (in bounds) starts
+/// at `frame`.
+pub(super) unsafe fn heap_op(calls: &mut Calls, instr: &Instr, ip: *const Instr) -> Flow {
+    use super::gc_ops::{self, GcFrame, Outcome};
+    let compiled = calls.cur.compiled();
+    let frame = GcFrame {
+        slots: calls.slots,
+        fp: calls.fp,
+        frame_size: compiled.frame_size as usize,
+    };
+    let side_tables = compiled.side_tables();
+    if let Instr::Atomic { .. } | Instr::AtomicFence {} = instr {
+        // SAFETY: the caller's contract: the frame is entered and in bounds.
+        let done = unsafe {
+            super::atomic_ops::execute(store(calls), side_tables, calls.cur.instance, frame, instr)
+        };
+        return match done {
+            Ok(()) => Flow::Next,
+            Err(kind) => Flow::Trap(kind),
+        };
+    }
+    // SAFETY: as above.
+    match unsafe { gc_ops::execute(store(calls), side_tables, calls.cur.instance, frame, instr) } {
+        Outcome::Next => Flow::Next,
+        Outcome::Jump(target) => {
+            // SAFETY: `ip` is one past this instruction; branch targets are offsets from the
+            // branch to an instruction of the same function.
+            let at = unsafe { calls.cur.index_of(ip) } as i64 - 1 + target as i32 as i64;
+            Flow::Jump { at: at as u32 }
+        }
+        Outcome::Throw(exn) => throw(calls, ip, exn, false),
+        Outcome::Trap(kind) => Flow::Trap(kind),
+        Outcome::GrowHeap { words } => Flow::Retry(Request::GrowHeap { words }),
+    }
+}
