@@ -30,6 +30,8 @@ pub struct WasiState {
     pub stderr: Vec<u8>,
     /// The status passed to `proc_exit`, once called.
     pub exit: Option<i32>,
+    /// How many WASI calls the program made (counted by the engines' glue).
+    pub calls: u64,
     started: Instant,
     random: u64,
 }
@@ -49,6 +51,7 @@ impl WasiState {
             stdout: Vec::new(),
             stderr: Vec::new(),
             exit: None,
+            calls: 0,
             started: Instant::now(),
             random: 0x2545_f491_4f6c_dd1d,
         }

@@ -145,6 +145,7 @@ struct Measured {
     stdout: String,
     stderr: String,
     exit: Option<i32>,
+    calls: u64,
 }
 
 fn args_of(entry: &Entry) -> Vec<&str> {
@@ -162,6 +163,7 @@ fn finish(state: &WasiState, compile: Duration, run: Duration) -> Measured {
         stdout: String::from_utf8_lossy(&state.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&state.stderr).into_owned(),
         exit: state.exit,
+        calls: state.calls,
     }
 }
 
@@ -228,6 +230,7 @@ fn run_ward(bytes: &[u8], program: &Program) -> anyhow::Result<Measured> {
                     .and_then(|e| e.into_memory())
                     .ok_or_else(|| anyhow::anyhow!("no memory export"))?;
                 let (data, state) = memory.data_and_store_mut(&mut caller);
+                state.calls += 1;
                 let errno = func(data, state, &args).map_err(anyhow::Error::new)?;
                 if let Some(r) = results.first_mut() {
                     *r = Val::I32(errno);
@@ -319,6 +322,7 @@ fn run_wasmi(bytes: &[u8], program: &Program) -> anyhow::Result<Measured> {
                     .and_then(|e| e.into_memory())
                     .ok_or_else(|| wasmi::Error::new("no memory export"))?;
                 let (data, state) = memory.data_and_store_mut(&mut caller);
+                state.calls += 1;
                 let errno =
                     func(data, state, &args).map_err(|Exit(code)| wasmi::Error::i32_exit(code))?;
                 if let Some(r) = results.first_mut() {
@@ -413,6 +417,7 @@ fn run_wasmtime_inner(bytes: &[u8], program: &Program) -> wasmtime::Result<Measu
                     .and_then(|e| e.into_memory())
                     .ok_or_else(|| wasmtime::Error::msg("no memory export"))?;
                 let (data, state) = memory.data_and_store_mut(&mut caller);
+                state.calls += 1;
                 let errno = func(data, state, &args)?;
                 if let Some(r) = results.first_mut() {
                     *r = Val::I32(errno);
@@ -490,6 +495,7 @@ fn child_main(name: &str, engine: &str) {
         ("compile_s", measured.compile.as_secs_f64().to_string()),
         ("run_s", measured.run.as_secs_f64().to_string()),
         ("checksum", checksum),
+        ("wasi_calls", measured.calls.to_string()),
     ]);
 }
 
