@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds coremark.wasm (committed) from the vendored CoreMark sources and the wasm32-wasi port
 # (core_portme.[ch]). Needs Debian's clang, lld and wasi-libc:
-#   apt-get install clang lld wasi-libc
+#   apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32
 # Run: coremark.wasm 0 0 0x66 ITERATIONS   (CoreMark's 6k performance run; the CRCs are checked)
 set -eu
 cd "$(dirname "$0")"

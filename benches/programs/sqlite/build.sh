@@ -3,7 +3,7 @@
 #
 # The amalgamation (sqlite3.c and sqlite3.h, SQLite 3.53.2, public domain) is taken from the npm
 # package better-sqlite3 12.11.1, which bundles it, fetched with `npm pack`. Needs npm, and Debian's
-# clang, lld and wasi-libc (apt-get install clang lld wasi-libc).
+# clang, lld and wasi-libc (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32).
 #
 #   benches/programs/sqlite/build.sh     # writes benches/programs/sqlite/sqlite.wasm
 set -eu
