@@ -236,9 +236,10 @@ fn go_on(flow: Flow, ip: *const Instr, calls: *mut Calls) -> Exit {
     }
 }
 
-/// The rare cases of `Call` (an imported callee, a callee not translated yet, a stack that must
-/// grow or overflows, frame records that must grow) and every `ReturnCall`: through the store's
-/// function table (`ops::call`).
+/// The rare cases of `Call` and `CallIndirect` (an imported callee, another instance, a host
+/// function, a subtype, a trap, a callee not translated yet, a stack that must grow or overflows,
+/// frame records that must grow) and every `ReturnCall`: through the store's function table
+/// (`ops::call`).
 ///
 /// # Safety
 /// As for a handler, with `ip` pointing to the `Call` or `ReturnCall` itself.
@@ -250,17 +251,24 @@ unsafe extern "C" fn call_general(
     table: *const Entry,
     calls: *mut Calls,
 ) -> Exit {
-    // SAFETY: the caller's contract.
-    let (func, base, tail) = match unsafe { *ip } {
-        Instr::Call { func, base } => (func, base, false),
-        Instr::ReturnCall { func, base } => (func, base, true),
-        _ => unreachable!("call_general runs calls"),
-    };
     // SAFETY: every function ends in a return, so the next instruction exists.
     let next = unsafe { ip.add(1) };
     // SAFETY: the driver's `Calls`, which nothing else uses while handlers run.
     let c = unsafe { &mut *calls };
-    let callee = ops::func_of_instance(c, func);
+    // SAFETY: the caller's contract.
+    let (callee, base, tail) = match unsafe { *ip } {
+        Instr::Call { func, base } => (ops::func_of_instance(c, func), base, false),
+        Instr::ReturnCall { func, base } => (ops::func_of_instance(c, func), base, true),
+        Instr::CallIndirect { index, base, site } => {
+            // SAFETY: `index` is a slot of the current frame, in bounds.
+            let index = unsafe { *frame.add(index as usize) };
+            match ops::indirect_target(c, index, site) {
+                Ok(callee) => (callee, base, false),
+                Err(kind) => return go_on(Flow::Trap(kind), next, calls),
+            }
+        }
+        _ => unreachable!("call_general runs calls"),
+    };
     let fp = c.fp + base as usize;
     let flow = ops::call(c, callee, fp, tail, next);
     let _ = (frame, mem_base, mem_len, table);
@@ -597,6 +605,52 @@ macro_rules! handler_macros {
                 // SAFETY: as above.
                 let flow = unsafe { ops::heap_op(calls, instr, $ip) };
                 flow!(flow)
+            }};
+        }
+        // Calls defined function `$d index` of the current module with its arguments at `base`:
+        // the hot path of `call` and `call_indirect`. The rare cases (a callee not translated yet,
+        // a stack that must grow or overflows, frame records that must grow) go to `call_general`.
+        macro_rules! call_defined {
+            ($d index:expr, $d base:expr) => {{
+                let index: u32 = $d index;
+                let base: Slot = $d base;
+                let calls = calls!();
+                let module = calls.cur.module();
+                // SAFETY: validation checked the function index, so a defined function's index is below
+                // the number of compiled functions.
+                let callee = unsafe { &module.code.get_unchecked(index as usize).call };
+                // A callee not translated yet (lazy translation) has a frame size no stack can take, so
+                // the check below sends its call to `call_general`, which translates it (see `CallEntry`).
+                let frame_size = callee.frame_size.load(Ordering::Acquire);
+                let fp = calls.fp + base as usize;
+                // SAFETY: the frame records are `exec::run`'s (see `ret!`).
+                let frames = unsafe { &mut *calls.frames };
+                // `call_general` raises a stack overflow, and grows the frame records (a call here would cost
+                // every call the register saves around it).
+                if fp + frame_size as usize > calls.slots_len
+                    || frames.len() >= calls.max_frames
+                    || frames.len() == frames.capacity()
+                {
+                    general!(call_general)
+                }
+                let record = Frame { ip: ip_index!(calls), fp: calls.fp, cur: calls.cur };
+                // SAFETY: `len < capacity`, checked above.
+                unsafe {
+                    frames.as_mut_ptr().add(frames.len()).write(record);
+                    frames.set_len(frames.len() + 1);
+                }
+                // SAFETY: the callee's frame fits (checked above), plus `FRAME_SLACK` slots beyond.
+                unsafe {
+                    zero_locals(
+                        calls.slots.add(fp),
+                        callee.num_params.load(Ordering::Relaxed),
+                        callee.num_locals.load(Ordering::Relaxed),
+                    )
+                };
+                // The callee is in the same instance and module: only its index and code change. (Writing
+                // the whole `Current` made LLVM reload and store the instance, which it cannot assume
+                // unchanged across the acquire load above: 2 instructions per call on `fib`.)
+                enter_same_module!(index, callee.code.load(Ordering::Relaxed), fp);
             }};
         }
         // Goes on as an operation of `ops` says (in an out-of-line handler).
@@ -1543,53 +1597,17 @@ handlers! {
         let module = unsafe { &*calls.cur.module };
         // Imported functions may be host functions or live in other instances: `call_general`.
         let Some(index) = func.checked_sub(module.num_imported_funcs) else { general!(call_general) };
-        // SAFETY: validation checked the function index, so a defined function's index is below
-        // the number of compiled functions.
-        let callee = unsafe { &module.code.get_unchecked(index as usize).call };
-        // A callee not translated yet (lazy translation) has a frame size no stack can take, so
-        // the check below sends its call to `exec::run`, which translates it (see `CallEntry`).
-        let frame_size = callee.frame_size.load(Ordering::Acquire);
-        let fp = calls.fp + base as usize;
-        // SAFETY: the frame records are `exec::run`'s (see `ret!`).
-        let frames = unsafe { &mut *calls.frames };
-        // `call_general` raises a stack overflow, and grows the frame records (a call here would cost
-        // every call the register saves around it).
-        if fp + frame_size as usize > calls.slots_len
-            || frames.len() >= calls.max_frames
-            || frames.len() == frames.capacity()
-        {
-            general!(call_general)
-        }
-        let record = Frame { ip: ip_index!(calls), fp: calls.fp, cur: calls.cur };
-        // SAFETY: `len < capacity`, checked above.
-        unsafe {
-            frames.as_mut_ptr().add(frames.len()).write(record);
-            frames.set_len(frames.len() + 1);
-        }
-        // SAFETY: the callee's frame fits (checked above), plus `FRAME_SLACK` slots beyond.
-        unsafe {
-            zero_locals(
-                calls.slots.add(fp),
-                callee.num_params.load(Ordering::Relaxed),
-                callee.num_locals.load(Ordering::Relaxed),
-            )
-        };
-        // The callee is in the same instance and module: only its index and code change. (Writing
-        // the whole `Current` made LLVM reload and store the instance, which it cannot assume
-        // unchanged across the acquire load above: 2 instructions per call on `fib`.)
-        enter_same_module!(index, callee.code.load(Ordering::Relaxed), fp);
+        call_defined!(index, base);
     }
     #[out_of_line]
     ReturnCall { func, base } => { general!(call_general) }
-    #[out_of_line]
     CallIndirect { index, base, site } => {
-        match ops::indirect_target(calls!(), get!(index), site) {
-            Ok(callee) => {
-                let fp = calls!().fp + base as usize;
-                flow!(ops::call(calls!(), callee, fp, false, next_ip!()))
-            }
-            Err(kind) => trap!(kind),
-        }
+        // Calls within the module, of the expected type exactly, are entered here; everything
+        // else (and every trap) goes through the store in `call_general`.
+        let Some(index) = ops::indirect_same_module(calls!(), get!(index), site) else {
+            general!(call_general)
+        };
+        call_defined!(index, base);
     }
     #[out_of_line]
     ReturnCallIndirect { index, base, site } => {
@@ -1625,10 +1643,21 @@ handlers! {
     ConsumeFuel { amount } => { flow!(ops::consume_fuel(calls!(), amount)) }
     #[out_of_line]
     CheckInterrupt {} => { flow!(ops::check_interrupt(calls!())) }
-    #[out_of_line]
-    GlobalGet { dst, global } => { set!(dst, ops::global_get(calls!(), global) as u64) }
-    #[out_of_line]
-    GlobalSet { src, global } => { ops::global_set(calls!(), global, get!(src) as u128) }
+    GlobalGet { dst, global } => {
+        let calls = calls!();
+        // SAFETY: validation checked the global index.
+        let value = unsafe { ops::global_value(calls, global) };
+        // SAFETY: the store's globals do not move while handlers run.
+        set!(dst, unsafe { *value } as u64)
+    }
+    GlobalSet { src, global } => {
+        let calls = calls!();
+        // SAFETY: validation checked the global index.
+        let value = unsafe { ops::global_value(calls, global) };
+        let new = get!(src) as u128;
+        // SAFETY: the store's globals do not move while handlers run.
+        unsafe { *value = new }
+    }
     #[out_of_line]
     GlobalGet2 { dst, global } => { set128!(dst, ops::global_get(calls!(), global)) }
     #[out_of_line]

@@ -118,6 +118,28 @@ fn global_index(calls: &Calls, global: u32) -> usize {
 
 // ----- globals -----
 
+/// Where global `global` of the current instance keeps its value: the hot path of `global.get` and
+/// `global.set` (C code reads and writes its stack pointer global in most function prologues), so
+/// inlined, without bounds checks and without anything that keeps the handler from chaining.
+///
+/// # Safety
+/// `global` is a global index of the current function's module (validation checks it).
+#[inline(always)]
+pub(super) unsafe fn global_value(calls: &Calls, global: u32) -> *mut u128 {
+    // SAFETY: the store pointer is valid while handlers run (see `store`).
+    let store = unsafe { &mut *calls.store };
+    // SAFETY: the current instance exists; an instance maps every global index of its module
+    // to a store global, which exists.
+    unsafe {
+        let g = *store
+            .instances
+            .get_unchecked(calls.cur.instance as usize)
+            .globals
+            .get_unchecked(global as usize);
+        &mut store.globals.get_unchecked_mut(g as usize).value
+    }
+}
+
 /// `global.get` (a `v128` global's whole value).
 pub(super) fn global_get(calls: &Calls, global: u32) -> u128 {
     store(calls).globals[global_index(calls, global)].value
@@ -425,6 +447,37 @@ pub(super) fn indirect_target(calls: &Calls, index: u64, site: u32) -> Result<u3
         return Err(TrapKind::IndirectCallTypeMismatch);
     }
     Ok(callee)
+}
+
+/// The hot path of `call_indirect`: the defined function index, in the current module, of the
+/// callee in table entry `index` at call site `site`, if the entry holds a function of the same
+/// instance whose type is exactly the expected one. Anything else (a trap, a subtype, an import, a
+/// host function, another instance) is `None` and goes the general way ([`indirect_target`]).
+#[inline(always)]
+pub(super) fn indirect_same_module(calls: &Calls, index: u64, site: u32) -> Option<u32> {
+    let (type_index, table) = *calls
+        .cur
+        .compiled()
+        .side_tables()
+        .call_sites
+        .get(site as usize)?;
+    let module = calls.cur.module();
+    let expected = *module.type_ids.get(type_index as usize)?;
+    // SAFETY: the store pointer is valid while handlers run (see `store`).
+    let store = unsafe { &*calls.store };
+    let instance = store.instances.get(calls.cur.instance as usize)?;
+    let table = store
+        .tables
+        .get(*instance.tables.get(table as usize)? as usize)?;
+    let raw = *table.elements.get(usize::try_from(index).ok()?)?;
+    let callee = store.funcs.get((raw as usize).checked_sub(1)?)?;
+    match callee.kind {
+        FuncKind::Wasm {
+            instance,
+            index: defined,
+        } if instance == calls.cur.instance && callee.ty == expected => Some(defined),
+        _ => None,
+    }
 }
 
 /// The callee of `call_ref` of the reference `raw`.
