@@ -27,6 +27,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod embedder;
 mod engine;
 mod exception;
 mod func;

@@ -22,7 +22,6 @@
 
 use std::panic::AssertUnwindSafe;
 use std::ptr::NonNull;
-use std::sync::Arc;
 
 use super::fast::{self, Exit};
 use super::gc_ops;
@@ -30,43 +29,78 @@ use super::interruption::{self, Verdict};
 use super::ops::{self, Flow};
 pub(crate) use super::stack::ExecStack;
 use super::stack::{Calls, Current, Frame, Request};
-use crate::func::Caller;
 use crate::gc::SuspendedStack;
-use crate::store::{FuncKind, Store, StoreInner};
+use crate::store::{FuncKind, StoreInner};
 use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
-use crate::values::{Val, push_slots, slot_count, slot_width, vals_from_slots};
+use crate::values::slot_count;
 use crate::{Error, Result};
+
+/// What the executor needs from the embedder's store, `Store<T>`: the runtime state, and what
+/// involves the embedder's data `T` (host functions, the resource limiter, the epoch deadline
+/// callback). Implemented in `embedder.rs`; the executor names no API type.
+pub(crate) trait Embedder {
+    /// The store's runtime state.
+    fn inner(&mut self) -> &mut StoreInner;
+
+    /// Calls host function `func` (a store function index) with its arguments in the first of the
+    /// `width` slots at `slots`, writing its results to the first slots (two per `v128`).
+    /// `instance` is the calling instance (for `Caller::get_export`).
+    ///
+    /// # Safety
+    /// `slots..slots + width` is valid for reads and writes, holds the arguments, is wide enough
+    /// for the results, and is not written by anything else until this returns.
+    unsafe fn call_host(
+        &mut self,
+        func: u32,
+        slots: *mut u64,
+        width: usize,
+        instance: Option<u32>,
+    ) -> Result<()>;
+
+    /// `memory.grow` of store memory `index` (asks the resource limiter): the old size in pages,
+    /// or `None` if it may not grow.
+    fn grow_memory(&mut self, index: usize, delta: u64) -> Result<Option<u64>>;
+
+    /// `table.grow` of store table `index` (asks the resource limiter).
+    fn grow_table(&mut self, index: usize, delta: u64, init: u64) -> Result<Option<u64>>;
+
+    /// Asks the resource limiter whether the GC heap may grow from `current` to `desired` bytes.
+    fn gc_heap_growing(&mut self, current: usize, desired: usize) -> Result<bool>;
+
+    /// Runs the epoch deadline callback, if one is installed (`None` if not).
+    fn epoch_deadline_reached(&mut self) -> Option<Result<crate::limits::UpdateDeadline>>;
+}
 
 /// Most nested activations (host → Wasm → host → …) before calls into Wasm trap with `StackOverflow`.
 const MAX_ACTIVATIONS: u32 = 500;
 
 /// Calls store function `func` with raw arguments (two slots per `v128`); returns its raw results.
-pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result<Vec<u64>> {
-    let n_results = slot_count(store.inner.funcs[func as usize].sig.results());
-    let (instance, index) = match store.inner.funcs[func as usize].kind {
+pub(crate) fn invoke<E: Embedder>(store: &mut E, func: u32, args: &[u64]) -> Result<Vec<u64>> {
+    let n_results = slot_count(store.inner().funcs[func as usize].sig.results());
+    let (instance, index) = match store.inner().funcs[func as usize].kind {
         FuncKind::Host { .. } => {
             let mut buffer = args.to_vec();
             buffer.resize(args.len().max(n_results), 0);
             // SAFETY: the buffer is a local this call owns, `buffer.len()` slots long.
-            unsafe { call_host(store, func, buffer.as_mut_ptr(), buffer.len(), None) }?;
+            unsafe { store.call_host(func, buffer.as_mut_ptr(), buffer.len(), None) }?;
             buffer.truncate(n_results);
             return Ok(buffer);
         }
         FuncKind::Wasm { instance, index } => (instance, index),
     };
-    if store.inner.activations >= MAX_ACTIVATIONS {
+    if store.inner().activations >= MAX_ACTIVATIONS {
         return Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into());
     }
     // A lazily translated function is translated here at its first call (which may fail only on a
     // compile limit).
-    let frame_size = store.inner.instances[instance as usize]
+    let frame_size = store.inner().instances[instance as usize]
         .module
         .inner
         .compiled(index)?
         .frame_size;
-    let max_stack = store.inner.engine.config().max_wasm_stack;
+    let max_stack = store.inner().engine.config().max_wasm_stack;
     let mut stack = store
-        .inner
+        .inner()
         .stacks
         .pop()
         .unwrap_or_else(|| ExecStack::new(max_stack));
@@ -76,192 +110,29 @@ pub(crate) fn invoke<T>(store: &mut Store<T>, func: u32, args: &[u64]) -> Result
     } else {
         stack.slots[..args.len()].copy_from_slice(args);
         stack.frames.clear();
-        let suspended = store.inner.suspended_stacks.len();
-        store.inner.activations += 1;
+        let suspended = store.inner().suspended_stacks.len();
+        store.inner().activations += 1;
         // A host function may panic, and an embedder may catch that panic (servers do) and go on
         // using the store. The per-call state is therefore restored on the way out whether `run`
         // returns or unwinds: the activation count, the deadline, and above all the GC roots that
         // host calls of this activation registered, which name `stack` and must not outlive it.
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(store, &mut stack, func)));
-        store.inner.activations -= 1;
-        if store.inner.activations == 0 {
+        store.inner().activations -= 1;
+        if store.inner().activations == 0 {
             // A wall-clock deadline covers one outermost call (see `limits`).
-            store.inner.wall_clock.disarm();
+            store.inner().wall_clock.disarm();
         }
         match outcome {
             Ok(result) => result.map(|()| stack.slots[..n_results].to_vec()),
             Err(panic) => {
-                store.inner.suspended_stacks.truncate(suspended);
-                store.inner.stacks.push(stack);
+                store.inner().suspended_stacks.truncate(suspended);
+                store.inner().stacks.push(stack);
                 std::panic::resume_unwind(panic);
             }
         }
     };
-    store.inner.stacks.push(stack);
+    store.inner().stacks.push(stack);
     result
-}
-
-/// Host functions with at most this many parameters and results are called without heap allocation.
-const INLINE_HOST_VALUES: usize = 8;
-
-/// Calls host function `func` with arguments in the first of the `width` slots at `slots`, writing
-/// results to the first slots (two per `v128`).
-///
-/// Host-call-heavy code spends most of its time here, so the common case (few parameters and results)
-/// keeps its `Val`s in arrays on the stack and does not clone the signature: the `hostcall` benchmark
-/// measured three heap allocations and two reference-count round trips per call before.
-///
-/// The slots are a raw pointer, not a `&mut [u64]`: a reference held across the host call would
-/// assert exclusive access while the collector reads the same slots as roots (see
-/// `gc::SuspendedStack`). Slices over them exist only while the arguments are read and while the
-/// results are written.
-///
-/// # Safety
-/// `slots..slots + width` is valid for reads and writes, holds the arguments, is wide enough for the
-/// results, and is not written by anything else until this returns.
-unsafe fn call_host<T>(
-    store: &mut Store<T>,
-    func: u32,
-    slots: *mut u64,
-    width: usize,
-    instance: Option<u32>,
-) -> Result<()> {
-    let entity = &store.inner.funcs[func as usize];
-    let FuncKind::Host { index } = entity.kind else {
-        unreachable!("call_host on a Wasm function")
-    };
-    let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
-    if n_params > INLINE_HOST_VALUES || n_results > INLINE_HOST_VALUES {
-        // SAFETY: the caller's contract is the callee's.
-        return unsafe { call_host_large(store, func, slots, width, instance) };
-    }
-    // Most host functions take few values: smaller buffers are cheaper to initialise.
-    if n_params <= 4 && n_results <= 4 {
-        // SAFETY: as above.
-        unsafe { call_host_inline::<T, 4>(store, func, index, slots, width, instance) }
-    } else {
-        // SAFETY: as above.
-        unsafe {
-            call_host_inline::<T, INLINE_HOST_VALUES>(store, func, index, slots, width, instance)
-        }
-    }
-}
-
-/// [`call_host`] with `N`-value buffers for the parameters and results of host function `index`
-/// (store function `func`).
-///
-/// # Safety
-/// As for [`call_host`].
-#[inline(always)]
-unsafe fn call_host_inline<T, const N: usize>(
-    store: &mut Store<T>,
-    func: u32,
-    index: u32,
-    slots_ptr: *mut u64,
-    width: usize,
-    instance: Option<u32>,
-) -> Result<()> {
-    let entity = &store.inner.funcs[func as usize];
-    let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
-    let id = store.inner.id;
-    // SAFETY: the caller's contract; the slice ends before the host runs.
-    let slots = unsafe { std::slice::from_raw_parts(slots_ptr, width) };
-    let mut params = [Val::I32(0); N];
-    let mut at = 0;
-    for (param, ty) in params.iter_mut().zip(entity.sig.params()) {
-        let mut raw = slots[at] as u128;
-        if slot_width(*ty) == 2 {
-            raw |= (slots[at + 1] as u128) << 64;
-        }
-        at += slot_width(*ty);
-        *param = Val::from_raw(raw, *ty, &store.inner);
-    }
-    let mut results = [Val::I32(0); N];
-    for (result, ty) in results.iter_mut().zip(entity.sig.results()) {
-        *result = Val::default_for(*ty).unwrap_or(Val::FuncRef(None));
-    }
-    let host = Arc::as_ptr(&store.hosts[index as usize]);
-    // SAFETY: `store.hosts` only ever grows (`Store::push_host_func`), so the closure behind this `Arc`
-    // lives until the store is dropped, which cannot happen while this call borrows the store.
-    // Calling through the pointer instead of a clone of the `Arc` saves two atomic operations
-    // per host call.
-    unsafe {
-        (*host)(
-            Caller {
-                store: &mut *store,
-                instance,
-            },
-            &params[..n_params],
-            &mut results[..n_results],
-        )
-    }?;
-    let sig = &store.inner.funcs[func as usize].sig;
-    // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
-    let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
-    let mut at = 0;
-    for (i, (val, ty)) in results[..n_results].iter().zip(sig.results()).enumerate() {
-        if !val.matches(&store.inner, *ty) {
-            return Err(Error::Usage(format!(
-                "host function result {i} does not have type {ty}"
-            )));
-        }
-        let raw = val.to_raw(id)?;
-        slots[at] = raw as u64;
-        if slot_width(*ty) == 2 {
-            slots[at + 1] = (raw >> 64) as u64;
-        }
-        at += slot_width(*ty);
-    }
-    Ok(())
-}
-
-/// `call_host` for signatures too wide for its inline buffers.
-///
-/// # Safety
-/// As for [`call_host`].
-unsafe fn call_host_large<T>(
-    store: &mut Store<T>,
-    func: u32,
-    slots_ptr: *mut u64,
-    width: usize,
-    instance: Option<u32>,
-) -> Result<()> {
-    let entity = &store.inner.funcs[func as usize];
-    let FuncKind::Host { index } = entity.kind else {
-        unreachable!("call_host on a Wasm function")
-    };
-    let sig = entity.sig.clone();
-    let host = store.hosts[index as usize].clone();
-    let id = store.inner.id;
-    // SAFETY: the caller's contract; the slice ends before the host runs.
-    let slots = unsafe { std::slice::from_raw_parts(slots_ptr, width) };
-    let params = vals_from_slots(slots, sig.params(), &store.inner);
-    let mut results: Vec<Val> = sig
-        .results()
-        .iter()
-        .map(|ty| Val::default_for(*ty).unwrap_or(Val::FuncRef(None)))
-        .collect();
-    host(
-        Caller {
-            store: &mut *store,
-            instance,
-        },
-        &params,
-        &mut results,
-    )?;
-    let mut raw = Vec::with_capacity(width);
-    for (i, (val, ty)) in results.iter().zip(sig.results()).enumerate() {
-        if !val.matches(&store.inner, *ty) {
-            return Err(Error::Usage(format!(
-                "host function result {i} does not have type {ty}"
-            )));
-        }
-        push_slots(&mut raw, val.to_raw(id)?, *ty);
-    }
-    // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
-    let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
-    slots[..raw.len()].copy_from_slice(&raw);
-    Ok(())
 }
 
 /// [`call_host`] from a running activation whose value stack starts at `slots`, with the
@@ -272,23 +143,23 @@ unsafe fn call_host_large<T>(
 /// `slots` is the base pointer of the running activation's stack and `args_at + width` slots from
 /// it are in bounds.
 #[inline(never)]
-unsafe fn call_host_suspended<T>(
-    store: &mut Store<T>,
+unsafe fn call_host_suspended<E: Embedder>(
+    store: &mut E,
     func: u32,
     slots: NonNull<u64>,
     args_at: usize,
     width: usize,
     instance: Option<u32>,
 ) -> Result<()> {
-    store.inner.suspended_stacks.push(SuspendedStack {
+    store.inner().suspended_stacks.push(SuspendedStack {
         slots,
         live: args_at + width,
     });
     // SAFETY: the slots are in bounds (the caller's contract) and belong to this activation, which
     // does not run until the host returns; nested activations run on other stacks, and the
     // collector only reads this one through the entry pushed above.
-    let outcome = unsafe { call_host(store, func, slots.as_ptr().add(args_at), width, instance) };
-    store.inner.suspended_stacks.pop();
+    let outcome = unsafe { store.call_host(func, slots.as_ptr().add(args_at), width, instance) };
+    store.inner().suspended_stacks.pop();
     outcome
 }
 
@@ -323,8 +194,8 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
 /// The handlers run until one traps, the outermost function returns, or a handler asks for
 /// something (`Request`) that needs the embedder's store or moves the value stack; this loop
 /// serves it and runs the handlers again.
-fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()> {
-    let cur = Current::of(&store.inner, entry)?;
+fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<()> {
+    let cur = Current::of(store.inner(), entry)?;
     // The one base pointer every slot access of this activation is derived from (see
     // `ExecStack`), taken again only when the stack grows.
     let mut slots_base =
@@ -354,7 +225,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
             let at: *const crate::interp::bytecode::Instr = $at;
             // SAFETY: `at` points into (or one past an instruction of) the current function.
             let index = unsafe { calls.cur.index_of(at) };
-            let bt = backtrace(&store.inner, (&calls.cur, index), &stack.frames);
+            let bt = backtrace(store.inner(), (&calls.cur, index), &stack.frames);
             return Err(Error::Trap(Trap::new($kind, bt)));
         }};
     }
@@ -362,12 +233,12 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
     loop {
         // Pointers into the store and the frame records are derived again for every run: the
         // driver used both since the last one.
-        calls.store = &mut store.inner;
+        calls.store = store.inner();
         calls.frames = &mut stack.frames;
         // SAFETY: `calls.fp` is a frame entered on the slots, in bounds.
         let frame = unsafe { calls.slots.add(calls.fp) };
-        let (mem_base, mem_len) = ops::memory_zero(&store.inner, calls.cur.instance);
-        calls.store = &mut store.inner;
+        let (mem_base, mem_len) = ops::memory_zero(store.inner(), calls.cur.instance);
+        calls.store = store.inner();
         // SAFETY: `ip` is an instruction of the code at `calls.cur.code`, whose frame is at `frame`
         // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0 of the
         // current instance, read just above.
@@ -401,7 +272,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 calls.slots_len = stack.usable();
             }
             Request::HostCall { callee, fp, tail } => {
-                let sig = &store.inner.funcs[callee as usize].sig;
+                let sig = &store.inner().funcs[callee as usize].sig;
                 let n_results = slot_count(sig.results());
                 let width = slot_count(sig.params()).max(n_results);
                 // SAFETY: `slots_base` is this activation's stack and `fp + width <= slots_len`
@@ -437,8 +308,8 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                         }
                     }
                     Ok(()) => {}
-                    Err(Error::Exception(exn)) if exn.store == store.inner.id => {
-                        calls.store = &mut store.inner;
+                    Err(Error::Exception(exn)) if exn.store == store.inner().id => {
+                        calls.store = store.inner();
                         calls.frames = &mut stack.frames;
                         match ops::throw(&mut calls, ip, exn.raw, tail) {
                             Flow::Switch { at } => {
@@ -453,7 +324,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 }
             }
             Request::GrowMemory { memory, delta, dst } => {
-                let failed = if store.inner.memories[memory].ty().memory64 {
+                let failed = if store.inner().memories[memory].ty().memory64 {
                     u64::MAX
                 } else {
                     u32::MAX as u64
@@ -472,7 +343,7 @@ fn run<T>(store: &mut Store<T>, stack: &mut ExecStack, entry: u32) -> Result<()>
                 init,
                 dst,
             } => {
-                let failed = if store.inner.tables[table].ty.table64 {
+                let failed = if store.inner().tables[table].ty.table64 {
                     u64::MAX
                 } else {
                     u32::MAX as u64

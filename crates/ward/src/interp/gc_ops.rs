@@ -140,19 +140,19 @@ pub(super) unsafe fn execute(
 /// Room for an object of `words` words beyond the GC heap's grant: asks the store's resource
 /// limiter and, if it refuses, collects (roots: `live` and the rest of the store, as at any
 /// collection) and asks again for what is still missing. `Ok(false)`: there is no room.
-pub(super) fn make_room<T>(
-    store: &mut crate::Store<T>,
+pub(super) fn make_room<E: super::exec::Embedder>(
+    store: &mut E,
     live: &[u64],
     words: usize,
 ) -> crate::Result<bool> {
-    let Some((current, desired)) = store.inner.gc.needs_grant(words) else {
+    let Some((current, desired)) = store.inner().gc.needs_grant(words) else {
         return Ok(true);
     };
     if store.gc_heap_growing(current, desired)? {
         return Ok(true);
     }
-    gc::collect(&mut store.inner, live);
-    match store.inner.gc.needs_grant(words) {
+    gc::collect(store.inner(), live);
+    match store.inner().gc.needs_grant(words) {
         None => Ok(true),
         Some((current, desired)) => store.gc_heap_growing(current, desired),
     }

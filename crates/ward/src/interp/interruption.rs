@@ -5,15 +5,14 @@
 //! runs the store's epoch deadline callback. The semantics are documented in `limits`.
 //!
 //! Called by `exec::run`; uses the store's interruption state (`StoreInner::interrupt`,
-//! `wall_clock`, `epoch_deadline`) and `Store::epoch_deadline_callback`.
+//! `wall_clock`, `epoch_deadline`) and, through `Embedder`, `Store::epoch_deadline_callback`.
 
-use std::panic::AssertUnwindSafe;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
+use super::exec::Embedder;
 use crate::Result;
 use crate::limits::UpdateDeadline;
-use crate::store::Store;
 
 /// What running Wasm does after an interruption point fired.
 pub(super) enum Verdict {
@@ -32,35 +31,36 @@ pub(super) enum Verdict {
 /// armed until the outermost call into Wasm returns, so outer Wasm trap too when a host swallows the
 /// trap of a nested call.
 #[inline(never)]
-pub(super) fn decide<T>(store: &mut Store<T>, slots: NonNull<u64>, live: usize) -> Result<Verdict> {
+pub(super) fn decide<E: Embedder>(
+    store: &mut E,
+    slots: NonNull<u64>,
+    live: usize,
+) -> Result<Verdict> {
+    let inner = store.inner();
     // First, so that a countdown that came due always restarts.
-    if store.inner.wall_clock.passed_if_due() {
+    if inner.wall_clock.passed_if_due() {
         return Ok(Verdict::Interrupt);
     }
-    if store.inner.interrupt.swap(false, Ordering::Relaxed) {
+    if inner.interrupt.swap(false, Ordering::Relaxed) {
         return Ok(Verdict::Interrupt);
     }
-    if store.inner.engine.current_epoch() < store.inner.epoch_deadline {
+    if inner.engine.current_epoch() < inner.epoch_deadline {
         return Ok(Verdict::Continue);
     }
-    let Some(mut callback) = store.epoch_deadline_callback.take() else {
-        return Ok(Verdict::Interrupt);
-    };
-    store
-        .inner
+    inner
         .suspended_stacks
         .push(crate::gc::SuspendedStack { slots, live });
-    // A panicking callback leaves the store as a returning one does: roots popped, callback back.
-    let update = std::panic::catch_unwind(AssertUnwindSafe(|| callback(&mut *store)));
-    store.inner.suspended_stacks.pop();
-    // Like Wasmtime, the callback stays installed even if it changed the store's behaviour itself.
-    store.epoch_deadline_callback = Some(callback);
-    let update = update.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    match update? {
-        UpdateDeadline::Continue(delta) => {
-            store.inner.epoch_deadline = store.inner.engine.current_epoch().saturating_add(delta);
-            Ok(Verdict::Continue)
-        }
-        UpdateDeadline::Interrupt => Ok(Verdict::Interrupt),
+    let update = store.epoch_deadline_reached();
+    store.inner().suspended_stacks.pop();
+    match update {
+        None => Ok(Verdict::Interrupt),
+        Some(update) => match update? {
+            UpdateDeadline::Continue(delta) => {
+                let inner = store.inner();
+                inner.epoch_deadline = inner.engine.current_epoch().saturating_add(delta);
+                Ok(Verdict::Continue)
+            }
+            UpdateDeadline::Interrupt => Ok(Verdict::Interrupt),
+        },
     }
 }
