@@ -304,7 +304,12 @@ fn long_running_calls_and_loops_do_not_grow_the_host_stack() {
     // The interpreter's threaded handlers chain into each other with sibling calls; one that did not
     // would push a host stack frame per executed instruction. A million calls, returns and loop
     // iterations must therefore fit in a small host thread stack. The recursion depth stays at 20.
+    // `call_indirect` and globals have chained handlers too, and are in the loop.
     let wat = r#"(module
+        (type $t (func (param i32) (result i32)))
+        (table 1 funcref)
+        (elem (i32.const 0) $leaf)
+        (global $g (mut i32) (i32.const 0))
         (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
         (func $rec (param i32) (result i32)
           (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
@@ -313,9 +318,11 @@ fn long_running_calls_and_loops_do_not_grow_the_host_stack() {
           (loop $l
             (local.set 3 (i32x4.add (local.get 3) (v128.const i32x4 1 1 1 1)))
             (local.set 2 (i32.add (local.get 2) (call $rec (i32.const 20))))
+            (global.set $g
+              (i32.add (global.get $g) (call_indirect (type $t) (i32.const 1) (i32.const 0))))
             (local.set 1 (i32.add (local.get 1) (i32.const 1)))
             (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
-          (i32.add (local.get 2) (i32x4.extract_lane 3 (local.get 3)))))"#;
+          (i32.add (i32.add (local.get 2) (global.get $g)) (i32x4.extract_lane 3 (local.get 3)))))"#;
     let result = std::thread::Builder::new()
         .stack_size(512 * 1024)
         .spawn(move || {
@@ -326,7 +333,7 @@ fn long_running_calls_and_loops_do_not_grow_the_host_stack() {
         .unwrap()
         .join()
         .expect("the run fits in 512 KiB of host stack");
-    assert_eq!(result, 50_000 * 20 + 50_000);
+    assert_eq!(result, 50_000 * 20 + 50_000 * 2 + 50_000);
 }
 
 #[test]

@@ -375,6 +375,16 @@ macro_rules! define_instr {
                 }
             }
 
+            /// This instruction with the immediate of a register-immediate form (`binary_imm`) set
+            /// to 1: samples for handler tests, whose zeroed immediates would divide by zero.
+            #[cfg(test)]
+            pub(crate) fn with_unit_immediate(self) -> Instr {
+                match self {
+                    $(Instr::$bi { dst, a, .. } => Instr::$bi { dst, a, imm: 1 },)*
+                    other => other,
+                }
+            }
+
             /// The instruction's name.
             pub fn name(&self) -> &'static str {
                 match self {

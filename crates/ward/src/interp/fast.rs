@@ -1852,15 +1852,19 @@ mod tests {
             .stack_size(256 * 1024)
             .spawn(|| {
                 let mut ran = 0;
-                for mut instr in samples() {
-                    // `Unreachable` always traps; calls, returns and `V128Const` need a module and
-                    // a call stack (tests/limits.rs runs them in a long loop on a small stack), and
+                for instr in samples() {
+                    // `Unreachable` always traps; calls, returns, globals and `V128Const` need a
+                    // module and a call stack (tests/limits.rs runs calls and returns in a long loop
+                    // on a small stack), and
                     // so do the out-of-line handlers, which return to `run` instead of chaining.
                     if is_out_of_line(&instr)
                         || matches!(
                             instr,
                             Instr::Unreachable {}
                                 | Instr::Call { .. }
+                                | Instr::CallIndirect { .. }
+                                | Instr::GlobalGet { .. }
+                                | Instr::GlobalSet { .. }
                                 | Instr::Return { .. }
                                 | Instr::ReturnOne { .. }
                                 | Instr::ReturnSpan { .. }
@@ -1869,6 +1873,7 @@ mod tests {
                     {
                         continue;
                     }
+                    let mut instr = instr.with_unit_immediate();
                     // Fall through to the counter update whether or not a branch is taken (targets
                     // are relative: the sample sits at index 4).
                     if let Some(target) = instr.branch_target_mut() {
