@@ -510,6 +510,7 @@ define_instr! {
         I64NeImm = I64Ne: 64, I64LtSImm = I64LtS: 64, I64LtUImm = I64LtU: 64,
         I64GtSImm = I64GtS: 64, I64GtUImm = I64GtU: 64, I64LeSImm = I64LeS: 64,
         I64LeUImm = I64LeU: 64, I64GeSImm = I64GeS: 64, I64GeUImm = I64GeU: 64,
+        I32DivUImm = I32DivU: 32, I32RemUImm = I32RemU: 32,
     ]
     // Integer comparisons fused with the `br_if` / `if` that consumes them.
     branch_cmp: [

@@ -1356,6 +1356,18 @@ handlers! {
         i32_imm!(dst, a, imm, |x, y| (x as i32).wrapping_shr(y))
     }
     I32ShrUImm { dst, a, imm } => { i32_imm!(dst, a, imm, |x, y| x.wrapping_shr(y)) }
+    I32DivUImm { dst, a, imm } => {
+        if imm == 0 {
+            trap!(TrapKind::IntegerDivisionByZero)
+        }
+        i32_imm!(dst, a, imm, |x, y| x / y)
+    }
+    I32RemUImm { dst, a, imm } => {
+        if imm == 0 {
+            trap!(TrapKind::IntegerDivisionByZero)
+        }
+        i32_imm!(dst, a, imm, |x, y| x % y)
+    }
     I32RotlImm { dst, a, imm } => { i32_imm!(dst, a, imm, |x, y| x.rotate_left(y % 32)) }
     I32RotrImm { dst, a, imm } => { i32_imm!(dst, a, imm, |x, y| x.rotate_right(y % 32)) }
     I64RotlImm { dst, a, imm } => {
