@@ -26,6 +26,7 @@
 //! # Ok::<(), ward::Error>(())
 //! ```
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod embedder;
 mod engine;

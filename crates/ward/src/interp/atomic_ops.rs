@@ -146,7 +146,7 @@ unsafe fn shared_access(
     size: usize,
     operand: impl Fn(u32) -> u64,
 ) -> Result<Option<u128>, TrapKind> {
-    // SAFETY (every access below): the function's contract.
+    // SAFETY: (every access below) the function's contract.
     let value = unsafe {
         match op {
             AtomicOp::Load { extend: how, .. } => {
@@ -245,7 +245,7 @@ pub(super) fn copy_with_shared(
 ) {
     let dst_shared = memories[dm].shared().cloned();
     let src_shared = memories[sm].shared().cloned();
-    // SAFETY (all accesses): both ranges lie inside their memories (the caller's contract), and
+    // SAFETY: (all accesses) both ranges lie inside their memories (the caller's contract), and
     // shared memories never shrink.
     unsafe {
         match (dst_shared, src_shared) {

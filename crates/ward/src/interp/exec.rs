@@ -261,7 +261,7 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
             Request::GrowStack { needed } => {
                 if !stack.grow_to(needed) {
                     // SAFETY: `ip` is the instruction that asked; the trap is reported at it.
-                    trap!(TrapKind::StackOverflow, unsafe { ip.add(1) })
+                    trap!(TrapKind::StackOverflow, ip.wrapping_add(1))
                 }
                 // Growing moved the slots: every pointer into them is derived again (nothing
                 // else holds one: the handlers have returned, and this activation's stack is
@@ -365,8 +365,8 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
                     // The instruction (at `ip`, which changed nothing before asking) runs again.
                     Ok(true) => {}
                     // SAFETY: `ip` is the instruction that asked; the trap is reported at it.
-                    Ok(false) => trap!(TrapKind::GcHeapExhausted, unsafe { ip.add(1) }),
-                    Err(Error::Trap(t)) => trap!(t.kind(), unsafe { ip.add(1) }),
+                    Ok(false) => trap!(TrapKind::GcHeapExhausted, ip.wrapping_add(1)),
+                    Err(Error::Trap(t)) => trap!(t.kind(), ip.wrapping_add(1)),
                     Err(e) => return Err(e),
                 }
             }

@@ -287,10 +287,12 @@ unsafe extern "C" fn return_general(
     table: *const Entry,
     calls: *mut Calls,
 ) -> Exit {
-    // SAFETY (all three): results lie in the frame (translator invariant); `copy` allows overlap.
+    // SAFETY: `ip` is a return instruction (the caller's contract).
     match unsafe { *ip } {
         Instr::Return {} => {}
+        // SAFETY: results lie in the frame (translator invariant).
         Instr::ReturnOne { src } => unsafe { *frame = *frame.add(src as usize) },
+        // SAFETY: as above; `copy` allows overlap.
         Instr::ReturnSpan { src, len } => unsafe {
             std::ptr::copy(frame.add(src as usize), frame, len as usize)
         },
@@ -339,7 +341,7 @@ fn trunc_checked(x: f64, min: f64, max_exclusive: f64) -> Result<f64, TrapKind> 
 /// `ptr..ptr + n` must be readable.
 #[inline(always)]
 unsafe fn read_le(ptr: *const u8, n: usize) -> u128 {
-    // SAFETY (each arm): the caller guarantees `n` readable bytes at `ptr`; reads are unaligned.
+    // SAFETY: (each arm) the caller guarantees `n` readable bytes at `ptr`; reads are unaligned.
     unsafe {
         match n {
             16 => u128::from_le_bytes(std::ptr::read_unaligned(ptr as *const [u8; 16])),
@@ -458,7 +460,7 @@ macro_rules! is_out_of_line {
 /// in so that they name the handler's parameters; `$d` is a `$` for the inner macros' variables).
 macro_rules! handler_macros {
     ($ip:ident $frame:ident $mem_base:ident $mem_len:ident $table:ident $calls:ident $d:tt) => {
-        // SAFETY (all slot accesses): `exec::run` enters a frame only if `frame_size` slots fit, and
+        // SAFETY: (all slot accesses) `exec::run` enters a frame only if `frame_size` slots fit, and
         // the translator only emits slots below the frame size of their function.
         macro_rules! get {
             ($d slot:expr) => {{
@@ -787,8 +789,8 @@ macro_rules! handler_macros {
                 let Some(at) = effective(get!($d addr as Slot), $d offset, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
-                // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base`.
                 let $d b: [u8; $d n] =
+                    // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base`.
                     unsafe { std::ptr::read_unaligned($mem_base.add(at) as *const [u8; $d n]) };
                 let $d x: u32 = $d value;
                 let $d y: u32 = $d against;
@@ -867,8 +869,8 @@ macro_rules! handler_macros {
                 let Some(at) = effective(get!($d addr), $d offset, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
-                // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base`.
                 let $d b: [u8; $d n] =
+                    // SAFETY: `at + n <= mem_len`, the committed size of memory 0 at `mem_base`.
                     unsafe { std::ptr::read_unaligned($mem_base.add(at) as *const [u8; $d n]) };
                 set!($d dst, $d e)
             }};
@@ -891,8 +893,8 @@ macro_rules! handler_macros {
                 let Some(at) = effective(address, 0, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
-                // SAFETY: as in `load!`.
                 let $d b: [u8; $d n] =
+                    // SAFETY: as in `load!`.
                     unsafe { std::ptr::read_unaligned($mem_base.add(at) as *const [u8; $d n]) };
                 set!($d dst, $d e)
             }};

@@ -223,7 +223,7 @@ unsafe fn heap_op(
             return Err(Outcome::Trap($kind))
         };
     }
-    // SAFETY (all slot accesses): see the function's safety section.
+    // SAFETY: (all slot accesses) see the function's safety section.
     macro_rules! get {
         ($slot:expr) => {{
             let s: Slot = $slot;

@@ -581,9 +581,9 @@ pub(super) fn return_to_caller(calls: &mut Calls) -> Flow {
 pub(super) fn throw(calls: &mut Calls, ip: *const Instr, exn: u64, skip_current: bool) -> Flow {
     // SAFETY: `ip` is an instruction of the current function.
     let at = unsafe { calls.cur.index_of(ip) } as usize;
-    // SAFETY: `exec::run` points `frames` at its frame records; `calls.fp` and every record's
-    // `fp` are frames entered on `calls.slots`.
     let (store, frames, slots) = (calls.store, calls.frames, calls.slots);
+    // SAFETY: `exec::run` points `store` at its store and `frames` at its frame records;
+    // `calls.fp` and every record's `fp` are frames entered on `calls.slots`.
     let found = unsafe {
         unwind(
             &*store,
