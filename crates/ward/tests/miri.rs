@@ -1,5 +1,6 @@
 //! The interpreter's unsafe paths, one small module each: calls, locals, returns, tail calls, memory
-//! growth that moves memory, tables, host calls that re-enter Wasm, GC allocation and collection
+//! growth that moves memory, tables, the handlers' store operations (globals, bulk memory, segments,
+//! memargs of a second memory), host calls that re-enter Wasm, GC allocation and collection
 //! (also from an epoch callback and after a caught host panic), exceptions, value stacks that grow,
 //! calls into lazily translated functions, and threads racing on a shared memory.
 //!
@@ -181,6 +182,52 @@ fn tables_hold_call_targets_and_grow() {
                  (i32.const 3))))"#,
     );
     assert_eq!(call_i32(&mut store, &instance, "run", 20), 41);
+}
+
+#[test]
+fn store_operations_of_handlers_see_one_store_at_a_time() {
+    // Every out-of-line operation reaches the store through the activation's one store pointer
+    // (`interp::ops`): globals, bulk memory on two memories, accesses through side-table memargs
+    // (memory 1), segments, tables, function references and indirect tail calls.
+    let engine = engine();
+    let (mut store, instance) = instantiate(
+        &engine,
+        &Linker::new(&engine),
+        r#"(module
+             (type $un (func (param i32) (result i32)))
+             (memory $m0 1)
+             (memory $m1 1)
+             (table $t 4 funcref)
+             (global $g (mut i32) (i32.const 5))
+             (global $v (mut v128) (v128.const i64x2 1 2))
+             (data $d "\01\02\03\04")
+             (elem $e func $inc)
+             (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+             (func $tail (param i32) (result i32)
+               (return_call_indirect $t (type $un) (local.get 0) (i32.const 2)))
+             (func (export "run") (param i32) (result i32)
+               (global.set $g (i32.add (global.get $g) (local.get 0)))
+               (global.set $v (i64x2.add (global.get $v) (global.get $v)))
+               (memory.fill $m0 (i32.const 8) (i32.const 7) (i32.const 4))
+               (memory.init $m1 $d (i32.const 16) (i32.const 0) (i32.const 4))
+               (data.drop $d)
+               (memory.copy $m0 $m1 (i32.const 0) (i32.const 16) (i32.const 4))
+               (i32.store $m1 offset=32 (i32.const 0) (i32.load $m0 (i32.const 8)))
+               (table.init $t $e (i32.const 2) (i32.const 0) (i32.const 1))
+               (elem.drop $e)
+               (table.copy $t $t (i32.const 1) (i32.const 2) (i32.const 1))
+               (table.fill $t (i32.const 3) (ref.func $inc) (i32.const 1))
+               (i32.add
+                 (i32.add (global.get $g) (i32.load8_u $m0 (i32.const 3)))
+                 (i32.add
+                   (i32.add (i32.load $m1 offset=32 (i32.const 0)) (table.size $t))
+                   (i32.add (memory.size $m1)
+                     (i32.add (i32.wrap_i64 (i64x2.extract_lane 1 (global.get $v))) (call $tail (local.get 0))))))))"#,
+    );
+    // g = 5 + 10; m0[3] = 4 (copied from the data segment); m1[32] = 0x07070707; table size 4;
+    // memory 1 has 1 page; lane 1 of v = 4; $tail(10) = 11.
+    let expected = 15 + 4 + 0x0707_0707 + 4 + 1 + 4 + 11;
+    assert_eq!(call_i32(&mut store, &instance, "run", 10), expected);
 }
 
 #[test]

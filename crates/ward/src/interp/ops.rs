@@ -41,7 +41,9 @@ pub(super) enum Flow {
 }
 
 /// The store of the activation. (The `&mut` comes from the raw pointer in `calls`, not from the
-/// shared borrow of `calls`: hence the lint exception.)
+/// shared borrow of `calls`: hence the lint exception.) Each call makes a new reference that
+/// invalidates the previous ones: an operation computes its indices first (`memory_index`, …) and
+/// then holds one store reference (Miri checks this).
 #[inline(always)]
 #[allow(clippy::mut_from_ref)]
 fn store(calls: &Calls) -> &mut StoreInner {
@@ -142,7 +144,8 @@ pub(super) unsafe fn global_value(calls: &Calls, global: u32) -> *mut u128 {
 
 /// `global.get` (a `v128` global's whole value).
 pub(super) fn global_get(calls: &Calls, global: u32) -> u128 {
-    store(calls).globals[global_index(calls, global)].value
+    let g = global_index(calls, global);
+    store(calls).globals[g].value
 }
 
 /// `global.set`.
@@ -160,7 +163,8 @@ pub(super) fn ref_func(calls: &Calls, func: u32) -> u64 {
 
 /// `memory.size` in pages.
 pub(super) fn memory_size(calls: &Calls, memory: u32) -> u64 {
-    store(calls).memories[memory_index(calls, memory)].pages()
+    let m = memory_index(calls, memory);
+    store(calls).memories[m].pages()
 }
 
 /// `memory.grow`: asked of the driver (the resource limiter belongs to the embedder).
@@ -256,7 +260,8 @@ pub(super) fn load_memarg(
     n: usize,
 ) -> Result<u128, TrapKind> {
     let (memory, offset) = calls.cur.compiled().side_tables().memargs[memarg as usize];
-    let memory = &store(calls).memories[memory_index(calls, memory)];
+    let m = memory_index(calls, memory);
+    let memory = &store(calls).memories[m];
     let Some(at) = effective(addr, offset, n as u64, memory.size_bytes()) else {
         return Err(TrapKind::MemoryOutOfBounds);
     };
@@ -322,7 +327,8 @@ pub(super) fn table_set(calls: &Calls, table: u32, index: u64, value: u64) -> Fl
 
 /// `table.size`.
 pub(super) fn table_size(calls: &Calls, table: u32) -> u64 {
-    store(calls).tables[table_index(calls, table)].size()
+    let t = table_index(calls, table);
+    store(calls).tables[t].size()
 }
 
 /// `table.grow`: asked of the driver (the resource limiter belongs to the embedder).
@@ -430,8 +436,9 @@ pub(super) fn func_of_instance(calls: &Calls, func: u32) -> u32 {
 pub(super) fn indirect_target(calls: &Calls, index: u64, site: u32) -> Result<u32, TrapKind> {
     let (type_index, table) = calls.cur.compiled().side_tables().call_sites[site as usize];
     let expected = calls.cur.module().type_ids[type_index as usize];
+    let t = table_index(calls, table);
     let store = store(calls);
-    let table = &store.tables[table_index(calls, table)];
+    let table = &store.tables[t];
     let Some(&raw) = usize::try_from(index)
         .ok()
         .and_then(|i| table.elements.get(i))
