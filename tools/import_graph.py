@@ -92,14 +92,36 @@ def graph(src):
         text = strip_comments(open(path).read())
         named = []
         for m in re.finditer(r"\buse\s+([^;]+);", text):
-            named += expand_use_tree([], m.group(1))
+            scope = inline_module_at(text, m.start())
+            named += [(scope, p) for p in expand_use_tree([], m.group(1))]
         for m in re.finditer(r"\b((?:crate|super)(?:::\w+)+)", text):
-            named.append(m.group(1).split("::"))
-        for p in named:
-            target = resolve(files, reexports, module, p)
+            named.append((inline_module_at(text, m.start()), m.group(1).split("::")))
+        for scope, p in named:
+            target = resolve(files, reexports, tuple(module) + scope, p)
+            # A path into an inline module of this file (`super::` in `mod tests { … }`) resolves
+            # to this file.
+            if target is None and scope and p and p[0] == "super":
+                continue
             if target and target != path:
                 edges.add((path, target))
     return sorted(files.values()), edges
+
+
+def inline_module_at(text, offset):
+    """The inline modules (`mod tests { … }`) enclosing `offset`, outermost first, so that
+    `super::` inside one names the file's own module."""
+    stack, depth = [], 0
+    for m in re.finditer(r"\bmod\s+(\w+)\s*\{|\{|\}", text[:offset]):
+        if m.group(1):
+            depth += 1
+            stack.append((m.group(1), depth))
+        elif m.group(0) == "{":
+            depth += 1
+        else:
+            if stack and stack[-1][1] == depth:
+                stack.pop()
+            depth -= 1
+    return tuple(name for name, _ in stack)
 
 
 def components(nodes, edges):
