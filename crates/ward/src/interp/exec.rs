@@ -2,7 +2,7 @@
 //!
 //! Every instruction runs in the threaded handlers of `fast` (one per instruction, chained by
 //! sibling calls). This file starts an activation ([`invoke`]), runs the handlers ([`run`]) and
-//! serves what they ask for (`stack::Request`): host calls, `memory.grow`/`table.grow` and GC heap
+//! serves what they ask for (`ops::Request`): host calls, `memory.grow`/`table.grow` and GC heap
 //! growth (the embedder's resource limiter), interruption (the embedder's epoch callback), a larger
 //! value stack; and it turns traps into `Trap`s with a backtrace built from the frame records.
 //!
@@ -27,8 +27,9 @@ use super::fast::{self, Exit};
 use super::gc_ops;
 use super::interruption::{self, Verdict};
 use super::ops::{self, Flow};
+use super::ops::{Calls, Request};
 pub(crate) use super::stack::ExecStack;
-use super::stack::{Calls, Current, Frame, Request};
+use super::stack::{Current, Frame};
 use crate::gc::SuspendedStack;
 use crate::store::{FuncKind, StoreInner};
 use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
@@ -195,7 +196,7 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
 /// something (`Request`) that needs the embedder's store or moves the value stack; this loop
 /// serves it and runs the handlers again.
 fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<()> {
-    let cur = Current::of(store.inner(), entry)?;
+    let cur = ops::current_of(store.inner(), entry)?;
     // The one base pointer every slot access of this activation is derived from (see
     // `ExecStack`), taken again only when the stack grows.
     let mut slots_base =

@@ -14,7 +14,7 @@
 //! through `ops` (and `gc_ops`/`atomic_ops`), never through `StoreInner`'s fields; what needs the
 //! embedder's `Store<T>` (host calls, the resource limiter, the epoch callback, growing the value
 //! stack) they ask of the driver `exec::run` by returning [`Exit::REQUEST`] with a
-//! [`Request`](super::stack::Request) in the activation. A trap also returns, with its kind.
+//! [`Request`](super::ops::Request) in the activation. A trap also returns, with its kind.
 //!
 //! Sibling calls are an optimization LLVM makes, not a language guarantee. `build.rs` sets
 //! `ward_tail_calls` only for optimized builds on targets where LLVM performs them; elsewhere every
@@ -27,8 +27,9 @@
 use super::bytecode::{INSTR_COUNT, Instr, InstrTable, Slot, handler_table};
 use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
 use super::ops::{self, Flow};
+use super::ops::{Calls, Request};
 use super::simd;
-use super::stack::{Calls, Current, FRAME_SLACK, Frame, Request};
+use super::stack::{Current, FRAME_SLACK, Frame};
 use crate::trap::TrapKind;
 use std::sync::atomic::Ordering;
 

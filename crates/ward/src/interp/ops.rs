@@ -11,8 +11,8 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::bytecode::{Instr, LaneWidth, V128ReplaceOp};
-use super::stack::{Calls, Current, Frame, Request};
+use super::bytecode::{Instr, LaneWidth, Slot, V128ReplaceOp};
+use super::stack::{Current, Frame};
 use super::translate::CompiledFunc;
 use crate::exception::ExnRef;
 use crate::gc::ObjectKind;
@@ -20,6 +20,67 @@ use crate::store::{FuncKind, StoreInner};
 use crate::trap::TrapKind;
 use crate::values::slot_count;
 use crate::{Error, Result};
+
+/// What a handler asks of the activation's driver (`exec::run`) when it returns
+/// `Exit::REQUEST`: the things that need the embedder's `Store<T>` (host functions, the resource
+/// limiter, the epoch callback) or that move the value stack. The handler has changed nothing it
+/// would change again when its instruction is retried.
+#[derive(Debug, Default)]
+pub(crate) enum Request {
+    #[default]
+    None,
+    /// Call host function `callee` (a store function index) with its arguments at slot `fp`; with
+    /// `tail`, then return its results from the current function. Continue after the instruction.
+    HostCall { callee: u32, fp: usize, tail: bool },
+    /// Make at least `needed` slots usable (or trap with a stack overflow), then run the
+    /// instruction again.
+    GrowStack { needed: usize },
+    /// `memory.grow` of store memory `memory` by `delta` pages: the old size (or -1) goes to
+    /// `dst` of the current frame. Continue after the instruction.
+    GrowMemory {
+        memory: usize,
+        delta: u64,
+        dst: Slot,
+    },
+    /// `table.grow` of store table `table` by `delta` elements of `init`: the old size (or -1)
+    /// goes to `dst`. Continue after the instruction.
+    GrowTable {
+        table: usize,
+        delta: u64,
+        init: u64,
+        dst: Slot,
+    },
+    /// Make room in the GC heap for `words` more words, then run the instruction again (or trap
+    /// with `GcHeapExhausted`).
+    GrowHeap { words: usize },
+    /// The epoch deadline passed, the store was interrupted or the wall clock ran out: ask the
+    /// embedder (`interruption::decide`). Continue after the instruction or trap.
+    Interrupt,
+    /// The activation ends with this error (an exception no handler caught, a failed lazy
+    /// translation).
+    Error(crate::Error),
+}
+
+/// The activation as the threaded handlers see it (passed to each handler as a pointer): the call
+/// stack, the function being run, the store, and the request slot. Owned by `exec::run`, which
+/// nothing else uses while handlers run.
+pub(crate) struct Calls {
+    /// The suspended callers (the activation's frame records).
+    pub frames: *mut Vec<Frame>,
+    /// The activation's value slots, `slots_len` of them.
+    pub slots: *mut u64,
+    pub slots_len: usize,
+    /// At most this many frame records (`Config::max_wasm_stack`).
+    pub max_frames: usize,
+    /// The function being run and the slot index of its frame.
+    pub cur: Current,
+    pub fp: usize,
+    /// The store the activation runs in: handlers reach instances, memories, tables, globals and
+    /// the GC heap through it (only through `ops` and `gc_ops`/`atomic_ops`).
+    pub store: *mut StoreInner,
+    /// Set by a handler that returns `Exit::REQUEST`.
+    pub request: Request,
+}
 
 /// How a handler goes on after an operation.
 pub(super) enum Flow {
@@ -487,6 +548,16 @@ pub(super) fn indirect_same_module(calls: &Calls, index: u64, site: u32) -> Opti
     }
 }
 
+/// The registers of store function `func` (a Wasm function), which is translated first if it
+/// was not yet (see `module::lazy`).
+pub(super) fn current_of(store: &StoreInner, func: u32) -> Result<Current> {
+    let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else {
+        unreachable!("current_of a host function")
+    };
+    let module = &store.instances[instance as usize].module.inner;
+    Current::defined(instance, index, module)
+}
+
 /// The callee of `call_ref` of the reference `raw`.
 pub(super) fn ref_target(raw: u64) -> Result<u32, TrapKind> {
     match raw {
@@ -521,7 +592,7 @@ pub(super) fn call(
             tail,
         });
     }
-    let next = match Current::of(store, callee) {
+    let next = match current_of(store, callee) {
         Ok(next) => next,
         Err(e) => return Flow::Request(Request::Error(e)),
     };

@@ -1,17 +1,15 @@
 //! The data of a running activation, shared by the threaded handlers (`fast`), their out-of-line
 //! operations (`ops`) and the activation driver (`exec`): the value stack and frame records
-//! ([`ExecStack`]), the registers of the function being run ([`Current`], [`Frame`]), and the
-//! context handlers receive ([`Calls`]) with the [`Request`]s they hand to the driver.
+//! ([`ExecStack`]) and the registers of the function being run ([`Current`], [`Frame`]). The
+//! context handlers receive is `ops::Calls`.
 //!
-//! Plain data and its invariants: nothing here executes instructions.
+//! Plain data and its invariants: nothing here executes instructions or names the store (the
+//! store's pool of stacks holds `ExecStack`s).
 
-use std::sync::Arc;
-
-use super::bytecode::{Instr, Slot};
+use super::bytecode::Instr;
 use super::translate::CompiledFunc;
 use crate::Result;
 use crate::module::ModuleInner;
-use crate::store::{FuncKind, StoreInner};
 
 /// Slots the executor allocates past the usable end of its value stack, so that a call may clear
 /// its callee's locals in whole chunks (`fast::zero_locals`).
@@ -98,16 +96,6 @@ pub(crate) struct Current {
 unsafe impl Send for Current {}
 
 impl Current {
-    /// The registers of store function `func` (a Wasm function), which is translated first if it
-    /// was not yet (see `module::lazy`).
-    pub(super) fn of(store: &StoreInner, func: u32) -> Result<Current> {
-        let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else {
-            unreachable!("Current::of a host function")
-        };
-        let module: &Arc<ModuleInner> = &store.instances[instance as usize].module.inner;
-        Current::defined(instance, index, module)
-    }
-
     /// The registers of defined function `index` of `module` in `instance`, which is translated
     /// first if it was not yet.
     #[inline(always)]
@@ -145,65 +133,4 @@ impl Current {
         // SAFETY: the caller's contract: both point into one allocation.
         unsafe { ip.offset_from(self.code) as u32 }
     }
-}
-
-/// What a handler asks of the activation's driver (`exec::run`) when it returns
-/// `Exit::REQUEST`: the things that need the embedder's `Store<T>` (host functions, the resource
-/// limiter, the epoch callback) or that move the value stack. The handler has changed nothing it
-/// would change again when its instruction is retried.
-#[derive(Debug, Default)]
-pub(crate) enum Request {
-    #[default]
-    None,
-    /// Call host function `callee` (a store function index) with its arguments at slot `fp`; with
-    /// `tail`, then return its results from the current function. Continue after the instruction.
-    HostCall { callee: u32, fp: usize, tail: bool },
-    /// Make at least `needed` slots usable (or trap with a stack overflow), then run the
-    /// instruction again.
-    GrowStack { needed: usize },
-    /// `memory.grow` of store memory `memory` by `delta` pages: the old size (or -1) goes to
-    /// `dst` of the current frame. Continue after the instruction.
-    GrowMemory {
-        memory: usize,
-        delta: u64,
-        dst: Slot,
-    },
-    /// `table.grow` of store table `table` by `delta` elements of `init`: the old size (or -1)
-    /// goes to `dst`. Continue after the instruction.
-    GrowTable {
-        table: usize,
-        delta: u64,
-        init: u64,
-        dst: Slot,
-    },
-    /// Make room in the GC heap for `words` more words, then run the instruction again (or trap
-    /// with `GcHeapExhausted`).
-    GrowHeap { words: usize },
-    /// The epoch deadline passed, the store was interrupted or the wall clock ran out: ask the
-    /// embedder (`interruption::decide`). Continue after the instruction or trap.
-    Interrupt,
-    /// The activation ends with this error (an exception no handler caught, a failed lazy
-    /// translation).
-    Error(crate::Error),
-}
-
-/// The activation as the threaded handlers see it (passed to each handler as a pointer): the call
-/// stack, the function being run, the store, and the request slot. Owned by `exec::run`, which
-/// nothing else uses while handlers run.
-pub(crate) struct Calls {
-    /// The suspended callers (the activation's frame records).
-    pub frames: *mut Vec<Frame>,
-    /// The activation's value slots, `slots_len` of them.
-    pub slots: *mut u64,
-    pub slots_len: usize,
-    /// At most this many frame records (`Config::max_wasm_stack`).
-    pub max_frames: usize,
-    /// The function being run and the slot index of its frame.
-    pub cur: Current,
-    pub fp: usize,
-    /// The store the activation runs in: handlers reach instances, memories, tables, globals and
-    /// the GC heap through it (only through `ops` and `gc_ops`/`atomic_ops`).
-    pub store: *mut StoreInner,
-    /// Set by a handler that returns `Exit::REQUEST`.
-    pub request: Request,
 }
