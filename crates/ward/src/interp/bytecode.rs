@@ -13,8 +13,56 @@
 //! holds the lane arithmetic. This keeps the main dispatch at one arm per shape and every instruction
 //! within 16 bytes.
 
-/// A frame-relative value slot.
-pub type Slot = u32;
+/// A frame-relative value slot: the index of a 64-bit word from the start of the function's frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct Slot(pub u32);
+
+impl Slot {
+    /// The slot's index in the frame.
+    #[inline(always)]
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl std::ops::Add<u32> for Slot {
+    type Output = Slot;
+    #[inline(always)]
+    fn add(self, n: u32) -> Slot {
+        Slot(self.0 + n)
+    }
+}
+
+impl std::ops::AddAssign<u32> for Slot {
+    #[inline(always)]
+    fn add_assign(&mut self, n: u32) {
+        self.0 += n;
+    }
+}
+
+/// The distance from one slot up to another, in slots.
+impl std::ops::Sub for Slot {
+    type Output = u32;
+    #[inline(always)]
+    fn sub(self, from: Slot) -> u32 {
+        self.0 - from.0
+    }
+}
+
+/// A slot as the 16-bit operand of a fused instruction, if it fits.
+impl TryFrom<Slot> for PairSlot {
+    type Error = std::num::TryFromIntError;
+    fn try_from(slot: Slot) -> Result<PairSlot, Self::Error> {
+        PairSlot::try_from(slot.0)
+    }
+}
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 /// An absolute instruction index within one function.
 pub type Target = u32;
 /// Index into the function's table of (memory, offset) pairs for memory instructions that do not use

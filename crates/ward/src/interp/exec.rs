@@ -336,7 +336,7 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
                     Err(e) => return Err(e),
                 };
                 // SAFETY: `dst` is a slot of the current frame, in bounds.
-                unsafe { *calls.slots.add(calls.fp + dst as usize) = result };
+                unsafe { *calls.slots.add(calls.fp + dst.index()) = result };
             }
             Request::GrowTable {
                 table,
@@ -355,7 +355,7 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
                     Err(e) => return Err(e),
                 };
                 // SAFETY: `dst` is a slot of the current frame, in bounds.
-                unsafe { *calls.slots.add(calls.fp + dst as usize) = result };
+                unsafe { *calls.slots.add(calls.fp + dst.index()) = result };
             }
             Request::GrowHeap { words } => {
                 let live_len = calls.fp + calls.cur.compiled().frame_size as usize;

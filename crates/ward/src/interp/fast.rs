@@ -262,7 +262,7 @@ unsafe extern "C" fn call_general(
         Instr::ReturnCall { func, base } => (ops::func_of_instance(c, func), base, true),
         Instr::CallIndirect { index, base, site } => {
             // SAFETY: `index` is a slot of the current frame, in bounds.
-            let index = unsafe { *frame.add(index as usize) };
+            let index = unsafe { *frame.add(index.index()) };
             match ops::indirect_target(c, index, site) {
                 Ok(callee) => (callee, base, false),
                 Err(kind) => return go_on(Flow::Trap(kind), next, calls),
@@ -270,7 +270,7 @@ unsafe extern "C" fn call_general(
         }
         _ => unreachable!("call_general runs calls"),
     };
-    let fp = c.fp + base as usize;
+    let fp = c.fp + base.index();
     let flow = ops::call(c, callee, fp, tail, next);
     let _ = (frame, mem_base, mem_len, table);
     go_on(flow, next, calls)
@@ -292,10 +292,10 @@ unsafe extern "C" fn return_general(
     match unsafe { *ip } {
         Instr::Return {} => {}
         // SAFETY: results lie in the frame (translator invariant).
-        Instr::ReturnOne { src } => unsafe { *frame = *frame.add(src as usize) },
+        Instr::ReturnOne { src } => unsafe { *frame = *frame.add(src.index()) },
         // SAFETY: as above; `copy` allows overlap.
         Instr::ReturnSpan { src, len } => unsafe {
-            std::ptr::copy(frame.add(src as usize), frame, len as usize)
+            std::ptr::copy(frame.add(src.index()), frame, len as usize)
         },
         _ => unreachable!("return_general runs returns"),
     }
@@ -467,7 +467,7 @@ macro_rules! handler_macros {
             ($d slot:expr) => {{
                 let s: Slot = $d slot;
                 // SAFETY: `s` is below the frame size (see above).
-                unsafe { *$frame.add(s as usize) }
+                unsafe { *$frame.add(s.index()) }
             }};
         }
         macro_rules! set {
@@ -475,7 +475,7 @@ macro_rules! handler_macros {
                 let s: Slot = $d slot;
                 let v: u64 = $d value;
                 // SAFETY: `s` is below the frame size (see above).
-                unsafe { *$frame.add(s as usize) = v }
+                unsafe { *$frame.add(s.index()) = v }
             }};
         }
         // Two-slot (v128) values: low half in the first slot. On a little-endian target that is the
@@ -486,7 +486,7 @@ macro_rules! handler_macros {
                 let s: Slot = $d slot;
                 #[cfg(target_endian = "little")]
                 // SAFETY: a v128 operand's two slots lie in the frame (translator invariant).
-                let v = unsafe { ($frame.add(s as usize) as *const u128).read_unaligned() };
+                let v = unsafe { ($frame.add(s.index()) as *const u128).read_unaligned() };
                 #[cfg(not(target_endian = "little"))]
                 let v = (get!(s) as u128) | ((get!(s + 1) as u128) << 64);
                 v
@@ -499,7 +499,7 @@ macro_rules! handler_macros {
                 #[cfg(target_endian = "little")]
                 // SAFETY: as in `get128!`.
                 unsafe {
-                    ($frame.add(s as usize) as *mut u128).write_unaligned(v)
+                    ($frame.add(s.index()) as *mut u128).write_unaligned(v)
                 };
                 #[cfg(not(target_endian = "little"))]
                 {
@@ -625,7 +625,7 @@ macro_rules! handler_macros {
                 // A callee not translated yet (lazy translation) has a frame size no stack can take, so
                 // the check below sends its call to `call_general`, which translates it (see `CallEntry`).
                 let frame_size = callee.frame_size.load(Ordering::Acquire);
-                let fp = calls.fp + base as usize;
+                let fp = calls.fp + base.index();
                 // SAFETY: the frame records are `exec::run`'s (see `ret!`).
                 let frames = unsafe { &mut *calls.frames };
                 // `call_general` raises a stack overflow, and grows the frame records (a call here would cost
@@ -778,7 +778,7 @@ macro_rules! handler_macros {
             ($d d:expr, $d sum:expr, $d against:expr, $d target:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
                 let $d x: u32 = $d sum;
                 let $d y: u32 = $d against;
-                set!($d d as Slot, $d x as u64);
+                set!(Slot($d d as u32), $d x as u64);
                 if $d e {
                     jump!($d target)
                 }
@@ -787,7 +787,7 @@ macro_rules! handler_macros {
         // `slot[d] = load`, then jump to `target` if `cmp(value, against)`.
         macro_rules! load_br {
             ($d d:expr, $d addr:expr, $d offset:expr, $d n:literal, |$d b:ident| $d value:expr, $d against:expr, $d target:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
-                let Some(at) = effective(get!($d addr as Slot), $d offset, $d n, $mem_len) else {
+                let Some(at) = effective(get!(Slot($d addr as u32)), $d offset, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 let $d b: [u8; $d n] =
@@ -795,7 +795,7 @@ macro_rules! handler_macros {
                     unsafe { std::ptr::read_unaligned($mem_base.add(at) as *const [u8; $d n]) };
                 let $d x: u32 = $d value;
                 let $d y: u32 = $d against;
-                set!($d d as Slot, $d x as u64);
+                set!(Slot($d d as u32), $d x as u64);
                 if $d e {
                     jump!($d target)
                 }
@@ -803,9 +803,9 @@ macro_rules! handler_macros {
         }
         macro_rules! f64_pair {
             ($d dst:expr, $d a:expr, $d b:expr, $d c:expr, |$d x:ident, $d y:ident, $d z:ident| $d e:expr) => {{
-                let $d x = f64::from_bits(get!($d a as Slot));
-                let $d y = f64::from_bits(get!($d b as Slot));
-                let $d z = f64::from_bits(get!($d c as Slot));
+                let $d x = f64::from_bits(get!(Slot($d a as u32)));
+                let $d y = f64::from_bits(get!(Slot($d b as u32)));
+                let $d z = f64::from_bits(get!(Slot($d c as u32)));
                 set!($d dst, f64::to_bits($d e))
             }};
         }
@@ -914,11 +914,11 @@ macro_rules! handler_macros {
         }
         macro_rules! f64_op_store {
             ($d a:expr, $d b:expr, $d addr:expr, $d offset:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
-                let Some(at) = effective(get!($d addr as Slot), $d offset, 8, $mem_len) else {
+                let Some(at) = effective(get!(Slot($d addr as u32)), $d offset, 8, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
-                let $d x = f64::from_bits(get!($d a as Slot));
-                let $d y = f64::from_bits(get!($d b as Slot));
+                let $d x = f64::from_bits(get!(Slot($d a as u32)));
+                let $d y = f64::from_bits(get!(Slot($d b as u32)));
                 let bytes = f64::to_bits($d e).to_le_bytes();
                 // SAFETY: as in `load!`.
                 unsafe { std::ptr::write_unaligned($mem_base.add(at) as *mut [u8; 8], bytes) };
@@ -950,70 +950,70 @@ macro_rules! handler_macros {
 }
 
 handlers! {
-    I32LoadBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x == y) }
+    I32LoadBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x == y) }
     I32LoadBrEqz { d, addr, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x == y) }
-    I32LoadBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x != y) }
+    I32LoadBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x != y) }
     I32LoadBrNez { d, addr, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x != y) }
-    I32LoadBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32LoadBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x < y) }
-    I32LoadBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32LoadBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x > y) }
-    I32LoadBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32LoadBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x <= y) }
-    I32LoadBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32LoadBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(c as Slot) as u32, target, |x, y| x >= y) }
-    I32Load8UBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x == y) }
+    I32LoadBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32LoadBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x < y) }
+    I32LoadBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32LoadBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x > y) }
+    I32LoadBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32LoadBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x <= y) }
+    I32LoadBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32LoadBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x >= y) }
+    I32Load8UBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x == y) }
     I32Load8UBrEqz { d, addr, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, 0, target, |x, y| x == y) }
-    I32Load8UBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x != y) }
+    I32Load8UBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x != y) }
     I32Load8UBrNez { d, addr, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, 0, target, |x, y| x != y) }
-    I32Load8UBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32Load8UBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x < y) }
-    I32Load8UBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32Load8UBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x > y) }
-    I32Load8UBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32Load8UBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x <= y) }
-    I32Load8UBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32Load8UBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(c as Slot) as u32, target, |x, y| x >= y) }
-    I32AddBrEq { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x == y) }
-    I32AddImmBrEq { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x == y) }
-    I32AddBrEqImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x == y) }
-    I32AddImmBrEqImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x == y) }
-    I32AddBrNe { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x != y) }
-    I32AddImmBrNe { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x != y) }
-    I32AddBrNeImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x != y) }
-    I32AddImmBrNeImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x != y) }
-    I32AddBrLtS { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32AddImmBrLtS { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32AddBrLtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| (x as i32) < (y as i32)) }
-    I32AddImmBrLtSImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) < (y as i32)) }
-    I32AddBrLtU { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x < y) }
-    I32AddImmBrLtU { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x < y) }
-    I32AddBrLtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x < y) }
-    I32AddImmBrLtUImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x < y) }
-    I32AddBrGtS { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32AddImmBrGtS { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32AddBrGtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| (x as i32) > (y as i32)) }
-    I32AddImmBrGtSImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) > (y as i32)) }
-    I32AddBrGtU { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x > y) }
-    I32AddImmBrGtU { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x > y) }
-    I32AddBrGtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x > y) }
-    I32AddImmBrGtUImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x > y) }
-    I32AddBrLeS { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32AddImmBrLeS { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32AddBrLeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| (x as i32) <= (y as i32)) }
-    I32AddImmBrLeSImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) <= (y as i32)) }
-    I32AddBrLeU { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x <= y) }
-    I32AddImmBrLeU { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x <= y) }
-    I32AddBrLeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x <= y) }
-    I32AddImmBrLeUImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x <= y) }
-    I32AddBrGeS { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32AddImmBrGeS { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32AddBrGeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| (x as i32) >= (y as i32)) }
-    I32AddImmBrGeSImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) >= (y as i32)) }
-    I32AddBrGeU { d, a, b, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), get!(c as Slot) as u32, target, |x, y| x >= y) }
-    I32AddImmBrGeU { d, imm, a, c, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(imm), get!(c as Slot) as u32, target, |x, y| x >= y) }
-    I32AddBrGeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(a as Slot) as u32).wrapping_add(get!(b as Slot) as u32), cmp, target, |x, y| x >= y) }
-    I32AddImmBrGeUImm { s, imm, cmp, target } => { add_br!(s, (get!(s as Slot) as u32).wrapping_add(imm), cmp, target, |x, y| x >= y) }
+    I32Load8UBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32Load8UBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x < y) }
+    I32Load8UBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32Load8UBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x > y) }
+    I32Load8UBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32Load8UBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x <= y) }
+    I32Load8UBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32Load8UBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x >= y) }
+    I32AddBrEq { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x == y) }
+    I32AddImmBrEq { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x == y) }
+    I32AddBrEqImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x == y) }
+    I32AddImmBrEqImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x == y) }
+    I32AddBrNe { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x != y) }
+    I32AddImmBrNe { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x != y) }
+    I32AddBrNeImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x != y) }
+    I32AddImmBrNeImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x != y) }
+    I32AddBrLtS { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddImmBrLtS { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddBrLtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddImmBrLtSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddBrLtU { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x < y) }
+    I32AddImmBrLtU { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x < y) }
+    I32AddBrLtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x < y) }
+    I32AddImmBrLtUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x < y) }
+    I32AddBrGtS { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddImmBrGtS { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddBrGtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddImmBrGtSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddBrGtU { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x > y) }
+    I32AddImmBrGtU { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x > y) }
+    I32AddBrGtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x > y) }
+    I32AddImmBrGtUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x > y) }
+    I32AddBrLeS { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddImmBrLeS { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddBrLeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddImmBrLeSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddBrLeU { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x <= y) }
+    I32AddImmBrLeU { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x <= y) }
+    I32AddBrLeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x <= y) }
+    I32AddImmBrLeUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x <= y) }
+    I32AddBrGeS { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddImmBrGeS { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddBrGeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddImmBrGeSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddBrGeU { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x >= y) }
+    I32AddImmBrGeU { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x >= y) }
+    I32AddBrGeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x >= y) }
+    I32AddImmBrGeUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x >= y) }
     F64AddAddL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; t + z }) }
     F64AddAddR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; z + t }) }
     F64AddSubL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; t - z }) }
@@ -1628,7 +1628,7 @@ handlers! {
     ReturnCallIndirect { index, base, site } => {
         match ops::indirect_target(calls!(), get!(index), site) {
             Ok(callee) => {
-                let fp = calls!().fp + base as usize;
+                let fp = calls!().fp + base.index();
                 flow!(ops::call(calls!(), callee, fp, true, next_ip!()))
             }
             Err(kind) => trap!(kind),
@@ -1638,7 +1638,7 @@ handlers! {
     CallRef { func, base } => {
         match ops::ref_target(get!(func)) {
             Ok(callee) => {
-                let fp = calls!().fp + base as usize;
+                let fp = calls!().fp + base.index();
                 flow!(ops::call(calls!(), callee, fp, false, next_ip!()))
             }
             Err(kind) => trap!(kind),
@@ -1648,7 +1648,7 @@ handlers! {
     ReturnCallRef { func, base } => {
         match ops::ref_target(get!(func)) {
             Ok(callee) => {
-                let fp = calls!().fp + base as usize;
+                let fp = calls!().fp + base.index();
                 flow!(ops::call(calls!(), callee, fp, true, next_ip!()))
             }
             Err(kind) => trap!(kind),
@@ -1683,7 +1683,7 @@ handlers! {
     MemorySize { dst, memory } => { set!(dst, ops::memory_size(calls!(), memory)) }
     #[out_of_line]
     MemoryGrow { dst, delta, memory } => {
-        flow!(ops::memory_grow(calls!(), memory, get!(delta), dst))
+        flow!(ops::memory_grow(calls!(), memory, get!(delta), Slot(dst.0)))
     }
     #[out_of_line]
     MemoryFill { memory, base } => {
@@ -1714,7 +1714,7 @@ handlers! {
     TableSize { dst, table } => { set!(dst, ops::table_size(calls!(), table)) }
     #[out_of_line]
     TableGrow { table, base } => {
-        flow!(ops::table_grow(calls!(), table, get!(base), get!(base + 1), base))
+        flow!(ops::table_grow(calls!(), table, get!(base), get!(base + 1), Slot(base.0)))
     }
     #[out_of_line]
     TableFill { table, base } => {
@@ -1844,12 +1844,12 @@ handlers! {
         ret!({});
     }
     ReturnOne { src } => {
-        ret!({ set!(0, get!(src)) });
+        ret!({ set!(Slot(0), get!(src)) });
     }
     ReturnSpan { src, len } => {
         ret!({
             // SAFETY: the span lies inside the frame (translator invariant); `copy` allows overlap.
-            unsafe { std::ptr::copy(frame!().add(src as usize), frame!(), len as usize) }
+            unsafe { std::ptr::copy(frame!().add(src.index()), frame!(), len as usize) }
         });
     }
 }
@@ -1894,14 +1894,14 @@ mod tests {
                     if let Some(target) = instr.branch_target_mut() {
                         *target = 1;
                     }
-                    const COUNTER: Slot = 10;
+                    const COUNTER: Slot = Slot(10);
                     let code = [
                         // Operands: every slot the sample names (all fields are 0) holds 1, a valid
                         // address, divisor and float bit pattern.
-                        Instr::Const64 { dst: 0, value: 1 },
-                        Instr::Const64 { dst: 1, value: 1 },
-                        Instr::Const64 { dst: 2, value: 1 },
-                        Instr::Const64 { dst: 3, value: 1 },
+                        Instr::Const64 { dst: Slot(0), value: 1 },
+                        Instr::Const64 { dst: Slot(1), value: 1 },
+                        Instr::Const64 { dst: Slot(2), value: 1 },
+                        Instr::Const64 { dst: Slot(3), value: 1 },
                         instr,
                         Instr::I32AddImm {
                             dst: COUNTER,
@@ -1917,7 +1917,7 @@ mod tests {
                         Instr::Unreachable {},
                     ];
                     let mut frame = [0u64; 16];
-                    frame[COUNTER as usize] = 100_000;
+                    frame[COUNTER.index()] = 100_000;
                     let mut memory = [0u8; 64];
                     // SAFETY: the code ends in a trap, its slots lie below 16 and its memory
                     // accesses (address 1, offset 0, at most 16 bytes) inside `memory`.
@@ -1936,7 +1936,7 @@ mod tests {
                         "{instr:?} trapped: {exit:?}"
                     );
                     assert_eq!(exit.ip, code.as_ptr().wrapping_add(8), "{instr:?}");
-                    assert_eq!(frame[COUNTER as usize], 0, "{instr:?}");
+                    assert_eq!(frame[COUNTER.index()], 0, "{instr:?}");
                     ran += 1;
                 }
                 ran
@@ -1949,9 +1949,9 @@ mod tests {
     #[test]
     fn traps_report_their_kind_and_the_next_instruction() {
         let code = [
-            Instr::Const64 { dst: 0, value: 7 },
-            Instr::Const64 { dst: 1, value: 0 },
-            Instr::I32DivU { dst: 2, a: 0, b: 1 },
+            Instr::Const64 { dst: Slot(0), value: 7 },
+            Instr::Const64 { dst: Slot(1), value: 0 },
+            Instr::I32DivU { dst: Slot(2), a: Slot(0), b: Slot(1) },
             Instr::Unreachable {},
         ];
         let mut frame = [0u64; 4];

@@ -42,9 +42,9 @@ impl GcFrame {
     /// `slots[..fp + frame_size]` is valid for reads and `s < frame_size` (an operand slot of an
     /// instruction of the entered frame).
     pub unsafe fn get(self, s: Slot) -> u64 {
-        debug_assert!((s as usize) < self.frame_size);
+        debug_assert!(s.index() < self.frame_size);
         // SAFETY: the caller's contract.
-        unsafe { *self.slots.add(self.fp + s as usize) }
+        unsafe { *self.slots.add(self.fp + s.index()) }
     }
 
     /// Writes slot `s` of the frame.
@@ -52,9 +52,9 @@ impl GcFrame {
     /// # Safety
     /// As for [`GcFrame::get`], for writes.
     pub unsafe fn set(self, s: Slot, v: u64) {
-        debug_assert!((s as usize) < self.frame_size);
+        debug_assert!(s.index() < self.frame_size);
         // SAFETY: the caller's contract.
-        unsafe { *self.slots.add(self.fp + s as usize) = v }
+        unsafe { *self.slots.add(self.fp + s.index()) = v }
     }
 }
 
@@ -190,10 +190,10 @@ pub(super) unsafe fn new_exception(
     if store.gc.needs_grant(n).is_some() {
         return Err(Outcome::GrowHeap { words: n });
     }
-    debug_assert!(base as usize + n <= frame_size);
+    debug_assert!(base.index() + n <= frame_size);
     // SAFETY: the payload span lies inside the frame (translator invariant).
     let payload: gc::Words =
-        unsafe { std::slice::from_raw_parts(slots.add(fp + base as usize), n) }.into();
+        unsafe { std::slice::from_raw_parts(slots.add(fp + base.index()), n) }.into();
     Ok(store.gc.alloc(GcObject {
         ty,
         kind: ObjectKind::Exception { tag },
@@ -227,18 +227,18 @@ unsafe fn heap_op(
     macro_rules! get {
         ($slot:expr) => {{
             let s: Slot = $slot;
-            debug_assert!((s as usize) < frame_size);
+            debug_assert!(s.index() < frame_size);
             // SAFETY: `s` is an operand slot, below the frame size (the function's contract).
-            unsafe { *slots.add(fp + s as usize) }
+            unsafe { *slots.add(fp + s.index()) }
         }};
     }
     macro_rules! set {
         ($slot:expr, $value:expr) => {{
             let s: Slot = $slot;
             let v: u64 = $value;
-            debug_assert!((s as usize) < frame_size);
+            debug_assert!(s.index() < frame_size);
             // SAFETY: as in `get!`.
-            unsafe { *slots.add(fp + s as usize) = v }
+            unsafe { *slots.add(fp + s.index()) = v }
         }};
     }
     macro_rules! set128 {
@@ -266,10 +266,10 @@ unsafe fn heap_op(
         ($base:expr, $n:expr) => {{
             let base: Slot = $base;
             let n: usize = $n;
-            debug_assert!(base as usize + n <= frame_size);
+            debug_assert!(base.index() + n <= frame_size);
             // SAFETY: the span lies inside the frame (translator invariant). Every use reads the
             // slice before the next write to a slot, so no write goes through `slots` while it lives.
-            unsafe { std::slice::from_raw_parts(slots.add(fp + base as usize), n) }
+            unsafe { std::slice::from_raw_parts(slots.add(fp + base.index()), n) }
         }};
     }
     // Makes room for an object of `$words` words: collects first when the heap's threshold would be

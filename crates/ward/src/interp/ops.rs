@@ -229,7 +229,7 @@ pub(super) fn memory_size(calls: &Calls, memory: u32) -> u64 {
 }
 
 /// `memory.grow`: asked of the driver (the resource limiter belongs to the embedder).
-pub(super) fn memory_grow(calls: &Calls, memory: u32, delta: u64, dst: u32) -> Flow {
+pub(super) fn memory_grow(calls: &Calls, memory: u32, delta: u64, dst: Slot) -> Flow {
     Flow::Request(Request::GrowMemory {
         memory: memory_index(calls, memory),
         delta,
@@ -393,7 +393,7 @@ pub(super) fn table_size(calls: &Calls, table: u32) -> u64 {
 }
 
 /// `table.grow`: asked of the driver (the resource limiter belongs to the embedder).
-pub(super) fn table_grow(calls: &Calls, table: u32, init: u64, delta: u64, dst: u32) -> Flow {
+pub(super) fn table_grow(calls: &Calls, table: u32, init: u64, delta: u64, dst: Slot) -> Flow {
     Flow::Request(Request::GrowTable {
         table: table_index(calls, table),
         delta,
@@ -742,9 +742,9 @@ pub(super) unsafe fn unwind(
                     // SAFETY: a legacy handler's `dst` is above the slot it keeps the `exnref` in,
                     // inside the frame (translator invariant); the frame is in bounds (the
                     // caller's contract).
-                    unsafe { *slots.add(fp + dst as usize - 1) = exn };
+                    unsafe { *slots.add(fp + dst.index() - 1) = exn };
                 }
-                let mut at = fp + dst as usize;
+                let mut at = fp + dst.index();
                 if clause.tag.is_some() {
                     let object = store.gc.get(exn).expect("checked above");
                     for value in object.words.iter() {

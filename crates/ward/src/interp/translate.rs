@@ -383,7 +383,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         frames.clear();
         let mut next = 0;
         for wide in params.iter() {
-            local_slots.push(next);
+            local_slots.push(Slot(next));
             next += 1 + *wide as u32;
         }
         local_wide.extend_from_slice(&params);
@@ -461,7 +461,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.local_wide.reserve(count as usize);
         for i in 0..count {
             self.local_slots
-                .push(self.num_locals + i * (1 + wide as u32));
+                .push(Slot(self.num_locals + i * (1 + wide as u32)));
             self.local_wide.push(wide);
         }
         self.num_locals = slots;
@@ -598,7 +598,7 @@ impl<'a, 'e> Translator<'a, 'e> {
 
     /// The canonical slot of stack position `position` (at most one past the top).
     fn canonical(&self, position: u32) -> Slot {
-        self.num_locals + self.offset_at(position)
+        Slot(self.num_locals + self.offset_at(position))
     }
 
     fn height(&self) -> u32 {
@@ -628,7 +628,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             offset,
         });
         self.max_height = self.max_height.max(offset + 1 + wide as u32);
-        self.num_locals + offset
+        Slot(self.num_locals + offset)
     }
 
     /// Makes room in `local_operands` by materializing the oldest entry that stands for a local.
@@ -1405,7 +1405,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.handlers.push(Handler {
             start,
             end: end.max(start),
-            dst: 0,
+            dst: Slot(0),
             catches: Box::new([]),
             depth: depth as u32,
             delegate: Some(target as u32),

@@ -8,7 +8,7 @@ use wasmparser::types::CoreTypeId;
 
 use super::Translator;
 use crate::Result;
-use crate::interp::bytecode::{GcOp, GcSite, Instr};
+use crate::interp::bytecode::{GcOp, GcSite, Instr, Slot};
 
 impl Translator<'_, '_> {
     /// The module-local id and layout of struct or array type `type_index`.
@@ -190,7 +190,7 @@ impl Translator<'_, '_> {
                 self.emit_result(Instr::Gc {
                     op: GcOp::StructNewDefault,
                     dst,
-                    base: 0,
+                    base: Slot(0),
                     site,
                 });
             }
@@ -215,7 +215,7 @@ impl Translator<'_, '_> {
                 let base = self.pop_span(2);
                 self.emit(Instr::Gc {
                     op: GcOp::StructSet,
-                    dst: 0,
+                    dst: Slot(0),
                     base,
                     site,
                 });
@@ -299,7 +299,7 @@ impl Translator<'_, '_> {
                 let base = self.pop_span(3);
                 self.emit(Instr::Gc {
                     op: GcOp::ArraySet,
-                    dst: 0,
+                    dst: Slot(0),
                     base,
                     site,
                 });
@@ -310,7 +310,7 @@ impl Translator<'_, '_> {
                 let base = self.pop_span(4);
                 self.emit(Instr::Gc {
                     op: GcOp::ArrayFill,
-                    dst: 0,
+                    dst: Slot(0),
                     base,
                     site,
                 });
@@ -324,7 +324,7 @@ impl Translator<'_, '_> {
                 let base = self.pop_span(5);
                 self.emit(Instr::Gc {
                     op: GcOp::ArrayCopy,
-                    dst: 0,
+                    dst: Slot(0),
                     base,
                     site,
                 });
@@ -338,7 +338,7 @@ impl Translator<'_, '_> {
                 let base = self.pop_span(4);
                 self.emit(Instr::Gc {
                     op: GcOp::ArrayInitData,
-                    dst: 0,
+                    dst: Slot(0),
                     base,
                     site,
                 });
@@ -352,7 +352,7 @@ impl Translator<'_, '_> {
                 let base = self.pop_span(4);
                 self.emit(Instr::Gc {
                     op: GcOp::ArrayInitElem,
-                    dst: 0,
+                    dst: Slot(0),
                     base,
                     site,
                 });

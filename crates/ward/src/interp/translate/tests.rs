@@ -2,7 +2,7 @@
 //! it must leave alone. Each test translates a small module and looks at the instructions of its
 //! first function.
 
-use crate::interp::bytecode::Instr;
+use crate::interp::bytecode::{Instr, Slot};
 use crate::{Config, Engine, Module};
 
 /// The instructions of function 0 of `wat`.
@@ -28,13 +28,13 @@ fn func(body: &str) -> String {
 fn a_constant_operand_becomes_an_immediate() {
     let code = code(&func("(i32.add (local.get $a) (i32.const 7))"));
     assert!(
-        matches!(code[0], Instr::I32AddImm { a: 0, imm: 7, .. }),
+        matches!(code[0], Instr::I32AddImm { a: Slot(0), imm: 7, .. }),
         "{code:?}"
     );
     // `x - c` is `x + (-c)`.
     let code = self::code(&func("(i32.sub (local.get $a) (i32.const 7))"));
     assert!(
-        matches!(code[0], Instr::I32AddImm { a: 0, imm, .. } if imm == 7u32.wrapping_neg()),
+        matches!(code[0], Instr::I32AddImm { a: Slot(0), imm, .. } if imm == 7u32.wrapping_neg()),
         "{code:?}"
     );
 }
@@ -57,7 +57,7 @@ fn a_result_stored_to_a_local_is_written_there_directly() {
         "(local.set $i (i32.mul (local.get $a) (local.get $b))) (local.get $i)",
     ));
     assert!(
-        matches!(code[0], Instr::I32Mul { dst: 2, a: 0, b: 1 }),
+        matches!(code[0], Instr::I32Mul { dst: Slot(2), a: Slot(0), b: Slot(1) }),
         "{code:?}"
     );
     assert!(
@@ -71,7 +71,7 @@ fn compare_and_branch_fuse() {
     let wat = func("(block (br_if 0 (i32.lt_s (local.get $a) (local.get $b)))) (i32.const 0)");
     let code = code(&wat);
     assert!(
-        matches!(code[0], Instr::BrI32LtS { a: 0, b: 1, .. }),
+        matches!(code[0], Instr::BrI32LtS { a: Slot(0), b: Slot(1), .. }),
         "{code:?}"
     );
     // An `if` jumps over its body when the condition is false: the negated comparison.
@@ -80,14 +80,14 @@ fn compare_and_branch_fuse() {
     );
     let code = self::code(&wat);
     assert!(
-        matches!(code[0], Instr::BrI32GeUImm { a: 0, imm: 10, .. }),
+        matches!(code[0], Instr::BrI32GeUImm { a: Slot(0), imm: 10, .. }),
         "{code:?}"
     );
     // `i32.eqz` becomes the opposite test of its operand.
     let wat = func("(block (br_if 0 (i32.eqz (local.get $a)))) (i32.const 0)");
     let code = self::code(&wat);
     assert!(
-        matches!(code[0], Instr::BrIfEqz { cond: 0, .. }),
+        matches!(code[0], Instr::BrIfEqz { cond: Slot(0), .. }),
         "{code:?}"
     );
 }
@@ -201,7 +201,7 @@ fn an_address_plus_constant_fuses_into_the_access() {
     let wat = func("(i32.load (i32.add (local.get $a) (i32.const 16)))");
     let code = code(&wat);
     assert!(
-        matches!(code[0], Instr::I32LoadAt { a: 0, imm: 16, .. }),
+        matches!(code[0], Instr::I32LoadAt { a: Slot(0), imm: 16, .. }),
         "{code:?}"
     );
     let wat =
@@ -211,8 +211,8 @@ fn an_address_plus_constant_fuses_into_the_access() {
         matches!(
             code[0],
             Instr::I32Store8At {
-                a: 0,
-                value: 1,
+                a: Slot(0),
+                value: Slot(1),
                 imm: 3
             }
         ),
@@ -233,7 +233,7 @@ fn a_constant_store_needs_no_slot() {
         matches!(
             code[0],
             Instr::StoreImm32 {
-                addr: 0,
+                addr: Slot(0),
                 imm: 9,
                 offset: 4
             }

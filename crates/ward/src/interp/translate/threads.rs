@@ -12,7 +12,7 @@ use wasmparser::{MemArg, Operator};
 
 use super::Translator;
 use crate::Result;
-use crate::interp::bytecode::{AtomicOp, AtomicSite, Extend, Instr, RmwOp};
+use crate::interp::bytecode::{AtomicOp, AtomicSite, Extend, Instr, RmwOp, Slot};
 
 /// What an operator does, for the operators this module translates: the access and the number of
 /// operands it takes.
@@ -181,7 +181,7 @@ impl Translator<'_, '_> {
         let instr = |dst| Instr::Atomic { dst, base, site };
         match atomic {
             AtomicOp::Store { .. } | AtomicOp::StoreV128 | AtomicOp::AtomicStore { .. } => {
-                self.emit(instr(0));
+                self.emit(instr(Slot(0)));
             }
             AtomicOp::LoadV128 => {
                 let dst = self.push_temp_wide();
