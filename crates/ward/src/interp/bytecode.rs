@@ -63,8 +63,28 @@ impl std::fmt::Display for Slot {
         write!(f, "{}", self.0)
     }
 }
-/// An absolute instruction index within one function.
-pub type Target = u32;
+/// An absolute instruction index within one function: what the translator binds labels to, and
+/// what exception-handler tables and return addresses hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pc(pub u32);
+
+/// A branch target as an instruction's operand: the offset from the branch to the instruction it
+/// jumps to (negative for loops). Relative, so that the executor needs no register for the start
+/// of the function's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BranchOffset(pub i32);
+
+impl BranchOffset {
+    /// The offset of a branch at index `at` to the instruction at `target`.
+    pub fn between(at: usize, target: Pc) -> BranchOffset {
+        BranchOffset((target.0 as i64 - at as i64) as i32)
+    }
+
+    /// The absolute index a branch at `at` jumps to.
+    pub fn target_of(self, at: usize) -> i64 {
+        at as i64 + self.0 as i64
+    }
+}
 /// Index into the function's table of (memory, offset) pairs for memory instructions that do not use
 /// memory 0 with a 32-bit offset.
 pub type MemArgIndex = u32;
@@ -100,7 +120,7 @@ macro_rules! operand_type {
         PairSlot
     };
     (target) => {
-        Target
+        BranchOffset
     };
     (imm($t:ty)) => {
         $t
@@ -134,12 +154,7 @@ macro_rules! operand_if {
 /// or op names.
 macro_rules! operand_fmt {
     ($out:ident, $at:ident, target, $f:ident) => {
-        write!(
-            $out,
-            " {}=@{}",
-            stringify!($f),
-            ($at as i64) + (*$f as i32 as i64)
-        )
+        write!($out, " {}=@{}", stringify!($f), $f.target_of($at))
     };
     ($out:ident, $at:ident, ret, $f:ident) => {
         write!($out, " {}=s{}", stringify!($f), $f)
@@ -183,7 +198,7 @@ macro_rules! operand_fmt {
 /// | `out` | [`Slot`] | a slot written (not retargetable) |
 /// | `slot` | [`Slot`] | a slot read (or the first of a span, `base`) |
 /// | `pair` / `pair_out` | [`PairSlot`] | a slot below 65,536 of a fused instruction, read / written |
-/// | `target` | [`Target`] | a branch target |
+/// | `target` | [`BranchOffset`] | a branch target |
 /// | `imm(T)` | `T` | an immediate |
 /// | `index(T)` | `T` | a module index (function, global, memory, table, segment, tag) |
 /// | `side(T)` | `T` | an index into the function's side tables |
@@ -239,11 +254,11 @@ macro_rules! define_instr {
             )*
             $(
                 /// Jump to `target` if `slot[a] cmp slot[b]` (fused compare and branch).
-                $bc { a: Slot, b: Slot, target: Target },
+                $bc { a: Slot, b: Slot, target: BranchOffset },
             )*
             $(
                 /// Jump to `target` if `slot[a] cmp imm` (an `i64` compare sign-extends `imm`).
-                $bci { a: Slot, imm: u32, target: Target },
+                $bci { a: Slot, imm: u32, target: BranchOffset },
             )*
             $(
                 /// `slot[dst] = op slot[src]` (the Wasm operator of the same name).
@@ -411,7 +426,7 @@ macro_rules! define_instr {
 
             /// The branch target of a branch instruction, for patching (operands of kind `target`).
             #[allow(unreachable_code, unused_variables)]
-            pub(crate) fn branch_target_mut(&mut self) -> Option<&mut Target> {
+            pub(crate) fn branch_target_mut(&mut self) -> Option<&mut BranchOffset> {
                 match self {
                     $(Instr::$bc { target, .. })|* => Some(target),
                     $(Instr::$bci { target, .. })|* => Some(target),
@@ -1085,8 +1100,8 @@ pub(crate) struct GcSite {
 /// first range that contains the throwing instruction and has a matching clause wins.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Handler {
-    pub start: Target,
-    pub end: Target,
+    pub start: Pc,
+    pub end: Pc,
     /// Where the caught values go: the payload from `dst`, then the `exnref` for `_ref` clauses.
     pub dst: Slot,
     pub catches: Box<[CatchClause]>,
@@ -1106,7 +1121,7 @@ pub(crate) struct CatchClause {
     /// Also deliver the `exnref` (after the payload).
     pub with_ref: bool,
     /// The landing pad: code that moves the caught values to the label's slots and branches there.
-    pub pad: Target,
+    pub pad: Pc,
     /// Also write the `exnref` to the slot below `dst`: a legacy `catch` keeps it there for the
     /// catch block's `rethrow`.
     pub exn_below: bool,

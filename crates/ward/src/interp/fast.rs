@@ -526,7 +526,7 @@ macro_rules! handler_macros {
                 };
                 // SAFETY: branch targets are offsets from the branch to an instruction of the same
                 // function (translator invariant); `ip` is one past the branch.
-                $ip = unsafe { $ip.sub(1).offset($d target as i32 as isize) }
+                $ip = unsafe { $ip.sub(1).offset($d target.0 as isize) }
             }};
         }
         // Skip the next `n` instructions.
@@ -1857,6 +1857,7 @@ handlers! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::interp::bytecode::BranchOffset;
 
     /// Every handler, run 100,000 times in a loop on a 256 KiB thread stack. With sibling calls the
     /// stack does not grow; a handler that LLVM compiled to a real call would overflow it (the test
@@ -1892,16 +1893,28 @@ mod tests {
                     // Fall through to the counter update whether or not a branch is taken (targets
                     // are relative: the sample sits at index 4).
                     if let Some(target) = instr.branch_target_mut() {
-                        *target = 1;
+                        *target = BranchOffset(1);
                     }
                     const COUNTER: Slot = Slot(10);
                     let code = [
                         // Operands: every slot the sample names (all fields are 0) holds 1, a valid
                         // address, divisor and float bit pattern.
-                        Instr::Const64 { dst: Slot(0), value: 1 },
-                        Instr::Const64 { dst: Slot(1), value: 1 },
-                        Instr::Const64 { dst: Slot(2), value: 1 },
-                        Instr::Const64 { dst: Slot(3), value: 1 },
+                        Instr::Const64 {
+                            dst: Slot(0),
+                            value: 1,
+                        },
+                        Instr::Const64 {
+                            dst: Slot(1),
+                            value: 1,
+                        },
+                        Instr::Const64 {
+                            dst: Slot(2),
+                            value: 1,
+                        },
+                        Instr::Const64 {
+                            dst: Slot(3),
+                            value: 1,
+                        },
                         instr,
                         Instr::I32AddImm {
                             dst: COUNTER,
@@ -1911,7 +1924,7 @@ mod tests {
                         Instr::BrI32NeImm {
                             a: COUNTER,
                             imm: 0,
-                            target: -6i32 as u32,
+                            target: BranchOffset(-6),
                         },
                         // Ends the run.
                         Instr::Unreachable {},
@@ -1949,9 +1962,19 @@ mod tests {
     #[test]
     fn traps_report_their_kind_and_the_next_instruction() {
         let code = [
-            Instr::Const64 { dst: Slot(0), value: 7 },
-            Instr::Const64 { dst: Slot(1), value: 0 },
-            Instr::I32DivU { dst: Slot(2), a: Slot(0), b: Slot(1) },
+            Instr::Const64 {
+                dst: Slot(0),
+                value: 7,
+            },
+            Instr::Const64 {
+                dst: Slot(1),
+                value: 0,
+            },
+            Instr::I32DivU {
+                dst: Slot(2),
+                a: Slot(0),
+                b: Slot(1),
+            },
             Instr::Unreachable {},
         ];
         let mut frame = [0u64; 4];

@@ -14,7 +14,7 @@
 //! fresh temporary that nothing else reads, no label lies between the two); this file decides
 //! *what* the fused instruction is. Unit tests: `translate::tests`.
 
-use super::bytecode::{Instr, PairSlot, Slot, Target};
+use super::bytecode::{BranchOffset, Instr, PairSlot, Slot};
 
 /// An integer comparison, as the fused branches name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,7 @@ macro_rules! branch_fusion_rules {
     )*) => {
         /// An `i32` conditional branch as `(comparison, left slot, right operand, target)`;
         /// `br_if` on a value is a comparison with zero.
-        fn i32_branch(instr: &Instr) -> Option<(Cmp, Slot, Against<Slot>, Target)> {
+        fn i32_branch(instr: &Instr) -> Option<(Cmp, Slot, Against<Slot>, BranchOffset)> {
             Some(match *instr {
                 $(
                     Instr::$br { a, b, target } => (Cmp::$cmp, a, Against::Slot(b), target),
@@ -89,7 +89,7 @@ macro_rules! branch_fusion_rules {
 
         /// The add+branch instruction: `slot[d] = sum`, then jump if `sum cmp against`. The
         /// immediate-immediate form exists only for a counter updated in place.
-        fn add_branch(cmp: Cmp, d: PairSlot, sum: Sum, against: Against<PairSlot>, target: Target) -> Option<Instr> {
+        fn add_branch(cmp: Cmp, d: PairSlot, sum: Sum, against: Against<PairSlot>, target: BranchOffset) -> Option<Instr> {
             Some(match (cmp, sum, against) {
                 $(
                     (Cmp::$cmp, Sum::Slots(a, b), Against::Slot(c)) => Instr::$add { d, a, b, c, target },
@@ -110,7 +110,7 @@ macro_rules! branch_fusion_rules {
             cmp: Cmp,
             (d, addr, offset): (PairSlot, PairSlot, u32),
             against: Against<PairSlot>,
-            target: Target,
+            target: BranchOffset,
         ) -> Option<Instr> {
             Some(match (byte, cmp, against) {
                 $(
@@ -158,7 +158,7 @@ fn pair(slot: Slot) -> Option<PairSlot> {
 /// The comparison of `branch` with the value of slot `d` on its left, and what it is compared
 /// against (the comparison mirrored when `d` is its right operand). `None` if the branch does not
 /// read `d`, reads it on both sides, or uses a slot that does not fit a fused instruction.
-fn on_value(branch: &Instr, d: PairSlot) -> Option<(Cmp, Against<PairSlot>, Target)> {
+fn on_value(branch: &Instr, d: PairSlot) -> Option<(Cmp, Against<PairSlot>, BranchOffset)> {
     let (cmp, a, b, target) = i32_branch(branch)?;
     match b {
         Against::Imm(imm) if pair(a) == Some(d) => Some((cmp, Against::Imm(imm), target)),
@@ -210,7 +210,7 @@ macro_rules! compare_branch_rules {
             /// writing `cond`, the fused branch that jumps when the comparison holds (or, with
             /// `negate`, when it does not); its target is unset.
             pub(crate) fn fuse_compare_branch(&self, cond: Slot, negate: bool) -> Option<Instr> {
-                let target = 0;
+                let target = BranchOffset::default();
                 Some(match *self {
                     $(
                         Instr::$cmp { dst, a, b } if dst == cond => {

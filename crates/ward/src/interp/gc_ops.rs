@@ -5,7 +5,7 @@
 //!
 //! Called by `exec` with the running frame; allocation collects through `gc::collect`.
 
-use super::bytecode::{GcOp, Instr, Slot};
+use super::bytecode::{BranchOffset, GcOp, Instr, Slot};
 use super::translate::SideTables;
 use crate::gc::{self, GcObject, ObjectKind, Storage};
 use crate::store::StoreInner;
@@ -16,7 +16,7 @@ pub(super) enum Outcome {
     /// With the next instruction.
     Next,
     /// At this instruction of the function.
-    Jump(u32),
+    Jump(BranchOffset),
     /// By throwing this exception (heap handle).
     Throw(u64),
     /// With a trap.

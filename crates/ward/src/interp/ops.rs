@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::bytecode::{Instr, LaneWidth, Slot, V128ReplaceOp};
+use super::bytecode::{Instr, LaneWidth, Pc, Slot, V128ReplaceOp};
 use super::stack::{Current, Frame};
 use super::translate::CompiledFunc;
 use crate::exception::ExnRef;
@@ -714,7 +714,7 @@ pub(super) unsafe fn unwind(
         if !skip {
             let (instance, index) = (cur.instance, cur.index);
             let handlers = &compiled(store, instance, index).handlers;
-            let pc = (ip as u32).wrapping_sub(1);
+            let pc = Pc((ip as u32).wrapping_sub(1));
             let tags = &store.instances[instance as usize].tags;
             // A legacy `delegate` catches everything in its range and restarts the search among the
             // handlers of its label's block and those around it.
@@ -758,7 +758,7 @@ pub(super) unsafe fn unwind(
                     // SAFETY: as above.
                     unsafe { *slots.add(at) = exn };
                 }
-                return Ok((cur, fp, clause.pad as usize));
+                return Ok((cur, fp, clause.pad.0 as usize));
             }
         }
         skip = false;
@@ -809,7 +809,7 @@ pub(super) unsafe fn heap_op(calls: &mut Calls, instr: &Instr, ip: *const Instr)
         Outcome::Jump(target) => {
             // SAFETY: `ip` is one past this instruction; branch targets are offsets from the
             // branch to an instruction of the same function.
-            let at = unsafe { calls.cur.index_of(ip) } as i64 - 1 + target as i32 as i64;
+            let at = target.target_of(unsafe { calls.cur.index_of(ip) } as usize - 1);
             Flow::Jump { at: at as u32 }
         }
         Outcome::Throw(exn) => throw(calls, ip, exn, false),

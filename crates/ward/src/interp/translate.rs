@@ -22,9 +22,10 @@ use wasmparser::types::CoreTypeId;
 use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
 use super::bytecode::{
-    self, BinaryCtor, BinaryImmCtor, CatchClause, GcSite, Handler, Instr, LaneWidth, LoadCtor,
-    Slot, StoreCtor, StoreImmCtor, Target, UnaryCtor, V128BinaryOp, V128ExtractOp, V128LoadOp,
-    V128ReplaceOp, V128ShiftOp, V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
+    self, BinaryCtor, BinaryImmCtor, BranchOffset, CatchClause, GcSite, Handler, Instr, LaneWidth,
+    LoadCtor, Pc, Slot, StoreCtor, StoreImmCtor, UnaryCtor, V128BinaryOp, V128ExtractOp,
+    V128LoadOp, V128ReplaceOp, V128ShiftOp, V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp,
+    ctor,
 };
 use crate::module::CanonicalTypes;
 use crate::types::{GlobalType, ValType};
@@ -271,7 +272,7 @@ struct ControlFrame {
     params: Rc<[bool]>,
     results: Rc<[bool]>,
     /// Loop header position (loops only).
-    start: Target,
+    start: Pc,
     /// Forward branches to this block's end, to patch.
     fixups: Vec<usize>,
     /// The `BrIfEqz` of an `if`, patched at `else` or `end`.
@@ -345,7 +346,7 @@ struct LegacyTry {
     /// Index of its control frame.
     frame: usize,
     /// Where its body's code starts.
-    body_start: Target,
+    body_start: Pc,
     /// Its handler in `Translator::handlers`, once the body has ended at the first `catch`.
     handler: Option<usize>,
     /// The slot below the catch blocks' operands that keeps the caught `exnref` for `rethrow`.
@@ -392,7 +393,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             height: 0,
             params: scratch.empty.clone(),
             results: results.clone(),
-            start: 0,
+            start: Pc(0),
             fixups: spare_fixups.pop().unwrap_or_default(),
             else_fixup: None,
             handler: None,
@@ -473,14 +474,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.code.len()
     }
 
-    pub fn finish(mut self) -> CompiledFunc {
-        // Branch targets were instruction indices while code was emitted and patched; the executor
-        // takes them relative to the branch (it then needs no register for the code's start).
-        for (at, instr) in self.code.iter_mut().enumerate() {
-            if let Some(target) = instr.branch_target_mut() {
-                *target = (*target as i32).wrapping_sub(at as i32) as u32;
-            }
-        }
+    pub fn finish(self) -> CompiledFunc {
         let frame_size = (self.num_locals + self.max_height).max(slot_count(&self.results));
         let compiled = CompiledFunc {
             code: self.code.as_slice().into(),
@@ -526,8 +520,8 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.last_result.filter(|at| at + 1 == self.code.len())
     }
 
-    fn pc(&self) -> Target {
-        self.code.len() as Target
+    fn pc(&self) -> Pc {
+        Pc(self.code.len() as u32)
     }
 
     /// Marks the current position as a branch target: results may arrive here from elsewhere.
@@ -536,10 +530,10 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.label_at = self.code.len();
     }
 
-    fn patch(&mut self, at: usize, target: Target) {
+    fn patch(&mut self, at: usize, target: Pc) {
         let instr = &mut self.code[at];
         match instr.branch_target_mut() {
-            Some(t) => *t = target,
+            Some(t) => *t = BranchOffset::between(at, target),
             None => unreachable!("patching a non-branch instruction {instr:?}"),
         }
     }
@@ -1041,9 +1035,14 @@ impl<'a, 'e> Translator<'a, 'e> {
     fn emit_jump(&mut self, index: usize) {
         if self.frames[index].kind == FrameKind::Loop {
             let target = self.frames[index].start;
-            self.emit(Instr::Br { target });
+            let at = self.code.len();
+            self.emit(Instr::Br {
+                target: BranchOffset::between(at, target),
+            });
         } else {
-            let at = self.emit(Instr::Br { target: 0 });
+            let at = self.emit(Instr::Br {
+                target: BranchOffset(0),
+            });
             self.frames[index].fixups.push(at);
         }
     }
@@ -1229,7 +1228,9 @@ impl<'a, 'e> Translator<'a, 'e> {
                 let frame_index = self.frames.len() - 1 - *depth as usize;
                 self.emit_jump(frame_index);
             } else {
-                self.emit(Instr::Br { target: 0 });
+                self.emit(Instr::Br {
+                    target: BranchOffset(0),
+                });
                 let stub = *stub_of_depth.entry(*depth).or_insert_with(|| {
                     stubs.push((*depth, Vec::new()));
                     stubs.len() - 1
@@ -1257,7 +1258,9 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.materialize_all();
         let entry_height = self.height() - params.len() as u32;
         let dst = self.canonical(entry_height);
-        let skip = self.emit(Instr::Br { target: 0 });
+        let skip = self.emit(Instr::Br {
+            target: BranchOffset(0),
+        });
         // Every entry is a temporary now, so the stack after each pad is rebuilt from the widths alone
         // (a copy of the whole stack per `try_table` made many of them under a deep stack quadratic).
         let mut catches = Vec::with_capacity(try_table.catches.len());
@@ -1424,11 +1427,17 @@ impl<'a, 'e> Translator<'a, 'e> {
             None
         };
         if direct {
-            let instr = fused.unwrap_or(Instr::BrIfNez { cond, target: 0 });
+            let instr = fused.unwrap_or(Instr::BrIfNez {
+                cond,
+                target: BranchOffset(0),
+            });
             let instr = self.fuse_add_branch(instr);
             self.emit_conditional_jump(depth, instr);
         } else {
-            let skip = self.emit(fused.unwrap_or(Instr::BrIfEqz { cond, target: 0 }));
+            let skip = self.emit(fused.unwrap_or(Instr::BrIfEqz {
+                cond,
+                target: BranchOffset(0),
+            }));
             self.emit_branch(depth);
             let pc = self.pc();
             self.patch(skip, pc);
@@ -1442,9 +1451,18 @@ impl<'a, 'e> Translator<'a, 'e> {
         let src = self.pop_slot();
         self.prepare_wide_branch(depth, 0);
         if self.branch_is_direct(depth) {
-            self.emit_conditional_jump(depth, Instr::BrOnNull { src, target: 0 });
+            self.emit_conditional_jump(
+                depth,
+                Instr::BrOnNull {
+                    src,
+                    target: BranchOffset(0),
+                },
+            );
         } else {
-            let skip = self.emit(Instr::BrOnNonNull { src, target: 0 });
+            let skip = self.emit(Instr::BrOnNonNull {
+                src,
+                target: BranchOffset(0),
+            });
             self.emit_branch(depth);
             let pc = self.pc();
             self.patch(skip, pc);
@@ -1470,9 +1488,18 @@ impl<'a, 'e> Translator<'a, 'e> {
             _ => self.canonical(position),
         };
         if self.branch_is_direct(depth) {
-            self.emit_conditional_jump(depth, Instr::BrOnNonNull { src, target: 0 });
+            self.emit_conditional_jump(
+                depth,
+                Instr::BrOnNonNull {
+                    src,
+                    target: BranchOffset(0),
+                },
+            );
         } else {
-            let skip = self.emit(Instr::BrOnNull { src, target: 0 });
+            let skip = self.emit(Instr::BrOnNull {
+                src,
+                target: BranchOffset(0),
+            });
             self.emit_branch(depth);
             let pc = self.pc();
             self.patch(skip, pc);
@@ -1629,7 +1656,10 @@ impl<'a, 'e> Translator<'a, 'e> {
                 // Materialising the stack below cannot clobber the fused comparison's operands: it
                 // writes only canonical slots of positions below the (popped) condition.
                 self.push_frame(FrameKind::If, *blockty);
-                let at = self.emit(fused.unwrap_or(Instr::BrIfEqz { cond, target: 0 }));
+                let at = self.emit(fused.unwrap_or(Instr::BrIfEqz {
+                    cond,
+                    target: BranchOffset(0),
+                }));
                 self.frames.last_mut().expect("just pushed").else_fixup = Some(at);
             }
             O::Else => self.translate_else(),

@@ -8,7 +8,7 @@ use wasmparser::types::CoreTypeId;
 
 use super::Translator;
 use crate::Result;
-use crate::interp::bytecode::{GcOp, GcSite, Instr, Slot};
+use crate::interp::bytecode::{BranchOffset, GcOp, GcSite, Instr, Slot};
 
 impl Translator<'_, '_> {
     /// The module-local id and layout of struct or array type `type_index`.
@@ -126,12 +126,12 @@ impl Translator<'_, '_> {
                 Instr::BrOnCastFail {
                     src,
                     cast,
-                    target: 0,
+                    target: BranchOffset(0),
                 },
                 Instr::BrOnCast {
                     src,
                     cast,
-                    target: 0,
+                    target: BranchOffset(0),
                 },
             )
         } else {
@@ -139,12 +139,12 @@ impl Translator<'_, '_> {
                 Instr::BrOnCast {
                     src,
                     cast,
-                    target: 0,
+                    target: BranchOffset(0),
                 },
                 Instr::BrOnCastFail {
                     src,
                     cast,
-                    target: 0,
+                    target: BranchOffset(0),
                 },
             )
         };
