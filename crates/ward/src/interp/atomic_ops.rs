@@ -89,7 +89,7 @@ pub(super) unsafe fn execute(
     let get = |s: Slot| unsafe { frame.get(s) };
     // SAFETY: as for `get`.
     let set = |s: Slot, v: u64| unsafe { frame.set(s, v) };
-    let site = side_tables.atomic_sites[site as usize];
+    let site = side_tables.atomic_sites[site.index()];
     let op = site.op;
     let memory = store.instances[instance as usize].memories[site.memory as usize] as usize;
     let entity = &mut store.memories[memory];

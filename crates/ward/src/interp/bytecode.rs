@@ -68,6 +68,34 @@ impl std::fmt::Display for Slot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pc(pub u32);
 
+/// The side-table index types: what `index()` of each reads.
+macro_rules! side_table_indices {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// The entry's position in its side table.
+            #[inline(always)]
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    )*};
+}
+
+side_table_indices!(
+    MemArgIndex,
+    CallSiteIndex,
+    AtomicSiteIndex,
+    GcSiteIndex,
+    CastIndex,
+    V128ConstIndex
+);
+
 /// A branch target as an instruction's operand: the offset from the branch to the instruction it
 /// jumps to (negative for loops). Relative, so that the executor needs no register for the start
 /// of the function's code.
@@ -87,20 +115,26 @@ impl BranchOffset {
 }
 /// Index into the function's table of (memory, offset) pairs for memory instructions that do not use
 /// memory 0 with a 32-bit offset.
-pub type MemArgIndex = u32;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemArgIndex(pub u32);
 /// Index into the function's table of indirect call sites (type index, table index).
-pub type CallSiteIndex = u32;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallSiteIndex(pub u32);
 /// Index into the function's table of atomic and shared-memory access sites ([`AtomicSite`]).
-pub type AtomicSiteIndex = u32;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AtomicSiteIndex(pub u32);
 
 /// Index into the function's table of GC instruction sites ([`GcSite`]).
-pub type GcSiteIndex = u32;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GcSiteIndex(pub u32);
 /// Index into the function's table of cast target types.
-pub type CastIndex = u32;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CastIndex(pub u32);
 /// A slot operand of a fused pair instruction (slots below 65,536; the translator fuses only those).
 pub type PairSlot = u16;
 /// Index into the function's table of 128-bit immediates (`v128.const` values and shuffle masks).
-pub type V128ConstIndex = u32;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct V128ConstIndex(pub u32);
 
 /// The type of an operand of kind `$kind` (see [`define_instr!`]).
 macro_rules! operand_type {

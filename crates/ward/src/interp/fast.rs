@@ -1305,7 +1305,7 @@ handlers! {
         // which `index` is one (translator invariant).
         let value = unsafe {
             let consts = module.code.get_unchecked(cur.index as usize).call.v128_consts.load(Ordering::Relaxed);
-            consts.add(index as usize).read()
+            consts.add(index.index()).read()
         };
         set128!(dst, value)
     }
@@ -1804,7 +1804,7 @@ handlers! {
     }
     #[out_of_line]
     V128Shuffle { dst, base, mask } => {
-        let mask = calls!().cur.compiled().side_tables().v128_consts[mask as usize];
+        let mask = calls!().cur.compiled().side_tables().v128_consts[mask.index()];
         set128!(dst, simd::shuffle(get128!(base), get128!(base + 2), mask))
     }
     // The exception, GC and atomic instructions run out of line, in `gc_ops` and `atomic_ops`.

@@ -5,7 +5,7 @@
 //!
 //! Called by `exec` with the running frame; allocation collects through `gc::collect`.
 
-use super::bytecode::{BranchOffset, GcOp, Instr, Slot};
+use super::bytecode::{BranchOffset, CastIndex, GcOp, Instr, Slot};
 use super::translate::SideTables;
 use crate::gc::{self, GcObject, ObjectKind, Storage};
 use crate::store::StoreInner;
@@ -75,8 +75,8 @@ pub(super) unsafe fn execute(
     let get = |s: Slot| unsafe { frame.get(s) };
     // SAFETY: as for `get`.
     let set = |s: Slot, v: u64| unsafe { frame.set(s, v) };
-    let test = |store: &StoreInner, cast: u32, raw: u64| {
-        super::cast::ref_test(store, raw, side_tables.casts[cast as usize])
+    let test = |store: &StoreInner, cast: CastIndex, raw: u64| {
+        super::cast::ref_test(store, raw, side_tables.casts[cast.index()])
     };
     use Instr as I;
     match instr {
@@ -359,7 +359,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let layout = &side_tables.layouts[site.layout as usize];
             gc_reserve!(Some(site.words as usize));
             let slots = frame_words!(base, site.count as usize);
@@ -372,7 +372,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let words = gc_reserve!(Some(site.words as usize));
             let kind = ObjectKind::Struct { trace: site.trace };
             alloc!(dst, site, kind, gc::Words::zeroed(words))
@@ -383,7 +383,7 @@ unsafe fn heap_op(
             base: obj,
             site,
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let Some(object) = store.gc.get(get!(obj)) else {
                 fail!(TrapKind::NullStructReference)
             };
@@ -397,7 +397,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let value = gc::from_slots(frame_words!(base + 1, site.storage.slots()), site.storage);
             let object = object_mut!(get!(base), TrapKind::NullStructReference);
             gc::write_value(&mut object.words, site.offset as usize, site.storage, value)
@@ -409,7 +409,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let w = site.storage.slots();
             let init = gc::from_slots(frame_words!(base, w), site.storage);
             let len = get!(base + w as u32) as u32 as usize;
@@ -425,7 +425,7 @@ unsafe fn heap_op(
             base: len,
             site,
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let len = get!(len) as u32 as usize;
             let words = gc_reserve!(gc::array_words(site.storage, len));
             alloc!(dst, site, array_kind!(site, len), gc::Words::zeroed(words))
@@ -436,7 +436,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let len = site.count as usize;
             let words = gc_reserve!(gc::array_words(site.storage, len));
             let slots = frame_words!(base, len * site.storage.slots());
@@ -454,7 +454,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let offset = get!(base) as u32 as usize;
             let len = get!(base + 1) as u32 as usize;
             let data = store.instances[instance as usize].data[site.segment as usize].clone();
@@ -475,7 +475,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let offset = get!(base) as u32 as usize;
             let len = get!(base + 1) as u32 as usize;
             let items = store.instances[instance as usize].elems[site.segment as usize].clone();
@@ -490,7 +490,7 @@ unsafe fn heap_op(
             base,
             site,
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let index = get!(base + 1) as u32 as usize;
             let Some(object) = store.gc.get(get!(base)) else {
                 fail!(TrapKind::NullArrayReference)
@@ -506,7 +506,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let index = get!(base + 1) as u32 as usize;
             let value = gc::from_slots(frame_words!(base + 2, site.storage.slots()), site.storage);
             let object = object_mut!(get!(base), TrapKind::NullArrayReference);
@@ -520,7 +520,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let w = site.storage.slots();
             let offset = get!(base + 1) as u32 as usize;
             let value = gc::from_slots(frame_words!(base + 2, w), site.storage);
@@ -535,7 +535,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let size = site.storage.size();
             let (dst_ref, dst_off) = (get!(base), get!(base + 1) as u32 as usize);
             let (src_ref, src_off) = (get!(base + 2), get!(base + 3) as u32 as usize);
@@ -562,7 +562,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let size = site.storage.size();
             let offset = get!(base + 1) as u32 as usize;
             let source = get!(base + 2) as u32 as usize;
@@ -587,7 +587,7 @@ unsafe fn heap_op(
             site,
             ..
         } => {
-            let site = side_tables.gc_sites[site as usize];
+            let site = side_tables.gc_sites[site.index()];
             let offset = get!(base + 1) as u32 as usize;
             let source = get!(base + 2) as u32 as usize;
             let n = get!(base + 3) as u32 as usize;

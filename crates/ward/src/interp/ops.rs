@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::bytecode::{Instr, LaneWidth, Pc, Slot, V128ReplaceOp};
+use super::bytecode::{CallSiteIndex, Instr, LaneWidth, MemArgIndex, Pc, Slot, V128ReplaceOp};
 use super::stack::{Current, Frame};
 use super::translate::CompiledFunc;
 use crate::exception::ExnRef;
@@ -316,11 +316,11 @@ pub(super) fn data_drop(calls: &Calls, data: u32) {
 /// `memarg` of the current function, as a little-endian number.
 pub(super) fn load_memarg(
     calls: &Calls,
-    memarg: u32,
+    memarg: MemArgIndex,
     addr: u64,
     n: usize,
 ) -> Result<u128, TrapKind> {
-    let (memory, offset) = calls.cur.compiled().side_tables().memargs[memarg as usize];
+    let (memory, offset) = calls.cur.compiled().side_tables().memargs[memarg.index()];
     let m = memory_index(calls, memory);
     let memory = &store(calls).memories[m];
     let Some(at) = effective(addr, offset, n as u64, memory.size_bytes()) else {
@@ -335,12 +335,12 @@ pub(super) fn load_memarg(
 /// memory and offset of side-table memarg `memarg`.
 pub(super) fn store_memarg(
     calls: &Calls,
-    memarg: u32,
+    memarg: MemArgIndex,
     addr: u64,
     value: u128,
     n: usize,
 ) -> Result<(), TrapKind> {
-    let (memory, offset) = calls.cur.compiled().side_tables().memargs[memarg as usize];
+    let (memory, offset) = calls.cur.compiled().side_tables().memargs[memarg.index()];
     let m = memory_index(calls, memory);
     let memory = &mut store(calls).memories[m];
     let Some(at) = effective(addr, offset, n as u64, memory.size_bytes()) else {
@@ -494,8 +494,12 @@ pub(super) fn func_of_instance(calls: &Calls, func: u32) -> u32 {
 }
 
 /// The callee of `call_indirect` through table entry `index` at call site `site`.
-pub(super) fn indirect_target(calls: &Calls, index: u64, site: u32) -> Result<u32, TrapKind> {
-    let (type_index, table) = calls.cur.compiled().side_tables().call_sites[site as usize];
+pub(super) fn indirect_target(
+    calls: &Calls,
+    index: u64,
+    site: CallSiteIndex,
+) -> Result<u32, TrapKind> {
+    let (type_index, table) = calls.cur.compiled().side_tables().call_sites[site.index()];
     let expected = calls.cur.module().type_ids[type_index as usize];
     let t = table_index(calls, table);
     let store = store(calls);
@@ -522,13 +526,13 @@ pub(super) fn indirect_target(calls: &Calls, index: u64, site: u32) -> Result<u3
 /// instance whose type is exactly the expected one. Anything else (a trap, a subtype, an import, a
 /// host function, another instance) is `None` and goes the general way ([`indirect_target`]).
 #[inline(always)]
-pub(super) fn indirect_same_module(calls: &Calls, index: u64, site: u32) -> Option<u32> {
+pub(super) fn indirect_same_module(calls: &Calls, index: u64, site: CallSiteIndex) -> Option<u32> {
     let (type_index, table) = *calls
         .cur
         .compiled()
         .side_tables()
         .call_sites
-        .get(site as usize)?;
+        .get(site.index())?;
     let module = calls.cur.module();
     let expected = *module.type_ids.get(type_index as usize)?;
     // SAFETY: the store pointer is valid while handlers run (see `store`).

@@ -22,10 +22,10 @@ use wasmparser::types::CoreTypeId;
 use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
 use super::bytecode::{
-    self, BinaryCtor, BinaryImmCtor, BranchOffset, CatchClause, GcSite, Handler, Instr, LaneWidth,
-    LoadCtor, Pc, Slot, StoreCtor, StoreImmCtor, UnaryCtor, V128BinaryOp, V128ExtractOp,
-    V128LoadOp, V128ReplaceOp, V128ShiftOp, V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp,
-    ctor,
+    self, BinaryCtor, BinaryImmCtor, BranchOffset, CallSiteIndex, CatchClause, GcSite, Handler,
+    Instr, LaneWidth, LoadCtor, MemArgIndex, Pc, Slot, StoreCtor, StoreImmCtor, UnaryCtor,
+    V128BinaryOp, V128ConstIndex, V128ExtractOp, V128LoadOp, V128ReplaceOp, V128ShiftOp,
+    V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
 };
 use crate::module::CanonicalTypes;
 use crate::types::{GlobalType, ValType};
@@ -228,9 +228,9 @@ impl ModuleEnv<'_> {
         matches!(self.global_types[global as usize].content, ValType::V128)
     }
 
-    fn v128_const(&mut self, value: u128) -> u32 {
+    fn v128_const(&mut self, value: u128) -> V128ConstIndex {
         self.side_tables.v128_consts.push(value);
-        (self.side_tables.v128_consts.len() - 1) as u32
+        V128ConstIndex((self.side_tables.v128_consts.len() - 1) as u32)
     }
 }
 
@@ -806,7 +806,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         Instr::f64_pair(op1, op2, t_left, dst, (a, b, c))
     }
 
-    fn memarg(&mut self, memarg: &MemArg) -> Result<std::result::Result<u32, u32>> {
+    fn memarg(&mut self, memarg: &MemArg) -> Result<std::result::Result<u32, MemArgIndex>> {
         let memory = match memarg.target {
             MemArgTarget::Memory(m) => m,
             MemArgTarget::Array(_) => return Err(self.unsupported("GC array memory access")),
@@ -820,7 +820,9 @@ impl<'a, 'e> Translator<'a, 'e> {
             return Ok(Ok(offset));
         }
         self.env.side_tables.memargs.push((memory, memarg.offset));
-        Ok(Err((self.env.side_tables.memargs.len() - 1) as u32))
+        Ok(Err(MemArgIndex(
+            (self.env.side_tables.memargs.len() - 1) as u32,
+        )))
     }
 
     fn load(&mut self, memarg: &MemArg, make: LoadCtor) -> Result<()> {
@@ -1580,7 +1582,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let index = self.pop_slot();
         let base = self.pop_span(params.len() as u32);
         self.env.side_tables.call_sites.push((type_index, table));
-        let site = (self.env.side_tables.call_sites.len() - 1) as u32;
+        let site = CallSiteIndex((self.env.side_tables.call_sites.len() - 1) as u32);
         if tail {
             self.emit(Instr::ReturnCallIndirect { index, base, site });
             self.enter_dead_code();
@@ -2132,7 +2134,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             Err(index) => index,
             Ok(offset) => {
                 self.env.side_tables.memargs.push((0, offset as u64));
-                (self.env.side_tables.memargs.len() - 1) as u32
+                MemArgIndex((self.env.side_tables.memargs.len() - 1) as u32)
             }
         };
         let base = self.pop_span(2);

@@ -8,7 +8,7 @@ use wasmparser::types::CoreTypeId;
 
 use super::Translator;
 use crate::Result;
-use crate::interp::bytecode::{BranchOffset, GcOp, GcSite, Instr, Slot};
+use crate::interp::bytecode::{BranchOffset, CastIndex, GcOp, GcSite, GcSiteIndex, Instr, Slot};
 
 impl Translator<'_, '_> {
     /// The module-local id and layout of struct or array type `type_index`.
@@ -27,7 +27,7 @@ impl Translator<'_, '_> {
         signed: bool,
         segment: u32,
         count: u32,
-    ) -> u32 {
+    ) -> GcSiteIndex {
         let inner = &self.env.types.types[ty].composite_type.inner;
         let layout = crate::gc::Layout::from_composite(inner).expect("validated: struct or array");
         let (storage, offset, words, trace) = match &layout {
@@ -60,15 +60,15 @@ impl Translator<'_, '_> {
             trace,
             layout: 0,
         });
-        (self.env.side_tables.gc_sites.len() - 1) as u32
+        GcSiteIndex((self.env.side_tables.gc_sites.len() - 1) as u32)
     }
 
-    fn cast(&mut self, nullable: bool, heap: wasmparser::HeapType) -> Result<u32> {
+    fn cast(&mut self, nullable: bool, heap: wasmparser::HeapType) -> Result<CastIndex> {
         let r = wasmparser::RefType::new(nullable, heap)
             .ok_or_else(|| self.unsupported("reference type with a type index this large"))?;
         let r = self.env.types.ref_type(r);
         self.env.side_tables.casts.push(r);
-        Ok((self.env.side_tables.casts.len() - 1) as u32)
+        Ok(CastIndex((self.env.side_tables.casts.len() - 1) as u32))
     }
 
     fn struct_get(&mut self, type_index: u32, field: u32, signed: bool) {
@@ -172,7 +172,7 @@ impl Translator<'_, '_> {
                 let count = fields.len() as u32;
                 let site = self.gc_site(ty, 0, false, 0, layout.slots() as u32);
                 let tables = &mut self.env.side_tables;
-                tables.gc_sites[site as usize].layout = tables.layouts.len() as u32;
+                tables.gc_sites[site.index()].layout = tables.layouts.len() as u32;
                 tables.layouts.push(layout);
                 let base = self.pop_span(count);
                 let dst = self.push_temp();

@@ -12,7 +12,7 @@ use wasmparser::{MemArg, Operator};
 
 use super::Translator;
 use crate::Result;
-use crate::interp::bytecode::{AtomicOp, AtomicSite, Extend, Instr, RmwOp, Slot};
+use crate::interp::bytecode::{AtomicOp, AtomicSite, AtomicSiteIndex, Extend, Instr, RmwOp, Slot};
 
 /// What an operator does, for the operators this module translates: the access and the number of
 /// operands it takes.
@@ -176,7 +176,7 @@ impl Translator<'_, '_> {
             offset: memarg.offset,
             op: atomic,
         });
-        let site = (self.env.side_tables.atomic_sites.len() - 1) as u32;
+        let site = AtomicSiteIndex((self.env.side_tables.atomic_sites.len() - 1) as u32);
         let base = self.pop_span(operands);
         let instr = |dst| Instr::Atomic { dst, base, site };
         match atomic {
