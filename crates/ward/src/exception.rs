@@ -8,10 +8,12 @@
 //!
 //! Used by the executor (`throw`, `throw_ref`, `try_table`), by instantiation (tag imports and exports)
 //! and by host code, which sees uncaught exceptions as [`Error::Exception`] and may inspect, create and
-//! rethrow them.
+//! rethrow them. The `ExnRef` type itself is defined in `handle`, below the error type that carries
+//! it; its methods are here.
 
 use crate::gc::{GcObject, ObjectKind};
-use crate::store::{AsContext, AsContextMut, StoreId, StoreInner};
+use crate::handle::{ExnRef, StoreId};
+use crate::store::{AsContext, AsContextMut, StoreInner};
 use crate::types::{FuncType, TypeId};
 use crate::values::{Val, describe, push_slots, vals_from_slots};
 use crate::{Error, Result};
@@ -51,15 +53,6 @@ impl Tag {
         assert_eq!(self.store, inner.id, "tag used with the wrong store");
         inner.tags[self.index as usize].sig.clone()
     }
-}
-
-/// A reference to an exception: what `throw` creates and `catch_ref` hands to Wasm, and what an
-/// uncaught exception carries out of a call as [`Error::Exception`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ExnRef {
-    pub(crate) store: StoreId,
-    /// The heap handle (see `gc`).
-    pub(crate) raw: u64,
 }
 
 impl ExnRef {
@@ -140,11 +133,5 @@ impl ExnRef {
         let (tag, payload) = self.entity(inner)?;
         let sig = &inner.tags[tag as usize].sig;
         Ok(vals_from_slots(payload, sig.params(), inner))
-    }
-}
-
-impl std::fmt::Display for ExnRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("uncaught wasm exception")
     }
 }

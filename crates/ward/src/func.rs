@@ -7,9 +7,10 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::handle::StoreId;
 use crate::instance::Extern;
 use crate::interp::exec;
-use crate::store::{AsContext, AsContextMut, HostFunc, Store, StoreId};
+use crate::store::{AsContext, AsContextMut, HostFunc, Store};
 use crate::types::{FuncType, ValType};
 use crate::values::{ExternRef, V128, Val, describe, push_slots, vals_from_slots};
 use crate::{Engine, Error, Result};

@@ -1,6 +1,7 @@
 //! Globals: the store-owned value cells and the public [`Global`] handle.
 
-use crate::store::{AsContext, AsContextMut, StoreId};
+use crate::handle::StoreId;
+use crate::store::{AsContext, AsContextMut};
 use crate::types::{GlobalType, Mutability};
 use crate::values::Val;
 use crate::{Error, Result};

@@ -34,6 +34,7 @@ mod exception;
 mod func;
 mod gc;
 mod global;
+mod handle;
 mod instance;
 mod interp;
 mod limits;
@@ -49,9 +50,10 @@ mod types;
 mod values;
 
 pub use engine::{Config, Engine};
-pub use exception::{ExnRef, Tag};
+pub use exception::Tag;
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use global::Global;
+pub use handle::{ExnRef, StoreId};
 pub use instance::{Extern, Instance};
 pub use limits::{
     InterruptHandle, ResourceLimiter, StoreLimits, StoreLimitsBuilder, TABLE_ELEMENT_BYTES,
@@ -61,7 +63,7 @@ pub use linker::{InstancePre, Linker};
 pub use memory::{Memory, SharedMemory, WaitResult};
 pub use module::Module;
 pub use proposals::WasmProposal;
-pub use store::{AsContext, AsContextMut, Store, StoreContextMut, StoreId};
+pub use store::{AsContext, AsContextMut, Store, StoreContextMut};
 pub use table::Table;
 pub use trap::{Error, FrameInfo, Result, Trap, TrapKind, WasmBacktrace};
 pub use types::{

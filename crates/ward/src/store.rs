@@ -6,13 +6,14 @@
 
 use std::any::Any;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::engine::Engine;
 use crate::exception::{Tag, TagEntity};
 use crate::func::{Caller, Func};
 use crate::global::GlobalEntity;
+use crate::handle::StoreId;
 use crate::interp::exec::ExecStack;
 use crate::limits::{
     DEFAULT_COUNT_LIMIT, InterruptHandle, ResourceLimiter, UpdateDeadline, WallClockDeadline,
@@ -24,17 +25,6 @@ use crate::type_registry::RegisteredTypes;
 use crate::types::{FuncType, HeapType, MemoryType, TableType, TypeId, ValType};
 use crate::values::Val;
 use crate::{Error, Result};
-
-/// Identity of a store, carried by handles so they cannot be used with another store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct StoreId(u64);
-
-impl StoreId {
-    fn fresh() -> StoreId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        StoreId(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-}
 
 /// A host function as the store keeps it.
 pub(crate) type HostFunc<T> =

@@ -3,7 +3,8 @@
 //! Elements are encoded references (see `values`): 0 is null. Used by `instance` (segments), the
 //! executor (`table.*`, `call_indirect`) and the embedding API.
 
-use crate::store::{AsContext, AsContextMut, StoreId};
+use crate::handle::StoreId;
+use crate::store::{AsContext, AsContextMut};
 use crate::types::TableType;
 use crate::values::Val;
 use crate::{Error, Result};

@@ -381,7 +381,7 @@ pub enum Error {
     /// A Wasm exception was thrown and not caught. A host function may return this error to throw
     /// (or rethrow) the exception into its Wasm caller.
     #[error("{0}")]
-    Exception(crate::ExnRef),
+    Exception(crate::handle::ExnRef),
     /// A host function ended the guest with an exit code (WASI `proc_exit`).
     #[error("exit with code {0}")]
     Exit(i32),
@@ -460,7 +460,9 @@ impl Error {
                 }
                 Err(Error::Trap(trap))
             }
-            Error::Exception(exn) => take::<E, crate::ExnRef>(exn).map_err(Error::Exception),
+            Error::Exception(exn) => {
+                take::<E, crate::handle::ExnRef>(exn).map_err(Error::Exception)
+            }
             Error::Host(inner) => match inner.downcast::<E>() {
                 Ok(e) => Ok(e),
                 Err(inner) => match inner.downcast::<Error>() {

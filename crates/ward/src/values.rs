@@ -6,10 +6,10 @@
 
 use std::any::Any;
 
-use crate::exception::ExnRef;
 use crate::func::Func;
 use crate::gc::{self, EXTERNALIZED};
-use crate::store::{AsContext, AsContextMut, StoreId, StoreInner};
+use crate::handle::{ExnRef, StoreId};
+use crate::store::{AsContext, AsContextMut, StoreInner};
 use crate::types::{HeapType, RefType, ValType};
 use crate::{Error, Result};
 

@@ -18,7 +18,8 @@ pub(crate) use reservation::MemoryPool;
 use reservation::{MemoryReservation, host_page_size};
 pub(crate) use shared::SharedMemoryInner;
 
-use crate::store::{AsContext, AsContextMut, StoreId};
+use crate::handle::StoreId;
+use crate::store::{AsContext, AsContextMut};
 use crate::types::MemoryType;
 use crate::{Error, Result};
 
