@@ -304,11 +304,11 @@ impl Engine {
             (Concrete(a), Func) => self.type_is(a, |i| i.func.is_some()),
             (Concrete(a), Any | Eq) => self.type_is(a, |i| i.func.is_none()),
             (Concrete(a), Struct) => self.type_is(a, |i| {
-                matches!(i.layout, Some(crate::gc::Layout::Struct { .. }))
+                matches!(i.layout, Some(crate::gc_repr::Layout::Struct { .. }))
             }),
-            (Concrete(a), Array) => {
-                self.type_is(a, |i| matches!(i.layout, Some(crate::gc::Layout::Array(_))))
-            }
+            (Concrete(a), Array) => self.type_is(a, |i| {
+                matches!(i.layout, Some(crate::gc_repr::Layout::Array(_)))
+            }),
             (NoFunc, Func) => true,
             (NoFunc, Concrete(b)) => self.type_is(b, |i| i.func.is_some()),
             (NoExtern, Extern) => true,

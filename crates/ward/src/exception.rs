@@ -3,7 +3,7 @@
 //!
 //! Tags live in the store like functions and globals; instances that import the same tag share one
 //! store entry, so catching compares store tag indices. A thrown exception is an object in the store's
-//! GC heap (`gc::ObjectKind::Exception`: its store tag and payload words); an `exnref` slot holds its
+//! GC heap (`runtime::gc::ObjectKind::Exception`: its store tag and payload words); an `exnref` slot holds its
 //! heap handle and null is 0, so unreachable exceptions are collected like structs and arrays.
 //!
 //! Used by the executor (`throw`, `throw_ref`, `try_table`), by instantiation (tag imports and exports)
@@ -11,8 +11,8 @@
 //! rethrow them. The `ExnRef` type itself is defined in `handle`, below the error type that carries
 //! it; its methods are here.
 
-use crate::gc::{GcObject, ObjectKind};
 use crate::handle::{ExnRef, StoreId};
+use crate::runtime::gc::{GcObject, ObjectKind};
 use crate::store::{AsContext, AsContextMut, StoreInner};
 use crate::types::{FuncType, TypeId};
 use crate::values::{Val, describe, push_slots, vals_from_slots};

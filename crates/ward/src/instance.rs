@@ -457,13 +457,13 @@ pub(crate) fn instantiate<T>(
     }
     let func_ref = |funcs: &[u32], f: u32| funcs[f as usize] as u64 + 1;
     let engine = m.engine.clone();
-    let fields = |ty: u32| crate::gc::field_count(&engine, &m.type_ids, ty);
+    let fields = |ty: u32| crate::runtime::gc::field_count(&engine, &m.type_ids, ty);
 
     for def in &m.globals {
         let value = def.init.eval(
             |g| inner.globals[globals[g as usize] as usize].value,
             |f| func_ref(&funcs, f),
-            &mut |r| crate::gc::const_alloc(&mut inner.gc, &engine, &m.type_ids, r),
+            &mut |r| crate::runtime::gc::const_alloc(&mut inner.gc, &engine, &m.type_ids, r),
             &fields,
         )?;
         inner.globals.push(GlobalEntity { value, ty: def.ty });
@@ -474,7 +474,7 @@ pub(crate) fn instantiate<T>(
             Some(expr) => expr.eval(
                 |g| inner.globals[globals[g as usize] as usize].value,
                 |f| func_ref(&funcs, f),
-                &mut |r| crate::gc::const_alloc(&mut inner.gc, &engine, &m.type_ids, r),
+                &mut |r| crate::runtime::gc::const_alloc(&mut inner.gc, &engine, &m.type_ids, r),
                 &fields,
             )? as u64,
             None => 0,
@@ -493,7 +493,9 @@ pub(crate) fn instantiate<T>(
                     items.push(e.eval(
                         |g| inner.globals[globals[g as usize] as usize].value,
                         |f| func_ref(&funcs, f),
-                        &mut |r| crate::gc::const_alloc(&mut inner.gc, &engine, &m.type_ids, r),
+                        &mut |r| {
+                            crate::runtime::gc::const_alloc(&mut inner.gc, &engine, &m.type_ids, r)
+                        },
                         &fields,
                     )? as u64);
                 }

@@ -75,11 +75,11 @@ pub(crate) struct StoreInner {
     /// kept registered in the engine while the store lives.
     pub held_types: std::collections::HashMap<TypeId, RegisteredTypes>,
     /// GC objects and thrown exceptions (see `gc`).
-    pub gc: crate::gc::GcHeap,
+    pub gc: crate::runtime::gc::GcHeap,
     /// Value stacks of activations suspended in host calls: roots for the collector. An entry is
     /// pushed by the executor before a host call and popped after it returns, while the stack it
     /// names is kept alive and untouched by that suspended activation.
-    pub suspended_stacks: Vec<crate::gc::SuspendedStack>,
+    pub suspended_stacks: Vec<crate::runtime::gc::SuspendedStack>,
     /// Execution stacks not in use, kept for reuse by later calls.
     pub stacks: Vec<ExecStack>,
     /// How many executor activations are live (host → Wasm → host → … nesting).
@@ -203,7 +203,7 @@ impl<T> Store<T> {
                 tags: Vec::new(),
                 host_types: Default::default(),
                 held_types: Default::default(),
-                gc: crate::gc::GcHeap::new(engine.config().max_gc_heap),
+                gc: crate::runtime::gc::GcHeap::new(engine.config().max_gc_heap),
                 suspended_stacks: Vec::new(),
                 stacks: Vec::new(),
                 activations: 0,

@@ -15,7 +15,7 @@
 //! `FuncType` the embedder held on to, say) names nothing and equals no later type. Running out of
 //! slots is an ordinary error, never a panic.
 //!
-//! Depends on `types` and `gc` (layouts); used by `engine` (queries), `module` (registration of a
+//! Depends on `types` and `gc_repr` (layouts); used by `engine` (queries), `module` (registration of a
 //! module's types) and `store` (host signatures).
 
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use wasmparser::AbstractHeapType;
 
-use crate::gc::{Layout, Storage};
+use crate::gc_repr::{Layout, Storage};
 use crate::types::{FuncType, HeapType, RefType, TypeId, ValType};
 use crate::{Error, Result};
 

@@ -7,8 +7,9 @@
 use std::any::Any;
 
 use crate::func::Func;
-use crate::gc::{self, EXTERNALIZED};
+use crate::gc_repr::{self, EXTERNALIZED};
 use crate::handle::{ExnRef, StoreId};
+use crate::runtime::gc;
 use crate::store::{AsContext, AsContextMut, StoreInner};
 use crate::types::{HeapType, RefType, ValType};
 use crate::{Error, Result};
@@ -17,7 +18,7 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ExternRef {
     pub(crate) store: StoreId,
-    /// The slot encoding: `store extern index + 1`, or an `anyref` with `gc::EXTERNALIZED` set.
+    /// The slot encoding: `store extern index + 1`, or an `anyref` with `gc_repr::EXTERNALIZED` set.
     pub(crate) raw: u64,
 }
 
@@ -67,20 +68,20 @@ impl AnyRef {
     pub fn i31(store: impl AsContext, value: i32) -> AnyRef {
         AnyRef {
             store: store.as_context().inner.id,
-            raw: gc::i31_encode(value as u32 as u64),
+            raw: gc_repr::i31_encode(value as u32 as u64),
         }
     }
 
     /// The value of an `i31` reference, sign-extended, or `None` for other references.
     pub fn as_i31(&self) -> Option<i32> {
-        gc::is_i31(self.raw).then_some((self.raw as u32 as i32) >> 1)
+        gc_repr::is_i31(self.raw).then_some((self.raw as u32 as i32) >> 1)
     }
 
     /// `any.convert_extern` of a non-null `externref`.
     pub fn from_extern(extern_ref: ExternRef) -> AnyRef {
         AnyRef {
             store: extern_ref.store,
-            raw: gc::internalize(extern_ref.raw),
+            raw: gc_repr::internalize(extern_ref.raw),
         }
     }
 
@@ -89,7 +90,7 @@ impl AnyRef {
     pub fn to_extern(&self) -> ExternRef {
         ExternRef {
             store: self.store,
-            raw: gc::externalize(self.raw),
+            raw: gc_repr::externalize(self.raw),
         }
     }
 
@@ -299,8 +300,8 @@ impl Val {
             (Val::AnyRef(Some(a)), ValType::Ref(r)) => {
                 a.store == store.id
                     && (a.raw & EXTERNALIZED) == 0
-                    && (gc::is_i31(a.raw)
-                        || gc::is_host_any(a.raw)
+                    && (gc_repr::is_i31(a.raw)
+                        || gc_repr::is_host_any(a.raw)
                         || store.gc.get(a.raw).is_some())
                     && crate::interp::cast::ref_test(
                         store,

@@ -1118,13 +1118,13 @@ pub(crate) struct GcSite {
     /// Element count of `array.new_fixed`; slots of the field values of `struct.new`.
     pub count: u32,
     /// Storage of the accessed field, or of the array's elements.
-    pub storage: crate::gc::Storage,
+    pub storage: crate::gc_repr::Storage,
     /// Byte offset of the accessed field (structs).
     pub offset: u32,
     /// Words of a struct object.
     pub words: u32,
     /// Words of a struct object that hold references.
-    pub trace: crate::gc::TraceMask,
+    pub trace: crate::gc_repr::TraceMask,
     /// The struct's layout in the function's side tables (`struct.new`).
     pub layout: u32,
 }

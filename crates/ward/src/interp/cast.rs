@@ -6,7 +6,8 @@
 //! canonical type id, compared with the engine's declared-supertype chain. Called by the executor and
 //! by `values` (checking host-provided `Val`s).
 
-use crate::gc;
+use crate::gc_repr;
+use crate::runtime::gc;
 use crate::store::StoreInner;
 use crate::types::{HeapType, RefType};
 
@@ -19,17 +20,17 @@ pub(crate) fn ref_test(store: &StoreInner, raw: u64, ty: RefType) -> bool {
     match ty.heap {
         HeapType::Func | HeapType::Extern | HeapType::Exn | HeapType::Any => true,
         HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn | HeapType::None => false,
-        HeapType::Eq => gc::is_i31(raw) || store.gc.get(raw).is_some(),
-        HeapType::I31 => gc::is_i31(raw),
+        HeapType::Eq => gc_repr::is_i31(raw) || store.gc.get(raw).is_some(),
+        HeapType::I31 => gc_repr::is_i31(raw),
         HeapType::Struct => {
-            !gc::is_i31(raw)
+            !gc_repr::is_i31(raw)
                 && store
                     .gc
                     .get(raw)
                     .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Struct { .. }))
         }
         HeapType::Array => {
-            !gc::is_i31(raw)
+            !gc_repr::is_i31(raw)
                 && store
                     .gc
                     .get(raw)
@@ -43,7 +44,7 @@ pub(crate) fn ref_test(store: &StoreInner, raw: u64, ty: RefType) -> bool {
                     .get((raw - 1) as usize)
                     .is_some_and(|f| engine.id_is_subtype(f.ty, id))
             } else {
-                !gc::is_i31(raw)
+                !gc_repr::is_i31(raw)
                     && store
                         .gc
                         .get(raw)

@@ -30,7 +30,7 @@ use super::ops::{self, Flow};
 use super::ops::{Calls, Request};
 pub(crate) use super::stack::ExecStack;
 use super::stack::{Current, Frame};
-use crate::gc::SuspendedStack;
+use crate::runtime::gc::SuspendedStack;
 use crate::store::{FuncKind, StoreInner};
 use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
 use crate::values::slot_count;

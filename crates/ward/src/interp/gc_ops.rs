@@ -7,7 +7,8 @@
 
 use super::bytecode::{BranchOffset, CastIndex, GcOp, Instr, Slot};
 use super::translate::SideTables;
-use crate::gc::{self, GcObject, ObjectKind, Storage};
+use crate::gc_repr::{self, Storage};
+use crate::runtime::gc::{self, GcObject, ObjectKind};
 use crate::store::StoreInner;
 use crate::trap::TrapKind;
 
@@ -96,7 +97,7 @@ pub(super) unsafe fn execute(
             };
         }
         I::RefEq { dst, a, b } => set(dst, (get(a) == get(b)) as u64),
-        I::RefI31 { dst, src } => set(dst, gc::i31_encode(get(src))),
+        I::RefI31 { dst, src } => set(dst, gc_repr::i31_encode(get(src))),
         I::I31GetS { dst, src } | I::I31GetU { dst, src } => {
             let raw = get(src);
             if raw == 0 {
@@ -109,8 +110,8 @@ pub(super) unsafe fn execute(
             };
             set(dst, value)
         }
-        I::AnyConvertExtern { dst, src } => set(dst, gc::internalize(get(src))),
-        I::ExternConvertAny { dst, src } => set(dst, gc::externalize(get(src))),
+        I::AnyConvertExtern { dst, src } => set(dst, gc_repr::internalize(get(src))),
+        I::ExternConvertAny { dst, src } => set(dst, gc_repr::externalize(get(src))),
         I::RefTest { dst, src, cast } => set(dst, test(store, cast, get(src)) as u64),
         I::RefCast { src, cast } => {
             if !test(store, cast, get(src)) {

@@ -49,7 +49,7 @@ pub(super) fn decide<E: Embedder>(
     }
     inner
         .suspended_stacks
-        .push(crate::gc::SuspendedStack { slots, live });
+        .push(crate::runtime::gc::SuspendedStack { slots, live });
     let update = store.epoch_deadline_reached();
     store.inner().suspended_stacks.pop();
     match update {

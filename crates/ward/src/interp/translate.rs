@@ -82,7 +82,7 @@ pub(crate) struct SideTables {
     /// Immediates of atomic and shared-memory instructions.
     pub atomic_sites: Vec<crate::interp::bytecode::AtomicSite>,
     /// Layouts of the structs that `struct.new` makes (from `GcSite::layout`).
-    pub layouts: Vec<crate::gc::Layout>,
+    pub layouts: Vec<crate::gc_repr::Layout>,
     /// Target types of casts.
     pub casts: Vec<crate::types::RefType>,
     /// 128-bit immediates: `v128.const` values and shuffle masks.

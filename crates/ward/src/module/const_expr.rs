@@ -132,15 +132,15 @@ impl ConstExpr {
                     .expect("the operators listed take no operands"),
                 ConstOp::RefI31 => {
                     let v = stack.pop().expect("validated constant expression") as u64;
-                    crate::gc::i31_encode(v) as u128
+                    crate::gc_repr::i31_encode(v) as u128
                 }
                 ConstOp::AnyConvertExtern => {
                     let v = stack.pop().expect("validated constant expression") as u64;
-                    crate::gc::internalize(v) as u128
+                    crate::gc_repr::internalize(v) as u128
                 }
                 ConstOp::ExternConvertAny => {
                     let v = stack.pop().expect("validated constant expression") as u64;
-                    crate::gc::externalize(v) as u128
+                    crate::gc_repr::externalize(v) as u128
                 }
                 ConstOp::StructNew(ty) => {
                     let n = field_count(ty);

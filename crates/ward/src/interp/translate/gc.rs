@@ -12,10 +12,10 @@ use crate::interp::bytecode::{BranchOffset, CastIndex, GcOp, GcSite, GcSiteIndex
 
 impl Translator<'_, '_> {
     /// The module-local id and layout of struct or array type `type_index`.
-    fn gc_layout(&self, type_index: u32) -> (CoreTypeId, crate::gc::Layout) {
+    fn gc_layout(&self, type_index: u32) -> (CoreTypeId, crate::gc_repr::Layout) {
         let id = self.env.type_ids[type_index as usize];
         let layout =
-            crate::gc::Layout::from_composite(&self.env.types.types[id].composite_type.inner)
+            crate::gc_repr::Layout::from_composite(&self.env.types.types[id].composite_type.inner)
                 .expect("validated: a struct or array type");
         (id, layout)
     }
@@ -29,9 +29,10 @@ impl Translator<'_, '_> {
         count: u32,
     ) -> GcSiteIndex {
         let inner = &self.env.types.types[ty].composite_type.inner;
-        let layout = crate::gc::Layout::from_composite(inner).expect("validated: struct or array");
+        let layout =
+            crate::gc_repr::Layout::from_composite(inner).expect("validated: struct or array");
         let (storage, offset, words, trace) = match &layout {
-            crate::gc::Layout::Struct {
+            crate::gc_repr::Layout::Struct {
                 fields,
                 offsets,
                 words,
@@ -40,13 +41,16 @@ impl Translator<'_, '_> {
             } => {
                 let f = (field as usize).min(fields.len().saturating_sub(1));
                 (
-                    fields.get(f).copied().unwrap_or(crate::gc::Storage::I64),
+                    fields
+                        .get(f)
+                        .copied()
+                        .unwrap_or(crate::gc_repr::Storage::I64),
                     offsets.get(f).copied().unwrap_or(0),
                     *words,
                     *trace,
                 )
             }
-            crate::gc::Layout::Array(storage) => (*storage, 0, 0, 0),
+            crate::gc_repr::Layout::Array(storage) => (*storage, 0, 0, 0),
         };
         self.env.side_tables.gc_sites.push(GcSite {
             ty: self.env.types.id(ty),
@@ -73,8 +77,8 @@ impl Translator<'_, '_> {
 
     fn struct_get(&mut self, type_index: u32, field: u32, signed: bool) {
         let (ty, layout) = self.gc_layout(type_index);
-        let wide = matches!(&layout, crate::gc::Layout::Struct { fields, .. }
-            if fields[field as usize] == crate::gc::Storage::V128);
+        let wide = matches!(&layout, crate::gc_repr::Layout::Struct { fields, .. }
+            if fields[field as usize] == crate::gc_repr::Storage::V128);
         let site = self.gc_site(ty, field, signed, 0, 0);
         let obj = self.pop_slot();
         let dst = if wide {
@@ -92,7 +96,10 @@ impl Translator<'_, '_> {
 
     fn array_get(&mut self, type_index: u32, signed: bool) {
         let (ty, layout) = self.gc_layout(type_index);
-        let wide = matches!(layout, crate::gc::Layout::Array(crate::gc::Storage::V128));
+        let wide = matches!(
+            layout,
+            crate::gc_repr::Layout::Array(crate::gc_repr::Storage::V128)
+        );
         let site = self.gc_site(ty, 0, signed, 0, 0);
         let base = self.pop_span(2);
         let dst = if wide {
@@ -166,7 +173,7 @@ impl Translator<'_, '_> {
         match op {
             O::StructNew { struct_type_index } => {
                 let (ty, layout) = self.gc_layout(*struct_type_index);
-                let crate::gc::Layout::Struct { fields, .. } = &layout else {
+                let crate::gc_repr::Layout::Struct { fields, .. } = &layout else {
                     unreachable!("validated: struct.new names a struct type")
                 };
                 let count = fields.len() as u32;
