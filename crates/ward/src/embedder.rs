@@ -10,7 +10,8 @@ use std::sync::Arc;
 use crate::func::Caller;
 use crate::interp::exec::Embedder;
 use crate::limits::UpdateDeadline;
-use crate::store::{FuncKind, Store, StoreInner};
+use crate::runtime::store::{FuncKind, StoreInner};
+use crate::store::Store;
 use crate::values::{Val, push_slots, slot_width, vals_from_slots};
 use crate::{Error, Result};
 

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wasmparser::WasmFeatures;
 
 use crate::Result;
-use crate::memory::MemoryPool;
 use crate::proposals::ProposalSet;
+use crate::reservation::MemoryPool;
 use crate::type_registry::{RecGroupKey, RegisteredTypes, TypeInfo, TypeRegistry};
 use crate::types::{FuncType, HeapType, RefType, TypeId, ValType};
 

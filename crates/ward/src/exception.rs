@@ -13,17 +13,11 @@
 
 use crate::handle::{ExnRef, StoreId};
 use crate::runtime::gc::{GcObject, ObjectKind};
-use crate::store::{AsContext, AsContextMut, StoreInner};
-use crate::types::{FuncType, TypeId};
+use crate::runtime::store::{StoreInner, TagEntity};
+use crate::store::{AsContext, AsContextMut};
+use crate::types::FuncType;
 use crate::values::{Val, describe, push_slots, vals_from_slots};
 use crate::{Error, Result};
-
-/// A tag in the store: the signature of the payload its exceptions carry.
-pub(crate) struct TagEntity {
-    /// Canonical id of the tag's function type (its params are the payload; it has no results).
-    pub ty: TypeId,
-    pub sig: FuncType,
-}
 
 /// An exception tag: identifies a kind of exception and the types of its payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -133,5 +127,16 @@ impl ExnRef {
         let (tag, payload) = self.entity(inner)?;
         let sig = &inner.tags[tag as usize].sig;
         Ok(vals_from_slots(payload, sig.params(), inner))
+    }
+}
+
+impl StoreInner {
+    /// Adds a tag to the store and returns its handle.
+    pub fn push_tag(&mut self, entity: TagEntity) -> Tag {
+        self.tags.push(entity);
+        Tag {
+            store: self.id,
+            index: (self.tags.len() - 1) as u32,
+        }
     }
 }

@@ -1,16 +1,12 @@
-//! Globals: the store-owned value cells and the public [`Global`] handle.
+//! The public [`Global`] handle: a global of a store, read and set by the host. The value cell is
+//! the store's `runtime::store::GlobalEntity`.
 
 use crate::handle::StoreId;
+use crate::runtime::store::{GlobalEntity, StoreInner};
 use crate::store::{AsContext, AsContextMut};
 use crate::types::{GlobalType, Mutability};
 use crate::values::Val;
 use crate::{Error, Result};
-
-pub(crate) struct GlobalEntity {
-    /// Encoded value (see `values`); `v128` uses all 128 bits.
-    pub value: u128,
-    pub ty: GlobalType,
-}
 
 /// A global in a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,7 +38,7 @@ impl Global {
         })
     }
 
-    fn entity<'a>(&self, store: &'a crate::store::StoreInner) -> &'a GlobalEntity {
+    fn entity<'a>(&self, store: &'a StoreInner) -> &'a GlobalEntity {
         assert_eq!(self.store, store.id, "global used with the wrong store");
         &store.globals[self.index as usize]
     }

@@ -7,14 +7,19 @@
 
 use std::sync::{Arc, LazyLock};
 
-use crate::exception::{Tag, TagEntity};
+use crate::exception::Tag;
 use crate::func::{Func, TypedFunc, WasmParams, WasmResults};
-use crate::global::{Global, GlobalEntity};
+use crate::global::Global;
 use crate::handle::StoreId;
 use crate::memory::{Memory, SharedMemory};
 use crate::module::{DataMode, ElemItems, ElemMode, EntityIndex, ImportKind, Module};
-use crate::store::{AsContext, AsContextMut, FuncEntity, FuncKind, InstanceEntity, Store};
-use crate::table::{Table, TableEntity};
+use crate::runtime::memory::MemoryEntity;
+use crate::runtime::store::{
+    FuncEntity, FuncKind, GlobalEntity, InstanceEntity, StoreInner, TagEntity,
+};
+use crate::runtime::table::TableEntity;
+use crate::store::{AsContext, AsContextMut, Store};
+use crate::table::Table;
 use crate::trap::{Trap, TrapKind, WasmBacktrace};
 use crate::types::{MemoryType, Mutability, TableType};
 use crate::{Error, Result};
@@ -214,11 +219,7 @@ impl Instance {
     }
 }
 
-fn entity_extern(
-    inner: &crate::store::StoreInner,
-    instance: &InstanceEntity,
-    index: EntityIndex,
-) -> Extern {
+fn entity_extern(inner: &StoreInner, instance: &InstanceEntity, index: EntityIndex) -> Extern {
     let store = inner.id;
     match index {
         EntityIndex::Func(i) => Extern::Func(Func {
@@ -259,7 +260,7 @@ fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<
         }
 }
 
-fn table_matches(store: &crate::store::StoreInner, actual: TableType, expected: TableType) -> bool {
+fn table_matches(store: &StoreInner, actual: TableType, expected: TableType) -> bool {
     let engine = &store.engine;
     actual.table64 == expected.table64
         && engine.ref_is_subtype(actual.element, expected.element)
@@ -284,7 +285,7 @@ fn memory_matches(actual: MemoryType, expected: MemoryType) -> bool {
         )
 }
 
-fn check_import(store: &crate::store::StoreInner, kind: &ImportKind, provided: &Extern) -> bool {
+fn check_import(store: &StoreInner, kind: &ImportKind, provided: &Extern) -> bool {
     match (kind, provided) {
         (ImportKind::Func(expected), Extern::Func(f)) => store
             .engine
@@ -387,7 +388,7 @@ pub(crate) fn instantiate<T>(
             Extern::Table(t) => tables.push(t.index),
             Extern::Memory(mem) => memories.push(mem.index),
             Extern::SharedMemory(shared) => {
-                let entity = crate::memory::MemoryEntity::new_shared(shared.inner.clone())?;
+                let entity = MemoryEntity::new_shared(shared.inner.clone())?;
                 memories.push(store.inner.push_memory(entity).index);
             }
             Extern::Global(g) => globals.push(g.index),

@@ -42,6 +42,7 @@ mod linker;
 mod memory;
 mod module;
 mod proposals;
+mod reservation;
 mod runtime;
 mod store;
 mod table;

@@ -1,165 +1,32 @@
-//! [`Store<T>`]: owns every instance, function, memory, table and global, plus the host's data `T`.
+//! [`Store<T>`]: owns every instance, function, memory, table and global, plus the host's data `T`;
+//! and [`AsContext`]/[`AsContextMut`], how the API's methods take a store.
 //!
-//! Public handles ([`Func`], [`Memory`], …) are a store id plus an index into the vectors here. Only the
-//! store's owner can touch them, so a store is `Send` but used by one thread at a time. Used by everything
-//! that runs code: `instance`, `func`, the executor.
+//! The store's state that does not depend on `T` is `runtime::store::StoreInner`; public handles
+//! ([`Func`], [`Memory`](crate::Memory), …) are a store id plus an index into its vectors. This file
+//! adds what involves the host: its data, its functions, the resource limiter it installs and the
+//! epoch deadline callback. Only the store's owner can touch it, so a store is `Send` but used by one
+//! thread at a time. Used by everything that runs code: `instance`, `func`, the executor.
 
-use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::engine::Engine;
-use crate::exception::{Tag, TagEntity};
 use crate::func::{Caller, Func};
-use crate::global::GlobalEntity;
 use crate::handle::StoreId;
-use crate::interp::exec::ExecStack;
 use crate::limits::{
     DEFAULT_COUNT_LIMIT, InterruptHandle, ResourceLimiter, UpdateDeadline, WallClockDeadline,
 };
-use crate::memory::{Memory, MemoryEntity};
-use crate::module::Module;
-use crate::table::TableEntity;
-use crate::type_registry::RegisteredTypes;
-use crate::types::{FuncType, HeapType, MemoryType, TableType, TypeId, ValType};
+use crate::runtime::memory::{MemoryEntity, SharedMemoryInner};
+use crate::runtime::store::{FuncEntity, FuncKind, StoreInner};
+use crate::runtime::table::TableEntity;
+use crate::types::{FuncType, MemoryType, TableType};
 use crate::values::Val;
 use crate::{Error, Result};
 
 /// A host function as the store keeps it.
 pub(crate) type HostFunc<T> =
     Arc<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static>;
-
-pub(crate) enum FuncKind {
-    /// Defined function `index` (among defined functions) of instance `instance`.
-    Wasm { instance: u32, index: u32 },
-    /// Host function `index` of the store's host function list.
-    Host { index: u32 },
-}
-
-pub(crate) struct FuncEntity {
-    /// Canonical signature id.
-    pub ty: TypeId,
-    pub sig: FuncType,
-    pub kind: FuncKind,
-}
-
-pub(crate) struct InstanceEntity {
-    pub module: Module,
-    /// Module index → store index, for each index space.
-    pub funcs: Box<[u32]>,
-    pub tables: Box<[u32]>,
-    pub memories: Box<[u32]>,
-    pub globals: Box<[u32]>,
-    pub tags: Box<[u32]>,
-    /// Data segments; a dropped segment is empty.
-    pub data: Vec<Arc<[u8]>>,
-    /// Element segments as encoded references; a dropped segment is empty.
-    pub elems: Vec<Arc<[u64]>>,
-}
-
-/// The part of a store that does not depend on the host data type.
-pub(crate) struct StoreInner {
-    pub id: StoreId,
-    pub engine: Engine,
-    pub funcs: Vec<FuncEntity>,
-    pub instances: Vec<InstanceEntity>,
-    pub memories: Vec<MemoryEntity>,
-    pub tables: Vec<TableEntity>,
-    pub globals: Vec<GlobalEntity>,
-    pub externs: Vec<Box<dyn Any + Send + Sync>>,
-    pub tags: Vec<TagEntity>,
-    /// Canonical ids of the signatures of host functions and tags.
-    pub host_types: std::collections::HashMap<FuncType, TypeId>,
-    /// Types the host made things of (host signatures, host tables' and globals' defined types),
-    /// kept registered in the engine while the store lives.
-    pub held_types: std::collections::HashMap<TypeId, RegisteredTypes>,
-    /// GC objects and thrown exceptions (see `gc`).
-    pub gc: crate::runtime::gc::GcHeap,
-    /// Value stacks of activations suspended in host calls: roots for the collector. An entry is
-    /// pushed by the executor before a host call and popped after it returns, while the stack it
-    /// names is kept alive and untouched by that suspended activation.
-    pub suspended_stacks: Vec<crate::runtime::gc::SuspendedStack>,
-    /// Execution stacks not in use, kept for reuse by later calls.
-    pub stacks: Vec<ExecStack>,
-    /// How many executor activations are live (host → Wasm → host → … nesting).
-    pub activations: u32,
-    /// Fuel left (meaningful with `Config::consume_fuel`).
-    pub fuel: u64,
-    /// Engine epoch at which running code traps with `Interrupt`.
-    pub epoch_deadline: u64,
-    /// Set by an [`InterruptHandle`] to stop running code; cleared by the trap it causes.
-    pub interrupt: Arc<AtomicBool>,
-    /// Armed by `Store::set_wall_clock_deadline`; disarmed when the outermost call into Wasm returns.
-    pub wall_clock: WallClockDeadline,
-}
-
-impl StoreInner {
-    /// The canonical id of a host function's or tag's signature, kept registered while the store
-    /// lives.
-    pub fn host_func_type(&mut self, sig: &FuncType) -> Result<TypeId> {
-        if let Some(id) = self.host_types.get(sig) {
-            return Ok(*id);
-        }
-        let (id, registered) = self.engine.register_host_func_type(sig)?;
-        self.host_types.insert(sig.clone(), id);
-        self.held_types.entry(id).or_insert(registered);
-        Ok(id)
-    }
-
-    /// Keeps the defined type `ty` names, if any, registered while the store lives: for tables and
-    /// globals the host makes with a type taken from a module, which may be dropped.
-    pub fn hold_type(&mut self, ty: ValType) -> Result<()> {
-        let ValType::Ref(r) = ty else { return Ok(()) };
-        let HeapType::Concrete(id) = r.heap else {
-            return Ok(());
-        };
-        if !self.held_types.contains_key(&id) {
-            let held = self.engine.inner.types.retain(id).ok_or_else(|| {
-                Error::Usage(
-                    "the type names a defined type that is no longer registered (its modules were dropped)"
-                        .into(),
-                )
-            })?;
-            self.held_types.insert(id, held);
-        }
-        Ok(())
-    }
-
-    pub fn push_memory(&mut self, entity: MemoryEntity) -> Memory {
-        self.memories.push(entity);
-        Memory {
-            store: self.id,
-            index: (self.memories.len() - 1) as u32,
-        }
-    }
-
-    pub fn push_tag(&mut self, entity: TagEntity) -> Tag {
-        self.tags.push(entity);
-        Tag {
-            store: self.id,
-            index: (self.tags.len() - 1) as u32,
-        }
-    }
-
-    pub fn push_func(&mut self, entity: FuncEntity) -> Func {
-        self.funcs.push(entity);
-        Func {
-            store: self.id,
-            index: (self.funcs.len() - 1) as u32,
-        }
-    }
-}
-
-impl Drop for StoreInner {
-    /// Gives the memories' address space back to the engine for later stores' memories.
-    fn drop(&mut self) {
-        let pool = &self.engine.inner.memory_pool;
-        for memory in self.memories.drain(..) {
-            memory.release_to(pool);
-        }
-    }
-}
 
 /// Picks the resource limiter out of the host data.
 type LimiterFn<T> = Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static) + Send>;
@@ -444,7 +311,7 @@ impl<T> Store<T> {
         }
         let engine = &self.inner.engine;
         let memory = if ty.shared {
-            crate::memory::SharedMemoryInner::new(ty).and_then(MemoryEntity::new_shared)
+            SharedMemoryInner::new(ty).and_then(MemoryEntity::new_shared)
         } else {
             MemoryEntity::new_in(
                 &engine.inner.memory_pool,
@@ -578,6 +445,17 @@ impl<T> Store<T> {
             sig,
             kind: FuncKind::Host { index },
         }))
+    }
+}
+
+impl StoreInner {
+    /// Adds a function to the store and returns its handle.
+    pub fn push_func(&mut self, entity: FuncEntity) -> Func {
+        self.funcs.push(entity);
+        Func {
+            store: self.id,
+            index: (self.funcs.len() - 1) as u32,
+        }
     }
 }
 

@@ -10,7 +10,8 @@ use crate::func::Func;
 use crate::gc_repr::{self, EXTERNALIZED};
 use crate::handle::{ExnRef, StoreId};
 use crate::runtime::gc;
-use crate::store::{AsContext, AsContextMut, StoreInner};
+use crate::runtime::store::StoreInner;
+use crate::store::{AsContext, AsContextMut};
 use crate::types::{HeapType, RefType, ValType};
 use crate::{Error, Result};
 
@@ -286,7 +287,7 @@ impl Val {
 
     /// Whether the value can be passed where `ty` is expected (checks the kind, nullability, and for
     /// function references the signature).
-    pub(crate) fn matches(&self, store: &crate::store::StoreInner, ty: ValType) -> bool {
+    pub(crate) fn matches(&self, store: &StoreInner, ty: ValType) -> bool {
         match (self, ty) {
             (Val::I32(_), ValType::I32)
             | (Val::I64(_), ValType::I64)

@@ -13,8 +13,8 @@ use std::time::Duration;
 use super::bytecode::{AtomicOp, Extend, Instr, RmwOp, Slot};
 use super::gc_ops::GcFrame;
 use super::translate::SideTables;
-use crate::memory::SharedMemoryInner;
-use crate::store::StoreInner;
+use crate::runtime::memory::SharedMemoryInner;
+use crate::runtime::store::StoreInner;
 use crate::trap::TrapKind;
 
 /// The low `size` bytes of `value`.
@@ -237,7 +237,7 @@ fn plain_access(
 /// `memory.copy` where either memory is shared: memories `dm` (destination, range `d`) and `sm`
 /// (source, range `s`) of the store, both ranges checked against their memories' sizes.
 pub(super) fn copy_with_shared(
-    memories: &mut [crate::memory::MemoryEntity],
+    memories: &mut [crate::runtime::memory::MemoryEntity],
     dm: usize,
     sm: usize,
     d: std::ops::Range<usize>,

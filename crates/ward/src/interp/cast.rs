@@ -8,7 +8,7 @@
 
 use crate::gc_repr;
 use crate::runtime::gc;
-use crate::store::StoreInner;
+use crate::runtime::store::StoreInner;
 use crate::types::{HeapType, RefType};
 
 /// Whether the slot value `raw` is a value of reference type `ty`.

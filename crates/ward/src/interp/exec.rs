@@ -31,7 +31,7 @@ use super::ops::{Calls, Request};
 pub(crate) use super::stack::ExecStack;
 use super::stack::{Current, Frame};
 use crate::runtime::gc::SuspendedStack;
-use crate::store::{FuncKind, StoreInner};
+use crate::runtime::store::{FuncKind, StoreInner};
 use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
 use crate::values::slot_count;
 use crate::{Error, Result};

@@ -9,7 +9,7 @@ use super::bytecode::{BranchOffset, CastIndex, GcOp, Instr, Slot};
 use super::translate::SideTables;
 use crate::gc_repr::{self, Storage};
 use crate::runtime::gc::{self, GcObject, ObjectKind};
-use crate::store::StoreInner;
+use crate::runtime::store::StoreInner;
 use crate::trap::TrapKind;
 
 /// How execution continues after an instruction run here.

@@ -16,7 +16,7 @@ use super::stack::{Current, Frame};
 use super::translate::CompiledFunc;
 use crate::handle::ExnRef;
 use crate::runtime::gc::ObjectKind;
-use crate::store::{FuncKind, StoreInner};
+use crate::runtime::store::{FuncKind, StoreInner};
 use crate::trap::TrapKind;
 use crate::values::slot_count;
 use crate::{Error, Result};

@@ -641,7 +641,7 @@ pub(crate) struct SuspendedStack {
 unsafe impl Send for SuspendedStack {}
 
 /// Collects the store's heap. `current` is the live part of the running activation's value stack.
-pub(crate) fn collect(store: &mut crate::store::StoreInner, current: &[u64]) {
+pub(crate) fn collect(store: &mut crate::runtime::store::StoreInner, current: &[u64]) {
     let suspended = store.suspended_stacks.iter().map(|stack| {
         // SAFETY: each entry names the live slots of an activation suspended in a host call; its
         // stack is owned by that activation's `invoke` call, which is still on the host stack, does

@@ -4,7 +4,10 @@
 //! Creating and destroying a reservation costs three system calls (`mmap`, `mprotect`, `munmap`), which
 //! made instantiating a small module about 15 µs of kernel time. A store hands its memories' reservations
 //! back to the engine's pool when it is dropped; the pool zeroes them and gives them to later memories,
-//! so instantiation usually needs at most one `madvise`. Used by the parent `memory` module only.
+//! //! so instantiation usually needs at most one `madvise`.
+//!
+//! A platform leaf below the engine and the runtime (it names nothing else in the crate): the engine
+//! owns the pool, which its stores share, and `runtime::memory` makes linear memories of reservations.
 
 use std::ops::Range;
 use std::ptr::NonNull;

@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::reservation::MemoryReservation;
+use crate::reservation::MemoryReservation;
 use crate::types::MemoryType;
 use crate::{Error, Result};
 
