@@ -3,7 +3,7 @@
 //! one thread, interleaved, median of the runs: `cargo run --release --bin shared [runs]`.
 //!
 //! Unshared memories use the threaded fast path; every access to a shared memory runs through
-//! `Instr::Atomic` (word-sized atomics, see `crates/ward/src/memory/shared.rs`).
+//! `Instr::Atomic` (word-sized atomics, see `crates/ward/src/runtime/memory/shared.rs`).
 
 use std::time::{Duration, Instant};
 

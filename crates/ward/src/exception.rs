@@ -78,7 +78,7 @@ impl ExnRef {
             push_slots(&mut payload, val.to_raw(inner.id)?, *ty);
         }
         // Host-made exceptions do not trigger a collection: the values the host is passing may be
-        // held only by the host (see `gc`).
+        // held only by the host (see `runtime::gc`).
         if !inner.gc.fits(payload.len()) || !store.reserve_gc_heap(Some(payload.len()))? {
             return Err(Error::Usage("GC heap exhausted".into()));
         }

@@ -60,7 +60,7 @@ impl ExternRef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AnyRef {
     pub(crate) store: StoreId,
-    /// The slot encoding (see `gc`).
+    /// The slot encoding (see `gc_repr`).
     pub(crate) raw: u64,
 }
 

@@ -27,7 +27,7 @@ use super::bytecode::{
     V128BinaryOp, V128ConstIndex, V128ExtractOp, V128LoadOp, V128ReplaceOp, V128ShiftOp,
     V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
 };
-use crate::module::CanonicalTypes;
+use crate::module::types::CanonicalTypes;
 use crate::types::{GlobalType, ValType};
 
 mod gc;

@@ -19,8 +19,9 @@ use std::sync::{Arc, OnceLock};
 use wasmparser::types::{CoreTypeId, Types};
 use wasmparser::{BinaryReader, FunctionBody};
 
+use super::ModuleInner;
 use super::func_body::{CompileBudget, ReaderScratch, translate_validated, translated_size};
-use super::{CanonicalTypes, ModuleInner};
+use super::types::CanonicalTypes;
 use crate::Result;
 use crate::engine::Engine;
 use crate::interp::bytecode::Instr;

@@ -11,7 +11,7 @@
 mod const_expr;
 mod func_body;
 mod lazy;
-mod types;
+pub(crate) mod types;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,13 +26,13 @@ use wasmparser::{
 pub(crate) use const_expr::{ConstAlloc, ConstExpr};
 use func_body::{CompileBudget, ReaderScratch, validate_and_translate};
 pub(crate) use lazy::FuncCode;
+use types::CanonicalTypes;
 
 use crate::engine::Engine;
 use crate::interp::translate::{ModuleEnv, Translator};
 use crate::type_registry::RegisteredTypes;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, TypeId};
 use crate::{Error, Result};
-pub(crate) use types::CanonicalTypes;
 
 /// What an import expects.
 #[derive(Debug, Clone)]

@@ -2,10 +2,11 @@
 //! its handles index (`store`), linear memories (`memory`), tables (`table`), the GC heap and its
 //! collector (`gc`).
 //!
-//! Depends on the engine layer (`engine`, `module`, `types`, `type_registry`, `gc_repr`) and on
-//! the leaves below everything (`trap`, `handle`, `limits`); names nothing of the public API
-//! files above it (`store`'s `Store<T>`, the handles in `func`, `global`, `table`, `memory`,
-//! `exception`, `values`, `instance`, `linker`), which use it.
+//! Depends on the engine layer (`engine`, `module`, `type_registry`), on `limits`, and on the leaves
+//! below everything (`trap`, `handle`, `types`, `gc_repr`, `reservation`). Names nothing of the
+//! public API files above it (`store`'s `Store<T>`, the handles in `func`, `global`, `table`,
+//! `memory`, `exception`, `values`, `instance`), which use it; the executor (`interp::exec`) reads
+//! and writes the entities directly. `docs/DESIGN-NOTES.md` maps every file to its layer.
 
 pub(crate) mod gc;
 pub(crate) mod memory;
