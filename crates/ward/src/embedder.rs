@@ -12,7 +12,8 @@ use crate::interp::exec::Embedder;
 use crate::limits::UpdateDeadline;
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::store::Store;
-use crate::values::{Val, push_slots, slot_width, vals_from_slots};
+use crate::types::{push_slots, slot_width};
+use crate::values::{Val, vals_from_slots};
 use crate::{Error, Result};
 
 impl<T> Embedder for Store<T> {

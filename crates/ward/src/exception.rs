@@ -15,8 +15,8 @@ use crate::handle::{ExnRef, StoreId};
 use crate::runtime::gc::{GcObject, ObjectKind};
 use crate::runtime::store::{StoreInner, TagEntity};
 use crate::store::{AsContext, AsContextMut};
-use crate::types::FuncType;
-use crate::values::{Val, describe, push_slots, vals_from_slots};
+use crate::types::{FuncType, push_slots};
+use crate::values::{Val, describe, vals_from_slots};
 use crate::{Error, Result};
 
 /// An exception tag: identifies a kind of exception and the types of its payload.

@@ -11,8 +11,8 @@ use crate::handle::StoreId;
 use crate::instance::Extern;
 use crate::interp::exec;
 use crate::store::{AsContext, AsContextMut, HostFunc, Store};
-use crate::types::{FuncType, ValType};
-use crate::values::{ExternRef, V128, Val, describe, push_slots, vals_from_slots};
+use crate::types::{FuncType, ValType, push_slots};
+use crate::values::{ExternRef, V128, Val, describe, vals_from_slots};
 use crate::{Engine, Error, Result};
 
 /// A function in a store: defined by a module instance or by the host.

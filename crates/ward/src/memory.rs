@@ -150,8 +150,8 @@ impl Memory {
 
 /// A linear memory shared between threads (the threads proposal): usable by any number of stores
 /// of its engine, on any thread, at once. Every access to its bytes, from Wasm or through this
-/// handle, is atomic (see the memory model in `runtime/memory/shared.rs`), so there is no `data()` slice;
-/// use [`SharedMemory::read`] and [`SharedMemory::write`].
+/// handle, is atomic (see the memory model in `runtime/memory/shared.rs`), so there is no `data()`
+/// slice; use [`SharedMemory::read`] and [`SharedMemory::write`].
 #[derive(Clone)]
 pub struct SharedMemory {
     pub(crate) inner: Arc<SharedMemoryInner>,

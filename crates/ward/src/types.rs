@@ -1,7 +1,9 @@
 //! The public description of Wasm types: values, references, functions, memories, tables and globals.
 //!
 //! Concrete type references carry a [`TypeId`], the engine-wide canonical identity of a type (equal ids mean
-//! equivalent types, across modules of one [`Engine`](crate::Engine)).
+//! equivalent types, across modules of one [`Engine`](crate::Engine)). Also how many interpreter
+//! slots a value of a type takes ([`slot_width`], [`slot_count`], [`push_slots`]), which the executor
+//! and the host-facing conversions (`values`, `func`, `exception`) share.
 
 use std::fmt;
 use std::sync::Arc;
@@ -160,6 +162,24 @@ impl fmt::Display for ValType {
                 }
             }
         }
+    }
+}
+
+/// Interpreter slots a value of type `ty` takes: two for `v128`, one otherwise.
+pub(crate) fn slot_width(ty: ValType) -> usize {
+    if matches!(ty, ValType::V128) { 2 } else { 1 }
+}
+
+/// Interpreter slots a sequence of values takes.
+pub(crate) fn slot_count(tys: &[ValType]) -> usize {
+    tys.iter().map(|t| slot_width(*t)).sum()
+}
+
+/// Appends the raw slots of `raw`, a value of type `ty`.
+pub(crate) fn push_slots(out: &mut Vec<u64>, raw: u128, ty: ValType) {
+    out.push(raw as u64);
+    if slot_width(ty) == 2 {
+        out.push((raw >> 64) as u64);
     }
 }
 

@@ -12,7 +12,7 @@ use crate::handle::{ExnRef, StoreId};
 use crate::runtime::gc;
 use crate::runtime::store::StoreInner;
 use crate::store::{AsContext, AsContextMut};
-use crate::types::{HeapType, RefType, ValType};
+use crate::types::{HeapType, RefType, ValType, slot_width};
 use crate::{Error, Result};
 
 /// A host value a Wasm program can hold as an `externref`.
@@ -408,24 +408,6 @@ impl Val {
                 }
             }
         }
-    }
-}
-
-/// Interpreter slots a value of type `ty` takes: two for `v128`, one otherwise.
-pub(crate) fn slot_width(ty: ValType) -> usize {
-    if matches!(ty, ValType::V128) { 2 } else { 1 }
-}
-
-/// Interpreter slots a sequence of values takes.
-pub(crate) fn slot_count(tys: &[ValType]) -> usize {
-    tys.iter().map(|t| slot_width(*t)).sum()
-}
-
-/// Appends the raw slots of `raw`, a value of type `ty`.
-pub(crate) fn push_slots(out: &mut Vec<u64>, raw: u128, ty: ValType) {
-    out.push(raw as u64);
-    if slot_width(ty) == 2 {
-        out.push((raw >> 64) as u64);
     }
 }
 

@@ -33,7 +33,7 @@ use super::stack::{Current, Frame};
 use crate::runtime::gc::SuspendedStack;
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
-use crate::values::slot_count;
+use crate::types::slot_count;
 use crate::{Error, Result};
 
 /// What the executor needs from the embedder's store, `Store<T>`: the runtime state, and what

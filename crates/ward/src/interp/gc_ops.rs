@@ -179,7 +179,7 @@ pub(super) unsafe fn new_exception(
     } = frame;
     let tag = store.instances[instance as usize].tags[tag as usize];
     let entity = &store.tags[tag as usize];
-    let (ty, n) = (entity.ty, crate::values::slot_count(entity.sig.params()));
+    let (ty, n) = (entity.ty, crate::types::slot_count(entity.sig.params()));
     if store.gc.wants_collection(n) {
         // SAFETY: the caller's contract: the frame is in bounds.
         let live = unsafe { std::slice::from_raw_parts(slots, fp + frame_size) };

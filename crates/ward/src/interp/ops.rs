@@ -18,7 +18,7 @@ use crate::handle::ExnRef;
 use crate::runtime::gc::ObjectKind;
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::trap::TrapKind;
-use crate::values::slot_count;
+use crate::types::slot_count;
 use crate::{Error, Result};
 
 /// What a handler asks of the activation's driver (`exec::run`) when it returns
