@@ -2,7 +2,8 @@
 """The module import graph of a crate's `src/`: which file uses which.
 
 An edge `a -> b` means file `a` names an item of file `b` through a path (`use crate::x::y`,
-`super::z`, an inline `crate::x::y::f()`); `mod` declarations are not edges. Re-exports at the crate
+`super::z`, a child module's `use child::Item`, an inline `crate::x::y::f()`); `mod` declarations
+are not edges. Re-exports at the crate
 root (`pub use x::Y` in lib.rs) resolve to the file that defines them.
 
 Prints the edge count, the strongly connected components with more than one file (import cycles),
@@ -69,6 +70,9 @@ def resolve(files, reexports, module, path):
         parts = base + path
     elif path[0] == "self":
         parts = list(module) + path[1:]
+    elif tuple(module) + (path[0],) in files:
+        # A relative path into a child module (`use lazy::FuncCode;` in module/mod.rs).
+        parts = list(module) + path
     else:
         return None
     if parts and tuple(parts[:1]) not in files and parts[0] in reexports:

@@ -1,4 +1,4 @@
-//! The embedder's side of the executor: `Store<T>` implements `interp::exec::Embedder`, through
+//! The embedder's side of the executor: `Store<T>` implements `interp::host::Embedder`, through
 //! which running Wasm calls host functions (with a [`Caller`] and [`Val`]s), asks the resource
 //! limiter to grow memories, tables and the GC heap, and runs the epoch deadline callback. The
 //! executor itself names no API type.
@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::func::Caller;
-use crate::interp::exec::Embedder;
+use crate::interp::host::Embedder;
 use crate::limits::UpdateDeadline;
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::store::Store;

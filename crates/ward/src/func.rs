@@ -8,7 +8,6 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::handle::StoreId;
-use crate::instance::Extern;
 use crate::interp::exec;
 use crate::store::{AsContext, AsContextMut, HostFunc, Store};
 use crate::types::{FuncType, ValType, push_slots};
@@ -171,16 +170,6 @@ impl<T> Caller<'_, T> {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         self.store.engine()
-    }
-
-    /// An export of the calling instance (`None` when called from the host directly).
-    pub fn get_export(&self, name: &str) -> Option<Extern> {
-        let instance = self.instance?;
-        crate::instance::Instance {
-            store: self.store.inner.id,
-            index: instance,
-        }
-        .get_export(&*self.store, name)
     }
 }
 

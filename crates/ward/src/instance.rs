@@ -8,7 +8,7 @@
 use std::sync::{Arc, LazyLock};
 
 use crate::exception::Tag;
-use crate::func::{Func, TypedFunc, WasmParams, WasmResults};
+use crate::func::{Caller, Func, TypedFunc, WasmParams, WasmResults};
 use crate::global::Global;
 use crate::handle::StoreId;
 use crate::memory::{Memory, SharedMemory};
@@ -595,4 +595,16 @@ pub(crate) fn instantiate<T>(
         func.call(&mut *store, &[], &mut [])?;
     }
     Ok(instance)
+}
+
+impl<T> Caller<'_, T> {
+    /// An export of the calling instance (`None` when called from the host directly).
+    pub fn get_export(&self, name: &str) -> Option<Extern> {
+        let instance = self.instance?;
+        Instance {
+            store: self.store.inner.id,
+            index: instance,
+        }
+        .get_export(&*self.store, name)
+    }
 }

@@ -3,7 +3,7 @@
 //! the GC instructions (`gc_ops`).
 //!
 //! A shared memory's bytes are only touched through [`SharedMemoryInner`]'s word-atomic accessors
-//! (the memory model is argued in `memory/shared.rs`): `Relaxed` for ordinary accesses, `SeqCst` for
+//! (the memory model is argued in `runtime/memory/shared.rs`): `Relaxed` for ordinary accesses, `SeqCst` for
 //! the atomic instructions. An unshared memory belongs to this store alone, which the executor holds
 //! exclusively, so atomics on it are plain accesses.
 

@@ -141,7 +141,7 @@ pub(super) unsafe fn execute(
 /// Room for an object of `words` words beyond the GC heap's grant: asks the store's resource
 /// limiter and, if it refuses, collects (roots: `live` and the rest of the store, as at any
 /// collection) and asks again for what is still missing. `Ok(false)`: there is no room.
-pub(super) fn make_room<E: super::exec::Embedder>(
+pub(super) fn make_room<E: super::host::Embedder>(
     store: &mut E,
     live: &[u64],
     words: usize,

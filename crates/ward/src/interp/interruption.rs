@@ -10,7 +10,7 @@
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
-use super::exec::Embedder;
+use super::host::Embedder;
 use crate::Result;
 use crate::limits::UpdateDeadline;
 

@@ -11,11 +11,12 @@ pub(crate) mod fast;
 mod float;
 mod fusion;
 mod gc_ops;
+pub(crate) mod host;
 mod interruption;
 pub(crate) mod operator_names;
 mod ops;
 mod simd;
-mod stack;
+pub(crate) mod stack;
 pub(crate) mod translate;
 
 use std::fmt::Write;

@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::engine::Engine;
 use crate::handle::StoreId;
-use crate::interp::exec::ExecStack;
+use crate::interp::stack::ExecStack;
 use crate::limits::WallClockDeadline;
 use crate::module::Module;
 use crate::runtime::memory::MemoryEntity;

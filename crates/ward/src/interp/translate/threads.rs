@@ -6,7 +6,7 @@
 //! Sharedness is known when a function is translated, so accesses to unshared memories keep their
 //! fast instructions and pay nothing for threads; every access to a shared memory runs through
 //! `Instr::Atomic`, whose handler touches the memory only through word-sized atomics (see
-//! `memory/shared.rs`).
+//! `runtime/memory/shared.rs`).
 
 use wasmparser::{MemArg, Operator};
 
