@@ -58,7 +58,7 @@ impl Config {
     /// 8 GiB); deeper recursion traps with [`TrapKind::StackOverflow`](crate::TrapKind::StackOverflow).
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         // At most 8 GiB (2^30 slots) on 64-bit targets: lazy translation relies on a bound (see
-        // `module::lazy::CallEntry::UNTRANSLATED`). A 32-bit target cannot allocate more anyway.
+        // `interp::code::CallEntry::UNTRANSLATED`). A 32-bit target cannot allocate more anyway.
         const MAX: usize = if usize::BITS > 32 {
             (8u64 << 30) as usize
         } else {

@@ -46,6 +46,7 @@ mod reservation;
 mod runtime;
 mod store;
 mod table;
+mod tier;
 mod trap;
 mod type_registry;
 mod types;

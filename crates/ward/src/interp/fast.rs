@@ -621,7 +621,7 @@ macro_rules! handler_macros {
                 let module = calls.cur.module();
                 // SAFETY: validation checked the function index, so a defined function's index is below
                 // the number of compiled functions.
-                let callee = unsafe { &module.code.get_unchecked(index as usize).call };
+                let callee = unsafe { &module.interp.funcs.get_unchecked(index as usize).call };
                 // A callee not translated yet (lazy translation) has a frame size no stack can take, so
                 // the check below sends its call to `call_general`, which translates it (see `CallEntry`).
                 let frame_size = callee.frame_size.load(Ordering::Acquire);
@@ -1304,7 +1304,7 @@ handlers! {
         // saw (see `FuncCode::is_published`), so its `v128_consts` points to the constants, of
         // which `index` is one (translator invariant).
         let value = unsafe {
-            let consts = module.code.get_unchecked(cur.index as usize).call.v128_consts.load(Ordering::Relaxed);
+            let consts = module.interp.funcs.get_unchecked(cur.index as usize).call.v128_consts.load(Ordering::Relaxed);
             consts.add(index.index()).read()
         };
         set128!(dst, value)

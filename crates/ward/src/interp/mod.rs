@@ -6,6 +6,7 @@
 mod atomic_ops;
 pub(crate) mod bytecode;
 pub(crate) mod cast;
+pub(crate) mod code;
 pub(crate) mod exec;
 pub(crate) mod fast;
 mod float;
@@ -34,7 +35,7 @@ impl crate::Module {
     pub fn disassemble(&self, wasm: Option<&[u8]>) -> String {
         let bodies = wasm.map(function_operators).unwrap_or_default();
         let mut out = String::new();
-        for index in 0..self.inner.code.len() {
+        for index in 0..self.inner.interp.funcs.len() {
             let func_index = self.inner.num_imported_funcs as usize + index;
             let name = self
                 .inner

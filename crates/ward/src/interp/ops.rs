@@ -553,7 +553,7 @@ pub(super) fn indirect_same_module(calls: &Calls, index: u64, site: CallSiteInde
 }
 
 /// The registers of store function `func` (a Wasm function), which is translated first if it
-/// was not yet (see `module::lazy`).
+/// was not yet (see `interp::code`).
 pub(super) fn current_of(store: &StoreInner, func: u32) -> Result<Current> {
     let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else {
         unreachable!("current_of a host function")

@@ -25,14 +25,14 @@ use crate::{Error, Result};
 
 /// Buffers of the operator reader, kept from one function body to the next.
 #[derive(Default)]
-pub(super) struct ReaderScratch(Option<OperatorsReaderAllocations>);
+pub(crate) struct ReaderScratch(Option<OperatorsReaderAllocations>);
 
 /// Operators translated between two checks of the compilation budget.
 const OPERATORS_PER_BUDGET_CHECK: u32 = 4096;
 
 /// What compiling one module may still take: the `Config`'s `max_translated_size` and
 /// `max_compile_time`, checked every `OPERATORS_PER_BUDGET_CHECK` operators and after each function.
-pub(super) struct CompileBudget {
+pub(crate) struct CompileBudget {
     /// Bytes of translated code the module's finished functions take.
     pub translated: usize,
     pub max_translated: usize,
@@ -43,7 +43,7 @@ pub(super) struct CompileBudget {
 const BYTES_PER_INSTR: usize = std::mem::size_of::<crate::interp::bytecode::Instr>() + 4;
 
 /// Bytes a function of `instructions` instructions counts against `Config::max_translated_size`.
-pub(super) fn translated_size(instructions: usize) -> usize {
+pub(crate) fn translated_size(instructions: usize) -> usize {
     instructions.saturating_mul(BYTES_PER_INSTR)
 }
 
@@ -108,7 +108,7 @@ pub(super) fn validate_and_translate(
 
 /// Translates the locals and operators of `body`, which was validated before (a lazily translated
 /// function at its first call).
-pub(super) fn translate_validated(
+pub(crate) fn translate_validated(
     translator: &mut Translator<'_, '_>,
     body: &FunctionBody<'_>,
     scratch: &mut ReaderScratch,

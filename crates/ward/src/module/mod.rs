@@ -6,11 +6,11 @@
 //! exports, segments, initialisers), and validates and translates every function body into interpreter
 //! bytecode in one pass (`func_body`; eagerly, so unsupported instructions are reported at compile
 //! time). With `Config::lazy_translation` it validates the bodies only and translates each at its
-//! first call (`lazy`). Depends on `engine` and `interp::translate`; used by `instance` and `linker`.
+//! first call (`interp::code`, which holds the interpreter tier's code behind `tier::TierCode`). Depends
+//! on `engine` and `interp::translate`; used by `instance` and `linker`.
 
 mod const_expr;
-mod func_body;
-mod lazy;
+pub(crate) mod func_body;
 pub(crate) mod types;
 
 use std::collections::HashMap;
@@ -25,11 +25,12 @@ use wasmparser::{
 
 pub(crate) use const_expr::{ConstAlloc, ConstExpr};
 use func_body::{CompileBudget, ReaderScratch, validate_and_translate};
-pub(crate) use lazy::FuncCode;
 use types::CanonicalTypes;
 
 use crate::engine::Engine;
+use crate::interp::code::{FuncCode, InterpCode, LazyCode};
 use crate::interp::translate::{ModuleEnv, Translator};
+use crate::tier::TierCode;
 use crate::type_registry::RegisteredTypes;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, TypeId};
 use crate::{Error, Result};
@@ -128,11 +129,9 @@ pub(crate) struct ModuleInner {
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,
     pub data: Vec<DataSegment>,
-    /// Translated bodies of the defined functions: all set when the module is compiled eagerly,
-    /// each at its first call when lazily (see `lazy`; [`ModuleInner::compiled`] translates).
-    pub code: Box<[FuncCode]>,
-    /// What translating a function later needs, with `Config::lazy_translation`.
-    pub lazy: Option<Box<lazy::LazyCode>>,
+    /// The code of the defined functions in each tier, behind the tier interface
+    /// (`crate::tier::TierCode`): the interpreter's bytecode today.
+    pub interp: InterpCode,
     pub func_names: HashMap<u32, String>,
 }
 
@@ -231,7 +230,9 @@ impl Module {
     /// unless the engine translates lazily (`Config::lazy_translation`). For tests and tooling.
     #[doc(hidden)]
     pub fn translated_function_count(&self) -> usize {
-        self.inner.code.iter().filter(|f| f.get().is_some()).count()
+        (0..self.inner.interp.functions() as u32)
+            .filter(|&i| self.inner.interp.has_code(i))
+            .count()
     }
 }
 
@@ -474,7 +475,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         let canonical_ids = canonical.canonical_ids();
         // Ends the borrow of the module's types, which the module keeps for translating later.
         drop(canonical);
-        let lazy = lazy::LazyCode {
+        let lazy = LazyCode {
             bodies_bytes: copied.bytes,
             bodies_offset: copied.offset,
             bodies: copied.ranges,
@@ -557,8 +558,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         start: sections.start,
         elems: sections.elems,
         data: sections.data,
-        code,
-        lazy,
+        interp: InterpCode { funcs: code, lazy },
         func_names: sections.func_names,
     })
 }

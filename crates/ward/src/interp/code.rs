@@ -1,3 +1,7 @@
+//! The interpreter tier's code of a module ([`InterpCode`], held by `ModuleInner` behind the
+//! tier interface `crate::tier::TierCode`): each defined function's bytecode, translated eagerly
+//! when the module is compiled or lazily at its first call.
+//!
 //! Lazy translation: a module compiled with `Config::lazy_translation` validates every function
 //! body when it is compiled but translates each only at its first call.
 //!
@@ -19,14 +23,37 @@ use std::sync::{Arc, OnceLock};
 use wasmparser::types::{CoreTypeId, Types};
 use wasmparser::{BinaryReader, FunctionBody};
 
-use super::ModuleInner;
-use super::func_body::{CompileBudget, ReaderScratch, translate_validated, translated_size};
-use super::types::CanonicalTypes;
+use super::bytecode::Instr;
+use super::translate::{CompiledFunc, ModuleEnv, Translator};
 use crate::Result;
 use crate::engine::Engine;
-use crate::interp::bytecode::Instr;
-use crate::interp::translate::{CompiledFunc, ModuleEnv, Translator};
+use crate::module::ModuleInner;
+use crate::module::func_body::{
+    CompileBudget, ReaderScratch, translate_validated, translated_size,
+};
+use crate::module::types::CanonicalTypes;
 use crate::types::TypeId;
+
+/// The interpreter's code of one module's defined functions.
+pub(crate) struct InterpCode {
+    /// Each defined function's code: all translated when the module is compiled eagerly, each at
+    /// its first call when lazily ([`ModuleInner::compiled`] translates).
+    pub funcs: Box<[FuncCode]>,
+    /// What translating a function later needs, with `Config::lazy_translation`.
+    pub lazy: Option<Box<LazyCode>>,
+}
+
+impl crate::tier::TierCode for InterpCode {
+    fn functions(&self) -> usize {
+        self.funcs.len()
+    }
+
+    fn has_code(&self, index: u32) -> bool {
+        self.funcs
+            .get(index as usize)
+            .is_some_and(|f| f.get().is_some())
+    }
+}
 
 /// A defined function's code, translated once, and a copy of what the threaded `call` reads of it.
 pub(crate) struct FuncCode {
@@ -216,7 +243,7 @@ impl ModuleInner {
     /// call, and fails again unless it was the time limit).
     #[inline]
     pub(crate) fn compiled(&self, index: u32) -> Result<&CompiledFunc> {
-        let func = &self.code[index as usize];
+        let func = &self.interp.funcs[index as usize];
         match func.get() {
             Some(compiled) if func.is_published() => Ok(compiled),
             _ => self.translate_lazily(index),
@@ -226,13 +253,14 @@ impl ModuleInner {
     #[cold]
     #[inline(never)]
     fn translate_lazily(&self, index: u32) -> Result<&CompiledFunc> {
-        let func = &self.code[index as usize];
+        let func = &self.interp.funcs[index as usize];
         if let Some(compiled) = func.get() {
             // Another thread set the code and has not published it yet.
             func.call.publish(compiled);
             return Ok(compiled);
         }
         let lazy = self
+            .interp
             .lazy
             .as_deref()
             .expect("an eagerly compiled module translated all its functions");
@@ -248,7 +276,7 @@ impl ModuleInner {
     /// The code of defined function `index`, which has run or is running, so is translated.
     #[inline]
     pub(crate) fn translated(&self, index: u32) -> &CompiledFunc {
-        self.code[index as usize]
+        self.interp.funcs[index as usize]
             .get()
             .expect("a function is translated before it runs")
     }
