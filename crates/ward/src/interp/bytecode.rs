@@ -50,6 +50,14 @@ impl std::ops::Sub for Slot {
     }
 }
 
+/// The slot a fused instruction's 16-bit operand names.
+impl From<PairSlot> for Slot {
+    #[inline(always)]
+    fn from(slot: PairSlot) -> Slot {
+        Slot(slot as u32)
+    }
+}
+
 /// A slot as the 16-bit operand of a fused instruction, if it fits.
 impl TryFrom<Slot> for PairSlot {
     type Error = std::num::TryFromIntError;

@@ -656,6 +656,25 @@ macro_rules! handler_macros {
                 enter_same_module!(index, callee.code.load(Ordering::Relaxed), fp);
             }};
         }
+        // The three operands at `base`, `base + 1`, `base + 2` (bulk memory and table instructions).
+        macro_rules! span3 {
+            ($d base:expr) => {
+                (get!($d base), get!($d base + 1), get!($d base + 2))
+            };
+        }
+        // Calls the store function `$d callee` names (or traps with its error) with its arguments
+        // at `base`, as a tail call with `$d tail`: through the store's function table.
+        macro_rules! call_through_store {
+            ($d callee:expr, $d base:expr, $d tail:expr) => {
+                match $d callee {
+                    Ok(callee) => {
+                        let fp = calls!().fp + $d base.index();
+                        flow!(ops::call(calls!(), callee, fp, $d tail, next_ip!()))
+                    }
+                    Err(kind) => trap!(kind),
+                }
+            };
+        }
         // Goes on as an operation of `ops` says (in an out-of-line handler).
         macro_rules! flow {
             ($d flow:expr) => {
@@ -778,7 +797,7 @@ macro_rules! handler_macros {
             ($d d:expr, $d sum:expr, $d against:expr, $d target:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
                 let $d x: u32 = $d sum;
                 let $d y: u32 = $d against;
-                set!(Slot($d d as u32), $d x as u64);
+                set!(Slot::from($d d), $d x as u64);
                 if $d e {
                     jump!($d target)
                 }
@@ -787,7 +806,7 @@ macro_rules! handler_macros {
         // `slot[d] = load`, then jump to `target` if `cmp(value, against)`.
         macro_rules! load_br {
             ($d d:expr, $d addr:expr, $d offset:expr, $d n:literal, |$d b:ident| $d value:expr, $d against:expr, $d target:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
-                let Some(at) = effective(get!(Slot($d addr as u32)), $d offset, $d n, $mem_len) else {
+                let Some(at) = effective(get!(Slot::from($d addr)), $d offset, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 let $d b: [u8; $d n] =
@@ -795,7 +814,7 @@ macro_rules! handler_macros {
                     unsafe { std::ptr::read_unaligned($mem_base.add(at) as *const [u8; $d n]) };
                 let $d x: u32 = $d value;
                 let $d y: u32 = $d against;
-                set!(Slot($d d as u32), $d x as u64);
+                set!(Slot::from($d d), $d x as u64);
                 if $d e {
                     jump!($d target)
                 }
@@ -803,9 +822,9 @@ macro_rules! handler_macros {
         }
         macro_rules! f64_pair {
             ($d dst:expr, $d a:expr, $d b:expr, $d c:expr, |$d x:ident, $d y:ident, $d z:ident| $d e:expr) => {{
-                let $d x = f64::from_bits(get!(Slot($d a as u32)));
-                let $d y = f64::from_bits(get!(Slot($d b as u32)));
-                let $d z = f64::from_bits(get!(Slot($d c as u32)));
+                let $d x = f64::from_bits(get!(Slot::from($d a)));
+                let $d y = f64::from_bits(get!(Slot::from($d b)));
+                let $d z = f64::from_bits(get!(Slot::from($d c)));
                 set!($d dst, f64::to_bits($d e))
             }};
         }
@@ -914,11 +933,11 @@ macro_rules! handler_macros {
         }
         macro_rules! f64_op_store {
             ($d a:expr, $d b:expr, $d addr:expr, $d offset:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
-                let Some(at) = effective(get!(Slot($d addr as u32)), $d offset, 8, $mem_len) else {
+                let Some(at) = effective(get!(Slot::from($d addr)), $d offset, 8, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
-                let $d x = f64::from_bits(get!(Slot($d a as u32)));
-                let $d y = f64::from_bits(get!(Slot($d b as u32)));
+                let $d x = f64::from_bits(get!(Slot::from($d a)));
+                let $d y = f64::from_bits(get!(Slot::from($d b)));
                 let bytes = f64::to_bits($d e).to_le_bytes();
                 // SAFETY: as in `load!`.
                 unsafe { std::ptr::write_unaligned($mem_base.add(at) as *mut [u8; 8], bytes) };
@@ -950,70 +969,70 @@ macro_rules! handler_macros {
 }
 
 handlers! {
-    I32LoadBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x == y) }
+    I32LoadBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x == y) }
     I32LoadBrEqz { d, addr, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x == y) }
-    I32LoadBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x != y) }
+    I32LoadBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x != y) }
     I32LoadBrNez { d, addr, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x != y) }
-    I32LoadBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32LoadBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x < y) }
-    I32LoadBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32LoadBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x > y) }
-    I32LoadBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32LoadBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x <= y) }
-    I32LoadBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32LoadBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot(c as u32)) as u32, target, |x, y| x >= y) }
-    I32Load8UBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x == y) }
+    I32LoadBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32LoadBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x < y) }
+    I32LoadBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32LoadBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x > y) }
+    I32LoadBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32LoadBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x <= y) }
+    I32LoadBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32LoadBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x >= y) }
+    I32Load8UBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x == y) }
     I32Load8UBrEqz { d, addr, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, 0, target, |x, y| x == y) }
-    I32Load8UBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x != y) }
+    I32Load8UBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x != y) }
     I32Load8UBrNez { d, addr, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, 0, target, |x, y| x != y) }
-    I32Load8UBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32Load8UBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x < y) }
-    I32Load8UBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32Load8UBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x > y) }
-    I32Load8UBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32Load8UBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x <= y) }
-    I32Load8UBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32Load8UBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot(c as u32)) as u32, target, |x, y| x >= y) }
-    I32AddBrEq { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x == y) }
-    I32AddImmBrEq { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x == y) }
-    I32AddBrEqImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x == y) }
-    I32AddImmBrEqImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x == y) }
-    I32AddBrNe { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x != y) }
-    I32AddImmBrNe { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x != y) }
-    I32AddBrNeImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x != y) }
-    I32AddImmBrNeImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x != y) }
-    I32AddBrLtS { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32AddImmBrLtS { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32AddBrLtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| (x as i32) < (y as i32)) }
-    I32AddImmBrLtSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) < (y as i32)) }
-    I32AddBrLtU { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x < y) }
-    I32AddImmBrLtU { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x < y) }
-    I32AddBrLtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x < y) }
-    I32AddImmBrLtUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x < y) }
-    I32AddBrGtS { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32AddImmBrGtS { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32AddBrGtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| (x as i32) > (y as i32)) }
-    I32AddImmBrGtSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) > (y as i32)) }
-    I32AddBrGtU { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x > y) }
-    I32AddImmBrGtU { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x > y) }
-    I32AddBrGtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x > y) }
-    I32AddImmBrGtUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x > y) }
-    I32AddBrLeS { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32AddImmBrLeS { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32AddBrLeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| (x as i32) <= (y as i32)) }
-    I32AddImmBrLeSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) <= (y as i32)) }
-    I32AddBrLeU { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x <= y) }
-    I32AddImmBrLeU { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x <= y) }
-    I32AddBrLeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x <= y) }
-    I32AddImmBrLeUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x <= y) }
-    I32AddBrGeS { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32AddImmBrGeS { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32AddBrGeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| (x as i32) >= (y as i32)) }
-    I32AddImmBrGeSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) >= (y as i32)) }
-    I32AddBrGeU { d, a, b, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), get!(Slot(c as u32)) as u32, target, |x, y| x >= y) }
-    I32AddImmBrGeU { d, imm, a, c, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(imm), get!(Slot(c as u32)) as u32, target, |x, y| x >= y) }
-    I32AddBrGeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot(a as u32)) as u32).wrapping_add(get!(Slot(b as u32)) as u32), cmp, target, |x, y| x >= y) }
-    I32AddImmBrGeUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot(s as u32)) as u32).wrapping_add(imm), cmp, target, |x, y| x >= y) }
+    I32Load8UBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32Load8UBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x < y) }
+    I32Load8UBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32Load8UBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x > y) }
+    I32Load8UBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32Load8UBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x <= y) }
+    I32Load8UBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32Load8UBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x >= y) }
+    I32AddBrEq { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| x == y) }
+    I32AddImmBrEq { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| x == y) }
+    I32AddBrEqImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| x == y) }
+    I32AddImmBrEqImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| x == y) }
+    I32AddBrNe { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| x != y) }
+    I32AddImmBrNe { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| x != y) }
+    I32AddBrNeImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| x != y) }
+    I32AddImmBrNeImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| x != y) }
+    I32AddBrLtS { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddImmBrLtS { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddBrLtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddImmBrLtSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) < (y as i32)) }
+    I32AddBrLtU { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| x < y) }
+    I32AddImmBrLtU { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| x < y) }
+    I32AddBrLtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| x < y) }
+    I32AddImmBrLtUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| x < y) }
+    I32AddBrGtS { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddImmBrGtS { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddBrGtSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddImmBrGtSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) > (y as i32)) }
+    I32AddBrGtU { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| x > y) }
+    I32AddImmBrGtU { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| x > y) }
+    I32AddBrGtUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| x > y) }
+    I32AddImmBrGtUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| x > y) }
+    I32AddBrLeS { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddImmBrLeS { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddBrLeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddImmBrLeSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) <= (y as i32)) }
+    I32AddBrLeU { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| x <= y) }
+    I32AddImmBrLeU { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| x <= y) }
+    I32AddBrLeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| x <= y) }
+    I32AddImmBrLeUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| x <= y) }
+    I32AddBrGeS { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddImmBrGeS { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddBrGeSImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddImmBrGeSImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| (x as i32) >= (y as i32)) }
+    I32AddBrGeU { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| x >= y) }
+    I32AddImmBrGeU { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| x >= y) }
+    I32AddBrGeUImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| x >= y) }
+    I32AddImmBrGeUImm { s, imm, cmp, target } => { add_br!(s, (get!(Slot::from(s)) as u32).wrapping_add(imm), cmp, target, |x, y| x >= y) }
     F64AddAddL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; t + z }) }
     F64AddAddR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; z + t }) }
     F64AddSubL { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x + y; t - z }) }
@@ -1625,35 +1644,11 @@ handlers! {
         call_defined!(index, base);
     }
     #[out_of_line]
-    ReturnCallIndirect { index, base, site } => {
-        match ops::indirect_target(calls!(), get!(index), site) {
-            Ok(callee) => {
-                let fp = calls!().fp + base.index();
-                flow!(ops::call(calls!(), callee, fp, true, next_ip!()))
-            }
-            Err(kind) => trap!(kind),
-        }
-    }
+    ReturnCallIndirect { index, base, site } => { call_through_store!(ops::indirect_target(calls!(), get!(index), site), base, true) }
     #[out_of_line]
-    CallRef { func, base } => {
-        match ops::ref_target(get!(func)) {
-            Ok(callee) => {
-                let fp = calls!().fp + base.index();
-                flow!(ops::call(calls!(), callee, fp, false, next_ip!()))
-            }
-            Err(kind) => trap!(kind),
-        }
-    }
+    CallRef { func, base } => { call_through_store!(ops::ref_target(get!(func)), base, false) }
     #[out_of_line]
-    ReturnCallRef { func, base } => {
-        match ops::ref_target(get!(func)) {
-            Ok(callee) => {
-                let fp = calls!().fp + base.index();
-                flow!(ops::call(calls!(), callee, fp, true, next_ip!()))
-            }
-            Err(kind) => trap!(kind),
-        }
-    }
+    ReturnCallRef { func, base } => { call_through_store!(ops::ref_target(get!(func)), base, true) }
     #[out_of_line]
     ConsumeFuel { amount } => { flow!(ops::consume_fuel(calls!(), amount)) }
     #[out_of_line]
@@ -1683,7 +1678,7 @@ handlers! {
     MemorySize { dst, memory } => { set!(dst, ops::memory_size(calls!(), memory)) }
     #[out_of_line]
     MemoryGrow { dst, delta, memory } => {
-        flow!(ops::memory_grow(calls!(), memory, get!(delta), Slot(dst.0)))
+        flow!(ops::memory_grow(calls!(), memory, get!(delta), dst))
     }
     #[out_of_line]
     MemoryFill { memory, base } => {
@@ -1691,12 +1686,12 @@ handlers! {
     }
     #[out_of_line]
     MemoryCopy { dst_memory, src_memory, base } => {
-        let operands = (get!(base), get!(base + 1), get!(base + 2));
+        let operands = span3!(base);
         flow!(ops::memory_copy(calls!(), (dst_memory, src_memory), operands))
     }
     #[out_of_line]
     MemoryInit { memory, data, base } => {
-        let operands = (get!(base), get!(base + 1), get!(base + 2));
+        let operands = span3!(base);
         flow!(ops::memory_init(calls!(), (memory, data), operands))
     }
     #[out_of_line]
@@ -1714,7 +1709,7 @@ handlers! {
     TableSize { dst, table } => { set!(dst, ops::table_size(calls!(), table)) }
     #[out_of_line]
     TableGrow { table, base } => {
-        flow!(ops::table_grow(calls!(), table, get!(base), get!(base + 1), Slot(base.0)))
+        flow!(ops::table_grow(calls!(), table, get!(base), get!(base + 1), base))
     }
     #[out_of_line]
     TableFill { table, base } => {
@@ -1722,12 +1717,12 @@ handlers! {
     }
     #[out_of_line]
     TableCopy { dst_table, src_table, base } => {
-        let operands = (get!(base), get!(base + 1), get!(base + 2));
+        let operands = span3!(base);
         flow!(ops::table_copy(calls!(), (dst_table, src_table), operands))
     }
     #[out_of_line]
     TableInit { table, elem, base } => {
-        let operands = (get!(base), get!(base + 1), get!(base + 2));
+        let operands = span3!(base);
         flow!(ops::table_init(calls!(), (table, elem), operands))
     }
     #[out_of_line]
