@@ -1,6 +1,6 @@
 //! The threads proposal's instructions (`Instr::Atomic`, `Instr::AtomicFence`): atomic accesses to
-//! any memory and ordinary accesses to shared memories, kept out of `exec::run`'s dispatch loop like
-//! the GC instructions (`gc_ops`).
+//! any memory and ordinary accesses to shared memories, run out of line by their handlers (through
+//! `ops::heap_op`) like the GC instructions (`gc_ops`).
 //!
 //! A shared memory's bytes are only touched through [`SharedMemoryInner`]'s word-atomic accessors
 //! (the memory model is argued in `runtime/memory/shared.rs`): `Relaxed` for ordinary accesses, `SeqCst` for

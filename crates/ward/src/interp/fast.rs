@@ -114,7 +114,8 @@ type Handler =
 #[repr(transparent)]
 struct Entry(Handler);
 
-/// Runs threaded code from `ip` until an instruction needs `exec::run` or traps.
+/// Runs threaded code from `ip` until a handler asks the driver (`exec::run`) for something, the
+/// activation's outermost function returns, or an instruction traps.
 ///
 /// # Safety
 /// `ip` points into the code of a translated function (`calls.cur`) whose frame of `frame_size`
@@ -726,7 +727,7 @@ macro_rules! handler_macros {
         }
         // Return to the caller once the results are in place (`$d place` moves them), unless this
         // is the activation's outermost frame or the caller is in another instance (its memory
-        // registers differ): `exec::run` does those.
+        // registers differ): `return_general` does those.
         macro_rules! ret {
             ($d place:block) => {{
                 let calls = calls!();

@@ -1,9 +1,11 @@
-//! The exception-handling and GC instructions, kept out of the dispatch loop of `exec::run` so that
-//! its hot scalar paths keep their register allocation: with these arms inlined the compiler spilled
-//! `ip` and `fp` around every instruction (measured with callgrind: a 7-instruction scalar loop went
-//! from 165 to 237 machine instructions per iteration; out of line it is back to 165).
+//! The exception-handling and GC instructions, run out of line by their handlers (each an
+//! `#[out_of_line]` handler in `fast` that calls [`execute`] through `ops::heap_op`), so that the
+//! chained handlers of scalar code keep their registers. (When these ran inlined in one dispatch
+//! `match`, the compiler spilled `ip` and `fp` around every instruction: callgrind, a 7-instruction
+//! scalar loop went from 165 to 237 machine instructions per iteration.)
 //!
-//! Called by `exec` with the running frame; allocation collects through `gc::collect`.
+//! Called by `ops` with the running frame, and by `exec` to grow the heap ([`make_room`]);
+//! allocation collects through `gc::collect`.
 
 use super::bytecode::{BranchOffset, CastIndex, GcOp, Instr, Slot};
 use super::translate::SideTables;

@@ -4,7 +4,7 @@
 //! countdown); only then does it call [`decide`] here, which takes the request, reads the clock, or
 //! runs the store's epoch deadline callback. The semantics are documented in `limits`.
 //!
-//! Called by `exec::run`; uses the store's interruption state (`StoreInner::interrupt`,
+//! Called by `exec::run` when a `CheckInterrupt` handler asks (`ops::Request::Interrupt`); uses the store's interruption state (`StoreInner::interrupt`,
 //! `wall_clock`, `epoch_deadline`) and, through `Embedder`, `Store::epoch_deadline_callback`.
 
 use std::ptr::NonNull;
