@@ -76,6 +76,16 @@ impl std::fmt::Display for Slot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pc(pub u32);
 
+/// A function index of the module (imported functions first), as `call` and `ref.func` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FuncIndex(pub u32);
+
+impl std::fmt::Display for FuncIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// The side-table index types: what `index()` of each reads.
 macro_rules! side_table_indices {
     ($($name:ident),*) => {$(
@@ -889,13 +899,13 @@ define_instr! {
         /// Return `len` results from `src..`.
         ReturnSpan { src: slot, len: imm(u32) },
         /// Call function `func` (module index); arguments at `base..`, the callee's frame starts at `base`.
-        Call { func: index(u32), base: slot },
+        Call { func: index(FuncIndex), base: slot },
         /// Call through a table; the table index operand sits right after the arguments.
         CallIndirect { index: slot, base: slot, site: side(CallSiteIndex) },
         /// Call the function reference in `slot[func]`.
         CallRef { func: slot, base: slot },
         /// Tail call: arguments at `base..`.
-        ReturnCall { func: index(u32), base: slot },
+        ReturnCall { func: index(FuncIndex), base: slot },
         /// Tail call through a table.
         ReturnCallIndirect { index: slot, base: slot, site: side(CallSiteIndex) },
         /// Tail call of a function reference.
@@ -933,7 +943,7 @@ define_instr! {
         /// `elem.drop`.
         ElemDrop { elem: index(u32) },
         /// `slot[dst] = ref.func func` (module index).
-        RefFunc { dst: ret, func: index(u32) },
+        RefFunc { dst: ret, func: index(FuncIndex) },
         /// Trap if `slot[src]` is null.
         RefAsNonNull { src: slot },
         /// Throw a new exception of tag `tag` (module index) with the payload at `base..`.

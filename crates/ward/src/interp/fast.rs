@@ -1631,7 +1631,7 @@ handlers! {
         // SAFETY: the module outlives the activation (its instance holds it).
         let module = unsafe { &*calls.cur.module };
         // Imported functions may be host functions or live in other instances: `call_general`.
-        let Some(index) = func.checked_sub(module.num_imported_funcs) else { general!(call_general) };
+        let Some(index) = func.0.checked_sub(module.num_imported_funcs) else { general!(call_general) };
         call_defined!(index, base);
     }
     #[out_of_line]

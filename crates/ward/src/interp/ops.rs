@@ -11,7 +11,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::bytecode::{CallSiteIndex, Instr, LaneWidth, MemArgIndex, Pc, Slot, V128ReplaceOp};
+use super::bytecode::{
+    CallSiteIndex, FuncIndex, Instr, LaneWidth, MemArgIndex, Pc, Slot, V128ReplaceOp,
+};
 use super::stack::{Current, Frame};
 use super::translate::CompiledFunc;
 use crate::handle::ExnRef;
@@ -216,8 +218,8 @@ pub(super) fn global_set(calls: &Calls, global: u32, value: u128) {
 }
 
 /// `ref.func`: the reference to function `func` of the current instance.
-pub(super) fn ref_func(calls: &Calls, func: u32) -> u64 {
-    store(calls).instances[calls.cur.instance as usize].funcs[func as usize] as u64 + 1
+pub(super) fn ref_func(calls: &Calls, func: FuncIndex) -> u64 {
+    store(calls).instances[calls.cur.instance as usize].funcs[func.0 as usize] as u64 + 1
 }
 
 // ----- memories -----
@@ -489,8 +491,8 @@ pub(super) fn check_interrupt(calls: &Calls) -> Flow {
 // ----- calls and returns -----
 
 /// The store function an instruction calls: function `func` of the current instance.
-pub(super) fn func_of_instance(calls: &Calls, func: u32) -> u32 {
-    store(calls).instances[calls.cur.instance as usize].funcs[func as usize]
+pub(super) fn func_of_instance(calls: &Calls, func: FuncIndex) -> u32 {
+    store(calls).instances[calls.cur.instance as usize].funcs[func.0 as usize]
 }
 
 /// The callee of `call_indirect` through table entry `index` at call site `site`.

@@ -22,8 +22,8 @@ use wasmparser::types::CoreTypeId;
 use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
 use super::bytecode::{
-    self, BinaryCtor, BinaryImmCtor, BranchOffset, CallSiteIndex, CatchClause, GcSite, Handler,
-    Instr, LaneWidth, LoadCtor, MemArgIndex, Pc, Slot, StoreCtor, StoreImmCtor, UnaryCtor,
+    self, BinaryCtor, BinaryImmCtor, BranchOffset, CallSiteIndex, CatchClause, FuncIndex, GcSite,
+    Handler, Instr, LaneWidth, LoadCtor, MemArgIndex, Pc, Slot, StoreCtor, StoreImmCtor, UnaryCtor,
     V128BinaryOp, V128ConstIndex, V128ExtractOp, V128LoadOp, V128ReplaceOp, V128ShiftOp,
     V128SplatOp, V128TernaryOp, V128TestOp, V128UnaryOp, ctor,
 };
@@ -1569,10 +1569,16 @@ impl<'a, 'e> Translator<'a, 'e> {
             .signature_widths(self.env.func_type_ids[func as usize]);
         let base = self.pop_span(params.len() as u32);
         if tail {
-            self.emit(Instr::ReturnCall { func, base });
+            self.emit(Instr::ReturnCall {
+                func: FuncIndex(func),
+                base,
+            });
             self.enter_dead_code();
         } else {
-            self.emit(Instr::Call { func, base });
+            self.emit(Instr::Call {
+                func: FuncIndex(func),
+                base,
+            });
             self.push_results(&results);
         }
     }
@@ -1765,7 +1771,7 @@ impl<'a, 'e> Translator<'a, 'e> {
                 let dst = self.push_temp();
                 self.emit_result(Instr::RefFunc {
                     dst,
-                    func: *function_index,
+                    func: FuncIndex(*function_index),
                 });
             }
             O::RefAsNonNull => {
