@@ -761,3 +761,123 @@ pub(crate) fn field_count(engine: &crate::Engine, type_ids: &[TypeId], type_inde
         _ => 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The collector on its own: what it frees, what it keeps, and how handles age.
+
+    use super::*;
+
+    fn ty() -> TypeId {
+        TypeId {
+            index: 0,
+            generation: 0,
+        }
+    }
+
+    /// A struct whose words at the positions of `trace` hold references.
+    fn object(words: &[u64], trace: TraceMask) -> GcObject {
+        GcObject {
+            ty: ty(),
+            kind: ObjectKind::Struct { trace },
+            words: Words::from(words),
+        }
+    }
+
+    fn array(storage: Storage, words: Vec<u64>) -> GcObject {
+        let len = (words.len() * 8 / storage.size()) as u32;
+        GcObject {
+            ty: ty(),
+            kind: ObjectKind::Array { storage, len },
+            words: Words::from(words),
+        }
+    }
+
+    #[test]
+    fn objects_no_root_reaches_are_freed_and_reachable_ones_kept() {
+        let mut heap = GcHeap::new(usize::MAX);
+        let leaf = heap.alloc(object(&[7], 0));
+        let middle = heap.alloc(object(&[leaf, 1], 0b01));
+        let root = heap.alloc(object(&[middle], TRACE_ALL));
+        let garbage = heap.alloc(object(&[leaf], TRACE_ALL));
+        heap.collect([&[root][..]]);
+        assert!(heap.get(root).is_some() && heap.get(middle).is_some());
+        assert!(
+            heap.get(leaf).is_some(),
+            "reached through middle's traced word"
+        );
+        assert!(heap.get(garbage).is_none(), "no root reaches it");
+        assert_eq!(heap.collections, 1);
+    }
+
+    #[test]
+    fn words_outside_the_trace_mask_keep_nothing_alive() {
+        let mut heap = GcHeap::new(usize::MAX);
+        let target = heap.alloc(object(&[0], 0));
+        // Word 0 is a number that happens to equal the target's handle; only word 1 is traced.
+        let holder = heap.alloc(object(&[target, 0], 0b10));
+        heap.collect([&[holder][..]]);
+        assert!(heap.get(target).is_none());
+        // The same bits in a traced word keep it.
+        let target = heap.alloc(object(&[0], 0));
+        let holder = heap.alloc(object(&[0, target], 0b10));
+        heap.collect([&[holder][..]]);
+        assert!(heap.get(target).is_some());
+    }
+
+    #[test]
+    fn arrays_of_numbers_are_not_scanned_and_arrays_of_references_are() {
+        let mut heap = GcHeap::new(usize::MAX);
+        let a = heap.alloc(object(&[0], 0));
+        let b = heap.alloc(object(&[0], 0));
+        let numbers = heap.alloc(array(Storage::I64, vec![a, a, a]));
+        let refs = heap.alloc(array(Storage::Ref, vec![0, b, 0]));
+        heap.collect([&[numbers, refs][..]]);
+        assert!(
+            heap.get(a).is_none(),
+            "an i64 array holds numbers, not references"
+        );
+        assert!(heap.get(b).is_some());
+    }
+
+    #[test]
+    fn cycles_without_a_root_are_freed() {
+        let mut heap = GcHeap::new(usize::MAX);
+        let first = heap.alloc(object(&[0], TRACE_ALL));
+        let second = heap.alloc(object(&[first], TRACE_ALL));
+        heap.get_mut(first).unwrap().words[0] = second;
+        heap.collect([&[first][..]]);
+        assert!(heap.get(first).is_some() && heap.get(second).is_some());
+        heap.collect(std::iter::empty::<&[u64]>());
+        assert!(heap.get(first).is_none() && heap.get(second).is_none());
+    }
+
+    #[test]
+    fn a_freed_slot_reused_does_not_answer_to_the_old_handle() {
+        let mut heap = GcHeap::new(usize::MAX);
+        let old = heap.alloc(object(&[1], 0));
+        heap.collect(std::iter::empty::<&[u64]>());
+        let new = heap.alloc(object(&[2], 0));
+        assert_ne!(old, new, "the slot's generation advanced");
+        assert!(heap.get(old).is_none(), "a stale handle names nothing");
+        assert_eq!(&heap.get(new).unwrap().words[..], &[2]);
+        // Numbers that are not handles (i31 values, tagged low bits, externalized bits) name nothing.
+        assert!(heap.get(new | 1).is_none());
+        assert!(heap.get(0).is_none());
+    }
+
+    #[test]
+    fn the_heap_counts_live_bytes_against_its_limit() {
+        let words = 4;
+        let limit = GcObject::size_bytes(words) * 2;
+        let mut heap = GcHeap::new(limit);
+        assert!(heap.fits(words));
+        let first = heap.alloc(object(&[0; 4], 0));
+        assert!(heap.fits(words));
+        let _second = heap.alloc(object(&[0; 4], 0));
+        assert!(!heap.fits(words), "a third object passes the limit");
+        // Collecting with only the first alive makes room again.
+        heap.collect([&[first][..]]);
+        assert!(heap.fits(words));
+    }
+}
