@@ -12,7 +12,7 @@ use crate::interp::host::Embedder;
 use crate::limits::UpdateDeadline;
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::store::Store;
-use crate::types::{push_slots, slot_width};
+use crate::types::{ValType, slot_width};
 use crate::values::{Val, vals_from_slots};
 use crate::{Error, Result};
 
@@ -119,7 +119,6 @@ unsafe fn call_host_inline<T, const N: usize>(
 ) -> Result<()> {
     let entity = &store.inner.funcs[func as usize];
     let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
-    let id = store.inner.id;
     // SAFETY: the caller's contract; the slice ends before the host runs.
     let slots = unsafe { std::slice::from_raw_parts(slots_ptr, width) };
     let mut params = [Val::I32(0); N];
@@ -154,21 +153,7 @@ unsafe fn call_host_inline<T, const N: usize>(
     let sig = &store.inner.funcs[func as usize].sig;
     // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
     let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
-    let mut at = 0;
-    for (i, (val, ty)) in results[..n_results].iter().zip(sig.results()).enumerate() {
-        if !val.matches(&store.inner, *ty) {
-            return Err(Error::Usage(format!(
-                "host function result {i} does not have type {ty}"
-            )));
-        }
-        let raw = val.to_raw(id)?;
-        slots[at] = raw as u64;
-        if slot_width(*ty) == 2 {
-            slots[at + 1] = (raw >> 64) as u64;
-        }
-        at += slot_width(*ty);
-    }
-    Ok(())
+    write_results(&store.inner, &results[..n_results], sig.results(), slots)
 }
 
 /// `call_host` for signatures too wide for its inline buffers.
@@ -188,7 +173,6 @@ unsafe fn call_host_large<T>(
     };
     let sig = entity.sig.clone();
     let host = store.hosts[index as usize].clone();
-    let id = store.inner.id;
     // SAFETY: the caller's contract; the slice ends before the host runs.
     let slots = unsafe { std::slice::from_raw_parts(slots_ptr, width) };
     let params = vals_from_slots(slots, sig.params(), &store.inner);
@@ -205,17 +189,34 @@ unsafe fn call_host_large<T>(
         &params,
         &mut results,
     )?;
-    let mut raw = Vec::with_capacity(width);
-    for (i, (val, ty)) in results.iter().zip(sig.results()).enumerate() {
-        if !val.matches(&store.inner, *ty) {
+    // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
+    let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
+    write_results(&store.inner, &results, sig.results(), slots)
+}
+
+/// Checks a host function's `results` against its result `types` and writes them to `slots` (two
+/// slots per `v128`). A result of the wrong type is an error; the activation then ends, so the
+/// results already written are never read.
+#[inline(always)]
+fn write_results(
+    inner: &StoreInner,
+    results: &[Val],
+    types: &[ValType],
+    slots: &mut [u64],
+) -> Result<()> {
+    let mut at = 0;
+    for (i, (val, ty)) in results.iter().zip(types).enumerate() {
+        if !val.matches(inner, *ty) {
             return Err(Error::Usage(format!(
                 "host function result {i} does not have type {ty}"
             )));
         }
-        push_slots(&mut raw, val.to_raw(id)?, *ty);
+        let raw = val.to_raw(inner.id)?;
+        slots[at] = raw as u64;
+        if slot_width(*ty) == 2 {
+            slots[at + 1] = (raw >> 64) as u64;
+        }
+        at += slot_width(*ty);
     }
-    // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
-    let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
-    slots[..raw.len()].copy_from_slice(&raw);
     Ok(())
 }

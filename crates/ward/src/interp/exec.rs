@@ -196,9 +196,8 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
     }
 
     loop {
-        // Pointers into the store and the frame records are derived again for every run: the
-        // driver used both since the last one.
-        calls.store = store.inner();
+        // Pointers into the store and the frame records are derived again for every run (after
+        // the last use of the store here): the driver used both since the last one.
         calls.frames = &mut stack.frames;
         // SAFETY: `calls.fp` is a frame entered on the slots, in bounds.
         let frame = unsafe { calls.slots.add(calls.fp) };

@@ -1670,9 +1670,22 @@ handlers! {
         unsafe { *value = new }
     }
     #[out_of_line]
-    GlobalGet2 { dst, global } => { set128!(dst, ops::global_get(calls!(), global)) }
+    GlobalGet2 { dst, global } => {
+        let calls = calls!();
+        // SAFETY: validation checked the global index.
+        let value = unsafe { ops::global_value(calls, global) };
+        // SAFETY: the store's globals do not move while handlers run.
+        set128!(dst, unsafe { *value })
+    }
     #[out_of_line]
-    GlobalSet2 { src, global } => { ops::global_set(calls!(), global, get128!(src)) }
+    GlobalSet2 { src, global } => {
+        let calls = calls!();
+        // SAFETY: validation checked the global index.
+        let value = unsafe { ops::global_value(calls, global) };
+        let new = get128!(src);
+        // SAFETY: the store's globals do not move while handlers run.
+        unsafe { *value = new }
+    }
     #[out_of_line]
     RefFunc { dst, func } => { set!(dst, ops::ref_func(calls!(), func)) }
     #[out_of_line]

@@ -176,16 +176,12 @@ fn table_index(calls: &Calls, table: u32) -> usize {
     store(calls).instances[calls.cur.instance as usize].tables[table as usize] as usize
 }
 
-/// The store index of global `global` of the current instance.
-fn global_index(calls: &Calls, global: u32) -> usize {
-    store(calls).instances[calls.cur.instance as usize].globals[global as usize] as usize
-}
-
 // ----- globals -----
 
-/// Where global `global` of the current instance keeps its value: the hot path of `global.get` and
-/// `global.set` (C code reads and writes its stack pointer global in most function prologues), so
-/// inlined, without bounds checks and without anything that keeps the handler from chaining.
+/// Where global `global` of the current instance keeps its value (all of it: a `v128` global's
+/// too), for `global.get` and `global.set`. On their hot path (C code reads and writes its stack
+/// pointer global in most function prologues), so inlined, without bounds checks and without
+/// anything that keeps the handler from chaining.
 ///
 /// # Safety
 /// `global` is a global index of the current function's module (validation checks it).
@@ -203,18 +199,6 @@ pub(super) unsafe fn global_value(calls: &Calls, global: u32) -> *mut u128 {
             .get_unchecked(global as usize);
         &mut store.globals.get_unchecked_mut(g as usize).value
     }
-}
-
-/// `global.get` (a `v128` global's whole value).
-pub(super) fn global_get(calls: &Calls, global: u32) -> u128 {
-    let g = global_index(calls, global);
-    store(calls).globals[g].value
-}
-
-/// `global.set`.
-pub(super) fn global_set(calls: &Calls, global: u32, value: u128) {
-    let g = global_index(calls, global);
-    store(calls).globals[g].value = value;
 }
 
 /// `ref.func`: the reference to function `func` of the current instance.
