@@ -376,6 +376,17 @@ fn core_spec_files_pass_with_fuel_and_interruption_enabled() {
     assert_group_passes("core (metered)", CORE, &metered());
 }
 
+/// `Config::deterministic` makes every NaN result canonical: that satisfies both `nan:canonical`
+/// and `nan:arithmetic`, and operators whose NaN bits the scripts check exactly (`abs`, `neg`,
+/// `copysign`, loads, `reinterpret`) are left alone, so every script still passes.
+#[test]
+fn core_and_simd_spec_files_pass_with_deterministic_nans() {
+    let mut config = Config::new();
+    config.deterministic(true);
+    assert_group_passes("core (deterministic)", CORE, &config);
+    assert_group_passes("simd (deterministic)", SIMD, &config);
+}
+
 #[test]
 fn simd_spec_files_pass_completely() {
     assert_eq!(SIMD.len(), 67);

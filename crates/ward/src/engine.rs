@@ -28,6 +28,7 @@ pub struct Config {
     pub(crate) max_translated_size: usize,
     pub(crate) max_compile_time: Option<std::time::Duration>,
     pub(crate) lazy_translation: bool,
+    pub(crate) deterministic: bool,
     pub(crate) proposals: ProposalSet,
 }
 
@@ -43,6 +44,7 @@ impl Default for Config {
             max_translated_size: usize::MAX,
             max_compile_time: None,
             lazy_translation: false,
+            deterministic: false,
             proposals: ProposalSet::default(),
         }
     }
@@ -152,6 +154,35 @@ impl Config {
     /// ```
     pub fn lazy_translation(&mut self, enable: bool) -> &mut Self {
         self.lazy_translation = enable;
+        self
+    }
+
+    /// Make every float operation's result independent of the host: an operator whose result is a
+    /// NaN (arithmetic, `min`/`max`, rounding, `sqrt`, promotion and demotion, scalar and SIMD,
+    /// relaxed SIMD included) gives the canonical NaN with a clear sign bit (`0x7fc0_0000` for
+    /// `f32`, `0x7ff8_0000_0000_0000` for `f64`) instead of whatever payload and sign the host CPU
+    /// propagates. Operators that only move bits (`abs`, `neg`, `copysign`, loads, stores,
+    /// `reinterpret`, `select`, `pmin`/`pmax`) keep their operands' bits, as the Wasm specification
+    /// requires. This is Wasm 3.0's deterministic profile for NaNs; the rest of ward's execution is
+    /// already deterministic (relaxed SIMD has one fixed behaviour). Default off: the check costs an
+    /// instruction after each such operator. WASI-level determinism (clocks, random, directory order)
+    /// is `ward-wasi`'s part of the switch.
+    ///
+    /// ```
+    /// let mut config = ward::Config::new();
+    /// config.deterministic(true);
+    /// let engine = ward::Engine::new(&config)?;
+    /// let wat = r#"(module (func (export "nan") (result i32)
+    ///     (i32.reinterpret_f32 (f32.div (f32.const 0) (f32.const 0)))))"#;
+    /// let module = ward::Module::new(&engine, wat)?;
+    /// let mut store = ward::Store::new(&engine, ());
+    /// let instance = ward::Instance::new(&mut store, &module, &[])?;
+    /// let nan = instance.get_typed_func::<(), i32>(&store, "nan")?;
+    /// assert_eq!(nan.call(&mut store, ())? as u32, 0x7fc0_0000);
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn deterministic(&mut self, enable: bool) -> &mut Self {
+        self.deterministic = enable;
         self
     }
 

@@ -1008,6 +1008,15 @@ define_instr! {
         V128Splat { op: op(V128SplatOp), dst: ret, src: slot },
         /// Three v128 operands at `base`, `base + 2`, `base + 4` → v128.
         V128Ternary { op: op(V128TernaryOp), dst: ret, base: slot },
+        /// `slot[dst] = slot[src]` with a NaN `f32` made the canonical NaN (`Config::deterministic`:
+        /// placed after each operator that may produce a NaN).
+        F32CanonNan { dst: ret, src: slot },
+        /// `slot[dst] = slot[src]` with a NaN `f64` made the canonical NaN.
+        F64CanonNan { dst: ret, src: slot },
+        /// `slot[dst..+2] = slot[src..+2]` with each NaN `f32` lane made the canonical NaN.
+        F32x4CanonNan { dst: ret, src: slot },
+        /// `slot[dst..+2] = slot[src..+2]` with each NaN `f64` lane made the canonical NaN.
+        F64x2CanonNan { dst: ret, src: slot },
         /// `slot[dst] = lane `lane` of slot[src..+2]`.
         V128ExtractLane { op: op(V128ExtractOp), dst: ret, src: slot, lane: imm(u8) },
         /// `slot[dst..+2] = slot[a..+2] with lane `lane` replaced by slot[b]`.

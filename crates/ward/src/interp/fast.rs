@@ -25,7 +25,10 @@
 //! Called by `exec::run`.
 
 use super::bytecode::{INSTR_COUNT, Instr, InstrTable, Slot, handler_table};
-use super::float::{fmax32, fmax64, fmin32, fmin64, round32, round64};
+use super::float::{
+    canonical_f32, canonical_f32x4, canonical_f64, canonical_f64x2, fmax32, fmax64, fmin32, fmin64,
+    round32, round64,
+};
 use super::ops::{self, Flow};
 use super::ops::{Calls, Request};
 use super::simd;
@@ -1262,6 +1265,10 @@ handlers! {
         set128!(dst, simd::binary(op, get128!(a), get128!(b)))
     }
     V128Unary { op, dst, src } => { set128!(dst, simd::unary(op, get128!(src))) }
+    F32CanonNan { dst, src } => { un!(dst, src, |x| canonical_f32(x as u32) as u64) }
+    F64CanonNan { dst, src } => { un!(dst, src, |x| canonical_f64(x)) }
+    F32x4CanonNan { dst, src } => { set128!(dst, canonical_f32x4(get128!(src))) }
+    F64x2CanonNan { dst, src } => { set128!(dst, canonical_f64x2(get128!(src))) }
     V128Test { op, dst, src } => { set!(dst, simd::test(op, get128!(src)) as u64) }
     V128Shift { op, dst, a, b } => {
         set128!(dst, simd::shift(op, get128!(a), get!(b) as u32))

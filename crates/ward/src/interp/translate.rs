@@ -31,6 +31,7 @@ use crate::module::types::CanonicalTypes;
 use crate::types::{GlobalType, ValType};
 
 mod gc;
+mod nan;
 #[cfg(test)]
 mod tests;
 mod threads;
@@ -131,6 +132,8 @@ pub(crate) struct ModuleEnv<'a> {
     pub fuel: bool,
     /// Emit interruption checks at function entries and loop headers (`Config::epoch_interruption`).
     pub interrupts: bool,
+    /// Make every NaN result canonical (`Config::deterministic`).
+    pub canonical_nans: bool,
     /// Types of all globals, imports first.
     pub global_types: &'a [GlobalType],
     /// Module-local function type id of every tag, imports first.
@@ -1638,6 +1641,17 @@ impl<'a, 'e> Translator<'a, 'e> {
             return Ok(());
         }
         self.charge_operator();
+        self.translate_reachable(op)?;
+        if self.env.canonical_nans
+            && let Some(shape) = nan::result_shape(op)
+        {
+            self.canonicalize_nan(shape);
+        }
+        Ok(())
+    }
+
+    /// Translates one validated operator in reachable code.
+    fn translate_reachable(&mut self, op: &Operator<'_>) -> Result<()> {
         if self.translate_threads(op)? {
             return Ok(());
         }

@@ -497,6 +497,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             func_type_ids: &local_func_type_ids,
             fuel: engine.config().consume_fuel,
             interrupts: engine.config().epoch_interruption,
+            canonical_nans: engine.config().deterministic,
             global_types: &global_types,
             tag_types: &local_tag_types,
             memory0_is_64,
