@@ -41,6 +41,66 @@ const MAX_ACTIVATIONS: u32 = 500;
 
 /// Calls store function `func` with raw arguments (two slots per `v128`); returns its raw results.
 pub(crate) fn invoke<E: Embedder>(store: &mut E, func: u32, args: &[u64]) -> Result<Vec<u64>> {
+    match start(store, func, args, false)? {
+        Outcome::Done(results) => Ok(results),
+        Outcome::Paused(_) => unreachable!("only a pausable activation pauses"),
+    }
+}
+
+/// [`invoke`], except that running out of fuel pauses the activation instead of trapping: the
+/// outcome then holds everything needed to go on ([`resume`]). Called only from outside any
+/// activation (a host function's native frame cannot be paused).
+pub(crate) fn invoke_pausable<E: Embedder>(
+    store: &mut E,
+    func: u32,
+    args: &[u64],
+) -> Result<Outcome> {
+    debug_assert_eq!(store.inner().activations, 0);
+    start(store, func, args, true)
+}
+
+/// How a pausable activation ended.
+pub(crate) enum Outcome {
+    /// The entry function returned these raw results.
+    Done(Vec<u64>),
+    /// Fuel ran out, or an interruption point fired.
+    Paused(Box<Paused>),
+}
+
+/// A paused activation: its stack, frame records and registers, owned by no store. Plain data; the
+/// store's instances and modules it names must be the ones of the store it resumes in (the snapshot
+/// code checks that for restored ones).
+pub(crate) struct Paused {
+    pub stack: ExecStack,
+    /// The store function the activation was entered with (its results are returned at the end).
+    pub entry: u32,
+    pub cur: Current,
+    /// Frame pointer of the current function.
+    pub fp: usize,
+    /// Instruction index in the current function to go on at: the metering instruction that
+    /// found too little fuel, or the one after the interruption point that fired.
+    pub ip: u32,
+    pub reason: PauseReason,
+}
+
+/// Goes on with a paused activation (after fuel was added); pauses again if fuel runs out again.
+pub(crate) fn resume<E: Embedder>(store: &mut E, paused: Paused) -> Result<Outcome> {
+    debug_assert_eq!(store.inner().activations, 0);
+    let Paused {
+        stack,
+        entry,
+        cur,
+        fp,
+        ip,
+        reason: _,
+    } = paused;
+    let n_results = slot_count(store.inner().funcs[entry as usize].sig.results());
+    let start = Start::Resume { cur, fp, ip };
+    activate(store, stack, entry, start, true, n_results)
+}
+
+/// Starts an activation of store function `func`.
+fn start<E: Embedder>(store: &mut E, func: u32, args: &[u64], pausable: bool) -> Result<Outcome> {
     let n_results = slot_count(store.inner().funcs[func as usize].sig.results());
     let (instance, index) = match store.inner().funcs[func as usize].kind {
         FuncKind::Host { .. } => {
@@ -49,7 +109,7 @@ pub(crate) fn invoke<E: Embedder>(store: &mut E, func: u32, args: &[u64]) -> Res
             // SAFETY: the buffer is a local this call owns, `buffer.len()` slots long.
             unsafe { store.call_host(func, buffer.as_mut_ptr(), buffer.len(), None) }?;
             buffer.truncate(n_results);
-            return Ok(buffer);
+            return Ok(Outcome::Done(buffer));
         }
         FuncKind::Wasm { instance, index } => (instance, index),
     };
@@ -70,34 +130,96 @@ pub(crate) fn invoke<E: Embedder>(store: &mut E, func: u32, args: &[u64]) -> Res
         .pop()
         .unwrap_or_else(|| ExecStack::new(max_stack));
     let needed = (frame_size as usize).max(args.len());
-    let result = if needed > stack.usable() && !stack.grow_to(needed) {
-        Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into())
-    } else {
-        stack.slots[..args.len()].copy_from_slice(args);
-        stack.frames.clear();
-        let suspended = store.inner().suspended_stacks.len();
-        store.inner().activations += 1;
-        // A host function may panic, and an embedder may catch that panic (servers do) and go on
-        // using the store. The per-call state is therefore restored on the way out whether `run`
-        // returns or unwinds: the activation count, the deadline, and above all the GC roots that
-        // host calls of this activation registered, which name `stack` and must not outlive it.
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(store, &mut stack, func)));
-        store.inner().activations -= 1;
-        if store.inner().activations == 0 {
-            // A wall-clock deadline covers one outermost call (see `limits`).
-            store.inner().wall_clock.disarm();
+    if needed > stack.usable() && !stack.grow_to(needed) {
+        store.inner().stacks.push(stack);
+        return Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into());
+    }
+    stack.slots[..args.len()].copy_from_slice(args);
+    stack.frames.clear();
+    activate(store, stack, func, Start::Entry, pausable, n_results)
+}
+
+/// Runs an activation on `stack` and accounts for it in the store: the stack goes back to the
+/// store's pool unless the activation paused (then the outcome owns it).
+fn activate<E: Embedder>(
+    store: &mut E,
+    mut stack: ExecStack,
+    entry: u32,
+    start: Start,
+    pausable: bool,
+    n_results: usize,
+) -> Result<Outcome> {
+    let suspended = store.inner().suspended_stacks.len();
+    store.inner().activations += 1;
+    // A host function may panic, and an embedder may catch that panic (servers do) and go on
+    // using the store. The per-call state is therefore restored on the way out whether `run`
+    // returns or unwinds: the activation count, the deadline, and above all the GC roots that
+    // host calls of this activation registered, which name `stack` and must not outlive it.
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        run(store, &mut stack, entry, start, pausable)
+    }));
+    store.inner().activations -= 1;
+    if store.inner().activations == 0 {
+        // A wall-clock deadline covers one outermost call (see `limits`).
+        store.inner().wall_clock.disarm();
+    }
+    match outcome {
+        Ok(Ok(RunEnd::Done)) => {
+            let results = stack.slots[..n_results].to_vec();
+            store.inner().stacks.push(stack);
+            Ok(Outcome::Done(results))
         }
-        match outcome {
-            Ok(result) => result.map(|()| stack.slots[..n_results].to_vec()),
-            Err(panic) => {
-                store.inner().suspended_stacks.truncate(suspended);
-                store.inner().stacks.push(stack);
-                std::panic::resume_unwind(panic);
-            }
+        Ok(Ok(RunEnd::Paused {
+            cur,
+            fp,
+            ip,
+            reason,
+        })) => Ok(Outcome::Paused(Box::new(Paused {
+            stack,
+            entry,
+            cur,
+            fp,
+            ip,
+            reason,
+        }))),
+        Ok(Err(e)) => {
+            store.inner().stacks.push(stack);
+            Err(e)
         }
-    };
-    store.inner().stacks.push(stack);
-    result
+        Err(panic) => {
+            store.inner().suspended_stacks.truncate(suspended);
+            store.inner().stacks.push(stack);
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// Where `run` begins.
+enum Start {
+    /// At the entry function's first instruction, its arguments in the first slots.
+    Entry,
+    /// Where a paused activation stopped.
+    Resume { cur: Current, fp: usize, ip: u32 },
+}
+
+/// How `run` ended without an error.
+enum RunEnd {
+    Done,
+    Paused {
+        cur: Current,
+        fp: usize,
+        ip: u32,
+        reason: PauseReason,
+    },
+}
+
+/// Why a pausable activation paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PauseReason {
+    /// Fuel ran out at a metering point; nothing of the run it meters had executed.
+    OutOfFuel,
+    /// An interruption point fired (epoch deadline, interrupt request, wall-clock deadline).
+    Interrupt,
 }
 
 /// [`call_host`] from a running activation whose value stack starts at `slots`, with the
@@ -159,8 +281,17 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
 /// The handlers run until one traps, the outermost function returns, or a handler asks for
 /// something (`Request`) that needs the embedder's store or moves the value stack; this loop
 /// serves it and runs the handlers again.
-fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<()> {
-    let cur = ops::current_of(store.inner(), entry)?;
+fn run<E: Embedder>(
+    store: &mut E,
+    stack: &mut ExecStack,
+    entry: u32,
+    start: Start,
+    pausable: bool,
+) -> Result<RunEnd> {
+    let (cur, fp, at) = match start {
+        Start::Entry => (ops::current_of(store.inner(), entry)?, 0, 0),
+        Start::Resume { cur, fp, ip } => (cur, fp, ip),
+    };
     // The one base pointer every slot access of this activation is derived from (see
     // `ExecStack`), taken again only when the stack grows.
     let mut slots_base =
@@ -171,18 +302,22 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
         slots_len: stack.usable(),
         max_frames: stack.max_frames,
         cur,
-        fp: 0,
+        fp,
         store: std::ptr::null_mut(),
         request: Request::None,
     };
-    // Zero the entry function's declared locals (through `calls.slots`: indexing `stack.slots`
-    // would create a reference that invalidates it).
-    let compiled = cur.compiled();
-    for local in compiled.num_params..compiled.num_locals {
-        // SAFETY: `num_locals <= frame_size <= slots_len` (checked by `invoke`).
-        unsafe { *calls.slots.add(local as usize) = 0 };
+    if let Start::Entry = start {
+        // Zero the entry function's declared locals (through `calls.slots`: indexing
+        // `stack.slots` would create a reference that invalidates it).
+        let compiled = cur.compiled();
+        for local in compiled.num_params..compiled.num_locals {
+            // SAFETY: `num_locals <= frame_size <= slots_len` (checked by `start`).
+            unsafe { *calls.slots.add(local as usize) = 0 };
+        }
     }
-    let mut ip = cur.code;
+    // SAFETY: `at` is an instruction index of the current function: 0, or where a paused
+    // activation stopped (checked when it was restored from a snapshot).
+    let mut ip = unsafe { cur.code.add(at as usize) };
 
     // Leaves the activation with a trap at the instruction before `$at`.
     macro_rules! trap {
@@ -208,12 +343,24 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
         // current instance, read just above.
         let exit = unsafe { fast::run(ip, frame, mem_base, mem_len, &mut calls) };
         match exit.status {
-            Exit::DONE => return Ok(()),
+            Exit::DONE => return Ok(RunEnd::Done),
             Exit::REQUEST => {}
             _ => {
                 let kind = exit
                     .trap_kind()
                     .expect("a handler exit is a request, done or a trap");
+                if pausable && kind == TrapKind::OutOfFuel {
+                    // Only the metering instruction runs out of fuel, and it charges nothing when
+                    // it does: going on at it again charges the run it meters.
+                    // SAFETY: `exit.ip` is one past that instruction, in the current function.
+                    let at = unsafe { calls.cur.index_of(exit.ip.sub(1)) };
+                    return Ok(RunEnd::Paused {
+                        cur: calls.cur,
+                        fp: calls.fp,
+                        ip: at,
+                        reason: PauseReason::OutOfFuel,
+                    });
+                }
                 trap!(kind, exit.ip)
             }
         }
@@ -263,7 +410,7 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
                         };
                         calls.frames = &mut stack.frames;
                         match ops::return_to_caller(&mut calls) {
-                            Flow::Done => return Ok(()),
+                            Flow::Done => return Ok(RunEnd::Done),
                             Flow::Switch { at } => {
                                 // SAFETY: the caller's return address is an instruction of it.
                                 ip = unsafe { calls.cur.code.add(at as usize) };
@@ -338,6 +485,17 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
                 let live = calls.fp + calls.cur.compiled().frame_size as usize;
                 match interruption::decide(store, slots_base, live)? {
                     Verdict::Continue => {}
+                    Verdict::Interrupt if pausable => {
+                        // Going on after the interruption point is going on with the code.
+                        // SAFETY: `ip` is one past the `CheckInterrupt` that asked.
+                        let at = unsafe { calls.cur.index_of(ip) };
+                        return Ok(RunEnd::Paused {
+                            cur: calls.cur,
+                            fp: calls.fp,
+                            ip: at,
+                            reason: PauseReason::Interrupt,
+                        });
+                    }
                     Verdict::Interrupt => trap!(TrapKind::Interrupt, ip),
                 }
             }

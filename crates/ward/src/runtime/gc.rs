@@ -454,6 +454,11 @@ impl GcHeap {
         }
     }
 
+    /// Whether the heap holds no object (a collected slot counts as empty).
+    pub fn is_empty(&self) -> bool {
+        self.objects.iter().all(Option::is_none)
+    }
+
     /// A resource limiter now decides how far the heap may grow: it will be asked for everything
     /// the heap holds, from nothing.
     pub fn limit_by_grants(&mut self) {
