@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use cap_std::fs::Dir;
 
-use crate::table::{Descriptor, Entry, OpenDir, Stream};
+use crate::table::{Descriptor, Entry, OpenDir, Origin, Stream};
 
 /// Whether a preopened directory may be changed by the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +89,10 @@ pub enum WasiError {
     /// An environment variable name is empty or contains `=`.
     #[error("invalid environment variable name {0:?}")]
     EnvName(String),
+    /// The WASI state cannot be saved for a snapshot, or saved state cannot be restored here
+    /// (see [`WasiCtx::snapshot_state`]).
+    #[error("{0}")]
+    Snapshot(String),
 }
 
 /// The state of WASI for one guest: arguments, environment and its table of open descriptors.
@@ -281,6 +285,10 @@ impl WasiCtxBuilder {
             Descriptor::Dir(OpenDir {
                 dir,
                 writable: perms == DirPerms::ReadWrite,
+                origin: Origin {
+                    preopen: guest.clone(),
+                    path: PathBuf::new(),
+                },
                 preopen: Some(guest),
             })
         });

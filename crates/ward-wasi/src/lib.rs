@@ -43,6 +43,7 @@ mod guest;
 mod path;
 mod poll;
 mod process;
+mod snapshot;
 mod sock;
 mod table;
 mod threads;

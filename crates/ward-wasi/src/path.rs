@@ -110,9 +110,9 @@ pub fn path_open(
     }
     let descriptor = if request.directory {
         let dir = if request.follow {
-            parent.dir.open_dir(path)?
+            parent.dir.open_dir(&path)?
         } else {
-            parent.dir.open_dir_nofollow(path)?
+            parent.dir.open_dir_nofollow(&path)?
         };
         // Checked after opening, so that a missing path or a file is reported as such first.
         if request.write {
@@ -122,6 +122,7 @@ pub fn path_open(
             dir,
             writable: parent.writable,
             preopen: None,
+            origin: parent.origin.child(&path),
         })
     } else {
         let mut options = OpenOptions::new();
@@ -140,12 +141,13 @@ pub fn path_open(
                 FollowSymlinks::No
             })
             .maybe_dir(!os_write);
-        let file = parent.dir.open_with(path, &options)?;
+        let file = parent.dir.open_with(&path, &options)?;
         if file.metadata()?.is_dir() {
             Descriptor::Dir(OpenDir {
                 dir: Dir::from_std_file(file.into_std()),
                 writable: parent.writable,
                 preopen: None,
+                origin: parent.origin.child(&path),
             })
         } else {
             if request.status_flags != 0 {
@@ -156,6 +158,7 @@ pub fn path_open(
                 read: request.read || !os_write,
                 write: request.write,
                 mutable: parent.writable,
+                origin: parent.origin.child(&path),
             })
         }
     };

@@ -19,7 +19,7 @@ use crate::handle::StoreId;
 use crate::interp::exec::{self, Outcome, PauseReason as ExecPause, Paused};
 use crate::interp::stack::{Current, ExecStack, Frame};
 use crate::runtime::store::{FuncKind, StoreInner};
-use crate::store::{AsContextMut, Store};
+use crate::store::{AsContext, AsContextMut, Store};
 use crate::types::{HeapType, ValType};
 use crate::values::{Val, vals_from_slots};
 use crate::{Error, Result};
@@ -85,6 +85,13 @@ impl PausedCall {
             store: self.store,
             index: self.paused.entry,
         }
+    }
+
+    /// Gives the call up: the trap it would have ended with had it not been pausable
+    /// ([`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel) or
+    /// [`TrapKind::Interrupt`](crate::TrapKind::Interrupt)), with its Wasm backtrace.
+    pub fn into_trap(self, store: impl AsContext) -> Error {
+        Error::Trap(self.paused.trap(&store.as_context().inner))
     }
 
     /// Goes on with the call from where it paused. It may pause again.
@@ -285,6 +292,19 @@ fn write_snapshot(inner: &StoreInner, paused: &Paused, host_state: &[u8]) -> Res
     let mut w = Writer(Vec::new());
     w.0.extend_from_slice(&settings(inner));
     w.bytes(env!("CARGO_PKG_VERSION").as_bytes());
+    // Instances: their modules and dropped segments.
+    w.len(inner.instances.len());
+    for instance in &inner.instances {
+        w.0.extend_from_slice(&instance.module.inner.hash);
+        w.len(instance.data.len());
+        for segment in &instance.data {
+            w.u8(segment.is_empty() as u8);
+        }
+        w.len(instance.elems.len());
+        for segment in &instance.elems {
+            w.u8(segment.is_empty() as u8);
+        }
+    }
     // Functions: what each store index runs.
     w.len(inner.funcs.len());
     for func in &inner.funcs {
@@ -299,19 +319,6 @@ fn write_snapshot(inner: &StoreInner, paused: &Paused, host_state: &[u8]) -> Res
                 w.u32(index);
                 w.u32(0);
             }
-        }
-    }
-    // Instances: their modules and dropped segments.
-    w.len(inner.instances.len());
-    for instance in &inner.instances {
-        w.0.extend_from_slice(&instance.module.inner.hash);
-        w.len(instance.data.len());
-        for segment in &instance.data {
-            w.u8(segment.is_empty() as u8);
-        }
-        w.len(instance.elems.len());
-        for segment in &instance.elems {
-            w.u8(segment.is_empty() as u8);
         }
     }
     // Memories: size, then the runs of chunks that are not all zeros.
@@ -528,25 +535,6 @@ fn parse_snapshot(inner: &StoreInner, snapshot: &[u8]) -> Result<Parsed> {
             env!("CARGO_PKG_VERSION")
         )));
     }
-    let funcs = r.count(9)?;
-    if funcs != inner.funcs.len() {
-        return Err(mismatch(format!(
-            "it has {funcs} functions, the store {}",
-            inner.funcs.len()
-        )));
-    }
-    for (i, func) in inner.funcs.iter().enumerate() {
-        let (kind, a, b) = (r.u8()?, r.u32()?, r.u32()?);
-        let same = match func.kind {
-            FuncKind::Wasm { instance, index } => kind == 0 && a == instance && b == index,
-            FuncKind::Host { index } => kind == 1 && a == index && b == 0,
-        };
-        if !same {
-            return Err(mismatch(format!(
-                "function {i} is defined differently (was the store set up in another order?)"
-            )));
-        }
-    }
     let instances = r.count(32)?;
     if instances != inner.instances.len() {
         return Err(mismatch(format!(
@@ -582,6 +570,25 @@ fn parse_snapshot(inner: &StoreInner, snapshot: &[u8]) -> Result<Parsed> {
                 })
                 .collect::<Result<Vec<bool>>>()?;
             dropped.push(flags);
+        }
+    }
+    let funcs = r.count(9)?;
+    if funcs != inner.funcs.len() {
+        return Err(mismatch(format!(
+            "it has {funcs} functions, the store {}",
+            inner.funcs.len()
+        )));
+    }
+    for (i, func) in inner.funcs.iter().enumerate() {
+        let (kind, a, b) = (r.u8()?, r.u32()?, r.u32()?);
+        let same = match func.kind {
+            FuncKind::Wasm { instance, index } => kind == 0 && a == instance && b == index,
+            FuncKind::Host { index } => kind == 1 && a == index && b == 0,
+        };
+        if !same {
+            return Err(mismatch(format!(
+                "function {i} is defined differently (was the store set up in another order?)"
+            )));
         }
     }
     let memories = r.count(16)?;

@@ -83,6 +83,19 @@ pub(crate) struct Paused {
     pub reason: PauseReason,
 }
 
+impl Paused {
+    /// The trap the activation would have ended with had it not been pausable.
+    pub(crate) fn trap(&self, store: &StoreInner) -> Trap {
+        // A backtrace names the instruction before the position it is given: one past the
+        // metering instruction, or the position after the interruption point.
+        let (kind, at) = match self.reason {
+            PauseReason::OutOfFuel => (TrapKind::OutOfFuel, self.ip + 1),
+            PauseReason::Interrupt => (TrapKind::Interrupt, self.ip),
+        };
+        Trap::new(kind, backtrace(store, (&self.cur, at), self.stack.frames()))
+    }
+}
+
 /// Goes on with a paused activation (after fuel was added); pauses again if fuel runs out again.
 pub(crate) fn resume<E: Embedder>(store: &mut E, paused: Paused) -> Result<Outcome> {
     debug_assert_eq!(store.inner().activations, 0);
