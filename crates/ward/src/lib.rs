@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod async_call;
 mod embedder;
 mod engine;
 mod exception;

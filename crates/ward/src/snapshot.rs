@@ -75,7 +75,7 @@ impl PausedCall {
     pub fn reason(&self) -> PauseReason {
         match self.paused.reason {
             ExecPause::OutOfFuel => PauseReason::OutOfFuel,
-            ExecPause::Interrupt => PauseReason::Interrupt,
+            ExecPause::Interrupt | ExecPause::HostCall { .. } => PauseReason::Interrupt,
         }
     }
 
@@ -104,7 +104,7 @@ impl PausedCall {
         }
         outside_activations(&store.inner, "resume a paused call")?;
         let entry = self.paused.entry;
-        let outcome = exec::resume(store, *self.paused);
+        let outcome = exec::resume(store, *self.paused, exec::Mode::RESUMABLE);
         finish(store, entry, outcome)
     }
 }
@@ -154,7 +154,7 @@ impl Func {
         let store = store.as_context_mut();
         let (_, raw) = self.raw_args(&store.inner, params)?;
         outside_activations(&store.inner, "make a resumable call")?;
-        let outcome = exec::invoke_pausable(store, self.index, &raw);
+        let outcome = exec::invoke_pausable(store, self.index, &raw, exec::Mode::RESUMABLE);
         finish(store, self.index, outcome)
     }
 }
@@ -319,6 +319,11 @@ fn write_snapshot(inner: &StoreInner, paused: &Paused, host_state: &[u8]) -> Res
                 w.u32(index);
                 w.u32(0);
             }
+            FuncKind::AsyncHost { index } => {
+                w.u8(2);
+                w.u32(index);
+                w.u32(0);
+            }
         }
     }
     // Memories: size, then the runs of chunks that are not all zeros.
@@ -364,6 +369,9 @@ fn write_snapshot(inner: &StoreInner, paused: &Paused, host_state: &[u8]) -> Res
     w.u8(match paused.reason {
         ExecPause::OutOfFuel => 0,
         ExecPause::Interrupt => 1,
+        ExecPause::HostCall { .. } => {
+            return Err(refuse("the call is paused in an async host function"));
+        }
     });
     let frames = paused.stack.frames();
     w.len(frames.len());
@@ -584,6 +592,7 @@ fn parse_snapshot(inner: &StoreInner, snapshot: &[u8]) -> Result<Parsed> {
         let same = match func.kind {
             FuncKind::Wasm { instance, index } => kind == 0 && a == instance && b == index,
             FuncKind::Host { index } => kind == 1 && a == index && b == 0,
+            FuncKind::AsyncHost { index } => kind == 2 && a == index && b == 0,
         };
         if !same {
             return Err(mismatch(format!(

@@ -59,6 +59,23 @@ impl ExecStack {
         }
     }
 
+    /// A stack with no slots, standing in for one that is elsewhere for a while (an async call's
+    /// stack parked in the store while its host function runs). Allocates nothing.
+    pub(crate) fn placeholder() -> Self {
+        ExecStack {
+            slots: Vec::new(),
+            frames: Vec::new(),
+            max_frames: 0,
+            max_slots: 0,
+        }
+    }
+
+    /// The usable slots, writable.
+    pub(crate) fn slots_mut(&mut self) -> &mut [u64] {
+        let usable = self.usable();
+        &mut self.slots[..usable]
+    }
+
     /// The frame records of the activation's suspended callers, outermost first.
     pub(crate) fn frames(&self) -> &[Frame] {
         &self.frames
