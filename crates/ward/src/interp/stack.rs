@@ -15,8 +15,11 @@ use crate::module::ModuleInner;
 /// its callee's locals in whole chunks (`fast::zero_locals`).
 pub(crate) const FRAME_SLACK: usize = 4;
 
-/// Usable slots a new stack starts with (64 KiB).
-const INITIAL_SLOTS: usize = 8 * 1024;
+/// Usable slots a new stack starts with (2 KiB; it doubles as calls need more, and stores keep
+/// their stacks for later calls). Small, because a call pending in an async host function holds its
+/// stack: at 8,192 slots, 10,000 pending calls took 12.5 KiB of resident memory each, at 256 they
+/// take 5.2 KiB (`benches/src/bin/async_memory.rs`).
+const INITIAL_SLOTS: usize = 256;
 
 /// A suspended caller: its registers, so that returning needs no lookups in the store.
 #[derive(Clone, Copy)]
@@ -53,7 +56,7 @@ impl ExecStack {
         ExecStack {
             // `FRAME_SLACK` slots past the usable end let a call zero locals in whole chunks.
             slots: vec![0u64; INITIAL_SLOTS.min(max_slots) + FRAME_SLACK],
-            frames: Vec::with_capacity(64),
+            frames: Vec::with_capacity(16),
             max_frames: max_bytes / 32,
             max_slots,
         }
