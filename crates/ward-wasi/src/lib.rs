@@ -36,7 +36,9 @@
 #![warn(missing_docs)]
 
 mod abi;
+pub mod audit;
 mod ctx;
+mod determinism;
 mod errno;
 mod fs;
 mod guest;
@@ -47,10 +49,12 @@ mod sock;
 mod table;
 mod threads;
 
-use ward::{Caller, Extern, Linker, Module};
+use ward::{AsContext, Caller, Extern, Linker, Module};
 
 pub use abi::{MODULE, UNSTABLE_MODULE};
+pub use audit::RunEnd;
 pub use ctx::{DirPerms, OutputBuffer, Stdio, WasiCtx, WasiCtxBuilder, WasiError};
+pub use determinism::DEFAULT_EPOCH_SECONDS;
 pub use errno::Errno;
 pub use threads::{DEFAULT_MAX_THREADS, WasiThreads};
 
@@ -144,18 +148,22 @@ fn add_snapshot_to_linker<T: 'static>(
     wasi!("environ_sizes_get", |c, m, a: i32, b: i32| {
         process::environ_sizes_get(c, m, a as u32, b as u32)
     });
-    wasi!("clock_res_get", |_c, m, id: i32, out: i32| {
-        process::clock_res_get(m, id as u32, out as u32)
+    wasi!("clock_res_get", |c, m, id: i32, out: i32| {
+        process::clock_res_get(c, m, id as u32, out as u32)
     });
-    wasi!("clock_time_get", |_c,
-                             m,
-                             id: i32,
-                             precision: i64,
-                             out: i32| {
-        process::clock_time_get(m, id as u32, precision as u64, out as u32)
-    });
-    wasi!("random_get", |_c, m, buf: i32, len: i32| {
-        process::random_get(m, buf as u32, len as u32)
+    linker.func_wrap(
+        module,
+        "clock_time_get",
+        move |mut caller: Caller<'_, T>, id: i32, precision: i64, out: i32| -> i32 {
+            // A virtual clock advances with the fuel executed (nothing else reads it here).
+            let fuel_left = caller.as_context().get_fuel().ok();
+            with_ctx(&mut caller, get, |c, m| {
+                process::clock_time_get(c, m, id as u32, precision as u64, out as u32, fuel_left)
+            })
+        },
+    )?;
+    wasi!("random_get", |c, m, buf: i32, len: i32| {
+        process::random_get(c, m, buf as u32, len as u32)
     });
     wasi!("sched_yield", |_c, _m| {
         std::thread::yield_now();
@@ -446,15 +454,14 @@ fn add_snapshot_to_linker<T: 'static>(
         module,
         "poll_oneoff",
         move |mut caller: Caller<'_, T>, subs: i32, events: i32, count: i32, out: i32| -> i32 {
+            let fuel_left = caller.as_context().get_fuel().ok();
             with_ctx_handle(&mut caller, get, |c, m| {
                 poll::poll_oneoff(
                     c,
                     m,
                     snapshot,
-                    subs as u32,
-                    events as u32,
-                    count as u32,
-                    out as u32,
+                    (subs as u32, events as u32, count as u32, out as u32),
+                    fuel_left,
                 )
             })
         },

@@ -67,6 +67,10 @@ pub(crate) struct OpenDir {
     pub dir: Dir,
     pub writable: bool,
     pub preopen: Option<String>,
+    /// The guest name of the preopen this directory was reached through (for the audit log).
+    pub root: std::sync::Arc<str>,
+    /// The directory's path as the guest named it, from the preopen (for the audit log).
+    pub guest_path: String,
 }
 
 /// Which standard stream of the host process an inherited stream is.
