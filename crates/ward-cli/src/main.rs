@@ -11,6 +11,7 @@ mod config_file;
 mod invoke;
 mod limits;
 mod linking;
+mod policy_command;
 mod wasi_options;
 mod wast;
 
@@ -29,7 +30,8 @@ use linking::{
     instantiate_preload,
 };
 use ward::{Config, Engine, Error, Linker, Module, Store, StoreLimits, Trap, Val};
-use ward_wasi::{WasiCtx, WasiThreads};
+use ward_wasi::policy::Policy;
+use ward_wasi::{RunEnd, WasiCtx, WasiThreads};
 use wasi_options::{WasiOptions, build_wasi};
 
 #[derive(Parser)]
@@ -79,6 +81,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Check capability policies (`--policy`) and write them from command lines.
+    #[command(subcommand)]
+    Policy(policy_command::PolicyCommand),
     /// Print a shell completion script for ward.
     Completion {
         /// The shell.
@@ -126,6 +131,22 @@ struct RunArgs {
     /// overrides it. `ward config new FILE` writes a commented one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Grant exactly what the capability policy FILE grants (TOML; `ward policy check FILE`
+    /// validates one). --dir, --dir-ro, --env, -S tcplisten and the limit flags may then only
+    /// narrow it: naming anything it does not grant, or a higher limit, is an error.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Write an audit log of every capability decision (file opens, binds, accepts, environment
+    /// reads; clock and random use counted; how the run ended) to FILE, as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+    /// Make the run a function of its module, inputs and grants: virtual clocks, seeded random,
+    /// sorted directory listings and fixed file timestamps (docs/DETERMINISM.md).
+    #[arg(long)]
+    deterministic: bool,
+    /// The seed of --deterministic's random numbers (default 0).
+    #[arg(long, value_name = "N", requires = "deterministic")]
+    seed: Option<u64>,
     /// The module (.wasm or .wat), then the guest's arguments (its argv after the module path) or the
     /// parameters of --invoke. Everything after MODULE belongs to the guest and is passed on verbatim,
     /// flags included: ward's own options go before MODULE.
@@ -232,6 +253,7 @@ fn main() -> ExitCode {
         Some(Command::Explore { module, func }) => explore(&module, func.as_deref()),
         Some(Command::Config(ConfigCommand::New { file })) => config_new(file.as_deref()),
         Some(Command::Settings { limits, config }) => settings(&limits, config.as_deref()),
+        Some(Command::Policy(command)) => policy_command::run(command),
         Some(Command::Completion { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "ward", &mut std::io::stdout());
             Ok(Outcome::Success)
@@ -318,34 +340,141 @@ fn report_trap(context: &str, trap: &Trap, limits: &Limits) {
     }
 }
 
+/// The policy a `run` command line grants: `--policy` narrowed by the flags, or the flags alone.
+/// `limits` take the policy's values for the limits a policy states.
+fn resolve_policy(
+    args: &RunArgs,
+    wasi_options: &WasiOptions,
+    limits: &mut Limits,
+    guest_args: Vec<String>,
+) -> Result<Policy> {
+    let policy = match &args.policy {
+        Some(path) => {
+            let granted = wasi_options::read_policy(path)?;
+            let given_args = (!guest_args.is_empty()).then_some(guest_args);
+            let narrowing = wasi_options::narrowing_from_flags(
+                args,
+                wasi_options,
+                &limits.policy_limits(),
+                given_args,
+            )?;
+            granted
+                .narrowed(&narrowing)
+                .map_err(|e| anyhow!("--policy \"{}\": {e}", path.display()))?
+        }
+        None => wasi_options::policy_from_flags(
+            args,
+            wasi_options,
+            &limits.policy_limits(),
+            guest_args,
+        )?,
+    };
+    limits.set_policy_limits(&policy.limits);
+    Ok(policy)
+}
+
 fn run(args: &RunArgs) -> Result<Outcome> {
     let file = args.config_file()?;
-    let limits = args.limits.resolve(&file)?;
+    let mut limits = args.limits.resolve(&file)?;
     let wasi_options = args.wasi_options(&file)?;
-    let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
-    let mut config = Config::new();
-    limits.configure(&mut config);
-    let engine = Engine::new(&config)?;
-    let module_path = args.module();
-    let shown = module_path.display();
-    let module = load_module(&engine, module_path)?;
     // Everything after the module belongs to the guest: its argv (after argv[0], the module path or
     // --argv0), or with --invoke the function's parameters.
     let guest_args = args.guest_args()?;
-    let mut argv = vec![args.argv0.clone().unwrap_or_else(|| shown.to_string())];
-    if args.invoke.is_none() {
-        argv.extend(guest_args.iter().cloned());
+    let argv_rest = if args.invoke.is_none() {
+        guest_args.clone()
+    } else {
+        Vec::new()
+    };
+    let policy = resolve_policy(args, &wasi_options, &mut limits, argv_rest)?;
+    if wasi_options.threads && policy.is_deterministic() {
+        bail!(
+            "-S threads cannot be used with a deterministic run: thread scheduling depends on the host"
+        );
     }
-    let wasi = build_wasi(args, &wasi_options, &argv)?;
-    let mut store = Store::new(
+    let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut config = Config::new();
+    limits.configure(&mut config);
+    policy.configure(&mut config);
+    // A virtual clock advances with the fuel executed: meter it even without a fuel limit.
+    let meter_fuel_for_clock =
+        limits.fuel.is_none() && policy.clocks != ward_wasi::policy::ClockPolicy::Real;
+    if meter_fuel_for_clock {
+        config.consume_fuel(true);
+    }
+    let engine = Engine::new(&config)?;
+    let module_path = args.module();
+    let shown = module_path.display().to_string();
+    let module = load_module(&engine, module_path)?;
+    let argv0 = args.argv0.clone().unwrap_or_else(|| shown.clone());
+    let audit = match &args.audit {
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
+            anyhow!(
+                "failed to create audit log \"{}\": {}",
+                path.display(),
+                describe_io(&e)
+            )
+        })?),
+        None => None,
+    };
+    let (wasi, granted) = build_wasi(&policy, &argv0, audit)?;
+    let audit_handle = wasi.share();
+    let mut end = RunEnd::Returned;
+    let outcome = execute(
+        args,
         &engine,
+        &module,
+        &shown,
+        wasi,
+        &policy,
+        &limits,
+        &wasi_options,
+        deadline,
+        meter_fuel_for_clock,
+        &guest_args,
+        &mut end,
+    );
+    if let Err(e) = audit_handle.finish_audit(&end) {
+        eprintln!(
+            "warning: failed to write the audit log: {}",
+            describe_io(&e)
+        );
+    }
+    // Captured streams are the embedder's to read; the command line shows them when the run ends.
+    if let Some(buffer) = &granted.stdout {
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), &buffer.contents());
+    }
+    if let Some(buffer) = &granted.stderr {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), &buffer.contents());
+    }
+    outcome
+}
+
+/// Links, instantiates and calls the module; `end` says how the run ended, for the audit log.
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    args: &RunArgs,
+    engine: &Engine,
+    module: &Module,
+    shown: &str,
+    wasi: WasiCtx,
+    policy: &Policy,
+    limits: &Limits,
+    wasi_options: &WasiOptions,
+    deadline: Option<Instant>,
+    meter_fuel_for_clock: bool,
+    guest_args: &[String],
+    end: &mut RunEnd,
+) -> Result<Outcome> {
+    let mut store = Store::new(
+        engine,
         Host {
             wasi,
-            limits: limits.store_limits(),
+            limits: limits.store_limits(policy.store_limits()),
         },
     );
     store.limiter(|host: &mut Host| &mut host.limits);
-    if let Some(fuel) = limits.fuel {
+    let fuel = limits.fuel.or(meter_fuel_for_clock.then_some(u64::MAX));
+    if let Some(fuel) = fuel {
         store.set_fuel(fuel)?;
     }
     // One budget for the whole run: the start function and then `_start` (or the invoked function).
@@ -361,19 +490,19 @@ fn run(args: &RunArgs) -> Result<Outcome> {
                 .split_once('=')
                 .filter(|(name, path)| !name.is_empty() && !path.is_empty())
                 .ok_or_else(|| anyhow!("--preload \"{value}\": expected NAME=PATH"))?;
-            Ok((name, load_module(&engine, Path::new(path))?))
+            Ok((name, load_module(engine, Path::new(path))?))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut linker = Linker::new(&engine);
-    if std::iter::once(&module)
+    let mut linker = Linker::new(engine);
+    if std::iter::once(module)
         .chain(preloads.iter().map(|(_, m)| m))
         .any(ward_wasi::imports_wasi)
     {
         ward_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
             .context("failed to define WASI functions")?;
     }
-    define_shared_memories(&store, &module, &mut linker)?;
-    if imports_thread_spawn(&module) {
+    define_shared_memories(&store, module, &mut linker)?;
+    if imports_thread_spawn(module) {
         if !wasi_options.threads {
             bail!(
                 "module \"{shown}\" imports `wasi::thread-spawn`: run it with `-S threads=y` to let it \
@@ -381,27 +510,29 @@ fn run(args: &RunArgs) -> Result<Outcome> {
             );
         }
         let threads = WasiThreads::new(
-            &module,
+            module,
             |host: &mut Host| Host {
                 wasi: host.wasi.share(),
                 limits: host.limits.clone(),
             },
-            {
-                let fuel = limits.fuel;
-                move |store: &mut Store<Host>| {
-                    store.limiter(|host: &mut Host| &mut host.limits);
-                    if let Some(fuel) = fuel {
-                        let _ = store.set_fuel(fuel);
-                    }
-                    if let Some(at) = deadline {
-                        store.set_wall_clock_deadline_at(at);
-                    }
+            move |store: &mut Store<Host>| {
+                store.limiter(|host: &mut Host| &mut host.limits);
+                if let Some(fuel) = fuel {
+                    let _ = store.set_fuel(fuel);
+                }
+                if let Some(at) = deadline {
+                    store.set_wall_clock_deadline_at(at);
                 }
             },
             {
                 let limits = limits.clone();
                 let shown = shown.to_string();
-                move |error: Error| std::process::exit(end_from_thread(&error, &shown, &limits))
+                let audit = store.data().wasi.share();
+                move |error: Error| {
+                    // The process ends here: flush the audit log first.
+                    let _ = audit.finish_audit(&RunEnd::of_error(&error));
+                    std::process::exit(end_from_thread(&error, &shown, &limits))
+                }
             },
         );
         threads
@@ -410,22 +541,22 @@ fn run(args: &RunArgs) -> Result<Outcome> {
         threads.set_linker(&linker);
     }
     for (name, preload) in &preloads {
-        if let Some(outcome) = instantiate_preload(&mut store, &mut linker, name, preload, &limits)?
+        if let Some(outcome) = instantiate_preload(&mut store, &mut linker, name, preload, limits)?
         {
             return Ok(outcome);
         }
     }
     if limits.unknown_imports_trap == Some(true) {
-        define_unknown_imports_as_failing(&mut store, &mut linker, &module)?;
+        define_unknown_imports_as_failing(&mut store, &mut linker, module)?;
     }
-    let instance = match linker.instantiate(&mut store, &module) {
+    let instantiated = linker.instantiate(&mut store, module);
+    if instantiated.is_err() {
+        *end = RunEnd::of(&instantiated);
+    }
+    let instance = match instantiated {
         Ok(instance) => instance,
         Err(Error::Trap(trap)) => {
-            report_trap(
-                &format!("failed to instantiate \"{shown}\""),
-                &trap,
-                &limits,
-            );
+            report_trap(&format!("failed to instantiate \"{shown}\""), &trap, limits);
             return Ok(Outcome::Trap);
         }
         Err(Error::Exit(code)) => return Ok(Outcome::Exit(code)),
@@ -455,7 +586,7 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     };
     let ty = func.ty(&store);
     let params_text: &[String] = if args.invoke.is_some() {
-        &guest_args
+        guest_args
     } else {
         &[]
     };
@@ -486,7 +617,9 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     if let Some(at) = deadline {
         store.set_wall_clock_deadline_at(at);
     }
-    match func.call(&mut store, &params, &mut results) {
+    let called = func.call(&mut store, &params, &mut results);
+    *end = RunEnd::of(&called);
+    match called {
         Ok(()) => {
             for value in &results {
                 println!("{}", format_val(value));
@@ -498,7 +631,7 @@ fn run(args: &RunArgs) -> Result<Outcome> {
             report_trap(
                 &format!("failed to run `{name}` in \"{shown}\""),
                 &trap,
-                &limits,
+                limits,
             );
             Ok(Outcome::Trap)
         }

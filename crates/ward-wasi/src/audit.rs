@@ -44,8 +44,15 @@ impl RunEnd {
     pub fn of<T>(result: &ward::Result<T>) -> RunEnd {
         match result {
             Ok(_) => RunEnd::Returned,
-            Err(ward::Error::Exit(code)) => RunEnd::Exit(*code),
-            Err(ward::Error::Trap(trap)) => {
+            Err(error) => RunEnd::of_error(error),
+        }
+    }
+
+    /// How a call into the guest that failed with `error` ended.
+    pub fn of_error(error: &ward::Error) -> RunEnd {
+        match error {
+            ward::Error::Exit(code) => RunEnd::Exit(*code),
+            ward::Error::Trap(trap) => {
                 let limit = match trap.kind() {
                     ward::TrapKind::OutOfFuel => Some("fuel"),
                     ward::TrapKind::Interrupt => Some("wall_time"),
@@ -64,7 +71,7 @@ impl RunEnd {
                     None => RunEnd::Trap(trap.to_string()),
                 }
             }
-            Err(other) => RunEnd::Trap(other.to_string()),
+            other => RunEnd::Trap(other.to_string()),
         }
     }
 }

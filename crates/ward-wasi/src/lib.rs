@@ -43,6 +43,7 @@ mod errno;
 mod fs;
 mod guest;
 mod path;
+pub mod policy;
 mod poll;
 mod process;
 mod sock;
