@@ -308,6 +308,7 @@ pub fn policy_from_flags(
         ..Policy::default()
     };
     policy.network.listen = flag_listen(options)?;
+    policy.sort_env();
     if args.deterministic {
         policy.make_deterministic();
     }

@@ -7,8 +7,9 @@
 //!   change a directory, with the same fields;
 //! - `bind` (a listening socket granted when the context was built) and `accept` (a connection
 //!   accepted on one);
-//! - `env`: the names of the variables the guest read with `environ_get`;
-//! - `summary`, last: clock reads per clock, `random_get` calls and bytes, virtual sleeps, and how
+//! - `env`: the names of the variables the guest can read, when it asks for them
+//!   (`environ_sizes_get`, which every libc calls first);
+//! - `summary`, last: clock reads per clock, `random_get` calls and bytes, sleeps, and how
 //!   the run ended (`"end"`; for a limit, `"limit"` names it).
 //!
 //! Clocks and randomness are counted rather than logged per call, so a busy guest does not flood the

@@ -184,7 +184,7 @@ fn audit_path_call(
         (Err(e), Some(root)) => (
             true,
             format!("preopen \"{root}\" ({access})"),
-            Some(e.name()),
+            Some(e.name().to_ascii_lowercase()),
         ),
     };
     let Some(log) = ctx.audit.as_mut() else {
@@ -197,7 +197,7 @@ fn audit_path_call(
         .bool("allowed", allowed)
         .str("rule", &rule);
     if let Some(errno) = errno {
-        record = record.str("errno", errno);
+        record = record.str("errno", &errno);
     }
     log.write(record);
 }

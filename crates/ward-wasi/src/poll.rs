@@ -200,6 +200,9 @@ pub fn poll_oneoff(
     }
     if ready.is_empty() && earliest != Some(Duration::ZERO) {
         if waiters.is_empty() {
+            if let Some(log) = ctx.lock().audit.as_mut() {
+                log.count_sleep();
+            }
             std::thread::sleep(earliest.unwrap_or_default());
         } else {
             let mut pollfds = pollfds(&waiters);

@@ -69,16 +69,8 @@ pub fn environ_sizes_get(
     count: u32,
     size: u32,
 ) -> WasiResult {
-    sizes_get(&ctx.env, mem, count, size)
-}
-
-pub fn environ_get(
-    ctx: &mut WasiState,
-    mem: &mut GuestMemory<'_>,
-    environ: u32,
-    buf: u32,
-) -> WasiResult {
-    let result = strings_get(&ctx.env, mem, environ, buf);
+    // Every libc asks for the sizes first (and stops there when there is nothing): the read is
+    // audited here.
     if let Some(log) = ctx.audit.as_mut() {
         let names: Vec<String> = ctx
             .env
@@ -95,7 +87,16 @@ pub fn environ_get(
             .str("rule", "granted environment");
         log.write(record);
     }
-    result
+    sizes_get(&ctx.env, mem, count, size)
+}
+
+pub fn environ_get(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    environ: u32,
+    buf: u32,
+) -> WasiResult {
+    strings_get(&ctx.env, mem, environ, buf)
 }
 
 pub(crate) fn host_clock(id: u32) -> WasiResult<libc::clockid_t> {

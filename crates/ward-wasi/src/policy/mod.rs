@@ -47,7 +47,8 @@ pub struct Policy {
     pub args: Option<Vec<String>>,
     /// Preopened directories, in descriptor order.
     pub dirs: Vec<DirGrant>,
-    /// Environment variables, in order.
+    /// Environment variables, in the guest's order (a policy file gives values by name, then
+    /// inherited variables; see [`Policy::sort_env`]).
     pub env: Vec<EnvGrant>,
     /// Standard input.
     pub stdin: StdioGrant,
@@ -339,6 +340,17 @@ impl Policy {
             policy.random = RandomPolicy::Seeded(seed);
         }
         Ok(policy)
+    }
+
+    /// Puts the environment in the order [`Policy::from_toml`] reads it: given values by name, then
+    /// inherited variables in their order (so that `to_toml` round-trips).
+    pub fn sort_env(&mut self) {
+        self.env.sort_by(|a, b| match (a, b) {
+            (EnvGrant::Value { name: x, .. }, EnvGrant::Value { name: y, .. }) => x.cmp(y),
+            (EnvGrant::Value { .. }, EnvGrant::Inherit(_)) => std::cmp::Ordering::Less,
+            (EnvGrant::Inherit(_), EnvGrant::Value { .. }) => std::cmp::Ordering::Greater,
+            (EnvGrant::Inherit(_), EnvGrant::Inherit(_)) => std::cmp::Ordering::Equal,
+        });
     }
 
     /// Virtual clocks (from the policy's epoch if it has one, else [`crate::DEFAULT_EPOCH_SECONDS`]),

@@ -488,7 +488,11 @@ fn read_stdio(
             StdioGrant::File(PathBuf::from(path))
         }
         _ => {
-            return Err(source.invalid(key, at, expected("a string or { file = \"PATH\" }", value)));
+            return Err(source.invalid(
+                key,
+                at,
+                expected("a string or { file = \"PATH\" }", value),
+            ));
         }
     };
     if key == "stdio.stdin" && grant == StdioGrant::Captured {
