@@ -140,8 +140,8 @@ struct RunArgs {
     /// reads; clock and random use counted; how the run ended) to FILE, as JSON Lines.
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
-    /// Make the run a function of its module, inputs and grants: virtual clocks, seeded random,
-    /// sorted directory listings and fixed file timestamps (docs/DETERMINISM.md).
+    /// Make the run a function of its module, inputs and grants: canonical NaNs, virtual clocks,
+    /// seeded random, sorted directory listings and fixed file metadata (docs/DETERMINISM.md).
     #[arg(long)]
     deterministic: bool,
     /// The seed of --deterministic's random numbers (default 0).

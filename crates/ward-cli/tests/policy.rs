@@ -454,3 +454,20 @@ fn seed_needs_deterministic_and_threads_are_refused_with_it() {
         stderr(&out)
     );
 }
+
+#[test]
+fn deterministic_also_makes_float_nans_canonical() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_temp(
+        &dir,
+        "nan.wat",
+        r#"(module (func (export "nan") (result i32)
+            (i32.reinterpret_f32 (f32.div (f32.const 0) (f32.const 0)))))"#,
+    );
+    let out = ward(&["run", "--deterministic", "--invoke", "nan", &module]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("{}\n", 0x7fc0_0000));
+    let policy = write_temp(&dir, "p.toml", "deterministic = true\n");
+    let out = ward(&["run", "--policy", &policy, "--invoke", "nan", &module]);
+    assert_eq!(stdout(&out), format!("{}\n", 0x7fc0_0000));
+}

@@ -473,9 +473,13 @@ impl Policy {
         })
     }
 
-    /// Turns on what the limits need in the engine: fuel metering, epoch interruption for the wall
-    /// time, and the stack size.
+    /// Turns on what the policy needs in the engine: fuel metering, epoch interruption for the wall
+    /// time, the stack size, and for a deterministic policy canonical NaNs
+    /// ([`ward::Config::deterministic`]).
     pub fn configure(&self, config: &mut ward::Config) {
+        if self.is_deterministic() {
+            config.deterministic(true);
+        }
         if self.limits.fuel.is_some() {
             config.consume_fuel(true);
         }
