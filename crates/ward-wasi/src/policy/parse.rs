@@ -300,17 +300,17 @@ impl Policy {
                 }
             }
         }
-        if let Some(value) = get(top, "deterministic") {
-            if source.bool("deterministic", value)? {
-                if let Some(key) = explicitly_real.first() {
-                    return Err(source.invalid(
-                        "deterministic",
-                        value.span().start,
-                        format!("conflicts with {key} = \"real\""),
-                    ));
-                }
-                policy.make_deterministic();
+        if let Some(value) = get(top, "deterministic")
+            && source.bool("deterministic", value)?
+        {
+            if let Some(key) = explicitly_real.first() {
+                return Err(source.invalid(
+                    "deterministic",
+                    value.span().start,
+                    format!("conflicts with {key} = \"real\""),
+                ));
             }
+            policy.make_deterministic();
         }
         if let Some(value) = get(top, "network") {
             policy.network = read_network(&source, value)?;
