@@ -336,8 +336,8 @@ impl WasiCtxBuilder {
             .stable_metadata(true)
     }
 
-    /// Writes an audit log of the guest's capability decisions to `out`, as JSON Lines (see
-    /// [`crate::audit`](crate#audit-log)). End it with [`WasiCtx::finish_audit`].
+    /// Writes an audit log of the guest's capability decisions to `out`, as JSON Lines (the records
+    /// are described in [`crate::audit`]). End it with [`WasiCtx::finish_audit`].
     pub fn audit(&mut self, out: impl io::Write + Send + 'static) -> &mut Self {
         self.audit = Some(AuditLog::new(Box::new(out)));
         self

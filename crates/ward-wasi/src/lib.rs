@@ -7,6 +7,11 @@
 //! refuse every change with `EPERM`; bad guest pointers give `EFAULT`. `proc_exit(n)` ends the call
 //! into the guest with [`ward::Error::Exit`]`(n)`.
 //!
+//! A [`policy::Policy`] (TOML, deny by default) states everything a guest may use and builds the
+//! context and the store limits from it; [`WasiCtxBuilder::audit`] writes an audit log of every
+//! capability decision ([`audit`]); [`WasiCtxBuilder::deterministic`] makes clocks virtual,
+//! randomness seeded and file metadata host-independent (`docs/DETERMINISM.md`).
+//!
 //! ```
 //! use ward::{Engine, Linker, Module, Store};
 //! use ward_wasi::{OutputBuffer, Stdio, WasiCtx, WasiCtxBuilder};

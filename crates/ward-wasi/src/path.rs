@@ -3,7 +3,9 @@
 //! Paths are resolved only by cap-std beneath the directory's handle, so `..`, absolute paths and
 //! symlinks (including ones the guest made) cannot reach outside it; such attempts fail with
 //! `EPERM` (as Wasmtime answers; or `ENOENT` where the host reports so). Every mutation first checks that the
-//! directory is writable and fails with `EPERM` otherwise. Called from the linker glue in `lib.rs`.
+//! directory is writable and fails with `EPERM` otherwise. With an audit log on, every open and every
+//! mutation is recorded with the guest path, whether it was allowed and the rule that decided
+//! (`audit_path_call`). Called from the linker glue in `lib.rs`.
 
 use std::path::Path;
 

@@ -33,10 +33,14 @@ impl Policy {
     pub fn to_toml(&self) -> String {
         let mut out =
             String::from("# ward capability policy: nothing is granted unless listed here.\n");
+        if self.stable_metadata {
+            // Only `deterministic` sets stable metadata; the clocks and random tables below state
+            // the rest of what it sets, with their epoch and seed.
+            out.push_str("deterministic = true\n");
+        }
         if let Some(args) = &self.args {
             let _ = writeln!(out, "args = {}", quoted_list(args));
         }
-        // `deterministic` is spelled out as its parts, which say the same and keep the epoch/seed.
         for dir in &self.dirs {
             let access = match dir.perms {
                 DirPerms::ReadOnly => "read-only",
@@ -95,13 +99,6 @@ impl Policy {
             RandomPolicy::Seeded(seed) => {
                 let _ = write!(out, "\n[random]\nmode = \"seeded\"\nseed = {seed}\n");
             }
-        }
-        if self.stable_metadata {
-            // Only `deterministic` sets stable metadata; with virtual clocks and seeded random
-            // already stated above it changes nothing else.
-            let mut top = String::from("deterministic = true\n");
-            top.push_str(&out[out.find('\n').map_or(0, |i| i + 1)..]);
-            out = format!("{}\n{top}", out.lines().next().unwrap_or(""));
         }
         let _ = write!(
             out,
