@@ -12,6 +12,7 @@ mod invoke;
 mod limits;
 mod linking;
 mod policy_command;
+mod replay;
 mod wasi_options;
 mod wast;
 
@@ -81,6 +82,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Run MODULE again from a trace `ward run --record` wrote, without touching the host's files,
+    /// network or clocks; a call that differs from the recorded run stops it with an error.
+    Replay {
+        /// The trace.
+        trace: PathBuf,
+        /// The module that was recorded (its hash is checked).
+        module: PathBuf,
+    },
     /// Check capability policies (`--policy`) and write them from command lines.
     #[command(subcommand)]
     Policy(policy_command::PolicyCommand),
@@ -144,6 +153,10 @@ struct RunArgs {
     /// seeded random, sorted directory listings and fixed file metadata (docs/DETERMINISM.md).
     #[arg(long)]
     deterministic: bool,
+    /// Record every WASI call (its arguments, result and the bytes it wrote into the guest's
+    /// memory) to TRACE, for `ward replay TRACE MODULE`.
+    #[arg(long, value_name = "TRACE")]
+    record: Option<PathBuf>,
     /// The seed of --deterministic's random numbers (default 0).
     #[arg(long, value_name = "N", requires = "deterministic")]
     seed: Option<u64>,
@@ -254,6 +267,7 @@ fn main() -> ExitCode {
         Some(Command::Config(ConfigCommand::New { file })) => config_new(file.as_deref()),
         Some(Command::Settings { limits, config }) => settings(&limits, config.as_deref()),
         Some(Command::Policy(command)) => policy_command::run(command),
+        Some(Command::Replay { trace, module }) => replay::run(&trace, &module),
         Some(Command::Completion { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "ward", &mut std::io::stdout());
             Ok(Outcome::Success)
@@ -404,7 +418,9 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     let engine = Engine::new(&config)?;
     let module_path = args.module();
     let shown = module_path.display().to_string();
-    let module = load_module(&engine, module_path)?;
+    let binary = read_module(module_path)?;
+    let module = Module::from_binary(&engine, &binary)
+        .with_context(|| format!("failed to compile module \"{shown}\""))?;
     let argv0 = args.argv0.clone().unwrap_or_else(|| shown.clone());
     let audit = match &args.audit {
         Some(path) => Some(std::fs::File::create(path).map_err(|e| {
@@ -416,7 +432,27 @@ fn run(args: &RunArgs) -> Result<Outcome> {
         })?),
         None => None,
     };
-    let (wasi, granted) = build_wasi(&policy, &argv0, audit)?;
+    let record = match &args.record {
+        Some(path) => {
+            if wasi_options.threads {
+                bail!("--record cannot be used with -S threads: a trace is one sequence of calls");
+            }
+            Some(std::fs::File::create(path).map_err(|e| {
+                anyhow!(
+                    "failed to create trace \"{}\": {}",
+                    path.display(),
+                    describe_io(&e)
+                )
+            })?)
+        }
+        None => None,
+    };
+    let (wasi, granted) = build_wasi(
+        &policy,
+        &argv0,
+        audit,
+        record.map(|file| (file, binary.as_slice())),
+    )?;
     let audit_handle = wasi.share();
     let mut end = RunEnd::Returned;
     let outcome = execute(

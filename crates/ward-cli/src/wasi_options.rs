@@ -353,15 +353,20 @@ pub fn read_policy(path: &std::path::Path) -> Result<Policy> {
 }
 
 /// The guest's WASI context and its captured streams from `policy`, with `argv0` as the program
-/// name and an audit log written to `audit` if given.
+/// name, an audit log written to `audit` and a trace of the module (its binary) recorded to
+/// `record` if given.
 pub fn build_wasi(
     policy: &Policy,
     argv0: &str,
     audit: Option<std::fs::File>,
+    record: Option<(std::fs::File, &[u8])>,
 ) -> Result<(WasiCtx, PolicyWasi)> {
     let mut wasi = policy.wasi(argv0).map_err(|e| anyhow!("{e}"))?;
     if let Some(file) = audit {
         wasi.builder.audit(file);
+    }
+    if let Some((file, module)) = record {
+        wasi.builder.record(file, module);
     }
     let ctx = wasi.builder.build();
     Ok((ctx, wasi))

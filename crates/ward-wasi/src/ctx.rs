@@ -16,6 +16,7 @@ use cap_std::fs::Dir;
 use crate::audit::{AuditLog, RunEnd};
 use crate::determinism::{Clocks, DEFAULT_EPOCH_SECONDS, Randomness, SeededRandom, VirtualClock};
 use crate::table::{Descriptor, Entry, OpenDir, Stream};
+use crate::trace::{Recorder, Replayer, TraceError, Tracing};
 
 /// Whether a preopened directory may be changed by the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +103,9 @@ pub enum WasiError {
 #[derive(Default, Clone)]
 pub struct WasiCtx {
     state: std::sync::Arc<std::sync::Mutex<WasiState>>,
+    /// The recording or replay of the guest's calls, if any (outside the state's lock, so that a
+    /// context without one pays a single `Option` test per call).
+    pub(crate) trace: Option<Arc<Mutex<Tracing>>>,
 }
 
 /// What a [`WasiCtx`] shares between its handles.
@@ -159,6 +163,18 @@ impl WasiCtx {
         }
     }
 
+    /// Ends a recording (flushing the trace) or a replay (checking that the run made every recorded
+    /// call). Call it once the run is over; a context without a trace has nothing to do.
+    pub fn finish_trace(&self) -> Result<(), TraceError> {
+        let Some(trace) = &self.trace else {
+            return Ok(());
+        };
+        match &mut *trace.lock().unwrap_or_else(PoisonError::into_inner) {
+            Tracing::Record(recorder) => recorder.finish(),
+            Tracing::Replay(replayer) => replayer.finish(),
+        }
+    }
+
     /// Whether clocks are virtual (set by [`WasiCtxBuilder::virtual_clocks`] or
     /// [`WasiCtxBuilder::deterministic`]).
     pub fn has_virtual_clocks(&self) -> bool {
@@ -191,6 +207,7 @@ pub struct WasiCtxBuilder {
     random: Randomness,
     stable_metadata: bool,
     audit: Option<AuditLog>,
+    trace: Option<Tracing>,
 }
 
 fn no_nul(text: &str) -> Result<Vec<u8>, WasiError> {
@@ -343,6 +360,24 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Records every WASI call the guest makes (arguments, result and the bytes written into its
+    /// memory) to `out` as a trace for [`WasiCtxBuilder::replay`]; `module` is the module's binary,
+    /// whose hash the trace keeps. End it with [`WasiCtx::finish_trace`]. See [`crate::trace`].
+    pub fn record(&mut self, out: impl io::Write + Send + 'static, module: &[u8]) -> &mut Self {
+        self.trace = Some(Tracing::Record(Recorder::new(Box::new(out), module)));
+        self
+    }
+
+    /// Answers every WASI call from the trace `bytes` instead of the host: no file system, network,
+    /// clock or randomness is touched, and writes to stdout and stderr go to this builder's streams.
+    /// Fails if `bytes` is not a trace of this format or was recorded for another module than
+    /// `module` (the module's binary). A call that differs from the recorded one fails the call into
+    /// the guest with [`TraceError::Diverged`].
+    pub fn replay(&mut self, bytes: Vec<u8>, module: &[u8]) -> Result<&mut Self, TraceError> {
+        self.trace = Some(Tracing::Replay(Replayer::new(bytes, module)?));
+        Ok(self)
+    }
+
     /// The context. Descriptors: 0–2 stdio, then the preopened directories in the order granted, then
     /// sockets. The builder is left empty.
     pub fn build(&mut self) -> WasiCtx {
@@ -386,6 +421,7 @@ impl WasiCtxBuilder {
             })
             .collect();
         WasiCtx {
+            trace: builder.trace.map(|trace| Arc::new(Mutex::new(trace))),
             state: std::sync::Arc::new(std::sync::Mutex::new(WasiState {
                 args: builder.args,
                 env: builder.env,

@@ -54,6 +54,7 @@ mod process;
 mod sock;
 mod table;
 mod threads;
+pub mod trace;
 
 use ward::{AsContext, Caller, Extern, Linker, Module};
 
@@ -78,13 +79,29 @@ pub fn imports_wasi(module: &Module) -> bool {
 
 /// Runs one syscall with the context's state locked and the caller's memory exported as `memory`:
 /// an unshared memory is borrowed, a shared one (wasi-threads) is copied in and out. A module
-/// without an exported memory gets an empty one, so every pointer it passes is `EFAULT`.
+/// without an exported memory gets an empty one, so every pointer it passes is `EFAULT`. `name` and
+/// `args` identify the call for a trace ([`trace`]).
 fn with_ctx<T>(
     caller: &mut Caller<'_, T>,
     get: impl Fn(&mut T) -> &mut WasiCtx,
+    (name, args): (&'static str, &[u64]),
     syscall: impl FnOnce(&mut WasiState, &mut GuestMemory<'_>) -> WasiResult,
-) -> i32 {
-    with_ctx_handle(caller, get, |ctx, mem| syscall(&mut ctx.lock(), mem))
+) -> ward::Result<i32> {
+    with_ctx_handle(caller, get, (name, args), |ctx, mem| {
+        syscall(&mut ctx.lock(), mem)
+    })
+}
+
+/// Runs `body` with the caller's memory (see [`with_ctx`]).
+fn with_memory<T, R>(
+    caller: &mut Caller<'_, T>,
+    body: impl FnOnce(&mut GuestMemory<'_>) -> R,
+) -> R {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => body(&mut GuestMemory::new(memory.data_mut(caller))),
+        Some(Extern::SharedMemory(memory)) => body(&mut GuestMemory::shared(&memory)),
+        _ => body(&mut GuestMemory::new(&mut [])),
+    }
 }
 
 /// As [`with_ctx`], for a syscall that locks the context's state itself (one that blocks, and
@@ -92,19 +109,97 @@ fn with_ctx<T>(
 fn with_ctx_handle<T>(
     caller: &mut Caller<'_, T>,
     get: impl Fn(&mut T) -> &mut WasiCtx,
+    (name, args): (&'static str, &[u64]),
     syscall: impl FnOnce(&WasiCtx, &mut GuestMemory<'_>) -> WasiResult,
-) -> i32 {
+) -> ward::Result<i32> {
     let ctx = get(caller.data_mut()).share();
-    let result = match caller.get_export("memory") {
-        Some(Extern::Memory(memory)) => {
-            syscall(&ctx, &mut GuestMemory::new(memory.data_mut(caller)))
-        }
-        Some(Extern::SharedMemory(memory)) => syscall(&ctx, &mut GuestMemory::shared(&memory)),
-        _ => syscall(&ctx, &mut GuestMemory::new(&mut [])),
+    let Some(trace) = ctx.trace.clone() else {
+        let result = with_memory(caller, |mem| syscall(&ctx, mem));
+        return Ok(i32::from(trace::errno_of(&result)));
     };
-    match result {
-        Ok(()) => 0,
-        Err(errno) => i32::from(errno.code()),
+    let mut tracing = trace
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match &mut *tracing {
+        trace::Tracing::Record(recorder) => {
+            let (result, writes) = with_memory(caller, |mem| {
+                mem.log_writes();
+                let result = syscall(&ctx, mem);
+                (result, mem.take_writes())
+            });
+            let errno = trace::errno_of(&result);
+            recorder.call(&trace::Call {
+                name: name.to_string(),
+                args: args.to_vec(),
+                errno,
+                writes,
+            });
+            Ok(i32::from(errno))
+        }
+        trace::Tracing::Replay(replayer) => {
+            let call = replayer
+                .expect_call(name, args)
+                .map_err(|e| ward::Error::msg(e.to_string()))?;
+            with_memory(caller, |mem| replay_call(&ctx, mem, &call))
+                .map_err(|e| ward::Error::msg(e.to_string()))?;
+            Ok(trace::errno_result(call.errno))
+        }
+    }
+}
+
+/// Puts a recorded call's effects on the guest: its memory writes, and for a write to stdout or
+/// stderr the bytes it wrote, on this context's own stream.
+fn replay_call(
+    ctx: &WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    call: &trace::Call,
+) -> Result<(), trace::TraceError> {
+    let mismatch = || trace::TraceError::Corrupt {
+        offset: 0,
+        reason: "a recorded memory write lies outside this run's memory",
+    };
+    for (at, bytes) in &call.writes {
+        mem.write_bytes(*at, bytes).map_err(|_| mismatch())?;
+    }
+    let output_pointer = match call.name.as_str() {
+        "fd_write" => call.args.get(3),
+        "fd_pwrite" => call.args.get(4),
+        _ => None,
+    };
+    if let (Some(&written_at), 0, Some(&fd @ (1 | 2))) =
+        (output_pointer, call.errno, call.args.first())
+    {
+        let (iovs, count) = (call.args[1] as u32, call.args[2] as u32);
+        let written = mem.read_u32(written_at as u32).map_err(|_| mismatch())? as usize;
+        let buffers = mem.iovecs(iovs, count).map_err(|_| mismatch())?;
+        let mut data = mem.gather(&buffers).map_err(|_| mismatch())?;
+        data.truncate(written);
+        if let Some(table::Descriptor::Stream(stream)) = ctx
+            .lock()
+            .fds
+            .get_mut(&(fd as u32))
+            .map(|e| &mut e.descriptor)
+        {
+            let _ = stream.write(&data);
+        }
+    }
+    Ok(())
+}
+
+/// The bits of a Wasm argument as a trace keeps them (an `i32` zero-extended).
+trait ArgBits {
+    fn bits(self) -> u64;
+}
+
+impl ArgBits for i32 {
+    fn bits(self) -> u64 {
+        u64::from(self as u32)
+    }
+}
+
+impl ArgBits for i64 {
+    fn bits(self) -> u64 {
+        self as u64
     }
 }
 
@@ -135,8 +230,9 @@ fn add_snapshot_to_linker<T: 'static>(
             linker.func_wrap(
                 module,
                 $name,
-                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> i32 {
-                    with_ctx(&mut caller, get, |$ctx, $mem| $body)
+                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> ward::Result<i32> {
+                    let args = [$(ArgBits::bits($arg)),*];
+                    with_ctx(&mut caller, get, ($name, &args), |$ctx, $mem| $body)
                 },
             )?;
         };
@@ -160,10 +256,11 @@ fn add_snapshot_to_linker<T: 'static>(
     linker.func_wrap(
         module,
         "clock_time_get",
-        move |mut caller: Caller<'_, T>, id: i32, precision: i64, out: i32| -> i32 {
+        move |mut caller: Caller<'_, T>, id: i32, precision: i64, out: i32| -> ward::Result<i32> {
             // A virtual clock advances with the fuel executed (nothing else reads it here).
             let fuel_left = caller.as_context().get_fuel().ok();
-            with_ctx(&mut caller, get, |c, m| {
+            let args = [id.bits(), precision.bits(), out.bits()];
+            with_ctx(&mut caller, get, ("clock_time_get", &args), |c, m| {
                 process::clock_time_get(c, m, id as u32, precision as u64, out as u32, fuel_left)
             })
         },
@@ -176,9 +273,24 @@ fn add_snapshot_to_linker<T: 'static>(
         Ok(())
     });
     wasi!("proc_raise", |_c, _m, _signal: i32| Err(Errno::Notsup));
-    linker.func_wrap(module, "proc_exit", |code: i32| -> ward::Result<()> {
-        Err(ward::Error::Exit(code))
-    })?;
+    linker.func_wrap(
+        module,
+        "proc_exit",
+        move |mut caller: Caller<'_, T>, code: i32| -> ward::Result<()> {
+            if let Some(trace) = get(caller.data_mut()).trace.clone() {
+                match &mut *trace
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                {
+                    trace::Tracing::Record(recorder) => recorder.exit(code),
+                    trace::Tracing::Replay(replayer) => replayer
+                        .expect_exit(code)
+                        .map_err(|e| ward::Error::msg(e.to_string()))?,
+                }
+            }
+            Err(ward::Error::Exit(code))
+        },
+    )?;
 
     wasi!("fd_advise", |c,
                         _m,
@@ -459,9 +571,15 @@ fn add_snapshot_to_linker<T: 'static>(
     linker.func_wrap(
         module,
         "poll_oneoff",
-        move |mut caller: Caller<'_, T>, subs: i32, events: i32, count: i32, out: i32| -> i32 {
+        move |mut caller: Caller<'_, T>,
+              subs: i32,
+              events: i32,
+              count: i32,
+              out: i32|
+              -> ward::Result<i32> {
             let fuel_left = caller.as_context().get_fuel().ok();
-            with_ctx_handle(&mut caller, get, |c, m| {
+            let args = [subs.bits(), events.bits(), count.bits(), out.bits()];
+            with_ctx_handle(&mut caller, get, ("poll_oneoff", &args), |c, m| {
                 poll::poll_oneoff(
                     c,
                     m,
