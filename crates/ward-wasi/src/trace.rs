@@ -411,6 +411,15 @@ pub(crate) fn errno_of(result: &Result<(), Errno>) -> u16 {
     }
 }
 
+impl std::fmt::Debug for Tracing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tracing::Record(_) => f.write_str("Record"),
+            Tracing::Replay(replayer) => write!(f, "Replay(at call {})", replayer.index),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,15 +466,6 @@ mod tests {
                 r.expect_exit(-1)
             });
             assert!(result.is_err(), "truncated to {len}");
-        }
-    }
-}
-
-impl std::fmt::Debug for Tracing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Tracing::Record(_) => f.write_str("Record"),
-            Tracing::Replay(replayer) => write!(f, "Replay(at call {})", replayer.index),
         }
     }
 }
