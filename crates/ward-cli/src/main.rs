@@ -89,6 +89,9 @@ enum Command {
         trace: PathBuf,
         /// The module that was recorded (its hash is checked).
         module: PathBuf,
+        /// The recorded run's limits (a run that ended on one replays to the same trap).
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Check capability policies (`--policy`) and write them from command lines.
     #[command(subcommand)]
@@ -267,7 +270,11 @@ fn main() -> ExitCode {
         Some(Command::Config(ConfigCommand::New { file })) => config_new(file.as_deref()),
         Some(Command::Settings { limits, config }) => settings(&limits, config.as_deref()),
         Some(Command::Policy(command)) => policy_command::run(command),
-        Some(Command::Replay { trace, module }) => replay::run(&trace, &module),
+        Some(Command::Replay {
+            trace,
+            module,
+            limits,
+        }) => replay::run(&trace, &module, &limits),
         Some(Command::Completion { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "ward", &mut std::io::stdout());
             Ok(Outcome::Success)

@@ -122,3 +122,40 @@ fn a_wrong_module_or_a_damaged_trace_is_a_one_line_error() {
         "failed to read trace \"/nonexistent.trace\": No such file or directory",
     );
 }
+
+#[test]
+fn a_run_that_ran_out_of_fuel_replays_to_the_same_trap_with_the_same_limit() {
+    let work = tempfile::tempdir().unwrap();
+    let trace = work.path().join("fuel.trace").display().to_string();
+    let recorded = ward(&[
+        "run",
+        "--record",
+        &trace,
+        "--fuel",
+        "20000",
+        &program("clock_random"),
+    ]);
+    assert_eq!(recorded.status.code(), Some(134), "{}", stderr(&recorded));
+    let replayed = ward(&[
+        "replay",
+        "--fuel",
+        "20000",
+        &trace,
+        &program("clock_random"),
+    ]);
+    assert_eq!(replayed.status.code(), Some(134), "{}", stderr(&replayed));
+    assert_eq!(replayed.stdout, recorded.stdout);
+    assert!(
+        stderr(&replayed).contains("fuel limit of 20000 exhausted"),
+        "{}",
+        stderr(&replayed)
+    );
+    // Without the limit the replay runs past the end of the trace, and says so.
+    let unlimited = ward(&["replay", &trace, &program("clock_random")]);
+    assert_eq!(unlimited.status.code(), Some(1), "{}", stderr(&unlimited));
+    assert!(
+        stderr(&unlimited).contains("the trace has the end of the trace"),
+        "{}",
+        stderr(&unlimited)
+    );
+}
