@@ -7,23 +7,26 @@
 # which a loaded shared machine disturbs less than wall time).
 #
 #   benches/audit.sh [N files, default 2000] [RUNS, default 15]
+#   WARD_BASELINE=/path/to/other/ward benches/audit.sh   # also time another build (e.g. main's)
+#                                                         # without --audit, for the cost of the hooks
 #
 # Uses the release binary in $CARGO_TARGET_DIR (built if missing).
 set -eu
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
 cargo build --release -q -p ward-cli
-python3 - "$CARGO_TARGET_DIR/release/ward" "${1:-2000}" "${2:-15}" <<'PY'
+python3 - "$CARGO_TARGET_DIR/release/ward" "${1:-2000}" "${2:-15}" "${WARD_BASELINE:-}" <<'PY'
 import os, statistics, subprocess, sys, tempfile, time
 
-ward, files, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-work = tempfile.mkdtemp(prefix="ward-audit-")
+ward, files, runs, baseline = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+# In memory where there is a tmpfs, so that disk contention does not swamp the comparison.
+work = tempfile.mkdtemp(prefix="ward-audit-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
 args = []
 for i in range(files):
     args += ["write", f"/d/f{i}", "x", "read", f"/d/f{i}", "stat", f"/d/f{i}"]
 
-def case(audit, program, extra):
-    cmd = [ward, "run", "--dir", f"{work}::/d"]
+def case(audit, program, extra, binary=ward):
+    cmd = [binary, "run", "--dir", f"{work}::/d"]
     if audit:
         cmd += ["--audit", os.path.join(work, f"{program}.jsonl")]
     return cmd + [f"tests/programs/{program}.wasm"] + extra
@@ -34,6 +37,9 @@ cases = {
     "compute, no audit": case(False, "determinism", ["/d"]),
     "compute, --audit": case(True, "determinism", ["/d"]),
 }
+if baseline:
+    cases["fsops, baseline"] = case(False, "fsops", args, baseline)
+    cases["compute, baseline"] = case(False, "determinism", ["/d"], baseline)
 times = {name: [] for name in cases}
 cpu = {name: [] for name in cases}
 for _ in range(runs):
