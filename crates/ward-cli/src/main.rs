@@ -13,6 +13,7 @@ mod limits;
 mod linking;
 mod policy_command;
 mod replay;
+mod snapshots;
 mod wasi_options;
 mod wast;
 
@@ -71,6 +72,9 @@ enum Command {
         #[arg(long, value_name = "FUNC")]
         func: Option<String>,
     },
+    /// Continue a program from a snapshot written by `ward run --snapshot-at-fuel`, exactly where
+    /// it stopped. Grant the same directories again (by the same guest names).
+    Resume(Box<ResumeArgs>),
     /// Work with configuration files (`--config`).
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -163,6 +167,16 @@ struct RunArgs {
     /// The seed of --deterministic's random numbers (default 0).
     #[arg(long, value_name = "N", requires = "deterministic")]
     seed: Option<u64>,
+    /// Run until N units of fuel are used, then write a snapshot of the running program to
+    /// --snapshot FILE and exit 0; `ward resume FILE` continues it.
+    #[arg(long, value_name = "N", requires = "snapshot")]
+    snapshot_at_fuel: Option<u64>,
+    /// Where --snapshot-at-fuel writes the snapshot.
+    #[arg(long, value_name = "FILE", requires = "snapshot_at_fuel")]
+    snapshot: Option<PathBuf>,
+    /// The library part of a snapshot to continue from (set by `ward resume`).
+    #[arg(skip)]
+    resume_from: Option<Vec<u8>>,
     /// The module (.wasm or .wat), then the guest's arguments (its argv after the module path) or the
     /// parameters of --invoke. Everything after MODULE belongs to the guest and is passed on verbatim,
     /// flags included: ward's own options go before MODULE.
@@ -175,7 +189,73 @@ struct RunArgs {
     module_and_args: Vec<OsString>,
 }
 
+#[derive(clap::Args)]
+struct ResumeArgs {
+    /// Grant a host directory read-write, as GUEST: the snapshot's directories are opened again
+    /// by their guest names. Append `::ro` for read-only.
+    #[arg(long = "dir", value_name = "HOST[::GUEST][::ro]")]
+    dirs: Vec<String>,
+    /// Grant a host directory read-only, as GUEST.
+    #[arg(long = "dir-ro", value_name = "HOST[::GUEST]")]
+    dirs_ro: Vec<String>,
+    /// WASI options, as for `ward run`.
+    #[arg(short = 'S', long = "wasi", value_name = "KEY[=VALUE]")]
+    wasi_options: Vec<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Read options from a TOML file, as for `ward run`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The module, when it is not at the path the snapshot names (its hash must match).
+    #[arg(long, value_name = "FILE")]
+    module: Option<PathBuf>,
+    /// Snapshot again after N more units of fuel.
+    #[arg(long, value_name = "N", requires = "snapshot")]
+    snapshot_at_fuel: Option<u64>,
+    /// Where --snapshot-at-fuel writes the snapshot.
+    #[arg(long, value_name = "FILE", requires = "snapshot_at_fuel")]
+    snapshot: Option<PathBuf>,
+    /// The snapshot file.
+    #[arg(value_name = "SNAPSHOT")]
+    file: PathBuf,
+}
+
+/// `ward resume`: a run of the snapshot's module that continues the snapshot.
+fn resume(args: ResumeArgs) -> Result<Outcome> {
+    let (recorded, snapshot) = snapshots::read_file(&args.file)?;
+    let module = args.module.unwrap_or(recorded);
+    let run_args = RunArgs {
+        invoke: None,
+        argv0: None,
+        preloads: Vec::new(),
+        dirs: args.dirs,
+        dirs_ro: args.dirs_ro,
+        envs: Vec::new(),
+        wasi_options: args.wasi_options,
+        limits: args.limits,
+        config: args.config,
+        snapshot_at_fuel: args.snapshot_at_fuel,
+        snapshot: args.snapshot,
+        resume_from: Some(snapshot),
+        policy: None,
+        audit: None,
+        deterministic: false,
+        record: None,
+        seed: None,
+        module_and_args: vec![module.into_os_string()],
+    };
+    run(&run_args).map_err(|e| e.context(format!("failed to resume \"{}\"", args.file.display())))
+}
+
 impl RunArgs {
+    /// What the run does about snapshots.
+    fn plan(&self) -> snapshots::Plan {
+        snapshots::Plan {
+            snapshot_at: self.snapshot_at_fuel.zip(self.snapshot.clone()),
+            resume_from: self.resume_from.clone(),
+        }
+    }
+
     /// The `-S` options over the config file's `[wasi]` ones, checked; `-S help` prints the list and
     /// exits.
     fn wasi_options(&self, file: &ConfigFile) -> Result<WasiOptions> {
@@ -264,6 +344,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Run(args)) => run(&args),
+        Some(Command::Resume(args)) => resume(*args),
         Some(Command::Wast(args)) => wast::run(&args),
         Some(Command::Validate { module }) => validate(&module),
         Some(Command::Explore { module, func }) => explore(&module, func.as_deref()),
@@ -407,6 +488,13 @@ fn run(args: &RunArgs) -> Result<Outcome> {
         Vec::new()
     };
     let policy = resolve_policy(args, &wasi_options, &mut limits, argv_rest)?;
+    let plan = args.plan();
+    snapshots::check_options(
+        &plan,
+        args.invoke.is_some(),
+        !args.preloads.is_empty(),
+        limits.fuel,
+    )?;
     if wasi_options.threads && policy.is_deterministic() {
         bail!(
             "-S threads cannot be used with a deterministic run: thread scheduling depends on the host"
@@ -416,10 +504,12 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     let mut config = Config::new();
     limits.configure(&mut config);
     policy.configure(&mut config);
-    // A virtual clock advances with the fuel executed: meter it even without a fuel limit.
-    let meter_fuel_for_clock =
-        limits.fuel.is_none() && policy.clocks != ward_wasi::policy::ClockPolicy::Real;
-    if meter_fuel_for_clock {
+    // A virtual clock advances with the fuel executed: meter it even without a fuel limit (a
+    // snapshot plan meters fuel and sets it itself).
+    let meter_fuel_for_clock = limits.fuel.is_none()
+        && !plan.meters()
+        && policy.clocks != ward_wasi::policy::ClockPolicy::Real;
+    if meter_fuel_for_clock || plan.meters() {
         config.consume_fuel(true);
     }
     let engine = Engine::new(&config)?;
@@ -464,8 +554,10 @@ fn run(args: &RunArgs) -> Result<Outcome> {
     let mut end = RunEnd::Returned;
     let outcome = execute(
         args,
+        &plan,
         &engine,
         &module,
+        module_path,
         &shown,
         wasi,
         &policy,
@@ -496,8 +588,10 @@ fn run(args: &RunArgs) -> Result<Outcome> {
 #[allow(clippy::too_many_arguments)]
 fn execute(
     args: &RunArgs,
+    plan: &snapshots::Plan,
     engine: &Engine,
     module: &Module,
+    module_path: &Path,
     shown: &str,
     wasi: WasiCtx,
     policy: &Policy,
@@ -660,15 +754,27 @@ fn execute(
     if let Some(at) = deadline {
         store.set_wall_clock_deadline_at(at);
     }
-    let called = func.call(&mut store, &params, &mut results);
+    let called = if plan.meters() {
+        snapshots::call(&mut store, func, &params, plan, limits.fuel, module_path).map(|ending| {
+            match ending {
+                snapshots::Ending::Finished(results) => Some(results),
+                snapshots::Ending::Snapshotted => None,
+            }
+        })
+    } else {
+        func.call(&mut store, &params, &mut results)
+            .map(|()| Some(results))
+    };
     *end = RunEnd::of(&called);
     match called {
-        Ok(()) => {
+        Ok(Some(results)) => {
             for value in &results {
                 println!("{}", format_val(value));
             }
             Ok(Outcome::Success)
         }
+        // The snapshot is written; the program goes on under `ward resume`.
+        Ok(None) => Ok(Outcome::Success),
         Err(Error::Exit(code)) => Ok(Outcome::Exit(code)),
         Err(Error::Trap(trap)) => {
             report_trap(
@@ -682,6 +788,7 @@ fn execute(
             eprintln!("error: failed to run `{name}` in \"{shown}\": {exn}");
             Ok(Outcome::Trap)
         }
+        Err(e @ Error::Snapshot(_)) => Err(anyhow!(e)),
         Err(e) => Err(anyhow!(e).context(format!("failed to run `{name}`"))),
     }
 }

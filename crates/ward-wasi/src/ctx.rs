@@ -15,7 +15,7 @@ use cap_std::fs::Dir;
 
 use crate::audit::{AuditLog, RunEnd};
 use crate::determinism::{Clocks, DEFAULT_EPOCH_SECONDS, Randomness, SeededRandom, VirtualClock};
-use crate::table::{Descriptor, Entry, OpenDir, Stream};
+use crate::table::{Descriptor, Entry, OpenDir, Origin, Stream};
 use crate::trace::{Recorder, Replayer, TraceError, Tracing};
 
 /// Whether a preopened directory may be changed by the guest.
@@ -92,6 +92,10 @@ pub enum WasiError {
     /// An environment variable name is empty or contains `=`.
     #[error("invalid environment variable name {0:?}")]
     EnvName(String),
+    /// The WASI state cannot be saved for a snapshot, or saved state cannot be restored here
+    /// (see [`WasiCtx::snapshot_state`]).
+    #[error("{0}")]
+    Snapshot(String),
 }
 
 /// The state of WASI for one guest: arguments, environment and its table of open descriptors.
@@ -404,8 +408,10 @@ impl WasiCtxBuilder {
             Descriptor::Dir(OpenDir {
                 dir,
                 writable: perms == DirPerms::ReadWrite,
-                root: guest.as_str().into(),
-                guest_path: guest.clone(),
+                origin: Origin {
+                    preopen: guest.clone(),
+                    path: PathBuf::new(),
+                },
                 preopen: Some(guest),
             })
         });

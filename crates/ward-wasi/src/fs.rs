@@ -324,7 +324,7 @@ pub fn fd_fdstat_get(
 }
 
 /// The `fdflags` a host descriptor has (only `APPEND` and `NONBLOCK` can be set in ward).
-fn status_flags(raw: RawFd) -> u16 {
+pub(crate) fn status_flags(raw: RawFd) -> u16 {
     // SAFETY: `raw` belongs to a descriptor in the table, open for the duration of the call; F_GETFL
     // only reads its status flags.
     let os_flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };

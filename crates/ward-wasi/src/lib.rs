@@ -51,6 +51,7 @@ mod path;
 pub mod policy;
 mod poll;
 mod process;
+mod snapshot;
 mod sock;
 mod table;
 mod threads;

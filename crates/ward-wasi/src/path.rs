@@ -164,8 +164,8 @@ fn audit_path_call(
     };
     let (guest_path, root, writable) = match ctx.dir(fd) {
         Ok(dir) => (
-            join_guest(&dir.guest_path, &path),
-            Some(dir.root.clone()),
+            join_guest(&dir.origin.preopen, &dir.origin.path.join(&path)),
+            Some(dir.origin.preopen.clone()),
             dir.writable,
         ),
         Err(_) => (path.to_string_lossy().into_owned(), None, false),
@@ -294,8 +294,7 @@ fn open(
             dir,
             writable: parent.writable,
             preopen: None,
-            root: parent.root.clone(),
-            guest_path: join_guest(&parent.guest_path, &path),
+            origin: parent.origin.child(&path),
         })
     } else {
         let mut options = OpenOptions::new();
@@ -320,8 +319,7 @@ fn open(
                 dir: Dir::from_std_file(file.into_std()),
                 writable: parent.writable,
                 preopen: None,
-                root: parent.root.clone(),
-                guest_path: join_guest(&parent.guest_path, &path),
+                origin: parent.origin.child(&path),
             })
         } else {
             if request.status_flags != 0 {
@@ -332,6 +330,7 @@ fn open(
                 read: request.read || !os_write,
                 write: request.write,
                 mutable: parent.writable,
+                origin: parent.origin.child(&path),
             })
         }
     };

@@ -60,6 +60,7 @@ pub(crate) struct OpenFile {
     pub write: bool,
     /// False when the file was reached through a read-only preopen.
     pub mutable: bool,
+    pub origin: Origin,
 }
 
 /// An open directory; `preopen` is the guest-visible name of a preopened one.
@@ -67,10 +68,27 @@ pub(crate) struct OpenDir {
     pub dir: Dir,
     pub writable: bool,
     pub preopen: Option<String>,
-    /// The guest name of the preopen this directory was reached through (for the audit log).
-    pub root: std::sync::Arc<str>,
-    /// The directory's path as the guest named it, from the preopen (for the audit log).
-    pub guest_path: String,
+    pub origin: Origin,
+}
+
+/// Where a file or directory was opened: the guest name of the preopen it was reached through,
+/// and the path beneath it as the guest gave it (joined through any directories opened on the
+/// way). A snapshot re-opens it from these (`crate::snapshot`); a rename after opening is not
+/// followed.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub preopen: String,
+    pub path: std::path::PathBuf,
+}
+
+impl Origin {
+    /// The origin of `path` opened beneath this one.
+    pub fn child(&self, path: &std::path::Path) -> Origin {
+        Origin {
+            preopen: self.preopen.clone(),
+            path: self.path.join(path),
+        }
+    }
 }
 
 /// Which standard stream of the host process an inherited stream is.

@@ -15,16 +15,21 @@ fn artifact(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs `qjs` with `args` (after argv[0]) and a read-write preopen `/work`; returns stdout, stderr and
-/// the value `qjs_init_argv` returned.
-fn run_qjs(args: &[&str], work: &std::path::Path) -> (String, String, i32) {
+/// A fresh engine, store and instance of `qjs` with a read-write preopen `/work` and captured
+/// stdout and stderr, as a new process would set it up (metered when `fuel` is on).
+fn setup_qjs(
+    work: &std::path::Path,
+    fuel: bool,
+) -> (Store<WasiCtx>, ward::Instance, OutputBuffer, OutputBuffer) {
     let path = artifact("qjs-wasi-reactor.wasm");
     assert!(
         path.exists(),
         "run tests/large/fetch.sh first ({} missing)",
         path.display()
     );
-    let engine = Engine::default();
+    let mut config = ward::Config::new();
+    config.consume_fuel(fuel);
+    let engine = Engine::new(&config).unwrap();
     let module = Module::from_file(&engine, &path).unwrap();
     let (stdout, stderr) = (OutputBuffer::new(), OutputBuffer::new());
     let ctx = WasiCtxBuilder::new()
@@ -36,7 +41,37 @@ fn run_qjs(args: &[&str], work: &std::path::Path) -> (String, String, i32) {
     let mut linker: Linker<WasiCtx> = Linker::new(&engine);
     ward_wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
     let mut store = Store::new(&engine, ctx);
+    if fuel {
+        store.set_fuel(u64::MAX).unwrap();
+    }
     let instance = linker.instantiate(&mut store, &module).unwrap();
+    (store, instance, stdout, stderr)
+}
+
+/// Runs `qjs` with `args` (after argv[0]) and a read-write preopen `/work`; returns stdout, stderr and
+/// the value `qjs_init_argv` returned.
+fn run_qjs(args: &[&str], work: &std::path::Path) -> (String, String, i32) {
+    let (out, err, rc, _) = run_qjs_in_slices(args, work, None);
+    (out, err, rc)
+}
+
+/// Sizes and times of the snapshots of a sliced run.
+#[derive(Debug, Default)]
+struct SnapshotStats {
+    sizes: Vec<usize>,
+    take: Vec<std::time::Duration>,
+    restore: Vec<std::time::Duration>,
+}
+
+/// [`run_qjs`]; with `slice`, the script runs in slices of that much fuel, and after each one the
+/// run is snapshotted (WASI state included) and restored into a fresh engine, store and instance,
+/// whose output buffers collect the rest.
+fn run_qjs_in_slices(
+    args: &[&str],
+    work: &std::path::Path,
+    slice: Option<u64>,
+) -> (String, String, i32, SnapshotStats) {
+    let (mut store, instance, mut stdout, mut stderr) = setup_qjs(work, slice.is_some());
     instance
         .get_typed_func::<(), ()>(&store, "_initialize")
         .unwrap()
@@ -63,21 +98,53 @@ fn run_qjs(args: &[&str], work: &std::path::Path) -> (String, String, i32) {
     table.extend_from_slice(&[0; 4]);
     memory.write(&mut store, array as usize, &table).unwrap();
     let init = instance.get_func(&store, "qjs_init_argv").unwrap();
-    let mut results = vec![Val::I32(0); init.ty(&store).results().len()];
-    init.call(
-        &mut store,
-        &[Val::I32(argv.len() as i32), Val::I32(array)],
-        &mut results,
-    )
-    .unwrap();
+    let params = [Val::I32(argv.len() as i32), Val::I32(array)];
+    let mut stats = SnapshotStats::default();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let results = match slice {
+        None => {
+            let mut results = vec![Val::I32(0); init.ty(&store).results().len()];
+            init.call(&mut store, &params, &mut results).unwrap();
+            results
+        }
+        Some(slice) => {
+            store.set_fuel(slice).unwrap();
+            let mut call = init.call_resumable(&mut store, &params).unwrap();
+            loop {
+                let paused = match call {
+                    ward::ResumableCall::Finished(results) => break results,
+                    ward::ResumableCall::Paused(paused) => paused,
+                };
+                let started = std::time::Instant::now();
+                let wasi = store.data().snapshot_state().unwrap();
+                let bytes = store.snapshot(&paused, &wasi).unwrap();
+                stats.take.push(started.elapsed());
+                stats.sizes.push(bytes.len());
+                drop(paused);
+                out.extend(stdout.contents());
+                err.extend(stderr.contents());
+                let (fresh, _, fresh_out, fresh_err) = setup_qjs(work, true);
+                (store, stdout, stderr) = (fresh, fresh_out, fresh_err);
+                let started = std::time::Instant::now();
+                let (paused, host) = store.restore(&bytes).unwrap();
+                store.data().restore_state(&host).unwrap();
+                stats.restore.push(started.elapsed());
+                store.set_fuel(slice).unwrap();
+                call = paused.resume(&mut store).unwrap();
+            }
+        }
+    };
+    out.extend(stdout.contents());
+    err.extend(stderr.contents());
     let rc = match results.first() {
         Some(Val::I32(rc)) => *rc,
         _ => 0,
     };
     (
-        String::from_utf8_lossy(&stdout.contents()).into_owned(),
-        String::from_utf8_lossy(&stderr.contents()).into_owned(),
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
         rc,
+        stats,
     )
 }
 
@@ -136,4 +203,58 @@ fn quickjs_std_module_writes_and_reads_files_in_the_sandbox() {
         "written by quickjs\n"
     );
     assert!(!work.path().parent().unwrap().join("escape.txt").exists());
+}
+
+/// QuickJS snapshotted at many fuel points, each slice resumed in a fresh engine and store from
+/// the snapshot alone, prints what an uninterrupted run prints and leaves the same file.
+#[test]
+#[ignore = "needs tests/large/fetch.sh"]
+fn quickjs_resumed_from_snapshots_prints_what_an_uninterrupted_run_prints() {
+    let script = r#"
+        import * as std from "qjs:std";
+        function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+        const log = std.open("/work/log.txt", "w");
+        let total = 0;
+        for (let i = 0; i < 12; i++) {
+            const words = [];
+            for (let j = 0; j < 200; j++) words.push((i * 7919 + j * 104729) % 1000);
+            words.sort((a, b) => a - b);
+            total += fib(15 + (i % 4)) + words[100];
+            print(`round ${i}: ${total} ${JSON.stringify(words.slice(0, 3))}`);
+            log.puts(`${i} ${total}\n`);
+            log.flush();
+        }
+        log.close();
+        print(std.loadFile("/work/log.txt").split("\n").length);
+    "#;
+    let whole_dir = tempfile::tempdir().unwrap();
+    fs::write(whole_dir.path().join("s.js"), script).unwrap();
+    let (expected_out, expected_err, expected_rc) =
+        run_qjs(&["--module", "/work/s.js"], whole_dir.path());
+    assert_eq!(expected_err, "");
+    assert!(expected_out.contains("round 11:"), "{expected_out}");
+    for slice in [3_000_000u64, 20_000_000] {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("s.js"), script).unwrap();
+        let (out, err, rc, stats) =
+            run_qjs_in_slices(&["--module", "/work/s.js"], dir.path(), Some(slice));
+        assert!(stats.sizes.len() >= 3, "{} snapshots", stats.sizes.len());
+        assert_eq!(out, expected_out, "at {slice} fuel per slice");
+        assert_eq!(err, expected_err);
+        assert_eq!(rc, expected_rc);
+        assert_eq!(
+            fs::read_to_string(dir.path().join("log.txt")).unwrap(),
+            fs::read_to_string(whole_dir.path().join("log.txt")).unwrap()
+        );
+        let mean =
+            |d: &[std::time::Duration]| d.iter().sum::<std::time::Duration>() / d.len() as u32;
+        eprintln!(
+            "quickjs, {slice} fuel per slice: {} snapshots, {}..{} bytes, take {:?}, restore {:?} (mean)",
+            stats.sizes.len(),
+            stats.sizes.iter().min().unwrap(),
+            stats.sizes.iter().max().unwrap(),
+            mean(&stats.take),
+            mean(&stats.restore),
+        );
+    }
 }

@@ -198,7 +198,7 @@ unsafe fn call_host_large<T>(
 /// slots per `v128`). A result of the wrong type is an error; the activation then ends, so the
 /// results already written are never read.
 #[inline(always)]
-fn write_results(
+pub(crate) fn write_results(
     inner: &StoreInner,
     results: &[Val],
     types: &[ValType],

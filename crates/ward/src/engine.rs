@@ -29,6 +29,7 @@ pub struct Config {
     pub(crate) max_compile_time: Option<std::time::Duration>,
     pub(crate) lazy_translation: bool,
     pub(crate) deterministic: bool,
+    pub(crate) async_support: bool,
     pub(crate) proposals: ProposalSet,
 }
 
@@ -45,6 +46,7 @@ impl Default for Config {
             max_compile_time: None,
             lazy_translation: false,
             deterministic: false,
+            async_support: false,
             proposals: ProposalSet::default(),
         }
     }
@@ -183,6 +185,21 @@ impl Config {
     /// ```
     pub fn deterministic(&mut self, enable: bool) -> &mut Self {
         self.deterministic = enable;
+        self
+    }
+
+    /// Allow async host functions ([`Linker::func_wrap_async`](crate::Linker::func_wrap_async),
+    /// [`Linker::func_new_async`](crate::Linker::func_new_async)) and the async yields of
+    /// [`Store::fuel_async_yield_interval`](crate::Store::fuel_async_yield_interval) and
+    /// [`Store::epoch_deadline_async_yield_and_update`](crate::Store::epoch_deadline_async_yield_and_update).
+    /// Calls that may reach an async host function go through
+    /// [`Func::call_async`](crate::Func::call_async); a synchronous call that reaches one fails.
+    ///
+    /// ward's interpreter keeps Wasm frames off the host stack, so an async call needs no fiber or
+    /// separate native stack: while a host future is pending, the call is a paused activation
+    /// (its value stack and frame records) held by the call's future.
+    pub fn async_support(&mut self, enable: bool) -> &mut Self {
+        self.async_support = enable;
         self
     }
 

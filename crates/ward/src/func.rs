@@ -66,31 +66,13 @@ impl Func {
         results: &mut [Val],
     ) -> Result<()> {
         let store = store.as_context_mut();
-        self.check_store(store.inner.id)?;
-        let sig = store.inner.funcs[self.index as usize].sig.clone();
-        if params.len() != sig.params().len() {
-            return Err(Error::Usage(format!(
-                "expected {} arguments, got {}",
-                sig.params().len(),
-                params.len()
-            )));
-        }
+        let (sig, raw) = self.raw_args(&store.inner, params)?;
         if results.len() != sig.results().len() {
             return Err(Error::Usage(format!(
                 "expected {} results, got room for {}",
                 sig.results().len(),
                 results.len()
             )));
-        }
-        let mut raw = Vec::with_capacity(params.len());
-        for (i, (val, ty)) in params.iter().zip(sig.params()).enumerate() {
-            if !val.matches(&store.inner, *ty) {
-                return Err(Error::Usage(format!(
-                    "argument {i} has type {} but the function expects {ty}",
-                    describe(val)
-                )));
-            }
-            push_slots(&mut raw, val.to_raw(store.inner.id)?, *ty);
         }
         let out = exec::invoke(store, self.index, &raw)?;
         for (slot, val) in
@@ -101,6 +83,34 @@ impl Func {
             *slot = val;
         }
         Ok(())
+    }
+
+    /// The function's signature and `params` as raw slots, checked against it.
+    pub(crate) fn raw_args(
+        &self,
+        inner: &crate::runtime::store::StoreInner,
+        params: &[Val],
+    ) -> Result<(FuncType, Vec<u64>)> {
+        self.check_store(inner.id)?;
+        let sig = inner.funcs[self.index as usize].sig.clone();
+        if params.len() != sig.params().len() {
+            return Err(Error::Usage(format!(
+                "expected {} arguments, got {}",
+                sig.params().len(),
+                params.len()
+            )));
+        }
+        let mut raw = Vec::with_capacity(params.len());
+        for (i, (val, ty)) in params.iter().zip(sig.params()).enumerate() {
+            if !val.matches(inner, *ty) {
+                return Err(Error::Usage(format!(
+                    "argument {i} has type {} but the function expects {ty}",
+                    describe(val)
+                )));
+            }
+            push_slots(&mut raw, val.to_raw(inner.id)?, *ty);
+        }
+        Ok((sig, raw))
     }
 
     /// A statically typed view of this function; fails if the signature differs.

@@ -335,6 +335,20 @@ pub(crate) fn instantiate<T>(
     module: &Module,
     imports: &[Extern],
 ) -> Result<Instance> {
+    let (instance, start) = instantiate_without_start(store, module, imports)?;
+    if let Some(start) = start {
+        start.call(&mut *store, &[], &mut [])?;
+    }
+    Ok(instance)
+}
+
+/// Instantiates `module` up to its start function, which it returns for the caller to run
+/// (`instantiate` calls it, `Linker::instantiate_async` awaits it).
+pub(crate) fn instantiate_without_start<T>(
+    store: &mut Store<T>,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<(Instance, Option<Func>)> {
     let m = &module.inner;
     if !crate::Engine::same(&m.engine, &store.inner.engine) {
         return Err(Error::Usage(
@@ -587,14 +601,11 @@ pub(crate) fn instantiate<T>(
         inner.instances[instance_index as usize].data[i] = DROPPED_DATA.clone();
     }
 
-    if let Some(start) = m.start {
-        let func = Func {
-            store: store.inner.id,
-            index: store.inner.instances[instance_index as usize].funcs[start as usize],
-        };
-        func.call(&mut *store, &[], &mut [])?;
-    }
-    Ok(instance)
+    let start = m.start.map(|start| Func {
+        store: store.inner.id,
+        index: store.inner.instances[instance_index as usize].funcs[start as usize],
+    });
+    Ok((instance, start))
 }
 
 impl<T> Caller<'_, T> {

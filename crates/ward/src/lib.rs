@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod async_call;
 mod embedder;
 mod engine;
 mod exception;
@@ -44,6 +45,7 @@ mod module;
 mod proposals;
 mod reservation;
 mod runtime;
+mod snapshot;
 mod store;
 mod table;
 mod tier;
@@ -66,6 +68,7 @@ pub use linker::{InstancePre, Linker};
 pub use memory::{Memory, SharedMemory, WaitResult};
 pub use module::Module;
 pub use proposals::WasmProposal;
+pub use snapshot::{PauseReason, PausedCall, ResumableCall};
 pub use store::{AsContext, AsContextMut, Store, StoreContextMut};
 pub use table::Table;
 pub use trap::{Error, FrameInfo, Result, Trap, TrapKind, WasmBacktrace};

@@ -9,14 +9,15 @@ use std::sync::Arc;
 use crate::func::{Caller, Func, IntoFunc};
 use crate::instance::{Extern, Instance, instantiate};
 use crate::module::Module;
-use crate::store::{AsContext, AsContextMut, HostFunc};
+use crate::store::{AsContext, AsContextMut, AsyncHostFunc, HostFunc};
 use crate::types::{ExternType, FuncType};
 use crate::values::Val;
 use crate::{Engine, Error, Result};
 
-enum Definition<T> {
+pub(crate) enum Definition<T> {
     Extern(Extern),
     Host(FuncType, HostFunc<T>),
+    AsyncHost(FuncType, AsyncHostFunc<T>),
 }
 
 impl<T> Clone for Definition<T> {
@@ -24,6 +25,7 @@ impl<T> Clone for Definition<T> {
         match self {
             Definition::Extern(e) => Definition::Extern(e.clone()),
             Definition::Host(ty, f) => Definition::Host(ty.clone(), f.clone()),
+            Definition::AsyncHost(ty, f) => Definition::AsyncHost(ty.clone(), f.clone()),
         }
     }
 }
@@ -66,7 +68,12 @@ impl<T> Linker<T> {
         self
     }
 
-    fn insert(&mut self, module: &str, name: &str, def: Definition<T>) -> Result<&mut Self> {
+    pub(crate) fn insert(
+        &mut self,
+        module: &str,
+        name: &str,
+        def: Definition<T>,
+    ) -> Result<&mut Self> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.definitions.contains_key(&key) {
             return Err(Error::Link(format!(
@@ -138,14 +145,11 @@ impl<T> Linker<T> {
     }
 
     fn materialize(&self, store: &mut crate::Store<T>, def: Definition<T>) -> Result<Extern> {
-        Ok(match def {
-            Definition::Extern(e) => e,
-            Definition::Host(ty, host) => Extern::Func(store.push_host_func(ty, host)?),
-        })
+        Ok(define_imports(store, vec![def])?.remove(0))
     }
 
     /// The definitions of `module`'s imports, in import order.
-    fn resolve(&self, module: &Module) -> Result<Vec<Definition<T>>> {
+    pub(crate) fn resolve(&self, module: &Module) -> Result<Vec<Definition<T>>> {
         module
             .inner
             .imports
@@ -368,14 +372,24 @@ fn instantiate_with<T>(
     module: &Module,
     definitions: Vec<Definition<T>>,
 ) -> Result<Instance> {
+    let imports = define_imports(store, definitions)?;
+    instantiate(store, module, &imports)
+}
+
+/// The externs of resolved definitions, host functions added to `store`.
+pub(crate) fn define_imports<T>(
+    store: &mut crate::Store<T>,
+    definitions: Vec<Definition<T>>,
+) -> Result<Vec<Extern>> {
     let mut imports = Vec::with_capacity(definitions.len());
     for def in definitions {
         imports.push(match def {
             Definition::Extern(e) => e,
             Definition::Host(ty, host) => Extern::Func(store.push_host_func(ty, host)?),
+            Definition::AsyncHost(ty, host) => Extern::Func(store.push_async_host_func(ty, host)?),
         });
     }
-    instantiate(store, module, &imports)
+    Ok(imports)
 }
 
 /// A module with its imports resolved by a [`Linker`], ready to instantiate in any store of the
@@ -398,6 +412,11 @@ impl<T> InstancePre<T> {
     /// The module this instantiates.
     pub fn module(&self) -> &Module {
         &self.module
+    }
+
+    /// The resolved definitions of the module's imports, in import order.
+    pub(crate) fn definitions(&self) -> Vec<Definition<T>> {
+        self.definitions.as_ref().clone()
     }
 
     /// Instantiates the module in `store`. Imports defined as externs (memories, globals, …)

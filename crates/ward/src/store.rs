@@ -28,6 +28,19 @@ use crate::{Error, Result};
 pub(crate) type HostFunc<T> =
     Arc<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static>;
 
+/// An async host function as the store keeps it: the future it returns borrows the caller, the
+/// parameters and the results until it completes.
+pub(crate) type AsyncHostFunc<T> = Arc<
+    dyn for<'a> Fn(
+            Caller<'a, T>,
+            &'a [Val],
+            &'a mut [Val],
+        ) -> Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>
+        + Send
+        + Sync
+        + 'static,
+>;
+
 /// Picks the resource limiter out of the host data.
 type LimiterFn<T> = Box<dyn FnMut(&mut T) -> &mut (dyn ResourceLimiter + 'static) + Send>;
 
@@ -43,6 +56,14 @@ pub(crate) type EpochDeadlineCallback<T> =
 pub struct Store<T> {
     pub(crate) inner: StoreInner,
     pub(crate) hosts: Vec<HostFunc<T>>,
+    /// Async host functions (`FuncKind::AsyncHost` indexes them).
+    pub(crate) async_hosts: Vec<AsyncHostFunc<T>>,
+    /// With [`Store::fuel_async_yield_interval`]: how much fuel an async call runs before it
+    /// yields.
+    pub(crate) fuel_yield_interval: Option<u64>,
+    /// With [`Store::epoch_deadline_async_yield_and_update`]: the deadline's extension after an
+    /// async call yields at it.
+    pub(crate) epoch_yield_delta: Option<u64>,
     limiter: Option<LimiterFn<T>>,
     /// Asked when the epoch deadline is reached; `None` traps (see `interp::interruption`).
     pub(crate) epoch_deadline_callback: Option<EpochDeadlineCallback<T>>,
@@ -73,6 +94,8 @@ impl<T> Store<T> {
                 gc: crate::runtime::gc::GcHeap::new(engine.config().max_gc_heap),
                 suspended_stacks: Vec::new(),
                 stacks: Vec::new(),
+                parked: Vec::new(),
+                fuel_reserve: 0,
                 activations: 0,
                 fuel: 0,
                 epoch_deadline: u64::MAX,
@@ -80,6 +103,9 @@ impl<T> Store<T> {
                 wall_clock: WallClockDeadline::default(),
             },
             hosts: Vec::new(),
+            async_hosts: Vec::new(),
+            fuel_yield_interval: None,
+            epoch_yield_delta: None,
             limiter: None,
             epoch_deadline_callback: None,
             data,
@@ -90,13 +116,14 @@ impl<T> Store<T> {
     pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         self.check_fuel_enabled()?;
         self.inner.fuel = fuel;
+        self.inner.fuel_reserve = 0;
         Ok(())
     }
 
     /// The fuel left.
     pub fn get_fuel(&self) -> Result<u64> {
         self.check_fuel_enabled()?;
-        Ok(self.inner.fuel)
+        Ok(self.inner.fuel.saturating_add(self.inner.fuel_reserve))
     }
 
     fn check_fuel_enabled(&self) -> Result<()> {
@@ -434,6 +461,26 @@ impl<T> Store<T> {
     /// Consumes the store and returns the host data.
     pub fn into_data(self) -> T {
         self.data
+    }
+
+    pub(crate) fn push_async_host_func(
+        &mut self,
+        sig: FuncType,
+        host: AsyncHostFunc<T>,
+    ) -> Result<Func> {
+        if !self.inner.engine.config().async_support {
+            return Err(Error::Usage(
+                "async host functions need Config::async_support(true)".into(),
+            ));
+        }
+        let ty = self.inner.host_func_type(&sig)?;
+        self.async_hosts.push(host);
+        let index = (self.async_hosts.len() - 1) as u32;
+        Ok(self.inner.push_func(FuncEntity {
+            ty,
+            sig,
+            kind: FuncKind::AsyncHost { index },
+        }))
     }
 
     pub(crate) fn push_host_func(&mut self, sig: FuncType, host: HostFunc<T>) -> Result<Func> {

@@ -385,6 +385,10 @@ pub enum Error {
     /// A host function ended the guest with an exit code (WASI `proc_exit`).
     #[error("exit with code {0}")]
     Exit(i32),
+    /// A snapshot could not be taken, or a snapshot file does not fit this store (see
+    /// [`Store::snapshot`](crate::Store::snapshot)).
+    #[error("snapshot: {0}")]
+    Snapshot(String),
 }
 
 impl Error {

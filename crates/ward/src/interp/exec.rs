@@ -41,6 +41,136 @@ const MAX_ACTIVATIONS: u32 = 500;
 
 /// Calls store function `func` with raw arguments (two slots per `v128`); returns its raw results.
 pub(crate) fn invoke<E: Embedder>(store: &mut E, func: u32, args: &[u64]) -> Result<Vec<u64>> {
+    match start(store, func, args, Mode::SYNC)? {
+        Outcome::Done(results) => Ok(results),
+        Outcome::Paused(_) => unreachable!("only a pausable activation pauses"),
+    }
+}
+
+/// [`invoke`], except that running out of fuel pauses the activation instead of trapping: the
+/// outcome then holds everything needed to go on ([`resume`]). Called only from outside any
+/// activation (a host function's native frame cannot be paused).
+pub(crate) fn invoke_pausable<E: Embedder>(
+    store: &mut E,
+    func: u32,
+    args: &[u64],
+    mode: Mode,
+) -> Result<Outcome> {
+    debug_assert_eq!(store.inner().activations, 0);
+    start(store, func, args, mode)
+}
+
+/// What makes an activation pause instead of trapping or failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mode {
+    /// Running out of fuel and interruption points pause.
+    pub pause: bool,
+    /// A call of an async host function pauses, for the async driver to await it.
+    pub async_hosts: bool,
+}
+
+impl Mode {
+    /// Nothing pauses: `Func::call`.
+    pub const SYNC: Mode = Mode {
+        pause: false,
+        async_hosts: false,
+    };
+    /// Fuel and interruption pause: `Func::call_resumable`.
+    pub const RESUMABLE: Mode = Mode {
+        pause: true,
+        async_hosts: false,
+    };
+    /// Everything pauses: `Func::call_async`.
+    pub const ASYNC: Mode = Mode {
+        pause: true,
+        async_hosts: true,
+    };
+}
+
+/// How a pausable activation ended.
+pub(crate) enum Outcome {
+    /// The entry function returned these raw results.
+    Done(Vec<u64>),
+    /// Fuel ran out, or an interruption point fired.
+    Paused(Box<Paused>),
+}
+
+/// A paused activation: its stack, frame records and registers, owned by no store. Plain data; the
+/// store's instances and modules it names must be the ones of the store it resumes in (the snapshot
+/// code checks that for restored ones).
+pub(crate) struct Paused {
+    pub stack: ExecStack,
+    /// The store function the activation was entered with (its results are returned at the end).
+    pub entry: u32,
+    pub cur: Current,
+    /// Frame pointer of the current function.
+    pub fp: usize,
+    /// Instruction index in the current function to go on at: the metering instruction that
+    /// found too little fuel, or the one after the interruption point that fired.
+    pub ip: u32,
+    pub reason: PauseReason,
+}
+
+impl Paused {
+    /// The trap the activation would have ended with had it not been pausable.
+    pub(crate) fn trap(&self, store: &StoreInner) -> Trap {
+        // A backtrace names the instruction before the position it is given: one past the
+        // metering instruction, or the position after the interruption point.
+        let (kind, at) = match self.reason {
+            PauseReason::OutOfFuel => (TrapKind::OutOfFuel, self.ip + 1),
+            PauseReason::Interrupt | PauseReason::HostCall { .. } => (TrapKind::Interrupt, self.ip),
+        };
+        Trap::new(kind, backtrace(store, (&self.cur, at), self.stack.frames()))
+    }
+}
+
+/// Goes on with a paused activation (after fuel was added); pauses again if fuel runs out again.
+pub(crate) fn resume<E: Embedder>(store: &mut E, paused: Paused, mode: Mode) -> Result<Outcome> {
+    resume_with(store, paused, mode, None)
+}
+
+/// Goes on with an activation paused at a call of an async host function, whose outcome the async
+/// driver brings (its results already written to the callee's slots).
+pub(crate) fn resume_after_host<E: Embedder>(
+    store: &mut E,
+    paused: Paused,
+    outcome: Result<()>,
+) -> Result<Outcome> {
+    let PauseReason::HostCall { callee, fp, tail } = paused.reason else {
+        unreachable!("resume_after_host of a call paused elsewhere")
+    };
+    let n_results = slot_count(store.inner().funcs[callee as usize].sig.results());
+    let host = HostReturn {
+        fp,
+        tail,
+        n_results,
+        outcome,
+    };
+    resume_with(store, paused, Mode::ASYNC, Some(host))
+}
+
+fn resume_with<E: Embedder>(
+    store: &mut E,
+    paused: Paused,
+    mode: Mode,
+    host: Option<HostReturn>,
+) -> Result<Outcome> {
+    debug_assert_eq!(store.inner().activations, 0);
+    let Paused {
+        stack,
+        entry,
+        cur,
+        fp,
+        ip,
+        reason: _,
+    } = paused;
+    let n_results = slot_count(store.inner().funcs[entry as usize].sig.results());
+    let start = Start::Resume { cur, fp, ip, host };
+    activate(store, stack, entry, start, mode, n_results)
+}
+
+/// Starts an activation of store function `func`.
+fn start<E: Embedder>(store: &mut E, func: u32, args: &[u64], mode: Mode) -> Result<Outcome> {
     let n_results = slot_count(store.inner().funcs[func as usize].sig.results());
     let (instance, index) = match store.inner().funcs[func as usize].kind {
         FuncKind::Host { .. } => {
@@ -49,7 +179,12 @@ pub(crate) fn invoke<E: Embedder>(store: &mut E, func: u32, args: &[u64]) -> Res
             // SAFETY: the buffer is a local this call owns, `buffer.len()` slots long.
             unsafe { store.call_host(func, buffer.as_mut_ptr(), buffer.len(), None) }?;
             buffer.truncate(n_results);
-            return Ok(buffer);
+            return Ok(Outcome::Done(buffer));
+        }
+        FuncKind::AsyncHost { .. } => {
+            return Err(Error::Usage(
+                "an async host function cannot be called synchronously (use `call_async`)".into(),
+            ));
         }
         FuncKind::Wasm { instance, index } => (instance, index),
     };
@@ -70,34 +205,113 @@ pub(crate) fn invoke<E: Embedder>(store: &mut E, func: u32, args: &[u64]) -> Res
         .pop()
         .unwrap_or_else(|| ExecStack::new(max_stack));
     let needed = (frame_size as usize).max(args.len());
-    let result = if needed > stack.usable() && !stack.grow_to(needed) {
-        Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into())
-    } else {
-        stack.slots[..args.len()].copy_from_slice(args);
-        stack.frames.clear();
-        let suspended = store.inner().suspended_stacks.len();
-        store.inner().activations += 1;
-        // A host function may panic, and an embedder may catch that panic (servers do) and go on
-        // using the store. The per-call state is therefore restored on the way out whether `run`
-        // returns or unwinds: the activation count, the deadline, and above all the GC roots that
-        // host calls of this activation registered, which name `stack` and must not outlive it.
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run(store, &mut stack, func)));
-        store.inner().activations -= 1;
-        if store.inner().activations == 0 {
-            // A wall-clock deadline covers one outermost call (see `limits`).
-            store.inner().wall_clock.disarm();
+    if needed > stack.usable() && !stack.grow_to(needed) {
+        store.inner().stacks.push(stack);
+        return Err(Trap::new(TrapKind::StackOverflow, WasmBacktrace::default()).into());
+    }
+    stack.slots[..args.len()].copy_from_slice(args);
+    stack.frames.clear();
+    activate(store, stack, func, Start::Entry, mode, n_results)
+}
+
+/// Runs an activation on `stack` and accounts for it in the store: the stack goes back to the
+/// store's pool unless the activation paused (then the outcome owns it).
+fn activate<E: Embedder>(
+    store: &mut E,
+    mut stack: ExecStack,
+    entry: u32,
+    start: Start,
+    mode: Mode,
+    n_results: usize,
+) -> Result<Outcome> {
+    let suspended = store.inner().suspended_stacks.len();
+    store.inner().activations += 1;
+    // A host function may panic, and an embedder may catch that panic (servers do) and go on
+    // using the store. The per-call state is therefore restored on the way out whether `run`
+    // returns or unwinds: the activation count, the deadline, and above all the GC roots that
+    // host calls of this activation registered, which name `stack` and must not outlive it.
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        run(store, &mut stack, entry, start, mode)
+    }));
+    store.inner().activations -= 1;
+    if store.inner().activations == 0 {
+        // A wall-clock deadline covers one outermost call (see `limits`).
+        store.inner().wall_clock.disarm();
+    }
+    match outcome {
+        Ok(Ok(RunEnd::Done)) => {
+            let results = stack.slots[..n_results].to_vec();
+            store.inner().stacks.push(stack);
+            Ok(Outcome::Done(results))
         }
-        match outcome {
-            Ok(result) => result.map(|()| stack.slots[..n_results].to_vec()),
-            Err(panic) => {
-                store.inner().suspended_stacks.truncate(suspended);
-                store.inner().stacks.push(stack);
-                std::panic::resume_unwind(panic);
-            }
+        Ok(Ok(RunEnd::Paused {
+            cur,
+            fp,
+            ip,
+            reason,
+        })) => Ok(Outcome::Paused(Box::new(Paused {
+            stack,
+            entry,
+            cur,
+            fp,
+            ip,
+            reason,
+        }))),
+        Ok(Err(e)) => {
+            store.inner().stacks.push(stack);
+            Err(e)
         }
-    };
-    store.inner().stacks.push(stack);
-    result
+        Err(panic) => {
+            store.inner().suspended_stacks.truncate(suspended);
+            store.inner().stacks.push(stack);
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// Where `run` begins.
+enum Start {
+    /// At the entry function's first instruction, its arguments in the first slots.
+    Entry,
+    /// Where a paused activation stopped, with the outcome of the async host call it made.
+    Resume {
+        cur: Current,
+        fp: usize,
+        ip: u32,
+        host: Option<HostReturn>,
+    },
+}
+
+/// A host call that came back: its arguments' (and results') place, whether it was a tail call,
+/// and how it ended.
+struct HostReturn {
+    fp: usize,
+    tail: bool,
+    n_results: usize,
+    outcome: Result<()>,
+}
+
+/// How `run` ended without an error.
+enum RunEnd {
+    Done,
+    Paused {
+        cur: Current,
+        fp: usize,
+        ip: u32,
+        reason: PauseReason,
+    },
+}
+
+/// Why a pausable activation paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PauseReason {
+    /// Fuel ran out at a metering point; nothing of the run it meters had executed.
+    OutOfFuel,
+    /// An interruption point fired (epoch deadline, interrupt request, wall-clock deadline).
+    Interrupt,
+    /// A call of async host function `callee`, its arguments in the slots from `fp`; `tail` for a
+    /// tail call.
+    HostCall { callee: u32, fp: usize, tail: bool },
 }
 
 /// [`call_host`] from a running activation whose value stack starts at `slots`, with the
@@ -159,8 +373,18 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
 /// The handlers run until one traps, the outermost function returns, or a handler asks for
 /// something (`Request`) that needs the embedder's store or moves the value stack; this loop
 /// serves it and runs the handlers again.
-fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<()> {
-    let cur = ops::current_of(store.inner(), entry)?;
+fn run<E: Embedder>(
+    store: &mut E,
+    stack: &mut ExecStack,
+    entry: u32,
+    start: Start,
+    mode: Mode,
+) -> Result<RunEnd> {
+    let entering = matches!(start, Start::Entry);
+    let (cur, fp, at, mut returned) = match start {
+        Start::Entry => (ops::current_of(store.inner(), entry)?, 0, 0, None),
+        Start::Resume { cur, fp, ip, host } => (cur, fp, ip, host),
+    };
     // The one base pointer every slot access of this activation is derived from (see
     // `ExecStack`), taken again only when the stack grows.
     let mut slots_base =
@@ -171,18 +395,22 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
         slots_len: stack.usable(),
         max_frames: stack.max_frames,
         cur,
-        fp: 0,
+        fp,
         store: std::ptr::null_mut(),
         request: Request::None,
     };
-    // Zero the entry function's declared locals (through `calls.slots`: indexing `stack.slots`
-    // would create a reference that invalidates it).
-    let compiled = cur.compiled();
-    for local in compiled.num_params..compiled.num_locals {
-        // SAFETY: `num_locals <= frame_size <= slots_len` (checked by `invoke`).
-        unsafe { *calls.slots.add(local as usize) = 0 };
+    if entering {
+        // Zero the entry function's declared locals (through `calls.slots`: indexing
+        // `stack.slots` would create a reference that invalidates it).
+        let compiled = cur.compiled();
+        for local in compiled.num_params..compiled.num_locals {
+            // SAFETY: `num_locals <= frame_size <= slots_len` (checked by `start`).
+            unsafe { *calls.slots.add(local as usize) = 0 };
+        }
     }
-    let mut ip = cur.code;
+    // SAFETY: `at` is an instruction index of the current function: 0, or where a paused
+    // activation stopped (checked when it was restored from a snapshot).
+    let mut ip = unsafe { cur.code.add(at as usize) };
 
     // Leaves the activation with a trap at the instruction before `$at`.
     macro_rules! trap {
@@ -196,6 +424,47 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
     }
 
     loop {
+        // A host call came back (or, resuming, the async driver brought its outcome): the caller
+        // goes on, returns for a tail call, or unwinds an exception the host threw.
+        if let Some(HostReturn {
+            fp,
+            tail,
+            n_results,
+            outcome,
+        }) = returned.take()
+        {
+            match outcome {
+                Ok(()) if tail => {
+                    // SAFETY: both ranges lie inside the current frame.
+                    unsafe {
+                        std::ptr::copy(calls.slots.add(fp), calls.slots.add(calls.fp), n_results)
+                    };
+                    calls.frames = &mut stack.frames;
+                    match ops::return_to_caller(&mut calls) {
+                        Flow::Done => return Ok(RunEnd::Done),
+                        Flow::Switch { at } => {
+                            // SAFETY: the caller's return address is an instruction of it.
+                            ip = unsafe { calls.cur.code.add(at as usize) };
+                        }
+                        _ => unreachable!("a return returns or is done"),
+                    }
+                }
+                Ok(()) => {}
+                Err(Error::Exception(exn)) if exn.store == store.inner().id => {
+                    calls.store = store.inner();
+                    calls.frames = &mut stack.frames;
+                    match ops::throw(&mut calls, ip, exn.raw, tail) {
+                        Flow::Switch { at } => {
+                            // SAFETY: landing pads are instruction indices of the function.
+                            ip = unsafe { calls.cur.code.add(at as usize) };
+                        }
+                        Flow::Request(Request::Error(e)) => return Err(e),
+                        _ => unreachable!("unwinding lands or leaves"),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
         // Pointers into the store and the frame records are derived again for every run (after
         // the last use of the store here): the driver used both since the last one.
         calls.frames = &mut stack.frames;
@@ -208,12 +477,24 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
         // current instance, read just above.
         let exit = unsafe { fast::run(ip, frame, mem_base, mem_len, &mut calls) };
         match exit.status {
-            Exit::DONE => return Ok(()),
+            Exit::DONE => return Ok(RunEnd::Done),
             Exit::REQUEST => {}
             _ => {
                 let kind = exit
                     .trap_kind()
                     .expect("a handler exit is a request, done or a trap");
+                if mode.pause && kind == TrapKind::OutOfFuel {
+                    // Only the metering instruction runs out of fuel, and it charges nothing when
+                    // it does: going on at it again charges the run it meters.
+                    // SAFETY: `exit.ip` is one past that instruction, in the current function.
+                    let at = unsafe { calls.cur.index_of(exit.ip.sub(1)) };
+                    return Ok(RunEnd::Paused {
+                        cur: calls.cur,
+                        fp: calls.fp,
+                        ip: at,
+                        reason: PauseReason::OutOfFuel,
+                    });
+                }
                 trap!(kind, exit.ip)
             }
         }
@@ -239,6 +520,24 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
                 let sig = &store.inner().funcs[callee as usize].sig;
                 let n_results = slot_count(sig.results());
                 let width = slot_count(sig.params()).max(n_results);
+                if let FuncKind::AsyncHost { .. } = store.inner().funcs[callee as usize].kind {
+                    if !mode.async_hosts {
+                        return Err(Error::Usage(
+                            "an async host function was called outside `call_async` (use \
+                             `Func::call_async` or `TypedFunc::call_async`)"
+                                .into(),
+                        ));
+                    }
+                    // The caller goes on at `ip` once the async driver has the host's results.
+                    // SAFETY: `ip` is the call's return address, in the current function.
+                    let at = unsafe { calls.cur.index_of(ip) };
+                    return Ok(RunEnd::Paused {
+                        cur: calls.cur,
+                        fp: calls.fp,
+                        ip: at,
+                        reason: PauseReason::HostCall { callee, fp, tail },
+                    });
+                }
                 // SAFETY: `slots_base` is this activation's stack and `fp + width <= slots_len`
                 // (checked by `ops::call`).
                 let outcome = unsafe {
@@ -251,41 +550,12 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
                         Some(calls.cur.instance),
                     )
                 };
-                match outcome {
-                    Ok(()) if tail => {
-                        // SAFETY: both ranges lie inside the current frame.
-                        unsafe {
-                            std::ptr::copy(
-                                calls.slots.add(fp),
-                                calls.slots.add(calls.fp),
-                                n_results,
-                            )
-                        };
-                        calls.frames = &mut stack.frames;
-                        match ops::return_to_caller(&mut calls) {
-                            Flow::Done => return Ok(()),
-                            Flow::Switch { at } => {
-                                // SAFETY: the caller's return address is an instruction of it.
-                                ip = unsafe { calls.cur.code.add(at as usize) };
-                            }
-                            _ => unreachable!("a return returns or is done"),
-                        }
-                    }
-                    Ok(()) => {}
-                    Err(Error::Exception(exn)) if exn.store == store.inner().id => {
-                        calls.store = store.inner();
-                        calls.frames = &mut stack.frames;
-                        match ops::throw(&mut calls, ip, exn.raw, tail) {
-                            Flow::Switch { at } => {
-                                // SAFETY: landing pads are instruction indices of the function.
-                                ip = unsafe { calls.cur.code.add(at as usize) };
-                            }
-                            Flow::Request(Request::Error(e)) => return Err(e),
-                            _ => unreachable!("unwinding lands or leaves"),
-                        }
-                    }
-                    Err(e) => return Err(e),
-                }
+                returned = Some(HostReturn {
+                    fp,
+                    tail,
+                    n_results,
+                    outcome,
+                });
             }
             Request::GrowMemory { memory, delta, dst } => {
                 let failed = if store.inner().memories[memory].ty().memory64 {
@@ -338,6 +608,17 @@ fn run<E: Embedder>(store: &mut E, stack: &mut ExecStack, entry: u32) -> Result<
                 let live = calls.fp + calls.cur.compiled().frame_size as usize;
                 match interruption::decide(store, slots_base, live)? {
                     Verdict::Continue => {}
+                    Verdict::Interrupt if mode.pause => {
+                        // Going on after the interruption point is going on with the code.
+                        // SAFETY: `ip` is one past the `CheckInterrupt` that asked.
+                        let at = unsafe { calls.cur.index_of(ip) };
+                        return Ok(RunEnd::Paused {
+                            cur: calls.cur,
+                            fp: calls.fp,
+                            ip: at,
+                            reason: PauseReason::Interrupt,
+                        });
+                    }
                     Verdict::Interrupt => trap!(TrapKind::Interrupt, ip),
                 }
             }

@@ -568,7 +568,7 @@ pub(super) fn call(
     ip: *const Instr,
 ) -> Flow {
     let store = store(calls);
-    if let FuncKind::Host { .. } = store.funcs[callee as usize].kind {
+    if !matches!(store.funcs[callee as usize].kind, FuncKind::Wasm { .. }) {
         let sig = &store.funcs[callee as usize].sig;
         let width = slot_count(sig.params()).max(slot_count(sig.results()));
         if new_fp + width > calls.slots_len {

@@ -59,6 +59,51 @@ impl ExecStack {
         }
     }
 
+    /// A stack with no slots, standing in for one that is elsewhere for a while (an async call's
+    /// stack parked in the store while its host function runs). Allocates nothing.
+    pub(crate) fn placeholder() -> Self {
+        ExecStack {
+            slots: Vec::new(),
+            frames: Vec::new(),
+            max_frames: 0,
+            max_slots: 0,
+        }
+    }
+
+    /// The usable slots, writable.
+    pub(crate) fn slots_mut(&mut self) -> &mut [u64] {
+        let usable = self.usable();
+        &mut self.slots[..usable]
+    }
+
+    /// The frame records of the activation's suspended callers, outermost first.
+    pub(crate) fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+
+    /// The usable slots.
+    pub(crate) fn slots(&self) -> &[u64] {
+        &self.slots[..self.usable()]
+    }
+
+    /// A stack holding `slots` (from slot 0) and the frame records `frames`, for an activation
+    /// restored from a snapshot; `None` if they exceed the limits of `max_bytes`.
+    pub(crate) fn with_contents(
+        max_bytes: usize,
+        slots: &[u64],
+        frames: Vec<Frame>,
+    ) -> Option<Self> {
+        let mut stack = ExecStack::new(max_bytes);
+        if frames.len() > stack.max_frames
+            || (slots.len() > stack.usable() && !stack.grow_to(slots.len()))
+        {
+            return None;
+        }
+        stack.slots[..slots.len()].copy_from_slice(slots);
+        stack.frames = frames;
+        Some(stack)
+    }
+
     /// Usable slots now.
     pub(super) fn usable(&self) -> usize {
         self.slots.len() - FRAME_SLACK
@@ -110,7 +155,7 @@ impl Current {
 
     /// The function's compiled code and frame layout.
     #[inline(always)]
-    pub(super) fn compiled(&self) -> &CompiledFunc {
+    pub(crate) fn compiled(&self) -> &CompiledFunc {
         // SAFETY: the module outlives the activation (see `Current`'s `Send` note); `index` is a
         // defined function of it.
         let module = unsafe { &*self.module };

@@ -102,6 +102,8 @@ pub(crate) struct GlobalDef {
 pub(crate) struct ModuleInner {
     pub engine: Engine,
     pub name: Option<String>,
+    /// SHA-256 of the module binary: a snapshot names its modules by it.
+    pub hash: [u8; 32],
     /// Keeps the module's types registered in the engine while the module lives.
     pub _registered_types: RegisteredTypes,
     /// Module type index → canonical id.
@@ -540,6 +542,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
     Ok(ModuleInner {
         engine: engine.clone(),
         name: sections.name,
+        hash: <sha2::Sha256 as sha2::Digest>::digest(bytes).into(),
         _registered_types: registration,
         type_ids,
         func_type_ids,

@@ -454,6 +454,11 @@ impl GcHeap {
         }
     }
 
+    /// Whether the heap holds no object (a collected slot counts as empty).
+    pub fn is_empty(&self) -> bool {
+        self.objects.iter().all(Option::is_none)
+    }
+
     /// A resource limiter now decides how far the heap may grow: it will be asked for everything
     /// the heap holds, from nothing.
     pub fn limit_by_grants(&mut self) {
@@ -642,6 +647,7 @@ unsafe impl Send for SuspendedStack {}
 
 /// Collects the store's heap. `current` is the live part of the running activation's value stack.
 pub(crate) fn collect(store: &mut crate::runtime::store::StoreInner, current: &[u64]) {
+    store.purge_parked();
     let suspended = store.suspended_stacks.iter().map(|stack| {
         // SAFETY: each entry names the live slots of an activation suspended in a host call; its
         // stack is owned by that activation's `invoke` call, which is still on the host stack, does
@@ -649,6 +655,11 @@ pub(crate) fn collect(store: &mut crate::runtime::store::StoreInner, current: &[
         // `exec::call_host_suspended`). The collector only reads the slots.
         unsafe { std::slice::from_raw_parts(stack.slots.as_ptr(), stack.live) }
     });
+    // Stacks of async calls paused in host functions (those of dropped calls were dropped above).
+    let parked = store
+        .parked
+        .iter()
+        .map(|parked| &parked.stack.slots()[..parked.live]);
     let globals: Vec<u64> = store.globals.iter().map(|g| g.value as u64).collect();
     let tables = store.tables.iter().map(|t| &t.elements[..]);
     let segments = store
@@ -657,6 +668,7 @@ pub(crate) fn collect(store: &mut crate::runtime::store::StoreInner, current: &[
         .flat_map(|instance| instance.elems.iter().map(|s| &s[..]));
     let roots = std::iter::once(current)
         .chain(suspended)
+        .chain(parked)
         .chain(std::iter::once(&globals[..]))
         .chain(tables)
         .chain(segments);

@@ -29,6 +29,19 @@ pub(crate) enum FuncKind {
     Wasm { instance: u32, index: u32 },
     /// Host function `index` of the store's host function list.
     Host { index: u32 },
+    /// Async host function `index` of the store's async host function list: only
+    /// `Func::call_async` can call it (the activation pauses while its future runs).
+    AsyncHost { index: u32 },
+}
+
+/// The value stack of an activation paused in an async host call, kept in the store while the
+/// host's future runs so that the collector sees its references. `alive` is cleared when the call
+/// is dropped before the host finished; the store then drops the stack (`StoreInner::purge_parked`).
+pub(crate) struct ParkedStack {
+    pub stack: ExecStack,
+    /// Slots in use: up to the end of the host call's arguments.
+    pub live: usize,
+    pub alive: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A function in the store: its signature and what it runs.
@@ -92,6 +105,11 @@ pub(crate) struct StoreInner {
     pub suspended_stacks: Vec<crate::runtime::gc::SuspendedStack>,
     /// Execution stacks not in use, kept for reuse by later calls.
     pub stacks: Vec<ExecStack>,
+    /// Stacks of activations paused in async host calls (see [`ParkedStack`]).
+    pub parked: Vec<ParkedStack>,
+    /// Fuel held back from `fuel` by `Store::fuel_async_yield_interval` while an async call runs:
+    /// the store's fuel is `fuel + fuel_reserve`.
+    pub fuel_reserve: u64,
     /// How many executor activations are live (host → Wasm → host → … nesting).
     pub activations: u32,
     /// Fuel left (meaningful with `Config::consume_fuel`).
@@ -134,6 +152,14 @@ impl StoreInner {
             self.held_types.insert(id, held);
         }
         Ok(())
+    }
+}
+
+impl StoreInner {
+    /// Drops the stacks of async calls that were dropped while their host function ran.
+    pub fn purge_parked(&mut self) {
+        self.parked
+            .retain(|p| p.alive.load(std::sync::atomic::Ordering::Relaxed));
     }
 }
 

@@ -1,0 +1,384 @@
+//! Pausing calls (`Func::call_resumable`), and snapshots of paused calls restored into fresh stores
+//! (`Store::snapshot`/`Store::restore`): a run cut into slices, each resumed from a snapshot in a new
+//! engine and store, ends exactly as an uninterrupted run; corrupt, truncated and mismatched
+//! snapshots are refused with an error and never panic.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use ward::{
+    Config, Engine, Error, Instance, Module, PauseReason, ResumableCall, Store, UpdateDeadline, Val,
+};
+
+/// A program with state in every place a snapshot covers: memory (grown, written, read back), a
+/// dropped passive data segment, mutable globals (one a function reference), a table used by
+/// `call_indirect`, and recursion, so that pauses land at many call depths.
+const PROGRAM: &str = r#"
+(module
+  (type $t (func (param i32) (result i32)))
+  (memory (export "mem") 1 10)
+  (global $counter (export "counter") (mut i32) (i32.const 0))
+  (global $fref (mut (ref null $t)) (ref.null $t))
+  (table 2 funcref)
+  (elem (i32.const 0) $double $inc)
+  (elem declare func $inc)
+  (data $greeting "hello")
+  (func $double (type $t) (i32.mul (local.get 0) (i32.const 2)))
+  (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+  (func $fib (param i32) (result i32)
+    (global.set $counter (i32.add (global.get $counter) (i32.const 1)))
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func (export "run") (param $n i32) (result i32 i64)
+    (local $i i32) (local $acc i64) (local $at i32)
+    (memory.init $greeting (i32.const 100) (i32.const 0) (i32.const 5))
+    (data.drop $greeting)
+    (global.set $fref (ref.func $inc))
+    (drop (memory.grow (i32.const 1)))
+    (loop $l
+      (local.set $at (i32.add (i32.const 65536) (i32.shl (local.get $i) (i32.const 2))))
+      (i32.store (local.get $at)
+        (call_indirect (type $t)
+          (call $fib (i32.rem_u (local.get $i) (i32.const 16)))
+          (i32.and (local.get $i) (i32.const 1))))
+      (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (i32.load (local.get $at)))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (i32.add (i32.load (i32.const 100))
+             (call_ref $t (i32.const 41) (ref.as_non_null (global.get $fref))))
+    (local.get $acc)))
+"#;
+
+const N: i32 = 200;
+
+fn engine() -> Engine {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    Engine::new(&config).unwrap()
+}
+
+/// A fresh store with the program instantiated, as a new process would set it up.
+fn setup(engine: &Engine, wat: &str) -> (Store<()>, Instance) {
+    let module = Module::new(engine, wat).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    (store, instance)
+}
+
+/// What a finished run leaves: its results, the call counter and the memory.
+#[derive(Debug, PartialEq)]
+struct End {
+    results: (i32, i64),
+    counter: i32,
+    memory: Vec<u8>,
+}
+
+fn end_of(store: &mut Store<()>, instance: &Instance, results: &[Val]) -> End {
+    let counter = instance
+        .get_global(&mut *store, "counter")
+        .unwrap()
+        .get(&mut *store)
+        .unwrap_i32();
+    let memory = instance.get_memory(&mut *store, "mem").unwrap();
+    End {
+        results: (results[0].unwrap_i32(), results[1].unwrap_i64()),
+        counter,
+        memory: memory.data(&*store).to_vec(),
+    }
+}
+
+/// The run without pauses, and the fuel it took.
+fn uninterrupted() -> (End, u64) {
+    let engine = engine();
+    let (mut store, instance) = setup(&engine, PROGRAM);
+    store.set_fuel(u64::MAX).unwrap();
+    let run = instance.get_func(&store, "run").unwrap();
+    let mut results = [Val::I32(0), Val::I64(0)];
+    run.call(&mut store, &[Val::I32(N)], &mut results).unwrap();
+    let used = u64::MAX - store.get_fuel().unwrap();
+    (end_of(&mut store, &instance, &results), used)
+}
+
+#[test]
+fn a_call_paused_for_fuel_resumes_to_the_same_end() {
+    let (expected, used) = uninterrupted();
+    let engine = engine();
+    let (mut store, instance) = setup(&engine, PROGRAM);
+    let run = instance.get_func(&store, "run").unwrap();
+    let slice = used / 50 + 1;
+    store.set_fuel(slice).unwrap();
+    let mut call = run.call_resumable(&mut store, &[Val::I32(N)]).unwrap();
+    let mut pauses = 0;
+    let results = loop {
+        match call {
+            ResumableCall::Finished(results) => break results,
+            ResumableCall::Paused(paused) => {
+                assert_eq!(paused.reason(), PauseReason::OutOfFuel);
+                assert_eq!(paused.func(), run);
+                pauses += 1;
+                store.set_fuel(slice).unwrap();
+                call = paused.resume(&mut store).unwrap();
+            }
+        }
+    };
+    assert!(pauses >= 50, "{pauses} pauses");
+    assert_eq!(end_of(&mut store, &instance, &results), expected);
+}
+
+/// Every slice of the run is resumed from a snapshot in a new engine and store: the state moves
+/// only through the snapshot's bytes.
+#[test]
+fn a_run_resumed_from_snapshots_in_fresh_stores_ends_the_same() {
+    let (expected, used) = uninterrupted();
+    for slices in [3, 17] {
+        let slice = used / slices + 1;
+        let engine = engine();
+        let (mut store, mut instance) = setup(&engine, PROGRAM);
+        let run = instance.get_func(&store, "run").unwrap();
+        store.set_fuel(slice).unwrap();
+        let mut call = run.call_resumable(&mut store, &[Val::I32(N)]).unwrap();
+        let mut snapshots = 0;
+        let results = loop {
+            match call {
+                ResumableCall::Finished(results) => break results,
+                ResumableCall::Paused(paused) => {
+                    let fuel_left = store.get_fuel().unwrap();
+                    let bytes = store.snapshot(&paused, b"host state").unwrap();
+                    snapshots += 1;
+                    drop(paused);
+                    // A new engine and store: nothing but the bytes carries the state over.
+                    (store, instance) = setup(&self::engine(), PROGRAM);
+                    let (paused, host) = store.restore(&bytes).unwrap();
+                    assert_eq!(host, b"host state");
+                    assert_eq!(store.get_fuel().unwrap(), fuel_left);
+                    store.set_fuel(slice).unwrap();
+                    call = paused.resume(&mut store).unwrap();
+                }
+            }
+        };
+        assert!(snapshots as u64 >= slices - 1, "{snapshots} snapshots");
+        assert_eq!(end_of(&mut store, &instance, &results), expected);
+    }
+}
+
+#[test]
+fn an_epoch_deadline_pauses_and_resumes() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let (mut store, instance) = setup(&engine, PROGRAM);
+    let run = instance.get_func(&store, "run").unwrap();
+    // The deadline is reached at the first check; each resume allows none more: the call pauses
+    // at every interruption point until the deadline moves.
+    store.set_epoch_deadline(0);
+    let mut call = run.call_resumable(&mut store, &[Val::I32(N)]).unwrap();
+    let mut pauses = 0;
+    let results = loop {
+        match call {
+            ResumableCall::Finished(results) => break results,
+            ResumableCall::Paused(paused) => {
+                assert_eq!(paused.reason(), PauseReason::Interrupt);
+                pauses += 1;
+                if pauses == 100 {
+                    store.set_epoch_deadline(1);
+                }
+                call = paused.resume(&mut store).unwrap();
+            }
+        }
+    };
+    assert_eq!(pauses, 100);
+    let (expected, _) = uninterrupted();
+    assert_eq!(end_of(&mut store, &instance, &results), expected);
+    // With a callback that continues, the same call does not pause.
+    let (mut store, instance) = setup(&engine, PROGRAM);
+    store.set_epoch_deadline(0);
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Continue(1)));
+    let run = instance.get_func(&store, "run").unwrap();
+    assert!(matches!(
+        run.call_resumable(&mut store, &[Val::I32(N)]).unwrap(),
+        ResumableCall::Finished(_)
+    ));
+}
+
+/// A snapshot of the run paused about halfway, and the fuel each slice gets.
+fn halfway_snapshot() -> (Vec<u8>, u64) {
+    let (_, used) = uninterrupted();
+    let engine = engine();
+    let (mut store, instance) = setup(&engine, PROGRAM);
+    let run = instance.get_func(&store, "run").unwrap();
+    store.set_fuel(used / 2).unwrap();
+    let ResumableCall::Paused(paused) = run.call_resumable(&mut store, &[Val::I32(N)]).unwrap()
+    else {
+        panic!("half the fuel does not finish the run");
+    };
+    (store.snapshot(&paused, b"").unwrap(), used)
+}
+
+fn snapshot_error(result: Result<impl Sized, Error>) -> String {
+    match result {
+        Err(e @ Error::Snapshot(_)) => e.to_string(),
+        Err(other) => panic!("not a snapshot error: {other}"),
+        Ok(_) => panic!("the snapshot was accepted"),
+    }
+}
+
+/// The SHA-256 digest at the end covers the payload: any damage is found before anything is read.
+#[test]
+fn truncated_and_damaged_snapshots_are_refused() {
+    let (bytes, _) = halfway_snapshot();
+    let engine = engine();
+    let step = bytes.len() / 300 + 1;
+    for len in (0..bytes.len()).step_by(step).chain([bytes.len() - 1]) {
+        let (mut store, _) = setup(&engine, PROGRAM);
+        let message = snapshot_error(store.restore(&bytes[..len]));
+        assert!(
+            message.contains("ends early") || message.contains("magic"),
+            "{len}: {message}"
+        );
+    }
+    for at in (0..bytes.len()).step_by(step) {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x20;
+        let (mut store, _) = setup(&engine, PROGRAM);
+        let message = snapshot_error(store.restore(&damaged));
+        assert!(message.starts_with("snapshot: "), "{message}");
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    let (mut store, _) = setup(&engine, PROGRAM);
+    assert!(snapshot_error(store.restore(&longer)).contains("follow"));
+    let mut newer = bytes.clone();
+    newer[8] = 2;
+    let (mut store, _) = setup(&engine, PROGRAM);
+    assert!(snapshot_error(store.restore(&newer)).contains("version 2 is not supported"));
+}
+
+/// Forged snapshots: the payload changed and its digest recomputed, as an attacker can. Every
+/// field is checked, so restoring fails with an error, or succeeds and the call runs (any value
+/// in a slot is just a Wasm value); nothing panics.
+#[test]
+fn forged_snapshots_never_panic() {
+    let (bytes, used) = halfway_snapshot();
+    let engine = engine();
+    let payload_start = 8 + 4 + 8;
+    let payload_end = bytes.len() - 32;
+    let (mut refused, mut accepted) = (0, 0);
+    for at in (payload_start..payload_end).step_by(7) {
+        for flip in [0x01u8, 0x80, 0xff] {
+            let mut forged = bytes.clone();
+            forged[at] ^= flip;
+            let digest: [u8; 32] = sha256(&forged[payload_start..payload_end]);
+            forged[payload_end..].copy_from_slice(&digest);
+            let (mut store, _) = setup(&engine, PROGRAM);
+            let outcome = catch_unwind(AssertUnwindSafe(|| match store.restore(&forged) {
+                Err(Error::Snapshot(_)) => false,
+                Err(other) => panic!("not a snapshot error: {other}"),
+                Ok((paused, _)) => {
+                    store.set_fuel(used).unwrap();
+                    let _ = paused.resume(&mut store);
+                    true
+                }
+            }));
+            match outcome {
+                Ok(true) => accepted += 1,
+                Ok(false) => refused += 1,
+                Err(_) => {
+                    panic!("restoring the snapshot changed at byte {at} (^{flip:#x}) panicked")
+                }
+            }
+        }
+    }
+    // Most bytes are memory contents and slot values, which any value may take.
+    assert!(
+        refused > 0 && accepted > 0,
+        "{refused} refused, {accepted} accepted"
+    );
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+#[test]
+fn a_snapshot_does_not_restore_into_another_setup() {
+    let (bytes, _) = halfway_snapshot();
+    // Another module.
+    let other = PROGRAM.replace("(i32.const 41)", "(i32.const 42)");
+    let (mut store, _) = setup(&engine(), &other);
+    assert!(snapshot_error(store.restore(&bytes)).contains("different module"));
+    // Other engine settings.
+    let (mut store, _) = setup(&Engine::default(), PROGRAM);
+    assert!(snapshot_error(store.restore(&bytes)).contains("engine settings"));
+    // A store with another instance first.
+    let engine = engine();
+    let module = Module::new(&engine, PROGRAM).unwrap();
+    let mut store = Store::new(&engine, ());
+    Instance::new(&mut store, &Module::new(&engine, "(module)").unwrap(), &[]).unwrap();
+    Instance::new(&mut store, &module, &[]).unwrap();
+    let message = snapshot_error(store.restore(&bytes));
+    assert!(message.contains("does not fit this store"), "{message}");
+    // A store whose limits do not let memory grow as far as the snapshot's (the program grew it
+    // to two pages before pausing).
+    let engine = self::engine();
+    let module = Module::new(&engine, PROGRAM).unwrap();
+    let limits = ward::StoreLimitsBuilder::new().memory_size(65536).build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|limits| limits);
+    Instance::new(&mut store, &module, &[]).unwrap();
+    let message = snapshot_error(store.restore(&bytes));
+    assert!(message.contains("memory 0 cannot grow"), "{message}");
+}
+
+#[test]
+fn what_cannot_be_snapshotted_is_refused() {
+    // An externref in a global.
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module (global (export "g") (mut externref) (ref.null extern))
+            (func (export "spin") (loop $l (br $l))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let g = instance.get_global(&mut store, "g").unwrap();
+    let host = ward::ExternRef::new(&mut store, 7u32).unwrap();
+    g.set(&mut store, Val::ExternRef(Some(host))).unwrap();
+    store.set_fuel(1000).unwrap();
+    let spin = instance.get_func(&store, "spin").unwrap();
+    let ResumableCall::Paused(paused) = spin.call_resumable(&mut store, &[]).unwrap() else {
+        panic!("an endless loop finished");
+    };
+    let message = snapshot_error(store.snapshot(&paused, b""));
+    assert!(message.contains("externref"), "{message}");
+}
+
+#[test]
+fn resumable_calls_and_restores_are_refused_inside_host_functions() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "f" (func $f)) (func (export "g") (call $f)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, None::<ward::Func>);
+    let f = ward::Func::wrap(
+        &mut store,
+        |mut caller: ward::Caller<'_, Option<ward::Func>>| {
+            let inner = caller.data().unwrap();
+            match inner.call_resumable(&mut caller, &[]) {
+                Err(Error::Usage(message)) => {
+                    assert!(message.contains("inside a host function"), "{message}");
+                    Ok::<(), Error>(())
+                }
+                other => panic!("a resumable call from a host function: {other:?}"),
+            }
+        },
+    );
+    let instance = Instance::new(&mut store, &module, &[f.into()]).unwrap();
+    let g = instance.get_func(&store, "g").unwrap();
+    *store.data_mut() = Some(g);
+    store.set_fuel(1000).unwrap();
+    g.call(&mut store, &[], &mut []).unwrap();
+}
