@@ -82,6 +82,14 @@ pub enum TraceError {
         /// The call the run made.
         found: String,
     },
+    /// A recorded call wrote where this run has no memory.
+    #[error(
+        "replay diverged at host call {index}: the recorded call wrote outside this run's memory"
+    )]
+    Memory {
+        /// The 0-based number of the call.
+        index: u64,
+    },
     /// The run ended with recorded calls left over.
     #[error("replay diverged: the run ended after {index} host calls, the trace has more")]
     Unfinished {
