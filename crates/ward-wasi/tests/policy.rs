@@ -808,3 +808,23 @@ fn a_dropped_context_still_flushes_its_audit_log() {
     );
     assert!(lines[1].contains(r#""event":"summary""#));
 }
+
+#[test]
+fn granted_listeners_are_audited_as_binds() {
+    let log = Shared::default();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let ctx = WasiCtxBuilder::new()
+        .audit(log.clone())
+        .preopened_socket(listener)
+        .build();
+    ctx.finish_audit(&RunEnd::Returned).unwrap();
+    let lines = log.lines();
+    assert_eq!(
+        lines[0],
+        format!(
+            r#"{{"seq":0,"event":"bind","address":"{address}","allowed":true,"rule":"granted listener"}}"#
+        )
+    );
+    assert!(lines[1].ends_with(r#""end":"returned"}"#), "{lines:#?}");
+}
