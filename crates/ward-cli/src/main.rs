@@ -495,6 +495,20 @@ fn run(args: &RunArgs) -> Result<Outcome> {
         !args.preloads.is_empty(),
         limits.fuel,
     )?;
+    if plan.snapshot_at.is_some()
+        && (policy.clocks != ward_wasi::policy::ClockPolicy::Real
+            || policy.random != ward_wasi::policy::RandomPolicy::Real)
+    {
+        bail!(
+            "--snapshot-at-fuel cannot be used with virtual clocks or seeded random (--deterministic): \
+             a snapshot does not keep their state yet, so the resumed run would not continue them"
+        );
+    }
+    if plan.snapshot_at.is_some() && args.record.is_some() {
+        bail!(
+            "--record cannot be used with --snapshot-at-fuel: the trace would end at the snapshot"
+        );
+    }
     if wasi_options.threads && policy.is_deterministic() {
         bail!(
             "-S threads cannot be used with a deterministic run: thread scheduling depends on the host"
