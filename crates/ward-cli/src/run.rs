@@ -175,6 +175,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
         &guest_args,
         &mut end,
     );
+    // A run that failed before the guest ran (a link error, say) ended with that error.
+    if let (Err(e), RunEnd::Returned) = (&outcome, &end) {
+        end = RunEnd::Trap(format!("{e:#}"));
+    }
     if let Err(e) = audit_handle.finish_audit(&end) {
         eprintln!(
             "warning: failed to write the audit log: {}",

@@ -532,3 +532,23 @@ fn snapshots_are_refused_where_they_would_lose_state() {
         assert!(stdout(&out).is_empty());
     }
 }
+
+#[test]
+fn the_audit_log_says_when_a_run_failed_before_the_guest_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let module = write_temp(
+        &dir,
+        "needs.wat",
+        r#"(module (import "env" "missing" (func)) (func (export "_start")))"#,
+    );
+    let out = ward(&["run", "--audit", &log.display().to_string(), &module]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(
+            r#""end":"trap","message":"unknown import: `env::missing` has not been defined"}"#
+        ),
+        "{text}"
+    );
+}
