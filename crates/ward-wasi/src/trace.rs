@@ -1,6 +1,6 @@
 //! Record and replay: every WASI call a guest makes, with its arguments, its result and the bytes it
-//! wrote into guest memory, written to a trace ([`WasiCtxBuilder::record`]) and fed back in place of
-//! the host ([`WasiCtxBuilder::replay`]).
+//! wrote into guest memory, written to a trace ([`crate::WasiCtxBuilder::record`]) and fed back in
+//! place of the host ([`crate::WasiCtxBuilder::replay`]).
 //!
 //! Every nondeterministic input reaches a guest through a WASI call writing into its memory (clock
 //! values, random bytes, bytes read from stdin, files and sockets, directory listings, metadata,
