@@ -20,6 +20,8 @@ use std::time::Duration;
 use crate::config_file::ConfigFile;
 use anyhow::{Result, anyhow};
 use ward::{Config, StoreLimits, StoreLimitsBuilder, TrapKind, WasmProposal};
+use ward_wasi::policy::PolicyLimits;
+pub use ward_wasi::policy::{parse_bytes, parse_duration};
 
 /// Limit flags as given on the command line.
 #[derive(clap::Args, Debug, Default)]
@@ -245,23 +247,36 @@ impl Limits {
         }
     }
 
-    /// The store limits: memory growth past `--max-memory` fails (returns -1), or traps with
-    /// `-W trap-on-grow-failure=y`.
-    pub fn store_limits(&self) -> StoreLimits {
-        let mut builder = StoreLimitsBuilder::new()
-            .trap_on_grow_failure(self.trap_on_grow_failure.unwrap_or(false));
-        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        if let Some(bytes) = self.max_memory {
-            builder = builder.memory_size(size(bytes));
+    /// The limits a policy states (fuel, memory, table elements, instances, stack, wall time).
+    pub fn policy_limits(&self) -> PolicyLimits {
+        PolicyLimits {
+            fuel: self.fuel,
+            memory: self.max_memory,
+            table_elements: self.max_table_elements,
+            instances: self.max_instances,
+            stack: self.max_stack,
+            wall_time: self.timeout,
         }
+    }
+
+    /// Takes the policy's values for the limits a policy states (after `--policy` narrowed them).
+    pub fn set_policy_limits(&mut self, limits: &PolicyLimits) {
+        self.fuel = limits.fuel;
+        self.max_memory = limits.memory;
+        self.max_table_elements = limits.table_elements;
+        self.max_instances = limits.instances;
+        self.max_stack = limits.stack;
+        self.timeout = limits.wall_time;
+    }
+
+    /// The store limits: `base` (the policy's: memory, table elements, instances) plus the ones only
+    /// the command line has. Memory growth past `--max-memory` fails (returns -1), or traps with
+    /// `-W trap-on-grow-failure=y`.
+    pub fn store_limits(&self, base: StoreLimitsBuilder) -> StoreLimits {
+        let mut builder = base.trap_on_grow_failure(self.trap_on_grow_failure.unwrap_or(false));
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         if let Some(bytes) = self.max_total_memory {
             builder = builder.total_size(size(bytes));
-        }
-        if let Some(elements) = self.max_table_elements {
-            builder = builder.table_elements(size(elements));
-        }
-        if let Some(count) = self.max_instances {
-            builder = builder.instances(size(count));
         }
         if let Some(count) = self.max_tables {
             builder = builder.tables(size(count));
@@ -401,62 +416,6 @@ fn parse_bool(text: &str) -> Result<bool, String> {
         "n" | "no" | "false" => Ok(false),
         _ => Err(format!("\"{text}\" is not y, yes, true, n, no or false")),
     }
-}
-
-/// Parses `1s`, `500ms`, `2m`, `1h`, `10us`, `5ns`; a bare number is seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("\"{text}\" is not a duration (e.g. 1s, 500ms)"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => value,
-        "ms" => value / 1e3,
-        "us" | "µs" => value / 1e6,
-        "ns" => value / 1e9,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        other => {
-            return Err(format!(
-                "\"{text}\": unknown time unit \"{other}\" (use ns, us, ms, s, m or h)"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("\"{text}\" is out of range"))
-}
-
-/// Parses a byte count: `65536`, `64KiB`, `64MiB`, `1GiB`, `64K`, `64M`, `1G` (binary) or `64KB`,
-/// `64MB`, `1GB` (decimal).
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number
-        .parse()
-        .map_err(|_| format!("\"{text}\" is not a byte count (e.g. 64MiB)"))?;
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "ki" | "kib" => 1 << 10,
-        "m" | "mi" | "mib" => 1 << 20,
-        "g" | "gi" | "gib" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        other => {
-            return Err(format!(
-                "\"{text}\": unknown size unit \"{other}\" (use KiB, MiB, GiB, KB, MB or GB)"
-            ));
-        }
-    };
-    value
-        .checked_mul(scale)
-        .ok_or_else(|| format!("\"{text}\" is too large"))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The `ward` command: run WebAssembly modules, run spec scripts (`wast.rs`), validate modules, and
-//! `settings`, `config new` and `completion` as in Wasmtime.
+//! The `ward` command: run WebAssembly modules (`run.rs`), run spec scripts (`wast.rs`), validate
+//! modules, and `settings`, `config new` and `completion` as in Wasmtime; ward's own `policy`
+//! (`policy_command.rs`), `replay` (`replay.rs`) and `resume` (`snapshots.rs`).
 //!
 //! A thin client of the `ward`, `ward-wasi` and `ward-wast` libraries; flags follow `wasmtime` where
 //! they overlap (`-W` in `limits.rs`, `-S` in `wasi_options.rs`, `--config` in `config_file.rs`).
@@ -11,6 +12,9 @@ mod config_file;
 mod invoke;
 mod limits;
 mod linking;
+mod policy_command;
+mod replay;
+mod run;
 mod snapshots;
 mod wasi_options;
 mod wast;
@@ -18,20 +22,15 @@ mod wast;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{CommandFactory, Parser, Subcommand};
 use config_file::ConfigFile;
-use invoke::{count, format_val, parse_arg};
-use limits::{LimitArgs, Limits};
-use linking::{
-    define_shared_memories, define_unknown_imports_as_failing, imports_thread_spawn,
-    instantiate_preload,
-};
-use ward::{Config, Engine, Error, Linker, Module, Store, StoreLimits, Trap, Val};
-use ward_wasi::{WasiCtx, WasiThreads};
-use wasi_options::{WasiOptions, build_wasi};
+use limits::LimitArgs;
+use run::run;
+pub(crate) use run::{Host, report_trap};
+use ward::{Engine, Module};
+use wasi_options::WasiOptions;
 
 #[derive(Parser)]
 #[command(
@@ -83,6 +82,20 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Run MODULE again from a trace `ward run --record` wrote, without touching the host's files,
+    /// network or clocks; a call that differs from the recorded run stops it with an error.
+    Replay {
+        /// The trace.
+        trace: PathBuf,
+        /// The module that was recorded (its hash is checked).
+        module: PathBuf,
+        /// The recorded run's limits (a run that ended on one replays to the same trap).
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Check capability policies (`--policy`) and write them from command lines.
+    #[command(subcommand)]
+    Policy(policy_command::PolicyCommand),
     /// Print a shell completion script for ward.
     Completion {
         /// The shell.
@@ -130,6 +143,26 @@ struct RunArgs {
     /// overrides it. `ward config new FILE` writes a commented one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Grant exactly what the capability policy FILE grants (TOML; `ward policy check FILE`
+    /// validates one). --dir, --dir-ro, --env, -S tcplisten and the limit flags may then only
+    /// narrow it: naming anything it does not grant, or a higher limit, is an error.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Write an audit log of every capability decision (file opens, binds, accepts, environment
+    /// reads; clock and random use counted; how the run ended) to FILE, as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+    /// Make the run a function of its module, inputs and grants: canonical NaNs, virtual clocks,
+    /// seeded random, sorted directory listings and fixed file metadata (docs/DETERMINISM.md).
+    #[arg(long)]
+    deterministic: bool,
+    /// Record every WASI call (its arguments, result and the bytes it wrote into the guest's
+    /// memory) to TRACE, for `ward replay TRACE MODULE`.
+    #[arg(long, value_name = "TRACE")]
+    record: Option<PathBuf>,
+    /// The seed of --deterministic's random numbers (default 0).
+    #[arg(long, value_name = "N", requires = "deterministic")]
+    seed: Option<u64>,
     /// Run until N units of fuel are used, then write a snapshot of the running program to
     /// --snapshot FILE and exit 0; `ward resume FILE` continues it.
     #[arg(long, value_name = "N", requires = "snapshot")]
@@ -200,6 +233,11 @@ fn resume(args: ResumeArgs) -> Result<Outcome> {
         snapshot_at_fuel: args.snapshot_at_fuel,
         snapshot: args.snapshot,
         resume_from: Some(snapshot),
+        policy: None,
+        audit: None,
+        deterministic: false,
+        record: None,
+        seed: None,
         module_and_args: vec![module.into_os_string()],
     };
     run(&run_args).map_err(|e| e.context(format!("failed to resume \"{}\"", args.file.display())))
@@ -308,6 +346,12 @@ fn main() -> ExitCode {
         Some(Command::Explore { module, func }) => explore(&module, func.as_deref()),
         Some(Command::Config(ConfigCommand::New { file })) => config_new(file.as_deref()),
         Some(Command::Settings { limits, config }) => settings(&limits, config.as_deref()),
+        Some(Command::Policy(command)) => policy_command::run(command),
+        Some(Command::Replay {
+            trace,
+            module,
+            limits,
+        }) => replay::run(&trace, &module, &limits),
         Some(Command::Completion { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "ward", &mut std::io::stdout());
             Ok(Outcome::Success)
@@ -376,256 +420,6 @@ fn read_module(path: &Path) -> Result<Vec<u8>> {
         Err(mut e) => {
             e.set_path(path);
             Err(anyhow!("failed to parse module text: {e}"))
-        }
-    }
-}
-
-/// What the CLI keeps in the store: the guest's WASI view and its resource limits.
-struct Host {
-    wasi: WasiCtx,
-    limits: StoreLimits,
-}
-
-/// Prints a trap on stderr, naming the flag whose limit caused it.
-fn report_trap(context: &str, trap: &Trap, limits: &Limits) {
-    match limits.explain(trap.kind()) {
-        Some(reason) => eprintln!("error: {context}: {reason}\n{trap}"),
-        None => eprintln!("error: {context}: {trap}"),
-    }
-}
-
-fn run(args: &RunArgs) -> Result<Outcome> {
-    let file = args.config_file()?;
-    let limits = args.limits.resolve(&file)?;
-    let wasi_options = args.wasi_options(&file)?;
-    let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
-    let plan = args.plan();
-    snapshots::check_options(
-        &plan,
-        args.invoke.is_some(),
-        !args.preloads.is_empty(),
-        limits.fuel,
-    )?;
-    let mut config = Config::new();
-    limits.configure(&mut config);
-    if plan.meters() {
-        config.consume_fuel(true);
-    }
-    let engine = Engine::new(&config)?;
-    let module_path = args.module();
-    let shown = module_path.display();
-    let module = load_module(&engine, module_path)?;
-    // Everything after the module belongs to the guest: its argv (after argv[0], the module path or
-    // --argv0), or with --invoke the function's parameters.
-    let guest_args = args.guest_args()?;
-    let mut argv = vec![args.argv0.clone().unwrap_or_else(|| shown.to_string())];
-    if args.invoke.is_none() {
-        argv.extend(guest_args.iter().cloned());
-    }
-    let wasi = build_wasi(args, &wasi_options, &argv)?;
-    let mut store = Store::new(
-        &engine,
-        Host {
-            wasi,
-            limits: limits.store_limits(),
-        },
-    );
-    store.limiter(|host: &mut Host| &mut host.limits);
-    if let Some(fuel) = limits.fuel {
-        store.set_fuel(fuel)?;
-    }
-    // One budget for the whole run: the start function and then `_start` (or the invoked function).
-    // A deadline covers one outermost call into Wasm, so it is armed again before the second.
-    if let Some(at) = deadline {
-        store.set_wall_clock_deadline_at(at);
-    }
-    let preloads = args
-        .preloads
-        .iter()
-        .map(|value| {
-            let (name, path) = value
-                .split_once('=')
-                .filter(|(name, path)| !name.is_empty() && !path.is_empty())
-                .ok_or_else(|| anyhow!("--preload \"{value}\": expected NAME=PATH"))?;
-            Ok((name, load_module(&engine, Path::new(path))?))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut linker = Linker::new(&engine);
-    if std::iter::once(&module)
-        .chain(preloads.iter().map(|(_, m)| m))
-        .any(ward_wasi::imports_wasi)
-    {
-        ward_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)
-            .context("failed to define WASI functions")?;
-    }
-    define_shared_memories(&store, &module, &mut linker)?;
-    if imports_thread_spawn(&module) {
-        if !wasi_options.threads {
-            bail!(
-                "module \"{shown}\" imports `wasi::thread-spawn`: run it with `-S threads=y` to let it \
-                 start threads"
-            );
-        }
-        let threads = WasiThreads::new(
-            &module,
-            |host: &mut Host| Host {
-                wasi: host.wasi.share(),
-                limits: host.limits.clone(),
-            },
-            {
-                let fuel = limits.fuel;
-                move |store: &mut Store<Host>| {
-                    store.limiter(|host: &mut Host| &mut host.limits);
-                    if let Some(fuel) = fuel {
-                        let _ = store.set_fuel(fuel);
-                    }
-                    if let Some(at) = deadline {
-                        store.set_wall_clock_deadline_at(at);
-                    }
-                }
-            },
-            {
-                let limits = limits.clone();
-                let shown = shown.to_string();
-                move |error: Error| std::process::exit(end_from_thread(&error, &shown, &limits))
-            },
-        );
-        threads
-            .add_to_linker(&mut linker)
-            .context("failed to define wasi-threads")?;
-        threads.set_linker(&linker);
-    }
-    for (name, preload) in &preloads {
-        if let Some(outcome) = instantiate_preload(&mut store, &mut linker, name, preload, &limits)?
-        {
-            return Ok(outcome);
-        }
-    }
-    if limits.unknown_imports_trap == Some(true) {
-        define_unknown_imports_as_failing(&mut store, &mut linker, &module)?;
-    }
-    let instance = match linker.instantiate(&mut store, &module) {
-        Ok(instance) => instance,
-        Err(Error::Trap(trap)) => {
-            report_trap(
-                &format!("failed to instantiate \"{shown}\""),
-                &trap,
-                &limits,
-            );
-            return Ok(Outcome::Trap);
-        }
-        Err(Error::Exit(code)) => return Ok(Outcome::Exit(code)),
-        // An exception nothing caught ends the program abnormally, as a trap does (as in Wasmtime).
-        Err(Error::Exception(exn)) => {
-            eprintln!("error: failed to instantiate \"{shown}\": {exn}");
-            return Ok(Outcome::Trap);
-        }
-        Err(e) => return Err(anyhow!(e).context(format!("failed to instantiate \"{shown}\""))),
-    };
-    let (name, func) = match &args.invoke {
-        Some(name) => {
-            let func = instance
-                .get_func(&store, name)
-                .ok_or_else(|| anyhow!("module \"{shown}\" has no exported function `{name}`"))?;
-            (name.as_str(), func)
-        }
-        // As in Wasmtime: the default export ("") or `_start`; a module with neither has done its
-        // work by being instantiated (its start function ran), so it exits 0.
-        None => match ["", "_start"]
-            .into_iter()
-            .find_map(|name| Some((name, instance.get_func(&store, name)?)))
-        {
-            Some(found) => found,
-            None => return Ok(Outcome::Success),
-        },
-    };
-    let ty = func.ty(&store);
-    let params_text: &[String] = if args.invoke.is_some() {
-        &guest_args
-    } else {
-        &[]
-    };
-    if params_text.len() != ty.params().len() {
-        bail!(
-            "`{name}` takes {}, but {} given",
-            count(ty.params().len(), "argument"),
-            match params_text.len() {
-                1 => "1 was".to_string(),
-                n => format!("{n} were"),
-            }
-        );
-    }
-    let params = ty
-        .params()
-        .iter()
-        .zip(params_text)
-        .enumerate()
-        .map(|(i, (ty, text))| {
-            parse_arg(ty, text).with_context(|| format!("argument {} of `{name}`", i + 1))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut results: Vec<Val> = ty
-        .results()
-        .iter()
-        .map(|t| Val::default_for(*t).unwrap_or(Val::FuncRef(None)))
-        .collect();
-    if let Some(at) = deadline {
-        store.set_wall_clock_deadline_at(at);
-    }
-    let called = if plan.meters() {
-        snapshots::call(&mut store, func, &params, &plan, limits.fuel, module_path).map(|ending| {
-            match ending {
-                snapshots::Ending::Finished(results) => Some(results),
-                snapshots::Ending::Snapshotted => None,
-            }
-        })
-    } else {
-        func.call(&mut store, &params, &mut results)
-            .map(|()| Some(results))
-    };
-    match called {
-        Ok(Some(results)) => {
-            for value in &results {
-                println!("{}", format_val(value));
-            }
-            Ok(Outcome::Success)
-        }
-        // The snapshot is written; the program goes on under `ward resume`.
-        Ok(None) => Ok(Outcome::Success),
-        Err(Error::Exit(code)) => Ok(Outcome::Exit(code)),
-        Err(Error::Trap(trap)) => {
-            report_trap(
-                &format!("failed to run `{name}` in \"{shown}\""),
-                &trap,
-                &limits,
-            );
-            Ok(Outcome::Trap)
-        }
-        Err(Error::Exception(exn)) => {
-            eprintln!("error: failed to run `{name}` in \"{shown}\": {exn}");
-            Ok(Outcome::Trap)
-        }
-        Err(e @ Error::Snapshot(_)) => Err(anyhow!(e)),
-        Err(e) => Err(anyhow!(e).context(format!("failed to run `{name}`"))),
-    }
-}
-
-/// A wasi-threads thread ended the program with `error`: reports it as the main thread would and
-/// returns the process's exit code.
-fn end_from_thread(error: &Error, shown: &str, limits: &Limits) -> i32 {
-    match error {
-        Error::Exit(code) => *code as u8 as i32,
-        Error::Trap(trap) => {
-            report_trap(&format!("a thread of \"{shown}\" trapped"), trap, limits);
-            134
-        }
-        Error::Exception(exn) => {
-            eprintln!("error: a thread of \"{shown}\" threw an uncaught exception: {exn}");
-            134
-        }
-        other => {
-            eprintln!("error: failed to run a thread of \"{shown}\": {other}");
-            1
         }
     }
 }

@@ -1,6 +1,10 @@
 //! The guest's WASI view from the `ward run` command line: `--dir`, `--dir-ro`, `--env`, and Wasmtime's
 //! `-S KEY[=VALUE]` options (several separated by commas, or the `[wasi]` table of a `--config`
-//! file), checked into a [`WasiOptions`]; [`build_wasi`] turns them into a `WasiCtx`.
+//! file), checked into a [`WasiOptions`]. A command line becomes a `ward_wasi::policy::Policy`
+//! ([`policy_from_flags`]), or, next to `--policy FILE`, the restrictions it puts on that file's
+//! policy ([`narrowing_from_flags`]); [`build_wasi`] turns the policy into a `WasiCtx` through the
+//! library's own `Policy::wasi`, so `ward run` with flags, with a policy and an embedder reading the
+//! same policy all grant the same way.
 //!
 //! ward implements WASI preview1 for core modules only. Keys that Wasmtime accepts and ward cannot
 //! honour are refused with a reason rather than ignored, so a run never has less than it asked for:
@@ -9,8 +13,11 @@
 //! implements preview1, and the module behaves the same under ward's preview1 (components are
 //! refused when they are loaded). Called by `main.rs`.
 
-use anyhow::{Context, Result, anyhow, bail};
-use ward_wasi::{DirPerms, WasiCtx, WasiCtxBuilder, WasiError};
+use anyhow::{Result, anyhow, bail};
+use ward_wasi::policy::{
+    DirGrant, EnvGrant, Narrowing, Policy, PolicyLimits, PolicyWasi, RandomPolicy, StdioGrant,
+};
+use ward_wasi::{DirPerms, WasiCtx};
 
 use crate::{RunArgs, describe_io};
 
@@ -171,14 +178,6 @@ fn parse_preopen(flag: &str, value: &str, read_only: bool) -> Result<Preopen> {
     }
 }
 
-/// Sets `key` in `env`, replacing an earlier value.
-fn set_env(env: &mut Vec<(String, String)>, key: &str, value: String) {
-    match env.iter_mut().find(|(k, _)| k == key) {
-        Some(entry) => entry.1 = value,
-        None => env.push((key.to_string(), value)),
-    }
-}
-
 /// The host's whole environment, for `-S inherit-env` (variables that are not UTF-8 are left out,
 /// with a warning, as WASI strings must be).
 fn host_environment() -> Vec<(String, String)> {
@@ -195,21 +194,46 @@ fn host_environment() -> Vec<(String, String)> {
     env
 }
 
-/// Builds the guest's WASI view from the command line: nothing is granted unless a flag says so.
-pub fn build_wasi(args: &RunArgs, options: &WasiOptions, argv: &[String]) -> Result<WasiCtx> {
-    let mut builder = WasiCtxBuilder::new();
-    builder.inherit_stdio();
-    builder.args(argv).context("guest arguments")?;
-    let mut env = if options.inherit_env {
-        host_environment()
-    } else {
-        Vec::new()
-    };
+/// The directories `--dir` and `--dir-ro` name, checked to exist, as grants.
+fn flag_dirs(args: &RunArgs) -> Result<Vec<DirGrant>> {
+    let flagged = args
+        .dirs
+        .iter()
+        .map(|v| ("--dir", parse_preopen("--dir", v, false)))
+        .chain(
+            args.dirs_ro
+                .iter()
+                .map(|v| ("--dir-ro", parse_preopen("--dir-ro", v, true))),
+        );
+    let mut grants = Vec::new();
+    for (flag, preopen) in flagged {
+        let preopen = preopen?;
+        match std::fs::metadata(&preopen.host) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => bail!("{flag} \"{}\": Not a directory", preopen.host),
+            Err(e) => bail!("{flag} \"{}\": {}", preopen.host, describe_io(&e)),
+        }
+        grants.push(DirGrant {
+            host: preopen.host.into(),
+            guest: preopen.guest,
+            perms: preopen.perms,
+        });
+    }
+    Ok(grants)
+}
+
+/// The variables `--env` names, in order, later ones replacing earlier ones; `--env KEY` passes
+/// the host's value on (with a warning if the host has none).
+fn flag_env(args: &RunArgs) -> Result<Vec<EnvGrant>> {
+    let mut grants: Vec<EnvGrant> = Vec::new();
     for value in &args.envs {
-        let (key, val) = match value.split_once('=') {
-            Some((key, val)) => (key, val.to_string()),
+        let grant = match value.split_once('=') {
+            Some((key, val)) => EnvGrant::Value {
+                name: key.to_string(),
+                value: val.to_string(),
+            },
             None => match std::env::var(value) {
-                Ok(val) => (value.as_str(), val),
+                Ok(_) => EnvGrant::Inherit(value.clone()),
                 // Nothing to pass on: say so rather than silently give the guest less than asked.
                 Err(std::env::VarError::NotPresent) => {
                     eprintln!(
@@ -222,50 +246,130 @@ pub fn build_wasi(args: &RunArgs, options: &WasiOptions, argv: &[String]) -> Res
                 }
             },
         };
-        if key.is_empty() {
+        let name = grant.name();
+        if name.is_empty() {
             bail!("--env \"{value}\": the variable has no name");
         }
-        set_env(&mut env, key, val);
+        if name.contains('\0')
+            || matches!(&grant, EnvGrant::Value { value, .. } if value.contains('\0'))
+        {
+            bail!("--env \"{name}\": {:?} contains a NUL byte", value);
+        }
+        match grants.iter_mut().find(|g| g.name() == name) {
+            Some(existing) => *existing = grant,
+            None => grants.push(grant),
+        }
     }
-    for (key, val) in &env {
-        builder
-            .env(key, val)
-            .map_err(|e| anyhow!("--env \"{key}\": {e}"))?;
-    }
-    let preopens = args
-        .dirs
-        .iter()
-        .map(|v| parse_preopen("--dir", v, false))
-        .chain(
-            args.dirs_ro
-                .iter()
-                .map(|v| parse_preopen("--dir-ro", v, true)),
-        )
-        .collect::<Result<Vec<_>>>()?;
-    for (preopen, flag) in preopens.iter().zip(
-        std::iter::repeat_n("--dir", args.dirs.len())
-            .chain(std::iter::repeat_n("--dir-ro", args.dirs_ro.len())),
-    ) {
-        builder
-            .preopened_dir(&preopen.host, &preopen.guest, preopen.perms)
-            .map_err(|e| match e {
-                WasiError::Preopen { source, .. } => {
-                    anyhow!("{flag} \"{}\": {}", preopen.host, describe_io(&source))
-                }
-                other => anyhow!("{flag} \"{}\": {other}", preopen.host),
-            })?;
-    }
-    // Listeners get the descriptors after the preopened directories.
+    Ok(grants)
+}
+
+/// The addresses `-S tcplisten` names, checked to be `IP:PORT`.
+fn flag_listen(options: &WasiOptions) -> Result<Vec<String>> {
     for address in &options.tcp_listen {
-        let listener = std::net::TcpListener::bind(address.as_str()).map_err(|e| {
-            anyhow!(
-                "-S tcplisten={address}: failed to listen there: {}",
-                describe_io(&e)
-            )
-        })?;
-        builder.preopened_socket(listener);
+        if address.parse::<std::net::SocketAddr>().is_err() {
+            bail!(
+                "-S tcplisten={address}: failed to listen there: not an IP:PORT address (e.g. \
+                 127.0.0.1:8080)"
+            );
+        }
     }
-    Ok(builder.build())
+    Ok(options.tcp_listen.clone())
+}
+
+/// The policy a command line without `--policy` grants: stdio inherited, and what `--dir`,
+/// `--dir-ro`, `--env`, `-S inherit-env`, `-S tcplisten`, the limit flags, `--deterministic` and
+/// `--seed` say. `guest_args` are the guest's arguments after its program name.
+pub fn policy_from_flags(
+    args: &RunArgs,
+    options: &WasiOptions,
+    limits: &PolicyLimits,
+    guest_args: Vec<String>,
+) -> Result<Policy> {
+    let mut env: Vec<EnvGrant> = Vec::new();
+    if options.inherit_env {
+        for (name, _) in host_environment() {
+            env.push(EnvGrant::Inherit(name));
+        }
+    }
+    for grant in flag_env(args)? {
+        match env.iter_mut().find(|g| g.name() == grant.name()) {
+            Some(existing) => *existing = grant,
+            None => env.push(grant),
+        }
+    }
+    let mut policy = Policy {
+        args: Some(guest_args),
+        dirs: flag_dirs(args)?,
+        env,
+        stdin: StdioGrant::Inherit,
+        stdout: StdioGrant::Inherit,
+        stderr: StdioGrant::Inherit,
+        limits: *limits,
+        ..Policy::default()
+    };
+    policy.network.listen = flag_listen(options)?;
+    policy.sort_env();
+    if args.deterministic {
+        policy.make_deterministic();
+    }
+    if let Some(seed) = args.seed {
+        policy.random = RandomPolicy::Seeded(seed);
+    }
+    Ok(policy)
+}
+
+/// What the command line asks of a `--policy`: the directories, variables, arguments, listeners and
+/// limits it names, to be checked against the policy's grants by [`Policy::narrowed`].
+/// `-S inherit-env` cannot narrow anything and is refused.
+pub fn narrowing_from_flags(
+    args: &RunArgs,
+    options: &WasiOptions,
+    limits: &PolicyLimits,
+    guest_args: Option<Vec<String>>,
+) -> Result<Narrowing> {
+    if options.inherit_env {
+        bail!(
+            "-S inherit-env cannot be used with --policy: it would grant the whole host \
+             environment (list the variables in the policy's env.inherit)"
+        );
+    }
+    Ok(Narrowing {
+        dirs: flag_dirs(args)?,
+        env: flag_env(args)?,
+        args: guest_args,
+        listen: flag_listen(options)?,
+        limits: *limits,
+        deterministic: args.deterministic,
+        seed: args.seed,
+    })
+}
+
+/// Reads the policy file at `path`.
+pub fn read_policy(path: &std::path::Path) -> Result<Policy> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow!("failed to read policy \"{shown}\": {}", describe_io(&e)))?;
+    Policy::from_toml(&text).map_err(|e| anyhow!("policy \"{shown}\": {e}"))
+}
+
+/// The guest's WASI context and its captured streams from `policy`, with `argv0` as the program
+/// name, an audit log written to `audit` and a trace of the module (its binary) recorded to
+/// `record` if given.
+pub fn build_wasi(
+    policy: &Policy,
+    argv0: &str,
+    audit: Option<std::fs::File>,
+    record: Option<(std::fs::File, &[u8])>,
+) -> Result<(WasiCtx, PolicyWasi)> {
+    let mut wasi = policy.wasi(argv0).map_err(|e| anyhow!("{e}"))?;
+    if let Some(file) = audit {
+        wasi.builder.audit(file);
+    }
+    if let Some((file, module)) = record {
+        wasi.builder.record(file, module);
+    }
+    let ctx = wasi.builder.build();
+    Ok((ctx, wasi))
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use cap_std::fs::Dir;
 
+use crate::audit::{AuditLog, RunEnd};
+use crate::determinism::{Clocks, DEFAULT_EPOCH_SECONDS, Randomness, SeededRandom, VirtualClock};
 use crate::table::{Descriptor, Entry, OpenDir, Origin, Stream};
+use crate::trace::{Recorder, Replayer, TraceError, Tracing};
 
 /// Whether a preopened directory may be changed by the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +107,9 @@ pub enum WasiError {
 #[derive(Default, Clone)]
 pub struct WasiCtx {
     state: std::sync::Arc<std::sync::Mutex<WasiState>>,
+    /// The recording or replay of the guest's calls, if any (outside the state's lock, so that a
+    /// context without one pays a single `Option` test per call).
+    pub(crate) trace: Option<Arc<Mutex<Tracing>>>,
 }
 
 /// What a [`WasiCtx`] shares between its handles.
@@ -112,6 +118,15 @@ pub(crate) struct WasiState {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) env: Vec<Vec<u8>>,
     pub(crate) fds: BTreeMap<u32, Entry>,
+    /// Where clock reads come from.
+    pub(crate) clocks: Clocks,
+    /// Where random bytes come from.
+    pub(crate) random: Randomness,
+    /// Directory listings sorted by name, and no host-dependent metadata (timestamps, device and
+    /// inode numbers, directory sizes) reported.
+    pub(crate) stable_metadata: bool,
+    /// The audit log, if the embedder asked for one.
+    pub(crate) audit: Option<AuditLog>,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -141,6 +156,34 @@ impl WasiCtx {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, WasiState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Ends the audit log (if the builder set one): writes the summary record, saying how the run
+    /// ended, and flushes. Call it once the run is over, whether it returned, exited or trapped;
+    /// later calls only flush. Errors are the log's own write errors.
+    pub fn finish_audit(&self, end: &RunEnd) -> io::Result<()> {
+        match self.lock().audit.as_mut() {
+            Some(log) => log.finish(end),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends a recording (flushing the trace) or a replay (checking that the run made every recorded
+    /// call). Call it once the run is over; a context without a trace has nothing to do.
+    pub fn finish_trace(&self) -> Result<(), TraceError> {
+        let Some(trace) = &self.trace else {
+            return Ok(());
+        };
+        match &mut *trace.lock().unwrap_or_else(PoisonError::into_inner) {
+            Tracing::Record(recorder) => recorder.finish(),
+            Tracing::Replay(replayer) => replayer.finish(),
+        }
+    }
+
+    /// Whether clocks are virtual (set by [`WasiCtxBuilder::virtual_clocks`] or
+    /// [`WasiCtxBuilder::deterministic`]).
+    pub fn has_virtual_clocks(&self) -> bool {
+        matches!(self.lock().clocks, Clocks::Virtual(_))
+    }
 }
 
 /// Grants a guest its arguments, environment, directories, sockets and standard streams.
@@ -164,6 +207,11 @@ pub struct WasiCtxBuilder {
     stdio: [Stdio; 3],
     preopens: Vec<(Dir, String, DirPerms)>,
     sockets: Vec<std::net::TcpListener>,
+    clocks: Clocks,
+    random: Randomness,
+    stable_metadata: bool,
+    audit: Option<AuditLog>,
+    trace: Option<Tracing>,
 }
 
 fn no_nul(text: &str) -> Result<Vec<u8>, WasiError> {
@@ -272,10 +320,85 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Makes the clocks virtual: the wall clock starts `epoch_seconds` after the Unix epoch, and
+    /// time advances only with the guest's own clock reads, executed fuel and `poll_oneoff` sleeps
+    /// (which return at once). See `docs/DETERMINISM.md`.
+    pub fn virtual_clocks(&mut self, epoch_seconds: u64) -> &mut Self {
+        self.clocks = Clocks::Virtual(VirtualClock::new(epoch_seconds));
+        self
+    }
+
+    /// Makes `random_get` return a reproducible stream generated from `seed` instead of host
+    /// randomness (not suitable for secrets).
+    pub fn seeded_random(&mut self, seed: u64) -> &mut Self {
+        self.random = Randomness::Seeded(SeededRandom::new(seed));
+        self
+    }
+
+    /// Lists directories sorted by name and reports fixed values for file metadata that depends on
+    /// the host rather than on the files' contents: timestamps (0), device and inode numbers (0),
+    /// link counts (1) and directory sizes (0).
+    pub fn stable_metadata(&mut self, on: bool) -> &mut Self {
+        self.stable_metadata = on;
+        self
+    }
+
+    /// Everything [`virtual_clocks`](Self::virtual_clocks) (from 2000-01-01T00:00:00Z),
+    /// [`seeded_random`](Self::seeded_random) and [`stable_metadata`](Self::stable_metadata) do: the
+    /// guest's run depends only on its module, its inputs and what it is granted.
+    ///
+    /// ```
+    /// let ctx = ward_wasi::WasiCtxBuilder::new().deterministic(42).build();
+    /// assert!(ctx.has_virtual_clocks());
+    /// ```
+    pub fn deterministic(&mut self, seed: u64) -> &mut Self {
+        self.virtual_clocks(DEFAULT_EPOCH_SECONDS)
+            .seeded_random(seed)
+            .stable_metadata(true)
+    }
+
+    /// Writes an audit log of the guest's capability decisions to `out`, as JSON Lines (the records
+    /// are described in [`crate::audit`]). End it with [`WasiCtx::finish_audit`].
+    pub fn audit(&mut self, out: impl io::Write + Send + 'static) -> &mut Self {
+        self.audit = Some(AuditLog::new(Box::new(out)));
+        self
+    }
+
+    /// Records every WASI call the guest makes (arguments, result and the bytes written into its
+    /// memory) to `out` as a trace for [`WasiCtxBuilder::replay`]; `module` is the module's binary,
+    /// whose hash the trace keeps. End it with [`WasiCtx::finish_trace`]. See [`crate::trace`].
+    pub fn record(&mut self, out: impl io::Write + Send + 'static, module: &[u8]) -> &mut Self {
+        self.trace = Some(Tracing::Record(Recorder::new(Box::new(out), module)));
+        self
+    }
+
+    /// Answers every WASI call from the trace `bytes` instead of the host: no file system, network,
+    /// clock or randomness is touched, and writes to stdout and stderr go to this builder's streams.
+    /// Fails if `bytes` is not a trace of this format or was recorded for another module than
+    /// `module` (the module's binary). A call that differs from the recorded one fails the call into
+    /// the guest with [`TraceError::Diverged`].
+    pub fn replay(&mut self, bytes: Vec<u8>, module: &[u8]) -> Result<&mut Self, TraceError> {
+        self.trace = Some(Tracing::Replay(Replayer::new(bytes, module)?));
+        Ok(self)
+    }
+
     /// The context. Descriptors: 0–2 stdio, then the preopened directories in the order granted, then
     /// sockets. The builder is left empty.
     pub fn build(&mut self) -> WasiCtx {
-        let builder = std::mem::take(self);
+        let mut builder = std::mem::take(self);
+        if let Some(log) = builder.audit.as_mut() {
+            for listener in &builder.sockets {
+                let address = listener
+                    .local_addr()
+                    .map_or_else(|_| "unknown".to_string(), |a| a.to_string());
+                let record = log
+                    .record("bind")
+                    .str("address", &address)
+                    .bool("allowed", true)
+                    .str("rule", "granted listener");
+                log.write(record);
+            }
+        }
         let stdio = builder
             .stdio
             .into_iter()
@@ -304,10 +427,15 @@ impl WasiCtxBuilder {
             })
             .collect();
         WasiCtx {
+            trace: builder.trace.map(|trace| Arc::new(Mutex::new(trace))),
             state: std::sync::Arc::new(std::sync::Mutex::new(WasiState {
                 args: builder.args,
                 env: builder.env,
                 fds,
+                clocks: builder.clocks,
+                random: builder.random,
+                stable_metadata: builder.stable_metadata,
+                audit: builder.audit,
             })),
         }
     }

@@ -57,6 +57,29 @@ pub(crate) fn filestat(meta: &Metadata) -> Filestat {
     }
 }
 
+/// `stat` as a deterministic run reports it when `stable` (see
+/// [`crate::WasiCtxBuilder::stable_metadata`]): no timestamps, device or inode numbers, one link, and
+/// directories of size 0; the file type and a file's size (its contents) stay.
+pub(crate) fn stabilize(stat: Filestat, stable: bool) -> Filestat {
+    if !stable {
+        return stat;
+    }
+    Filestat {
+        dev: 0,
+        ino: 0,
+        nlink: 1,
+        size: if stat.filetype == filetype::DIRECTORY {
+            0
+        } else {
+            stat.size
+        },
+        atim: 0,
+        mtim: 0,
+        ctim: 0,
+        filetype: stat.filetype,
+    }
+}
+
 /// The times requested by a `*_set_times` call: `None` leaves a time unchanged.
 pub(crate) fn requested_times(
     atim: u64,
@@ -410,7 +433,7 @@ pub fn fd_filestat_get(
             ..Filestat::default()
         },
     };
-    mem.write_bytes(ptr, &stat.encode(snapshot))
+    mem.write_bytes(ptr, &stabilize(stat, ctx.stable_metadata).encode(snapshot))
 }
 
 pub fn fd_filestat_set_size(ctx: &mut WasiState, fd: u32, size: u64) -> WasiResult {
@@ -448,6 +471,7 @@ pub fn fd_readdir(
     bufused: u32,
 ) -> WasiResult {
     ctx.require(fd, rights::FD_READDIR)?;
+    let stable = ctx.stable_metadata;
     let dir = &ctx
         .dir(fd)
         .map_err(|e| if e == Errno::Notdir { Errno::Badf } else { e })?
@@ -465,6 +489,13 @@ pub fn fd_readdir(
             .map(wasi_filetype)
             .unwrap_or(filetype::UNKNOWN);
         entries.push((entry.ino(), ty, entry.file_name().as_bytes().to_vec()));
+    }
+    // The host lists entries in an order of its own (creation order, hash order, ...).
+    if stable {
+        entries[2..].sort_by(|a, b| a.2.cmp(&b.2));
+        for entry in &mut entries {
+            entry.0 = 0;
+        }
     }
     let skip = usize::try_from(cookie).unwrap_or(usize::MAX);
     let mut out = Vec::new();

@@ -23,6 +23,8 @@ pub(crate) struct GuestBuffer {
 /// The linear memory of the calling instance for the duration of one syscall.
 pub(crate) struct GuestMemory<'a> {
     bytes: Bytes<'a>,
+    /// Every write, in order, when a trace is being recorded (`trace`).
+    log: Option<Vec<(u32, Vec<u8>)>>,
 }
 
 /// Where a guest memory's bytes are.
@@ -38,6 +40,7 @@ impl<'a> GuestMemory<'a> {
     pub fn new(bytes: &'a mut [u8]) -> Self {
         GuestMemory {
             bytes: Bytes::Owned(bytes),
+            log: None,
         }
     }
 
@@ -45,7 +48,18 @@ impl<'a> GuestMemory<'a> {
     pub fn shared(memory: &'a ward::SharedMemory) -> Self {
         GuestMemory {
             bytes: Bytes::Shared(memory),
+            log: None,
         }
+    }
+
+    /// Starts keeping a copy of every write (for recording a trace).
+    pub fn log_writes(&mut self) {
+        self.log = Some(Vec::new());
+    }
+
+    /// The writes kept since [`GuestMemory::log_writes`].
+    pub fn take_writes(&mut self) -> Vec<(u32, Vec<u8>)> {
+        self.log.take().unwrap_or_default()
     }
 
     fn len(&self) -> usize {
@@ -112,6 +126,9 @@ impl<'a> GuestMemory<'a> {
         match &mut self.bytes {
             Bytes::Owned(memory) => memory[range].copy_from_slice(bytes),
             Bytes::Shared(memory) => memory.write(range.start, bytes).map_err(|_| Errno::Fault)?,
+        }
+        if let Some(log) = &mut self.log {
+            log.push((ptr, bytes.to_vec()));
         }
         Ok(())
     }

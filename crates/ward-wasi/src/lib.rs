@@ -7,6 +7,11 @@
 //! refuse every change with `EPERM`; bad guest pointers give `EFAULT`. `proc_exit(n)` ends the call
 //! into the guest with [`ward::Error::Exit`]`(n)`.
 //!
+//! A [`policy::Policy`] (TOML, deny by default) states everything a guest may use and builds the
+//! context and the store limits from it; [`WasiCtxBuilder::audit`] writes an audit log of every
+//! capability decision ([`audit`]); [`WasiCtxBuilder::deterministic`] makes clocks virtual,
+//! randomness seeded and file metadata host-independent (`docs/DETERMINISM.md`).
+//!
 //! ```
 //! use ward::{Engine, Linker, Module, Store};
 //! use ward_wasi::{OutputBuffer, Stdio, WasiCtx, WasiCtxBuilder};
@@ -36,22 +41,28 @@
 #![warn(missing_docs)]
 
 mod abi;
+pub mod audit;
 mod ctx;
+mod determinism;
 mod errno;
 mod fs;
 mod guest;
 mod path;
+pub mod policy;
 mod poll;
 mod process;
 mod snapshot;
 mod sock;
 mod table;
 mod threads;
+pub mod trace;
 
-use ward::{Caller, Extern, Linker, Module};
+use ward::{AsContext, Caller, Extern, Linker, Module};
 
 pub use abi::{MODULE, UNSTABLE_MODULE};
+pub use audit::RunEnd;
 pub use ctx::{DirPerms, OutputBuffer, Stdio, WasiCtx, WasiCtxBuilder, WasiError};
+pub use determinism::DEFAULT_EPOCH_SECONDS;
 pub use errno::Errno;
 pub use threads::{DEFAULT_MAX_THREADS, WasiThreads};
 
@@ -69,13 +80,29 @@ pub fn imports_wasi(module: &Module) -> bool {
 
 /// Runs one syscall with the context's state locked and the caller's memory exported as `memory`:
 /// an unshared memory is borrowed, a shared one (wasi-threads) is copied in and out. A module
-/// without an exported memory gets an empty one, so every pointer it passes is `EFAULT`.
+/// without an exported memory gets an empty one, so every pointer it passes is `EFAULT`. `name` and
+/// `args` identify the call for a trace ([`trace`]).
 fn with_ctx<T>(
     caller: &mut Caller<'_, T>,
     get: impl Fn(&mut T) -> &mut WasiCtx,
+    (name, args): (&'static str, &[u64]),
     syscall: impl FnOnce(&mut WasiState, &mut GuestMemory<'_>) -> WasiResult,
-) -> i32 {
-    with_ctx_handle(caller, get, |ctx, mem| syscall(&mut ctx.lock(), mem))
+) -> ward::Result<i32> {
+    with_ctx_handle(caller, get, (name, args), |ctx, mem| {
+        syscall(&mut ctx.lock(), mem)
+    })
+}
+
+/// Runs `body` with the caller's memory (see [`with_ctx`]).
+fn with_memory<T, R>(
+    caller: &mut Caller<'_, T>,
+    body: impl FnOnce(&mut GuestMemory<'_>) -> R,
+) -> R {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => body(&mut GuestMemory::new(memory.data_mut(caller))),
+        Some(Extern::SharedMemory(memory)) => body(&mut GuestMemory::shared(&memory)),
+        _ => body(&mut GuestMemory::new(&mut [])),
+    }
 }
 
 /// As [`with_ctx`], for a syscall that locks the context's state itself (one that blocks, and
@@ -83,19 +110,91 @@ fn with_ctx<T>(
 fn with_ctx_handle<T>(
     caller: &mut Caller<'_, T>,
     get: impl Fn(&mut T) -> &mut WasiCtx,
+    (name, args): (&'static str, &[u64]),
     syscall: impl FnOnce(&WasiCtx, &mut GuestMemory<'_>) -> WasiResult,
-) -> i32 {
+) -> ward::Result<i32> {
     let ctx = get(caller.data_mut()).share();
-    let result = match caller.get_export("memory") {
-        Some(Extern::Memory(memory)) => {
-            syscall(&ctx, &mut GuestMemory::new(memory.data_mut(caller)))
-        }
-        Some(Extern::SharedMemory(memory)) => syscall(&ctx, &mut GuestMemory::shared(&memory)),
-        _ => syscall(&ctx, &mut GuestMemory::new(&mut [])),
+    let Some(trace) = ctx.trace.clone() else {
+        let result = with_memory(caller, |mem| syscall(&ctx, mem));
+        return Ok(i32::from(trace::errno_of(&result)));
     };
-    match result {
-        Ok(()) => 0,
-        Err(errno) => i32::from(errno.code()),
+    let mut tracing = trace
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match &mut *tracing {
+        trace::Tracing::Record(recorder) => {
+            let (result, writes) = with_memory(caller, |mem| {
+                mem.log_writes();
+                let result = syscall(&ctx, mem);
+                (result, mem.take_writes())
+            });
+            let errno = trace::errno_of(&result);
+            recorder.call(&trace::Call {
+                name: name.to_string(),
+                args: args.to_vec(),
+                errno,
+                writes,
+            });
+            Ok(i32::from(errno))
+        }
+        trace::Tracing::Replay(replayer) => {
+            let call = replayer
+                .expect_call(name, args)
+                .map_err(|e| ward::Error::msg(e.to_string()))?;
+            let index = replayer.index - 1;
+            with_memory(caller, |mem| replay_call(&ctx, mem, &call))
+                .map_err(|()| ward::Error::msg(trace::TraceError::Memory { index }.to_string()))?;
+            Ok(trace::errno_result(call.errno))
+        }
+    }
+}
+
+/// Puts a recorded call's effects on the guest: its memory writes, and for a write to stdout or
+/// stderr the bytes it wrote, on this context's own stream.
+/// Fails if a write falls outside the memory.
+fn replay_call(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, call: &trace::Call) -> Result<(), ()> {
+    for (at, bytes) in &call.writes {
+        mem.write_bytes(*at, bytes).map_err(|_| ())?;
+    }
+    let output_pointer = match call.name.as_str() {
+        "fd_write" => call.args.get(3),
+        "fd_pwrite" => call.args.get(4),
+        _ => None,
+    };
+    if let (Some(&written_at), 0, Some(&fd @ (1 | 2))) =
+        (output_pointer, call.errno, call.args.first())
+    {
+        let (iovs, count) = (call.args[1] as u32, call.args[2] as u32);
+        let written = mem.read_u32(written_at as u32).map_err(|_| ())? as usize;
+        let buffers = mem.iovecs(iovs, count).map_err(|_| ())?;
+        let mut data = mem.gather(&buffers).map_err(|_| ())?;
+        data.truncate(written);
+        if let Some(table::Descriptor::Stream(stream)) = ctx
+            .lock()
+            .fds
+            .get_mut(&(fd as u32))
+            .map(|e| &mut e.descriptor)
+        {
+            let _ = stream.write(&data);
+        }
+    }
+    Ok(())
+}
+
+/// The bits of a Wasm argument as a trace keeps them (an `i32` zero-extended).
+trait ArgBits {
+    fn bits(self) -> u64;
+}
+
+impl ArgBits for i32 {
+    fn bits(self) -> u64 {
+        u64::from(self as u32)
+    }
+}
+
+impl ArgBits for i64 {
+    fn bits(self) -> u64 {
+        self as u64
     }
 }
 
@@ -126,8 +225,9 @@ fn add_snapshot_to_linker<T: 'static>(
             linker.func_wrap(
                 module,
                 $name,
-                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> i32 {
-                    with_ctx(&mut caller, get, |$ctx, $mem| $body)
+                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> ward::Result<i32> {
+                    let args = [$(ArgBits::bits($arg)),*];
+                    with_ctx(&mut caller, get, ($name, &args), |$ctx, $mem| $body)
                 },
             )?;
         };
@@ -145,27 +245,47 @@ fn add_snapshot_to_linker<T: 'static>(
     wasi!("environ_sizes_get", |c, m, a: i32, b: i32| {
         process::environ_sizes_get(c, m, a as u32, b as u32)
     });
-    wasi!("clock_res_get", |_c, m, id: i32, out: i32| {
-        process::clock_res_get(m, id as u32, out as u32)
+    wasi!("clock_res_get", |c, m, id: i32, out: i32| {
+        process::clock_res_get(c, m, id as u32, out as u32)
     });
-    wasi!("clock_time_get", |_c,
-                             m,
-                             id: i32,
-                             precision: i64,
-                             out: i32| {
-        process::clock_time_get(m, id as u32, precision as u64, out as u32)
-    });
-    wasi!("random_get", |_c, m, buf: i32, len: i32| {
-        process::random_get(m, buf as u32, len as u32)
+    linker.func_wrap(
+        module,
+        "clock_time_get",
+        move |mut caller: Caller<'_, T>, id: i32, precision: i64, out: i32| -> ward::Result<i32> {
+            // A virtual clock advances with the fuel executed (nothing else reads it here).
+            let fuel_left = caller.as_context().get_fuel().ok();
+            let args = [id.bits(), precision.bits(), out.bits()];
+            with_ctx(&mut caller, get, ("clock_time_get", &args), |c, m| {
+                process::clock_time_get(c, m, id as u32, precision as u64, out as u32, fuel_left)
+            })
+        },
+    )?;
+    wasi!("random_get", |c, m, buf: i32, len: i32| {
+        process::random_get(c, m, buf as u32, len as u32)
     });
     wasi!("sched_yield", |_c, _m| {
         std::thread::yield_now();
         Ok(())
     });
     wasi!("proc_raise", |_c, _m, _signal: i32| Err(Errno::Notsup));
-    linker.func_wrap(module, "proc_exit", |code: i32| -> ward::Result<()> {
-        Err(ward::Error::Exit(code))
-    })?;
+    linker.func_wrap(
+        module,
+        "proc_exit",
+        move |mut caller: Caller<'_, T>, code: i32| -> ward::Result<()> {
+            if let Some(trace) = get(caller.data_mut()).trace.clone() {
+                match &mut *trace
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                {
+                    trace::Tracing::Record(recorder) => recorder.exit(code),
+                    trace::Tracing::Replay(replayer) => replayer
+                        .expect_exit(code)
+                        .map_err(|e| ward::Error::msg(e.to_string()))?,
+                }
+            }
+            Err(ward::Error::Exit(code))
+        },
+    )?;
 
     wasi!("fd_advise", |c,
                         _m,
@@ -446,16 +566,21 @@ fn add_snapshot_to_linker<T: 'static>(
     linker.func_wrap(
         module,
         "poll_oneoff",
-        move |mut caller: Caller<'_, T>, subs: i32, events: i32, count: i32, out: i32| -> i32 {
-            with_ctx_handle(&mut caller, get, |c, m| {
+        move |mut caller: Caller<'_, T>,
+              subs: i32,
+              events: i32,
+              count: i32,
+              out: i32|
+              -> ward::Result<i32> {
+            let fuel_left = caller.as_context().get_fuel().ok();
+            let args = [subs.bits(), events.bits(), count.bits(), out.bits()];
+            with_ctx_handle(&mut caller, get, ("poll_oneoff", &args), |c, m| {
                 poll::poll_oneoff(
                     c,
                     m,
                     snapshot,
-                    subs as u32,
-                    events as u32,
-                    count as u32,
-                    out as u32,
+                    (subs as u32, events as u32, count as u32, out as u32),
+                    fuel_left,
                 )
             })
         },

@@ -3,7 +3,9 @@
 //! Paths are resolved only by cap-std beneath the directory's handle, so `..`, absolute paths and
 //! symlinks (including ones the guest made) cannot reach outside it; such attempts fail with
 //! `EPERM` (as Wasmtime answers; or `ENOENT` where the host reports so). Every mutation first checks that the
-//! directory is writable and fails with `EPERM` otherwise. Called from the linker glue in `lib.rs`.
+//! directory is writable and fails with `EPERM` otherwise. With an audit log on, every open and every
+//! mutation is recorded with the guest path, whether it was allowed and the rule that decided
+//! (`audit_path_call`). Called from the linker glue in `lib.rs`.
 
 use std::path::Path;
 
@@ -17,7 +19,7 @@ use std::os::unix::ffi::OsStrExt;
 use crate::abi::{LOOKUP_SYMLINK_FOLLOW, Snapshot, fdflags, oflags, rights};
 use crate::ctx::WasiState;
 use crate::errno::{Errno, WasiResult};
-use crate::fs::{filestat, requested_times, set_status_flags};
+use crate::fs::{filestat, requested_times, set_status_flags, stabilize};
 use crate::guest::GuestMemory;
 use crate::table::{Descriptor, Entry, OpenDir, OpenFile, Rights};
 
@@ -83,6 +85,125 @@ impl OpenRequest {
     }
 }
 
+impl OpenRequest {
+    /// The mode for the audit log: `read`, `write` or `read-write`, with `+create`, `+excl`,
+    /// `+trunc`, `+append` and `+directory` as asked.
+    fn mode(&self) -> String {
+        let mut mode = match (self.read, self.write) {
+            (_, false) => "read",
+            (false, true) => "write",
+            (true, true) => "read-write",
+        }
+        .to_string();
+        for (on, name) in [
+            (self.create, "+create"),
+            (self.exclusive, "+excl"),
+            (self.truncate, "+trunc"),
+            (self.status_flags & fdflags::APPEND != 0, "+append"),
+            (self.directory, "+directory"),
+        ] {
+            if on {
+                mode.push_str(name);
+            }
+        }
+        mode
+    }
+}
+
+/// Whether cap-std refused `error`'s path for leading outside its directory (its own error, with no
+/// OS error code; the host's own `EACCES` has one).
+fn is_escape(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::PermissionDenied && error.raw_os_error().is_none()
+}
+
+/// `path` as the guest sees it beneath the directory it named as `base`.
+fn join_guest(base: &str, path: &Path) -> String {
+    let path = path.to_string_lossy();
+    if base.ends_with('/') {
+        format!("{base}{path}")
+    } else {
+        format!("{base}/{path}")
+    }
+}
+
+/// Whether `path` leaves the directory it is resolved in, by its text alone: absolute, or with more
+/// `..` than names before them.
+fn leaves_lexically(path: &Path) -> bool {
+    let mut depth: i64 = 0;
+    for component in path.components() {
+        match component {
+            std::path::Component::RootDir | std::path::Component::Prefix(_) => return true,
+            std::path::Component::ParentDir => depth -= 1,
+            std::path::Component::Normal(_) => depth += 1,
+            std::path::Component::CurDir => {}
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+/// Writes the audit record of a path call on directory `fd` (the audit log is on): the guest path,
+/// the `mode`, whether it was allowed, the rule that decided and the host's errno if an allowed
+/// call failed.
+#[allow(clippy::too_many_arguments)]
+fn audit_path_call(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    event: &str,
+    fd: u32,
+    (path, path_len): (u32, u32),
+    mode: &str,
+    result: &WasiResult,
+    escaped: bool,
+) {
+    let path = match mem.path(path, path_len) {
+        Ok(path) => path.to_path_buf(),
+        Err(_) => std::path::PathBuf::from("<unreadable>"),
+    };
+    let (guest_path, root, writable) = match ctx.dir(fd) {
+        Ok(dir) => (
+            join_guest(&dir.origin.preopen, &dir.origin.path.join(&path)),
+            Some(dir.origin.preopen.clone()),
+            dir.writable,
+        ),
+        Err(_) => (path.to_string_lossy().into_owned(), None, false),
+    };
+    let access = if writable { "read-write" } else { "read-only" };
+    let (allowed, rule, errno) = match (result, &root) {
+        (_, None) => (false, "not a directory descriptor".to_string(), None),
+        (Err(Errno::Notcapable), _) => (false, "rights dropped by the guest".to_string(), None),
+        (Err(Errno::Perm), Some(root)) if escaped || leaves_lexically(&path) => (
+            false,
+            format!("path leads outside preopen \"{root}\""),
+            None,
+        ),
+        (Err(Errno::Perm), Some(root)) if !writable && mode != "read" => {
+            (false, format!("read-only preopen \"{root}\""), None)
+        }
+        (Ok(()), Some(root)) => (true, format!("preopen \"{root}\" ({access})"), None),
+        (Err(e), Some(root)) => (
+            true,
+            format!("preopen \"{root}\" ({access})"),
+            Some(e.name().to_ascii_lowercase()),
+        ),
+    };
+    let Some(log) = ctx.audit.as_mut() else {
+        return;
+    };
+    let mut record = log
+        .record(event)
+        .str("path", &guest_path)
+        .str("mode", mode)
+        .bool("allowed", allowed)
+        .str("rule", &rule);
+    if let Some(errno) = errno {
+        record = record.str("errno", &errno);
+    }
+    log.write(record);
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn path_open(
     ctx: &mut WasiState,
@@ -96,6 +217,57 @@ pub fn path_open(
     fdflags: u16,
     opened: u32,
 ) -> WasiResult {
+    let mut escaped = false;
+    let result = open(
+        ctx,
+        mem,
+        fd,
+        dirflags,
+        (path, path_len),
+        oflags,
+        rights_base,
+        fdflags,
+        opened,
+        &mut escaped,
+    );
+    if ctx.audit.is_some() {
+        let mode = match OpenRequest::decode(dirflags, oflags, rights_base, fdflags) {
+            Ok(request) => request.mode(),
+            Err(_) => "invalid".to_string(),
+        };
+        audit_path_call(
+            ctx,
+            mem,
+            "open",
+            fd,
+            (path, path_len),
+            &mode,
+            &result,
+            escaped,
+        );
+    }
+    result
+}
+
+/// `path_open` itself; `escaped` is set when cap-std refused a path that leads out of the
+/// directory (for the audit log's rule).
+#[allow(clippy::too_many_arguments)]
+fn open(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    dirflags: u32,
+    (path, path_len): (u32, u32),
+    oflags: u16,
+    rights_base: u64,
+    fdflags: u16,
+    opened: u32,
+    escaped: &mut bool,
+) -> WasiResult {
+    let mut note = |error: std::io::Error| {
+        *escaped = is_escape(&error);
+        Errno::from(error)
+    };
     let request = OpenRequest::decode(dirflags, oflags, rights_base, fdflags)?;
     let path = mem.path(path, path_len)?;
     ctx.require(fd, request.needed_rights())?;
@@ -110,9 +282,9 @@ pub fn path_open(
     }
     let descriptor = if request.directory {
         let dir = if request.follow {
-            parent.dir.open_dir(&path)?
+            parent.dir.open_dir(&path).map_err(&mut note)?
         } else {
-            parent.dir.open_dir_nofollow(&path)?
+            parent.dir.open_dir_nofollow(&path).map_err(&mut note)?
         };
         // Checked after opening, so that a missing path or a file is reported as such first.
         if request.write {
@@ -141,7 +313,7 @@ pub fn path_open(
                 FollowSymlinks::No
             })
             .maybe_dir(!os_write);
-        let file = parent.dir.open_with(&path, &options)?;
+        let file = parent.dir.open_with(&path, &options).map_err(&mut note)?;
         if file.metadata()?.is_dir() {
             Descriptor::Dir(OpenDir {
                 dir: Dir::from_std_file(file.into_std()),
@@ -185,6 +357,29 @@ pub fn path_create_directory(
     path: u32,
     path_len: u32,
 ) -> WasiResult {
+    let result = path_create_directory_unaudited(ctx, mem, fd, path, path_len);
+    if ctx.audit.is_some() {
+        audit_path_call(
+            ctx,
+            mem,
+            "mkdir",
+            fd,
+            (path, path_len),
+            "create",
+            &result,
+            false,
+        );
+    }
+    result
+}
+
+fn path_create_directory_unaudited(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult {
     let path = mem.path(path, path_len)?;
     ctx.require(fd, rights::PATH_CREATE_DIRECTORY)?;
     ctx.writable_dir(fd)?.dir.create_dir(path)?;
@@ -198,6 +393,29 @@ pub fn path_remove_directory(
     path: u32,
     path_len: u32,
 ) -> WasiResult {
+    let result = path_remove_directory_unaudited(ctx, mem, fd, path, path_len);
+    if ctx.audit.is_some() {
+        audit_path_call(
+            ctx,
+            mem,
+            "rmdir",
+            fd,
+            (path, path_len),
+            "remove",
+            &result,
+            false,
+        );
+    }
+    result
+}
+
+fn path_remove_directory_unaudited(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult {
     let path = mem.path(path, path_len)?;
     ctx.require(fd, rights::PATH_REMOVE_DIRECTORY)?;
     ctx.writable_dir(fd)?.dir.remove_dir(path)?;
@@ -205,6 +423,29 @@ pub fn path_remove_directory(
 }
 
 pub fn path_unlink_file(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult {
+    let result = path_unlink_file_unaudited(ctx, mem, fd, path, path_len);
+    if ctx.audit.is_some() {
+        audit_path_call(
+            ctx,
+            mem,
+            "unlink",
+            fd,
+            (path, path_len),
+            "remove",
+            &result,
+            false,
+        );
+    }
+    result
+}
+
+fn path_unlink_file_unaudited(
     ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
@@ -237,6 +478,33 @@ pub fn path_rename(
     new: u32,
     new_len: u32,
 ) -> WasiResult {
+    let result = path_rename_unaudited(ctx, mem, fd, old, old_len, new_fd, new, new_len);
+    if ctx.audit.is_some() {
+        audit_path_call(
+            ctx,
+            mem,
+            "rename",
+            fd,
+            (old, old_len),
+            "rename",
+            &result,
+            false,
+        );
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn path_rename_unaudited(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    old: u32,
+    old_len: u32,
+    new_fd: u32,
+    new: u32,
+    new_len: u32,
+) -> WasiResult {
     let old = mem.path(old, old_len)?;
     let new = mem.path(new, new_len)?;
     ctx.require(fd, rights::PATH_RENAME_SOURCE)?;
@@ -249,6 +517,36 @@ pub fn path_rename(
 
 #[allow(clippy::too_many_arguments)]
 pub fn path_link(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    old_fd: u32,
+    old_flags: u32,
+    old: u32,
+    old_len: u32,
+    new_fd: u32,
+    new: u32,
+    new_len: u32,
+) -> WasiResult {
+    let result = path_link_unaudited(
+        ctx, mem, old_fd, old_flags, old, old_len, new_fd, new, new_len,
+    );
+    if ctx.audit.is_some() {
+        audit_path_call(
+            ctx,
+            mem,
+            "link",
+            new_fd,
+            (new, new_len),
+            "link",
+            &result,
+            false,
+        );
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn path_link_unaudited(
     ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     old_fd: u32,
@@ -277,6 +575,31 @@ pub fn path_link(
 }
 
 pub fn path_symlink(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    target: u32,
+    target_len: u32,
+    fd: u32,
+    link: u32,
+    link_len: u32,
+) -> WasiResult {
+    let result = path_symlink_unaudited(ctx, mem, target, target_len, fd, link, link_len);
+    if ctx.audit.is_some() {
+        audit_path_call(
+            ctx,
+            mem,
+            "symlink",
+            fd,
+            (link, link_len),
+            "create",
+            &result,
+            false,
+        );
+    }
+    result
+}
+
+fn path_symlink_unaudited(
     ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     target: u32,
@@ -337,11 +660,42 @@ pub fn path_filestat_get(
     } else {
         dir.symlink_metadata(path)?
     };
-    mem.write_bytes(buf, &filestat(&meta).encode(snapshot))
+    let stat = stabilize(filestat(&meta), ctx.stable_metadata);
+    mem.write_bytes(buf, &stat.encode(snapshot))
 }
 
 #[allow(clippy::too_many_arguments)]
 pub fn path_filestat_set_times(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    atim: u64,
+    mtim: u64,
+    fst_flags: u16,
+) -> WasiResult {
+    let result = path_filestat_set_times_unaudited(
+        ctx, mem, fd, flags, path, path_len, atim, mtim, fst_flags,
+    );
+    if ctx.audit.is_some() {
+        audit_path_call(
+            ctx,
+            mem,
+            "set-times",
+            fd,
+            (path, path_len),
+            "write",
+            &result,
+            false,
+        );
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn path_filestat_set_times_unaudited(
     ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,

@@ -2,7 +2,10 @@
 //!
 //! Regular files, in-memory streams and output streams are always ready. Host stdin and sockets are
 //! waited on with `poll(2)`, bounded by the earliest clock deadline. Without such descriptors the call
-//! sleeps until the earliest deadline. Called from the linker glue in `lib.rs`.
+//! sleeps until the earliest deadline. With virtual clocks (`determinism`) nothing sleeps: a call
+//! that would wait for a deadline advances virtual time to it and returns at once, and host
+//! descriptors are only polled without waiting (unless no deadline was given). Called from the linker
+//! glue in `lib.rs`.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -11,6 +14,7 @@ use crate::abi::{
     EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME, Snapshot, eventtype, rights, size,
 };
 use crate::ctx::WasiState;
+use crate::determinism::Clocks;
 use crate::errno::{Errno, WasiResult};
 use crate::process::now;
 use crate::table::{Descriptor, Stream};
@@ -113,7 +117,7 @@ fn fd_readiness(ctx: &mut WasiState, fd: u32, kind: u8, userdata: u64) -> Result
 }
 
 /// Waits as `subs` asks. Preview0 lays clock subscriptions out differently, hence `snapshot`.
-#[allow(clippy::too_many_arguments)]
+/// `fuel_left` is the store's fuel, which a virtual clock counts as time.
 ///
 /// Takes the context's handle rather than its locked state: the state is locked while the
 /// subscriptions are read and released while the call sleeps or waits for descriptors, so that the
@@ -122,10 +126,8 @@ pub fn poll_oneoff(
     ctx: &crate::WasiCtx,
     mem: &mut crate::guest::GuestMemory<'_>,
     snapshot: Snapshot,
-    subs: u32,
-    events: u32,
-    count: u32,
-    nevents: u32,
+    (subs, events, count, nevents): (u32, u32, u32, u32),
+    fuel_left: Option<u64>,
 ) -> WasiResult {
     if count == 0 {
         return Err(Errno::Inval);
@@ -142,6 +144,18 @@ pub fn poll_oneoff(
     // (userdata, time left from `start`)
     let mut timers: Vec<(u64, Duration)> = Vec::new();
     let mut state = ctx.lock();
+    let virtual_time = match &mut state.clocks {
+        Clocks::Real => false,
+        Clocks::Virtual(clock) => {
+            clock.observe_fuel(fuel_left);
+            true
+        }
+    };
+    // The current time of clock `id`: the host's, or the virtual clock's without advancing it.
+    let current = |state: &WasiState, id: u32| match &state.clocks {
+        Clocks::Virtual(clock) => crate::process::host_clock(id).map(|_| clock.peek(id)),
+        Clocks::Real => now(id),
+    };
     for i in 0..count {
         let at = subs + i * layout.size;
         let userdata = mem.read_u64(at)?;
@@ -152,9 +166,9 @@ pub fn poll_oneoff(
                 let timeout = mem.read_u64(at + layout.timeout)?;
                 let flags = mem.read_u16(at + layout.flags)?;
                 let left = if flags & SUBSCRIPTION_CLOCK_ABSTIME != 0 {
-                    now(id).map(|current| timeout.saturating_sub(current))
+                    current(&state, id).map(|current| timeout.saturating_sub(current))
                 } else {
-                    now(id).map(|_| timeout)
+                    current(&state, id).map(|_| timeout)
                 };
                 match left {
                     Ok(nanos) => timers.push((userdata, Duration::from_nanos(nanos))),
@@ -173,22 +187,25 @@ pub fn poll_oneoff(
     }
     drop(state);
     let earliest = timers.iter().map(|t| t.1).min();
+    if virtual_time {
+        return virtual_wait(
+            ctx,
+            mem,
+            ready,
+            &waiters,
+            timers,
+            earliest,
+            (events, nevents),
+        );
+    }
     if ready.is_empty() && earliest != Some(Duration::ZERO) {
         if waiters.is_empty() {
+            if let Some(log) = ctx.lock().audit.as_mut() {
+                log.count_sleep();
+            }
             std::thread::sleep(earliest.unwrap_or_default());
         } else {
-            let mut pollfds: Vec<libc::pollfd> = waiters
-                .iter()
-                .map(|w| libc::pollfd {
-                    fd: w.fd,
-                    events: if w.kind == eventtype::FD_READ {
-                        libc::POLLIN
-                    } else {
-                        libc::POLLOUT
-                    },
-                    revents: 0,
-                })
-                .collect();
+            let mut pollfds = pollfds(&waiters);
             loop {
                 let timeout_ms = match earliest {
                     None => -1,
@@ -214,17 +231,7 @@ pub fn poll_oneoff(
                     return Err(error.into());
                 }
             }
-            for (waiter, pollfd) in waiters.iter().zip(&pollfds) {
-                if pollfd.revents & libc::POLLNVAL != 0 {
-                    ready.push(Event::failed(waiter.userdata, waiter.kind, Errno::Badf));
-                } else if pollfd.revents != 0 {
-                    let mut event = Event::ready(waiter.userdata, waiter.kind, 0);
-                    if pollfd.revents & libc::POLLHUP != 0 {
-                        event.flags = EVENT_FD_READWRITE_HANGUP;
-                    }
-                    ready.push(event);
-                }
-            }
+            collect_polled(&waiters, &pollfds, &mut ready);
         }
     }
     let elapsed = start.elapsed();
@@ -233,8 +240,102 @@ pub fn poll_oneoff(
             ready.push(Event::ready(userdata, eventtype::CLOCK, 0));
         }
     }
+    write_events(mem, &ready, events, nevents)
+}
+
+fn write_events(
+    mem: &mut crate::guest::GuestMemory<'_>,
+    ready: &[Event],
+    events: u32,
+    nevents: u32,
+) -> WasiResult {
     for (i, event) in ready.iter().enumerate() {
         mem.write_bytes(events + i as u32 * size::EVENT, &event.encode())?;
     }
     mem.write_u32(nevents, ready.len() as u32)
+}
+
+/// The `poll(2)` entries for `waiters`.
+fn pollfds(waiters: &[Waiter]) -> Vec<libc::pollfd> {
+    waiters
+        .iter()
+        .map(|w| libc::pollfd {
+            fd: w.fd,
+            events: if w.kind == eventtype::FD_READ {
+                libc::POLLIN
+            } else {
+                libc::POLLOUT
+            },
+            revents: 0,
+        })
+        .collect()
+}
+
+/// Adds an event to `ready` for each waiter `poll(2)` reported.
+fn collect_polled(waiters: &[Waiter], pollfds: &[libc::pollfd], ready: &mut Vec<Event>) {
+    for (waiter, pollfd) in waiters.iter().zip(pollfds) {
+        if pollfd.revents & libc::POLLNVAL != 0 {
+            ready.push(Event::failed(waiter.userdata, waiter.kind, Errno::Badf));
+        } else if pollfd.revents != 0 {
+            let mut event = Event::ready(waiter.userdata, waiter.kind, 0);
+            if pollfd.revents & libc::POLLHUP != 0 {
+                event.flags = EVENT_FD_READWRITE_HANGUP;
+            }
+            ready.push(event);
+        }
+    }
+}
+
+/// `poll_oneoff` under a virtual clock: host descriptors are polled without waiting (blocking only
+/// when no deadline could end the wait); if nothing is ready, virtual time jumps to the earliest
+/// deadline and every timer due by then fires.
+fn virtual_wait(
+    ctx: &crate::WasiCtx,
+    mem: &mut crate::guest::GuestMemory<'_>,
+    mut ready: Vec<Event>,
+    waiters: &[Waiter],
+    timers: Vec<(u64, Duration)>,
+    earliest: Option<Duration>,
+    (events, nevents): (u32, u32),
+) -> WasiResult {
+    if ready.is_empty() && !waiters.is_empty() {
+        let mut pollfds = pollfds(waiters);
+        let timeout_ms = if earliest.is_some() { 0 } else { -1 };
+        loop {
+            // SAFETY: `pollfds` is a valid array of `pollfds.len()` initialised entries.
+            let rc = unsafe {
+                libc::poll(
+                    pollfds.as_mut_ptr(),
+                    pollfds.len() as libc::nfds_t,
+                    timeout_ms,
+                )
+            };
+            if rc >= 0 {
+                break;
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error.into());
+            }
+        }
+        collect_polled(waiters, &pollfds, &mut ready);
+    }
+    let slept = match earliest {
+        Some(earliest) if ready.is_empty() => earliest,
+        _ => Duration::ZERO,
+    };
+    let mut state = ctx.lock();
+    if let Clocks::Virtual(clock) = &mut state.clocks {
+        clock.sleep(u64::try_from(slept.as_nanos()).unwrap_or(u64::MAX));
+    }
+    if let Some(log) = state.audit.as_mut().filter(|_| !slept.is_zero()) {
+        log.count_sleep();
+    }
+    drop(state);
+    for (userdata, left) in timers {
+        if left <= slept {
+            ready.push(Event::ready(userdata, eventtype::CLOCK, 0));
+        }
+    }
+    write_events(mem, &ready, events, nevents)
 }

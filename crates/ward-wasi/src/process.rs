@@ -1,12 +1,15 @@
 //! Arguments, environment, clocks and randomness: the syscalls that do not touch descriptors.
 //!
-//! Clocks are read with `clock_gettime`, randomness comes from the host's `getrandom`. Called from the
-//! linker glue in `lib.rs` and, for clock deadlines, from `poll`.
+//! Clocks are read with `clock_gettime` and randomness comes from the host's `getrandom`, unless the
+//! context makes them virtual or seeded (`determinism`). The audit log counts clock and random use and
+//! records which environment variables the guest read. Called from the linker glue in `lib.rs` and,
+//! for clock deadlines, from `poll`.
 
 use std::io;
 
 use crate::abi::clock;
 use crate::ctx::WasiState;
+use crate::determinism::{Clocks, Randomness, VIRTUAL_RESOLUTION_NANOS};
 use crate::errno::{Errno, WasiResult};
 use crate::guest::GuestMemory;
 
@@ -66,6 +69,24 @@ pub fn environ_sizes_get(
     count: u32,
     size: u32,
 ) -> WasiResult {
+    // Every libc asks for the sizes first (and stops there when there is nothing): the read is
+    // audited here.
+    if let Some(log) = ctx.audit.as_mut() {
+        let names: Vec<String> = ctx
+            .env
+            .iter()
+            .map(|entry| {
+                let name = entry.split(|&b| b == b'=').next().unwrap_or_default();
+                String::from_utf8_lossy(name).into_owned()
+            })
+            .collect();
+        let record = log
+            .record("env")
+            .strs("names", names.iter().map(String::as_str))
+            .bool("allowed", true)
+            .str("rule", "granted environment");
+        log.write(record);
+    }
     sizes_get(&ctx.env, mem, count, size)
 }
 
@@ -78,7 +99,7 @@ pub fn environ_get(
     strings_get(&ctx.env, mem, environ, buf)
 }
 
-fn host_clock(id: u32) -> WasiResult<libc::clockid_t> {
+pub(crate) fn host_clock(id: u32) -> WasiResult<libc::clockid_t> {
     Ok(match id {
         clock::REALTIME => libc::CLOCK_REALTIME,
         clock::MONOTONIC => libc::CLOCK_MONOTONIC,
@@ -108,8 +129,16 @@ pub(crate) fn now(id: u32) -> WasiResult<u64> {
     Ok(timespec_nanos(ts))
 }
 
-pub fn clock_res_get(mem: &mut GuestMemory<'_>, id: u32, resolution: u32) -> WasiResult {
+pub fn clock_res_get(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    id: u32,
+    resolution: u32,
+) -> WasiResult {
     let host = host_clock(id)?;
+    if let Clocks::Virtual(_) = ctx.clocks {
+        return mem.write_u64(resolution, VIRTUAL_RESOLUTION_NANOS);
+    }
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -121,20 +150,51 @@ pub fn clock_res_get(mem: &mut GuestMemory<'_>, id: u32, resolution: u32) -> Was
     mem.write_u64(resolution, timespec_nanos(ts).max(1))
 }
 
+/// The time of clock `id` for the guest: the host's, or the virtual clock's after counting the fuel
+/// the store has left (`fuel_left`, `None` without fuel metering).
+pub(crate) fn guest_now(ctx: &mut WasiState, id: u32, fuel_left: Option<u64>) -> WasiResult<u64> {
+    host_clock(id)?;
+    if let Some(log) = ctx.audit.as_mut() {
+        log.count_clock(id);
+    }
+    match &mut ctx.clocks {
+        Clocks::Real => now(id),
+        Clocks::Virtual(clock) => {
+            clock.observe_fuel(fuel_left);
+            Ok(clock.read(id))
+        }
+    }
+}
+
 pub fn clock_time_get(
+    ctx: &mut WasiState,
     mem: &mut GuestMemory<'_>,
     id: u32,
     _precision: u64,
     time: u32,
+    fuel_left: Option<u64>,
 ) -> WasiResult {
-    mem.write_u64(time, now(id)?)
+    let value = guest_now(ctx, id, fuel_left)?;
+    mem.write_u64(time, value)
 }
 
-pub fn random_get(mem: &mut GuestMemory<'_>, buf: u32, len: u32) -> WasiResult {
+pub fn random_get(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    buf: u32,
+    len: u32,
+) -> WasiResult {
     mem.check(buf, len)?;
+    if let Some(log) = ctx.audit.as_mut() {
+        log.count_random(len);
+    }
     // Filled here and copied in (the guest memory may be shared with other threads); at most the
     // guest memory's size, which `check` just bounded.
     let mut bytes = vec![0u8; len as usize];
+    if let Randomness::Seeded(generator) = &mut ctx.random {
+        generator.fill(&mut bytes);
+        return mem.write_bytes(buf, &bytes);
+    }
     let mut out = &mut bytes[..];
     while !out.is_empty() {
         // SAFETY: `out` is a valid, exclusively borrowed buffer of `out.len()` bytes.

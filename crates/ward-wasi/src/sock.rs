@@ -33,10 +33,19 @@ pub fn sock_accept(
     if flags & !fdflags::NONBLOCK != 0 {
         return Err(Errno::Inval);
     }
-    let stream = match ctx.get(fd) {
-        Some(Descriptor::Listener(listener)) => listener.accept()?.0,
+    let (stream, peer) = match ctx.get(fd) {
+        Some(Descriptor::Listener(listener)) => listener.accept()?,
         other => return Err(not_a_socket(other)),
     };
+    if let Some(log) = ctx.audit.as_mut() {
+        let record = log
+            .record("accept")
+            .num("fd", fd)
+            .str("peer", &peer.to_string())
+            .bool("allowed", true)
+            .str("rule", "granted listener");
+        log.write(record);
+    }
     stream.set_nonblocking(flags & fdflags::NONBLOCK != 0)?;
     let number = ctx.insert(Descriptor::Socket(stream))?;
     mem.write_u32(opened, number)
