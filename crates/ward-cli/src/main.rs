@@ -218,8 +218,8 @@ struct ResumeArgs {
 
 /// `ward resume`: a run of the snapshot's module that continues the snapshot.
 fn resume(args: ResumeArgs) -> Result<Outcome> {
-    let (recorded, snapshot) = snapshots::read_file(&args.file)?;
-    let module = args.module.unwrap_or(recorded);
+    let file = snapshots::read_file(&args.file)?;
+    let module = args.module.unwrap_or(file.module);
     let run_args = RunArgs {
         invoke: None,
         argv0: None,
@@ -232,10 +232,12 @@ fn resume(args: ResumeArgs) -> Result<Outcome> {
         config: args.config,
         snapshot_at_fuel: args.snapshot_at_fuel,
         snapshot: args.snapshot,
-        resume_from: Some(snapshot),
+        resume_from: Some(file.snapshot),
         policy: None,
         audit: None,
-        deterministic: false,
+        // A deterministic run resumes deterministic: its clocks and random numbers continue from
+        // the snapshot's.
+        deterministic: file.deterministic,
         record: None,
         seed: None,
         module_and_args: vec![module.into_os_string()],
@@ -249,6 +251,7 @@ impl RunArgs {
         snapshots::Plan {
             snapshot_at: self.snapshot_at_fuel.zip(self.snapshot.clone()),
             resume_from: self.resume_from.clone(),
+            deterministic: false,
         }
     }
 

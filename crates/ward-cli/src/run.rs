@@ -81,22 +81,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
         Vec::new()
     };
     let policy = resolve_policy(args, &wasi_options, &mut limits, argv_rest)?;
-    let plan = args.plan();
+    let mut plan = args.plan();
+    plan.deterministic = policy.is_deterministic();
     snapshots::check_options(
         &plan,
         args.invoke.is_some(),
         !args.preloads.is_empty(),
         limits.fuel,
     )?;
-    if plan.snapshot_at.is_some()
-        && (policy.clocks != ward_wasi::policy::ClockPolicy::Real
-            || policy.random != ward_wasi::policy::RandomPolicy::Real)
-    {
-        bail!(
-            "--snapshot-at-fuel cannot be used with virtual clocks or seeded random (--deterministic): \
-             a snapshot does not keep their state yet, so the resumed run would not continue them"
-        );
-    }
     if plan.snapshot_at.is_some() && args.record.is_some() {
         bail!(
             "--record cannot be used with --snapshot-at-fuel: the trace would end at the snapshot"

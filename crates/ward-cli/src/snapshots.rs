@@ -18,6 +18,10 @@ use crate::Host;
 
 const MAGIC: &[u8; 8] = b"WARDRUN1";
 
+/// The header's flag for a deterministic run (`--deterministic` or a deterministic policy): the
+/// resumed run is deterministic too.
+const DETERMINISTIC: u8 = 1;
+
 /// What a run does about snapshots.
 #[derive(Default, Clone)]
 pub(crate) struct Plan {
@@ -25,6 +29,8 @@ pub(crate) struct Plan {
     pub snapshot_at: Option<(u64, PathBuf)>,
     /// Continue from this snapshot (the library's part of the file) instead of calling the entry.
     pub resume_from: Option<Vec<u8>>,
+    /// The run is deterministic (recorded in the snapshot file).
+    pub deterministic: bool,
 }
 
 impl Plan {
@@ -42,9 +48,18 @@ pub(crate) enum Ending {
     Snapshotted,
 }
 
-/// Reads a snapshot file written by `ward run --snapshot-at-fuel`: the module path it names and
-/// the library's snapshot.
-pub(crate) fn read_file(path: &Path) -> Result<(PathBuf, Vec<u8>)> {
+/// A snapshot file as read.
+pub(crate) struct SnapshotFile {
+    /// The module path it names.
+    pub module: PathBuf,
+    /// Whether the run was deterministic.
+    pub deterministic: bool,
+    /// The library's snapshot.
+    pub snapshot: Vec<u8>,
+}
+
+/// Reads a snapshot file written by `ward run --snapshot-at-fuel`.
+pub(crate) fn read_file(path: &Path) -> Result<SnapshotFile> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| {
         anyhow!(
@@ -54,6 +69,10 @@ pub(crate) fn read_file(path: &Path) -> Result<(PathBuf, Vec<u8>)> {
     })?;
     let bad = || anyhow!("\"{shown}\" is not a ward snapshot (or it is damaged)");
     let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(bad)?;
+    let (&flags, rest) = rest.split_first().ok_or_else(bad)?;
+    if flags & !DETERMINISTIC != 0 {
+        return Err(bad());
+    }
     let len = rest
         .get(..8)
         .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -63,7 +82,11 @@ pub(crate) fn read_file(path: &Path) -> Result<(PathBuf, Vec<u8>)> {
         .get(8..8usize.checked_add(len).ok_or_else(bad)?)
         .ok_or_else(bad)?;
     let module = String::from_utf8(module.to_vec()).map_err(|_| bad())?;
-    Ok((PathBuf::from(module), rest[8 + len..].to_vec()))
+    Ok(SnapshotFile {
+        module: PathBuf::from(module),
+        deterministic: flags & DETERMINISTIC != 0,
+        snapshot: rest[8 + len..].to_vec(),
+    })
 }
 
 /// Calls `func` (or resumes the plan's snapshot) and writes a snapshot when the plan says so.
@@ -84,12 +107,12 @@ pub(crate) fn call(
     let outcome = match &plan.resume_from {
         Some(bytes) => {
             let (paused, host_state) = store.restore(bytes)?;
+            store.set_fuel(budget)?;
             store
                 .data()
                 .wasi
-                .restore_state(&host_state)
+                .restore_state(&host_state, Some(budget))
                 .map_err(|e| Error::Snapshot(format!("restoring the WASI state: {e}")))?;
-            store.set_fuel(budget)?;
             paused.resume(&mut *store)?
         }
         None => {
@@ -103,13 +126,14 @@ pub(crate) fn call(
     };
     match (&plan.snapshot_at, paused.reason()) {
         (Some((_, file)), PauseReason::OutOfFuel) => {
+            let fuel_left = store.get_fuel()?;
             let wasi = store
                 .data()
                 .wasi
-                .snapshot_state()
+                .snapshot_state(Some(fuel_left))
                 .map_err(|e| Error::Snapshot(e.to_string()))?;
             let snapshot = store.snapshot(&paused, &wasi)?;
-            write_file(file, module, &snapshot)?;
+            write_file(file, module, plan.deterministic, &snapshot)?;
             Ok(Ending::Snapshotted)
         }
         // The `--fuel` limit of a resumed run, or a `--timeout`: the trap a run without
@@ -118,12 +142,18 @@ pub(crate) fn call(
     }
 }
 
-fn write_file(path: &Path, module: &Path, snapshot: &[u8]) -> Result<(), Error> {
+fn write_file(
+    path: &Path,
+    module: &Path,
+    deterministic: bool,
+    snapshot: &[u8],
+) -> Result<(), Error> {
     let module = module
         .to_str()
         .ok_or_else(|| Error::Usage("the module path is not valid UTF-8".into()))?;
     let mut bytes = Vec::with_capacity(snapshot.len() + module.len() + 16);
     bytes.extend_from_slice(MAGIC);
+    bytes.push(if deterministic { DETERMINISTIC } else { 0 });
     bytes.extend_from_slice(&(module.len() as u64).to_le_bytes());
     bytes.extend_from_slice(module.as_bytes());
     bytes.extend_from_slice(snapshot);

@@ -275,3 +275,79 @@ fn snapshot_options_that_do_not_fit_are_refused() {
     let out = ward_in(root.path(), &["resume", "missing.snap"]);
     assert_refused(&out, "failed to read snapshot \"missing.snap\"");
 }
+
+/// A deterministic run (virtual clocks, seeded random numbers) cut at fuel points and resumed in
+/// new processes prints what the uninterrupted deterministic run prints: the snapshot carries the
+/// clocks' time, the fuel they count and the generator's state, and `resume` runs deterministic.
+#[test]
+fn a_deterministic_run_resumed_from_snapshots_prints_the_same_times_and_numbers() {
+    let root = tempfile::tempdir().unwrap();
+    let examples = support::repo("examples");
+    let grant = format!("{examples}::/d");
+    let program = program("determinism");
+    let whole = ward_in(
+        root.path(),
+        &[
+            "run",
+            "--deterministic",
+            "--seed",
+            "7",
+            "--dir-ro",
+            &grant,
+            &program,
+            "/d",
+        ],
+    );
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr(&whole));
+    assert!(stdout(&whole).contains("realtime"));
+    for fuel in ["30000", "150000"] {
+        let mut printed = Vec::new();
+        let first = root.path().join(format!("det-{fuel}-0"));
+        let out = ward_in(
+            root.path(),
+            &[
+                "run",
+                "--deterministic",
+                "--seed",
+                "7",
+                "--dir-ro",
+                &grant,
+                "--snapshot-at-fuel",
+                fuel,
+                "--snapshot",
+                first.to_str().unwrap(),
+                &program,
+                "/d",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        printed.extend(out.stdout);
+        let mut at = 0;
+        while root.path().join(format!("det-{fuel}-{at}")).exists() {
+            let from = root.path().join(format!("det-{fuel}-{at}"));
+            let next = root.path().join(format!("det-{fuel}-{}", at + 1));
+            let out = ward_in(
+                root.path(),
+                &[
+                    "resume",
+                    "--dir-ro",
+                    &grant,
+                    "--snapshot-at-fuel",
+                    fuel,
+                    "--snapshot",
+                    next.to_str().unwrap(),
+                    from.to_str().unwrap(),
+                ],
+            );
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            printed.extend(out.stdout);
+            at += 1;
+        }
+        assert!(at >= 2, "{at} snapshots at {fuel} fuel");
+        assert_eq!(
+            String::from_utf8(printed).unwrap(),
+            stdout(&whole),
+            "at {fuel} fuel"
+        );
+    }
+}

@@ -40,6 +40,9 @@ pub(crate) struct VirtualClock {
     fuel_at_first_read: Option<u64>,
     /// The most fuel counted so far (fuel can be topped up by the embedder; time never goes back).
     fuel_counted: u64,
+    /// Fuel counted before the clock was last anchored (by a snapshot's restore): what the fuel
+    /// since `fuel_at_first_read` adds to.
+    fuel_offset: u64,
 }
 
 impl VirtualClock {
@@ -50,6 +53,7 @@ impl VirtualClock {
             elapsed: 0,
             fuel_at_first_read: None,
             fuel_counted: 0,
+            fuel_offset: 0,
         }
     }
 
@@ -57,7 +61,38 @@ impl VirtualClock {
     pub(crate) fn observe_fuel(&mut self, fuel_left: Option<u64>) {
         let Some(left) = fuel_left else { return };
         let first = *self.fuel_at_first_read.get_or_insert(left);
-        self.fuel_counted = self.fuel_counted.max(first.saturating_sub(left));
+        let counted = self.fuel_offset.saturating_add(first.saturating_sub(left));
+        self.fuel_counted = self.fuel_counted.max(counted);
+    }
+
+    /// The clock's state for a snapshot, the fuel executed up to `fuel_left` counted first:
+    /// `[epoch, elapsed, fuel counted, whether fuel is being counted]`.
+    pub(crate) fn save(&mut self, fuel_left: Option<u64>) -> [u64; 4] {
+        // Before the first clock read nothing is counted yet (an uninterrupted run starts counting
+        // at that read, so the resumed one must too).
+        let counting = self.fuel_at_first_read.is_some();
+        if counting {
+            self.observe_fuel(fuel_left);
+        }
+        [
+            self.epoch_nanos,
+            self.elapsed,
+            self.fuel_counted,
+            counting as u64,
+        ]
+    }
+
+    /// A clock restored from [`VirtualClock::save`], counting the fuel executed from now, when
+    /// the store has `fuel_now` left, on top of what was counted before.
+    pub(crate) fn restore(words: [u64; 4], fuel_now: Option<u64>) -> Self {
+        let [epoch_nanos, elapsed, fuel_counted, counting] = words;
+        VirtualClock {
+            epoch_nanos,
+            elapsed,
+            fuel_at_first_read: if counting != 0 { fuel_now } else { None },
+            fuel_counted,
+            fuel_offset: fuel_counted,
+        }
     }
 
     /// Virtual nanoseconds since time zero.
@@ -139,6 +174,17 @@ impl SeededRandom {
         s[2] ^= t;
         s[3] = s[3].rotate_left(45);
         result
+    }
+
+    /// The generator's state, for a snapshot.
+    pub(crate) fn state(&self) -> [u64; 4] {
+        self.state
+    }
+
+    /// A generator continuing from a saved state (`None` for the all-zero state, which xoshiro
+    /// cannot leave).
+    pub(crate) fn from_state(state: [u64; 4]) -> Option<Self> {
+        (state != [0; 4]).then_some(SeededRandom { state })
     }
 
     /// Fills `out` with the next bytes of the stream (little-endian words).

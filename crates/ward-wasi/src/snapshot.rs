@@ -2,7 +2,8 @@
 //! guest's arguments, environment and descriptor table, with what each descriptor refers to named
 //! so that another process can bind it again — a standard stream by its number, a preopened
 //! directory by its guest name, a file or directory beneath one by that name and its path, with
-//! the file's offset, access and status flags.
+//! the file's offset, access and status flags — and the state of virtual clocks and seeded
+//! randomness.
 //!
 //! Restoring binds everything through the grants of the context it is restored into: a preopen
 //! the snapshot names must be granted again (under the same guest name), and a read-only grant now
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 use cap_std::fs::{Dir, OpenOptions};
 
 use crate::ctx::{WasiCtx, WasiError, WasiState};
+use crate::determinism::{Clocks, Randomness, SeededRandom, VirtualClock};
 use crate::fs::{set_status_flags, status_flags};
 use crate::table::{Descriptor, Entry, OpenDir, OpenFile, Origin, Rights};
 
@@ -53,8 +55,12 @@ impl WasiCtx {
     /// The guest's WASI state as bytes for a snapshot (ward's `Store::snapshot` carries them as
     /// its host state): arguments, environment, and every open descriptor with what it refers to.
     /// Refused when a descriptor cannot be bound again in another process: an open socket or
-    /// listener.
-    pub fn snapshot_state(&self) -> Result<Vec<u8>, WasiError> {
+    /// listener. Virtual clocks and seeded randomness are saved too, so a deterministic run goes
+    /// on exactly as an uninterrupted one.
+    ///
+    /// `fuel_left` is the store's fuel at the snapshot when it meters fuel: a virtual clock counts
+    /// the fuel executed up to there ([`WasiCtx::restore_state`] goes on counting from its own).
+    pub fn snapshot_state(&self, fuel_left: Option<u64>) -> Result<Vec<u8>, WasiError> {
         let mut state = self.lock();
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
@@ -95,6 +101,24 @@ impl WasiCtx {
                 }
             }
         }
+        match &mut state.clocks {
+            Clocks::Real => out.push(0),
+            Clocks::Virtual(clock) => {
+                out.push(1);
+                for word in clock.save(fuel_left) {
+                    put_u64(&mut out, word);
+                }
+            }
+        }
+        match &state.random {
+            Randomness::Real => out.push(0),
+            Randomness::Seeded(random) => {
+                out.push(1);
+                for word in random.state() {
+                    put_u64(&mut out, word);
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -102,19 +126,36 @@ impl WasiCtx {
     /// program with its own grants: arguments and environment become the saved ones; standard
     /// streams stay this context's; directories and files are opened again beneath this context's
     /// preopens with the saved guest names (a read-only grant makes them read-only), files at their
-    /// saved offsets. On an error this context is unchanged.
-    pub fn restore_state(&self, bytes: &[u8]) -> Result<(), WasiError> {
-        let (args, env, saved) = parse(bytes)?;
+    /// saved offsets. Virtual clocks and seeded randomness continue from the snapshot's state (a
+    /// virtual clock counts fuel from `fuel_now`, the store's fuel as the call resumes), whatever
+    /// this context was built with. On an error this context is unchanged.
+    pub fn restore_state(&self, bytes: &[u8], fuel_now: Option<u64>) -> Result<(), WasiError> {
+        let parsed = parse(bytes)?;
         let mut state = self.lock();
-        let fds = rebind(&mut state, saved)?;
-        state.args = args;
-        state.env = env;
+        let fds = rebind(&mut state, parsed.fds)?;
+        state.args = parsed.args;
+        state.env = parsed.env;
         state.fds = fds;
+        state.clocks = match parsed.clock {
+            None => Clocks::Real,
+            Some(words) => Clocks::Virtual(VirtualClock::restore(words, fuel_now)),
+        };
+        state.random = match parsed.random {
+            None => Randomness::Real,
+            Some(random) => Randomness::Seeded(random),
+        };
         Ok(())
     }
 }
 
-type Parsed = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<(u32, Rights, Saved)>);
+/// Saved WASI state as read.
+struct Parsed {
+    args: Vec<Vec<u8>>,
+    env: Vec<Vec<u8>>,
+    fds: Vec<(u32, Rights, Saved)>,
+    clock: Option<[u64; 4]>,
+    random: Option<SeededRandom>,
+}
 
 fn parse(bytes: &[u8]) -> Result<Parsed, WasiError> {
     let r = &mut Reader { bytes };
@@ -175,12 +216,31 @@ fn parse(bytes: &[u8]) -> Result<Parsed, WasiError> {
         };
         saved.push((number, dropped, descriptor));
     }
+    let clock = match r.u8()? {
+        0 => None,
+        1 => Some([r.u64()?, r.u64()?, r.u64()?, r.u64()?]),
+        other => return Err(error(format!("clock kind {other}"))),
+    };
+    let random = match r.u8()? {
+        0 => None,
+        1 => {
+            let state = [r.u64()?, r.u64()?, r.u64()?, r.u64()?];
+            Some(SeededRandom::from_state(state).ok_or_else(|| error("an all-zero random state"))?)
+        }
+        other => return Err(error(format!("random kind {other}"))),
+    };
     if !r.bytes.is_empty() {
         return Err(error("bytes follow the WASI state"));
     }
     let env = lists.pop().unwrap_or_default();
     let args = lists.pop().unwrap_or_default();
-    Ok((args, env, saved))
+    Ok(Parsed {
+        args,
+        env,
+        fds: saved,
+        clock,
+        random,
+    })
 }
 
 /// The descriptor table of the saved descriptors bound in `state`'s grants. `state` is unchanged

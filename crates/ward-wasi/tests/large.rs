@@ -116,7 +116,7 @@ fn run_qjs_in_slices(
                     ward::ResumableCall::Paused(paused) => paused,
                 };
                 let started = std::time::Instant::now();
-                let wasi = store.data().snapshot_state().unwrap();
+                let wasi = store.data().snapshot_state(store.get_fuel().ok()).unwrap();
                 let bytes = store.snapshot(&paused, &wasi).unwrap();
                 stats.take.push(started.elapsed());
                 stats.sizes.push(bytes.len());
@@ -127,9 +127,9 @@ fn run_qjs_in_slices(
                 (store, stdout, stderr) = (fresh, fresh_out, fresh_err);
                 let started = std::time::Instant::now();
                 let (paused, host) = store.restore(&bytes).unwrap();
-                store.data().restore_state(&host).unwrap();
-                stats.restore.push(started.elapsed());
                 store.set_fuel(slice).unwrap();
+                store.data().restore_state(&host, Some(slice)).unwrap();
+                stats.restore.push(started.elapsed());
                 call = paused.resume(&mut store).unwrap();
             }
         }
