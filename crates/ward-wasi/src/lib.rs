@@ -138,9 +138,11 @@ fn with_ctx_handle<T>(
             Ok(i32::from(errno))
         }
         trace::Tracing::Replay(replayer) => {
-            let call = replayer
-                .expect_call(name, args)
-                .map_err(|e| ward::Error::msg(e.to_string()))?;
+            // A divergence names the Wasm code that made the call.
+            let call = replayer.expect_call(name, args).map_err(|e| {
+                let backtrace = ward::WasmBacktrace::capture(&*caller);
+                ward::Error::msg(format!("{e}\nwasm backtrace:\n{backtrace}"))
+            })?;
             let index = replayer.index - 1;
             with_memory(caller, |mem| replay_call(&ctx, mem, &call))
                 .map_err(|()| ward::Error::msg(trace::TraceError::Memory { index }.to_string()))?;

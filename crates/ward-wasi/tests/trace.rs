@@ -142,6 +142,13 @@ fn a_different_call_is_reported_at_the_first_divergence() {
             && message.contains("the run made fd_write(1, "),
         "{message}"
     );
+    // With the Wasm backtrace of the call that diverged: the program's code, innermost first.
+    let backtrace = message
+        .split_once("\nwasm backtrace:\n")
+        .map(|(_, frames)| frames)
+        .unwrap_or_else(|| panic!("no backtrace in {message}"));
+    assert!(backtrace.starts_with("    0: "), "{message}");
+    assert!(backtrace.lines().count() >= 3, "{message}");
 }
 
 #[test]

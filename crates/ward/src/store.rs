@@ -95,6 +95,7 @@ impl<T> Store<T> {
                 suspended_stacks: Vec::new(),
                 stacks: Vec::new(),
                 parked: Vec::new(),
+                host_calls: Vec::new(),
                 fuel_reserve: 0,
                 activations: 0,
                 fuel: 0,

@@ -31,7 +31,7 @@ use super::ops::{self, Flow};
 use super::ops::{Calls, Request};
 use super::stack::{Current, ExecStack, Frame};
 use crate::runtime::gc::SuspendedStack;
-use crate::runtime::store::{FuncKind, StoreInner};
+use crate::runtime::store::{FuncKind, HostCallSite, StoreInner};
 use crate::trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
 use crate::types::slot_count;
 use crate::{Error, Result};
@@ -225,6 +225,7 @@ fn activate<E: Embedder>(
     n_results: usize,
 ) -> Result<Outcome> {
     let suspended = store.inner().suspended_stacks.len();
+    let host_calls = store.inner().host_calls.len();
     store.inner().activations += 1;
     // A host function may panic, and an embedder may catch that panic (servers do) and go on
     // using the store. The per-call state is therefore restored on the way out whether `run`
@@ -263,6 +264,7 @@ fn activate<E: Embedder>(
         }
         Err(panic) => {
             store.inner().suspended_stacks.truncate(suspended);
+            store.inner().host_calls.truncate(host_calls);
             store.inner().stacks.push(stack);
             std::panic::resume_unwind(panic);
         }
@@ -342,11 +344,24 @@ unsafe fn call_host_suspended<E: Embedder>(
     outcome
 }
 
+/// The backtrace of the Wasm code that called the host function running now: the innermost
+/// activation suspended in a host call (`StoreInner::host_calls`), empty if there is none.
+pub(crate) fn host_call_backtrace(store: &StoreInner) -> WasmBacktrace {
+    let Some(site) = store.host_calls.last() else {
+        return WasmBacktrace::default();
+    };
+    // SAFETY: an entry names the frame records of an activation suspended in a host call, which
+    // neither moves nor changes them until the host returns and the entry is popped (see the
+    // `Request::HostCall` arm of `run`); only shared access is made here.
+    let frames = unsafe { std::slice::from_raw_parts(site.frames, site.n_frames) };
+    backtrace(store, (&site.cur, site.ip), frames)
+}
+
 /// The backtrace of the activation: the current function at `ip`, then the suspended callers from
 /// the innermost outwards. Only the frames the backtrace keeps are looked up (see
 /// `WasmBacktrace::capture`), so a trap at a depth of 200,000 frames costs no more than one at 100.
 fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> WasmBacktrace {
-    WasmBacktrace::capture(frames.len() + 1, |depth| {
+    WasmBacktrace::from_frames(frames.len() + 1, |depth| {
         let (cur, ip) = match depth.checked_sub(1) {
             None => current,
             Some(outwards) => {
@@ -538,6 +553,15 @@ fn run<E: Embedder>(
                         reason: PauseReason::HostCall { callee, fp, tail },
                     });
                 }
+                // Where the host is called from, for `WasmBacktrace::capture` in the host.
+                // SAFETY: `ip` is the call's return address, in the current function.
+                let at = unsafe { calls.cur.index_of(ip) };
+                store.inner().host_calls.push(HostCallSite {
+                    frames: stack.frames.as_ptr(),
+                    n_frames: stack.frames.len(),
+                    cur: calls.cur,
+                    ip: at,
+                });
                 // SAFETY: `slots_base` is this activation's stack and `fp + width <= slots_len`
                 // (checked by `ops::call`).
                 let outcome = unsafe {
@@ -550,6 +574,7 @@ fn run<E: Embedder>(
                         Some(calls.cur.instance),
                     )
                 };
+                store.inner().host_calls.pop();
                 returned = Some(HostReturn {
                     fp,
                     tail,

@@ -34,6 +34,21 @@ pub(crate) enum FuncKind {
     AsyncHost { index: u32 },
 }
 
+/// Where an activation suspended in a (synchronous) host call called the host: its frame records
+/// (a pointer into the activation's own list, which does not change until the host returns),
+/// the calling function and the call's return address. Read by `WasmBacktrace::capture`.
+pub(crate) struct HostCallSite {
+    pub frames: *const crate::interp::stack::Frame,
+    pub n_frames: usize,
+    pub cur: crate::interp::stack::Current,
+    pub ip: u32,
+}
+
+// SAFETY: an entry is only read through the `StoreInner` that owns the list, while the activation
+// it names is suspended on the same thread's host stack; moving the store to another thread moves
+// no access to the frames with it.
+unsafe impl Send for HostCallSite {}
+
 /// The value stack of an activation paused in an async host call, kept in the store while the
 /// host's future runs so that the collector sees its references. `alive` is cleared when the call
 /// is dropped before the host finished; the store then drops the stack (`StoreInner::purge_parked`).
@@ -105,6 +120,8 @@ pub(crate) struct StoreInner {
     pub suspended_stacks: Vec<crate::runtime::gc::SuspendedStack>,
     /// Execution stacks not in use, kept for reuse by later calls.
     pub stacks: Vec<ExecStack>,
+    /// Activations suspended in host calls, innermost last (see [`HostCallSite`]).
+    pub host_calls: Vec<HostCallSite>,
     /// Stacks of activations paused in async host calls (see [`ParkedStack`]).
     pub parked: Vec<ParkedStack>,
     /// Fuel held back from `fuel` by `Store::fuel_async_yield_interval` while an async call runs:
