@@ -273,7 +273,7 @@ async fn drive<T: Send>(store: &mut Store<T>, entry: u32, args: &[u64]) -> Resul
             PauseReason::HostCall { callee, fp, .. } => {
                 let instance = paused.cur.instance;
                 let result = call_host(store, callee, &mut paused.stack, fp, Some(instance)).await;
-                exec::resume_after_host(store, *paused, result)?
+                exec::resume_after_host(store, *paused, result, Mode::ASYNC)?
             }
             PauseReason::OutOfFuel if FuelSlices::refill(store) => {
                 YieldNow(false).await;

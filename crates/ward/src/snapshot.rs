@@ -14,13 +14,14 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::func::Func;
+use crate::embedder::write_results;
+use crate::func::{Caller, Func};
 use crate::handle::StoreId;
 use crate::interp::exec::{self, Outcome, PauseReason as ExecPause, Paused};
 use crate::interp::stack::{Current, ExecStack, Frame};
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::store::{AsContext, AsContextMut, Store};
-use crate::types::{HeapType, ValType};
+use crate::types::{HeapType, ValType, slot_count};
 use crate::values::{Val, vals_from_slots};
 use crate::{Error, Result};
 
@@ -52,6 +53,9 @@ pub enum PauseReason {
     /// [`InterruptHandle`](crate::InterruptHandle) asked. Move the deadline
     /// ([`Store::set_epoch_deadline`]) before resuming, or the call pauses again at its next check.
     Interrupt,
+    /// The call was snapshotted inside a host function ([`Caller::snapshot`]) and restored: it
+    /// goes on when given that host function's results ([`PausedCall::resume_with_results`]).
+    HostCall,
 }
 
 /// A call into Wasm that paused: its value stack, frame records and registers. Resume it in the
@@ -75,7 +79,8 @@ impl PausedCall {
     pub fn reason(&self) -> PauseReason {
         match self.paused.reason {
             ExecPause::OutOfFuel => PauseReason::OutOfFuel,
-            ExecPause::Interrupt | ExecPause::HostCall { .. } => PauseReason::Interrupt,
+            ExecPause::Interrupt => PauseReason::Interrupt,
+            ExecPause::HostCall { .. } => PauseReason::HostCall,
         }
     }
 
@@ -103,9 +108,140 @@ impl PausedCall {
             ));
         }
         outside_activations(&store.inner, "resume a paused call")?;
+        if let ExecPause::HostCall { .. } = self.paused.reason {
+            return Err(Error::Usage(
+                "the call is paused in a host call: give its results with \
+                 PausedCall::resume_with_results"
+                    .into(),
+            ));
+        }
         let entry = self.paused.entry;
         let outcome = exec::resume(store, *self.paused, exec::Mode::RESUMABLE);
         finish(store, entry, outcome)
+    }
+}
+
+impl PausedCall {
+    /// Goes on with a call restored from a snapshot taken inside a host function
+    /// ([`Caller::snapshot`]): the host function returns `results` to its Wasm caller, which
+    /// continues from there.
+    pub fn resume_with_results(
+        self,
+        mut store: impl AsContextMut,
+        results: &[Val],
+    ) -> Result<ResumableCall> {
+        let store = store.as_context_mut();
+        if store.inner.id != self.store {
+            return Err(Error::Usage(
+                "a paused call resumes only in the store it ran in".into(),
+            ));
+        }
+        outside_activations(&store.inner, "resume a paused call")?;
+        let ExecPause::HostCall { callee, fp, .. } = self.paused.reason else {
+            return Err(Error::Usage(
+                "resume_with_results is for a call paused in a host call (use PausedCall::resume)"
+                    .into(),
+            ));
+        };
+        let sig = store.inner.funcs[callee as usize].sig.clone();
+        if results.len() != sig.results().len() {
+            return Err(Error::Usage(format!(
+                "the host function returns {} results, {} were given",
+                sig.results().len(),
+                results.len()
+            )));
+        }
+        let mut paused = *self.paused;
+        let width = slot_count(sig.params()).max(slot_count(sig.results()));
+        write_results(
+            &store.inner,
+            results,
+            sig.results(),
+            &mut paused.stack.slots_mut()[fp..fp + width],
+        )?;
+        let entry = paused.entry;
+        let outcome = exec::resume_after_host(store, paused, Ok(()), exec::Mode::RESUMABLE);
+        finish(store, entry, outcome)
+    }
+}
+
+impl<T> Caller<'_, T> {
+    /// A snapshot of the running call, taken inside this host function: restored
+    /// ([`Store::restore`]) into a store set up the same way, the call comes back paused in this
+    /// host call ([`PauseReason::HostCall`]), and
+    /// [`PausedCall::resume_with_results`] returns the host function's results to the Wasm code.
+    /// Meanwhile this call goes on as usual. What the snapshot holds and refuses is as for
+    /// [`Store::snapshot`]; it can be taken only in a host function called by the outermost call
+    /// into Wasm, not from Wasm called by another host function.
+    ///
+    /// ```
+    /// use ward::{Caller, Engine, Linker, Module, PauseReason, ResumableCall, Store, Val};
+    ///
+    /// let engine = Engine::default();
+    /// let wat = r#"(module
+    ///     (import "host" "checkpoint" (func $checkpoint (result i32)))
+    ///     (func (export "run") (result i32)
+    ///       (i32.add (i32.const 100) (call $checkpoint))))"#;
+    /// let module = Module::new(&engine, wat)?;
+    /// let mut linker: Linker<Vec<u8>> = Linker::new(&engine);
+    /// linker.func_wrap("host", "checkpoint", |mut caller: Caller<'_, Vec<u8>>| -> ward::Result<i32> {
+    ///     let snapshot = caller.snapshot(b"")?;
+    ///     *caller.data_mut() = snapshot;
+    ///     Ok(1)
+    /// })?;
+    /// let mut store = Store::new(&engine, Vec::new());
+    /// let run = linker.instantiate(&mut store, &module)?.get_func(&store, "run").unwrap();
+    /// let mut result = [Val::I32(0)];
+    /// run.call(&mut store, &[], &mut result)?;
+    /// assert_eq!(result[0].unwrap_i32(), 101);
+    ///
+    /// // Elsewhere: the same setup, then the snapshot; the checkpoint returns 2 this time.
+    /// let snapshot = store.into_data();
+    /// let mut store = Store::new(&engine, Vec::new());
+    /// linker.instantiate(&mut store, &module)?;
+    /// let (paused, _) = store.restore(&snapshot)?;
+    /// assert_eq!(paused.reason(), PauseReason::HostCall);
+    /// let ResumableCall::Finished(result) = paused.resume_with_results(&mut store, &[Val::I32(2)])? else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!(result[0].unwrap_i32(), 102);
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn snapshot(&self, host_state: &[u8]) -> Result<Vec<u8>> {
+        let inner = &self.store.inner;
+        let [site] = inner.host_calls.as_slice() else {
+            return Err(refuse(
+                "a snapshot is taken in a host function called by the outermost call into Wasm",
+            ));
+        };
+        if inner.activations != 1 {
+            return Err(refuse(
+                "a snapshot is taken in a host function called by the outermost call into Wasm",
+            ));
+        }
+        // SAFETY: `site` names the frame records and value stack of the activation suspended in
+        // this host call, which neither moves nor changes them until the host returns (see the
+        // `Request::HostCall` arm of `interp::exec::run`); only shared reads are made here.
+        let (frames, slots) = unsafe {
+            (
+                std::slice::from_raw_parts(site.frames, site.n_frames),
+                std::slice::from_raw_parts(site.slots, site.live),
+            )
+        };
+        let stopped = Stopped {
+            entry: site.entry,
+            reason: ExecPause::HostCall {
+                callee: site.callee,
+                fp: site.args_fp,
+                tail: site.tail,
+            },
+            frames,
+            cur: site.cur,
+            fp: site.fp,
+            ip: site.ip,
+            slots,
+        };
+        write_snapshot(inner, &stopped, host_state)
     }
 }
 
@@ -198,7 +334,10 @@ impl<T> Store<T> {
                 "the paused call belongs to another store".into(),
             ));
         }
-        write_snapshot(&self.inner, &paused.paused, host_state)
+        if let ExecPause::HostCall { .. } = paused.paused.reason {
+            return Err(refuse("the call is paused in an async host function"));
+        }
+        write_snapshot(&self.inner, &Stopped::of_paused(&paused.paused), host_state)
     }
 
     /// Restores a [`Store::snapshot`] into this store, which must have been set up the same way
@@ -282,7 +421,34 @@ fn is_func_heap(inner: &StoreInner, heap: HeapType) -> bool {
     }
 }
 
-fn write_snapshot(inner: &StoreInner, paused: &Paused, host_state: &[u8]) -> Result<Vec<u8>> {
+/// A stopped activation as a snapshot writes it: a paused call's, or one suspended in a host call.
+struct Stopped<'a> {
+    entry: u32,
+    reason: ExecPause,
+    frames: &'a [Frame],
+    cur: Current,
+    fp: usize,
+    ip: u32,
+    /// The live slots.
+    slots: &'a [u64],
+}
+
+impl<'a> Stopped<'a> {
+    fn of_paused(paused: &'a Paused) -> Stopped<'a> {
+        let live = paused.fp + paused.cur.compiled().frame_size as usize;
+        Stopped {
+            entry: paused.entry,
+            reason: paused.reason,
+            frames: paused.stack.frames(),
+            cur: paused.cur,
+            fp: paused.fp,
+            ip: paused.ip,
+            slots: &paused.stack.slots()[..live],
+        }
+    }
+}
+
+fn write_snapshot(inner: &StoreInner, paused: &Stopped<'_>, host_state: &[u8]) -> Result<Vec<u8>> {
     if !inner.gc.is_empty() {
         return Err(refuse("it holds GC objects or exceptions"));
     }
@@ -366,23 +532,23 @@ fn write_snapshot(inner: &StoreInner, paused: &Paused, host_state: &[u8]) -> Res
     w.bytes(host_state);
     // The paused call.
     w.u32(paused.entry);
-    w.u8(match paused.reason {
-        ExecPause::OutOfFuel => 0,
-        ExecPause::Interrupt => 1,
-        ExecPause::HostCall { .. } => {
-            return Err(refuse("the call is paused in an async host function"));
+    match paused.reason {
+        ExecPause::OutOfFuel => w.u8(0),
+        ExecPause::Interrupt => w.u8(1),
+        ExecPause::HostCall { callee, fp, tail } => {
+            w.u8(2);
+            w.u32(callee);
+            w.len(fp);
+            w.u8(tail as u8);
         }
-    });
-    let frames = paused.stack.frames();
-    w.len(frames.len());
-    for frame in frames {
+    }
+    w.len(paused.frames.len());
+    for frame in paused.frames {
         write_position(&mut w, &frame.cur, frame.fp, frame.ip);
     }
     write_position(&mut w, &paused.cur, paused.fp, paused.ip);
-    let live = paused.fp + paused.cur.compiled().frame_size as usize;
-    let slots = &paused.stack.slots()[..live];
-    w.len(slots.len());
-    for &slot in slots {
+    w.len(paused.slots.len());
+    for &slot in paused.slots {
         w.u64(slot);
     }
 
@@ -699,13 +865,34 @@ fn parse_snapshot(inner: &StoreInner, snapshot: &[u8]) -> Result<Parsed> {
     let reason = match r.u8()? {
         0 => ExecPause::OutOfFuel,
         1 => ExecPause::Interrupt,
+        2 => {
+            let callee = r.u32()?;
+            let fp = r.len()?;
+            let tail = match r.u8()? {
+                0 => false,
+                1 => true,
+                other => return Err(corrupt(format!("tail flag {other}"))),
+            };
+            match inner.funcs.get(callee as usize).map(|f| &f.kind) {
+                Some(FuncKind::Host { .. } | FuncKind::AsyncHost { .. }) => {}
+                _ => {
+                    return Err(corrupt(format!(
+                        "the paused host call names function {callee}"
+                    )));
+                }
+            }
+            ExecPause::HostCall { callee, fp, tail }
+        }
         other => return Err(corrupt(format!("pause reason {other}"))),
     };
     let n_frames = r.count(28)?;
     let frames = (0..n_frames)
-        .map(|_| read_position(r, inner))
+        .map(|_| read_position(r, inner, false))
         .collect::<Result<Vec<Position>>>()?;
-    let current = read_position(r, inner)?;
+    // A tail call of a host function returns to the caller once the host is done: its return
+    // address may be the end of the code.
+    let tail_host = matches!(reason, ExecPause::HostCall { tail: true, .. });
+    let current = read_position(r, inner, tail_host)?;
     let n_slots = r.count(8)?;
     let slots = (0..n_slots)
         .map(|_| r.u64())
@@ -727,7 +914,18 @@ fn parse_snapshot(inner: &StoreInner, snapshot: &[u8]) -> Result<Parsed> {
         }
         below = position.fp;
     }
-    if current.fp + frame_size(inner, &current) != n_slots {
+    // The slots end with the current frame, or with a paused host call's arguments and results.
+    let mut end = current.fp + frame_size(inner, &current);
+    if let ExecPause::HostCall { callee, fp, .. } = reason {
+        let sig = &inner.funcs[callee as usize].sig;
+        let width = slot_count(sig.params()).max(slot_count(sig.results()));
+        let args_end = fp
+            .checked_add(width)
+            .filter(|args_end| fp >= current.fp && *args_end <= n_slots)
+            .ok_or_else(|| corrupt("a host call's arguments lie outside the value stack"))?;
+        end = end.max(args_end);
+    }
+    if end != n_slots {
         return Err(corrupt(
             "the value stack does not end with the current frame",
         ));
@@ -766,7 +964,7 @@ fn check_restored_reference(inner: &StoreInner, ty: ValType, raw: u128, what: &s
 
 /// Reads a function position and checks it names a defined function of an instance, translated
 /// to code of the recorded length, with the instruction index inside it.
-fn read_position(r: &mut Reader<'_>, inner: &StoreInner) -> Result<Position> {
+fn read_position(r: &mut Reader<'_>, inner: &StoreInner, end_allowed: bool) -> Result<Position> {
     let (instance, index) = (r.u32()?, r.u32()?);
     let code_len = r.len()?;
     let fp = r.len()?;
@@ -788,7 +986,7 @@ fn read_position(r: &mut Reader<'_>, inner: &StoreInner) -> Result<Position> {
             "a function's code differs from when the snapshot was taken",
         ));
     }
-    if ip as usize >= code_len {
+    if ip as usize > code_len || (ip as usize == code_len && !end_allowed) {
         return Err(corrupt("a frame's instruction lies outside its function"));
     }
     Ok(Position {

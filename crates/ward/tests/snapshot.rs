@@ -382,3 +382,153 @@ fn resumable_calls_and_restores_are_refused_inside_host_functions() {
     store.set_fuel(1000).unwrap();
     g.call(&mut store, &[], &mut []).unwrap();
 }
+
+/// A program that calls the host function `host.checkpoint(i)` (returning an i32 the program
+/// adds to its sum) in a loop, with memory, a global and a tail call of the host function.
+const CHECKPOINTS: &str = r#"
+(module
+  (import "host" "checkpoint" (func $checkpoint (param i32) (result i32)))
+  (memory (export "mem") 1)
+  (global $calls (export "calls") (mut i32) (i32.const 0))
+  (func $tail (param i32) (result i32) (return_call $checkpoint (local.get 0)))
+  (func (export "run") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+    (loop $l
+      (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+      (i32.store (i32.shl (local.get $i) (i32.const 2)) (local.get $sum))
+      (local.set $sum (i32.add (local.get $sum) (i32.mul (local.get $i) (i32.const 10))))
+      (local.set $sum (i32.add (local.get $sum)
+        (if (result i32) (i32.and (local.get $i) (i32.const 1))
+          (then (call $tail (local.get $i)))
+          (else (call $checkpoint (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $sum)))
+"#;
+
+/// The host's data: at which checkpoint to take a snapshot, and the snapshot taken.
+#[derive(Default)]
+struct Checkpoints {
+    snapshot_at: Option<i32>,
+    snapshot: Option<Vec<u8>>,
+}
+
+fn checkpoint_setup() -> (Store<Checkpoints>, Instance) {
+    let engine = Engine::default();
+    let module = Module::new(&engine, CHECKPOINTS).unwrap();
+    let mut linker: ward::Linker<Checkpoints> = ward::Linker::new(&engine);
+    linker
+        .func_wrap(
+            "host",
+            "checkpoint",
+            |mut caller: ward::Caller<'_, Checkpoints>, i: i32| -> ward::Result<i32> {
+                if caller.data().snapshot_at == Some(i) {
+                    let snapshot = caller.snapshot(b"at a checkpoint")?;
+                    caller.data_mut().snapshot = Some(snapshot);
+                }
+                Ok(0)
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, Checkpoints::default());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    (store, instance)
+}
+
+/// Snapshots taken inside the host function (at a call and at a tail call) restore into fresh
+/// stores, and the run goes on from the host call with the results given.
+#[test]
+fn a_snapshot_taken_in_a_host_function_resumes_with_its_results() {
+    for at in [4, 7] {
+        let (mut store, instance) = checkpoint_setup();
+        store.data_mut().snapshot_at = Some(at);
+        let run = instance.get_func(&store, "run").unwrap();
+        let mut sum = [Val::I32(0)];
+        run.call(&mut store, &[Val::I32(12)], &mut sum).unwrap();
+        let whole: i32 = (0..12).map(|i| i * 10).sum();
+        assert_eq!(sum[0].unwrap_i32(), whole);
+        let memory = instance.get_memory(&mut store, "mem").unwrap().data(&store)[..48].to_vec();
+        let snapshot = store
+            .data_mut()
+            .snapshot
+            .take()
+            .expect("a snapshot was taken");
+
+        let (mut fresh, fresh_instance) = checkpoint_setup();
+        let (paused, host) = fresh.restore(&snapshot).unwrap();
+        assert_eq!(host, b"at a checkpoint");
+        assert_eq!(paused.reason(), PauseReason::HostCall);
+        let calls = fresh_instance.get_global(&mut fresh, "calls").unwrap();
+        assert_eq!(calls.get(&mut fresh).unwrap_i32(), at + 1);
+        // `resume` needs the host call's results.
+        let (mut other, _) = checkpoint_setup();
+        let (waiting, _) = other.restore(&snapshot).unwrap();
+        assert!(matches!(waiting.resume(&mut other), Err(Error::Usage(_))));
+        let (waiting, _) = other.restore(&snapshot).unwrap();
+        assert!(matches!(
+            waiting.resume_with_results(&mut other, &[]),
+            Err(Error::Usage(_))
+        ));
+        // This time the checkpoint returns 1000.
+        let ResumableCall::Finished(sum) = paused
+            .resume_with_results(&mut fresh, &[Val::I32(1000)])
+            .unwrap()
+        else {
+            panic!("the resumed call paused");
+        };
+        assert_eq!(sum[0].unwrap_i32(), whole + 1000);
+        assert_eq!(calls.get(&mut fresh).unwrap_i32(), 12);
+        let fresh_memory = fresh_instance.get_memory(&mut fresh, "mem").unwrap();
+        let fresh_memory = fresh_memory.data(&fresh)[..48].to_vec();
+        // The sums stored before the checkpoint are the same; those after include the 1000.
+        for i in 0..12usize {
+            let word = |m: &[u8]| i32::from_le_bytes(m[4 * i..4 * i + 4].try_into().unwrap());
+            let extra = if i as i32 > at { 1000 } else { 0 };
+            assert_eq!(
+                word(&fresh_memory),
+                word(&memory) + extra,
+                "word {i} at {at}"
+            );
+        }
+    }
+}
+
+/// Only the outermost call's host functions can take a snapshot: Wasm called by a host function
+/// runs on that host function's native frame, which a snapshot cannot hold.
+#[test]
+fn a_snapshot_in_a_nested_call_is_refused() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "outer" (func $outer))
+          (import "host" "inner" (func $inner))
+          (func (export "start") (call $outer))
+          (func (export "nested") (call $inner)))"#,
+    )
+    .unwrap();
+    let mut linker: ward::Linker<Option<ward::Func>> = ward::Linker::new(&engine);
+    linker
+        .func_wrap(
+            "host",
+            "outer",
+            |mut caller: ward::Caller<'_, Option<ward::Func>>| {
+                let nested = caller.data().unwrap();
+                nested.call(&mut caller, &[], &mut [])
+            },
+        )
+        .unwrap()
+        .func_wrap(
+            "host",
+            "inner",
+            |caller: ward::Caller<'_, Option<ward::Func>>| {
+                let message = snapshot_error(caller.snapshot(b""));
+                assert!(message.contains("outermost call"), "{message}");
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, None);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    *store.data_mut() = instance.get_func(&store, "nested");
+    let start = instance.get_func(&store, "start").unwrap();
+    start.call(&mut store, &[], &mut []).unwrap();
+}

@@ -135,6 +135,7 @@ pub(crate) fn resume_after_host<E: Embedder>(
     store: &mut E,
     paused: Paused,
     outcome: Result<()>,
+    mode: Mode,
 ) -> Result<Outcome> {
     let PauseReason::HostCall { callee, fp, tail } = paused.reason else {
         unreachable!("resume_after_host of a call paused elsewhere")
@@ -146,7 +147,7 @@ pub(crate) fn resume_after_host<E: Embedder>(
         n_results,
         outcome,
     };
-    resume_with(store, paused, Mode::ASYNC, Some(host))
+    resume_with(store, paused, mode, Some(host))
 }
 
 fn resume_with<E: Embedder>(
@@ -556,11 +557,19 @@ fn run<E: Embedder>(
                 // Where the host is called from, for `WasmBacktrace::capture` in the host.
                 // SAFETY: `ip` is the call's return address, in the current function.
                 let at = unsafe { calls.cur.index_of(ip) };
+                let frame_end = calls.fp + calls.cur.compiled().frame_size as usize;
                 store.inner().host_calls.push(HostCallSite {
                     frames: stack.frames.as_ptr(),
                     n_frames: stack.frames.len(),
                     cur: calls.cur,
+                    fp: calls.fp,
                     ip: at,
+                    slots: slots_base.as_ptr(),
+                    live: frame_end.max(fp + width),
+                    callee,
+                    args_fp: fp,
+                    tail,
+                    entry,
                 });
                 // SAFETY: `slots_base` is this activation's stack and `fp + width <= slots_len`
                 // (checked by `ops::call`).

@@ -41,7 +41,19 @@ pub(crate) struct HostCallSite {
     pub frames: *const crate::interp::stack::Frame,
     pub n_frames: usize,
     pub cur: crate::interp::stack::Current,
+    /// The current function's frame pointer.
+    pub fp: usize,
     pub ip: u32,
+    /// The activation's value stack (read-only while the host runs) and how much of it is live:
+    /// up to the end of the host call's arguments or of the current frame, whichever is later.
+    pub slots: *const u64,
+    pub live: usize,
+    /// The host function called, where its arguments are, and whether it was a tail call.
+    pub callee: u32,
+    pub args_fp: usize,
+    pub tail: bool,
+    /// The store function the activation was entered with.
+    pub entry: u32,
 }
 
 // SAFETY: an entry is only read through the `StoreInner` that owns the list, while the activation
