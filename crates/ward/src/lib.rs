@@ -29,6 +29,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod async_call;
+mod backtrace;
 mod embedder;
 mod engine;
 mod exception;

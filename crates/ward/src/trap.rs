@@ -135,35 +135,6 @@ impl WasmBacktrace {
     /// Outermost frames a backtrace keeps.
     pub const OUTERMOST_FRAMES: usize = 16;
 
-    /// The Wasm frames below the host function now running in `store`: the function that called
-    /// it first, then its callers (empty when no Wasm code is calling the host). A host function
-    /// can report where the guest was, as Wasmtime's function of the same name does.
-    ///
-    /// ```
-    /// use ward::{Caller, Engine, Linker, Module, Store, WasmBacktrace};
-    ///
-    /// let engine = Engine::default();
-    /// let module = Module::new(&engine, r#"(module
-    ///     (import "host" "where" (func $where))
-    ///     (func $inner (call $where))
-    ///     (func (export "outer") (call $inner)))"#)?;
-    /// let mut linker: Linker<Vec<u32>> = Linker::new(&engine);
-    /// linker.func_wrap("host", "where", |mut caller: Caller<'_, Vec<u32>>| {
-    ///     let trace = WasmBacktrace::capture(&caller);
-    ///     let indices = trace.frames.iter().map(|f| f.func_index).collect();
-    ///     *caller.data_mut() = indices;
-    /// })?;
-    /// let mut store = Store::new(&engine, Vec::new());
-    /// let outer = linker.instantiate(&mut store, &module)?.get_func(&store, "outer").unwrap();
-    /// outer.call(&mut store, &[], &mut [])?;
-    /// assert_eq!(*store.data(), [1, 2]); // $inner, then the exported function
-    /// assert!(WasmBacktrace::capture(&store).frames.is_empty());
-    /// # Ok::<(), ward::Error>(())
-    /// ```
-    pub fn capture(store: impl crate::AsContext) -> WasmBacktrace {
-        crate::interp::exec::host_call_backtrace(&store.as_context().inner)
-    }
-
     /// The backtrace of a stack `depth` frames deep, where `frame(i)` describes the `i`-th frame from
     /// the innermost; only the frames kept are described, so the cost does not grow with `depth`.
     pub(crate) fn from_frames(depth: usize, mut frame: impl FnMut(usize) -> FrameInfo) -> Self {

@@ -544,3 +544,135 @@ fn racing_threads_on_a_shared_memory_touch_it_only_atomically() {
     memory.read(0, &mut counter).expect("in bounds");
     assert_eq!(u16::from_le_bytes(counter), 9);
 }
+
+/// A call paused when its fuel runs out keeps its value stack and frames off the host stack; it
+/// resumes in place, and a snapshot of it restores into a fresh store where it finishes the same.
+#[test]
+fn a_paused_call_resumes_and_its_snapshot_restores_elsewhere() {
+    let mut config = Config::new();
+    config
+        .max_wasm_stack(16 * 1024)
+        .memory_reservation(0)
+        .memory_pool_capacity(0)
+        .consume_fuel(true);
+    let engine = Engine::new(&config).expect("valid engine configuration");
+    let wat = r#"(module
+        (memory 1)
+        (func $f (param i32) (result i32)
+          (i32.store (i32.const 8) (i32.add (i32.load (i32.const 8)) (local.get 0)))
+          (if (result i32) (i32.eqz (local.get 0))
+            (then (i32.load (i32.const 8)))
+            (else (call $f (i32.sub (local.get 0) (i32.const 1))))))
+        (func (export "run") (param i32) (result i32) (call $f (local.get 0))))"#;
+    let module = Module::new(&engine, wat).expect("test module compiles");
+    let setup = || {
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+        let run = instance.get_func(&store, "run").expect("exported");
+        (store, run)
+    };
+    let (mut store, run) = setup();
+    store.set_fuel(20).unwrap();
+    let ward::ResumableCall::Paused(paused) =
+        run.call_resumable(&mut store, &[Val::I32(6)]).unwrap()
+    else {
+        panic!("20 fuel does not finish the call");
+    };
+    let bytes = store.snapshot(&paused, b"").unwrap();
+    store.set_fuel(1000).unwrap();
+    let ward::ResumableCall::Finished(here) = paused.resume(&mut store).unwrap() else {
+        panic!("the call pauses again");
+    };
+    let (mut fresh, _) = setup();
+    let (paused, _) = fresh.restore(&bytes).unwrap();
+    fresh.set_fuel(1000).unwrap();
+    let ward::ResumableCall::Finished(there) = paused.resume(&mut fresh).unwrap() else {
+        panic!("the restored call pauses again");
+    };
+    assert_eq!(here[0].unwrap_i32(), 21);
+    assert_eq!(there[0].unwrap_i32(), 21);
+}
+
+/// An async host call parks the paused activation's stack in the store while its future is
+/// pending (polled here by hand, without an executor), then puts the results into the caller's
+/// frame; a snapshot taken inside a synchronous host function reads the suspended activation, and
+/// so does a backtrace.
+#[test]
+fn async_host_calls_park_the_stack_and_host_functions_read_the_suspended_one() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    /// Pending once, then ready.
+    struct Once(bool);
+    impl Future for Once {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if std::mem::replace(&mut self.0, true) {
+                Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    let mut config = Config::new();
+    config
+        .max_wasm_stack(16 * 1024)
+        .memory_reservation(0)
+        .memory_pool_capacity(0)
+        .async_support(true);
+    let engine = Engine::new(&config).expect("valid engine configuration");
+    let mut linker: Linker<Vec<u8>> = Linker::new(&engine);
+    linker
+        .func_wrap_async("host", "later", |_caller, (x,): (i32,)| {
+            Box::new(async move {
+                Once(false).await;
+                Ok(x * 2)
+            })
+        })
+        .unwrap()
+        .func_wrap("host", "here", |mut caller: Caller<'_, Vec<u8>>, x: i32| {
+            let depth = ward::WasmBacktrace::capture(&caller).frames.len();
+            let snapshot = caller.snapshot(b"")?;
+            *caller.data_mut() = snapshot;
+            Ok::<i32, Error>(x + depth as i32)
+        })
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "later" (func $later (param i32) (result i32)))
+          (import "host" "here" (func $here (param i32) (result i32)))
+          (func $inner (param i32) (result i32) (call $here (call $later (local.get 0))))
+          (func (export "run") (param i32) (result i32)
+            (i32.add (call $inner (local.get 0)) (i32.const 1))))"#,
+    )
+    .expect("test module compiles");
+    let mut store = Store::new(&engine, Vec::new());
+    let mut cx = Context::from_waker(Waker::noop());
+    let instance = {
+        let mut instantiate = Box::pin(linker.instantiate_async(&mut store, &module));
+        loop {
+            if let Poll::Ready(instance) = instantiate.as_mut().poll(&mut cx) {
+                break instance.unwrap();
+            }
+        }
+    };
+    let run = instance.get_typed_func::<i32, i32>(&store, "run").unwrap();
+    let result = {
+        let mut call = Box::pin(run.call_async(&mut store, 20));
+        let mut pending = 0;
+        loop {
+            match call.as_mut().poll(&mut cx) {
+                Poll::Ready(result) => break (result.unwrap(), pending),
+                Poll::Pending => pending += 1,
+            }
+        }
+    };
+    let (result, pending) = result;
+    assert!(pending >= 1, "the host's future was never pending");
+    // 20 * 2, plus the two Wasm frames below `here`, plus 1.
+    assert_eq!(result, 43);
+    assert!(!store.data().is_empty(), "the snapshot was taken");
+}
