@@ -29,6 +29,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod async_call;
+pub mod component;
 mod embedder;
 mod engine;
 mod exception;

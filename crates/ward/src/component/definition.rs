@@ -1,0 +1,166 @@
+//! What a parsed component is, for instantiation: its definitions in binary order, each adding one
+//! item to one index space ([`Definition`]), and its imports and exports.
+//!
+//! Index spaces that only hold types (core and component types) have no runtime content and are not
+//! replayed; every other index space is rebuilt, in order, by each instantiation (`instance`).
+//! Built by `parse`; read by `instance`.
+
+use std::sync::Arc;
+
+use super::types::FuncType;
+use crate::Module;
+
+/// A core sort: which core index space an item lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CoreSort {
+    Func,
+    Table,
+    Memory,
+    Global,
+    Tag,
+}
+
+/// A component-level sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sort {
+    /// A core module.
+    Module,
+    Func,
+    Value,
+    Type,
+    Instance,
+    Component,
+}
+
+impl Sort {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Sort::Module => "core module",
+            Sort::Func => "func",
+            Sort::Value => "value",
+            Sort::Type => "type",
+            Sort::Instance => "instance",
+            Sort::Component => "component",
+        }
+    }
+}
+
+/// How strings are encoded in a function's linear memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum StringEncoding {
+    #[default]
+    Utf8,
+    Utf16,
+    /// latin1 or UTF-16, chosen per string.
+    CompactUtf16,
+}
+
+/// The options of `canon lift` and `canon lower`: indices into the core memory and function
+/// index spaces.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CanonOptions {
+    pub string_encoding: StringEncoding,
+    pub memory: Option<u32>,
+    pub realloc: Option<u32>,
+    pub post_return: Option<u32>,
+}
+
+/// One definition of a component, in the order of the binary; each adds one item to the index
+/// space its comment names.
+#[derive(Debug)]
+pub(crate) enum Definition {
+    /// Core module space: a module defined here or aliased from an enclosing component.
+    Module(Module),
+    /// Component space: a component defined here or aliased from an enclosing component.
+    Component(Arc<ComponentDef>),
+    /// Core instance space: `(core instance (instantiate $m (with "name" (instance $i))…))`.
+    CoreInstantiate { module: u32, args: Vec<(String, u32)> },
+    /// Core instance space: a bundle of core items.
+    CoreInstanceFromExports(Vec<(String, CoreSort, u32)>),
+    /// The `sort` space: an export of a core instance.
+    CoreAlias {
+        instance: u32,
+        name: String,
+        sort: CoreSort,
+    },
+    /// Core func space: `canon lower` of component function `func`.
+    Lower { func: u32, options: CanonOptions },
+    /// Core func space: `canon resource.new`/`resource.drop`/`resource.rep`.
+    ResourceIntrinsic { what: &'static str, offset: usize },
+    /// Component func space: `canon lift` of core function `core_func` (its component type is
+    /// the new function's entry in [`ComponentDef::func_types`]).
+    Lift { core_func: u32, options: CanonOptions },
+    /// Component instance space: an instantiation of component `component`.
+    Instantiate {
+        component: u32,
+        args: Vec<(String, Sort, u32)>,
+    },
+    /// Component instance space: a bundle of items.
+    InstanceFromExports(Vec<(String, Sort, u32)>),
+    /// The `sort` space: an export of a component instance.
+    Alias {
+        instance: u32,
+        name: String,
+        sort: Sort,
+    },
+    /// The `sort` space: an import.
+    Import { name: String, sort: Sort },
+    /// The `sort` space (again): an export of item `index`.
+    Export { name: String, sort: Sort, index: u32 },
+}
+
+impl Definition {
+    /// The index space the definition adds to, or `None` for the type-only spaces (not replayed).
+    pub(crate) fn space(&self) -> Space {
+        match self {
+            Definition::Module(_) => Space::Component(Sort::Module),
+            Definition::Component(_) => Space::Component(Sort::Component),
+            Definition::CoreInstantiate { .. } | Definition::CoreInstanceFromExports(_) => {
+                Space::CoreInstance
+            }
+            Definition::CoreAlias { sort, .. } => Space::Core(*sort),
+            Definition::Lower { .. } | Definition::ResourceIntrinsic { .. } => {
+                Space::Core(CoreSort::Func)
+            }
+            Definition::Lift { .. } => Space::Component(Sort::Func),
+            Definition::Instantiate { .. } | Definition::InstanceFromExports(_) => {
+                Space::Component(Sort::Instance)
+            }
+            Definition::Alias { sort, .. }
+            | Definition::Import { sort, .. }
+            | Definition::Export { sort, .. } => Space::Component(*sort),
+        }
+    }
+}
+
+/// An index space a [`Definition`] adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Space {
+    Core(CoreSort),
+    CoreInstance,
+    Component(Sort),
+}
+
+/// A parsed component: its definitions, and its imports and exports by name.
+#[derive(Debug, Default)]
+pub(crate) struct ComponentDef {
+    pub definitions: Vec<Definition>,
+    /// Import names and sorts, in order.
+    pub imports: Vec<(String, Sort)>,
+    /// Export names, sorts, and the index in the sort's space of the item they export.
+    pub exports: Vec<(String, Sort, u32)>,
+    /// The type of every component function, by index in the function space (imports, aliases,
+    /// lifts and exports).
+    pub func_types: Vec<FuncType>,
+}
+
+impl ComponentDef {
+    /// The type of function export `name`, if the component has one.
+    pub(crate) fn export_func_type(&self, name: &str) -> Option<&FuncType> {
+        let (_, _, index) = self
+            .exports
+            .iter()
+            .find(|(n, sort, _)| n == name && *sort == Sort::Func)?;
+        self.func_types.get(*index as usize)
+    }
+}
