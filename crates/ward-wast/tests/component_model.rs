@@ -7,8 +7,37 @@
 
 use std::path::{Path, PathBuf};
 
-/// Files outside `async/` (relative to the test directory) in which every directive passes.
-const PASSING: &[&str] = &[];
+/// Files outside `async/` (relative to the test directory) in which every directive passes, as
+/// measured. The others, and why: `binary/binary.wast` and `validation/kebab.wast` (one directive
+/// each: wasmparser 0.263 predates the reference tests' rules for a `waitable-set.wait` byte and
+/// for `a1`/`a-1` names); `linking/unit.wast`, `resources/*`, `validation/resources.wast`
+/// (resources are not instantiated yet); `values/concat.wast` (the `map` type);
+/// `values/post-return.wast`, `values/variants.wast`, `validation/indicies.wast` (they use async
+/// builtins).
+const PASSING: &[&str] = &[
+    "linking/link-time-virtualization.wast",
+    "linking/shared-everything-dynamic-linking.wast",
+    "linking/tags.wast",
+    "validation/abi.wast",
+    "validation/annotated-names.wast",
+    "validation/attributes.wast",
+    "validation/core-modules.wast",
+    "validation/defined-types.wast",
+    "validation/extern-names.wast",
+    "validation/external-visibility.wast",
+    "validation/instantiation.wast",
+    "validation/max-value-size.wast",
+    "validation/outer-alias.wast",
+    "values/alignment.wast",
+    "values/numerics.wast",
+    "values/realloc.wast",
+    "values/strings.wast",
+    "values/transcode.wast",
+];
+
+/// Async scripts the pinned `wast` crate cannot parse (their syntax is newer): each counts as one
+/// failure naming the parse error.
+const UNPARSABLE: &[&str] = &["async/cancellable.wast"];
 
 fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/component-model-tests")
@@ -102,5 +131,18 @@ fn async_files_pass_or_stop_at_one_unsupported_async_failure() {
             .iter()
             .any(|f| f.message.contains("ward panicked"));
         assert!(!panicked, "{name}: {:?}", report.failures);
+        if report.failed == 0 {
+            continue;
+        }
+        assert_eq!(report.failed, 1, "{name}: {:?}", report.failures);
+        let message = &report.failures[0].message;
+        if UNPARSABLE.contains(&name.as_str()) {
+            assert!(message.contains("failed to parse"), "{name}: {message}");
+        } else {
+            assert!(
+                message.starts_with("unsupported: ") && message.contains("async"),
+                "{name}: {message}"
+            );
+        }
     }
 }

@@ -485,6 +485,8 @@ struct StoreMemory<'s, T> {
     store: &'s mut Store<T>,
     memory: Option<Memory>,
     realloc: Option<crate::Func>,
+    /// Whether the host is on the other side (see [`GuestMemory::host_boundary`]).
+    host: bool,
 }
 
 impl<T> GuestMemory for StoreMemory<'_, T> {
@@ -513,6 +515,10 @@ impl<T> GuestMemory for StoreMemory<'_, T> {
             crate::Val::I32(ptr) => Ok(ptr as u32),
             _ => Err(internal("realloc returned a non-i32")),
         }
+    }
+
+    fn host_boundary(&self) -> bool {
+        self.host
     }
 }
 
@@ -554,6 +560,7 @@ fn lower<T: 'static>(
             store,
             memory: options.memory,
             realloc: options.realloc,
+            host: false,
         };
         let values = if flat_params.len() <= MAX_FLAT_PARAMS {
             let mut reader = FlatReader::new(args);
@@ -565,7 +572,7 @@ fn lower<T: 'static>(
             let ptr = core_u32(args.first())?;
             abi::load_spilled(&memory, options.encoding, ptr, &params)?
         };
-        let result = callee.call_values(memory.store, &values)?;
+        let result = callee.call_values(memory.store, &values, false)?;
         if let (Some(t), Some(value)) = (&ty.result, &result) {
             let flat_results = abi::flatten_all(std::iter::once(t));
             if flat_results.len() <= MAX_FLAT_RESULTS {
@@ -577,7 +584,7 @@ fn lower<T: 'static>(
             } else {
                 let ptr = core_u32(args.last())?;
                 if ptr % abi::alignment(t) != 0 {
-                    return Err(abi::trap("return pointer not aligned"));
+                    return Err(abi::trap("unaligned pointer"));
                 }
                 abi::store(&mut memory, options.encoding, value, t, ptr)?;
             }
@@ -626,15 +633,20 @@ impl Func {
         for (value, (_, t)) in params.iter().zip(ty.params.iter()) {
             value.check(t)?;
         }
-        if let Some(result) = self.call_values(store.as_context_mut(), params)? {
+        if let Some(result) = self.call_values(store.as_context_mut(), params, true)? {
             results[0] = result;
         }
         Ok(())
     }
 
     /// Lowers `params` into the callee, calls its core function, lifts the result and runs
-    /// `post-return`.
-    fn call_values<T>(&self, store: &mut Store<T>, params: &[Val]) -> Result<Option<Val>> {
+    /// `post-return`; `host` says whether the caller is the host or another component.
+    fn call_values<T>(
+        &self,
+        store: &mut Store<T>,
+        params: &[Val],
+        host: bool,
+    ) -> Result<Option<Val>> {
         let FuncInner {
             ty,
             core,
@@ -649,6 +661,7 @@ impl Func {
             store,
             memory: options.memory,
             realloc: options.realloc,
+            host,
         };
         let flat_params = abi::flatten_all(types.iter());
         let mut core_args = Vec::with_capacity(flat_params.len());
@@ -672,6 +685,7 @@ impl Func {
             store,
             memory: options.memory,
             realloc: options.realloc,
+            host,
         };
         let result = match &ty.result {
             None => None,
