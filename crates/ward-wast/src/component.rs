@@ -188,8 +188,7 @@ pub(crate) fn matches(actual: &Val, expected: &WastVal<'_>) -> bool {
         }
         (Val::Record(a), WastVal::Record(e)) => {
             a.len() == e.len()
-                && a
-                    .iter()
+                && a.iter()
                     .zip(e)
                     .all(|((an, av), (en, ev))| an == en && matches(av, ev))
         }
@@ -213,7 +212,7 @@ pub(crate) fn trap_message(error: &Error) -> Option<String> {
     error.as_trap().map(|t| t.kind().message().to_string())
 }
 
-use wast::{QuoteWat, Wat, WastDirective, WastExecute, WastRet};
+use wast::{QuoteWat, WastDirective, WastExecute, WastRet, Wat};
 
 use crate::{Outcome, Runner};
 
@@ -341,9 +340,9 @@ impl Runner {
                         "expected unlinkable component (\"{message}\"), but it instantiated"
                     )),
                     Err(Error::Link(_)) => Outcome::Pass,
-                    Err(e) => Outcome::Fail(format!(
-                        "expected a link error (\"{message}\"), got: {e}"
-                    )),
+                    Err(e) => {
+                        Outcome::Fail(format!("expected a link error (\"{message}\"), got: {e}"))
+                    }
                 }
             }
             WastDirective::Invoke(invoke) => {
@@ -359,13 +358,10 @@ impl Runner {
                 ..
             } => {
                 let target = self.components.target(invoke.module.map(|m| m.name()))?;
-                let actual = match invoke_in(&mut self.store, &target, invoke.name, &invoke.args)
-                {
+                let actual = match invoke_in(&mut self.store, &target, invoke.name, &invoke.args) {
                     Ok(values) => values,
                     Err(e) => {
-                        return Some(Outcome::Fail(format!(
-                            "expected a return, got error: {e}"
-                        )));
+                        return Some(Outcome::Fail(format!("expected a return, got error: {e}")));
                     }
                 };
                 if actual.len() != results.len() {
@@ -395,17 +391,17 @@ impl Runner {
             } => {
                 let target = self.components.target(invoke.module.map(|m| m.name()))?;
                 match invoke_in(&mut self.store, &target, invoke.name, &invoke.args) {
-                    Ok(values) => Outcome::Fail(format!(
-                        "expected trap \"{message}\", got {values:?}"
-                    )),
+                    Ok(values) => {
+                        Outcome::Fail(format!("expected trap \"{message}\", got {values:?}"))
+                    }
                     Err(e) => match trap_message(&e) {
                         Some(actual) if trap_matches(&e, &actual, message) => Outcome::Pass,
                         Some(actual) => {
                             Outcome::Fail(format!("expected trap \"{message}\", got \"{actual}\""))
                         }
-                        None => Outcome::Fail(format!(
-                            "expected trap \"{message}\", got error: {e}"
-                        )),
+                        None => {
+                            Outcome::Fail(format!("expected trap \"{message}\", got error: {e}"))
+                        }
                     },
                 }
             }
@@ -432,9 +428,9 @@ impl Runner {
                         Some(actual) => {
                             Outcome::Fail(format!("expected trap \"{message}\", got \"{actual}\""))
                         }
-                        None => Outcome::Fail(format!(
-                            "expected trap \"{message}\", got error: {e}"
-                        )),
+                        None => {
+                            Outcome::Fail(format!("expected trap \"{message}\", got error: {e}"))
+                        }
                     },
                 }
             }

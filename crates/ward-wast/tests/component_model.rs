@@ -101,13 +101,21 @@ fn run_all(filter: impl Fn(&str) -> bool) -> Vec<(String, ward_wast::Report)> {
 #[test]
 fn listed_files_outside_async_pass_completely() {
     let reports = run_all(|name| !name.starts_with("async/"));
-    assert_eq!(reports.len(), 29, "the vendored copy has 29 files outside async/");
+    assert_eq!(
+        reports.len(),
+        29,
+        "the vendored copy has 29 files outside async/"
+    );
     let fully_passing: Vec<&str> = reports
         .iter()
         .filter(|(_, r)| r.failed == 0 && r.skipped == 0 && r.passed > 0)
         .map(|(name, _)| name.as_str())
         .collect();
-    println!("{} of {} files pass completely", fully_passing.len(), reports.len());
+    println!(
+        "{} of {} files pass completely",
+        fully_passing.len(),
+        reports.len()
+    );
     for name in PASSING {
         let (_, report) = reports
             .iter()
@@ -124,7 +132,11 @@ fn listed_files_outside_async_pass_completely() {
 #[test]
 fn async_files_pass_or_stop_at_one_unsupported_async_failure() {
     let reports = run_all(|name| name.starts_with("async/"));
-    assert_eq!(reports.len(), 34, "the vendored copy has 34 files in async/");
+    assert_eq!(
+        reports.len(),
+        34,
+        "the vendored copy has 34 files in async/"
+    );
     for (name, report) in &reports {
         let panicked = report
             .failures

@@ -130,8 +130,14 @@ fn mutated_and_truncated_components_never_panic() {
             cases += 1;
         }
     }
-    eprintln!("{} seeds, {cases} mutated cases, {compiled} compiled", seeds.len());
+    eprintln!(
+        "{} seeds, {cases} mutated cases, {compiled} compiled",
+        seeds.len()
+    );
     // The seeds that are valid components must compile: a harness that rejects everything would
     // prove nothing.
-    assert!(compiled > seeds.len() / 2, "only {compiled} inputs compiled");
+    assert!(
+        compiled > seeds.len() / 2,
+        "only {compiled} inputs compiled"
+    );
 }

@@ -117,7 +117,12 @@ pub(crate) fn alignment(ty: &Type) -> u32 {
         },
         Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. } => {
             let cases = cases(ty).expect("variant-like");
-            let payload = cases.iter().flatten().map(|t| alignment(t)).max().unwrap_or(1);
+            let payload = cases
+                .iter()
+                .flatten()
+                .map(|t| alignment(t))
+                .max()
+                .unwrap_or(1);
             discriminant_size(cases.len()).max(payload)
         }
     }
@@ -146,7 +151,12 @@ pub(crate) fn size(ty: &Type) -> u32 {
 }
 
 fn max_case_alignment(cases: &[Option<&Type>]) -> u32 {
-    cases.iter().flatten().map(|t| alignment(t)).max().unwrap_or(1)
+    cases
+        .iter()
+        .flatten()
+        .map(|t| alignment(t))
+        .max()
+        .unwrap_or(1)
 }
 
 fn record_size<'a>(fields: impl Iterator<Item = &'a Type>, align: u32) -> u32 {
@@ -379,12 +389,16 @@ fn variant_case<'v>(ty: &Type, v: &'v Val) -> Result<(usize, Option<&'v Val>)> {
     let mismatch = || Error::Usage(format!("expected a value of type {ty}, got {v:?}"));
     Ok(match (ty, v) {
         (Type::Variant(cases), Val::Variant(name, payload)) => (
-            cases.iter().position(|(n, _)| n == name).ok_or_else(mismatch)?,
+            cases
+                .iter()
+                .position(|(n, _)| n == name)
+                .ok_or_else(mismatch)?,
             payload.as_deref(),
         ),
-        (Type::Enum(names), Val::Enum(name)) => {
-            (names.iter().position(|n| n == name).ok_or_else(mismatch)?, None)
-        }
+        (Type::Enum(names), Val::Enum(name)) => (
+            names.iter().position(|n| n == name).ok_or_else(mismatch)?,
+            None,
+        ),
         (Type::Option(_), Val::Option(None)) => (0, None),
         (Type::Option(_), Val::Option(Some(payload))) => (1, Some(&**payload)),
         (Type::Result { .. }, Val::Result(Ok(payload))) => (0, payload.as_deref()),
@@ -507,12 +521,10 @@ fn load_string_from(
     let (utf16, len) = match encoding {
         StringEncoding::Utf8 => (false, tagged_len),
         StringEncoding::Utf16 => (true, tagged_len),
-        StringEncoding::CompactUtf16 => {
-            (tagged_len & UTF16_TAG != 0, tagged_len & !UTF16_TAG)
-        }
+        StringEncoding::CompactUtf16 => (tagged_len & UTF16_TAG != 0, tagged_len & !UTF16_TAG),
     };
     // A latin1+utf16 string is 2-aligned in both of its representations.
-    if encoding != StringEncoding::Utf8 && ptr % 2 != 0 {
+    if encoding != StringEncoding::Utf8 && !ptr.is_multiple_of(2) {
         return Err(trap("unaligned pointer"));
     }
     if utf16 {
@@ -550,7 +562,7 @@ enum Allocation {
 fn allocate(mem: &mut dyn GuestMemory, align: u32, size: u32, what: Allocation) -> Result<u32> {
     let ptr = mem.realloc(0, 0, align, size)?;
     let host = mem.host_boundary();
-    if ptr % align != 0 {
+    if !ptr.is_multiple_of(align) {
         return Err(trap(if host {
             "realloc return: result not aligned"
         } else {
@@ -615,7 +627,7 @@ fn load_list_from(
     element: &Type,
 ) -> Result<Vec<Val>> {
     let (elem_size, elem_align) = (size(element), alignment(element));
-    if ptr % elem_align != 0 {
+    if !ptr.is_multiple_of(elem_align) {
         return Err(trap("unaligned pointer"));
     }
     let bytes = mem.bytes()?.len() as u64;
@@ -859,7 +871,7 @@ pub(crate) fn load_spilled(
     types: &[Type],
 ) -> Result<Vec<Val>> {
     let tuple = Type::Tuple(types.to_vec().into());
-    if ptr % alignment(&tuple) != 0 {
+    if !ptr.is_multiple_of(alignment(&tuple)) {
         return Err(trap("unaligned pointer"));
     }
     if ptr as u64 + size(&tuple) as u64 > mem.bytes()?.len() as u64 {
@@ -948,7 +960,11 @@ mod tests {
             ),
             (
                 Type::Variant(
-                    vec![("x".into(), Some(Type::Float32)), ("y".into(), Some(Type::U64))].into(),
+                    vec![
+                        ("x".into(), Some(Type::Float32)),
+                        ("y".into(), Some(Type::U64)),
+                    ]
+                    .into(),
                 ),
                 Val::Variant("x".into(), Some(Box::new(Val::Float32(3.0)))),
             ),
@@ -989,7 +1005,11 @@ mod tests {
             StringEncoding::CompactUtf16,
         ] {
             for (ty, v) in sample_types() {
-                assert_eq!(round_trip_memory(&ty, &v, encoding), v, "{ty} in {encoding:?}");
+                assert_eq!(
+                    round_trip_memory(&ty, &v, encoding),
+                    v,
+                    "{ty} in {encoding:?}"
+                );
             }
         }
     }
@@ -1008,11 +1028,19 @@ mod tests {
     #[test]
     fn variant_cases_join_their_flat_types() {
         let v = Type::Variant(
-            vec![("a".into(), Some(Type::Float32)), ("b".into(), Some(Type::U32))].into(),
+            vec![
+                ("a".into(), Some(Type::Float32)),
+                ("b".into(), Some(Type::U32)),
+            ]
+            .into(),
         );
         assert_eq!(flatten_all([&v].into_iter()), [ValType::I32, ValType::I32]);
         let w = Type::Variant(
-            vec![("a".into(), Some(Type::Float64)), ("b".into(), Some(Type::U32))].into(),
+            vec![
+                ("a".into(), Some(Type::Float64)),
+                ("b".into(), Some(Type::U32)),
+            ]
+            .into(),
         );
         assert_eq!(flatten_all([&w].into_iter()), [ValType::I32, ValType::I64]);
     }
@@ -1021,7 +1049,8 @@ mod tests {
     fn narrow_integers_are_truncated_when_lifted() {
         let mem = TestMemory::new();
         let flat = [crate::Val::I32(0x1ff)];
-        let lift = |ty: &Type| lift_flat(&mem, StringEncoding::Utf8, &mut FlatReader::new(&flat), ty);
+        let lift =
+            |ty: &Type| lift_flat(&mem, StringEncoding::Utf8, &mut FlatReader::new(&flat), ty);
         assert_eq!(lift(&Type::U8).unwrap(), Val::U8(0xff));
         assert_eq!(lift(&Type::S8).unwrap(), Val::S8(-1));
         assert_eq!(lift(&Type::Bool).unwrap(), Val::Bool(true));

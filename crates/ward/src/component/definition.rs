@@ -74,7 +74,10 @@ pub(crate) enum Definition {
     /// Component space: a component defined here or aliased from an enclosing component.
     Component(Arc<ComponentDef>),
     /// Core instance space: `(core instance (instantiate $m (with "name" (instance $i))…))`.
-    CoreInstantiate { module: u32, args: Vec<(String, u32)> },
+    CoreInstantiate {
+        module: u32,
+        args: Vec<(String, u32)>,
+    },
     /// Core instance space: a bundle of core items.
     CoreInstanceFromExports(Vec<(String, CoreSort, u32)>),
     /// The `sort` space: an export of a core instance.
@@ -89,7 +92,10 @@ pub(crate) enum Definition {
     ResourceIntrinsic { what: &'static str, offset: usize },
     /// Component func space: `canon lift` of core function `core_func` (its component type is
     /// the new function's entry in [`ComponentDef::func_types`]).
-    Lift { core_func: u32, options: CanonOptions },
+    Lift {
+        core_func: u32,
+        options: CanonOptions,
+    },
     /// Component instance space: an instantiation of component `component`.
     Instantiate {
         component: u32,
@@ -106,7 +112,11 @@ pub(crate) enum Definition {
     /// The `sort` space: an import.
     Import { name: String, sort: Sort },
     /// The `sort` space (again): an export of item `index`.
-    Export { name: String, sort: Sort, index: u32 },
+    Export {
+        name: String,
+        sort: Sort,
+        index: u32,
+    },
 }
 
 impl Definition {

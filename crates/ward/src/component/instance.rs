@@ -15,11 +15,11 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::Component;
 use super::abi::{self, FlatReader, GuestMemory, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::definition::{CanonOptions, ComponentDef, CoreSort, Definition, Sort, StringEncoding};
 use super::types::{FuncType, Type};
 use super::val::Val;
-use super::Component;
 use crate::store::{AsContextMut, Store};
 use crate::{Engine, Error, Extern, Memory, Module, Result, ValType};
 
@@ -299,7 +299,10 @@ fn core_instance_export<T>(
 ) -> Option<Extern> {
     match instance {
         CoreInstance::Module(i) => i.get_export(store, name),
-        CoreInstance::Bundle(items) => items.iter().find(|(n, _)| n == name).map(|(_, e)| e.clone()),
+        CoreInstance::Bundle(items) => items
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e.clone()),
     }
 }
 
@@ -342,7 +345,9 @@ fn instantiate<T: 'static>(
                         .get(*instance as usize)
                         .ok_or_else(|| internal("core instance index out of range"))?;
                     let item = core_instance_export(store, instance, name).ok_or_else(|| {
-                        Error::Link(format!("core import `{module_name}::{name}` is not exported"))
+                        Error::Link(format!(
+                            "core import `{module_name}::{name}` is not exported"
+                        ))
                     })?;
                     resolved.push(item);
                 }
@@ -352,7 +357,9 @@ fn instantiate<T: 'static>(
             Definition::CoreInstanceFromExports(items) => {
                 let bundle = items
                     .iter()
-                    .map(|(name, sort, index)| Ok((name.clone(), spaces.core_extern(*sort, *index)?)))
+                    .map(|(name, sort, index)| {
+                        Ok((name.clone(), spaces.core_extern(*sort, *index)?))
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 spaces
                     .core_instances
@@ -459,7 +466,8 @@ fn instantiate<T: 'static>(
                         item.sort().name()
                     )));
                 }
-                if let (Item::Func(f), Some(expected)) = (&item, def.func_types.get(spaces.funcs.len()))
+                if let (Item::Func(f), Some(expected)) =
+                    (&item, def.func_types.get(spaces.funcs.len()))
                     && f.inner.ty != *expected
                 {
                     return Err(Error::Link(format!(
@@ -583,7 +591,7 @@ fn lower<T: 'static>(
                 }
             } else {
                 let ptr = core_u32(args.last())?;
-                if ptr % abi::alignment(t) != 0 {
+                if !ptr.is_multiple_of(abi::alignment(t)) {
                     return Err(abi::trap("unaligned pointer"));
                 }
                 abi::store(&mut memory, options.encoding, value, t, ptr)?;
@@ -696,12 +704,8 @@ impl Func {
                     Some(abi::lift_flat(&memory, options.encoding, &mut reader, t)?)
                 } else {
                     let ptr = core_u32(core_results.first())?;
-                    let mut values = abi::load_spilled(
-                        &memory,
-                        options.encoding,
-                        ptr,
-                        std::slice::from_ref(t),
-                    )?;
+                    let mut values =
+                        abi::load_spilled(&memory, options.encoding, ptr, std::slice::from_ref(t))?;
                     values.pop()
                 }
             }

@@ -131,7 +131,11 @@ impl Component {
 
     /// The names of the component's exports, in order.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.inner.def.exports.iter().map(|(name, _, _)| name.as_str())
+        self.inner
+            .def
+            .exports
+            .iter()
+            .map(|(name, _, _)| name.as_str())
     }
 
     /// The type of function export `name`, if the component exports a function by that name.

@@ -72,15 +72,6 @@ enum Frame {
 type Deferred = Option<Error>;
 
 pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
-    if !wasmparser::Parser::is_component(bytes) {
-        if wasmparser::Parser::is_core_wasm(bytes) {
-            return Err(Error::Invalid {
-                message: "expected a component, found a core module (load it with `Module::new`)"
-                    .into(),
-                offset: 0,
-            });
-        }
-    }
     let mut validator = Validator::new_with_features(engine.features() | component_features());
     let mut stack: Vec<Frame> = Vec::new();
     let mut finished: Option<ComponentDef> = None;
@@ -120,7 +111,9 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             continue;
         }
         match &payload {
-            Payload::Version { encoding, range, .. } => match encoding {
+            Payload::Version {
+                encoding, range, ..
+            } => match encoding {
                 Encoding::Component => stack.push(Frame::Component(Box::default())),
                 Encoding::Module if stack.is_empty() => {
                     return Err(Error::Invalid {
@@ -133,7 +126,9 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                 // The module's frame was pushed at its `ModuleSection`.
                 Encoding::Module => {}
             },
-            Payload::ModuleSection { unchecked_range, .. } => {
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } => {
                 let range = unchecked_range.start as usize..unchecked_range.end as usize;
                 stack.push(Frame::Module(range));
             }
@@ -248,7 +243,10 @@ fn canon_options(options: &[CanonicalOption], offset: usize) -> Result<CanonOpti
                 return Err(unsupported(super::ASYNC_OPTION, offset));
             }
             CanonicalOption::Callback(_) => {
-                return Err(unsupported("async: the `callback` canonical option", offset));
+                return Err(unsupported(
+                    "async: the `callback` canonical option",
+                    offset,
+                ));
             }
             CanonicalOption::CoreType(_) | CanonicalOption::Gc => {
                 return Err(unsupported(
@@ -371,10 +369,7 @@ impl Builder {
                         Instance::Instantiate { module_index, args } => {
                             Definition::CoreInstantiate {
                                 module: module_index,
-                                args: args
-                                    .iter()
-                                    .map(|a| (a.name.to_string(), a.index))
-                                    .collect(),
+                                args: args.iter().map(|a| (a.name.to_string(), a.index)).collect(),
                             }
                         }
                         Instance::FromExports(exports) => Definition::CoreInstanceFromExports(
@@ -469,20 +464,15 @@ impl Builder {
                         },
                         f @ (CanonicalFunction::ResourceNew { .. }
                         | CanonicalFunction::ResourceDrop { .. }
-                        | CanonicalFunction::ResourceRep { .. }) => {
-                            Definition::ResourceIntrinsic {
-                                what: builtin_name(&f),
-                                offset,
-                            }
-                        }
+                        | CanonicalFunction::ResourceRep { .. }) => Definition::ResourceIntrinsic {
+                            what: builtin_name(&f),
+                            offset,
+                        },
                         f @ (CanonicalFunction::ThreadSpawnRef { .. }
                         | CanonicalFunction::ThreadSpawnIndirect { .. }
                         | CanonicalFunction::ThreadAvailableParallelism) => {
                             return Err(unsupported(
-                                format!(
-                                    "shared-everything threads: `canon {}`",
-                                    builtin_name(&f)
-                                ),
+                                format!("shared-everything threads: `canon {}`", builtin_name(&f)),
                                 offset,
                             ));
                         }
@@ -546,8 +536,11 @@ impl Builder {
                             self.def.definitions.push(definition);
                         }
                         Sort::Component => {
-                            let known =
-                                self.components.get(export.index as usize).cloned().flatten();
+                            let known = self
+                                .components
+                                .get(export.index as usize)
+                                .cloned()
+                                .flatten();
                             self.components.push(known);
                             self.def.definitions.push(definition);
                         }

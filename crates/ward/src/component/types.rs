@@ -10,11 +10,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use wasmparser::PrimitiveValType;
 use wasmparser::component_types::{
     ComponentDefinedType, ComponentDefinedTypeId, ComponentFuncTypeId, ComponentValType,
 };
 use wasmparser::types::TypesRef;
-use wasmparser::PrimitiveValType;
 
 use crate::{Error, Result};
 
@@ -150,7 +150,8 @@ impl fmt::Display for Type {
             Type::Enum(cases) => write!(f, "enum {{ {} }}", cases.join(", ")),
             Type::Option(t) => write!(f, "option<{t}>"),
             Type::Result { ok, err } => {
-                let part = |t: &Option<Arc<Type>>| t.as_ref().map_or("_".to_string(), |t| t.to_string());
+                let part =
+                    |t: &Option<Arc<Type>>| t.as_ref().map_or("_".to_string(), |t| t.to_string());
                 write!(f, "result<{}, {}>", part(ok), part(err))
             }
             Type::Flags(names) => write!(f, "flags {{ {} }}", names.join(", ")),
@@ -189,7 +190,9 @@ impl TypeConverter {
         id: ComponentFuncTypeId,
         offset: usize,
     ) -> Result<FuncType> {
-        let ty = types.get(id).ok_or_else(|| internal("function type", offset))?;
+        let ty = types
+            .get(id)
+            .ok_or_else(|| internal("function type", offset))?;
         if ty.async_ {
             return Err(unsupported(super::ASYNC_FUNCTION_TYPE, offset));
         }
@@ -198,10 +201,7 @@ impl TypeConverter {
             .iter()
             .map(|(name, t)| Ok((name.as_str().to_string(), self.val(types, *t, offset)?)))
             .collect::<Result<Vec<_>>>()?;
-        let result = ty
-            .result
-            .map(|t| self.val(types, t, offset))
-            .transpose()?;
+        let result = ty.result.map(|t| self.val(types, t, offset)).transpose()?;
         Ok(FuncType {
             params: params.into(),
             result,
@@ -230,7 +230,9 @@ impl TypeConverter {
         if let Some(done) = self.defined.get(&id) {
             return Ok(done.clone());
         }
-        let def = types.get(id).ok_or_else(|| internal("defined type", offset))?;
+        let def = types
+            .get(id)
+            .ok_or_else(|| internal("defined type", offset))?;
         let converted = match def {
             ComponentDefinedType::Primitive(p) => primitive(*p, offset)?,
             ComponentDefinedType::Record(record) => Type::Record(
