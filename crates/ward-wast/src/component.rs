@@ -148,9 +148,15 @@ fn val(v: &WastVal<'_>) -> Result<Val, Error> {
         WastVal::Result(Ok(payload)) => Val::Result(Ok(boxed(payload)?)),
         WastVal::Result(Err(payload)) => Val::Result(Err(boxed(payload)?)),
         WastVal::Flags(names) => Val::Flags(names.iter().map(|n| n.to_string()).collect()),
+        WastVal::Map(pairs) => Val::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| Ok((val(k)?, val(v)?)))
+                .collect::<Result<_, Error>>()?,
+        ),
         _ => {
             return Err(Error::Usage(
-                "component value kinds ward does not support yet (maps)".into(),
+                "a component value kind this runner does not know".into(),
             ));
         }
     })
@@ -185,6 +191,12 @@ pub(crate) fn matches(actual: &Val, expected: &WastVal<'_>) -> bool {
         (Val::String(a), WastVal::String(e)) => a == e,
         (Val::List(a), WastVal::List(e)) | (Val::Tuple(a), WastVal::Tuple(e)) => {
             a.len() == e.len() && a.iter().zip(e).all(|(a, e)| matches(a, e))
+        }
+        (Val::Map(a), WastVal::Map(e)) => {
+            a.len() == e.len()
+                && a.iter()
+                    .zip(e)
+                    .all(|((ak, av), (ek, ev))| matches(ak, ek) && matches(av, ev))
         }
         (Val::Record(a), WastVal::Record(e)) => {
             a.len() == e.len()

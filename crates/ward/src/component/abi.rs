@@ -106,7 +106,7 @@ pub(crate) fn alignment(ty: &Type) -> u32 {
         Type::S16 | Type::U16 => 2,
         Type::S32 | Type::U32 | Type::Float32 | Type::Char => 4,
         Type::S64 | Type::U64 | Type::Float64 => 8,
-        Type::String | Type::List(_) => 4,
+        Type::String | Type::List(_) | Type::Map(_) => 4,
         Type::Own(_) | Type::Borrow(_) => 4,
         Type::Record(fields) => fields.iter().map(|(_, t)| alignment(t)).max().unwrap_or(1),
         Type::Tuple(types) => types.iter().map(alignment).max().unwrap_or(1),
@@ -135,7 +135,7 @@ pub(crate) fn size(ty: &Type) -> u32 {
         Type::S16 | Type::U16 => 2,
         Type::S32 | Type::U32 | Type::Float32 | Type::Char => 4,
         Type::S64 | Type::U64 | Type::Float64 => 8,
-        Type::String | Type::List(_) => 8,
+        Type::String | Type::List(_) | Type::Map(_) => 8,
         Type::Own(_) | Type::Borrow(_) => 4,
         Type::Record(fields) => record_size(fields.iter().map(|(_, t)| t), alignment(ty)),
         Type::Tuple(types) => record_size(types.iter(), alignment(ty)),
@@ -184,7 +184,7 @@ pub(crate) fn flatten(ty: &Type, out: &mut Vec<ValType>) {
         Type::S64 | Type::U64 => out.push(ValType::I64),
         Type::Float32 => out.push(ValType::F32),
         Type::Float64 => out.push(ValType::F64),
-        Type::String | Type::List(_) => out.extend([ValType::I32, ValType::I32]),
+        Type::String | Type::List(_) | Type::Map(_) => out.extend([ValType::I32, ValType::I32]),
         Type::Record(fields) => fields.iter().for_each(|(_, t)| flatten(t, out)),
         Type::Tuple(types) => types.iter().for_each(|t| flatten(t, out)),
         Type::Flags(names) => {
@@ -313,6 +313,11 @@ pub(crate) fn lift_flat(
             let (ptr, len) = (values.i32()?, values.i32()?);
             Val::List(load_list_from(mem, encoding, ptr, len, element)?)
         }
+        Type::Map(kv) => {
+            let (ptr, len) = (values.i32()?, values.i32()?);
+            let pairs = load_list_from(mem, encoding, ptr, len, &map_entry(kv))?;
+            Val::Map(pairs.into_iter().map(pair_of).collect())
+        }
         Type::Record(fields) => Val::Record(
             fields
                 .iter()
@@ -407,6 +412,31 @@ fn variant_case<'v>(ty: &Type, v: &'v Val) -> Result<(usize, Option<&'v Val>)> {
     })
 }
 
+/// The element type of a map's list representation: `tuple<K, V>`.
+fn map_entry(kv: &(Type, Type)) -> Type {
+    Type::Tuple(vec![kv.0.clone(), kv.1.clone()].into())
+}
+
+/// A map's pairs as the tuples of its list representation.
+fn map_entries(pairs: &[(Val, Val)]) -> Vec<Val> {
+    pairs
+        .iter()
+        .map(|(k, v)| Val::Tuple(vec![k.clone(), v.clone()]))
+        .collect()
+}
+
+/// A loaded `tuple<K, V>` as a map pair.
+fn pair_of(entry: Val) -> (Val, Val) {
+    match entry {
+        Val::Tuple(mut kv) if kv.len() == 2 => {
+            let v = kv.pop().expect("two elements");
+            let k = kv.pop().expect("two elements");
+            (k, v)
+        }
+        _ => unreachable!("a tuple<K, V> type loads as a pair"),
+    }
+}
+
 fn flags_from_words(names: &[String], words: &[u32]) -> Vec<String> {
     names
         .iter()
@@ -454,6 +484,11 @@ pub(crate) fn lower_flat(
         }
         (Type::List(element), Val::List(items)) => {
             let (ptr, len) = store_list_into(mem, encoding, items, element)?;
+            out.extend([i32(ptr), i32(len)]);
+        }
+        (Type::Map(kv), Val::Map(pairs)) => {
+            let entries = map_entries(pairs);
+            let (ptr, len) = store_list_into(mem, encoding, &entries, &map_entry(kv))?;
             out.extend([i32(ptr), i32(len)]);
         }
         (Type::Record(fields), Val::Record(values)) if fields.len() == values.len() => {
@@ -718,6 +753,11 @@ pub(crate) fn load(
             let (p, len) = (read_u32(mem, ptr)?, read_u32(mem, ptr + 4)?);
             Val::List(load_list_from(mem, encoding, p, len, element)?)
         }
+        Type::Map(kv) => {
+            let (p, len) = (read_u32(mem, ptr)?, read_u32(mem, ptr + 4)?);
+            let pairs = load_list_from(mem, encoding, p, len, &map_entry(kv))?;
+            Val::Map(pairs.into_iter().map(pair_of).collect())
+        }
         Type::Record(fields) => {
             let mut offset = ptr;
             let mut values = Vec::with_capacity(fields.len());
@@ -794,6 +834,12 @@ pub(crate) fn store(
         }
         (Type::List(element), Val::List(items)) => {
             let (p, len) = store_list_into(mem, encoding, items, element)?;
+            write_bytes(mem, ptr, &p.to_le_bytes())?;
+            write_bytes(mem, ptr + 4, &len.to_le_bytes())
+        }
+        (Type::Map(kv), Val::Map(pairs)) => {
+            let entries = map_entries(pairs);
+            let (p, len) = store_list_into(mem, encoding, &entries, &map_entry(kv))?;
             write_bytes(mem, ptr, &p.to_le_bytes())?;
             write_bytes(mem, ptr + 4, &len.to_le_bytes())
         }
@@ -986,6 +1032,13 @@ mod tests {
             (
                 Type::Enum(vec!["a".into(), "b".into(), "c".into()].into()),
                 Val::Enum("c".into()),
+            ),
+            (
+                Type::Map(Arc::new((Type::String, Type::U32))),
+                Val::Map(vec![
+                    (Val::String("k".into()), Val::U32(1)),
+                    (Val::String("k".into()), Val::U32(2)),
+                ]),
             ),
         ]
     }

@@ -50,6 +50,9 @@ pub enum Type {
     String,
     /// `list<T>`
     List(Arc<Type>),
+    /// `map<K, V>`: key-value pairs in order (duplicates kept), laid out as
+    /// `list<tuple<K, V>>`.
+    Map(Arc<(Type, Type)>),
     /// `record { name: T, … }`
     Record(Arc<[(String, Type)]>),
     /// `tuple<T, …>`
@@ -126,6 +129,7 @@ impl fmt::Display for Type {
             Type::Char => f.write_str("char"),
             Type::String => f.write_str("string"),
             Type::List(t) => write!(f, "list<{t}>"),
+            Type::Map(kv) => write!(f, "map<{}, {}>", kv.0, kv.1),
             Type::Record(fields) => {
                 f.write_str("record { ")?;
                 list(f, &mut fields.iter().map(|(n, t)| format!("{n}: {t}")))?;
@@ -292,9 +296,10 @@ impl TypeConverter {
             ComponentDefinedType::Stream { .. } => {
                 return Err(unsupported("async: the `stream` type", offset));
             }
-            ComponentDefinedType::Map { .. } => {
-                return Err(unsupported("the component-model `map` type", offset));
-            }
+            ComponentDefinedType::Map { key, value, .. } => Type::Map(Arc::new((
+                self.val(types, *key, offset)?,
+                self.val(types, *value, offset)?,
+            ))),
             ComponentDefinedType::FixedLengthList { .. } => {
                 return Err(unsupported("fixed-length lists", offset));
             }

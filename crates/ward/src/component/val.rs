@@ -37,6 +37,8 @@ pub enum Val {
     String(String),
     /// `list<T>`
     List(Vec<Val>),
+    /// `map<K, V>`: key-value pairs in order.
+    Map(Vec<(Val, Val)>),
     /// `record`: fields in the type's order, with their names.
     Record(Vec<(String, Val)>),
     /// `tuple`
@@ -74,6 +76,13 @@ impl Val {
             (Val::List(items), Type::List(element)) => {
                 for item in items {
                     item.check(element)?;
+                }
+                true
+            }
+            (Val::Map(pairs), Type::Map(kv)) => {
+                for (key, value) in pairs {
+                    key.check(&kv.0)?;
+                    value.check(&kv.1)?;
                 }
                 true
             }
