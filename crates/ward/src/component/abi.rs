@@ -5,12 +5,14 @@
 //! Memory is reached through [`GuestMemory`], so the rules are tested here on a plain byte vector;
 //! `instance` implements it over a store's memory and the `realloc` function. Traps the ABI requires
 //! (invalid `char`s, bad UTF-8, out-of-bounds or misaligned strings and lists, bad discriminants)
-//! are [`AbiTrap`] errors. Resources (`own`/`borrow`) are not handled yet.
+//! are [`AbiTrap`] errors. `own` and `borrow` handles go through the instance's handle table, which
+//! [`GuestMemory`] reaches too (`resources`).
 
 use std::fmt;
 
 use super::definition::StringEncoding;
-use super::types::Type;
+use super::resources::ResourceAny;
+use super::types::{ResourceType, Type};
 use super::val::Val;
 use crate::{Error, Result, ValType};
 
@@ -61,6 +63,27 @@ pub(crate) trait GuestMemory {
     /// Wasmtime's, whose host path and component-to-component adapters word them differently.
     fn host_boundary(&self) -> bool {
         true
+    }
+    /// Takes the owned handle `handle` of resource type `ty` out of the instance's table.
+    fn lift_own(&self, ty: &ResourceType, handle: u32) -> Result<ResourceAny> {
+        let _ = (ty, handle);
+        Err(unsupported_resources())
+    }
+    /// Borrows `handle` of resource type `ty` for the duration of the call.
+    fn lift_borrow(&self, ty: &ResourceType, handle: u32) -> Result<ResourceAny> {
+        let _ = (ty, handle);
+        Err(unsupported_resources())
+    }
+    /// Gives the instance an owned handle to `resource`.
+    fn lower_own(&self, resource: &ResourceAny) -> Result<u32> {
+        let _ = resource;
+        Err(unsupported_resources())
+    }
+    /// Gives the instance a borrowed handle to `resource` for the call (or its `rep`, if the
+    /// instance defines the resource type).
+    fn lower_borrow(&self, resource: &ResourceAny) -> Result<u32> {
+        let _ = resource;
+        Err(unsupported_resources())
     }
 }
 
@@ -367,7 +390,8 @@ pub(crate) fn lift_flat(
             };
             variant_val(ty, case, payload)
         }
-        Type::Own(_) | Type::Borrow(_) => return Err(unsupported_resources()),
+        Type::Own(r) => Val::Resource(mem.lift_own(r, values.i32()?)?),
+        Type::Borrow(r) => Val::Resource(mem.lift_borrow(r, values.i32()?)?),
     })
 }
 
@@ -520,7 +544,8 @@ pub(crate) fn lower_flat(
                 out.push(core_of(*slot, raw));
             }
         }
-        (Type::Own(_) | Type::Borrow(_), _) => return Err(unsupported_resources()),
+        (Type::Own(_), Val::Resource(r)) if r.own => out.push(i32(mem.lower_own(r)?)),
+        (Type::Borrow(_), Val::Resource(r)) => out.push(i32(mem.lower_borrow(r)?)),
         _ => {
             return Err(Error::Usage(format!(
                 "expected a value of type {ty}, got {v:?}"
@@ -802,7 +827,8 @@ pub(crate) fn load(
             };
             variant_val(ty, case, payload)
         }
-        Type::Own(_) | Type::Borrow(_) => return Err(unsupported_resources()),
+        Type::Own(r) => Val::Resource(mem.lift_own(r, read_u32(mem, ptr)?)?),
+        Type::Borrow(r) => Val::Resource(mem.lift_borrow(r, read_u32(mem, ptr)?)?),
     })
 }
 
@@ -888,7 +914,14 @@ pub(crate) fn store(
                 ))),
             }
         }
-        (Type::Own(_) | Type::Borrow(_), _) => Err(unsupported_resources()),
+        (Type::Own(_), Val::Resource(r)) if r.own => {
+            let handle = mem.lower_own(r)?;
+            write_bytes(mem, ptr, &handle.to_le_bytes())
+        }
+        (Type::Borrow(_), Val::Resource(r)) => {
+            let handle = mem.lower_borrow(r)?;
+            write_bytes(mem, ptr, &handle.to_le_bytes())
+        }
         _ => Err(Error::Usage(format!(
             "expected a value of type {ty}, got {v:?}"
         ))),

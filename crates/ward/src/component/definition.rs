@@ -1,13 +1,14 @@
 //! What a parsed component is, for instantiation: its definitions in binary order, each adding one
 //! item to one index space ([`Definition`]), and its imports and exports.
 //!
-//! Index spaces that only hold types (core and component types) have no runtime content and are not
-//! replayed; every other index space is rebuilt, in order, by each instantiation (`instance`).
+//! Core types have no runtime content and are not replayed; every other index space, component
+//! types included (resource types are made per instantiation), is rebuilt, in order, by each
+//! instantiation (`instance`).
 //! Built by `parse`; read by `instance`.
 
 use std::sync::Arc;
 
-use super::types::FuncType;
+use super::types::{FuncType, ResourceType};
 use crate::Module;
 
 /// A core sort: which core index space an item lives in.
@@ -88,8 +89,18 @@ pub(crate) enum Definition {
     },
     /// Core func space: `canon lower` of component function `func`.
     Lower { func: u32, options: CanonOptions },
-    /// Core func space: `canon resource.new`/`resource.drop`/`resource.rep`.
-    ResourceIntrinsic { what: &'static str, offset: usize },
+    /// Core func space: `canon resource.new`/`resource.drop`/`resource.rep` of the resource type
+    /// at type index `resource`.
+    ResourceIntrinsic {
+        intrinsic: ResourceIntrinsic,
+        resource: u32,
+    },
+    /// Type space: a resource type defined here (a fresh one for each instantiation), with the
+    /// static id the component's types call it by and its destructor (a core function index).
+    DefineResource { id: ResourceType, dtor: Option<u32> },
+    /// Type space: any other type. `resource` is its static id if it is a resource type (one
+    /// defined outside, reached by an outer alias).
+    Type { resource: Option<ResourceType> },
     /// Component func space: `canon lift` of core function `core_func` (its component type is
     /// the new function's entry in [`ComponentDef::func_types`]).
     Lift {
@@ -103,24 +114,40 @@ pub(crate) enum Definition {
     },
     /// Component instance space: a bundle of items.
     InstanceFromExports(Vec<(String, Sort, u32)>),
-    /// The `sort` space: an export of a component instance.
+    /// The `sort` space: an export of a component instance. `resource` is the static id of an
+    /// aliased resource type.
     Alias {
         instance: u32,
         name: String,
         sort: Sort,
+        resource: Option<ResourceType>,
     },
-    /// The `sort` space: an import.
-    Import { name: String, sort: Sort },
-    /// The `sort` space (again): an export of item `index`.
+    /// The `sort` space: an import. `resource` is the static id of an imported resource type.
+    Import {
+        name: String,
+        sort: Sort,
+        resource: Option<ResourceType>,
+    },
+    /// The `sort` space (again): an export of item `index`. `resource` is the static id the
+    /// export gives a resource type.
     Export {
         name: String,
         sort: Sort,
         index: u32,
+        resource: Option<ResourceType>,
     },
 }
 
+/// The resource builtins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResourceIntrinsic {
+    New,
+    Drop,
+    Rep,
+}
+
 impl Definition {
-    /// The index space the definition adds to, or `None` for the type-only spaces (not replayed).
+    /// The index space the definition adds to.
     pub(crate) fn space(&self) -> Space {
         match self {
             Definition::Module(_) => Space::Component(Sort::Module),
@@ -133,6 +160,9 @@ impl Definition {
                 Space::Core(CoreSort::Func)
             }
             Definition::Lift { .. } => Space::Component(Sort::Func),
+            Definition::DefineResource { .. } | Definition::Type { .. } => {
+                Space::Component(Sort::Type)
+            }
             Definition::Instantiate { .. } | Definition::InstanceFromExports(_) => {
                 Space::Component(Sort::Instance)
             }

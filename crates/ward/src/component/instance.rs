@@ -6,38 +6,72 @@
 //! function with its options (memory, `realloc`, `post-return`, string encoding) into a component
 //! [`Func`], and `canon lower` makes a host function in the store that lifts its core arguments
 //! from the caller's memory, calls the component function, and lowers the result back (`abi`).
-//! Each component instance has the `may_enter`/`may_leave` flags the canonical ABI checks.
-//! Resources are not instantiated yet: `resource.new`/`drop`/`rep` fail with
-//! [`Error::Unsupported`].
+//! Each component instance has the `may_enter`/`may_leave` flags the canonical ABI checks, a
+//! handle table for resources (`resources`), and the resource types its definitions made.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Component;
 use super::abi::{self, FlatReader, GuestMemory, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
-use super::definition::{CanonOptions, ComponentDef, CoreSort, Definition, Sort, StringEncoding};
-use super::types::{FuncType, Type};
+use super::definition::{
+    CanonOptions, ComponentDef, CoreSort, Definition, ResourceIntrinsic, Sort, StringEncoding,
+};
+use super::resources::{HandleTable, Removed, ResourceAny, ResourceRt, fresh_id};
+use super::types::{FuncType, ResourceType, Type};
 use super::val::Val;
 use crate::store::{AsContextMut, Store};
 use crate::{Engine, Error, Extern, Memory, Module, Result, ValType};
 
-/// The canonical ABI's per-instance flags.
+/// The canonical ABI's per-instance state.
 #[derive(Debug)]
-struct InstanceFlags {
+struct InstanceState {
+    id: u64,
     /// Cleared while a call into the instance runs (and for good after a trap in it).
     may_enter: AtomicBool,
     /// Cleared while the instance runs `post-return`.
     may_leave: AtomicBool,
+    handles: Mutex<HandleTable>,
+    /// The run-time resource type behind each static resource id of the component's types.
+    resources: Mutex<HashMap<ResourceType, Arc<ResourceRt>>>,
+    /// For each call into the instance in progress (innermost last), how many borrowed handles
+    /// it holds; each must be dropped before the call returns.
+    borrow_scopes: Mutex<Vec<u32>>,
 }
 
-impl InstanceFlags {
+impl InstanceState {
     fn new() -> Arc<Self> {
-        Arc::new(InstanceFlags {
+        Arc::new(InstanceState {
+            id: fresh_id(),
             may_enter: AtomicBool::new(true),
             may_leave: AtomicBool::new(true),
+            handles: Mutex::default(),
+            resources: Mutex::default(),
+            borrow_scopes: Mutex::default(),
         })
+    }
+
+    fn handles(&self) -> MutexGuard<'_, HandleTable> {
+        self.handles.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn scopes(&self) -> MutexGuard<'_, Vec<u32>> {
+        self.borrow_scopes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn resource_rt(&self, ty: &ResourceType) -> Option<Arc<ResourceRt>> {
+        let resources = self.resources.lock().unwrap_or_else(|e| e.into_inner());
+        resources.get(ty).cloned()
+    }
+
+    fn bind_resource(&self, ty: Option<ResourceType>, rt: Option<&Arc<ResourceRt>>) {
+        if let (Some(ty), Some(rt)) = (ty, rt) {
+            let mut resources = self.resources.lock().unwrap_or_else(|e| e.into_inner());
+            resources.insert(ty, rt.clone());
+        }
     }
 }
 
@@ -52,7 +86,7 @@ struct FuncInner {
     ty: FuncType,
     core: crate::Func,
     options: ResolvedOptions,
-    flags: Arc<InstanceFlags>,
+    instance: Arc<InstanceState>,
 }
 
 /// Canonical options with their indices resolved to items of a store.
@@ -71,6 +105,8 @@ enum Item {
     Func(Func),
     Instance(Instance),
     Component(Arc<ComponentDef>),
+    /// A type: its run-time resource type if it is a resource type.
+    Type(Option<Arc<ResourceRt>>),
 }
 
 impl Item {
@@ -80,6 +116,7 @@ impl Item {
             Item::Func(_) => Sort::Func,
             Item::Instance(_) => Sort::Instance,
             Item::Component(_) => Sort::Component,
+            Item::Type(_) => Sort::Type,
         }
     }
 }
@@ -162,7 +199,8 @@ impl<T: 'static> Linker<T> {
         let store = store.as_context_mut();
         let def = &component.inner.def;
         for (name, sort) in &def.imports {
-            if matches!(sort, Sort::Type) {
+            if *sort == Sort::Type && !self.definitions.contains_key(name) {
+                // Checked where it is imported: only resource types need a definition.
                 continue;
             }
             let Some(item) = self.definitions.get(name) else {
@@ -207,6 +245,7 @@ struct Spaces {
     funcs: Vec<Func>,
     instances: Vec<Instance>,
     components: Vec<Arc<ComponentDef>>,
+    types: Vec<Option<Arc<ResourceRt>>>,
 }
 
 fn internal(what: &str) -> Error {
@@ -247,7 +286,8 @@ impl Spaces {
             Sort::Func => self.funcs.get(index).cloned().map(Item::Func),
             Sort::Instance => self.instances.get(index).cloned().map(Item::Instance),
             Sort::Component => self.components.get(index).cloned().map(Item::Component),
-            Sort::Type | Sort::Value => None,
+            Sort::Type => self.types.get(index).cloned().map(Item::Type),
+            Sort::Value => None,
         };
         item.ok_or_else(|| internal("component index out of range"))
     }
@@ -258,6 +298,7 @@ impl Spaces {
             Item::Func(f) => self.funcs.push(f),
             Item::Instance(i) => self.instances.push(i),
             Item::Component(c) => self.components.push(c),
+            Item::Type(t) => self.types.push(t),
         }
     }
 
@@ -317,7 +358,7 @@ fn instantiate<T: 'static>(
             "components nest more than {MAX_INSTANTIATION_DEPTH} instantiations deep"
         )));
     }
-    let flags = InstanceFlags::new();
+    let state = InstanceState::new();
     let mut spaces = Spaces::default();
     let mut exports = Vec::new();
     for definition in &def.definitions {
@@ -385,14 +426,50 @@ fn instantiate<T: 'static>(
                     .cloned()
                     .ok_or_else(|| internal("function index out of range"))?;
                 let options = spaces.resolve_options(options)?;
-                let core = lower(store, callee, options, flags.clone())?;
+                // Arguments are lifted with the lowering component's view of the type: its
+                // resource types are the ones its instance knows.
+                let ty = def
+                    .func_types
+                    .get(*func as usize)
+                    .cloned()
+                    .ok_or_else(|| internal("no type for a lowered function"))?;
+                let core = lower(store, callee, ty, options, state.clone())?;
                 spaces.core_funcs.push(core);
             }
-            Definition::ResourceIntrinsic { what, offset } => {
-                return Err(Error::Unsupported {
-                    feature: format!("resources: `canon {what}`"),
-                    offset: *offset,
+            Definition::ResourceIntrinsic {
+                intrinsic,
+                resource,
+            } => {
+                let rt = spaces
+                    .types
+                    .get(*resource as usize)
+                    .cloned()
+                    .flatten()
+                    .ok_or_else(|| internal("a resource builtin of a type that is no resource"))?;
+                let core = resource_intrinsic(store, *intrinsic, rt, state.clone())?;
+                spaces.core_funcs.push(core);
+            }
+            Definition::DefineResource { id, dtor } => {
+                let dtor = dtor
+                    .map(|i| {
+                        spaces
+                            .core_funcs
+                            .get(i as usize)
+                            .copied()
+                            .ok_or_else(|| internal("destructor index out of range"))
+                    })
+                    .transpose()?;
+                let rt = Arc::new(ResourceRt {
+                    id: fresh_id(),
+                    owner: state.id,
+                    dtor,
                 });
+                state.bind_resource(Some(*id), Some(&rt));
+                spaces.types.push(Some(rt));
+            }
+            Definition::Type { resource } => {
+                let rt = resource.and_then(|r| state.resource_rt(&r));
+                spaces.types.push(rt);
             }
             Definition::Lift { core_func, options } => {
                 let ty = def
@@ -411,7 +488,7 @@ fn instantiate<T: 'static>(
                         ty,
                         core,
                         options,
-                        flags: flags.clone(),
+                        instance: state.clone(),
                     }),
                 });
             }
@@ -441,6 +518,7 @@ fn instantiate<T: 'static>(
                 instance,
                 name,
                 sort,
+                resource,
             } => {
                 let instance = spaces
                     .instances
@@ -453,12 +531,29 @@ fn instantiate<T: 'static>(
                 if item.sort() != *sort {
                     return Err(internal("alias of the wrong sort"));
                 }
+                if let Item::Type(rt) = &item {
+                    state.bind_resource(*resource, rt.as_ref());
+                }
                 spaces.push(item);
             }
-            Definition::Import { name, sort } => {
-                let item = imports.get(name).cloned().ok_or_else(|| {
-                    Error::Link(format!("component import `{name}` has no definition"))
-                })?;
+            Definition::Import {
+                name,
+                sort,
+                resource,
+            } => {
+                let item = match imports.get(name) {
+                    Some(item) => item.clone(),
+                    // A type that is not a resource needs nothing at run time.
+                    None if *sort == Sort::Type && resource.is_none() => Item::Type(None),
+                    None => {
+                        return Err(Error::Link(format!(
+                            "component import `{name}` has no definition"
+                        )));
+                    }
+                };
+                if let Item::Type(rt) = &item {
+                    state.bind_resource(*resource, rt.as_ref());
+                }
                 if item.sort() != *sort {
                     return Err(Error::Link(format!(
                         "component import `{name}` expects a {}, found a {}",
@@ -466,9 +561,11 @@ fn instantiate<T: 'static>(
                         item.sort().name()
                     )));
                 }
-                if let (Item::Func(f), Some(expected)) =
-                    (&item, def.func_types.get(spaces.funcs.len()))
-                    && f.inner.ty != *expected
+                // Nested instantiations were checked by the validator; only the host's
+                // definitions need a check.
+                if let (0, Item::Func(f), Some(expected)) =
+                    (depth, &item, def.func_types.get(spaces.funcs.len()))
+                    && !same_shape(&f.inner.ty, expected)
                 {
                     return Err(Error::Link(format!(
                         "component import `{name}` has the wrong function type"
@@ -476,8 +573,16 @@ fn instantiate<T: 'static>(
                 }
                 spaces.push(item);
             }
-            Definition::Export { name, sort, index } => {
+            Definition::Export {
+                name,
+                sort,
+                index,
+                resource,
+            } => {
                 let item = spaces.item(*sort, *index)?;
+                if let Item::Type(rt) = &item {
+                    state.bind_resource(*resource, rt.as_ref());
+                }
                 exports.push((name.clone(), item.clone()));
                 spaces.push(item);
             }
@@ -488,13 +593,55 @@ fn instantiate<T: 'static>(
     })
 }
 
-/// A store's memory and `realloc` as the canonical ABI's [`GuestMemory`].
+/// Whether two function types have the same shape: the same names and types, resource types
+/// compared as resources (their identities are checked when handles are used).
+fn same_shape(a: &FuncType, b: &FuncType) -> bool {
+    let text = |ty: &FuncType| {
+        let params: Vec<String> = ty.params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+        let result = ty.result.as_ref().map(|t| t.to_string());
+        (params, result)
+    };
+    text(a) == text(b)
+}
+
+/// A store's memory and `realloc`, and an instance's handle table, as the canonical ABI's
+/// [`GuestMemory`].
 struct StoreMemory<'s, T> {
     store: &'s mut Store<T>,
     memory: Option<Memory>,
     realloc: Option<crate::Func>,
     /// Whether the host is on the other side (see [`GuestMemory::host_boundary`]).
     host: bool,
+    /// The instance whose handles the values' resources come from or go to.
+    instance: Arc<InstanceState>,
+    /// Owned handles lent to the call as borrows, returned once it is over.
+    lent: RefCell<Vec<u32>>,
+}
+
+impl<'s, T> StoreMemory<'s, T> {
+    fn new(
+        store: &'s mut Store<T>,
+        options: &ResolvedOptions,
+        instance: &Arc<InstanceState>,
+        host: bool,
+    ) -> Self {
+        StoreMemory {
+            store,
+            memory: options.memory,
+            realloc: options.realloc,
+            host,
+            instance: instance.clone(),
+            lent: RefCell::default(),
+        }
+    }
+
+    /// Returns the handles lent for the call.
+    fn end_lends(&self) {
+        let mut handles = self.instance.handles();
+        for handle in self.lent.borrow_mut().drain(..) {
+            handles.unlend(handle);
+        }
+    }
 }
 
 impl<T> GuestMemory for StoreMemory<'_, T> {
@@ -528,6 +675,102 @@ impl<T> GuestMemory for StoreMemory<'_, T> {
     fn host_boundary(&self) -> bool {
         self.host
     }
+
+    fn lift_own(&self, ty: &ResourceType, handle: u32) -> Result<ResourceAny> {
+        let expected = self.instance.resource_rt(ty);
+        self.instance
+            .handles()
+            .take_own(handle, expected.as_deref())
+    }
+
+    fn lift_borrow(&self, ty: &ResourceType, handle: u32) -> Result<ResourceAny> {
+        let expected = self.instance.resource_rt(ty);
+        let mut handles = self.instance.handles();
+        let (rt, rep) = handles.rep(handle, expected.as_deref())?;
+        if handles.lend(handle)? {
+            self.lent.borrow_mut().push(handle);
+        }
+        Ok(ResourceAny {
+            ty: rt,
+            rep,
+            own: false,
+        })
+    }
+
+    fn lower_own(&self, resource: &ResourceAny) -> Result<u32> {
+        self.instance
+            .handles()
+            .insert_own(resource.ty.clone(), resource.rep)
+    }
+
+    fn lower_borrow(&self, resource: &ResourceAny) -> Result<u32> {
+        // The instance that defines the resource type sees the representation itself.
+        if resource.ty.owner == self.instance.id {
+            return Ok(resource.rep);
+        }
+        let mut scopes = self.instance.scopes();
+        let scope = scopes
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| internal("a borrow lowered outside a call"))?;
+        scopes[scope] += 1;
+        drop(scopes);
+        self.instance
+            .handles()
+            .insert_borrow(resource.ty.clone(), resource.rep, scope)
+    }
+}
+
+/// Makes the core function of `resource.new`, `resource.rep` or `resource.drop` of resource type
+/// `rt` in instance `state`.
+fn resource_intrinsic<T: 'static>(
+    store: &mut Store<T>,
+    intrinsic: ResourceIntrinsic,
+    rt: Arc<ResourceRt>,
+    state: Arc<InstanceState>,
+) -> Result<crate::Func> {
+    let i32_arg = |args: &[crate::Val]| core_u32(args.first());
+    match intrinsic {
+        ResourceIntrinsic::New => crate::Func::new(
+            &mut *store,
+            crate::FuncType::new([ValType::I32], [ValType::I32]),
+            move |_, args, results| {
+                let handle = state.handles().insert_own(rt.clone(), i32_arg(args)?)?;
+                results[0] = crate::Val::I32(handle as i32);
+                Ok(())
+            },
+        ),
+        ResourceIntrinsic::Rep => crate::Func::new(
+            &mut *store,
+            crate::FuncType::new([ValType::I32], [ValType::I32]),
+            move |_, args, results| {
+                let (_, rep) = state.handles().rep(i32_arg(args)?, Some(&rt))?;
+                results[0] = crate::Val::I32(rep as i32);
+                Ok(())
+            },
+        ),
+        ResourceIntrinsic::Drop => crate::Func::new(
+            &mut *store,
+            crate::FuncType::new([ValType::I32], []),
+            move |caller, args, _| {
+                let removed = state.handles().remove(i32_arg(args)?, Some(&rt))?;
+                match removed {
+                    Removed::Own(resource) => {
+                        if let Some(dtor) = resource.ty.dtor {
+                            let rep = crate::Val::I32(resource.rep as i32);
+                            dtor.call(caller.store, &[rep], &mut [])?;
+                        }
+                    }
+                    Removed::Borrow { scope } => {
+                        if let Some(count) = state.scopes().get_mut(scope) {
+                            *count = count.saturating_sub(1);
+                        }
+                    }
+                }
+                Ok(())
+            },
+        ),
+    }
 }
 
 fn param_types(ty: &FuncType) -> Vec<Type> {
@@ -548,28 +791,23 @@ fn lowered_signature(ty: &FuncType) -> crate::FuncType {
     crate::FuncType::new(params, results)
 }
 
-/// Makes the core function of `canon lower` of `callee`, for an instance with `flags`.
+/// Makes the core function of `canon lower` of `callee` (whose type, as the lowering component
+/// sees it, is `ty`) for instance `state`.
 fn lower<T: 'static>(
     store: &mut Store<T>,
     callee: Func,
+    ty: FuncType,
     options: ResolvedOptions,
-    flags: Arc<InstanceFlags>,
+    state: Arc<InstanceState>,
 ) -> Result<crate::Func> {
-    let signature = lowered_signature(&callee.inner.ty);
+    let signature = lowered_signature(&ty);
     crate::Func::new(&mut *store, signature, move |caller, args, results| {
-        if !flags.may_leave.load(Ordering::Relaxed) {
+        if !state.may_leave.load(Ordering::Relaxed) {
             return Err(abi::trap("cannot leave component instance"));
         }
-        let store = caller.store;
-        let ty = &callee.inner.ty;
-        let params = param_types(ty);
+        let params = param_types(&ty);
         let flat_params = abi::flatten_all(params.iter());
-        let mut memory = StoreMemory {
-            store,
-            memory: options.memory,
-            realloc: options.realloc,
-            host: false,
-        };
+        let mut memory = StoreMemory::new(caller.store, &options, &state, false);
         let values = if flat_params.len() <= MAX_FLAT_PARAMS {
             let mut reader = FlatReader::new(args);
             params
@@ -580,7 +818,9 @@ fn lower<T: 'static>(
             let ptr = core_u32(args.first())?;
             abi::load_spilled(&memory, options.encoding, ptr, &params)?
         };
-        let result = callee.call_values(memory.store, &values, false)?;
+        let result = callee.call_values(memory.store, &values, false);
+        memory.end_lends();
+        let result = result?;
         if let (Some(t), Some(value)) = (&ty.result, &result) {
             let flat_results = abi::flatten_all(std::iter::once(t));
             if flat_results.len() <= MAX_FLAT_RESULTS {
@@ -659,18 +899,14 @@ impl Func {
             ty,
             core,
             options,
-            flags,
+            instance,
         } = &*self.inner;
-        if !flags.may_enter.swap(false, Ordering::Relaxed) {
+        if !instance.may_enter.swap(false, Ordering::Relaxed) {
             return Err(abi::trap("cannot enter component instance"));
         }
+        instance.scopes().push(0);
         let types = param_types(ty);
-        let mut memory = StoreMemory {
-            store,
-            memory: options.memory,
-            realloc: options.realloc,
-            host,
-        };
+        let mut memory = StoreMemory::new(store, options, instance, host);
         let flat_params = abi::flatten_all(types.iter());
         let mut core_args = Vec::with_capacity(flat_params.len());
         if flat_params.len() <= MAX_FLAT_PARAMS {
@@ -689,12 +925,13 @@ impl Func {
             .map(|t| crate::Val::default_for(*t).unwrap_or(crate::Val::I32(0)))
             .collect();
         core.call(&mut *store, &core_args, &mut core_results)?;
-        let memory = StoreMemory {
-            store,
-            memory: options.memory,
-            realloc: options.realloc,
-            host,
-        };
+        let borrows_left = instance.scopes().pop().unwrap_or(0);
+        if borrows_left != 0 {
+            return Err(abi::trap(
+                "borrow handles still remain at the end of the call",
+            ));
+        }
+        let memory = StoreMemory::new(store, options, instance, host);
         let result = match &ty.result {
             None => None,
             Some(t) => {
@@ -712,11 +949,11 @@ impl Func {
         };
         let store = memory.store;
         if let Some(post_return) = options.post_return {
-            flags.may_leave.store(false, Ordering::Relaxed);
+            instance.may_leave.store(false, Ordering::Relaxed);
             post_return.call(&mut *store, &core_results, &mut [])?;
-            flags.may_leave.store(true, Ordering::Relaxed);
+            instance.may_leave.store(true, Ordering::Relaxed);
         }
-        flags.may_enter.store(true, Ordering::Relaxed);
+        instance.may_enter.store(true, Ordering::Relaxed);
         Ok(result)
     }
 }

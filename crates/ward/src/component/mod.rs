@@ -28,6 +28,7 @@ mod abi;
 mod definition;
 mod instance;
 mod parse;
+mod resources;
 mod types;
 mod val;
 
@@ -35,6 +36,7 @@ use std::sync::Arc;
 
 pub use abi::AbiTrap;
 pub use instance::{Func, Instance, Linker};
+pub use resources::ResourceAny;
 pub use types::{FuncType, ResourceType, Type};
 pub use val::Val;
 

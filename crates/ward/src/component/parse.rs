@@ -19,10 +19,12 @@ use wasmparser::{
 };
 
 use super::definition::{
-    CanonOptions, ComponentDef, CoreSort, Definition, Sort, Space, StringEncoding,
+    CanonOptions, ComponentDef, CoreSort, Definition, ResourceIntrinsic, Sort, Space,
+    StringEncoding,
 };
-use super::types::TypeConverter;
+use super::types::{ResourceType, TypeConverter};
 use crate::{Engine, Error, Module, Result};
+use wasmparser::component_types::ComponentAnyTypeId;
 
 /// The component-model features ward validates with, on top of the engine's core proposals. The
 /// async ABI and its companions are on so that a component using them validates and is then
@@ -57,6 +59,7 @@ struct Builder {
 struct SpaceCounts {
     core_funcs: u32,
     core_instances: u32,
+    types: u32,
     funcs: u32,
     instances: u32,
 }
@@ -322,6 +325,7 @@ impl Builder {
             Space::CoreInstance => self.counts.core_instances += 1,
             Space::Component(Sort::Func) => self.counts.funcs += 1,
             Space::Component(Sort::Instance) => self.counts.instances += 1,
+            Space::Component(Sort::Type) => self.counts.types += 1,
             Space::Component(Sort::Module) => {
                 let known = match &definition {
                     Definition::Module(m) => Some(m.clone()),
@@ -392,7 +396,6 @@ impl Builder {
                             component: component_index,
                             args: args
                                 .iter()
-                                .filter(|a| sort(a.kind) != Sort::Type)
                                 .map(|a| (a.name.to_string(), sort(a.kind), a.index))
                                 .collect(),
                         },
@@ -400,7 +403,6 @@ impl Builder {
                             Definition::InstanceFromExports(
                                 exports
                                     .iter()
-                                    .filter(|e| sort(e.kind) != Sort::Type)
                                     .map(|e| (e.name.name.to_string(), sort(e.kind), e.index))
                                     .collect(),
                             )
@@ -419,13 +421,16 @@ impl Builder {
                             instance_index,
                             name,
                         } => {
-                            if sort(kind) != Sort::Type {
-                                self.push(Definition::Alias {
-                                    instance: instance_index,
-                                    name: name.to_string(),
-                                    sort: sort(kind),
-                                });
-                            }
+                            let resource = match sort(kind) {
+                                Sort::Type => self.next_type_resource(types),
+                                _ => None,
+                            };
+                            self.push(Definition::Alias {
+                                instance: instance_index,
+                                name: name.to_string(),
+                                sort: sort(kind),
+                                resource,
+                            });
                         }
                         ComponentAlias::CoreInstanceExport {
                             kind,
@@ -437,6 +442,12 @@ impl Builder {
                             sort: core_sort(kind),
                         }),
                         ComponentAlias::Outer { kind, count, index } => {
+                            if kind == ComponentOuterAliasKind::Type {
+                                // The static id is all instantiation needs: the validator
+                                // resolved the alias.
+                                let resource = self.next_type_resource(types);
+                                self.push(Definition::Type { resource });
+                            }
                             self.outer_alias(kind, count, index, parents, offset)?
                         }
                     }
@@ -462,12 +473,24 @@ impl Builder {
                             func: func_index,
                             options: canon_options(&options, offset)?,
                         },
-                        f @ (CanonicalFunction::ResourceNew { .. }
-                        | CanonicalFunction::ResourceDrop { .. }
-                        | CanonicalFunction::ResourceRep { .. }) => Definition::ResourceIntrinsic {
-                            what: builtin_name(&f),
-                            offset,
-                        },
+                        CanonicalFunction::ResourceNew { resource } => {
+                            Definition::ResourceIntrinsic {
+                                intrinsic: ResourceIntrinsic::New,
+                                resource,
+                            }
+                        }
+                        CanonicalFunction::ResourceDrop { resource } => {
+                            Definition::ResourceIntrinsic {
+                                intrinsic: ResourceIntrinsic::Drop,
+                                resource,
+                            }
+                        }
+                        CanonicalFunction::ResourceRep { resource } => {
+                            Definition::ResourceIntrinsic {
+                                intrinsic: ResourceIntrinsic::Rep,
+                                resource,
+                            }
+                        }
                         f @ (CanonicalFunction::ThreadSpawnRef { .. }
                         | CanonicalFunction::ThreadSpawnIndirect { .. }
                         | CanonicalFunction::ThreadAvailableParallelism) => {
@@ -496,7 +519,15 @@ impl Builder {
                     }
                     let name = import.name.name.to_string();
                     self.def.imports.push((name.clone(), sort));
-                    let definition = Definition::Import { name, sort };
+                    let resource = match sort {
+                        Sort::Type => self.next_type_resource(types),
+                        _ => None,
+                    };
+                    let definition = Definition::Import {
+                        name,
+                        sort,
+                        resource,
+                    };
                     match sort {
                         // Nothing is known of an imported module or component before
                         // instantiation.
@@ -508,7 +539,6 @@ impl Builder {
                             self.components.push(None);
                             self.def.definitions.push(definition);
                         }
-                        Sort::Type => {}
                         _ => self.push(definition),
                     }
                 }
@@ -523,10 +553,15 @@ impl Builder {
                     }
                     let name = export.name.name.to_string();
                     self.def.exports.push((name.clone(), sort, export.index));
+                    let resource = match sort {
+                        Sort::Type => self.next_type_resource(types),
+                        _ => None,
+                    };
                     let definition = Definition::Export {
                         name,
                         sort,
                         index: export.index,
+                        resource,
                     };
                     match sort {
                         // Re-exports keep what is statically known about the item.
@@ -544,7 +579,6 @@ impl Builder {
                             self.components.push(known);
                             self.def.definitions.push(definition);
                         }
-                        Sort::Type => {}
                         _ => self.push(definition),
                     }
                 }
@@ -555,11 +589,52 @@ impl Builder {
                     range.start as usize,
                 ));
             }
-            // Types only matter through the validator's view of them, converted as needed.
-            Payload::ComponentTypeSection(_) | Payload::CoreTypeSection(_) => {}
+            Payload::ComponentTypeSection(reader) => {
+                for ty in reader {
+                    let definition = match ty.map_err(Error::invalid)? {
+                        wasmparser::ComponentType::Resource { dtor, .. } => {
+                            let id =
+                                self.next_type_resource(types)
+                                    .ok_or_else(|| Error::Invalid {
+                                        message: "internal error: a resource type that is not one"
+                                            .into(),
+                                        offset: section_offset,
+                                    })?;
+                            Definition::DefineResource { id, dtor }
+                        }
+                        _ => Definition::Type {
+                            resource: self.next_type_resource(types),
+                        },
+                    };
+                    self.push(definition);
+                }
+            }
+            // Core types only matter through the validator's view of them.
+            Payload::CoreTypeSection(_) => {}
             _ => {}
         }
+        if self.counts.types != types.component_type_count() {
+            return Err(Error::Invalid {
+                message: format!(
+                    "internal error: {} component types counted, the validator has {}",
+                    self.counts.types,
+                    types.component_type_count()
+                ),
+                offset: section_offset,
+            });
+        }
         self.sync_func_types(types, section_offset)
+    }
+
+    /// The static resource id of the next type index, if that type is a resource type.
+    fn next_type_resource(&self, types: wasmparser::types::TypesRef<'_>) -> Option<ResourceType> {
+        if self.counts.types >= types.component_type_count() {
+            return None;
+        }
+        match types.component_any_type_at(self.counts.types) {
+            ComponentAnyTypeId::Resource(r) => Some(ResourceType(r.resource())),
+            _ => None,
+        }
     }
 
     /// Converts the types of the component functions defined since the last section.
@@ -587,7 +662,9 @@ impl Builder {
     ) -> Result<()> {
         match kind {
             // Type spaces are not replayed at instantiation.
-            ComponentOuterAliasKind::CoreType | ComponentOuterAliasKind::Type => Ok(()),
+            ComponentOuterAliasKind::CoreType => Ok(()),
+            // Pushed by the caller, which has the validator's types.
+            ComponentOuterAliasKind::Type => Ok(()),
             ComponentOuterAliasKind::CoreModule | ComponentOuterAliasKind::Component => {
                 let target: &Builder = if count == 0 {
                     self

@@ -2,6 +2,7 @@
 //! runner. Checked against a [`Type`] with [`Val::check`]. Used by `abi` (lifting and lowering) and
 //! `instance` (calls).
 
+use super::resources::ResourceAny;
 use super::types::Type;
 use crate::{Error, Result};
 
@@ -53,6 +54,8 @@ pub enum Val {
     Result(std::result::Result<Option<Box<Val>>, Option<Box<Val>>>),
     /// `flags`: the names of the flags that are set.
     Flags(Vec<String>),
+    /// `own<R>` or `borrow<R>`: a resource.
+    Resource(ResourceAny),
 }
 
 impl Val {
@@ -126,6 +129,8 @@ impl Val {
                 Err(payload) => check_payload(payload.as_deref(), err.as_deref())?,
             },
             (Val::Flags(set), Type::Flags(names)) => set.iter().all(|n| names.contains(n)),
+            (Val::Resource(r), Type::Own(_)) => r.owned(),
+            (Val::Resource(_), Type::Borrow(_)) => true,
             _ => false,
         };
         if ok { Ok(()) } else { Err(mismatch()) }
