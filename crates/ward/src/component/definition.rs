@@ -74,6 +74,10 @@ pub(crate) enum Definition {
     Module(Module),
     /// Component space: a component defined here or aliased from an enclosing component.
     Component(Arc<ComponentDef>),
+    /// Module or component space (`sort`): an outer alias of an item an enclosing component
+    /// imported, `count` components out; resolved from what the component captured when it was
+    /// defined in an instance of the enclosing one.
+    OuterAlias { sort: Sort, count: u32, index: u32 },
     /// Core instance space: `(core instance (instantiate $m (with "name" (instance $i))…))`.
     CoreInstantiate {
         module: u32,
@@ -166,7 +170,8 @@ impl Definition {
             Definition::Instantiate { .. } | Definition::InstanceFromExports(_) => {
                 Space::Component(Sort::Instance)
             }
-            Definition::Alias { sort, .. }
+            Definition::OuterAlias { sort, .. }
+            | Definition::Alias { sort, .. }
             | Definition::Import { sort, .. }
             | Definition::Export { sort, .. } => Space::Component(*sort),
         }

@@ -104,7 +104,7 @@ enum Item {
     Module(Module),
     Func(Func),
     Instance(Instance),
-    Component(Arc<ComponentDef>),
+    Component(ComponentClosure),
     /// A type: its run-time resource type if it is a resource type.
     Type(Option<Arc<ResourceRt>>),
 }
@@ -217,7 +217,11 @@ impl<T: 'static> Linker<T> {
                 )));
             }
         }
-        instantiate(store, def, &self.definitions, 0)
+        let closure = ComponentClosure {
+            def: def.clone(),
+            env: None,
+        };
+        instantiate(store, &closure, &self.definitions, 0)
     }
 }
 
@@ -244,8 +248,36 @@ struct Spaces {
     modules: Vec<Module>,
     funcs: Vec<Func>,
     instances: Vec<Instance>,
-    components: Vec<Arc<ComponentDef>>,
+    components: Vec<ComponentClosure>,
     types: Vec<Option<Arc<ResourceRt>>>,
+}
+
+/// A component definition with what it captured of the instances it was defined in: the modules
+/// and components its outer aliases may name.
+#[derive(Clone, Debug)]
+struct ComponentClosure {
+    def: Arc<ComponentDef>,
+    env: Option<Arc<Env>>,
+}
+
+/// The module and component spaces of an instance as a nested component saw them when it was
+/// defined, and the same for the instances around it.
+#[derive(Debug)]
+struct Env {
+    modules: Vec<Module>,
+    components: Vec<ComponentClosure>,
+    parent: Option<Arc<Env>>,
+}
+
+impl Env {
+    /// The environment `count` components out (1 is the defining instance).
+    fn outer(env: Option<&Arc<Env>>, count: u32) -> Option<&Arc<Env>> {
+        let mut at = env?;
+        for _ in 1..count {
+            at = at.parent.as_ref()?;
+        }
+        Some(at)
+    }
 }
 
 fn internal(what: &str) -> Error {
@@ -349,10 +381,11 @@ fn core_instance_export<T>(
 
 fn instantiate<T: 'static>(
     store: &mut Store<T>,
-    def: &ComponentDef,
+    closure: &ComponentClosure,
     imports: &HashMap<String, Item>,
     depth: usize,
 ) -> Result<Instance> {
+    let def = &*closure.def;
     if depth > MAX_INSTANTIATION_DEPTH {
         return Err(Error::Instantiation(format!(
             "components nest more than {MAX_INSTANTIATION_DEPTH} instantiations deep"
@@ -364,7 +397,39 @@ fn instantiate<T: 'static>(
     for definition in &def.definitions {
         match definition {
             Definition::Module(module) => spaces.modules.push(module.clone()),
-            Definition::Component(component) => spaces.components.push(component.clone()),
+            Definition::Component(component) => {
+                let env = Env {
+                    modules: spaces.modules.clone(),
+                    components: spaces.components.clone(),
+                    parent: closure.env.clone(),
+                };
+                spaces.components.push(ComponentClosure {
+                    def: component.clone(),
+                    env: Some(Arc::new(env)),
+                });
+            }
+            Definition::OuterAlias {
+                sort,
+                count: 0,
+                index,
+            } => {
+                // An alias of this component's own item.
+                let item = spaces.item(*sort, *index)?;
+                spaces.push(item);
+            }
+            Definition::OuterAlias { sort, count, index } => {
+                let env = Env::outer(closure.env.as_ref(), *count)
+                    .ok_or_else(|| internal("an outer alias beyond the captured environment"))?;
+                let item = match sort {
+                    Sort::Module => env.modules.get(*index as usize).cloned().map(Item::Module),
+                    _ => env
+                        .components
+                        .get(*index as usize)
+                        .cloned()
+                        .map(Item::Component),
+                };
+                spaces.push(item.ok_or_else(|| internal("outer alias index out of range"))?);
+            }
             Definition::CoreInstantiate { module, args } => {
                 let module = spaces
                     .modules

@@ -686,19 +686,28 @@ impl Builder {
                             offset,
                         })?
                 };
-                if kind == ComponentOuterAliasKind::CoreModule {
-                    let module = target.modules.get(index as usize).cloned().flatten();
-                    let module = module.ok_or_else(|| {
-                        unsupported("an outer alias of an imported core module", offset)
-                    })?;
-                    self.push(Definition::Module(module));
+                // What an enclosing component defined is known now; what it imported is known
+                // when the enclosing component is instantiated, and captured then.
+                let definition = if kind == ComponentOuterAliasKind::CoreModule {
+                    match target.modules.get(index as usize).cloned().flatten() {
+                        Some(module) => Definition::Module(module),
+                        None => Definition::OuterAlias {
+                            sort: Sort::Module,
+                            count,
+                            index,
+                        },
+                    }
                 } else {
-                    let component = target.components.get(index as usize).cloned().flatten();
-                    let component = component.ok_or_else(|| {
-                        unsupported("an outer alias of an imported component", offset)
-                    })?;
-                    self.push(Definition::Component(component));
-                }
+                    match target.components.get(index as usize).cloned().flatten() {
+                        Some(component) => Definition::Component(component),
+                        None => Definition::OuterAlias {
+                            sort: Sort::Component,
+                            count,
+                            index,
+                        },
+                    }
+                };
+                self.push(definition);
                 Ok(())
             }
         }
