@@ -246,6 +246,16 @@ fn compile_failure(what: &str, error: Error) -> Outcome {
     }
 }
 
+/// The outcome of a directive that failed with `error`: what ward cannot run (the async ABI)
+/// stops the script with one failure, anything else fails the directive.
+fn failure(what: &str, error: Error) -> Outcome {
+    if ward::component::is_unsupported_async(&error) {
+        Outcome::Unsupported(format!("unsupported: {error}"))
+    } else {
+        Outcome::Fail(format!("{what}: {error}"))
+    }
+}
+
 impl Runner {
     fn compile_component(&self, wat: &mut QuoteWat<'_>) -> Result<Component, Outcome> {
         let bytes = wat
@@ -269,7 +279,7 @@ impl Runner {
                     .instantiate(&mut self.store, &component, name.as_deref())
                 {
                     Ok(()) => Outcome::Pass,
-                    Err(e) => Outcome::Fail(format!("component failed to instantiate: {e}")),
+                    Err(e) => failure("component failed to instantiate", e),
                 }
             }
             WastDirective::ModuleDefinition(wat) if is_component_text(wat) => {
@@ -297,7 +307,7 @@ impl Runner {
                     .instantiate(&mut self.store, &component, name.as_deref())
                 {
                     Ok(()) => Outcome::Pass,
-                    Err(e) => Outcome::Fail(format!("component failed to instantiate: {e}")),
+                    Err(e) => failure("component failed to instantiate", e),
                 }
             }
             WastDirective::AssertInvalid {
@@ -361,7 +371,7 @@ impl Runner {
                 let target = self.components.target(invoke.module.map(|m| m.name()))?;
                 match invoke_in(&mut self.store, &target, invoke.name, &invoke.args) {
                     Ok(_) => Outcome::Pass,
-                    Err(e) => Outcome::Fail(format!("invoke failed: {e}")),
+                    Err(e) => failure("invoke failed", e),
                 }
             }
             WastDirective::AssertReturn {
@@ -373,7 +383,7 @@ impl Runner {
                 let actual = match invoke_in(&mut self.store, &target, invoke.name, &invoke.args) {
                     Ok(values) => values,
                     Err(e) => {
-                        return Some(Outcome::Fail(format!("expected a return, got error: {e}")));
+                        return Some(failure("expected a return, got error", e));
                     }
                 };
                 if actual.len() != results.len() {
@@ -411,9 +421,7 @@ impl Runner {
                         Some(actual) => {
                             Outcome::Fail(format!("expected trap \"{message}\", got \"{actual}\""))
                         }
-                        None => {
-                            Outcome::Fail(format!("expected trap \"{message}\", got error: {e}"))
-                        }
+                        None => failure(&format!("expected trap \"{message}\", got error"), e),
                     },
                 }
             }
@@ -440,9 +448,7 @@ impl Runner {
                         Some(actual) => {
                             Outcome::Fail(format!("expected trap \"{message}\", got \"{actual}\""))
                         }
-                        None => {
-                            Outcome::Fail(format!("expected trap \"{message}\", got error: {e}"))
-                        }
+                        None => failure(&format!("expected trap \"{message}\", got error"), e),
                     },
                 }
             }

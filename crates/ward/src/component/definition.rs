@@ -99,6 +99,15 @@ pub(crate) enum Definition {
         intrinsic: ResourceIntrinsic,
         resource: u32,
     },
+    /// Core func space: a builtin ward cannot run (the async ABI's, shared-everything threads').
+    /// It is made with its core `signature`, so that a component that never calls it works; a
+    /// call fails with [`Error::Unsupported`](crate::Error::Unsupported) naming `feature` (after
+    /// the `may_leave` check every builtin makes).
+    UnsupportedBuiltin {
+        feature: String,
+        signature: crate::FuncType,
+        offset: usize,
+    },
     /// Type space: a resource type defined here (a fresh one for each instantiation), with the
     /// static id the component's types call it by and its destructor (a core function index).
     DefineResource { id: ResourceType, dtor: Option<u32> },
@@ -160,9 +169,9 @@ impl Definition {
                 Space::CoreInstance
             }
             Definition::CoreAlias { sort, .. } => Space::Core(*sort),
-            Definition::Lower { .. } | Definition::ResourceIntrinsic { .. } => {
-                Space::Core(CoreSort::Func)
-            }
+            Definition::Lower { .. }
+            | Definition::ResourceIntrinsic { .. }
+            | Definition::UnsupportedBuiltin { .. } => Space::Core(CoreSort::Func),
             Definition::Lift { .. } => Space::Component(Sort::Func),
             Definition::DefineResource { .. } | Definition::Type { .. } => {
                 Space::Component(Sort::Type)

@@ -54,6 +54,15 @@ impl InstanceState {
         })
     }
 
+    /// Traps unless the instance may call out (it may not while it runs `post-return`).
+    fn check_may_leave(&self) -> Result<()> {
+        if self.may_leave.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(abi::trap("cannot leave component instance"))
+        }
+    }
+
     fn handles(&self) -> MutexGuard<'_, HandleTable> {
         self.handles.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -514,6 +523,22 @@ fn instantiate<T: 'static>(
                 let core = resource_intrinsic(store, *intrinsic, rt, state.clone())?;
                 spaces.core_funcs.push(core);
             }
+            Definition::UnsupportedBuiltin {
+                feature,
+                signature,
+                offset,
+            } => {
+                let state = state.clone();
+                let (feature, offset) = (feature.clone(), *offset);
+                let core = crate::Func::new(&mut *store, signature.clone(), move |_, _, _| {
+                    state.check_may_leave()?;
+                    Err(Error::Unsupported {
+                        feature: feature.clone(),
+                        offset,
+                    })
+                })?;
+                spaces.core_funcs.push(core);
+            }
             Definition::DefineResource { id, dtor } => {
                 let dtor = dtor
                     .map(|i| {
@@ -800,6 +825,7 @@ fn resource_intrinsic<T: 'static>(
             &mut *store,
             crate::FuncType::new([ValType::I32], [ValType::I32]),
             move |_, args, results| {
+                state.check_may_leave()?;
                 let handle = state.handles().insert_own(rt.clone(), i32_arg(args)?)?;
                 results[0] = crate::Val::I32(handle as i32);
                 Ok(())
@@ -809,6 +835,7 @@ fn resource_intrinsic<T: 'static>(
             &mut *store,
             crate::FuncType::new([ValType::I32], [ValType::I32]),
             move |_, args, results| {
+                state.check_may_leave()?;
                 let (_, rep) = state.handles().rep(i32_arg(args)?, Some(&rt))?;
                 results[0] = crate::Val::I32(rep as i32);
                 Ok(())
@@ -818,6 +845,7 @@ fn resource_intrinsic<T: 'static>(
             &mut *store,
             crate::FuncType::new([ValType::I32], []),
             move |caller, args, _| {
+                state.check_may_leave()?;
                 let removed = state.handles().remove(i32_arg(args)?, Some(&rt))?;
                 match removed {
                     Removed::Own(resource) => {
@@ -867,9 +895,7 @@ fn lower<T: 'static>(
 ) -> Result<crate::Func> {
     let signature = lowered_signature(&ty);
     crate::Func::new(&mut *store, signature, move |caller, args, results| {
-        if !state.may_leave.load(Ordering::Relaxed) {
-            return Err(abi::trap("cannot leave component instance"));
-        }
+        state.check_may_leave()?;
         let params = param_types(&ty);
         let flat_params = abi::flatten_all(params.iter());
         let mut memory = StoreMemory::new(caller.store, &options, &state, false);

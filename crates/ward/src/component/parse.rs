@@ -491,19 +491,24 @@ impl Builder {
                                 resource,
                             }
                         }
-                        f @ (CanonicalFunction::ThreadSpawnRef { .. }
-                        | CanonicalFunction::ThreadSpawnIndirect { .. }
-                        | CanonicalFunction::ThreadAvailableParallelism) => {
-                            return Err(unsupported(
-                                format!("shared-everything threads: `canon {}`", builtin_name(&f)),
-                                offset,
-                            ));
-                        }
                         f => {
-                            return Err(unsupported(
-                                format!("async: `canon {}`", builtin_name(&f)),
+                            let feature = match f {
+                                CanonicalFunction::ThreadSpawnRef { .. }
+                                | CanonicalFunction::ThreadSpawnIndirect { .. }
+                                | CanonicalFunction::ThreadAvailableParallelism => {
+                                    format!(
+                                        "shared-everything threads: `canon {}`",
+                                        builtin_name(&f)
+                                    )
+                                }
+                                _ => format!("async: `canon {}`", builtin_name(&f)),
+                            };
+                            let signature = self.core_func_signature(types, &feature, offset)?;
+                            Definition::UnsupportedBuiltin {
+                                feature,
+                                signature,
                                 offset,
-                            ));
+                            }
                         }
                     };
                     self.push(definition);
@@ -624,6 +629,44 @@ impl Builder {
             });
         }
         self.sync_func_types(types, section_offset)
+    }
+
+    /// The core signature of the next core function (a builtin being defined), for a builtin
+    /// that ward defines but cannot run.
+    fn core_func_signature(
+        &self,
+        types: wasmparser::types::TypesRef<'_>,
+        feature: &str,
+        offset: usize,
+    ) -> Result<crate::FuncType> {
+        let not_numeric =
+            || unsupported(format!("{feature} with reference-typed parameters"), offset);
+        let id = types.core_function_at(self.counts.core_funcs);
+        let func = types
+            .get(id)
+            .and_then(|sub| match &sub.composite_type.inner {
+                wasmparser::CompositeInnerType::Func(f) => Some(f.clone()),
+                _ => None,
+            })
+            .ok_or_else(not_numeric)?;
+        let numeric = |t: &wasmparser::ValType| match t {
+            wasmparser::ValType::I32 => Ok(crate::ValType::I32),
+            wasmparser::ValType::I64 => Ok(crate::ValType::I64),
+            wasmparser::ValType::F32 => Ok(crate::ValType::F32),
+            wasmparser::ValType::F64 => Ok(crate::ValType::F64),
+            _ => Err(not_numeric()),
+        };
+        let params = func
+            .params()
+            .iter()
+            .map(numeric)
+            .collect::<Result<Vec<_>>>()?;
+        let results = func
+            .results()
+            .iter()
+            .map(numeric)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(crate::FuncType::new(params, results))
     }
 
     /// The static resource id of the next type index, if that type is a resource type.
