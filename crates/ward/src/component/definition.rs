@@ -99,6 +99,8 @@ pub(crate) enum Definition {
         intrinsic: ResourceIntrinsic,
         resource: u32,
     },
+    /// Core func space: a builtin of the async proposal that synchronous calls can use too.
+    TaskBuiltin(TaskBuiltin),
     /// Core func space: a builtin ward cannot run (the async ABI's, shared-everything threads').
     /// It is made with its core `signature`, so that a component that never calls it works; a
     /// call fails with [`Error::Unsupported`](crate::Error::Unsupported) naming `feature` (after
@@ -151,6 +153,16 @@ pub(crate) enum Definition {
     },
 }
 
+/// The builtins of the async proposal that work in synchronous calls: task-local storage
+/// (`context.get`/`context.set` of an `i32` slot) and the backpressure counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskBuiltin {
+    ContextGet(u32),
+    ContextSet(u32),
+    BackpressureInc,
+    BackpressureDec,
+}
+
 /// The resource builtins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ResourceIntrinsic {
@@ -171,7 +183,8 @@ impl Definition {
             Definition::CoreAlias { sort, .. } => Space::Core(*sort),
             Definition::Lower { .. }
             | Definition::ResourceIntrinsic { .. }
-            | Definition::UnsupportedBuiltin { .. } => Space::Core(CoreSort::Func),
+            | Definition::UnsupportedBuiltin { .. }
+            | Definition::TaskBuiltin(_) => Space::Core(CoreSort::Func),
             Definition::Lift { .. } => Space::Component(Sort::Func),
             Definition::DefineResource { .. } | Definition::Type { .. } => {
                 Space::Component(Sort::Type)

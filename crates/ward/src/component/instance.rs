@@ -19,6 +19,7 @@ use super::Component;
 use super::abi::{self, FlatReader, GuestMemory, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::definition::{
     CanonOptions, ComponentDef, CoreSort, Definition, ResourceIntrinsic, Sort, StringEncoding,
+    TaskBuiltin,
 };
 use super::resources::{HandleTable, Removed, ResourceAny, ResourceRt, fresh_id};
 use super::types::{FuncType, ResourceType, Type};
@@ -40,7 +41,15 @@ struct InstanceState {
     /// For each call into the instance in progress (innermost last), how many borrowed handles
     /// it holds; each must be dropped before the call returns.
     borrow_scopes: Mutex<Vec<u32>>,
+    /// The task-local storage (`context.get`/`context.set`) of each call into the instance in
+    /// progress, innermost last; it lasts until the call's `post-return` is over.
+    task_contexts: Mutex<Vec<[u32; TASK_CONTEXT_SLOTS]>>,
+    /// The backpressure counter (`backpressure.inc`/`dec`); synchronous calls never wait on it.
+    backpressure: Mutex<u32>,
 }
+
+/// The slots of task-local storage (the threading proposal's two).
+const TASK_CONTEXT_SLOTS: usize = 2;
 
 impl InstanceState {
     fn new() -> Arc<Self> {
@@ -51,6 +60,8 @@ impl InstanceState {
             handles: Mutex::default(),
             resources: Mutex::default(),
             borrow_scopes: Mutex::default(),
+            task_contexts: Mutex::default(),
+            backpressure: Mutex::default(),
         })
     }
 
@@ -69,6 +80,10 @@ impl InstanceState {
 
     fn scopes(&self) -> MutexGuard<'_, Vec<u32>> {
         self.borrow_scopes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn task_contexts(&self) -> MutexGuard<'_, Vec<[u32; TASK_CONTEXT_SLOTS]>> {
+        self.task_contexts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn resource_rt(&self, ty: &ResourceType) -> Option<Arc<ResourceRt>> {
@@ -523,6 +538,10 @@ fn instantiate<T: 'static>(
                 let core = resource_intrinsic(store, *intrinsic, rt, state.clone())?;
                 spaces.core_funcs.push(core);
             }
+            Definition::TaskBuiltin(builtin) => {
+                let core = task_builtin(store, *builtin, state.clone())?;
+                spaces.core_funcs.push(core);
+            }
             Definition::UnsupportedBuiltin {
                 feature,
                 signature,
@@ -811,6 +830,71 @@ impl<T> GuestMemory for StoreMemory<'_, T> {
     }
 }
 
+/// Makes the core function of a task builtin for instance `state`.
+fn task_builtin<T: 'static>(
+    store: &mut Store<T>,
+    builtin: TaskBuiltin,
+    state: Arc<InstanceState>,
+) -> Result<crate::Func> {
+    let slot_of = |slot: u32| -> Result<usize> {
+        let slot = slot as usize;
+        if slot < TASK_CONTEXT_SLOTS {
+            Ok(slot)
+        } else {
+            Err(Error::Unsupported {
+                feature: format!("task-local storage slot {slot}"),
+                offset: 0,
+            })
+        }
+    };
+    let no_task = || abi::trap("task-local storage used outside a call into the component");
+    match builtin {
+        TaskBuiltin::ContextGet(slot) => {
+            let slot = slot_of(slot)?;
+            crate::Func::new(
+                &mut *store,
+                crate::FuncType::new([], [ValType::I32]),
+                move |_, _, results| {
+                    let contexts = state.task_contexts();
+                    let value = contexts.last().ok_or_else(no_task)?[slot];
+                    results[0] = crate::Val::I32(value as i32);
+                    Ok(())
+                },
+            )
+        }
+        TaskBuiltin::ContextSet(slot) => {
+            let slot = slot_of(slot)?;
+            crate::Func::new(
+                &mut *store,
+                crate::FuncType::new([ValType::I32], []),
+                move |_, args, _| {
+                    let value = core_u32(args.first())?;
+                    let mut contexts = state.task_contexts();
+                    contexts.last_mut().ok_or_else(no_task)?[slot] = value;
+                    Ok(())
+                },
+            )
+        }
+        TaskBuiltin::BackpressureInc | TaskBuiltin::BackpressureDec => {
+            let increment = builtin == TaskBuiltin::BackpressureInc;
+            crate::Func::new(&mut *store, crate::FuncType::new([], []), move |_, _, _| {
+                let mut counter = state.backpressure.lock().unwrap_or_else(|e| e.into_inner());
+                *counter = if increment {
+                    counter
+                        .checked_add(1)
+                        .filter(|c| *c <= u32::from(u16::MAX))
+                        .ok_or_else(|| abi::trap("backpressure counter overflow"))?
+                } else {
+                    counter
+                        .checked_sub(1)
+                        .ok_or_else(|| abi::trap("backpressure counter underflow"))?
+                };
+                Ok(())
+            })
+        }
+    }
+}
+
 /// Makes the core function of `resource.new`, `resource.rep` or `resource.drop` of resource type
 /// `rt` in instance `state`.
 fn resource_intrinsic<T: 'static>(
@@ -834,8 +918,8 @@ fn resource_intrinsic<T: 'static>(
         ResourceIntrinsic::Rep => crate::Func::new(
             &mut *store,
             crate::FuncType::new([ValType::I32], [ValType::I32]),
+            // `resource.rep` may be called from `post-return`: it does not leave the instance.
             move |_, args, results| {
-                state.check_may_leave()?;
                 let (_, rep) = state.handles().rep(i32_arg(args)?, Some(&rt))?;
                 results[0] = crate::Val::I32(rep as i32);
                 Ok(())
@@ -996,6 +1080,7 @@ impl Func {
             return Err(abi::trap("cannot enter component instance"));
         }
         instance.scopes().push(0);
+        instance.task_contexts().push([0; TASK_CONTEXT_SLOTS]);
         let types = param_types(ty);
         let mut memory = StoreMemory::new(store, options, instance, host);
         let flat_params = abi::flatten_all(types.iter());
@@ -1044,6 +1129,7 @@ impl Func {
             post_return.call(&mut *store, &core_results, &mut [])?;
             instance.may_leave.store(true, Ordering::Relaxed);
         }
+        instance.task_contexts().pop();
         instance.may_enter.store(true, Ordering::Relaxed);
         Ok(result)
     }

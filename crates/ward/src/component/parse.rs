@@ -20,7 +20,7 @@ use wasmparser::{
 
 use super::definition::{
     CanonOptions, ComponentDef, CoreSort, Definition, ResourceIntrinsic, Sort, Space,
-    StringEncoding,
+    StringEncoding, TaskBuiltin,
 };
 use super::types::{ResourceType, TypeConverter};
 use crate::{Engine, Error, Module, Result};
@@ -490,6 +490,20 @@ impl Builder {
                                 intrinsic: ResourceIntrinsic::Rep,
                                 resource,
                             }
+                        }
+                        CanonicalFunction::ContextGet {
+                            ty: wasmparser::ValType::I32,
+                            slot,
+                        } => Definition::TaskBuiltin(TaskBuiltin::ContextGet(slot)),
+                        CanonicalFunction::ContextSet {
+                            ty: wasmparser::ValType::I32,
+                            slot,
+                        } => Definition::TaskBuiltin(TaskBuiltin::ContextSet(slot)),
+                        CanonicalFunction::BackpressureInc => {
+                            Definition::TaskBuiltin(TaskBuiltin::BackpressureInc)
+                        }
+                        CanonicalFunction::BackpressureDec => {
+                            Definition::TaskBuiltin(TaskBuiltin::BackpressureDec)
                         }
                         f => {
                             let feature = match f {
