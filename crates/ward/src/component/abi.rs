@@ -8,9 +8,8 @@
 //! are [`AbiTrap`] errors. `own` and `borrow` handles go through the instance's handle table, which
 //! [`GuestMemory`] reaches too (`resources`).
 
-use std::fmt;
-
 use super::definition::StringEncoding;
+use super::errors::trap;
 use super::resources::ResourceAny;
 use super::types::{ResourceType, Type};
 use super::val::Val;
@@ -22,33 +21,6 @@ pub(crate) const MAX_FLAT_PARAMS: usize = 16;
 pub(crate) const MAX_FLAT_RESULTS: usize = 1;
 /// The bit of a latin1+utf16 string's length that says it is UTF-16.
 const UTF16_TAG: u32 = 1 << 31;
-
-/// A trap raised by the canonical ABI while lifting or lowering a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AbiTrap {
-    message: String,
-}
-
-impl AbiTrap {
-    /// What went wrong, as the component model's reference tests spell it where they check.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for AbiTrap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wasm trap: {}", self.message)
-    }
-}
-
-impl std::error::Error for AbiTrap {}
-
-pub(crate) fn trap(message: impl Into<String>) -> Error {
-    Error::Host(anyhow::Error::new(AbiTrap {
-        message: message.into(),
-    }))
-}
 
 /// Linear memory as the ABI sees it: bytes, and the `realloc` that allocates in them.
 pub(crate) trait GuestMemory {
@@ -966,6 +938,7 @@ pub(crate) fn load_spilled(
 mod tests {
     use std::sync::Arc;
 
+    use super::super::errors::AbiTrap;
     use super::*;
 
     /// A memory of 64 KiB whose `realloc` is a bump allocator from 1024.

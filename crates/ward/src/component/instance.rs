@@ -15,12 +15,13 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::Component;
 use super::abi::{self, FlatReader, GuestMemory, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+use super::compiled::Component;
 use super::definition::{
     CanonOptions, ComponentDef, CoreSort, Definition, ResourceIntrinsic, Sort, StringEncoding,
     TaskBuiltin,
 };
+use super::errors::trap;
 use super::resources::{HandleTable, Removed, ResourceAny, ResourceRt, fresh_id};
 use super::types::{FuncType, ResourceType, Type};
 use super::val::Val;
@@ -70,7 +71,7 @@ impl InstanceState {
         if self.may_leave.load(Ordering::Relaxed) {
             Ok(())
         } else {
-            Err(abi::trap("cannot leave component instance"))
+            Err(trap("cannot leave component instance"))
         }
     }
 
@@ -847,7 +848,7 @@ fn task_builtin<T: 'static>(
             })
         }
     };
-    let no_task = || abi::trap("task-local storage used outside a call into the component");
+    let no_task = || trap("task-local storage used outside a call into the component");
     match builtin {
         TaskBuiltin::ContextGet(slot) => {
             let slot = slot_of(slot)?;
@@ -883,11 +884,11 @@ fn task_builtin<T: 'static>(
                     counter
                         .checked_add(1)
                         .filter(|c| *c <= u32::from(u16::MAX))
-                        .ok_or_else(|| abi::trap("backpressure counter overflow"))?
+                        .ok_or_else(|| trap("backpressure counter overflow"))?
                 } else {
                     counter
                         .checked_sub(1)
-                        .ok_or_else(|| abi::trap("backpressure counter underflow"))?
+                        .ok_or_else(|| trap("backpressure counter underflow"))?
                 };
                 Ok(())
             })
@@ -1007,7 +1008,7 @@ fn lower<T: 'static>(
             } else {
                 let ptr = core_u32(args.last())?;
                 if !ptr.is_multiple_of(abi::alignment(t)) {
-                    return Err(abi::trap("unaligned pointer"));
+                    return Err(trap("unaligned pointer"));
                 }
                 abi::store(&mut memory, options.encoding, value, t, ptr)?;
             }
@@ -1077,7 +1078,7 @@ impl Func {
             instance,
         } = &*self.inner;
         if !instance.may_enter.swap(false, Ordering::Relaxed) {
-            return Err(abi::trap("cannot enter component instance"));
+            return Err(trap("cannot enter component instance"));
         }
         instance.scopes().push(0);
         instance.task_contexts().push([0; TASK_CONTEXT_SLOTS]);
@@ -1103,9 +1104,7 @@ impl Func {
         core.call(&mut *store, &core_args, &mut core_results)?;
         let borrows_left = instance.scopes().pop().unwrap_or(0);
         if borrows_left != 0 {
-            return Err(abi::trap(
-                "borrow handles still remain at the end of the call",
-            ));
+            return Err(trap("borrow handles still remain at the end of the call"));
         }
         let memory = StoreMemory::new(store, options, instance, host);
         let result = match &ty.result {

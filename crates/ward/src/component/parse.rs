@@ -243,7 +243,7 @@ fn canon_options(options: &[CanonicalOption], offset: usize) -> Result<CanonOpti
             CanonicalOption::Realloc(f) => out.realloc = Some(*f),
             CanonicalOption::PostReturn(f) => out.post_return = Some(*f),
             CanonicalOption::Async => {
-                return Err(unsupported(super::ASYNC_OPTION, offset));
+                return Err(unsupported(super::errors::ASYNC_OPTION, offset));
             }
             CanonicalOption::Callback(_) => {
                 return Err(unsupported(

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::abi::trap;
+use super::errors::trap;
 use crate::Result;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

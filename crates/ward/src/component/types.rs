@@ -198,7 +198,7 @@ impl TypeConverter {
             .get(id)
             .ok_or_else(|| internal("function type", offset))?;
         if ty.async_ {
-            return Err(unsupported(super::ASYNC_FUNCTION_TYPE, offset));
+            return Err(unsupported(super::errors::ASYNC_FUNCTION_TYPE, offset));
         }
         let params = ty
             .params
