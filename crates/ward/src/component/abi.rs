@@ -2,16 +2,24 @@
 //! memory (sizes, alignments, `load`/`store`) and in core values (flattening, `lift_flat`/
 //! `lower_flat`), following the component model's `CanonicalABI.md`.
 //!
-//! Memory is reached through [`GuestMemory`], so the rules are tested here on a plain byte vector;
-//! `instance` implements it over a store's memory and the `realloc` function. Traps the ABI requires
+//! Layout is in `layout` and strings in `strings`. Memory is reached through [`GuestMemory`]
+//! (`guest`), so the rules are tested here on a plain byte vector; `func` implements it over a
+//! store's memory and the `realloc` function. Traps the ABI requires
 //! (invalid `char`s, bad UTF-8, out-of-bounds or misaligned strings and lists, bad discriminants)
 //! are [`AbiTrap`] errors. `own` and `borrow` handles go through the instance's handle table, which
 //! [`GuestMemory`] reaches too (`resources`).
 
+pub(crate) use super::guest::GuestMemory;
+pub(crate) use super::layout::{alignment, flatten, flatten_all, size};
+
 use super::definition::StringEncoding;
 use super::errors::trap;
-use super::resources::ResourceAny;
-use super::types::{ResourceType, Type};
+use super::guest::{
+    Allocation, allocate, read_bytes, read_u32, read_uint, write_bytes, write_uint,
+};
+use super::layout::{align_to, cases, discriminant_size, flags_size, max_case_alignment};
+use super::strings::{load_string_from, store_string_into};
+use super::types::Type;
 use super::val::Val;
 use crate::{Error, Result, ValType};
 
@@ -19,214 +27,6 @@ use crate::{Error, Result, ValType};
 pub(crate) const MAX_FLAT_PARAMS: usize = 16;
 /// Most core results a function returns flat; beyond, they go through memory.
 pub(crate) const MAX_FLAT_RESULTS: usize = 1;
-/// The bit of a latin1+utf16 string's length that says it is UTF-16.
-const UTF16_TAG: u32 = 1 << 31;
-
-/// Linear memory as the ABI sees it: bytes, and the `realloc` that allocates in them.
-pub(crate) trait GuestMemory {
-    /// The memory's bytes; an error if the function has no memory.
-    fn bytes(&self) -> Result<&[u8]>;
-    /// The memory's bytes, writable.
-    fn bytes_mut(&mut self) -> Result<&mut [u8]>;
-    /// Calls `realloc(old_ptr, old_size, align, new_size)`.
-    fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32>;
-    /// Whether the values cross between the host and a component (rather than between two
-    /// components). Only the wording of traps depends on it: the reference tests expect
-    /// Wasmtime's, whose host path and component-to-component adapters word them differently.
-    fn host_boundary(&self) -> bool {
-        true
-    }
-    /// Takes the owned handle `handle` of resource type `ty` out of the instance's table.
-    fn lift_own(&self, ty: &ResourceType, handle: u32) -> Result<ResourceAny> {
-        let _ = (ty, handle);
-        Err(unsupported_resources())
-    }
-    /// Borrows `handle` of resource type `ty` for the duration of the call.
-    fn lift_borrow(&self, ty: &ResourceType, handle: u32) -> Result<ResourceAny> {
-        let _ = (ty, handle);
-        Err(unsupported_resources())
-    }
-    /// Gives the instance an owned handle to `resource`.
-    fn lower_own(&self, resource: &ResourceAny) -> Result<u32> {
-        let _ = resource;
-        Err(unsupported_resources())
-    }
-    /// Gives the instance a borrowed handle to `resource` for the call (or its `rep`, if the
-    /// instance defines the resource type).
-    fn lower_borrow(&self, resource: &ResourceAny) -> Result<u32> {
-        let _ = resource;
-        Err(unsupported_resources())
-    }
-}
-
-fn align_to(offset: u32, align: u32) -> u32 {
-    offset.div_ceil(align) * align
-}
-
-/// The integer type a variant's discriminant is stored as: its size in bytes.
-fn discriminant_size(cases: usize) -> u32 {
-    if cases <= 1 << 8 {
-        1
-    } else if cases <= 1 << 16 {
-        2
-    } else {
-        4
-    }
-}
-
-/// Cases of the variant-like types, as `Option<&Type>` payloads.
-fn cases(ty: &Type) -> Option<Vec<Option<&Type>>> {
-    Some(match ty {
-        Type::Variant(cases) => cases.iter().map(|(_, t)| t.as_ref()).collect(),
-        Type::Enum(names) => names.iter().map(|_| None).collect(),
-        Type::Option(t) => vec![None, Some(&**t)],
-        Type::Result { ok, err } => vec![ok.as_deref(), err.as_deref()],
-        _ => return None,
-    })
-}
-
-fn flags_size(count: usize) -> u32 {
-    match count {
-        0 => 0,
-        1..=8 => 1,
-        9..=16 => 2,
-        n => 4 * (n as u32).div_ceil(32),
-    }
-}
-
-/// The alignment of `ty` in memory.
-pub(crate) fn alignment(ty: &Type) -> u32 {
-    match ty {
-        Type::Bool | Type::S8 | Type::U8 => 1,
-        Type::S16 | Type::U16 => 2,
-        Type::S32 | Type::U32 | Type::Float32 | Type::Char => 4,
-        Type::S64 | Type::U64 | Type::Float64 => 8,
-        Type::String | Type::List(_) | Type::Map(_) => 4,
-        Type::Own(_) | Type::Borrow(_) => 4,
-        Type::Record(fields) => fields.iter().map(|(_, t)| alignment(t)).max().unwrap_or(1),
-        Type::Tuple(types) => types.iter().map(alignment).max().unwrap_or(1),
-        Type::Flags(names) => match flags_size(names.len()) {
-            0 | 1 => 1,
-            2 => 2,
-            _ => 4,
-        },
-        Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. } => {
-            let cases = cases(ty).expect("variant-like");
-            let payload = cases
-                .iter()
-                .flatten()
-                .map(|t| alignment(t))
-                .max()
-                .unwrap_or(1);
-            discriminant_size(cases.len()).max(payload)
-        }
-    }
-}
-
-/// The size of `ty` in memory.
-pub(crate) fn size(ty: &Type) -> u32 {
-    match ty {
-        Type::Bool | Type::S8 | Type::U8 => 1,
-        Type::S16 | Type::U16 => 2,
-        Type::S32 | Type::U32 | Type::Float32 | Type::Char => 4,
-        Type::S64 | Type::U64 | Type::Float64 => 8,
-        Type::String | Type::List(_) | Type::Map(_) => 8,
-        Type::Own(_) | Type::Borrow(_) => 4,
-        Type::Record(fields) => record_size(fields.iter().map(|(_, t)| t), alignment(ty)),
-        Type::Tuple(types) => record_size(types.iter(), alignment(ty)),
-        Type::Flags(names) => flags_size(names.len()),
-        Type::Variant(_) | Type::Enum(_) | Type::Option(_) | Type::Result { .. } => {
-            let cases = cases(ty).expect("variant-like");
-            let mut s = discriminant_size(cases.len());
-            s = align_to(s, max_case_alignment(&cases));
-            s += cases.iter().flatten().map(|t| size(t)).max().unwrap_or(0);
-            align_to(s, alignment(ty))
-        }
-    }
-}
-
-fn max_case_alignment(cases: &[Option<&Type>]) -> u32 {
-    cases
-        .iter()
-        .flatten()
-        .map(|t| alignment(t))
-        .max()
-        .unwrap_or(1)
-}
-
-fn record_size<'a>(fields: impl Iterator<Item = &'a Type>, align: u32) -> u32 {
-    let mut s = 0;
-    for t in fields {
-        s = align_to(s, alignment(t)) + size(t);
-    }
-    align_to(s, align)
-}
-
-/// The core value types `ty` flattens to.
-pub(crate) fn flatten(ty: &Type, out: &mut Vec<ValType>) {
-    match ty {
-        Type::Bool
-        | Type::S8
-        | Type::U8
-        | Type::S16
-        | Type::U16
-        | Type::S32
-        | Type::U32
-        | Type::Char
-        | Type::Enum(_)
-        | Type::Own(_)
-        | Type::Borrow(_) => out.push(ValType::I32),
-        Type::S64 | Type::U64 => out.push(ValType::I64),
-        Type::Float32 => out.push(ValType::F32),
-        Type::Float64 => out.push(ValType::F64),
-        Type::String | Type::List(_) | Type::Map(_) => out.extend([ValType::I32, ValType::I32]),
-        Type::Record(fields) => fields.iter().for_each(|(_, t)| flatten(t, out)),
-        Type::Tuple(types) => types.iter().for_each(|t| flatten(t, out)),
-        Type::Flags(names) => {
-            let words = (names.len() as u32).div_ceil(32).max(1);
-            out.extend((0..words).map(|_| ValType::I32));
-        }
-        Type::Variant(_) | Type::Option(_) | Type::Result { .. } => {
-            let cases = cases(ty).expect("variant-like");
-            let mut joined: Vec<ValType> = Vec::new();
-            for case in cases.iter().flatten() {
-                let mut flat = Vec::new();
-                flatten(case, &mut flat);
-                for (i, t) in flat.into_iter().enumerate() {
-                    match joined.get_mut(i) {
-                        Some(existing) => *existing = join(*existing, t),
-                        None => joined.push(t),
-                    }
-                }
-            }
-            out.push(ValType::I32);
-            out.extend(joined);
-        }
-    }
-}
-
-fn join(a: ValType, b: ValType) -> ValType {
-    if a == b {
-        a
-    } else if matches!(
-        (a, b),
-        (ValType::I32, ValType::F32) | (ValType::F32, ValType::I32)
-    ) {
-        ValType::I32
-    } else {
-        ValType::I64
-    }
-}
-
-/// The flat core types of a list of values.
-pub(crate) fn flatten_all<'a>(types: impl Iterator<Item = &'a Type>) -> Vec<ValType> {
-    let mut out = Vec::new();
-    for t in types {
-        flatten(t, &mut out);
-    }
-    out
-}
-
 /// A core value as a raw 64-bit payload, so that a variant's joined slots can be reinterpreted.
 fn raw_of(v: &crate::Val) -> u64 {
     match v {
@@ -365,13 +165,6 @@ pub(crate) fn lift_flat(
         Type::Own(r) => Val::Resource(mem.lift_own(r, values.i32()?)?),
         Type::Borrow(r) => Val::Resource(mem.lift_borrow(r, values.i32()?)?),
     })
-}
-
-fn unsupported_resources() -> Error {
-    Error::Unsupported {
-        feature: "resource handles in component calls".into(),
-        offset: 0,
-    }
 }
 
 /// The value of case `case` of variant-like `ty`.
@@ -527,130 +320,6 @@ pub(crate) fn lower_flat(
     Ok(())
 }
 
-fn range_in(mem: &[u8], ptr: u32, len: u64) -> Result<std::ops::Range<usize>> {
-    let end = ptr as u64 + len;
-    if end > mem.len() as u64 {
-        return Err(trap("out of bounds memory access"));
-    }
-    Ok(ptr as usize..end as usize)
-}
-
-fn string_out_of_bounds(mem: &dyn GuestMemory) -> Error {
-    trap(if mem.host_boundary() {
-        "string pointer/length out of bounds of memory"
-    } else {
-        "string content out-of-bounds"
-    })
-}
-
-fn load_string_from(
-    mem: &dyn GuestMemory,
-    encoding: StringEncoding,
-    ptr: u32,
-    tagged_len: u32,
-) -> Result<String> {
-    let bytes = mem.bytes()?;
-    let (utf16, len) = match encoding {
-        StringEncoding::Utf8 => (false, tagged_len),
-        StringEncoding::Utf16 => (true, tagged_len),
-        StringEncoding::CompactUtf16 => (tagged_len & UTF16_TAG != 0, tagged_len & !UTF16_TAG),
-    };
-    // A latin1+utf16 string is 2-aligned in both of its representations.
-    if encoding != StringEncoding::Utf8 && !ptr.is_multiple_of(2) {
-        return Err(trap("unaligned pointer"));
-    }
-    if utf16 {
-        let range = range_in(bytes, ptr, 2 * len as u64).map_err(|_| string_out_of_bounds(mem))?;
-        let units: Vec<u16> = bytes[range]
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        String::from_utf16(&units).map_err(|_| trap("invalid utf-16"))
-    } else {
-        let range = range_in(bytes, ptr, len as u64).map_err(|_| string_out_of_bounds(mem))?;
-        let content = &bytes[range];
-        if encoding == StringEncoding::CompactUtf16 {
-            // latin1
-            Ok(content.iter().map(|b| *b as char).collect())
-        } else {
-            match std::str::from_utf8(content) {
-                Ok(s) => Ok(s.to_string()),
-                Err(e) if e.error_len().is_none() => Err(trap("incomplete utf-8 byte sequence")),
-                Err(_) => Err(trap("invalid utf-8")),
-            }
-        }
-    }
-}
-
-/// What `realloc` allocates room for, which names its traps between components.
-#[derive(Clone, Copy)]
-enum Allocation {
-    String,
-    List,
-    Spilled,
-}
-
-/// Allocates `size` bytes with `realloc`, checking the result's alignment and bounds.
-fn allocate(mem: &mut dyn GuestMemory, align: u32, size: u32, what: Allocation) -> Result<u32> {
-    let ptr = mem.realloc(0, 0, align, size)?;
-    let host = mem.host_boundary();
-    if !ptr.is_multiple_of(align) {
-        return Err(trap(if host {
-            "realloc return: result not aligned"
-        } else {
-            "unaligned pointer"
-        }));
-    }
-    let available = mem.bytes()?.len() as u64;
-    if ptr as u64 + size as u64 > available {
-        return Err(trap(match (host, what) {
-            (true, _) | (false, Allocation::Spilled) => "realloc return: beyond end of memory",
-            (false, Allocation::String) => "string content out-of-bounds",
-            (false, Allocation::List) => "list content out-of-bounds",
-        }));
-    }
-    Ok(ptr)
-}
-
-fn store_string_into(
-    mem: &mut dyn GuestMemory,
-    encoding: StringEncoding,
-    s: &str,
-) -> Result<(u32, u32)> {
-    let too_long = || trap("string too long");
-    match encoding {
-        StringEncoding::Utf8 => {
-            let len = u32::try_from(s.len()).map_err(|_| too_long())?;
-            let ptr = allocate(mem, 1, len, Allocation::String)?;
-            mem.bytes_mut()?[ptr as usize..(ptr + len) as usize].copy_from_slice(s.as_bytes());
-            Ok((ptr, len))
-        }
-        StringEncoding::CompactUtf16 if s.chars().all(|c| (c as u32) < 0x100) => {
-            let latin1: Vec<u8> = s.chars().map(|c| c as u8).collect();
-            let len = u32::try_from(latin1.len()).map_err(|_| too_long())?;
-            let ptr = allocate(mem, 2, len, Allocation::String)?;
-            mem.bytes_mut()?[ptr as usize..(ptr + len) as usize].copy_from_slice(&latin1);
-            Ok((ptr, len))
-        }
-        StringEncoding::Utf16 | StringEncoding::CompactUtf16 => {
-            let units: Vec<u16> = s.encode_utf16().collect();
-            let len = u32::try_from(units.len()).map_err(|_| too_long())?;
-            let bytes = len.checked_mul(2).ok_or_else(too_long)?;
-            let ptr = allocate(mem, 2, bytes, Allocation::String)?;
-            let target = &mut mem.bytes_mut()?[ptr as usize..(ptr + bytes) as usize];
-            for (chunk, unit) in target.chunks_exact_mut(2).zip(units) {
-                chunk.copy_from_slice(&unit.to_le_bytes());
-            }
-            let tag = if encoding == StringEncoding::CompactUtf16 {
-                UTF16_TAG
-            } else {
-                0
-            };
-            Ok((ptr, len | tag))
-        }
-    }
-}
-
 fn load_list_from(
     mem: &dyn GuestMemory,
     encoding: StringEncoding,
@@ -687,39 +356,6 @@ fn store_list_into(
         store(mem, encoding, item, element, ptr + i as u32 * elem_size)?;
     }
     Ok((ptr, len))
-}
-
-fn read_bytes<const N: usize>(mem: &dyn GuestMemory, ptr: u32) -> Result<[u8; N]> {
-    let bytes = mem.bytes()?;
-    let range = range_in(bytes, ptr, N as u64)?;
-    Ok(bytes[range].try_into().expect("range of N bytes"))
-}
-
-fn write_bytes(mem: &mut dyn GuestMemory, ptr: u32, data: &[u8]) -> Result<()> {
-    let bytes = mem.bytes_mut()?;
-    let range = range_in(bytes, ptr, data.len() as u64)?;
-    bytes[range].copy_from_slice(data);
-    Ok(())
-}
-
-fn read_u32(mem: &dyn GuestMemory, ptr: u32) -> Result<u32> {
-    Ok(u32::from_le_bytes(read_bytes(mem, ptr)?))
-}
-
-fn read_uint(mem: &dyn GuestMemory, ptr: u32, size: u32) -> Result<u32> {
-    Ok(match size {
-        1 => read_bytes::<1>(mem, ptr)?[0] as u32,
-        2 => u16::from_le_bytes(read_bytes(mem, ptr)?) as u32,
-        _ => read_u32(mem, ptr)?,
-    })
-}
-
-fn write_uint(mem: &mut dyn GuestMemory, ptr: u32, size: u32, value: u32) -> Result<()> {
-    match size {
-        1 => write_bytes(mem, ptr, &[value as u8]),
-        2 => write_bytes(mem, ptr, &(value as u16).to_le_bytes()),
-        _ => write_bytes(mem, ptr, &value.to_le_bytes()),
-    }
 }
 
 /// Loads a value of type `ty` from memory at `ptr` (which the caller has aligned).
@@ -939,6 +575,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::super::errors::AbiTrap;
+    use super::super::strings::UTF16_TAG;
     use super::*;
 
     /// A memory of 64 KiB whose `realloc` is a bump allocator from 1024.

@@ -42,3 +42,8 @@ pub(crate) fn trap(message: impl Into<String>) -> Error {
         message: message.into(),
     }))
 }
+
+/// An error for a state ward's own checks rule out (the validator checked the component).
+pub(crate) fn internal(what: &str) -> Error {
+    Error::Instantiation(format!("internal error: {what}"))
+}

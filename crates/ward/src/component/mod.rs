@@ -6,9 +6,11 @@
 //!   order, nested core modules compiled with [`Module`](crate::Module), outer aliases of what
 //!   enclosing components define resolved.
 //! - `types`: ward's view of component value types ([`Type`], [`FuncType`]); `val`: [`Val`].
-//! - `instance`: [`Linker`], [`Instance`] and [`Func`]: instantiation replays the definitions in a
-//!   store; calls go through the canonical ABI (`abi`), with resources in per-instance handle
-//!   tables (`resources`).
+//! - `instance`: [`Linker`] and [`Instance`]: instantiation replays the definitions in a store,
+//!   with each instance's canonical-ABI state in `state` and its builtins made by `builtins`.
+//! - `func`: [`Func`] and its calls, through the canonical ABI: `abi` (lifting and lowering),
+//!   `layout` (sizes, alignments, flattening), `strings`, `guest` (memory and `realloc`), and
+//!   `resources` (handle tables, [`ResourceAny`]).
 //! - `errors`: [`AbiTrap`] and the unsupported-async error.
 //!
 //! The async ABI is not supported. A component with an `async` lift or lower or an `async`
@@ -35,18 +37,25 @@
 //! ```
 
 mod abi;
+mod builtins;
 mod compiled;
 mod definition;
 mod errors;
+mod func;
+mod guest;
 mod instance;
+mod layout;
 mod parse;
 mod resources;
+mod state;
+mod strings;
 mod types;
 mod val;
 
 pub use compiled::Component;
 pub use errors::{AbiTrap, is_unsupported_async};
-pub use instance::{Func, Instance, Linker};
+pub use func::Func;
+pub use instance::{Instance, Linker};
 pub use resources::ResourceAny;
 pub use types::{FuncType, ResourceType, Type};
 pub use val::Val;
