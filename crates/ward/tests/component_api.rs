@@ -220,3 +220,95 @@ fn one_components_export_satisfies_anothers_import() {
         .unwrap();
     assert_eq!(result[0], Val::U32(20));
 }
+
+/// A component that imports `shout: func(s: string) -> string` and exports `run`, which calls it
+/// with "hi" and returns the result's length.
+const SHOUTER: &str = r#"
+(component
+  (import "shout" (func $shout (param "s" string) (result string)))
+  (core module $mem
+    (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $ptr i32)
+      (local.set $ptr (global.get $next))
+      (global.set $next (i32.add (local.get $ptr) (local.get 3)))
+      (local.get $ptr)))
+  (core instance $mem (instantiate $mem))
+  (core func $shout' (canon lower (func $shout)
+    (memory (core memory $mem "mem")) (realloc (core func $mem "realloc"))))
+  (core module $m
+    (import "" "mem" (memory 1))
+    (import "" "shout" (func $shout (param i32 i32 i32)))
+    (data (i32.const 100) "hi")
+    (func (export "run") (result i32)
+      (call $shout (i32.const 100) (i32.const 2) (i32.const 200))
+      (i32.load (i32.const 204))))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "mem" (memory $mem "mem"))
+    (export "shout" (func $shout'))))))
+  (func (export "run") (result u32) (canon lift (core func $i "run"))))
+"#;
+
+#[test]
+fn a_host_function_satisfies_an_import_and_sees_component_values() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, SHOUTER).unwrap();
+    let mut linker = Linker::<Vec<String>>::new(&engine);
+    linker.func_new("shout", |store, params, results| {
+        let Val::String(s) = &params[0] else {
+            return Err(Error::msg("expected a string"));
+        };
+        store.data_mut().push(s.clone());
+        results[0] = Val::String(format!("{}!!!", s.to_uppercase()));
+        Ok(())
+    });
+    let mut store = Store::new(&engine, Vec::new());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let mut result = [Val::U32(0)];
+    instance
+        .get_func("run")
+        .unwrap()
+        .call(&mut store, &[], &mut result)
+        .unwrap();
+    assert_eq!(result[0], Val::U32("HI!!!".len() as u32));
+    assert_eq!(store.data(), &["hi".to_string()]);
+}
+
+#[test]
+fn a_host_function_returning_the_wrong_type_is_an_error() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, SHOUTER).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.func_new("shout", |_, _, results| {
+        results[0] = Val::U32(1);
+        Ok(())
+    });
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let mut result = [Val::U32(0)];
+    let err = instance
+        .get_func("run")
+        .unwrap()
+        .call(&mut store, &[], &mut result)
+        .unwrap_err();
+    assert!(err.to_string().contains("wrong type"), "{err}");
+}
+
+#[test]
+fn a_host_instance_without_the_imported_function_is_a_link_error() {
+    let engine = Engine::default();
+    let component = Component::new(
+        &engine,
+        r#"(component
+             (import "host:x/y" (instance $y (export "f" (func))))
+             (alias export $y "f" (func $f)))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.instance("host:x/y").func_new("g", |_, _, _| Ok(()));
+    let mut store = Store::new(&engine, ());
+    let err = linker.instantiate(&mut store, &component).unwrap_err();
+    assert!(matches!(err, Error::Link(_)), "{err}");
+    assert!(err.to_string().contains("`f`"), "{err}");
+}

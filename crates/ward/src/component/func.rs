@@ -3,6 +3,7 @@
 //! function `canon lower` makes of a component function (`lower`), all through the canonical ABI
 //! (`abi`) over a store's memory (`StoreMemory`). Used by `instance`.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,7 +18,7 @@ use super::val::Val;
 use crate::store::{AsContextMut, Store};
 use crate::{Error, Memory, Result, ValType};
 
-/// A component function: a core function lifted with `canon lift`.
+/// A component function: a core function lifted with `canon lift`, or a host function.
 #[derive(Clone, Debug)]
 pub struct Func {
     inner: Arc<FuncInner>,
@@ -26,9 +27,41 @@ pub struct Func {
 #[derive(Debug)]
 struct FuncInner {
     ty: FuncType,
-    core: crate::Func,
-    options: ResolvedOptions,
-    instance: Arc<InstanceState>,
+    kind: FuncKind,
+}
+
+#[derive(Debug)]
+enum FuncKind {
+    Lifted {
+        core: crate::Func,
+        options: ResolvedOptions,
+        instance: Arc<InstanceState>,
+    },
+    Host(HostFunc),
+}
+
+/// A host function's closure for stores holding `T`.
+pub(super) type HostFn<T> =
+    Arc<dyn Fn(&mut Store<T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync>;
+
+/// A host function's closure with its store data type erased (a [`HostFn<T>`] inside); it gets
+/// its type from the import it satisfies.
+#[derive(Clone)]
+pub(super) struct HostFunc(Arc<dyn Any + Send + Sync>);
+
+impl std::fmt::Debug for HostFunc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostFunc")
+    }
+}
+
+impl HostFunc {
+    pub(super) fn new<T: 'static>(
+        f: impl Fn(&mut Store<T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        let f: HostFn<T> = Arc::new(f);
+        HostFunc(Arc::new(f))
+    }
 }
 
 /// Canonical options with their indices resolved to items of a store.
@@ -234,6 +267,29 @@ pub(super) fn lower<T: 'static>(
     })
 }
 
+/// Calls host function `host` of type `ty`, checking the result it gives.
+fn call_host<T: 'static>(
+    store: &mut Store<T>,
+    ty: &FuncType,
+    host: &HostFunc,
+    params: &[Val],
+) -> Result<Option<Val>> {
+    let f = host.0.downcast_ref::<HostFn<T>>().ok_or_else(|| {
+        Error::Usage("a host function called with a store of another data type".into())
+    })?;
+    let mut results = vec![Val::Bool(false); usize::from(ty.result.is_some())];
+    f(store, params, &mut results)?;
+    let result = results.pop();
+    if let (Some(t), Some(value)) = (&ty.result, &result) {
+        value.check(t).map_err(|e| {
+            Error::Usage(format!(
+                "the host function returned a value of the wrong type: {e}"
+            ))
+        })?;
+    }
+    Ok(result)
+}
+
 pub(super) fn core_u32(value: Option<&crate::Val>) -> Result<u32> {
     match value {
         Some(crate::Val::I32(x)) => Ok(*x as u32),
@@ -252,9 +308,21 @@ impl Func {
         Func {
             inner: Arc::new(FuncInner {
                 ty,
-                core,
-                options,
-                instance,
+                kind: FuncKind::Lifted {
+                    core,
+                    options,
+                    instance,
+                },
+            }),
+        }
+    }
+
+    /// Host function `host` at the type of the import it satisfies.
+    pub(super) fn host(ty: FuncType, host: HostFunc) -> Func {
+        Func {
+            inner: Arc::new(FuncInner {
+                ty,
+                kind: FuncKind::Host(host),
             }),
         }
     }
@@ -267,7 +335,7 @@ impl Func {
     /// Calls the function with `params`, writing its result (if it has one) to `results`, which
     /// must have room for exactly that many values. Runs the `post-return` function, if any,
     /// before returning.
-    pub fn call<T>(
+    pub fn call<T: 'static>(
         &self,
         mut store: impl AsContextMut<Data = T>,
         params: &[Val],
@@ -299,18 +367,21 @@ impl Func {
 
     /// Lowers `params` into the callee, calls its core function, lifts the result and runs
     /// `post-return`; `host` says whether the caller is the host or another component.
-    fn call_values<T>(
+    fn call_values<T: 'static>(
         &self,
         store: &mut Store<T>,
         params: &[Val],
         host: bool,
     ) -> Result<Option<Val>> {
-        let FuncInner {
-            ty,
-            core,
-            options,
-            instance,
-        } = &*self.inner;
+        let ty = &self.inner.ty;
+        let (core, options, instance) = match &self.inner.kind {
+            FuncKind::Lifted {
+                core,
+                options,
+                instance,
+            } => (core, options, instance),
+            FuncKind::Host(host) => return call_host(store, ty, host, params),
+        };
         if !instance.may_enter.swap(false, Ordering::Relaxed) {
             return Err(trap("cannot enter component instance"));
         }

@@ -17,10 +17,11 @@ use super::builtins::{resource_intrinsic, task_builtin, unsupported_builtin};
 use super::compiled::Component;
 use super::definition::{CanonOptions, ComponentDef, CoreSort, Definition, Sort};
 use super::errors::internal;
-use super::func::{Func, ResolvedOptions, lower, same_shape};
+use super::func::{Func, HostFunc, ResolvedOptions, lower, same_shape};
 use super::resources::{ResourceRt, fresh_id};
 use super::state::InstanceState;
-use crate::store::{AsContextMut, Store};
+use super::val::Val;
+use crate::store::{AsContextMut, Store, StoreContextMut};
 use crate::{Engine, Error, Extern, Module, Result};
 
 /// Something a component instance exports, or a component imports.
@@ -32,13 +33,33 @@ enum Item {
     Component(ComponentClosure),
     /// A type: its run-time resource type if it is a resource type.
     Type(Option<Arc<ResourceRt>>),
+    /// A host function, which gets its type when it enters a component's function space.
+    HostFunc(HostFunc),
+}
+
+impl Item {
+    /// The item as it enters the function space at `index` of `def`: a host function takes the
+    /// type the component gives that function.
+    fn typed(self, def: &ComponentDef, index: usize) -> Result<Item> {
+        match self {
+            Item::HostFunc(host) => {
+                let ty = def
+                    .func_types
+                    .get(index)
+                    .cloned()
+                    .ok_or_else(|| internal("no type for an imported function"))?;
+                Ok(Item::Func(Func::host(ty, host)))
+            }
+            item => Ok(item),
+        }
+    }
 }
 
 impl Item {
     fn sort(&self) -> Sort {
         match self {
             Item::Module(_) => Sort::Module,
-            Item::Func(_) => Sort::Func,
+            Item::Func(_) | Item::HostFunc(_) => Sort::Func,
             Item::Instance(_) => Sort::Instance,
             Item::Component(_) => Sort::Component,
             Item::Type(_) => Sort::Type,
@@ -79,12 +100,69 @@ impl Instance {
     }
 }
 
-/// Resolves a component's imports and instantiates it. Imports are defined by name: functions
-/// ([`Linker::define_func`]) and instances ([`Linker::define_instance`]) of other components.
+/// Resolves a component's imports and instantiates it. Imports are defined by their exact name:
+/// host functions ([`Linker::func_new`], or inside an instance: [`Linker::instance`]), and the
+/// functions ([`Linker::define_func`]) and instances ([`Linker::define_instance`]) of other
+/// components.
+///
+/// ```
+/// use ward::component::{Component, Linker, Val};
+/// use ward::{Engine, Store};
+///
+/// let engine = Engine::default();
+/// let component = Component::new(&engine, r#"
+///     (component
+///       (import "host:math/ops" (instance $ops (export "double" (func (param "x" u32) (result u32)))))
+///       (alias export $ops "double" (func $double))
+///       (core func $double' (canon lower (func $double)))
+///       (core module $m
+///         (import "" "double" (func $double (param i32) (result i32)))
+///         (func (export "run") (result i32) (call $double (i32.const 21))))
+///       (core instance $i (instantiate $m (with "" (instance (export "double" (func $double'))))))
+///       (func (export "run") (result u32) (canon lift (core func $i "run"))))
+/// "#)?;
+/// let mut linker = Linker::<()>::new(&engine);
+/// linker.instance("host:math/ops").func_new("double", |_store, params, results| {
+///     let Val::U32(x) = params[0] else { unreachable!("the import's type says u32") };
+///     results[0] = Val::U32(x * 2);
+///     Ok(())
+/// });
+/// let mut store = Store::new(&engine, ());
+/// let instance = linker.instantiate(&mut store, &component)?;
+/// let mut result = [Val::U32(0)];
+/// instance.get_func("run").unwrap().call(&mut store, &[], &mut result)?;
+/// assert_eq!(result[0], Val::U32(42));
+/// # Ok::<(), ward::Error>(())
+/// ```
 pub struct Linker<T> {
     engine: Engine,
     definitions: HashMap<String, Item>,
+    /// Instances of host functions, by import name.
+    host_instances: HashMap<String, Vec<(String, Item)>>,
     _data: PhantomData<fn(T) -> T>,
+}
+
+/// The host functions of one instance import, defined through [`Linker::instance`].
+pub struct LinkerInstance<'a, T> {
+    items: &'a mut Vec<(String, Item)>,
+    _data: PhantomData<fn(T) -> T>,
+}
+
+impl<T: 'static> LinkerInstance<'_, T> {
+    /// Defines the instance's export `name` as a host function; it takes the type the importing
+    /// component gives it. Arguments arrive as [`Val`]s; the result goes in `results[0]`.
+    pub fn func_new(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> &mut Self {
+        let item = Item::HostFunc(HostFunc::new(f));
+        match self.items.iter_mut().find(|(n, _)| n == name) {
+            Some((_, existing)) => *existing = item,
+            None => self.items.push((name.to_string(), item)),
+        }
+        self
+    }
 }
 
 impl<T: 'static> Linker<T> {
@@ -93,6 +171,27 @@ impl<T: 'static> Linker<T> {
         Linker {
             engine: engine.clone(),
             definitions: HashMap::new(),
+            host_instances: HashMap::new(),
+            _data: PhantomData,
+        }
+    }
+
+    /// Defines the import `name` as a host function; it takes the type the importing component
+    /// gives it. Arguments arrive as [`Val`]s; the result goes in `results[0]`.
+    pub fn func_new(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.definitions
+            .insert(name.to_string(), Item::HostFunc(HostFunc::new(f)));
+        self
+    }
+
+    /// The host functions of the instance import `name` (made empty the first time).
+    pub fn instance(&mut self, name: &str) -> LinkerInstance<'_, T> {
+        LinkerInstance {
+            items: self.host_instances.entry(name.to_string()).or_default(),
             _data: PhantomData,
         }
     }
@@ -123,12 +222,19 @@ impl<T: 'static> Linker<T> {
     ) -> Result<Instance> {
         let store = store.as_context_mut();
         let def = &component.inner.def;
+        let mut definitions = self.definitions.clone();
+        for (name, items) in &self.host_instances {
+            let instance = Instance {
+                exports: Arc::new(items.clone()),
+            };
+            definitions.insert(name.clone(), Item::Instance(instance));
+        }
         for (name, sort) in &def.imports {
-            if *sort == Sort::Type && !self.definitions.contains_key(name) {
+            if *sort == Sort::Type && !definitions.contains_key(name) {
                 // Checked where it is imported: only resource types need a definition.
                 continue;
             }
-            let Some(item) = self.definitions.get(name) else {
+            let Some(item) = definitions.get(name) else {
                 return Err(Error::Link(format!(
                     "component import `{name}` ({}) has no definition",
                     sort.name()
@@ -146,7 +252,7 @@ impl<T: 'static> Linker<T> {
             def: def.clone(),
             env: None,
         };
-        instantiate(store, &closure, &self.definitions, 0)
+        instantiate(store, &closure, &definitions, 0)
     }
 }
 
@@ -245,14 +351,18 @@ impl Spaces {
         item.ok_or_else(|| internal("component index out of range"))
     }
 
-    fn push(&mut self, item: Item) {
+    /// Adds `item` to its index space; a host function must have been typed first
+    /// ([`Item::typed`]).
+    fn push(&mut self, item: Item) -> Result<()> {
         match item {
             Item::Module(m) => self.modules.push(m),
             Item::Func(f) => self.funcs.push(f),
             Item::Instance(i) => self.instances.push(i),
             Item::Component(c) => self.components.push(c),
             Item::Type(t) => self.types.push(t),
+            Item::HostFunc(_) => return Err(internal("an untyped host function")),
         }
+        Ok(())
     }
 
     fn resolve_options(&self, options: &CanonOptions) -> Result<ResolvedOptions> {
@@ -336,7 +446,7 @@ fn instantiate<T: 'static>(
             } => {
                 // An alias of this component's own item.
                 let item = spaces.item(*sort, *index)?;
-                spaces.push(item);
+                spaces.push(item)?;
             }
             Definition::OuterAlias { sort, count, index } => {
                 let env = Env::outer(closure.env.as_ref(), *count)
@@ -349,7 +459,7 @@ fn instantiate<T: 'static>(
                         .cloned()
                         .map(Item::Component),
                 };
-                spaces.push(item.ok_or_else(|| internal("outer alias index out of range"))?);
+                spaces.push(item.ok_or_else(|| internal("outer alias index out of range"))?)?;
             }
             Definition::CoreInstantiate { module, args } => {
                 let module = spaces
@@ -523,17 +633,22 @@ fn instantiate<T: 'static>(
                     .instances
                     .get(*instance as usize)
                     .ok_or_else(|| internal("instance index out of range"))?;
-                let item = instance
-                    .export(name)
-                    .cloned()
-                    .ok_or_else(|| internal("alias of a missing export"))?;
+                // Only an instance the host made can lack what the component's types say.
+                let item = instance.export(name).cloned().ok_or_else(|| {
+                    Error::Link(format!("the imported instance has no export `{name}`"))
+                })?;
                 if item.sort() != *sort {
-                    return Err(internal("alias of the wrong sort"));
+                    return Err(Error::Link(format!(
+                        "export `{name}` of the imported instance is a {}, not a {}",
+                        item.sort().name(),
+                        sort.name()
+                    )));
                 }
                 if let Item::Type(rt) = &item {
                     state.bind_resource(*resource, rt.as_ref());
                 }
-                spaces.push(item);
+                let item = item.typed(def, spaces.funcs.len())?;
+                spaces.push(item)?;
             }
             Definition::Import {
                 name,
@@ -570,7 +685,8 @@ fn instantiate<T: 'static>(
                         "component import `{name}` has the wrong function type"
                     )));
                 }
-                spaces.push(item);
+                let item = item.typed(def, spaces.funcs.len())?;
+                spaces.push(item)?;
             }
             Definition::Export {
                 name,
@@ -583,7 +699,7 @@ fn instantiate<T: 'static>(
                     state.bind_resource(*resource, rt.as_ref());
                 }
                 exports.push((name.clone(), item.clone()));
-                spaces.push(item);
+                spaces.push(item)?;
             }
         }
     }

@@ -55,7 +55,7 @@ mod val;
 pub use compiled::Component;
 pub use errors::{AbiTrap, is_unsupported_async};
 pub use func::Func;
-pub use instance::{Instance, Linker};
+pub use instance::{Instance, Linker, LinkerInstance};
 pub use resources::ResourceAny;
 pub use types::{FuncType, ResourceType, Type};
 pub use val::Val;
