@@ -312,3 +312,33 @@ fn a_host_instance_without_the_imported_function_is_a_link_error() {
     assert!(matches!(err, Error::Link(_)), "{err}");
     assert!(err.to_string().contains("`f`"), "{err}");
 }
+
+#[test]
+fn fuel_runs_out_inside_a_component_call_as_in_a_core_call() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::new(
+        &engine,
+        r#"(component
+             (core module $m (func (export "spin") (loop $l (br $l))))
+             (core instance $i (instantiate $m))
+             (func (export "spin") (canon lift (core func $i "spin"))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(10_000).unwrap();
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let err = instance
+        .get_func("spin")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    assert_eq!(
+        err.as_trap().map(|t| t.kind()),
+        Some(ward::TrapKind::OutOfFuel),
+        "{err}"
+    );
+}
