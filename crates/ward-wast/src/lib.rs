@@ -4,6 +4,7 @@
 //! skipped directives with the reason of each failure. Used by the `ward wast` command and by the spec
 //! test driver in `tests/`.
 
+mod component;
 mod legacy_try;
 mod text;
 
@@ -172,7 +173,8 @@ impl Runner {
     ) -> Report {
         let mut report = Report::default();
         let mut threads: HashMap<String, ThreadHandle<'scope>> = HashMap::new();
-        for directive in directives {
+        let total = directives.len();
+        for (done, directive) in directives.into_iter().enumerate() {
             let line = directive.span().linecol_in(context.text).0 + 1;
             if context.trace {
                 eprintln!("{}:{line}: running", context.name);
@@ -218,7 +220,12 @@ impl Runner {
                         })
                 }
             };
+            let stop = matches!(outcome, Outcome::Unsupported(_));
             report.record(line, outcome);
+            if stop {
+                report.skipped += total - done - 1;
+                break;
+            }
         }
         // Threads nobody waited for still count.
         for (name, handle) in threads {
@@ -246,7 +253,7 @@ impl Report {
         match outcome {
             Outcome::Pass => self.passed += 1,
             Outcome::Skip => self.skipped += 1,
-            Outcome::Fail(message) => {
+            Outcome::Fail(message) | Outcome::Unsupported(message) => {
                 self.failed += 1;
                 self.failures.push(Failure { line, message });
             }
@@ -265,6 +272,8 @@ enum Outcome {
     Pass,
     Fail(String),
     Skip,
+    /// A construct ward does not support: one failure, and the rest of the script is skipped.
+    Unsupported(String),
 }
 
 macro_rules! fail {
@@ -282,11 +291,14 @@ struct Runner {
     /// Modules of another thread this thread may register (`thread … (shared (module $M))`): their
     /// shared memories.
     shared_modules: HashMap<String, Vec<(String, Extern)>>,
+    /// The script's components.
+    components: component::ComponentState,
 }
 
 impl Runner {
     fn new(engine: &Engine) -> Self {
         let engine = engine.clone();
+        let components = component::ComponentState::new(&engine);
         let mut store = Store::new(&engine, ());
         // Only fails when fuel is off, where there is nothing to set.
         let _ = store.set_fuel(u64::MAX);
@@ -302,6 +314,7 @@ impl Runner {
             definitions: HashMap::new(),
             last_definition: None,
             shared_modules: HashMap::new(),
+            components,
         }
     }
 
@@ -315,6 +328,7 @@ impl Runner {
     fn instantiate(&mut self, module: &Module, name: Option<&str>) -> Result<Instance, Error> {
         let instance = self.linker.instantiate(&mut self.store, module)?;
         self.current = Some(instance);
+        self.components.current = None;
         if let Some(name) = name {
             self.instances.insert(name.to_string(), instance);
         }
@@ -334,7 +348,10 @@ impl Runner {
         }
     }
 
-    fn run(&mut self, directive: WastDirective<'_>) -> Outcome {
+    fn run(&mut self, mut directive: WastDirective<'_>) -> Outcome {
+        if let Some(outcome) = self.run_component(&mut directive) {
+            return outcome;
+        }
         match directive {
             WastDirective::Module(mut wat) => {
                 let name = wat.name().map(|id| id.name().to_string());

@@ -30,6 +30,7 @@
 
 mod async_call;
 mod backtrace;
+pub mod component;
 mod embedder;
 mod engine;
 mod exception;

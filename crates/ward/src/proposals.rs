@@ -240,6 +240,16 @@ proposals! {
         requires: [],
         summary: "shared memories and atomic instructions",
     }
+    /// The component model: components, their types and the canonical ABI
+    /// ([`ward::component`](crate::component)). Core modules are unaffected.
+    ComponentModel {
+        cli: "component-model",
+        method: wasm_component_model,
+        default: true,
+        features: WasmFeatures::COMPONENT_MODEL,
+        requires: [],
+        summary: "the component model (`ward::component`)",
+    }
 }
 
 /// Validator features that no switch covers: the MVP and the small WebAssembly 2.0 additions.

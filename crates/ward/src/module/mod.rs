@@ -339,7 +339,11 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             ..
         } = &payload
         {
-            return Err(unsupported("the component model", range.start));
+            return Err(unsupported(
+                "the component model (this is a component: load it with \
+                 `ward::component::Component::new`)",
+                range.start,
+            ));
         }
         match validator.payload(&payload).map_err(Error::invalid)? {
             ValidPayload::Func(to_validate, body) => sections.bodies.push((to_validate, body)),

@@ -1,0 +1,440 @@
+//! Component functions ([`Func`]) and their calls: lowering arguments into the callee, calling
+//! its core function, lifting the result and running `post-return` (`Func::call`), and the core
+//! function `canon lower` makes of a component function (`lower`), all through the canonical ABI
+//! (`abi`) over a store's memory (`StoreMemory`). Used by `instance`.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::abi::{self, FlatReader, GuestMemory, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+use super::definition::StringEncoding;
+use super::errors::{internal, trap};
+use super::resources::ResourceAny;
+use super::state::{InstanceState, TASK_CONTEXT_SLOTS};
+use super::types::{FuncType, ResourceType, Type};
+use super::val::Val;
+use crate::store::{AsContextMut, Store};
+use crate::{Error, Memory, Result, ValType};
+
+/// A component function: a core function lifted with `canon lift`, or a host function.
+#[derive(Clone, Debug)]
+pub struct Func {
+    inner: Arc<FuncInner>,
+}
+
+#[derive(Debug)]
+struct FuncInner {
+    ty: FuncType,
+    kind: FuncKind,
+}
+
+#[derive(Debug)]
+enum FuncKind {
+    Lifted {
+        core: crate::Func,
+        options: ResolvedOptions,
+        instance: Arc<InstanceState>,
+    },
+    Host(HostFunc),
+}
+
+/// A host function's closure for stores holding `T`.
+pub(super) type HostFn<T> =
+    Arc<dyn Fn(&mut Store<T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync>;
+
+/// A host function's closure with its store data type erased (a [`HostFn<T>`] inside); it gets
+/// its type from the import it satisfies.
+#[derive(Clone)]
+pub(super) struct HostFunc(Arc<dyn Any + Send + Sync>);
+
+impl std::fmt::Debug for HostFunc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostFunc")
+    }
+}
+
+impl HostFunc {
+    pub(super) fn new<T: 'static>(
+        f: impl Fn(&mut Store<T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        let f: HostFn<T> = Arc::new(f);
+        HostFunc(Arc::new(f))
+    }
+}
+
+/// Canonical options with their indices resolved to items of a store.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ResolvedOptions {
+    pub(super) encoding: StringEncoding,
+    pub(super) memory: Option<Memory>,
+    pub(super) realloc: Option<crate::Func>,
+    pub(super) post_return: Option<crate::Func>,
+}
+
+/// Whether two function types have the same shape: the same names and types, resource types
+/// compared as resources (their identities are checked when handles are used).
+pub(super) fn same_shape(a: &FuncType, b: &FuncType) -> bool {
+    let text = |ty: &FuncType| {
+        let params: Vec<String> = ty.params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+        let result = ty.result.as_ref().map(|t| t.to_string());
+        (params, result)
+    };
+    text(a) == text(b)
+}
+
+/// A store's memory and `realloc`, and an instance's handle table, as the canonical ABI's
+/// [`GuestMemory`].
+struct StoreMemory<'s, T> {
+    store: &'s mut Store<T>,
+    memory: Option<Memory>,
+    realloc: Option<crate::Func>,
+    /// Whether the host is on the other side (see [`GuestMemory::host_boundary`]).
+    host: bool,
+    /// The instance whose handles the values' resources come from or go to.
+    instance: Arc<InstanceState>,
+    /// Owned handles lent to the call as borrows, returned once it is over.
+    lent: RefCell<Vec<u32>>,
+}
+
+impl<'s, T> StoreMemory<'s, T> {
+    fn new(
+        store: &'s mut Store<T>,
+        options: &ResolvedOptions,
+        instance: &Arc<InstanceState>,
+        host: bool,
+    ) -> Self {
+        StoreMemory {
+            store,
+            memory: options.memory,
+            realloc: options.realloc,
+            host,
+            instance: instance.clone(),
+            lent: RefCell::default(),
+        }
+    }
+
+    /// Returns the handles lent for the call.
+    fn end_lends(&self) {
+        let mut handles = self.instance.handles();
+        for handle in self.lent.borrow_mut().drain(..) {
+            handles.unlend(handle);
+        }
+    }
+}
+
+impl<T> GuestMemory for StoreMemory<'_, T> {
+    fn bytes(&self) -> Result<&[u8]> {
+        let memory = self
+            .memory
+            .ok_or_else(|| Error::Usage("the canonical options name no memory".into()))?;
+        Ok(memory.data(&*self.store))
+    }
+
+    fn bytes_mut(&mut self) -> Result<&mut [u8]> {
+        let memory = self
+            .memory
+            .ok_or_else(|| Error::Usage("the canonical options name no memory".into()))?;
+        Ok(memory.data_mut(&mut *self.store))
+    }
+
+    fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32> {
+        let realloc = self
+            .realloc
+            .ok_or_else(|| Error::Usage("the canonical options name no realloc".into()))?;
+        let args = [old_ptr, old_size, align, new_size].map(|x| crate::Val::I32(x as i32));
+        let mut result = [crate::Val::I32(0)];
+        realloc.call(&mut *self.store, &args, &mut result)?;
+        match result[0] {
+            crate::Val::I32(ptr) => Ok(ptr as u32),
+            _ => Err(internal("realloc returned a non-i32")),
+        }
+    }
+
+    fn host_boundary(&self) -> bool {
+        self.host
+    }
+
+    fn lift_own(&self, ty: &ResourceType, handle: u32) -> Result<ResourceAny> {
+        let expected = self.instance.resource_rt(ty);
+        self.instance
+            .handles()
+            .take_own(handle, expected.as_deref())
+    }
+
+    fn lift_borrow(&self, ty: &ResourceType, handle: u32) -> Result<ResourceAny> {
+        let expected = self.instance.resource_rt(ty);
+        let mut handles = self.instance.handles();
+        let (rt, rep) = handles.rep(handle, expected.as_deref())?;
+        if handles.lend(handle)? {
+            self.lent.borrow_mut().push(handle);
+        }
+        Ok(ResourceAny {
+            ty: rt,
+            rep,
+            own: false,
+        })
+    }
+
+    fn lower_own(&self, resource: &ResourceAny) -> Result<u32> {
+        self.instance
+            .handles()
+            .insert_own(resource.ty.clone(), resource.rep)
+    }
+
+    fn lower_borrow(&self, resource: &ResourceAny) -> Result<u32> {
+        // The instance that defines the resource type sees the representation itself.
+        if resource.ty.owner == self.instance.id {
+            return Ok(resource.rep);
+        }
+        let mut scopes = self.instance.scopes();
+        let scope = scopes
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| internal("a borrow lowered outside a call"))?;
+        scopes[scope] += 1;
+        drop(scopes);
+        self.instance
+            .handles()
+            .insert_borrow(resource.ty.clone(), resource.rep, scope)
+    }
+}
+
+fn param_types(ty: &FuncType) -> Vec<Type> {
+    ty.params.iter().map(|(_, t)| t.clone()).collect()
+}
+
+/// The core signature `canon lower` gives a component function of type `ty`.
+fn lowered_signature(ty: &FuncType) -> crate::FuncType {
+    let mut params = abi::flatten_all(ty.params.iter().map(|(_, t)| t));
+    if params.len() > MAX_FLAT_PARAMS {
+        params = vec![ValType::I32];
+    }
+    let mut results = abi::flatten_all(ty.result.iter());
+    if results.len() > MAX_FLAT_RESULTS {
+        params.push(ValType::I32);
+        results.clear();
+    }
+    crate::FuncType::new(params, results)
+}
+
+/// Makes the core function of `canon lower` of `callee` (whose type, as the lowering component
+/// sees it, is `ty`) for instance `state`.
+pub(super) fn lower<T: 'static>(
+    store: &mut Store<T>,
+    callee: Func,
+    ty: FuncType,
+    options: ResolvedOptions,
+    state: Arc<InstanceState>,
+) -> Result<crate::Func> {
+    let signature = lowered_signature(&ty);
+    crate::Func::new(&mut *store, signature, move |caller, args, results| {
+        state.check_may_leave()?;
+        let params = param_types(&ty);
+        let flat_params = abi::flatten_all(params.iter());
+        let mut memory = StoreMemory::new(caller.store, &options, &state, false);
+        let values = if flat_params.len() <= MAX_FLAT_PARAMS {
+            let mut reader = FlatReader::new(args);
+            params
+                .iter()
+                .map(|t| abi::lift_flat(&memory, options.encoding, &mut reader, t))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            let ptr = core_u32(args.first())?;
+            abi::load_spilled(&memory, options.encoding, ptr, &params)?
+        };
+        let result = callee.call_values(memory.store, &values, false);
+        memory.end_lends();
+        let result = result?;
+        if let (Some(t), Some(value)) = (&ty.result, &result) {
+            let flat_results = abi::flatten_all(std::iter::once(t));
+            if flat_results.len() <= MAX_FLAT_RESULTS {
+                let mut out = Vec::new();
+                abi::lower_flat(&mut memory, options.encoding, value, t, &mut out)?;
+                for (slot, v) in results.iter_mut().zip(out) {
+                    *slot = v;
+                }
+            } else {
+                let ptr = core_u32(args.last())?;
+                if !ptr.is_multiple_of(abi::alignment(t)) {
+                    return Err(trap("unaligned pointer"));
+                }
+                abi::store(&mut memory, options.encoding, value, t, ptr)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Calls host function `host` of type `ty`, checking the result it gives.
+fn call_host<T: 'static>(
+    store: &mut Store<T>,
+    ty: &FuncType,
+    host: &HostFunc,
+    params: &[Val],
+) -> Result<Option<Val>> {
+    let f = host.0.downcast_ref::<HostFn<T>>().ok_or_else(|| {
+        Error::Usage("a host function called with a store of another data type".into())
+    })?;
+    let mut results = vec![Val::Bool(false); usize::from(ty.result.is_some())];
+    f(store, params, &mut results)?;
+    let result = results.pop();
+    if let (Some(t), Some(value)) = (&ty.result, &result) {
+        value.check(t).map_err(|e| {
+            Error::Usage(format!(
+                "the host function returned a value of the wrong type: {e}"
+            ))
+        })?;
+    }
+    Ok(result)
+}
+
+pub(super) fn core_u32(value: Option<&crate::Val>) -> Result<u32> {
+    match value {
+        Some(crate::Val::I32(x)) => Ok(*x as u32),
+        _ => Err(internal("expected an i32 pointer")),
+    }
+}
+
+impl Func {
+    /// A function lifted with `canon lift` from `core`, in instance `instance`.
+    pub(super) fn lifted(
+        ty: FuncType,
+        core: crate::Func,
+        options: ResolvedOptions,
+        instance: Arc<InstanceState>,
+    ) -> Func {
+        Func {
+            inner: Arc::new(FuncInner {
+                ty,
+                kind: FuncKind::Lifted {
+                    core,
+                    options,
+                    instance,
+                },
+            }),
+        }
+    }
+
+    /// Host function `host` at the type of the import it satisfies.
+    pub(super) fn host(ty: FuncType, host: HostFunc) -> Func {
+        Func {
+            inner: Arc::new(FuncInner {
+                ty,
+                kind: FuncKind::Host(host),
+            }),
+        }
+    }
+
+    /// The function's component type.
+    pub fn ty(&self) -> &FuncType {
+        &self.inner.ty
+    }
+
+    /// Calls the function with `params`, writing its result (if it has one) to `results`, which
+    /// must have room for exactly that many values. Runs the `post-return` function, if any,
+    /// before returning.
+    pub fn call<T: 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let ty = &self.inner.ty;
+        if params.len() != ty.params.len() {
+            return Err(Error::Usage(format!(
+                "expected {} arguments, got {}",
+                ty.params.len(),
+                params.len()
+            )));
+        }
+        let expected_results = usize::from(ty.result.is_some());
+        if results.len() != expected_results {
+            return Err(Error::Usage(format!(
+                "expected room for {expected_results} results, got {}",
+                results.len()
+            )));
+        }
+        for (value, (_, t)) in params.iter().zip(ty.params.iter()) {
+            value.check(t)?;
+        }
+        if let Some(result) = self.call_values(store.as_context_mut(), params, true)? {
+            results[0] = result;
+        }
+        Ok(())
+    }
+
+    /// Lowers `params` into the callee, calls its core function, lifts the result and runs
+    /// `post-return`; `host` says whether the caller is the host or another component.
+    fn call_values<T: 'static>(
+        &self,
+        store: &mut Store<T>,
+        params: &[Val],
+        host: bool,
+    ) -> Result<Option<Val>> {
+        let ty = &self.inner.ty;
+        let (core, options, instance) = match &self.inner.kind {
+            FuncKind::Lifted {
+                core,
+                options,
+                instance,
+            } => (core, options, instance),
+            FuncKind::Host(host) => return call_host(store, ty, host, params),
+        };
+        if !instance.may_enter.swap(false, Ordering::Relaxed) {
+            return Err(trap("cannot enter component instance"));
+        }
+        instance.scopes().push(0);
+        instance.task_contexts().push([0; TASK_CONTEXT_SLOTS]);
+        let types = param_types(ty);
+        let mut memory = StoreMemory::new(store, options, instance, host);
+        let flat_params = abi::flatten_all(types.iter());
+        let mut core_args = Vec::with_capacity(flat_params.len());
+        if flat_params.len() <= MAX_FLAT_PARAMS {
+            for (value, t) in params.iter().zip(&types) {
+                abi::lower_flat(&mut memory, options.encoding, value, t, &mut core_args)?;
+            }
+        } else {
+            let ptr = abi::store_spilled(&mut memory, options.encoding, params, &types)?;
+            core_args.push(crate::Val::I32(ptr as i32));
+        }
+        let store = memory.store;
+        let core_ty = core.ty(&*store);
+        let mut core_results: Vec<crate::Val> = core_ty
+            .results()
+            .iter()
+            .map(|t| crate::Val::default_for(*t).unwrap_or(crate::Val::I32(0)))
+            .collect();
+        core.call(&mut *store, &core_args, &mut core_results)?;
+        let borrows_left = instance.scopes().pop().unwrap_or(0);
+        if borrows_left != 0 {
+            return Err(trap("borrow handles still remain at the end of the call"));
+        }
+        let memory = StoreMemory::new(store, options, instance, host);
+        let result = match &ty.result {
+            None => None,
+            Some(t) => {
+                let flat = abi::flatten_all(std::iter::once(t));
+                if flat.len() <= MAX_FLAT_RESULTS {
+                    let mut reader = FlatReader::new(&core_results);
+                    Some(abi::lift_flat(&memory, options.encoding, &mut reader, t)?)
+                } else {
+                    let ptr = core_u32(core_results.first())?;
+                    let mut values =
+                        abi::load_spilled(&memory, options.encoding, ptr, std::slice::from_ref(t))?;
+                    values.pop()
+                }
+            }
+        };
+        let store = memory.store;
+        if let Some(post_return) = options.post_return {
+            instance.may_leave.store(false, Ordering::Relaxed);
+            post_return.call(&mut *store, &core_results, &mut [])?;
+            instance.may_leave.store(true, Ordering::Relaxed);
+        }
+        instance.task_contexts().pop();
+        instance.may_enter.store(true, Ordering::Relaxed);
+        Ok(result)
+    }
+}

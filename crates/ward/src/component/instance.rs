@@ -1,0 +1,709 @@
+//! Instantiation of components and calls of component functions: [`Linker`], [`Instance`] and
+//! [`Func`].
+//!
+//! Instantiation replays a `ComponentDef`'s definitions in order, rebuilding each index space in a
+//! store: core modules are instantiated with [`crate::Instance::new`], `canon lift` pairs a core
+//! function with its options (memory, `realloc`, `post-return`, string encoding) into a component
+//! [`Func`], and `canon lower` makes a host function in the store that lifts its core arguments
+//! from the caller's memory, calls the component function, and lowers the result back (`abi`).
+//! Each component instance has the `may_enter`/`may_leave` flags the canonical ABI checks, a
+//! handle table for resources (`resources`), and the resource types its definitions made.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::builtins::{resource_intrinsic, task_builtin, unsupported_builtin};
+use super::compiled::Component;
+use super::definition::{CanonOptions, ComponentDef, CoreSort, Definition, Sort};
+use super::errors::internal;
+use super::func::{Func, HostFunc, ResolvedOptions, lower, same_shape};
+use super::resources::{ResourceRt, fresh_id};
+use super::state::InstanceState;
+use super::val::Val;
+use crate::store::{AsContextMut, Store, StoreContextMut};
+use crate::{Engine, Error, Extern, Module, Result};
+
+/// Something a component instance exports, or a component imports.
+#[derive(Clone, Debug)]
+enum Item {
+    Module(Module),
+    Func(Func),
+    Instance(Instance),
+    Component(ComponentClosure),
+    /// A type: its run-time resource type if it is a resource type.
+    Type(Option<Arc<ResourceRt>>),
+    /// A host function, which gets its type when it enters a component's function space.
+    HostFunc(HostFunc),
+}
+
+impl Item {
+    /// The item as it enters the function space at `index` of `def`: a host function takes the
+    /// type the component gives that function.
+    fn typed(self, def: &ComponentDef, index: usize) -> Result<Item> {
+        match self {
+            Item::HostFunc(host) => {
+                let ty = def
+                    .func_types
+                    .get(index)
+                    .cloned()
+                    .ok_or_else(|| internal("no type for an imported function"))?;
+                Ok(Item::Func(Func::host(ty, host)))
+            }
+            item => Ok(item),
+        }
+    }
+}
+
+impl Item {
+    fn sort(&self) -> Sort {
+        match self {
+            Item::Module(_) => Sort::Module,
+            Item::Func(_) | Item::HostFunc(_) => Sort::Func,
+            Item::Instance(_) => Sort::Instance,
+            Item::Component(_) => Sort::Component,
+            Item::Type(_) => Sort::Type,
+        }
+    }
+}
+
+/// An instance of a component: its exports by name.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    exports: Arc<Vec<(String, Item)>>,
+}
+
+impl Instance {
+    fn export(&self, name: &str) -> Option<&Item> {
+        self.exports.iter().find(|(n, _)| n == name).map(|(_, i)| i)
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, name: &str) -> Option<Func> {
+        match self.export(name)? {
+            Item::Func(f) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// The exported instance `name`.
+    pub fn get_instance(&self, name: &str) -> Option<Instance> {
+        match self.export(name)? {
+            Item::Instance(i) => Some(i.clone()),
+            _ => None,
+        }
+    }
+
+    /// The names of the exports, in order.
+    pub fn export_names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.exports.iter().map(|(n, _)| n.as_str())
+    }
+}
+
+/// Resolves a component's imports and instantiates it. Imports are defined by their exact name:
+/// host functions ([`Linker::func_new`], or inside an instance: [`Linker::instance`]), and the
+/// functions ([`Linker::define_func`]) and instances ([`Linker::define_instance`]) of other
+/// components.
+///
+/// ```
+/// use ward::component::{Component, Linker, Val};
+/// use ward::{Engine, Store};
+///
+/// let engine = Engine::default();
+/// let component = Component::new(&engine, r#"
+///     (component
+///       (import "host:math/ops" (instance $ops (export "double" (func (param "x" u32) (result u32)))))
+///       (alias export $ops "double" (func $double))
+///       (core func $double' (canon lower (func $double)))
+///       (core module $m
+///         (import "" "double" (func $double (param i32) (result i32)))
+///         (func (export "run") (result i32) (call $double (i32.const 21))))
+///       (core instance $i (instantiate $m (with "" (instance (export "double" (func $double'))))))
+///       (func (export "run") (result u32) (canon lift (core func $i "run"))))
+/// "#)?;
+/// let mut linker = Linker::<()>::new(&engine);
+/// linker.instance("host:math/ops").func_new("double", |_store, params, results| {
+///     let Val::U32(x) = params[0] else { unreachable!("the import's type says u32") };
+///     results[0] = Val::U32(x * 2);
+///     Ok(())
+/// });
+/// let mut store = Store::new(&engine, ());
+/// let instance = linker.instantiate(&mut store, &component)?;
+/// let mut result = [Val::U32(0)];
+/// instance.get_func("run").unwrap().call(&mut store, &[], &mut result)?;
+/// assert_eq!(result[0], Val::U32(42));
+/// # Ok::<(), ward::Error>(())
+/// ```
+pub struct Linker<T> {
+    engine: Engine,
+    definitions: HashMap<String, Item>,
+    /// Instances of host functions, by import name.
+    host_instances: HashMap<String, Vec<(String, Item)>>,
+    _data: PhantomData<fn(T) -> T>,
+}
+
+/// The host functions of one instance import, defined through [`Linker::instance`].
+pub struct LinkerInstance<'a, T> {
+    items: &'a mut Vec<(String, Item)>,
+    _data: PhantomData<fn(T) -> T>,
+}
+
+impl<T: 'static> LinkerInstance<'_, T> {
+    /// Defines the instance's export `name` as a host function; it takes the type the importing
+    /// component gives it. Arguments arrive as [`Val`]s; the result goes in `results[0]`.
+    pub fn func_new(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> &mut Self {
+        let item = Item::HostFunc(HostFunc::new(f));
+        match self.items.iter_mut().find(|(n, _)| n == name) {
+            Some((_, existing)) => *existing = item,
+            None => self.items.push((name.to_string(), item)),
+        }
+        self
+    }
+}
+
+impl<T: 'static> Linker<T> {
+    /// A linker with no definitions.
+    pub fn new(engine: &Engine) -> Self {
+        Linker {
+            engine: engine.clone(),
+            definitions: HashMap::new(),
+            host_instances: HashMap::new(),
+            _data: PhantomData,
+        }
+    }
+
+    /// Defines the import `name` as a host function; it takes the type the importing component
+    /// gives it. Arguments arrive as [`Val`]s; the result goes in `results[0]`.
+    pub fn func_new(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.definitions
+            .insert(name.to_string(), Item::HostFunc(HostFunc::new(f)));
+        self
+    }
+
+    /// The host functions of the instance import `name` (made empty the first time).
+    pub fn instance(&mut self, name: &str) -> LinkerInstance<'_, T> {
+        LinkerInstance {
+            items: self.host_instances.entry(name.to_string()).or_default(),
+            _data: PhantomData,
+        }
+    }
+
+    /// The engine of the linker.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Defines the import `name` as component function `func`.
+    pub fn define_func(&mut self, name: &str, func: Func) -> &mut Self {
+        self.definitions.insert(name.to_string(), Item::Func(func));
+        self
+    }
+
+    /// Defines the import `name` as component instance `instance`.
+    pub fn define_instance(&mut self, name: &str, instance: Instance) -> &mut Self {
+        self.definitions
+            .insert(name.to_string(), Item::Instance(instance));
+        self
+    }
+
+    /// Instantiates `component` in `store`.
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        component: &Component,
+    ) -> Result<Instance> {
+        let store = store.as_context_mut();
+        let def = &component.inner.def;
+        let mut definitions = self.definitions.clone();
+        for (name, items) in &self.host_instances {
+            let instance = Instance {
+                exports: Arc::new(items.clone()),
+            };
+            definitions.insert(name.clone(), Item::Instance(instance));
+        }
+        for (name, sort) in &def.imports {
+            if *sort == Sort::Type && !definitions.contains_key(name) {
+                // Checked where it is imported: only resource types need a definition.
+                continue;
+            }
+            let Some(item) = definitions.get(name) else {
+                return Err(Error::Link(format!(
+                    "component import `{name}` ({}) has no definition",
+                    sort.name()
+                )));
+            };
+            if item.sort() != *sort {
+                return Err(Error::Link(format!(
+                    "component import `{name}` expects a {}, found a {}",
+                    sort.name(),
+                    item.sort().name()
+                )));
+            }
+        }
+        let closure = ComponentClosure {
+            def: def.clone(),
+            env: None,
+        };
+        instantiate(store, &closure, &definitions, 0)
+    }
+}
+
+/// Deepest nesting of component instantiations (each `instantiate` of a nested component adds
+/// one); bounds the host stack a hostile component can use.
+const MAX_INSTANTIATION_DEPTH: usize = 100;
+
+/// A core instance: a module's instance or a bundle of core items.
+#[derive(Clone)]
+enum CoreInstance {
+    Module(crate::Instance),
+    Bundle(Arc<Vec<(String, Extern)>>),
+}
+
+/// The index spaces of one component instance under construction.
+#[derive(Default)]
+struct Spaces {
+    core_funcs: Vec<crate::Func>,
+    core_tables: Vec<Extern>,
+    core_memories: Vec<Extern>,
+    core_globals: Vec<Extern>,
+    core_tags: Vec<Extern>,
+    core_instances: Vec<CoreInstance>,
+    modules: Vec<Module>,
+    funcs: Vec<Func>,
+    instances: Vec<Instance>,
+    components: Vec<ComponentClosure>,
+    types: Vec<Option<Arc<ResourceRt>>>,
+}
+
+/// A component definition with what it captured of the instances it was defined in: the modules
+/// and components its outer aliases may name.
+#[derive(Clone, Debug)]
+struct ComponentClosure {
+    def: Arc<ComponentDef>,
+    env: Option<Arc<Env>>,
+}
+
+/// The module and component spaces of an instance as a nested component saw them when it was
+/// defined, and the same for the instances around it.
+#[derive(Debug)]
+struct Env {
+    modules: Vec<Module>,
+    components: Vec<ComponentClosure>,
+    parent: Option<Arc<Env>>,
+}
+
+impl Env {
+    /// The environment `count` components out (1 is the defining instance).
+    fn outer(env: Option<&Arc<Env>>, count: u32) -> Option<&Arc<Env>> {
+        let mut at = env?;
+        for _ in 1..count {
+            at = at.parent.as_ref()?;
+        }
+        Some(at)
+    }
+}
+
+impl Spaces {
+    fn core_extern(&self, sort: CoreSort, index: u32) -> Result<Extern> {
+        let index = index as usize;
+        let item = match sort {
+            CoreSort::Func => self.core_funcs.get(index).map(|f| Extern::Func(*f)),
+            CoreSort::Table => self.core_tables.get(index).cloned(),
+            CoreSort::Memory => self.core_memories.get(index).cloned(),
+            CoreSort::Global => self.core_globals.get(index).cloned(),
+            CoreSort::Tag => self.core_tags.get(index).cloned(),
+        };
+        item.ok_or_else(|| internal("core index out of range"))
+    }
+
+    fn push_core(&mut self, sort: CoreSort, item: Extern) -> Result<()> {
+        match sort {
+            CoreSort::Func => self.core_funcs.push(
+                item.into_func()
+                    .ok_or_else(|| internal("core alias of the wrong sort"))?,
+            ),
+            CoreSort::Table => self.core_tables.push(item),
+            CoreSort::Memory => self.core_memories.push(item),
+            CoreSort::Global => self.core_globals.push(item),
+            CoreSort::Tag => self.core_tags.push(item),
+        }
+        Ok(())
+    }
+
+    fn item(&self, sort: Sort, index: u32) -> Result<Item> {
+        let index = index as usize;
+        let item = match sort {
+            Sort::Module => self.modules.get(index).cloned().map(Item::Module),
+            Sort::Func => self.funcs.get(index).cloned().map(Item::Func),
+            Sort::Instance => self.instances.get(index).cloned().map(Item::Instance),
+            Sort::Component => self.components.get(index).cloned().map(Item::Component),
+            Sort::Type => self.types.get(index).cloned().map(Item::Type),
+            Sort::Value => None,
+        };
+        item.ok_or_else(|| internal("component index out of range"))
+    }
+
+    /// Adds `item` to its index space; a host function must have been typed first
+    /// ([`Item::typed`]).
+    fn push(&mut self, item: Item) -> Result<()> {
+        match item {
+            Item::Module(m) => self.modules.push(m),
+            Item::Func(f) => self.funcs.push(f),
+            Item::Instance(i) => self.instances.push(i),
+            Item::Component(c) => self.components.push(c),
+            Item::Type(t) => self.types.push(t),
+            Item::HostFunc(_) => return Err(internal("an untyped host function")),
+        }
+        Ok(())
+    }
+
+    fn resolve_options(&self, options: &CanonOptions) -> Result<ResolvedOptions> {
+        let memory = match options.memory {
+            None => None,
+            Some(i) => match self.core_extern(CoreSort::Memory, i)? {
+                Extern::Memory(m) => Some(m),
+                _ => {
+                    return Err(Error::Instantiation(
+                        "canonical options name a shared memory, which ward does not support here"
+                            .into(),
+                    ));
+                }
+            },
+        };
+        let func = |i: Option<u32>| -> Result<Option<crate::Func>> {
+            i.map(|i| {
+                self.core_funcs
+                    .get(i as usize)
+                    .copied()
+                    .ok_or_else(|| internal("core function index out of range"))
+            })
+            .transpose()
+        };
+        Ok(ResolvedOptions {
+            encoding: options.string_encoding,
+            memory,
+            realloc: func(options.realloc)?,
+            post_return: func(options.post_return)?,
+        })
+    }
+}
+
+fn core_instance_export<T>(
+    store: &Store<T>,
+    instance: &CoreInstance,
+    name: &str,
+) -> Option<Extern> {
+    match instance {
+        CoreInstance::Module(i) => i.get_export(store, name),
+        CoreInstance::Bundle(items) => items
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e.clone()),
+    }
+}
+
+fn instantiate<T: 'static>(
+    store: &mut Store<T>,
+    closure: &ComponentClosure,
+    imports: &HashMap<String, Item>,
+    depth: usize,
+) -> Result<Instance> {
+    let def = &*closure.def;
+    if depth > MAX_INSTANTIATION_DEPTH {
+        return Err(Error::Instantiation(format!(
+            "components nest more than {MAX_INSTANTIATION_DEPTH} instantiations deep"
+        )));
+    }
+    let state = InstanceState::new();
+    let mut spaces = Spaces::default();
+    let mut exports = Vec::new();
+    for definition in &def.definitions {
+        match definition {
+            Definition::Module(module) => spaces.modules.push(module.clone()),
+            Definition::Component(component) => {
+                let env = Env {
+                    modules: spaces.modules.clone(),
+                    components: spaces.components.clone(),
+                    parent: closure.env.clone(),
+                };
+                spaces.components.push(ComponentClosure {
+                    def: component.clone(),
+                    env: Some(Arc::new(env)),
+                });
+            }
+            Definition::OuterAlias {
+                sort,
+                count: 0,
+                index,
+            } => {
+                // An alias of this component's own item.
+                let item = spaces.item(*sort, *index)?;
+                spaces.push(item)?;
+            }
+            Definition::OuterAlias { sort, count, index } => {
+                let env = Env::outer(closure.env.as_ref(), *count)
+                    .ok_or_else(|| internal("an outer alias beyond the captured environment"))?;
+                let item = match sort {
+                    Sort::Module => env.modules.get(*index as usize).cloned().map(Item::Module),
+                    _ => env
+                        .components
+                        .get(*index as usize)
+                        .cloned()
+                        .map(Item::Component),
+                };
+                spaces.push(item.ok_or_else(|| internal("outer alias index out of range"))?)?;
+            }
+            Definition::CoreInstantiate { module, args } => {
+                let module = spaces
+                    .modules
+                    .get(*module as usize)
+                    .cloned()
+                    .ok_or_else(|| internal("module index out of range"))?;
+                let mut resolved = Vec::with_capacity(module.imports().len());
+                for (module_name, name, _) in module.imports() {
+                    let (_, instance) = args
+                        .iter()
+                        .find(|(arg, _)| arg == module_name)
+                        .ok_or_else(|| {
+                            Error::Link(format!(
+                                "no instance given for core import module `{module_name}`"
+                            ))
+                        })?;
+                    let instance = spaces
+                        .core_instances
+                        .get(*instance as usize)
+                        .ok_or_else(|| internal("core instance index out of range"))?;
+                    let item = core_instance_export(store, instance, name).ok_or_else(|| {
+                        Error::Link(format!(
+                            "core import `{module_name}::{name}` is not exported"
+                        ))
+                    })?;
+                    resolved.push(item);
+                }
+                let instance = crate::Instance::new(&mut *store, &module, &resolved)?;
+                spaces.core_instances.push(CoreInstance::Module(instance));
+            }
+            Definition::CoreInstanceFromExports(items) => {
+                let bundle = items
+                    .iter()
+                    .map(|(name, sort, index)| {
+                        Ok((name.clone(), spaces.core_extern(*sort, *index)?))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                spaces
+                    .core_instances
+                    .push(CoreInstance::Bundle(Arc::new(bundle)));
+            }
+            Definition::CoreAlias {
+                instance,
+                name,
+                sort,
+            } => {
+                let instance = spaces
+                    .core_instances
+                    .get(*instance as usize)
+                    .ok_or_else(|| internal("core instance index out of range"))?;
+                let item = core_instance_export(store, instance, name)
+                    .ok_or_else(|| internal("core alias of a missing export"))?;
+                spaces.push_core(*sort, item)?;
+            }
+            Definition::Lower { func, options } => {
+                let callee = spaces
+                    .funcs
+                    .get(*func as usize)
+                    .cloned()
+                    .ok_or_else(|| internal("function index out of range"))?;
+                let options = spaces.resolve_options(options)?;
+                // Arguments are lifted with the lowering component's view of the type: its
+                // resource types are the ones its instance knows.
+                let ty = def
+                    .func_types
+                    .get(*func as usize)
+                    .cloned()
+                    .ok_or_else(|| internal("no type for a lowered function"))?;
+                let core = lower(store, callee, ty, options, state.clone())?;
+                spaces.core_funcs.push(core);
+            }
+            Definition::ResourceIntrinsic {
+                intrinsic,
+                resource,
+            } => {
+                let rt = spaces
+                    .types
+                    .get(*resource as usize)
+                    .cloned()
+                    .flatten()
+                    .ok_or_else(|| internal("a resource builtin of a type that is no resource"))?;
+                let core = resource_intrinsic(store, *intrinsic, rt, state.clone())?;
+                spaces.core_funcs.push(core);
+            }
+            Definition::TaskBuiltin(builtin) => {
+                let core = task_builtin(store, *builtin, state.clone())?;
+                spaces.core_funcs.push(core);
+            }
+            Definition::UnsupportedBuiltin {
+                feature,
+                signature,
+                offset,
+            } => {
+                let core = unsupported_builtin(
+                    store,
+                    feature.clone(),
+                    signature.clone(),
+                    *offset,
+                    state.clone(),
+                )?;
+                spaces.core_funcs.push(core);
+            }
+            Definition::DefineResource { id, dtor } => {
+                let dtor = dtor
+                    .map(|i| {
+                        spaces
+                            .core_funcs
+                            .get(i as usize)
+                            .copied()
+                            .ok_or_else(|| internal("destructor index out of range"))
+                    })
+                    .transpose()?;
+                let rt = Arc::new(ResourceRt {
+                    id: fresh_id(),
+                    owner: state.id,
+                    dtor,
+                });
+                state.bind_resource(Some(*id), Some(&rt));
+                spaces.types.push(Some(rt));
+            }
+            Definition::Type { resource } => {
+                let rt = resource.and_then(|r| state.resource_rt(&r));
+                spaces.types.push(rt);
+            }
+            Definition::Lift { core_func, options } => {
+                let ty = def
+                    .func_types
+                    .get(spaces.funcs.len())
+                    .cloned()
+                    .ok_or_else(|| internal("no type for a lifted function"))?;
+                let core = spaces
+                    .core_funcs
+                    .get(*core_func as usize)
+                    .copied()
+                    .ok_or_else(|| internal("core function index out of range"))?;
+                let options = spaces.resolve_options(options)?;
+                spaces
+                    .funcs
+                    .push(Func::lifted(ty, core, options, state.clone()));
+            }
+            Definition::Instantiate { component, args } => {
+                let component = spaces
+                    .components
+                    .get(*component as usize)
+                    .cloned()
+                    .ok_or_else(|| internal("component index out of range"))?;
+                let mut nested_imports = HashMap::new();
+                for (name, sort, index) in args {
+                    nested_imports.insert(name.clone(), spaces.item(*sort, *index)?);
+                }
+                let instance = instantiate(store, &component, &nested_imports, depth + 1)?;
+                spaces.instances.push(instance);
+            }
+            Definition::InstanceFromExports(items) => {
+                let items = items
+                    .iter()
+                    .map(|(name, sort, index)| Ok((name.clone(), spaces.item(*sort, *index)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                spaces.instances.push(Instance {
+                    exports: Arc::new(items),
+                });
+            }
+            Definition::Alias {
+                instance,
+                name,
+                sort,
+                resource,
+            } => {
+                let instance = spaces
+                    .instances
+                    .get(*instance as usize)
+                    .ok_or_else(|| internal("instance index out of range"))?;
+                // Only an instance the host made can lack what the component's types say.
+                let item = instance.export(name).cloned().ok_or_else(|| {
+                    Error::Link(format!("the imported instance has no export `{name}`"))
+                })?;
+                if item.sort() != *sort {
+                    return Err(Error::Link(format!(
+                        "export `{name}` of the imported instance is a {}, not a {}",
+                        item.sort().name(),
+                        sort.name()
+                    )));
+                }
+                if let Item::Type(rt) = &item {
+                    state.bind_resource(*resource, rt.as_ref());
+                }
+                let item = item.typed(def, spaces.funcs.len())?;
+                spaces.push(item)?;
+            }
+            Definition::Import {
+                name,
+                sort,
+                resource,
+            } => {
+                let item = match imports.get(name) {
+                    Some(item) => item.clone(),
+                    // A type that is not a resource needs nothing at run time.
+                    None if *sort == Sort::Type && resource.is_none() => Item::Type(None),
+                    None => {
+                        return Err(Error::Link(format!(
+                            "component import `{name}` has no definition"
+                        )));
+                    }
+                };
+                if let Item::Type(rt) = &item {
+                    state.bind_resource(*resource, rt.as_ref());
+                }
+                if item.sort() != *sort {
+                    return Err(Error::Link(format!(
+                        "component import `{name}` expects a {}, found a {}",
+                        sort.name(),
+                        item.sort().name()
+                    )));
+                }
+                // Nested instantiations were checked by the validator; only the host's
+                // definitions need a check.
+                if let (0, Item::Func(f), Some(expected)) =
+                    (depth, &item, def.func_types.get(spaces.funcs.len()))
+                    && !same_shape(f.ty(), expected)
+                {
+                    return Err(Error::Link(format!(
+                        "component import `{name}` has the wrong function type"
+                    )));
+                }
+                let item = item.typed(def, spaces.funcs.len())?;
+                spaces.push(item)?;
+            }
+            Definition::Export {
+                name,
+                sort,
+                index,
+                resource,
+            } => {
+                let item = spaces.item(*sort, *index)?;
+                if let Item::Type(rt) = &item {
+                    state.bind_resource(*resource, rt.as_ref());
+                }
+                exports.push((name.clone(), item.clone()));
+                spaces.push(item)?;
+            }
+        }
+    }
+    Ok(Instance {
+        exports: Arc::new(exports),
+    })
+}

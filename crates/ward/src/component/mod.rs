@@ -1,0 +1,61 @@
+//! The component model: [`Component`]s, compiled from binary or text and validated with
+//! wasmparser's component-model validator, shaped like Wasmtime's `wasmtime::component`.
+//!
+//! - `compiled`: [`Component`], what `Component::new` returns.
+//! - `parse` walks a component binary into a `ComponentDef` (`definition`): its definitions in
+//!   order, nested core modules compiled with [`Module`](crate::Module), outer aliases of what
+//!   enclosing components define resolved.
+//! - `types`: ward's view of component value types ([`Type`], [`FuncType`]); `val`: [`Val`].
+//! - `instance`: [`Linker`] and [`Instance`]: instantiation replays the definitions in a store,
+//!   with each instance's canonical-ABI state in `state` and its builtins made by `builtins`.
+//! - `func`: [`Func`] and its calls, through the canonical ABI: `abi` (lifting and lowering),
+//!   `layout` (sizes, alignments, flattening), `strings`, `guest` (memory and `realloc`), and
+//!   `resources` (handle tables, [`ResourceAny`]).
+//! - `errors`: [`AbiTrap`] and the unsupported-async error.
+//!
+//! The async ABI is not supported. A component with an `async` lift or lower or an `async`
+//! function type, or with `stream`, `future` or `error-context` in a function type, is valid but
+//! fails to compile with [`Error::Unsupported`](crate::Error::Unsupported) whose feature starts
+//! with `async` ([`is_unsupported_async`]). The async builtins (`task.return`, `waitable-set.new`,
+//! …) are made when a component defines them, and fail with that error when called;
+//! `context.get`/`set` and `backpressure.inc`/`dec` work, in synchronous calls. Depends on
+//! `module`, `engine`, `func` and `store`.
+//!
+//! ```
+//! use ward::Engine;
+//! use ward::component::Component;
+//!
+//! let engine = Engine::default();
+//! let component = Component::new(&engine, r#"
+//!     (component
+//!       (core module $m (func (export "answer") (result i32) i32.const 42))
+//!       (core instance $i (instantiate $m))
+//!       (func (export "answer") (result u32) (canon lift (core func $i "answer"))))
+//! "#)?;
+//! assert_eq!(component.exports().collect::<Vec<_>>(), ["answer"]);
+//! # Ok::<(), ward::Error>(())
+//! ```
+
+mod abi;
+mod builtins;
+mod compiled;
+mod definition;
+mod errors;
+mod func;
+mod guest;
+mod instance;
+mod layout;
+mod parse;
+mod resources;
+mod state;
+mod strings;
+mod types;
+mod val;
+
+pub use compiled::Component;
+pub use errors::{AbiTrap, is_unsupported_async};
+pub use func::Func;
+pub use instance::{Instance, Linker, LinkerInstance};
+pub use resources::ResourceAny;
+pub use types::{FuncType, ResourceType, Type};
+pub use val::Val;

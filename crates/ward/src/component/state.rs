@@ -1,0 +1,85 @@
+//! The canonical ABI's state of one component instance ([`InstanceState`]): the `may_enter` and
+//! `may_leave` flags, the handle table, the run-time resource types its definitions made, and the
+//! per-call borrow scopes and task-local storage. Made by `instance`; used by `func` and
+//! `builtins`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::errors::trap;
+use super::resources::{HandleTable, ResourceRt, fresh_id};
+use super::types::ResourceType;
+use crate::Result;
+
+/// The canonical ABI's per-instance state.
+#[derive(Debug)]
+pub(super) struct InstanceState {
+    pub(super) id: u64,
+    /// Cleared while a call into the instance runs (and for good after a trap in it).
+    pub(super) may_enter: AtomicBool,
+    /// Cleared while the instance runs `post-return`.
+    pub(super) may_leave: AtomicBool,
+    pub(super) handles: Mutex<HandleTable>,
+    /// The run-time resource type behind each static resource id of the component's types.
+    pub(super) resources: Mutex<HashMap<ResourceType, Arc<ResourceRt>>>,
+    /// For each call into the instance in progress (innermost last), how many borrowed handles
+    /// it holds; each must be dropped before the call returns.
+    pub(super) borrow_scopes: Mutex<Vec<u32>>,
+    /// The task-local storage (`context.get`/`context.set`) of each call into the instance in
+    /// progress, innermost last; it lasts until the call's `post-return` is over.
+    pub(super) task_contexts: Mutex<Vec<[u32; TASK_CONTEXT_SLOTS]>>,
+    /// The backpressure counter (`backpressure.inc`/`dec`); synchronous calls never wait on it.
+    pub(super) backpressure: Mutex<u32>,
+}
+
+/// The slots of task-local storage (the threading proposal's two).
+pub(super) const TASK_CONTEXT_SLOTS: usize = 2;
+
+impl InstanceState {
+    pub(super) fn new() -> Arc<Self> {
+        Arc::new(InstanceState {
+            id: fresh_id(),
+            may_enter: AtomicBool::new(true),
+            may_leave: AtomicBool::new(true),
+            handles: Mutex::default(),
+            resources: Mutex::default(),
+            borrow_scopes: Mutex::default(),
+            task_contexts: Mutex::default(),
+            backpressure: Mutex::default(),
+        })
+    }
+
+    /// Traps unless the instance may call out (it may not while it runs `post-return`).
+    pub(super) fn check_may_leave(&self) -> Result<()> {
+        if self.may_leave.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(trap("cannot leave component instance"))
+        }
+    }
+
+    pub(super) fn handles(&self) -> MutexGuard<'_, HandleTable> {
+        self.handles.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn scopes(&self) -> MutexGuard<'_, Vec<u32>> {
+        self.borrow_scopes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn task_contexts(&self) -> MutexGuard<'_, Vec<[u32; TASK_CONTEXT_SLOTS]>> {
+        self.task_contexts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn resource_rt(&self, ty: &ResourceType) -> Option<Arc<ResourceRt>> {
+        let resources = self.resources.lock().unwrap_or_else(|e| e.into_inner());
+        resources.get(ty).cloned()
+    }
+
+    pub(super) fn bind_resource(&self, ty: Option<ResourceType>, rt: Option<&Arc<ResourceRt>>) {
+        if let (Some(ty), Some(rt)) = (ty, rt) {
+            let mut resources = self.resources.lock().unwrap_or_else(|e| e.into_inner());
+            resources.insert(ty, rt.clone());
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The component API through the public interface: compiling, instantiating and calling
+//! components, the errors for what ward does not run, and the engine switch.
+
+use ward::component::{AbiTrap, Component, Linker, Type, Val};
+use ward::{Config, Engine, Error, Module, Store};
+
+/// A component whose core module keeps strings and lists in its memory, with a bump allocator.
+const GREETER: &str = r#"
+(component
+  (core module $m
+    (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $ptr i32)
+      (local.set $ptr (i32.and (i32.add (global.get $next) (i32.sub (local.get 2) (i32.const 1)))
+                               (i32.sub (i32.const 0) (local.get 2))))
+      (global.set $next (i32.add (local.get $ptr) (local.get 3)))
+      (local.get $ptr))
+    ;; Returns its string argument unchanged: (ptr, len) stored at 16 and 20.
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 16) (local.get 0))
+      (i32.store (i32.const 20) (local.get 1))
+      (i32.const 16))
+    (func (export "sum") (param i32 i32) (result i32)
+      (local $total i32)
+      (block $done
+        (loop $next
+          (br_if $done (i32.eqz (local.get 1)))
+          (local.set $total (i32.add (local.get $total) (i32.load (local.get 0))))
+          (local.set 0 (i32.add (local.get 0) (i32.const 4)))
+          (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+          (br $next)))
+      (local.get $total))
+    (func (export "fail") unreachable))
+  (core instance $i (instantiate $m))
+  (func (export "echo") (param "s" string) (result string)
+    (canon lift (core func $i "echo") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))))
+  (func (export "sum") (param "xs" (list u32)) (result u32)
+    (canon lift (core func $i "sum") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))))
+  (func (export "fail") (canon lift (core func $i "fail"))))
+"#;
+
+fn instantiate(source: &str) -> (Store<()>, ward::component::Instance) {
+    let engine = Engine::default();
+    let component = Component::new(&engine, source).expect("the component compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &component)
+        .expect("the component instantiates");
+    (store, instance)
+}
+
+#[test]
+fn strings_and_lists_cross_into_a_component_and_back() {
+    let (mut store, instance) = instantiate(GREETER);
+    let echo = instance.get_func("echo").expect("echo is exported");
+    let mut result = [Val::Bool(false)];
+    echo.call(
+        &mut store,
+        &[Val::String("grüß dich, 世界".into())],
+        &mut result,
+    )
+    .unwrap();
+    assert_eq!(result[0], Val::String("grüß dich, 世界".into()));
+
+    let sum = instance.get_func("sum").expect("sum is exported");
+    let xs = Val::List(vec![Val::U32(1), Val::U32(20), Val::U32(300)]);
+    sum.call(&mut store, &[xs], &mut result).unwrap();
+    assert_eq!(result[0], Val::U32(321));
+}
+
+#[test]
+fn function_types_are_visible_before_instantiation() {
+    let component = Component::new(&Engine::default(), GREETER).unwrap();
+    assert_eq!(
+        component.exports().collect::<Vec<_>>(),
+        ["echo", "sum", "fail"]
+    );
+    let sum = component
+        .export_func_type("sum")
+        .expect("sum is a function");
+    let params: Vec<(&str, String)> = sum.params().map(|(n, t)| (n, t.to_string())).collect();
+    assert_eq!(params, [("xs", "list<u32>".to_string())]);
+    assert_eq!(sum.result(), Some(&Type::U32));
+}
+
+#[test]
+fn arguments_of_the_wrong_type_are_refused_before_the_call() {
+    let (mut store, instance) = instantiate(GREETER);
+    let sum = instance.get_func("sum").unwrap();
+    let mut result = [Val::Bool(false)];
+    let err = sum
+        .call(&mut store, &[Val::String("no".into())], &mut result)
+        .unwrap_err();
+    assert!(matches!(err, Error::Usage(_)), "{err}");
+}
+
+#[test]
+fn a_trap_in_the_component_comes_back_and_the_instance_stays_closed() {
+    let (mut store, instance) = instantiate(GREETER);
+    let fail = instance.get_func("fail").unwrap();
+    let err = fail.call(&mut store, &[], &mut []).unwrap_err();
+    assert!(err.as_trap().is_some(), "{err}");
+    // The canonical ABI does not let a caller back into an instance that trapped.
+    let echo = instance.get_func("echo").unwrap();
+    let mut result = [Val::Bool(false)];
+    let err = echo
+        .call(&mut store, &[Val::String("again".into())], &mut result)
+        .unwrap_err();
+    let trap = err.downcast_ref::<AbiTrap>().expect("a canonical ABI trap");
+    assert_eq!(trap.message(), "cannot enter component instance");
+}
+
+#[test]
+fn module_new_of_a_component_points_to_component_new() {
+    let err = Module::new(&Engine::default(), "(component)").unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    assert!(err.to_string().contains("Component::new"), "{err}");
+}
+
+#[test]
+fn component_new_of_a_core_module_points_to_module_new() {
+    let err = Component::new(&Engine::default(), "(module)").unwrap_err();
+    assert!(matches!(err, Error::Invalid { .. }), "{err}");
+    assert!(err.to_string().contains("Module::new"), "{err}");
+}
+
+#[test]
+fn invalid_components_are_reported_as_invalid() {
+    let err = Component::new(
+        &Engine::default(),
+        r#"(component (core module $m) (core instance (instantiate 1)))"#,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Invalid { .. }), "{err}");
+}
+
+#[test]
+fn switching_the_component_model_off_names_the_switch() {
+    let mut config = Config::new();
+    config.wasm_component_model(false);
+    let engine = Engine::new(&config).unwrap();
+    let err = Component::new(&engine, "(component)").unwrap_err();
+    assert!(err.to_string().contains("-W component-model=y"), "{err}");
+}
+
+#[test]
+fn an_async_lift_is_unsupported_with_a_clear_error() {
+    let err = Component::new(
+        &Engine::default(),
+        r#"
+        (component
+          (core module $m
+            (func (export "f") (result i32) i32.const 0)
+            (func (export "cb") (param i32 i32 i32) (result i32) i32.const 0))
+          (core instance $i (instantiate $m))
+          (func (export "f") async
+            (canon lift (core func $i "f") async (callback (core func $i "cb")))))
+        "#,
+    )
+    .unwrap_err();
+    assert!(ward::component::is_unsupported_async(&err), "{err}");
+    assert!(err.to_string().contains("async"), "{err}");
+}
+
+#[test]
+fn an_import_without_a_definition_is_a_link_error() {
+    let engine = Engine::default();
+    let component = Component::new(
+        &engine,
+        r#"(component (import "host-fn" (func (param "x" u32))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap_err();
+    assert!(matches!(err, Error::Link(_)), "{err}");
+    assert!(err.to_string().contains("host-fn"), "{err}");
+}
+
+#[test]
+fn one_components_export_satisfies_anothers_import() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let provider = Component::new(
+        &engine,
+        r#"(component
+             (core module $m (func (export "double") (param i32) (result i32)
+               (i32.mul (local.get 0) (i32.const 2))))
+             (core instance $i (instantiate $m))
+             (func (export "double") (param "x" u32) (result u32)
+               (canon lift (core func $i "double"))))"#,
+    )
+    .unwrap();
+    let provider = linker.instantiate(&mut store, &provider).unwrap();
+    let consumer = Component::new(
+        &engine,
+        r#"(component
+             (import "double" (func $double (param "x" u32) (result u32)))
+             (core func $double' (canon lower (func $double)))
+             (core module $m
+               (import "" "double" (func $double (param i32) (result i32)))
+               (func (export "quadruple") (param i32) (result i32)
+                 (call $double (call $double (local.get 0)))))
+             (core instance $i (instantiate $m (with "" (instance (export "double" (func $double'))))))
+             (func (export "quadruple") (param "x" u32) (result u32)
+               (canon lift (core func $i "quadruple"))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define_func("double", provider.get_func("double").unwrap());
+    let consumer = linker.instantiate(&mut store, &consumer).unwrap();
+    let mut result = [Val::U32(0)];
+    consumer
+        .get_func("quadruple")
+        .unwrap()
+        .call(&mut store, &[Val::U32(5)], &mut result)
+        .unwrap();
+    assert_eq!(result[0], Val::U32(20));
+}
+
+/// A component that imports `shout: func(s: string) -> string` and exports `run`, which calls it
+/// with "hi" and returns the result's length.
+const SHOUTER: &str = r#"
+(component
+  (import "shout" (func $shout (param "s" string) (result string)))
+  (core module $mem
+    (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $ptr i32)
+      (local.set $ptr (global.get $next))
+      (global.set $next (i32.add (local.get $ptr) (local.get 3)))
+      (local.get $ptr)))
+  (core instance $mem (instantiate $mem))
+  (core func $shout' (canon lower (func $shout)
+    (memory (core memory $mem "mem")) (realloc (core func $mem "realloc"))))
+  (core module $m
+    (import "" "mem" (memory 1))
+    (import "" "shout" (func $shout (param i32 i32 i32)))
+    (data (i32.const 100) "hi")
+    (func (export "run") (result i32)
+      (call $shout (i32.const 100) (i32.const 2) (i32.const 200))
+      (i32.load (i32.const 204))))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "mem" (memory $mem "mem"))
+    (export "shout" (func $shout'))))))
+  (func (export "run") (result u32) (canon lift (core func $i "run"))))
+"#;
+
+#[test]
+fn a_host_function_satisfies_an_import_and_sees_component_values() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, SHOUTER).unwrap();
+    let mut linker = Linker::<Vec<String>>::new(&engine);
+    linker.func_new("shout", |store, params, results| {
+        let Val::String(s) = &params[0] else {
+            return Err(Error::msg("expected a string"));
+        };
+        store.data_mut().push(s.clone());
+        results[0] = Val::String(format!("{}!!!", s.to_uppercase()));
+        Ok(())
+    });
+    let mut store = Store::new(&engine, Vec::new());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let mut result = [Val::U32(0)];
+    instance
+        .get_func("run")
+        .unwrap()
+        .call(&mut store, &[], &mut result)
+        .unwrap();
+    assert_eq!(result[0], Val::U32("HI!!!".len() as u32));
+    assert_eq!(store.data(), &["hi".to_string()]);
+}
+
+#[test]
+fn a_host_function_returning_the_wrong_type_is_an_error() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, SHOUTER).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.func_new("shout", |_, _, results| {
+        results[0] = Val::U32(1);
+        Ok(())
+    });
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let mut result = [Val::U32(0)];
+    let err = instance
+        .get_func("run")
+        .unwrap()
+        .call(&mut store, &[], &mut result)
+        .unwrap_err();
+    assert!(err.to_string().contains("wrong type"), "{err}");
+}
+
+#[test]
+fn a_host_instance_without_the_imported_function_is_a_link_error() {
+    let engine = Engine::default();
+    let component = Component::new(
+        &engine,
+        r#"(component
+             (import "host:x/y" (instance $y (export "f" (func))))
+             (alias export $y "f" (func $f)))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.instance("host:x/y").func_new("g", |_, _, _| Ok(()));
+    let mut store = Store::new(&engine, ());
+    let err = linker.instantiate(&mut store, &component).unwrap_err();
+    assert!(matches!(err, Error::Link(_)), "{err}");
+    assert!(err.to_string().contains("`f`"), "{err}");
+}
+
+#[test]
+fn fuel_runs_out_inside_a_component_call_as_in_a_core_call() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::new(
+        &engine,
+        r#"(component
+             (core module $m (func (export "spin") (loop $l (br $l))))
+             (core instance $i (instantiate $m))
+             (func (export "spin") (canon lift (core func $i "spin"))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(10_000).unwrap();
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let err = instance
+        .get_func("spin")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    assert_eq!(
+        err.as_trap().map(|t| t.kind()),
+        Some(ward::TrapKind::OutOfFuel),
+        "{err}"
+    );
+}
