@@ -147,6 +147,22 @@ fn leaves_lexically(path: &Path) -> bool {
 /// Writes the audit record of a path call on directory `fd` (the audit log is on): the guest path,
 /// the `mode`, whether it was allowed, the rule that decided and the host's errno if an allowed
 /// call failed.
+/// `result` of a path operation, written to the audit log first when there is one (as `event`,
+/// with the access `mode`).
+fn audited(
+    ctx: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    (event, mode): (&str, &str),
+    fd: u32,
+    path: (u32, u32),
+    result: WasiResult,
+) -> WasiResult {
+    if ctx.audit.is_some() {
+        audit_path_call(ctx, mem, event, fd, path, mode, &result, false);
+    }
+    result
+}
+
 #[allow(clippy::too_many_arguments)]
 fn audit_path_call(
     ctx: &mut WasiState,
@@ -358,19 +374,7 @@ pub fn path_create_directory(
     path_len: u32,
 ) -> WasiResult {
     let result = path_create_directory_unaudited(ctx, mem, fd, path, path_len);
-    if ctx.audit.is_some() {
-        audit_path_call(
-            ctx,
-            mem,
-            "mkdir",
-            fd,
-            (path, path_len),
-            "create",
-            &result,
-            false,
-        );
-    }
-    result
+    audited(ctx, mem, ("mkdir", "create"), fd, (path, path_len), result)
 }
 
 fn path_create_directory_unaudited(
@@ -394,19 +398,7 @@ pub fn path_remove_directory(
     path_len: u32,
 ) -> WasiResult {
     let result = path_remove_directory_unaudited(ctx, mem, fd, path, path_len);
-    if ctx.audit.is_some() {
-        audit_path_call(
-            ctx,
-            mem,
-            "rmdir",
-            fd,
-            (path, path_len),
-            "remove",
-            &result,
-            false,
-        );
-    }
-    result
+    audited(ctx, mem, ("rmdir", "remove"), fd, (path, path_len), result)
 }
 
 fn path_remove_directory_unaudited(
@@ -430,19 +422,7 @@ pub fn path_unlink_file(
     path_len: u32,
 ) -> WasiResult {
     let result = path_unlink_file_unaudited(ctx, mem, fd, path, path_len);
-    if ctx.audit.is_some() {
-        audit_path_call(
-            ctx,
-            mem,
-            "unlink",
-            fd,
-            (path, path_len),
-            "remove",
-            &result,
-            false,
-        );
-    }
-    result
+    audited(ctx, mem, ("unlink", "remove"), fd, (path, path_len), result)
 }
 
 fn path_unlink_file_unaudited(
@@ -479,19 +459,7 @@ pub fn path_rename(
     new_len: u32,
 ) -> WasiResult {
     let result = path_rename_unaudited(ctx, mem, fd, old, old_len, new_fd, new, new_len);
-    if ctx.audit.is_some() {
-        audit_path_call(
-            ctx,
-            mem,
-            "rename",
-            fd,
-            (old, old_len),
-            "rename",
-            &result,
-            false,
-        );
-    }
-    result
+    audited(ctx, mem, ("rename", "rename"), fd, (old, old_len), result)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -530,19 +498,7 @@ pub fn path_link(
     let result = path_link_unaudited(
         ctx, mem, old_fd, old_flags, old, old_len, new_fd, new, new_len,
     );
-    if ctx.audit.is_some() {
-        audit_path_call(
-            ctx,
-            mem,
-            "link",
-            new_fd,
-            (new, new_len),
-            "link",
-            &result,
-            false,
-        );
-    }
-    result
+    audited(ctx, mem, ("link", "link"), new_fd, (new, new_len), result)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -584,19 +540,14 @@ pub fn path_symlink(
     link_len: u32,
 ) -> WasiResult {
     let result = path_symlink_unaudited(ctx, mem, target, target_len, fd, link, link_len);
-    if ctx.audit.is_some() {
-        audit_path_call(
-            ctx,
-            mem,
-            "symlink",
-            fd,
-            (link, link_len),
-            "create",
-            &result,
-            false,
-        );
-    }
-    result
+    audited(
+        ctx,
+        mem,
+        ("symlink", "create"),
+        fd,
+        (link, link_len),
+        result,
+    )
 }
 
 fn path_symlink_unaudited(
@@ -679,19 +630,14 @@ pub fn path_filestat_set_times(
     let result = path_filestat_set_times_unaudited(
         ctx, mem, fd, flags, path, path_len, atim, mtim, fst_flags,
     );
-    if ctx.audit.is_some() {
-        audit_path_call(
-            ctx,
-            mem,
-            "set-times",
-            fd,
-            (path, path_len),
-            "write",
-            &result,
-            false,
-        );
-    }
-    result
+    audited(
+        ctx,
+        mem,
+        ("set-times", "write"),
+        fd,
+        (path, path_len),
+        result,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -31,26 +31,13 @@ impl std::fmt::Debug for Component {
 impl Component {
     /// Compiles a component from its binary or (with the `wat` feature) text form.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Component> {
-        let bytes = bytes.as_ref();
-        #[cfg(feature = "wat")]
-        let bytes = &wat::parse_bytes(bytes).map_err(|e| Error::Parse(e.to_string()))?;
-        Component::from_binary(engine, bytes)
+        Component::from_binary(engine, &crate::module::binary_of(bytes.as_ref())?)
     }
 
     /// Compiles a component from a file holding its binary or text form; errors in the text form
     /// name the file.
     pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Component> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
-        #[cfg(feature = "wat")]
-        let bytes = wat::parse_bytes(&bytes)
-            .map_err(|mut e| {
-                e.set_path(path);
-                Error::Parse(e.to_string())
-            })?
-            .into_owned();
-        Component::from_binary(engine, &bytes)
+        Component::from_binary(engine, &crate::module::read_binary(path.as_ref())?)
     }
 
     /// Compiles a component from its binary form.

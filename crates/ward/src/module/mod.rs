@@ -137,6 +137,29 @@ pub(crate) struct ModuleInner {
     pub func_names: HashMap<u32, String>,
 }
 
+/// The binary form of `bytes`: themselves, or (with the `wat` feature) the text form converted.
+/// Shared by modules and components.
+pub(crate) fn binary_of(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    #[cfg(feature = "wat")]
+    return wat::parse_bytes(bytes).map_err(|e| Error::Parse(e.to_string()));
+    #[cfg(not(feature = "wat"))]
+    Ok(std::borrow::Cow::Borrowed(bytes))
+}
+
+/// The binary form of the file at `path`; errors in a text form name the file (`hello.wat:4:5`).
+pub(crate) fn read_binary(path: &std::path::Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
+    #[cfg(feature = "wat")]
+    let bytes = wat::parse_bytes(&bytes)
+        .map_err(|mut e| {
+            e.set_path(path);
+            Error::Parse(e.to_string())
+        })?
+        .into_owned();
+    Ok(bytes)
+}
+
 /// A compiled WebAssembly module. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
 pub struct Module {
@@ -154,26 +177,13 @@ impl std::fmt::Debug for Module {
 impl Module {
     /// Compiles a module from its binary or (with the `wat` feature) text form.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let bytes = bytes.as_ref();
-        #[cfg(feature = "wat")]
-        let bytes = &wat::parse_bytes(bytes).map_err(|e| Error::Parse(e.to_string()))?;
-        Module::from_binary(engine, bytes)
+        Module::from_binary(engine, &binary_of(bytes.as_ref())?)
     }
 
     /// Compiles a module from a file holding the binary or text form; errors in the text form name
     /// the file (`hello.wat:4:5`).
     pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Usage(format!("failed to read {}: {e}", path.display())))?;
-        #[cfg(feature = "wat")]
-        let bytes = wat::parse_bytes(&bytes)
-            .map_err(|mut e| {
-                e.set_path(path);
-                Error::Parse(e.to_string())
-            })?
-            .into_owned();
-        Module::from_binary(engine, &bytes)
+        Module::from_binary(engine, &read_binary(path.as_ref())?)
     }
 
     /// Checks that `bytes` is a valid module binary ward can run, without keeping the result.
