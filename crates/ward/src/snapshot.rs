@@ -16,12 +16,14 @@ use sha2::{Digest, Sha256};
 
 use crate::embedder::write_results;
 use crate::func::{Caller, Func};
+use crate::gc_repr::Layout;
 use crate::handle::StoreId;
 use crate::interp::exec::{self, Outcome, PauseReason as ExecPause, Paused};
 use crate::interp::stack::{Current, ExecStack, Frame};
+use crate::runtime::gc::{GcHeap, GcObject, ObjectKind, array_words};
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::store::{AsContext, AsContextMut, Store};
-use crate::types::{HeapType, ValType, slot_count};
+use crate::types::{HeapType, TypeId, ValType, slot_count};
 use crate::values::{Val, vals_from_slots};
 use crate::{Error, Result};
 
@@ -324,10 +326,10 @@ impl<T> Store<T> {
     /// `host_state` (the embedder's own state, such as WASI's descriptor table) carried alongside.
     ///
     /// The snapshot holds the hashes of the instances' modules, the memories, tables and globals,
-    /// the dropped segments, the fuel left and the paused call's value stack and frames. It does
-    /// not hold host functions' state or the host data `T`. Refused (with [`Error::Snapshot`]):
-    /// a store with GC objects, exceptions or host references (`externref`), a shared memory, and a
-    /// non-null reference other than a function reference in a table or global.
+    /// the dropped segments, the GC heap (structs, arrays and exceptions, with their handles), the
+    /// fuel left and the paused call's value stack and frames. It does not hold host functions'
+    /// state or the host data `T`. Refused (with [`Error::Snapshot`]): a store holding host
+    /// references (`externref`s of host values) and a shared memory.
     pub fn snapshot(&self, paused: &PausedCall, host_state: &[u8]) -> Result<Vec<u8>> {
         if paused.store != self.inner.id {
             return Err(Error::Usage(
@@ -401,15 +403,24 @@ fn settings(inner: &StoreInner) -> [u8; 4] {
     ]
 }
 
-/// Whether a reference of type `ty` may be written: function references are store indices,
-/// which a store set up the same way has too; other non-null references are refused.
-fn check_reference(inner: &StoreInner, ty: ValType, raw: u128, what: &str) -> Result<()> {
+/// Whether a reference of type `ty` may be written: function references are store indices and GC
+/// references heap handles, which the restored store has too; a host's `externref` (an index into
+/// the store's host objects, which a snapshot cannot hold) is refused.
+fn check_reference(ty: ValType, raw: u128, what: &str) -> Result<()> {
     match ty {
-        ValType::Ref(r) if raw != 0 && !is_func_heap(inner, r.heap) => Err(refuse(format!(
-            "{what} holds a non-null {ty} (only function references can be snapshotted)"
-        ))),
+        ValType::Ref(r) if is_host_extern(r.heap, raw) => {
+            Err(refuse(format!("{what} holds a host reference (externref)")))
+        }
         _ => Ok(()),
     }
+}
+
+/// Whether `raw`, a reference of `heap`, is a host object's `externref` (not null, and not a GC
+/// reference made external with `extern.convert_any`).
+fn is_host_extern(heap: HeapType, raw: u128) -> bool {
+    matches!(heap, HeapType::Extern | HeapType::NoExtern)
+        && raw != 0
+        && (raw as u64) & crate::gc_repr::EXTERNALIZED == 0
 }
 
 /// Whether references of `heap` are function references.
@@ -449,9 +460,6 @@ impl<'a> Stopped<'a> {
 }
 
 fn write_snapshot(inner: &StoreInner, paused: &Stopped<'_>, host_state: &[u8]) -> Result<Vec<u8>> {
-    if !inner.gc.is_empty() {
-        return Err(refuse("it holds GC objects or exceptions"));
-    }
     if !inner.externs.is_empty() {
         return Err(refuse("it holds host references (externref)"));
     }
@@ -513,21 +521,17 @@ fn write_snapshot(inner: &StoreInner, paused: &Stopped<'_>, host_state: &[u8]) -
         let ty = ValType::Ref(table.ty.element);
         w.len(table.elements.len());
         for &element in &table.elements {
-            check_reference(inner, ty, element as u128, &format!("table {i}"))?;
+            check_reference(ty, element as u128, &format!("table {i}"))?;
             w.u64(element);
         }
     }
     // Globals.
     w.len(inner.globals.len());
     for (i, global) in inner.globals.iter().enumerate() {
-        check_reference(
-            inner,
-            global.ty.content,
-            global.value,
-            &format!("global {i}"),
-        )?;
+        check_reference(global.ty.content, global.value, &format!("global {i}"))?;
         w.u128(global.value);
     }
+    write_heap(&mut w, inner)?;
     w.u64(inner.fuel);
     w.bytes(host_state);
     // The paused call.
@@ -587,6 +591,166 @@ fn nonzero_runs(data: &[u8]) -> Vec<std::ops::Range<usize>> {
         }
     }
     runs
+}
+
+// ----- the GC heap -----
+
+/// A fingerprint of a type's structure (its signature or layout, its supertype), so that a type
+/// id in a snapshot is checked to name the same type in the restoring engine.
+fn type_fingerprint(inner: &StoreInner, ty: TypeId) -> Option<[u8; 32]> {
+    let info = inner.engine.type_info(ty)?;
+    Some(Sha256::digest(format!("{info:?}").as_bytes()).into())
+}
+
+/// Writes the GC heap: the types its objects have, then every slot (generation, and the object
+/// if there is one: its type, kind and words), then the free list. Handles in slots, globals,
+/// tables and objects are (slot, generation) pairs, so the restored heap answers to them as is.
+fn write_heap(w: &mut Writer, inner: &StoreInner) -> Result<()> {
+    let (objects, generations, free) = inner.gc.parts();
+    let mut types: Vec<TypeId> = objects.iter().flatten().map(|o| o.ty).collect();
+    types.sort_by_key(|t| (t.index, t.generation));
+    types.dedup();
+    w.len(types.len());
+    for ty in &types {
+        let fingerprint = type_fingerprint(inner, *ty)
+            .ok_or_else(|| refuse("a GC object's type is not registered"))?;
+        w.u32(ty.index);
+        w.u32(ty.generation);
+        w.0.extend_from_slice(&fingerprint);
+    }
+    w.len(objects.len());
+    for (object, generation) in objects.iter().zip(generations) {
+        w.u32(*generation);
+        let Some(object) = object else {
+            w.u8(0);
+            continue;
+        };
+        let ty = types
+            .binary_search_by_key(&(object.ty.index, object.ty.generation), |t| {
+                (t.index, t.generation)
+            })
+            .expect("every object's type is in the table");
+        match object.kind {
+            ObjectKind::Struct { .. } => {
+                w.u8(1);
+                w.u32(ty as u32);
+            }
+            ObjectKind::Array { len, .. } => {
+                w.u8(2);
+                w.u32(ty as u32);
+                w.u32(len);
+            }
+            ObjectKind::Exception { tag } => {
+                w.u8(3);
+                w.u32(ty as u32);
+                w.u32(tag);
+            }
+        }
+        w.len(object.words.len());
+        for word in object.words.iter() {
+            w.u64(*word);
+        }
+    }
+    w.len(free.len());
+    for index in free {
+        w.u32(*index);
+    }
+    Ok(())
+}
+
+/// Reads the GC heap and checks every object against the restoring store: its type names the same
+/// structure here, a struct has its layout's size (and traces its layout's reference words), an
+/// array its element storage and length, an exception a tag of the store with that tag's payload;
+/// the free list names empty slots once each; the objects fit the heap's limit.
+fn read_heap(r: &mut Reader<'_>, inner: &StoreInner) -> Result<HeapImage> {
+    let n_types = r.count(40)?;
+    let mut types = Vec::with_capacity(n_types);
+    for _ in 0..n_types {
+        let ty = TypeId {
+            index: r.u32()?,
+            generation: r.u32()?,
+        };
+        let fingerprint = r.array::<32>()?;
+        if type_fingerprint(inner, ty) != Some(fingerprint) {
+            return Err(mismatch(
+                "a GC object's type is not the same type here (was the setup different?)",
+            ));
+        }
+        let info = inner.engine.type_info(ty).expect("fingerprinted above");
+        types.push((ty, info));
+    }
+    let n_slots = r.count(5)?;
+    let mut objects = Vec::with_capacity(n_slots);
+    let mut generations = Vec::with_capacity(n_slots);
+    for slot in 0..n_slots {
+        let generation = r.u32()?;
+        if generation > GcHeap::MAX_GENERATION {
+            return Err(corrupt(format!(
+                "heap slot {slot} has generation {generation}"
+            )));
+        }
+        generations.push(generation);
+        let kind = r.u8()?;
+        if kind == 0 {
+            objects.push(None);
+            continue;
+        }
+        let (ty, info) = types
+            .get(r.u32()? as usize)
+            .ok_or_else(|| corrupt(format!("heap slot {slot} names no type")))?;
+        let kind = match (kind, &info.layout) {
+            (1, Some(Layout::Struct { trace, .. })) => ObjectKind::Struct { trace: *trace },
+            (2, Some(Layout::Array(storage))) => ObjectKind::Array {
+                storage: *storage,
+                len: r.u32()?,
+            },
+            (3, _) => {
+                let tag = r.u32()?;
+                match inner.tags.get(tag as usize) {
+                    Some(t) if t.ty == *ty => ObjectKind::Exception { tag },
+                    _ => return Err(corrupt(format!("heap slot {slot} names tag {tag}"))),
+                }
+            }
+            _ => return Err(corrupt(format!("heap slot {slot} does not fit its type"))),
+        };
+        let n_words = r.count(8)?;
+        let expected = match (&kind, &info.layout) {
+            (ObjectKind::Struct { .. }, Some(Layout::Struct { words, .. })) => {
+                Some(*words as usize)
+            }
+            (ObjectKind::Array { storage, len }, _) => array_words(*storage, *len as usize),
+            (ObjectKind::Exception { tag }, _) => {
+                Some(slot_count(inner.tags[*tag as usize].sig.params()))
+            }
+            _ => None,
+        };
+        if expected != Some(n_words) {
+            return Err(corrupt(format!("heap slot {slot} has {n_words} words")));
+        }
+        let words = (0..n_words)
+            .map(|_| r.u64())
+            .collect::<Result<Vec<u64>>>()?;
+        objects.push(Some(GcObject {
+            ty: *ty,
+            kind,
+            words: words.into(),
+        }));
+    }
+    let n_free = r.count(4)?;
+    let mut seen = vec![false; n_slots];
+    let mut free = Vec::with_capacity(n_free);
+    for _ in 0..n_free {
+        let index = r.u32()? as usize;
+        match (objects.get(index), seen.get_mut(index)) {
+            (Some(None), Some(seen @ false)) => *seen = true,
+            _ => return Err(corrupt(format!("the free list names heap slot {index}"))),
+        }
+        free.push(index as u32);
+    }
+    if GcHeap::bytes_of(&objects) > inner.gc.limit() {
+        return Err(mismatch("the GC heap exceeds this engine's max_gc_heap"));
+    }
+    Ok((objects, generations, free))
 }
 
 // ----- reading -----
@@ -655,6 +819,9 @@ struct Position {
     ip: u32,
 }
 
+/// The GC heap as read: its slots, their generations and the free list.
+type HeapImage = (Vec<Option<GcObject>>, Vec<u32>, Vec<u32>);
+
 /// A memory as read: its size in bytes and its runs of nonzero chunks (offset, bytes).
 type MemoryImage = (u64, Vec<(usize, Vec<u8>)>);
 
@@ -665,6 +832,7 @@ struct Parsed {
     memories: Vec<MemoryImage>,
     tables: Vec<Vec<u64>>,
     globals: Vec<u128>,
+    heap: HeapImage,
     fuel: u64,
     host_state: Vec<u8>,
     entry: u32,
@@ -851,6 +1019,7 @@ fn parse_snapshot(inner: &StoreInner, snapshot: &[u8]) -> Result<Parsed> {
         }
         global_values.push(raw);
     }
+    let heap = read_heap(r, inner)?;
     let fuel = r.u64()?;
     let host_state = r.bytes()?.to_vec();
     let entry = r.u32()?;
@@ -936,6 +1105,7 @@ fn parse_snapshot(inner: &StoreInner, snapshot: &[u8]) -> Result<Parsed> {
         memories: memory_images,
         tables: table_images,
         globals: global_values,
+        heap,
         fuel,
         host_state,
         entry,
@@ -955,7 +1125,7 @@ fn check_restored_reference(inner: &StoreInner, ty: ValType, raw: u128, what: &s
             "{what} names function {} of {n_funcs}",
             raw - 1
         ))),
-        ValType::Ref(r) if !is_func_heap(inner, r.heap) && raw != 0 => Err(corrupt(format!(
+        ValType::Ref(r) if is_host_extern(r.heap, raw) => Err(corrupt(format!(
             "{what} holds a reference that cannot be restored"
         ))),
         _ => Ok(()),
@@ -1080,6 +1250,8 @@ fn apply<T>(store: &mut Store<T>, parsed: Parsed) -> Result<(PausedCall, Vec<u8>
             }
         }
     }
+    let (objects, generations, free) = parsed.heap;
+    inner.gc.restore(objects, generations, free);
     inner.fuel = parsed.fuel;
     let paused = Paused {
         stack,

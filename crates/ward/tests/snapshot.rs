@@ -532,3 +532,131 @@ fn a_snapshot_in_a_nested_call_is_refused() {
     let start = instance.get_func(&store, "start").unwrap();
     start.call(&mut store, &[], &mut []).unwrap();
 }
+
+/// A program whose state lives in the GC heap as well: a linked list of structs held by a
+/// global, an array, an `i31ref` in an `anyref` global, garbage collected as it runs (a small heap,
+/// so slots are freed, reused and their generations advance), and exceptions thrown and caught.
+const GC_PROGRAM: &str = r#"
+(module
+  (type $node (struct (field $v i32) (field $next (ref null $node))))
+  (type $arr (array (mut i32)))
+  (tag $e (param i32))
+  (global $list (mut (ref null $node)) (ref.null $node))
+  (global $keep (mut anyref) (ref.null any))
+  (func (export "run") (param $n i32) (result i32)
+    (local $i i32) (local $a (ref null $arr)) (local $sum i32) (local $p (ref null $node))
+    (local.set $a (array.new $arr (i32.const 0) (i32.const 64)))
+    (global.set $keep (ref.i31 (i32.const 7)))
+    (loop $l
+      (global.set $list (struct.new $node (local.get $i) (global.get $list)))
+      (array.set $arr (local.get $a) (i32.and (local.get $i) (i32.const 63))
+        (i32.add (array.get $arr (local.get $a) (i32.and (local.get $i) (i32.const 63)))
+                 (local.get $i)))
+      (drop (array.new $arr (local.get $i) (i32.const 64)))
+      (local.set $sum (i32.add (local.get $sum)
+        (block $h (result i32)
+          (try_table (catch $e $h) (throw $e (i32.mul (local.get $i) (i32.const 3))))
+          (i32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.set $p (global.get $list))
+    (block $done (loop $w
+      (br_if $done (ref.is_null (local.get $p)))
+      (local.set $sum (i32.add (local.get $sum) (struct.get $node $v (local.get $p))))
+      (local.set $p (struct.get $node $next (local.get $p)))
+      (br $w)))
+    (local.set $i (i32.const 0))
+    (loop $s
+      (local.set $sum (i32.add (local.get $sum) (array.get $arr (local.get $a) (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $s (i32.lt_u (local.get $i) (i32.const 64))))
+    (i32.add (local.get $sum) (i31.get_s (ref.cast (ref i31) (global.get $keep))))))
+"#;
+
+fn gc_engine() -> Engine {
+    let mut config = Config::new();
+    config.consume_fuel(true).max_gc_heap(64 << 10);
+    Engine::new(&config).unwrap()
+}
+
+/// The GC heap is part of the snapshot: handles in frames, globals and objects answer in the
+/// restored store, through collections before and after the snapshot.
+#[test]
+fn the_gc_heap_and_exceptions_resume_from_snapshots() {
+    const N: i32 = 300;
+    let expected = 3 * (0..N).sum::<i32>() + (0..N).sum::<i32>() + (0..N).sum::<i32>() + 7;
+    let engine = gc_engine();
+    let (mut store, instance) = setup(&engine, GC_PROGRAM);
+    store.set_fuel(u64::MAX).unwrap();
+    let run = instance.get_typed_func::<i32, i32>(&store, "run").unwrap();
+    assert_eq!(run.call(&mut store, N).unwrap(), expected);
+    let used = u64::MAX - store.get_fuel().unwrap();
+    assert!(store.gc_collections() > 0, "the heap was never collected");
+
+    let slice = used / 9 + 1;
+    let (mut store, instance) = setup(&gc_engine(), GC_PROGRAM);
+    let run = instance.get_func(&store, "run").unwrap();
+    store.set_fuel(slice).unwrap();
+    let mut call = run.call_resumable(&mut store, &[Val::I32(N)]).unwrap();
+    let mut snapshots = 0;
+    let results = loop {
+        match call {
+            ResumableCall::Finished(results) => break results,
+            ResumableCall::Paused(paused) => {
+                let bytes = store.snapshot(&paused, b"").unwrap();
+                snapshots += 1;
+                drop(paused);
+                let (fresh, _) = setup(&gc_engine(), GC_PROGRAM);
+                store = fresh;
+                let (paused, _) = store.restore(&bytes).unwrap();
+                store.set_fuel(slice).unwrap();
+                call = paused.resume(&mut store).unwrap();
+            }
+        }
+    };
+    assert!(snapshots >= 8, "{snapshots} snapshots");
+    assert_eq!(results[0].unwrap_i32(), expected);
+}
+
+/// Forged GC heaps: objects whose words, kinds, types or free list were changed, with the digest
+/// recomputed. Each is refused or runs to a result or a trap; none panics.
+#[test]
+fn forged_gc_heaps_never_panic() {
+    let engine = gc_engine();
+    let (mut store, instance) = setup(&engine, GC_PROGRAM);
+    let run = instance.get_func(&store, "run").unwrap();
+    store.set_fuel(6_000).unwrap();
+    let ResumableCall::Paused(paused) = run.call_resumable(&mut store, &[Val::I32(300)]).unwrap()
+    else {
+        panic!("6,000 fuel finished the run");
+    };
+    let bytes = store.snapshot(&paused, b"").unwrap();
+    let payload_start = 8 + 4 + 8;
+    let payload_end = bytes.len() - 32;
+    let (mut refused, mut accepted) = (0, 0);
+    for at in (payload_start..payload_end).step_by(5) {
+        let mut forged = bytes.clone();
+        forged[at] ^= 0x41;
+        let digest: [u8; 32] = sha256(&forged[payload_start..payload_end]);
+        forged[payload_end..].copy_from_slice(&digest);
+        let (mut store, _) = setup(&engine, GC_PROGRAM);
+        let outcome = catch_unwind(AssertUnwindSafe(|| match store.restore(&forged) {
+            Err(Error::Snapshot(_)) => false,
+            Err(other) => panic!("not a snapshot error: {other}"),
+            Ok((paused, _)) => {
+                store.set_fuel(10_000_000).unwrap();
+                let _ = paused.resume(&mut store);
+                true
+            }
+        }));
+        match outcome {
+            Ok(true) => accepted += 1,
+            Ok(false) => refused += 1,
+            Err(_) => panic!("restoring the snapshot changed at byte {at} panicked"),
+        }
+    }
+    assert!(
+        refused > 0 && accepted > 0,
+        "{refused} refused, {accepted} accepted"
+    );
+}

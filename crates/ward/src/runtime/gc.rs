@@ -454,10 +454,50 @@ impl GcHeap {
         }
     }
 
-    /// Whether the heap holds no object (a collected slot counts as empty).
-    pub fn is_empty(&self) -> bool {
-        self.objects.iter().all(Option::is_none)
+    /// Every heap slot (an object, or `None` for a free one), each slot's generation and the free
+    /// list: what a snapshot writes.
+    pub fn parts(&self) -> (&[Option<GcObject>], &[u32], &[u32]) {
+        (&self.objects, &self.generations, &self.free)
     }
+
+    /// Bytes the objects of `objects` count against the heap's limit.
+    pub fn bytes_of(objects: &[Option<GcObject>]) -> usize {
+        objects
+            .iter()
+            .flatten()
+            .map(|o| GcObject::size_bytes(o.words.len()))
+            .sum()
+    }
+
+    /// Replaces the heap's contents with restored ones, which the caller checked: each free-list
+    /// entry names an empty slot, each generation is within the generation mask, and the objects
+    /// fit the limit ([`GcHeap::bytes_of`]).
+    pub fn restore(
+        &mut self,
+        objects: Vec<Option<GcObject>>,
+        generations: Vec<u32>,
+        free: Vec<u32>,
+    ) {
+        let bytes = Self::bytes_of(&objects);
+        self.objects = objects;
+        self.generations = generations;
+        self.free = free;
+        self.bytes = bytes;
+        self.threshold = bytes
+            .saturating_mul(2)
+            .max(MIN_THRESHOLD)
+            .min(self.limit)
+            .max(bytes);
+        self.marks.clear();
+    }
+
+    /// The heap's limit in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The largest generation a heap slot can have.
+    pub const MAX_GENERATION: u32 = GENERATION_MASK;
 
     /// A resource limiter now decides how far the heap may grow: it will be asked for everything
     /// the heap holds, from nothing.
