@@ -71,6 +71,25 @@ fn run_qjs_in_slices(
     work: &std::path::Path,
     slice: Option<u64>,
 ) -> (String, String, i32, SnapshotStats) {
+    run_qjs_sliced(args, work, slice, None)
+}
+
+/// [`run_qjs_in_slices`] up to its first snapshot, which is written to `file` instead of restored.
+fn run_qjs_until_snapshot(
+    args: &[&str],
+    work: &std::path::Path,
+    slice: u64,
+    file: &std::path::Path,
+) -> (String, String, i32, SnapshotStats) {
+    run_qjs_sliced(args, work, Some(slice), Some(file))
+}
+
+fn run_qjs_sliced(
+    args: &[&str],
+    work: &std::path::Path,
+    slice: Option<u64>,
+    stop_at: Option<&std::path::Path>,
+) -> (String, String, i32, SnapshotStats) {
     let (mut store, instance, mut stdout, mut stderr) = setup_qjs(work, slice.is_some());
     instance
         .get_typed_func::<(), ()>(&store, "_initialize")
@@ -121,6 +140,10 @@ fn run_qjs_in_slices(
                 stats.take.push(started.elapsed());
                 stats.sizes.push(bytes.len());
                 drop(paused);
+                if let Some(file) = stop_at {
+                    fs::write(file, &bytes).unwrap();
+                    break vec![];
+                }
                 out.extend(stdout.contents());
                 err.extend(stderr.contents());
                 let (fresh, _, fresh_out, fresh_err) = setup_qjs(work, true);
@@ -257,4 +280,116 @@ fn quickjs_resumed_from_snapshots_prints_what_an_uninterrupted_run_prints() {
             mean(&stats.restore),
         );
     }
+}
+
+/// The script the process test runs, and its arguments.
+const PROCESS_SCRIPT: &str = r#"
+    import * as std from "qjs:std";
+    const log = std.open("/work/log.txt", "w");
+    let total = 0;
+    for (let i = 0; i < 10; i++) {
+        const xs = [];
+        for (let j = 0; j < 300; j++) xs.push(Math.imul(i + 1, 2654435761 + j) >>> 16);
+        xs.sort((a, b) => a - b);
+        total = (total + xs[150] * (i + 1)) % 1000003;
+        print(`round ${i}: ${total}`);
+        log.puts(`${i} ${total}\n`);
+        log.flush();
+    }
+    log.close();
+    print(std.loadFile("/work/log.txt").length);
+"#;
+
+/// QuickJS cut into slices of fuel, each slice run by a new process: this test binary itself,
+/// started again on `quickjs_process_slice`, which restores the last snapshot (WASI state
+/// included) into a fresh engine and store, runs one slice and writes the next snapshot. What the
+/// slices print, together, is what one uninterrupted run prints, and the file it wrote is the same.
+#[test]
+#[ignore = "needs tests/large/fetch.sh"]
+fn quickjs_resumed_in_new_processes_prints_what_an_uninterrupted_run_prints() {
+    let args = ["--module", "/work/s.js"];
+    let whole = tempfile::tempdir().unwrap();
+    fs::write(whole.path().join("s.js"), PROCESS_SCRIPT).unwrap();
+    let (expected, expected_err, _) = run_qjs(&args, whole.path());
+    assert_eq!(expected_err, "");
+    assert!(expected.contains("round 9:"), "{expected}");
+
+    let slice: u64 = 15_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    fs::create_dir(&work).unwrap();
+    fs::write(work.join("s.js"), PROCESS_SCRIPT).unwrap();
+    // The first slice here, up to the first snapshot.
+    let (mut printed, _, _, stats) =
+        run_qjs_until_snapshot(&args, &work, slice, &dir.path().join("snap0"));
+    assert_eq!(
+        stats.sizes.len(),
+        1,
+        "the script ran out of work in one slice"
+    );
+    let mut at = 0;
+    while dir.path().join(format!("snap{at}")).exists() {
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "quickjs_process_slice",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("WARD_QJS_SNAPSHOT", dir.path().join(format!("snap{at}")))
+            .env("WARD_QJS_NEXT", dir.path().join(format!("snap{}", at + 1)))
+            .env("WARD_QJS_OUT", dir.path().join(format!("out{at}")))
+            .env("WARD_QJS_WORK", &work)
+            .env("WARD_QJS_SLICE", slice.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            child.status.success(),
+            "slice {at}: {}",
+            String::from_utf8_lossy(&child.stdout)
+        );
+        printed.push_str(&fs::read_to_string(dir.path().join(format!("out{at}"))).unwrap());
+        at += 1;
+        assert!(at < 100, "the script never ends");
+    }
+    assert!(at >= 3, "only {at} processes");
+    assert_eq!(printed, expected);
+    assert_eq!(
+        fs::read_to_string(work.join("log.txt")).unwrap(),
+        fs::read_to_string(whole.path().join("log.txt")).unwrap()
+    );
+}
+
+/// The child-process side of `quickjs_resumed_in_new_processes_prints_what_an_uninterrupted_run_prints`:
+/// with `WARD_QJS_SNAPSHOT` set it restores that snapshot into a fresh engine and store, runs one
+/// slice of `WARD_QJS_SLICE` fuel, writes what it printed to `WARD_QJS_OUT` and, if the script
+/// is not done, the next snapshot to `WARD_QJS_NEXT`. Run without the variables (as `--ignored`
+/// runs every test), it has nothing to do.
+#[test]
+#[ignore = "needs tests/large/fetch.sh"]
+fn quickjs_process_slice() {
+    let Some(snapshot) = std::env::var_os("WARD_QJS_SNAPSHOT") else {
+        return;
+    };
+    let var = |name: &str| std::env::var_os(name).expect(name);
+    let work = PathBuf::from(var("WARD_QJS_WORK"));
+    let slice: u64 = var("WARD_QJS_SLICE").to_str().unwrap().parse().unwrap();
+    let bytes = fs::read(&snapshot).unwrap();
+    let (mut store, _, stdout, stderr) = setup_qjs(&work, true);
+    let (paused, host) = store.restore(&bytes).unwrap();
+    store.set_fuel(slice).unwrap();
+    store.data().restore_state(&host, Some(slice)).unwrap();
+    match paused.resume(&mut store).unwrap() {
+        ward::ResumableCall::Finished(_) => {}
+        ward::ResumableCall::Paused(paused) => {
+            let wasi = store.data().snapshot_state(store.get_fuel().ok()).unwrap();
+            fs::write(
+                var("WARD_QJS_NEXT"),
+                store.snapshot(&paused, &wasi).unwrap(),
+            )
+            .unwrap();
+        }
+    }
+    assert!(stderr.contents().is_empty());
+    fs::write(var("WARD_QJS_OUT"), stdout.contents()).unwrap();
 }
