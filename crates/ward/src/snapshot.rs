@@ -350,9 +350,10 @@ impl<T> Store<T> {
     ///
     /// Every part of the snapshot is checked against the store before anything changes: a
     /// truncated or corrupt file, another format version, a different module or a different
-    /// setup is an [`Error::Snapshot`] and leaves the store as it was. Memories and tables then
-    /// grow to the snapshot's sizes through the store's resource limiter; if it refuses, the
-    /// restore fails with the store's memories possibly grown but nothing else changed.
+    /// setup is an [`Error::Snapshot`] and leaves the store as it was. The GC heap's size is then
+    /// asked of the store's resource limiter, and memories and tables grow to the snapshot's
+    /// sizes through it; if it refuses, the restore fails with the store's memories possibly grown
+    /// but nothing else changed.
     pub fn restore(&mut self, snapshot: &[u8]) -> Result<(PausedCall, Vec<u8>)> {
         outside_activations(&self.inner, "restore a snapshot")?;
         let parsed = parse_snapshot(&self.inner, snapshot)?;
@@ -1180,9 +1181,9 @@ fn current(inner: &StoreInner, position: &Position) -> Result<Current> {
     Current::defined(position.instance, position.index, module)
 }
 
-/// Applies a checked snapshot. Growing memories and tables asks the resource limiter, so a
-/// snapshot cannot exceed the limits of the store it is restored into; if it would, nothing of
-/// the paused call comes back (the store's memories may have grown).
+/// Applies a checked snapshot. The GC heap's size and growing memories and tables ask the
+/// resource limiter, so a snapshot cannot exceed the limits of the store it is restored into; if
+/// it would, nothing of the paused call comes back (the store's memories may have grown).
 fn apply<T>(store: &mut Store<T>, parsed: Parsed) -> Result<(PausedCall, Vec<u8>)> {
     // The execution stack first: it is the last thing that can fail for lack of room.
     let frames = parsed
@@ -1200,6 +1201,15 @@ fn apply<T>(store: &mut Store<T>, parsed: Parsed) -> Result<(PausedCall, Vec<u8>
     let max_stack = store.inner.engine.config().max_wasm_stack;
     let stack = ExecStack::with_contents(max_stack, &parsed.slots, frames)
         .ok_or_else(|| mismatch("the paused call's stack exceeds this engine's max_wasm_stack"))?;
+    // The restored GC heap counts against the resource limiter like a heap that grew to its size.
+    let heap_bytes = GcHeap::bytes_of(&parsed.heap.0);
+    if let Some((current, desired)) = store.inner.gc.needs_grant_total(heap_bytes)
+        && !store.gc_heap_growing(current, desired)?
+    {
+        return Err(mismatch(format!(
+            "the GC heap cannot hold {heap_bytes} bytes here (a limit forbids it)"
+        )));
+    }
     for (i, (size, _)) in parsed.memories.iter().enumerate() {
         let memory = &store.inner.memories[i];
         let delta = (size - memory.size_bytes()) / memory.ty().page_size();

@@ -660,3 +660,31 @@ fn forged_gc_heaps_never_panic() {
         "{refused} refused, {accepted} accepted"
     );
 }
+
+/// A restored GC heap counts against the store's limits, as a heap grown to its size would.
+#[test]
+fn a_gc_heap_larger_than_the_limits_allow_is_refused() {
+    let engine = gc_engine();
+    let (mut store, instance) = setup(&engine, GC_PROGRAM);
+    let run = instance.get_func(&store, "run").unwrap();
+    store.set_fuel(6_000).unwrap();
+    let ResumableCall::Paused(paused) = run.call_resumable(&mut store, &[Val::I32(300)]).unwrap()
+    else {
+        panic!("6,000 fuel finished the run");
+    };
+    let bytes = store.snapshot(&paused, b"").unwrap();
+    let module = Module::new(&engine, GC_PROGRAM).unwrap();
+    // Room for the instance, not for the heap.
+    let limits = ward::StoreLimitsBuilder::new().total_size(1024).build();
+    let mut small = Store::new(&engine, limits);
+    small.limiter(|limits| limits);
+    Instance::new(&mut small, &module, &[]).unwrap();
+    let message = snapshot_error(small.restore(&bytes));
+    assert!(message.contains("the GC heap cannot hold"), "{message}");
+    // With room, the same snapshot restores.
+    let limits = ward::StoreLimitsBuilder::new().total_size(16 << 20).build();
+    let mut roomy = Store::new(&engine, limits);
+    roomy.limiter(|limits| limits);
+    Instance::new(&mut roomy, &module, &[]).unwrap();
+    assert!(roomy.restore(&bytes).is_ok());
+}

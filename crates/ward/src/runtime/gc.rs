@@ -491,6 +491,17 @@ impl GcHeap {
         self.marks.clear();
     }
 
+    /// The grant a heap holding `total` bytes would need from the resource limiter beyond what it
+    /// has, as `needs_grant_for` reports it (for a heap about to be replaced by a restored one).
+    pub fn needs_grant_total(&self, total: usize) -> Option<(usize, usize)> {
+        (total > self.granted).then(|| {
+            let desired = total
+                .checked_next_multiple_of(GRANT_STEP)
+                .unwrap_or(usize::MAX);
+            (self.granted, desired)
+        })
+    }
+
     /// The heap's limit in bytes.
     pub fn limit(&self) -> usize {
         self.limit
