@@ -215,20 +215,8 @@ pub fn poll_oneoff(
                         left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32
                     }
                 };
-                // SAFETY: `pollfds` is a valid array of `pollfds.len()` initialised entries.
-                let rc = unsafe {
-                    libc::poll(
-                        pollfds.as_mut_ptr(),
-                        pollfds.len() as libc::nfds_t,
-                        timeout_ms,
-                    )
-                };
-                if rc >= 0 {
+                if poll_fds(&mut pollfds, timeout_ms)? {
                     break;
-                }
-                let error = io::Error::last_os_error();
-                if error.kind() != io::ErrorKind::Interrupted {
-                    return Err(error.into());
                 }
             }
             collect_polled(&waiters, &pollfds, &mut ready);
@@ -301,23 +289,7 @@ fn virtual_wait(
     if ready.is_empty() && !waiters.is_empty() {
         let mut pollfds = pollfds(waiters);
         let timeout_ms = if earliest.is_some() { 0 } else { -1 };
-        loop {
-            // SAFETY: `pollfds` is a valid array of `pollfds.len()` initialised entries.
-            let rc = unsafe {
-                libc::poll(
-                    pollfds.as_mut_ptr(),
-                    pollfds.len() as libc::nfds_t,
-                    timeout_ms,
-                )
-            };
-            if rc >= 0 {
-                break;
-            }
-            let error = io::Error::last_os_error();
-            if error.kind() != io::ErrorKind::Interrupted {
-                return Err(error.into());
-            }
-        }
+        while !poll_fds(&mut pollfds, timeout_ms)? {}
         collect_polled(waiters, &pollfds, &mut ready);
     }
     let slept = match earliest {
@@ -338,4 +310,26 @@ fn virtual_wait(
         }
     }
     write_events(mem, &ready, events, nevents)
+}
+
+/// One `poll(2)` of `pollfds` with `timeout_ms` (-1: no timeout): true when it returned, false when
+/// a signal interrupted it (the caller polls again, with the time left).
+fn poll_fds(pollfds: &mut [libc::pollfd], timeout_ms: i32) -> WasiResult<bool> {
+    // SAFETY: `pollfds` is a valid array of `pollfds.len()` initialised entries.
+    let rc = unsafe {
+        libc::poll(
+            pollfds.as_mut_ptr(),
+            pollfds.len() as libc::nfds_t,
+            timeout_ms,
+        )
+    };
+    if rc >= 0 {
+        return Ok(true);
+    }
+    let error = io::Error::last_os_error();
+    if error.kind() == io::ErrorKind::Interrupted {
+        Ok(false)
+    } else {
+        Err(error.into())
+    }
 }
