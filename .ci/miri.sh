@@ -6,13 +6,14 @@
 # (`ward_tail_calls`, set for optimized builds; Miri runs the sibling calls as ordinary calls).
 #
 # Fails if Miri reports undefined behaviour, a test fails, or a step (or the whole script, capped at
-# MIRI_BUDGET seconds, 15 minutes by default) runs out of time. A test step takes about a minute on a
-# quiet 2-core machine. Nightly is used for Miri only.
+# MIRI_BUDGET seconds, 30 minutes by default) runs out of time. A test step takes about two minutes on
+# a quiet 2-core machine; the caps leave room for a loaded one (a step took over 300 s while other
+# builds ran), and still end a run that hangs. Nightly is used for Miri only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-budget=${MIRI_BUDGET:-900}
+budget=${MIRI_BUDGET:-1800}
 deadline=$((SECONDS + budget))
 
 # step CAP_SECONDS DESCRIPTION COMMAND...: runs COMMAND under `timeout`, capped at CAP_SECONDS and at
@@ -44,15 +45,15 @@ step 300 "install nightly with Miri" \
 step 240 "set up Miri's sysroot" cargo +nightly miri setup
 
 flags="-Zmiri-strict-provenance"
-step 300 "Stacked Borrows, loop mode" \
-  env MIRIFLAGS="$flags" cargo +nightly miri test -p ward --test miri
-step 300 "Tree Borrows, loop mode" \
-  env MIRIFLAGS="$flags -Zmiri-tree-borrows" cargo +nightly miri test -p ward --test miri
+step 900 "Stacked Borrows, loop mode" \
+  env MIRIFLAGS="$flags" cargo +nightly miri test -p ward-wasm --test miri
+step 900 "Tree Borrows, loop mode" \
+  env MIRIFLAGS="$flags -Zmiri-tree-borrows" cargo +nightly miri test -p ward-wasm --test miri
 # `--release` makes build.rs set `ward_tail_calls`; debug assertions stay on for the executor's
 # stale-memory check.
 threaded=(--release --config profile.release.debug-assertions=true)
-step 300 "Stacked Borrows, threaded mode" \
-  env MIRIFLAGS="$flags" cargo +nightly miri test -p ward "${threaded[@]}" --test miri
-step 300 "Tree Borrows, threaded mode" \
-  env MIRIFLAGS="$flags -Zmiri-tree-borrows" cargo +nightly miri test -p ward "${threaded[@]}" --test miri
+step 900 "Stacked Borrows, threaded mode" \
+  env MIRIFLAGS="$flags" cargo +nightly miri test -p ward-wasm "${threaded[@]}" --test miri
+step 900 "Tree Borrows, threaded mode" \
+  env MIRIFLAGS="$flags -Zmiri-tree-borrows" cargo +nightly miri test -p ward-wasm "${threaded[@]}" --test miri
 echo "miri.sh: no undefined behaviour found ($SECONDS s)"

@@ -14,7 +14,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
-cargo build --release -q -p ward-cli
+cargo build --release -q -p ward-wasm-cli
 python3 - "$CARGO_TARGET_DIR/release/ward" "${1:-2000}" "${2:-15}" "${WARD_BASELINE:-}" <<'PY'
 import os, statistics, subprocess, sys, tempfile, time
 

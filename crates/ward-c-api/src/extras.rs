@@ -243,8 +243,9 @@ entry! {
             module
                 .module
                 .imports()
-                .filter(|(_, _, ty)| !matches!(ty, ward::ExternType::Tag(_)))
-                .map(|(module_name, name, _)| {
+                .filter(|i| !matches!(i.ty(), ward::ExternType::Tag(_)))
+                .map(|i| {
+                    let (module_name, name) = (i.module(), i.name());
                     let is_wasi = module_name == ward_wasi::MODULE
                         || module_name == ward_wasi::UNSTABLE_MODULE;
                     let ext = (is_wasi && defined.is_ok())

@@ -141,9 +141,10 @@ entry! {
         let imports = unsafe { module_obj(module) }.map_or_else(Vec::new, |m| {
             m.module
                 .imports()
-                .filter_map(|(module, name, ty)| {
-                    let ty = wasm_externtype_t::from_ward(ty)?;
-                    Some(Box::into_raw(Box::new(wasm_importtype_t::new(module, name, ty))))
+                .filter_map(|i| {
+                    let ty = wasm_externtype_t::from_ward(i.ty())?;
+                    let import = wasm_importtype_t::new(i.module(), i.name(), ty);
+                    Some(Box::into_raw(Box::new(import)))
                 })
                 .collect()
         });
@@ -162,9 +163,9 @@ entry! {
         let exports = unsafe { module_obj(module) }.map_or_else(Vec::new, |m| {
             m.module
                 .exports()
-                .filter_map(|(name, ty)| {
-                    let ty = wasm_externtype_t::from_ward(ty)?;
-                    Some(Box::into_raw(Box::new(wasm_exporttype_t::new(name, ty))))
+                .filter_map(|e| {
+                    let ty = wasm_externtype_t::from_ward(e.ty())?;
+                    Some(Box::into_raw(Box::new(wasm_exporttype_t::new(e.name(), ty))))
                 })
                 .collect()
         });

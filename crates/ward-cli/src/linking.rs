@@ -59,7 +59,7 @@ pub fn define_unknown_imports_as_failing(
 ) -> Result<()> {
     let imports: Vec<_> = module
         .imports()
-        .map(|(m, n, ty)| (m.to_string(), n.to_string(), ty))
+        .map(|i| (i.module().to_string(), i.name().to_string(), i.ty()))
         .collect();
     for (import_module, name, ty) in imports {
         let ExternType::Func(func_ty) = ty else {
@@ -86,8 +86,9 @@ pub fn define_shared_memories(
     module: &Module,
     linker: &mut Linker<Host>,
 ) -> Result<()> {
-    for (import_module, name, ty) in module.imports() {
-        if let ExternType::Memory(ty) = ty
+    for import in module.imports() {
+        let (import_module, name) = (import.module(), import.name());
+        if let ExternType::Memory(ty) = import.ty()
             && ty.shared
         {
             let memory = SharedMemory::new(store.engine(), ty).with_context(|| {
@@ -103,5 +104,5 @@ pub fn define_shared_memories(
 pub fn imports_thread_spawn(module: &Module) -> bool {
     module
         .imports()
-        .any(|(m, name, _)| m == "wasi" && name == "thread-spawn")
+        .any(|i| i.module() == "wasi" && i.name() == "thread-spawn")
 }

@@ -139,6 +139,10 @@ struct RunArgs {
     wasi_options: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
+    /// Debugging options, as in Wasmtime: coredump=PATH writes a Wasm core dump (the format
+    /// `wasm-tools` and `wasmgdb` read) to PATH when the program traps; `-D help` lists them.
+    #[arg(short = 'D', long = "debug", value_name = "KEY=VALUE")]
+    debug_options: Vec<String>,
     /// Read options from a TOML file in Wasmtime's shape (`[wasm]`, `[wasi]`); the command line
     /// overrides it. `ward config new FILE` writes a commented one.
     #[arg(long, value_name = "FILE")]
@@ -229,6 +233,7 @@ fn resume(args: ResumeArgs) -> Result<Outcome> {
         envs: Vec::new(),
         wasi_options: args.wasi_options,
         limits: args.limits,
+        debug_options: Vec::new(),
         config: args.config,
         snapshot_at_fuel: args.snapshot_at_fuel,
         snapshot: args.snapshot,
@@ -272,6 +277,29 @@ impl RunArgs {
             options.apply_list(list)?;
         }
         Ok(options)
+    }
+
+    /// The `-D` options: where to write a core dump, if anywhere. `-D help` prints the list and
+    /// exits.
+    fn coredump_path(&self) -> Result<Option<PathBuf>> {
+        let mut path = None;
+        for item in self.debug_options.iter().flat_map(|list| list.split(',')) {
+            match item.split_once('=') {
+                _ if item == "help" => {
+                    print!(
+                        "Available debug options (-D KEY=VALUE):\n\n  \
+                         coredump=PATH   when the program traps, write a Wasm core dump to PATH\n"
+                    );
+                    std::process::exit(0);
+                }
+                Some(("coredump", value)) if !value.is_empty() => path = Some(PathBuf::from(value)),
+                _ if item == "coredump" || item == "coredump=" => {
+                    bail!("-D coredump needs a path: -D coredump=PATH")
+                }
+                _ => bail!("unknown debug option `{item}` (`-D help` lists them)"),
+            }
+        }
+        Ok(path)
     }
 
     /// The `--config` file's options (none without one).

@@ -100,8 +100,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
         );
     }
     let deadline = limits.timeout.and_then(|t| Instant::now().checked_add(t));
+    let coredump = args.coredump_path()?;
     let mut config = Config::new();
     limits.configure(&mut config);
+    config.coredump_on_trap(coredump.is_some());
     policy.configure(&mut config);
     // A virtual clock advances with the fuel executed: meter it even without a fuel limit (a
     // snapshot plan meters fuel and sets it itself).
@@ -165,6 +167,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
         deadline,
         meter_fuel_for_clock,
         &guest_args,
+        coredump.as_deref(),
         &mut end,
     );
     // A run that failed before the guest ran (a link error, say) ended with that error.
@@ -203,6 +206,7 @@ fn execute(
     deadline: Option<Instant>,
     meter_fuel_for_clock: bool,
     guest_args: &[String],
+    coredump: Option<&Path>,
     end: &mut RunEnd,
 ) -> Result<Outcome> {
     let mut store = Store::new(
@@ -297,6 +301,7 @@ fn execute(
         Ok(instance) => instance,
         Err(Error::Trap(trap)) => {
             report_trap(&format!("failed to instantiate \"{shown}\""), &trap, limits);
+            write_coredump(&mut store, &trap, coredump, shown);
             return Ok(Outcome::Trap);
         }
         Err(Error::Exit(code)) => return Ok(Outcome::Exit(code)),
@@ -385,6 +390,7 @@ fn execute(
                 &trap,
                 limits,
             );
+            write_coredump(&mut store, &trap, coredump, shown);
             Ok(Outcome::Trap)
         }
         Err(Error::Exception(exn)) => {
@@ -393,6 +399,22 @@ fn execute(
         }
         Err(e @ Error::Snapshot(_)) => Err(anyhow!(e)),
         Err(e) => Err(anyhow!(e).context(format!("failed to run `{name}`"))),
+    }
+}
+
+/// Writes the core dump `trap` carries to `path` (`-D coredump=PATH`), saying so on stderr.
+fn write_coredump(store: &mut Store<Host>, trap: &Trap, path: Option<&Path>, shown: &str) {
+    let (Some(path), Some(dump)) = (path, trap.coredump()) else {
+        return;
+    };
+    let bytes = dump.serialize(&mut *store, shown);
+    match std::fs::write(path, bytes) {
+        Ok(()) => eprintln!("core dumped at \"{}\"", path.display()),
+        Err(e) => eprintln!(
+            "warning: failed to write the core dump \"{}\": {}",
+            path.display(),
+            describe_io(&e)
+        ),
     }
 }
 

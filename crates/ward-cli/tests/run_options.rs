@@ -1,5 +1,5 @@
 //! Wasmtime's `ward run` options around the main module: `--argv0`, `--preload NAME=PATH` and
-//! `-W unknown-imports-trap`.
+//! `-W unknown-imports-trap`, and `-D coredump=PATH`.
 
 mod support;
 
@@ -160,6 +160,63 @@ fn unknown_imports_trap_leaves_other_kinds_of_import_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("`env::memory` has not been defined"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `-D coredump=PATH` (Wasmtime's spelling) writes a Wasm core dump when the program traps: a
+/// valid module whose `corestack` names the trapping functions and whose data holds the memory.
+#[test]
+fn debug_coredump_writes_a_dump_on_trap() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write_temp(
+        &dir,
+        "crash.wat",
+        r#"(module (memory (export "memory") 1) (data (i32.const 32) "left behind")
+             (func $divide (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+             (func (export "_start") (drop (call $divide (i32.const 0)))))"#,
+    );
+    let dump = dir.path().join("crash.core");
+    let flag = format!("coredump={}", dump.display());
+    let out = ward(&["run", "-D", &flag, &module]);
+    assert_eq!(out.status.code(), Some(134), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("integer divide by zero"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("core dumped at"), "{}", stderr(&out));
+    let bytes = std::fs::read(&dump).unwrap();
+    wasmparser::Validator::new().validate_all(&bytes).unwrap();
+    let mut frames = None;
+    let mut data = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        match payload.unwrap() {
+            wasmparser::Payload::CustomSection(s) if s.name() == "corestack" => {
+                let reader = wasmparser::BinaryReader::new(s.data(), 0);
+                let stack = wasmparser::CoreDumpStackSection::new(reader).unwrap();
+                frames = Some(stack.frames.iter().map(|f| f.funcidx).collect::<Vec<_>>());
+            }
+            wasmparser::Payload::DataSection(reader) => {
+                data.extend(reader.into_iter().map(|d| d.unwrap().data.to_vec()))
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(frames.unwrap(), [0, 1]);
+    assert_eq!(data, [b"left behind".to_vec()]);
+
+    // Without a trap, no dump is written; a bad option is an error.
+    let ok = write_temp(&dir, "ok.wat", r#"(module (func (export "_start")))"#);
+    let quiet = dir.path().join("none.core");
+    let out = ward(&["run", "-D", &format!("coredump={}", quiet.display()), &ok]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!quiet.exists());
+    let out = ward(&["run", "-D", "colours=on", &ok]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown debug option `colours=on`"),
         "{}",
         stderr(&out)
     );

@@ -75,7 +75,7 @@ use guest::GuestMemory;
 pub fn imports_wasi(module: &Module) -> bool {
     module
         .imports()
-        .any(|(module, _, _)| module == MODULE || module == UNSTABLE_MODULE)
+        .any(|i| i.module() == MODULE || i.module() == UNSTABLE_MODULE)
 }
 
 /// Runs one syscall with the context's state locked and the caller's memory exported as `memory`:

@@ -1,7 +1,7 @@
 //! Async host functions and async calls, on tokio, without fibers: 1,000 calls wait on timers at
 //! once, each holding only its paused Wasm stack.
 //!
-//!     cargo run -p ward --example async_host
+//!     cargo run -p ward-wasm --example async_host
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Bounding what a guest may take: fuel (a count of executed operators) and epochs (a deadline
 //! another thread moves), each ending an endless loop with a trap.
 //!
-//!     cargo run -p ward --example fuel_epochs
+//!     cargo run -p ward-wasm --example fuel_epochs
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The smallest embedding: compile a module, instantiate it, call an export.
 //!
-//!     cargo run -p ward --example hello
+//!     cargo run -p ward-wasm --example hello
 
 fn main() -> ward::Result<()> {
     let engine = ward::Engine::default();

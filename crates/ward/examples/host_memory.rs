@@ -1,6 +1,6 @@
 //! Host functions that read the guest's memory through `Caller`, and a host that writes into it.
 //!
-//!     cargo run -p ward --example host_memory
+//!     cargo run -p ward-wasm --example host_memory
 
 use ward::{Caller, Engine, Extern, Linker, Module, Store};
 

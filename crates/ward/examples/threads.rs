@@ -1,6 +1,6 @@
 //! Many instances in threads: one compiled module, a store per thread.
 //!
-//!     cargo run -p ward --example threads
+//!     cargo run -p ward-wasm --example threads
 
 use ward::{Engine, Instance, Module, Store};
 

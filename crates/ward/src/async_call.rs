@@ -22,7 +22,8 @@ use std::task::{Context, Poll};
 
 use crate::embedder::write_results;
 use crate::func::{Caller, Func, TypedFunc, WasmParams, WasmResults, WasmRet};
-use crate::instance::{Instance, instantiate_without_start};
+use crate::handle::Instance;
+use crate::instance::instantiate_without_start;
 use crate::interp::exec::{self, Mode, Outcome, PauseReason, Paused};
 use crate::interp::stack::ExecStack;
 use crate::linker::{Definition, InstancePre, Linker, define_imports};
@@ -258,7 +259,7 @@ async fn run_async<T: Send>(store: &mut Store<T>, entry: u32, args: Vec<u64>) ->
     let fuel = FuelSlices::begin(store);
     let result = drive(store, entry, &args).await;
     fuel.end(store);
-    result
+    result.map_err(|err| crate::coredump::attach(&store.inner, err))
 }
 
 /// The executor's pauses, served until the call ends.

@@ -17,6 +17,21 @@ use crate::type_registry::{RecGroupKey, RegisteredTypes, TypeInfo, TypeRegistry}
 use crate::types::{FuncType, HeapType, RefType, TypeId, ValType};
 
 /// Settings for an [`Engine`].
+///
+/// ```
+/// use ward::{Config, Engine, Module, Store};
+///
+/// let mut config = Config::new();
+/// config.consume_fuel(true).max_wasm_stack(256 * 1024).wasm_simd(false);
+/// let engine = Engine::new(&config)?;
+/// // SIMD is switched off, so a module using `v128` does not compile.
+/// let err = Module::new(&engine, "(module (func (result v128) v128.const i64x2 0 0))");
+/// assert!(err.is_err());
+/// let mut store = Store::new(&engine, ());
+/// store.set_fuel(1_000)?;
+/// assert_eq!(store.get_fuel()?, 1_000);
+/// # Ok::<(), ward::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
@@ -29,6 +44,7 @@ pub struct Config {
     pub(crate) max_compile_time: Option<std::time::Duration>,
     pub(crate) lazy_translation: bool,
     pub(crate) deterministic: bool,
+    pub(crate) coredump_on_trap: bool,
     pub(crate) async_support: bool,
     pub(crate) proposals: ProposalSet,
 }
@@ -46,6 +62,7 @@ impl Default for Config {
             max_compile_time: None,
             lazy_translation: false,
             deterministic: false,
+            coredump_on_trap: false,
             async_support: false,
             proposals: ProposalSet::default(),
         }
@@ -188,6 +205,16 @@ impl Config {
         self
     }
 
+    /// Attach a [`WasmCoreDump`](crate::WasmCoreDump) to every trap that ends a call into Wasm,
+    /// as Wasmtime's option of the same name does: `err.downcast_ref::<WasmCoreDump>()` gets it,
+    /// and [`WasmCoreDump::serialize`](crate::WasmCoreDump::serialize) writes the standard Wasm
+    /// core dump format (a module with `core`, `coremodules`, `coreinstances` and `corestack`
+    /// custom sections) that `wasm-tools` and `wasmgdb` read. Off by default.
+    pub fn coredump_on_trap(&mut self, enable: bool) -> &mut Self {
+        self.coredump_on_trap = enable;
+        self
+    }
+
     /// Allow async host functions ([`Linker::func_wrap_async`](crate::Linker::func_wrap_async),
     /// [`Linker::func_new_async`](crate::Linker::func_new_async)) and the async yields of
     /// [`Store::fuel_async_yield_interval`](crate::Store::fuel_async_yield_interval) and
@@ -241,6 +268,18 @@ pub(crate) struct EngineInner {
 }
 
 /// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.
+///
+/// ```
+/// use ward::{Config, Engine, Module};
+///
+/// let mut config = Config::new();
+/// config.consume_fuel(true);
+/// let engine = Engine::new(&config)?;
+/// // Modules compiled for one engine run in any store of that engine.
+/// let module = Module::new(&engine, "(module (func (export \"f\")))")?;
+/// assert!(module.get_export("f").is_some());
+/// # Ok::<(), ward::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<EngineInner>,

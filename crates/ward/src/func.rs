@@ -15,6 +15,30 @@ use crate::values::{ExternRef, V128, Val, describe, vals_from_slots};
 use crate::{Engine, Error, Result};
 
 /// A function in a store: defined by a module instance or by the host.
+///
+/// ```
+/// use ward::{Engine, Func, FuncType, Instance, Module, Store, Val, ValType};
+///
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// // A host function with a signature known only at run time, called with `Val`s.
+/// let ty = FuncType::new([ValType::I32, ValType::I32], [ValType::I32]);
+/// let max = Func::new(&mut store, ty, |_caller, params, results| {
+///     results[0] = Val::I32(params[0].unwrap_i32().max(params[1].unwrap_i32()));
+///     Ok(())
+/// })?;
+/// let mut results = [Val::I32(0)];
+/// max.call(&mut store, &[Val::I32(3), Val::I32(9)], &mut results)?;
+/// assert!(matches!(results[0], Val::I32(9)));
+/// // Or passed to a module as an import.
+/// let module = Module::new(&engine, r#"(module (import "" "max" (func $max (param i32 i32) (result i32)))
+///     (func (export "clamp0") (param i32) (result i32) (call $max (local.get 0) (i32.const 0))))"#)?;
+/// let instance = Instance::new(&mut store, &module, &[max.into()])?;
+/// let clamp0 = instance.get_func(&store, "clamp0").unwrap();
+/// clamp0.call(&mut store, &[Val::I32(-5)], &mut results)?;
+/// assert!(matches!(results[0], Val::I32(0)));
+/// # Ok::<(), ward::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store: StoreId,
@@ -74,7 +98,8 @@ impl Func {
                 results.len()
             )));
         }
-        let out = exec::invoke(store, self.index, &raw)?;
+        let out = exec::invoke(store, self.index, &raw)
+            .map_err(|err| crate::coredump::attach(&store.inner, err))?;
         for (slot, val) in
             results
                 .iter_mut()
@@ -133,6 +158,27 @@ impl Func {
 }
 
 /// A function with a signature checked once, called with Rust values.
+///
+/// ```
+/// use ward::{Engine, Instance, Module, Store};
+///
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (func (export "divmod") (param i32 i32) (result i32 i32)
+///       (i32.div_u (local.get 0) (local.get 1))
+///       (i32.rem_u (local.get 0) (local.get 1))))"#)?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[])?;
+/// // The signature is checked here, once; calls then take and return Rust values.
+/// let divmod = instance.get_typed_func::<(u32, u32), (u32, u32)>(&store, "divmod")?;
+/// assert_eq!(divmod.call(&mut store, (17, 5))?, (3, 2));
+/// // A wrong signature is refused.
+/// assert!(instance.get_typed_func::<i64, i64>(&store, "divmod").is_err());
+/// // Traps come back as errors.
+/// let err = divmod.call(&mut store, (1, 0)).unwrap_err();
+/// assert_eq!(err.downcast_ref::<ward::Trap>().unwrap().kind(), ward::TrapKind::IntegerDivisionByZero);
+/// # Ok::<(), ward::Error>(())
+/// ```
 pub struct TypedFunc<Params, Results> {
     func: Func,
     _marker: PhantomData<fn(Params) -> Results>,
@@ -161,6 +207,31 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
 }
 
 /// What a host function sees of its caller: the store and the calling instance's exports.
+///
+/// ```
+/// use ward::{Caller, Engine, Linker, Module, Store};
+///
+/// let engine = Engine::default();
+/// let mut linker = Linker::new(&engine);
+/// // Read a string out of the calling instance's memory.
+/// linker.func_wrap("env", "print", |mut caller: Caller<'_, Vec<String>>, ptr: u32, len: u32| -> ward::Result<()> {
+///     let memory = caller.get_export("memory").and_then(|e| e.into_memory()).unwrap();
+///     let mut bytes = vec![0; len as usize];
+///     memory.read(&caller, ptr as usize, &mut bytes)?;
+///     caller.data_mut().push(String::from_utf8_lossy(&bytes).into_owned());
+///     Ok(())
+/// })?;
+/// let module = Module::new(&engine, r#"(module
+///     (import "env" "print" (func $print (param i32 i32)))
+///     (memory (export "memory") 1)
+///     (data (i32.const 8) "hello")
+///     (func (export "run") (call $print (i32.const 8) (i32.const 5))))"#)?;
+/// let mut store = Store::new(&engine, Vec::new());
+/// let instance = linker.instantiate(&mut store, &module)?;
+/// instance.get_typed_func::<(), ()>(&store, "run")?.call(&mut store, ())?;
+/// assert_eq!(store.data(), &["hello".to_string()]);
+/// # Ok::<(), ward::Error>(())
+/// ```
 pub struct Caller<'a, T> {
     pub(crate) store: &'a mut Store<T>,
     pub(crate) instance: Option<u32>,

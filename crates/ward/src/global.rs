@@ -1,19 +1,12 @@
 //! The public [`Global`] handle: a global of a store, read and set by the host. The value cell is
 //! the store's `runtime::store::GlobalEntity`.
 
-use crate::handle::StoreId;
+use crate::handle::Global;
 use crate::runtime::store::{GlobalEntity, StoreInner};
 use crate::store::{AsContext, AsContextMut};
 use crate::types::{GlobalType, Mutability};
 use crate::values::Val;
 use crate::{Error, Result};
-
-/// A global in a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Global {
-    pub(crate) store: StoreId,
-    pub(crate) index: u32,
-}
 
 impl Global {
     /// Creates a global of type `ty` holding `value`.

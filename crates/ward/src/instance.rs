@@ -9,9 +9,10 @@ use std::sync::{Arc, LazyLock};
 
 use crate::exception::Tag;
 use crate::func::{Caller, Func, TypedFunc, WasmParams, WasmResults};
-use crate::global::Global;
-use crate::handle::StoreId;
-use crate::memory::{Memory, SharedMemory};
+use crate::handle::Global;
+use crate::handle::Memory;
+use crate::handle::{Instance, StoreId};
+use crate::memory::SharedMemory;
 use crate::module::{DataMode, ElemItems, ElemMode, EntityIndex, ImportKind, Module};
 use crate::runtime::memory::MemoryEntity;
 use crate::runtime::store::{
@@ -139,13 +140,6 @@ impl From<Global> for Extern {
     fn from(g: Global) -> Extern {
         Extern::Global(g)
     }
-}
-
-/// An instantiated module in a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Instance {
-    pub(crate) store: StoreId,
-    pub(crate) index: u32,
 }
 
 impl Instance {

@@ -31,6 +31,7 @@
 mod async_call;
 mod backtrace;
 pub mod component;
+mod coredump;
 mod embedder;
 mod engine;
 mod exception;
@@ -56,19 +57,19 @@ mod type_registry;
 mod types;
 mod values;
 
+pub use coredump::WasmCoreDump;
 pub use engine::{Config, Engine};
 pub use exception::Tag;
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
-pub use global::Global;
-pub use handle::{ExnRef, StoreId};
-pub use instance::{Extern, Instance};
+pub use handle::{ExnRef, Global, Instance, Memory, StoreId};
+pub use instance::Extern;
 pub use limits::{
     InterruptHandle, ResourceLimiter, StoreLimits, StoreLimitsBuilder, TABLE_ELEMENT_BYTES,
     UpdateDeadline,
 };
 pub use linker::{InstancePre, Linker};
-pub use memory::{Memory, SharedMemory, WaitResult};
-pub use module::Module;
+pub use memory::{SharedMemory, WaitResult};
+pub use module::{ExportType, ImportType, Module};
 pub use proposals::WasmProposal;
 pub use snapshot::{PauseReason, PausedCall, ResumableCall};
 pub use store::{AsContext, AsContextMut, Store, StoreContextMut};

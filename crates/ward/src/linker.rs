@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::func::{Caller, Func, IntoFunc};
-use crate::instance::{Extern, Instance, instantiate};
+use crate::handle::Instance;
+use crate::instance::{Extern, instantiate};
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut, AsyncHostFunc, HostFunc};
 use crate::types::{ExternType, FuncType};
@@ -31,6 +32,28 @@ impl<T> Clone for Definition<T> {
 }
 
 /// Resolves imports by (module, name) and instantiates modules.
+///
+/// ```
+/// use ward::{Engine, Linker, Module, Store};
+///
+/// let engine = Engine::default();
+/// let mut linker = Linker::new(&engine);
+/// linker.func_wrap("math", "square", |x: i64| x * x)?;
+/// // Instances can be registered by name and then satisfy other modules' imports.
+/// let mut store = Store::new(&engine, ());
+/// let lib = Module::new(&engine, r#"(module (func (export "inc") (param i64) (result i64)
+///     (i64.add (local.get 0) (i64.const 1))))"#)?;
+/// let lib = linker.instantiate(&mut store, &lib)?;
+/// linker.instance(&mut store, "lib", lib)?;
+/// let app = Module::new(&engine, r#"(module
+///     (import "math" "square" (func $sq (param i64) (result i64)))
+///     (import "lib" "inc" (func $inc (param i64) (result i64)))
+///     (func (export "run") (param i64) (result i64) (call $inc (call $sq (local.get 0)))))"#)?;
+/// let app = linker.instantiate(&mut store, &app)?;
+/// let run = app.get_typed_func::<i64, i64>(&store, "run")?;
+/// assert_eq!(run.call(&mut store, 7)?, 50);
+/// # Ok::<(), ward::Error>(())
+/// ```
 pub struct Linker<T> {
     engine: Engine,
     definitions: HashMap<(String, String), Definition<T>>,
@@ -228,13 +251,13 @@ impl<T> Linker<T> {
     fn undefined_func_imports(&self, module: &Module) -> Vec<(String, String, FuncType)> {
         module
             .imports()
-            .filter(|(m, n, _)| {
+            .filter(|i| {
                 !self
                     .definitions
-                    .contains_key(&(m.to_string(), n.to_string()))
+                    .contains_key(&(i.module().to_string(), i.name().to_string()))
             })
-            .filter_map(|(m, n, ty)| match ty {
-                ExternType::Func(ty) => Some((m.to_string(), n.to_string(), ty)),
+            .filter_map(|i| match i.ty() {
+                ExternType::Func(ty) => Some((i.module().to_string(), i.name().to_string(), ty)),
                 _ => None,
             })
             .collect()
@@ -269,8 +292,8 @@ impl<T> Linker<T> {
         }
         let exports: Vec<(String, FuncType)> = module
             .exports()
-            .filter_map(|(name, ty)| match ty {
-                ExternType::Func(ty) => Some((name.to_string(), ty)),
+            .filter_map(|e| match e.ty() {
+                ExternType::Func(ty) => Some((e.name().to_string(), ty)),
                 _ => None,
             })
             .collect();

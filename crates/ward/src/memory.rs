@@ -7,19 +7,12 @@
 
 use std::sync::Arc;
 
-use crate::handle::StoreId;
+use crate::handle::Memory;
 use crate::runtime::memory::{MemoryEntity, SharedMemoryInner, max_bytes_for_index};
 use crate::runtime::store::StoreInner;
 use crate::store::{AsContext, AsContextMut};
 use crate::types::MemoryType;
 use crate::{Error, Result};
-
-/// A linear memory in a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Memory {
-    pub(crate) store: StoreId,
-    pub(crate) index: u32,
-}
 
 impl Memory {
     /// Creates a memory of type `ty` in the store.

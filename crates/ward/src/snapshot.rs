@@ -98,7 +98,8 @@ impl PausedCall {
     /// ([`TrapKind::OutOfFuel`](crate::TrapKind::OutOfFuel) or
     /// [`TrapKind::Interrupt`](crate::TrapKind::Interrupt)), with its Wasm backtrace.
     pub fn into_trap(self, store: impl AsContext) -> Error {
-        Error::Trap(self.paused.trap(&store.as_context().inner))
+        let inner = &store.as_context().inner;
+        crate::coredump::attach(inner, Error::Trap(self.paused.trap(inner)))
     }
 
     /// Goes on with the call from where it paused. It may pause again.
@@ -309,7 +310,8 @@ fn outside_activations(inner: &StoreInner, what: &str) -> Result<()> {
 
 /// The public form of an executor outcome.
 fn finish<T>(store: &mut Store<T>, entry: u32, outcome: Result<Outcome>) -> Result<ResumableCall> {
-    Ok(match outcome? {
+    let outcome = outcome.map_err(|err| crate::coredump::attach(&store.inner, err))?;
+    Ok(match outcome {
         Outcome::Done(raw) => {
             let sig = store.inner.funcs[entry as usize].sig.clone();
             ResumableCall::Finished(vals_from_slots(&raw, sig.results(), &store.inner))

@@ -53,6 +53,25 @@ pub(crate) type EpochDeadlineCallback<T> =
     Box<dyn FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send>;
 
 /// All runtime state of a group of instances, with host data `T`.
+///
+/// ```
+/// use ward::{Engine, Linker, Module, Store};
+///
+/// let engine = Engine::default();
+/// // The host data (here a counter) is reachable from host functions through `Caller`.
+/// let mut store = Store::new(&engine, 0u32);
+/// let mut linker = Linker::new(&engine);
+/// linker.func_wrap("host", "tick", |mut caller: ward::Caller<'_, u32>| {
+///     *caller.data_mut() += 1;
+/// })?;
+/// let module = Module::new(&engine, r#"
+///     (module (import "host" "tick" (func $tick))
+///       (func (export "run") call $tick call $tick))"#)?;
+/// let instance = linker.instantiate(&mut store, &module)?;
+/// instance.get_typed_func::<(), ()>(&store, "run")?.call(&mut store, ())?;
+/// assert_eq!(*store.data(), 2);
+/// # Ok::<(), ward::Error>(())
+/// ```
 pub struct Store<T> {
     pub(crate) inner: StoreInner,
     pub(crate) hosts: Vec<HostFunc<T>>,

@@ -10,6 +10,22 @@ use crate::values::Val;
 use crate::{Error, Result};
 
 /// A table in a store.
+///
+/// ```
+/// use ward::{Engine, Func, RefType, Store, Table, TableType, Val};
+///
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let table = Table::new(&mut store, TableType::new(RefType::FUNCREF, 2, Some(10)), Val::FuncRef(None))?;
+/// let f = Func::wrap(&mut store, || 7i32);
+/// table.set(&mut store, 1, Val::FuncRef(Some(f)))?;
+/// assert!(matches!(table.get(&store, 0), Some(Val::FuncRef(None))));
+/// assert!(matches!(table.get(&store, 1), Some(Val::FuncRef(Some(_)))));
+/// assert_eq!(table.grow(&mut store, 3, Val::FuncRef(None))?, 2);
+/// assert_eq!(table.size(&store), 5);
+/// assert!(table.get(&store, 5).is_none());
+/// # Ok::<(), ward::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Table {
     pub(crate) store: StoreId,

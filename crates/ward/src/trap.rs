@@ -4,7 +4,9 @@
 //! [`WasmBacktrace`] built from the interpreter's frame chain. [`Error`] is the one error type of the public
 //! API; it wraps traps, validation failures, link errors and errors raised by host functions.
 
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 /// Why Wasm execution stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,6 +114,38 @@ pub struct FrameInfo {
     pub module_name: Option<String>,
     /// Byte offset of the executing instruction in the module binary, if known.
     pub module_offset: Option<usize>,
+    /// The store's index of the instance the frame runs in (for core dumps).
+    pub(crate) instance: Option<u32>,
+    /// Byte offset of the instruction from the start of its function's body, if known.
+    pub(crate) func_offset: Option<usize>,
+}
+
+impl FrameInfo {
+    /// Index of the function in its module's function index space.
+    pub fn func_index(&self) -> u32 {
+        self.func_index
+    }
+
+    /// The function's name from the module's name section, if any.
+    pub fn func_name(&self) -> Option<&str> {
+        self.func_name.as_deref()
+    }
+
+    /// The module's name from its name section, if any.
+    pub fn module_name(&self) -> Option<&str> {
+        self.module_name.as_deref()
+    }
+
+    /// Byte offset of the executing instruction in the module binary, if known.
+    pub fn module_offset(&self) -> Option<usize> {
+        self.module_offset
+    }
+
+    /// Byte offset of the executing instruction from the start of its function's body (its
+    /// local declarations), if known.
+    pub fn func_offset(&self) -> Option<usize> {
+        self.func_offset
+    }
 }
 
 /// The Wasm frames live when a trap happened, innermost first.
@@ -153,6 +187,11 @@ impl WasmBacktrace {
                 .collect(),
             elided: depth - kept,
         }
+    }
+
+    /// The frames kept, innermost first (Wasmtime's accessor for [`WasmBacktrace::frames`]).
+    pub fn frames(&self) -> &[FrameInfo] {
+        &self.frames
     }
 
     /// How many frames were live at the trap, including elided ones.
@@ -219,10 +258,32 @@ fn write_frames(f: &mut fmt::Formatter<'_>, frames: &[FrameInfo], first: usize) 
 /// it is. So Wasmtime code comparing with its trap codes, such as
 /// `assert_eq!(err.downcast::<Trap>()?, Trap::OutOfFuel)`, works with the constants below, which
 /// carry Wasmtime's names for the trap codes (they have empty backtraces).
+///
+/// ```
+/// use ward::{Engine, Instance, Module, Store, Trap, TrapKind};
+///
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (func $inner (unreachable))
+///     (func $outer (export "outer") (call $inner)))"#)?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[])?;
+/// let err = instance.get_typed_func::<(), ()>(&store, "outer")?.call(&mut store, ()).unwrap_err();
+/// let trap = err.downcast_ref::<Trap>().unwrap();
+/// assert_eq!(trap.kind(), TrapKind::Unreachable);
+/// assert_eq!(*trap, Trap::UnreachableCodeReached); // Wasmtime's name for the same code
+/// // The Wasm backtrace names the functions, innermost first.
+/// let names: Vec<_> = trap.backtrace().frames().iter().map(|f| f.func_name().map(str::to_string)).collect();
+/// assert_eq!(names, [Some("inner".to_string()), Some("outer".to_string())]);
+/// # Ok::<(), ward::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Trap {
     kind: TrapKind,
     backtrace: WasmBacktrace,
+    /// A `WasmCoreDump` when the engine makes them (`Config::coredump_on_trap`); kept as `Any`
+    /// because the dump names API handles from the layer above.
+    coredump: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl PartialEq for Trap {
@@ -298,7 +359,26 @@ wasmtime_trap_codes! {
 
 impl Trap {
     pub(crate) fn new(kind: TrapKind, backtrace: WasmBacktrace) -> Self {
-        Trap { kind, backtrace }
+        Trap {
+            kind,
+            backtrace,
+            coredump: None,
+        }
+    }
+
+    /// Attaches a core dump (see `coredump::attach`).
+    pub(crate) fn set_coredump(&mut self, dump: Arc<dyn Any + Send + Sync>) {
+        self.coredump = Some(dump);
+    }
+
+    /// Whether a core dump is attached.
+    pub(crate) fn has_coredump(&self) -> bool {
+        self.coredump.is_some()
+    }
+
+    /// The attached core dump, type-erased.
+    pub(crate) fn coredump_any(&self) -> Option<&(dyn Any + Send + Sync)> {
+        self.coredump.as_deref()
     }
 
     const fn of_kind(kind: TrapKind) -> Self {
@@ -308,6 +388,7 @@ impl Trap {
                 frames: Vec::new(),
                 elided: 0,
             },
+            coredump: None,
         }
     }
 
@@ -406,14 +487,17 @@ impl Error {
     where
         E: fmt::Display + fmt::Debug + Send + Sync + 'static,
     {
-        use std::any::Any;
         if let Some(me) = (self as &dyn Any).downcast_ref::<E>() {
             return Some(me);
         }
         match self {
             Error::Trap(trap) => {
                 let candidates: [&dyn Any; 3] = [trap, &trap.kind, &trap.backtrace];
-                candidates.into_iter().find_map(|c| c.downcast_ref::<E>())
+                let dump = trap.coredump.as_deref().map(|d| d as &dyn Any);
+                candidates
+                    .into_iter()
+                    .chain(dump)
+                    .find_map(|c| c.downcast_ref::<E>())
             }
             Error::Exception(exn) => (exn as &dyn Any).downcast_ref::<E>(),
             Error::Host(inner) => inner.downcast_ref::<E>().or_else(|| {
@@ -439,7 +523,6 @@ impl Error {
     where
         E: fmt::Display + fmt::Debug + Send + Sync + 'static,
     {
-        use std::any::Any;
         /// `value` as an `E`, or `value` back.
         fn take<E: 'static, V: 'static>(value: V) -> std::result::Result<E, V> {
             let boxed: Box<dyn Any> = Box::new(value);
@@ -458,9 +541,18 @@ impl Error {
                     return Ok(e);
                 }
                 if std::any::TypeId::of::<E>() == std::any::TypeId::of::<WasmBacktrace>() {
-                    let Trap { kind, backtrace } = trap;
-                    return take::<E, WasmBacktrace>(backtrace)
-                        .map_err(|backtrace| Error::Trap(Trap { kind, backtrace }));
+                    let Trap {
+                        kind,
+                        backtrace,
+                        coredump,
+                    } = trap;
+                    return take::<E, WasmBacktrace>(backtrace).map_err(|backtrace| {
+                        Error::Trap(Trap {
+                            kind,
+                            backtrace,
+                            coredump,
+                        })
+                    });
                 }
                 Err(Error::Trap(trap))
             }

@@ -117,6 +117,20 @@ impl AnyRef {
 }
 
 /// A Wasm value.
+///
+/// ```
+/// use ward::{Val, ValType};
+///
+/// let v = Val::I32(-1);
+/// assert_eq!(v.unwrap_i32(), -1);
+/// assert_eq!(v.i64(), None); // the typed accessors check the type
+/// // Floats are kept as bits, so NaN payloads survive a round trip.
+/// let nan = Val::F32(0x7fc0_1234);
+/// assert!(nan.unwrap_f32().is_nan());
+/// assert!(matches!(nan, Val::F32(0x7fc0_1234)));
+/// assert!(matches!(Val::from(1.5f64), Val::F64(bits) if bits == 1.5f64.to_bits()));
+/// assert!(matches!(Val::default_for(ValType::FUNCREF), Some(Val::FuncRef(None))));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Val {
     /// A 32-bit integer.

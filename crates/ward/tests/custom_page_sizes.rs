@@ -24,8 +24,8 @@ const BYTE_PAGES: &str = r#"(module
 fn a_byte_page_memory_reports_its_page_size_in_its_type() {
     let engine = engine();
     let module = Module::new(&engine, BYTE_PAGES).unwrap();
-    let (_, ty) = module.exports().next().unwrap();
-    let ExternType::Memory(ty) = ty else {
+    let export = module.exports().next().unwrap();
+    let ExternType::Memory(ty) = export.ty() else {
         panic!("the first export is the memory")
     };
     assert_eq!(ty.page_size(), 1);

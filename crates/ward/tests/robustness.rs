@@ -3,7 +3,7 @@
 //! wasmi) on generated modules of every feature set.
 //!
 //! `WARD_FUZZ_CASES=N` changes the number of cases per test (default below), `WARD_FUZZ_SEED=S` the
-//! starting seed. A long campaign: `WARD_FUZZ_CASES=200000 cargo test --release -p ward --test
+//! starting seed. A long campaign: `WARD_FUZZ_CASES=200000 cargo test --release -p ward-wasm --test
 //! robustness ward_agrees -- --nocapture`.
 
 mod support {

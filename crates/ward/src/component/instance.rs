@@ -468,7 +468,8 @@ fn instantiate<T: 'static>(
                     .cloned()
                     .ok_or_else(|| internal("module index out of range"))?;
                 let mut resolved = Vec::with_capacity(module.imports().len());
-                for (module_name, name, _) in module.imports() {
+                for import in module.imports() {
+                    let (module_name, name) = (import.module(), import.name());
                     let (_, instance) = args
                         .iter()
                         .find(|(arg, _)| arg == module_name)

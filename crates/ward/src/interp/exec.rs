@@ -374,11 +374,17 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
         let compiled = module.translated(cur.index);
         let func_index = module.num_imported_funcs + cur.index;
         let at = (ip as usize).saturating_sub(1);
+        let module_offset = compiled.offsets.get(at).map(|o| *o as usize);
+        let body_start = module.body_starts.get(cur.index as usize);
         FrameInfo {
             func_index,
             func_name: module.func_name(func_index).map(str::to_string),
             module_name: module.name.clone(),
-            module_offset: compiled.offsets.get(at).map(|o| *o as usize),
+            module_offset,
+            instance: Some(cur.instance),
+            func_offset: module_offset
+                .zip(body_start)
+                .and_then(|(at, start)| at.checked_sub(*start as usize)),
         }
     })
 }

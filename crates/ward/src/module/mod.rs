@@ -104,6 +104,9 @@ pub(crate) struct ModuleInner {
     pub name: Option<String>,
     /// SHA-256 of the module binary: a snapshot names its modules by it.
     pub hash: [u8; 32],
+    /// Defined function → offset of its body in the module binary (for function-relative
+    /// offsets in backtraces and core dumps).
+    pub body_starts: Box<[u32]>,
     /// Keeps the module's types registered in the engine while the module lives.
     pub _registered_types: RegisteredTypes,
     /// Module type index → canonical id.
@@ -160,7 +163,68 @@ pub(crate) fn read_binary(path: &std::path::Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// One import of a [`Module`]: where it comes from and its type.
+#[derive(Debug, Clone)]
+pub struct ImportType<'module> {
+    module: &'module str,
+    name: &'module str,
+    ty: ExternType,
+}
+
+impl<'module> ImportType<'module> {
+    /// The module name the import names (the first of its two names).
+    pub fn module(&self) -> &'module str {
+        self.module
+    }
+
+    /// The item name within that module.
+    pub fn name(&self) -> &'module str {
+        self.name
+    }
+
+    /// The type the import must have.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
+/// One export of a [`Module`]: its name and type.
+#[derive(Debug, Clone)]
+pub struct ExportType<'module> {
+    name: &'module str,
+    ty: ExternType,
+}
+
+impl<'module> ExportType<'module> {
+    /// The export's name.
+    pub fn name(&self) -> &'module str {
+        self.name
+    }
+
+    /// The export's type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
 /// A compiled WebAssembly module. Cheap to clone; `Send + Sync`.
+///
+/// ```
+/// use ward::{Engine, ExternType, Module};
+///
+/// let engine = Engine::default();
+/// // Text or binary; the module is validated and translated once, then instantiated many times.
+/// let module = Module::new(&engine, r#"
+///     (module (import "env" "log" (func (param i32)))
+///       (memory (export "mem") 1)
+///       (func (export "add") (param i32 i32) (result i32)
+///         (i32.add (local.get 0) (local.get 1))))"#)?;
+/// let imports: Vec<_> = module.imports().map(|i| (i.module().to_string(), i.name().to_string())).collect();
+/// assert_eq!(imports, [("env".to_string(), "log".to_string())]);
+/// assert!(matches!(module.get_export("mem"), Some(ExternType::Memory(_))));
+/// assert!(Module::new(&engine, "(module (func (result i32)))").is_err()); // fails validation
+/// # Ok::<(), ward::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Module {
     pub(crate) inner: Arc<ModuleInner>,
@@ -210,8 +274,8 @@ impl Module {
         &self.inner.engine
     }
 
-    /// The imports: (module, name, type).
-    pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
+    /// The imports, in the order the module declares them.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> + '_ {
         self.inner.imports.iter().map(|import| {
             let ty = match &import.kind {
                 ImportKind::Func(id) => ExternType::Func(self.inner.engine.func_type(*id)),
@@ -220,16 +284,20 @@ impl Module {
                 ImportKind::Global(g) => ExternType::Global(*g),
                 ImportKind::Tag(id) => ExternType::Tag(self.inner.engine.func_type(*id)),
             };
-            (import.module.as_str(), import.name.as_str(), ty)
+            ImportType {
+                module: import.module.as_str(),
+                name: import.name.as_str(),
+                ty,
+            }
         })
     }
 
-    /// The exports: (name, type).
-    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
-        self.inner
-            .exports
-            .iter()
-            .map(|(name, index)| (name.as_str(), self.inner.entity_type(*index)))
+    /// The exports, in the order the module declares them.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> + '_ {
+        self.inner.exports.iter().map(|(name, index)| ExportType {
+            name: name.as_str(),
+            ty: self.inner.entity_type(*index),
+        })
     }
 
     /// The type of the export `name`, if there is one.
@@ -473,6 +541,11 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         })
         .collect();
     let memories = memory_types[n_memories as usize..].to_vec();
+    let body_starts = sections
+        .bodies
+        .iter()
+        .map(|(_, body)| u32::try_from(body.range().start).unwrap_or(u32::MAX))
+        .collect();
 
     let memory0_is_64 = sections.memories.first().is_some_and(|m| m.memory64);
     let shared_memories: Vec<bool> = sections.memories.iter().map(|m| m.shared).collect();
@@ -557,6 +630,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         engine: engine.clone(),
         name: sections.name,
         hash: <sha2::Sha256 as sha2::Digest>::digest(bytes).into(),
+        body_starts,
         _registered_types: registration,
         type_ids,
         func_type_ids,
