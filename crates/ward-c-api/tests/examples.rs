@@ -6,8 +6,8 @@
 //! line may hold `{ptr}`, which matches a printed pointer (`%p`: `0x…` or `(nil)`). Skipped, with a
 //! message, when no C compiler (`cc`) is installed.
 //!
-//! Unix only (the library is found through an `rpath`). Left out: `threads.c` (it runs, but its
-//! lines interleave across threads and need an order-free check), `serialize.c` (ward has no
+//! Unix only (the library is found through an `rpath`). `threads.c` interleaves its threads'
+//! lines, so its check is order-free across threads. Left out: `serialize.c` (ward has no
 //! serialized module format yet), and `hostref.c` (its module predates the final reference-types
 //! encoding and does not validate).
 
@@ -115,9 +115,30 @@ fn run_c_program(name: &str, source: &Path, dir: &Path, expected: &str) {
 
 /// [`run_c_program`] with command-line arguments.
 fn run_c_program_with_args(name: &str, source: &Path, dir: &Path, args: &[&Path], expected: &str) {
+    let Some(stdout) = compile_and_run(name, source, dir, args) else {
+        return;
+    };
+    let actual: Vec<&str> = stdout.lines().collect();
+    let expected: Vec<&str> = expected.lines().collect();
+    let mismatch = actual.len() != expected.len()
+        || expected
+            .iter()
+            .zip(&actual)
+            .any(|(e, a)| !line_matches(e, a));
+    assert!(
+        !mismatch,
+        "{name} printed:\n{stdout}\nexpected:\n{}",
+        expected.join("\n")
+    );
+}
+
+/// Compiles `source` (with `-pthread`) against libward, runs it in `dir` with `args`, checks that
+/// it exits with status 0 and returns its standard output; `None` (after saying so) when there is
+/// no C compiler.
+fn compile_and_run(name: &str, source: &Path, dir: &Path, args: &[&Path]) -> Option<String> {
     if !have_cc() {
         eprintln!("skipping {name}: no C compiler (`cc`) found");
-        return;
+        return None;
     }
     let wasm_c_api = crate_dir().join("wasm-c-api");
     let scratch = scratch_dir();
@@ -146,26 +167,15 @@ fn run_c_program_with_args(name: &str, source: &Path, dir: &Path, args: &[&Path]
         .current_dir(dir)
         .output()
         .expect("run the example");
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
         run.status.success(),
         "{name} exited with {}:\n{stdout}\n{stderr}",
         run.status
     );
-    let actual: Vec<&str> = stdout.lines().collect();
-    let expected: Vec<&str> = expected.lines().collect();
-    let mismatch = actual.len() != expected.len()
-        || expected
-            .iter()
-            .zip(&actual)
-            .any(|(e, a)| !line_matches(e, a));
-    assert!(
-        !mismatch,
-        "{name} printed:\n{stdout}\nexpected:\n{}",
-        expected.join("\n")
-    );
     remove_quietly(&exe);
+    Some(stdout)
 }
 
 /// The modules of `tests/c/api.c`.
@@ -599,4 +609,38 @@ Shutting down...
 Done."
     );
     run_example("finalize", &expected);
+}
+
+/// `threads.c`: ten threads, each with its own store, instantiate one shared module three times
+/// and call it; each call prints its thread's id through a host function. Lines of different
+/// threads interleave in any order, so the check is: the main thread's lines in its order, and
+/// every thread's line exactly three times.
+#[test]
+fn threads_share_a_module_across_stores_on_many_threads() {
+    let examples = crate_dir().join("wasm-c-api").join("example");
+    let Some(stdout) = compile_and_run("threads", &examples.join("threads.c"), &examples, &[])
+    else {
+        return;
+    };
+    let main_lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("Initializing thread") || l.starts_with("Waiting for thread"))
+        .collect();
+    let expected_main: Vec<String> = (0..10)
+        .map(|i| format!("Initializing thread {i}..."))
+        .chain((0..10).map(|i| format!("Waiting for thread: {i}")))
+        .collect();
+    assert_eq!(main_lines, expected_main, "{stdout}");
+    let mut thread_lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("> ")).collect();
+    thread_lines.sort_unstable();
+    let mut expected_threads: Vec<String> = (0..10)
+        .flat_map(|i| std::iter::repeat_n(format!("> Thread {i} running"), 3))
+        .collect();
+    expected_threads.sort_unstable();
+    assert_eq!(thread_lines, expected_threads, "{stdout}");
+    assert_eq!(
+        stdout.lines().count(),
+        main_lines.len() + thread_lines.len(),
+        "unexpected lines:\n{stdout}"
+    );
 }

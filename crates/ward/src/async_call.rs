@@ -325,6 +325,9 @@ async fn call_host<T: Send>(
     };
     let sig = entity.sig.clone();
     let width = slot_count(sig.params()).max(slot_count(sig.results()));
+    // The references decoded for the host are rooted until it is done (as for a synchronous
+    // host call; a cancelled call leaves them to the store).
+    let roots = store.inner.host_roots_mark();
     let params = vals_from_slots(&stack.slots()[fp..fp + width], sig.params(), &store.inner);
     let mut results: Vec<Val> = sig
         .results()
@@ -355,13 +358,16 @@ async fn call_host<T: Send>(
         .position(|p| Arc::ptr_eq(&p.alive, &alive))
         .expect("a parked stack stays in the store until its call takes it back");
     *stack = store.inner.parked.swap_remove(at).stack;
-    outcome?;
-    write_results(
-        &store.inner,
-        &results,
-        sig.results(),
-        &mut stack.slots_mut()[fp..fp + width],
-    )
+    let written = outcome.and_then(|()| {
+        write_results(
+            &store.inner,
+            &results,
+            sig.results(),
+            &mut stack.slots_mut()[fp..fp + width],
+        )
+    });
+    store.inner.release_host_roots(roots);
+    written
 }
 
 /// Marks a parked stack dead if the call is dropped while its host function runs.

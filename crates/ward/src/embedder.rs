@@ -117,6 +117,8 @@ unsafe fn call_host_inline<T, const N: usize>(
     width: usize,
     instance: Option<u32>,
 ) -> Result<()> {
+    // The references decoded for the host below are rooted for this call only.
+    let roots = store.inner.host_roots_mark();
     let entity = &store.inner.funcs[func as usize];
     let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
     // SAFETY: the caller's contract; the slice ends before the host runs.
@@ -140,7 +142,7 @@ unsafe fn call_host_inline<T, const N: usize>(
     // lives until the store is dropped, which cannot happen while this call borrows the store.
     // Calling through the pointer instead of a clone of the `Arc` saves two atomic operations
     // per host call.
-    unsafe {
+    let returned = unsafe {
         (*host)(
             Caller {
                 store: &mut *store,
@@ -149,11 +151,15 @@ unsafe fn call_host_inline<T, const N: usize>(
             &params[..n_params],
             &mut results[..n_results],
         )
-    }?;
+    };
     let sig = &store.inner.funcs[func as usize].sig;
     // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
     let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
-    write_results(&store.inner, &results[..n_results], sig.results(), slots)
+    let written = returned
+        .and_then(|()| write_results(&store.inner, &results[..n_results], sig.results(), slots));
+    // The results are in the slots now (roots of the caller's activation).
+    store.inner.release_host_roots(roots);
+    written
 }
 
 /// `call_host` for signatures too wide for its inline buffers.
@@ -173,6 +179,7 @@ unsafe fn call_host_large<T>(
     };
     let sig = entity.sig.clone();
     let host = store.hosts[index as usize].clone();
+    let roots = store.inner.host_roots_mark();
     // SAFETY: the caller's contract; the slice ends before the host runs.
     let slots = unsafe { std::slice::from_raw_parts(slots_ptr, width) };
     let params = vals_from_slots(slots, sig.params(), &store.inner);
@@ -181,17 +188,20 @@ unsafe fn call_host_large<T>(
         .iter()
         .map(|ty| Val::default_for(*ty).unwrap_or(Val::FuncRef(None)))
         .collect();
-    host(
+    let returned = host(
         Caller {
             store: &mut *store,
             instance,
         },
         &params,
         &mut results,
-    )?;
+    );
     // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
     let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
-    write_results(&store.inner, &results, sig.results(), slots)
+    let written =
+        returned.and_then(|()| write_results(&store.inner, &results, sig.results(), slots));
+    store.inner.release_host_roots(roots);
+    written
 }
 
 /// Checks a host function's `results` against its result `types` and writes them to `slots` (two

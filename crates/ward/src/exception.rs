@@ -77,8 +77,8 @@ impl ExnRef {
             }
             push_slots(&mut payload, val.to_raw(inner.id)?, *ty);
         }
-        // Host-made exceptions do not trigger a collection: the values the host is passing may be
-        // held only by the host (see `runtime::gc`).
+        // Host-made exceptions do not trigger a collection (the payload being copied is not rooted
+        // anywhere yet); the exception is rooted for the host once made.
         if !inner.gc.fits(payload.len()) || !store.reserve_gc_heap(Some(payload.len()))? {
             return Err(Error::Usage("GC heap exhausted".into()));
         }
@@ -88,6 +88,7 @@ impl ExnRef {
             kind: ObjectKind::Exception { tag: tag.index },
             words: payload.into(),
         });
+        inner.root_for_host(raw);
         Ok(ExnRef {
             store: inner.id,
             raw,

@@ -7,11 +7,11 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::handle::StoreId;
+use crate::handle::{ExnRef, StoreId};
 use crate::interp::exec;
 use crate::store::{AsContext, AsContextMut, HostFunc, Store};
 use crate::types::{FuncType, ValType, push_slots};
-use crate::values::{ExternRef, V128, Val, describe, vals_from_slots};
+use crate::values::{AnyRef, ExternRef, V128, Val, describe, vals_from_slots};
 use crate::{Engine, Error, Result};
 
 /// A function in a store: defined by a module instance or by the host.
@@ -298,6 +298,8 @@ wasm_ty! {
     f64 => ValType::F64, Val::F64(v) => f64::from_bits(v), v => Val::F64(v.to_bits());
     Option<Func> => ValType::FUNCREF, Val::FuncRef(v) => v, v => Val::FuncRef(v);
     Option<ExternRef> => ValType::EXTERNREF, Val::ExternRef(v) => v, v => Val::ExternRef(v);
+    Option<AnyRef> => ValType::ANYREF, Val::AnyRef(v) => v, v => Val::AnyRef(v);
+    Option<ExnRef> => ValType::EXNREF, Val::ExnRef(v) => v, v => Val::ExnRef(v);
     V128 => ValType::V128, Val::V128(v) => V128(v), v => Val::V128(v.0);
 }
 
@@ -351,6 +353,8 @@ single_ty!(
     f64,
     Option<Func>,
     Option<ExternRef>,
+    Option<AnyRef>,
+    Option<ExnRef>,
     V128
 );
 

@@ -1264,6 +1264,8 @@ fn apply<T>(store: &mut Store<T>, parsed: Parsed) -> Result<(PausedCall, Vec<u8>
     }
     let (objects, generations, free) = parsed.heap;
     inner.gc.restore(objects, generations, free);
+    // References the host received before the restore name the old heap.
+    inner.release_host_roots(0);
     inner.fuel = parsed.fuel;
     let paused = Paused {
         stack,

@@ -112,6 +112,7 @@ impl<T> Store<T> {
                 held_types: Default::default(),
                 gc: crate::runtime::gc::GcHeap::new(engine.config().max_gc_heap),
                 suspended_stacks: Vec::new(),
+                host_roots: Default::default(),
                 stacks: Vec::new(),
                 parked: Vec::new(),
                 host_calls: Vec::new(),

@@ -398,6 +398,7 @@ impl Val {
                     heap => is_any_heap_abstract(heap),
                 };
                 if any {
+                    inner.root_for_host(raw as u64);
                     Val::AnyRef((raw != 0).then_some(AnyRef {
                         store,
                         raw: raw as u64,
@@ -410,6 +411,7 @@ impl Val {
                 } else if is_func_heap(r.heap) {
                     Val::FuncRef(index.map(|index| Func { store, index }))
                 } else if is_exn_heap(r.heap) {
+                    inner.root_for_host(raw as u64);
                     Val::ExnRef((raw != 0).then_some(ExnRef {
                         store,
                         raw: raw as u64,
@@ -530,7 +532,8 @@ val_from_ref!(Func => FuncRef, ExternRef => ExternRef, AnyRef => AnyRef, ExnRef 
 
 /// Wasmtime's name for a GC reference the host holds (`Option<Rooted<ExternRef>>` in typed
 /// signatures). In ward a reference is its own handle: an [`ExternRef`]'s host value lives as long
-/// as its store. Host-held [`AnyRef`]s and [`ExnRef`]s outside a call are not GC roots yet.
+/// as its store, and the store roots every [`AnyRef`] and [`ExnRef`] it hands to the host until
+/// the enclosing host call or [`RootScope`](crate::RootScope) ends (or the store is dropped).
 pub type Rooted<T> = T;
 
 impl From<V128> for Val {

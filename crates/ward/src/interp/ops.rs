@@ -754,6 +754,8 @@ pub(super) unsafe fn unwind(
         skip = false;
         match frames.pop() {
             None => {
+                // It leaves Wasm for the host, which may keep it.
+                store.root_for_host(exn);
                 return Err(Error::Exception(ExnRef {
                     store: store.id,
                     raw: exn,

@@ -35,11 +35,11 @@
 //! array of references, an exception's payload), so arrays of numbers, however large, cost the mark
 //! phase nothing and numbers in objects never retain garbage.
 //!
-//! References the host holds as [`Val`](crate::Val)s outside of a call are not roots yet: an
-//! `AnyRef` or `ExnRef` (an uncaught exception) kept by the host across a later call that collects
-//! may be freed; its handle then names nothing (the generation no longer matches), so passing it back
-//! to Wasm or inspecting it fails with a usage error. Values passed to a host function stay rooted for
-//! the duration of that call (they are still in the suspended stack).
+//! References handed to the host as [`Val`](crate::Val)s (`AnyRef`, `ExnRef`: call results,
+//! global and table reads, exception payloads, uncaught exceptions, a host function's parameters)
+//! are roots too, kept last in, first out in `StoreInner::host_roots`: those made during a host
+//! function call are released when it returns, those made inside a [`RootScope`](crate::RootScope)
+//! when it is dropped, and the others when the store is dropped (Wasmtime's `Rooted` model).
 //!
 //! Used by the executor (allocation and field access instructions), instantiation (constant
 //! expressions), `exception` and `values` (host views). The store (`runtime::store`) owns the heap.
@@ -711,6 +711,10 @@ pub(crate) fn collect(store: &mut crate::runtime::store::StoreInner, current: &[
         .parked
         .iter()
         .map(|parked| &parked.stack.slots()[..parked.live]);
+    let host_roots = store
+        .host_roots
+        .get_mut()
+        .unwrap_or_else(|e| e.into_inner());
     let globals: Vec<u64> = store.globals.iter().map(|g| g.value as u64).collect();
     let tables = store.tables.iter().map(|t| &t.elements[..]);
     let segments = store
@@ -720,6 +724,7 @@ pub(crate) fn collect(store: &mut crate::runtime::store::StoreInner, current: &[
     let roots = std::iter::once(current)
         .chain(suspended)
         .chain(parked)
+        .chain(std::iter::once(&host_roots[..]))
         .chain(std::iter::once(&globals[..]))
         .chain(tables)
         .chain(segments);

@@ -130,6 +130,12 @@ pub(crate) struct StoreInner {
     /// pushed by the executor before a host call and popped after it returns, while the stack it
     /// names is kept alive and untouched by that suspended activation.
     pub suspended_stacks: Vec<crate::runtime::gc::SuspendedStack>,
+    /// GC references handed to the host (as `AnyRef`/`ExnRef` values): roots for the collector,
+    /// last in, first out. A host function call and a [`RootScope`](crate::RootScope) drop the
+    /// ones made inside them when they end; the others stay until the store is dropped. Behind a
+    /// lock only because values are decoded through `&StoreInner`; the executor and the collector
+    /// reach it through `get_mut`, without locking.
+    pub host_roots: std::sync::Mutex<Vec<u64>>,
     /// Execution stacks not in use, kept for reuse by later calls.
     pub stacks: Vec<ExecStack>,
     /// Activations suspended in host calls, innermost last (see [`HostCallSite`]).
@@ -185,6 +191,31 @@ impl StoreInner {
 }
 
 impl StoreInner {
+    /// Roots the heap object `raw` names (if it names one) for the host: it was just handed out as
+    /// an `AnyRef` or `ExnRef`.
+    pub fn root_for_host(&self, raw: u64) {
+        if raw != 0 && !crate::gc_repr::is_i31(raw) && !crate::gc_repr::is_host_any(raw) {
+            let mut roots = self.host_roots.lock().unwrap_or_else(|e| e.into_inner());
+            roots.push(raw);
+        }
+    }
+
+    /// How many host roots there are: a scope's mark (see [`StoreInner::host_roots`]).
+    pub fn host_roots_mark(&mut self) -> usize {
+        self.host_roots
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Drops the host roots made since `mark`.
+    pub fn release_host_roots(&mut self, mark: usize) {
+        self.host_roots
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .truncate(mark);
+    }
+
     /// Drops the stacks of async calls that were dropped while their host function ran.
     pub fn purge_parked(&mut self) {
         self.parked
