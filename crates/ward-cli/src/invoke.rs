@@ -59,7 +59,7 @@ pub fn parse_int(text: &str, bits: u32) -> Option<u64> {
     }
 }
 
-pub fn format_val(value: &Val) -> String {
+pub fn format_val(value: &Val, store: impl ward::AsContext) -> String {
     match value {
         Val::I32(v) => v.to_string(),
         Val::I64(v) => v.to_string(),
@@ -69,8 +69,8 @@ pub fn format_val(value: &Val) -> String {
         Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
             "null".into()
         }
-        Val::AnyRef(Some(a)) => match a.as_i31() {
-            Some(v) => format!("(ref.i31 {v})"),
+        Val::AnyRef(Some(a)) => match a.as_i31(store).ok().flatten() {
+            Some(v) => format!("(ref.i31 {})", v.get_i32()),
             None => "<anyref>".into(),
         },
         Val::FuncRef(Some(_)) => "<funcref>".into(),

@@ -377,7 +377,7 @@ fn execute(
     match called {
         Ok(Some(results)) => {
             for value in &results {
-                println!("{}", format_val(value));
+                println!("{}", format_val(value, &store));
             }
             Ok(Outcome::Success)
         }

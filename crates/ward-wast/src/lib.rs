@@ -648,13 +648,19 @@ impl Runner {
                 .is_some_and(|p| p.0 == *n),
             (WastRetCore::RefAny, Val::AnyRef(a)) => a.is_some(),
             (WastRetCore::RefEq, Val::AnyRef(Some(a))) => {
-                a.as_i31().is_some() || a.is_struct(&self.store) || a.is_array(&self.store)
+                a.is_i31(&self.store).unwrap_or(false)
+                    || a.is_struct(&self.store).unwrap_or(false)
+                    || a.is_array(&self.store).unwrap_or(false)
             }
             (WastRetCore::RefI31 | WastRetCore::RefI31Shared, Val::AnyRef(Some(a))) => {
-                a.as_i31().is_some()
+                a.is_i31(&self.store).unwrap_or(false)
             }
-            (WastRetCore::RefStruct, Val::AnyRef(Some(a))) => a.is_struct(&self.store),
-            (WastRetCore::RefArray, Val::AnyRef(Some(a))) => a.is_array(&self.store),
+            (WastRetCore::RefStruct, Val::AnyRef(Some(a))) => {
+                a.is_struct(&self.store).unwrap_or(false)
+            }
+            (WastRetCore::RefArray, Val::AnyRef(Some(a))) => {
+                a.is_array(&self.store).unwrap_or(false)
+            }
             (WastRetCore::Either(options), v) => options.iter().any(|o| self.matches(v, o)),
             _ => false,
         }

@@ -82,10 +82,10 @@ pub fn val_text(store: &Store<()>, value: &Val) -> String {
             },
             _ => "(ref.extern)".into(),
         },
-        Val::AnyRef(Some(a)) => match a.as_i31() {
-            Some(v) => format!("(ref.i31 {v})"),
-            None if a.is_struct(store) => "(ref.struct)".into(),
-            None if a.is_array(store) => "(ref.array)".into(),
+        Val::AnyRef(Some(a)) => match a.as_i31(store).ok().flatten() {
+            Some(v) => format!("(ref.i31 {})", v.get_i32()),
+            None if a.is_struct(store).unwrap_or(false) => "(ref.struct)".into(),
+            None if a.is_array(store).unwrap_or(false) => "(ref.array)".into(),
             None => match a.to_extern().data(store) {
                 Ok(Some(data)) => match data.downcast_ref::<ExternPayload>() {
                     Some(p) => format!("(ref.host {})", p.0),

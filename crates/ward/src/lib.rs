@@ -72,7 +72,7 @@ pub use linker::{InstancePre, Linker};
 pub use memory::{SharedMemory, WaitResult};
 pub use module::{ExportType, ImportType, Module};
 pub use proposals::WasmProposal;
-pub use roots::RootScope;
+pub use roots::{GcHeapOutOfMemory, RootScope};
 pub use snapshot::{PauseReason, PausedCall, ResumableCall};
 pub use store::{AsContext, AsContextMut, Store, StoreContextMut};
 pub use table::Table;
@@ -81,7 +81,7 @@ pub use types::{
     ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType, TypeId,
     ValType,
 };
-pub use values::{AnyRef, ExternRef, Rooted, V128, Val};
+pub use values::{AnyRef, ExternRef, I31, Rooted, V128, Val};
 
 /// What ward's exported macros name; not part of the API.
 #[doc(hidden)]

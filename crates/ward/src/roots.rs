@@ -26,7 +26,7 @@ use crate::store::{AsContext, AsContextMut, Store};
 ///     // Without the scope, each result would stay rooted as long as the store lives.
 ///     let mut scope = RootScope::new(&mut store);
 ///     let object = make.call(&mut scope, i)?.unwrap();
-///     assert!(object.is_struct(&scope));
+///     assert!(object.is_struct(&scope)?);
 /// }
 /// # Ok::<(), ward::Error>(())
 /// ```
@@ -61,5 +61,69 @@ impl<C: AsContextMut> Drop for RootScope<C> {
     fn drop(&mut self) {
         let mark = self.mark;
         self.store.as_context_mut().inner.release_host_roots(mark);
+    }
+}
+
+/// Why a collection was asked for: an allocation of `bytes_needed` bytes that did not fit
+/// (Wasmtime's type; `Store::gc(None)` is the common call).
+pub struct GcHeapOutOfMemory<T> {
+    inner: T,
+    bytes_needed: u64,
+}
+
+impl<T> GcHeapOutOfMemory<T> {
+    /// An allocation of `bytes_needed` bytes that did not fit, carrying `inner`.
+    pub fn new(inner: T, bytes_needed: u64) -> Self {
+        GcHeapOutOfMemory {
+            inner,
+            bytes_needed,
+        }
+    }
+
+    /// The size of the allocation that did not fit.
+    pub fn bytes_needed(&self) -> u64 {
+        self.bytes_needed
+    }
+
+    /// The value it carries.
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+}
+
+impl<T> std::fmt::Debug for GcHeapOutOfMemory<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl<T> std::fmt::Display for GcHeapOutOfMemory<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "GC heap out of memory: {} bytes needed",
+            self.bytes_needed
+        )
+    }
+}
+
+impl<T> std::error::Error for GcHeapOutOfMemory<T> {}
+
+impl<T> Store<T> {
+    /// Collects the store's GC heap now. Live objects are those reachable from Wasm (globals,
+    /// tables, the stacks of calls in progress) and from the references the host holds (see
+    /// [`RootScope`]). ward's heap does not grow in steps, so `why` changes nothing.
+    pub fn gc(&mut self, why: Option<&GcHeapOutOfMemory<()>>) -> crate::Result<()> {
+        let _ = why;
+        crate::runtime::gc::collect(&mut self.inner, &[]);
+        Ok(())
+    }
+}
+
+impl<T> crate::Caller<'_, T> {
+    /// Collects the store's GC heap from inside a host function (see [`Store::gc`]); the calling
+    /// Wasm code's values stay alive.
+    pub fn gc(&mut self, why: Option<&GcHeapOutOfMemory<()>>) -> crate::Result<()> {
+        self.as_context_mut().gc(why)
     }
 }

@@ -73,9 +73,28 @@ impl AnyRef {
         }
     }
 
-    /// The value of an `i31` reference, sign-extended, or `None` for other references.
-    pub fn as_i31(&self) -> Option<i32> {
-        gc_repr::is_i31(self.raw).then_some((self.raw as u32 as i32) >> 1)
+    /// An `i31` reference (Wasmtime's constructor; `i31` values are not heap objects, so nothing
+    /// is allocated).
+    pub fn from_i31(store: impl AsContextMut, value: I31) -> Rooted<AnyRef> {
+        AnyRef::i31(store.as_context(), value.get_i32())
+    }
+
+    /// Whether this is an `i31` reference.
+    pub fn is_i31(&self, store: impl AsContext) -> Result<bool> {
+        check_store(self.store, store.as_context().inner.id)?;
+        Ok(gc_repr::is_i31(self.raw))
+    }
+
+    /// The `i31` value, or `None` for other references.
+    pub fn as_i31(&self, store: impl AsContext) -> Result<Option<I31>> {
+        check_store(self.store, store.as_context().inner.id)?;
+        Ok(gc_repr::is_i31(self.raw).then(|| I31::wrapping_u32((self.raw as u32) >> 1)))
+    }
+
+    /// The `i31` value; an error for other references.
+    pub fn unwrap_i31(&self, store: impl AsContext) -> Result<I31> {
+        self.as_i31(store)?
+            .ok_or_else(|| Error::Usage("the reference is not an i31".into()))
     }
 
     /// `any.convert_extern` of a non-null `externref`.
@@ -95,24 +114,73 @@ impl AnyRef {
         }
     }
 
-    /// Whether this is a struct object.
-    pub fn is_struct(&self, store: impl AsContext) -> bool {
-        let inner = &store.as_context().inner;
-        inner.id == self.store
-            && inner
-                .gc
-                .get(self.raw)
-                .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Struct { .. }))
+    /// Whether this is a struct object. An error when the reference belongs to another store or
+    /// names an object that was collected (its root had ended, see [`RootScope`](crate::RootScope)).
+    pub fn is_struct(&self, store: impl AsContext) -> Result<bool> {
+        self.object_kind(&store.as_context().inner, |kind| {
+            matches!(kind, gc::ObjectKind::Struct { .. })
+        })
     }
 
-    /// Whether this is an array object.
-    pub fn is_array(&self, store: impl AsContext) -> bool {
-        let inner = &store.as_context().inner;
-        inner.id == self.store
-            && inner
-                .gc
-                .get(self.raw)
-                .is_some_and(|o| matches!(o.kind, gc::ObjectKind::Array { .. }))
+    /// Whether this is an array object (errors as for [`AnyRef::is_struct`]).
+    pub fn is_array(&self, store: impl AsContext) -> Result<bool> {
+        self.object_kind(&store.as_context().inner, |kind| {
+            matches!(kind, gc::ObjectKind::Array { .. })
+        })
+    }
+
+    /// `test` of the heap object's kind; `false` for an `i31` or a converted `externref`.
+    fn object_kind(
+        &self,
+        inner: &StoreInner,
+        test: impl FnOnce(&gc::ObjectKind) -> bool,
+    ) -> Result<bool> {
+        check_store(self.store, inner.id)?;
+        if gc_repr::is_i31(self.raw) || gc_repr::is_host_any(self.raw) {
+            return Ok(false);
+        }
+        match inner.gc.get(self.raw) {
+            Some(object) => Ok(test(&object.kind)),
+            None => Err(Error::Usage(
+                "the reference names a collected object (its root had ended)".into(),
+            )),
+        }
+    }
+}
+
+/// The value of an `i31ref`: 31 bits, read as unsigned or as signed (Wasmtime's type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct I31(u32);
+
+impl I31 {
+    /// `value` if it fits in 31 unsigned bits.
+    pub fn new_u32(value: u32) -> Option<I31> {
+        (value >> 31 == 0).then_some(I31(value))
+    }
+
+    /// `value` if it fits in 31 signed bits.
+    pub fn new_i32(value: i32) -> Option<I31> {
+        ((value << 1) >> 1 == value).then_some(I31(value as u32 & 0x7fff_ffff))
+    }
+
+    /// The low 31 bits of `value`.
+    pub fn wrapping_u32(value: u32) -> I31 {
+        I31(value & 0x7fff_ffff)
+    }
+
+    /// The low 31 bits of `value`.
+    pub fn wrapping_i32(value: i32) -> I31 {
+        I31(value as u32 & 0x7fff_ffff)
+    }
+
+    /// The value, zero-extended.
+    pub fn get_u32(&self) -> u32 {
+        self.0
+    }
+
+    /// The value, sign-extended.
+    pub fn get_i32(&self) -> i32 {
+        ((self.0 << 1) as i32) >> 1
     }
 }
 
@@ -277,6 +345,22 @@ impl Val {
     pub fn unwrap_funcref(&self) -> Option<&Func> {
         self.funcref()
             .expect("unwrap_funcref of a value that is not a funcref")
+    }
+
+    /// Wasmtime's `Ref::unwrap_func` (ward's tables hold `Val`s, so `table.get(..)` code calling
+    /// it compiles): [`Val::unwrap_funcref`].
+    pub fn unwrap_func(&self) -> Option<&Func> {
+        self.unwrap_funcref()
+    }
+
+    /// Wasmtime's `Ref::unwrap_extern`: [`Val::unwrap_externref`].
+    pub fn unwrap_extern(&self) -> Option<&ExternRef> {
+        self.unwrap_externref()
+    }
+
+    /// Wasmtime's `Ref::unwrap_any`: [`Val::unwrap_anyref`].
+    pub fn unwrap_any(&self) -> Option<&AnyRef> {
+        self.unwrap_anyref()
     }
 
     /// The external reference or `None` for null; panics if the value is not an `externref`.

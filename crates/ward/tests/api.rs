@@ -484,7 +484,7 @@ fn gc_references_cross_the_api_and_stay_alive_while_a_host_call_collects() {
     let Val::AnyRef(Some(obj)) = made[0] else {
         panic!("expected a struct, got {:?}", made[0])
     };
-    assert!(obj.is_struct(&store) && !obj.is_array(&store));
+    assert!(obj.is_struct(&store).unwrap() && !obj.is_array(&store).unwrap());
     let mut out = [Val::I32(0)];
     instance
         .get_func(&store, "read")
@@ -507,7 +507,8 @@ fn gc_references_cross_the_api_and_stay_alive_while_a_host_call_collects() {
     let Val::AnyRef(Some(i31)) = small[0] else {
         panic!("expected an i31, got {:?}", small[0])
     };
-    assert_eq!(i31.as_i31(), Some(-5));
+    assert_eq!(i31.as_i31(&store).unwrap().map(|v| v.get_i32()), Some(-5));
+    assert_eq!(i31.unwrap_i31(&store).unwrap().get_u32(), 0x7fff_fffb);
     assert_eq!(AnyRef::i31(&store, -5), i31);
 }
 

@@ -722,3 +722,221 @@ fn externref_example_in_wasmtime_shape() -> Result<()> {
     assert_eq!(ret, Some(externref));
     Ok(())
 }
+
+#[test]
+fn anyref_example_in_wasmtime_shape() -> Result<()> {
+    let mut config = Config::new();
+    config.wasm_reference_types(true);
+    config.wasm_function_references(true);
+    config.wasm_gc(true);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (table $table (export "table") 10 anyref)
+             (global $global (export "global") (mut anyref) (ref.null any))
+             (func (export "take_anyref") (param anyref) (result anyref) (local.get 0)))"#,
+    )?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let i31ref = AnyRef::from_i31(&mut store, I31::wrapping_u32(1234));
+
+    let table = instance.get_table(&mut store, "table").unwrap();
+    table.set(&mut store, 3, i31ref.into())?;
+    let elem = table
+        .get(&mut store, 3)
+        .unwrap()
+        .unwrap_any()
+        .cloned()
+        .unwrap();
+    assert!(elem.is_i31(&store)?);
+    assert_eq!(elem.unwrap_i31(&store)?.get_u32(), 1234);
+
+    let global = instance.get_global(&mut store, "global").unwrap();
+    global.set(&mut store, i31ref.into())?;
+    let global_val = global.get(&mut store).unwrap_anyref().cloned().unwrap();
+    assert_eq!(global_val.unwrap_i31(&store)?.get_i32(), 1234);
+
+    let func = instance.get_typed_func::<Option<Rooted<AnyRef>>, Option<Rooted<AnyRef>>>(
+        &mut store,
+        "take_anyref",
+    )?;
+    let ret = func.call(&mut store, Some(i31ref))?.unwrap();
+    assert_eq!(ret.as_i31(&store)?, Some(I31::wrapping_u32(1234)));
+    store.gc(None)?;
+    Ok(())
+}
+
+#[test]
+fn gc_structs_survive_explicit_collections_while_the_host_holds_them() -> Result<()> {
+    let mut config = Config::new();
+    config.wasm_gc(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (type $point (struct (field i32) (field i32)))
+             (func (export "point") (param i32 i32) (result anyref)
+               (struct.new $point (local.get 0) (local.get 1)))
+             (func (export "sum") (param anyref) (result i32)
+               (local $p (ref $point))
+               (local.set $p (ref.cast (ref $point) (local.get 0)))
+               (i32.add (struct.get $point 0 (local.get $p)) (struct.get $point 1 (local.get $p)))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let point =
+        instance.get_typed_func::<(i32, i32), Option<Rooted<AnyRef>>>(&mut store, "point")?;
+    let sum = instance.get_typed_func::<Option<Rooted<AnyRef>>, i32>(&mut store, "sum")?;
+    let p = point.call(&mut store, (3, 4))?;
+    store.gc(None)?;
+    assert!(p.unwrap().is_struct(&store)?);
+    assert_eq!(sum.call(&mut store, p)?, 7);
+    Ok(())
+}
+
+#[test]
+fn multi_memory_example_in_wasmtime_shape() -> Result<()> {
+    let mut config = Config::new();
+    config.wasm_multi_memory(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (memory (export "memory0") 2 3)
+             (memory (export "memory1") 2 4)
+             (data (memory 0) (i32.const 0x1000) "\01\02\03\04")
+             (data (memory 1) (i32.const 0x1000) "\04\03\02\01")
+             (func (export "size0") (result i32) (memory.size 0))
+             (func (export "load0") (param i32) (result i32) (i32.load8_s 0 (local.get 0)))
+             (func (export "store0") (param i32 i32) (i32.store8 0 (local.get 0) (local.get 1)))
+             (func (export "size1") (result i32) (memory.size 1))
+             (func (export "load1") (param i32) (result i32) (i32.load8_s 1 (local.get 0)))
+             (func (export "store1") (param i32 i32) (i32.store8 1 (local.get 0) (local.get 1))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let memory0 = instance.get_memory(&mut store, "memory0").unwrap();
+    let size0 = instance.get_typed_func::<(), i32>(&mut store, "size0")?;
+    let load0 = instance.get_typed_func::<i32, i32>(&mut store, "load0")?;
+    let store0 = instance.get_typed_func::<(i32, i32), ()>(&mut store, "store0")?;
+    let memory1 = instance.get_memory(&mut store, "memory1").unwrap();
+    let size1 = instance.get_typed_func::<(), i32>(&mut store, "size1")?;
+    let load1 = instance.get_typed_func::<i32, i32>(&mut store, "load1")?;
+    let store1 = instance.get_typed_func::<(i32, i32), ()>(&mut store, "store1")?;
+
+    assert_eq!(memory0.size(&store), 2);
+    assert_eq!(memory0.data_size(&store), 0x20000);
+    assert_eq!(memory0.data(&store)[0x1000..0x1004], [1, 2, 3, 4]);
+    assert_eq!(memory1.data(&store)[0x1000..0x1004], [4, 3, 2, 1]);
+    assert_eq!(load0.call(&mut store, 0x1002)?, 3);
+    assert_eq!(load1.call(&mut store, 0x1002)?, 2);
+    store0.call(&mut store, (0x1003, 5))?;
+    store1.call(&mut store, (0x1003, 6))?;
+    assert_eq!(memory0.data(&store)[0x1003], 5);
+    assert_eq!(memory1.data(&store)[0x1003], 6);
+    assert!(load0.call(&mut store, 0x20000).is_err());
+    assert_eq!(memory0.grow(&mut store, 1)?, 2);
+    assert_eq!(size0.call(&mut store, ())?, 3);
+    assert!(memory0.grow(&mut store, 1).is_err());
+    assert_eq!(memory1.grow(&mut store, 2)?, 2);
+    assert_eq!(size1.call(&mut store, ())?, 4);
+    Ok(())
+}
+
+#[test]
+fn threads_example_in_wasmtime_shape() -> Result<()> {
+    const N_THREADS: i32 = 10;
+    const N_REPS: i32 = 3;
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (func $hello (import "global" "hello") (param i32))
+             (global $id (import "global" "id") i32)
+             (func (export "run") (call $hello (global.get $id))))"#,
+    )?;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handles: Vec<_> = (0..N_THREADS)
+        .map(|id| {
+            let engine = engine.clone();
+            let module = module.clone();
+            let seen = seen.clone();
+            std::thread::spawn(move || -> Result<()> {
+                for _ in 0..N_REPS {
+                    let mut store = Store::new(&engine, ());
+                    let seen = seen.clone();
+                    let hello = Func::wrap(&mut store, move |id: i32| {
+                        seen.lock().unwrap().push(id);
+                    });
+                    let ty = GlobalType::new(ValType::I32, Mutability::Const);
+                    let id = Global::new(&mut store, ty, Val::I32(id))?;
+                    let instance = Instance::new(&mut store, &module, &[hello.into(), id.into()])?;
+                    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
+                    run.call(&mut store, ())?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap()?;
+    }
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort_unstable();
+    let expected: Vec<i32> = (0..N_THREADS)
+        .flat_map(|id| std::iter::repeat_n(id, N_REPS as usize))
+        .collect();
+    assert_eq!(seen, expected);
+    Ok(())
+}
+
+#[test]
+fn interrupt_example_in_wasmtime_shape() -> Result<()> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, ());
+    store.set_epoch_deadline(1);
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "run") (loop $l (br $l))))"#,
+    )?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
+    let engine_clone = engine.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        engine_clone.increment_epoch();
+    });
+    let trap = run.call(&mut store, ()).unwrap_err();
+    assert_eq!(trap.downcast::<Trap>()?, Trap::Interrupt);
+    Ok(())
+}
+
+#[test]
+fn coredump_on_trap_in_wasmtime_shape() -> Result<()> {
+    let mut config = Config::new();
+    config.coredump_on_trap(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "memory") 1)
+             (func $inner (unreachable))
+             (func (export "run") (call $inner)))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[])?;
+    let run = instance.get_typed_func::<(), ()>(&mut store, "run")?;
+    let err = run.call(&mut store, ()).unwrap_err();
+    let dump = err.downcast_ref::<WasmCoreDump>().unwrap();
+    assert_eq!(dump.frames().len(), 2);
+    assert_eq!(dump.frames()[0].func_name(), Some("inner"));
+    let bytes = dump.serialize(&mut store, "run.wasm");
+    assert_eq!(&bytes[..4], b"\0asm");
+    let imports: Vec<(&str, &str)> = module.imports().map(|i| (i.module(), i.name())).collect();
+    assert!(imports.is_empty(), "{imports:?}");
+    let exports: Vec<&str> = module.exports().map(|e| e.name()).collect();
+    assert_eq!(exports, ["memory", "run"]);
+    Ok(())
+}
