@@ -72,7 +72,7 @@ pub use linker::{InstancePre, Linker};
 pub use memory::{SharedMemory, WaitResult};
 pub use module::{ExportType, ImportType, Module};
 pub use proposals::WasmProposal;
-pub use roots::{GcHeapOutOfMemory, RootScope};
+pub use roots::{GcHeapOutOfMemory, OwnedRooted, RootScope};
 pub use snapshot::{PauseReason, PausedCall, ResumableCall};
 pub use store::{AsContext, AsContextMut, Store, StoreContextMut};
 pub use table::Table;

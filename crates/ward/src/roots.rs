@@ -8,7 +8,11 @@
 //! handle used after its root ended and its object was collected fails with a usage error (the
 //! heap's generations tell), never reaches another object.
 
+use std::sync::Arc;
+
+use crate::handle::{ExnRef, StoreId};
 use crate::store::{AsContext, AsContextMut, Store};
+use crate::values::{AnyRef, ExternRef};
 
 /// A scope for the GC references the host receives: those received through it (or through the
 /// store while it lives) stop being roots when it is dropped.
@@ -127,3 +131,92 @@ impl<T> crate::Caller<'_, T> {
         self.as_context_mut().gc(why)
     }
 }
+
+/// A GC reference that stays rooted for as long as this value (or a clone of it) lives, however
+/// scopes come and go: Wasmtime's `OwnedRooted`. Made with `to_owned_rooted`; dereferences to the
+/// reference.
+///
+/// ```
+/// use ward::{Engine, Instance, Module, OwnedRooted, RootScope, Store, AnyRef};
+///
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module (type $s (struct (field i32)))
+///     (func (export "make") (result anyref) (struct.new $s (i32.const 5))))"#)?;
+/// let mut store = Store::new(&engine, ());
+/// let instance = Instance::new(&mut store, &module, &[])?;
+/// let make = instance.get_typed_func::<(), Option<AnyRef>>(&store, "make")?;
+/// let kept: OwnedRooted<AnyRef> = {
+///     let mut scope = RootScope::new(&mut store);
+///     let object = make.call(&mut scope, ())?.unwrap();
+///     object.to_owned_rooted(&mut scope)?
+/// };
+/// store.gc(None)?;
+/// assert!(kept.is_struct(&store)?); // still alive after its scope ended
+/// # Ok::<(), ward::Error>(())
+/// ```
+pub struct OwnedRooted<T> {
+    value: T,
+    alive: std::sync::Arc<()>,
+}
+
+impl<T: Copy> OwnedRooted<T> {
+    /// The reference, for use now (Wasmtime returns a scoped `Rooted`; a ward reference is its own
+    /// handle and stays rooted through this value).
+    pub fn to_rooted(&self, store: impl AsContextMut) -> T {
+        let _ = store;
+        self.value
+    }
+}
+
+impl<T> std::ops::Deref for OwnedRooted<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: Clone> Clone for OwnedRooted<T> {
+    fn clone(&self) -> Self {
+        OwnedRooted {
+            value: self.value.clone(),
+            alive: self.alive.clone(),
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for OwnedRooted<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("OwnedRooted").field(&self.value).finish()
+    }
+}
+
+/// Roots `raw` in `store` for as long as the returned flag has a strong reference.
+fn owned_root(mut store: impl AsContextMut, owner: StoreId, raw: u64) -> crate::Result<Arc<()>> {
+    let inner = &mut store.as_context_mut().inner;
+    if inner.id != owner {
+        return Err(crate::Error::Usage(
+            "reference used with the wrong store".into(),
+        ));
+    }
+    let alive = Arc::new(());
+    inner.owned_roots.push((Arc::downgrade(&alive), raw));
+    Ok(alive)
+}
+
+macro_rules! owned_rooted {
+    ($($ty:ty),*) => {$(
+        impl $ty {
+            /// This reference, rooted until the returned value and all its clones are dropped.
+            pub fn to_owned_rooted(
+                &self,
+                store: impl AsContextMut,
+            ) -> crate::Result<OwnedRooted<$ty>> {
+                let alive = owned_root(store, self.store, self.raw)?;
+                Ok(OwnedRooted { value: *self, alive })
+            }
+        }
+    )*};
+}
+
+owned_rooted!(AnyRef, ExnRef, ExternRef);

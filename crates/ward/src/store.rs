@@ -113,6 +113,7 @@ impl<T> Store<T> {
                 gc: crate::runtime::gc::GcHeap::new(engine.config().max_gc_heap),
                 suspended_stacks: Vec::new(),
                 host_roots: Default::default(),
+                owned_roots: Vec::new(),
                 stacks: Vec::new(),
                 parked: Vec::new(),
                 host_calls: Vec::new(),

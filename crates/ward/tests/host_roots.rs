@@ -140,3 +140,32 @@ fn host_function_parameters_are_rooted_for_the_call() {
     assert_eq!(run.call(&mut store, ()).unwrap(), 99);
     assert!(store.gc_collections() > collections);
 }
+
+/// An `OwnedRooted` keeps its object alive past the scope it was made in, until its last clone is
+/// dropped; then the object is collected like any other.
+#[test]
+fn owned_roots_live_until_their_last_clone_is_dropped() {
+    let (mut store, instance) = setup();
+    let make = instance
+        .get_typed_func::<i32, Option<AnyRef>>(&store, "make")
+        .unwrap();
+    let owned = {
+        let mut scope = RootScope::new(&mut store);
+        let r = make.call(&mut scope, 5).unwrap().unwrap();
+        r.to_owned_rooted(&mut scope).unwrap()
+    };
+    let clone = owned.clone();
+    drop(owned);
+    churn(&mut store, instance);
+    assert_eq!(read(&mut store, instance, *clone).unwrap(), 5);
+    let raw = *clone;
+    drop(clone);
+    churn(&mut store, instance);
+    assert!(
+        raw.is_struct(&store).is_err(),
+        "the object outlived its owned roots"
+    );
+    // Another store's reference is refused.
+    let (mut other, _) = setup();
+    assert!(raw.to_owned_rooted(&mut other).is_err());
+}

@@ -39,7 +39,8 @@
 //! global and table reads, exception payloads, uncaught exceptions, a host function's parameters)
 //! are roots too, kept last in, first out in `StoreInner::host_roots`: those made during a host
 //! function call are released when it returns, those made inside a [`RootScope`](crate::RootScope)
-//! when it is dropped, and the others when the store is dropped (Wasmtime's `Rooted` model).
+//! when it is dropped, and the others when the store is dropped (Wasmtime's `Rooted` model); an
+//! [`OwnedRooted`](crate::OwnedRooted) keeps its object alive until its last clone is dropped.
 //!
 //! Used by the executor (allocation and field access instructions), instantiation (constant
 //! expressions), `exception` and `values` (host views). The store (`runtime::store`) owns the heap.
@@ -715,6 +716,10 @@ pub(crate) fn collect(store: &mut crate::runtime::store::StoreInner, current: &[
         .host_roots
         .get_mut()
         .unwrap_or_else(|e| e.into_inner());
+    store
+        .owned_roots
+        .retain(|(alive, _)| alive.strong_count() > 0);
+    let owned: Vec<u64> = store.owned_roots.iter().map(|(_, raw)| *raw).collect();
     let globals: Vec<u64> = store.globals.iter().map(|g| g.value as u64).collect();
     let tables = store.tables.iter().map(|t| &t.elements[..]);
     let segments = store
@@ -725,6 +730,7 @@ pub(crate) fn collect(store: &mut crate::runtime::store::StoreInner, current: &[
         .chain(suspended)
         .chain(parked)
         .chain(std::iter::once(&host_roots[..]))
+        .chain(std::iter::once(&owned[..]))
         .chain(std::iter::once(&globals[..]))
         .chain(tables)
         .chain(segments);

@@ -136,6 +136,9 @@ pub(crate) struct StoreInner {
     /// lock only because values are decoded through `&StoreInner`; the executor and the collector
     /// reach it through `get_mut`, without locking.
     pub host_roots: std::sync::Mutex<Vec<u64>>,
+    /// Roots held by `OwnedRooted` values: each lives while its flag has a strong reference (a
+    /// clone of the `OwnedRooted`); the collector drops the dead ones.
+    pub owned_roots: Vec<(std::sync::Weak<()>, u64)>,
     /// Execution stacks not in use, kept for reuse by later calls.
     pub stacks: Vec<ExecStack>,
     /// Activations suspended in host calls, innermost last (see [`HostCallSite`]).
