@@ -47,6 +47,7 @@ mod determinism;
 mod errno;
 mod fs;
 mod guest;
+pub mod p1;
 mod path;
 pub mod policy;
 mod poll;
