@@ -56,6 +56,6 @@ pub use compiled::Component;
 pub use errors::{AbiTrap, is_unsupported_async};
 pub use func::Func;
 pub use instance::{Instance, Linker, LinkerInstance};
-pub use resources::ResourceAny;
+pub use resources::{HostResource, ResourceAny};
 pub use types::{FuncType, ResourceType, Type};
 pub use val::Val;
