@@ -49,6 +49,7 @@ mod fs;
 mod guest;
 mod path;
 pub mod policy;
+pub mod p2;
 mod poll;
 mod process;
 mod snapshot;

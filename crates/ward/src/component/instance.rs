@@ -184,6 +184,18 @@ impl<T: 'static> LinkerInstance<'_, T> {
         }
         resource
     }
+
+    /// Defines the instance's export `name` as host resource type `resource`, made by
+    /// [`LinkerInstance::resource`] in this or another instance (as an interface re-exports a
+    /// type another interface defines, like WASI's `input-stream` in `wasi:cli/stdin`).
+    pub fn define_resource(&mut self, name: &str, resource: &HostResource) -> &mut Self {
+        let item = Item::Type(Some(resource.rt.clone()));
+        match self.items.iter_mut().find(|(n, _)| n == name) {
+            Some((_, existing)) => *existing = item,
+            None => self.items.push((name.to_string(), item)),
+        }
+        self
+    }
 }
 
 /// The version of an interface name `package/interface@version` split off, if it has one
