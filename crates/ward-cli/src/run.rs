@@ -163,7 +163,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     let outcome = match &module {
         None => {
             let host = Host {
-                limits: run_component::store_limits(&limits, &policy),
+                limits: limits.store_limits(policy.store_limits()),
                 wasi,
             };
             let fuel = limits.fuel.or(meter_fuel_for_clock.then_some(u64::MAX));
@@ -172,21 +172,21 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
             )
         }
         Some(module) => execute(
-        args,
-        &plan,
-        &engine,
-        module,
-        module_path,
-        &shown,
-        wasi,
-        &policy,
-        &limits,
-        &wasi_options,
-        deadline,
-        meter_fuel_for_clock,
-        &guest_args,
-        &mut end,
-    ),
+            args,
+            &plan,
+            &engine,
+            module,
+            module_path,
+            &shown,
+            wasi,
+            &policy,
+            &limits,
+            &wasi_options,
+            deadline,
+            meter_fuel_for_clock,
+            &guest_args,
+            &mut end,
+        ),
     };
     // A run that failed before the guest ran (a link error, say) ended with that error.
     if let (Err(e), RunEnd::Returned) = (&outcome, &end) {

@@ -8,7 +8,6 @@ use anyhow::{Result, anyhow, bail};
 use ward::component::{Component, Linker};
 use ward::{Engine, Error, Store};
 use ward_wasi::RunEnd;
-use ward_wasi::policy::Policy;
 
 use crate::limits::Limits;
 use crate::run::{Host, report_trap};
@@ -83,9 +82,4 @@ pub(crate) fn execute(
         }
         Err(e) => Err(anyhow!(e).context(format!("failed to run \"{shown}\""))),
     }
-}
-
-/// The policy is unused for now beyond what `build_wasi` granted; kept for the store limits.
-pub(crate) fn store_limits(limits: &Limits, policy: &Policy) -> ward::StoreLimits {
-    limits.store_limits(policy.store_limits())
 }

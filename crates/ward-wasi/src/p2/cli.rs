@@ -78,14 +78,37 @@ where
         });
     }
 
-    let input = host.resource(linker, "wasi:cli/terminal-input", "terminal-input", |_, _| Ok(()));
-    let output = host.resource(linker, "wasi:cli/terminal-output", "terminal-output", |_, _| {
-        Ok(())
-    });
+    let input = host.resource(
+        linker,
+        "wasi:cli/terminal-input",
+        "terminal-input",
+        |_, _| Ok(()),
+    );
+    let output = host.resource(
+        linker,
+        "wasi:cli/terminal-output",
+        "terminal-output",
+        |_, _| Ok(()),
+    );
     for (iface, func, name, ty) in [
-        ("wasi:cli/terminal-stdin", "get-terminal-stdin", "terminal-input", &input),
-        ("wasi:cli/terminal-stdout", "get-terminal-stdout", "terminal-output", &output),
-        ("wasi:cli/terminal-stderr", "get-terminal-stderr", "terminal-output", &output),
+        (
+            "wasi:cli/terminal-stdin",
+            "get-terminal-stdin",
+            "terminal-input",
+            &input,
+        ),
+        (
+            "wasi:cli/terminal-stdout",
+            "get-terminal-stdout",
+            "terminal-output",
+            &output,
+        ),
+        (
+            "wasi:cli/terminal-stderr",
+            "get-terminal-stderr",
+            "terminal-output",
+            &output,
+        ),
     ] {
         let mut terminal = linker.instance(&interface(iface));
         terminal.define_resource(name, ty);
@@ -95,7 +118,11 @@ where
     let mut monotonic = linker.instance(&interface("wasi:clocks/monotonic-clock"));
     monotonic.define_resource("pollable", &types.pollable);
     host.func(&mut monotonic, "now", |ctx, _, fuel| {
-        Ok(Val::U64(trap_errno(clock_now(ctx, clock::MONOTONIC, fuel))?))
+        Ok(Val::U64(trap_errno(clock_now(
+            ctx,
+            clock::MONOTONIC,
+            fuel,
+        ))?))
     });
     host.func(&mut monotonic, "resolution", |ctx, _, _| {
         Ok(Val::U64(trap_errno(resolution(ctx, clock::MONOTONIC))?))
@@ -124,7 +151,11 @@ where
 
     for (iface, bytes_name, u64_name) in [
         ("wasi:random/random", "get-random-bytes", "get-random-u64"),
-        ("wasi:random/insecure", "get-insecure-random-bytes", "get-insecure-random-u64"),
+        (
+            "wasi:random/insecure",
+            "get-insecure-random-bytes",
+            "get-insecure-random-u64",
+        ),
     ] {
         let mut random = linker.instance(&interface(iface));
         host.func(&mut random, bytes_name, |ctx, params, _| {

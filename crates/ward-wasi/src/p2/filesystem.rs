@@ -40,14 +40,35 @@ where
     let methods: [(&str, Method); 27] = [
         ("read-via-stream", |ctx, fd, params, t| {
             let offset = arg_u64(params, 1)?;
-            stream(ctx, &t.input, Resource::Input { fd, at: StreamAt::Offset(offset) })
+            stream(
+                ctx,
+                &t.input,
+                Resource::Input {
+                    fd,
+                    at: StreamAt::Offset(offset),
+                },
+            )
         }),
         ("write-via-stream", |ctx, fd, params, t| {
             let offset = arg_u64(params, 1)?;
-            stream(ctx, &t.output, Resource::Output { fd, at: StreamAt::Offset(offset) })
+            stream(
+                ctx,
+                &t.output,
+                Resource::Output {
+                    fd,
+                    at: StreamAt::Offset(offset),
+                },
+            )
         }),
         ("append-via-stream", |ctx, fd, _, t| {
-            stream(ctx, &t.output, Resource::Output { fd, at: StreamAt::Append })
+            stream(
+                ctx,
+                &t.output,
+                Resource::Output {
+                    fd,
+                    at: StreamAt::Append,
+                },
+            )
         }),
         ("advise", |ctx, fd, params, _| {
             let (offset, len) = (arg_u64(params, 1)?, arg_u64(params, 2)?);
@@ -57,10 +78,18 @@ where
             };
             Ok(crate::fs::fd_advise(ctx, fd, offset, len, advice).map(|()| None))
         }),
-        ("sync-data", |ctx, fd, _, _| Ok(crate::fs::fd_sync(ctx, fd, true).map(|()| None))),
-        ("sync", |ctx, fd, _, _| Ok(crate::fs::fd_sync(ctx, fd, false).map(|()| None))),
-        ("get-flags", |ctx, fd, _, _| Ok(fdstat(ctx, fd).map(|(_, base)| Some(flags_of(base))))),
-        ("get-type", |ctx, fd, _, _| Ok(fdstat(ctx, fd).map(|(ty, _)| Some(descriptor_type(ty))))),
+        ("sync-data", |ctx, fd, _, _| {
+            Ok(crate::fs::fd_sync(ctx, fd, true).map(|()| None))
+        }),
+        ("sync", |ctx, fd, _, _| {
+            Ok(crate::fs::fd_sync(ctx, fd, false).map(|()| None))
+        }),
+        ("get-flags", |ctx, fd, _, _| {
+            Ok(fdstat(ctx, fd).map(|(_, base)| Some(flags_of(base))))
+        }),
+        ("get-type", |ctx, fd, _, _| {
+            Ok(fdstat(ctx, fd).map(|(ty, _)| Some(descriptor_type(ty))))
+        }),
         ("set-size", |ctx, fd, params, _| {
             let size = arg_u64(params, 1)?;
             Ok(crate::fs::fd_filestat_set_size(ctx, fd, size).map(|()| None))
@@ -82,21 +111,29 @@ where
             let offset = arg_u64(params, 2)?;
             Ok(scratch::write(ctx, fd, &data, Some(offset)).map(|n| Some(Val::U64(n as u64))))
         }),
-        ("read-directory", |ctx, fd, _, t| match list_directory(ctx, fd) {
-            Ok(entries) => {
-                let rep = ctx.p2.insert(Resource::Entries(entries))?;
-                Ok(Ok(Some(Val::Resource(t.entries.own(rep)))))
+        ("read-directory", |ctx, fd, _, t| {
+            match list_directory(ctx, fd) {
+                Ok(entries) => {
+                    let rep = ctx.p2.insert(Resource::Entries(entries))?;
+                    Ok(Ok(Some(Val::Resource(t.entries.own(rep)))))
+                }
+                Err(errno) => Ok(Err(errno)),
             }
-            Err(errno) => Ok(Err(errno)),
         }),
         ("create-directory-at", |ctx, fd, params, _| {
-            path_call(ctx, params, 1, |ctx, mem, (p, l)| crate::path::path_create_directory(ctx, mem, fd, p, l))
+            path_call(ctx, params, 1, |ctx, mem, (p, l)| {
+                crate::path::path_create_directory(ctx, mem, fd, p, l)
+            })
         }),
         ("remove-directory-at", |ctx, fd, params, _| {
-            path_call(ctx, params, 1, |ctx, mem, (p, l)| crate::path::path_remove_directory(ctx, mem, fd, p, l))
+            path_call(ctx, params, 1, |ctx, mem, (p, l)| {
+                crate::path::path_remove_directory(ctx, mem, fd, p, l)
+            })
         }),
         ("unlink-file-at", |ctx, fd, params, _| {
-            path_call(ctx, params, 1, |ctx, mem, (p, l)| crate::path::path_unlink_file(ctx, mem, fd, p, l))
+            path_call(ctx, params, 1, |ctx, mem, (p, l)| {
+                crate::path::path_unlink_file(ctx, mem, fd, p, l)
+            })
         }),
         ("stat", |ctx, fd, _, _| {
             let out = scratch::call(ctx, &[], FILESTAT, |ctx, mem, _, out| {
@@ -111,23 +148,36 @@ where
             let follow = follow_flag(params, 1)?;
             let path = arg_str(params, 2)?;
             let (atim, mtim, flags) = new_times(params, 3)?;
-            Ok(scratch::call(ctx, &[path.as_bytes()], 0, |ctx, mem, spans, _| {
-                let (p, l) = spans[0];
-                crate::path::path_filestat_set_times(ctx, mem, fd, follow, p, l, atim, mtim, flags)
-            })
-            .map(|_| None))
+            Ok(
+                scratch::call(ctx, &[path.as_bytes()], 0, |ctx, mem, spans, _| {
+                    let (p, l) = spans[0];
+                    crate::path::path_filestat_set_times(
+                        ctx, mem, fd, follow, p, l, atim, mtim, flags,
+                    )
+                })
+                .map(|_| None),
+            )
         }),
         ("link-at", |ctx, fd, params, t| {
             let follow = follow_flag(params, 1)?;
             let old = arg_str(params, 2)?;
             let new_fd = arg_rep(params, 3, &t.descriptor)?;
             let new = arg_str(params, 4)?;
-            Ok(scratch::call(ctx, &[old.as_bytes(), new.as_bytes()], 0, |ctx, mem, s, _| {
-                crate::path::path_link(ctx, mem, fd, follow, s[0].0, s[0].1, new_fd, s[1].0, s[1].1)
-            })
+            Ok(scratch::call(
+                ctx,
+                &[old.as_bytes(), new.as_bytes()],
+                0,
+                |ctx, mem, s, _| {
+                    crate::path::path_link(
+                        ctx, mem, fd, follow, s[0].0, s[0].1, new_fd, s[1].0, s[1].1,
+                    )
+                },
+            )
             .map(|_| None))
         }),
-        ("open-at", |ctx, fd, params, t| Ok(open_at(ctx, fd, params, t))),
+        ("open-at", |ctx, fd, params, t| {
+            Ok(open_at(ctx, fd, params, t))
+        }),
         ("readlink-at", |ctx, fd, params, _| {
             let path = arg_str(params, 1)?;
             const BUF: usize = 4096;
@@ -137,24 +187,36 @@ where
             });
             Ok(out.map(|out| {
                 let used = (u32_at(&out, 0) as usize).min(BUF);
-                Some(Val::String(String::from_utf8_lossy(&out[8..8 + used]).into_owned()))
+                Some(Val::String(
+                    String::from_utf8_lossy(&out[8..8 + used]).into_owned(),
+                ))
             }))
         }),
         ("rename-at", |ctx, fd, params, t| {
             let old = arg_str(params, 1)?;
             let new_fd = arg_rep(params, 2, &t.descriptor)?;
             let new = arg_str(params, 3)?;
-            Ok(scratch::call(ctx, &[old.as_bytes(), new.as_bytes()], 0, |ctx, mem, s, _| {
-                crate::path::path_rename(ctx, mem, fd, s[0].0, s[0].1, new_fd, s[1].0, s[1].1)
-            })
+            Ok(scratch::call(
+                ctx,
+                &[old.as_bytes(), new.as_bytes()],
+                0,
+                |ctx, mem, s, _| {
+                    crate::path::path_rename(ctx, mem, fd, s[0].0, s[0].1, new_fd, s[1].0, s[1].1)
+                },
+            )
             .map(|_| None))
         }),
         ("symlink-at", |ctx, fd, params, _| {
             let target = arg_str(params, 1)?;
             let link = arg_str(params, 2)?;
-            Ok(scratch::call(ctx, &[target.as_bytes(), link.as_bytes()], 0, |ctx, mem, s, _| {
-                crate::path::path_symlink(ctx, mem, s[0].0, s[0].1, fd, s[1].0, s[1].1)
-            })
+            Ok(scratch::call(
+                ctx,
+                &[target.as_bytes(), link.as_bytes()],
+                0,
+                |ctx, mem, s, _| {
+                    crate::path::path_symlink(ctx, mem, s[0].0, s[0].1, fd, s[1].0, s[1].1)
+                },
+            )
             .map(|_| None))
         }),
         ("metadata-hash", |ctx, fd, _, _| {
@@ -171,17 +233,21 @@ where
     for (name, method) in methods {
         let t = types.clone();
         let is_same = name == "is-same-object";
-        host.func(&mut fs, &format!("[method]descriptor.{name}"), move |ctx, params, _| {
-            let fd = arg_rep(params, 0, &t.descriptor)?;
-            if is_same {
-                let other = arg_rep(params, 1, &t.descriptor)?;
-                return Ok(Val::Bool(same_object(ctx, fd, other)));
-            }
-            Ok(match method(ctx, fd, params, &t)? {
-                Ok(value) => ok(value),
-                Err(errno) => err(error_code(errno)),
-            })
-        });
+        host.func(
+            &mut fs,
+            &format!("[method]descriptor.{name}"),
+            move |ctx, params, _| {
+                let fd = arg_rep(params, 0, &t.descriptor)?;
+                if is_same {
+                    let other = arg_rep(params, 1, &t.descriptor)?;
+                    return Ok(Val::Bool(same_object(ctx, fd, other)));
+                }
+                Ok(match method(ctx, fd, params, &t)? {
+                    Ok(value) => ok(value),
+                    Err(errno) => err(error_code(errno)),
+                })
+            },
+        );
     }
     let t = types.clone();
     host.func(
@@ -238,7 +304,14 @@ where
 }
 
 /// The `advice` cases, in the order of preview1's numbers.
-const ADVICE: [&str; 6] = ["normal", "sequential", "random", "will-need", "dont-need", "no-reuse"];
+const ADVICE: [&str; 6] = [
+    "normal",
+    "sequential",
+    "random",
+    "will-need",
+    "dont-need",
+    "no-reuse",
+];
 
 /// A new stream resource over a descriptor.
 fn stream(
@@ -258,10 +331,12 @@ fn path_call(
     syscall: impl FnOnce(&mut WasiState, &mut crate::guest::GuestMemory<'_>, (u32, u32)) -> WasiResult,
 ) -> ward::Result<WasiResult<Option<Val>>> {
     let path = arg_str(params, index)?;
-    Ok(scratch::call(ctx, &[path.as_bytes()], 0, |ctx, mem, spans, _| {
-        syscall(ctx, mem, spans[0])
-    })
-    .map(|_| None))
+    Ok(
+        scratch::call(ctx, &[path.as_bytes()], 0, |ctx, mem, spans, _| {
+            syscall(ctx, mem, spans[0])
+        })
+        .map(|_| None),
+    )
 }
 
 /// The preview1 lookup flags of `path-flags` argument `index`.
@@ -274,17 +349,27 @@ fn follow_flag(params: &[Val], index: usize) -> ward::Result<u32> {
 fn stat_at(ctx: &mut WasiState, fd: u32, params: &[Val]) -> ward::Result<WasiResult<Vec<u8>>> {
     let follow = follow_flag(params, 1)?;
     let path = arg_str(params, 2)?;
-    Ok(scratch::call(ctx, &[path.as_bytes()], FILESTAT, |ctx, mem, spans, out| {
-        let (p, l) = spans[0];
-        crate::path::path_filestat_get(ctx, mem, Snapshot::Preview1, fd, follow, p, l, out)
-    }))
+    Ok(scratch::call(
+        ctx,
+        &[path.as_bytes()],
+        FILESTAT,
+        |ctx, mem, spans, out| {
+            let (p, l) = spans[0];
+            crate::path::path_filestat_get(ctx, mem, Snapshot::Preview1, fd, follow, p, l, out)
+        },
+    ))
 }
 
 /// `open-at(path-flags, path, open-flags, descriptor-flags)`: `path_open` with the rights the
 /// flags ask for.
 fn open_at(ctx: &mut WasiState, fd: u32, params: &[Val], t: &Types) -> WasiResult<Option<Val>> {
     let decode = || -> ward::Result<(u32, &str, &[String], &[String])> {
-        Ok((follow_flag(params, 1)?, arg_str(params, 2)?, arg_flags(params, 3)?, arg_flags(params, 4)?))
+        Ok((
+            follow_flag(params, 1)?,
+            arg_str(params, 2)?,
+            arg_flags(params, 3)?,
+            arg_flags(params, 4)?,
+        ))
     };
     let (follow, path, open, flags) = decode().map_err(|_| Errno::Inval)?;
     let has = |set: &[String], name: &str| set.iter().any(|f| f == name);
@@ -365,7 +450,10 @@ fn stat_val(stat: &[u8]) -> Val {
         Val::Option((nanos != 0).then(|| Box::new(datetime(nanos))))
     };
     Val::Record(vec![
-        ("type".into(), descriptor_type(stat.get(16).copied().unwrap_or(0))),
+        (
+            "type".into(),
+            descriptor_type(stat.get(16).copied().unwrap_or(0)),
+        ),
         ("link-count".into(), Val::U64(u64_at(stat, 24))),
         ("size".into(), Val::U64(u64_at(stat, 32))),
         ("data-access-timestamp".into(), time(40)),
@@ -401,9 +489,12 @@ fn new_times(params: &[Val], index: usize) -> ward::Result<(u64, u64, u16)> {
     use crate::abi::fstflags;
     let mut times = [0u64; 2];
     let mut flags = 0;
-    for (i, (set, now)) in [(fstflags::ATIM, fstflags::ATIM_NOW), (fstflags::MTIM, fstflags::MTIM_NOW)]
-        .into_iter()
-        .enumerate()
+    for (i, (set, now)) in [
+        (fstflags::ATIM, fstflags::ATIM_NOW),
+        (fstflags::MTIM, fstflags::MTIM_NOW),
+    ]
+    .into_iter()
+    .enumerate()
     {
         match params.get(index + i) {
             Some(Val::Variant(case, payload)) => match case.as_str() {
@@ -416,13 +507,19 @@ fn new_times(params: &[Val], index: usize) -> ward::Result<(u64, u64, u16)> {
                         else {
                             return Err(ward::Error::msg("a malformed datetime"));
                         };
-                        times[i] = s.saturating_mul(1_000_000_000).saturating_add(u64::from(*ns));
+                        times[i] = s
+                            .saturating_mul(1_000_000_000)
+                            .saturating_add(u64::from(*ns));
                         flags |= set;
                     }
                 }
                 _ => {}
             },
-            other => return Err(ward::Error::msg(format!("a new-timestamp expected, got {other:?}"))),
+            other => {
+                return Err(ward::Error::msg(format!(
+                    "a new-timestamp expected, got {other:?}"
+                )));
+            }
         }
     }
     Ok((times[0], times[1], flags))

@@ -6,10 +6,10 @@
 
 use ward::component::{HostResource, Linker, Val};
 
+use super::cli::{clock_now, sleep_for};
 use super::scratch;
 use super::state::{Resource, StreamAt};
 use super::{Host, Types, arg_bytes, arg_rep, arg_u64, bytes_val, err, interface, ok, unit};
-use super::cli::{clock_now, sleep_for};
 use crate::ctx::{WasiCtx, WasiState};
 use crate::errno::Errno;
 
@@ -25,26 +25,38 @@ where
 {
     let mut error = linker.instance(&interface("wasi:io/error"));
     let ty = types.error.clone();
-    host.func(&mut error, "[method]error.to-debug-string", move |ctx, params, _| {
-        let rep = arg_rep(params, 0, &ty)?;
-        Ok(Val::String(match ctx.p2.get(rep)? {
-            Resource::Error(errno) => format!("WASI error {}", errno.name()),
-            _ => "error".to_string(),
-        }))
-    });
+    host.func(
+        &mut error,
+        "[method]error.to-debug-string",
+        move |ctx, params, _| {
+            let rep = arg_rep(params, 0, &ty)?;
+            Ok(Val::String(match ctx.p2.get(rep)? {
+                Resource::Error(errno) => format!("WASI error {}", errno.name()),
+                _ => "error".to_string(),
+            }))
+        },
+    );
 
     let mut poll = linker.instance(&interface("wasi:io/poll"));
     let ty = types.pollable.clone();
-    host.func(&mut poll, "[method]pollable.ready", move |ctx, params, fuel| {
-        let rep = arg_rep(params, 0, &ty)?;
-        Ok(Val::Bool(ready(ctx, rep, fuel)?))
-    });
+    host.func(
+        &mut poll,
+        "[method]pollable.ready",
+        move |ctx, params, fuel| {
+            let rep = arg_rep(params, 0, &ty)?;
+            Ok(Val::Bool(ready(ctx, rep, fuel)?))
+        },
+    );
     let ty = types.pollable.clone();
-    host.func(&mut poll, "[method]pollable.block", move |ctx, params, fuel| {
-        let rep = arg_rep(params, 0, &ty)?;
-        wait(ctx, &[rep], fuel)?;
-        Ok(unit())
-    });
+    host.func(
+        &mut poll,
+        "[method]pollable.block",
+        move |ctx, params, fuel| {
+            let rep = arg_rep(params, 0, &ty)?;
+            wait(ctx, &[rep], fuel)?;
+            Ok(unit())
+        },
+    );
     let ty = types.pollable.clone();
     host.func(&mut poll, "poll", move |ctx, params, fuel| {
         let Some(Val::List(items)) = params.first() else {
@@ -65,7 +77,10 @@ where
     streams.define_resource("pollable", &types.pollable);
     for blocking in [false, true] {
         let (read, skip) = if blocking {
-            ("[method]input-stream.blocking-read", "[method]input-stream.blocking-skip")
+            (
+                "[method]input-stream.blocking-read",
+                "[method]input-stream.blocking-skip",
+            )
         } else {
             ("[method]input-stream.read", "[method]input-stream.skip")
         };
@@ -100,11 +115,15 @@ where
         });
     }
     let t = types.clone();
-    host.func(&mut streams, "[method]output-stream.check-write", move |ctx, params, _| {
-        let rep = arg_rep(params, 0, &t.output)?;
-        output_of(ctx, rep)?;
-        Ok(ok(Some(Val::U64(WRITE_BUDGET))))
-    });
+    host.func(
+        &mut streams,
+        "[method]output-stream.check-write",
+        move |ctx, params, _| {
+            let rep = arg_rep(params, 0, &t.output)?;
+            output_of(ctx, rep)?;
+            Ok(ok(Some(Val::U64(WRITE_BUDGET))))
+        },
+    );
     for name in [
         "[method]output-stream.write",
         "[method]output-stream.blocking-write-and-flush",
@@ -129,7 +148,10 @@ where
             write_result(ctx, written, &t.error)
         });
     }
-    for name in ["[method]output-stream.flush", "[method]output-stream.blocking-flush"] {
+    for name in [
+        "[method]output-stream.flush",
+        "[method]output-stream.blocking-flush",
+    ] {
         let t = types.clone();
         host.func(&mut streams, name, move |ctx, params, _| {
             let rep = arg_rep(params, 0, &t.output)?;
@@ -137,7 +159,10 @@ where
             Ok(ok(None))
         });
     }
-    for name in ["[method]output-stream.splice", "[method]output-stream.blocking-splice"] {
+    for name in [
+        "[method]output-stream.splice",
+        "[method]output-stream.blocking-splice",
+    ] {
         let t = types.clone();
         host.func(&mut streams, name, move |ctx, params, _| {
             let out = arg_rep(params, 0, &t.output)?;

@@ -151,13 +151,14 @@ impl<G> Host<G> {
         G: Fn(&mut T) -> &mut WasiCtx + Copy + Send + Sync + 'static,
     {
         let get = self.get;
-        linker
-            .instance(&interface(iface))
-            .resource(name, move |store: StoreContextMut<'_, T>, rep| {
+        linker.instance(&interface(iface)).resource(
+            name,
+            move |store: StoreContextMut<'_, T>, rep| {
                 let ctx = get(store.data_mut()).share();
                 let mut state = ctx.lock();
                 dtor(&mut state, rep)
-            })
+            },
+        )
     }
 
     /// Defines function `name` of `instance`: `f` gets the guest's state, the arguments and the
