@@ -10,11 +10,12 @@
 //!
 //! - `state`: the host's own resources (streams, pollables, errors, directory listings);
 //! - `io`: `wasi:io/{error,poll,streams}`; `cli`: `wasi:cli/*`, `wasi:clocks/*` and
-//!   `wasi:random/*`; `filesystem`: `wasi:filesystem/{types,preopens}`.
+//!   `wasi:random/*`; `filesystem`: `wasi:filesystem/{types,preopens}`; `sockets`:
+//!   `wasi:sockets/*`, every operation denied.
 //!
 //! Limits, for now: reads of standard input block even when called as non-blocking `read`;
-//! terminals are never reported (`get-terminal-*` return `none`); `wasi:sockets` is not defined
-//! (a component importing it fails to link).
+//! terminals are never reported (`get-terminal-*` return `none`); the network cannot be granted
+//! to components yet (socket creation and name lookup return `access-denied`).
 //!
 //! [`component::Linker`]: ward::component::Linker
 
@@ -22,6 +23,7 @@ mod cli;
 mod filesystem;
 mod io;
 mod scratch;
+mod sockets;
 pub(crate) mod state;
 
 use ward::component::{HostResource, Linker, LinkerInstance, ResourceAny, Val};
@@ -61,7 +63,7 @@ struct Types {
 /// let component = Component::from_file(&engine, "app.component.wasm")?;
 /// let mut linker: Linker<WasiCtx> = Linker::new(&engine);
 /// ward_wasi::p2::add_to_linker(&mut linker, |ctx| ctx);
-/// let mut store = Store::new(&engine, WasiCtxBuilder::new().args(["app"]).build());
+/// let mut store = Store::new(&engine, WasiCtxBuilder::new().args(["app"])?.build());
 /// let code = ward_wasi::p2::run(&mut store, &linker, &component)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -90,6 +92,7 @@ pub fn add_to_linker<T: 'static>(
     io::define(&host, linker, &types);
     cli::define(&host, linker, &types);
     filesystem::define(&host, linker, &types);
+    sockets::define(&host, linker, &types);
 }
 
 /// The destructor of the host's own resources: forget them.
