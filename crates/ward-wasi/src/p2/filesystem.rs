@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use ward::component::{HostResource, Linker, Val};
 
 use super::cli::datetime;
-use super::scratch::{self, u32_at, u64_at};
+use super::scratch::{self, FILESTAT, u32_at, u64_at};
 use super::state::{Resource, StreamAt};
 use super::{
     Host, Types, arg_bytes, arg_flags, arg_rep, arg_str, arg_u64, bytes_val, err, error_code,
@@ -18,9 +18,6 @@ use super::{
 use crate::abi::{Snapshot, filetype, oflags, rights};
 use crate::ctx::{WasiCtx, WasiState};
 use crate::errno::{Errno, WasiResult};
-
-/// Bytes of a preview1 `filestat`.
-const FILESTAT: usize = 64;
 
 /// Most bytes one `read` of a descriptor returns.
 const MAX_READ: u64 = 1 << 24;
@@ -136,10 +133,7 @@ where
             })
         }),
         ("stat", |ctx, fd, _, _| {
-            let out = scratch::call(ctx, &[], FILESTAT, |ctx, mem, _, out| {
-                crate::fs::fd_filestat_get(ctx, mem, Snapshot::Preview1, fd, out)
-            });
-            Ok(out.map(|out| Some(stat_val(&out))))
+            Ok(scratch::filestat(ctx, fd).map(|out| Some(stat_val(&out))))
         }),
         ("stat-at", |ctx, fd, params, _| {
             Ok(stat_at(ctx, fd, params)?.map(|out| Some(stat_val(&out))))
@@ -220,10 +214,7 @@ where
             .map(|_| None))
         }),
         ("metadata-hash", |ctx, fd, _, _| {
-            let out = scratch::call(ctx, &[], FILESTAT, |ctx, mem, _, out| {
-                crate::fs::fd_filestat_get(ctx, mem, Snapshot::Preview1, fd, out)
-            });
-            Ok(out.map(|out| Some(hash_val(&out))))
+            Ok(scratch::filestat(ctx, fd).map(|out| Some(hash_val(&out))))
         }),
         ("metadata-hash-at", |ctx, fd, params, _| {
             Ok(stat_at(ctx, fd, params)?.map(|out| Some(hash_val(&out))))
@@ -474,13 +465,8 @@ fn hash_val(stat: &[u8]) -> Val {
 
 /// Whether two descriptors name the same file (device and inode numbers).
 fn same_object(ctx: &mut WasiState, a: u32, b: u32) -> bool {
-    let mut ids = [a, b].map(|fd| {
-        scratch::call(ctx, &[], FILESTAT, |ctx, mem, _, out| {
-            crate::fs::fd_filestat_get(ctx, mem, Snapshot::Preview1, fd, out)
-        })
-        .map(|out| (u64_at(&out, 0), u64_at(&out, 8)))
-    });
-    let [first, second] = &mut ids;
+    let [first, second] =
+        [a, b].map(|fd| scratch::filestat(ctx, fd).map(|out| (u64_at(&out, 0), u64_at(&out, 8))));
     matches!((first, second), (Ok(x), Ok(y)) if x == y)
 }
 

@@ -124,27 +124,23 @@ where
             Ok(ok(Some(Val::U64(WRITE_BUDGET))))
         },
     );
-    for name in [
-        "[method]output-stream.write",
-        "[method]output-stream.blocking-write-and-flush",
+    for (name, zeroes) in [
+        ("[method]output-stream.write", false),
+        ("[method]output-stream.blocking-write-and-flush", false),
+        ("[method]output-stream.write-zeroes", true),
+        (
+            "[method]output-stream.blocking-write-zeroes-and-flush",
+            true,
+        ),
     ] {
         let t = types.clone();
         host.func(&mut streams, name, move |ctx, params, _| {
             let rep = arg_rep(params, 0, &t.output)?;
-            let data = arg_bytes(params, 1)?;
+            let data = match zeroes {
+                true => vec![0; arg_u64(params, 1)?.min(WRITE_BUDGET) as usize],
+                false => arg_bytes(params, 1)?,
+            };
             let written = stream_write(ctx, rep, &data);
-            write_result(ctx, written, &t.error)
-        });
-    }
-    for name in [
-        "[method]output-stream.write-zeroes",
-        "[method]output-stream.blocking-write-zeroes-and-flush",
-    ] {
-        let t = types.clone();
-        host.func(&mut streams, name, move |ctx, params, _| {
-            let rep = arg_rep(params, 0, &t.output)?;
-            let len = arg_u64(params, 1)?.min(WRITE_BUDGET) as usize;
-            let written = stream_write(ctx, rep, &vec![0; len]);
             write_result(ctx, written, &t.error)
         });
     }
@@ -325,8 +321,5 @@ fn stream_write(ctx: &mut WasiState, rep: u32, data: &[u8]) -> Result<(), Stream
 
 /// The size of the file behind `fd` (`fd_filestat_get`).
 fn file_size(ctx: &mut WasiState, fd: u32) -> crate::errno::WasiResult<u64> {
-    let out = scratch::call(ctx, &[], 64, |ctx, mem, _, out| {
-        crate::fs::fd_filestat_get(ctx, mem, crate::abi::Snapshot::Preview1, fd, out)
-    })?;
-    Ok(scratch::u64_at(&out, 32))
+    Ok(scratch::u64_at(&scratch::filestat(ctx, fd)?, 32))
 }

@@ -107,3 +107,14 @@ pub(crate) fn write(
     })?;
     Ok(u32_at(&out, 0) as usize)
 }
+
+/// Bytes of a preview1 `filestat`.
+pub(crate) const FILESTAT: usize = 64;
+
+/// The preview1 `filestat` of `fd` (`fd_filestat_get`): device at 0, inode at 8, file type at
+/// 16, links at 24, size at 32, then the access, modification and status-change times.
+pub(crate) fn filestat(ctx: &mut WasiState, fd: u32) -> WasiResult<Vec<u8>> {
+    call(ctx, &[], FILESTAT, |ctx, mem, _, out| {
+        crate::fs::fd_filestat_get(ctx, mem, crate::abi::Snapshot::Preview1, fd, out)
+    })
+}
