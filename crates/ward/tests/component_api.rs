@@ -427,3 +427,43 @@ fn an_import_of_another_minor_version_does_not_link() {
     let err = linker.instantiate(&mut store, &component).err().unwrap();
     assert!(matches!(err, Error::Link(_)), "{err}");
 }
+
+#[test]
+fn a_typed_host_function_and_a_typed_call() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, SHOUTER).unwrap();
+    let mut linker = Linker::<Vec<String>>::new(&engine);
+    linker.func_wrap("shout", |store, (s,): (String,)| {
+        store.data_mut().push(s.clone());
+        Ok((format!("{}!!!", s.to_uppercase()),))
+    });
+    let mut store = Store::new(&engine, Vec::new());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let run = instance.get_typed_func::<(), (u32,)>("run").unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), (5,));
+    assert_eq!(store.data(), &["hi".to_string()]);
+    let err = instance
+        .get_typed_func::<(), (String,)>("run")
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("type mismatch"), "{err}");
+}
+
+#[test]
+fn a_typed_host_function_given_another_type_fails_when_called() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, SHOUTER).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.func_wrap("shout", |_, (n,): (u32,)| Ok((n.to_string(),)));
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let err = instance
+        .get_typed_func::<(), (u32,)>("run")
+        .unwrap()
+        .call(&mut store, ())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("expected a value for u32"),
+        "{err}"
+    );
+}

@@ -20,6 +20,7 @@ use super::errors::internal;
 use super::func::{Func, HostFunc, ResolvedOptions, lower, same_shape};
 use super::resources::{Dtor, HostDtor, HostResource, ResourceRt, fresh_id};
 use super::state::InstanceState;
+use super::typed::{ComponentParams, ComponentResults, TypedFunc};
 use super::val::Val;
 use crate::store::{AsContextMut, Store, StoreContextMut};
 use crate::{Engine, Error, Extern, Module, Result};
@@ -84,6 +85,39 @@ impl Instance {
             Item::Func(f) => Some(f.clone()),
             _ => None,
         }
+    }
+
+    /// The exported function `name` as a [`TypedFunc`], checked to take `Params` and return
+    /// `Results` (`()` for no result, `(R,)` for one).
+    ///
+    /// ```
+    /// use ward::Engine;
+    /// use ward::component::{Component, Linker};
+    ///
+    /// let engine = Engine::default();
+    /// let component = Component::new(&engine, r#"
+    ///     (component
+    ///       (core module $m (func (export "add") (param i32 i32) (result i32)
+    ///         (i32.add (local.get 0) (local.get 1))))
+    ///       (core instance $i (instantiate $m))
+    ///       (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+    ///         (canon lift (core func $i "add"))))
+    /// "#)?;
+    /// let mut store = ward::Store::new(&engine, ());
+    /// let instance = Linker::new(&engine).instantiate(&mut store, &component)?;
+    /// let add = instance.get_typed_func::<(u32, u32), (u32,)>("add")?;
+    /// assert_eq!(add.call(&mut store, (40, 2))?, (42,));
+    /// assert!(instance.get_typed_func::<(String,), (u32,)>("add").is_err());
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn get_typed_func<Params: ComponentParams, Results: ComponentResults>(
+        &self,
+        name: &str,
+    ) -> Result<TypedFunc<Params, Results>> {
+        let func = self
+            .get_func(name)
+            .ok_or_else(|| Error::Usage(format!("the instance exports no function `{name}`")))?;
+        TypedFunc::new(func)
     }
 
     /// The exported instance `name`.
@@ -167,6 +201,22 @@ impl<T: 'static> LinkerInstance<'_, T> {
         self
     }
 
+    /// Defines the instance's export `name` as a host function with Rust parameter and result
+    /// types (see [`ComponentParams`], [`ComponentResults`]). The values are checked when the
+    /// function is called: arguments of other types are an error then, as is a result the
+    /// import's type does not allow.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T>, Params) -> Result<Results> + Send + Sync + 'static,
+    ) -> &mut Self
+    where
+        Params: ComponentParams + 'static,
+        Results: ComponentResults + 'static,
+    {
+        self.func_new(name, wrap(f))
+    }
+
     /// Defines the instance's export `name` as a resource type of the host's, with destructor
     /// `dtor` (run with the representation when a guest drops an owned handle). Returns the type,
     /// with which host functions make handles and recognise those passed back.
@@ -195,6 +245,27 @@ impl<T: 'static> LinkerInstance<'_, T> {
             None => self.items.push((name.to_string(), item)),
         }
         self
+    }
+}
+
+/// A typed host function as a dynamic one.
+#[allow(clippy::type_complexity)]
+fn wrap<T: 'static, Params: ComponentParams, Results: ComponentResults>(
+    f: impl Fn(StoreContextMut<'_, T>, Params) -> Result<Results> + Send + Sync + 'static,
+) -> impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static {
+    move |store, params, results| {
+        let returned = f(store, Params::lift_params(params)?)?.lower_results();
+        if returned.len() != results.len() {
+            return Err(Error::Usage(format!(
+                "the host function returned {} results where its type has {}",
+                returned.len(),
+                results.len()
+            )));
+        }
+        for (slot, value) in results.iter_mut().zip(returned) {
+            *slot = value;
+        }
+        Ok(())
     }
 }
 
@@ -257,6 +328,20 @@ impl<T: 'static> Linker<T> {
         self.definitions
             .insert(name.to_string(), Item::HostFunc(HostFunc::new(f)));
         self
+    }
+
+    /// Defines the import `name` as a host function with Rust parameter and result types, as
+    /// [`LinkerInstance::func_wrap`] does.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T>, Params) -> Result<Results> + Send + Sync + 'static,
+    ) -> &mut Self
+    where
+        Params: ComponentParams + 'static,
+        Results: ComponentResults + 'static,
+    {
+        self.func_new(name, wrap(f))
     }
 
     /// The host functions of the instance import `name` (made empty the first time).
