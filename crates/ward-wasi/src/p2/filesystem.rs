@@ -294,6 +294,14 @@ where
     });
 }
 
+/// Whether `fd` is a preopened directory (`fd_prestat_get` succeeds).
+pub(super) fn is_preopen(ctx: &mut WasiState, fd: u32) -> bool {
+    scratch::call(ctx, &[], 8, |ctx, mem, _, out| {
+        crate::fs::fd_prestat_get(ctx, mem, fd, out)
+    })
+    .is_ok()
+}
+
 /// The `advice` cases, in the order of preview1's numbers.
 const ADVICE: [&str; 6] = [
     "normal",

@@ -78,8 +78,12 @@ pub fn add_to_linker<T: 'static>(
         input: host.resource(linker, "wasi:io/streams", "input-stream", drop_resource),
         output: host.resource(linker, "wasi:io/streams", "output-stream", drop_resource),
         descriptor: host.resource(linker, "wasi:filesystem/types", "descriptor", |ctx, fd| {
-            // The guest dropped its handle: close the preview1 descriptor behind it.
-            let _ = crate::fs::fd_close(ctx, fd);
+            // The guest dropped its handle: close the preview1 descriptor behind it, unless it is
+            // a preopen, which `get-directories` hands out again (a closed preopen's number could
+            // go to a file opened later, which an older handle would then reach).
+            if !filesystem::is_preopen(ctx, fd) {
+                let _ = crate::fs::fd_close(ctx, fd);
+            }
             Ok(())
         }),
         entries: host.resource(
