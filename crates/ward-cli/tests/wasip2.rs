@@ -70,7 +70,7 @@ fn component_reads_stdin_to_its_end() {
 }
 
 #[test]
-fn component_writes_appends_renames_lists_and_removes_files_in_a_preopen() {
+fn component_writes_appends_seeks_truncates_renames_lists_and_removes_files_in_a_preopen() {
     let root = sandbox();
     let out = ward_in(
         root.path(),
@@ -79,7 +79,8 @@ fn component_writes_appends_renames_lists_and_removes_files_in_a_preopen() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "read: hello, world\nsize: 12\nold name: NotFound\nsub: [\"b.txt\"]\n\
+        "read: hello, world\nsize: 12\nafter seek: world\ntruncated: hello\nis file: true\n\
+         missing: NotFound\nold name: NotFound\nsub: [\"b.txt\"]\n\
          create existing: AlreadyExists\nremoved: true\n"
     );
     let mut left: Vec<String> = fs::read_dir(root.path().join("box"))

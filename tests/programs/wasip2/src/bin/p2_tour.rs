@@ -1,12 +1,13 @@
 //! A tour of WASI 0.2 through Rust's std, driven by its first argument:
 //! - `args`: prints each argument and the environment variables, sorted;
 //! - `stdin`: copies standard input to standard output in upper case;
-//! - `files DIR`: writes, appends, reads, renames, lists and removes files in DIR;
+//! - `files DIR`: writes, appends, reads, seeks, truncates, renames, lists and removes files in
+//!   DIR;
 //! - `readonly DIR`: tries to create a file in DIR and reports the error kind;
 //! - `escape DIR`: tries `DIR/../x`, an absolute path and a symlink out of DIR;
 //! - `clocks`: reads the clocks and random bytes, printing only checks;
 //! - `exit N`: exits with code N; `fail`: returns an error from main.
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().collect();
@@ -77,6 +78,19 @@ fn files(dir: &str) -> std::io::Result<()> {
     drop(f);
     println!("read: {}", std::fs::read_to_string(&path)?);
     println!("size: {}", std::fs::metadata(&path)?.len());
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(&path)?;
+    f.seek(SeekFrom::Start(7))?;
+    let mut tail = String::new();
+    f.read_to_string(&mut tail)?;
+    println!("after seek: {tail}");
+    f.set_len(5)?;
+    drop(f);
+    println!("truncated: {}", std::fs::read_to_string(&path)?);
+    println!("is file: {}", std::fs::metadata(&path)?.is_file());
+    match std::fs::metadata(format!("{dir}/missing.txt")) {
+        Ok(_) => println!("missing exists"),
+        Err(e) => println!("missing: {:?}", e.kind()),
+    }
     std::fs::create_dir(format!("{dir}/sub"))?;
     std::fs::rename(&path, format!("{dir}/sub/b.txt"))?;
     match std::fs::read_to_string(&path) {
