@@ -215,3 +215,30 @@ fn a_component_without_wasi_cli_run_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_non_blocking_read_of_an_idle_stdin_returns_no_bytes_and_its_pollable_waits() {
+    let component = repo("tests/components/nonblocking_stdin.wat");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["run", &component])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open and empty until the guest has finished: a blocking read would never return.
+    let idle_stdin = child.stdin.take().unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(idle_stdin);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // With input already there, the read returns it and the component says so.
+    let dir = tempfile::tempdir().unwrap();
+    let input = support::write_temp(&dir, "input.txt", "data\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["run", &component])
+        .stdin(fs::File::open(input).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}

@@ -137,6 +137,7 @@ where
             }
             let rep = ctx.p2.insert(Resource::Pollable {
                 deadline: Some(deadline),
+                host_fd: None,
             })?;
             Ok(Val::Resource(pollable.own(rep)))
         });

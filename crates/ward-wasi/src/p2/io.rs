@@ -1,8 +1,9 @@
 //! `wasi:io/{error,poll,streams}`: errors (`to-debug-string`), pollables (ready at once, or at a
 //! monotonic-clock instant) with `poll`, and input and output streams over preview1 descriptors.
 //! Writes complete before they return, so `flush` has nothing to wait for and an output stream
-//! is always ready; reads of a file never block, reads of standard input block until some input
-//! or its end. Used by `p2::add_to_linker`.
+//! is always ready; reads of a file never block; standard input inherited from the host is
+//! polled, so a non-blocking `read` of it returns no bytes when none are there, and its pollable
+//! waits for input. Used by `p2::add_to_linker`.
 
 use ward::component::{HostResource, Linker, Val};
 
@@ -11,7 +12,9 @@ use super::scratch;
 use super::state::{Resource, StreamAt};
 use super::{Host, Types, arg_bytes, arg_rep, arg_u64, bytes_val, err, interface, ok, unit};
 use crate::ctx::{WasiCtx, WasiState};
+use crate::determinism::Clocks;
 use crate::errno::Errno;
+use crate::table::Descriptor;
 
 /// What one `check-write` allows (writes complete at once; this bounds one call's copy).
 const WRITE_BUDGET: u64 = 1 << 20;
@@ -88,6 +91,13 @@ where
         host.func(&mut streams, read, move |ctx, params, _| {
             let rep = arg_rep(params, 0, &t.input)?;
             let len = arg_u64(params, 1)?;
+            if !blocking
+                && let Some(fd) = host_poll_fd(ctx, rep)?
+                && !host_fd_ready(fd)?
+            {
+                // Nothing to read yet: a non-blocking read returns no bytes.
+                return Ok(ok(Some(bytes_val(Vec::new()))));
+            }
             Ok(match stream_read(ctx, rep, len)? {
                 Ok(bytes) => ok(Some(bytes_val(bytes))),
                 Err(e) => err(stream_error(ctx, e, &t.error)?),
@@ -109,8 +119,13 @@ where
     ] {
         let pollable = types.pollable.clone();
         host.func(&mut streams, name, move |ctx, params, _| {
-            arg_rep(params, 0, &ty)?;
-            let rep = ctx.p2.insert(Resource::Pollable { deadline: None })?;
+            let rep = arg_rep(params, 0, &ty)?;
+            // Output is always ready (writes complete at once); so is input from a file.
+            let host_fd = host_poll_fd(ctx, rep)?;
+            let rep = ctx.p2.insert(Resource::Pollable {
+                deadline: None,
+                host_fd,
+            })?;
             Ok(Val::Resource(pollable.own(rep)))
         });
     }
@@ -181,16 +196,40 @@ fn monotonic_now(ctx: &mut WasiState, fuel: Option<u64>) -> ward::Result<u64> {
     clock_now(ctx, crate::abi::clock::MONOTONIC, fuel).map_err(|e| ward::Error::msg(e.name()))
 }
 
+/// The host descriptor whose readiness input stream `rep` waits for, if reading it could block
+/// (standard input inherited from the host); `None` for an output stream.
+fn host_poll_fd(ctx: &WasiState, rep: u32) -> ward::Result<Option<i32>> {
+    Ok(match ctx.p2.get(rep)? {
+        Resource::Input {
+            fd,
+            at: StreamAt::Cursor,
+        } => match ctx.get(*fd) {
+            Some(Descriptor::Stream(stream)) => stream.poll_fd(),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Whether host descriptor `fd` can be read without blocking (or is at its end or failed).
+fn host_fd_ready(fd: i32) -> ward::Result<bool> {
+    let mut pollfd = [libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    while !crate::poll::poll_fds(&mut pollfd, 0).map_err(|e| ward::Error::msg(e.name()))? {}
+    Ok(pollfd[0].revents != 0)
+}
+
 fn ready(ctx: &mut WasiState, rep: u32, fuel: Option<u64>) -> ward::Result<bool> {
-    match ctx.p2.get(rep)? {
-        Resource::Pollable { deadline: None } => Ok(true),
-        Resource::Pollable {
-            deadline: Some(deadline),
-        } => {
-            let deadline = *deadline;
-            Ok(monotonic_now(ctx, fuel)? >= deadline)
-        }
-        _ => Err(ward::Error::msg("not a pollable")),
+    let Resource::Pollable { deadline, host_fd } = ctx.p2.get(rep)? else {
+        return Err(ward::Error::msg("not a pollable"));
+    };
+    match (*deadline, *host_fd) {
+        (Some(deadline), _) => Ok(monotonic_now(ctx, fuel)? >= deadline),
+        (None, Some(fd)) => host_fd_ready(fd),
+        (None, None) => Ok(true),
     }
 }
 
@@ -198,22 +237,41 @@ fn ready(ctx: &mut WasiState, rep: u32, fuel: Option<u64>) -> ward::Result<bool>
 fn wait(ctx: &mut WasiState, reps: &[u32], fuel: Option<u64>) -> ward::Result<Vec<u32>> {
     loop {
         let mut ready_now = Vec::new();
-        let mut earliest = u64::MAX;
+        let mut earliest = None::<u64>;
+        let mut host_fds = Vec::new();
         for (index, rep) in reps.iter().enumerate() {
             if ready(ctx, *rep, fuel)? {
                 ready_now.push(index as u32);
-            } else if let Resource::Pollable {
-                deadline: Some(deadline),
-            } = ctx.p2.get(*rep)?
-            {
-                earliest = earliest.min(*deadline);
+            } else if let Resource::Pollable { deadline, host_fd } = ctx.p2.get(*rep)? {
+                if let Some(deadline) = deadline {
+                    earliest = Some(earliest.map_or(*deadline, |e| e.min(*deadline)));
+                }
+                host_fds.extend(*host_fd);
             }
         }
         if !ready_now.is_empty() {
             return Ok(ready_now);
         }
         let now = monotonic_now(ctx, fuel)?;
-        sleep_for(ctx, earliest.saturating_sub(now));
+        let wait = earliest.map(|deadline| deadline.saturating_sub(now));
+        if host_fds.is_empty() || matches!(ctx.clocks, Clocks::Virtual(_)) {
+            // Only clocks to wait for (or virtual time, which never waits for the host).
+            sleep_for(ctx, wait.unwrap_or(0));
+        } else {
+            let mut pollfds: Vec<libc::pollfd> = host_fds
+                .iter()
+                .map(|fd| libc::pollfd {
+                    fd: *fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            let timeout_ms = wait.map_or(-1, |nanos| {
+                i32::try_from(nanos.div_ceil(1_000_000)).unwrap_or(i32::MAX)
+            });
+            crate::poll::poll_fds(&mut pollfds, timeout_ms)
+                .map_err(|e| ward::Error::msg(e.name()))?;
+        }
     }
 }
 

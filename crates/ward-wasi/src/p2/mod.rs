@@ -13,8 +13,7 @@
 //!   `wasi:random/*`; `filesystem`: `wasi:filesystem/{types,preopens}`; `sockets`:
 //!   `wasi:sockets/*`, every operation denied.
 //!
-//! Limits, for now: reads of standard input block even when called as non-blocking `read`;
-//! terminals are never reported (`get-terminal-*` return `none`); the network cannot be granted
+//! Limits, for now: terminals are never reported (`get-terminal-*` return `none`); the network cannot be granted
 //! to components yet (socket creation and name lookup return `access-denied`).
 //!
 //! [`component::Linker`]: ward::component::Linker

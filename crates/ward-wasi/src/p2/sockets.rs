@@ -125,9 +125,10 @@ where
             let is_listening = name.ends_with(".is-listening");
             host.func(&mut instance, &name, move |ctx, _, _| {
                 if subscribe {
-                    let rep = ctx
-                        .p2
-                        .insert(super::state::Resource::Pollable { deadline: None })?;
+                    let rep = ctx.p2.insert(super::state::Resource::Pollable {
+                        deadline: None,
+                        host_fd: None,
+                    })?;
                     return Ok(Val::Resource(pollable.own(rep)));
                 }
                 if is_listening {

@@ -29,8 +29,13 @@ pub(crate) enum Resource {
     Input { fd: u32, at: StreamAt },
     /// An `output-stream` over a preview1 descriptor.
     Output { fd: u32, at: StreamAt },
-    /// A `pollable`: ready at once, or at a monotonic-clock instant (nanoseconds).
-    Pollable { deadline: Option<u64> },
+    /// A `pollable`: ready at once (neither field), at a monotonic-clock instant
+    /// (`deadline`, nanoseconds), or when a host descriptor can be read (`host_fd`: standard
+    /// input inherited from the host).
+    Pollable {
+        deadline: Option<u64>,
+        host_fd: Option<i32>,
+    },
     /// An `error` (from `wasi:io/error`): what went wrong, as an errno.
     Error(Errno),
     /// A `directory-entry-stream`: the entries left, with their preview1 file types.
