@@ -242,3 +242,16 @@ fn a_non_blocking_read_of_an_idle_stdin_returns_no_bytes_and_its_pollable_waits(
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+#[test]
+fn deterministic_runs_give_components_virtual_clocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ward_in(dir.path(), &["run", "--deterministic", &tour(), "clocks"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The virtual wall clock starts at ward's fixed epoch (before 2020), and a sleep advances
+    // virtual time at once.
+    assert_eq!(
+        stdout(&out),
+        "wall clock after 2020: false\nslept at least 20ms: true\nhash map seeded: 1\n"
+    );
+}
