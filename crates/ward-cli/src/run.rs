@@ -117,7 +117,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     let binary = read_module(module_path)?;
     let component = run_component::is_component(&binary);
     if component {
-        run_component::check_options(args, wasi_options.threads)?;
+        run_component::check_options(args, &wasi_options)?;
     }
     let module = match component {
         true => None,

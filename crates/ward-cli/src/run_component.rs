@@ -11,6 +11,7 @@ use ward_wasi::RunEnd;
 
 use crate::limits::Limits;
 use crate::run::{Host, report_trap};
+use crate::wasi_options::WasiOptions;
 use crate::{Outcome, RunArgs};
 
 /// Whether `binary` is a component: a Wasm binary whose layer field (bytes 6 and 7) is 1, or
@@ -30,13 +31,15 @@ pub(crate) fn is_component(binary: &[u8]) -> bool {
 }
 
 /// Refuses the options that only make sense for a core module.
-pub(crate) fn check_options(args: &RunArgs, threads: bool) -> Result<()> {
+pub(crate) fn check_options(args: &RunArgs, wasi: &WasiOptions) -> Result<()> {
     let refused = [
         (args.invoke.is_some(), "--invoke"),
+        // A component's sockets are all denied: a listener would be granted and never usable.
+        (!wasi.tcp_listen.is_empty(), "-S tcplisten"),
         (!args.preloads.is_empty(), "--preload"),
         (args.record.is_some(), "--record"),
         (args.plan().meters(), "snapshots"),
-        (threads, "-S threads"),
+        (wasi.threads, "-S threads"),
     ];
     if let Some((_, flag)) = refused.into_iter().find(|(set, _)| *set) {
         bail!("{flag} is not supported for components yet");

@@ -201,6 +201,16 @@ fn options_only_modules_support_are_refused_for_components() {
         "{}",
         stderr(&out)
     );
+    let out = ward_in(
+        dir.path(),
+        &["run", "-S", "tcplisten=127.0.0.1:0", &tour(), "args"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("-S tcplisten is not supported for components yet"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
