@@ -186,6 +186,14 @@ pub struct LinkerInstance<'a, T> {
 }
 
 impl<T: 'static> LinkerInstance<'_, T> {
+    /// Defines export `name` as `item`, replacing an earlier definition.
+    fn define(&mut self, name: &str, item: Item) {
+        match self.items.iter_mut().find(|(n, _)| n == name) {
+            Some((_, existing)) => *existing = item,
+            None => self.items.push((name.to_string(), item)),
+        }
+    }
+
     /// Defines the instance's export `name` as a host function; it takes the type the importing
     /// component gives it. Arguments arrive as [`Val`]s; the result goes in `results[0]`.
     pub fn func_new(
@@ -194,10 +202,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
         f: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> &mut Self {
         let item = Item::HostFunc(HostFunc::new(f));
-        match self.items.iter_mut().find(|(n, _)| n == name) {
-            Some((_, existing)) => *existing = item,
-            None => self.items.push((name.to_string(), item)),
-        }
+        self.define(name, item);
         self
     }
 
@@ -228,10 +233,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
         let dtor: HostDtor<T> = Arc::new(dtor);
         let resource = HostResource::new(Some(Dtor::Host(Arc::new(dtor))));
         let item = Item::Type(Some(resource.rt.clone()));
-        match self.items.iter_mut().find(|(n, _)| n == name) {
-            Some((_, existing)) => *existing = item,
-            None => self.items.push((name.to_string(), item)),
-        }
+        self.define(name, item);
         resource
     }
 
@@ -240,10 +242,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
     /// type another interface defines, like WASI's `input-stream` in `wasi:cli/stdin`).
     pub fn define_resource(&mut self, name: &str, resource: &HostResource) -> &mut Self {
         let item = Item::Type(Some(resource.rt.clone()));
-        match self.items.iter_mut().find(|(n, _)| n == name) {
-            Some((_, existing)) => *existing = item,
-            None => self.items.push((name.to_string(), item)),
-        }
+        self.define(name, item);
         self
     }
 }
