@@ -15,6 +15,7 @@ mod linking;
 mod policy_command;
 mod replay;
 mod run;
+mod run_component;
 mod snapshots;
 mod wasi_options;
 mod wast;

@@ -19,7 +19,7 @@ use crate::linking::{
     instantiate_preload,
 };
 use crate::wasi_options::{self, WasiOptions, build_wasi};
-use crate::{Outcome, RunArgs, describe_io, load_module, read_module, snapshots};
+use crate::{Outcome, RunArgs, describe_io, load_module, read_module, run_component, snapshots};
 
 /// What the CLI keeps in the store: the guest's WASI view and its resource limits.
 pub(crate) struct Host {
@@ -117,8 +117,17 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     let module_path = args.module();
     let shown = module_path.display().to_string();
     let binary = read_module(module_path)?;
-    let module = Module::from_binary(&engine, &binary)
-        .with_context(|| format!("failed to compile module \"{shown}\""))?;
+    let component = run_component::is_component(&binary);
+    if component {
+        run_component::check_options(args, &wasi_options)?;
+    }
+    let module = match component {
+        true => None,
+        false => Some(
+            Module::from_binary(&engine, &binary)
+                .with_context(|| format!("failed to compile module \"{shown}\""))?,
+        ),
+    };
     let argv0 = args.argv0.clone().unwrap_or_else(|| shown.clone());
     let audit = match &args.audit {
         Some(path) => Some(std::fs::File::create(path).map_err(|e| {
@@ -153,23 +162,35 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     )?;
     let audit_handle = wasi.share();
     let mut end = RunEnd::Returned;
-    let outcome = execute(
-        args,
-        &plan,
-        &engine,
-        &module,
-        module_path,
-        &shown,
-        wasi,
-        &policy,
-        &limits,
-        &wasi_options,
-        deadline,
-        meter_fuel_for_clock,
-        &guest_args,
-        coredump.as_deref(),
-        &mut end,
-    );
+    let outcome = match &module {
+        None => {
+            let host = Host {
+                limits: limits.store_limits(policy.store_limits()),
+                wasi,
+            };
+            let fuel = limits.fuel.or(meter_fuel_for_clock.then_some(u64::MAX));
+            run_component::execute(
+                &engine, &binary, &shown, host, &limits, fuel, deadline, &mut end,
+            )
+        }
+        Some(module) => execute(
+            args,
+            &plan,
+            &engine,
+            module,
+            module_path,
+            &shown,
+            wasi,
+            &policy,
+            &limits,
+            &wasi_options,
+            deadline,
+            meter_fuel_for_clock,
+            &guest_args,
+            coredump.as_deref(),
+            &mut end,
+        ),
+    };
     // A run that failed before the guest ran (a link error, say) ended with that error.
     if let (Err(e), RunEnd::Returned) = (&outcome, &end) {
         end = RunEnd::Trap(format!("{e:#}"));

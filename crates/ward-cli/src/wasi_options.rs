@@ -10,8 +10,8 @@
 //! honour are refused with a reason rather than ignored, so a run never has less than it asked for:
 //! `inherit-network=y` (preview1 has no way to open sockets; `tcplisten` grants listeners).
 //! `preview2` is accepted either way: for a core module Wasmtime's `preview2=y` only picks how it
-//! implements preview1, and the module behaves the same under ward's preview1 (components are
-//! refused when they are loaded). Called by `main.rs`.
+//! implements preview1, and the module behaves the same under ward's preview1 (components get
+//! WASI 0.2, see `run_component.rs`). Called by `main.rs`.
 
 use anyhow::{Result, anyhow, bail};
 use ward_wasi::policy::{

@@ -127,6 +127,8 @@ pub(crate) struct WasiState {
     pub(crate) stable_metadata: bool,
     /// The audit log, if the embedder asked for one.
     pub(crate) audit: Option<AuditLog>,
+    /// The WASI 0.2 host's streams, pollables and other resources (components only).
+    pub(crate) p2: crate::p2::state::Resources,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -436,6 +438,7 @@ impl WasiCtxBuilder {
                 random: builder.random,
                 stable_metadata: builder.stable_metadata,
                 audit: builder.audit,
+                p2: Default::default(),
             })),
         }
     }

@@ -1,5 +1,7 @@
 //! WASI preview1 (`wasi_snapshot_preview1`) for the ward runtime, sandboxed with cap-std.
-//! Modules built for the older `wasi_unstable` (preview0) run too, mapped onto preview1.
+//! Modules built for the older `wasi_unstable` (preview0) run too, mapped onto preview1, and
+//! components get WASI 0.2 (the `wasi:cli/command` world) from [`p2`], on the same context and
+//! sandbox.
 //!
 //! Build a [`WasiCtx`] with [`WasiCtxBuilder`], keep it in the store's data, and register the host
 //! functions with [`add_to_linker`]. Every path a guest names is resolved by cap-std beneath one of its
@@ -48,6 +50,7 @@ mod errno;
 mod fs;
 mod guest;
 pub mod p1;
+pub mod p2;
 mod path;
 pub mod policy;
 mod poll;

@@ -314,7 +314,7 @@ fn virtual_wait(
 
 /// One `poll(2)` of `pollfds` with `timeout_ms` (-1: no timeout): true when it returned, false when
 /// a signal interrupted it (the caller polls again, with the time left).
-fn poll_fds(pollfds: &mut [libc::pollfd], timeout_ms: i32) -> WasiResult<bool> {
+pub(crate) fn poll_fds(pollfds: &mut [libc::pollfd], timeout_ms: i32) -> WasiResult<bool> {
     // SAFETY: `pollfds` is a valid array of `pollfds.len()` initialised entries.
     let rc = unsafe {
         libc::poll(

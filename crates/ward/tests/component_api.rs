@@ -342,3 +342,128 @@ fn fuel_runs_out_inside_a_component_call_as_in_a_core_call() {
         "{err}"
     );
 }
+
+/// A component importing `host:res/things@0.2.3`: a host resource `thing`, `make` returning an
+/// owned handle and `peek` taking a borrowed one; `run` makes a thing, peeks at it and drops it.
+const THINGS: &str = r#"
+(component
+  (import "host:res/things@0.2.3" (instance $things
+    (export "thing" (type $thing (sub resource)))
+    (export "make" (func (param "n" u32) (result (own $thing))))
+    (export "[method]thing.peek" (func (param "self" (borrow $thing)) (result u32)))))
+  (alias export $things "thing" (type $thing))
+  (alias export $things "make" (func $make))
+  (alias export $things "[method]thing.peek" (func $peek))
+  (core func $make' (canon lower (func $make)))
+  (core func $peek' (canon lower (func $peek)))
+  (core func $drop (canon resource.drop $thing))
+  (core module $m
+    (import "" "make" (func $make (param i32) (result i32)))
+    (import "" "peek" (func $peek (param i32) (result i32)))
+    (import "" "drop" (func $drop (param i32)))
+    (func (export "run") (result i32)
+      (local $h i32) (local $seen i32)
+      (local.set $h (call $make (i32.const 7)))
+      (local.set $seen (call $peek (local.get $h)))
+      (call $drop (local.get $h))
+      (local.get $seen)))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "make" (func $make')) (export "peek" (func $peek')) (export "drop" (func $drop))))))
+  (func (export "run") (result u32) (canon lift (core func $i "run"))))
+"#;
+
+#[test]
+fn host_resources_are_made_borrowed_and_destroyed_through_a_semver_compatible_import() {
+    use std::sync::{Arc, Mutex};
+    let engine = Engine::default();
+    let component = Component::new(&engine, THINGS).unwrap();
+    let dropped = Arc::new(Mutex::new(Vec::new()));
+    let mut linker = Linker::<()>::new(&engine);
+    // Defined at 0.2.0: satisfies the component's 0.2.3 import.
+    let mut things = linker.instance("host:res/things@0.2.0");
+    let seen = dropped.clone();
+    let thing = things.resource("thing", move |_, rep| {
+        seen.lock().unwrap().push(rep);
+        Ok(())
+    });
+    let made = thing.clone();
+    things.func_new("make", move |_, params, results| {
+        let Val::U32(n) = params[0] else {
+            unreachable!("typed u32")
+        };
+        results[0] = Val::Resource(made.own(n * 100));
+        Ok(())
+    });
+    let peeked = thing.clone();
+    things.func_new("[method]thing.peek", move |_, params, results| {
+        let Val::Resource(r) = &params[0] else {
+            unreachable!("typed borrow")
+        };
+        assert!(!r.owned());
+        results[0] = Val::U32(peeked.rep_of(r).expect("a thing") + 1);
+        Ok(())
+    });
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let mut result = [Val::U32(0)];
+    instance
+        .get_func("run")
+        .unwrap()
+        .call(&mut store, &[], &mut result)
+        .unwrap();
+    assert_eq!(result[0], Val::U32(701));
+    assert_eq!(*dropped.lock().unwrap(), [700]);
+}
+
+#[test]
+fn an_import_of_another_minor_version_does_not_link() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, THINGS).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .instance("host:res/things@0.3.0")
+        .resource("thing", |_, _| Ok(()));
+    let mut store = Store::new(&engine, ());
+    let err = linker.instantiate(&mut store, &component).err().unwrap();
+    assert!(matches!(err, Error::Link(_)), "{err}");
+}
+
+#[test]
+fn a_typed_host_function_and_a_typed_call() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, SHOUTER).unwrap();
+    let mut linker = Linker::<Vec<String>>::new(&engine);
+    linker.func_wrap("shout", |store, (s,): (String,)| {
+        store.data_mut().push(s.clone());
+        Ok((format!("{}!!!", s.to_uppercase()),))
+    });
+    let mut store = Store::new(&engine, Vec::new());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let run = instance.get_typed_func::<(), (u32,)>("run").unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), (5,));
+    assert_eq!(store.data(), &["hi".to_string()]);
+    let err = instance
+        .get_typed_func::<(), (String,)>("run")
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("type mismatch"), "{err}");
+}
+
+#[test]
+fn a_typed_host_function_given_another_type_fails_when_called() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, SHOUTER).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.func_wrap("shout", |_, (n,): (u32,)| Ok((n.to_string(),)));
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let err = instance
+        .get_typed_func::<(), (u32,)>("run")
+        .unwrap()
+        .call(&mut store, ())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("expected a value for u32"),
+        "{err}"
+    );
+}

@@ -116,9 +116,8 @@ pub(super) fn resource_intrinsic<T: 'static>(
                 let removed = state.handles().remove(i32_arg(args)?, Some(&rt))?;
                 match removed {
                     Removed::Own(resource) => {
-                        if let Some(dtor) = resource.ty.dtor {
-                            let rep = crate::Val::I32(resource.rep as i32);
-                            dtor.call(caller.store, &[rep], &mut [])?;
+                        if let Some(dtor) = &resource.ty.dtor {
+                            dtor.run(caller.store, resource.rep)?;
                         }
                     }
                     Removed::Borrow { scope } => {

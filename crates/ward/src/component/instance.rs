@@ -18,8 +18,9 @@ use super::compiled::Component;
 use super::definition::{CanonOptions, ComponentDef, CoreSort, Definition, Sort};
 use super::errors::internal;
 use super::func::{Func, HostFunc, ResolvedOptions, lower, same_shape};
-use super::resources::{ResourceRt, fresh_id};
+use super::resources::{Dtor, HostDtor, HostResource, ResourceRt, fresh_id};
 use super::state::InstanceState;
+use super::typed::{ComponentParams, ComponentResults, TypedFunc};
 use super::val::Val;
 use crate::store::{AsContextMut, Store, StoreContextMut};
 use crate::{Engine, Error, Extern, Module, Result};
@@ -86,6 +87,39 @@ impl Instance {
         }
     }
 
+    /// The exported function `name` as a [`TypedFunc`], checked to take `Params` and return
+    /// `Results` (`()` for no result, `(R,)` for one).
+    ///
+    /// ```
+    /// use ward::Engine;
+    /// use ward::component::{Component, Linker};
+    ///
+    /// let engine = Engine::default();
+    /// let component = Component::new(&engine, r#"
+    ///     (component
+    ///       (core module $m (func (export "add") (param i32 i32) (result i32)
+    ///         (i32.add (local.get 0) (local.get 1))))
+    ///       (core instance $i (instantiate $m))
+    ///       (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+    ///         (canon lift (core func $i "add"))))
+    /// "#)?;
+    /// let mut store = ward::Store::new(&engine, ());
+    /// let instance = Linker::new(&engine).instantiate(&mut store, &component)?;
+    /// let add = instance.get_typed_func::<(u32, u32), (u32,)>("add")?;
+    /// assert_eq!(add.call(&mut store, (40, 2))?, (42,));
+    /// assert!(instance.get_typed_func::<(String,), (u32,)>("add").is_err());
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn get_typed_func<Params: ComponentParams, Results: ComponentResults>(
+        &self,
+        name: &str,
+    ) -> Result<TypedFunc<Params, Results>> {
+        let func = self
+            .get_func(name)
+            .ok_or_else(|| Error::Usage(format!("the instance exports no function `{name}`")))?;
+        TypedFunc::new(func)
+    }
+
     /// The exported instance `name`.
     pub fn get_instance(&self, name: &str) -> Option<Instance> {
         match self.export(name)? {
@@ -100,7 +134,10 @@ impl Instance {
     }
 }
 
-/// Resolves a component's imports and instantiates it. Imports are defined by their exact name:
+/// Resolves a component's imports and instantiates it. Imports are defined by name, with
+/// semver-compatible versions: an import `wasi:cli/environment@0.2.3` is satisfied by a definition
+/// with exactly that name, else by the highest defined `wasi:cli/environment@0.2.x` (for versions
+/// `1.0.0` and later, the same major version; for `0.0.x`, only the exact version). Imports are:
 /// host functions ([`Linker::func_new`], or inside an instance: [`Linker::instance`]), and the
 /// functions ([`Linker::define_func`]) and instances ([`Linker::define_instance`]) of other
 /// components.
@@ -149,6 +186,14 @@ pub struct LinkerInstance<'a, T> {
 }
 
 impl<T: 'static> LinkerInstance<'_, T> {
+    /// Defines export `name` as `item`, replacing an earlier definition.
+    fn define(&mut self, name: &str, item: Item) {
+        match self.items.iter_mut().find(|(n, _)| n == name) {
+            Some((_, existing)) => *existing = item,
+            None => self.items.push((name.to_string(), item)),
+        }
+    }
+
     /// Defines the instance's export `name` as a host function; it takes the type the importing
     /// component gives it. Arguments arrive as [`Val`]s; the result goes in `results[0]`.
     pub fn func_new(
@@ -157,12 +202,108 @@ impl<T: 'static> LinkerInstance<'_, T> {
         f: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> &mut Self {
         let item = Item::HostFunc(HostFunc::new(f));
-        match self.items.iter_mut().find(|(n, _)| n == name) {
-            Some((_, existing)) => *existing = item,
-            None => self.items.push((name.to_string(), item)),
-        }
+        self.define(name, item);
         self
     }
+
+    /// Defines the instance's export `name` as a host function with Rust parameter and result
+    /// types (see [`ComponentParams`], [`ComponentResults`]). The values are checked when the
+    /// function is called: arguments of other types are an error then, as is a result the
+    /// import's type does not allow.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T>, Params) -> Result<Results> + Send + Sync + 'static,
+    ) -> &mut Self
+    where
+        Params: ComponentParams + 'static,
+        Results: ComponentResults + 'static,
+    {
+        self.func_new(name, wrap(f))
+    }
+
+    /// Defines the instance's export `name` as a resource type of the host's, with destructor
+    /// `dtor` (run with the representation when a guest drops an owned handle). Returns the type,
+    /// with which host functions make handles and recognise those passed back.
+    pub fn resource(
+        &mut self,
+        name: &str,
+        dtor: impl Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync + 'static,
+    ) -> HostResource {
+        let dtor: HostDtor<T> = Arc::new(dtor);
+        let resource = HostResource::new(Some(Dtor::Host(Arc::new(dtor))));
+        let item = Item::Type(Some(resource.rt.clone()));
+        self.define(name, item);
+        resource
+    }
+
+    /// Defines the instance's export `name` as host resource type `resource`, made by
+    /// [`LinkerInstance::resource`] in this or another instance (as an interface re-exports a
+    /// type another interface defines, like WASI's `input-stream` in `wasi:cli/stdin`).
+    pub fn define_resource(&mut self, name: &str, resource: &HostResource) -> &mut Self {
+        let item = Item::Type(Some(resource.rt.clone()));
+        self.define(name, item);
+        self
+    }
+}
+
+/// A typed host function as a dynamic one.
+#[allow(clippy::type_complexity)]
+fn wrap<T: 'static, Params: ComponentParams, Results: ComponentResults>(
+    f: impl Fn(StoreContextMut<'_, T>, Params) -> Result<Results> + Send + Sync + 'static,
+) -> impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static {
+    move |store, params, results| {
+        let returned = f(store, Params::lift_params(params)?)?.lower_results();
+        if returned.len() != results.len() {
+            return Err(Error::Usage(format!(
+                "the host function returned {} results where its type has {}",
+                returned.len(),
+                results.len()
+            )));
+        }
+        for (slot, value) in results.iter_mut().zip(returned) {
+            *slot = value;
+        }
+        Ok(())
+    }
+}
+
+/// The version of an interface name `package/interface@version` split off, if it has one
+/// that is `major.minor.patch` without pre-release or build parts.
+fn split_version(name: &str) -> Option<(&str, [u64; 3])> {
+    let (base, version) = name.rsplit_once('@')?;
+    let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
+    let version = [parts.next()??, parts.next()??, parts.next()??];
+    parts.next().is_none().then_some((base, version))
+}
+
+/// Whether a definition at version `defined` satisfies an import at version `imported`, as in
+/// semver (and Wasmtime): the same major version when it is at least 1, otherwise the same
+/// major and minor when the minor is at least 1, otherwise exactly the same version. The patch
+/// level does not matter either way (`@0.2.0` satisfies `@0.2.3` and `@0.2.3` satisfies `@0.2.0`).
+fn semver_compatible(defined: [u64; 3], imported: [u64; 3]) -> bool {
+    match imported {
+        [0, 0, _] => defined == imported,
+        [0, minor, _] => defined[0] == 0 && defined[1] == minor,
+        [major, _, _] => defined[0] == major,
+    }
+}
+
+/// The definition of import `name`: the one with exactly that name, else the one with the highest
+/// semver-compatible version of the same interface ([`semver_compatible`]).
+fn lookup<'a>(definitions: &'a HashMap<String, Item>, name: &str) -> Option<&'a Item> {
+    if let Some(item) = definitions.get(name) {
+        return Some(item);
+    }
+    let (base, imported) = split_version(name)?;
+    definitions
+        .iter()
+        .filter_map(|(n, item)| {
+            let (b, defined) = split_version(n)?;
+            (b == base && semver_compatible(defined, imported)).then_some((defined, item))
+        })
+        .max_by_key(|(defined, _)| *defined)
+        .map(|(_, item)| item)
 }
 
 impl<T: 'static> Linker<T> {
@@ -186,6 +327,20 @@ impl<T: 'static> Linker<T> {
         self.definitions
             .insert(name.to_string(), Item::HostFunc(HostFunc::new(f)));
         self
+    }
+
+    /// Defines the import `name` as a host function with Rust parameter and result types, as
+    /// [`LinkerInstance::func_wrap`] does.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        name: &str,
+        f: impl Fn(StoreContextMut<'_, T>, Params) -> Result<Results> + Send + Sync + 'static,
+    ) -> &mut Self
+    where
+        Params: ComponentParams + 'static,
+        Results: ComponentResults + 'static,
+    {
+        self.func_new(name, wrap(f))
     }
 
     /// The host functions of the instance import `name` (made empty the first time).
@@ -230,11 +385,11 @@ impl<T: 'static> Linker<T> {
             definitions.insert(name.clone(), Item::Instance(instance));
         }
         for (name, sort) in &def.imports {
-            if *sort == Sort::Type && !definitions.contains_key(name) {
+            if *sort == Sort::Type && lookup(&definitions, name).is_none() {
                 // Checked where it is imported: only resource types need a definition.
                 continue;
             }
-            let Some(item) = definitions.get(name) else {
+            let Some(item) = lookup(&definitions, name) else {
                 return Err(Error::Link(format!(
                     "component import `{name}` ({}) has no definition",
                     sort.name()
@@ -571,6 +726,7 @@ fn instantiate<T: 'static>(
                             .core_funcs
                             .get(i as usize)
                             .copied()
+                            .map(Dtor::Core)
                             .ok_or_else(|| internal("destructor index out of range"))
                     })
                     .transpose()?;
@@ -634,10 +790,17 @@ fn instantiate<T: 'static>(
                     .instances
                     .get(*instance as usize)
                     .ok_or_else(|| internal("instance index out of range"))?;
-                // Only an instance the host made can lack what the component's types say.
-                let item = instance.export(name).cloned().ok_or_else(|| {
-                    Error::Link(format!("the imported instance has no export `{name}`"))
-                })?;
+                // Only an instance the host made can lack what the component's types say; it
+                // need not define types that are not resources.
+                let item = match instance.export(name) {
+                    Some(item) => item.clone(),
+                    None if *sort == Sort::Type && resource.is_none() => Item::Type(None),
+                    None => {
+                        return Err(Error::Link(format!(
+                            "the imported instance has no export `{name}`"
+                        )));
+                    }
+                };
                 if item.sort() != *sort {
                     return Err(Error::Link(format!(
                         "export `{name}` of the imported instance is a {}, not a {}",
@@ -656,7 +819,7 @@ fn instantiate<T: 'static>(
                 sort,
                 resource,
             } => {
-                let item = match imports.get(name) {
+                let item = match lookup(imports, name) {
                     Some(item) => item.clone(),
                     // A type that is not a resource needs nothing at run time.
                     None if *sort == Sort::Type && resource.is_none() => Item::Type(None),
@@ -707,4 +870,47 @@ fn instantiate<T: 'static>(
     Ok(Instance {
         exports: Arc::new(exports),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::FuncType;
+
+    #[test]
+    fn zero_minor_versions_match_on_major_and_minor_only() {
+        assert!(semver_compatible([0, 2, 0], [0, 2, 3]));
+        assert!(semver_compatible([0, 2, 6], [0, 2, 3]));
+        assert!(!semver_compatible([0, 3, 0], [0, 2, 3]));
+        assert!(!semver_compatible([1, 2, 3], [0, 2, 3]));
+    }
+
+    #[test]
+    fn major_versions_match_on_major_and_zero_zero_exactly() {
+        assert!(semver_compatible([1, 9, 0], [1, 0, 0]));
+        assert!(!semver_compatible([2, 0, 0], [1, 0, 0]));
+        assert!(semver_compatible([0, 0, 1], [0, 0, 1]));
+        assert!(!semver_compatible([0, 0, 2], [0, 0, 1]));
+    }
+
+    #[test]
+    fn lookup_prefers_the_exact_name_then_the_highest_compatible_version() {
+        let mut defs = HashMap::new();
+        defs.insert("a:b/c@0.2.0".to_string(), Item::Type(None));
+        defs.insert(
+            "a:b/c@0.2.5".to_string(),
+            Item::Func(Func::host(
+                FuncType {
+                    params: Arc::from([]),
+                    result: None,
+                },
+                HostFunc::new::<()>(|_, _, _| Ok(())),
+            )),
+        );
+        assert!(matches!(lookup(&defs, "a:b/c@0.2.0"), Some(Item::Type(_))));
+        assert!(matches!(lookup(&defs, "a:b/c@0.2.9"), Some(Item::Func(_))));
+        assert!(lookup(&defs, "a:b/c@0.3.0").is_none());
+        assert!(lookup(&defs, "a:b/c").is_none());
+        assert!(lookup(&defs, "a:b/c@0.2.0-rc1").is_none());
+    }
 }

@@ -11,6 +11,8 @@
 //! - `func`: [`Func`] and its calls, through the canonical ABI: `abi` (lifting and lowering),
 //!   `layout` (sizes, alignments, flattening), `strings`, `guest` (memory and `realloc`), and
 //!   `resources` (handle tables, [`ResourceAny`]).
+//! - `typed`: typed values and calls ([`ComponentType`], [`Lift`], [`Lower`], [`TypedFunc`]), for
+//!   now converted through [`Val`].
 //! - `errors`: [`AbiTrap`] and the unsupported-async error.
 //!
 //! The async ABI is not supported. A component with an `async` lift or lower or an `async`
@@ -49,6 +51,7 @@ mod parse;
 mod resources;
 mod state;
 mod strings;
+mod typed;
 mod types;
 mod val;
 
@@ -56,6 +59,7 @@ pub use compiled::Component;
 pub use errors::{AbiTrap, is_unsupported_async};
 pub use func::Func;
 pub use instance::{Instance, Linker, LinkerInstance};
-pub use resources::ResourceAny;
+pub use resources::{HostResource, ResourceAny};
+pub use typed::{ComponentParams, ComponentResults, ComponentType, Lift, Lower, TypedFunc};
 pub use types::{FuncType, ResourceType, Type};
 pub use val::Val;

@@ -2,8 +2,11 @@
 //! that carry a resource across a call ([`ResourceAny`]), and each component instance's handle
 //! table ([`HandleTable`]) with the canonical ABI's checks (unknown handles, wrong types, owned
 //! handles dropped while lent, borrows left at the end of a call). Used by `abi` (lifting and
-//! lowering `own`/`borrow`) and `instance` (`resource.new`/`rep`/`drop`).
+//! lowering `own`/`borrow`) and `instance` (`resource.new`/`rep`/`drop`). Resource types the host
+//! defines ([`HostResource`], made by `LinkerInstance::resource`) have no owning instance and a
+//! host destructor.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,8 +26,84 @@ pub(crate) struct ResourceRt {
     pub id: u64,
     /// The id of the component instance that defined it (and whose core code sees `rep`s).
     pub owner: u64,
-    /// The destructor, a core function `(param i32)`.
-    pub dtor: Option<crate::Func>,
+    /// The destructor: a core function `(param i32)` or the host's.
+    pub dtor: Option<Dtor>,
+}
+
+/// The id no component instance has: the owner of resource types the host defines.
+pub(crate) const HOST_OWNER: u64 = 0;
+
+/// What runs when an owned handle of a resource type is dropped.
+#[derive(Clone)]
+pub(crate) enum Dtor {
+    /// A guest's core function `(param i32)`.
+    Core(crate::Func),
+    /// A host destructor: a [`HostDtor<T>`] with the store's data type erased.
+    Host(Arc<dyn Any + Send + Sync>),
+}
+
+impl std::fmt::Debug for Dtor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dtor::Core(func) => f.debug_tuple("Core").field(func).finish(),
+            Dtor::Host(_) => f.write_str("Host"),
+        }
+    }
+}
+
+/// A host resource's destructor for stores holding `T`: it gets the representation.
+pub(crate) type HostDtor<T> = Arc<dyn Fn(&mut crate::Store<T>, u32) -> Result<()> + Send + Sync>;
+
+impl Dtor {
+    /// Runs the destructor on `rep` in `store`.
+    pub(crate) fn run<T: 'static>(&self, store: &mut crate::Store<T>, rep: u32) -> Result<()> {
+        match self {
+            Dtor::Core(func) => func.call(store, &[crate::Val::I32(rep as i32)], &mut []),
+            Dtor::Host(host) => {
+                let f = host.downcast_ref::<HostDtor<T>>().ok_or_else(|| {
+                    crate::Error::Usage(
+                        "a host resource dropped in a store of another data type".into(),
+                    )
+                })?;
+                f(store, rep)
+            }
+        }
+    }
+}
+
+/// A resource type the host defines with `LinkerInstance::resource`: the host makes owned
+/// handles of it ([`HostResource::own`]) with a representation of its choosing (usually an index
+/// into a table of its own), and recognises the handles guests pass back
+/// ([`HostResource::rep_of`]).
+#[derive(Clone, Debug)]
+pub struct HostResource {
+    pub(crate) rt: Arc<ResourceRt>,
+}
+
+impl HostResource {
+    pub(crate) fn new(dtor: Option<Dtor>) -> Self {
+        HostResource {
+            rt: Arc::new(ResourceRt {
+                id: fresh_id(),
+                owner: HOST_OWNER,
+                dtor,
+            }),
+        }
+    }
+
+    /// An owned handle of this type with representation `rep`, to return to a guest.
+    pub fn own(&self, rep: u32) -> ResourceAny {
+        ResourceAny {
+            ty: self.rt.clone(),
+            rep,
+            own: true,
+        }
+    }
+
+    /// The representation of `resource` if it is of this type (owned or borrowed).
+    pub fn rep_of(&self, resource: &ResourceAny) -> Option<u32> {
+        (resource.ty.id == self.rt.id).then_some(resource.rep)
+    }
 }
 
 /// A resource passed across a call: its type, its representation and whether it is owned or

@@ -1,0 +1,113 @@
+//! A tour of WASI 0.2 through Rust's std, driven by its first argument:
+//! - `args`: prints each argument and the environment variables, sorted;
+//! - `stdin`: copies standard input to standard output in upper case;
+//! - `files DIR`: writes, appends, reads, seeks, truncates, renames, lists and removes files in
+//!   DIR;
+//! - `readonly DIR`: tries to create a file in DIR and reports the error kind;
+//! - `escape DIR`: tries `DIR/../x`, an absolute path and a symlink out of DIR;
+//! - `clocks`: reads the clocks and random bytes, printing only checks;
+//! - `exit N`: exits with code N; `fail`: returns an error from main.
+use std::io::{Read, Seek, SeekFrom, Write};
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
+    match arg(1).as_str() {
+        "args" => {
+            for (i, a) in args.iter().enumerate() {
+                println!("arg {i}: {a}");
+            }
+            let mut vars: Vec<(String, String)> = std::env::vars().collect();
+            vars.sort();
+            for (k, v) in vars {
+                println!("env {k}={v}");
+            }
+            eprintln!("to stderr");
+        }
+        "stdin" => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).map_err(|e| e.to_string())?;
+            print!("{}", input.to_uppercase());
+        }
+        "files" => files(&arg(2)).map_err(|e| format!("files: {e}"))?,
+        "readonly" => {
+            let path = format!("{}/new.txt", arg(2));
+            match std::fs::write(&path, "x") {
+                Ok(()) => println!("created {path}"),
+                Err(e) => println!("create refused: {:?}", e.kind()),
+            }
+            match std::fs::read_to_string(format!("{}/existing.txt", arg(2))) {
+                Ok(s) => println!("read: {s}"),
+                Err(e) => println!("read failed: {:?}", e.kind()),
+            }
+        }
+        "escape" => {
+            let dir = arg(2);
+            for path in [format!("{dir}/../outside.txt"), "/etc/passwd".into(), format!("{dir}/link/outside.txt")] {
+                match std::fs::read_to_string(&path) {
+                    Ok(s) => println!("{path}: READ {} bytes", s.len()),
+                    Err(e) => println!("{path}: denied ({:?})", e.kind()),
+                }
+            }
+        }
+        "clocks" => {
+            let start = std::time::Instant::now();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?;
+            println!("wall clock after 2020: {}", now.as_secs() > 1_577_836_800);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            println!("slept at least 20ms: {}", start.elapsed().as_millis() >= 20);
+            let mut map = std::collections::HashMap::new();
+            map.insert(1, 2);
+            println!("hash map seeded: {}", map.len());
+        }
+        "exit" => std::process::exit(arg(2).parse().unwrap_or(2)),
+        "fail" => return Err("failing on purpose".into()),
+        "panic" => panic!("panicking on purpose"),
+        other => return Err(format!("unknown command {other:?}")),
+    }
+    std::io::stdout().flush().map_err(|e| e.to_string())
+}
+
+fn files(dir: &str) -> std::io::Result<()> {
+    let path = format!("{dir}/a.txt");
+    std::fs::write(&path, "hello")?;
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path)?;
+    f.write_all(b", world")?;
+    drop(f);
+    println!("read: {}", std::fs::read_to_string(&path)?);
+    println!("size: {}", std::fs::metadata(&path)?.len());
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(&path)?;
+    f.seek(SeekFrom::Start(7))?;
+    let mut tail = String::new();
+    f.read_to_string(&mut tail)?;
+    println!("after seek: {tail}");
+    f.set_len(5)?;
+    drop(f);
+    println!("truncated: {}", std::fs::read_to_string(&path)?);
+    println!("is file: {}", std::fs::metadata(&path)?.is_file());
+    match std::fs::metadata(format!("{dir}/missing.txt")) {
+        Ok(_) => println!("missing exists"),
+        Err(e) => println!("missing: {:?}", e.kind()),
+    }
+    std::fs::create_dir(format!("{dir}/sub"))?;
+    std::fs::rename(&path, format!("{dir}/sub/b.txt"))?;
+    match std::fs::read_to_string(&path) {
+        Ok(_) => println!("old name still there"),
+        Err(e) => println!("old name: {:?}", e.kind()),
+    }
+    let mut names: Vec<String> = std::fs::read_dir(format!("{dir}/sub"))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    println!("sub: {names:?}");
+    match std::fs::create_dir(format!("{dir}/sub")) {
+        Ok(()) => println!("created sub twice"),
+        Err(e) => println!("create existing: {:?}", e.kind()),
+    }
+    std::fs::remove_file(format!("{dir}/sub/b.txt"))?;
+    std::fs::remove_dir(format!("{dir}/sub"))?;
+    println!("removed: {}", !std::path::Path::new(&format!("{dir}/sub")).exists());
+    Ok(())
+}
