@@ -8,6 +8,7 @@
 //! `proc_exit(n)` exits n; a trap exits 134 (with the trap and its Wasm backtrace on stderr); a load,
 //! link or usage error exits 1 with a one-line reason; clap exits 2 for a malformed command line.
 
+mod codegen;
 mod config_file;
 mod invoke;
 mod limits;
@@ -139,6 +140,8 @@ struct RunArgs {
     wasi_options: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    codegen: codegen::CodegenArgs,
     /// Read options from a TOML file in Wasmtime's shape (`[wasm]`, `[wasi]`); the command line
     /// overrides it. `ward config new FILE` writes a commented one.
     #[arg(long, value_name = "FILE")]
@@ -229,6 +232,7 @@ fn resume(args: ResumeArgs) -> Result<Outcome> {
         envs: Vec::new(),
         wasi_options: args.wasi_options,
         limits: args.limits,
+        codegen: codegen::CodegenArgs::default(),
         config: args.config,
         snapshot_at_fuel: args.snapshot_at_fuel,
         snapshot: args.snapshot,

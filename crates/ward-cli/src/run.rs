@@ -103,6 +103,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     let mut config = Config::new();
     limits.configure(&mut config);
     policy.configure(&mut config);
+    args.codegen.configure(&mut config)?;
     // A virtual clock advances with the fuel executed: meter it even without a fuel limit (a
     // snapshot plan meters fuel and sets it itself).
     let meter_fuel_for_clock = limits.fuel.is_none()

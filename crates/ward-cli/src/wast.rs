@@ -26,6 +26,8 @@ pub struct WastArgs {
     /// Run only the scripts whose path contains SUBSTRING (repeatable: any may match).
     #[arg(long, value_name = "SUBSTRING")]
     filter: Vec<String>,
+    #[command(flatten)]
+    codegen: crate::codegen::CodegenArgs,
 }
 
 /// Runs the scripts `args` selects.
@@ -47,6 +49,8 @@ pub fn run(args: &WastArgs) -> Result<Outcome> {
             args.filter.join(", ")
         );
     }
+    let mut config = ward_wast::spec_config();
+    args.codegen.configure(&mut config)?;
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let show_running = std::io::stderr().is_terminal();
     for (index, path) in scripts.iter().enumerate() {
@@ -54,7 +58,7 @@ pub fn run(args: &WastArgs) -> Result<Outcome> {
         if show_running {
             eprint!("running {shown} ({} of {})", index + 1, scripts.len());
         }
-        let result = ward_wast::run_file(path);
+        let result = ward_wast::run_file_with_config(path, &config);
         if show_running {
             // Back to the start of the line, and clear it.
             eprint!("\r\x1b[K");

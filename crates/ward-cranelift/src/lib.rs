@@ -87,6 +87,8 @@ pub struct ModuleDesc {
     pub memory0: Option<Memory0>,
     /// The module has more than one memory, or a memory 0 the tier does not compile.
     pub has_unsupported_memory: bool,
+    /// Table index (imports first) → whether the table has 64-bit indices.
+    pub table64: Vec<bool>,
 }
 
 /// Byte offsets of the fields of the runtime's per-instance context that compiled code reads.

@@ -866,6 +866,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     .cloned()
                     .flatten()
                     .ok_or_else(|| unsupported("call_indirect of a non-numeric signature"))?;
+                if self.module.table64.get(*table_index as usize) != Some(&false) {
+                    return Err(unsupported("call_indirect through a 64-bit table"));
+                }
                 let element = self.pop();
                 let (table, ty) = (*table_index, *type_index);
                 self.call_through_slots(&sig, |this, slots| {

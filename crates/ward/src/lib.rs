@@ -44,6 +44,8 @@ mod limits;
 mod linker;
 mod memory;
 mod module;
+#[cfg(feature = "cranelift")]
+mod native;
 mod proposals;
 mod reservation;
 mod runtime;
@@ -56,7 +58,7 @@ mod type_registry;
 mod types;
 mod values;
 
-pub use engine::{Config, Engine};
+pub use engine::{Config, Engine, Strategy};
 pub use exception::Tag;
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use global::Global;
