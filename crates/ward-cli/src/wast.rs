@@ -52,6 +52,7 @@ pub fn run(args: &WastArgs) -> Result<Outcome> {
     let mut config = ward_wast::spec_config();
     args.codegen.configure(&mut config)?;
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let (mut compiled, mut interpreted) = (0, 0);
     let show_running = std::io::stderr().is_terminal();
     for (index, path) in scripts.iter().enumerate() {
         let shown = path.display();
@@ -75,6 +76,8 @@ pub fn run(args: &WastArgs) -> Result<Outcome> {
                 passed += report.passed;
                 failed += report.failed;
                 skipped += report.skipped;
+                compiled += report.compiled_functions;
+                interpreted += report.interpreted_functions;
                 report.failed > 0
             }
             Err(e) => {
@@ -91,6 +94,9 @@ pub fn run(args: &WastArgs) -> Result<Outcome> {
         }
     }
     println!("{passed} passed, {failed} failed, {skipped} skipped");
+    if args.codegen.strategy()? == ward::Strategy::Cranelift {
+        println!("functions: {compiled} compiled by Cranelift, {interpreted} interpreted");
+    }
     Ok(if failed == 0 {
         Outcome::Success
     } else {

@@ -275,6 +275,10 @@ pub(crate) struct EngineInner {
     /// The Cranelift code generator, with [`Strategy::Cranelift`].
     #[cfg(feature = "cranelift")]
     pub compiler: Option<Arc<ward_cranelift::Compiler>>,
+    /// Defined functions of this engine's modules compiled by the Cranelift tier, and left
+    /// interpreted, with [`Strategy::Cranelift`].
+    #[cfg(feature = "cranelift")]
+    pub tier_counts: [AtomicU64; 2],
 }
 
 /// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.
@@ -340,6 +344,8 @@ impl Engine {
                 memory_pool: MemoryPool::new(config.memory_pool_capacity),
                 #[cfg(feature = "cranelift")]
                 compiler,
+                #[cfg(feature = "cranelift")]
+                tier_counts: Default::default(),
             }),
         })
     }
@@ -359,6 +365,23 @@ impl Engine {
     /// any thread.
     pub fn increment_epoch(&self) {
         self.inner.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many defined functions of the modules compiled in this engine so far were compiled to
+    /// machine code by the Cranelift tier, and how many were left to the interpreter, with
+    /// [`Strategy::Cranelift`]; `(0, 0)` with another strategy. For tests and tooling.
+    #[doc(hidden)]
+    pub fn tier_function_counts(&self) -> (u64, u64) {
+        #[cfg(feature = "cranelift")]
+        {
+            let [compiled, interpreted] = &self.inner.tier_counts;
+            (
+                compiled.load(Ordering::Relaxed),
+                interpreted.load(Ordering::Relaxed),
+            )
+        }
+        #[cfg(not(feature = "cranelift"))]
+        (0, 0)
     }
 
     pub(crate) fn current_epoch(&self) -> u64 {

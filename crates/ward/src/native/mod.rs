@@ -16,7 +16,9 @@
 mod code_memory;
 mod context;
 
+use std::sync::atomic::Ordering;
 use ward_cranelift::{CompileError, FuncSig, Memory0, ModuleDesc};
+
 use wasmparser::FunctionBody;
 
 pub(crate) use context::{Failure, enter};
@@ -151,7 +153,9 @@ pub(crate) fn compile_module(
     let Some(compiler) = engine.inner.compiler.as_ref() else {
         return Ok(None);
     };
+    let [compiled_count, interpreted_count] = &engine.inner.tier_counts;
     if !compiles(engine) {
+        interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
         return Ok(None);
     }
     let desc = describe(shape);
@@ -176,7 +180,10 @@ pub(crate) fn compile_module(
             }
         }
     }
-    if !compiled.iter().any(|c| *c) {
+    let n_compiled = compiled.iter().filter(|c| **c).count();
+    compiled_count.fetch_add(n_compiled as u64, Ordering::Relaxed);
+    interpreted_count.fetch_add((compiled.len() - n_compiled) as u64, Ordering::Relaxed);
+    if n_compiled == 0 {
         return Ok(None);
     }
     let placed: Vec<(&[u8], u32)> = pieces
