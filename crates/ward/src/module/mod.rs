@@ -511,6 +511,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             .iter()
             .map(|_| FuncCode::untranslated())
             .collect();
+        #[cfg(feature = "cranelift")]
+        crate::native::count_interpreted(engine, sections.bodies.len());
         validate_bodies(sections.bodies, deadline)?;
         let canonical_ids = canonical.canonical_ids();
         // Ends the borrow of the module's types, which the module keeps for translating later.

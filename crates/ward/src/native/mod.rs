@@ -142,6 +142,14 @@ fn describe(shape: &ModuleShape<'_>) -> ModuleDesc {
     }
 }
 
+/// Counts `n` functions of a module the engine does not give to the compiler at all (a lazily
+/// translated module) as interpreted.
+pub(crate) fn count_interpreted(engine: &Engine, n: usize) {
+    if engine.inner.compiler.is_some() {
+        engine.inner.tier_counts[1].fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
 /// Compiles the defined functions of a module whose validated bodies are `bodies`, if the engine
 /// compiles with Cranelift; `None` otherwise, or when no function could be compiled. A function
 /// the tier does not compile stays interpreted (its `compiled` entry is false).
