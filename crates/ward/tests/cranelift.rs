@@ -273,7 +273,7 @@ fn every_numeric_operator_gives_the_interpreters_results_and_traps() {
             [a] => vals(a).into_iter().map(|v| vec![v]).collect(),
             [a, b] => vals(a)
                 .into_iter()
-                .flat_map(|x| vals(b).into_iter().map(move |y| vec![x.clone(), y]))
+                .flat_map(|x| vals(b).into_iter().map(move |y| vec![x, y]))
                 .collect(),
             _ => unreachable!(),
         };

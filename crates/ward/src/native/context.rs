@@ -446,7 +446,7 @@ unsafe extern "C" fn memory_grow_libcall<E: Embedder>(ctx: *mut VmContext, delta
 /// The range `start..start + len` if it lies in `size` bytes.
 fn range_in(start: u32, len: u32, size: u64) -> Option<std::ops::Range<usize>> {
     let end = start as u64 + len as u64;
-    (end <= size).then(|| start as usize..end as usize)
+    (end <= size).then_some(start as usize..end as usize)
 }
 
 /// `Libcall::MemoryFill` of memory 0.
