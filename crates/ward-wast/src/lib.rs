@@ -49,9 +49,11 @@ pub struct Report {
     pub skipped: usize,
     /// Why each failed directive failed.
     pub failures: Vec<Failure>,
-    /// Defined functions of the script's modules the Cranelift tier compiled, and left to the
-    /// interpreter (both 0 unless the configuration's strategy is Cranelift).
+    /// Defined functions of the script's modules the Cranelift tier compiled (0 unless the
+    /// configuration's strategy is Cranelift).
     pub compiled_functions: u64,
+    /// Defined functions of the script's modules left to the interpreter under the Cranelift
+    /// strategy (0 with another strategy).
     pub interpreted_functions: u64,
 }
 
