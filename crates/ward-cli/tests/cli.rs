@@ -426,7 +426,15 @@ fn codegen_compiler_option_selects_the_tier() {
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(stdout(&out), "6765\n");
     }
-    let out = ward(&["run", "-C", "compiler=cranelift", "--invoke", "fib", &hello, "20"]);
+    let out = ward(&[
+        "run",
+        "-C",
+        "compiler=cranelift",
+        "--invoke",
+        "fib",
+        &hello,
+        "20",
+    ]);
     if cfg!(feature = "cranelift") {
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(stdout(&out), "6765\n");
@@ -434,7 +442,19 @@ fn codegen_compiler_option_selects_the_tier() {
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(stderr(&out).contains("cranelift"), "{}", stderr(&out));
     }
-    let out = ward(&["run", "-C", "compiler=llvm", "--invoke", "fib", &hello, "20"]);
+    let out = ward(&[
+        "run",
+        "-C",
+        "compiler=llvm",
+        "--invoke",
+        "fib",
+        &hello,
+        "20",
+    ]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("unknown compiler"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown compiler"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -880,3 +880,34 @@ fn functions_can_be_called_through_func_call_and_as_funcref_values() {
         .unwrap();
     assert!(matches!(results[0], Val::I64(42)));
 }
+
+#[test]
+fn call_indirect_within_the_module_keeps_backtraces_and_the_stack_check() {
+    let wat = r#"(module
+      (type $i2i (func (param i32) (result i32)))
+      (table 2 funcref)
+      (elem (i32.const 0) $countdown $spin)
+      (func $countdown (type $i2i)
+        local.get 0 i32.eqz if (result i32) i32.const 10 local.get 0 i32.div_u
+        else local.get 0 i32.const 1 i32.sub i32.const 0 call_indirect (type $i2i) end)
+      (func $spin (type $i2i) local.get 0 i32.const 1 call_indirect (type $i2i))
+      (func (export "countdown") (param i32) (result i32) local.get 0 i32.const 0 call_indirect (type $i2i))
+      (func (export "spin") (param i32) (result i32) local.get 0 i32.const 1 call_indirect (type $i2i)))"#;
+    let mut both = Both::new(wat);
+    assert_eq!(both.compiled, 4);
+    // Ten indirect calls deep, then a division by zero: the same frames in both tiers.
+    match both.agree("countdown", &[Val::I32(10)]) {
+        Outcome::Trapped(TrapKind::IntegerDivisionByZero, frames) => assert_eq!(frames.len(), 12),
+        other => panic!("{other:?}"),
+    }
+    let kind = on_small_thread(move || {
+        let engine = engine(Strategy::Cranelift);
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let spin = instance.get_typed_func::<i32, i32>(&store, "spin").unwrap();
+        let err = spin.call(&mut store, 0).unwrap_err();
+        err.as_trap().map(|t| t.kind())
+    });
+    assert_eq!(kind, Some(TrapKind::StackOverflow));
+}

@@ -340,6 +340,20 @@ fn call_store_func<E: Embedder>(
     func: u32,
     slots: *mut u64,
 ) -> u32 {
+    if let Some((code, func_index)) = same_instance_code(ctx, store.inner(), func) {
+        // The callee is compiled code of this context's instance: it runs on this context,
+        // without an activation. Libcalls it makes reach the store through a pointer derived
+        // from `store` (restored after), as the pointers the libcall that called this one had.
+        let outer = std::mem::replace(&mut ctx.store, (store as *mut E).cast());
+        let context: *mut VmContext = ctx;
+        // SAFETY: `code` is compiled code of the context's module with the native signature,
+        // `context` is a complete context of that module's instance whose store pointer is valid
+        // until the call returns (neither `ctx` nor `store` is used meanwhile), and `slots` is
+        // wide enough for the callee's type (this function's contract).
+        let status = unsafe { code(context, slots, func_index) };
+        ctx.store = outer;
+        return status;
+    }
     let entity = &store.inner().funcs[func as usize];
     let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
     let is_host = matches!(entity.kind, FuncKind::Host { .. });
@@ -371,6 +385,24 @@ fn call_store_func<E: Embedder>(
             1
         }
     }
+}
+
+/// The machine code and module function index of store function `func` if it is a compiled
+/// function of the context's own instance (a `call_indirect` within the module).
+fn same_instance_code(ctx: &VmContext, store: &StoreInner, func: u32) -> Option<(NativeFn, u32)> {
+    let FuncKind::Wasm { instance, index } = store.funcs[func as usize].kind else {
+        return None;
+    };
+    if instance != ctx.instance {
+        return None;
+    }
+    let module = &store.instances[instance as usize].module.inner;
+    let native = module.native.as_ref()?;
+    if !native.is_compiled(index) {
+        return None;
+    }
+    let func_index = module.num_imported_funcs + index;
+    Some((native.funcs()[func_index as usize], func_index))
 }
 
 /// `Libcall::CallIndirect`: the checks of `call_indirect` (table bounds, null, signature), then
