@@ -911,3 +911,196 @@ fn call_indirect_within_the_module_keeps_backtraces_and_the_stack_check() {
     });
     assert_eq!(kind, Some(TrapKind::StackOverflow));
 }
+
+/// SplitMix64: reproducible bytes for the generator.
+struct Seeds(u64);
+
+impl Seeds {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len.div_ceil(8))
+            .flat_map(|_| self.next_u64().to_le_bytes())
+            .take(len)
+            .collect()
+    }
+}
+
+/// The memory and global values of an instance, to compare after each call.
+fn state(store: &mut Store<()>, instance: &Instance) -> Vec<u128> {
+    let mut out = Vec::new();
+    for (_, export) in instance.exports(&mut *store) {
+        match export {
+            Extern::Memory(memory) => {
+                let data = memory.data(&*store);
+                out.push(data.len() as u128);
+                let mut hash = 0xcbf2_9ce4_8422_2325u64;
+                for byte in data {
+                    hash = (hash ^ *byte as u64).wrapping_mul(0x100_0000_01b3);
+                }
+                out.push(hash as u128);
+            }
+            Extern::Global(global) => match global.get(&mut *store) {
+                Val::I32(_) | Val::I64(_) | Val::F32(_) | Val::F64(_) | Val::V128(_) => {
+                    out.push(bits(&global.get(&mut *store)))
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    out
+}
+
+/// wasm-smith modules (numeric, control flow, memory, tables, references, tail calls: whatever
+/// the tier does not compile stays interpreted, so calls cross tiers), run in both tiers: every
+/// exported function's outcome (results, or trap kind and backtrace) and the exported memories
+/// and globals after each call must agree. Loops and recursion are bounded by wasm-smith's
+/// termination instrumentation (a global counter), NaNs are canonicalised by the generator.
+#[test]
+fn generated_modules_behave_the_same_in_both_tiers() {
+    let mut seeds = Seeds(0x5eed_c1f7);
+    let (mut modules, mut calls, mut compiled, mut total) = (0, 0, 0, 0);
+    let mut stack_divergences = 0;
+    for _ in 0..400 {
+        let data = seeds.bytes(4096);
+        let config = wasm_smith::Config {
+            simd_enabled: false,
+            relaxed_simd_enabled: false,
+            gc_enabled: false,
+            exceptions_enabled: false,
+            threads_enabled: false,
+            shared_everything_threads_enabled: false,
+            custom_descriptors_enabled: false,
+            custom_page_sizes_enabled: false,
+            wide_arithmetic_enabled: false,
+            memory64_enabled: false,
+            // References and tail calls keep functions interpreted; a few are enough for calls
+            // across tiers (bulk memory's `memory.init` and table operations give them too).
+            reference_types_enabled: false,
+            tail_call_enabled: false,
+            canonicalize_nans: true,
+            export_everything: true,
+            min_funcs: 1,
+            max_funcs: 8,
+            max_imports: 0,
+            max_memories: 1,
+            max_tables: 2,
+            max_memory32_bytes: 4 << 20,
+            max_table_elements: 1_000,
+            max_instructions: 200,
+            ..wasm_smith::Config::default()
+        };
+        let mut u = arbitrary::Unstructured::new(&data);
+        let Ok(mut module) = wasm_smith::Module::new(config, &mut u) else {
+            continue;
+        };
+        if module.ensure_termination(1_000).is_err() {
+            continue;
+        }
+        let wasm = module.to_bytes();
+        let make = |strategy| {
+            let engine = engine(strategy);
+            let module = Module::new(&engine, &wasm).expect("wasm-smith makes valid modules");
+            let n = module.compiled_function_count();
+            let mut store = Store::new(&engine, ());
+            let instance = Instance::new(&mut store, &module, &[]);
+            (store, instance, n)
+        };
+        let (mut s1, i1, _) = make(Strategy::Interpreter);
+        let (mut s2, i2, n) = make(Strategy::Cranelift);
+        let (i1, i2) = match (i1, i2) {
+            (Ok(a), Ok(b)) => (a, b),
+            (a, b) => {
+                let (a, b) = (outcome_of(a.map(|_| vec![])), outcome_of(b.map(|_| vec![])));
+                assert_eq!(a, b, "instantiation\n{}", wasmprinter_text(&wasm));
+                continue;
+            }
+        };
+        modules += 1;
+        compiled += n;
+        total += Module::new(&engine(Strategy::Interpreter), &wasm)
+            .unwrap()
+            .translated_function_count();
+        let funcs: Vec<(String, Func)> = i1
+            .exports(&mut s1)
+            .into_iter()
+            .filter_map(|(name, e)| match e {
+                Extern::Func(f) => Some((name, f)),
+                _ => None,
+            })
+            .collect();
+        for (name, func) in funcs {
+            let ty = func.ty(&s1);
+            let args: Option<Vec<Val>> = ty
+                .params()
+                .iter()
+                .map(|p| {
+                    let r = seeds.next_u64();
+                    Some(match p {
+                        ward::ValType::I32 => Val::I32((r % 70_000) as i32 - 3),
+                        ward::ValType::I64 => Val::I64(r as i64 >> (r % 64)),
+                        ward::ValType::F32 => Val::F32((r as f32 / 7.0).to_bits()),
+                        ward::ValType::F64 => Val::F64((r as f64 / -3.0).to_bits()),
+                        _ => return None,
+                    })
+                })
+                .collect();
+            let Some(args) = args else { continue };
+            if ty.results().iter().any(|r| {
+                !matches!(
+                    r,
+                    ward::ValType::I32
+                        | ward::ValType::I64
+                        | ward::ValType::F32
+                        | ward::ValType::F64
+                )
+            }) {
+                continue;
+            }
+            let a = call(&mut s1, &i1, &name, &args);
+            let b = call(&mut s2, &i2, &name, &args);
+            // The one accepted difference: the depth at which the stack is exhausted. Recursion
+            // that crosses tiers on every call takes a nested activation per crossing (at most
+            // 500) and native stack, where the interpreter alone uses its own value stack. The
+            // module's later calls are not compared (its state may differ from here on).
+            if matches!(b, Outcome::Trapped(TrapKind::StackOverflow, _))
+                && !matches!(a, Outcome::Trapped(TrapKind::StackOverflow, _))
+            {
+                stack_divergences += 1;
+                break;
+            }
+            assert_eq!(a, b, "{name}{args:?}\n{}", wasmprinter_text(&wasm));
+            assert_eq!(
+                state(&mut s1, &i1),
+                state(&mut s2, &i2),
+                "state after {name}{args:?}"
+            );
+            calls += 1;
+        }
+    }
+    eprintln!(
+        "{modules} modules, {calls} calls, {compiled} of {total} functions compiled, \
+         {stack_divergences} stack-depth divergences"
+    );
+    assert!(
+        stack_divergences * 20 < modules,
+        "{stack_divergences} stack-depth divergences"
+    );
+    assert!(
+        modules > 100 && calls > 300,
+        "{modules} modules, {calls} calls"
+    );
+    assert!(compiled * 3 > total, "{compiled} of {total} compiled");
+}
+
+/// The module's size, for failure messages (no text printer is a dependency).
+fn wasmprinter_text(wasm: &[u8]) -> String {
+    format!("({} bytes of module)", wasm.len())
+}
