@@ -268,3 +268,94 @@ impl Compiler {
         translate::compile(isa, module, layout, func_index, body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmparser::{Parser, Payload};
+
+    fn layout() -> ContextLayout {
+        ContextLayout {
+            memory_base: 0,
+            memory_length: 8,
+            globals: 16,
+            funcs: 24,
+            stack_limit: 32,
+            libcalls: 40,
+        }
+    }
+
+    /// Compiles the last function of `wat` (whose types `module` describes).
+    fn compile_last(wat: &str, module: &ModuleDesc) -> Result<CompiledFunction, CompileError> {
+        let bytes = wat::parse_str(wat).expect("valid text");
+        let mut bodies = Vec::new();
+        for payload in Parser::new(0).parse_all(&bytes) {
+            if let Payload::CodeSectionEntry(body) = payload.expect("valid module") {
+                bodies.push(body);
+            }
+        }
+        let body = bodies.last().expect("a function");
+        let index = (bodies.len() - 1) as u32;
+        Compiler::new()?.compile(module, &layout(), index, body)
+    }
+
+    fn i32_to_i32() -> ModuleDesc {
+        ModuleDesc {
+            types: vec![Some(FuncSig {
+                params: vec![ValType::I32],
+                results: vec![ValType::I32],
+            })],
+            func_types: vec![0],
+            ..ModuleDesc::default()
+        }
+    }
+
+    #[test]
+    fn numeric_code_compiles_to_relocation_free_machine_code() {
+        let wat = r#"(module (func (param i32) (result i32)
+            local.get 0 i32.const 3 i32.div_s local.get 0 i32.mul))"#;
+        let compiled = compile_last(wat, &i32_to_i32()).expect("compiled");
+        assert!(!compiled.code.is_empty());
+        assert!(compiled.alignment.is_power_of_two());
+    }
+
+    #[test]
+    fn simd_is_unsupported_and_names_the_operator() {
+        let wat = r#"(module (func (param i32) (result i32)
+            local.get 0 i32x4.splat i32x4.extract_lane 0))"#;
+        match compile_last(wat, &i32_to_i32()) {
+            Err(CompileError::Unsupported(what)) => assert!(what.contains("I32x4Splat"), "{what}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn memory_access_needs_a_described_memory_0() {
+        let wat = r#"(module (memory 1 1 shared) (func (param i32) (result i32)
+            local.get 0 i32.load))"#;
+        // A shared memory 0 is not described to the tier (`memory0: None`).
+        assert!(matches!(
+            compile_last(wat, &i32_to_i32()),
+            Err(CompileError::Unsupported(_))
+        ));
+        let mut module = i32_to_i32();
+        module.memory0 = Some(Memory0 { page_size_log2: 16 });
+        let wat = r#"(module (memory 1) (func (param i32) (result i32) local.get 0 i32.load))"#;
+        assert!(compile_last(wat, &module).is_ok());
+    }
+
+    #[test]
+    fn trap_codes_round_trip() {
+        for code in [
+            TrapCode::Unreachable,
+            TrapCode::MemoryOutOfBounds,
+            TrapCode::IntegerDivisionByZero,
+            TrapCode::IntegerOverflow,
+            TrapCode::BadConversionToInteger,
+            TrapCode::StackOverflow,
+        ] {
+            assert_eq!(TrapCode::from_u32(code as u32), Some(code));
+        }
+        assert_eq!(TrapCode::from_u32(0), None);
+    }
+}
