@@ -8,6 +8,7 @@
 //! `proc_exit(n)` exits n; a trap exits 134 (with the trap and its Wasm backtrace on stderr); a load,
 //! link or usage error exits 1 with a one-line reason; clap exits 2 for a malformed command line.
 
+mod codegen;
 mod config_file;
 mod invoke;
 mod limits;
@@ -144,6 +145,8 @@ struct RunArgs {
     /// `wasm-tools` and `wasmgdb` read) to PATH when the program traps; `-D help` lists them.
     #[arg(short = 'D', long = "debug", value_name = "KEY=VALUE")]
     debug_options: Vec<String>,
+    #[command(flatten)]
+    codegen: codegen::CodegenArgs,
     /// Read options from a TOML file in Wasmtime's shape (`[wasm]`, `[wasi]`); the command line
     /// overrides it. `ward config new FILE` writes a commented one.
     #[arg(long, value_name = "FILE")]
@@ -235,6 +238,7 @@ fn resume(args: ResumeArgs) -> Result<Outcome> {
         wasi_options: args.wasi_options,
         limits: args.limits,
         debug_options: Vec::new(),
+        codegen: codegen::CodegenArgs::default(),
         config: args.config,
         snapshot_at_fuel: args.snapshot_at_fuel,
         snapshot: args.snapshot,

@@ -105,6 +105,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     limits.configure(&mut config);
     config.coredump_on_trap(coredump.is_some());
     policy.configure(&mut config);
+    args.codegen.configure(&mut config)?;
     // A virtual clock advances with the fuel executed: meter it even without a fuel limit (a
     // snapshot plan meters fuel and sets it itself).
     let meter_fuel_for_clock = limits.fuel.is_none()

@@ -26,6 +26,8 @@ pub struct WastArgs {
     /// Run only the scripts whose path contains SUBSTRING (repeatable: any may match).
     #[arg(long, value_name = "SUBSTRING")]
     filter: Vec<String>,
+    #[command(flatten)]
+    codegen: crate::codegen::CodegenArgs,
 }
 
 /// Runs the scripts `args` selects.
@@ -47,14 +49,17 @@ pub fn run(args: &WastArgs) -> Result<Outcome> {
             args.filter.join(", ")
         );
     }
+    let mut config = ward_wast::spec_config();
+    args.codegen.configure(&mut config)?;
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let (mut compiled, mut interpreted) = (0, 0);
     let show_running = std::io::stderr().is_terminal();
     for (index, path) in scripts.iter().enumerate() {
         let shown = path.display();
         if show_running {
             eprint!("running {shown} ({} of {})", index + 1, scripts.len());
         }
-        let result = ward_wast::run_file(path);
+        let result = ward_wast::run_file_with_config(path, &config);
         if show_running {
             // Back to the start of the line, and clear it.
             eprint!("\r\x1b[K");
@@ -71,6 +76,8 @@ pub fn run(args: &WastArgs) -> Result<Outcome> {
                 passed += report.passed;
                 failed += report.failed;
                 skipped += report.skipped;
+                compiled += report.compiled_functions;
+                interpreted += report.interpreted_functions;
                 report.failed > 0
             }
             Err(e) => {
@@ -87,6 +94,9 @@ pub fn run(args: &WastArgs) -> Result<Outcome> {
         }
     }
     println!("{passed} passed, {failed} failed, {skipped} skipped");
+    if args.codegen.strategy()? == ward::Strategy::Cranelift {
+        println!("functions: {compiled} compiled by Cranelift, {interpreted} interpreted");
+    }
     Ok(if failed == 0 {
         Outcome::Success
     } else {

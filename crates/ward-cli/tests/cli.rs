@@ -416,3 +416,45 @@ fn wasm_options_help_lists_every_proposal_with_its_default() {
         assert!(help.contains("(default off)") && help.contains("(default on)"));
     }
 }
+
+#[test]
+fn codegen_compiler_option_selects_the_tier() {
+    let hello = repo("examples/hello.wat");
+    for compiler in ["interpreter", "auto"] {
+        let option = format!("compiler={compiler}");
+        let out = ward(&["run", "-C", &option, "--invoke", "fib", &hello, "20"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "6765\n");
+    }
+    let out = ward(&[
+        "run",
+        "-C",
+        "compiler=cranelift",
+        "--invoke",
+        "fib",
+        &hello,
+        "20",
+    ]);
+    if cfg!(feature = "cranelift") {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "6765\n");
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains("cranelift"), "{}", stderr(&out));
+    }
+    let out = ward(&[
+        "run",
+        "-C",
+        "compiler=llvm",
+        "--invoke",
+        "fib",
+        &hello,
+        "20",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unknown compiler"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -49,6 +49,12 @@ pub struct Report {
     pub skipped: usize,
     /// Why each failed directive failed.
     pub failures: Vec<Failure>,
+    /// Defined functions of the script's modules the Cranelift tier compiled (0 unless the
+    /// configuration's strategy is Cranelift).
+    pub compiled_functions: u64,
+    /// Defined functions of the script's modules left to the interpreter under the Cranelift
+    /// strategy (0 with another strategy).
+    pub interpreted_functions: u64,
 }
 
 /// Errors that stop a script before its directives run.
@@ -146,9 +152,10 @@ pub fn run_script_with_config(
     let engine = Engine::new(config).map_err(ScriptError::Engine)?;
     let trace = std::env::var_os("WARD_WAST_TRACE").is_some();
     let context = Context { text, name, trace };
-    let report = std::thread::scope(|scope| {
+    let mut report = std::thread::scope(|scope| {
         Runner::new(&engine).run_all(script.directives, &context, scope)
     });
+    (report.compiled_functions, report.interpreted_functions) = engine.tier_function_counts();
     Ok(report)
 }
 

@@ -567,3 +567,34 @@ fn regression_scripts_pass() {
         );
     }
 }
+
+/// Every group under the Cranelift tier: functions it compiles run as machine code, the others in
+/// the interpreter, and every script passes as it does interpreted.
+#[cfg(feature = "cranelift")]
+#[test]
+fn all_spec_files_pass_under_the_cranelift_tier() {
+    let mut config = Config::new();
+    config.strategy(ward::Strategy::Cranelift);
+    let mut compiled = 0;
+    for (group, files) in [
+        ("core (cranelift)", CORE),
+        ("simd (cranelift)", SIMD),
+        ("exception handling (cranelift)", EXCEPTIONS),
+        ("gc (cranelift)", GC),
+    ] {
+        assert_group_passes(group, files, &config);
+        let results = run_all_with(files.iter().map(|f| format!("{f}.wast")).collect(), &config);
+        let (c, i) = results
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .fold((0, 0), |(c, i), r| {
+                (c + r.compiled_functions, i + r.interpreted_functions)
+            });
+        eprintln!("{group}: {c} functions compiled, {i} interpreted");
+        compiled += c;
+    }
+    assert!(
+        compiled > 3000,
+        "the tier compiled only {compiled} functions"
+    );
+}

@@ -46,7 +46,23 @@ pub struct Config {
     pub(crate) deterministic: bool,
     pub(crate) coredump_on_trap: bool,
     pub(crate) async_support: bool,
+    pub(crate) strategy: Strategy,
     pub(crate) proposals: ProposalSet,
+}
+
+/// Which tier runs a module's functions (see [`Config::strategy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// Every function runs in the interpreter (the default).
+    #[default]
+    Interpreter,
+    /// Functions are compiled to machine code with Cranelift when the module is compiled; a
+    /// function the tier does not compile yet stays interpreted. Needs ward's `cranelift` feature.
+    Cranelift,
+    /// Let ward choose. Today this is the interpreter; it is meant to become tier-up (interpret
+    /// first, compile hot functions).
+    Auto,
 }
 
 impl Default for Config {
@@ -64,6 +80,7 @@ impl Default for Config {
             deterministic: false,
             coredump_on_trap: false,
             async_support: false,
+            strategy: Strategy::Interpreter,
             proposals: ProposalSet::default(),
         }
     }
@@ -230,6 +247,23 @@ impl Config {
         self
     }
 
+    /// Which tier runs the functions of modules compiled in this engine (default
+    /// [`Strategy::Interpreter`]).
+    ///
+    /// With [`Strategy::Cranelift`] (which needs ward's `cranelift` feature; without it
+    /// [`Engine::new`] fails with [`Error::CompilerUnavailable`](crate::Error::CompilerUnavailable)),
+    /// each function is compiled to machine code when its module is compiled, unless it uses
+    /// something the Cranelift tier does not compile yet: such a function stays interpreted, and
+    /// compiled and interpreted functions call each other. While fuel, epoch interruption,
+    /// deterministic NaNs, async support or lazy translation is on, every function stays
+    /// interpreted (the compiled tier does not meter or check them yet).
+    /// [`Module::compiled_function_count`](crate::Module::compiled_function_count) tells how many
+    /// were compiled.
+    pub fn strategy(&mut self, strategy: Strategy) -> &mut Self {
+        self.strategy = strategy;
+        self
+    }
+
     /// Address space reserved up front for each linear memory, in bytes. Memory grows in place within
     /// the reservation; growing beyond it moves the memory.
     pub fn memory_reservation(&mut self, bytes: u64) -> &mut Self {
@@ -265,6 +299,13 @@ pub(crate) struct EngineInner {
     pub epoch: AtomicU64,
     /// Reservations of dropped stores' memories, for reuse.
     pub memory_pool: MemoryPool,
+    /// The Cranelift code generator, with [`Strategy::Cranelift`].
+    #[cfg(feature = "cranelift")]
+    pub compiler: Option<Arc<ward_cranelift::Compiler>>,
+    /// Defined functions of this engine's modules compiled by the Cranelift tier, and left
+    /// interpreted, with [`Strategy::Cranelift`].
+    #[cfg(feature = "cranelift")]
+    pub tier_counts: [AtomicU64; 2],
 }
 
 /// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.
@@ -302,9 +343,11 @@ impl Default for Engine {
 impl Engine {
     /// An engine with the given configuration.
     ///
-    /// Returns a `Result`, as Wasmtime's does, so `Engine::new(&config)?` ports unchanged. No
-    /// configuration is rejected today: the setters clamp out-of-range values, and a proposal
-    /// whose base proposal is off is off too rather than an error (see [`Config::wasm_proposal`]).
+    /// Returns a `Result`, as Wasmtime's does, so `Engine::new(&config)?` ports unchanged. The one
+    /// configuration rejected is [`Strategy::Cranelift`] where the Cranelift tier is not built in
+    /// or cannot compile for the host ([`Error::CompilerUnavailable`](crate::Error::CompilerUnavailable)):
+    /// the setters clamp out-of-range values, and a proposal whose base proposal is off is off too
+    /// rather than an error (see [`Config::wasm_proposal`]).
     ///
     /// ```
     /// let mut config = ward::Config::new();
@@ -314,12 +357,34 @@ impl Engine {
     /// # Ok::<(), ward::Error>(())
     /// ```
     pub fn new(config: &Config) -> Result<Engine> {
+        #[cfg(feature = "cranelift")]
+        let compiler = match config.strategy {
+            Strategy::Cranelift => {
+                Some(Arc::new(ward_cranelift::Compiler::new().map_err(|e| {
+                    crate::Error::CompilerUnavailable(format!(
+                        "Cranelift cannot compile for this host: {e}"
+                    ))
+                })?))
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "cranelift"))]
+        if config.strategy == Strategy::Cranelift {
+            return Err(crate::Error::CompilerUnavailable(
+                "the Cranelift compiler is not built into this ward (enable its `cranelift` feature)"
+                    .into(),
+            ));
+        }
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 types: Arc::default(),
                 epoch: AtomicU64::new(0),
                 memory_pool: MemoryPool::new(config.memory_pool_capacity),
+                #[cfg(feature = "cranelift")]
+                compiler,
+                #[cfg(feature = "cranelift")]
+                tier_counts: Default::default(),
             }),
         })
     }
@@ -339,6 +404,23 @@ impl Engine {
     /// any thread.
     pub fn increment_epoch(&self) {
         self.inner.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many defined functions of the modules compiled in this engine so far were compiled to
+    /// machine code by the Cranelift tier, and how many were left to the interpreter, with
+    /// [`Strategy::Cranelift`]; `(0, 0)` with another strategy. For tests and tooling.
+    #[doc(hidden)]
+    pub fn tier_function_counts(&self) -> (u64, u64) {
+        #[cfg(feature = "cranelift")]
+        {
+            let [compiled, interpreted] = &self.inner.tier_counts;
+            (
+                compiled.load(Ordering::Relaxed),
+                interpreted.load(Ordering::Relaxed),
+            )
+        }
+        #[cfg(not(feature = "cranelift"))]
+        (0, 0)
     }
 
     pub(crate) fn current_epoch(&self) -> u64 {

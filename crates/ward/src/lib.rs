@@ -45,6 +45,8 @@ mod limits;
 mod linker;
 mod memory;
 mod module;
+#[cfg(feature = "cranelift")]
+mod native;
 mod proposals;
 mod reservation;
 mod roots;
@@ -59,7 +61,7 @@ mod types;
 mod values;
 
 pub use coredump::WasmCoreDump;
-pub use engine::{Config, Engine};
+pub use engine::{Config, Engine, Strategy};
 pub use exception::Tag;
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use handle::{ExnRef, Global, Instance, Memory, StoreId};

@@ -194,6 +194,35 @@ impl WasmBacktrace {
         &self.frames
     }
 
+    /// The backtrace of a stack whose innermost frames are `self`'s and whose outer frames are
+    /// `outer`'s (the callers of `self`'s outermost frame), capped as one backtrace is.
+    #[cfg_attr(not(feature = "cranelift"), allow(dead_code))]
+    pub(crate) fn join(self, outer: WasmBacktrace) -> WasmBacktrace {
+        if outer.depth() == 0 {
+            return self;
+        }
+        let inner_depth = self.depth();
+        // Frame `depth` (counted over all frames, elided ones included) of a backtrace; only kept
+        // frames are asked for: `from_frames` asks for the innermost and outermost frames of the
+        // whole, which are among the innermost and outermost kept frames of each part.
+        let frame_of = |part: &WasmBacktrace, depth: usize| -> FrameInfo {
+            let gap = part.gap();
+            let index = if depth < gap {
+                depth
+            } else {
+                depth.saturating_sub(part.elided)
+            };
+            part.frames[index.min(part.frames.len() - 1)].clone()
+        };
+        WasmBacktrace::from_frames(inner_depth + outer.depth(), |depth| {
+            if depth < inner_depth {
+                frame_of(&self, depth)
+            } else {
+                frame_of(&outer, depth - inner_depth)
+            }
+        })
+    }
+
     /// How many frames were live at the trap, including elided ones.
     pub fn depth(&self) -> usize {
         self.frames.len() + self.elided
@@ -454,6 +483,10 @@ pub enum Error {
     /// A value, handle or argument did not fit what the callee expects.
     #[error("{0}")]
     Usage(String),
+    /// The configured compiler tier is not available: not built in (ward's `cranelift` feature),
+    /// or unable to compile for the host.
+    #[error("{0}")]
+    CompilerUnavailable(String),
     /// An error raised by a host function, or any other error converted into a ward error (an
     /// [`anyhow::Error`], an [`std::io::Error`], [`format_err!`](crate::format_err)). Calls return
     /// it unchanged, so a host function's error comes back to the code that called into Wasm.

@@ -869,6 +869,10 @@ define_instr! {
         ConsumeFuel { amount: imm(u32) },
         /// Trap if the epoch deadline passed or the store was interrupted.
         CheckInterrupt {},
+        /// Run the current function's machine code from the compiler tier (the whole body of a
+        /// compiled function's interpreter stub): its arguments are in the frame's first slots,
+        /// where its results go, and then the function returns.
+        EnterNative {},
         /// `slot[dst] = slot[src]`.
         Copy { dst: ret, src: slot },
         /// `slot[dst..dst + len] = slot[src..src + len]`, in ascending order (branch values move down

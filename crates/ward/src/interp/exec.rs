@@ -370,23 +370,72 @@ fn backtrace(store: &StoreInner, current: (&Current, u32), frames: &[Frame]) -> 
                 (&frame.cur, frame.ip)
             }
         };
-        let module = &store.instances[cur.instance as usize].module.inner;
-        let compiled = module.translated(cur.index);
-        let func_index = module.num_imported_funcs + cur.index;
-        let at = (ip as usize).saturating_sub(1);
-        let module_offset = compiled.offsets.get(at).map(|o| *o as usize);
-        let body_start = module.body_starts.get(cur.index as usize);
-        FrameInfo {
-            func_index,
-            func_name: module.func_name(func_index).map(str::to_string),
-            module_name: module.name.clone(),
-            module_offset,
-            instance: Some(cur.instance),
-            func_offset: module_offset
-                .zip(body_start)
-                .and_then(|(at, start)| at.checked_sub(*start as usize)),
-        }
+        frame_info(store, cur, ip)
     })
+}
+
+/// The backtrace frame of function `cur` at the instruction before `ip`.
+fn frame_info(store: &StoreInner, cur: &Current, ip: u32) -> FrameInfo {
+    let module = &store.instances[cur.instance as usize].module.inner;
+    let compiled = module.translated(cur.index);
+    let func_index = module.num_imported_funcs + cur.index;
+    let at = (ip as usize).saturating_sub(1);
+    let module_offset = compiled.offsets.get(at).map(|o| *o as usize);
+    let body_start = module.body_starts.get(cur.index as usize);
+    FrameInfo {
+        func_index,
+        func_name: module.func_name(func_index).map(str::to_string),
+        module_name: module.name.clone(),
+        module_offset,
+        instance: Some(cur.instance),
+        func_offset: module_offset
+            .zip(body_start)
+            .and_then(|(at, start)| at.checked_sub(*start as usize)),
+    }
+}
+
+/// The backtrace of the suspended callers of the current function, innermost first (the frames
+/// that follow the compiled code's own in the backtrace of a trap in compiled code).
+#[cfg(feature = "cranelift")]
+fn callers_backtrace(store: &StoreInner, frames: &[Frame]) -> WasmBacktrace {
+    WasmBacktrace::from_frames(frames.len(), |depth| {
+        let frame = &frames[frames.len() - 1 - depth];
+        frame_info(store, &frame.cur, frame.ip)
+    })
+}
+
+/// Runs the machine code of the current function, a compiled function whose interpreter code is
+/// the stub `EnterNative` (see `native`), on its frame: the outcome of the call, which then
+/// returns as a tail call of a host function does. A trap's backtrace is complete (the compiled
+/// frames, then the activation's callers).
+#[cfg(feature = "cranelift")]
+fn run_native<E: Embedder>(
+    store: &mut E,
+    calls: &Calls,
+    slots_base: NonNull<u64>,
+    frames: &[Frame],
+) -> Result<()> {
+    let (instance, index) = (calls.cur.instance, calls.cur.index);
+    let frame_end = calls.fp + calls.cur.compiled().frame_size as usize;
+    // The activation's slots are GC roots while compiled code runs: its callees may collect.
+    store.inner().suspended_stacks.push(SuspendedStack {
+        slots: slots_base,
+        live: frame_end,
+    });
+    // SAFETY: the stub's frame was entered with `frame_size` = max(params, results) slots in
+    // bounds from `calls.fp`; nothing else touches them until compiled code returns.
+    let outcome = unsafe {
+        crate::native::context::enter(store, instance, index, slots_base.as_ptr().add(calls.fp))
+    };
+    store.inner().suspended_stacks.pop();
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(crate::native::context::Failure::Error(e)) => Err(e),
+        Err(crate::native::context::Failure::Trap { kind, backtrace }) => {
+            let callers = callers_backtrace(store.inner(), frames);
+            Err(Error::Trap(Trap::new(kind, backtrace.join(callers))))
+        }
+    }
 }
 
 /// Runs store function `entry` (a Wasm function) whose arguments are in `stack.slots[0..]`; leaves its
@@ -643,6 +692,30 @@ fn run<E: Embedder>(
                     Err(Error::Trap(t)) => trap!(t.kind(), ip.wrapping_add(1)),
                     Err(e) => return Err(e),
                 }
+            }
+            Request::RunNative => {
+                #[cfg(feature = "cranelift")]
+                {
+                    let outcome = run_native(store, &calls, slots_base, &stack.frames);
+                    if let Err(Error::Trap(_)) = outcome {
+                        return outcome.map(|()| RunEnd::Done);
+                    }
+                    let module = calls.cur.module();
+                    let sig =
+                        &module.func_sigs[(module.num_imported_funcs + calls.cur.index) as usize];
+                    // The results are in place (the frame's first slots): return as from a tail
+                    // call of the host; an exception unwinds to the callers.
+                    returned = Some(HostReturn {
+                        fp: calls.fp,
+                        tail: true,
+                        n_results: slot_count(sig.results()),
+                        outcome,
+                    });
+                }
+                #[cfg(not(feature = "cranelift"))]
+                return Err(Error::Usage(
+                    "internal error: machine code in a build without the Cranelift tier".into(),
+                ));
             }
             Request::Interrupt => {
                 let live = calls.fp + calls.cur.compiled().frame_size as usize;

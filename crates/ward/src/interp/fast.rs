@@ -1661,6 +1661,8 @@ handlers! {
     ConsumeFuel { amount } => { flow!(ops::consume_fuel(calls!(), amount)) }
     #[out_of_line]
     CheckInterrupt {} => { flow!(ops::check_interrupt(calls!())) }
+    #[out_of_line]
+    EnterNative {} => { flow!(Flow::Request(Request::RunNative)) }
     GlobalGet { dst, global } => {
         let calls = calls!();
         // SAFETY: validation checked the global index.

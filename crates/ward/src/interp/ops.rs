@@ -58,6 +58,8 @@ pub(crate) enum Request {
     /// The epoch deadline passed, the store was interrupted or the wall clock ran out: ask the
     /// embedder (`interruption::decide`). Continue after the instruction or trap.
     Interrupt,
+    /// Run the current function's machine code (`Instr::EnterNative`), then return from it.
+    RunNative,
     /// The activation ends with this error (an exception no handler caught, a failed lazy
     /// translation).
     Error(crate::Error),

@@ -68,6 +68,24 @@ pub(crate) struct CompiledFunc {
     side_tables: Option<Box<SideTables>>,
 }
 
+impl CompiledFunc {
+    /// The interpreter code of a function the compiler tier compiled: one `EnterNative`, which
+    /// runs the machine code on this frame (`params` argument slots, `results` result slots).
+    /// `offset` is the function body's offset in the module binary.
+    #[cfg_attr(not(feature = "cranelift"), allow(dead_code))]
+    pub(crate) fn native_stub(params: u32, results: u32, offset: u32) -> CompiledFunc {
+        CompiledFunc {
+            code: Box::new([Instr::EnterNative {}]),
+            offsets: Box::new([offset]),
+            num_params: params,
+            num_locals: params,
+            frame_size: params.max(results),
+            handlers: Box::new([]),
+            side_tables: None,
+        }
+    }
+}
+
 /// A function's immediates that do not fit in an instruction, indexed from its instructions.
 ///
 /// They belong to the function rather than the module so that a function can be translated on its

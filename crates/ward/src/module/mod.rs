@@ -137,6 +137,10 @@ pub(crate) struct ModuleInner {
     /// The code of the defined functions in each tier, behind the tier interface
     /// (`crate::tier::TierCode`): the interpreter's bytecode today.
     pub interp: InterpCode,
+    /// The Cranelift tier's machine code, when the engine compiles with it and some function was
+    /// compiled (those functions' interpreter code is a stub that enters it).
+    #[cfg(feature = "cranelift")]
+    pub native: Option<crate::native::NativeCode>,
     pub func_names: HashMap<u32, String>,
 }
 
@@ -313,6 +317,24 @@ impl Module {
         (0..self.inner.interp.functions() as u32)
             .filter(|&i| self.inner.interp.has_code(i))
             .count()
+    }
+
+    /// How many of the module's defined functions were compiled to machine code by the Cranelift
+    /// tier ([`Strategy::Cranelift`](crate::Strategy::Cranelift)); the others run in the
+    /// interpreter. Always 0 without ward's `cranelift` feature.
+    ///
+    /// ```
+    /// let engine = ward::Engine::default();
+    /// let module = ward::Module::new(&engine, "(module (func))")?;
+    /// assert_eq!(module.compiled_function_count(), 0); // the default strategy interprets
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn compiled_function_count(&self) -> usize {
+        #[cfg(feature = "cranelift")]
+        if let Some(native) = &self.inner.native {
+            return native.compiled_count();
+        }
+        0
     }
 }
 
@@ -553,6 +575,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         .config()
         .max_compile_time
         .and_then(|limit| started.checked_add(limit));
+    #[cfg(feature = "cranelift")]
+    let mut native = None;
     let (code, lazy) = if engine.config().lazy_translation {
         let copied = copy_bodies(bytes, &sections.bodies)?;
         let code = sections
@@ -560,6 +584,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             .iter()
             .map(|_| FuncCode::untranslated())
             .collect();
+        #[cfg(feature = "cranelift")]
+        crate::native::count_interpreted(engine, sections.bodies.len());
         validate_bodies(sections.bodies, deadline)?;
         let canonical_ids = canonical.canonical_ids();
         // Ends the borrow of the module's types, which the module keeps for translating later.
@@ -601,6 +627,9 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             max_translated: engine.config().max_translated_size,
             deadline,
         };
+        #[cfg(feature = "cranelift")]
+        let bodies: Vec<FunctionBody<'_>> =
+            sections.bodies.iter().map(|(_, b)| b.clone()).collect();
         for (to_validate, body) in sections.bodies {
             let func_type = local_func_type_ids[to_validate.index as usize];
             let mut validator = to_validate.into_validator(allocations);
@@ -616,6 +645,32 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             budget.add_function(compiled.code.len())?;
             code.push(FuncCode::translated(compiled));
             allocations = validator.into_allocations();
+        }
+        #[cfg(feature = "cranelift")]
+        {
+            let shape = crate::native::ModuleShape {
+                signatures: &signatures,
+                func_types: &sections.func_types,
+                num_imported_funcs: n_funcs,
+                global_types: &global_types,
+                memory_types: &memory_types,
+                table_types: &table_types,
+            };
+            native = crate::native::compile_module(engine, &shape, &bodies)?;
+            if let Some(native) = &native {
+                for (i, body) in bodies.iter().enumerate() {
+                    if native.is_compiled(i as u32) {
+                        let sig = &func_sigs[n_funcs as usize + i];
+                        code[i] = FuncCode::translated(
+                            crate::interp::translate::CompiledFunc::native_stub(
+                                sig.params().len() as u32,
+                                sig.results().len() as u32,
+                                body.range().start as u32,
+                            ),
+                        );
+                    }
+                }
+            }
         }
         (code.into_boxed_slice(), None)
     };
@@ -651,6 +706,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         elems: sections.elems,
         data: sections.data,
         interp: InterpCode { funcs: code, lazy },
+        #[cfg(feature = "cranelift")]
+        native,
         func_names: sections.func_names,
     })
 }

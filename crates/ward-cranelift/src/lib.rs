@@ -1,0 +1,361 @@
+//! ward's optimizing tier: translates validated WebAssembly function bodies to Cranelift IR and
+//! compiles them to machine code for the host.
+//!
+//! This crate knows nothing of ward's runtime (it does not depend on `ward`; `ward` depends on it
+//! behind its `cranelift` feature). The runtime describes what the code may assume:
+//!
+//! - the module's shape ([`ModuleDesc`]: function signatures, global types, memory 0);
+//! - the layout of its per-instance context ([`ContextLayout`]: where compiled code finds memory 0's
+//!   base and length, the globals, the function table, the stack limit and the libcalls).
+//!
+//! It returns position-independent machine code ([`CompiledFunction`]) with no relocations: calls
+//! go through the context's function table and libcall table. Placing the code in executable
+//! memory, building the context and serving the libcalls is the runtime's part.
+//!
+//! ## The calling convention
+//!
+//! Every compiled function has the same native signature, the host's C calling convention:
+//!
+//! ```text
+//! extern "C" fn(ctx: *mut Context, slots: *mut u64, func_index: u32) -> u32
+//! ```
+//!
+//! `slots` holds the arguments, one 64-bit slot each (`i32` and `f32` zero-extended), and receives
+//! the results the same way; it has room for `max(params, results)` slots. `func_index` is the
+//! callee's index in the module's function index space (compiled code ignores it; the runtime's
+//! entry for an interpreted or imported function uses it). The result is a status: 0 for a normal
+//! return, anything else when the call failed (a trap or an error of the runtime's), whose details
+//! the runtime keeps in its context. See [`Libcall`] for the trap protocol.
+//!
+//! ## What is compiled
+//!
+//! [`Compiler::compile`] returns [`CompileError::Unsupported`] for a function it does not compile
+//! yet; the runtime keeps such a function in its interpreter. Compiled: numeric instructions of the
+//! four scalar types, locals, globals of those types, all structured control flow (multi-value
+//! included), direct calls, `call_indirect` (through a libcall), and memory 0 when it is a 32-bit,
+//! unshared memory with 64 KiB pages (loads and stores with explicit bounds checks, `memory.size`,
+//! `memory.grow`, `memory.fill`, `memory.copy`). Not yet: SIMD, references and GC, exceptions, tail
+//! calls, atomics, multi-memory and memory64, table instructions, bulk memory other than fill and
+//! copy of memory 0.
+
+mod translate;
+
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use wasmparser::FunctionBody;
+
+/// The value types the tier compiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValType {
+    /// `i32`.
+    I32,
+    /// `i64`.
+    I64,
+    /// `f32`.
+    F32,
+    /// `f64`.
+    F64,
+}
+
+/// A function type whose parameters and results all have [`ValType`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FuncSig {
+    /// Parameter types.
+    pub params: Vec<ValType>,
+    /// Result types.
+    pub results: Vec<ValType>,
+}
+
+/// Memory 0 of a module, when the tier can compile accesses to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory0 {
+    /// log2 of the page size (16 for the usual 64 KiB pages).
+    pub page_size_log2: u8,
+}
+
+/// What the tier needs to know of a module to compile its functions.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleDesc {
+    /// Module type index → its signature, `None` for a type the tier does not compile (not a
+    /// function type, or one with a non-numeric parameter or result).
+    pub types: Vec<Option<FuncSig>>,
+    /// Function index (imports first) → module type index.
+    pub func_types: Vec<u32>,
+    /// Global index (imports first) → its type, `None` when it is not a numeric type.
+    pub globals: Vec<Option<ValType>>,
+    /// Memory 0, if the module has one and it is a 32-bit, unshared memory.
+    pub memory0: Option<Memory0>,
+    /// The module has more than one memory, or a memory 0 the tier does not compile.
+    pub has_unsupported_memory: bool,
+    /// Table index (imports first) → whether the table has 64-bit indices.
+    pub table64: Vec<bool>,
+}
+
+/// Byte offsets of the fields of the runtime's per-instance context that compiled code reads.
+///
+/// All pointers are native pointers; every field is pointer-aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextLayout {
+    /// `*mut u8`: memory 0's base. Reloaded after every call and libcall.
+    pub memory_base: i32,
+    /// `u64`: memory 0's length in bytes. Reloaded with the base.
+    pub memory_length: i32,
+    /// `*const *mut u64`: for each global (imports first), a pointer to its value (the low 64 bits
+    /// of its little-endian encoding; `i32` and `f32` zero-extended).
+    pub globals: i32,
+    /// `*const FuncPtr`: for each function (imports first), the native code to call it (see the
+    /// crate documentation for the signature).
+    pub funcs: i32,
+    /// `usize`: compiled code traps with [`TrapCode::StackOverflow`] when a function is entered
+    /// with the native stack pointer below this.
+    pub stack_limit: i32,
+    /// `[*const (); Libcall::COUNT]`: the libcalls, inline in the context, by [`Libcall`] index.
+    pub libcalls: i32,
+}
+
+/// Functions of the runtime that compiled code calls through the context's libcall table. All use
+/// the host's C calling convention and take the context pointer first.
+///
+/// The trap protocol: a compiled function that traps calls [`Libcall::Trap`] with the trap code,
+/// then [`Libcall::Frame`] with its function index and the trapping operator's offset in the
+/// module binary, and returns status 1. A caller that sees a non-zero status from a call or a
+/// libcall calls [`Libcall::Frame`] with its own function index and the call's offset, and returns
+/// the status. So the runtime collects the Wasm backtrace innermost first. A stack overflow found
+/// in a function's prologue records no frame of that function (the call did not happen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Libcall {
+    /// `fn(ctx, code: u32)`: a trap of [`TrapCode`] `code` happened.
+    Trap = 0,
+    /// `fn(ctx, func_index: u32, offset: u32)`: a frame of the trap's backtrace, innermost first.
+    Frame = 1,
+    /// `fn(ctx, table: u32, type_index: u32, element: u32, slots: *mut u64) -> u32`:
+    /// `call_indirect` through `table` of module type `type_index`; status as for a call.
+    CallIndirect = 2,
+    /// `fn(ctx, delta_pages: u32) -> i64`: `memory.grow` of memory 0: the old size in pages, -1
+    /// when it cannot grow, -2 when the call failed (a trap; the caller records its frame).
+    MemoryGrow = 3,
+    /// `fn(ctx, dst: u32, value: u32, len: u32) -> u32`: `memory.fill` of memory 0; status.
+    MemoryFill = 4,
+    /// `fn(ctx, dst: u32, src: u32, len: u32) -> u32`: `memory.copy` within memory 0; status.
+    MemoryCopy = 5,
+}
+
+impl Libcall {
+    /// How many libcalls there are: the length of the context's libcall table.
+    pub const COUNT: usize = 6;
+}
+
+/// The traps compiled code raises itself (others come from libcalls and callees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum TrapCode {
+    /// `unreachable`.
+    Unreachable = 1,
+    /// A load or store outside memory 0.
+    MemoryOutOfBounds = 2,
+    /// Integer division or remainder by zero.
+    IntegerDivisionByZero = 3,
+    /// Signed division overflow, or a float-to-int conversion out of range.
+    IntegerOverflow = 4,
+    /// A float-to-int conversion of NaN.
+    BadConversionToInteger = 5,
+    /// The native stack reached the context's stack limit.
+    StackOverflow = 6,
+}
+
+impl TrapCode {
+    /// The trap code of a [`Libcall::Trap`] argument.
+    pub fn from_u32(code: u32) -> Option<TrapCode> {
+        Some(match code {
+            1 => TrapCode::Unreachable,
+            2 => TrapCode::MemoryOutOfBounds,
+            3 => TrapCode::IntegerDivisionByZero,
+            4 => TrapCode::IntegerOverflow,
+            5 => TrapCode::BadConversionToInteger,
+            6 => TrapCode::StackOverflow,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a function was not compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The function uses something the tier does not compile yet; it stays interpreted.
+    #[error("not compiled by the Cranelift tier: {0}")]
+    Unsupported(String),
+    /// The host is not supported by Cranelift, or Cranelift failed.
+    #[error("Cranelift: {0}")]
+    Codegen(String),
+    /// The function body could not be read (it was validated, so this is an internal error).
+    #[error("reading the function body: {0}")]
+    Read(#[from] wasmparser::BinaryReaderError),
+}
+
+/// Machine code of one function: position-independent, without relocations.
+#[derive(Debug, Clone)]
+pub struct CompiledFunction {
+    /// The code; its entry is at offset 0.
+    pub code: Vec<u8>,
+    /// The alignment the code needs, in bytes.
+    pub alignment: u32,
+}
+
+/// Most locals (parameters included) a compiled function may have: a bound on its native frame,
+/// which the runtime's stack-limit margin must cover.
+pub const MAX_LOCALS: u32 = 2000;
+
+/// Most bytes of function body the tier compiles (a bound on the native frame's spill slots).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A Cranelift code generator for the host.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+}
+
+impl std::fmt::Debug for Compiler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiler")
+            .field("target", &self.isa.triple().to_string())
+            .finish()
+    }
+}
+
+impl Compiler {
+    /// A compiler for the host CPU (with the features it detects).
+    pub fn new() -> Result<Compiler, CompileError> {
+        if cfg!(target_endian = "big") {
+            return Err(CompileError::Codegen(
+                "big-endian hosts are not supported (slots are little-endian)".into(),
+            ));
+        }
+        let codegen = |e: &dyn std::fmt::Display| CompileError::Codegen(e.to_string());
+        let mut flags = settings::builder();
+        flags.set("opt_level", "speed").map_err(|e| codegen(&e))?;
+        // No unwind tables: compiled code never unwinds (traps return a status).
+        flags.set("unwind_info", "false").map_err(|e| codegen(&e))?;
+        // Frames larger than a page are probed inline, so a large frame cannot step over a guard
+        // page (the prologue's own check bounds the depth, see `ContextLayout::stack_limit`).
+        flags
+            .set("enable_probestack", "true")
+            .map_err(|e| codegen(&e))?;
+        flags
+            .set("probestack_strategy", "inline")
+            .map_err(|e| codegen(&e))?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| codegen(&e))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| codegen(&e))?;
+        Ok(Compiler { isa })
+    }
+
+    /// The target's name (a target triple).
+    pub fn target(&self) -> String {
+        self.isa.triple().to_string()
+    }
+
+    /// Compiles function `func_index` (in the module's function index space, imports first) of the
+    /// module `module` describes, whose validated body is `body`.
+    pub fn compile(
+        &self,
+        module: &ModuleDesc,
+        layout: &ContextLayout,
+        func_index: u32,
+        body: &FunctionBody<'_>,
+    ) -> Result<CompiledFunction, CompileError> {
+        let isa: &dyn TargetIsa = &*self.isa;
+        translate::compile(isa, module, layout, func_index, body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmparser::{Parser, Payload};
+
+    fn layout() -> ContextLayout {
+        ContextLayout {
+            memory_base: 0,
+            memory_length: 8,
+            globals: 16,
+            funcs: 24,
+            stack_limit: 32,
+            libcalls: 40,
+        }
+    }
+
+    /// Compiles the last function of `wat` (whose types `module` describes).
+    fn compile_last(wat: &str, module: &ModuleDesc) -> Result<CompiledFunction, CompileError> {
+        let bytes = wat::parse_str(wat).expect("valid text");
+        let mut bodies = Vec::new();
+        for payload in Parser::new(0).parse_all(&bytes) {
+            if let Payload::CodeSectionEntry(body) = payload.expect("valid module") {
+                bodies.push(body);
+            }
+        }
+        let body = bodies.last().expect("a function");
+        let index = (bodies.len() - 1) as u32;
+        Compiler::new()?.compile(module, &layout(), index, body)
+    }
+
+    fn i32_to_i32() -> ModuleDesc {
+        ModuleDesc {
+            types: vec![Some(FuncSig {
+                params: vec![ValType::I32],
+                results: vec![ValType::I32],
+            })],
+            func_types: vec![0],
+            ..ModuleDesc::default()
+        }
+    }
+
+    #[test]
+    fn numeric_code_compiles_to_relocation_free_machine_code() {
+        let wat = r#"(module (func (param i32) (result i32)
+            local.get 0 i32.const 3 i32.div_s local.get 0 i32.mul))"#;
+        let compiled = compile_last(wat, &i32_to_i32()).expect("compiled");
+        assert!(!compiled.code.is_empty());
+        assert!(compiled.alignment.is_power_of_two());
+    }
+
+    #[test]
+    fn simd_is_unsupported_and_names_the_operator() {
+        let wat = r#"(module (func (param i32) (result i32)
+            local.get 0 i32x4.splat i32x4.extract_lane 0))"#;
+        match compile_last(wat, &i32_to_i32()) {
+            Err(CompileError::Unsupported(what)) => assert!(what.contains("I32x4Splat"), "{what}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn memory_access_needs_a_described_memory_0() {
+        let wat = r#"(module (memory 1 1 shared) (func (param i32) (result i32)
+            local.get 0 i32.load))"#;
+        // A shared memory 0 is not described to the tier (`memory0: None`).
+        assert!(matches!(
+            compile_last(wat, &i32_to_i32()),
+            Err(CompileError::Unsupported(_))
+        ));
+        let mut module = i32_to_i32();
+        module.memory0 = Some(Memory0 { page_size_log2: 16 });
+        let wat = r#"(module (memory 1) (func (param i32) (result i32) local.get 0 i32.load))"#;
+        assert!(compile_last(wat, &module).is_ok());
+    }
+
+    #[test]
+    fn trap_codes_round_trip() {
+        for code in [
+            TrapCode::Unreachable,
+            TrapCode::MemoryOutOfBounds,
+            TrapCode::IntegerDivisionByZero,
+            TrapCode::IntegerOverflow,
+            TrapCode::BadConversionToInteger,
+            TrapCode::StackOverflow,
+        ] {
+            assert_eq!(TrapCode::from_u32(code as u32), Some(code));
+        }
+        assert_eq!(TrapCode::from_u32(0), None);
+    }
+}

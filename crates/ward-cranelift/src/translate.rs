@@ -1,0 +1,989 @@
+//! Wasm operators → Cranelift IR, one pass over a validated function body, and compilation of the
+//! result. The operand stack of the body is a stack of SSA values; locals are Cranelift variables;
+//! each Wasm block, loop and `if` becomes Cranelift blocks whose parameters carry the Wasm block's
+//! results (or, for a loop, its parameters). Code after an unconditional branch is skipped until
+//! the `else` or `end` that makes it reachable again. The numeric operators are in `numeric`.
+
+use cranelift_codegen::Context;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    self, AbiParam, BlockArg, InstBuilder, JumpTableData, MemFlagsData, StackSlotData,
+    StackSlotKind, Type, Value, types,
+};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use wasmparser::{BlockType, FunctionBody, Operator};
+
+mod numeric;
+
+use crate::{
+    CompileError, CompiledFunction, ContextLayout, FuncSig, Libcall, MAX_BODY_BYTES, MAX_LOCALS,
+    ModuleDesc, TrapCode, ValType,
+};
+
+fn unsupported(what: impl Into<String>) -> CompileError {
+    CompileError::Unsupported(what.into())
+}
+
+fn clif_type(ty: ValType) -> Type {
+    match ty {
+        ValType::I32 => types::I32,
+        ValType::I64 => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+    }
+}
+
+fn val_type(ty: wasmparser::ValType) -> Result<ValType, CompileError> {
+    Ok(match ty {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        other => return Err(unsupported(format!("values of type {other:?}"))),
+    })
+}
+
+/// The native signature every compiled function has (see the crate documentation).
+fn wasm_signature(isa: &dyn TargetIsa) -> ir::Signature {
+    let ptr = isa.pointer_type();
+    let mut sig = ir::Signature::new(isa.default_call_conv());
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.push(AbiParam::new(types::I32));
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+fn libcall_signature(isa: &dyn TargetIsa, libcall: Libcall) -> ir::Signature {
+    let ptr = isa.pointer_type();
+    let mut sig = ir::Signature::new(isa.default_call_conv());
+    sig.params.push(AbiParam::new(ptr));
+    let (params, ret): (&[Type], Option<Type>) = match libcall {
+        Libcall::Trap => (&[types::I32], None),
+        Libcall::Frame => (&[types::I32, types::I32], None),
+        Libcall::CallIndirect => (&[types::I32, types::I32, types::I32], Some(types::I32)),
+        Libcall::MemoryGrow => (&[types::I32], Some(types::I64)),
+        Libcall::MemoryFill | Libcall::MemoryCopy => {
+            (&[types::I32, types::I32, types::I32], Some(types::I32))
+        }
+    };
+    for p in params {
+        sig.params.push(AbiParam::new(*p));
+    }
+    if libcall == Libcall::CallIndirect {
+        sig.params.push(AbiParam::new(ptr));
+    }
+    if let Some(r) = ret {
+        sig.returns.push(AbiParam::new(r));
+    }
+    sig
+}
+
+/// Compiles one function (see `Compiler::compile`).
+pub(crate) fn compile(
+    isa: &dyn TargetIsa,
+    module: &ModuleDesc,
+    layout: &ContextLayout,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+) -> Result<CompiledFunction, CompileError> {
+    if body.range().end - body.range().start > MAX_BODY_BYTES as u64 {
+        return Err(unsupported("a function body over the size limit"));
+    }
+    let sig = module
+        .func_types
+        .get(func_index as usize)
+        .and_then(|t| module.types.get(*t as usize))
+        .and_then(|s| s.clone())
+        .ok_or_else(|| unsupported("a non-numeric signature"))?;
+    let mut func = ir::Function::with_name_signature(
+        ir::UserFuncName::user(0, func_index),
+        wasm_signature(isa),
+    );
+    let mut builder_context = FunctionBuilderContext::new();
+    let builder = FunctionBuilder::new(&mut func, &mut builder_context);
+    let mut translator = FuncTranslator::new(isa, module, layout, func_index, builder, &sig);
+    translator.translate_body(body, &sig)?;
+    translator.builder.seal_all_blocks();
+    translator.builder.finalize(isa.frontend_config());
+
+    let mut context = Context::for_function(func);
+    let compiled = context
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+    // Code that needs relocations (a libcall Cranelift chose for an operation the CPU lacks) is not
+    // placed: the function stays interpreted.
+    if !compiled.buffer.relocs().is_empty() {
+        return Err(unsupported(
+            "an operation Cranelift lowers to a call on this CPU",
+        ));
+    }
+    Ok(CompiledFunction {
+        code: compiled.code_buffer().to_vec(),
+        alignment: compiled.buffer.alignment.max(16),
+    })
+}
+
+/// What a Wasm block, loop or `if` left open.
+struct Frame {
+    kind: FrameKind,
+    /// Where the construct's `end` goes on; its parameters are the construct's results.
+    next: ir::Block,
+    /// Operand stack height below the construct's parameters.
+    height: usize,
+    n_params: usize,
+    n_results: usize,
+}
+
+enum FrameKind {
+    Block,
+    /// A branch to a loop goes to its header, whose parameters are the loop's parameters.
+    Loop {
+        header: ir::Block,
+    },
+    /// `else_block` is taken when the condition is false (its parameters are the `if`'s
+    /// parameters); `has_else` once the `else` was seen.
+    If {
+        else_block: ir::Block,
+        has_else: bool,
+    },
+}
+
+struct FuncTranslator<'a, 'b> {
+    isa: &'a dyn TargetIsa,
+    module: &'a ModuleDesc,
+    layout: &'a ContextLayout,
+    func_index: u32,
+    builder: FunctionBuilder<'b>,
+    ptr: Type,
+    vmctx: Value,
+    /// Each local's variable and type.
+    locals: Vec<(Variable, Type)>,
+    stack: Vec<Value>,
+    control: Vec<Frame>,
+    /// Whether the current position is reachable; when not, `dead_depth` counts the constructs
+    /// opened in the unreachable code.
+    reachable: bool,
+    dead_depth: u32,
+    mem_base: Variable,
+    mem_len: Variable,
+    /// Argument and result slots of outgoing calls (sized for the module's widest signature).
+    call_slots: ir::StackSlot,
+    wasm_sig: Option<ir::SigRef>,
+    libcall_sigs: [Option<ir::SigRef>; Libcall::COUNT],
+    /// Offset in the module binary of the operator being translated.
+    offset: u32,
+}
+
+impl<'a, 'b> FuncTranslator<'a, 'b> {
+    fn new(
+        isa: &'a dyn TargetIsa,
+        module: &'a ModuleDesc,
+        layout: &'a ContextLayout,
+        func_index: u32,
+        mut builder: FunctionBuilder<'b>,
+        sig: &FuncSig,
+    ) -> Self {
+        let ptr = isa.pointer_type();
+        let widest = module
+            .types
+            .iter()
+            .flatten()
+            .map(|s| s.params.len().max(s.results.len()))
+            .max()
+            .unwrap_or(0)
+            .max(sig.results.len())
+            .max(1);
+        let call_slots = builder.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (widest * 8) as u32,
+            3,
+        ));
+        let mem_base = builder.declare_var(ptr);
+        let mem_len = builder.declare_var(types::I64);
+        let entry = builder.create_block();
+        builder.append_block_params_for_function_params(entry);
+        builder.switch_to_block(entry);
+        let vmctx = builder.block_params(entry)[0];
+        FuncTranslator {
+            isa,
+            module,
+            layout,
+            func_index,
+            builder,
+            ptr,
+            vmctx,
+            locals: Vec::new(),
+            stack: Vec::new(),
+            control: Vec::new(),
+            reachable: true,
+            dead_depth: 0,
+            mem_base,
+            mem_len,
+            call_slots,
+            wasm_sig: None,
+            libcall_sigs: [None; Libcall::COUNT],
+            offset: 0,
+        }
+    }
+
+    fn flags() -> MemFlagsData {
+        // Every access is to memory the runtime keeps valid (the context, slots, globals) or to
+        // memory 0 after an explicit bounds check: none traps.
+        MemFlagsData::new().with_notrap()
+    }
+
+    fn load_ctx(&mut self, ty: Type, offset: i32) -> Value {
+        self.builder
+            .ins()
+            .load(ty, Self::flags(), self.vmctx, offset)
+    }
+
+    fn reload_memory(&mut self) {
+        if self.module.memory0.is_none() {
+            return;
+        }
+        let base = self.load_ctx(self.ptr, self.layout.memory_base);
+        let len = self.load_ctx(types::I64, self.layout.memory_length);
+        self.builder.def_var(self.mem_base, base);
+        self.builder.def_var(self.mem_len, len);
+    }
+
+    fn translate_body(
+        &mut self,
+        body: &FunctionBody<'_>,
+        sig: &FuncSig,
+    ) -> Result<(), CompileError> {
+        let entry_params: Vec<Value> = {
+            let entry = self.builder.current_block().expect("in the entry block");
+            self.builder.block_params(entry).to_vec()
+        };
+        let slots = entry_params[1];
+
+        // The stack check: the prologue has reserved this function's frame already; the
+        // runtime's margin below the limit covers it (see `MAX_LOCALS`, `MAX_BODY_BYTES`).
+        let sp = self.builder.ins().get_stack_pointer(self.ptr);
+        let limit = self.load_ctx(self.ptr, self.layout.stack_limit);
+        let overflow = self.builder.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
+        self.trap_if(overflow, TrapCode::StackOverflow, false);
+
+        for (i, ty) in sig.params.iter().enumerate() {
+            let ty = clif_type(*ty);
+            let var = self.builder.declare_var(ty);
+            let v = self
+                .builder
+                .ins()
+                .load(ty, Self::flags(), slots, (i * 8) as i32);
+            self.builder.def_var(var, v);
+            self.locals.push((var, ty));
+        }
+        let mut locals_reader = body.get_locals_reader()?;
+        let mut total = sig.params.len() as u64;
+        for _ in 0..locals_reader.get_count() {
+            let (count, ty) = locals_reader.read()?;
+            total += count as u64;
+            if total > MAX_LOCALS as u64 {
+                return Err(unsupported("more locals than the tier's limit"));
+            }
+            let ty = clif_type(val_type(ty)?);
+            for _ in 0..count {
+                let var = self.builder.declare_var(ty);
+                let zero = self.zero(ty);
+                self.builder.def_var(var, zero);
+                self.locals.push((var, ty));
+            }
+        }
+        self.reload_memory();
+
+        // The function body is a block whose end returns.
+        let ret = self.builder.create_block();
+        for ty in &sig.results {
+            self.builder.append_block_param(ret, clif_type(*ty));
+        }
+        self.control.push(Frame {
+            kind: FrameKind::Block,
+            next: ret,
+            height: 0,
+            n_params: 0,
+            n_results: sig.results.len(),
+        });
+
+        let mut reader = body.get_operators_reader()?;
+        while !reader.eof() {
+            self.offset = reader.original_position() as u32;
+            let op = reader.read()?;
+            self.translate_operator(&op)?;
+            if self.control.is_empty() {
+                break;
+            }
+        }
+        // After the body's `end`, the builder is in `ret`, the results on the stack.
+        let results = std::mem::take(&mut self.stack);
+        for (i, v) in results.iter().enumerate() {
+            self.store_slot(slots, i, *v);
+        }
+        let ok = self.builder.ins().iconst(types::I32, 0);
+        self.builder.ins().return_(&[ok]);
+        Ok(())
+    }
+
+    fn zero(&mut self, ty: Type) -> Value {
+        match ty {
+            types::F32 => self.builder.ins().f32const(0.0),
+            types::F64 => self.builder.ins().f64const(0.0),
+            _ => self.builder.ins().iconst(ty, 0),
+        }
+    }
+
+    /// Stores `v` to slot `i` of `slots` as a 64-bit slot (32-bit values zero-extended).
+    fn store_slot(&mut self, slots: Value, i: usize, v: Value) {
+        let ty = self.builder.func.dfg.value_type(v);
+        let wide = match ty {
+            types::I32 => self.builder.ins().uextend(types::I64, v),
+            types::F32 => {
+                let bits = self
+                    .builder
+                    .ins()
+                    .bitcast(types::I32, MemFlagsData::new(), v);
+                self.builder.ins().uextend(types::I64, bits)
+            }
+            _ => v,
+        };
+        self.builder
+            .ins()
+            .store(Self::flags(), wide, slots, (i * 8) as i32);
+    }
+
+    fn wasm_sig(&mut self) -> ir::SigRef {
+        if let Some(s) = self.wasm_sig {
+            return s;
+        }
+        let s = self.builder.import_signature(wasm_signature(self.isa));
+        self.wasm_sig = Some(s);
+        s
+    }
+
+    fn call_libcall(&mut self, libcall: Libcall, args: &[Value]) -> Option<Value> {
+        let sig = match self.libcall_sigs[libcall as usize] {
+            Some(s) => s,
+            None => {
+                let s = self
+                    .builder
+                    .import_signature(libcall_signature(self.isa, libcall));
+                self.libcall_sigs[libcall as usize] = Some(s);
+                s
+            }
+        };
+        let ptr_size = self.ptr.bytes() as i32;
+        let f = self.load_ctx(self.ptr, self.layout.libcalls + libcall as i32 * ptr_size);
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(args);
+        let call = self.builder.ins().call_indirect(sig, f, &all);
+        self.builder.inst_results(call).first().copied()
+    }
+
+    /// Leaves the function with status 1 when `failed` is non-zero: after recording a trap of
+    /// `code` (if any) and this function's frame at the current operator (if `frame`).
+    fn fail_if(&mut self, failed: Value, code: Option<TrapCode>, frame: bool) {
+        let fail = self.builder.create_block();
+        let next = self.builder.create_block();
+        self.builder.set_cold_block(fail);
+        self.builder.ins().brif(failed, fail, &[], next, &[]);
+        self.builder.switch_to_block(fail);
+        if let Some(code) = code {
+            let code = self.builder.ins().iconst(types::I32, code as i64);
+            self.call_libcall(Libcall::Trap, &[code]);
+        }
+        if frame {
+            let f = self
+                .builder
+                .ins()
+                .iconst(types::I32, self.func_index as i64);
+            let o = self.builder.ins().iconst(types::I32, self.offset as i64);
+            self.call_libcall(Libcall::Frame, &[f, o]);
+        }
+        let one = self.builder.ins().iconst(types::I32, 1);
+        self.builder.ins().return_(&[one]);
+        self.builder.switch_to_block(next);
+    }
+
+    fn trap_if(&mut self, cond: Value, code: TrapCode, frame: bool) {
+        self.fail_if(cond, Some(code), frame);
+    }
+
+    /// An unconditional trap; the rest of the construct is unreachable.
+    fn trap(&mut self, code: TrapCode) {
+        let code = self.builder.ins().iconst(types::I32, code as i64);
+        self.call_libcall(Libcall::Trap, &[code]);
+        let f = self
+            .builder
+            .ins()
+            .iconst(types::I32, self.func_index as i64);
+        let o = self.builder.ins().iconst(types::I32, self.offset as i64);
+        self.call_libcall(Libcall::Frame, &[f, o]);
+        let one = self.builder.ins().iconst(types::I32, 1);
+        self.builder.ins().return_(&[one]);
+        self.reachable = false;
+    }
+
+    fn pop(&mut self) -> Value {
+        self.stack
+            .pop()
+            .expect("validated: the operand stack has a value")
+    }
+
+    fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    fn pop_n(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    fn peek_n(&self, n: usize) -> Vec<Value> {
+        self.stack[self.stack.len() - n..].to_vec()
+    }
+
+    fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    fn block_sig(&self, ty: BlockType) -> Result<FuncSig, CompileError> {
+        Ok(match ty {
+            BlockType::Empty => FuncSig::default(),
+            BlockType::Type(t) => FuncSig {
+                params: vec![],
+                results: vec![val_type(t)?],
+            },
+            BlockType::FuncType(index) => self
+                .module
+                .types
+                .get(index as usize)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| unsupported("a block type with non-numeric values"))?,
+        })
+    }
+
+    fn new_block_with(&mut self, tys: &[ValType]) -> ir::Block {
+        let block = self.builder.create_block();
+        for ty in tys {
+            self.builder.append_block_param(block, clif_type(*ty));
+        }
+        block
+    }
+
+    /// The block a branch of relative depth `depth` goes to, and how many values it carries.
+    fn branch_target(&self, depth: u32) -> (ir::Block, usize) {
+        let frame = &self.control[self.control.len() - 1 - depth as usize];
+        match frame.kind {
+            FrameKind::Loop { header } => (header, frame.n_params),
+            _ => (frame.next, frame.n_results),
+        }
+    }
+
+    fn jump_args(values: &[Value]) -> Vec<BlockArg> {
+        values.iter().map(|v| BlockArg::Value(*v)).collect()
+    }
+
+    /// The address of a `size`-byte access at `addr + offset` in memory 0, after the bounds check.
+    fn memory_address(&mut self, offset: u64, size: u32) -> Result<Value, CompileError> {
+        if self.module.memory0.is_none() {
+            return Err(unsupported("memory access without a compiled memory 0"));
+        }
+        let addr = self.pop();
+        let addr = self.builder.ins().uextend(types::I64, addr);
+        // A 32-bit address plus a 32-bit offset plus the size does not overflow 64 bits.
+        let end = self
+            .builder
+            .ins()
+            .iadd_imm_u(addr, (offset + size as u64) as i64);
+        let len = self.builder.use_var(self.mem_len);
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, end, len);
+        self.trap_if(oob, TrapCode::MemoryOutOfBounds, true);
+        let base = self.builder.use_var(self.mem_base);
+        let at = self.builder.ins().iadd(base, addr);
+        Ok(self.builder.ins().iadd_imm_u(at, offset as i64))
+    }
+
+    fn load(
+        &mut self,
+        memarg: &wasmparser::MemArg,
+        size: u32,
+        f: impl FnOnce(&mut FunctionBuilder<'b>, Value) -> Value,
+    ) -> Result<(), CompileError> {
+        if memarg.target != wasmparser::MemArgTarget::Memory(0) || memarg.ordering.is_some() {
+            return Err(unsupported("multiple memories"));
+        }
+        let p = self.memory_address(memarg.offset, size)?;
+        let v = f(&mut self.builder, p);
+        self.push(v);
+        Ok(())
+    }
+
+    fn store(
+        &mut self,
+        memarg: &wasmparser::MemArg,
+        size: u32,
+        f: impl FnOnce(&mut FunctionBuilder<'b>, Value, Value),
+    ) -> Result<(), CompileError> {
+        if memarg.target != wasmparser::MemArgTarget::Memory(0) || memarg.ordering.is_some() {
+            return Err(unsupported("multiple memories"));
+        }
+        let value = self.pop();
+        let p = self.memory_address(memarg.offset, size)?;
+        f(&mut self.builder, value, p);
+        Ok(())
+    }
+
+    /// A call of function `func_index` or through a table: the arguments go to the call slots,
+    /// `call` makes the call and returns its status, and the results come back from the slots.
+    fn call_through_slots(&mut self, sig: &FuncSig, call: impl FnOnce(&mut Self, Value) -> Value) {
+        let args = self.pop_n(sig.params.len());
+        let slots = self.builder.ins().stack_addr(self.ptr, self.call_slots, 0);
+        for (i, v) in args.iter().enumerate() {
+            self.store_slot(slots, i, *v);
+        }
+        let status = call(self, slots);
+        self.fail_if(status, None, true);
+        self.reload_memory();
+        for (i, ty) in sig.results.iter().enumerate() {
+            let v = self
+                .builder
+                .ins()
+                .load(clif_type(*ty), Self::flags(), slots, (i * 8) as i32);
+            self.push(v);
+        }
+    }
+
+    fn func_sig(&self, func_index: u32) -> Result<FuncSig, CompileError> {
+        self.module
+            .func_types
+            .get(func_index as usize)
+            .and_then(|t| self.module.types.get(*t as usize))
+            .cloned()
+            .flatten()
+            .ok_or_else(|| unsupported("a call of a function with a non-numeric signature"))
+    }
+
+    fn global_pointer(&mut self, index: u32) -> Result<(Value, Type), CompileError> {
+        let ty = self
+            .module
+            .globals
+            .get(index as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| unsupported("a non-numeric global"))?;
+        let table = self.load_ctx(self.ptr, self.layout.globals);
+        let at = (index as usize * self.ptr.bytes() as usize) as i32;
+        let p = self.builder.ins().load(self.ptr, Self::flags(), table, at);
+        Ok((p, clif_type(ty)))
+    }
+
+    fn translate_operator(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        if !self.reachable {
+            return self.translate_unreachable(op);
+        }
+        use Operator as O;
+        match op {
+            O::Nop => {}
+            O::Unreachable => self.trap(TrapCode::Unreachable),
+            O::Drop => {
+                self.pop();
+            }
+            O::Select | O::TypedSelect { .. } => {
+                if let O::TypedSelect { ty } = op {
+                    val_type(*ty)?;
+                }
+                let c = self.pop();
+                let (a, b) = self.pop2();
+                let r = self.builder.ins().select(c, a, b);
+                self.push(r);
+            }
+            O::Block { blockty } => {
+                let sig = self.block_sig(*blockty)?;
+                let next = self.new_block_with(&sig.results);
+                self.control.push(Frame {
+                    kind: FrameKind::Block,
+                    next,
+                    height: self.stack.len() - sig.params.len(),
+                    n_params: sig.params.len(),
+                    n_results: sig.results.len(),
+                });
+            }
+            O::Loop { blockty } => {
+                let sig = self.block_sig(*blockty)?;
+                let header = self.new_block_with(&sig.params);
+                let next = self.new_block_with(&sig.results);
+                let params = self.pop_n(sig.params.len());
+                self.builder.ins().jump(header, &Self::jump_args(&params));
+                self.builder.switch_to_block(header);
+                let params = self.builder.block_params(header).to_vec();
+                let height = self.stack.len();
+                self.stack.extend(params);
+                self.control.push(Frame {
+                    kind: FrameKind::Loop { header },
+                    next,
+                    height,
+                    n_params: sig.params.len(),
+                    n_results: sig.results.len(),
+                });
+            }
+            O::If { blockty } => {
+                let sig = self.block_sig(*blockty)?;
+                let cond = self.pop();
+                let then_block = self.new_block_with(&sig.params);
+                let else_block = self.new_block_with(&sig.params);
+                let next = self.new_block_with(&sig.results);
+                let params = self.pop_n(sig.params.len());
+                let args = Self::jump_args(&params);
+                self.builder
+                    .ins()
+                    .brif(cond, then_block, &args, else_block, &args);
+                self.builder.switch_to_block(then_block);
+                let height = self.stack.len();
+                let params = self.builder.block_params(then_block).to_vec();
+                self.stack.extend(params);
+                self.control.push(Frame {
+                    kind: FrameKind::If {
+                        else_block,
+                        has_else: false,
+                    },
+                    next,
+                    height,
+                    n_params: sig.params.len(),
+                    n_results: sig.results.len(),
+                });
+            }
+            O::Else => self.translate_else(),
+            O::End => self.translate_end(),
+            O::Br { relative_depth } => {
+                let (target, n) = self.branch_target(*relative_depth);
+                let args = self.peek_n(n);
+                self.builder.ins().jump(target, &Self::jump_args(&args));
+                self.reachable = false;
+            }
+            O::BrIf { relative_depth } => {
+                let cond = self.pop();
+                let (target, n) = self.branch_target(*relative_depth);
+                let args = self.peek_n(n);
+                let next = self.builder.create_block();
+                self.builder
+                    .ins()
+                    .brif(cond, target, &Self::jump_args(&args), next, &[]);
+                self.builder.switch_to_block(next);
+            }
+            O::BrTable { targets } => {
+                let index = self.pop();
+                let default = targets.default();
+                let depths = targets
+                    .targets()
+                    .collect::<Result<Vec<u32>, _>>()
+                    .map_err(CompileError::Read)?;
+                // Branches that carry values go through an edge block each (one per depth).
+                let mut edges: std::collections::HashMap<u32, ir::Block> = Default::default();
+                let mut block_of = |this: &mut Self, depth: u32| -> ir::Block {
+                    let (target, n) = this.branch_target(depth);
+                    if n == 0 {
+                        return target;
+                    }
+                    *edges
+                        .entry(depth)
+                        .or_insert_with(|| this.builder.create_block())
+                };
+                let default_block = block_of(self, default);
+                let blocks: Vec<ir::Block> = depths.iter().map(|d| block_of(self, *d)).collect();
+                let default_call = self.builder.func.dfg.block_call(default_block, &[]);
+                let calls: Vec<ir::BlockCall> = blocks
+                    .iter()
+                    .map(|b| self.builder.func.dfg.block_call(*b, &[]))
+                    .collect();
+                let table = self
+                    .builder
+                    .create_jump_table(JumpTableData::new(default_call, &calls));
+                self.builder.ins().br_table(index, table);
+                let mut edge_list: Vec<(u32, ir::Block)> = edges.into_iter().collect();
+                edge_list.sort_by_key(|(d, _)| *d);
+                for (depth, edge) in edge_list {
+                    self.builder.switch_to_block(edge);
+                    let (target, n) = self.branch_target(depth);
+                    let args = self.peek_n(n);
+                    self.builder.ins().jump(target, &Self::jump_args(&args));
+                }
+                self.reachable = false;
+            }
+            O::Return => {
+                let (target, n) = (self.control[0].next, self.control[0].n_results);
+                let args = self.peek_n(n);
+                self.builder.ins().jump(target, &Self::jump_args(&args));
+                self.reachable = false;
+            }
+            O::Call { function_index } => {
+                let sig = self.func_sig(*function_index)?;
+                let index = *function_index;
+                self.call_through_slots(&sig, |this, slots| {
+                    let ptr_size = this.ptr.bytes() as i32;
+                    let table = this.load_ctx(this.ptr, this.layout.funcs);
+                    let code = this.builder.ins().load(
+                        this.ptr,
+                        Self::flags(),
+                        table,
+                        index as i32 * ptr_size,
+                    );
+                    let sig_ref = this.wasm_sig();
+                    let index = this.builder.ins().iconst(types::I32, index as i64);
+                    let call = this.builder.ins().call_indirect(
+                        sig_ref,
+                        code,
+                        &[this.vmctx, slots, index],
+                    );
+                    this.builder.inst_results(call)[0]
+                });
+            }
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let sig = self
+                    .module
+                    .types
+                    .get(*type_index as usize)
+                    .cloned()
+                    .flatten()
+                    .ok_or_else(|| unsupported("call_indirect of a non-numeric signature"))?;
+                if self.module.table64.get(*table_index as usize) != Some(&false) {
+                    return Err(unsupported("call_indirect through a 64-bit table"));
+                }
+                let element = self.pop();
+                let (table, ty) = (*table_index, *type_index);
+                self.call_through_slots(&sig, |this, slots| {
+                    let table = this.builder.ins().iconst(types::I32, table as i64);
+                    let ty = this.builder.ins().iconst(types::I32, ty as i64);
+                    this.call_libcall(Libcall::CallIndirect, &[table, ty, element, slots])
+                        .expect("call_indirect returns a status")
+                });
+            }
+            O::LocalGet { local_index } => {
+                let (var, _) = self.locals[*local_index as usize];
+                let v = self.builder.use_var(var);
+                self.push(v);
+            }
+            O::LocalSet { local_index } => {
+                let (var, _) = self.locals[*local_index as usize];
+                let v = self.pop();
+                self.builder.def_var(var, v);
+            }
+            O::LocalTee { local_index } => {
+                let (var, _) = self.locals[*local_index as usize];
+                let v = *self.stack.last().expect("validated");
+                self.builder.def_var(var, v);
+            }
+            O::GlobalGet { global_index } => {
+                let (p, ty) = self.global_pointer(*global_index)?;
+                let v = self.builder.ins().load(ty, Self::flags(), p, 0);
+                self.push(v);
+            }
+            O::GlobalSet { global_index } => {
+                let (p, _) = self.global_pointer(*global_index)?;
+                let v = self.pop();
+                // Stored as a 64-bit slot value, so the encoding's upper bytes stay zero.
+                self.store_slot(p, 0, v);
+            }
+
+            O::I32Load { memarg } => self.load(memarg, 4, |b, p| {
+                b.ins().load(types::I32, Self::flags(), p, 0)
+            })?,
+            O::I64Load { memarg } => self.load(memarg, 8, |b, p| {
+                b.ins().load(types::I64, Self::flags(), p, 0)
+            })?,
+            O::F32Load { memarg } => self.load(memarg, 4, |b, p| {
+                b.ins().load(types::F32, Self::flags(), p, 0)
+            })?,
+            O::F64Load { memarg } => self.load(memarg, 8, |b, p| {
+                b.ins().load(types::F64, Self::flags(), p, 0)
+            })?,
+            O::I32Load8S { memarg } => self.load(memarg, 1, |b, p| {
+                b.ins().sload8(types::I32, Self::flags(), p, 0)
+            })?,
+            O::I32Load8U { memarg } => self.load(memarg, 1, |b, p| {
+                b.ins().uload8(types::I32, Self::flags(), p, 0)
+            })?,
+            O::I32Load16S { memarg } => self.load(memarg, 2, |b, p| {
+                b.ins().sload16(types::I32, Self::flags(), p, 0)
+            })?,
+            O::I32Load16U { memarg } => self.load(memarg, 2, |b, p| {
+                b.ins().uload16(types::I32, Self::flags(), p, 0)
+            })?,
+            O::I64Load8S { memarg } => self.load(memarg, 1, |b, p| {
+                b.ins().sload8(types::I64, Self::flags(), p, 0)
+            })?,
+            O::I64Load8U { memarg } => self.load(memarg, 1, |b, p| {
+                b.ins().uload8(types::I64, Self::flags(), p, 0)
+            })?,
+            O::I64Load16S { memarg } => self.load(memarg, 2, |b, p| {
+                b.ins().sload16(types::I64, Self::flags(), p, 0)
+            })?,
+            O::I64Load16U { memarg } => self.load(memarg, 2, |b, p| {
+                b.ins().uload16(types::I64, Self::flags(), p, 0)
+            })?,
+            O::I64Load32S { memarg } => {
+                self.load(memarg, 4, |b, p| b.ins().sload32(Self::flags(), p, 0))?
+            }
+            O::I64Load32U { memarg } => {
+                self.load(memarg, 4, |b, p| b.ins().uload32(Self::flags(), p, 0))?
+            }
+            O::I32Store { memarg } | O::F32Store { memarg } => {
+                self.store(memarg, 4, |b, v, p| {
+                    b.ins().store(Self::flags(), v, p, 0);
+                })?
+            }
+            O::I64Store { memarg } | O::F64Store { memarg } => {
+                self.store(memarg, 8, |b, v, p| {
+                    b.ins().store(Self::flags(), v, p, 0);
+                })?
+            }
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                self.store(memarg, 1, |b, v, p| {
+                    b.ins().istore8(Self::flags(), v, p, 0);
+                })?
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                self.store(memarg, 2, |b, v, p| {
+                    b.ins().istore16(Self::flags(), v, p, 0);
+                })?
+            }
+            O::I64Store32 { memarg } => self.store(memarg, 4, |b, v, p| {
+                b.ins().istore32(Self::flags(), v, p, 0);
+            })?,
+            O::MemorySize { mem: 0 } => {
+                let Some(memory) = self.module.memory0 else {
+                    return Err(unsupported("memory.size without a compiled memory 0"));
+                };
+                let len = self.builder.use_var(self.mem_len);
+                let pages = self
+                    .builder
+                    .ins()
+                    .ushr_imm_u(len, memory.page_size_log2 as i64);
+                let pages = self.builder.ins().ireduce(types::I32, pages);
+                self.push(pages);
+            }
+            O::MemoryGrow { mem: 0 } => {
+                if self.module.memory0.is_none() {
+                    return Err(unsupported("memory.grow without a compiled memory 0"));
+                }
+                let delta = self.pop();
+                let r = self
+                    .call_libcall(Libcall::MemoryGrow, &[delta])
+                    .expect("memory.grow returns a value");
+                let failed = self.builder.ins().icmp_imm_s(IntCC::Equal, r, -2);
+                self.fail_if(failed, None, true);
+                self.reload_memory();
+                let r = self.builder.ins().ireduce(types::I32, r);
+                self.push(r);
+            }
+            O::MemoryFill { mem: 0 }
+            | O::MemoryCopy {
+                dst_mem: 0,
+                src_mem: 0,
+            } => {
+                if self.module.memory0.is_none() {
+                    return Err(unsupported("bulk memory without a compiled memory 0"));
+                }
+                let libcall = if matches!(op, O::MemoryFill { .. }) {
+                    Libcall::MemoryFill
+                } else {
+                    Libcall::MemoryCopy
+                };
+                let n = self.pop();
+                let (d, s) = self.pop2();
+                let status = self
+                    .call_libcall(libcall, &[d, s, n])
+                    .expect("bulk memory returns a status");
+                self.fail_if(status, None, true);
+                self.reload_memory();
+            }
+
+            other => return self.translate_numeric(other),
+        }
+        Ok(())
+    }
+
+    /// An operator in unreachable code: only the nesting matters, until the `else` or `end` of
+    /// the construct the unreachable code is in.
+    fn translate_unreachable(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.dead_depth += 1;
+            }
+            Operator::Else if self.dead_depth == 0 => self.translate_else(),
+            Operator::End if self.dead_depth == 0 => self.translate_end(),
+            Operator::End => self.dead_depth -= 1,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn translate_else(&mut self) {
+        let frame = self
+            .control
+            .last_mut()
+            .expect("validated: `else` in an `if`");
+        let FrameKind::If {
+            else_block,
+            has_else,
+        } = &mut frame.kind
+        else {
+            unreachable!("validated: `else` in an `if`")
+        };
+        *has_else = true;
+        let (else_block, next, height, n_results) =
+            (*else_block, frame.next, frame.height, frame.n_results);
+        if self.reachable {
+            let results = self.peek_n(n_results);
+            self.builder.ins().jump(next, &Self::jump_args(&results));
+        }
+        self.stack.truncate(height);
+        self.builder.switch_to_block(else_block);
+        let params = self.builder.block_params(else_block).to_vec();
+        self.stack.extend(params);
+        self.reachable = true;
+    }
+
+    fn translate_end(&mut self) {
+        let frame = self
+            .control
+            .pop()
+            .expect("validated: `end` closes a construct");
+        if self.reachable {
+            let results = self.peek_n(frame.n_results);
+            self.builder
+                .ins()
+                .jump(frame.next, &Self::jump_args(&results));
+        }
+        if let FrameKind::If {
+            else_block,
+            has_else: false,
+        } = frame.kind
+        {
+            // An `if` without `else` passes its parameters (its results) on when false.
+            self.builder.switch_to_block(else_block);
+            let params = self.builder.block_params(else_block).to_vec();
+            self.builder
+                .ins()
+                .jump(frame.next, &Self::jump_args(&params));
+        }
+        self.stack.truncate(frame.height);
+        self.builder.switch_to_block(frame.next);
+        let results = self.builder.block_params(frame.next).to_vec();
+        self.stack.extend(results);
+        self.reachable = true;
+    }
+}
