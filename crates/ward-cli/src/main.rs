@@ -19,6 +19,7 @@ mod run_component;
 mod snapshots;
 mod wasi_options;
 mod wast;
+mod wave;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
