@@ -117,7 +117,8 @@ enum ConfigCommand {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Call this exported function instead of `_start`; ARGS are its parameters.
+    /// Call this exported function instead of `_start`; ARGS are its parameters. For a component:
+    /// `NAME(ARGS)`, with the arguments in WAVE.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
     /// The guest's argv[0] (default: MODULE as given).

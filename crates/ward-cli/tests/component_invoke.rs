@@ -214,3 +214,18 @@ fn arguments_after_the_component_are_refused() {
         "error: a component's --invoke takes its arguments in the call, as in --invoke 'add(1, 2)', not after the component\n"
     );
 }
+
+#[test]
+fn a_wasi_command_export_is_called_with_the_wasi_host() {
+    // The Rust wasip2 tour's `wasi:cli/run` `run`, found by its own name: with no command in its
+    // argv it writes an error to stderr and returns `err`, which is printed (exit 0, as Wasmtime).
+    let out = ward(&[
+        "run",
+        "--invoke",
+        "run()",
+        &repo("tests/programs/wasip2/p2_tour.wasm"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "err\n");
+    assert_eq!(stderr(&out), "Error: \"unknown command \\\"\\\"\"\n");
+}
