@@ -1,6 +1,7 @@
 //! `ward run` of a component: recognising one by its header, and running a `wasi:cli/command`
 //! component with the WASI 0.2 host (`ward_wasi::p2`) in the same sandbox, limits and store as a
-//! module's run. Called by `run.rs`.
+//! module's run, or with `--invoke 'name(args)'` calling one exported function with WAVE values
+//! (`wave.rs`). Called by `run.rs`.
 
 use std::time::Instant;
 
