@@ -20,6 +20,7 @@ mod run_component;
 mod snapshots;
 mod wasi_options;
 mod wast;
+mod wave;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -117,7 +118,8 @@ enum ConfigCommand {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Call this exported function instead of `_start`; ARGS are its parameters.
+    /// Call this exported function instead of `_start`; ARGS are its parameters. For a component:
+    /// `NAME(ARGS)`, with the arguments in WAVE.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
     /// The guest's argv[0] (default: MODULE as given).

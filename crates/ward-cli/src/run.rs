@@ -171,7 +171,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
             };
             let fuel = limits.fuel.or(meter_fuel_for_clock.then_some(u64::MAX));
             run_component::execute(
-                &engine, &binary, &shown, host, &limits, fuel, deadline, &mut end,
+                &engine,
+                &binary,
+                &shown,
+                args.invoke.as_deref(),
+                host,
+                &limits,
+                fuel,
+                deadline,
+                &mut end,
             )
         }
         Some(module) => execute(
