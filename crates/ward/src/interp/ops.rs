@@ -18,6 +18,7 @@ use super::stack::{Current, Frame};
 use super::translate::CompiledFunc;
 use crate::handle::ExnRef;
 use crate::runtime::gc::ObjectKind;
+use crate::runtime::memory::range_in;
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::trap::TrapKind;
 use crate::types::slot_count;
@@ -152,17 +153,6 @@ fn effective(addr: u64, offset: u64, size: u64, len: u64) -> Option<usize> {
     let end = start.checked_add(size)?;
     if end <= len {
         Some(start as usize)
-    } else {
-        None
-    }
-}
-
-/// Checks that `[start, start + len)` lies within `size`; returns the range as `usize`s.
-#[inline]
-fn range_in(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
-    let end = start.checked_add(len)?;
-    if end <= size {
-        Some(start as usize..end as usize)
     } else {
         None
     }

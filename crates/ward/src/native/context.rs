@@ -19,6 +19,7 @@ use super::abi::{FailureState, NativeFn, VmContext};
 use crate::Error;
 use crate::interp::exec;
 use crate::interp::host::Embedder;
+use crate::runtime::memory::range_in;
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::trap::{FrameInfo, TrapKind, WasmBacktrace};
 
@@ -421,12 +422,6 @@ unsafe extern "C" fn memory_grow_libcall<E: Embedder>(ctx: *mut VmContext, delta
     }
 }
 
-/// The range `start..start + len` if it lies in `size` bytes.
-fn range_in(start: u32, len: u32, size: u64) -> Option<std::ops::Range<usize>> {
-    let end = start as u64 + len as u64;
-    (end <= size).then_some(start as usize..end as usize)
-}
-
 /// `Libcall::MemoryFill` of memory 0.
 ///
 /// # Safety
@@ -443,7 +438,7 @@ unsafe extern "C" fn memory_fill_libcall<E: Embedder>(
             let inner = store.inner();
             let m = inner.instances[ctx.instance as usize].memories[0];
             let memory = &mut inner.memories[m as usize];
-            match range_in(dst, len, memory.size_bytes()) {
+            match range_in(dst.into(), len.into(), memory.size_bytes()) {
                 Some(range) => {
                     memory.data_mut()[range].fill(value as u8);
                     0
@@ -474,7 +469,10 @@ unsafe extern "C" fn memory_copy_libcall<E: Embedder>(
             let m = inner.instances[ctx.instance as usize].memories[0];
             let memory = &mut inner.memories[m as usize];
             let size = memory.size_bytes();
-            match (range_in(dst, len, size), range_in(src, len, size)) {
+            match (
+                range_in(dst.into(), len.into(), size),
+                range_in(src.into(), len.into(), size),
+            ) {
                 (Some(d), Some(s)) => {
                     memory.data_mut().copy_within(s, d.start);
                     0

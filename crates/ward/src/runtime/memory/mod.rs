@@ -21,6 +21,18 @@ use crate::reservation::{MemoryPool, MemoryReservation, host_page_size};
 use crate::types::MemoryType;
 use crate::{Error, Result};
 
+/// Checks that `[start, start + len)` lies within `size` bytes; returns the range as `usize`s.
+/// Every bulk memory operation (interpreter and compiled code) bounds its access with this.
+#[inline]
+pub(crate) fn range_in(start: u64, len: u64, size: u64) -> Option<Range<usize>> {
+    let end = start.checked_add(len)?;
+    if end <= size {
+        Some(start as usize..end as usize)
+    } else {
+        None
+    }
+}
+
 /// The most bytes a memory of type `ty` may have whatever its declared maximum: 4 GiB for a 32-bit
 /// memory and 256 TiB (ward's limit, what 48-bit virtual addresses allow) for a 64-bit one, in whole
 /// pages. The page count must also fit the index type, so a 32-bit memory of 1-byte pages ends at
