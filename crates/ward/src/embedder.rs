@@ -87,12 +87,14 @@ unsafe fn call_host<T>(
         unreachable!("call_host on a Wasm function")
     };
     let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
-    if n_params > INLINE_HOST_VALUES || n_results > INLINE_HOST_VALUES {
+    // The references decoded for the host are rooted for this call only: once it returns, its
+    // results are in the slots (roots of the caller's activation).
+    let roots = store.inner.host_roots_mark();
+    let outcome = if n_params > INLINE_HOST_VALUES || n_results > INLINE_HOST_VALUES {
         // SAFETY: the caller's contract is the callee's.
-        return unsafe { call_host_large(store, func, slots, width, instance) };
-    }
-    // Most host functions take few values: smaller buffers are cheaper to initialise.
-    if n_params <= 4 && n_results <= 4 {
+        unsafe { call_host_large(store, func, slots, width, instance) }
+    } else if n_params <= 4 && n_results <= 4 {
+        // Most host functions take few values: smaller buffers are cheaper to initialise.
         // SAFETY: as above.
         unsafe { call_host_inline::<T, 4>(store, func, index, slots, width, instance) }
     } else {
@@ -100,7 +102,9 @@ unsafe fn call_host<T>(
         unsafe {
             call_host_inline::<T, INLINE_HOST_VALUES>(store, func, index, slots, width, instance)
         }
-    }
+    };
+    store.inner.release_host_roots(roots);
+    outcome
 }
 
 /// [`call_host`] with `N`-value buffers for the parameters and results of host function `index`
@@ -117,8 +121,6 @@ unsafe fn call_host_inline<T, const N: usize>(
     width: usize,
     instance: Option<u32>,
 ) -> Result<()> {
-    // The references decoded for the host below are rooted for this call only.
-    let roots = store.inner.host_roots_mark();
     let entity = &store.inner.funcs[func as usize];
     let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
     // SAFETY: the caller's contract; the slice ends before the host runs.
@@ -142,7 +144,7 @@ unsafe fn call_host_inline<T, const N: usize>(
     // lives until the store is dropped, which cannot happen while this call borrows the store.
     // Calling through the pointer instead of a clone of the `Arc` saves two atomic operations
     // per host call.
-    let returned = unsafe {
+    unsafe {
         (*host)(
             Caller {
                 store: &mut *store,
@@ -151,15 +153,11 @@ unsafe fn call_host_inline<T, const N: usize>(
             &params[..n_params],
             &mut results[..n_results],
         )
-    };
+    }?;
     let sig = &store.inner.funcs[func as usize].sig;
     // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
     let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
-    let written = returned
-        .and_then(|()| write_results(&store.inner, &results[..n_results], sig.results(), slots));
-    // The results are in the slots now (roots of the caller's activation).
-    store.inner.release_host_roots(roots);
-    written
+    write_results(&store.inner, &results[..n_results], sig.results(), slots)
 }
 
 /// `call_host` for signatures too wide for its inline buffers.
@@ -179,7 +177,6 @@ unsafe fn call_host_large<T>(
     };
     let sig = entity.sig.clone();
     let host = store.hosts[index as usize].clone();
-    let roots = store.inner.host_roots_mark();
     // SAFETY: the caller's contract; the slice ends before the host runs.
     let slots = unsafe { std::slice::from_raw_parts(slots_ptr, width) };
     let params = vals_from_slots(slots, sig.params(), &store.inner);
@@ -188,20 +185,17 @@ unsafe fn call_host_large<T>(
         .iter()
         .map(|ty| Val::default_for(*ty).unwrap_or(Val::FuncRef(None)))
         .collect();
-    let returned = host(
+    host(
         Caller {
             store: &mut *store,
             instance,
         },
         &params,
         &mut results,
-    );
+    )?;
     // SAFETY: the caller's contract; the host has returned, so nothing else uses the slots now.
     let slots = unsafe { std::slice::from_raw_parts_mut(slots_ptr, width) };
-    let written =
-        returned.and_then(|()| write_results(&store.inner, &results, sig.results(), slots));
-    store.inner.release_host_roots(roots);
-    written
+    write_results(&store.inner, &results, sig.results(), slots)
 }
 
 /// Checks a host function's `results` against its result `types` and writes them to `slots` (two
