@@ -875,6 +875,11 @@ define_instr! {
         EnterNative {},
         /// `slot[dst] = slot[src]`.
         Copy { dst: ret, src: slot },
+        /// `slot[d1] = slot[s1]`, then `slot[d2] = slot[s2]`: two adjacent copies (fused).
+        CopyPair { d1: pair_out, s1: pair, d2: pair_out, s2: pair },
+        /// `slot[dst] = (slot[a] << shift) + slot[b]` in 32 bits (fused `i32.shl` by a constant and
+        /// `i32.add`: indexing an array of elements of `1 << shift` bytes).
+        I32AddShl { shift: imm(u8), dst: ret, a: slot, b: slot },
         /// `slot[dst..dst + len] = slot[src..src + len]`, in ascending order (branch values move down
         /// the stack, `dst <= src`, so no source slot is overwritten before it is read).
         CopySpan { dst: out, src: slot, len: imm(u32) },
@@ -890,8 +895,17 @@ define_instr! {
         BrIfNez { cond: slot, target: target },
         /// Jump if `slot[cond] == 0`.
         BrIfEqz { cond: slot, target: target },
-        /// Jump to entry `min(slot[index], len)` of the `len + 1` `Br` instructions that follow.
-        BrTable { index: slot, len: imm(u32) },
+        /// Jump if `slot[a] & slot[b] != 0` (fused `i32.and` and `br_if`: a flag test).
+        BrI32AndNez { a: slot, b: slot, target: target },
+        /// Jump if `slot[a] & slot[b] == 0` (fused `i32.and` and `if`, or `br_if` on its `eqz`).
+        BrI32AndEqz { a: slot, b: slot, target: target },
+        /// Jump if `slot[a] & imm != 0` (fused `i32.and` with a mask and `br_if`).
+        BrI32AndImmNez { a: slot, imm: imm(u32), target: target },
+        /// Jump if `slot[a] & imm == 0` (fused `i32.and` with a mask and `if`).
+        BrI32AndImmEqz { a: slot, imm: imm(u32), target: target },
+        /// Jump to entry `min(slot[index] + bias, len)` (the sum in 32 bits) of the `len + 1` `Br`
+        /// instructions that follow; `bias` is the constant an `i32.add` just before added to the index.
+        BrTable { index: slot, len: imm(u32), bias: imm(u32) },
         /// Jump if the reference in `slot[src]` is null.
         BrOnNull { src: slot, target: target },
         /// Jump if the reference in `slot[src]` is not null.

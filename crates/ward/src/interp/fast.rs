@@ -1057,6 +1057,13 @@ handlers! {
     F64MulMulR { dst, a, b, c } => { f64_pair!(dst, a, b, c, |x, y, z| { let t = x * y; z * t }) }
     Unreachable {  } => { trap!(TrapKind::Unreachable) }
     Copy { dst, src } => { set!(dst, get!(src)) }
+    CopyPair { d1, s1, d2, s2 } => {
+        set!(Slot::from(d1), get!(Slot::from(s1)));
+        set!(Slot::from(d2), get!(Slot::from(s2)));
+    }
+    I32AddShl { shift, dst, a, b } => {
+        i32_bin!(dst, a, b, |x, y| (x << (shift & 31)).wrapping_add(y))
+    }
     CopySpan { dst, src, len } => {
         // Ascending: the translator emits it only with `dst <= src` (values moving down the stack).
         for i in 0..len {
@@ -1081,10 +1088,18 @@ handlers! {
             jump!(target)
         }
     }
-    BrTable { index, len } => {
-        let i = (get!(index) as u32).min(len);
-        // `len + 1` `Br` instructions follow the `BrTable` (translator invariant).
+    BrTable { index, len, bias } => {
+        let i = (get!(index) as u32).wrapping_add(bias).min(len);
+        // `len + 1` `Br` instructions follow the `BrTable` (translator invariant): jump straight
+        // to the target of entry `i` rather than dispatching the entry (one dispatch less per
+        // `br_table`, the dispatch loop of every bytecode interpreter compiled to Wasm).
         skip!(i);
+        // SAFETY: `ip` is entry `i`, an instruction of the table.
+        if let Instr::Br { target } = unsafe { *next_ip!() } {
+            // `jump!` is relative to the instruction after the branch.
+            skip!(1);
+            jump!(target)
+        }
     }
     BrOnNull { src, target } => {
         if get!(src) == 0 {
@@ -1096,6 +1111,10 @@ handlers! {
             jump!(target)
         }
     }
+    BrI32AndNez { a, b, target } => { br_cmp!(target, (get!(a) as u32 & get!(b) as u32) != 0) }
+    BrI32AndEqz { a, b, target } => { br_cmp!(target, (get!(a) as u32 & get!(b) as u32) == 0) }
+    BrI32AndImmNez { a, imm, target } => { br_cmp!(target, (get!(a) as u32 & imm) != 0) }
+    BrI32AndImmEqz { a, imm, target } => { br_cmp!(target, (get!(a) as u32 & imm) == 0) }
     BrI32Eq { a, b, target } => { br_cmp!(target, get!(a) as u32 == get!(b) as u32) }
     BrI32Ne { a, b, target } => { br_cmp!(target, get!(a) as u32 != get!(b) as u32) }
     BrI32LtS { a, b, target } => { br_cmp!(target, (get!(a) as i32) < get!(b) as i32) }

@@ -4,6 +4,7 @@
 //! | rule | pattern | fused |
 //! |---|---|---|
 //! | compare + branch | `I32LtS` (or `…Imm`, `I32Eqz`) whose result only a branch reads | `BrI32LtS` (negated for `if`) |
+//! | flag test + branch | `I32And`/`I32AndImm` whose result only a branch reads | `BrI32AndNez`, `BrI32AndImmNez` (`…Eqz` for `if`) |
 //! | add + branch | `I32Add`/`I32AddImm` then a compare-and-branch on the sum | `I32AddBr*`, `I32AddImmBr*`, `…Imm` |
 //! | load + branch | `I32Load`/`I32Load8U` then a compare-and-branch on the loaded value | `I32LoadBr*`, `I32Load8UBr*` |
 //! | address + access | `I32AddImm` computing the address of an offset-0 access | `*At` |
@@ -222,6 +223,13 @@ macro_rules! compare_branch_rules {
                     )*
                     Instr::I32Eqz { dst, src } if dst == cond => {
                         if negate { Instr::BrIfNez { cond: src, target } } else { Instr::BrIfEqz { cond: src, target } }
+                    }
+                    // A flag test: the branch on `a & b` (or `a & mask`) tests the bits directly.
+                    Instr::I32And { dst, a, b } if dst == cond => {
+                        if negate { Instr::BrI32AndEqz { a, b, target } } else { Instr::BrI32AndNez { a, b, target } }
+                    }
+                    Instr::I32AndImm { dst, a, imm } if dst == cond => {
+                        if negate { Instr::BrI32AndImmEqz { a, imm, target } } else { Instr::BrI32AndImmNez { a, imm, target } }
                     }
                     _ => return None,
                 })

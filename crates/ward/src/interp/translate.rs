@@ -696,9 +696,31 @@ impl<'a, 'e> Translator<'a, 'e> {
     fn emit_copy(&mut self, dst: Slot, src: Slot, wide: bool) {
         if wide {
             self.emit(Instr::Copy2 { dst, src });
+        } else if let Some(pair) = self.fuse_copy_pair(dst, src) {
+            let at = self.code.len() - 1;
+            self.code[at] = pair;
         } else {
             self.emit(Instr::Copy { dst, src });
         }
+    }
+
+    /// Copy-pair fusion: a copy right after another one (no label between, all four slots below
+    /// 65,536) joins it in one `CopyPair`, which does the two in order. Moving a block's results
+    /// and a call's arguments into place are runs of copies.
+    fn fuse_copy_pair(&self, d2: Slot, s2: Slot) -> Option<Instr> {
+        let prev = self.code.len().checked_sub(1)?;
+        if prev < self.label_at {
+            return None;
+        }
+        let Instr::Copy { dst: d1, src: s1 } = self.code[prev] else {
+            return None;
+        };
+        Some(Instr::CopyPair {
+            d1: d1.try_into().ok()?,
+            s1: s1.try_into().ok()?,
+            d2: d2.try_into().ok()?,
+            s2: s2.try_into().ok()?,
+        })
     }
 
     fn emit_const(&mut self, dst: Slot, value: u64) {
@@ -779,9 +801,16 @@ impl<'a, 'e> Translator<'a, 'e> {
             let imm = if negate { value.wrapping_neg() } else { value };
             if !is_64 || imm as i64 == imm as i32 as i64 {
                 self.pop_entry();
+                let a_is_temp = self.operand(self.height() - 1) == Operand::Temp;
                 let a = self.pop_slot();
                 let dst = self.push_temp();
-                self.emit_result(make_imm(dst, a, imm as u32));
+                let instr = make_imm(dst, a, imm as u32);
+                let instr = if a_is_temp {
+                    self.fold_add_imm(instr)
+                } else {
+                    instr
+                };
+                self.emit_result(instr);
                 return;
             }
         }
@@ -795,7 +824,68 @@ impl<'a, 'e> Translator<'a, 'e> {
         let a = self.pop_slot();
         let dst = self.push_temp();
         let instr = self.fuse_f64_pair(make(dst, a, b), a_is_temp, b_is_temp);
+        let instr = self.fuse_add_shl(instr, a_is_temp, b_is_temp);
         self.emit_result(instr);
+    }
+
+    /// Constant folding of `(x + c1) + c2`: an `I32AddImm` on the temporary the `I32AddImm` just
+    /// before wrote becomes one `I32AddImm` of `c1 + c2` (addition modulo 2^32 is associative).
+    fn fold_add_imm(&mut self, second: Instr) -> Instr {
+        let Instr::I32AddImm { dst, a: t, imm: c2 } = second else {
+            return second;
+        };
+        let Some(at) = self.adjacent_result() else {
+            return second;
+        };
+        let Instr::I32AddImm {
+            dst: t1,
+            a,
+            imm: c1,
+        } = self.code[at]
+        else {
+            return second;
+        };
+        if t1 != t {
+            return second;
+        }
+        self.code.pop();
+        self.offsets.pop();
+        self.last_result = None;
+        Instr::I32AddImm {
+            dst,
+            a,
+            imm: c1.wrapping_add(c2),
+        }
+    }
+
+    /// Scaled-index fusion: an `i32.add` one of whose operands is a temporary the `I32ShlImm` just
+    /// before computed becomes one `I32AddShl` (`base + (index << k)`, array indexing).
+    fn fuse_add_shl(&mut self, add: Instr, a_is_temp: bool, b_is_temp: bool) -> Instr {
+        let Instr::I32Add { dst, a, b } = add else {
+            return add;
+        };
+        let Some(at) = self.adjacent_result() else {
+            return add;
+        };
+        let Instr::I32ShlImm { dst: t, a: x, imm } = self.code[at] else {
+            return add;
+        };
+        let other = if a_is_temp && a == t && b != t {
+            b
+        } else if b_is_temp && b == t && a != t {
+            a
+        } else {
+            return add;
+        };
+        self.code.pop();
+        self.offsets.pop();
+        self.last_result = None;
+        Instr::I32AddShl {
+            dst,
+            a: x,
+            b: other,
+            shift: (imm & 31) as u8,
+        }
     }
 
     /// Pair fusion: when one operand of an `f64` add, sub or mul (`second`) is a temporary just
@@ -1232,10 +1322,26 @@ impl<'a, 'e> Translator<'a, 'e> {
             depths.push(depth.map_err(Error::invalid)?);
         }
         depths.push(targets.default());
+        let before = self.code.len();
         self.prepare_wide_branch(targets.default(), 0);
+        // An index computed as `x + c` just before (a dispatch loop's `opcode - first`) becomes the
+        // table's bias, unless moves for the branch came in between (they may overwrite `x`).
+        let (index, bias) = match self.adjacent_result() {
+            Some(at) if self.code.len() == before => match self.code[at] {
+                Instr::I32AddImm { dst, a, imm } if dst == index => {
+                    self.code.pop();
+                    self.offsets.pop();
+                    self.last_result = None;
+                    (a, imm)
+                }
+                _ => (index, 0),
+            },
+            _ => (index, 0),
+        };
         self.emit(Instr::BrTable {
             index,
             len: targets.len(),
+            bias,
         });
         let table_start = self.code.len();
         // One stub per distinct target depth, shared by all the entries that go there: the code is

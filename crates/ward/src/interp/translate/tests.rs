@@ -121,6 +121,47 @@ fn compare_and_branch_fuse() {
 }
 
 #[test]
+fn a_flag_test_fuses_with_its_branch() {
+    // `br_if` on `a & mask`: jump when a bit is set.
+    let wat = func("(block (br_if 0 (i32.and (local.get $a) (i32.const 4)))) (i32.const 0)");
+    let code = self::code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::BrI32AndImmNez {
+                a: Slot(0),
+                imm: 4,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // `if` on `a & b` jumps over its body when no bit is common.
+    let wat = func(
+        "(if (i32.and (local.get $a) (local.get $b)) (then (local.set $i (i32.const 1)))) (local.get $i)",
+    );
+    let code = self::code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::BrI32AndEqz {
+                a: Slot(0),
+                b: Slot(1),
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // A mask whose result is also kept stays an `I32AndImm` followed by a plain branch.
+    let wat = func(
+        "(block (br_if 0 (local.tee $i (i32.and (local.get $a) (i32.const 4))))) (local.get $i)",
+    );
+    let names = names(&wat);
+    assert!(names.contains(&"I32AndImm"), "{names:?}");
+    assert!(!names.contains(&"BrI32AndImmNez"), "{names:?}");
+}
+
+#[test]
 fn float_comparisons_do_not_fuse_with_a_negated_branch() {
     // `!(a < b)` is not `a >= b` when either is NaN: the comparison stays, the branch tests it.
     let wat = "(module (func (param f64 f64) (result i32)
@@ -396,4 +437,114 @@ fn every_instruction_has_a_name_and_disassembles() {
             "{expected} missing from {names:?}"
         );
     }
+}
+
+#[test]
+fn a_biased_table_index_fuses_into_the_br_table() {
+    // `br_table (x - 2)`: the subtraction becomes the table's bias.
+    let wat = func(
+        "(block (block (block (br_table 0 1 2 (i32.sub (local.get $a) (i32.const 2)))))) (i32.const 0)",
+    );
+    let code = self::code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::BrTable {
+                index: Slot(0),
+                len: 2,
+                bias: 0xffff_fffe
+            }
+        ),
+        "{code:?}"
+    );
+    // An index kept in a local as well is computed, and the table has no bias.
+    let wat = func(
+        "(block (block (block (br_table 0 1 2 (local.tee $i (i32.sub (local.get $a) (i32.const 2))))))) (i32.const 0)",
+    );
+    let code = self::code(&wat);
+    assert!(
+        code.iter()
+            .any(|i| matches!(i, Instr::BrTable { bias: 0, .. })),
+        "{code:?}"
+    );
+}
+
+#[test]
+fn adjacent_copies_fuse_into_a_pair() {
+    // Two locals set from two others: two copies, one instruction.
+    let wat = "(module (func (param i32 i32) (result i32) (local i32 i32)
+        (local.set 2 (local.get 0)) (local.set 3 (local.get 1)) (i32.add (local.get 2) (local.get 3))))";
+    let code = code(wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::CopyPair {
+                d1: 2,
+                s1: 0,
+                d2: 3,
+                s2: 1
+            }
+        ),
+        "{code:?}"
+    );
+    // A copy at a loop head (a label) does not join the copy before it.
+    let wat = "(module (func (param i32 i32) (result i32) (local i32 i32)
+        (local.set 2 (local.get 0)) (loop (local.set 3 (local.get 1)) (br_if 0 (local.get 3))) (local.get 2)))";
+    let names = names(wat);
+    assert!(!names.contains(&"CopyPair"), "{names:?}");
+}
+
+#[test]
+fn constant_additions_fold() {
+    let code = code(&func(
+        "(i32.add (i32.add (local.get $a) (i32.const 16)) (i32.const -4))",
+    ));
+    assert!(
+        matches!(
+            code[0],
+            Instr::I32AddImm {
+                a: Slot(0),
+                imm: 12,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // The inner sum is kept in a local: both additions stay.
+    let names = names(&func(
+        "(i32.add (local.tee $i (i32.add (local.get $a) (i32.const 16))) (i32.const -4))",
+    ));
+    assert_eq!(
+        names.iter().filter(|n| **n == "I32AddImm").count(),
+        2,
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_scaled_index_fuses_with_its_addition() {
+    for body in [
+        "(i32.add (local.get $b) (i32.shl (local.get $a) (i32.const 3)))",
+        "(i32.add (i32.shl (local.get $a) (i32.const 3)) (local.get $b))",
+    ] {
+        let code = code(&func(body));
+        assert!(
+            matches!(
+                code[0],
+                Instr::I32AddShl {
+                    a: Slot(0),
+                    b: Slot(1),
+                    shift: 3,
+                    ..
+                }
+            ),
+            "{body}: {code:?}"
+        );
+    }
+    // A shift whose result is kept too stays a shift.
+    let names = names(&func(
+        "(i32.add (local.get $b) (local.tee $i (i32.shl (local.get $a) (i32.const 3))))",
+    ));
+    assert!(names.contains(&"I32ShlImm"), "{names:?}");
+    assert!(!names.contains(&"I32AddShl"), "{names:?}");
 }

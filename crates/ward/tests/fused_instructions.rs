@@ -1,0 +1,126 @@
+//! The interpreter's fused instructions compute what the Wasm operators they replace compute: each
+//! function below is written so that the translator fuses it (see `interp::translate::tests`), and
+//! its results over edge-case inputs are checked against the operators' definitions in Rust.
+
+use ward::{Engine, Instance, Linker, Module, Store};
+
+const WAT: &str = r#"
+(module
+  (memory 1)
+  ;; br_table on `x - 2` (the subtraction becomes the table's bias)
+  (func (export "table") (param $x i32) (result i32)
+    (block (block (block (block
+      (br_table 0 1 2 3 (i32.sub (local.get $x) (i32.const 2))))
+      (return (i32.const 10)))
+      (return (i32.const 11)))
+      (return (i32.const 12)))
+    (i32.const 13))
+  ;; two copies in a row, the second reading what the first wrote
+  (func (export "copies") (param $a i32) (param $b i32) (result i32) (local $c i32) (local $d i32)
+    (local.set $c (local.get $a))
+    (local.set $d (local.get $c))
+    (local.set $a (local.get $b))
+    (local.set $b (local.get $d))
+    (i32.sub (i32.mul (local.get $a) (i32.const 1000)) (local.get $b)))
+  ;; (x + c1) + c2
+  (func (export "adds") (param $x i32) (result i32)
+    (i32.add (i32.add (local.get $x) (i32.const 0x7fffffff)) (i32.const 5)))
+  ;; base + (i << k), in both operand orders
+  (func (export "index_left") (param $base i32) (param $i i32) (result i32)
+    (i32.add (i32.shl (local.get $i) (i32.const 35)) (local.get $base)))
+  (func (export "index_right") (param $base i32) (param $i i32) (result i32)
+    (i32.add (local.get $base) (i32.shl (local.get $i) (i32.const 2))))
+  ;; br_if on a mask, and if on `a & b`
+  (func (export "flag") (param $x i32) (result i32)
+    (block (br_if 0 (i32.and (local.get $x) (i32.const 0x80000004))) (return (i32.const 0)))
+    (i32.const 1))
+  (func (export "common") (param $a i32) (param $b i32) (result i32)
+    (if (result i32) (i32.and (local.get $a) (local.get $b)) (then (i32.const 1)) (else (i32.const 0))))
+)
+"#;
+
+fn instance() -> (Store<()>, Instance) {
+    let engine = Engine::default();
+    let module = Module::new(&engine, WAT).expect("test module compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    (store, instance)
+}
+
+const EDGES: [i32; 12] = [0, 1, 2, 3, 4, 5, 6, -1, -2, i32::MAX, i32::MIN, 0x1234_5678];
+
+#[test]
+fn a_biased_br_table_picks_the_entry_of_the_wrapped_index() {
+    let (mut store, instance) = instance();
+    let f = instance
+        .get_typed_func::<i32, i32>(&mut store, "table")
+        .unwrap();
+    for x in EDGES {
+        let index = (x as u32).wrapping_sub(2).min(3);
+        assert_eq!(f.call(&mut store, x).unwrap(), 10 + index as i32, "x = {x}");
+    }
+}
+
+#[test]
+fn paired_copies_run_in_order() {
+    let (mut store, instance) = instance();
+    let f = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "copies")
+        .unwrap();
+    for (a, b) in [(1, 2), (7, -3), (0, 0), (-5, 9)] {
+        assert_eq!(f.call(&mut store, (a, b)).unwrap(), b * 1000 - a);
+    }
+}
+
+#[test]
+fn folded_additions_wrap_like_two() {
+    let (mut store, instance) = instance();
+    let f = instance
+        .get_typed_func::<i32, i32>(&mut store, "adds")
+        .unwrap();
+    for x in EDGES {
+        let expected = x.wrapping_add(0x7fff_ffff).wrapping_add(5);
+        assert_eq!(f.call(&mut store, x).unwrap(), expected, "x = {x}");
+    }
+}
+
+#[test]
+fn a_scaled_index_shifts_modulo_32_and_wraps() {
+    let (mut store, instance) = instance();
+    let left = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "index_left")
+        .unwrap();
+    let right = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "index_right")
+        .unwrap();
+    for base in EDGES {
+        for i in EDGES {
+            // `i32.shl` takes its count modulo 32: 35 shifts by 3.
+            let l = (i << 3).wrapping_add(base);
+            let r = base.wrapping_add(i << 2);
+            assert_eq!(left.call(&mut store, (base, i)).unwrap(), l);
+            assert_eq!(right.call(&mut store, (base, i)).unwrap(), r);
+        }
+    }
+}
+
+#[test]
+fn flag_tests_branch_on_common_bits() {
+    let (mut store, instance) = instance();
+    let flag = instance
+        .get_typed_func::<i32, i32>(&mut store, "flag")
+        .unwrap();
+    let common = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "common")
+        .unwrap();
+    for a in EDGES {
+        let expected = (a as u32 & 0x8000_0004 != 0) as i32;
+        assert_eq!(flag.call(&mut store, a).unwrap(), expected, "a = {a}");
+        for b in EDGES {
+            let expected = (a & b != 0) as i32;
+            assert_eq!(common.call(&mut store, (a, b)).unwrap(), expected);
+        }
+    }
+}
