@@ -124,3 +124,71 @@ fn flag_tests_branch_on_common_bits() {
         }
     }
 }
+
+const HI_WAT: &str = r#"
+(module
+  (func (export "lt") (param i64) (result i32) (i64.lt_u (local.get 0) (i64.const 0xfffffff700000000)))
+  (func (export "ge") (param i64) (result i32) (i64.ge_u (local.get 0) (i64.const 0x0000000300000000)))
+  (func (export "gt") (param i64) (result i32) (i64.gt_u (local.get 0) (i64.const 0x00000002ffffffff)))
+  (func (export "le") (param i64) (result i32) (i64.le_u (local.get 0) (i64.const 0xfffffffeffffffff)))
+  (func (export "eq") (param i64) (result i32) (i64.eq (local.get 0) (i64.const 0x0000000600000000)))
+  (func (export "ne") (param i64) (result i32) (i64.ne (local.get 0) (i64.const 0x0000000600000000)))
+  (func (export "and") (param i64) (result i64) (i64.and (local.get 0) (i64.const 0xffffffff00000000)))
+  (func (export "br_lt") (param i64) (result i32)
+    (block (br_if 0 (i64.lt_u (local.get 0) (i64.const 0xfffffff700000000))) (return (i32.const 0)))
+    (i32.const 1))
+  (func (export "if_eq") (param i64) (result i32)
+    (if (result i32) (i64.eq (local.get 0) (i64.const 0x0000000600000000))
+      (then (i32.const 1)) (else (i32.const 0))))
+)
+"#;
+
+#[test]
+fn high_half_constant_forms_compare_like_the_operators() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, HI_WAT).expect("compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let values: [u64; 10] = [
+        0,
+        1,
+        0x2_ffff_ffff,
+        0x3_0000_0000,
+        0x6_0000_0000,
+        0x6_0000_0001,
+        0xffff_fff6_ffff_ffff,
+        0xffff_fff7_0000_0000,
+        0xffff_fffe_ffff_ffff,
+        u64::MAX,
+    ];
+    type Check = fn(u64) -> u64;
+    let checks: [(&str, Check); 9] = [
+        ("lt", |x| (x < 0xffff_fff7_0000_0000) as u64),
+        ("ge", |x| (x >= 0x3_0000_0000) as u64),
+        ("gt", |x| (x > 0x2_ffff_ffff) as u64),
+        ("le", |x| (x <= 0xffff_fffe_ffff_ffff) as u64),
+        ("eq", |x| (x == 0x6_0000_0000) as u64),
+        ("ne", |x| (x != 0x6_0000_0000) as u64),
+        ("and", |x| x & 0xffff_ffff_0000_0000),
+        ("br_lt", |x| (x < 0xffff_fff7_0000_0000) as u64),
+        ("if_eq", |x| (x == 0x6_0000_0000) as u64),
+    ];
+    for (name, expected) in checks {
+        for x in values {
+            let got = if name == "and" {
+                let f = instance
+                    .get_typed_func::<i64, i64>(&mut store, name)
+                    .unwrap();
+                f.call(&mut store, x as i64).unwrap() as u64
+            } else {
+                let f = instance
+                    .get_typed_func::<i64, i32>(&mut store, name)
+                    .unwrap();
+                f.call(&mut store, x as i64).unwrap() as u64
+            };
+            assert_eq!(got, expected(x), "{name}({x:#x})");
+        }
+    }
+}

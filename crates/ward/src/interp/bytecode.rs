@@ -895,6 +895,25 @@ define_instr! {
         BrIfNez { cond: slot, target: target },
         /// Jump if `slot[cond] == 0`.
         BrIfEqz { cond: slot, target: target },
+        /// `slot[dst] = slot[a] <u hi << 32`: an `i64` comparison with a constant whose low half is
+        /// zero (a type tag in the high half, as NaN-boxing interpreters test), without a `Const64`.
+        I64LtUHi { dst: ret, a: slot, hi: imm(u32) },
+        /// `slot[dst] = slot[a] >=u hi << 32`.
+        I64GeUHi { dst: ret, a: slot, hi: imm(u32) },
+        /// `slot[dst] = slot[a] == hi << 32`.
+        I64EqHi { dst: ret, a: slot, hi: imm(u32) },
+        /// `slot[dst] = slot[a] != hi << 32`.
+        I64NeHi { dst: ret, a: slot, hi: imm(u32) },
+        /// `slot[dst] = slot[a] & hi << 32`.
+        I64AndHi { dst: ret, a: slot, hi: imm(u32) },
+        /// Jump if `slot[a] <u hi << 32` (fused `I64LtUHi` and branch).
+        BrI64LtUHi { a: slot, hi: imm(u32), target: target },
+        /// Jump if `slot[a] >=u hi << 32`.
+        BrI64GeUHi { a: slot, hi: imm(u32), target: target },
+        /// Jump if `slot[a] == hi << 32`.
+        BrI64EqHi { a: slot, hi: imm(u32), target: target },
+        /// Jump if `slot[a] != hi << 32`.
+        BrI64NeHi { a: slot, hi: imm(u32), target: target },
         /// Jump if `slot[a] & slot[b] != 0` (fused `i32.and` and `br_if`: a flag test).
         BrI32AndNez { a: slot, b: slot, target: target },
         /// Jump if `slot[a] & slot[b] == 0` (fused `i32.and` and `if`, or `br_if` on its `eqz`).

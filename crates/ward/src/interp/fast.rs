@@ -1111,6 +1111,15 @@ handlers! {
             jump!(target)
         }
     }
+    I64LtUHi { dst, a, hi } => { set!(dst, (get!(a) < (hi as u64) << 32) as u64) }
+    I64GeUHi { dst, a, hi } => { set!(dst, (get!(a) >= (hi as u64) << 32) as u64) }
+    I64EqHi { dst, a, hi } => { set!(dst, (get!(a) == (hi as u64) << 32) as u64) }
+    I64NeHi { dst, a, hi } => { set!(dst, (get!(a) != (hi as u64) << 32) as u64) }
+    I64AndHi { dst, a, hi } => { set!(dst, get!(a) & (hi as u64) << 32) }
+    BrI64LtUHi { a, hi, target } => { br_cmp!(target, get!(a) < (hi as u64) << 32) }
+    BrI64GeUHi { a, hi, target } => { br_cmp!(target, get!(a) >= (hi as u64) << 32) }
+    BrI64EqHi { a, hi, target } => { br_cmp!(target, get!(a) == (hi as u64) << 32) }
+    BrI64NeHi { a, hi, target } => { br_cmp!(target, get!(a) != (hi as u64) << 32) }
     BrI32AndNez { a, b, target } => { br_cmp!(target, (get!(a) as u32 & get!(b) as u32) != 0) }
     BrI32AndEqz { a, b, target } => { br_cmp!(target, (get!(a) as u32 & get!(b) as u32) == 0) }
     BrI32AndImmNez { a, imm, target } => { br_cmp!(target, (get!(a) as u32 & imm) != 0) }

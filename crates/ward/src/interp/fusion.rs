@@ -4,6 +4,7 @@
 //! | rule | pattern | fused |
 //! |---|---|---|
 //! | compare + branch | `I32LtS` (or `…Imm`, `I32Eqz`) whose result only a branch reads | `BrI32LtS` (negated for `if`) |
+//! | high-half constant + branch | `I64LtUHi`, `I64GeUHi`, `I64EqHi`, `I64NeHi` whose result only a branch reads | `BrI64LtUHi` … (negated for `if`) |
 //! | flag test + branch | `I32And`/`I32AndImm` whose result only a branch reads | `BrI32AndNez`, `BrI32AndImmNez` (`…Eqz` for `if`) |
 //! | add + branch | `I32Add`/`I32AddImm` then a compare-and-branch on the sum | `I32AddBr*`, `I32AddImmBr*`, `…Imm` |
 //! | load + branch | `I32Load`/`I32Load8U` then a compare-and-branch on the loaded value | `I32LoadBr*`, `I32Load8UBr*` |
@@ -223,6 +224,19 @@ macro_rules! compare_branch_rules {
                     )*
                     Instr::I32Eqz { dst, src } if dst == cond => {
                         if negate { Instr::BrIfNez { cond: src, target } } else { Instr::BrIfEqz { cond: src, target } }
+                    }
+                    // Comparisons with a high-half constant: the four form two negation pairs.
+                    Instr::I64LtUHi { dst, a, hi } if dst == cond => {
+                        if negate { Instr::BrI64GeUHi { a, hi, target } } else { Instr::BrI64LtUHi { a, hi, target } }
+                    }
+                    Instr::I64GeUHi { dst, a, hi } if dst == cond => {
+                        if negate { Instr::BrI64LtUHi { a, hi, target } } else { Instr::BrI64GeUHi { a, hi, target } }
+                    }
+                    Instr::I64EqHi { dst, a, hi } if dst == cond => {
+                        if negate { Instr::BrI64NeHi { a, hi, target } } else { Instr::BrI64EqHi { a, hi, target } }
+                    }
+                    Instr::I64NeHi { dst, a, hi } if dst == cond => {
+                        if negate { Instr::BrI64EqHi { a, hi, target } } else { Instr::BrI64NeHi { a, hi, target } }
                     }
                     // A flag test: the branch on `a & b` (or `a & mask`) tests the bits directly.
                     Instr::I32And { dst, a, b } if dst == cond => {

@@ -828,6 +828,54 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.emit_result(instr);
     }
 
+    /// An `i64` comparison or mask whose right operand is a constant with a zero low half (after
+    /// `x >u c` becomes `x >=u c + 1` and `x <=u c` becomes `x <u c + 1`) becomes its `…Hi` form,
+    /// which carries the high half as an immediate: one dispatch instead of a `Const64` and the
+    /// operator. NaN-boxed values (QuickJS's `JSValue`) are tested against such tags. True if it
+    /// emitted the instruction.
+    fn high_half_constant(&mut self, op: &Operator<'_>) -> bool {
+        if !matches!(
+            op,
+            Operator::I64LtU
+                | Operator::I64GeU
+                | Operator::I64Eq
+                | Operator::I64Ne
+                | Operator::I64And
+                | Operator::I64GtU
+                | Operator::I64LeU
+        ) {
+            return false;
+        }
+        // A binary operator: the validator guarantees two operands.
+        let Operand::Const(c) = self.operand(self.height() - 1) else {
+            return false;
+        };
+        type HiCtor = fn(Slot, Slot, u32) -> Instr;
+        let (make, c): (HiCtor, u64) = match op {
+            Operator::I64LtU => (|dst, a, hi| Instr::I64LtUHi { dst, a, hi }, c),
+            Operator::I64GeU => (|dst, a, hi| Instr::I64GeUHi { dst, a, hi }, c),
+            Operator::I64Eq => (|dst, a, hi| Instr::I64EqHi { dst, a, hi }, c),
+            Operator::I64Ne => (|dst, a, hi| Instr::I64NeHi { dst, a, hi }, c),
+            Operator::I64And => (|dst, a, hi| Instr::I64AndHi { dst, a, hi }, c),
+            Operator::I64GtU if c != u64::MAX => {
+                (|dst, a, hi| Instr::I64GeUHi { dst, a, hi }, c + 1)
+            }
+            Operator::I64LeU if c != u64::MAX => {
+                (|dst, a, hi| Instr::I64LtUHi { dst, a, hi }, c + 1)
+            }
+            _ => return false,
+        };
+        // Constants that fit a sign-extended immediate keep the `…Imm` forms.
+        if c as u32 != 0 || c as i64 == c as i32 as i64 {
+            return false;
+        }
+        self.pop_entry();
+        let a = self.pop_slot();
+        let dst = self.push_temp();
+        self.emit_result(make(dst, a, (c >> 32) as u32));
+        true
+    }
+
     /// Constant folding of `(x + c1) + c2`: an `I32AddImm` on the temporary the `I32AddImm` just
     /// before wrote becomes one `I32AddImm` of `c1 + c2` (addition modulo 2^32 is associative).
     fn fold_add_imm(&mut self, second: Instr) -> Instr {
@@ -2305,6 +2353,9 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// Numeric operators and memory accesses: the 1:1 mappings generated from the instruction table
     /// (`bytecode::define_instr!`), with the register-immediate and constant-store forms.
     fn translate_simple(&mut self, op: &Operator<'_>) -> Result<()> {
+        if self.high_half_constant(op) {
+            return Ok(());
+        }
         if let Some((make, make_imm, is_64)) = bytecode::binary_imm_of(op) {
             self.binary_imm(make, make_imm, is_64, false);
         } else if let Operator::I32Sub = op {

@@ -548,3 +548,45 @@ fn a_scaled_index_fuses_with_its_addition() {
     assert!(names.contains(&"I32ShlImm"), "{names:?}");
     assert!(!names.contains(&"I32AddShl"), "{names:?}");
 }
+
+#[test]
+fn high_half_constants_become_immediates() {
+    let wat = "(module (func (param i64) (result i32)
+        (block (br_if 0 (i64.lt_u (local.get 0) (i64.const 0xfffffff700000000)))) (i32.const 0)))";
+    let code = code(wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::BrI64LtUHi {
+                a: Slot(0),
+                hi: 0xffff_fff7,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // `x >u c` with `c + 1` a high-half constant is `x >=u c + 1`.
+    let wat = "(module (func (param i64) (result i64)
+        (i64.extend_i32_u (i64.gt_u (local.get 0) (i64.const 0x00000002ffffffff)))))";
+    let code = self::code(wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::I64GeUHi {
+                a: Slot(0),
+                hi: 3,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // A constant with low bits set, or one that fits an immediate, keeps the other forms.
+    let kept = names(
+        "(module (func (param i64) (result i64) (i64.and (local.get 0) (i64.const 0x100000001))))",
+    );
+    assert_eq!(kept[..2], ["Const64", "I64And"], "{kept:?}");
+    let masked = names(
+        "(module (func (param i64) (result i64) (i64.and (local.get 0) (i64.const -4294967296))))",
+    );
+    assert_eq!(masked[0], "I64AndHi", "{masked:?}");
+}
