@@ -192,3 +192,39 @@ fn high_half_constant_forms_compare_like_the_operators() {
         }
     }
 }
+
+#[test]
+fn wrapped_operands_and_scaled_loads_compute_like_the_operators() {
+    let wat = r#"(module (memory 1)
+      (data (i32.const 64) "\01\00\00\00\02\00\00\00\03\00\00\00\04\00\00\00")
+      (func (export "wrap_add") (param i64) (result i64)
+        (i64.extend_i32_u (i32.add (i32.wrap_i64 (local.get 0)) (i32.const 8))))
+      (func (export "lookup") (param i32) (result i32)
+        (i32.load offset=64 (i32.shl (local.get 0) (i32.const 2)))))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).expect("compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let wrap_add = instance
+        .get_typed_func::<i64, i64>(&mut store, "wrap_add")
+        .unwrap();
+    for x in [0i64, 7, -1, -8, i64::MAX, i64::MIN, 0x1_ffff_fff9] {
+        let expected = (x as u32).wrapping_add(8) as u64 as i64;
+        assert_eq!(wrap_add.call(&mut store, x).unwrap(), expected, "{x:#x}");
+    }
+    let lookup = instance
+        .get_typed_func::<i32, i32>(&mut store, "lookup")
+        .unwrap();
+    for i in 0..4 {
+        assert_eq!(lookup.call(&mut store, i).unwrap(), i + 1);
+    }
+    // The last word of memory, and one past it.
+    let last = (65536 - 4 - 64) / 4;
+    assert_eq!(lookup.call(&mut store, last).unwrap(), 0);
+    let trap = lookup.call(&mut store, last + 1).unwrap_err();
+    assert!(trap.to_string().contains("out of bounds"), "{trap}");
+    // `i << 2` wraps in 32 bits: 0x4000_0001 << 2 is 4, the second entry.
+    assert_eq!(lookup.call(&mut store, 0x4000_0001).unwrap(), 2);
+}

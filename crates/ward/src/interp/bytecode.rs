@@ -877,6 +877,9 @@ define_instr! {
         Copy { dst: ret, src: slot },
         /// `slot[d1] = slot[s1]`, then `slot[d2] = slot[s2]`: two adjacent copies (fused).
         CopyPair { d1: pair_out, s1: pair, d2: pair_out, s2: pair },
+        /// `i32.load` from memory 0 at `(slot[a] << shift) mod 2^32 + offset` (fused `i32.shl` by
+        /// a constant and the load: a lookup in a table of 32-bit entries, as dispatch loops do).
+        I32LoadShl { shift: imm(u8), dst: ret, a: slot, offset: imm(u32) },
         /// `slot[dst] = (slot[a] << shift) + slot[b]` in 32 bits (fused `i32.shl` by a constant and
         /// `i32.add`: indexing an array of elements of `1 << shift` bytes).
         I32AddShl { shift: imm(u8), dst: ret, a: slot, b: slot },

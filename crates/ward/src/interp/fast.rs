@@ -1178,6 +1178,15 @@ handlers! {
         }
     }
     RefIsNull { dst, src } => { un!(dst, src, |x| (x == 0) as u64) }
+    I32LoadShl { shift, dst, a, offset } => {
+        let address = ((get!(a) as u32) << (shift & 31)) as u64;
+        let Some(at) = effective(address, offset, 4, mem_len!()) else {
+            trap!(TrapKind::MemoryOutOfBounds)
+        };
+        // SAFETY: `at + 4 <= mem_len`, the committed size of memory 0 at `mem_base`.
+        let b = unsafe { std::ptr::read_unaligned(mem_base!().add(at) as *const [u8; 4]) };
+        set!(dst, u32::from_le_bytes(b) as u64)
+    }
     I32Load { dst, addr, offset } => {
         load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
     }

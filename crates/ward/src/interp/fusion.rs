@@ -1,5 +1,5 @@
 //! The fusion rules: pairs of adjacent instructions the translator replaces by one, each rule a
-//! pattern and the fused instruction, all in this file.
+//! pattern and the fused instruction. The table lists every rule; the first eight are in this file.
 //!
 //! | rule | pattern | fused |
 //! |---|---|---|
@@ -11,6 +11,18 @@
 //! | address + access | `I32AddImm` computing the address of an offset-0 access | `*At` |
 //! | `f64` pair | `f64` add/sub/mul whose result only another one reads | `F64{Op1}{Op2}{L,R}` |
 //! | `f64` op + store | `f64` add/sub/mul whose result only an `f64.store` reads | `F64{Op}Store` |
+//!
+//! | table bias | `I32AddImm` computing a `br_table` index | `BrTable` with `bias` |
+//! | copy pair | two adjacent `Copy`s | `CopyPair` |
+//! | constant sum | `I32AddImm` of an `I32AddImm`'s result | one `I32AddImm` |
+//! | scaled index | `I32ShlImm` whose result only an `i32.add` reads | `I32AddShl` |
+//! | scaled load | `I32ShlImm` computing the address of an `i32.load` | `I32LoadShl` |
+//! | wrap | `I32WrapI64` whose result only an `i32` register-immediate operator reads | the operator on the `i64` |
+//! | high-half constant | an `i64` compare or `and` with `c << 32` | `I64LtUHi`, …, `I64AndHi` |
+//!
+//! The last seven rules are small enough that their patterns live beside the
+//! translator step that applies them (`translate`: `translate_br_table`, `fuse_copy_pair`,
+//! `fold_add_imm`, `fuse_add_shl`, `fuse_address`, `skip_wrap`, `high_half_constant`).
 //!
 //! The translator (`translate`) decides *when* a rule may apply (the first instruction wrote a
 //! fresh temporary that nothing else reads, no label lies between the two); this file decides

@@ -802,7 +802,10 @@ impl<'a, 'e> Translator<'a, 'e> {
             if !is_64 || imm as i64 == imm as i32 as i64 {
                 self.pop_entry();
                 let a_is_temp = self.operand(self.height() - 1) == Operand::Temp;
-                let a = self.pop_slot();
+                let mut a = self.pop_slot();
+                if a_is_temp && !is_64 {
+                    a = self.skip_wrap(a);
+                }
                 let dst = self.push_temp();
                 let instr = make_imm(dst, a, imm as u32);
                 let instr = if a_is_temp {
@@ -874,6 +877,26 @@ impl<'a, 'e> Translator<'a, 'e> {
         let dst = self.push_temp();
         self.emit_result(make(dst, a, (c >> 32) as u32));
         true
+    }
+
+    /// The `i64` operand of an `i32.wrap_i64` that just computed temporary `t`, dropping the wrap,
+    /// for an `i32` register-immediate operator reading `t` (or `t` itself if it came otherwise).
+    /// Those operators read only the low 32 bits of their operand (`i32_imm!` in `fast`), so the
+    /// wrap does nothing for them; their result is still written zero-extended.
+    fn skip_wrap(&mut self, t: Slot) -> Slot {
+        let Some(at) = self.adjacent_result() else {
+            return t;
+        };
+        let Instr::I32WrapI64 { dst, src } = self.code[at] else {
+            return t;
+        };
+        if dst != t {
+            return t;
+        }
+        self.code.pop();
+        self.offsets.pop();
+        self.last_result = None;
+        src
     }
 
     /// Constant folding of `(x + c1) + c2`: an `I32AddImm` on the temporary the `I32AddImm` just
@@ -1003,11 +1026,34 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     /// Address fusion: when the address (a temporary at `addr`, read only by `access`) was computed
-    /// by the instruction just emitted, an `I32AddImm`, removes the add and returns the fused access.
+    /// by the instruction just emitted, an `I32AddImm` (or an `I32ShlImm` for an `i32.load`),
+    /// removes it and returns the fused access.
     fn fuse_address(&mut self, access: Instr, addr: Slot) -> Instr {
         let Some(at) = self.adjacent_result() else {
             return access;
         };
+        // A scaled index: `i32.load` at `(x << k) + offset`.
+        if let (
+            Instr::I32ShlImm { dst: t, a, imm },
+            Instr::I32Load {
+                dst,
+                addr: x,
+                offset,
+            },
+        ) = (self.code[at], access)
+            && t == addr
+            && x == addr
+        {
+            self.code.pop();
+            self.offsets.pop();
+            self.last_result = None;
+            return Instr::I32LoadShl {
+                shift: (imm & 31) as u8,
+                dst,
+                a,
+                offset,
+            };
+        }
         let Instr::I32AddImm { dst, a, imm } = self.code[at] else {
             return access;
         };

@@ -590,3 +590,50 @@ fn high_half_constants_become_immediates() {
     );
     assert_eq!(masked[0], "I64AndHi", "{masked:?}");
 }
+
+#[test]
+fn a_wrap_read_only_by_an_i32_immediate_operator_is_dropped() {
+    let wat = "(module (func (param i64) (result i32)
+        (i32.add (i32.wrap_i64 (local.get 0)) (i32.const 8))))";
+    let code = code(wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::I32AddImm {
+                a: Slot(0),
+                imm: 8,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // A wrapped value kept in a local stays wrapped (the local must hold a zero-extended i32).
+    let wat = "(module (func (param i64) (result i32) (local i32)
+        (i32.add (local.tee 1 (i32.wrap_i64 (local.get 0))) (i32.const 8))))";
+    let names = names(wat);
+    assert!(names.contains(&"I32WrapI64"), "{names:?}");
+}
+
+#[test]
+fn a_table_lookup_fuses_its_scaled_index_into_the_load() {
+    let code = code(&func(
+        "(i32.load offset=64 (i32.shl (local.get $a) (i32.const 2)))",
+    ));
+    assert!(
+        matches!(
+            code[0],
+            Instr::I32LoadShl {
+                shift: 2,
+                a: Slot(0),
+                offset: 64,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
+    // A narrower load keeps the shift.
+    let names = names(&func(
+        "(i32.load8_u offset=64 (i32.shl (local.get $a) (i32.const 2)))",
+    ));
+    assert_eq!(names[..2], ["I32ShlImm", "I32Load8U"], "{names:?}");
+}
