@@ -12,7 +12,9 @@
 //!   `layout` (sizes, alignments, flattening), `strings`, `guest` (memory and `realloc`), and
 //!   `resources` (handle tables, [`ResourceAny`]).
 //! - `typed`: typed values and calls ([`ComponentType`], [`Lift`], [`Lower`], [`TypedFunc`]), for
-//!   now converted through [`Val`].
+//!   now converted through [`Val`]; the derive macros `ComponentType`, `Lift` and `Lower` (for
+//!   records, variants and enums) and [`flags!`] come from crate `ward-component-macro`, and their
+//!   expansions call the helpers of `derived`.
 //! - `errors`: [`AbiTrap`] and the unsupported-async error.
 //!
 //! The async ABI is not supported. A component with an `async` lift or lower or an `async`
@@ -42,6 +44,7 @@ mod abi;
 mod builtins;
 mod compiled;
 mod definition;
+mod derived;
 mod errors;
 mod func;
 mod guest;
@@ -63,3 +66,10 @@ pub use resources::{HostResource, ResourceAny};
 pub use typed::{ComponentParams, ComponentResults, ComponentType, Lift, Lower, TypedFunc};
 pub use types::{FuncType, ResourceType, Type};
 pub use val::Val;
+pub use ward_component_macro::{ComponentType, Lift, Lower, flags};
+
+/// What the expansions of the derive macros and [`flags!`] call; not a stable API.
+#[doc(hidden)]
+pub mod __internal {
+    pub use super::derived::*;
+}
