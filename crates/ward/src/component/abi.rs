@@ -309,8 +309,8 @@ pub(crate) fn lower_flat(
                 out.push(core_of(*slot, raw));
             }
         }
-        (Type::Own(_), Val::Resource(r)) if r.own => out.push(i32(mem.lower_own(r)?)),
-        (Type::Borrow(_), Val::Resource(r)) => out.push(i32(mem.lower_borrow(r)?)),
+        (Type::Own(t), Val::Resource(r)) if r.own => out.push(i32(mem.lower_own(t, r)?)),
+        (Type::Borrow(t), Val::Resource(r)) => out.push(i32(mem.lower_borrow(t, r)?)),
         _ => {
             return Err(Error::Usage(format!(
                 "expected a value of type {ty}, got {v:?}"
@@ -522,12 +522,12 @@ pub(crate) fn store(
                 ))),
             }
         }
-        (Type::Own(_), Val::Resource(r)) if r.own => {
-            let handle = mem.lower_own(r)?;
+        (Type::Own(t), Val::Resource(r)) if r.own => {
+            let handle = mem.lower_own(t, r)?;
             write_bytes(mem, ptr, &handle.to_le_bytes())
         }
-        (Type::Borrow(_), Val::Resource(r)) => {
-            let handle = mem.lower_borrow(r)?;
+        (Type::Borrow(t), Val::Resource(r)) => {
+            let handle = mem.lower_borrow(t, r)?;
             write_bytes(mem, ptr, &handle.to_le_bytes())
         }
         _ => Err(Error::Usage(format!(

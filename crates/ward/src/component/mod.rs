@@ -10,7 +10,8 @@
 //!   with each instance's canonical-ABI state in `state` and its builtins made by `builtins`.
 //! - `func`: [`Func`] and its calls, through the canonical ABI: `abi` (lifting and lowering),
 //!   `layout` (sizes, alignments, flattening), `strings`, `guest` (memory and `realloc`), and
-//!   `resources` (handle tables, [`ResourceAny`]).
+//!   `resources` (handle tables, [`ResourceAny`]); typed host resources ([`Resource`],
+//!   [`ResourceTable`]) in `host_resources`.
 //! - `typed`: typed values and calls ([`ComponentType`], [`Lift`], [`Lower`], [`TypedFunc`]), for
 //!   now converted through [`Val`]; the derive macros `ComponentType`, `Lift` and `Lower` (for
 //!   records, variants and enums) and [`flags!`] come from crate `ward-component-macro`, and their
@@ -48,6 +49,7 @@ mod derived;
 mod errors;
 mod func;
 mod guest;
+mod host_resources;
 mod instance;
 mod layout;
 mod parse;
@@ -61,6 +63,7 @@ mod val;
 pub use compiled::Component;
 pub use errors::{AbiTrap, is_unsupported_async};
 pub use func::Func;
+pub use host_resources::{Resource, ResourceTable, ResourceTableError};
 pub use instance::{Instance, Linker, LinkerInstance};
 pub use resources::{HostResource, ResourceAny};
 pub use typed::{ComponentParams, ComponentResults, ComponentType, Lift, Lower, TypedFunc};
