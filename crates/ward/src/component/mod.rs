@@ -42,6 +42,8 @@
 //! ```
 
 mod abi;
+#[cfg(test)]
+mod abi_properties;
 mod builtins;
 mod compiled;
 mod definition;
