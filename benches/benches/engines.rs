@@ -121,7 +121,11 @@ fn component(c: &mut Criterion) {
     if let Some(pulley) = &pulley {
         runners.push(("pulley", component::wasmtime_echo(pulley)));
     }
-    let small = ("small", "héllo, wörld".to_string(), (0..4).collect::<Vec<u32>>());
+    let small = (
+        "small",
+        "héllo, wörld".to_string(),
+        (0..4).collect::<Vec<u32>>(),
+    );
     let large = (
         "large",
         "héllo, wörld ".repeat(80),

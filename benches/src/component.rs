@@ -33,6 +33,11 @@ pub const ECHO_COMPONENT: &str = r#"
       (realloc (core func $i "realloc")) (post-return (core func $i "reset")))))
 "#;
 
+/// The parameters of `echo`.
+type Args = (String, Vec<u32>);
+/// The result of `echo` (a one-element tuple: one result).
+type Returned = ((String, Vec<u32>),);
+
 /// One instance of the echo component, called with a string and a list.
 pub trait EchoRunner {
     /// Calls `echo(s, xs)` and returns what it returned.
@@ -41,7 +46,7 @@ pub trait EchoRunner {
 
 struct WardEcho {
     store: ward::Store<()>,
-    func: ward::component::TypedFunc<(String, Vec<u32>), ((String, Vec<u32>),)>,
+    func: ward::component::TypedFunc<Args, Returned>,
 }
 
 impl EchoRunner for WardEcho {
@@ -57,7 +62,7 @@ impl EchoRunner for WardEcho {
 
 struct WasmtimeEcho {
     store: wasmtime::Store<()>,
-    func: wasmtime::component::TypedFunc<(String, Vec<u32>), ((String, Vec<u32>),)>,
+    func: wasmtime::component::TypedFunc<Args, Returned>,
 }
 
 impl EchoRunner for WasmtimeEcho {

@@ -9,7 +9,8 @@
 //! - `instance`: [`Linker`] and [`Instance`]: instantiation replays the definitions in a store,
 //!   with each instance's canonical-ABI state in `state` and its builtins made by `builtins`.
 //! - `func`: [`Func`] and its calls, through the canonical ABI: `abi` (lifting and lowering),
-//!   `layout` (sizes, alignments, flattening), `strings`, `guest` (memory and `realloc`), and
+//!   `layout` (sizes, alignments, flattening), `strings`, `number_lists` (lists of numbers as
+//!   blocks of bytes), `guest` (memory and `realloc`), and
 //!   `resources` (handle tables, [`ResourceAny`]); typed host resources ([`Resource`],
 //!   [`ResourceTable`]) in `host_resources`.
 //! - `typed`: typed values and calls ([`ComponentType`], [`Lift`], [`Lower`], [`TypedFunc`]), for
@@ -54,6 +55,7 @@ mod guest;
 mod host_resources;
 mod instance;
 mod layout;
+mod number_lists;
 mod parse;
 mod resources;
 mod state;
