@@ -238,10 +238,10 @@ impl<T: 'static> LinkerInstance<'_, T> {
     }
 
     /// Defines the instance's export `name` as the resource type of host type `R`, whose handles
-    /// host functions take and return as [`Resource<R>`] (owned or borrowed), with destructor
-    /// `dtor` (run with the representation when a guest drops an owned handle). As in Wasmtime,
-    /// the representation is usually the index of an entry of a [`ResourceTable`](super::ResourceTable)
-    /// the store's data holds.
+    /// host functions take and return as [`Resource<R>`](super::Resource) (owned or borrowed),
+    /// with destructor `dtor` (run with the representation when a guest drops an owned handle).
+    /// As in Wasmtime, the representation is usually the index of an entry of a
+    /// [`ResourceTable`](super::ResourceTable) the store's data holds.
     ///
     /// ```
     /// use ward::component::{Component, Linker, Resource, ResourceTable};
