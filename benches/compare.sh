@@ -34,7 +34,7 @@ def fmt(ns):
 # Criterion stores group `kernel/fib` in the directory `kernel_fib`.
 groups = []
 present = sorted(os.listdir(root)) if os.path.isdir(root) else []
-for top in ("kernel", "compile", "instantiate", "hostcall"):
+for top in ("kernel", "compile", "instantiate", "hostcall", "component"):
     for name in present:
         if name == top or name.startswith(top + "_"):
             groups.append((name.replace("_", "/", 1), name))
@@ -50,13 +50,15 @@ for label, group in groups:
     r1 = t["ward"] / t["wasmi"] if t["wasmi"] else None
     r2 = t["ward"] / t["wasmtime"] if t["wasmtime"] else None
     kind = label.split("/")[0]
-    if r1 is not None:
-        logs.setdefault(kind, []).append((math.log(r1), math.log(r2) if r2 else None))
+    if r1 is not None or r2 is not None:
+        logs.setdefault(kind, []).append((math.log(r1) if r1 else None, math.log(r2) if r2 else None))
+    ratio = lambda r, width: f" {r:>{width}.2f} |" if r is not None else f" {'-':>{width}} |"
     print(f"| {label:<22} |" + "".join(f" {fmt(t[e]):>10} |" for e in engines)
-          + f" {r1:>10.2f} |" + f" {r2:>13.2f} |")
+          + ratio(r1, 10) + ratio(r2, 13))
 print()
 for kind, values in logs.items():
-    g1 = math.exp(sum(v[0] for v in values) / len(values))
+    r1 = [v[0] for v in values if v[0] is not None]
+    g1 = math.exp(sum(r1) / len(r1)) if r1 else float("nan")
     r2 = [v[1] for v in values if v[1] is not None]
     g2 = math.exp(sum(r2) / len(r2)) if r2 else float("nan")
     print(f"geomean {kind:<12} ({len(values):>2} workloads): ward/wasmi {g1:.2f}  ward/wasmtime {g2:.2f}"

@@ -1,13 +1,14 @@
 //! Criterion benchmarks: every workload through ward, wasmi, Wasmtime (Cranelift) and Pulley.
 //!
 //! Groups: `kernel/<name>` (one call of `run`), `compile/large` (validate + translate a large module),
-//! `instantiate/<name>` and `hostcall` (many tiny calls from Wasm into the host). Run through
+//! `instantiate/<name>`, `hostcall` (many tiny calls from Wasm into the host) and `component/echo-*`
+//! (host→guest component calls with a string and a `list<u32>`; ward and Wasmtime only). Run through
 //! `benches/compare.sh`, which prints the comparison table.
 
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ward_benches::{KERNELS, Peer, Ward, Wasmi, Wasmtime, module_bytes};
+use ward_benches::{KERNELS, Peer, Ward, Wasmi, Wasmtime, component, module_bytes};
 
 fn engines() -> (Ward, Wasmi, Wasmtime, Option<Wasmtime>) {
     (
@@ -109,6 +110,37 @@ fn hostcall(c: &mut Criterion) {
     group.finish();
 }
 
+/// Host→guest calls of a component function taking and returning a string and a `list<u32>`
+/// (`ward_benches::component`), small and large arguments.
+fn component(c: &mut Criterion) {
+    let (ward, _, wasmtime, pulley) = engines();
+    let mut runners = vec![
+        ("ward", component::ward_echo(&ward)),
+        ("wasmtime", component::wasmtime_echo(&wasmtime)),
+    ];
+    if let Some(pulley) = &pulley {
+        runners.push(("pulley", component::wasmtime_echo(pulley)));
+    }
+    let small = (
+        "small",
+        "héllo, wörld".to_string(),
+        (0..4).collect::<Vec<u32>>(),
+    );
+    let large = (
+        "large",
+        "héllo, wörld ".repeat(80),
+        (0..1024).collect::<Vec<u32>>(),
+    );
+    for (size, s, xs) in [small, large] {
+        let mut group = c.benchmark_group(format!("component/echo-{size}"));
+        for (name, runner) in &mut runners {
+            assert_eq!(runner.echo(&s, &xs), (s.clone(), xs.clone()), "{name} echo");
+            group.bench_function(*name, |b| b.iter(|| runner.echo(&s, &xs)));
+        }
+        group.finish();
+    }
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -116,5 +148,5 @@ fn config() -> Criterion {
         .sample_size(10)
 }
 
-criterion_group! { name = benches; config = config(); targets = kernels, compile, instantiate, hostcall }
+criterion_group! { name = benches; config = config(); targets = kernels, compile, instantiate, hostcall, component }
 criterion_main!(benches);

@@ -6,6 +6,7 @@
 use anyhow::Context;
 
 pub mod child;
+pub mod component;
 pub mod shim;
 
 /// A compute kernel: a module exporting `run(i32) -> R` and the argument to run it with.

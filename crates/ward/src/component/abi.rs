@@ -18,6 +18,7 @@ use super::guest::{
     Allocation, allocate, read_bytes, read_u32, read_uint, write_bytes, write_uint,
 };
 use super::layout::{align_to, cases, discriminant_size, flags_size, max_case_alignment};
+use super::number_lists;
 use super::strings::{load_string_from, store_string_into};
 use super::types::Type;
 use super::val::Val;
@@ -309,8 +310,8 @@ pub(crate) fn lower_flat(
                 out.push(core_of(*slot, raw));
             }
         }
-        (Type::Own(_), Val::Resource(r)) if r.own => out.push(i32(mem.lower_own(r)?)),
-        (Type::Borrow(_), Val::Resource(r)) => out.push(i32(mem.lower_borrow(r)?)),
+        (Type::Own(t), Val::Resource(r)) if r.own => out.push(i32(mem.lower_own(t, r)?)),
+        (Type::Borrow(t), Val::Resource(r)) => out.push(i32(mem.lower_borrow(t, r)?)),
         _ => {
             return Err(Error::Usage(format!(
                 "expected a value of type {ty}, got {v:?}"
@@ -331,9 +332,13 @@ fn load_list_from(
     if !ptr.is_multiple_of(elem_align) {
         return Err(trap("unaligned pointer"));
     }
-    let bytes = mem.bytes()?.len() as u64;
-    if ptr as u64 + len as u64 * elem_size as u64 > bytes {
+    let bytes = mem.bytes()?;
+    let end = ptr as u64 + len as u64 * elem_size as u64;
+    if end > bytes.len() as u64 {
         return Err(trap("list content out-of-bounds"));
+    }
+    if let Some(values) = number_lists::decode(&bytes[ptr as usize..end as usize], element) {
+        return Ok(values);
     }
     (0..len)
         .map(|i| load(mem, encoding, ptr + i * elem_size, element))
@@ -351,7 +356,12 @@ fn store_list_into(
     let total = len
         .checked_mul(elem_size)
         .ok_or_else(|| trap("list too long"))?;
+    let numbers = number_lists::encode(items, element).transpose()?;
     let ptr = allocate(mem, elem_align, total, Allocation::List)?;
+    if let Some(bytes) = numbers {
+        write_bytes(mem, ptr, &bytes)?;
+        return Ok((ptr, len));
+    }
     for (i, item) in items.iter().enumerate() {
         store(mem, encoding, item, element, ptr + i as u32 * elem_size)?;
     }
@@ -522,12 +532,12 @@ pub(crate) fn store(
                 ))),
             }
         }
-        (Type::Own(_), Val::Resource(r)) if r.own => {
-            let handle = mem.lower_own(r)?;
+        (Type::Own(t), Val::Resource(r)) if r.own => {
+            let handle = mem.lower_own(t, r)?;
             write_bytes(mem, ptr, &handle.to_le_bytes())
         }
-        (Type::Borrow(_), Val::Resource(r)) => {
-            let handle = mem.lower_borrow(r)?;
+        (Type::Borrow(t), Val::Resource(r)) => {
+            let handle = mem.lower_borrow(t, r)?;
             write_bytes(mem, ptr, &handle.to_le_bytes())
         }
         _ => Err(Error::Usage(format!(

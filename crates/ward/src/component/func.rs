@@ -177,15 +177,15 @@ impl<T> GuestMemory for StoreMemory<'_, T> {
         })
     }
 
-    fn lower_own(&self, resource: &ResourceAny) -> Result<u32> {
-        self.instance
-            .handles()
-            .insert_own(resource.ty.clone(), resource.rep)
+    fn lower_own(&self, ty: &ResourceType, resource: &ResourceAny) -> Result<u32> {
+        let rt = self.instance.resolve_resource(ty, resource)?;
+        self.instance.handles().insert_own(rt, resource.rep)
     }
 
-    fn lower_borrow(&self, resource: &ResourceAny) -> Result<u32> {
+    fn lower_borrow(&self, ty: &ResourceType, resource: &ResourceAny) -> Result<u32> {
+        let rt = self.instance.resolve_resource(ty, resource)?;
         // The instance that defines the resource type sees the representation itself.
-        if resource.ty.owner == self.instance.id {
+        if rt.owner == self.instance.id {
             return Ok(resource.rep);
         }
         let mut scopes = self.instance.scopes();
@@ -197,7 +197,7 @@ impl<T> GuestMemory for StoreMemory<'_, T> {
         drop(scopes);
         self.instance
             .handles()
-            .insert_borrow(resource.ty.clone(), resource.rep, scope)
+            .insert_borrow(rt, resource.rep, scope)
     }
 }
 
@@ -290,6 +290,64 @@ fn call_host<T: 'static>(
     Ok(result)
 }
 
+/// Whether a value of type `ty` can hold resource handles.
+fn has_resources(ty: &Type) -> bool {
+    match ty {
+        Type::Own(_) | Type::Borrow(_) => true,
+        Type::List(t) | Type::Option(t) => has_resources(t),
+        Type::Map(kv) => has_resources(&kv.0) || has_resources(&kv.1),
+        Type::Record(fields) => fields.iter().any(|(_, t)| has_resources(t)),
+        Type::Tuple(types) => types.iter().any(has_resources),
+        Type::Variant(cases) => cases
+            .iter()
+            .any(|(_, t)| t.as_ref().is_some_and(has_resources)),
+        Type::Result { ok, err } => [ok, err]
+            .into_iter()
+            .any(|t| t.as_deref().is_some_and(has_resources)),
+        _ => false,
+    }
+}
+
+/// Checks that every resource handle in `value` (of type `ty`, already checked) has the
+/// resource type `instance` expects where it sits.
+fn check_resources(instance: &InstanceState, value: &Val, ty: &Type) -> Result<()> {
+    if !has_resources(ty) {
+        return Ok(());
+    }
+    match (value, ty) {
+        (Val::Resource(r), Type::Own(t) | Type::Borrow(t)) => {
+            instance.resolve_resource(t, r).map(drop)
+        }
+        (Val::List(items), Type::List(t)) => items
+            .iter()
+            .try_for_each(|v| check_resources(instance, v, t)),
+        (Val::Map(pairs), Type::Map(kv)) => pairs.iter().try_for_each(|(k, v)| {
+            check_resources(instance, k, &kv.0)?;
+            check_resources(instance, v, &kv.1)
+        }),
+        (Val::Record(values), Type::Record(fields)) => values
+            .iter()
+            .zip(fields.iter())
+            .try_for_each(|((_, v), (_, t))| check_resources(instance, v, t)),
+        (Val::Tuple(values), Type::Tuple(types)) => values
+            .iter()
+            .zip(types.iter())
+            .try_for_each(|(v, t)| check_resources(instance, v, t)),
+        (Val::Variant(name, Some(payload)), Type::Variant(cases)) => {
+            match cases.iter().find(|(n, _)| n == name) {
+                Some((_, Some(t))) => check_resources(instance, payload, t),
+                _ => Ok(()),
+            }
+        }
+        (Val::Option(Some(v)), Type::Option(t)) => check_resources(instance, v, t),
+        (Val::Result(Ok(Some(v))), Type::Result { ok: Some(t), .. })
+        | (Val::Result(Err(Some(v))), Type::Result { err: Some(t), .. }) => {
+            check_resources(instance, v, t)
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn core_u32(value: Option<&crate::Val>) -> Result<u32> {
     match value {
         Some(crate::Val::I32(x)) => Ok(*x as u32),
@@ -358,6 +416,11 @@ impl Func {
         }
         for (value, (_, t)) in params.iter().zip(ty.params.iter()) {
             value.check(t)?;
+            if let FuncKind::Lifted { instance, .. } = &self.inner.kind {
+                // Before the call begins, so that a handle of the wrong type is the host's
+                // error and leaves the instance usable.
+                check_resources(instance, value, t)?;
+            }
         }
         if let Some(result) = self.call_values(store.as_context_mut(), params, true)? {
             results[0] = result;

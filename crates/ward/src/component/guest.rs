@@ -32,15 +32,15 @@ pub(crate) trait GuestMemory {
         let _ = (ty, handle);
         Err(unsupported_resources())
     }
-    /// Gives the instance an owned handle to `resource`.
-    fn lower_own(&self, resource: &ResourceAny) -> Result<u32> {
-        let _ = resource;
+    /// Gives the instance an owned handle to `resource`, which must be of resource type `ty`.
+    fn lower_own(&self, ty: &ResourceType, resource: &ResourceAny) -> Result<u32> {
+        let _ = (ty, resource);
         Err(unsupported_resources())
     }
     /// Gives the instance a borrowed handle to `resource` for the call (or its `rep`, if the
-    /// instance defines the resource type).
-    fn lower_borrow(&self, resource: &ResourceAny) -> Result<u32> {
-        let _ = resource;
+    /// instance defines the resource type); `resource` must be of resource type `ty`.
+    fn lower_borrow(&self, ty: &ResourceType, resource: &ResourceAny) -> Result<u32> {
+        let _ = (ty, resource);
         Err(unsupported_resources())
     }
 }

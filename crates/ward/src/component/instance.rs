@@ -18,7 +18,7 @@ use super::compiled::Component;
 use super::definition::{CanonOptions, ComponentDef, CoreSort, Definition, Sort};
 use super::errors::internal;
 use super::func::{Func, HostFunc, ResolvedOptions, lower, same_shape};
-use super::resources::{Dtor, HostDtor, HostResource, ResourceRt, fresh_id};
+use super::resources::{Dtor, HostDtor, HostResource, ResourceRt};
 use super::state::InstanceState;
 use super::typed::{ComponentParams, ComponentResults, TypedFunc};
 use super::val::Val;
@@ -232,6 +232,74 @@ impl<T: 'static> LinkerInstance<'_, T> {
     ) -> HostResource {
         let dtor: HostDtor<T> = Arc::new(dtor);
         let resource = HostResource::new(Some(Dtor::Host(Arc::new(dtor))));
+        let item = Item::Type(Some(resource.rt.clone()));
+        self.define(name, item);
+        resource
+    }
+
+    /// Defines the instance's export `name` as the resource type of host type `R`, whose handles
+    /// host functions take and return as [`Resource<R>`](super::Resource) (owned or borrowed),
+    /// with destructor `dtor` (run with the representation when a guest drops an owned handle).
+    /// As in Wasmtime, the representation is usually the index of an entry of a
+    /// [`ResourceTable`](super::ResourceTable) the store's data holds.
+    ///
+    /// ```
+    /// use ward::component::{Component, Linker, Resource, ResourceTable};
+    /// use ward::{Engine, Store};
+    ///
+    /// struct Counter(u32);
+    ///
+    /// let engine = Engine::default();
+    /// let component = Component::new(&engine, r#"
+    ///     (component
+    ///       (import "host:demo/counters" (instance $host
+    ///         (export "counter" (type $counter (sub resource)))
+    ///         (export "[constructor]counter" (func (param "start" u32) (result (own $counter))))
+    ///         (export "[method]counter.get" (func (param "self" (borrow $counter)) (result u32)))))
+    ///       (alias export $host "counter" (type $counter))
+    ///       (alias export $host "[constructor]counter" (func $new))
+    ///       (alias export $host "[method]counter.get" (func $get))
+    ///       (core func $new' (canon lower (func $new)))
+    ///       (core func $get' (canon lower (func $get)))
+    ///       (core func $drop (canon resource.drop $counter))
+    ///       (core module $m
+    ///         (import "" "new" (func $new (param i32) (result i32)))
+    ///         (import "" "get" (func $get (param i32) (result i32)))
+    ///         (import "" "drop" (func $drop (param i32)))
+    ///         (func (export "run") (result i32) (local $c i32)
+    ///           (local.set $c (call $new (i32.const 41)))
+    ///           (call $get (local.get $c))
+    ///           (call $drop (local.get $c))))
+    ///       (core instance $i (instantiate $m (with "" (instance
+    ///         (export "new" (func $new')) (export "get" (func $get')) (export "drop" (func $drop))))))
+    ///       (func (export "run") (result u32) (canon lift (core func $i "run"))))
+    /// "#)?;
+    /// let mut linker = Linker::<ResourceTable>::new(&engine);
+    /// let mut counters = linker.instance("host:demo/counters");
+    /// counters.host_resource::<Counter>("counter", |table, rep| {
+    ///     table.data_mut().delete(Resource::<Counter>::new_own(rep))?;
+    ///     Ok(())
+    /// });
+    /// counters.func_wrap("[constructor]counter", |table, (start,): (u32,)| {
+    ///     Ok((table.data_mut().push(Counter(start))?,))
+    /// });
+    /// counters.func_wrap("[method]counter.get", |table, (this,): (Resource<Counter>,)| {
+    ///     Ok((table.data().get(&this)?.0 + 1,))
+    /// });
+    /// let mut store = Store::new(&engine, ResourceTable::new());
+    /// let instance = linker.instantiate(&mut store, &component)?;
+    /// let run = instance.get_typed_func::<(), (u32,)>("run")?;
+    /// assert_eq!(run.call(&mut store, ())?, (42,));
+    /// assert!(store.data().is_empty(), "the guest dropped the counter");
+    /// # Ok::<(), ward::Error>(())
+    /// ```
+    pub fn host_resource<R: 'static>(
+        &mut self,
+        name: &str,
+        dtor: impl Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync + 'static,
+    ) -> HostResource {
+        let dtor: HostDtor<T> = Arc::new(dtor);
+        let resource = HostResource::of::<R>(Some(Dtor::Host(Arc::new(dtor))));
         let item = Item::Type(Some(resource.rt.clone()));
         self.define(name, item);
         resource
@@ -730,11 +798,7 @@ fn instantiate<T: 'static>(
                             .ok_or_else(|| internal("destructor index out of range"))
                     })
                     .transpose()?;
-                let rt = Arc::new(ResourceRt {
-                    id: fresh_id(),
-                    owner: state.id,
-                    dtor,
-                });
+                let rt = Arc::new(ResourceRt::new(state.id, dtor));
                 state.bind_resource(Some(*id), Some(&rt));
                 spaces.types.push(Some(rt));
             }

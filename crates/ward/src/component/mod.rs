@@ -9,10 +9,14 @@
 //! - `instance`: [`Linker`] and [`Instance`]: instantiation replays the definitions in a store,
 //!   with each instance's canonical-ABI state in `state` and its builtins made by `builtins`.
 //! - `func`: [`Func`] and its calls, through the canonical ABI: `abi` (lifting and lowering),
-//!   `layout` (sizes, alignments, flattening), `strings`, `guest` (memory and `realloc`), and
-//!   `resources` (handle tables, [`ResourceAny`]).
+//!   `layout` (sizes, alignments, flattening), `strings`, `number_lists` (lists of numbers as
+//!   blocks of bytes), `guest` (memory and `realloc`), and
+//!   `resources` (handle tables, [`ResourceAny`]); typed host resources ([`Resource`],
+//!   [`ResourceTable`]) in `host_resources`.
 //! - `typed`: typed values and calls ([`ComponentType`], [`Lift`], [`Lower`], [`TypedFunc`]), for
-//!   now converted through [`Val`].
+//!   now converted through [`Val`]; the derive macros `ComponentType`, `Lift` and `Lower` (for
+//!   records, variants and enums) and [`flags!`] come from crate `ward-component-macro`, and their
+//!   expansions call the helpers of `derived`.
 //! - `errors`: [`AbiTrap`] and the unsupported-async error.
 //!
 //! The async ABI is not supported. A component with an `async` lift or lower or an `async`
@@ -39,14 +43,19 @@
 //! ```
 
 mod abi;
+#[cfg(test)]
+mod abi_properties;
 mod builtins;
 mod compiled;
 mod definition;
+mod derived;
 mod errors;
 mod func;
 mod guest;
+mod host_resources;
 mod instance;
 mod layout;
+mod number_lists;
 mod parse;
 mod resources;
 mod state;
@@ -58,8 +67,16 @@ mod val;
 pub use compiled::Component;
 pub use errors::{AbiTrap, is_unsupported_async};
 pub use func::Func;
+pub use host_resources::{Resource, ResourceTable, ResourceTableError};
 pub use instance::{Instance, Linker, LinkerInstance};
 pub use resources::{HostResource, ResourceAny};
 pub use typed::{ComponentParams, ComponentResults, ComponentType, Lift, Lower, TypedFunc};
 pub use types::{FuncType, ResourceType, Type};
 pub use val::Val;
+pub use ward_component_macro::{ComponentType, Lift, Lower, flags};
+
+/// What the expansions of the derive macros and [`flags!`] call; not a stable API.
+#[doc(hidden)]
+pub mod __internal {
+    pub use super::derived::*;
+}

@@ -6,7 +6,7 @@
 //! defines ([`HostResource`], made by `LinkerInstance::resource`) have no owning instance and a
 //! host destructor.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,6 +28,45 @@ pub(crate) struct ResourceRt {
     pub owner: u64,
     /// The destructor: a core function `(param i32)` or the host's.
     pub dtor: Option<Dtor>,
+    /// For a host resource type defined for a Rust type `R` ([`Resource<R>`](super::Resource)):
+    /// `R`'s type id.
+    pub host_type: Option<TypeId>,
+    /// `R`'s name, for error messages (empty without a host type).
+    pub host_type_name: &'static str,
+}
+
+/// The id of no resource type: that of the placeholder a [`Resource<R>`](super::Resource) is
+/// lowered with, which knows only its host type `R` until the instance it goes to resolves it.
+const UNRESOLVED: u64 = 0;
+
+impl ResourceRt {
+    /// A resource type defined by component instance `owner` (or the host) with destructor
+    /// `dtor`.
+    pub(crate) fn new(owner: u64, dtor: Option<Dtor>) -> Self {
+        ResourceRt {
+            id: fresh_id(),
+            owner,
+            dtor,
+            host_type: None,
+            host_type_name: "",
+        }
+    }
+
+    /// The placeholder for host resource type `R` (see [`UNRESOLVED`]).
+    pub(crate) fn unresolved<R: 'static>() -> Self {
+        ResourceRt {
+            id: UNRESOLVED,
+            owner: HOST_OWNER,
+            dtor: None,
+            host_type: Some(TypeId::of::<R>()),
+            host_type_name: std::any::type_name::<R>(),
+        }
+    }
+
+    /// Whether this is a placeholder to be resolved by the instance a resource goes to.
+    pub(crate) fn is_unresolved(&self) -> bool {
+        self.id == UNRESOLVED
+    }
 }
 
 /// The id no component instance has: the owner of resource types the host defines.
@@ -83,10 +122,17 @@ pub struct HostResource {
 impl HostResource {
     pub(crate) fn new(dtor: Option<Dtor>) -> Self {
         HostResource {
+            rt: Arc::new(ResourceRt::new(HOST_OWNER, dtor)),
+        }
+    }
+
+    /// The host resource type of Rust type `R`, whose handles are [`Resource<R>`](super::Resource).
+    pub(crate) fn of<R: 'static>(dtor: Option<Dtor>) -> Self {
+        HostResource {
             rt: Arc::new(ResourceRt {
-                id: fresh_id(),
-                owner: HOST_OWNER,
-                dtor,
+                host_type: Some(TypeId::of::<R>()),
+                host_type_name: std::any::type_name::<R>(),
+                ..ResourceRt::new(HOST_OWNER, dtor)
             }),
         }
     }
@@ -297,11 +343,7 @@ mod tests {
     use super::*;
 
     fn resource_type() -> Arc<ResourceRt> {
-        Arc::new(ResourceRt {
-            id: fresh_id(),
-            owner: 0,
-            dtor: None,
-        })
+        Arc::new(ResourceRt::new(HOST_OWNER, None))
     }
 
     #[test]

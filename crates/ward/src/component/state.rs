@@ -8,9 +8,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::errors::trap;
-use super::resources::{HandleTable, ResourceRt, fresh_id};
+use super::resources::{HandleTable, ResourceAny, ResourceRt, fresh_id};
 use super::types::ResourceType;
-use crate::Result;
+use crate::{Error, Result};
+
+/// The error for a resource of type `found` passed where one of `expected` belongs.
+fn resource_mismatch(found: &ResourceRt, expected: &ResourceRt) -> Error {
+    let describe = |rt: &ResourceRt| match rt.host_type {
+        Some(_) => format!("host resource `{}`", rt.host_type_name),
+        None if rt.owner == super::resources::HOST_OWNER => "a host resource".to_string(),
+        None => "a guest-defined resource".to_string(),
+    };
+    Error::Usage(format!(
+        "resource type mismatch: {} passed where {} is expected",
+        describe(found),
+        describe(expected)
+    ))
+}
 
 /// The canonical ABI's per-instance state.
 #[derive(Debug)]
@@ -74,6 +88,33 @@ impl InstanceState {
     pub(super) fn resource_rt(&self, ty: &ResourceType) -> Option<Arc<ResourceRt>> {
         let resources = self.resources.lock().unwrap_or_else(|e| e.into_inner());
         resources.get(ty).cloned()
+    }
+
+    /// The run-time type a resource passed as the instance's resource type `ty` takes: `ty`'s,
+    /// which a [`Resource<R>`](super::Resource) lowered by the host gets here (it names only its
+    /// host type `R`). A resource of another type is an error.
+    pub(super) fn resolve_resource(
+        &self,
+        ty: &ResourceType,
+        resource: &ResourceAny,
+    ) -> Result<Arc<ResourceRt>> {
+        match self.resource_rt(ty) {
+            Some(expected) if expected.id == resource.ty.id => Ok(expected),
+            Some(expected) if resource.ty.is_unresolved() => {
+                if expected.host_type.is_some() && expected.host_type == resource.ty.host_type {
+                    Ok(expected)
+                } else {
+                    Err(resource_mismatch(&resource.ty, &expected))
+                }
+            }
+            Some(expected) => Err(resource_mismatch(&resource.ty, &expected)),
+            // A type the instance has not bound (it neither defines nor imports it by name).
+            None if resource.ty.is_unresolved() => Err(Error::Usage(format!(
+                "a `Resource<{}>` passed where the component's resource type is not a host type",
+                resource.ty.host_type_name
+            ))),
+            None => Ok(resource.ty.clone()),
+        }
     }
 
     pub(super) fn bind_resource(&self, ty: Option<ResourceType>, rt: Option<&Arc<ResourceRt>>) {

@@ -4,6 +4,9 @@
 //! parameter and result lists ([`ComponentParams`], [`ComponentResults`]) that `func_wrap` host
 //! functions take and return.
 //!
+//! Records, variants, enums and flags get these traits from the derive macros of crate
+//! `ward-component-macro` (re-exported here), whose expansions call `derived`.
+//!
 //! For now a typed value is converted through the dynamic [`Val`] on its way to and from the
 //! canonical ABI, so a typed call costs what a dynamic one does; its type is checked once, when
 //! the `TypedFunc` is made. Used by `instance` (`get_typed_func`, `func_wrap`).
@@ -28,6 +31,59 @@ fn wrong_value(rust: &str, value: &Val) -> Error {
 }
 
 /// A Rust type that stands for a component value type.
+///
+/// Records, variants and enums get it, with [`Lift`] and [`Lower`], from the derive macros of
+/// the same names, told which kind of type they stand for by `#[component(record)]`,
+/// `#[component(variant)]` or `#[component(enum)]`; `flags` types are defined with
+/// [`flags!`](super::flags!). A field, case or flag has the component name of its Rust
+/// identifier as written, unless `#[component(name = "...")]` gives another. Names and their
+/// order must match the component's type exactly; `get_typed_func` checks them.
+///
+/// ```
+/// use ward::component::{ComponentType, Lift, Lower, flags};
+///
+/// #[derive(ComponentType, Lift, Lower, Debug, PartialEq)]
+/// #[component(record)]
+/// struct Point {
+///     x: i32,
+///     #[component(name = "y-coordinate")]
+///     y: i32,
+/// }
+///
+/// #[derive(ComponentType, Lift, Lower, Debug, PartialEq)]
+/// #[component(variant)]
+/// enum Shape {
+///     #[component(name = "dot")]
+///     Dot(Point),
+///     #[component(name = "nothing")]
+///     Nothing,
+/// }
+///
+/// #[derive(ComponentType, Lift, Lower, Debug, PartialEq)]
+/// #[component(enum)]
+/// enum Level {
+///     #[component(name = "low")]
+///     Low,
+///     #[component(name = "high")]
+///     High,
+/// }
+///
+/// flags! {
+///     Access {
+///         #[component(name = "read")]
+///         const READ;
+///         #[component(name = "write")]
+///         const WRITE;
+///     }
+/// }
+///
+/// let shape = Shape::Dot(Point { x: 1, y: -1 });
+/// assert_eq!(Shape::lift(shape.lower())?, shape);
+/// let access = Access::READ | Access::WRITE;
+/// assert_eq!(Access::lift(access.lower())?, access);
+/// assert_eq!(Level::lift(Level::High.lower())?, Level::High);
+/// # Ok::<(), ward::Error>(())
+/// ```
 pub trait ComponentType: Sized {
     /// Checks that `ty` is this Rust type's component type.
     fn typecheck(ty: &Type) -> Result<()>;
