@@ -318,12 +318,25 @@ unsafe extern "C" fn return_general(
 /// for a 32-bit memory 0.)
 #[inline(always)]
 fn effective(addr: u64, offset: u32, size: u64, len: u64) -> Option<usize> {
-    let start = addr as u32 as u64 + offset as u64;
-    if start + size <= len {
-        Some(start as usize)
-    } else {
-        None
+    // Only the end stays live past the check: the start is `end - size`, which folds into the
+    // access's addressing mode. (Computing the start first kept both in registers, and a load
+    // handler then had to save a callee-saved register: 19 instructions instead of 15.)
+    #[allow(unused_mut)]
+    let mut end = addr as u32 as u64 + offset as u64 + size;
+    if end > len {
+        return None;
     }
+    // An empty `asm!` hides how `end` was computed, so LLVM takes the start from it instead of
+    // recomputing `addr + offset` (which kept both live). (Miri cannot run inline assembly.)
+    // (One-byte accesses compare the start directly, which needs no more registers.)
+    #[cfg(all(not(miri), any(target_arch = "x86_64", target_arch = "aarch64")))]
+    if size > 1 {
+        // SAFETY: the assembly is a comment: no instructions; `end` passes through unchanged.
+        unsafe {
+            std::arch::asm!("/* {0} */", inout(reg) end, options(pure, nomem, nostack, preserves_flags))
+        };
+    }
+    Some((end - size) as usize)
 }
 
 /// Truncates `x` to an integer in `[min, max_exclusive)` or reports the trap.
