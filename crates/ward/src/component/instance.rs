@@ -17,7 +17,7 @@ use super::builtins::{resource_intrinsic, task_builtin, unsupported_builtin};
 use super::compiled::Component;
 use super::definition::{CanonOptions, ComponentDef, CoreSort, Definition, Sort};
 use super::errors::internal;
-use super::func::{Func, HostFunc, ResolvedOptions, lower, same_shape};
+use super::func::{Func, HostFunc, ResolvedOptions, lower, same_shape, task_return};
 use super::resources::{Dtor, HostDtor, HostResource, ResourceRt, fresh_id};
 use super::state::InstanceState;
 use super::typed::{ComponentParams, ComponentResults, TypedFunc};
@@ -547,6 +547,8 @@ impl Spaces {
             memory,
             realloc: func(options.realloc)?,
             post_return: func(options.post_return)?,
+            is_async: options.is_async,
+            callback: options.callback,
         })
     }
 }
@@ -699,6 +701,11 @@ fn instantiate<T: 'static>(
                     .flatten()
                     .ok_or_else(|| internal("a resource builtin of a type that is no resource"))?;
                 let core = resource_intrinsic(store, *intrinsic, rt, state.clone())?;
+                spaces.core_funcs.push(core);
+            }
+            Definition::TaskReturn { result, options } => {
+                let options = spaces.resolve_options(options)?;
+                let core = task_return(store, result.clone(), options, state.clone())?;
                 spaces.core_funcs.push(core);
             }
             Definition::TaskBuiltin(builtin) => {
@@ -903,6 +910,7 @@ mod tests {
                 FuncType {
                     params: Arc::from([]),
                     result: None,
+                    is_async: false,
                 },
                 HostFunc::new::<()>(|_, _, _| Ok(())),
             )),
