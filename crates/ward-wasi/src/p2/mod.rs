@@ -11,10 +11,10 @@
 //! - `state`: the host's own resources (streams, pollables, errors, directory listings);
 //! - `io`: `wasi:io/{error,poll,streams}`; `cli`: `wasi:cli/*`, `wasi:clocks/*` and
 //!   `wasi:random/*`; `filesystem`: `wasi:filesystem/{types,preopens}`; `sockets`:
-//!   `wasi:sockets/*`, every operation denied.
+//!   `wasi:sockets/*`: TCP and name lookup when granted, UDP not yet.
 //!
-//! Limits, for now: terminals are never reported (`get-terminal-*` return `none`); the network cannot be granted
-//! to components yet (socket creation and name lookup return `access-denied`).
+//! Limits, for now: terminals are never reported (`get-terminal-*` return `none`); sockets and
+//! name lookup are denied (`access-denied`) unless the context grants them; UDP is unsupported.
 //!
 //! [`component::Linker`]: ward::component::Linker
 
