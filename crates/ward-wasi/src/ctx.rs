@@ -343,7 +343,8 @@ impl WasiCtxBuilder {
     }
 
     /// Lets a component resolve host names through `wasi:sockets/ip-name-lookup` (Wasmtime's
-    /// `-S allow-ip-name-lookup`). Off by default, when lookups return `access-denied`.
+    /// `-S allow-ip-name-lookup`). Off by default, when lookups fail with
+    /// `permanent-resolver-failure`, as under Wasmtime.
     pub fn allow_ip_name_lookup(&mut self, allow: bool) -> &mut Self {
         self.network.name_lookup = allow;
         self

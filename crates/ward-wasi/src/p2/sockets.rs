@@ -1,7 +1,8 @@
 //! `wasi:sockets/*`: TCP over the host's network, name lookup and `instance-network`, each only
 //! when granted ([`WasiCtxBuilder::inherit_network`], [`WasiCtxBuilder::allow_ip_name_lookup`];
 //! `ward run -S inherit-network`, `-S allow-ip-name-lookup`). Without the grant, socket creation,
-//! binding, connecting and lookups return `access-denied`. UDP sockets are not there yet: their
+//! binding and connecting return `access-denied`, and lookups `permanent-resolver-failure` (what
+//! Wasmtime answers). UDP sockets are not there yet: their
 //! creation returns `access-denied`, or `not-supported` with the network granted. Used by
 //! `p2::add_to_linker`.
 //!
@@ -679,7 +680,8 @@ fn define_lookup<T: 'static, G>(
     let ty = lookup.clone();
     host.func(&mut instance, "resolve-addresses", move |ctx, params, _| {
         if !ctx.network.name_lookup {
-            return Ok(code("access-denied"));
+            // As Wasmtime answers an ungranted lookup, so that guests see the same error.
+            return Ok(code("permanent-resolver-failure"));
         }
         let name = arg_str(params, 1)?;
         if name.is_empty() || name.len() > 253 || name.contains(['/', ' ', '\0']) {
