@@ -326,3 +326,22 @@ fn name_lookup_needs_its_own_grant() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "resolved: true\n");
 }
+
+#[test]
+fn udp_round_trip_over_loopback_works_with_the_network_granted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ward_in(
+        dir.path(),
+        &["run", "-S", "inherit-network", &tour(), "udp"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "udp: ping\n");
+}
+
+#[test]
+fn udp_is_access_denied_without_the_network_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ward_in(dir.path(), &["run", &tour(), "udp"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "echo: udp bind refused: PermissionDenied\n");
+}

@@ -59,6 +59,8 @@ const CASES: &[Case] = &[
     case(&[], &["fail"]),
     case(&[], &["echo"]),
     case(&["-S", "inherit-network"], &["echo"]),
+    case(&[], &["udp"]),
+    case(&["-S", "inherit-network"], &["udp"]),
     case(&[], &["lookup", "localhost"]),
     case(&["-S", "allow-ip-name-lookup"], &["lookup", "localhost"]),
 ];

@@ -2,9 +2,7 @@
 //! when granted ([`WasiCtxBuilder::inherit_network`], [`WasiCtxBuilder::allow_ip_name_lookup`];
 //! `ward run -S inherit-network`, `-S allow-ip-name-lookup`). Without the grant, socket creation,
 //! binding and connecting return `access-denied`, and lookups `permanent-resolver-failure` (what
-//! Wasmtime answers). UDP sockets are not there yet: their
-//! creation returns `access-denied`, or `not-supported` with the network granted. Used by
-//! `p2::add_to_linker`.
+//! Wasmtime answers). UDP is in `udp`. Used by `p2::add_to_linker`.
 //!
 //! A TCP socket is the p2 host's own resource ([`TcpSocket`]). Binding binds a host listener at
 //! once (std binds and listens in one step, so connections may queue before `listen`); a
@@ -39,7 +37,7 @@ pub(crate) struct TcpSocket {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
+pub(super) enum Family {
     Ipv4,
     Ipv6,
 }
@@ -65,11 +63,11 @@ enum TcpState {
 }
 
 /// A `wasi:sockets/network` `error-code` case.
-fn code(name: &str) -> Val {
+pub(super) fn code(name: &str) -> Val {
     err(Val::Enum(name.into()))
 }
 
-fn io_code(error: &io::Error) -> Val {
+pub(super) fn io_code(error: &io::Error) -> Val {
     use io::ErrorKind as K;
     code(match error.kind() {
         K::ConnectionRefused => "connection-refused",
@@ -88,7 +86,7 @@ fn io_code(error: &io::Error) -> Val {
 }
 
 /// The `ip-socket-address` value of `address`.
-fn socket_address_val(address: SocketAddr) -> Val {
+pub(super) fn socket_address_val(address: SocketAddr) -> Val {
     match address {
         SocketAddr::V4(a) => Val::Variant(
             "ipv4".into(),
@@ -134,7 +132,7 @@ fn ip_address_val(address: IpAddr) -> Val {
 }
 
 /// An `ip-socket-address` argument; `None` if it is not one (the caller traps).
-fn socket_address_arg(value: Option<&Val>) -> Option<SocketAddr> {
+pub(super) fn socket_address_arg(value: Option<&Val>) -> Option<SocketAddr> {
     let Some(Val::Variant(case, Some(payload))) = value else {
         return None;
     };
@@ -192,14 +190,14 @@ fn socket_address_arg(value: Option<&Val>) -> Option<SocketAddr> {
     }
 }
 
-fn family_of(address: &SocketAddr) -> Family {
+pub(super) fn family_of(address: &SocketAddr) -> Family {
     match address {
         SocketAddr::V4(_) => Family::Ipv4,
         SocketAddr::V6(_) => Family::Ipv6,
     }
 }
 
-fn bad_address() -> ward::Error {
+pub(super) fn bad_address() -> ward::Error {
     ward::Error::msg("WASI sockets: an argument is not an ip-socket-address")
 }
 
@@ -244,7 +242,7 @@ fn connected(ctx: &mut WasiState, stream: TcpStream) -> Result<TcpState, Val> {
 }
 
 /// Makes the value a socket option getter reports.
-type DefaultValue = fn() -> Val;
+pub(super) type DefaultValue = fn() -> Val;
 
 /// The TCP socket methods whose only effect is an option ward keeps at the host's default:
 /// getters give that default, setters accept any value.
@@ -281,9 +279,7 @@ where
             Ok(())
         },
     );
-    let udp = host.resource(linker, "wasi:sockets/udp", "udp-socket", none);
-    host.resource(linker, "wasi:sockets/udp", "incoming-datagram-stream", none);
-    host.resource(linker, "wasi:sockets/udp", "outgoing-datagram-stream", none);
+    let udp = super::udp::resources(host, linker);
     let lookup = host.resource(
         linker,
         "wasi:sockets/ip-name-lookup",
@@ -323,7 +319,7 @@ where
         ),
         (
             "wasi:sockets/udp-create-socket",
-            vec![("network", &network), ("udp-socket", &udp)],
+            vec![("network", &network), ("udp-socket", &udp.socket)],
         ),
         (
             "wasi:sockets/ip-name-lookup",
@@ -339,7 +335,7 @@ where
 
     define_tcp(host, linker, types, &tcp);
     define_lookup(host, linker, types, &lookup);
-    define_udp(host, linker, types);
+    super::udp::define(host, linker, types, &udp);
 }
 
 fn define_tcp<T: 'static, G>(
@@ -735,59 +731,4 @@ fn define_lookup<T: 'static, G>(
             Ok(Val::Resource(pollable.own(rep)))
         },
     );
-}
-
-/// The UDP methods: no UDP socket is ever made, so none of them is reachable.
-const UDP_METHODS: [&str; 13] = [
-    "start-bind",
-    "finish-bind",
-    "stream",
-    "local-address",
-    "remote-address",
-    "address-family",
-    "unicast-hop-limit",
-    "set-unicast-hop-limit",
-    "receive-buffer-size",
-    "set-receive-buffer-size",
-    "send-buffer-size",
-    "set-send-buffer-size",
-    "subscribe",
-];
-
-fn define_udp<T: 'static, G>(host: &Host<G>, linker: &mut Linker<T>, types: &Types)
-where
-    G: Fn(&mut T) -> &mut WasiCtx + Copy + Send + Sync + 'static,
-{
-    let mut create = linker.instance(&interface("wasi:sockets/udp-create-socket"));
-    host.func(&mut create, "create-udp-socket", |ctx, _, _| {
-        Ok(code(if ctx.network.inherit {
-            "not-supported"
-        } else {
-            "access-denied"
-        }))
-    });
-    let mut names: Vec<String> = UDP_METHODS
-        .iter()
-        .map(|n| format!("[method]udp-socket.{n}"))
-        .collect();
-    names.extend(["receive", "subscribe"].map(|n| format!("[method]incoming-datagram-stream.{n}")));
-    names.extend(
-        ["check-send", "send", "subscribe"]
-            .map(|n| format!("[method]outgoing-datagram-stream.{n}")),
-    );
-    let mut instance = linker.instance(&interface("wasi:sockets/udp"));
-    for name in names {
-        let pollable = types.pollable.clone();
-        let subscribe = name.ends_with(".subscribe");
-        host.func(&mut instance, &name, move |ctx, _, _| {
-            if subscribe {
-                let rep = ctx.p2.insert(Resource::Pollable {
-                    deadline: None,
-                    host_fd: None,
-                })?;
-                return Ok(Val::Resource(pollable.own(rep)));
-            }
-            Ok(code("not-supported"))
-        });
-    }
 }

@@ -42,6 +42,10 @@ pub(crate) enum Resource {
     Entries(VecDeque<(String, u8)>),
     /// A `wasi:sockets/tcp` `tcp-socket`.
     TcpSocket(super::sockets::TcpSocket),
+    /// A `wasi:sockets/udp` `udp-socket`.
+    UdpSocket(super::udp::UdpSocketState),
+    /// An `incoming-datagram-stream` or `outgoing-datagram-stream` of UDP socket `socket`.
+    Datagrams { socket: u32 },
     /// A `resolve-address-stream`: the addresses not yet handed out.
     Addresses(VecDeque<std::net::IpAddr>),
 }

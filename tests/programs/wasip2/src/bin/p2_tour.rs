@@ -10,6 +10,7 @@
 //! - `echo`: listens on 127.0.0.1 (a port the host picks), connects to itself, sends a line and
 //!   reads it back through the accepted connection; a refused step prints its error kind to
 //!   stderr and exits with a failure (WASI 0.2's `exit` carries no code: the host reports 1);
+//! - `udp`: sends a datagram between two sockets on 127.0.0.1 and back (a failure if refused);
 //! - `lookup NAME`: resolves NAME and prints whether it found an address (a failure if refused).
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -70,6 +71,7 @@ fn main() -> Result<(), String> {
         "exit" => std::process::exit(arg(2).parse().unwrap_or(2)),
         "fail" => return Err("failing on purpose".into()),
         "echo" => echo(),
+        "udp" => udp(),
         "lookup" => match (arg(2).as_str(), 80).to_socket_addrs() {
             Ok(mut found) => println!("resolved: {}", found.next().is_some()),
             Err(e) => refused("lookup", e),
@@ -144,4 +146,21 @@ fn echo() {
     client.read_to_string(&mut echoed).unwrap_or_else(|e| refused("client read", e));
     println!("peer is loopback: {}", peer.ip().is_loopback());
     print!("echo: {echoed}");
+}
+
+/// A UDP round trip over loopback between two sockets of the program.
+fn udp() {
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| refused("udp bind", e));
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| refused("udp bind", e));
+    let server_address = server.local_addr().unwrap_or_else(|e| refused("udp local-address", e));
+    client
+        .send_to(b"ping", server_address)
+        .unwrap_or_else(|e| refused("udp send", e));
+    let mut buffer = [0; 16];
+    let (n, from) = server.recv_from(&mut buffer).unwrap_or_else(|e| refused("udp receive", e));
+    server
+        .send_to(&buffer[..n], from)
+        .unwrap_or_else(|e| refused("udp send back", e));
+    let (n, _) = client.recv_from(&mut buffer).unwrap_or_else(|e| refused("udp receive back", e));
+    println!("udp: {}", String::from_utf8_lossy(&buffer[..n]));
 }
