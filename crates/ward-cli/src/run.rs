@@ -121,6 +121,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     let component = run_component::is_component(&binary);
     if component {
         run_component::check_options(args, &wasi_options)?;
+    } else {
+        wasi_options::check_module_options(&wasi_options)?;
     }
     let module = match component {
         true => None,

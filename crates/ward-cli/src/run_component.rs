@@ -37,7 +37,8 @@ pub(crate) fn is_component(binary: &[u8]) -> bool {
 /// Refuses the options that only make sense for a core module.
 pub(crate) fn check_options(args: &RunArgs, wasi: &WasiOptions) -> Result<()> {
     let refused = [
-        // A component's sockets are all denied: a listener would be granted and never usable.
+        // A preopened listener is a preview1 grant; a component binds its own with
+        // `-S inherit-network`.
         (!wasi.tcp_listen.is_empty(), "-S tcplisten"),
         (!args.preloads.is_empty(), "--preload"),
         (args.record.is_some(), "--record"),

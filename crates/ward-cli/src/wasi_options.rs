@@ -8,7 +8,8 @@
 //!
 //! ward implements WASI preview1 for core modules only. Keys that Wasmtime accepts and ward cannot
 //! honour are refused with a reason rather than ignored, so a run never has less than it asked for:
-//! `inherit-network=y` (preview1 has no way to open sockets; `tcplisten` grants listeners).
+//! `inherit-network=y` for a core module (preview1 has no way to open sockets; `tcplisten` grants
+//! listeners), see [`check_module_options`]; components get `wasi:sockets` with it.
 //! `preview2` is accepted either way: for a core module Wasmtime's `preview2=y` only picks how it
 //! implements preview1, and the module behaves the same under ward's preview1 (components get
 //! WASI 0.2, see `run_component.rs`). Called by `main.rs`.
@@ -38,7 +39,12 @@ const WASI_KEYS: &[WasiKey] = &[
     WasiKey {
         name: "inherit-network",
         value: "[=y|n]",
-        help: "not supported: preview1 cannot open sockets (grant listeners with tcplisten)",
+        help: "let a component use the host's network through wasi:sockets (not for core modules)",
+    },
+    WasiKey {
+        name: "allow-ip-name-lookup",
+        value: "[=y|n]",
+        help: "let a component resolve host names through wasi:sockets/ip-name-lookup",
     },
     WasiKey {
         name: "tcplisten",
@@ -66,6 +72,10 @@ pub struct WasiOptions {
     pub inherit_env: bool,
     /// Addresses to bind TCP listeners on and grant to the guest, in order (`-S tcplisten`).
     pub tcp_listen: Vec<String>,
+    /// A component may use the host's network (`-S inherit-network`).
+    pub inherit_network: bool,
+    /// A component may resolve host names (`-S allow-ip-name-lookup`).
+    pub allow_ip_name_lookup: bool,
 }
 
 impl WasiOptions {
@@ -91,14 +101,8 @@ impl WasiOptions {
         match key {
             "threads" => self.threads = on()?,
             "inherit-env" => self.inherit_env = on()?,
-            "inherit-network" => {
-                if on()? {
-                    bail!(
-                        "`-S inherit-network` is not supported: ward's WASI (preview1) cannot open \
-                         sockets; grant a listening socket with `-S tcplisten=ADDR` instead"
-                    );
-                }
-            }
+            "inherit-network" => self.inherit_network = on()?,
+            "allow-ip-name-lookup" => self.allow_ip_name_lookup = on()?,
             "preview2" => {
                 // Checked for a valid value; core modules run the same either way.
                 on()?;
@@ -119,6 +123,19 @@ impl WasiOptions {
         }
         Ok(())
     }
+}
+
+/// Refuses what a core module cannot have: `-S inherit-network` and `-S allow-ip-name-lookup`
+/// (preview1 cannot open sockets or resolve names).
+pub fn check_module_options(options: &WasiOptions) -> Result<()> {
+    if options.inherit_network || options.allow_ip_name_lookup {
+        bail!(
+            "`-S inherit-network` and `-S allow-ip-name-lookup` are for components: a core \
+             module's WASI (preview1) cannot open sockets; grant a listening socket with \
+             `-S tcplisten=ADDR` instead"
+        );
+    }
+    Ok(())
 }
 
 /// The text of `-S help`: every key with its value and what it does.
@@ -308,6 +325,8 @@ pub fn policy_from_flags(
         ..Policy::default()
     };
     policy.network.listen = flag_listen(options)?;
+    policy.network.inherit = options.inherit_network;
+    policy.network.name_lookup = options.allow_ip_name_lookup;
     policy.sort_env();
     if args.deterministic {
         policy.make_deterministic();
@@ -331,6 +350,12 @@ pub fn narrowing_from_flags(
         bail!(
             "-S inherit-env cannot be used with --policy: it would grant the whole host \
              environment (list the variables in the policy's env.inherit)"
+        );
+    }
+    if options.inherit_network || options.allow_ip_name_lookup {
+        bail!(
+            "-S inherit-network and -S allow-ip-name-lookup cannot be used with --policy: grant \
+             the network in the policy (network.inherit, network.name_lookup)"
         );
     }
     Ok(Narrowing {
@@ -398,7 +423,9 @@ mod tests {
     fn unsupported_requests_are_refused_with_a_reason() {
         assert_eq!(parse("preview2").unwrap(), WasiOptions::default());
         assert!(parse("preview2=maybe").is_err());
-        let error = parse("inherit-network=y").unwrap_err().to_string();
+        let network = parse("inherit-network=y,allow-ip-name-lookup").unwrap();
+        assert!(network.inherit_network && network.allow_ip_name_lookup);
+        let error = check_module_options(&network).unwrap_err().to_string();
         assert!(error.contains("tcplisten"), "{error}");
         let error = parse("tcplisten").unwrap_err().to_string();
         assert!(error.contains("needs an address"), "{error}");

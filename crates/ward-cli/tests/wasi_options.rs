@@ -187,7 +187,9 @@ fn unknown_wasi_option_names_the_key_and_the_supported_ones() {
     let err = stderr(&out);
     assert!(err.contains("unknown WASI option `-S cli`"), "{err}");
     assert!(
-        err.contains("inherit-env, inherit-network, tcplisten, preview2, threads"),
+        err.contains(
+            "inherit-env, inherit-network, allow-ip-name-lookup, tcplisten, preview2, threads"
+        ),
         "{err}"
     );
     let out = ward_in(

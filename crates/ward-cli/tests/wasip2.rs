@@ -266,3 +266,82 @@ fn deterministic_runs_give_components_virtual_clocks() {
         "wall clock after 2020: false\nslept at least 20ms: true\nhash map seeded: 1\n"
     );
 }
+
+#[test]
+fn tcp_echo_over_loopback_works_with_the_network_granted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ward_in(
+        dir.path(),
+        &["run", "-S", "inherit-network", &tour(), "echo"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "peer is loopback: true\necho: hello over loopback\n"
+    );
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn tcp_is_access_denied_without_the_network_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ward_in(dir.path(), &["run", &tour(), "echo"]);
+    // Rust's std maps `access-denied` to `PermissionDenied`; WASI 0.2's `exit` reports 1.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "echo: bind refused: PermissionDenied\n");
+}
+
+#[test]
+fn name_lookup_needs_its_own_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    // The network alone does not grant name lookups.
+    let out = ward_in(
+        dir.path(),
+        &[
+            "run",
+            "-S",
+            "inherit-network",
+            &tour(),
+            "lookup",
+            "localhost",
+        ],
+    );
+    // Refused with `permanent-resolver-failure`, as Wasmtime does, which Rust's std does not
+    // categorise.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "echo: lookup refused: Uncategorized\n");
+
+    let out = ward_in(
+        dir.path(),
+        &[
+            "run",
+            "-S",
+            "allow-ip-name-lookup",
+            &tour(),
+            "lookup",
+            "localhost",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "resolved: true\n");
+}
+
+#[test]
+fn udp_round_trip_over_loopback_works_with_the_network_granted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ward_in(
+        dir.path(),
+        &["run", "-S", "inherit-network", &tour(), "udp"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "udp: ping\n");
+}
+
+#[test]
+fn udp_is_access_denied_without_the_network_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ward_in(dir.path(), &["run", &tour(), "udp"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "echo: udp bind refused: PermissionDenied\n");
+}

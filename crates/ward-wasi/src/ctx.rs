@@ -129,6 +129,17 @@ pub(crate) struct WasiState {
     pub(crate) audit: Option<AuditLog>,
     /// The WASI 0.2 host's streams, pollables and other resources (components only).
     pub(crate) p2: crate::p2::state::Resources,
+    /// What `wasi:sockets` may do (components only; preview1 uses preopened listeners).
+    pub(crate) network: NetworkGrants,
+}
+
+/// The network a component may use through `wasi:sockets`; nothing by default.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NetworkGrants {
+    /// Sockets may be created, bound, connected and listened on, as the host's own would be.
+    pub(crate) inherit: bool,
+    /// Host names may be resolved (`wasi:sockets/ip-name-lookup`).
+    pub(crate) name_lookup: bool,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -214,6 +225,7 @@ pub struct WasiCtxBuilder {
     stable_metadata: bool,
     audit: Option<AuditLog>,
     trace: Option<Tracing>,
+    network: NetworkGrants,
 }
 
 fn no_nul(text: &str) -> Result<Vec<u8>, WasiError> {
@@ -319,6 +331,22 @@ impl WasiCtxBuilder {
     /// Sockets get descriptors after all preopened directories.
     pub fn preopened_socket(&mut self, listener: std::net::TcpListener) -> &mut Self {
         self.sockets.push(listener);
+        self
+    }
+
+    /// Lets a component use the host's network through `wasi:sockets`: create TCP sockets, bind,
+    /// listen, accept and connect (Wasmtime's `-S inherit-network`). Off by default, when every
+    /// socket operation returns `access-denied`. Core modules are not affected.
+    pub fn inherit_network(&mut self, allow: bool) -> &mut Self {
+        self.network.inherit = allow;
+        self
+    }
+
+    /// Lets a component resolve host names through `wasi:sockets/ip-name-lookup` (Wasmtime's
+    /// `-S allow-ip-name-lookup`). Off by default, when lookups fail with
+    /// `permanent-resolver-failure`, as under Wasmtime.
+    pub fn allow_ip_name_lookup(&mut self, allow: bool) -> &mut Self {
+        self.network.name_lookup = allow;
         self
     }
 
@@ -439,6 +467,7 @@ impl WasiCtxBuilder {
                 stable_metadata: builder.stable_metadata,
                 audit: builder.audit,
                 p2: Default::default(),
+                network: builder.network,
             })),
         }
     }

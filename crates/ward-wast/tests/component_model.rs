@@ -1,44 +1,18 @@
 //! Runs the vendored component-model reference tests (`tests/component-model-tests`) through
 //! `ward-wast`, printing passed/failed/skipped directives per file.
 //!
-//! Files outside `async/` that pass completely are listed in [`PASSING`] and must keep passing; the
-//! list was taken from real runs. Files inside `async/` must run without a panic and either pass or
-//! stop at one "unsupported: async" failure.
+//! Files outside `async/` must pass completely (0 failed, 0 skipped), except those listed in
+//! [`KNOWN_FAILURES`] with the reason. Files inside `async/` must run without a panic and either
+//! pass or stop at one "unsupported: async" failure.
 
 use std::path::{Path, PathBuf};
 
-/// Files outside `async/` (relative to the test directory) in which every directive passes, as
-/// measured. The others, and why: `binary/binary.wast` and `validation/kebab.wast` (one directive
-/// each: wasmparser 0.263 predates the reference tests' rules for a `waitable-set.wait` byte and
-/// for `a1`/`a-1` names); `values/variants.wast` (it lifts a function `async`).
-const PASSING: &[&str] = &[
-    "linking/link-time-virtualization.wast",
-    "linking/shared-everything-dynamic-linking.wast",
-    "linking/tags.wast",
-    "linking/unit.wast",
-    "resources/borrows.wast",
-    "resources/handle-table.wast",
-    "resources/multiple-resources.wast",
-    "validation/abi.wast",
-    "validation/annotated-names.wast",
-    "validation/attributes.wast",
-    "validation/core-modules.wast",
-    "validation/defined-types.wast",
-    "validation/extern-names.wast",
-    "validation/external-visibility.wast",
-    "validation/indicies.wast",
-    "validation/instantiation.wast",
-    "validation/max-value-size.wast",
-    "validation/outer-alias.wast",
-    "validation/resources.wast",
-    "values/alignment.wast",
-    "values/concat.wast",
-    "values/numerics.wast",
-    "values/post-return.wast",
-    "values/realloc.wast",
-    "values/strings.wast",
-    "values/transcode.wast",
-];
+/// Files outside `async/` (relative to the test directory) that do not pass completely, each with
+/// the one directive that fails and why. `validation/kebab.wast` line 4: the pinned wasmparser
+/// (0.263, the newest release) compares import and export names with their hyphens removed, so it
+/// rejects `a1` next to `a-1`, which the component model now tells apart; its validator offers no
+/// way around that check, so the fix is a newer wasmparser.
+const KNOWN_FAILURES: &[(&str, usize)] = &[("validation/kebab.wast", 1)];
 
 /// Async scripts the pinned `wast` crate cannot parse (their syntax is newer): each counts as one
 /// failure naming the parse error.
@@ -104,34 +78,43 @@ fn run_all(filter: impl Fn(&str) -> bool) -> Vec<(String, ward_wast::Report)> {
 }
 
 #[test]
-fn listed_files_outside_async_pass_completely() {
+fn files_outside_async_pass_completely() {
     let reports = run_all(|name| !name.starts_with("async/"));
     assert_eq!(
         reports.len(),
         29,
         "the vendored copy has 29 files outside async/"
     );
-    let fully_passing: Vec<&str> = reports
-        .iter()
-        .filter(|(_, r)| r.failed == 0 && r.skipped == 0 && r.passed > 0)
-        .map(|(name, _)| name.as_str())
-        .collect();
-    println!(
-        "{} of {} files pass completely",
-        fully_passing.len(),
-        reports.len()
-    );
-    for name in PASSING {
-        let (_, report) = reports
-            .iter()
-            .find(|(n, _)| n == name)
-            .unwrap_or_else(|| panic!("{name} is not a vendored script"));
-        assert!(
-            report.failed == 0 && report.skipped == 0,
-            "{name} no longer passes: {:?}",
-            report.failures
-        );
+    let mut fully_passing = 0;
+    for (name, report) in &reports {
+        let known = KNOWN_FAILURES.iter().find(|(n, _)| n == name);
+        match known {
+            Some((_, failures)) => assert!(
+                report.failed == *failures && report.skipped == 0,
+                "{name}: expected {failures} known failure(s), got {} failed and {} skipped: {:?}",
+                report.failed,
+                report.skipped,
+                report.failures
+            ),
+            None => {
+                assert!(
+                    report.failed == 0 && report.skipped == 0 && report.passed > 0,
+                    "{name} does not pass completely: {} passed, {} failed, {} skipped: {:?}",
+                    report.passed,
+                    report.failed,
+                    report.skipped,
+                    report.failures
+                );
+                fully_passing += 1;
+            }
+        }
     }
+    println!("{fully_passing} of {} files pass completely", reports.len());
+    assert_eq!(
+        fully_passing + KNOWN_FAILURES.len(),
+        29,
+        "every file outside async/ passes but the known failures"
+    );
 }
 
 #[test]

@@ -145,9 +145,9 @@ fn switching_the_component_model_off_names_the_switch() {
 }
 
 #[test]
-fn an_async_lift_is_unsupported_with_a_clear_error() {
-    let err = Component::new(
-        &Engine::default(),
+fn calling_a_function_lifted_with_a_callback_is_unsupported_with_a_clear_error() {
+    // The component is valid and compiles; only a call needs the event loop ward lacks.
+    let (mut store, instance) = instantiate(
         r#"
         (component
           (core module $m
@@ -157,10 +157,80 @@ fn an_async_lift_is_unsupported_with_a_clear_error() {
           (func (export "f") async
             (canon lift (core func $i "f") async (callback (core func $i "cb")))))
         "#,
-    )
-    .unwrap_err();
+    );
+    let f = instance.get_func("f").expect("f is exported");
+    let err = f.call(&mut store, &[], &mut []).unwrap_err();
     assert!(ward::component::is_unsupported_async(&err), "{err}");
-    assert!(err.to_string().contains("async"), "{err}");
+    assert!(err.to_string().contains("callback"), "{err}");
+}
+
+/// An `async`-lifted function that returns 7 through `task.return`, called through an
+/// `async` lower by a second component that reports the subtask status and the result.
+const ASYNC_WITHOUT_WAITING: &str = r#"
+(component
+  (component $Callee
+    (core module $m
+      (import "" "task.return" (func $task.return (param i32)))
+      (func (export "seven") (call $task.return (i32.const 7))))
+    (core func $task.return (canon task.return (result u32)))
+    (core instance $i (instantiate $m (with "" (instance (export "task.return" (func $task.return))))))
+    (func (export "seven") async (result u32) (canon lift (core func $i "seven") async)))
+  (component $Caller
+    (import "seven" (func $seven async (result u32)))
+    (core module $mem (memory (export "mem") 1))
+    (core instance $mem (instantiate $mem))
+    (core func $seven (canon lower (func $seven) async (memory (core memory $mem "mem"))))
+    (core module $m
+      (import "" "mem" (memory 1))
+      (import "" "seven" (func $seven (param i32) (result i32)))
+      ;; The status (2, returned) times 100, plus the result stored at 8.
+      (func (export "run") (result i32)
+        (i32.add (i32.mul (call $seven (i32.const 8)) (i32.const 100))
+                 (i32.load (i32.const 8)))))
+    (core instance $i (instantiate $m (with "" (instance
+      (export "mem" (memory $mem "mem"))
+      (export "seven" (func $seven))))))
+    (func (export "run") (result u32) (canon lift (core func $i "run"))))
+  (instance $callee (instantiate $Callee))
+  (instance $caller (instantiate $Caller (with "seven" (func $callee "seven"))))
+  (export "seven" (func $callee "seven"))
+  (export "run" (func $caller "run")))
+"#;
+
+#[test]
+fn an_async_lift_returns_its_result_through_task_return() {
+    let (mut store, instance) = instantiate(ASYNC_WITHOUT_WAITING);
+    let seven = instance.get_func("seven").expect("seven is exported");
+    let mut results = [Val::U32(0)];
+    seven
+        .call(&mut store, &[], &mut results)
+        .expect("the call completes");
+    assert_eq!(results[0], Val::U32(7));
+}
+
+#[test]
+fn an_async_lower_of_a_call_that_completes_returns_the_returned_status() {
+    let (mut store, instance) = instantiate(ASYNC_WITHOUT_WAITING);
+    let run = instance.get_func("run").expect("run is exported");
+    let mut results = [Val::U32(0)];
+    run.call(&mut store, &[], &mut results)
+        .expect("the call completes");
+    assert_eq!(results[0], Val::U32(207));
+}
+
+#[test]
+fn an_async_lift_that_never_calls_task_return_traps() {
+    let (mut store, instance) = instantiate(
+        r#"
+        (component
+          (core module $m (func (export "f")))
+          (core instance $i (instantiate $m))
+          (func (export "f") async (result u32) (canon lift (core func $i "f") async)))
+        "#,
+    );
+    let f = instance.get_func("f").expect("f is exported");
+    let err = f.call(&mut store, &[], &mut [Val::U32(0)]).unwrap_err();
+    assert!(err.to_string().contains("task.return"), "{err}");
 }
 
 #[test]

@@ -197,7 +197,7 @@ fn monotonic_now(ctx: &mut WasiState, fuel: Option<u64>) -> ward::Result<u64> {
 }
 
 /// The host descriptor whose readiness input stream `rep` waits for, if reading it could block
-/// (standard input inherited from the host); `None` for an output stream.
+/// (standard input inherited from the host, or a connected socket); `None` for an output stream.
 fn host_poll_fd(ctx: &WasiState, rep: u32) -> ward::Result<Option<i32>> {
     Ok(match ctx.p2.get(rep)? {
         Resource::Input {
@@ -205,6 +205,7 @@ fn host_poll_fd(ctx: &WasiState, rep: u32) -> ward::Result<Option<i32>> {
             at: StreamAt::Cursor,
         } => match ctx.get(*fd) {
             Some(Descriptor::Stream(stream)) => stream.poll_fd(),
+            Some(Descriptor::Socket(socket)) => Some(std::os::fd::AsRawFd::as_raw_fd(socket)),
             _ => None,
         },
         _ => None,

@@ -11,10 +11,10 @@
 //! - `state`: the host's own resources (streams, pollables, errors, directory listings);
 //! - `io`: `wasi:io/{error,poll,streams}`; `cli`: `wasi:cli/*`, `wasi:clocks/*` and
 //!   `wasi:random/*`; `filesystem`: `wasi:filesystem/{types,preopens}`; `sockets`:
-//!   `wasi:sockets/*`, every operation denied.
+//!   `wasi:sockets/*`: TCP and name lookup when granted; `udp`: UDP when granted.
 //!
-//! Limits, for now: terminals are never reported (`get-terminal-*` return `none`); the network cannot be granted
-//! to components yet (socket creation and name lookup return `access-denied`).
+//! Limits, for now: terminals are never reported (`get-terminal-*` return `none`); sockets and
+//! name lookup are denied unless the context grants them.
 //!
 //! [`component::Linker`]: ward::component::Linker
 
@@ -24,6 +24,7 @@ mod io;
 mod scratch;
 mod sockets;
 pub(crate) mod state;
+mod udp;
 
 use ward::component::{HostResource, Linker, LinkerInstance, ResourceAny, Val};
 use ward::{Store, StoreContextMut};

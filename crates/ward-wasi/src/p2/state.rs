@@ -1,5 +1,5 @@
-//! The WASI 0.2 host's own resources ([`Resources`]): streams, pollables, errors and directory
-//! listings, by the representation their guest handles carry. Descriptors are not here: a
+//! The WASI 0.2 host's own resources ([`Resources`]): streams, pollables, errors, directory
+//! listings, TCP sockets and name lookups, by the representation their guest handles carry. Descriptors are not here: a
 //! `descriptor`'s representation is its preview1 descriptor number in the [`WasiState`]'s table,
 //! so both hosts share one table and one sandbox. Kept in [`WasiState::p2`]; used by every
 //! interface module of `p2`.
@@ -40,6 +40,14 @@ pub(crate) enum Resource {
     Error(Errno),
     /// A `directory-entry-stream`: the entries left, with their preview1 file types.
     Entries(VecDeque<(String, u8)>),
+    /// A `wasi:sockets/tcp` `tcp-socket`.
+    TcpSocket(super::sockets::TcpSocket),
+    /// A `wasi:sockets/udp` `udp-socket`.
+    UdpSocket(super::udp::UdpSocketState),
+    /// An `incoming-datagram-stream` or `outgoing-datagram-stream` of UDP socket `socket`.
+    Datagrams { socket: u32 },
+    /// A `resolve-address-stream`: the addresses not yet handed out.
+    Addresses(VecDeque<std::net::IpAddr>),
 }
 
 /// The WASI 0.2 host's resources of one guest.

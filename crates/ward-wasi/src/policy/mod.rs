@@ -141,7 +141,8 @@ pub enum RandomPolicy {
 }
 
 /// Network grants. Preview1 cannot open sockets: listeners are bound when the context is built and
-/// handed to the guest; `connect` and `name_lookup` are kept for interfaces that can use them.
+/// handed to the guest. Components use `wasi:sockets`, which `inherit` opens to the host's network
+/// and `name_lookup` to name resolution; `connect` is kept for a finer grant to come.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkPolicy {
     /// Addresses (`IP:PORT`) the guest may listen on.
@@ -150,6 +151,9 @@ pub struct NetworkPolicy {
     pub connect: Vec<String>,
     /// Whether the guest may resolve names.
     pub name_lookup: bool,
+    /// Whether a component may use the host's network through `wasi:sockets` (create sockets,
+    /// bind, listen, accept, connect).
+    pub inherit: bool,
 }
 
 /// Resource limits; `None` leaves the engine's default (unlimited, or its built-in stack size).
@@ -416,6 +420,8 @@ impl Policy {
                     },
                 })?;
         }
+        builder.inherit_network(self.network.inherit);
+        builder.allow_ip_name_lookup(self.network.name_lookup);
         for address in &self.network.listen {
             let listener = std::net::TcpListener::bind(address.as_str()).map_err(|source| {
                 PolicyError::Host {

@@ -506,7 +506,11 @@ fn read_network(
     value: &Spanned<DeValue<'_>>,
 ) -> Result<NetworkPolicy, PolicyError> {
     let table = source.table("network", value)?;
-    source.only_keys("network.", table, &["listen", "connect", "name_lookup"])?;
+    source.only_keys(
+        "network.",
+        table,
+        &["listen", "connect", "name_lookup", "inherit"],
+    )?;
     let mut network = NetworkPolicy::default();
     if let Some(listen) = get(table, "listen") {
         for (i, address) in source
@@ -545,6 +549,9 @@ fn read_network(
     }
     if let Some(lookup) = get(table, "name_lookup") {
         network.name_lookup = source.bool("network.name_lookup", lookup)?;
+    }
+    if let Some(inherit) = get(table, "inherit") {
+        network.inherit = source.bool("network.inherit", inherit)?;
     }
     Ok(network)
 }

@@ -102,10 +102,11 @@ impl Policy {
         }
         let _ = write!(
             out,
-            "\n[network]\nlisten = {}\nconnect = {}\nname_lookup = {}\n",
+            "\n[network]\nlisten = {}\nconnect = {}\nname_lookup = {}\ninherit = {}\n",
             quoted_list(&self.network.listen),
             quoted_list(&self.network.connect),
-            self.network.name_lookup
+            self.network.name_lookup,
+            self.network.inherit
         );
         out.push_str("\n[limits]\n");
         let limits = &self.limits;

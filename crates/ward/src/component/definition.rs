@@ -64,6 +64,12 @@ pub(crate) struct CanonOptions {
     pub memory: Option<u32>,
     pub realloc: Option<u32>,
     pub post_return: Option<u32>,
+    /// The `async` option: a lift whose results come through `task.return`, or a lower that
+    /// returns a subtask status (ward runs every such call to completion before it returns).
+    pub is_async: bool,
+    /// The `callback` option of an `async` lift: the function is made, but calling it fails as
+    /// unsupported async (ward has no event loop to drive a callback).
+    pub callback: bool,
 }
 
 /// One definition of a component, in the order of the binary; each adds one item to the index
@@ -101,6 +107,12 @@ pub(crate) enum Definition {
     },
     /// Core func space: a builtin of the async proposal that synchronous calls can use too.
     TaskBuiltin(TaskBuiltin),
+    /// Core func space: `canon task.return`, by which an `async`-lifted function delivers its
+    /// result (of type `result`, lifted with `options`).
+    TaskReturn {
+        result: Option<super::types::Type>,
+        options: CanonOptions,
+    },
     /// Core func space: a builtin ward cannot run (the async ABI's, shared-everything threads').
     /// It is made with its core `signature`, so that a component that never calls it works; a
     /// call fails with [`Error::Unsupported`](crate::Error::Unsupported) naming `feature` (after
@@ -184,7 +196,8 @@ impl Definition {
             Definition::Lower { .. }
             | Definition::ResourceIntrinsic { .. }
             | Definition::UnsupportedBuiltin { .. }
-            | Definition::TaskBuiltin(_) => Space::Core(CoreSort::Func),
+            | Definition::TaskBuiltin(_)
+            | Definition::TaskReturn { .. } => Space::Core(CoreSort::Func),
             Definition::Lift { .. } => Space::Component(Sort::Func),
             Definition::DefineResource { .. } | Definition::Type { .. } => {
                 Space::Component(Sort::Type)

@@ -6,11 +6,6 @@ use std::fmt;
 
 use crate::Error;
 
-/// The feature named by the error for a function type marked `async`.
-pub(crate) const ASYNC_FUNCTION_TYPE: &str = "async: an `async` function type";
-/// The feature named by the error for the `async` canonical option.
-pub(crate) const ASYNC_OPTION: &str = "async: the `async` canonical option";
-
 /// Whether `error` is the one ward gives for a component using the async ABI.
 pub fn is_unsupported_async(error: &Error) -> bool {
     matches!(error, Error::Unsupported { feature, .. } if feature.starts_with("async"))

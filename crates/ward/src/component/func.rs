@@ -2,6 +2,12 @@
 //! its core function, lifting the result and running `post-return` (`Func::call`), and the core
 //! function `canon lower` makes of a component function (`lower`), all through the canonical ABI
 //! (`abi`) over a store's memory (`StoreMemory`). Used by `instance`.
+//!
+//! The `async` options run synchronously: an `async` lower calls its callee to completion and
+//! returns the status `RETURNED`, an `async` lift (without `callback`) takes its result from the
+//! `task.return` its core function calls (`task_return`). A call that would have to wait — into
+//! an instance applying backpressure or already busy — fails as unsupported async instead, as
+//! does a call of a function lifted with a `callback`.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -12,7 +18,7 @@ use super::abi::{self, FlatReader, GuestMemory, MAX_FLAT_PARAMS, MAX_FLAT_RESULT
 use super::definition::StringEncoding;
 use super::errors::{internal, trap};
 use super::resources::ResourceAny;
-use super::state::{InstanceState, TASK_CONTEXT_SLOTS};
+use super::state::{InstanceState, TASK_CONTEXT_SLOTS, TaskResult};
 use super::types::{FuncType, ResourceType, Type};
 use super::val::Val;
 use crate::store::{AsContextMut, Store};
@@ -71,6 +77,8 @@ pub(super) struct ResolvedOptions {
     pub(super) memory: Option<Memory>,
     pub(super) realloc: Option<crate::Func>,
     pub(super) post_return: Option<crate::Func>,
+    pub(super) is_async: bool,
+    pub(super) callback: bool,
 }
 
 /// Whether two function types have the same shape: the same names and types, resource types
@@ -219,6 +227,30 @@ fn lowered_signature(ty: &FuncType) -> crate::FuncType {
     crate::FuncType::new(params, results)
 }
 
+/// How many flat parameters an `async` lower passes as they are; more go through memory.
+const MAX_FLAT_ASYNC_PARAMS: usize = 4;
+
+/// The subtask status an `async` lower returns for a call that ran to completion.
+const SUBTASK_RETURNED: i32 = 2;
+
+/// The core signature `canon lower … async` gives a component function of type `ty`: its
+/// parameters (through memory past four flat values), a pointer for its result if it has one,
+/// and the subtask status as the result.
+fn async_lowered_signature(ty: &FuncType) -> crate::FuncType {
+    let mut params = abi::flatten_all(ty.params.iter().map(|(_, t)| t));
+    if params.len() > MAX_FLAT_ASYNC_PARAMS {
+        params = vec![ValType::I32];
+    }
+    if ty.result.is_some() {
+        params.push(ValType::I32);
+    }
+    crate::FuncType::new(params, [ValType::I32])
+}
+
+/// The feature named when an `async` call would have to wait, which ward cannot do.
+const ASYNC_WAIT: &str =
+    "async: a call that would have to wait (the callee is busy or applies backpressure)";
+
 /// Makes the core function of `canon lower` of `callee` (whose type, as the lowering component
 /// sees it, is `ty`) for instance `state`.
 pub(super) fn lower<T: 'static>(
@@ -228,9 +260,22 @@ pub(super) fn lower<T: 'static>(
     options: ResolvedOptions,
     state: Arc<InstanceState>,
 ) -> Result<crate::Func> {
+    if options.is_async {
+        return async_lower(store, callee, ty, options, state);
+    }
     let signature = lowered_signature(&ty);
     crate::Func::new(&mut *store, signature, move |caller, args, results| {
         state.check_may_leave()?;
+        // Calling an `async` function synchronously may block, which a task whose own type is
+        // not `async` (or instantiation, which runs outside any task) may not do.
+        if ty.is_async
+            && matches!(
+                state.task_results().last(),
+                Some(TaskResult::Sync { may_block: false }) | None
+            )
+        {
+            return Err(trap("cannot block a synchronous task before returning"));
+        }
         let params = param_types(&ty);
         let flat_params = abi::flatten_all(params.iter());
         let mut memory = StoreMemory::new(caller.store, &options, &state, false);
@@ -265,6 +310,107 @@ pub(super) fn lower<T: 'static>(
         }
         Ok(())
     })
+}
+
+/// Makes the core function of `canon lower … async` of `callee`: it calls the callee to
+/// completion, stores the result through the pointer that follows the parameters and returns
+/// `RETURNED`.
+fn async_lower<T: 'static>(
+    store: &mut Store<T>,
+    callee: Func,
+    ty: FuncType,
+    options: ResolvedOptions,
+    state: Arc<InstanceState>,
+) -> Result<crate::Func> {
+    let signature = async_lowered_signature(&ty);
+    crate::Func::new(&mut *store, signature, move |caller, args, results| {
+        state.check_may_leave()?;
+        if callee.would_wait() {
+            return Err(Error::Unsupported {
+                feature: ASYNC_WAIT.into(),
+                offset: 0,
+            });
+        }
+        let params = param_types(&ty);
+        let flat_params = abi::flatten_all(params.iter());
+        let mut memory = StoreMemory::new(caller.store, &options, &state, false);
+        let values = if flat_params.len() <= MAX_FLAT_ASYNC_PARAMS {
+            let mut reader = FlatReader::new(args);
+            params
+                .iter()
+                .map(|t| abi::lift_flat(&memory, options.encoding, &mut reader, t))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            let ptr = core_u32(args.first())?;
+            abi::load_spilled(&memory, options.encoding, ptr, &params)?
+        };
+        let result = callee.call_values(memory.store, &values, false);
+        memory.end_lends();
+        let result = result?;
+        if let (Some(t), Some(value)) = (&ty.result, &result) {
+            let ptr = core_u32(args.last())?;
+            if !ptr.is_multiple_of(abi::alignment(t)) {
+                return Err(trap("unaligned pointer"));
+            }
+            abi::store(&mut memory, options.encoding, value, t, ptr)?;
+        }
+        results[0] = crate::Val::I32(SUBTASK_RETURNED);
+        Ok(())
+    })
+}
+
+/// Makes the core function of `canon task.return` for instance `state`: it lifts a result of
+/// type `result` (flat, or through memory past sixteen flat values) and hands it to the
+/// innermost `async`-lifted call into the instance, which must expect that type.
+pub(super) fn task_return<T: 'static>(
+    store: &mut Store<T>,
+    result: Option<Type>,
+    options: ResolvedOptions,
+    state: Arc<InstanceState>,
+) -> Result<crate::Func> {
+    let types: Vec<Type> = result.iter().cloned().collect();
+    let mut params = abi::flatten_all(types.iter());
+    let spilled = params.len() > MAX_FLAT_PARAMS;
+    if spilled {
+        params = vec![ValType::I32];
+    }
+    crate::Func::new(
+        &mut *store,
+        crate::FuncType::new(params, []),
+        move |caller, args, _| {
+            state.check_may_leave()?;
+            match state.task_results().last() {
+                Some(TaskResult::Pending { expected }) => {
+                    let shown = |t: &Option<Type>| t.as_ref().map(|t| t.to_string());
+                    if shown(expected) != shown(&result) {
+                        return Err(trap("invalid `task.return` signature"));
+                    }
+                }
+                Some(TaskResult::Returned(_)) => {
+                    return Err(trap("`task.return` called more than once"));
+                }
+                Some(TaskResult::Sync { .. }) | None => {
+                    return Err(trap("`task.return` called outside an `async`-lifted call"));
+                }
+            }
+            let memory = StoreMemory::new(caller.store, &options, &state, false);
+            let mut values = if spilled {
+                let ptr = core_u32(args.first())?;
+                abi::load_spilled(&memory, options.encoding, ptr, &types)?
+            } else {
+                let mut reader = FlatReader::new(args);
+                types
+                    .iter()
+                    .map(|t| abi::lift_flat(&memory, options.encoding, &mut reader, t))
+                    .collect::<Result<Vec<_>>>()?
+            };
+            memory.end_lends();
+            if let Some(slot) = state.task_results().last_mut() {
+                *slot = TaskResult::Returned(values.pop());
+            }
+            Ok(())
+        },
+    )
 }
 
 /// Calls host function `host` of type `ty`, checking the result it gives.
@@ -385,6 +531,22 @@ impl Func {
         }
     }
 
+    /// Whether a call would have to wait for the callee's instance (it is busy, or applies
+    /// backpressure), which only an asynchronous caller may do.
+    fn would_wait(&self) -> bool {
+        match &self.inner.kind {
+            FuncKind::Lifted { instance, .. } => {
+                !instance.may_enter.load(Ordering::Relaxed)
+                    || *instance
+                        .backpressure
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        > 0
+            }
+            FuncKind::Host(_) => false,
+        }
+    }
+
     /// The function's component type.
     pub fn ty(&self) -> &FuncType {
         &self.inner.ty
@@ -445,11 +607,26 @@ impl Func {
             } => (core, options, instance),
             FuncKind::Host(host) => return call_host(store, ty, host, params),
         };
+        if options.callback {
+            return Err(Error::Unsupported {
+                feature: "async: the `callback` canonical option".into(),
+                offset: 0,
+            });
+        }
         if !instance.may_enter.swap(false, Ordering::Relaxed) {
             return Err(trap("cannot enter component instance"));
         }
         instance.scopes().push(0);
         instance.task_contexts().push([0; TASK_CONTEXT_SLOTS]);
+        instance.task_results().push(if options.is_async {
+            TaskResult::Pending {
+                expected: ty.result.clone(),
+            }
+        } else {
+            TaskResult::Sync {
+                may_block: ty.is_async,
+            }
+        });
         let types = param_types(ty);
         let mut memory = StoreMemory::new(store, options, instance, host);
         let flat_params = abi::flatten_all(types.iter());
@@ -474,8 +651,18 @@ impl Func {
         if borrows_left != 0 {
             return Err(trap("borrow handles still remain at the end of the call"));
         }
+        let task_result = instance.task_results().pop();
         let memory = StoreMemory::new(store, options, instance, host);
         let result = match &ty.result {
+            // An `async` lift's result came through `task.return`.
+            _ if options.is_async => match task_result {
+                Some(TaskResult::Returned(value)) => value,
+                _ => {
+                    return Err(trap(
+                        "the `async` call returned without calling `task.return`",
+                    ));
+                }
+            },
             None => None,
             Some(t) => {
                 let flat = abi::flatten_all(std::iter::once(t));

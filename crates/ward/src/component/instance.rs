@@ -17,7 +17,7 @@ use super::builtins::{resource_intrinsic, task_builtin, unsupported_builtin};
 use super::compiled::Component;
 use super::definition::{CanonOptions, ComponentDef, CoreSort, Definition, Sort};
 use super::errors::internal;
-use super::func::{Func, HostFunc, ResolvedOptions, lower, same_shape};
+use super::func::{Func, HostFunc, ResolvedOptions, lower, same_shape, task_return};
 use super::resources::{Dtor, HostDtor, HostResource, ResourceRt};
 use super::state::InstanceState;
 use super::typed::{ComponentParams, ComponentResults, TypedFunc};
@@ -615,6 +615,8 @@ impl Spaces {
             memory,
             realloc: func(options.realloc)?,
             post_return: func(options.post_return)?,
+            is_async: options.is_async,
+            callback: options.callback,
         })
     }
 }
@@ -767,6 +769,11 @@ fn instantiate<T: 'static>(
                     .flatten()
                     .ok_or_else(|| internal("a resource builtin of a type that is no resource"))?;
                 let core = resource_intrinsic(store, *intrinsic, rt, state.clone())?;
+                spaces.core_funcs.push(core);
+            }
+            Definition::TaskReturn { result, options } => {
+                let options = spaces.resolve_options(options)?;
+                let core = task_return(store, result.clone(), options, state.clone())?;
                 spaces.core_funcs.push(core);
             }
             Definition::TaskBuiltin(builtin) => {
@@ -967,6 +974,7 @@ mod tests {
                 FuncType {
                     params: Arc::from([]),
                     result: None,
+                    is_async: false,
                 },
                 HostFunc::new::<()>(|_, _, _| Ok(())),
             )),

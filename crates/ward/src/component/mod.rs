@@ -4,7 +4,8 @@
 //! - `compiled`: [`Component`], what `Component::new` returns.
 //! - `parse` walks a component binary into a `ComponentDef` (`definition`): its definitions in
 //!   order, nested core modules compiled with [`Module`](crate::Module), outer aliases of what
-//!   enclosing components define resolved.
+//!   enclosing components define resolved; `cancel_flag` first reads the async builtins'
+//!   `cancellable` byte, which the pinned wasmparser does not know yet.
 //! - `types`: ward's view of component value types ([`Type`], [`FuncType`]); `val`: [`Val`].
 //! - `instance`: [`Linker`] and [`Instance`]: instantiation replays the definitions in a store,
 //!   with each instance's canonical-ABI state in `state` and its builtins made by `builtins`.
@@ -19,12 +20,13 @@
 //!   expansions call the helpers of `derived`.
 //! - `errors`: [`AbiTrap`] and the unsupported-async error.
 //!
-//! The async ABI is not supported. A component with an `async` lift or lower or an `async`
-//! function type, or with `stream`, `future` or `error-context` in a function type, is valid but
-//! fails to compile with [`Error::Unsupported`](crate::Error::Unsupported) whose feature starts
-//! with `async` ([`is_unsupported_async`]). The async builtins (`task.return`, `waitable-set.new`,
-//! …) are made when a component defines them, and fail with that error when called;
-//! `context.get`/`set` and `backpressure.inc`/`dec` work, in synchronous calls. Depends on
+//! The async ABI runs only where nothing waits: an `async` lower calls its callee to completion
+//! (status `RETURNED`), an `async` lift without `callback` returns what its `task.return` gave.
+//! A component with `stream`, `future` or `error-context` in a function type is valid but fails
+//! to compile with [`Error::Unsupported`](crate::Error::Unsupported) whose feature starts with
+//! `async` ([`is_unsupported_async`]); calling a function lifted with a `callback`, a call that
+//! would have to wait, and the other async builtins (`waitable-set.new`, …) fail with that error
+//! when called; `context.get`/`set` and `backpressure.inc`/`dec` work. Depends on
 //! `module`, `engine`, `func` and `store`.
 //!
 //! ```
@@ -46,6 +48,7 @@ mod abi;
 #[cfg(test)]
 mod abi_properties;
 mod builtins;
+mod cancel_flag;
 mod compiled;
 mod definition;
 mod derived;

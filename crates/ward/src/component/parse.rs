@@ -5,9 +5,9 @@
 //! [`Builder`] on a stack; a nested core module is compiled with [`Module::from_binary`] once the
 //! validator has seen all of it (that compilation validates its function bodies, which the component
 //! validator leaves to its caller). Outer aliases of modules and components are resolved here, to
-//! the enclosing component's definition, so that instantiation never looks outward. Constructs of the
-//! async ABI are rejected with [`Error::Unsupported`] naming `async`, after the whole component
-//! validated. Called by [`Component::from_binary`](super::Component::from_binary).
+//! the enclosing component's definition, so that instantiation never looks outward. The `stream`,
+//! `future` and `error-context` types are rejected with [`Error::Unsupported`] naming `async`,
+//! after the whole component validated; the async canonical options are recorded for `func`. Called by [`Component::from_binary`](super::Component::from_binary).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -75,6 +75,10 @@ enum Frame {
 type Deferred = Option<Error>;
 
 pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
+    // The same bytes, offsets included, with the `cancellable` flags wasmparser cannot read yet
+    // cleared (see `cancel_flag`).
+    let normalized = super::cancel_flag::normalize(bytes)?;
+    let bytes: &[u8] = &normalized;
     let mut validator = Validator::new_with_features(engine.features() | component_features());
     let mut stack: Vec<Frame> = Vec::new();
     let mut finished: Option<ComponentDef> = None;
@@ -242,15 +246,8 @@ fn canon_options(options: &[CanonicalOption], offset: usize) -> Result<CanonOpti
             CanonicalOption::Memory(m) => out.memory = Some(*m),
             CanonicalOption::Realloc(f) => out.realloc = Some(*f),
             CanonicalOption::PostReturn(f) => out.post_return = Some(*f),
-            CanonicalOption::Async => {
-                return Err(unsupported(super::errors::ASYNC_OPTION, offset));
-            }
-            CanonicalOption::Callback(_) => {
-                return Err(unsupported(
-                    "async: the `callback` canonical option",
-                    offset,
-                ));
-            }
+            CanonicalOption::Async => out.is_async = true,
+            CanonicalOption::Callback(_) => out.callback = true,
             CanonicalOption::CoreType(_) | CanonicalOption::Gc => {
                 return Err(unsupported(
                     "the GC canonical ABI (`gc` and `core-type` options)",
@@ -499,6 +496,15 @@ impl Builder {
                             ty: wasmparser::ValType::I32,
                             slot,
                         } => Definition::TaskBuiltin(TaskBuiltin::ContextSet(slot)),
+                        CanonicalFunction::TaskReturn { result, options } => {
+                            let result = result
+                                .map(|t| self.value_type(types, t, offset))
+                                .transpose()?;
+                            Definition::TaskReturn {
+                                result,
+                                options: canon_options(&options, offset)?,
+                            }
+                        }
                         CanonicalFunction::BackpressureInc => {
                             Definition::TaskBuiltin(TaskBuiltin::BackpressureInc)
                         }
@@ -681,6 +687,30 @@ impl Builder {
             .map(numeric)
             .collect::<Result<Vec<_>>>()?;
         Ok(crate::FuncType::new(params, results))
+    }
+
+    /// The value type `ty` of the binary, named by a type index of the component being parsed.
+    fn value_type(
+        &mut self,
+        types: wasmparser::types::TypesRef<'_>,
+        ty: wasmparser::ComponentValType,
+        offset: usize,
+    ) -> Result<super::types::Type> {
+        use wasmparser::component_types::ComponentValType as Validated;
+        let validated = match ty {
+            wasmparser::ComponentValType::Primitive(p) => Validated::Primitive(p),
+            wasmparser::ComponentValType::Type(index) => {
+                if index >= types.component_type_count() {
+                    return Err(super::types::internal("value type index", offset));
+                }
+                match types.component_any_type_at(index) {
+                    ComponentAnyTypeId::Defined(id) => Validated::Type(id),
+                    _ => return Err(super::types::internal("value type", offset)),
+                }
+            }
+        };
+        let converter = self.converter.get_or_insert_with(TypeConverter::new);
+        converter.val(types, validated, offset)
     }
 
     /// The static resource id of the next type index, if that type is a resource type.

@@ -1,6 +1,6 @@
 //! The canonical ABI's state of one component instance ([`InstanceState`]): the `may_enter` and
 //! `may_leave` flags, the handle table, the run-time resource types its definitions made, and the
-//! per-call borrow scopes and task-local storage. Made by `instance`; used by `func` and
+//! per-call borrow scopes, task-local storage and `task.return` results. Made by `instance`; used by `func` and
 //! `builtins`.
 
 use std::collections::HashMap;
@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::errors::trap;
 use super::resources::{HandleTable, ResourceAny, ResourceRt, fresh_id};
-use super::types::ResourceType;
+use super::types::{ResourceType, Type};
+use super::val::Val;
 use crate::{Error, Result};
 
 /// The error for a resource of type `found` passed where one of `expected` belongs.
@@ -45,6 +46,20 @@ pub(super) struct InstanceState {
     pub(super) task_contexts: Mutex<Vec<[u32; TASK_CONTEXT_SLOTS]>>,
     /// The backpressure counter (`backpressure.inc`/`dec`); synchronous calls never wait on it.
     pub(super) backpressure: Mutex<u32>,
+    /// What `task.return` delivered to each call into the instance in progress, innermost last.
+    pub(super) task_results: Mutex<Vec<TaskResult>>,
+}
+
+/// The result of one call into an instance, as far as `task.return` is concerned.
+#[derive(Debug)]
+pub(super) enum TaskResult {
+    /// A synchronously lifted call: its core function returns the result; `task.return` traps.
+    /// It may block (call an `async` function synchronously) only if its own type is `async`.
+    Sync { may_block: bool },
+    /// An `async`-lifted call whose result of type `expected` has not been returned yet.
+    Pending { expected: Option<Type> },
+    /// An `async`-lifted call that returned its result (`task.return` may not run again).
+    Returned(Option<Val>),
 }
 
 /// The slots of task-local storage (the threading proposal's two).
@@ -61,6 +76,7 @@ impl InstanceState {
             borrow_scopes: Mutex::default(),
             task_contexts: Mutex::default(),
             backpressure: Mutex::default(),
+            task_results: Mutex::default(),
         })
     }
 
@@ -83,6 +99,10 @@ impl InstanceState {
 
     pub(super) fn task_contexts(&self) -> MutexGuard<'_, Vec<[u32; TASK_CONTEXT_SLOTS]>> {
         self.task_contexts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn task_results(&self) -> MutexGuard<'_, Vec<TaskResult>> {
+        self.task_results.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(super) fn resource_rt(&self, ty: &ResourceType) -> Option<Arc<ResourceRt>> {

@@ -94,6 +94,8 @@ impl fmt::Debug for ResourceType {
 pub struct FuncType {
     pub(crate) params: Arc<[(String, Type)]>,
     pub(crate) result: Option<Type>,
+    /// Marked `async`: a synchronous task may not call it before it returns (it might block).
+    pub(crate) is_async: bool,
 }
 
 impl FuncType {
@@ -197,9 +199,6 @@ impl TypeConverter {
         let ty = types
             .get(id)
             .ok_or_else(|| internal("function type", offset))?;
-        if ty.async_ {
-            return Err(unsupported(super::errors::ASYNC_FUNCTION_TYPE, offset));
-        }
         let params = ty
             .params
             .iter()
@@ -209,6 +208,7 @@ impl TypeConverter {
         Ok(FuncType {
             params: params.into(),
             result,
+            is_async: ty.async_,
         })
     }
 
@@ -330,7 +330,7 @@ fn primitive(p: PrimitiveValType, offset: usize) -> Result<Type> {
     })
 }
 
-fn internal(what: &str, offset: usize) -> Error {
+pub(super) fn internal(what: &str, offset: usize) -> Error {
     Error::Invalid {
         message: format!("internal error: the validator has no {what} here"),
         offset,

@@ -6,8 +6,14 @@
 //! - `readonly DIR`: tries to create a file in DIR and reports the error kind;
 //! - `escape DIR`: tries `DIR/../x`, an absolute path and a symlink out of DIR;
 //! - `clocks`: reads the clocks and random bytes, printing only checks;
-//! - `exit N`: exits with code N; `fail`: returns an error from main.
+//! - `exit N`: exits with code N; `fail`: returns an error from main;
+//! - `echo`: listens on 127.0.0.1 (a port the host picks), connects to itself, sends a line and
+//!   reads it back through the accepted connection; a refused step prints its error kind to
+//!   stderr and exits with a failure (WASI 0.2's `exit` carries no code: the host reports 1);
+//! - `udp`: sends a datagram between two sockets on 127.0.0.1 and back (a failure if refused);
+//! - `lookup NAME`: resolves NAME and prints whether it found an address (a failure if refused).
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().collect();
@@ -64,6 +70,12 @@ fn main() -> Result<(), String> {
         }
         "exit" => std::process::exit(arg(2).parse().unwrap_or(2)),
         "fail" => return Err("failing on purpose".into()),
+        "echo" => echo(),
+        "udp" => udp(),
+        "lookup" => match (arg(2).as_str(), 80).to_socket_addrs() {
+            Ok(mut found) => println!("resolved: {}", found.next().is_some()),
+            Err(e) => refused("lookup", e),
+        },
         "panic" => panic!("panicking on purpose"),
         other => return Err(format!("unknown command {other:?}")),
     }
@@ -110,4 +122,45 @@ fn files(dir: &str) -> std::io::Result<()> {
     std::fs::remove_dir(format!("{dir}/sub"))?;
     println!("removed: {}", !std::path::Path::new(&format!("{dir}/sub")).exists());
     Ok(())
+}
+
+/// Reports a refused network step and exits with a failure.
+fn refused(step: &str, error: std::io::Error) -> ! {
+    eprintln!("echo: {step} refused: {:?}", error.kind());
+    std::process::exit(3)
+}
+
+/// A TCP echo over loopback within one program: listener, client and accepted connection.
+fn echo() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| refused("bind", e));
+    let address = listener.local_addr().unwrap_or_else(|e| refused("local-address", e));
+    let mut client = TcpStream::connect(address).unwrap_or_else(|e| refused("connect", e));
+    let (mut server, peer) = listener.accept().unwrap_or_else(|e| refused("accept", e));
+    let message = b"hello over loopback\n";
+    client.write_all(message).unwrap_or_else(|e| refused("client write", e));
+    let mut received = vec![0; message.len()];
+    server.read_exact(&mut received).unwrap_or_else(|e| refused("server read", e));
+    server.write_all(&received).unwrap_or_else(|e| refused("server write", e));
+    server.shutdown(std::net::Shutdown::Write).unwrap_or_else(|e| refused("shutdown", e));
+    let mut echoed = String::new();
+    client.read_to_string(&mut echoed).unwrap_or_else(|e| refused("client read", e));
+    println!("peer is loopback: {}", peer.ip().is_loopback());
+    print!("echo: {echoed}");
+}
+
+/// A UDP round trip over loopback between two sockets of the program.
+fn udp() {
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| refused("udp bind", e));
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| refused("udp bind", e));
+    let server_address = server.local_addr().unwrap_or_else(|e| refused("udp local-address", e));
+    client
+        .send_to(b"ping", server_address)
+        .unwrap_or_else(|e| refused("udp send", e));
+    let mut buffer = [0; 16];
+    let (n, from) = server.recv_from(&mut buffer).unwrap_or_else(|e| refused("udp receive", e));
+    server
+        .send_to(&buffer[..n], from)
+        .unwrap_or_else(|e| refused("udp send back", e));
+    let (n, _) = client.recv_from(&mut buffer).unwrap_or_else(|e| refused("udp receive back", e));
+    println!("udp: {}", String::from_utf8_lossy(&buffer[..n]));
 }
