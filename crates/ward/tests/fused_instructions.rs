@@ -34,6 +34,11 @@ const WAT: &str = r#"
   (func (export "flag") (param $x i32) (result i32)
     (block (br_if 0 (i32.and (local.get $x) (i32.const 0x80000004))) (return (i32.const 0)))
     (i32.const 1))
+  (func (export "no_flag") (param $x i32) (result i32)
+    (block (br_if 0 (i32.eqz (i32.and (local.get $x) (i32.const 0x80000004)))) (return (i32.const 0)))
+    (i32.const 1))
+  (func (export "not_common") (param $a i32) (param $b i32) (result i32)
+    (if (result i32) (i32.eqz (i32.and (local.get $a) (local.get $b))) (then (i32.const 1)) (else (i32.const 0))))
   (func (export "common") (param $a i32) (param $b i32) (result i32)
     (if (result i32) (i32.and (local.get $a) (local.get $b)) (then (i32.const 1)) (else (i32.const 0))))
 )
@@ -115,12 +120,24 @@ fn flag_tests_branch_on_common_bits() {
     let common = instance
         .get_typed_func::<(i32, i32), i32>(&mut store, "common")
         .unwrap();
+    let no_flag = instance
+        .get_typed_func::<i32, i32>(&mut store, "no_flag")
+        .unwrap();
+    let not_common = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "not_common")
+        .unwrap();
     for a in EDGES {
         let expected = (a as u32 & 0x8000_0004 != 0) as i32;
         assert_eq!(flag.call(&mut store, a).unwrap(), expected, "a = {a}");
+        assert_eq!(
+            no_flag.call(&mut store, a).unwrap(),
+            1 - expected,
+            "a = {a}"
+        );
         for b in EDGES {
             let expected = (a & b != 0) as i32;
             assert_eq!(common.call(&mut store, (a, b)).unwrap(), expected);
+            assert_eq!(not_common.call(&mut store, (a, b)).unwrap(), 1 - expected);
         }
     }
 }

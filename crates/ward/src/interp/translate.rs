@@ -569,7 +569,46 @@ impl<'a, 'e> Translator<'a, 'e> {
         self.code.pop();
         self.offsets.pop();
         self.last_result = None;
-        Some(fused)
+        Some(self.fuse_flag_test(fused, at))
+    }
+
+    /// `br_if (i32.eqz (i32.and a b))`: the branch on the `eqz` (now `fused`, a `BrIfEqz` or
+    /// `BrIfNez` on the mask's result) absorbs the `i32.and` emitted just before it, at `at - 1`,
+    /// when that wrote an operand-stack temporary (which only the `eqz` read: it was popped), and
+    /// no label lies between.
+    fn fuse_flag_test(&mut self, fused: Instr, at: usize) -> Instr {
+        let (cond, jump_if_zero) = match fused {
+            Instr::BrIfEqz { cond, .. } => (cond, true),
+            Instr::BrIfNez { cond, .. } => (cond, false),
+            _ => return fused,
+        };
+        let Some(prev) = at.checked_sub(1) else {
+            return fused;
+        };
+        if prev < self.label_at || prev + 1 != self.code.len() || cond.0 < self.num_locals {
+            return fused;
+        }
+        let target = BranchOffset::default();
+        let flag_test = match self.code[prev] {
+            Instr::I32And { dst, a, b } if dst == cond => {
+                if jump_if_zero {
+                    Instr::BrI32AndEqz { a, b, target }
+                } else {
+                    Instr::BrI32AndNez { a, b, target }
+                }
+            }
+            Instr::I32AndImm { dst, a, imm } if dst == cond => {
+                if jump_if_zero {
+                    Instr::BrI32AndImmEqz { a, imm, target }
+                } else {
+                    Instr::BrI32AndImmNez { a, imm, target }
+                }
+            }
+            _ => return fused,
+        };
+        self.code.pop();
+        self.offsets.pop();
+        flag_test
     }
 
     /// Add+branch fusion: a conditional branch that compares the sum computed by the instruction just

@@ -152,6 +152,21 @@ fn a_flag_test_fuses_with_its_branch() {
         ),
         "{code:?}"
     );
+    // `br_if (i32.eqz (a & mask))`: jump when no bit is set.
+    let wat =
+        func("(block (br_if 0 (i32.eqz (i32.and (local.get $a) (i32.const 4))))) (i32.const 0)");
+    let code = self::code(&wat);
+    assert!(
+        matches!(
+            code[0],
+            Instr::BrI32AndImmEqz {
+                a: Slot(0),
+                imm: 4,
+                ..
+            }
+        ),
+        "{code:?}"
+    );
     // A mask whose result is also kept stays an `I32AndImm` followed by a plain branch.
     let wat = func(
         "(block (br_if 0 (local.tee $i (i32.and (local.get $a) (i32.const 4))))) (local.get $i)",
