@@ -47,6 +47,7 @@ pub struct Config {
     pub(crate) coredump_on_trap: bool,
     pub(crate) async_support: bool,
     pub(crate) strategy: Strategy,
+    pub(crate) cranelift_skip: Option<u64>,
     pub(crate) proposals: ProposalSet,
 }
 
@@ -81,6 +82,7 @@ impl Default for Config {
             coredump_on_trap: false,
             async_support: false,
             strategy: Strategy::Interpreter,
+            cranelift_skip: None,
             proposals: ProposalSet::default(),
         }
     }
@@ -254,13 +256,26 @@ impl Config {
     /// [`Engine::new`] fails with [`Error::CompilerUnavailable`](crate::Error::CompilerUnavailable)),
     /// each function is compiled to machine code when its module is compiled, unless it uses
     /// something the Cranelift tier does not compile yet: such a function stays interpreted, and
-    /// compiled and interpreted functions call each other. While fuel, epoch interruption,
-    /// deterministic NaNs, async support or lazy translation is on, every function stays
-    /// interpreted (the compiled tier does not meter or check them yet).
-    /// [`Module::compiled_function_count`](crate::Module::compiled_function_count) tells how many
-    /// were compiled.
+    /// compiled and interpreted functions call each other. Compiled code charges fuel and checks
+    /// the epoch deadline exactly where and as much as the interpreter does, so a program
+    /// consumes the same fuel in every tier. While deterministic NaNs, async support or lazy
+    /// translation is on, every function stays interpreted (the compiled tier does not honour
+    /// them yet). [`Module::compiled_function_count`](crate::Module::compiled_function_count)
+    /// tells how many were compiled.
+    ///
+    /// [`Func::call_resumable`](crate::Func::call_resumable) pauses only in interpreted code: in
+    /// compiled code, running out of fuel or an interruption traps.
     pub fn strategy(&mut self, strategy: Strategy) -> &mut Self {
         self.strategy = strategy;
+        self
+    }
+
+    /// For tests that mix tiers: with [`Strategy::Cranelift`], keep about half of each module's
+    /// functions interpreted although the tier could compile them, chosen by a hash of `seed` and
+    /// the function index (`None`, the default, compiles every function it can).
+    #[doc(hidden)]
+    pub fn cranelift_skip_functions(&mut self, seed: Option<u64>) -> &mut Self {
+        self.cranelift_skip = seed;
         self
     }
 

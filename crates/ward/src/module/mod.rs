@@ -656,7 +656,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 memory_types: &memory_types,
                 table_types: &table_types,
             };
-            native = crate::native::compile_module(engine, &shape, &bodies)?;
+            native = crate::native::compile_module(engine, &shape, &bodies, &code)?;
             if let Some(native) = &native {
                 for (i, body) in bodies.iter().enumerate() {
                     if native.is_compiled(i as u32) {

@@ -16,6 +16,7 @@
 mod abi;
 mod code_memory;
 pub(crate) mod context;
+mod metering;
 
 use std::sync::atomic::Ordering;
 use ward_cranelift::{CompileError, FuncSig, Memory0, ModuleDesc};
@@ -23,6 +24,7 @@ use ward_cranelift::{CompileError, FuncSig, Memory0, ModuleDesc};
 use wasmparser::FunctionBody;
 
 use crate::engine::{Engine, Strategy};
+use crate::interp::code::FuncCode;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
 use abi::NativeFn;
 use code_memory::CodeMemory;
@@ -78,16 +80,32 @@ pub(crate) struct ModuleShape<'a> {
 }
 
 /// Whether the engine compiles functions with Cranelift: the strategy asks for it, and nothing is
-/// on that compiled code does not honour yet (fuel, epoch interruption, deterministic NaNs, async
-/// calls, which pause activations, and lazy translation). Everything stays interpreted otherwise.
+/// on that compiled code does not honour yet (deterministic NaNs, async calls, which pause
+/// activations, and lazy translation). Everything stays interpreted otherwise. Fuel and epoch
+/// interruption are honoured: compiled code meters by the interpreter's plan (`metering`).
 fn compiles(engine: &Engine) -> bool {
     let config = engine.config();
     config.strategy == Strategy::Cranelift
-        && !config.consume_fuel
-        && !config.epoch_interruption
         && !config.deterministic
         && !config.async_support
         && !config.lazy_translation
+}
+
+/// Whether the configuration keeps function `index` interpreted although the tier could compile it
+/// (`Config::cranelift_skip_functions`, for tests that mix tiers).
+fn skipped(engine: &Engine, index: u32) -> bool {
+    engine
+        .config()
+        .cranelift_skip
+        .is_some_and(|seed| mix(seed ^ index as u64) & 1 == 1)
+}
+
+/// SplitMix64's finaliser: a well-spread hash of a function index and the seed.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn numeric(ty: ValType) -> Option<ward_cranelift::ValType> {
@@ -149,13 +167,15 @@ pub(crate) fn count_interpreted(engine: &Engine, n: usize) {
     }
 }
 
-/// Compiles the defined functions of a module whose validated bodies are `bodies`, if the engine
-/// compiles with Cranelift; `None` otherwise, or when no function could be compiled. A function
-/// the tier does not compile stays interpreted (its `compiled` entry is false).
+/// Compiles the defined functions of a module whose validated bodies are `bodies` and whose
+/// interpreter code (which gives the metering plan) is `interp`, if the engine compiles with
+/// Cranelift; `None` otherwise, or when no function could be compiled. A function the tier does
+/// not compile stays interpreted (its `compiled` entry is false).
 pub(crate) fn compile_module(
     engine: &Engine,
     shape: &ModuleShape<'_>,
     bodies: &[FunctionBody<'_>],
+    interp: &[FuncCode],
 ) -> crate::Result<Option<NativeCode>> {
     let Some(compiler) = engine.inner.compiler.as_ref() else {
         return Ok(None);
@@ -171,7 +191,17 @@ pub(crate) fn compile_module(
     let mut compiled = Vec::with_capacity(bodies.len());
     for (i, body) in bodies.iter().enumerate() {
         let index = shape.num_imported_funcs + i as u32;
-        match compiler.compile(&desc, &layout, index, body) {
+        if skipped(engine, index) {
+            pieces.push(None);
+            compiled.push(false);
+            continue;
+        }
+        let plan = interp
+            .get(i)
+            .and_then(FuncCode::get)
+            .map(metering::plan_of)
+            .unwrap_or_default();
+        match compiler.compile(&desc, &layout, index, body, &plan) {
             Ok(code) => {
                 pieces.push(Some(code));
                 compiled.push(true);
