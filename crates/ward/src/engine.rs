@@ -321,6 +321,9 @@ pub(crate) struct EngineInner {
     /// interpreted, with [`Strategy::Cranelift`].
     #[cfg(feature = "cranelift")]
     pub tier_counts: [AtomicU64; 2],
+    /// The background compilation thread of [`Strategy::Auto`].
+    #[cfg(feature = "cranelift")]
+    pub tier_up: crate::native::tier_up::Worker,
 }
 
 /// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.
@@ -381,6 +384,8 @@ impl Engine {
                     ))
                 })?))
             }
+            // Tier-up where Cranelift supports the host; the interpreter alone elsewhere.
+            Strategy::Auto => ward_cranelift::Compiler::new().ok().map(Arc::new),
             _ => None,
         };
         #[cfg(not(feature = "cranelift"))]
@@ -400,6 +405,8 @@ impl Engine {
                 compiler,
                 #[cfg(feature = "cranelift")]
                 tier_counts: Default::default(),
+                #[cfg(feature = "cranelift")]
+                tier_up: Default::default(),
             }),
         })
     }

@@ -21,6 +21,8 @@ enum Tiers {
     Interpreter,
     Cranelift,
     Mixed(u64),
+    /// Tier-up: interpreted until hot, compiled in the background meanwhile.
+    Auto,
 }
 
 fn engine(tiers: Tiers, fuel: bool, epochs: bool) -> Engine {
@@ -37,6 +39,9 @@ fn engine(tiers: Tiers, fuel: bool, epochs: bool) -> Engine {
             config
                 .strategy(Strategy::Cranelift)
                 .cranelift_skip_functions(Some(seed));
+        }
+        Tiers::Auto => {
+            config.strategy(Strategy::Auto);
         }
     }
     Engine::new(&config).expect("the Cranelift tier is built in and supports this host")
@@ -92,6 +97,7 @@ fn call(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) ->
 struct Metered {
     store: Store<()>,
     instance: Instance,
+    module: Module,
     compiled: usize,
 }
 
@@ -106,6 +112,7 @@ impl Metered {
         Ok(Metered {
             store,
             instance,
+            module,
             compiled,
         })
     }
@@ -474,11 +481,12 @@ struct Tally {
     fuel_spent: u64,
     compiled: usize,
     mixed_compiled: usize,
+    tiered_up: usize,
     functions: usize,
     stack_divergences: usize,
 }
 
-/// wasm-smith modules under fuel, interpreted, compiled and mixed: every exported function's
+/// wasm-smith modules under fuel, interpreted, compiled, mixed and tiering up: every exported function's
 /// outcome (results, or trap kind and backtrace, out-of-fuel included), the fuel left after it
 /// and the exported memories and globals must be the same in all three. Budgets are drawn so that
 /// about a third of the calls run out of fuel somewhere inside.
@@ -503,14 +511,16 @@ fn generated_modules_consume_the_same_fuel_in_every_tier() {
             Metered::new(&wasm, Tiers::Interpreter),
             Metered::new(&wasm, Tiers::Cranelift),
             Metered::new(&wasm, Tiers::Mixed(mix_seed)),
+            Metered::new(&wasm, Tiers::Auto),
         ];
         let mut runs = match made {
-            [Ok(a), Ok(b), Ok(c)] => [a, b, c],
-            [a, b, c] => {
+            [Ok(a), Ok(b), Ok(c), Ok(d)] => [a, b, c, d],
+            [a, b, c, d] => {
                 let outcome = |r: Result<Metered, Error>| outcome_of(r.map(|_| vec![]));
-                let (a, b, c) = (outcome(a), outcome(b), outcome(c));
+                let (a, b, c, d) = (outcome(a), outcome(b), outcome(c), outcome(d));
                 assert_eq!(a, b, "case {case}: instantiation, Cranelift");
                 assert_eq!(a, c, "case {case}: instantiation, mixed");
+                assert_eq!(a, d, "case {case}: instantiation, tier-up");
                 continue;
             }
         };
@@ -532,6 +542,7 @@ fn generated_modules_consume_the_same_fuel_in_every_tier() {
                 })
                 .collect()
         };
+        let tier_up = runs[3].module.clone();
         'calls: for (name, func) in funcs {
             let ty = func.ty(&runs[0].store);
             let args: Option<Vec<Val>> = ty
@@ -596,6 +607,7 @@ fn generated_modules_consume_the_same_fuel_in_every_tier() {
                 tally.out_of_fuel += 1;
             }
         }
+        tally.tiered_up += tier_up.compiled_function_count();
     }
     eprintln!("{tally:?}");
     assert!(

@@ -612,6 +612,10 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             func_type_ids: &local_func_type_ids,
             fuel: engine.config().consume_fuel,
             interrupts: engine.config().epoch_interruption,
+            #[cfg(feature = "cranelift")]
+            tier_up: crate::native::tiers_up(engine),
+            #[cfg(not(feature = "cranelift"))]
+            tier_up: false,
             canonical_nans: engine.config().deterministic,
             global_types: &global_types,
             tag_types: &local_tag_types,
@@ -630,6 +634,17 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         #[cfg(feature = "cranelift")]
         let bodies: Vec<FunctionBody<'_>> =
             sections.bodies.iter().map(|(_, b)| b.clone()).collect();
+        #[cfg(feature = "cranelift")]
+        let tier_up_bodies = if crate::native::tiers_up(engine) {
+            let copied = copy_bodies(bytes, &sections.bodies)?;
+            Some(crate::native::tier_up::Bodies {
+                bytes: copied.bytes,
+                offset: copied.offset,
+                ranges: copied.ranges,
+            })
+        } else {
+            None
+        };
         for (to_validate, body) in sections.bodies {
             let func_type = local_func_type_ids[to_validate.index as usize];
             let mut validator = to_validate.into_validator(allocations);
@@ -656,7 +671,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 memory_types: &memory_types,
                 table_types: &table_types,
             };
-            native = crate::native::compile_module(engine, &shape, &bodies, &code)?;
+            native = crate::native::compile_module(engine, &shape, &bodies, &code, tier_up_bodies)?;
             if let Some(native) = &native {
                 for (i, body) in bodies.iter().enumerate() {
                     if native.is_compiled(i as u32) {

@@ -61,7 +61,7 @@ pub(crate) unsafe fn enter<E: Embedder>(
         .as_ref()
         .expect("a function has a native stub only in a module with native code");
     let func_index = module.inner.num_imported_funcs + index;
-    let code = native.funcs()[func_index as usize];
+    let code = native.func(func_index);
     let max_wasm_stack = store.inner().engine.config().max_wasm_stack;
     let epoch = store.inner().engine.inner.epoch.as_ptr().cast_const();
     let interrupt_flag = store.inner().interrupt.as_ptr().cast_const().cast::<u8>();
@@ -69,7 +69,7 @@ pub(crate) unsafe fn enter<E: Embedder>(
         memory_base: std::ptr::null_mut(),
         memory_length: 0,
         globals: std::ptr::null(),
-        funcs: native.funcs().as_ptr(),
+        funcs: native.funcs_ptr(),
         stack_limit: stack_limit(max_wasm_stack),
         libcalls: [
             trap_libcall as *const (),
@@ -390,7 +390,7 @@ fn same_instance_code(ctx: &VmContext, store: &StoreInner, func: u32) -> Option<
         return None;
     }
     let func_index = module.num_imported_funcs + index;
-    Some((native.funcs()[func_index as usize], func_index))
+    Some((native.func(func_index), func_index))
 }
 
 /// `Libcall::CallIndirect`: the checks of `call_indirect` (table bounds, null, signature), then

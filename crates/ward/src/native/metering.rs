@@ -27,6 +27,8 @@ pub(super) fn plan_of(compiled: &CompiledFunc) -> Metering {
         let (fuel, check) = match instr {
             Instr::ConsumeFuel { amount } => (Some(*amount), false),
             Instr::CheckInterrupt {} => (None, true),
+            // Tier-up points come first at an entry or loop header and meter nothing.
+            Instr::TierUpEntry {} | Instr::TierUpLoop {} => continue,
             _ => {
                 in_entry = false;
                 continue;

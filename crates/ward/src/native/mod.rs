@@ -17,8 +17,12 @@ mod abi;
 mod code_memory;
 pub(crate) mod context;
 mod metering;
+pub(crate) mod tier_up;
 
-use std::sync::atomic::Ordering;
+pub(crate) use tier_up::TierUpStep;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use ward_cranelift::{CompileError, FuncSig, Memory0, ModuleDesc};
 
 use wasmparser::FunctionBody;
@@ -30,30 +34,62 @@ use abi::NativeFn;
 use code_memory::CodeMemory;
 
 /// A module's machine code.
+///
+/// With `Strategy::Cranelift` it is complete when the module is compiled; with `Strategy::Auto`
+/// functions are added as they get hot (`tier_up`): an entry of `funcs` changes once, from the
+/// shim to the machine code, and `compiled` is set after it, so a thread that sees a function
+/// compiled sees its code.
 pub(crate) struct NativeCode {
     /// Keeps the code mapped (the pointers in `funcs` point into it).
-    _memory: CodeMemory,
+    memories: Mutex<Vec<CodeMemory>>,
     /// Function index (imports first) → the native entry compiled code calls it through: its
     /// machine code, or the shim that calls it through the store (imports, interpreted functions).
-    funcs: Box<[NativeFn]>,
+    /// Each entry is a `NativeFn` (an `AtomicPtr` has the layout of a pointer, which compiled code
+    /// loads from the table).
+    funcs: Box<[AtomicPtr<()>]>,
     /// Defined function index → compiled.
-    compiled: Box<[bool]>,
+    compiled: Box<[AtomicBool]>,
+    /// What compiling functions later needs, with `Strategy::Auto`.
+    tier_up: Option<Box<tier_up::TierUp>>,
 }
 
 impl NativeCode {
     /// Whether defined function `index` has machine code.
     pub fn is_compiled(&self, index: u32) -> bool {
-        self.compiled.get(index as usize).copied().unwrap_or(false)
+        self.compiled
+            .get(index as usize)
+            .is_some_and(|c| c.load(Ordering::Acquire))
     }
 
     /// How many defined functions have machine code.
     pub fn compiled_count(&self) -> usize {
-        self.compiled.iter().filter(|c| **c).count()
+        self.compiled
+            .iter()
+            .filter(|c| c.load(Ordering::Acquire))
+            .count()
     }
 
-    /// The function table of the context (one entry per function, imports first).
-    fn funcs(&self) -> &[NativeFn] {
-        &self.funcs
+    /// The native entry of function `func_index` (imports first).
+    fn func(&self, func_index: u32) -> NativeFn {
+        let entry = self.funcs[func_index as usize].load(Ordering::Acquire);
+        // SAFETY: every entry holds a `NativeFn`: the shim, or machine code with that signature
+        // placed in `memories`, which lives as long as the table (see `set_func`).
+        unsafe { std::mem::transmute::<*mut (), NativeFn>(entry) }
+    }
+
+    /// The function table of the context (one `NativeFn` per function, imports first).
+    fn funcs_ptr(&self) -> *const NativeFn {
+        self.funcs.as_ptr().cast::<NativeFn>()
+    }
+
+    /// Makes `code`, placed in `memory`, the machine code of defined function `index`.
+    fn set_func(&self, index: u32, func_index: u32, code: NativeFn, memory: CodeMemory) {
+        self.memories
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(memory);
+        self.funcs[func_index as usize].store(code as *mut (), Ordering::Release);
+        self.compiled[index as usize].store(true, Ordering::Release);
     }
 }
 
@@ -65,6 +101,14 @@ impl crate::tier::TierCode for NativeCode {
     fn has_code(&self, index: u32) -> bool {
         self.is_compiled(index)
     }
+}
+
+/// Whether modules of this engine start interpreted and compile hot functions
+/// (`Strategy::Auto` with the compiler available and nothing on it does not honour).
+pub(crate) fn tiers_up(engine: &Engine) -> bool {
+    engine.config().strategy == Strategy::Auto
+        && engine.inner.compiler.is_some()
+        && honoured(engine)
 }
 
 /// What `compile_module` reads of a module being compiled.
@@ -84,11 +128,13 @@ pub(crate) struct ModuleShape<'a> {
 /// activations, and lazy translation). Everything stays interpreted otherwise. Fuel and epoch
 /// interruption are honoured: compiled code meters by the interpreter's plan (`metering`).
 fn compiles(engine: &Engine) -> bool {
+    engine.config().strategy == Strategy::Cranelift && honoured(engine)
+}
+
+/// Whether compiled code honours everything the configuration turns on.
+fn honoured(engine: &Engine) -> bool {
     let config = engine.config();
-    config.strategy == Strategy::Cranelift
-        && !config.deterministic
-        && !config.async_support
-        && !config.lazy_translation
+    !config.deterministic && !config.async_support && !config.lazy_translation
 }
 
 /// Whether the configuration keeps function `index` interpreted although the tier could compile it
@@ -118,7 +164,7 @@ fn numeric(ty: ValType) -> Option<ward_cranelift::ValType> {
     })
 }
 
-fn describe(shape: &ModuleShape<'_>) -> ModuleDesc {
+pub(crate) fn describe(shape: &ModuleShape<'_>) -> ModuleDesc {
     let types = shape
         .signatures
         .iter()
@@ -176,11 +222,31 @@ pub(crate) fn compile_module(
     shape: &ModuleShape<'_>,
     bodies: &[FunctionBody<'_>],
     interp: &[FuncCode],
+    tier_up_bodies: Option<tier_up::Bodies>,
 ) -> crate::Result<Option<NativeCode>> {
     let Some(compiler) = engine.inner.compiler.as_ref() else {
         return Ok(None);
     };
     let [compiled_count, interpreted_count] = &engine.inner.tier_counts;
+    if tiers_up(engine) {
+        interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
+        let n_funcs = shape.num_imported_funcs as usize + bodies.len();
+        return Ok(Some(NativeCode {
+            memories: Mutex::new(Vec::new()),
+            funcs: (0..n_funcs)
+                .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
+                .collect(),
+            compiled: (0..bodies.len()).map(|_| AtomicBool::new(false)).collect(),
+            tier_up: Some(Box::new(tier_up::TierUp::new(
+                describe(shape),
+                tier_up_bodies.ok_or_else(|| {
+                    crate::Error::CompilerUnavailable(
+                        "internal error: no function bodies kept for tier-up".into(),
+                    )
+                })?,
+            ))),
+        }));
+    }
     if !compiles(engine) {
         interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
         return Ok(None);
@@ -232,9 +298,11 @@ pub(crate) fn compile_module(
         crate::Error::CompilerUnavailable(format!("mapping executable memory: {e}"))
     })?;
     let mut offsets = offsets.into_iter();
-    let mut funcs: Vec<NativeFn> = vec![abi::call_shim; shape.num_imported_funcs as usize];
+    let mut funcs: Vec<AtomicPtr<()>> = (0..shape.num_imported_funcs)
+        .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
+        .collect();
     for piece in &pieces {
-        funcs.push(match piece {
+        let code: NativeFn = match piece {
             Some(_) => {
                 let at = offsets.next().expect("one offset per placed piece");
                 // SAFETY: the code at `at` is a complete function compiled for the host with the
@@ -243,11 +311,13 @@ pub(crate) fn compile_module(
                 unsafe { std::mem::transmute::<*const u8, NativeFn>(memory.at(at)) }
             }
             None => abi::call_shim,
-        });
+        };
+        funcs.push(AtomicPtr::new(code as *mut ()));
     }
     Ok(Some(NativeCode {
-        _memory: memory,
+        memories: Mutex::new(vec![memory]),
         funcs: funcs.into_boxed_slice(),
-        compiled: compiled.into_boxed_slice(),
+        compiled: compiled.into_iter().map(AtomicBool::new).collect(),
+        tier_up: None,
     }))
 }
