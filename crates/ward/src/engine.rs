@@ -61,8 +61,10 @@ pub enum Strategy {
     /// Functions are compiled to machine code with Cranelift when the module is compiled; a
     /// function the tier does not compile yet stays interpreted. Needs ward's `cranelift` feature.
     Cranelift,
-    /// Let ward choose. Today this is the interpreter; it is meant to become tier-up (interpret
-    /// first, compile hot functions).
+    /// Tier-up: every function starts in the interpreter, which counts its entries and loop
+    /// iterations; a hot function is compiled with Cranelift on a background thread and its later
+    /// calls run the machine code. Cold code never pays compile time. Without ward's `cranelift`
+    /// feature (or on a host Cranelift does not support), the interpreter alone.
     Auto,
 }
 
@@ -384,8 +386,8 @@ impl Engine {
                     ))
                 })?))
             }
-            // Tier-up where Cranelift supports the host; the interpreter alone elsewhere.
-            Strategy::Auto => ward_cranelift::Compiler::new().ok().map(Arc::new),
+            // Tier-up makes its compiler on its own thread, when a function first gets hot, so
+            // that start-up does not pay for it (`native::tier_up`).
             _ => None,
         };
         #[cfg(not(feature = "cranelift"))]
@@ -430,7 +432,9 @@ impl Engine {
 
     /// How many defined functions of the modules compiled in this engine so far were compiled to
     /// machine code by the Cranelift tier, and how many were left to the interpreter, with
-    /// [`Strategy::Cranelift`]; `(0, 0)` with another strategy. For tests and tooling.
+    /// [`Strategy::Cranelift`], or, with [`Strategy::Auto`], how many were compiled by tier-up so
+    /// far and how many are still interpreted; `(0, 0)` with the interpreter. For tests and
+    /// tooling.
     #[doc(hidden)]
     pub fn tier_function_counts(&self) -> (u64, u64) {
         #[cfg(feature = "cranelift")]

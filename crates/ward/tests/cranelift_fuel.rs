@@ -27,7 +27,11 @@ enum Tiers {
 
 fn engine(tiers: Tiers, fuel: bool, epochs: bool) -> Engine {
     let mut config = Config::new();
-    config.consume_fuel(fuel).epoch_interruption(epochs);
+    // A small stack keeps runaway recursion in generated modules quick to exhaust.
+    config
+        .consume_fuel(fuel)
+        .epoch_interruption(epochs)
+        .max_wasm_stack(512 << 10);
     match tiers {
         Tiers::Interpreter => {
             config.strategy(Strategy::Interpreter);
@@ -451,8 +455,15 @@ fn state(store: &mut Store<()>, instance: &Instance) -> Vec<u128> {
             Extern::Memory(memory) => {
                 let data = memory.data(&*store);
                 out.push(data.len() as u128);
+                // Word by word: memories are up to 4 MiB, hashed after every call in four stores.
                 let mut hash = 0xcbf2_9ce4_8422_2325u64;
-                for byte in data {
+                let words = data.chunks_exact(8);
+                let tail = words.remainder();
+                for word in words {
+                    let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                    hash = (hash ^ word).wrapping_mul(0x100_0000_01b3).rotate_left(29);
+                }
+                for byte in tail {
                     hash = (hash ^ *byte as u64).wrapping_mul(0x100_0000_01b3);
                 }
                 out.push(hash as u128);
@@ -503,6 +514,9 @@ fn generated_modules_consume_the_same_fuel_in_every_tier() {
     let mut seeds = Seeds(first_seed);
     let mut tally = Tally::default();
     for case in 0..seeds_to_run {
+        if case > 0 && case % 10_000 == 0 {
+            eprintln!("{case} seeds: {tally:?}");
+        }
         let Some(wasm) = generate(&mut seeds) else {
             continue;
         };
@@ -518,6 +532,13 @@ fn generated_modules_consume_the_same_fuel_in_every_tier() {
             [a, b, c, d] => {
                 let outcome = |r: Result<Metered, Error>| outcome_of(r.map(|_| vec![]));
                 let (a, b, c, d) = (outcome(a), outcome(b), outcome(c), outcome(d));
+                // A start function may recurse across tiers too (see below).
+                let exhausted =
+                    |o: &Outcome| matches!(o, Outcome::Trapped(TrapKind::StackOverflow, _));
+                if !exhausted(&a) && (exhausted(&b) || exhausted(&c) || exhausted(&d)) {
+                    tally.stack_divergences += 1;
+                    continue;
+                }
                 assert_eq!(a, b, "case {case}: instantiation, Cranelift");
                 assert_eq!(a, c, "case {case}: instantiation, mixed");
                 assert_eq!(a, d, "case {case}: instantiation, tier-up");

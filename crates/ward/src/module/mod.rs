@@ -320,8 +320,9 @@ impl Module {
     }
 
     /// How many of the module's defined functions were compiled to machine code by the Cranelift
-    /// tier ([`Strategy::Cranelift`](crate::Strategy::Cranelift)); the others run in the
-    /// interpreter. Always 0 without ward's `cranelift` feature.
+    /// tier ([`Strategy::Cranelift`](crate::Strategy::Cranelift)), or so far by tier-up
+    /// ([`Strategy::Auto`](crate::Strategy::Auto): this grows as functions get hot); the others
+    /// run in the interpreter. Always 0 without ward's `cranelift` feature.
     ///
     /// ```
     /// let engine = ward::Engine::default();

@@ -106,8 +106,9 @@ impl crate::tier::TierCode for NativeCode {
 /// Whether modules of this engine start interpreted and compile hot functions
 /// (`Strategy::Auto` with the compiler available and nothing on it does not honour).
 pub(crate) fn tiers_up(engine: &Engine) -> bool {
-    engine.config().strategy == Strategy::Auto
-        && engine.inner.compiler.is_some()
+    // The hosts `ward_cranelift::Compiler` supports (elsewhere `Engine::new` refuses Cranelift).
+    cfg!(all(target_arch = "x86_64", target_endian = "little"))
+        && engine.config().strategy == Strategy::Auto
         && honoured(engine)
 }
 
@@ -208,7 +209,7 @@ pub(crate) fn describe(shape: &ModuleShape<'_>) -> ModuleDesc {
 /// Counts `n` functions of a module the engine does not give to the compiler at all (a lazily
 /// translated module) as interpreted.
 pub(crate) fn count_interpreted(engine: &Engine, n: usize) {
-    if engine.inner.compiler.is_some() {
+    if engine.inner.compiler.is_some() || engine.config().strategy == Strategy::Auto {
         engine.inner.tier_counts[1].fetch_add(n as u64, Ordering::Relaxed);
     }
 }
@@ -224,9 +225,6 @@ pub(crate) fn compile_module(
     interp: &[FuncCode],
     tier_up_bodies: Option<tier_up::Bodies>,
 ) -> crate::Result<Option<NativeCode>> {
-    let Some(compiler) = engine.inner.compiler.as_ref() else {
-        return Ok(None);
-    };
     let [compiled_count, interpreted_count] = &engine.inner.tier_counts;
     if tiers_up(engine) {
         interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
@@ -247,6 +245,9 @@ pub(crate) fn compile_module(
             ))),
         }));
     }
+    let Some(compiler) = engine.inner.compiler.as_ref() else {
+        return Ok(None);
+    };
     if !compiles(engine) {
         interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
         return Ok(None);

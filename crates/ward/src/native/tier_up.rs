@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, OnceLock, Weak};
 
-use ward_cranelift::ModuleDesc;
+use ward_cranelift::{Compiler, ModuleDesc};
 use wasmparser::{BinaryReader, FunctionBody};
 
 use super::abi::{self, NativeFn};
@@ -155,25 +155,26 @@ pub(crate) fn request(store: &StoreInner, instance: u32, index: u32) {
     }
 }
 
-/// The background thread: compiles queued functions until the engine is dropped.
+/// The background thread: makes a compiler for the host, then compiles queued functions until the
+/// engine is dropped. If Cranelift cannot compile for the host, nothing is compiled.
 fn serve(jobs: Receiver<Job>) {
+    let Ok(compiler) = Compiler::new() else {
+        return;
+    };
     for job in jobs {
         if let Some(module) = job.module.upgrade() {
-            compile(&module, job.index);
+            compile(&compiler, &module, job.index);
         }
     }
 }
 
 /// Compiles defined function `index` of `module` and installs its machine code. A function the
 /// tier does not compile (or any failure) leaves it interpreted.
-fn compile(module: &ModuleInner, index: u32) {
+fn compile(compiler: &Compiler, module: &ModuleInner, index: u32) {
     let Some(native) = module.native.as_ref() else {
         return;
     };
     let Some(tier_up) = native.tier_up.as_ref() else {
-        return;
-    };
-    let Some(compiler) = module.engine.inner.compiler.as_ref() else {
         return;
     };
     let Some(range) = tier_up.bodies.ranges.get(index as usize).cloned() else {
