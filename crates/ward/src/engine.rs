@@ -325,7 +325,7 @@ pub(crate) struct EngineInner {
     pub tier_counts: [AtomicU64; 2],
     /// The background compilation thread of [`Strategy::Auto`].
     #[cfg(feature = "cranelift")]
-    pub tier_up: crate::native::tier_up::Worker,
+    pub tier_up: crate::native::compile_thread::CompileThread,
 }
 
 /// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.

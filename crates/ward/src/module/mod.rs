@@ -638,7 +638,7 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         #[cfg(feature = "cranelift")]
         let tier_up_bodies = if crate::native::tiers_up(engine) {
             let copied = copy_bodies(bytes, &sections.bodies)?;
-            Some(crate::native::tier_up::Bodies {
+            Some(crate::native::Bodies {
                 bytes: copied.bytes,
                 offset: copied.offset,
                 ranges: copied.ranges,
@@ -672,7 +672,14 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 memory_types: &memory_types,
                 table_types: &table_types,
             };
-            native = crate::native::compile_module(engine, &shape, &bodies, &code, tier_up_bodies)?;
+            let plan_of = |i: usize| {
+                code.get(i)
+                    .and_then(FuncCode::get)
+                    .map(crate::native::metering_plan)
+                    .unwrap_or_default()
+            };
+            native =
+                crate::native::compile_module(engine, &shape, &bodies, &plan_of, tier_up_bodies)?;
             if let Some(native) = &native {
                 for (i, body) in bodies.iter().enumerate() {
                     if native.is_compiled(i as u32) {

@@ -17,7 +17,7 @@ use crate::interp::translate::CompiledFunc;
 /// offset it starts with) and right after `loop`, `else` and `end` (named by that operator's
 /// offset, which every instruction of the run's metering carries). The interpreter reports a trap
 /// of a metering instruction at its offset, which the point keeps for compiled code's backtrace.
-pub(super) fn plan_of(compiled: &CompiledFunc) -> Metering {
+pub(crate) fn plan_of(compiled: &CompiledFunc) -> Metering {
     let mut plan = Metering::default();
     let Some(&entry_offset) = compiled.offsets.first() else {
         return plan;

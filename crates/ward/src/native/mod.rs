@@ -15,20 +15,21 @@
 
 mod abi;
 mod code_memory;
+pub(crate) mod compile_thread;
 pub(crate) mod context;
 mod metering;
 pub(crate) mod tier_up;
 
-pub(crate) use tier_up::TierUpStep;
+pub(crate) use metering::plan_of as metering_plan;
 
+use std::ops::Range;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use ward_cranelift::{CompileError, FuncSig, Memory0, ModuleDesc};
 
 use wasmparser::FunctionBody;
 
 use crate::engine::{Engine, Strategy};
-use crate::interp::code::FuncCode;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
 use abi::NativeFn;
 use code_memory::CodeMemory;
@@ -50,7 +51,7 @@ pub(crate) struct NativeCode {
     /// Defined function index → compiled.
     compiled: Box<[AtomicBool]>,
     /// What compiling functions later needs, with `Strategy::Auto`.
-    tier_up: Option<Box<tier_up::TierUp>>,
+    tier_up: Option<Box<TierUp>>,
 }
 
 impl NativeCode {
@@ -110,6 +111,82 @@ pub(crate) fn tiers_up(engine: &Engine) -> bool {
     cfg!(all(target_arch = "x86_64", target_endian = "little"))
         && engine.config().strategy == Strategy::Auto
         && honoured(engine)
+}
+
+/// Tier-up points a function passes (entries plus loop iterations) before it is compiled.
+pub(crate) const HOT: u32 = 1000;
+
+/// What a tier-up point does.
+pub(crate) enum TierUpStep {
+    /// Run the function's machine code (at an entry, once it is compiled).
+    Run,
+    /// The function just got hot: queue it.
+    Compile,
+    /// Go on interpreting.
+    Go,
+}
+
+/// A module's function bodies, copied from its binary for compiling them later.
+pub(crate) struct Bodies {
+    /// From the first body's start to the last one's end.
+    pub bytes: Box<[u8]>,
+    /// Offset of `bytes` in the module binary (compiled code's trap offsets are module offsets).
+    pub offset: usize,
+    /// Each defined function's body, as a range of `bytes`.
+    pub ranges: Box<[Range<usize>]>,
+}
+
+/// A module's tier-up state.
+pub(crate) struct TierUp {
+    desc: ModuleDesc,
+    bodies: Bodies,
+    /// Per defined function: tier-up points left until it is hot (0 once it was queued).
+    counters: Box<[AtomicU32]>,
+    /// Per defined function: queued (or compiled, or refused by the compiler) already.
+    queued: Box<[AtomicBool]>,
+}
+
+impl TierUp {
+    pub(crate) fn new(desc: ModuleDesc, bodies: Bodies) -> TierUp {
+        let n = bodies.ranges.len();
+        TierUp {
+            desc,
+            bodies,
+            counters: (0..n).map(|_| AtomicU32::new(HOT)).collect(),
+            queued: (0..n).map(|_| AtomicBool::new(false)).collect(),
+        }
+    }
+}
+
+impl NativeCode {
+    /// A tier-up point of defined function `index`, at its entry or a loop header.
+    ///
+    /// The count is a relaxed load and store, not a read-modify-write: racing threads may lose a
+    /// count or both see the function get hot (the queue takes it once), and this stays as cheap
+    /// as the interpreter's other check points.
+    pub(crate) fn tier_up_point(&self, index: u32, entry: bool) -> TierUpStep {
+        if entry && self.is_compiled(index) {
+            return TierUpStep::Run;
+        }
+        let Some(counter) = self
+            .tier_up
+            .as_ref()
+            .and_then(|t| t.counters.get(index as usize))
+        else {
+            return TierUpStep::Go;
+        };
+        match counter.load(Ordering::Relaxed) {
+            0 => TierUpStep::Go,
+            1 => {
+                counter.store(0, Ordering::Relaxed);
+                TierUpStep::Compile
+            }
+            n => {
+                counter.store(n - 1, Ordering::Relaxed);
+                TierUpStep::Go
+            }
+        }
+    }
 }
 
 /// What `compile_module` reads of a module being compiled.
@@ -215,15 +292,15 @@ pub(crate) fn count_interpreted(engine: &Engine, n: usize) {
 }
 
 /// Compiles the defined functions of a module whose validated bodies are `bodies` and whose
-/// interpreter code (which gives the metering plan) is `interp`, if the engine compiles with
+/// metering plans (from their interpreter code, `metering_plan`) `plan_of` gives, if the engine compiles with
 /// Cranelift; `None` otherwise, or when no function could be compiled. A function the tier does
 /// not compile stays interpreted (its `compiled` entry is false).
 pub(crate) fn compile_module(
     engine: &Engine,
     shape: &ModuleShape<'_>,
     bodies: &[FunctionBody<'_>],
-    interp: &[FuncCode],
-    tier_up_bodies: Option<tier_up::Bodies>,
+    plan_of: &dyn Fn(usize) -> ward_cranelift::Metering,
+    tier_up_bodies: Option<Bodies>,
 ) -> crate::Result<Option<NativeCode>> {
     let [compiled_count, interpreted_count] = &engine.inner.tier_counts;
     if tiers_up(engine) {
@@ -235,7 +312,7 @@ pub(crate) fn compile_module(
                 .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
                 .collect(),
             compiled: (0..bodies.len()).map(|_| AtomicBool::new(false)).collect(),
-            tier_up: Some(Box::new(tier_up::TierUp::new(
+            tier_up: Some(Box::new(TierUp::new(
                 describe(shape),
                 tier_up_bodies.ok_or_else(|| {
                     crate::Error::CompilerUnavailable(
@@ -263,11 +340,7 @@ pub(crate) fn compile_module(
             compiled.push(false);
             continue;
         }
-        let plan = interp
-            .get(i)
-            .and_then(FuncCode::get)
-            .map(metering::plan_of)
-            .unwrap_or_default();
+        let plan = plan_of(i);
         match compiler.compile(&desc, &layout, index, body, &plan) {
             Ok(code) => {
                 pieces.push(Some(code));
