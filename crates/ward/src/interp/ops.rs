@@ -63,6 +63,7 @@ pub(crate) enum Request {
     RunNative,
     /// The current function is hot: queue it for compilation (`Strategy::Auto`). Continue after
     /// the instruction.
+    #[cfg_attr(not(feature = "cranelift"), allow(dead_code))]
     TierUp,
     /// The activation ends with this error (an exception no handler caught, a failed lazy
     /// translation).
