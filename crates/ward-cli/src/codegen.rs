@@ -7,8 +7,9 @@ use ward::{Config, Strategy};
 /// The `-C` options of a command.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct CodegenArgs {
-    /// Codegen options, as in Wasmtime: compiler=interpreter|cranelift|auto (`auto` is the
-    /// interpreter for now; `cranelift` needs a ward built with the `cranelift` feature).
+    /// Codegen options, as in Wasmtime: compiler=interpreter|cranelift|auto (`auto` starts in
+    /// the interpreter and compiles hot functions in the background; `cranelift` and `auto` need
+    /// a ward built with the `cranelift` feature, without which `auto` is the interpreter).
     #[arg(
         short = 'C',
         long = "codegen",

@@ -111,6 +111,54 @@ pub struct ContextLayout {
     pub stack_limit: i32,
     /// `[*const (); Libcall::COUNT]`: the libcalls, inline in the context, by [`Libcall`] index.
     pub libcalls: i32,
+    /// `u64`: the fuel left, read and written by metered code (see [`Metering`]).
+    pub fuel: i32,
+    /// `*const u64`: the engine's epoch counter, read at interruption points.
+    pub epoch: i32,
+    /// `u64`: the epoch at which interruption points call [`Libcall::Interrupt`].
+    pub epoch_deadline: i32,
+    /// `*const u8`: non-zero when an interrupt was requested.
+    pub interrupt_flag: i32,
+    /// `u32`: interruption points left until the runtime looks at the clock; decremented at every
+    /// point, [`Libcall::Interrupt`] is called when it reaches zero.
+    pub clock_countdown: i32,
+}
+
+/// Where compiled code charges fuel and checks for interruption: the runtime's plan, given as
+/// data so that compiled code meters exactly as the runtime's interpreter does (the same amounts at
+/// the same points, so a program consumes the same fuel in every tier and runs out at the same
+/// point).
+///
+/// Each [`MeterPoint`] begins a straight-line run of code: the function's entry, or the position
+/// right after a `loop`, `else` or `end` operator (named by its offset in the module binary). At a
+/// point, compiled code first charges the point's fuel (trapping with [`TrapCode::OutOfFuel`],
+/// nothing charged, when less is left), then, if the point checks for interruption, tests the
+/// epoch deadline, the interrupt flag and the clock countdown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metering {
+    /// The point at the function's entry, if any.
+    pub entry: Option<MeterPoint>,
+    /// Operator offset → the point right after that operator. Operators without an entry begin
+    /// no run (or a run that charges nothing and checks nothing).
+    pub after: std::collections::HashMap<u32, MeterPoint>,
+}
+
+impl Metering {
+    /// Whether any point charges or checks anything.
+    pub fn is_empty(&self) -> bool {
+        self.entry.is_none() && self.after.is_empty()
+    }
+}
+
+/// One metering point of a [`Metering`] plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MeterPoint {
+    /// Fuel charged here, when fuel is consumed (`None` when it is not).
+    pub fuel: Option<u32>,
+    /// Whether the point checks for interruption.
+    pub check_interrupt: bool,
+    /// The offset in the module binary a trap here names in its backtrace.
+    pub trap_offset: u32,
 }
 
 /// Functions of the runtime that compiled code calls through the context's libcall table. All use
@@ -139,11 +187,15 @@ pub enum Libcall {
     MemoryFill = 4,
     /// `fn(ctx, dst: u32, src: u32, len: u32) -> u32`: `memory.copy` within memory 0; status.
     MemoryCopy = 5,
+    /// `fn(ctx) -> u32`: an interruption point's inline test fired (the epoch deadline passed, an
+    /// interrupt was requested, or the clock countdown reached zero); the runtime decides. Status
+    /// 0 goes on, anything else failed (the trap is recorded; the caller records its frame).
+    Interrupt = 6,
 }
 
 impl Libcall {
     /// How many libcalls there are: the length of the context's libcall table.
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 7;
 }
 
 /// The traps compiled code raises itself (others come from libcalls and callees).
@@ -162,6 +214,8 @@ pub enum TrapCode {
     BadConversionToInteger = 5,
     /// The native stack reached the context's stack limit.
     StackOverflow = 6,
+    /// A metering point needed more fuel than was left.
+    OutOfFuel = 7,
 }
 
 impl TrapCode {
@@ -174,6 +228,7 @@ impl TrapCode {
             4 => TrapCode::IntegerOverflow,
             5 => TrapCode::BadConversionToInteger,
             6 => TrapCode::StackOverflow,
+            7 => TrapCode::OutOfFuel,
             _ => return None,
         })
     }
@@ -256,16 +311,17 @@ impl Compiler {
     }
 
     /// Compiles function `func_index` (in the module's function index space, imports first) of the
-    /// module `module` describes, whose validated body is `body`.
+    /// module `module` describes, whose validated body is `body`, metered by `metering`.
     pub fn compile(
         &self,
         module: &ModuleDesc,
         layout: &ContextLayout,
         func_index: u32,
         body: &FunctionBody<'_>,
+        metering: &Metering,
     ) -> Result<CompiledFunction, CompileError> {
         let isa: &dyn TargetIsa = &*self.isa;
-        translate::compile(isa, module, layout, func_index, body)
+        translate::compile(isa, module, layout, func_index, body, metering)
     }
 }
 
@@ -282,6 +338,11 @@ mod tests {
             funcs: 24,
             stack_limit: 32,
             libcalls: 40,
+            fuel: 96,
+            epoch: 104,
+            epoch_deadline: 112,
+            interrupt_flag: 120,
+            clock_countdown: 128,
         }
     }
 
@@ -296,7 +357,7 @@ mod tests {
         }
         let body = bodies.last().expect("a function");
         let index = (bodies.len() - 1) as u32;
-        Compiler::new()?.compile(module, &layout(), index, body)
+        Compiler::new()?.compile(module, &layout(), index, body, &Metering::default())
     }
 
     fn i32_to_i32() -> ModuleDesc {
@@ -353,6 +414,7 @@ mod tests {
             TrapCode::IntegerOverflow,
             TrapCode::BadConversionToInteger,
             TrapCode::StackOverflow,
+            TrapCode::OutOfFuel,
         ] {
             assert_eq!(TrapCode::from_u32(code as u32), Some(code));
         }

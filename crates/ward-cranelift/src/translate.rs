@@ -19,7 +19,7 @@ mod numeric;
 
 use crate::{
     CompileError, CompiledFunction, ContextLayout, FuncSig, Libcall, MAX_BODY_BYTES, MAX_LOCALS,
-    ModuleDesc, TrapCode, ValType,
+    MeterPoint, Metering, ModuleDesc, TrapCode, ValType,
 };
 
 fn unsupported(what: impl Into<String>) -> CompileError {
@@ -68,6 +68,7 @@ fn libcall_signature(isa: &dyn TargetIsa, libcall: Libcall) -> ir::Signature {
         Libcall::MemoryFill | Libcall::MemoryCopy => {
             (&[types::I32, types::I32, types::I32], Some(types::I32))
         }
+        Libcall::Interrupt => (&[], Some(types::I32)),
     };
     for p in params {
         sig.params.push(AbiParam::new(*p));
@@ -88,6 +89,7 @@ pub(crate) fn compile(
     layout: &ContextLayout,
     func_index: u32,
     body: &FunctionBody<'_>,
+    metering: &Metering,
 ) -> Result<CompiledFunction, CompileError> {
     if body.range().end - body.range().start > MAX_BODY_BYTES as u64 {
         return Err(unsupported("a function body over the size limit"));
@@ -104,7 +106,8 @@ pub(crate) fn compile(
     );
     let mut builder_context = FunctionBuilderContext::new();
     let builder = FunctionBuilder::new(&mut func, &mut builder_context);
-    let mut translator = FuncTranslator::new(isa, module, layout, func_index, builder, &sig);
+    let mut translator =
+        FuncTranslator::new(isa, module, layout, metering, func_index, builder, &sig);
     translator.translate_body(body, &sig)?;
     translator.builder.seal_all_blocks();
     translator.builder.finalize(isa.frontend_config());
@@ -155,6 +158,7 @@ struct FuncTranslator<'a, 'b> {
     isa: &'a dyn TargetIsa,
     module: &'a ModuleDesc,
     layout: &'a ContextLayout,
+    metering: &'a Metering,
     func_index: u32,
     builder: FunctionBuilder<'b>,
     ptr: Type,
@@ -182,6 +186,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         isa: &'a dyn TargetIsa,
         module: &'a ModuleDesc,
         layout: &'a ContextLayout,
+        metering: &'a Metering,
         func_index: u32,
         mut builder: FunctionBuilder<'b>,
         sig: &FuncSig,
@@ -211,6 +216,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             isa,
             module,
             layout,
+            metering,
             func_index,
             builder,
             ptr,
@@ -296,6 +302,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
         }
         self.reload_memory();
+        if let Some(point) = self.metering.entry {
+            self.meter(point);
+        }
 
         // The function body is a block whose end returns.
         let ret = self.builder.create_block();
@@ -407,6 +416,75 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let one = self.builder.ins().iconst(types::I32, 1);
         self.builder.ins().return_(&[one]);
         self.builder.switch_to_block(next);
+    }
+
+    /// The metering point that begins the run after the current operator, if the plan has one.
+    fn meter_after_operator(&mut self) {
+        if let Some(point) = self.metering.after.get(&self.offset).copied() {
+            self.meter(point);
+        }
+    }
+
+    /// A metering point (see [`Metering`]): charge its fuel, then check for interruption. A trap
+    /// here names the point's offset, as the interpreter's metering instructions do.
+    fn meter(&mut self, point: MeterPoint) {
+        let operator_offset = std::mem::replace(&mut self.offset, point.trap_offset);
+        if let Some(fuel) = point.fuel.filter(|f| *f > 0) {
+            let left = self.load_ctx(types::I64, self.layout.fuel);
+            let short = self
+                .builder
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedLessThan, left, fuel as i64);
+            self.trap_if(short, TrapCode::OutOfFuel, true);
+            let amount = self.builder.ins().iconst(types::I64, fuel as i64);
+            let rest = self.builder.ins().isub(left, amount);
+            self.builder
+                .ins()
+                .store(Self::flags(), rest, self.vmctx, self.layout.fuel);
+        }
+        if point.check_interrupt {
+            let epoch_at = self.load_ctx(self.ptr, self.layout.epoch);
+            let epoch = self
+                .builder
+                .ins()
+                .load(types::I64, Self::flags(), epoch_at, 0);
+            let deadline = self.load_ctx(types::I64, self.layout.epoch_deadline);
+            let past = self
+                .builder
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+            let flag_at = self.load_ctx(self.ptr, self.layout.interrupt_flag);
+            let flag = self
+                .builder
+                .ins()
+                .uload8(types::I32, Self::flags(), flag_at, 0);
+            let requested = self.builder.ins().icmp_imm_u(IntCC::NotEqual, flag, 0);
+            let countdown = self.load_ctx(types::I32, self.layout.clock_countdown);
+            let countdown = self.builder.ins().iadd_imm_s(countdown, -1);
+            self.builder.ins().store(
+                Self::flags(),
+                countdown,
+                self.vmctx,
+                self.layout.clock_countdown,
+            );
+            let due = self.builder.ins().icmp_imm_u(IntCC::Equal, countdown, 0);
+            let fire = self.builder.ins().bor(past, requested);
+            let fire = self.builder.ins().bor(fire, due);
+            let decide = self.builder.create_block();
+            let next = self.builder.create_block();
+            self.builder.set_cold_block(decide);
+            self.builder.ins().brif(fire, decide, &[], next, &[]);
+            self.builder.switch_to_block(decide);
+            let status = self
+                .call_libcall(Libcall::Interrupt, &[])
+                .expect("the interrupt libcall returns a status");
+            self.fail_if(status, None, true);
+            // The epoch callback may have run code that grew memory 0.
+            self.reload_memory();
+            self.builder.ins().jump(next, &[]);
+            self.builder.switch_to_block(next);
+        }
+        self.offset = operator_offset;
     }
 
     fn trap_if(&mut self, cond: Value, code: TrapCode, frame: bool) {
@@ -636,6 +714,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     n_params: sig.params.len(),
                     n_results: sig.results.len(),
                 });
+                self.meter_after_operator();
             }
             O::If { blockty } => {
                 let sig = self.block_sig(*blockty)?;
@@ -955,6 +1034,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let params = self.builder.block_params(else_block).to_vec();
         self.stack.extend(params);
         self.reachable = true;
+        self.meter_after_operator();
     }
 
     fn translate_end(&mut self) {
@@ -985,5 +1065,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let results = self.builder.block_params(frame.next).to_vec();
         self.stack.extend(results);
         self.reachable = true;
+        // The function's own `end` begins no run (the interpreter's plan has no point for it).
+        if !self.control.is_empty() {
+            self.meter_after_operator();
+        }
     }
 }

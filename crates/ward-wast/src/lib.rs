@@ -55,6 +55,10 @@ pub struct Report {
     /// Defined functions of the script's modules left to the interpreter under the Cranelift
     /// strategy (0 with another strategy).
     pub interpreted_functions: u64,
+    /// With fuel metering on: the fuel each `invoke` of the main thread consumed, in script
+    /// order, or `None` for one that exhausted the stack (where the depth, and so the fuel,
+    /// legitimately differs between tiers). For comparing tiers: fuel must not depend on them.
+    pub fuel_consumed: Vec<Option<u64>>,
 }
 
 /// Errors that stop a script before its directives run.
@@ -241,6 +245,7 @@ impl Runner {
                 Err(_) => report.record(0, Outcome::Fail(format!("thread ${name} panicked"))),
             }
         }
+        report.fuel_consumed = self.fuel_log;
         report
     }
 
@@ -300,6 +305,8 @@ struct Runner {
     shared_modules: HashMap<String, Vec<(String, Extern)>>,
     /// The script's components.
     components: component::ComponentState,
+    /// See [`Report::fuel_consumed`].
+    fuel_log: Vec<Option<u64>>,
 }
 
 impl Runner {
@@ -322,6 +329,7 @@ impl Runner {
             last_definition: None,
             shared_modules: HashMap::new(),
             components,
+            fuel_log: Vec::new(),
         }
     }
 
@@ -593,7 +601,18 @@ impl Runner {
             .iter()
             .map(|t| Val::default_for(*t).unwrap_or(Val::FuncRef(None)))
             .collect();
-        func.call(&mut self.store, &args, &mut results)?;
+        let fuel_before = self.store.get_fuel().ok();
+        let outcome = func.call(&mut self.store, &args, &mut results);
+        if let (Some(before), Ok(after)) = (fuel_before, self.store.get_fuel()) {
+            let exhausted = outcome
+                .as_ref()
+                .err()
+                .and_then(Error::as_trap)
+                .is_some_and(|t| t.kind() == ward::TrapKind::StackOverflow);
+            self.fuel_log
+                .push((!exhausted).then(|| before.saturating_sub(after)));
+        }
+        outcome?;
         Ok(results)
     }
 

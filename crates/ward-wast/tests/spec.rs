@@ -598,3 +598,49 @@ fn all_spec_files_pass_under_the_cranelift_tier() {
         "the tier compiled only {compiled} functions"
     );
 }
+
+/// Fuel does not depend on the tier: every script passes metered (fuel and epoch interruption) under
+/// the Cranelift tier, and each `invoke` consumes exactly the fuel it consumes interpreted (except
+/// those that exhaust the stack, whose depth differs between tiers).
+#[cfg(feature = "cranelift")]
+#[test]
+fn spec_files_consume_the_same_fuel_in_both_tiers() {
+    let interpreted = metered();
+    let mut compiled = metered();
+    compiled.strategy(ward::Strategy::Cranelift);
+    let (mut invokes, mut fuel, mut functions) = (0usize, 0u64, 0u64);
+    for (group, files) in [
+        ("core", CORE),
+        ("simd", SIMD),
+        ("exception handling", EXCEPTIONS),
+        ("gc", GC),
+    ] {
+        let names: Vec<String> = files.iter().map(|f| format!("{f}.wast")).collect();
+        assert_group_passes(&format!("{group} (cranelift, metered)"), files, &compiled);
+        let expected: std::collections::HashMap<String, Vec<Option<u64>>> =
+            run_all_with(names.clone(), &interpreted)
+                .into_iter()
+                .map(|(file, r)| (file, r.expect("the script runs").fuel_consumed))
+                .collect();
+        for (file, report) in run_all_with(names, &compiled) {
+            let report = report.expect("the script runs");
+            functions += report.compiled_functions;
+            let expected = &expected[&file];
+            assert_eq!(report.fuel_consumed.len(), expected.len(), "{file}");
+            for (i, (got, want)) in report.fuel_consumed.iter().zip(expected).enumerate() {
+                if let (Some(got), Some(want)) = (got, want) {
+                    assert_eq!(got, want, "{file}: fuel of invoke #{i}");
+                    invokes += 1;
+                    fuel += got;
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{invokes} invokes consumed the same fuel ({fuel} in all) in both tiers; {functions} functions compiled"
+    );
+    assert!(
+        invokes > 20_000 && functions > 3000,
+        "{invokes} invokes, {functions} functions"
+    );
+}

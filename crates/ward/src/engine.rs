@@ -47,6 +47,7 @@ pub struct Config {
     pub(crate) coredump_on_trap: bool,
     pub(crate) async_support: bool,
     pub(crate) strategy: Strategy,
+    pub(crate) cranelift_skip: Option<u64>,
     pub(crate) proposals: ProposalSet,
 }
 
@@ -60,8 +61,10 @@ pub enum Strategy {
     /// Functions are compiled to machine code with Cranelift when the module is compiled; a
     /// function the tier does not compile yet stays interpreted. Needs ward's `cranelift` feature.
     Cranelift,
-    /// Let ward choose. Today this is the interpreter; it is meant to become tier-up (interpret
-    /// first, compile hot functions).
+    /// Tier-up: every function starts in the interpreter, which counts its entries and loop
+    /// iterations; a hot function is compiled with Cranelift on a background thread and its later
+    /// calls run the machine code. Cold code never pays compile time. Without ward's `cranelift`
+    /// feature (or on a host Cranelift does not support), the interpreter alone.
     Auto,
 }
 
@@ -81,6 +84,7 @@ impl Default for Config {
             coredump_on_trap: false,
             async_support: false,
             strategy: Strategy::Interpreter,
+            cranelift_skip: None,
             proposals: ProposalSet::default(),
         }
     }
@@ -254,13 +258,26 @@ impl Config {
     /// [`Engine::new`] fails with [`Error::CompilerUnavailable`](crate::Error::CompilerUnavailable)),
     /// each function is compiled to machine code when its module is compiled, unless it uses
     /// something the Cranelift tier does not compile yet: such a function stays interpreted, and
-    /// compiled and interpreted functions call each other. While fuel, epoch interruption,
-    /// deterministic NaNs, async support or lazy translation is on, every function stays
-    /// interpreted (the compiled tier does not meter or check them yet).
-    /// [`Module::compiled_function_count`](crate::Module::compiled_function_count) tells how many
-    /// were compiled.
+    /// compiled and interpreted functions call each other. Compiled code charges fuel and checks
+    /// the epoch deadline exactly where and as much as the interpreter does, so a program
+    /// consumes the same fuel in every tier. While deterministic NaNs, async support or lazy
+    /// translation is on, every function stays interpreted (the compiled tier does not honour
+    /// them yet). [`Module::compiled_function_count`](crate::Module::compiled_function_count)
+    /// tells how many were compiled.
+    ///
+    /// [`Func::call_resumable`](crate::Func::call_resumable) pauses only in interpreted code: in
+    /// compiled code, running out of fuel or an interruption traps.
     pub fn strategy(&mut self, strategy: Strategy) -> &mut Self {
         self.strategy = strategy;
+        self
+    }
+
+    /// For tests that mix tiers: with [`Strategy::Cranelift`], keep about half of each module's
+    /// functions interpreted although the tier could compile them, chosen by a hash of `seed` and
+    /// the function index (`None`, the default, compiles every function it can).
+    #[doc(hidden)]
+    pub fn cranelift_skip_functions(&mut self, seed: Option<u64>) -> &mut Self {
+        self.cranelift_skip = seed;
         self
     }
 
@@ -306,6 +323,9 @@ pub(crate) struct EngineInner {
     /// interpreted, with [`Strategy::Cranelift`].
     #[cfg(feature = "cranelift")]
     pub tier_counts: [AtomicU64; 2],
+    /// The background compilation thread of [`Strategy::Auto`].
+    #[cfg(feature = "cranelift")]
+    pub tier_up: crate::native::compile_thread::CompileThread,
 }
 
 /// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.
@@ -366,6 +386,8 @@ impl Engine {
                     ))
                 })?))
             }
+            // Tier-up makes its compiler on its own thread, when a function first gets hot, so
+            // that start-up does not pay for it (`native::tier_up`).
             _ => None,
         };
         #[cfg(not(feature = "cranelift"))]
@@ -385,6 +407,8 @@ impl Engine {
                 compiler,
                 #[cfg(feature = "cranelift")]
                 tier_counts: Default::default(),
+                #[cfg(feature = "cranelift")]
+                tier_up: Default::default(),
             }),
         })
     }
@@ -408,7 +432,9 @@ impl Engine {
 
     /// How many defined functions of the modules compiled in this engine so far were compiled to
     /// machine code by the Cranelift tier, and how many were left to the interpreter, with
-    /// [`Strategy::Cranelift`]; `(0, 0)` with another strategy. For tests and tooling.
+    /// [`Strategy::Cranelift`], or, with [`Strategy::Auto`], how many were compiled by tier-up so
+    /// far and how many are still interpreted; `(0, 0)` with the interpreter. For tests and
+    /// tooling.
     #[doc(hidden)]
     pub fn tier_function_counts(&self) -> (u64, u64) {
         #[cfg(feature = "cranelift")]

@@ -384,6 +384,19 @@ impl WallClockDeadline {
         self.countdown == 0
     }
 
+    /// Interruption points left until the clock is read (compiled code counts them down in its
+    /// context, `native::context`, and writes the count back).
+    #[cfg_attr(not(feature = "cranelift"), allow(dead_code))]
+    pub fn countdown(&self) -> u32 {
+        self.countdown
+    }
+
+    /// Sets what [`Self::countdown`] returns.
+    #[cfg_attr(not(feature = "cranelift"), allow(dead_code))]
+    pub fn set_countdown(&mut self, countdown: u32) {
+        self.countdown = countdown;
+    }
+
     /// Whether the armed instant has passed, reading the clock only if [`Self::tick`] said it is time
     /// (and starting the next countdown then).
     pub fn passed_if_due(&mut self) -> bool {

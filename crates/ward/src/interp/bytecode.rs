@@ -873,6 +873,12 @@ define_instr! {
         /// compiled function's interpreter stub): its arguments are in the frame's first slots,
         /// where its results go, and then the function returns.
         EnterNative {},
+        /// Tier-up (`Strategy::Auto`) at a function's entry: run the function's machine code if
+        /// the compiler tier has compiled it since (as `EnterNative`), else count the entry toward
+        /// compiling it.
+        TierUpEntry {},
+        /// Tier-up at a loop header: count the iteration toward compiling the function.
+        TierUpLoop {},
         /// `slot[dst] = slot[src]`.
         Copy { dst: ret, src: slot },
         /// `slot[d1] = slot[s1]`, then `slot[d2] = slot[s2]`: two adjacent copies (fused).

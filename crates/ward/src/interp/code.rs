@@ -207,6 +207,7 @@ impl LazyCode {
             func_type_ids: &self.local_func_type_ids,
             fuel: config.consume_fuel,
             interrupts: config.epoch_interruption,
+            tier_up: false,
             canonical_nans: config.deterministic,
             global_types: &module.global_types,
             tag_types: &self.local_tag_types,

@@ -717,6 +717,10 @@ fn run<E: Embedder>(
                     "internal error: machine code in a build without the Cranelift tier".into(),
                 ));
             }
+            Request::TierUp => {
+                #[cfg(feature = "cranelift")]
+                crate::native::tier_up::request(store.inner(), calls.cur.instance, calls.cur.index);
+            }
             Request::Interrupt => {
                 let live = calls.fp + calls.cur.compiled().frame_size as usize;
                 match interruption::decide(store, slots_base, live)? {

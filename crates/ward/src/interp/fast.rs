@@ -1713,6 +1713,10 @@ handlers! {
     CheckInterrupt {} => { flow!(ops::check_interrupt(calls!())) }
     #[out_of_line]
     EnterNative {} => { flow!(Flow::Request(Request::RunNative)) }
+    #[out_of_line]
+    TierUpEntry {} => { flow!(ops::tier_up(calls!(), true)) }
+    #[out_of_line]
+    TierUpLoop {} => { flow!(ops::tier_up(calls!(), false)) }
     GlobalGet { dst, global } => {
         let calls = calls!();
         // SAFETY: validation checked the global index.

@@ -15,7 +15,7 @@ use crate::Result;
 use crate::limits::UpdateDeadline;
 
 /// What running Wasm does after an interruption point fired.
-pub(super) enum Verdict {
+pub(crate) enum Verdict {
     /// Nothing stops it (the clock was read early, or the epoch callback extended the deadline).
     Continue,
     /// Trap with `TrapKind::Interrupt`.
@@ -31,7 +31,7 @@ pub(super) enum Verdict {
 /// armed until the outermost call into Wasm returns, so outer Wasm trap too when a host swallows the
 /// trap of a nested call.
 #[inline(never)]
-pub(super) fn decide<E: Embedder>(
+pub(crate) fn decide<E: Embedder>(
     store: &mut E,
     slots: NonNull<u64>,
     live: usize,

@@ -13,7 +13,7 @@ mod float;
 mod fusion;
 mod gc_ops;
 pub(crate) mod host;
-mod interruption;
+pub(crate) mod interruption;
 pub(crate) mod operator_names;
 mod ops;
 mod simd;

@@ -61,6 +61,10 @@ pub(crate) enum Request {
     Interrupt,
     /// Run the current function's machine code (`Instr::EnterNative`), then return from it.
     RunNative,
+    /// The current function is hot: queue it for compilation (`Strategy::Auto`). Continue after
+    /// the instruction.
+    #[cfg_attr(not(feature = "cranelift"), allow(dead_code))]
+    TierUp,
     /// The activation ends with this error (an exception no handler caught, a failed lazy
     /// translation).
     Error(crate::Error),
@@ -447,6 +451,21 @@ pub(super) fn consume_fuel(calls: &Calls, amount: u32) -> Flow {
         return Flow::Trap(TrapKind::OutOfFuel);
     }
     *fuel -= amount as u64;
+    Flow::Next
+}
+
+/// A tier-up point (`Instr::TierUpEntry`/`TierUpLoop`, emitted only with `Strategy::Auto`): at
+/// the entry, run the machine code the function has by now; else count toward compiling it.
+pub(super) fn tier_up(calls: &Calls, entry: bool) -> Flow {
+    #[cfg(feature = "cranelift")]
+    if let Some(native) = &calls.cur.module().native {
+        return match native.tier_up_point(calls.cur.index, entry) {
+            crate::native::TierUpStep::Run => Flow::Request(Request::RunNative),
+            crate::native::TierUpStep::Compile => Flow::Request(Request::TierUp),
+            crate::native::TierUpStep::Go => Flow::Next,
+        };
+    }
+    let _ = (calls, entry);
     Flow::Next
 }
 

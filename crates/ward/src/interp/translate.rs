@@ -150,6 +150,8 @@ pub(crate) struct ModuleEnv<'a> {
     pub fuel: bool,
     /// Emit interruption checks at function entries and loop headers (`Config::epoch_interruption`).
     pub interrupts: bool,
+    /// Emit tier-up points at function entries and loop headers (`Strategy::Auto`).
+    pub tier_up: bool,
     /// Make every NaN result canonical (`Config::deterministic`).
     pub canonical_nans: bool,
     /// Types of all globals, imports first.
@@ -452,6 +454,14 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// when the run is entered, so metering costs one instruction per block. Interruption is checked
     /// where execution can repeat: function entries and loop headers. Emits nothing when both are off.
     fn begin_metering(&mut self, repeats: bool) {
+        // First, so that a function entered in machine code charges its entry's fuel there.
+        if repeats && self.env.tier_up {
+            if self.code.is_empty() {
+                self.emit(Instr::TierUpEntry {});
+            } else {
+                self.emit(Instr::TierUpLoop {});
+            }
+        }
         if self.env.fuel {
             let at = self.emit(Instr::ConsumeFuel { amount: 0 });
             self.fuel_meter = Some(at);

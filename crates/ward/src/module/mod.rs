@@ -320,8 +320,9 @@ impl Module {
     }
 
     /// How many of the module's defined functions were compiled to machine code by the Cranelift
-    /// tier ([`Strategy::Cranelift`](crate::Strategy::Cranelift)); the others run in the
-    /// interpreter. Always 0 without ward's `cranelift` feature.
+    /// tier ([`Strategy::Cranelift`](crate::Strategy::Cranelift)), or so far by tier-up
+    /// ([`Strategy::Auto`](crate::Strategy::Auto): this grows as functions get hot); the others
+    /// run in the interpreter. Always 0 without ward's `cranelift` feature.
     ///
     /// ```
     /// let engine = ward::Engine::default();
@@ -612,6 +613,10 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
             func_type_ids: &local_func_type_ids,
             fuel: engine.config().consume_fuel,
             interrupts: engine.config().epoch_interruption,
+            #[cfg(feature = "cranelift")]
+            tier_up: crate::native::tiers_up(engine),
+            #[cfg(not(feature = "cranelift"))]
+            tier_up: false,
             canonical_nans: engine.config().deterministic,
             global_types: &global_types,
             tag_types: &local_tag_types,
@@ -630,6 +635,17 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         #[cfg(feature = "cranelift")]
         let bodies: Vec<FunctionBody<'_>> =
             sections.bodies.iter().map(|(_, b)| b.clone()).collect();
+        #[cfg(feature = "cranelift")]
+        let tier_up_bodies = if crate::native::tiers_up(engine) {
+            let copied = copy_bodies(bytes, &sections.bodies)?;
+            Some(crate::native::Bodies {
+                bytes: copied.bytes,
+                offset: copied.offset,
+                ranges: copied.ranges,
+            })
+        } else {
+            None
+        };
         for (to_validate, body) in sections.bodies {
             let func_type = local_func_type_ids[to_validate.index as usize];
             let mut validator = to_validate.into_validator(allocations);
@@ -656,7 +672,14 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                 memory_types: &memory_types,
                 table_types: &table_types,
             };
-            native = crate::native::compile_module(engine, &shape, &bodies)?;
+            let plan_of = |i: usize| {
+                code.get(i)
+                    .and_then(FuncCode::get)
+                    .map(crate::native::metering_plan)
+                    .unwrap_or_default()
+            };
+            native =
+                crate::native::compile_module(engine, &shape, &bodies, &plan_of, tier_up_bodies)?;
             if let Some(native) = &native {
                 for (i, body) in bodies.iter().enumerate() {
                     if native.is_compiled(i as u32) {

@@ -23,6 +23,15 @@ pub(crate) struct VmContext {
     pub(super) funcs: *const NativeFn,
     pub(super) stack_limit: usize,
     pub(super) libcalls: [*const (); Libcall::COUNT],
+    /// The store's fuel, its epoch deadline and its clock countdown, copied in when compiled code
+    /// is entered and kept in step with the store around every libcall (`context::with_store`).
+    pub(super) fuel: u64,
+    pub(super) epoch_deadline: u64,
+    pub(super) clock_countdown: u32,
+    /// The engine's epoch counter (an `AtomicU64`) and the store's interrupt flag (an
+    /// `AtomicBool`), which other threads set: compiled code reads them in place.
+    pub(super) epoch: *const u64,
+    pub(super) interrupt_flag: *const u8,
     /// `call_libcall::<E>`, for [`call_shim`] (the function table is per module, not per
     /// embedder type).
     pub(super) call: NativeFn,
@@ -61,6 +70,11 @@ pub(crate) fn layout() -> ContextLayout {
         funcs: at(std::mem::offset_of!(VmContext, funcs)),
         stack_limit: at(std::mem::offset_of!(VmContext, stack_limit)),
         libcalls: at(std::mem::offset_of!(VmContext, libcalls)),
+        fuel: at(std::mem::offset_of!(VmContext, fuel)),
+        epoch: at(std::mem::offset_of!(VmContext, epoch)),
+        epoch_deadline: at(std::mem::offset_of!(VmContext, epoch_deadline)),
+        interrupt_flag: at(std::mem::offset_of!(VmContext, interrupt_flag)),
+        clock_countdown: at(std::mem::offset_of!(VmContext, clock_countdown)),
     }
 }
 

@@ -11,6 +11,7 @@
 //! globals are — is read again after every libcall that may run code ([`refresh`]).
 
 use std::panic::AssertUnwindSafe;
+use std::ptr::NonNull;
 
 use ward_cranelift::TrapCode;
 
@@ -19,6 +20,7 @@ use super::abi::{FailureState, NativeFn, VmContext};
 use crate::Error;
 use crate::interp::exec;
 use crate::interp::host::Embedder;
+use crate::interp::interruption::{self, Verdict};
 use crate::runtime::memory::range_in;
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::trap::{FrameInfo, TrapKind, WasmBacktrace};
@@ -59,13 +61,15 @@ pub(crate) unsafe fn enter<E: Embedder>(
         .as_ref()
         .expect("a function has a native stub only in a module with native code");
     let func_index = module.inner.num_imported_funcs + index;
-    let code = native.funcs()[func_index as usize];
+    let code = native.func(func_index);
     let max_wasm_stack = store.inner().engine.config().max_wasm_stack;
+    let epoch = store.inner().engine.inner.epoch.as_ptr().cast_const();
+    let interrupt_flag = store.inner().interrupt.as_ptr().cast_const().cast::<u8>();
     let mut ctx = VmContext {
         memory_base: std::ptr::null_mut(),
         memory_length: 0,
         globals: std::ptr::null(),
-        funcs: native.funcs().as_ptr(),
+        funcs: native.funcs_ptr(),
         stack_limit: stack_limit(max_wasm_stack),
         libcalls: [
             trap_libcall as *const (),
@@ -74,7 +78,13 @@ pub(crate) unsafe fn enter<E: Embedder>(
             memory_grow_libcall::<E> as *const (),
             memory_fill_libcall::<E> as *const (),
             memory_copy_libcall::<E> as *const (),
+            interrupt_libcall::<E> as *const (),
         ],
+        fuel: 0,
+        epoch_deadline: 0,
+        clock_countdown: 0,
+        epoch,
+        interrupt_flag,
         call: call_libcall::<E>,
         store: std::ptr::null_mut(),
         instance,
@@ -83,6 +93,7 @@ pub(crate) unsafe fn enter<E: Embedder>(
         failure: FailureState::default(),
     };
     refresh(&mut ctx, store.inner());
+    load_limits(&mut ctx, store.inner());
     ctx.store = (store as *mut E).cast();
     // SAFETY: `code` is the machine code of function `func_index`, compiled for this module with
     // the native signature `NativeFn` and the layout of `VmContext`; the context is complete (its
@@ -90,8 +101,10 @@ pub(crate) unsafe fn enter<E: Embedder>(
     // is wide enough (the caller's contract).
     let status = unsafe { code(&mut ctx, slots, func_index) };
     if let Some(panic) = ctx.failure.panic.take() {
+        // The store's limits are the libcall's, which panicked: newer than the context's.
         std::panic::resume_unwind(panic);
     }
+    save_limits(&ctx, store.inner());
     if status == 0 {
         return Ok(());
     }
@@ -158,6 +171,21 @@ fn refresh(ctx: &mut VmContext, store: &mut StoreInner) {
     ctx.globals = ctx.global_ptrs.as_ptr();
 }
 
+/// Copies the store's fuel, epoch deadline and clock countdown into the context, for compiled code
+/// (at its entry, and after a libcall that may have run ward code or the embedder's).
+fn load_limits(ctx: &mut VmContext, store: &StoreInner) {
+    ctx.fuel = store.fuel;
+    ctx.epoch_deadline = store.epoch_deadline;
+    ctx.clock_countdown = store.wall_clock.countdown();
+}
+
+/// Copies what compiled code changed of the store's limits back (before a libcall, and when
+/// compiled code returns).
+fn save_limits(ctx: &VmContext, store: &mut StoreInner) {
+    store.fuel = ctx.fuel;
+    store.wall_clock.set_countdown(ctx.clock_countdown);
+}
+
 /// The limit compiled code's prologue checks the stack pointer against: `max_wasm_stack` below
 /// the entry, but never closer than [`STACK_MARGIN`] to the end of the thread's stack.
 fn stack_limit(max_wasm_stack: usize) -> usize {
@@ -210,6 +238,7 @@ fn trap_kind(code: u32) -> TrapKind {
         Some(TrapCode::IntegerDivisionByZero) => TrapKind::IntegerDivisionByZero,
         Some(TrapCode::IntegerOverflow) => TrapKind::IntegerOverflow,
         Some(TrapCode::BadConversionToInteger) => TrapKind::BadConversionToInteger,
+        Some(TrapCode::OutOfFuel) => TrapKind::OutOfFuel,
         Some(TrapCode::StackOverflow) | None => TrapKind::StackOverflow,
     }
 }
@@ -250,7 +279,15 @@ unsafe fn with_store<E: Embedder, R>(
     // SAFETY: the caller's contract: the context is live and names the store, which `enter`
     // does not use while compiled code runs.
     let (context, store) = unsafe { (&mut *ctx, &mut *(*ctx).store.cast::<E>()) };
-    match std::panic::catch_unwind(AssertUnwindSafe(|| f(context, store))) {
+    // The store's limits are compiled code's while the libcall runs (which may run ward code, the
+    // host or the epoch callback), and compiled code's again when it returns.
+    let run = || {
+        save_limits(context, store.inner());
+        let result = f(context, store);
+        load_limits(context, store.inner());
+        result
+    };
+    match std::panic::catch_unwind(AssertUnwindSafe(run)) {
         Ok(r) => r,
         Err(panic) => {
             // SAFETY: as above; the references of the closure are gone.
@@ -292,6 +329,7 @@ fn call_store_func<E: Embedder>(
         // without an activation. Libcalls it makes reach the store through a pointer derived
         // from `store` (restored after), as the pointers the libcall that called this one had.
         let outer = std::mem::replace(&mut ctx.store, (store as *mut E).cast());
+        load_limits(ctx, store.inner());
         let context: *mut VmContext = ctx;
         // SAFETY: `code` is compiled code of the context's module with the native signature,
         // `context` is a complete context of that module's instance whose store pointer is valid
@@ -299,6 +337,9 @@ fn call_store_func<E: Embedder>(
         // wide enough for the callee's type (this function's contract).
         let status = unsafe { code(context, slots, func_index) };
         ctx.store = outer;
+        if ctx.failure.panic.is_none() {
+            save_limits(ctx, store.inner());
+        }
         return status;
     }
     let entity = &store.inner().funcs[func as usize];
@@ -349,7 +390,7 @@ fn same_instance_code(ctx: &VmContext, store: &StoreInner, func: u32) -> Option<
         return None;
     }
     let func_index = module.num_imported_funcs + index;
-    Some((native.funcs()[func_index as usize], func_index))
+    Some((native.func(func_index), func_index))
 }
 
 /// `Libcall::CallIndirect`: the checks of `call_indirect` (table bounds, null, signature), then
@@ -388,6 +429,35 @@ unsafe extern "C" fn call_indirect_libcall<E: Embedder>(
                 Ok(callee) => call_store_func(ctx, store, callee, slots),
                 Err(kind) => {
                     ctx.failure.kind = Some(kind);
+                    1
+                }
+            }
+        })
+    }
+}
+
+/// `Libcall::Interrupt`: an interruption point's inline test fired; decides as the interpreter
+/// does (`interp::interruption::decide`): go on, trap with `Interrupt`, or fail with the epoch
+/// callback's error.
+///
+/// # Safety
+/// `ctx` is a context made by `enter::<E>`.
+unsafe extern "C" fn interrupt_libcall<E: Embedder>(ctx: *mut VmContext) -> u32 {
+    // SAFETY: the caller's contract.
+    unsafe {
+        with_store::<E, _>(ctx, 1, |ctx, store| {
+            // Compiled frames hold no references; the activation that entered compiled code is
+            // registered as GC roots by the executor (`exec::run_native`), so no slots here.
+            let verdict = interruption::decide(store, NonNull::dangling(), 0);
+            refresh(ctx, store.inner());
+            match verdict {
+                Ok(Verdict::Continue) => 0,
+                Ok(Verdict::Interrupt) => {
+                    ctx.failure.kind = Some(TrapKind::Interrupt);
+                    1
+                }
+                Err(e) => {
+                    ctx.failure.error = Some(e);
                     1
                 }
             }

@@ -15,9 +15,16 @@
 
 mod abi;
 mod code_memory;
+pub(crate) mod compile_thread;
 pub(crate) mod context;
+mod metering;
+pub(crate) mod tier_up;
 
-use std::sync::atomic::Ordering;
+pub(crate) use metering::plan_of as metering_plan;
+
+use std::ops::Range;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use ward_cranelift::{CompileError, FuncSig, Memory0, ModuleDesc};
 
 use wasmparser::FunctionBody;
@@ -28,30 +35,62 @@ use abi::NativeFn;
 use code_memory::CodeMemory;
 
 /// A module's machine code.
+///
+/// With `Strategy::Cranelift` it is complete when the module is compiled; with `Strategy::Auto`
+/// functions are added as they get hot (`tier_up`): an entry of `funcs` changes once, from the
+/// shim to the machine code, and `compiled` is set after it, so a thread that sees a function
+/// compiled sees its code.
 pub(crate) struct NativeCode {
     /// Keeps the code mapped (the pointers in `funcs` point into it).
-    _memory: CodeMemory,
+    memories: Mutex<Vec<CodeMemory>>,
     /// Function index (imports first) → the native entry compiled code calls it through: its
     /// machine code, or the shim that calls it through the store (imports, interpreted functions).
-    funcs: Box<[NativeFn]>,
+    /// Each entry is a `NativeFn` (an `AtomicPtr` has the layout of a pointer, which compiled code
+    /// loads from the table).
+    funcs: Box<[AtomicPtr<()>]>,
     /// Defined function index → compiled.
-    compiled: Box<[bool]>,
+    compiled: Box<[AtomicBool]>,
+    /// What compiling functions later needs, with `Strategy::Auto`.
+    tier_up: Option<Box<TierUp>>,
 }
 
 impl NativeCode {
     /// Whether defined function `index` has machine code.
     pub fn is_compiled(&self, index: u32) -> bool {
-        self.compiled.get(index as usize).copied().unwrap_or(false)
+        self.compiled
+            .get(index as usize)
+            .is_some_and(|c| c.load(Ordering::Acquire))
     }
 
     /// How many defined functions have machine code.
     pub fn compiled_count(&self) -> usize {
-        self.compiled.iter().filter(|c| **c).count()
+        self.compiled
+            .iter()
+            .filter(|c| c.load(Ordering::Acquire))
+            .count()
     }
 
-    /// The function table of the context (one entry per function, imports first).
-    fn funcs(&self) -> &[NativeFn] {
-        &self.funcs
+    /// The native entry of function `func_index` (imports first).
+    fn func(&self, func_index: u32) -> NativeFn {
+        let entry = self.funcs[func_index as usize].load(Ordering::Acquire);
+        // SAFETY: every entry holds a `NativeFn`: the shim, or machine code with that signature
+        // placed in `memories`, which lives as long as the table (see `set_func`).
+        unsafe { std::mem::transmute::<*mut (), NativeFn>(entry) }
+    }
+
+    /// The function table of the context (one `NativeFn` per function, imports first).
+    fn funcs_ptr(&self) -> *const NativeFn {
+        self.funcs.as_ptr().cast::<NativeFn>()
+    }
+
+    /// Makes `code`, placed in `memory`, the machine code of defined function `index`.
+    fn set_func(&self, index: u32, func_index: u32, code: NativeFn, memory: CodeMemory) {
+        self.memories
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(memory);
+        self.funcs[func_index as usize].store(code as *mut (), Ordering::Release);
+        self.compiled[index as usize].store(true, Ordering::Release);
     }
 }
 
@@ -62,6 +101,91 @@ impl crate::tier::TierCode for NativeCode {
 
     fn has_code(&self, index: u32) -> bool {
         self.is_compiled(index)
+    }
+}
+
+/// Whether modules of this engine start interpreted and compile hot functions
+/// (`Strategy::Auto` with the compiler available and nothing on it does not honour).
+pub(crate) fn tiers_up(engine: &Engine) -> bool {
+    // The hosts `ward_cranelift::Compiler` supports (elsewhere `Engine::new` refuses Cranelift).
+    cfg!(all(target_arch = "x86_64", target_endian = "little"))
+        && engine.config().strategy == Strategy::Auto
+        && honoured(engine)
+}
+
+/// Tier-up points a function passes (entries plus loop iterations) before it is compiled.
+pub(crate) const HOT: u32 = 1000;
+
+/// What a tier-up point does.
+pub(crate) enum TierUpStep {
+    /// Run the function's machine code (at an entry, once it is compiled).
+    Run,
+    /// The function just got hot: queue it.
+    Compile,
+    /// Go on interpreting.
+    Go,
+}
+
+/// A module's function bodies, copied from its binary for compiling them later.
+pub(crate) struct Bodies {
+    /// From the first body's start to the last one's end.
+    pub bytes: Box<[u8]>,
+    /// Offset of `bytes` in the module binary (compiled code's trap offsets are module offsets).
+    pub offset: usize,
+    /// Each defined function's body, as a range of `bytes`.
+    pub ranges: Box<[Range<usize>]>,
+}
+
+/// A module's tier-up state.
+pub(crate) struct TierUp {
+    desc: ModuleDesc,
+    bodies: Bodies,
+    /// Per defined function: tier-up points left until it is hot (0 once it was queued).
+    counters: Box<[AtomicU32]>,
+    /// Per defined function: queued (or compiled, or refused by the compiler) already.
+    queued: Box<[AtomicBool]>,
+}
+
+impl TierUp {
+    pub(crate) fn new(desc: ModuleDesc, bodies: Bodies) -> TierUp {
+        let n = bodies.ranges.len();
+        TierUp {
+            desc,
+            bodies,
+            counters: (0..n).map(|_| AtomicU32::new(HOT)).collect(),
+            queued: (0..n).map(|_| AtomicBool::new(false)).collect(),
+        }
+    }
+}
+
+impl NativeCode {
+    /// A tier-up point of defined function `index`, at its entry or a loop header.
+    ///
+    /// The count is a relaxed load and store, not a read-modify-write: racing threads may lose a
+    /// count or both see the function get hot (the queue takes it once), and this stays as cheap
+    /// as the interpreter's other check points.
+    pub(crate) fn tier_up_point(&self, index: u32, entry: bool) -> TierUpStep {
+        if entry && self.is_compiled(index) {
+            return TierUpStep::Run;
+        }
+        let Some(counter) = self
+            .tier_up
+            .as_ref()
+            .and_then(|t| t.counters.get(index as usize))
+        else {
+            return TierUpStep::Go;
+        };
+        match counter.load(Ordering::Relaxed) {
+            0 => TierUpStep::Go,
+            1 => {
+                counter.store(0, Ordering::Relaxed);
+                TierUpStep::Compile
+            }
+            n => {
+                counter.store(n - 1, Ordering::Relaxed);
+                TierUpStep::Go
+            }
+        }
     }
 }
 
@@ -78,16 +202,34 @@ pub(crate) struct ModuleShape<'a> {
 }
 
 /// Whether the engine compiles functions with Cranelift: the strategy asks for it, and nothing is
-/// on that compiled code does not honour yet (fuel, epoch interruption, deterministic NaNs, async
-/// calls, which pause activations, and lazy translation). Everything stays interpreted otherwise.
+/// on that compiled code does not honour yet (deterministic NaNs, async calls, which pause
+/// activations, and lazy translation). Everything stays interpreted otherwise. Fuel and epoch
+/// interruption are honoured: compiled code meters by the interpreter's plan (`metering`).
 fn compiles(engine: &Engine) -> bool {
+    engine.config().strategy == Strategy::Cranelift && honoured(engine)
+}
+
+/// Whether compiled code honours everything the configuration turns on.
+fn honoured(engine: &Engine) -> bool {
     let config = engine.config();
-    config.strategy == Strategy::Cranelift
-        && !config.consume_fuel
-        && !config.epoch_interruption
-        && !config.deterministic
-        && !config.async_support
-        && !config.lazy_translation
+    !config.deterministic && !config.async_support && !config.lazy_translation
+}
+
+/// Whether the configuration keeps function `index` interpreted although the tier could compile it
+/// (`Config::cranelift_skip_functions`, for tests that mix tiers).
+fn skipped(engine: &Engine, index: u32) -> bool {
+    engine
+        .config()
+        .cranelift_skip
+        .is_some_and(|seed| mix(seed ^ index as u64) & 1 == 1)
+}
+
+/// SplitMix64's finaliser: a well-spread hash of a function index and the seed.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn numeric(ty: ValType) -> Option<ward_cranelift::ValType> {
@@ -100,7 +242,7 @@ fn numeric(ty: ValType) -> Option<ward_cranelift::ValType> {
     })
 }
 
-fn describe(shape: &ModuleShape<'_>) -> ModuleDesc {
+pub(crate) fn describe(shape: &ModuleShape<'_>) -> ModuleDesc {
     let types = shape
         .signatures
         .iter()
@@ -144,23 +286,45 @@ fn describe(shape: &ModuleShape<'_>) -> ModuleDesc {
 /// Counts `n` functions of a module the engine does not give to the compiler at all (a lazily
 /// translated module) as interpreted.
 pub(crate) fn count_interpreted(engine: &Engine, n: usize) {
-    if engine.inner.compiler.is_some() {
+    if engine.inner.compiler.is_some() || engine.config().strategy == Strategy::Auto {
         engine.inner.tier_counts[1].fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 
-/// Compiles the defined functions of a module whose validated bodies are `bodies`, if the engine
-/// compiles with Cranelift; `None` otherwise, or when no function could be compiled. A function
-/// the tier does not compile stays interpreted (its `compiled` entry is false).
+/// Compiles the defined functions of a module whose validated bodies are `bodies` and whose
+/// metering plans (from their interpreter code, `metering_plan`) `plan_of` gives, if the engine compiles with
+/// Cranelift; `None` otherwise, or when no function could be compiled. A function the tier does
+/// not compile stays interpreted (its `compiled` entry is false).
 pub(crate) fn compile_module(
     engine: &Engine,
     shape: &ModuleShape<'_>,
     bodies: &[FunctionBody<'_>],
+    plan_of: &dyn Fn(usize) -> ward_cranelift::Metering,
+    tier_up_bodies: Option<Bodies>,
 ) -> crate::Result<Option<NativeCode>> {
+    let [compiled_count, interpreted_count] = &engine.inner.tier_counts;
+    if tiers_up(engine) {
+        interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
+        let n_funcs = shape.num_imported_funcs as usize + bodies.len();
+        return Ok(Some(NativeCode {
+            memories: Mutex::new(Vec::new()),
+            funcs: (0..n_funcs)
+                .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
+                .collect(),
+            compiled: (0..bodies.len()).map(|_| AtomicBool::new(false)).collect(),
+            tier_up: Some(Box::new(TierUp::new(
+                describe(shape),
+                tier_up_bodies.ok_or_else(|| {
+                    crate::Error::CompilerUnavailable(
+                        "internal error: no function bodies kept for tier-up".into(),
+                    )
+                })?,
+            ))),
+        }));
+    }
     let Some(compiler) = engine.inner.compiler.as_ref() else {
         return Ok(None);
     };
-    let [compiled_count, interpreted_count] = &engine.inner.tier_counts;
     if !compiles(engine) {
         interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
         return Ok(None);
@@ -171,7 +335,13 @@ pub(crate) fn compile_module(
     let mut compiled = Vec::with_capacity(bodies.len());
     for (i, body) in bodies.iter().enumerate() {
         let index = shape.num_imported_funcs + i as u32;
-        match compiler.compile(&desc, &layout, index, body) {
+        if skipped(engine, index) {
+            pieces.push(None);
+            compiled.push(false);
+            continue;
+        }
+        let plan = plan_of(i);
+        match compiler.compile(&desc, &layout, index, body, &plan) {
             Ok(code) => {
                 pieces.push(Some(code));
                 compiled.push(true);
@@ -202,9 +372,11 @@ pub(crate) fn compile_module(
         crate::Error::CompilerUnavailable(format!("mapping executable memory: {e}"))
     })?;
     let mut offsets = offsets.into_iter();
-    let mut funcs: Vec<NativeFn> = vec![abi::call_shim; shape.num_imported_funcs as usize];
+    let mut funcs: Vec<AtomicPtr<()>> = (0..shape.num_imported_funcs)
+        .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
+        .collect();
     for piece in &pieces {
-        funcs.push(match piece {
+        let code: NativeFn = match piece {
             Some(_) => {
                 let at = offsets.next().expect("one offset per placed piece");
                 // SAFETY: the code at `at` is a complete function compiled for the host with the
@@ -213,11 +385,13 @@ pub(crate) fn compile_module(
                 unsafe { std::mem::transmute::<*const u8, NativeFn>(memory.at(at)) }
             }
             None => abi::call_shim,
-        });
+        };
+        funcs.push(AtomicPtr::new(code as *mut ()));
     }
     Ok(Some(NativeCode {
-        _memory: memory,
+        memories: Mutex::new(vec![memory]),
         funcs: funcs.into_boxed_slice(),
-        compiled: compiled.into_boxed_slice(),
+        compiled: compiled.into_iter().map(AtomicBool::new).collect(),
+        tier_up: None,
     }))
 }

@@ -1,0 +1,178 @@
+//! Tier-up (`Strategy::Auto`): modules start interpreted, hot functions are compiled in the
+//! background and later calls run their machine code, with the same results and the same fuel;
+//! cold functions are never compiled. Needs ward's `cranelift` feature.
+#![cfg(feature = "cranelift")]
+
+use std::time::{Duration, Instant};
+
+use ward::{Config, Engine, Instance, Module, Store, Strategy, TrapKind};
+
+const PROGRAM: &str = r#"(module
+  (memory 1)
+  (func $sum (export "sum") (param $n i32) (result i64) (local $acc i64)
+    block $done
+      loop $again
+        local.get $n i32.eqz br_if $done
+        local.get $acc local.get $n i64.extend_i32_u i64.add local.set $acc
+        local.get $n i32.const 1 i32.sub local.set $n
+        br $again
+      end
+    end
+    local.get $acc)
+  (func $fib (export "fib") (param i32) (result i32)
+    local.get 0 i32.const 2 i32.lt_u
+    if (result i32) local.get 0
+    else local.get 0 i32.const 1 i32.sub call $fib local.get 0 i32.const 2 i32.sub call $fib i32.add
+    end)
+  (func (export "cold") (param i32) (result i32) local.get 0 i32.const 7 i32.mul)
+  (func (export "div") (param i32) (result i32) i32.const 100 local.get 0 i32.div_u))"#;
+
+fn engine(strategy: Strategy, fuel: bool) -> Engine {
+    let mut config = Config::new();
+    config.strategy(strategy).consume_fuel(fuel);
+    Engine::new(&config).unwrap()
+}
+
+fn instantiate(engine: &Engine) -> (Module, Store<()>, Instance) {
+    let module = Module::new(engine, PROGRAM).unwrap();
+    let mut store = Store::new(engine, ());
+    if engine_has_fuel(engine) {
+        store.set_fuel(u64::MAX).unwrap();
+    }
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    (module, store, instance)
+}
+
+fn engine_has_fuel(engine: &Engine) -> bool {
+    Store::new(engine, ()).get_fuel().is_ok()
+}
+
+/// Waits until `module` has `n` compiled functions (the compile thread works in the background).
+fn wait_for_compiled(module: &Module, n: usize) {
+    let started = Instant::now();
+    while module.compiled_function_count() < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{} of {n} functions compiled after a minute",
+            module.compiled_function_count()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn hot_functions_are_compiled_in_the_background_and_cold_ones_never() {
+    let auto = engine(Strategy::Auto, false);
+    let (module, mut store, instance) = instantiate(&auto);
+    assert_eq!(
+        module.compiled_function_count(),
+        0,
+        "everything starts interpreted"
+    );
+    let (_, mut reference, expected) = instantiate(&engine(Strategy::Interpreter, false));
+    let sum = instance.get_typed_func::<i32, i64>(&store, "sum").unwrap();
+    let fib = instance.get_typed_func::<i32, i32>(&store, "fib").unwrap();
+    let cold = instance.get_typed_func::<i32, i32>(&store, "cold").unwrap();
+    let sum_ref = expected
+        .get_typed_func::<i32, i64>(&reference, "sum")
+        .unwrap();
+    let fib_ref = expected
+        .get_typed_func::<i32, i32>(&reference, "fib")
+        .unwrap();
+    assert_eq!(cold.call(&mut store, 6).unwrap(), 42);
+    // One call of `sum` with 5,000 iterations makes it hot; `fib` gets hot by its entries.
+    assert_eq!(sum.call(&mut store, 5000).unwrap(), 12_502_500);
+    assert_eq!(fib.call(&mut store, 20).unwrap(), 6765);
+    wait_for_compiled(&module, 2);
+    for n in [0, 1, 7, 5000, 100_000] {
+        assert_eq!(
+            sum.call(&mut store, n).unwrap(),
+            sum_ref.call(&mut reference, n).unwrap()
+        );
+    }
+    for n in [0, 1, 2, 10, 24] {
+        assert_eq!(
+            fib.call(&mut store, n).unwrap(),
+            fib_ref.call(&mut reference, n).unwrap()
+        );
+    }
+    assert_eq!(
+        module.compiled_function_count(),
+        2,
+        "`cold` and `div` stay interpreted"
+    );
+    let (compiled, interpreted) = auto.tier_function_counts();
+    assert_eq!((compiled, interpreted), (2, 2));
+}
+
+#[test]
+fn traps_in_tiered_up_code_keep_their_kind_and_backtrace() {
+    let (module, mut store, instance) = instantiate(&engine(Strategy::Auto, false));
+    let div = instance.get_typed_func::<i32, i32>(&store, "div").unwrap();
+    let before = div.call(&mut store, 0).unwrap_err();
+    for n in 1..2000 {
+        assert_eq!(div.call(&mut store, n).unwrap(), 100 / n);
+    }
+    wait_for_compiled(&module, 1);
+    let after = div.call(&mut store, 0).unwrap_err();
+    let (before, after) = (before.as_trap().unwrap(), after.as_trap().unwrap());
+    assert_eq!(before.kind(), TrapKind::IntegerDivisionByZero);
+    assert_eq!(after.kind(), before.kind());
+    let frames = |t: &ward::Trap| {
+        t.backtrace()
+            .frames
+            .iter()
+            .map(|f| (f.func_index, f.module_offset))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(frames(after), frames(before));
+}
+
+#[test]
+fn fuel_is_the_same_before_and_after_tier_up() {
+    let (module, mut store, instance) = instantiate(&engine(Strategy::Auto, true));
+    let (_, mut reference, expected) = instantiate(&engine(Strategy::Interpreter, true));
+    let sum = instance.get_typed_func::<i32, i64>(&store, "sum").unwrap();
+    let sum_ref = expected
+        .get_typed_func::<i32, i64>(&reference, "sum")
+        .unwrap();
+    let spent = |n: i32, store: &mut Store<()>, f: &ward::TypedFunc<i32, i64>| {
+        store.set_fuel(1 << 40).unwrap();
+        let r = f.call(&mut *store, n).unwrap();
+        (r, (1u64 << 40) - store.get_fuel().unwrap())
+    };
+    for n in [3, 5000] {
+        assert_eq!(
+            spent(n, &mut store, &sum),
+            spent(n, &mut reference, &sum_ref)
+        );
+    }
+    wait_for_compiled(&module, 1);
+    for n in [0, 3, 5000, 77_777] {
+        assert_eq!(
+            spent(n, &mut store, &sum),
+            spent(n, &mut reference, &sum_ref)
+        );
+    }
+    // Running out of fuel in compiled code: the same trap point and fuel left.
+    for budget in [0, 5, 100, 1001] {
+        store.set_fuel(budget).unwrap();
+        reference.set_fuel(budget).unwrap();
+        let a = sum.call(&mut store, 1000).unwrap_err();
+        let b = sum_ref.call(&mut reference, 1000).unwrap_err();
+        assert_eq!(a.as_trap().unwrap().kind(), TrapKind::OutOfFuel);
+        assert_eq!(a.to_string(), b.to_string());
+        assert_eq!(store.get_fuel().unwrap(), reference.get_fuel().unwrap());
+    }
+}
+
+#[test]
+fn dropping_the_module_and_engine_while_compiling_is_harmless() {
+    for _ in 0..20 {
+        let auto = engine(Strategy::Auto, false);
+        let (module, mut store, instance) = instantiate(&auto);
+        let sum = instance.get_typed_func::<i32, i64>(&store, "sum").unwrap();
+        assert_eq!(sum.call(&mut store, 3000).unwrap(), 4_501_500);
+        drop((module, store, instance, sum, auto));
+    }
+}
