@@ -3,11 +3,16 @@
 //! across tiers and into the host, and the fallback rules. Needs ward's `cranelift` feature.
 #![cfg(feature = "cranelift")]
 
+mod support {
+    pub mod tier_outcome;
+}
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use support::tier_outcome::{Outcome, bits, call, outcome_of};
 
 use ward::{
-    Caller, Config, Engine, Error, Extern, Func, Instance, Linker, Module, Store, StoreLimits,
+    Caller, Config, Engine, Extern, Func, Instance, Linker, Module, Store, StoreLimits,
     StoreLimitsBuilder, Strategy, TrapKind, Val,
 };
 
@@ -15,52 +20,6 @@ fn engine(strategy: Strategy) -> Engine {
     let mut config = Config::new();
     config.strategy(strategy);
     Engine::new(&config).expect("the Cranelift tier is built in and supports this host")
-}
-
-/// What a call did, comparable across tiers: the results' bits, or the trap's kind and backtrace
-/// (function index and module offset of each frame, innermost first), or another error's text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Outcome {
-    Returned(Vec<u128>),
-    Trapped(TrapKind, Vec<(u32, Option<usize>)>),
-    Failed(String),
-}
-
-fn bits(v: &Val) -> u128 {
-    match v {
-        Val::I32(x) => *x as u32 as u128,
-        Val::I64(x) => *x as u64 as u128,
-        Val::F32(x) => *x as u128,
-        Val::F64(x) => *x as u128,
-        Val::V128(x) => *x,
-        other => panic!("unexpected result {other:?}"),
-    }
-}
-
-fn outcome_of(result: Result<Vec<Val>, Error>) -> Outcome {
-    match result {
-        Ok(values) => Outcome::Returned(values.iter().map(bits).collect()),
-        Err(e) => match e.as_trap() {
-            Some(trap) => Outcome::Trapped(
-                trap.kind(),
-                trap.backtrace()
-                    .frames
-                    .iter()
-                    .map(|f| (f.func_index, f.module_offset))
-                    .collect(),
-            ),
-            None => Outcome::Failed(e.to_string()),
-        },
-    }
-}
-
-fn call(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) -> Outcome {
-    let func = instance
-        .get_func(&mut *store, name)
-        .unwrap_or_else(|| panic!("export {name}"));
-    let n = func.ty(&*store).results().len();
-    let mut results = vec![Val::I32(0); n];
-    outcome_of(func.call(&mut *store, args, &mut results).map(|()| results))
 }
 
 /// A module instantiated in both tiers.
