@@ -569,6 +569,14 @@ impl<'a, 'e> Translator<'a, 'e> {
         }
     }
 
+    /// Removes the instruction just emitted (with its offset): a fusion absorbs it into the
+    /// instruction it returns, so it is no longer a result a later fusion may take.
+    fn absorb_last(&mut self) {
+        self.code.pop();
+        self.offsets.pop();
+        self.last_result = None;
+    }
+
     /// Compare+branch fusion: when the condition a branch consumes (a temporary at `cond`) was just
     /// computed by an integer comparison (or `i32.eqz`), removes that comparison and returns the fused
     /// branch that jumps when the condition is true (or, with `negate`, false). Loops in compiled code
@@ -576,9 +584,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     fn take_fused_condition(&mut self, cond: Slot, negate: bool) -> Option<Instr> {
         let at = self.adjacent_result()?;
         let fused = self.code[at].fuse_compare_branch(cond, negate)?;
-        self.code.pop();
-        self.offsets.pop();
-        self.last_result = None;
+        self.absorb_last();
         Some(self.fuse_flag_test(fused, at))
     }
 
@@ -616,8 +622,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             }
             _ => return fused,
         };
-        self.code.pop();
-        self.offsets.pop();
+        self.absorb_last();
         flag_test
     }
 
@@ -886,36 +891,29 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// operator. NaN-boxed values (QuickJS's `JSValue`) are tested against such tags. True if it
     /// emitted the instruction.
     fn high_half_constant(&mut self, op: &Operator<'_>) -> bool {
-        if !matches!(
-            op,
-            Operator::I64LtU
-                | Operator::I64GeU
-                | Operator::I64Eq
-                | Operator::I64Ne
-                | Operator::I64And
-                | Operator::I64GtU
-                | Operator::I64LeU
-        ) {
-            return false;
-        }
+        type HiCtor = fn(Slot, Slot, u32) -> Instr;
+        // The form, and whether it compares with `c + 1` (`x >u c` is `x >=u c + 1`).
+        let (make, plus_one): (HiCtor, bool) = match op {
+            Operator::I64LtU => (|dst, a, hi| Instr::I64LtUHi { dst, a, hi }, false),
+            Operator::I64GeU => (|dst, a, hi| Instr::I64GeUHi { dst, a, hi }, false),
+            Operator::I64Eq => (|dst, a, hi| Instr::I64EqHi { dst, a, hi }, false),
+            Operator::I64Ne => (|dst, a, hi| Instr::I64NeHi { dst, a, hi }, false),
+            Operator::I64And => (|dst, a, hi| Instr::I64AndHi { dst, a, hi }, false),
+            Operator::I64GtU => (|dst, a, hi| Instr::I64GeUHi { dst, a, hi }, true),
+            Operator::I64LeU => (|dst, a, hi| Instr::I64LtUHi { dst, a, hi }, true),
+            _ => return false,
+        };
         // A binary operator: the validator guarantees two operands.
         let Operand::Const(c) = self.operand(self.height() - 1) else {
             return false;
         };
-        type HiCtor = fn(Slot, Slot, u32) -> Instr;
-        let (make, c): (HiCtor, u64) = match op {
-            Operator::I64LtU => (|dst, a, hi| Instr::I64LtUHi { dst, a, hi }, c),
-            Operator::I64GeU => (|dst, a, hi| Instr::I64GeUHi { dst, a, hi }, c),
-            Operator::I64Eq => (|dst, a, hi| Instr::I64EqHi { dst, a, hi }, c),
-            Operator::I64Ne => (|dst, a, hi| Instr::I64NeHi { dst, a, hi }, c),
-            Operator::I64And => (|dst, a, hi| Instr::I64AndHi { dst, a, hi }, c),
-            Operator::I64GtU if c != u64::MAX => {
-                (|dst, a, hi| Instr::I64GeUHi { dst, a, hi }, c + 1)
+        let c = if plus_one {
+            match c.checked_add(1) {
+                Some(c) => c,
+                None => return false,
             }
-            Operator::I64LeU if c != u64::MAX => {
-                (|dst, a, hi| Instr::I64LtUHi { dst, a, hi }, c + 1)
-            }
-            _ => return false,
+        } else {
+            c
         };
         // Constants that fit a sign-extended immediate keep the `…Imm` forms.
         if c as u32 != 0 || c as i64 == c as i32 as i64 {
@@ -942,9 +940,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         if dst != t {
             return t;
         }
-        self.code.pop();
-        self.offsets.pop();
-        self.last_result = None;
+        self.absorb_last();
         src
     }
 
@@ -968,9 +964,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         if t1 != t {
             return second;
         }
-        self.code.pop();
-        self.offsets.pop();
-        self.last_result = None;
+        self.absorb_last();
         Instr::I32AddImm {
             dst,
             a,
@@ -997,9 +991,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         } else {
             return add;
         };
-        self.code.pop();
-        self.offsets.pop();
-        self.last_result = None;
+        self.absorb_last();
         Instr::I32AddShl {
             dst,
             a: x,
@@ -1031,9 +1023,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let (Ok(a), Ok(b), Ok(c)) = (a1.try_into(), b1.try_into(), c.try_into()) else {
             return second;
         };
-        self.code.pop();
-        self.offsets.pop();
-        self.last_result = None;
+        self.absorb_last();
         Instr::f64_pair(op1, op2, t_left, dst, (a, b, c))
     }
 
@@ -1093,9 +1083,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             && t == addr
             && x == addr
         {
-            self.code.pop();
-            self.offsets.pop();
-            self.last_result = None;
+            self.absorb_last();
             return Instr::I32LoadShl {
                 shift: (imm & 31) as u8,
                 dst,
@@ -1111,9 +1099,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         }
         match access.fuse_address_add(addr, a, imm) {
             Some(fused) => {
-                self.code.pop();
-                self.offsets.pop();
-                self.last_result = None;
+                self.absorb_last();
                 fused
             }
             None => access,
@@ -1193,9 +1179,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         else {
             return store;
         };
-        self.code.pop();
-        self.offsets.pop();
-        self.last_result = None;
+        self.absorb_last();
         Instr::f64_op_store(op, a, b, addr, offset)
     }
 
@@ -1472,9 +1456,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let (index, bias) = match self.adjacent_result() {
             Some(at) if self.code.len() == before => match self.code[at] {
                 Instr::I32AddImm { dst, a, imm } if dst == index => {
-                    self.code.pop();
-                    self.offsets.pop();
-                    self.last_result = None;
+                    self.absorb_last();
                     (a, imm)
                 }
                 _ => (index, 0),
