@@ -245,3 +245,42 @@ fn wrapped_operands_and_scaled_loads_compute_like_the_operators() {
     // `i << 2` wraps in 32 bits: 0x4000_0001 << 2 is 4, the second entry.
     assert_eq!(lookup.call(&mut store, 0x4000_0001).unwrap(), 2);
 }
+
+#[test]
+fn stack_pointer_updates_write_the_global_and_the_local() {
+    // The prologue and epilogue shapes C compilers emit: the translator makes each one
+    // instruction (`GlobalAddImm`, `GlobalSetAddImm`).
+    let wat = r#"(module
+      (global $sp (export "sp") (mut i32) (i32.const 16))
+      (func (export "enter") (param $size i32) (result i32) (local $fp i32)
+        (global.set $sp (local.tee $fp (i32.sub (global.get $sp) (i32.const 48))))
+        (local.get $fp))
+      (func (export "leave") (param $fp i32)
+        (global.set $sp (i32.add (local.get $fp) (i32.const 48)))))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).expect("compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let enter = instance
+        .get_typed_func::<i32, i32>(&mut store, "enter")
+        .unwrap();
+    let leave = instance
+        .get_typed_func::<i32, ()>(&mut store, "leave")
+        .unwrap();
+    let sp = instance.get_global(&mut store, "sp").unwrap();
+    // 16 - 48 wraps in 32 bits; the local and the global both hold the sum.
+    let fp = enter.call(&mut store, 0).unwrap();
+    assert_eq!(fp, 16i32.wrapping_sub(48));
+    assert_eq!(sp.get(&mut store).i32(), Some(fp));
+    let inner = enter.call(&mut store, 0).unwrap();
+    assert_eq!(inner, fp.wrapping_sub(48));
+    assert_eq!(sp.get(&mut store).i32(), Some(inner));
+    leave.call(&mut store, inner).unwrap();
+    assert_eq!(sp.get(&mut store).i32(), Some(fp));
+    leave.call(&mut store, fp).unwrap();
+    assert_eq!(sp.get(&mut store).i32(), Some(16));
+    leave.call(&mut store, i32::MAX).unwrap();
+    assert_eq!(sp.get(&mut store).i32(), Some(i32::MAX.wrapping_add(48)));
+}

@@ -317,14 +317,17 @@ macro_rules! define_instr {
                 $un { dst: Slot, src: Slot },
             )*
             $(
-                /// Load from memory 0 at `slot[addr] + offset`.
-                $ld { dst: Slot, addr: Slot, offset: u32 },
+                /// Load `n` bytes from memory 0 at `slot[addr] + end - n`: `end` is the memarg's
+                /// offset plus the access width `n` (the translator checks the sum fits), so the
+                /// bounds check adds once.
+                $ld { dst: Slot, addr: Slot, end: u32 },
                 /// Load through a side-table memarg (other memory or 64-bit offset).
                 $ldx { dst: Slot, addr: Slot, memarg: MemArgIndex },
             )*
             $(
-                /// Store `slot[value]` to memory 0 at `slot[addr] + offset`.
-                $st { addr: Slot, value: Slot, offset: u32 },
+                /// Store `n` bytes of `slot[value]` to memory 0 at `slot[addr] + end - n` (`end` as
+                /// for a load).
+                $st { addr: Slot, value: Slot, end: u32 },
                 /// Store through a side-table memarg.
                 $stx { addr: Slot, value: Slot, memarg: MemArgIndex },
             )*
@@ -351,7 +354,7 @@ macro_rules! define_instr {
         pub(crate) type BinaryImmCtor = fn(Slot, Slot, u32) -> Instr;
         pub(crate) type LoadCtor = (fn(Slot, Slot, u32) -> Instr, fn(Slot, Slot, MemArgIndex) -> Instr);
         pub(crate) type StoreCtor = (fn(Slot, Slot, u32) -> Instr, fn(Slot, Slot, MemArgIndex) -> Instr);
-        /// Builds a store of the constant `imm` to memory 0: `(addr, imm, offset)`.
+        /// Builds a store of the constant `imm` to memory 0: `(addr, imm, end)`.
         pub(crate) type StoreImmCtor = fn(Slot, u32, u32) -> Instr;
 
         #[allow(non_snake_case, dead_code)]
@@ -362,11 +365,11 @@ macro_rules! define_instr {
             $(pub(crate) fn $bi(dst: Slot, a: Slot, imm: u32) -> Instr { Instr::$bi { dst, a, imm } })*
             $(pub(crate) fn $un(dst: Slot, src: Slot) -> Instr { Instr::$un { dst, src } })*
             $(
-                pub(crate) fn $ld(dst: Slot, addr: Slot, offset: u32) -> Instr { Instr::$ld { dst, addr, offset } }
+                pub(crate) fn $ld(dst: Slot, addr: Slot, end: u32) -> Instr { Instr::$ld { dst, addr, end } }
                 pub(crate) fn $ldx(dst: Slot, addr: Slot, memarg: MemArgIndex) -> Instr { Instr::$ldx { dst, addr, memarg } }
             )*
             $(
-                pub(crate) fn $st(addr: Slot, value: Slot, offset: u32) -> Instr { Instr::$st { addr, value, offset } }
+                pub(crate) fn $st(addr: Slot, value: Slot, end: u32) -> Instr { Instr::$st { addr, value, end } }
                 pub(crate) fn $stx(addr: Slot, value: Slot, memarg: MemArgIndex) -> Instr { Instr::$stx { addr, value, memarg } }
             )*
         }
@@ -422,7 +425,7 @@ macro_rules! define_instr {
                     wasmparser::Operator::$st { memarg } => Some((
                         memarg,
                         (ctor::$st, ctor::$stx),
-                        |addr, imm, offset| Instr::$stimm { addr, imm, offset },
+                        |addr, imm, end| Instr::$stimm { addr, imm, end },
                         $stbits == 64,
                     )),
                 )*
@@ -546,20 +549,20 @@ macro_rules! define_instr {
                         operand_fmt!(out, at, ret, dst)?;
                         operand_fmt!(out, at, slot, src)
                     }
-                    $(Instr::$ld { dst, addr, offset })|* => {
+                    $(Instr::$ld { dst, addr, end })|* => {
                         operand_fmt!(out, at, ret, dst)?;
                         operand_fmt!(out, at, slot, addr)?;
-                        operand_fmt!(out, at, imm(u32), offset)
+                        operand_fmt!(out, at, imm(u32), end)
                     }
                     $(Instr::$ldx { dst, addr, memarg })|* => {
                         operand_fmt!(out, at, ret, dst)?;
                         operand_fmt!(out, at, slot, addr)?;
                         operand_fmt!(out, at, side(u32), memarg)
                     }
-                    $(Instr::$st { addr, value, offset })|* => {
+                    $(Instr::$st { addr, value, end })|* => {
                         operand_fmt!(out, at, slot, addr)?;
                         operand_fmt!(out, at, slot, value)?;
-                        operand_fmt!(out, at, imm(u32), offset)
+                        operand_fmt!(out, at, imm(u32), end)
                     }
                     $(Instr::$stx { addr, value, memarg })|* => {
                         operand_fmt!(out, at, slot, addr)?;
@@ -764,54 +767,55 @@ define_instr! {
         /// `slot[s] = slot[s] + imm`, then jump if it compares true against `cmp`.
         I32AddImmBrGeUImm { s: pair_out, imm: imm(u32), cmp: imm(u32), target: target },
         // ----- a load of memory 0 fused with the compare-and-branch on the loaded value -----
+        // (`end` is the memarg offset plus the access width, as for `I32Load`.)
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrEq { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrEq { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value is zero.
-        I32LoadBrEqz { d: pair_out, addr: pair, offset: imm(u32), target: target },
+        I32LoadBrEqz { d: pair_out, addr: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrNe { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrNe { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value is not zero.
-        I32LoadBrNez { d: pair_out, addr: pair, offset: imm(u32), target: target },
+        I32LoadBrNez { d: pair_out, addr: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrLtS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrLtS { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrLtU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrLtU { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrGtS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrGtS { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrGtU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrGtU { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrLeS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrLeS { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrLeU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrLeU { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrGeS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrGeS { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32LoadBrGeU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32LoadBrGeU { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrEq { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrEq { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value is zero.
-        I32Load8UBrEqz { d: pair_out, addr: pair, offset: imm(u32), target: target },
+        I32Load8UBrEqz { d: pair_out, addr: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrNe { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrNe { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value is not zero.
-        I32Load8UBrNez { d: pair_out, addr: pair, offset: imm(u32), target: target },
+        I32Load8UBrNez { d: pair_out, addr: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrLtS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrLtS { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrLtU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrLtU { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrGtS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrGtS { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrGtU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrGtU { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrLeS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrLeS { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrLeU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrLeU { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrGeS { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrGeS { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// `i32.load8u` into `slot[d]`, then jump if the value compares true against `slot[c]`.
-        I32Load8UBrGeU { d: pair_out, addr: pair, c: pair, offset: imm(u32), target: target },
+        I32Load8UBrGeU { d: pair_out, addr: pair, c: pair, end: imm(u32), target: target },
         /// Trap with `unreachable`.
         Unreachable {},
         // Memory-0 accesses whose address is `(slot[a] + imm) mod 2^32` — an `i32.add` of a constant
@@ -842,12 +846,12 @@ define_instr! {
         V128StoreAt { a: slot, value: slot, imm: imm(u32) },
         /// 16-bit store of `slot[value]` at `slot[a] + imm`.
         I32Store16At { a: slot, value: slot, imm: imm(u32) },
-        /// Store `slot[a] + slot[b]` (`f64`) to memory 0 at `slot[addr] + offset`.
-        F64AddStore { a: pair, b: pair, addr: pair, offset: imm(u32) },
-        /// Store `slot[a] - slot[b]` (`f64`) to memory 0 at `slot[addr] + offset`.
-        F64SubStore { a: pair, b: pair, addr: pair, offset: imm(u32) },
-        /// Store `slot[a] * slot[b]` (`f64`) to memory 0 at `slot[addr] + offset`.
-        F64MulStore { a: pair, b: pair, addr: pair, offset: imm(u32) },
+        /// Store `slot[a] + slot[b]` (`f64`) to memory 0 at `slot[addr] + end - 8`.
+        F64AddStore { a: pair, b: pair, addr: pair, end: imm(u32) },
+        /// Store `slot[a] - slot[b]` (`f64`) to memory 0 at `slot[addr] + end - 8`.
+        F64SubStore { a: pair, b: pair, addr: pair, end: imm(u32) },
+        /// Store `slot[a] * slot[b]` (`f64`) to memory 0 at `slot[addr] + end - 8`.
+        F64MulStore { a: pair, b: pair, addr: pair, end: imm(u32) },
         /// Store the low byte of `value` at `slot[a] + imm` (a constant stored to a fused address).
         StoreImm8At { a: slot, value: imm(u32), imm: imm(u32) },
         /// Store the low 16 bits of `value` at `slot[a] + imm`.
@@ -856,15 +860,15 @@ define_instr! {
         StoreImm32At { a: slot, value: imm(u32), imm: imm(u32) },
         /// Store `value` sign-extended to 64 bits at `slot[a] + imm`.
         StoreImm64At { a: slot, value: imm(u32), imm: imm(u32) },
-        /// Store the low 32 bits of `imm` to memory 0 at `slot[addr] + offset` (a constant stored:
-        /// one dispatch instead of a `Const` and a store).
-        StoreImm32 { addr: slot, imm: imm(u32), offset: imm(u32) },
-        /// Store the low byte of `imm` to memory 0 at `slot[addr] + offset`.
-        StoreImm8 { addr: slot, imm: imm(u32), offset: imm(u32) },
-        /// Store the low 16 bits of `imm` to memory 0 at `slot[addr] + offset`.
-        StoreImm16 { addr: slot, imm: imm(u32), offset: imm(u32) },
-        /// Store `imm` sign-extended to 64 bits to memory 0 at `slot[addr] + offset`.
-        StoreImm64 { addr: slot, imm: imm(u32), offset: imm(u32) },
+        /// Store the low 32 bits of `imm` to memory 0 at `slot[addr] + end - 4` (a constant
+        /// stored: one dispatch instead of a `Const` and a store; `end` as for a store).
+        StoreImm32 { addr: slot, imm: imm(u32), end: imm(u32) },
+        /// Store the low byte of `imm` to memory 0 at `slot[addr] + end - 1`.
+        StoreImm8 { addr: slot, imm: imm(u32), end: imm(u32) },
+        /// Store the low 16 bits of `imm` to memory 0 at `slot[addr] + end - 2`.
+        StoreImm16 { addr: slot, imm: imm(u32), end: imm(u32) },
+        /// Store `imm` sign-extended to 64 bits to memory 0 at `slot[addr] + end - 8`.
+        StoreImm64 { addr: slot, imm: imm(u32), end: imm(u32) },
         /// Charge `amount` fuel for the straight-line code that follows; trap when fuel runs out.
         ConsumeFuel { amount: imm(u32) },
         /// Trap if the epoch deadline passed or the store was interrupted.
@@ -883,9 +887,10 @@ define_instr! {
         Copy { dst: ret, src: slot },
         /// `slot[d1] = slot[s1]`, then `slot[d2] = slot[s2]`: two adjacent copies (fused).
         CopyPair { d1: pair_out, s1: pair, d2: pair_out, s2: pair },
-        /// `i32.load` from memory 0 at `(slot[a] << shift) mod 2^32 + offset` (fused `i32.shl` by
-        /// a constant and the load: a lookup in a table of 32-bit entries, as dispatch loops do).
-        I32LoadShl { shift: imm(u8), dst: ret, a: slot, offset: imm(u32) },
+        /// `i32.load` from memory 0 at `(slot[a] << shift) mod 2^32 + end - 4` (fused `i32.shl` by
+        /// a constant and the load: a lookup in a table of 32-bit entries, as dispatch loops do;
+        /// `end` as for `I32Load`).
+        I32LoadShl { shift: imm(u8), dst: ret, a: slot, end: imm(u32) },
         /// `slot[dst] = (slot[a] << shift) + slot[b]` in 32 bits (fused `i32.shl` by a constant and
         /// `i32.add`: indexing an array of elements of `1 << shift` bytes).
         I32AddShl { shift: imm(u8), dst: ret, a: slot, b: slot },
@@ -1038,6 +1043,13 @@ define_instr! {
         GlobalGet2 { dst: ret, global: index(u32) },
         /// `globals[global] = slot[src..+2]`.
         GlobalSet2 { src: slot, global: index(u32) },
+        /// `slot[dst] = globals[global] + imm` in 32 bits, then `globals[global] = slot[dst]`
+        /// (fused `global.get`, `i32.add` of a constant, `local.tee`, `global.set` of the same
+        /// global: the stack-pointer update in a C function's prologue).
+        GlobalAddImm { global: index(u32), dst: ret, imm: imm(u32) },
+        /// `globals[global] = slot[a] + imm` in 32 bits (fused `i32.add` of a constant whose sum
+        /// only the `global.set` reads: the stack pointer restored in an epilogue).
+        GlobalSetAddImm { global: index(u32), a: slot, imm: imm(u32) },
         /// `slot[dst..+2] = v128_consts[index]`.
         V128Const { dst: ret, index: side(V128ConstIndex) },
         /// `v128 × v128 → v128` lane operation.
@@ -1071,13 +1083,13 @@ define_instr! {
         V128Shuffle { dst: ret, base: slot, mask: side(V128ConstIndex) },
         /// Load (plain, extending, splatting or zero-filling) from memory 0 at `slot[addr] + offset`.
         V128Load { op: op(V128LoadOp), dst: ret, addr: slot, offset: imm(u32) },
-        /// `v128.load` (16 bytes, no lane work) from memory 0 at `slot[addr] + offset`: the common
-        /// case of `V128Load`, with a handler of its own.
-        V128LoadPlain { dst: ret, addr: slot, offset: imm(u32) },
+        /// `v128.load` (16 bytes, no lane work) from memory 0 at `slot[addr] + end - 16`: the
+        /// common case of `V128Load`, with a handler of its own (`end` as for `I32Load`).
+        V128LoadPlain { dst: ret, addr: slot, end: imm(u32) },
         /// As `V128Load`, through a side-table memarg.
         V128LoadX { op: op(V128LoadOp), dst: ret, addr: slot, memarg: side(MemArgIndex) },
-        /// Store `slot[value..+2]` to memory 0 at `slot[addr] + offset`.
-        V128Store { addr: slot, value: slot, offset: imm(u32) },
+        /// Store `slot[value..+2]` to memory 0 at `slot[addr] + end - 16` (`end` as for a store).
+        V128Store { addr: slot, value: slot, end: imm(u32) },
         /// As `V128Store`, through a side-table memarg.
         V128StoreX { addr: slot, value: slot, memarg: side(MemArgIndex) },
         /// Load one lane: address at `base`, vector at `base + 1..+2`.

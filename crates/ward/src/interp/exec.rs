@@ -465,9 +465,12 @@ fn run<E: Embedder>(
         slots: slots_base.as_ptr(),
         slots_len: stack.usable(),
         max_frames: stack.max_frames,
+        frame_room: 0,
         cur,
         fp,
         store: std::ptr::null_mut(),
+        global_map: std::ptr::null(),
+        globals: std::ptr::null_mut(),
         request: Request::None,
     };
     if entering {
@@ -539,10 +542,12 @@ fn run<E: Embedder>(
         // Pointers into the store and the frame records are derived again for every run (after
         // the last use of the store here): the driver used both since the last one.
         calls.frames = &mut stack.frames;
+        calls.refresh_frame_room();
         // SAFETY: `calls.fp` is a frame entered on the slots, in bounds.
         let frame = unsafe { calls.slots.add(calls.fp) };
         let (mem_base, mem_len) = ops::memory_zero(store.inner(), calls.cur.instance);
         calls.store = store.inner();
+        calls.derive_globals();
         // SAFETY: `ip` is an instruction of the code at `calls.cur.code`, whose frame is at `frame`
         // (entered with `frame_size` slots in bounds), and `mem_base..+mem_len` is memory 0 of the
         // current instance, read just above.

@@ -32,7 +32,7 @@ use super::float::{
 use super::ops::{self, Flow};
 use super::ops::{Calls, Request};
 use super::simd;
-use super::stack::{Current, FRAME_SLACK, Frame};
+use super::stack::FRAME_SLACK;
 use crate::trap::TrapKind;
 use std::sync::atomic::Ordering;
 
@@ -318,11 +318,27 @@ unsafe extern "C" fn return_general(
 /// for a 32-bit memory 0.)
 #[inline(always)]
 fn effective(addr: u64, offset: u32, size: u64, len: u64) -> Option<usize> {
+    within(addr as u32 as u64 + offset as u64 + size, size, len)
+}
+
+/// Effective address of an access of `size` bytes that ends at `addr + end`, for the instructions
+/// whose immediate is the memarg offset plus the width (`Instr::I32Load`'s `end`): one addition
+/// fewer than [`effective`] on the path from the address to the check. The translator emits only
+/// `end >= size` (as it emits only slots inside the frame), so the start does not wrap.
+#[inline(always)]
+fn effective_end(addr: u64, end: u32, size: u64, len: u64) -> Option<usize> {
+    within(addr as u32 as u64 + end as u64, size, len)
+}
+
+/// The start of an access of `size` bytes ending at `end` (at least `size`) if it lies inside
+/// `len` bytes.
+#[inline(always)]
+fn within(end: u64, size: u64, len: u64) -> Option<usize> {
     // Only the end stays live past the check: the start is `end - size`, which folds into the
     // access's addressing mode. (Computing the start first kept both in registers, and a load
     // handler then had to save a callee-saved register: 19 instructions instead of 15.)
     #[allow(unused_mut)]
-    let mut end = addr as u32 as u64 + offset as u64 + size;
+    let mut end = end;
     if end > len {
         return None;
     }
@@ -647,17 +663,19 @@ macro_rules! handler_macros {
                 let frames = unsafe { &mut *calls.frames };
                 // `call_general` raises a stack overflow, and grows the frame records (a call here would cost
                 // every call the register saves around it).
-                if fp + frame_size as usize > calls.slots_len
-                    || frames.len() >= calls.max_frames
-                    || frames.len() == frames.capacity()
-                {
+                let depth = frames.len();
+                if fp + frame_size as usize > calls.slots_len || depth >= calls.frame_room {
                     general!(call_general)
                 }
-                let record = Frame { ip: ip_index!(calls), fp: calls.fp, cur: calls.cur };
-                // SAFETY: `len < capacity`, checked above.
+                let at = ip_index!(calls);
+                // SAFETY: `depth < frame_room <= capacity`, checked above. The fields are written
+                // one by one (a whole `Frame` went through a stack temporary).
                 unsafe {
-                    frames.as_mut_ptr().add(frames.len()).write(record);
-                    frames.set_len(frames.len() + 1);
+                    let record = frames.as_mut_ptr().add(depth);
+                    std::ptr::addr_of_mut!((*record).ip).write(at);
+                    std::ptr::addr_of_mut!((*record).fp).write(calls.fp);
+                    std::ptr::addr_of_mut!((*record).cur).write(calls.cur);
+                    frames.set_len(depth + 1);
                 }
                 // SAFETY: the callee's frame fits (checked above), plus `FRAME_SLACK` slots beyond.
                 unsafe {
@@ -714,19 +732,6 @@ macro_rules! handler_macros {
                 unsafe { &mut *$calls }
             };
         }
-        // Continue in function `cur` with its frame at slot `fp`, at instruction index `at`.
-        macro_rules! switch_to {
-            ($d cur:expr, $d fp:expr, $d at:expr) => {{
-                let calls = calls!();
-                let cur: Current = $d cur;
-                calls.cur = cur;
-                calls.fp = $d fp;
-                // SAFETY: `fp` is the start of a frame that fits in the slots (checked on entry).
-                $frame = unsafe { calls.slots.add(calls.fp) };
-                // SAFETY: `at` is an instruction index of that function.
-                $ip = unsafe { cur.code.add($d at as usize) };
-            }};
-        }
         // Continue at the start of defined function `index` of the current module (so in the
         // same instance), whose code starts at `code`, with its frame at slot `fp`.
         macro_rules! enter_same_module {
@@ -749,13 +754,31 @@ macro_rules! handler_macros {
                 let calls = calls!();
                 // SAFETY: `exec::run` points `frames` at its frame records before running threaded code.
                 let frames = unsafe { &mut *calls.frames };
-                let Some(&caller) = frames.last() else { general!(return_general) };
-                if caller.cur.instance != calls.cur.instance {
+                let Some(depth) = frames.len().checked_sub(1) else { general!(return_general) };
+                // SAFETY: `depth < len`. The record's fields are read one by one where they are
+                // used, after the results are placed (reading it whole first kept every field in a
+                // register across the copy: three more registers saved and restored per return).
+                let caller = unsafe { frames.as_ptr().add(depth) };
+                // SAFETY: as above.
+                if unsafe { (*caller).cur.instance } != calls.cur.instance {
                     general!(return_general)
                 }
                 $d place
-                frames.pop();
-                switch_to!(caller.cur, caller.fp, caller.ip);
+                // SAFETY: `depth < len`.
+                unsafe { frames.set_len(depth) };
+                // The caller is in the same instance, so in the same module: only its function
+                // index and code change (as for a call, `enter_same_module!`).
+                let calls = calls!();
+                // SAFETY: `caller` is still allocated (`set_len` frees nothing), and nothing wrote it.
+                let caller = unsafe { &*caller };
+                let (index, code, fp, at) = (caller.cur.index, caller.cur.code, caller.fp, caller.ip);
+                calls.cur.index = index;
+                calls.cur.code = code;
+                calls.fp = fp;
+                // SAFETY: `fp` is the caller's frame, entered before (so it fits in the slots).
+                $frame = unsafe { calls.slots.add(fp) };
+                // SAFETY: `at` is an instruction index of the caller's code.
+                $ip = unsafe { code.add(at as usize) };
             }};
         }
         macro_rules! trap {
@@ -822,8 +845,8 @@ macro_rules! handler_macros {
         }
         // `slot[d] = load`, then jump to `target` if `cmp(value, against)`.
         macro_rules! load_br {
-            ($d d:expr, $d addr:expr, $d offset:expr, $d n:literal, |$d b:ident| $d value:expr, $d against:expr, $d target:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
-                let Some(at) = effective(get!(Slot::from($d addr)), $d offset, $d n, $mem_len) else {
+            ($d d:expr, $d addr:expr, $d end:expr, $d n:literal, |$d b:ident| $d value:expr, $d against:expr, $d target:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
+                let Some(at) = effective_end(get!(Slot::from($d addr)), $d end, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 let $d b: [u8; $d n] =
@@ -902,8 +925,8 @@ macro_rules! handler_macros {
         }
         // Loads and stores through memory 0.
         macro_rules! load {
-            ($d dst:expr, $d addr:expr, $d offset:expr, $d n:literal, |$d b:ident| $d e:expr) => {{
-                let Some(at) = effective(get!($d addr), $d offset, $d n, $mem_len) else {
+            ($d dst:expr, $d addr:expr, $d end:expr, $d n:literal, |$d b:ident| $d e:expr) => {{
+                let Some(at) = effective_end(get!($d addr), $d end, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 let $d b: [u8; $d n] =
@@ -913,8 +936,8 @@ macro_rules! handler_macros {
             }};
         }
         macro_rules! store_mem {
-            ($d addr:expr, $d value:expr, $d offset:expr, $d n:literal, |$d v:ident| $d e:expr) => {{
-                let Some(at) = effective(get!($d addr), $d offset, $d n, $mem_len) else {
+            ($d addr:expr, $d value:expr, $d end:expr, $d n:literal, |$d v:ident| $d e:expr) => {{
+                let Some(at) = effective_end(get!($d addr), $d end, $d n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 let $d v = get!($d value);
@@ -949,8 +972,8 @@ macro_rules! handler_macros {
             }};
         }
         macro_rules! f64_op_store {
-            ($d a:expr, $d b:expr, $d addr:expr, $d offset:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
-                let Some(at) = effective(get!(Slot::from($d addr)), $d offset, 8, $mem_len) else {
+            ($d a:expr, $d b:expr, $d addr:expr, $d end:expr, |$d x:ident, $d y:ident| $d e:expr) => {{
+                let Some(at) = effective_end(get!(Slot::from($d addr)), $d end, 8, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 let $d x = f64::from_bits(get!(Slot::from($d a)));
@@ -972,10 +995,10 @@ macro_rules! handler_macros {
             }};
         }
         macro_rules! store_imm {
-            ($d addr:expr, $d offset:expr, $d bytes:expr) => {{
+            ($d addr:expr, $d end:expr, $d bytes:expr) => {{
                 let bytes = $d bytes;
                 let n = bytes.len() as u64;
-                let Some(at) = effective(get!($d addr), $d offset, n, $mem_len) else {
+                let Some(at) = effective_end(get!($d addr), $d end, n, $mem_len) else {
                     trap!(TrapKind::MemoryOutOfBounds)
                 };
                 // SAFETY: as in `load!`.
@@ -986,30 +1009,30 @@ macro_rules! handler_macros {
 }
 
 handlers! {
-    I32LoadBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x == y) }
-    I32LoadBrEqz { d, addr, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x == y) }
-    I32LoadBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x != y) }
-    I32LoadBrNez { d, addr, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x != y) }
-    I32LoadBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32LoadBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x < y) }
-    I32LoadBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32LoadBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x > y) }
-    I32LoadBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32LoadBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x <= y) }
-    I32LoadBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32LoadBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x >= y) }
-    I32Load8UBrEq { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x == y) }
-    I32Load8UBrEqz { d, addr, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, 0, target, |x, y| x == y) }
-    I32Load8UBrNe { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x != y) }
-    I32Load8UBrNez { d, addr, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, 0, target, |x, y| x != y) }
-    I32Load8UBrLtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) < (y as i32)) }
-    I32Load8UBrLtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x < y) }
-    I32Load8UBrGtS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) > (y as i32)) }
-    I32Load8UBrGtU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x > y) }
-    I32Load8UBrLeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
-    I32Load8UBrLeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x <= y) }
-    I32Load8UBrGeS { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
-    I32Load8UBrGeU { d, addr, c, offset, target } => { load_br!(d, addr, offset, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x >= y) }
+    I32LoadBrEq { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x == y) }
+    I32LoadBrEqz { d, addr, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x == y) }
+    I32LoadBrNe { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x != y) }
+    I32LoadBrNez { d, addr, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), 0, target, |x, y| x != y) }
+    I32LoadBrLtS { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32LoadBrLtU { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x < y) }
+    I32LoadBrGtS { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32LoadBrGtU { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x > y) }
+    I32LoadBrLeS { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32LoadBrLeU { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x <= y) }
+    I32LoadBrGeS { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32LoadBrGeU { d, addr, c, end, target } => { load_br!(d, addr, end, 4, |b| u32::from_le_bytes(b), get!(Slot::from(c)) as u32, target, |x, y| x >= y) }
+    I32Load8UBrEq { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x == y) }
+    I32Load8UBrEqz { d, addr, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, 0, target, |x, y| x == y) }
+    I32Load8UBrNe { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x != y) }
+    I32Load8UBrNez { d, addr, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, 0, target, |x, y| x != y) }
+    I32Load8UBrLtS { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) < (y as i32)) }
+    I32Load8UBrLtU { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x < y) }
+    I32Load8UBrGtS { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) > (y as i32)) }
+    I32Load8UBrGtU { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x > y) }
+    I32Load8UBrLeS { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) <= (y as i32)) }
+    I32Load8UBrLeU { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x <= y) }
+    I32Load8UBrGeS { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| (x as i32) >= (y as i32)) }
+    I32Load8UBrGeU { d, addr, c, end, target } => { load_br!(d, addr, end, 1, |b| b[0] as u32, get!(Slot::from(c)) as u32, target, |x, y| x >= y) }
     I32AddBrEq { d, a, b, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), get!(Slot::from(c)) as u32, target, |x, y| x == y) }
     I32AddImmBrEq { d, imm, a, c, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(imm), get!(Slot::from(c)) as u32, target, |x, y| x == y) }
     I32AddBrEqImm { d, a, b, cmp, target } => { add_br!(d, (get!(Slot::from(a)) as u32).wrapping_add(get!(Slot::from(b)) as u32), cmp, target, |x, y| x == y) }
@@ -1191,60 +1214,60 @@ handlers! {
         }
     }
     RefIsNull { dst, src } => { un!(dst, src, |x| (x == 0) as u64) }
-    I32LoadShl { shift, dst, a, offset } => {
+    I32LoadShl { shift, dst, a, end } => {
         let address = ((get!(a) as u32) << (shift & 31)) as u64;
-        let Some(at) = effective(address, offset, 4, mem_len!()) else {
+        let Some(at) = effective_end(address, end, 4, mem_len!()) else {
             trap!(TrapKind::MemoryOutOfBounds)
         };
         // SAFETY: `at + 4 <= mem_len`, the committed size of memory 0 at `mem_base`.
         let b = unsafe { std::ptr::read_unaligned(mem_base!().add(at) as *const [u8; 4]) };
         set!(dst, u32::from_le_bytes(b) as u64)
     }
-    I32Load { dst, addr, offset } => {
-        load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
+    I32Load { dst, addr, end } => {
+        load!(dst, addr, end, 4, |b| u32::from_le_bytes(b) as u64)
     }
-    I64Load { dst, addr, offset } => {
-        load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b))
+    I64Load { dst, addr, end } => {
+        load!(dst, addr, end, 8, |b| u64::from_le_bytes(b))
     }
-    F32Load { dst, addr, offset } => {
-        load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
+    F32Load { dst, addr, end } => {
+        load!(dst, addr, end, 4, |b| u32::from_le_bytes(b) as u64)
     }
-    F64Load { dst, addr, offset } => {
-        load!(dst, addr, offset, 8, |b| u64::from_le_bytes(b))
+    F64Load { dst, addr, end } => {
+        load!(dst, addr, end, 8, |b| u64::from_le_bytes(b))
     }
-    I32Load8S { dst, addr, offset } => {
-        load!(dst, addr, offset, 1, |b| b[0] as i8 as i32 as u32 as u64)
+    I32Load8S { dst, addr, end } => {
+        load!(dst, addr, end, 1, |b| b[0] as i8 as i32 as u32 as u64)
     }
-    I32Load8U { dst, addr, offset } => { load!(dst, addr, offset, 1, |b| b[0] as u64) }
-    I32Load16S { dst, addr, offset } => {
+    I32Load8U { dst, addr, end } => { load!(dst, addr, end, 1, |b| b[0] as u64) }
+    I32Load16S { dst, addr, end } => {
         load!(
             dst,
             addr,
-            offset,
+            end,
             2,
             |b| i16::from_le_bytes(b) as i32 as u32 as u64
         )
     }
-    I32Load16U { dst, addr, offset } => {
-        load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64)
+    I32Load16U { dst, addr, end } => {
+        load!(dst, addr, end, 2, |b| u16::from_le_bytes(b) as u64)
     }
-    I64Load8S { dst, addr, offset } => {
-        load!(dst, addr, offset, 1, |b| b[0] as i8 as i64 as u64)
+    I64Load8S { dst, addr, end } => {
+        load!(dst, addr, end, 1, |b| b[0] as i8 as i64 as u64)
     }
-    I64Load8U { dst, addr, offset } => { load!(dst, addr, offset, 1, |b| b[0] as u64) }
-    I64Load16S { dst, addr, offset } => {
-        load!(dst, addr, offset, 2, |b| i16::from_le_bytes(b) as i64
+    I64Load8U { dst, addr, end } => { load!(dst, addr, end, 1, |b| b[0] as u64) }
+    I64Load16S { dst, addr, end } => {
+        load!(dst, addr, end, 2, |b| i16::from_le_bytes(b) as i64
             as u64)
     }
-    I64Load16U { dst, addr, offset } => {
-        load!(dst, addr, offset, 2, |b| u16::from_le_bytes(b) as u64)
+    I64Load16U { dst, addr, end } => {
+        load!(dst, addr, end, 2, |b| u16::from_le_bytes(b) as u64)
     }
-    I64Load32S { dst, addr, offset } => {
-        load!(dst, addr, offset, 4, |b| i32::from_le_bytes(b) as i64
+    I64Load32S { dst, addr, end } => {
+        load!(dst, addr, end, 4, |b| i32::from_le_bytes(b) as i64
             as u64)
     }
-    I64Load32U { dst, addr, offset } => {
-        load!(dst, addr, offset, 4, |b| u32::from_le_bytes(b) as u64)
+    I64Load32U { dst, addr, end } => {
+        load!(dst, addr, end, 4, |b| u32::from_le_bytes(b) as u64)
     }
     I32LoadAt { dst, a, imm } => {
         load_at!(dst, a, imm, 4, |b| u32::from_le_bytes(b) as u64)
@@ -1269,31 +1292,31 @@ handlers! {
     I32Store16At { a, value, imm } => {
         store_at!(a, value, imm, 2, |v| (v as u16).to_le_bytes())
     }
-    StoreImm32 { addr, imm, offset } => { store_imm!(addr, offset, (imm).to_le_bytes()) }
-    StoreImm8 { addr, imm, offset } => { store_imm!(addr, offset, [imm as u8]) }
-    StoreImm16 { addr, imm, offset } => {
-        store_imm!(addr, offset, (imm as u16).to_le_bytes())
+    StoreImm32 { addr, imm, end } => { store_imm!(addr, end, (imm).to_le_bytes()) }
+    StoreImm8 { addr, imm, end } => { store_imm!(addr, end, [imm as u8]) }
+    StoreImm16 { addr, imm, end } => {
+        store_imm!(addr, end, (imm as u16).to_le_bytes())
     }
-    StoreImm64 { addr, imm, offset } => {
-        store_imm!(addr, offset, sext(imm).to_le_bytes())
+    StoreImm64 { addr, imm, end } => {
+        store_imm!(addr, end, sext(imm).to_le_bytes())
     }
-    I32Store { addr, value, offset } => { store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()) }
-    I64Store { addr, value, offset } => { store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()) }
-    F32Store { addr, value, offset } => { store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()) }
-    F64Store { addr, value, offset } => { store_mem!(addr, value, offset, 8, |v| v.to_le_bytes()) }
-    I32Store8 { addr, value, offset } => {
-        store_mem!(addr, value, offset, 1, |v| [v as u8])
+    I32Store { addr, value, end } => { store_mem!(addr, value, end, 4, |v| (v as u32).to_le_bytes()) }
+    I64Store { addr, value, end } => { store_mem!(addr, value, end, 8, |v| v.to_le_bytes()) }
+    F32Store { addr, value, end } => { store_mem!(addr, value, end, 4, |v| (v as u32).to_le_bytes()) }
+    F64Store { addr, value, end } => { store_mem!(addr, value, end, 8, |v| v.to_le_bytes()) }
+    I32Store8 { addr, value, end } => {
+        store_mem!(addr, value, end, 1, |v| [v as u8])
     }
-    I64Store8 { addr, value, offset } => {
-        store_mem!(addr, value, offset, 1, |v| [v as u8])
+    I64Store8 { addr, value, end } => {
+        store_mem!(addr, value, end, 1, |v| [v as u8])
     }
-    I32Store16 { addr, value, offset } => {
-        store_mem!(addr, value, offset, 2, |v| (v as u16).to_le_bytes())
+    I32Store16 { addr, value, end } => {
+        store_mem!(addr, value, end, 2, |v| (v as u16).to_le_bytes())
     }
-    I64Store16 { addr, value, offset } => {
-        store_mem!(addr, value, offset, 2, |v| (v as u16).to_le_bytes())
+    I64Store16 { addr, value, end } => {
+        store_mem!(addr, value, end, 2, |v| (v as u16).to_le_bytes())
     }
-    I64Store32 { addr, value, offset } => { store_mem!(addr, value, offset, 4, |v| (v as u32).to_le_bytes()) }
+    I64Store32 { addr, value, end } => { store_mem!(addr, value, end, 4, |v| (v as u32).to_le_bytes()) }
     Copy2 { dst, src } => { set128!(dst, get128!(src)) }
     SelectElse2 { dst, other, cond } => {
         if get!(cond) as u32 == 0 {
@@ -1332,8 +1355,8 @@ handlers! {
         set!(dst, simd::extract_lane(op, get128!(src), lane))
     }
     V128ReplaceLane { op, dst, a, b, lane } => { set128!(dst, simd::replace_lane(op, get128!(a), get!(b), lane)) }
-    V128LoadPlain { dst, addr, offset } => {
-        let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
+    V128LoadPlain { dst, addr, end } => {
+        let Some(at) = effective_end(get!(addr), end, 16, mem_len!()) else {
             trap!(TrapKind::MemoryOutOfBounds)
         };
         // SAFETY: `at + 16 <= mem_len`, the committed size of memory 0 at `mem_base`.
@@ -1370,9 +1393,9 @@ handlers! {
     StoreImm16At { a, value, imm } => { store_imm_at!(a, imm, (value as u16).to_le_bytes()) }
     StoreImm32At { a, value, imm } => { store_imm_at!(a, imm, value.to_le_bytes()) }
     StoreImm64At { a, value, imm } => { store_imm_at!(a, imm, sext(value).to_le_bytes()) }
-    F64AddStore { a, b, addr, offset } => { f64_op_store!(a, b, addr, offset, |x, y| x + y) }
-    F64SubStore { a, b, addr, offset } => { f64_op_store!(a, b, addr, offset, |x, y| x - y) }
-    F64MulStore { a, b, addr, offset } => { f64_op_store!(a, b, addr, offset, |x, y| x * y) }
+    F64AddStore { a, b, addr, end } => { f64_op_store!(a, b, addr, end, |x, y| x + y) }
+    F64SubStore { a, b, addr, end } => { f64_op_store!(a, b, addr, end, |x, y| x - y) }
+    F64MulStore { a, b, addr, end } => { f64_op_store!(a, b, addr, end, |x, y| x * y) }
     V128Const { dst, index } => {
         let cur = calls!().cur;
         // SAFETY: the module outlives the activation (its instance holds it).
@@ -1386,8 +1409,8 @@ handlers! {
         };
         set128!(dst, value)
     }
-    V128Store { addr, value, offset } => {
-        let Some(at) = effective(get!(addr), offset, 16, mem_len!()) else {
+    V128Store { addr, value, end } => {
+        let Some(at) = effective_end(get!(addr), end, 16, mem_len!()) else {
             trap!(TrapKind::MemoryOutOfBounds)
         };
         let bytes = get128!(value).to_le_bytes();
@@ -1732,6 +1755,24 @@ handlers! {
         // SAFETY: the store's globals do not move while handlers run.
         unsafe { *value = new }
     }
+    GlobalAddImm { global, dst, imm } => {
+        let calls = calls!();
+        // SAFETY: validation checked the global index.
+        let value = unsafe { ops::global_value(calls, global) };
+        // SAFETY: the store's globals do not move while handlers run.
+        let new = (unsafe { *value } as u32).wrapping_add(imm) as u64;
+        // SAFETY: as above.
+        unsafe { *value = new as u128 };
+        set!(dst, new)
+    }
+    GlobalSetAddImm { global, a, imm } => {
+        let calls = calls!();
+        // SAFETY: validation checked the global index.
+        let value = unsafe { ops::global_value(calls, global) };
+        let new = (get!(a) as u32).wrapping_add(imm) as u64;
+        // SAFETY: the store's globals do not move while handlers run.
+        unsafe { *value = new as u128 }
+    }
     #[out_of_line]
     GlobalGet2 { dst, global } => {
         let calls = calls!();
@@ -1953,6 +1994,8 @@ mod tests {
                                 | Instr::CallIndirect { .. }
                                 | Instr::GlobalGet { .. }
                                 | Instr::GlobalSet { .. }
+                                | Instr::GlobalAddImm { .. }
+                                | Instr::GlobalSetAddImm { .. }
                                 | Instr::Return { .. }
                                 | Instr::ReturnOne { .. }
                                 | Instr::ReturnSpan { .. }
@@ -1969,23 +2012,24 @@ mod tests {
                     }
                     const COUNTER: Slot = Slot(10);
                     let code = [
-                        // Operands: every slot the sample names (all fields are 0) holds 1, a valid
-                        // address, divisor and float bit pattern.
+                        // Operands: every slot the sample names (all fields are 0) holds 16, a valid
+                        // address (also for an access whose `end` is 0: it ends at 16), divisor
+                        // and float bit pattern.
                         Instr::Const64 {
                             dst: Slot(0),
-                            value: 1,
+                            value: 16,
                         },
                         Instr::Const64 {
                             dst: Slot(1),
-                            value: 1,
+                            value: 16,
                         },
                         Instr::Const64 {
                             dst: Slot(2),
-                            value: 1,
+                            value: 16,
                         },
                         Instr::Const64 {
                             dst: Slot(3),
-                            value: 1,
+                            value: 16,
                         },
                         instr,
                         Instr::I32AddImm {
@@ -2005,7 +2049,7 @@ mod tests {
                     frame[COUNTER.index()] = 100_000;
                     let mut memory = [0u8; 64];
                     // SAFETY: the code ends in a trap, its slots lie below 16 and its memory
-                    // accesses (address 1, offset 0, at most 16 bytes) inside `memory`.
+                    // accesses (address 16, offset or `end` 0, at most 16 bytes) inside `memory`.
                     let exit = unsafe {
                         run(
                             code.as_ptr(),

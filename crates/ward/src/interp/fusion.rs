@@ -19,10 +19,12 @@
 //! | scaled load | `I32ShlImm` computing the address of an `i32.load` | `I32LoadShl` |
 //! | wrap | `I32WrapI64` whose result only an `i32` register-immediate operator reads | the operator on the `i64` |
 //! | high-half constant | an `i64` compare or `and` with `c << 32` | `I64LtUHi`, …, `I64AndHi` |
+//! | global update | `GlobalGet` of `g`, `I32AddImm` of it, `GlobalSet` of `g` (a stack-pointer prologue); or an `I32AddImm` whose sum only a `GlobalSet` reads | `GlobalAddImm`; `GlobalSetAddImm` |
 //!
-//! The last seven rules are small enough that their patterns live beside the
+//! The last eight rules are small enough that their patterns live beside the
 //! translator step that applies them (`translate`: `translate_br_table`, `fuse_copy_pair`,
-//! `fold_add_imm`, `fuse_add_shl`, `fuse_address`, `skip_wrap`, `high_half_constant`).
+//! `fold_add_imm`, `fuse_add_shl`, `fuse_address`, `skip_wrap`, `high_half_constant`,
+//! `fuse_global_update`).
 //!
 //! The translator (`translate`) decides *when* a rule may apply (the first instruction wrote a
 //! fresh temporary that nothing else reads, no label lies between the two); this file decides
@@ -122,19 +124,19 @@ macro_rules! branch_fusion_rules {
         fn load_branch(
             byte: bool,
             cmp: Cmp,
-            (d, addr, offset): (PairSlot, PairSlot, u32),
+            (d, addr, end): (PairSlot, PairSlot, u32),
             against: Against<PairSlot>,
             target: BranchOffset,
         ) -> Option<Instr> {
             Some(match (byte, cmp, against) {
                 $(
-                    (false, Cmp::$cmp, Against::Slot(c)) => Instr::$load { d, addr, c, offset, target },
-                    (true, Cmp::$cmp, Against::Slot(c)) => Instr::$load8 { d, addr, c, offset, target },
+                    (false, Cmp::$cmp, Against::Slot(c)) => Instr::$load { d, addr, c, end, target },
+                    (true, Cmp::$cmp, Against::Slot(c)) => Instr::$load8 { d, addr, c, end, target },
                 )*
-                (false, Cmp::Eq, Against::Imm(0)) => Instr::I32LoadBrEqz { d, addr, offset, target },
-                (false, Cmp::Ne, Against::Imm(0)) => Instr::I32LoadBrNez { d, addr, offset, target },
-                (true, Cmp::Eq, Against::Imm(0)) => Instr::I32Load8UBrEqz { d, addr, offset, target },
-                (true, Cmp::Ne, Against::Imm(0)) => Instr::I32Load8UBrNez { d, addr, offset, target },
+                (false, Cmp::Eq, Against::Imm(0)) => Instr::I32LoadBrEqz { d, addr, end, target },
+                (false, Cmp::Ne, Against::Imm(0)) => Instr::I32LoadBrNez { d, addr, end, target },
+                (true, Cmp::Eq, Against::Imm(0)) => Instr::I32Load8UBrEqz { d, addr, end, target },
+                (true, Cmp::Ne, Against::Imm(0)) => Instr::I32Load8UBrNez { d, addr, end, target },
                 _ => return None,
             })
         }
@@ -203,11 +205,12 @@ impl Instr {
                 let (cmp, against, target) = on_value(self, d)?;
                 add_branch(cmp, d, Sum::Imm(pair(a)?, imm), against, target)
             }
-            Instr::I32Load { dst, addr, offset } | Instr::I32Load8U { dst, addr, offset } => {
+            // (Both keep their `end`: the fused forms access the same width.)
+            Instr::I32Load { dst, addr, end } | Instr::I32Load8U { dst, addr, end } => {
                 let byte = matches!(first, Instr::I32Load8U { .. });
                 let d = pair(dst)?;
                 let (cmp, against, target) = on_value(self, d)?;
-                load_branch(byte, cmp, (d, pair(addr)?, offset), against, target)
+                load_branch(byte, cmp, (d, pair(addr)?, end), against, target)
             }
             _ => None,
         }
@@ -289,21 +292,22 @@ compare_branch_rules! {
 
 /// The address+access rules: an offset-0 access of memory 0 whose address is `slot[a] + imm`
 /// (an `I32AddImm`) becomes the access at `a` with the immediate added in 32 bits. The store
-/// rows map a store to the fused form of the same width (`f32`/`f64` by their bits).
+/// rows map a store to the fused form of the same width (`f32`/`f64` by their bits). Each row
+/// gives the access width: a memarg offset of 0 is an `end` of that width.
 macro_rules! address_rules {
     (
-        loads: [$($load:ident => $load_at:ident),* $(,)?]
-        stores: [$($store:ident => $store_at:ident),* $(,)?]
-        constant_stores: [$($cstore:ident => $cstore_at:ident),* $(,)?]
+        loads: [$($load:ident($lw:literal) => $load_at:ident),* $(,)?]
+        stores: [$($store:ident($sw:literal) => $store_at:ident),* $(,)?]
+        constant_stores: [$($cstore:ident($cw:literal) => $cstore_at:ident),* $(,)?]
     ) => {
         impl Instr {
             /// The fused form of this memory-0 access (offset 0, address in `addr`) whose address
             /// is `slot[a] + imm` computed by an `I32AddImm`, if there is one.
             pub(crate) fn fuse_address_add(&self, addr: Slot, a: Slot, imm: u32) -> Option<Instr> {
                 Some(match *self {
-                    $(Instr::$load { dst, addr: x, offset: 0 } if x == addr => Instr::$load_at { dst, a, imm },)*
-                    $(Instr::$store { addr: x, value, offset: 0 } if x == addr => Instr::$store_at { a, value, imm },)*
-                    $(Instr::$cstore { addr: x, imm: value, offset: 0 } if x == addr => Instr::$cstore_at { a, value, imm },)*
+                    $(Instr::$load { dst, addr: x, end: $lw } if x == addr => Instr::$load_at { dst, a, imm },)*
+                    $(Instr::$store { addr: x, value, end: $sw } if x == addr => Instr::$store_at { a, value, imm },)*
+                    $(Instr::$cstore { addr: x, imm: value, end: $cw } if x == addr => Instr::$cstore_at { a, value, imm },)*
                     _ => return None,
                 })
             }
@@ -313,19 +317,20 @@ macro_rules! address_rules {
 
 address_rules! {
     loads: [
-        I32Load => I32LoadAt, F32Load => I32LoadAt, I64Load => I64LoadAt, F64Load => I64LoadAt,
-        I32Load8U => I32Load8UAt, I32Load8S => I32Load8SAt,
-        I32Load16U => I32Load16UAt, I32Load16S => I32Load16SAt, V128LoadPlain => V128LoadAt,
+        I32Load(4) => I32LoadAt, F32Load(4) => I32LoadAt, I64Load(8) => I64LoadAt,
+        F64Load(8) => I64LoadAt, I32Load8U(1) => I32Load8UAt, I32Load8S(1) => I32Load8SAt,
+        I32Load16U(2) => I32Load16UAt, I32Load16S(2) => I32Load16SAt,
+        V128LoadPlain(16) => V128LoadAt,
     ]
     stores: [
-        I32Store => I32StoreAt, F32Store => I32StoreAt, I64Store32 => I32StoreAt,
-        I64Store => I64StoreAt, F64Store => I64StoreAt,
-        I32Store8 => I32Store8At, I64Store8 => I32Store8At,
-        I32Store16 => I32Store16At, I64Store16 => I32Store16At, V128Store => V128StoreAt,
+        I32Store(4) => I32StoreAt, F32Store(4) => I32StoreAt, I64Store32(4) => I32StoreAt,
+        I64Store(8) => I64StoreAt, F64Store(8) => I64StoreAt,
+        I32Store8(1) => I32Store8At, I64Store8(1) => I32Store8At,
+        I32Store16(2) => I32Store16At, I64Store16(2) => I32Store16At, V128Store(16) => V128StoreAt,
     ]
     constant_stores: [
-        StoreImm8 => StoreImm8At, StoreImm16 => StoreImm16At, StoreImm32 => StoreImm32At,
-        StoreImm64 => StoreImm64At,
+        StoreImm8(1) => StoreImm8At, StoreImm16(2) => StoreImm16At, StoreImm32(4) => StoreImm32At,
+        StoreImm64(8) => StoreImm64At,
     ]
 }
 
@@ -354,10 +359,10 @@ macro_rules! f64_rules {
                 }
             }
 
-            /// The instruction storing `slot[a] op slot[b]` to memory 0 at `slot[addr] + offset`.
-            pub(crate) fn f64_op_store(op: F64PairOp, a: PairSlot, b: PairSlot, addr: PairSlot, offset: u32) -> Instr {
+            /// The instruction storing `slot[a] op slot[b]` to memory 0 at `slot[addr] + end - 8`.
+            pub(crate) fn f64_op_store(op: F64PairOp, a: PairSlot, b: PairSlot, addr: PairSlot, end: u32) -> Instr {
                 match op {
-                    $(F64PairOp::$op => Instr::$store { a, b, addr, offset },)*
+                    $(F64PairOp::$op => Instr::$store { a, b, addr, end },)*
                 }
             }
 

@@ -19,7 +19,7 @@ use super::translate::CompiledFunc;
 use crate::handle::ExnRef;
 use crate::runtime::gc::ObjectKind;
 use crate::runtime::memory::range_in;
-use crate::runtime::store::{FuncKind, StoreInner};
+use crate::runtime::store::{FuncKind, GlobalEntity, StoreInner};
 use crate::trap::TrapKind;
 use crate::types::slot_count;
 use crate::{Error, Result};
@@ -81,14 +81,46 @@ pub(crate) struct Calls {
     pub slots_len: usize,
     /// At most this many frame records (`Config::max_wasm_stack`).
     pub max_frames: usize,
+    /// `max_frames` or the frame records' capacity, whichever is smaller: a call with fewer
+    /// records than this pushes one without growing them or overflowing (one comparison on the
+    /// threaded call path). Kept by [`Calls::refresh_frame_room`] wherever the records may grow.
+    pub frame_room: usize,
     /// The function being run and the slot index of its frame.
     pub cur: Current,
     pub fp: usize,
     /// The store the activation runs in: handlers reach instances, memories, tables, globals and
     /// the GC heap through it (only through `ops` and `gc_ops`/`atomic_ops`).
     pub store: *mut StoreInner,
+    /// The current instance's global map (module global index → store global index) and the
+    /// store's globals, for `global_value` (two loads fewer per `global.get`/`global.set` than
+    /// going through the store's instances). Derived for each run by [`Calls::derive_globals`]:
+    /// the store's globals may have moved since the last (a host function can make new ones), and
+    /// every switch to another instance goes back to the driver first.
+    pub global_map: *const u32,
+    pub globals: *mut GlobalEntity,
     /// Set by a handler that returns `Exit::REQUEST`.
     pub request: Request,
+}
+
+impl Calls {
+    /// Sets `global_map` and `globals` for the current instance, from `store`.
+    #[inline]
+    pub(super) fn derive_globals(&mut self) {
+        // SAFETY: the store pointer is valid while the driver runs handlers (see `store`).
+        let store = unsafe { &mut *self.store };
+        self.global_map = store.instances[self.cur.instance as usize].globals.as_ptr();
+        // (`Vec::as_mut_ptr` makes no reference to the elements, so writes through the pointer
+        // stay valid beside later borrows of the store.)
+        self.globals = store.globals.as_mut_ptr();
+    }
+
+    /// Sets `frame_room` from the frame records `frames` points at (after they may have grown).
+    #[inline]
+    pub(super) fn refresh_frame_room(&mut self) {
+        // SAFETY: `exec::run` points `frames` at its frame records before running handlers.
+        let capacity = unsafe { (*self.frames).capacity() };
+        self.frame_room = self.max_frames.min(capacity);
+    }
 }
 
 /// How a handler goes on after an operation.
@@ -183,17 +215,12 @@ fn table_index(calls: &Calls, table: u32) -> usize {
 /// `global` is a global index of the current function's module (validation checks it).
 #[inline(always)]
 pub(super) unsafe fn global_value(calls: &Calls, global: u32) -> *mut u128 {
-    // SAFETY: the store pointer is valid while handlers run (see `store`).
-    let store = unsafe { &mut *calls.store };
-    // SAFETY: the current instance exists; an instance maps every global index of its module
-    // to a store global, which exists.
+    // SAFETY: `global_map` is the current instance's map (`Calls::derive_globals`), which has an
+    // entry for every global index of its module; the entry is a store global, and `globals`
+    // points at the store's globals, which have not moved since they were derived.
     unsafe {
-        let g = *store
-            .instances
-            .get_unchecked(calls.cur.instance as usize)
-            .globals
-            .get_unchecked(global as usize);
-        &mut store.globals.get_unchecked_mut(g as usize).value
+        let g = *calls.global_map.add(global as usize);
+        std::ptr::addr_of_mut!((*calls.globals.add(g as usize)).value)
     }
 }
 
@@ -625,6 +652,7 @@ pub(super) fn call(
             fp: calls.fp,
             cur: calls.cur,
         });
+        calls.refresh_frame_room();
     }
     for local in callee.num_params..callee.num_locals {
         // SAFETY: `frame_fp + frame_size <= slots_len` was checked above and

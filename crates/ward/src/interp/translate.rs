@@ -972,6 +972,43 @@ impl<'a, 'e> Translator<'a, 'e> {
         }
     }
 
+    /// Global-update fusion for `global.set global` of `slot[src]`: when `src` was just computed by
+    /// an `I32AddImm` (no label between), the set absorbs it. If the sum's operand is a temporary
+    /// the `GlobalGet` of the same global just before wrote, all three become one `GlobalAddImm`
+    /// (the sum stays in `src`, which may be a local: `local.tee`); otherwise, if the sum is a
+    /// temporary (only the set reads it: it was popped), the two become a `GlobalSetAddImm`.
+    fn fuse_global_update(&mut self, src: Slot, global: u32) -> Instr {
+        let set = Instr::GlobalSet { src, global };
+        let Some(last) = self.code.len().checked_sub(1) else {
+            return set;
+        };
+        if last < self.label_at {
+            return set;
+        }
+        let Instr::I32AddImm { dst, a, imm } = self.code[last] else {
+            return set;
+        };
+        if dst != src {
+            return set;
+        }
+        if let Some(prev) = last.checked_sub(1)
+            && prev >= self.label_at
+            && let Instr::GlobalGet { dst: t, global: g } = self.code[prev]
+            && t == a
+            && g == global
+            && t.0 >= self.num_locals
+        {
+            self.absorb_last();
+            self.absorb_last();
+            return Instr::GlobalAddImm { global, dst, imm };
+        }
+        if dst.0 >= self.num_locals {
+            self.absorb_last();
+            return Instr::GlobalSetAddImm { global, a, imm };
+        }
+        set
+    }
+
     /// Scaled-index fusion: an `i32.add` one of whose operands is a temporary the `I32ShlImm` just
     /// before computed becomes one `I32AddShl` (`base + (index << k)`, array indexing).
     fn fuse_add_shl(&mut self, add: Instr, a_is_temp: bool, b_is_temp: bool) -> Instr {
@@ -1040,19 +1077,40 @@ impl<'a, 'e> Translator<'a, 'e> {
         {
             return Ok(Ok(offset));
         }
-        self.env.side_tables.memargs.push((memory, memarg.offset));
-        Ok(Err(MemArgIndex(
-            (self.env.side_tables.memargs.len() - 1) as u32,
-        )))
+        Ok(Err(self.side_memarg(memory, memarg.offset)))
+    }
+
+    /// The memarg of an access of `width` bytes whose memory-0 form takes `end`, the offset plus
+    /// the width (so its bounds check adds once): that end, or a side-table memarg when the
+    /// access is not to a 32-bit memory 0 or the sum does not fit 32 bits.
+    fn memarg_end(
+        &mut self,
+        memarg: &MemArg,
+        width: u32,
+    ) -> Result<std::result::Result<u32, MemArgIndex>> {
+        Ok(match self.memarg(memarg)? {
+            Ok(offset) => match offset.checked_add(width) {
+                Some(end) => Ok(end),
+                None => Err(self.side_memarg(0, offset as u64)),
+            },
+            Err(index) => Err(index),
+        })
+    }
+
+    /// A new side-table memarg: `memory` and `offset`.
+    fn side_memarg(&mut self, memory: u32, offset: u64) -> MemArgIndex {
+        self.env.side_tables.memargs.push((memory, offset));
+        MemArgIndex((self.env.side_tables.memargs.len() - 1) as u32)
     }
 
     fn load(&mut self, memarg: &MemArg, make: LoadCtor) -> Result<()> {
-        let arg = self.memarg(memarg)?;
+        // (A plain load's natural alignment is its width.)
+        let arg = self.memarg_end(memarg, 1 << memarg.max_align)?;
         let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
         let addr = self.pop_slot();
         let dst = self.push_temp();
         let instr = match arg {
-            Ok(offset) => (make.0)(dst, addr, offset),
+            Ok(end) => (make.0)(dst, addr, end),
             Err(index) => (make.1)(dst, addr, index),
         };
         let instr = if addr_is_temp {
@@ -1072,14 +1130,8 @@ impl<'a, 'e> Translator<'a, 'e> {
             return access;
         };
         // A scaled index: `i32.load` at `(x << k) + offset`.
-        if let (
-            Instr::I32ShlImm { dst: t, a, imm },
-            Instr::I32Load {
-                dst,
-                addr: x,
-                offset,
-            },
-        ) = (self.code[at], access)
+        if let (Instr::I32ShlImm { dst: t, a, imm }, Instr::I32Load { dst, addr: x, end }) =
+            (self.code[at], access)
             && t == addr
             && x == addr
         {
@@ -1088,7 +1140,7 @@ impl<'a, 'e> Translator<'a, 'e> {
                 shift: (imm & 31) as u8,
                 dst,
                 a,
-                offset,
+                end,
             };
         }
         let Instr::I32AddImm { dst, a, imm } = self.code[at] else {
@@ -1117,12 +1169,12 @@ impl<'a, 'e> Translator<'a, 'e> {
     ) -> Result<()> {
         if let Operand::Const(value) = self.operand(self.height() - 1)
             && (!wide || value as i64 == value as i32 as i64)
-            && let Ok(offset) = self.memarg(memarg)?
+            && let Ok(end) = self.memarg_end(memarg, 1 << memarg.max_align)?
         {
             self.pop_entry();
             let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
             let addr = self.pop_slot();
-            let instr = make_imm(addr, value as u32, offset);
+            let instr = make_imm(addr, value as u32, end);
             let instr = if addr_is_temp {
                 self.fuse_address(instr, addr)
             } else {
@@ -1135,7 +1187,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn store(&mut self, memarg: &MemArg, make: StoreCtor) -> Result<()> {
-        let arg = self.memarg(memarg)?;
+        let arg = self.memarg_end(memarg, 1 << memarg.max_align)?;
         // Only a value that needs no code (a local) keeps the address computation adjacent.
         let value_is_local = matches!(self.operand(self.height() - 1), Operand::Local(_));
         let value_is_temp = self.operand(self.height() - 1) == Operand::Temp;
@@ -1143,7 +1195,7 @@ impl<'a, 'e> Translator<'a, 'e> {
         let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
         let addr = self.pop_slot();
         let instr = match arg {
-            Ok(offset) => (make.0)(addr, value, offset),
+            Ok(end) => (make.0)(addr, value, end),
             Err(index) => (make.1)(addr, value, index),
         };
         let instr = if value_is_local && addr_is_temp {
@@ -1160,12 +1212,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     /// Store fusion: an `f64.store` of a temporary just computed by an `f64` add, sub or mul becomes
     /// one instruction that stores the result straight from a register.
     fn fuse_f64_store(&mut self, store: Instr) -> Instr {
-        let Instr::F64Store {
-            addr,
-            value,
-            offset,
-        } = store
-        else {
+        let Instr::F64Store { addr, value, end } = store else {
             return store;
         };
         let Some(at) = self.adjacent_result() else {
@@ -1180,7 +1227,7 @@ impl<'a, 'e> Translator<'a, 'e> {
             return store;
         };
         self.absorb_last();
-        Instr::f64_op_store(op, a, b, addr, offset)
+        Instr::f64_op_store(op, a, b, addr, end)
     }
 
     fn unsupported(&self, what: &str) -> Error {
@@ -2022,7 +2069,8 @@ impl<'a, 'e> Translator<'a, 'e> {
                 if self.env.global_is_wide(global) {
                     self.emit(Instr::GlobalSet2 { src, global });
                 } else {
-                    self.emit(Instr::GlobalSet { src, global });
+                    let set = self.fuse_global_update(src, global);
+                    self.emit(set);
                 }
             }
             O::I32Const { value } => self.push(Operand::Const(*value as u32 as u64)),
@@ -2271,7 +2319,7 @@ impl<'a, 'e> Translator<'a, 'e> {
                     self.load_v128(memarg, V128LoadOp::V128Load64Zero)?
                 }
                 O::V128Store { memarg } => {
-                    let arg = self.memarg(memarg)?;
+                    let arg = self.memarg_end(memarg, 16)?;
                     // As in `store`: only a value that needs no code keeps the address adjacent.
                     let value_is_local =
                         matches!(self.operand(self.height() - 1), Operand::Local(_));
@@ -2279,19 +2327,10 @@ impl<'a, 'e> Translator<'a, 'e> {
                     let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
                     let addr = self.pop_slot();
                     let instr = match arg {
-                        Ok(offset) if value_is_local && addr_is_temp => self.fuse_address(
-                            Instr::V128Store {
-                                addr,
-                                value,
-                                offset,
-                            },
-                            addr,
-                        ),
-                        Ok(offset) => Instr::V128Store {
-                            addr,
-                            value,
-                            offset,
-                        },
+                        Ok(end) if value_is_local && addr_is_temp => {
+                            self.fuse_address(Instr::V128Store { addr, value, end }, addr)
+                        }
+                        Ok(end) => Instr::V128Store { addr, value, end },
                         Err(memarg) => Instr::V128StoreX {
                             addr,
                             value,
@@ -2356,14 +2395,20 @@ impl<'a, 'e> Translator<'a, 'e> {
     }
 
     fn load_v128(&mut self, memarg: &MemArg, op: V128LoadOp) -> Result<()> {
-        let arg = self.memarg(memarg)?;
+        // A plain `v128.load` has an instruction of its own, which takes the end (offset + 16).
+        let plain = op == V128LoadOp::V128Load;
+        let arg = if plain {
+            self.memarg_end(memarg, 16)?
+        } else {
+            self.memarg(memarg)?
+        };
         let addr_is_temp = self.operand(self.height() - 1) == Operand::Temp;
         let addr = self.pop_slot();
         let dst = self.push_temp_wide();
-        if let Ok(offset) = arg
-            && op == V128LoadOp::V128Load
+        if let Ok(end) = arg
+            && plain
         {
-            let instr = Instr::V128LoadPlain { dst, addr, offset };
+            let instr = Instr::V128LoadPlain { dst, addr, end };
             let instr = if addr_is_temp {
                 self.fuse_address(instr, addr)
             } else {
@@ -2373,7 +2418,6 @@ impl<'a, 'e> Translator<'a, 'e> {
             return Ok(());
         }
         self.emit_result(match arg {
-            Ok(offset) if op == V128LoadOp::V128Load => Instr::V128LoadPlain { dst, addr, offset },
             Ok(offset) => Instr::V128Load {
                 op,
                 dst,
@@ -2401,10 +2445,7 @@ impl<'a, 'e> Translator<'a, 'e> {
     ) -> Result<()> {
         let memarg = match self.memarg(memarg)? {
             Err(index) => index,
-            Ok(offset) => {
-                self.env.side_tables.memargs.push((0, offset as u64));
-                MemArgIndex((self.env.side_tables.memargs.len() - 1) as u32)
-            }
+            Ok(offset) => self.side_memarg(0, offset as u64),
         };
         let base = self.pop_span(2);
         if load {

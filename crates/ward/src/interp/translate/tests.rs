@@ -252,7 +252,7 @@ fn a_load_fuses_with_the_branch_on_its_value() {
             code[0],
             Instr::I32LoadBrNez {
                 addr: 0,
-                offset: 8,
+                end: 12,
                 ..
             }
         ),
@@ -268,7 +268,7 @@ fn a_load_fuses_with_the_branch_on_its_value() {
             Instr::I32Load8UBrEq {
                 addr: 0,
                 c: 1,
-                offset: 0,
+                end: 1,
                 ..
             }
         ),
@@ -317,6 +317,134 @@ fn an_address_plus_constant_fuses_into_the_access() {
 }
 
 #[test]
+fn a_memory_0_access_carries_its_offset_plus_width() {
+    // Each width: the immediate is the end of the access relative to the address.
+    for (op, width) in [
+        ("i32.load8_u", 1),
+        ("i32.load16_s", 2),
+        ("i32.load", 4),
+        ("i64.load", 8),
+        ("f64.load", 8),
+    ] {
+        let instrs = code(&format!(
+            "(module (memory 1) (func (param i32) (result i64) ({op} offset=100 (local.get 0)) drop (i64.const 0)))"
+        ));
+        let end = match instrs[0] {
+            Instr::I32Load8U { end, .. }
+            | Instr::I32Load16S { end, .. }
+            | Instr::I32Load { end, .. }
+            | Instr::I64Load { end, .. }
+            | Instr::F64Load { end, .. } => end,
+            other => panic!("{op}: {other:?}"),
+        };
+        assert_eq!(end, 100 + width, "{op}");
+    }
+    let stored = code(&func(
+        "(i64.store16 offset=7 (local.get $a) (local.get $x)) (i32.const 0)",
+    ));
+    assert!(
+        matches!(stored[0], Instr::I64Store16 { end: 9, .. }),
+        "{stored:?}"
+    );
+    let vector = code(&func(
+        "(v128.store offset=3 (local.get $a) (v128.const i64x2 0 0)) (i32.const 0)",
+    ));
+    assert!(
+        vector
+            .iter()
+            .any(|i| matches!(i, Instr::V128Store { end: 19, .. })),
+        "{vector:?}"
+    );
+}
+
+#[test]
+fn an_offset_whose_end_does_not_fit_32_bits_goes_through_the_side_table() {
+    // 0xffff_fffb + 4 is the largest end that fits; one more and the access takes a side-table
+    // memarg (it can only trap, but it must trap as out of bounds).
+    let last = code(&func("(i32.load offset=0xfffffffb (local.get $a))"));
+    assert!(
+        matches!(last[0], Instr::I32Load { end: u32::MAX, .. }),
+        "{last:?}"
+    );
+    for wat in [
+        func("(i32.load offset=0xfffffffc (local.get $a))"),
+        func("(i32.load8_u offset=0xffffffff (local.get $a))"),
+    ] {
+        let names = names(&wat);
+        assert!(
+            names[0] == "I32LoadX" || names[0] == "I32Load8UX",
+            "{names:?}"
+        );
+    }
+    let store = code(&func(
+        "(i32.store offset=0xfffffffd (local.get $a) (i32.const 1)) (i32.const 0)",
+    ));
+    assert!(
+        !store
+            .iter()
+            .any(|i| matches!(i, Instr::StoreImm32 { .. } | Instr::I32Store { .. })),
+        "{store:?}"
+    );
+}
+
+#[test]
+fn a_stack_pointer_update_is_one_instruction() {
+    let module = |body: &str| {
+        format!(
+            "(module (global $sp (mut i32) (i32.const 4096)) (global $other (mut i32) (i32.const 0)) (func (param $a i32) (result i32) (local $fp i32) {body}))"
+        )
+    };
+    // Prologue: `sp = sp - 32` kept in a local.
+    let prologue = code(&module(
+        "(local.set $fp (global.get $sp)) (global.set $sp (local.tee $fp (i32.sub (global.get $sp) (i32.const 32)))) (local.get $fp)",
+    ));
+    assert!(
+        prologue.iter().any(|i| matches!(
+            i,
+            Instr::GlobalAddImm {
+                global: 0,
+                imm: 0xffff_ffe0,
+                ..
+            }
+        )),
+        "{prologue:?}"
+    );
+    // Epilogue: `sp = fp + 32`, the sum read by nothing else.
+    let epilogue = code(&module(
+        "(global.set $sp (i32.add (local.get $fp) (i32.const 32))) (local.get $a)",
+    ));
+    assert!(
+        matches!(
+            epilogue[0],
+            Instr::GlobalSetAddImm {
+                global: 0,
+                a: Slot(1),
+                imm: 32
+            }
+        ),
+        "{epilogue:?}"
+    );
+    // Not fused: the sum of another global, and a sum kept in a local without the `global.get`.
+    let other = names(&module(
+        "(global.set $sp (local.tee $fp (i32.add (global.get $other) (i32.const 8)))) (local.get $fp)",
+    ));
+    assert_eq!(
+        other[..3],
+        ["GlobalGet", "I32AddImm", "GlobalSet"],
+        "{other:?}"
+    );
+    let kept = names(&module(
+        "(global.set $sp (local.tee $fp (i32.add (local.get $a) (i32.const 8)))) (local.get $fp)",
+    ));
+    assert_eq!(kept[..2], ["I32AddImm", "GlobalSet"], "{kept:?}");
+    // Not fused across a label: the sum arrives from one arm of an `if`.
+    let merged = names(&module(
+        "(global.set $sp (if (result i32) (local.get $a) (then (i32.add (local.get $a) (i32.const 8))) (else (i32.const 0)))) (local.get $a)",
+    ));
+    assert!(merged.contains(&"GlobalSet"), "{merged:?}");
+}
+
+#[test]
 fn a_constant_store_needs_no_slot() {
     let wat = func("(i32.store offset=4 (local.get $a) (i32.const 9)) (i32.const 0)");
     let code = code(&wat);
@@ -326,7 +454,7 @@ fn a_constant_store_needs_no_slot() {
             Instr::StoreImm32 {
                 addr: Slot(0),
                 imm: 9,
-                offset: 4
+                end: 8
             }
         ),
         "{code:?}"
@@ -392,7 +520,7 @@ fn an_f64_result_stored_to_memory_fuses_with_the_store() {
                 a: 1,
                 b: 2,
                 addr: 0,
-                offset: 8
+                end: 16
             }
         ),
         "{code:?}"
@@ -640,7 +768,7 @@ fn a_table_lookup_fuses_its_scaled_index_into_the_load() {
             Instr::I32LoadShl {
                 shift: 2,
                 a: Slot(0),
-                offset: 64,
+                end: 68,
                 ..
             }
         ),
