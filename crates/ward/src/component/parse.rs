@@ -7,7 +7,10 @@
 //! validator leaves to its caller). Outer aliases of modules and components are resolved here, to
 //! the enclosing component's definition, so that instantiation never looks outward. The `stream`,
 //! `future` and `error-context` types are rejected with [`Error::Unsupported`] naming `async`,
-//! after the whole component validated; the async canonical options are recorded for `func`. Called by [`Component::from_binary`](super::Component::from_binary).
+//! after the whole component validated; the async canonical options are recorded for `func`. If
+//! wasmparser reports a name clash that only its hyphen-blind comparison finds, the walk is done
+//! again on a copy with encoded names, and every name kept is decoded (`kebab`). Called by
+//! [`Component::from_binary`](super::Component::from_binary).
 
 use std::ops::Range;
 use std::sync::Arc;
