@@ -149,14 +149,14 @@ fn names_equal_up_to_case_still_clash_with_wasmparsers_message() {
         r#"(component
              (import "a1" (func $f))
              (import "a-1" (func))
-             (export "Zed-1" (func $f))
+             (export "ZED-1" (func $f))
              (export "zed-1" (func $f)))"#,
     )
     .err()
     .unwrap();
     assert!(
         err.to_string()
-            .contains("export name `zed-1` conflicts with previous name `Zed-1`"),
+            .contains("export name `zed-1` conflicts with previous name `ZED-1`"),
         "{err}"
     );
 
