@@ -191,5 +191,8 @@ fn an_error_after_a_hyphenated_pair_is_still_reported() {
     .unwrap();
     let message = err.to_string();
     assert!(!message.contains("conflicts"), "{message}");
-    assert!(message.contains("out of bounds") || message.contains("index"), "{message}");
+    assert!(
+        message.contains("out of bounds") || message.contains("index"),
+        "{message}"
+    );
 }

@@ -36,7 +36,9 @@
 use std::borrow::Cow;
 use std::convert::Infallible;
 
-use wasm_encoder::reencode::{Error as ReencodeError, Reencode, ReencodeComponent, component_utils};
+use wasm_encoder::reencode::{
+    Error as ReencodeError, Reencode, ReencodeComponent, component_utils,
+};
 use wasm_encoder::{
     Alias, ComponentAliasSection, ComponentExportSection, ComponentImportSection,
     ComponentInstanceSection, ComponentSectionId, ComponentValType, RawSection,
@@ -233,10 +235,7 @@ impl ReencodeComponent for Renamer {
         exports: &mut ComponentExportSection,
         export: wasmparser::ComponentExport<'_>,
     ) -> Reencoded {
-        let ty = export
-            .ty
-            .map(|t| self.component_type_ref(t))
-            .transpose()?;
+        let ty = export.ty.map(|t| self.component_type_ref(t)).transpose()?;
         let index = self.component_external_index(export.kind, export.index);
         exports.export(extern_name(export.name), export.kind.into(), index, ty);
         Ok(())
@@ -303,7 +302,9 @@ impl ReencodeComponent for Renamer {
             wasmparser::InstanceTypeDeclaration::Alias(alias) => with_alias(self, alias, |a| {
                 instance.alias(a);
             }),
-            decl => component_utils::parse_component_instance_type_declaration(self, instance, decl),
+            decl => {
+                component_utils::parse_component_instance_type_declaration(self, instance, decl)
+            }
         }
     }
 
@@ -438,7 +439,9 @@ mod tests {
     /// longer names made of words.
     fn names() -> Vec<String> {
         let mut names = strings(&['a', 'z', 'Z', 'B', '0', '1', '-'], 4);
-        let words = ["a", "z", "Z", "zz", "z0", "z1", "Z1", "b2", "12", "AB", "foo", "BAR"];
+        let words = [
+            "a", "z", "Z", "zz", "z0", "z1", "Z1", "b2", "12", "AB", "foo", "BAR",
+        ];
         for a in words {
             for b in words {
                 for sep in ["", "-"] {
@@ -448,8 +451,14 @@ mod tests {
             }
         }
         names.extend(
-            ["a11-B11-123-ABC-abc", "foo-BAR-baz", "FOO-bar-BAZ", "z0-z1", "z-0-z-1"]
-                .map(String::from),
+            [
+                "a11-B11-123-ABC-abc",
+                "foo-BAR-baz",
+                "FOO-bar-BAZ",
+                "z0-z1",
+                "z-0-z-1",
+            ]
+            .map(String::from),
         );
         names
     }
@@ -462,7 +471,10 @@ mod tests {
             let encoded = encode(name);
             assert_eq!(decode(&encoded).as_deref(), Some(name.as_str()), "{name}");
             if let Some(other) = seen.insert(encoded.clone(), name.clone()) {
-                assert_eq!(&other, name, "`{other}` and `{name}` both encode to `{encoded}`");
+                assert_eq!(
+                    &other, name,
+                    "`{other}` and `{name}` both encode to `{encoded}`"
+                );
             }
         }
         assert_eq!(decode("a-b"), None, "a bare hyphen is not an encoding");
@@ -501,13 +513,19 @@ mod tests {
                 clashes_before += usize::from(before && !a.eq_ignore_ascii_case(b));
             }
         }
-        assert!(clashes_before > 0, "the generated names include hyphen-only differences");
+        assert!(
+            clashes_before > 0,
+            "the generated names include hyphen-only differences"
+        );
     }
 
     #[test]
     fn extern_names_keep_their_structure_and_version() {
         assert_eq!(encode("a-1"), "a-z0-1");
-        assert_eq!(encode("[method]my-res.get-z"), "[method]my-z0-res.get-z0-z1");
+        assert_eq!(
+            encode("[method]my-res.get-z"),
+            "[method]my-z0-res.get-z0-z1"
+        );
         assert_eq!(
             encode("wasi:http-x/types-Z@0.2.0-rc-1"),
             "wasi:http-z0-x/types-z0-Z1@0.2.0-rc-1"
@@ -558,6 +576,9 @@ mod tests {
             restore_message("export name `a-z0-b` conflicts with previous name `A-z0-B`"),
             "export name `a-b` conflicts with previous name `A-B`"
         );
-        assert_eq!(restore_message("type mismatch for `z`"), "type mismatch for `z`");
+        assert_eq!(
+            restore_message("type mismatch for `z`"),
+            "type mismatch for `z`"
+        );
     }
 }

@@ -448,7 +448,9 @@ impl Builder {
                             Definition::InstanceFromExports(
                                 exports
                                     .iter()
-                                    .map(|e| (self.names.restore(e.name.name), sort(e.kind), e.index))
+                                    .map(|e| {
+                                        (self.names.restore(e.name.name), sort(e.kind), e.index)
+                                    })
                                     .collect(),
                             )
                         }
@@ -757,7 +759,9 @@ impl Builder {
                 }
             }
         };
-        let converter = self.converter.get_or_insert_with(|| TypeConverter::new(self.names));
+        let converter = self
+            .converter
+            .get_or_insert_with(|| TypeConverter::new(self.names));
         converter.val(types, validated, offset)
     }
 
@@ -778,7 +782,9 @@ impl Builder {
         types: wasmparser::types::TypesRef<'_>,
         offset: usize,
     ) -> Result<()> {
-        let converter = self.converter.get_or_insert_with(|| TypeConverter::new(self.names));
+        let converter = self
+            .converter
+            .get_or_insert_with(|| TypeConverter::new(self.names));
         let count = types.component_function_count();
         for index in self.def.func_types.len() as u32..count {
             let ty = converter.func(types, types.component_function_at(index), offset)?;
