@@ -171,8 +171,17 @@ pub(crate) fn restore_message(message: &str) -> String {
 }
 
 /// A copy of the component `bytes` with every component-level name [`encode`]d, or `None` if the
-/// binary cannot be read that far (the caller then keeps wasmparser's first error).
+/// binary cannot be read to its end (the caller then keeps wasmparser's first error).
 pub(crate) fn rename_labels(bytes: &[u8]) -> Option<Vec<u8>> {
+    // wasm-encoder's re-encoder slices nested modules and components by the sizes their
+    // sections declare, and panics when one runs past the end; a full parse first rules that
+    // out (a mutated binary can reach here, since its first error may be a name clash).
+    if wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .any(|payload| payload.is_err())
+    {
+        return None;
+    }
     let mut component = wasm_encoder::Component::new();
     Renamer
         .parse_component(&mut component, wasmparser::Parser::new(0), bytes)

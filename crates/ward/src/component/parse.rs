@@ -106,8 +106,9 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             offset: second_offset,
         }) => {
             let second = kebab::restore_message(&second);
-            // The same clash again (a version suffix, say, that the names in the message
-            // leave out): wasmparser's first report, with its offset in the original.
+            // The same clash again (names that `really_equal` told apart only by the version
+            // suffix the message appends, say): wasmparser's first report, with its offset in
+            // the original.
             let offset = if second == message {
                 offset
             } else {
