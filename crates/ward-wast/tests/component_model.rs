@@ -1,18 +1,10 @@
 //! Runs the vendored component-model reference tests (`tests/component-model-tests`) through
 //! `ward-wast`, printing passed/failed/skipped directives per file.
 //!
-//! Files outside `async/` must pass completely (0 failed, 0 skipped), except those listed in
-//! [`KNOWN_FAILURES`] with the reason. Files inside `async/` must run without a panic and either
-//! pass or stop at one "unsupported: async" failure.
+//! Files outside `async/` must all pass completely (0 failed, 0 skipped). Files inside `async/`
+//! must run without a panic and either pass or stop at one "unsupported: async" failure.
 
 use std::path::{Path, PathBuf};
-
-/// Files outside `async/` (relative to the test directory) that do not pass completely, each with
-/// the one directive that fails and why. `validation/kebab.wast` line 4: the pinned wasmparser
-/// (0.263, the newest release) compares import and export names with their hyphens removed, so it
-/// rejects `a1` next to `a-1`, which the component model now tells apart; its validator offers no
-/// way around that check, so the fix is a newer wasmparser.
-const KNOWN_FAILURES: &[(&str, usize)] = &[("validation/kebab.wast", 1)];
 
 /// Async scripts the pinned `wast` crate cannot parse (their syntax is newer): each counts as one
 /// failure naming the parse error.
@@ -85,36 +77,22 @@ fn files_outside_async_pass_completely() {
         29,
         "the vendored copy has 29 files outside async/"
     );
+    // `validation/kebab.wast` passes only because ward checks hyphenated names again where the
+    // pinned wasmparser ignores hyphens (`ward::component`'s `kebab`).
     let mut fully_passing = 0;
     for (name, report) in &reports {
-        let known = KNOWN_FAILURES.iter().find(|(n, _)| n == name);
-        match known {
-            Some((_, failures)) => assert!(
-                report.failed == *failures && report.skipped == 0,
-                "{name}: expected {failures} known failure(s), got {} failed and {} skipped: {:?}",
-                report.failed,
-                report.skipped,
-                report.failures
-            ),
-            None => {
-                assert!(
-                    report.failed == 0 && report.skipped == 0 && report.passed > 0,
-                    "{name} does not pass completely: {} passed, {} failed, {} skipped: {:?}",
-                    report.passed,
-                    report.failed,
-                    report.skipped,
-                    report.failures
-                );
-                fully_passing += 1;
-            }
-        }
+        assert!(
+            report.failed == 0 && report.skipped == 0 && report.passed > 0,
+            "{name} does not pass completely: {} passed, {} failed, {} skipped: {:?}",
+            report.passed,
+            report.failed,
+            report.skipped,
+            report.failures
+        );
+        fully_passing += 1;
     }
     println!("{fully_passing} of {} files pass completely", reports.len());
-    assert_eq!(
-        fully_passing + KNOWN_FAILURES.len(),
-        29,
-        "every file outside async/ passes but the known failures"
-    );
+    assert_eq!(fully_passing, 29, "every file outside async/ passes");
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! - `parse` walks a component binary into a `ComponentDef` (`definition`): its definitions in
 //!   order, nested core modules compiled with [`Module`](crate::Module), outer aliases of what
 //!   enclosing components define resolved; `cancel_flag` first reads the async builtins'
-//!   `cancellable` byte, which the pinned wasmparser does not know yet.
+//!   `cancellable` byte, which the pinned wasmparser does not know yet; `kebab` gives wasmparser
+//!   a copy with renamed labels when it mistakes names differing by a hyphen for a clash.
 //! - `types`: ward's view of component value types ([`Type`], [`FuncType`]); `val`: [`Val`].
 //! - `instance`: [`Linker`] and [`Instance`]: instantiation replays the definitions in a store,
 //!   with each instance's canonical-ABI state in `state` and its builtins made by `builtins`.
@@ -57,6 +58,7 @@ mod func;
 mod guest;
 mod host_resources;
 mod instance;
+mod kebab;
 mod layout;
 mod number_lists;
 mod parse;

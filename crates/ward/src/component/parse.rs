@@ -7,7 +7,10 @@
 //! validator leaves to its caller). Outer aliases of modules and components are resolved here, to
 //! the enclosing component's definition, so that instantiation never looks outward. The `stream`,
 //! `future` and `error-context` types are rejected with [`Error::Unsupported`] naming `async`,
-//! after the whole component validated; the async canonical options are recorded for `func`. Called by [`Component::from_binary`](super::Component::from_binary).
+//! after the whole component validated; the async canonical options are recorded for `func`. If
+//! wasmparser reports a name clash that only its hyphen-blind comparison finds, the walk is done
+//! again on a copy with encoded names, and every name kept is decoded (`kebab`). Called by
+//! [`Component::from_binary`](super::Component::from_binary).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -22,6 +25,7 @@ use super::definition::{
     CanonOptions, ComponentDef, CoreSort, Definition, ResourceIntrinsic, Sort, Space,
     StringEncoding, TaskBuiltin,
 };
+use super::kebab::{self, Names};
 use super::types::{ResourceType, TypeConverter};
 use crate::{Engine, Error, Module, Result};
 use wasmparser::component_types::ComponentAnyTypeId;
@@ -53,6 +57,8 @@ struct Builder {
     /// How many items each component-level index space holds so far.
     counts: SpaceCounts,
     converter: Option<TypeConverter>,
+    /// Whether the names in the binary are the component's own or encoded ones (see `kebab`).
+    names: Names,
 }
 
 #[derive(Default)]
@@ -78,7 +84,47 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
     // The same bytes, offsets included, with the `cancellable` flags wasmparser cannot read yet
     // cleared (see `cancel_flag`).
     let normalized = super::cancel_flag::normalize(bytes)?;
-    let bytes: &[u8] = &normalized;
+    let first = parse_names(engine, &normalized, Names::AsWritten);
+    // wasmparser ignores hyphens when it checks that names are unique; when that is the only
+    // reason it found a clash, the component is walked again through a copy with encoded names
+    // (see `kebab`).
+    let Err(Error::Invalid { message, offset }) = first else {
+        return first;
+    };
+    let spurious = kebab::conflict(&message).is_some_and(|(a, b)| !kebab::really_equal(a, b));
+    let copy = if spurious {
+        kebab::rename_labels(&normalized)
+    } else {
+        None
+    };
+    let Some(copy) = copy else {
+        return Err(Error::Invalid { message, offset });
+    };
+    match parse_names(engine, &copy, Names::Encoded) {
+        Err(Error::Invalid {
+            message: second,
+            offset: second_offset,
+        }) => {
+            let second = kebab::restore_message(&second);
+            // The same clash again (names that `really_equal` told apart only by the version
+            // suffix the message appends, say): wasmparser's first report, with its offset in
+            // the original.
+            let offset = if second == message {
+                offset
+            } else {
+                second_offset
+            };
+            Err(Error::Invalid {
+                message: second,
+                offset,
+            })
+        }
+        second => second,
+    }
+}
+
+/// Validates and walks `bytes`, whose component-level names are as `names` says.
+fn parse_names(engine: &Engine, bytes: &[u8], names: Names) -> Result<ComponentDef> {
     let mut validator = Validator::new_with_features(engine.features() | component_features());
     let mut stack: Vec<Frame> = Vec::new();
     let mut finished: Option<ComponentDef> = None;
@@ -121,7 +167,10 @@ pub(crate) fn parse(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             Payload::Version {
                 encoding, range, ..
             } => match encoding {
-                Encoding::Component => stack.push(Frame::Component(Box::default())),
+                Encoding::Component => stack.push(Frame::Component(Box::new(Builder {
+                    names,
+                    ..Builder::default()
+                }))),
                 Encoding::Module if stack.is_empty() => {
                     return Err(Error::Invalid {
                         message:
@@ -393,14 +442,16 @@ impl Builder {
                             component: component_index,
                             args: args
                                 .iter()
-                                .map(|a| (a.name.to_string(), sort(a.kind), a.index))
+                                .map(|a| (self.names.restore(a.name), sort(a.kind), a.index))
                                 .collect(),
                         },
                         wasmparser::ComponentInstance::FromExports(exports) => {
                             Definition::InstanceFromExports(
                                 exports
                                     .iter()
-                                    .map(|e| (e.name.name.to_string(), sort(e.kind), e.index))
+                                    .map(|e| {
+                                        (self.names.restore(e.name.name), sort(e.kind), e.index)
+                                    })
                                     .collect(),
                             )
                         }
@@ -424,7 +475,7 @@ impl Builder {
                             };
                             self.push(Definition::Alias {
                                 instance: instance_index,
-                                name: name.to_string(),
+                                name: self.names.restore(name),
                                 sort: sort(kind),
                                 resource,
                             });
@@ -542,7 +593,7 @@ impl Builder {
                     if sort == Sort::Value {
                         return Err(unsupported("component values (imports of a value)", offset));
                     }
-                    let name = import.name.name.to_string();
+                    let name = self.names.restore(import.name.name);
                     self.def.imports.push((name.clone(), sort));
                     let resource = match sort {
                         Sort::Type => self.next_type_resource(types),
@@ -576,7 +627,7 @@ impl Builder {
                     if sort == Sort::Value {
                         return Err(unsupported("component values (exports of a value)", offset));
                     }
-                    let name = export.name.name.to_string();
+                    let name = self.names.restore(export.name.name);
                     self.def.exports.push((name.clone(), sort, export.index));
                     let resource = match sort {
                         Sort::Type => self.next_type_resource(types),
@@ -709,7 +760,9 @@ impl Builder {
                 }
             }
         };
-        let converter = self.converter.get_or_insert_with(TypeConverter::new);
+        let converter = self
+            .converter
+            .get_or_insert_with(|| TypeConverter::new(self.names));
         converter.val(types, validated, offset)
     }
 
@@ -730,7 +783,9 @@ impl Builder {
         types: wasmparser::types::TypesRef<'_>,
         offset: usize,
     ) -> Result<()> {
-        let converter = self.converter.get_or_insert_with(TypeConverter::new);
+        let converter = self
+            .converter
+            .get_or_insert_with(|| TypeConverter::new(self.names));
         let count = types.component_function_count();
         for index in self.def.func_types.len() as u32..count {
             let ty = converter.func(types, types.component_function_at(index), offset)?;

@@ -16,6 +16,7 @@ use wasmparser::component_types::{
 };
 use wasmparser::types::TypesRef;
 
+use super::kebab::Names;
 use crate::{Error, Result};
 
 /// The type of a component value.
@@ -171,6 +172,8 @@ impl fmt::Display for Type {
 /// converted.
 pub(crate) struct TypeConverter {
     defined: HashMap<ComponentDefinedTypeId, Type>,
+    /// Whether the validator saw the component's names or encoded ones (see `kebab`).
+    names: Names,
 }
 
 /// Why a type cannot be used by ward yet: the async ABI's types, and the proposals ward does not
@@ -183,9 +186,10 @@ fn unsupported(feature: &str, offset: usize) -> Error {
 }
 
 impl TypeConverter {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(names: Names) -> Self {
         TypeConverter {
             defined: HashMap::new(),
+            names,
         }
     }
 
@@ -202,7 +206,7 @@ impl TypeConverter {
         let params = ty
             .params
             .iter()
-            .map(|(name, t)| Ok((name.as_str().to_string(), self.val(types, *t, offset)?)))
+            .map(|(name, t)| Ok((self.names.restore(name), self.val(types, *t, offset)?)))
             .collect::<Result<Vec<_>>>()?;
         let result = ty.result.map(|t| self.val(types, t, offset)).transpose()?;
         Ok(FuncType {
@@ -243,7 +247,7 @@ impl TypeConverter {
                 record
                     .fields
                     .iter()
-                    .map(|(name, t)| Ok((name.as_str().to_string(), self.val(types, *t, offset)?)))
+                    .map(|(name, t)| Ok((self.names.restore(name), self.val(types, *t, offset)?)))
                     .collect::<Result<Vec<_>>>()?
                     .into(),
             ),
@@ -253,7 +257,7 @@ impl TypeConverter {
                     .iter()
                     .map(|(name, case)| {
                         let ty = case.ty.map(|t| self.val(types, t, offset)).transpose()?;
-                        Ok((name.as_str().to_string(), ty))
+                        Ok((self.names.restore(name), ty))
                     })
                     .collect::<Result<Vec<_>>>()?
                     .into(),
@@ -270,10 +274,10 @@ impl TypeConverter {
                     .into(),
             ),
             ComponentDefinedType::Flags(names) => {
-                Type::Flags(names.iter().map(|n| n.as_str().to_string()).collect())
+                Type::Flags(names.iter().map(|n| self.names.restore(n)).collect())
             }
             ComponentDefinedType::Enum(names) => {
-                Type::Enum(names.iter().map(|n| n.as_str().to_string()).collect())
+                Type::Enum(names.iter().map(|n| self.names.restore(n)).collect())
             }
             ComponentDefinedType::Option { ty, .. } => {
                 Type::Option(Arc::new(self.val(types, *ty, offset)?))
