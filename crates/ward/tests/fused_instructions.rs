@@ -45,8 +45,13 @@ const WAT: &str = r#"
 "#;
 
 fn instance() -> (Store<()>, Instance) {
+    instance_of(WAT)
+}
+
+/// A store with an instance of `wat` (which imports nothing).
+fn instance_of(wat: &str) -> (Store<()>, Instance) {
     let engine = Engine::default();
-    let module = Module::new(&engine, WAT).expect("test module compiles");
+    let module = Module::new(&engine, wat).expect("test module compiles");
     let mut store = Store::new(&engine, ());
     let instance = Linker::new(&engine)
         .instantiate(&mut store, &module)
@@ -162,12 +167,7 @@ const HI_WAT: &str = r#"
 
 #[test]
 fn high_half_constant_forms_compare_like_the_operators() {
-    let engine = Engine::default();
-    let module = Module::new(&engine, HI_WAT).expect("compiles");
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .expect("instantiates");
+    let (mut store, instance) = instance_of(HI_WAT);
     let values: [u64; 10] = [
         0,
         1,
@@ -218,12 +218,7 @@ fn wrapped_operands_and_scaled_loads_compute_like_the_operators() {
         (i64.extend_i32_u (i32.add (i32.wrap_i64 (local.get 0)) (i32.const 8))))
       (func (export "lookup") (param i32) (result i32)
         (i32.load offset=64 (i32.shl (local.get 0) (i32.const 2)))))"#;
-    let engine = Engine::default();
-    let module = Module::new(&engine, wat).expect("compiles");
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .expect("instantiates");
+    let (mut store, instance) = instance_of(wat);
     let wrap_add = instance
         .get_typed_func::<i64, i64>(&mut store, "wrap_add")
         .unwrap();
@@ -257,12 +252,7 @@ fn stack_pointer_updates_write_the_global_and_the_local() {
         (local.get $fp))
       (func (export "leave") (param $fp i32)
         (global.set $sp (i32.add (local.get $fp) (i32.const 48)))))"#;
-    let engine = Engine::default();
-    let module = Module::new(&engine, wat).expect("compiles");
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .expect("instantiates");
+    let (mut store, instance) = instance_of(wat);
     let enter = instance
         .get_typed_func::<i32, i32>(&mut store, "enter")
         .unwrap();
