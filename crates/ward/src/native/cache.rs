@@ -50,7 +50,8 @@ impl Cache {
     /// The cache of `engine`, if it is on and usable (a warning is recorded if it is on but not
     /// usable).
     pub(crate) fn open(engine: &Engine) -> Option<Cache> {
-        if !engine.config().cache {
+        // Only eagerly compiled modules have code to keep.
+        if !engine.config().cache || !super::compiles(engine) {
             return None;
         }
         let host = HostIdentity::of(engine)?;
