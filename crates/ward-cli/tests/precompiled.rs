@@ -69,9 +69,15 @@ fn compile_then_run_allow_precompiled() {
     let hello = dir.path().join("out.cwasm").display().to_string();
     let out = ward(&["compile", &repo("tests/programs/hello.wasm"), "-o", &hello]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let direct = ward(&["run", &repo("tests/programs/hello.wasm")]);
-    let precompiled = ward(&["run", "--allow-precompiled", &hello]);
+    let direct = ward(&[
+        "run",
+        "--argv0",
+        "hello",
+        &repo("tests/programs/hello.wasm"),
+    ]);
+    let precompiled = ward(&["run", "--allow-precompiled", "--argv0", "hello", &hello]);
     assert!(precompiled.status.success(), "{}", stderr(&precompiled));
+    assert_eq!(stdout(&precompiled), "argc=1\nargv[0]=hello\n");
     assert_eq!(stdout(&precompiled), stdout(&direct));
 
     // Compiled with fuel on, run without: refused naming the setting.

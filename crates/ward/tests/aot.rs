@@ -189,7 +189,7 @@ fn layout(bytes: &[u8]) -> Layout {
     let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
     let mut boundaries = vec![8, 12];
     let mut at = 12;
-    let mut string = |at: &mut usize, boundaries: &mut Vec<usize>| {
+    let string = |at: &mut usize, boundaries: &mut Vec<usize>| {
         boundaries.push(*at + 4);
         *at += 4 + u32_at(*at);
         boundaries.push(*at);
