@@ -73,9 +73,11 @@ pub enum ArtifactError {
     /// The embedded Wasm does not hash to the SHA-256 the header records.
     #[error("precompiled module is corrupt: the WebAssembly bytes do not match their SHA-256")]
     WasmHash,
-    /// The engine cannot load compiled code (its strategy is not Cranelift).
+    /// The engine does not compile eagerly with Cranelift (another strategy, or a setting that
+    /// keeps every function interpreted).
     #[error(
-        "precompiled modules need an engine with `Strategy::Cranelift` (`-C compiler=cranelift`)"
+        "precompiled modules need an engine that compiles with Cranelift (`Strategy::Cranelift`, \
+         `-C compiler=cranelift`, without deterministic NaNs, async support or lazy translation)"
     )]
     Strategy,
 }
