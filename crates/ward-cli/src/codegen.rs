@@ -1,5 +1,6 @@
 //! `-C` options (Wasmtime's codegen options): `compiler=interpreter|cranelift|auto` chooses the
-//! tier that runs functions. Used by `run` and `wast`.
+//! tier that runs functions; `cache=y|n` keeps Cranelift's code in the on-disk cache. Used by
+//! `run`, `wast` and `compile`.
 
 use anyhow::{Result, bail};
 use ward::{Config, Strategy};
@@ -9,7 +10,9 @@ use ward::{Config, Strategy};
 pub struct CodegenArgs {
     /// Codegen options, as in Wasmtime: compiler=interpreter|cranelift|auto (`auto` starts in
     /// the interpreter and compiles hot functions in the background; `cranelift` and `auto` need
-    /// a ward built with the `cranelift` feature, without which `auto` is the interpreter).
+    /// a ward built with the `cranelift` feature, without which `auto` is the interpreter);
+    /// cache=y|n (keep Cranelift's machine code in the code cache, `$XDG_CACHE_HOME/ward` or
+    /// `~/.cache/ward`, and load it from there).
     #[arg(
         short = 'C',
         long = "codegen",
@@ -22,11 +25,19 @@ pub struct CodegenArgs {
 impl CodegenArgs {
     /// The tier the options choose (default: the interpreter).
     pub fn strategy(&self) -> Result<Strategy> {
-        let mut strategy = Strategy::Interpreter;
+        Ok(self.chosen_strategy()?.unwrap_or(Strategy::Interpreter))
+    }
+
+    /// The tier the options choose, if they name one.
+    pub fn chosen_strategy(&self) -> Result<Option<Strategy>> {
+        let mut strategy = None;
         for option in &self.codegen_options {
+            if option == "cache" || option.starts_with("cache=") {
+                continue;
+            }
             match option.split_once('=') {
                 Some(("compiler", value)) => {
-                    strategy = match value {
+                    strategy = Some(match value {
                         "interpreter" => Strategy::Interpreter,
                         "cranelift" => Strategy::Cranelift,
                         "auto" => Strategy::Auto,
@@ -34,19 +45,39 @@ impl CodegenArgs {
                             "-C compiler: unknown compiler \"{other}\" (supported: interpreter, \
                              cranelift, auto)"
                         ),
-                    }
+                    })
                 }
                 _ => bail!(
-                    "-C {option}: unknown option (supported: compiler=interpreter|cranelift|auto)"
+                    "-C {option}: unknown option (supported: compiler=interpreter|cranelift|auto, \
+                     cache=y|n)"
                 ),
             }
         }
         Ok(strategy)
     }
 
+    /// Whether `-C cache` turns the code cache on (`cache`, `cache=y|yes|true`; `n|no|false` off).
+    pub fn cache(&self) -> Result<bool> {
+        let mut cache = false;
+        for option in &self.codegen_options {
+            cache = match option.as_str() {
+                "cache" | "cache=y" | "cache=yes" | "cache=true" => true,
+                "cache=n" | "cache=no" | "cache=false" => false,
+                other => match other.strip_prefix("cache=") {
+                    Some(value) => {
+                        bail!("-C cache: expected y or n, found \"{value}\"")
+                    }
+                    None => continue,
+                },
+            };
+        }
+        Ok(cache)
+    }
+
     /// Applies the options to `config`.
     pub fn configure(&self, config: &mut Config) -> Result<()> {
         config.strategy(self.strategy()?);
+        config.cache(self.cache()?);
         Ok(())
     }
 }
@@ -75,6 +106,20 @@ mod tests {
                 .unwrap(),
             Strategy::Interpreter
         );
+    }
+
+    #[test]
+    fn cache_option_is_wasmtimes_spelling() {
+        assert!(!args(&[]).cache().unwrap());
+        assert!(args(&["cache=y"]).cache().unwrap());
+        assert!(args(&["cache"]).cache().unwrap());
+        assert!(!args(&["cache=y", "cache=n"]).cache().unwrap());
+        assert!(args(&["cache=maybe"]).cache().is_err());
+        assert_eq!(
+            args(&["cache=y", "compiler=cranelift"]).strategy().unwrap(),
+            Strategy::Cranelift
+        );
+        assert_eq!(args(&["cache=y"]).chosen_strategy().unwrap(), None);
     }
 
     #[test]

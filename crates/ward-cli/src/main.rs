@@ -9,6 +9,7 @@
 //! link or usage error exits 1 with a one-line reason; clap exits 2 for a malformed command line.
 
 mod codegen;
+mod compile;
 mod config_file;
 mod invoke;
 mod limits;
@@ -57,6 +58,9 @@ enum Command {
     Run(Box<RunArgs>),
     /// Run WebAssembly spec scripts (.wast) and report pass/fail counts per file.
     Wast(wast::WastArgs),
+    /// Compile a module ahead of time with Cranelift into a precompiled module (`.cwasm`), which
+    /// `ward run --allow-precompiled` runs without compiling it again.
+    Compile(compile::CompileArgs),
     /// Check that a module is valid and supported by ward.
     Validate {
         /// The module (.wasm or .wat).
@@ -149,6 +153,10 @@ struct RunArgs {
     debug_options: Vec<String>,
     #[command(flatten)]
     codegen: codegen::CodegenArgs,
+    /// Allow running a precompiled module (`.cwasm`, from `ward compile`). Its machine code is
+    /// run as it is: only pass files this ward made and no one else could change.
+    #[arg(long)]
+    allow_precompiled: bool,
     /// Read options from a TOML file in Wasmtime's shape (`[wasm]`, `[wasi]`); the command line
     /// overrides it. `ward config new FILE` writes a commented one.
     #[arg(long, value_name = "FILE")]
@@ -241,6 +249,7 @@ fn resume(args: ResumeArgs) -> Result<Outcome> {
         limits: args.limits,
         debug_options: Vec::new(),
         codegen: codegen::CodegenArgs::default(),
+        allow_precompiled: false,
         config: args.config,
         snapshot_at_fuel: args.snapshot_at_fuel,
         snapshot: args.snapshot,
@@ -380,6 +389,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Resume(args)) => resume(*args),
         Some(Command::Wast(args)) => wast::run(&args),
+        Some(Command::Compile(args)) => compile::run(&args),
         Some(Command::Validate { module }) => validate(&module),
         Some(Command::Explore { module, func }) => explore(&module, func.as_deref()),
         Some(Command::Config(ConfigCommand::New { file })) => config_new(file.as_deref()),
@@ -445,6 +455,28 @@ fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
 }
 
 /// The module's binary form: the file itself, or its text form converted.
+/// Reads a module file: a precompiled module (`.cwasm`) as it is (`true`), else the binary or text
+/// as a binary (`false`).
+fn read_module_or_precompiled(path: &Path) -> Result<(Vec<u8>, bool)> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        anyhow!(
+            "failed to read module \"{}\": {}",
+            path.display(),
+            describe_io(&e)
+        )
+    })?;
+    if Engine::is_precompiled(&bytes) {
+        return Ok((bytes, true));
+    }
+    match wat::parse_bytes(&bytes) {
+        Ok(binary) => Ok((binary.into_owned(), false)),
+        Err(mut e) => {
+            e.set_path(path);
+            Err(anyhow!("failed to parse module text: {e}"))
+        }
+    }
+}
+
 fn read_module(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| {
         anyhow!(

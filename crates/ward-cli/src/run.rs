@@ -19,7 +19,7 @@ use crate::linking::{
     instantiate_preload,
 };
 use crate::wasi_options::{self, WasiOptions, build_wasi};
-use crate::{Outcome, RunArgs, describe_io, load_module, read_module, run_component, snapshots};
+use crate::{Outcome, RunArgs, describe_io, load_module, run_component, snapshots};
 
 /// What the CLI keeps in the store: the guest's WASI view and its resource limits.
 pub(crate) struct Host {
@@ -106,6 +106,24 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     config.coredump_on_trap(coredump.is_some());
     policy.configure(&mut config);
     args.codegen.configure(&mut config)?;
+    let module_path = args.module();
+    let shown = module_path.display().to_string();
+    let (binary, precompiled) = crate::read_module_or_precompiled(module_path)?;
+    if precompiled {
+        if !args.allow_precompiled {
+            bail!(
+                "running a precompiled module requires the `--allow-precompiled` flag (\"{shown}\")"
+            );
+        }
+        if args.record.is_some() {
+            bail!("--record cannot be used with a precompiled module: record its .wasm");
+        }
+        // A precompiled module holds Cranelift's code: run it with Cranelift unless `-C
+        // compiler` says otherwise (which `Module::deserialize` then refuses).
+        if args.codegen.chosen_strategy()?.is_none() {
+            config.strategy(ward::Strategy::Cranelift);
+        }
+    }
     // A virtual clock advances with the fuel executed: meter it even without a fuel limit (a
     // snapshot plan meters fuel and sets it itself).
     let meter_fuel_for_clock = limits.fuel.is_none()
@@ -115,9 +133,6 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
         config.consume_fuel(true);
     }
     let engine = Engine::new(&config)?;
-    let module_path = args.module();
-    let shown = module_path.display().to_string();
-    let binary = read_module(module_path)?;
     let component = run_component::is_component(&binary);
     if component {
         run_component::check_options(args, &wasi_options)?;
@@ -126,10 +141,20 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     }
     let module = match component {
         true => None,
-        false => Some(
-            Module::from_binary(&engine, &binary)
-                .with_context(|| format!("failed to compile module \"{shown}\""))?,
+        false if precompiled => Some(
+            // SAFETY: the user passed `--allow-precompiled`, vouching for the file's machine code
+            // (as in Wasmtime); its header, checksum and Wasm hash are still checked.
+            unsafe { Module::deserialize(&engine, &binary) }
+                .with_context(|| format!("failed to load precompiled module \"{shown}\""))?,
         ),
+        false => {
+            let module = Module::from_binary(&engine, &binary)
+                .with_context(|| format!("failed to compile module \"{shown}\""));
+            for warning in engine.take_cache_warnings() {
+                eprintln!("warning: {warning}");
+            }
+            Some(module?)
+        }
     };
     let argv0 = args.argv0.clone().unwrap_or_else(|| shown.clone());
     let audit = match &args.audit {

@@ -257,6 +257,10 @@ pub struct CompiledFunction {
     pub alignment: u32,
 }
 
+/// The version of Cranelift this crate compiles with (its `cranelift-*` dependencies are pinned to
+/// exactly this version in `Cargo.toml`).
+pub const CRANELIFT_VERSION: &str = "0.135.8";
+
 /// Most locals (parameters included) a compiled function may have: a bound on its native frame,
 /// which the runtime's stack-limit margin must cover.
 pub const MAX_LOCALS: u32 = 2000;
@@ -308,6 +312,28 @@ impl Compiler {
     /// The target's name (a target triple).
     pub fn target(&self) -> String {
         self.isa.triple().to_string()
+    }
+
+    /// The CPU features the generated code may use (Cranelift's ISA flags that are on, without
+    /// their `has_` prefix, such as `avx2`), sorted. Code compiled by this compiler may not run on
+    /// a CPU that lacks one of them.
+    pub fn cpu_features(&self) -> Vec<String> {
+        let mut features: Vec<String> = self
+            .isa
+            .isa_flags()
+            .iter()
+            .filter(|v| v.as_bool() == Some(true))
+            .map(|v| v.name.strip_prefix("has_").unwrap_or(v.name).to_string())
+            .collect();
+        features.sort();
+        features
+    }
+
+    /// Cranelift's shared code-generation settings (`name=value`, one per setting, in Cranelift's
+    /// order): two compilers with the same settings, target and CPU features generate the same
+    /// code.
+    pub fn settings(&self) -> Vec<String> {
+        self.isa.flags().iter().map(|v| v.to_string()).collect()
     }
 
     /// Compiles function `func_index` (in the module's function index space, imports first) of the
@@ -403,6 +429,26 @@ mod tests {
         module.memory0 = Some(Memory0 { page_size_log2: 16 });
         let wat = r#"(module (memory 1) (func (param i32) (result i32) local.get 0 i32.load))"#;
         assert!(compile_last(wat, &module).is_ok());
+    }
+
+    #[test]
+    fn the_compiler_names_its_cpu_features_and_settings() {
+        let compiler = Compiler::new().expect("a host compiler");
+        let features = compiler.cpu_features();
+        assert!(
+            features.iter().all(|f| !f.starts_with("has_")),
+            "{features:?}"
+        );
+        assert!(features.windows(2).all(|w| w[0] <= w[1]));
+        #[cfg(target_arch = "x86_64")]
+        assert!(features.iter().any(|f| f == "sse3"), "{features:?}");
+        assert!(compiler.settings().iter().any(|s| s == "opt_level=speed"));
+    }
+
+    #[test]
+    fn the_version_constant_is_the_pinned_one() {
+        let manifest = include_str!("../Cargo.toml");
+        assert!(manifest.contains(&format!("cranelift-codegen = \"={CRANELIFT_VERSION}\"")));
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct Config {
     pub(crate) strategy: Strategy,
     pub(crate) cranelift_skip: Option<u64>,
     pub(crate) proposals: ProposalSet,
+    pub(crate) cache: bool,
+    pub(crate) cache_directory: Option<std::path::PathBuf>,
 }
 
 /// Which tier runs a module's functions (see [`Config::strategy`]).
@@ -86,6 +88,8 @@ impl Default for Config {
             strategy: Strategy::Interpreter,
             cranelift_skip: None,
             proposals: ProposalSet::default(),
+            cache: false,
+            cache_directory: None,
         }
     }
 }
@@ -272,6 +276,26 @@ impl Config {
         self
     }
 
+    /// Keep the machine code of compiled modules in an on-disk cache and load it from there
+    /// instead of running Cranelift again (with [`Strategy::Cranelift`]; off by default; `ward
+    /// run -C cache=y`). The cache is a directory ([`Config::cache_directory`], by default
+    /// `$XDG_CACHE_HOME/ward` or `~/.cache/ward`) of precompiled modules keyed by the SHA-256 of
+    /// the Wasm, the configuration and the versions, each authenticated with an HMAC-SHA256
+    /// under a key made for this host on first use (`hmac-key`, mode 0600, in the directory). An
+    /// entry that fails any check is never run: the module is compiled again and the entry
+    /// replaced ([`Engine::take_cache_warnings`] says why). Cache errors never fail
+    /// `Module::new`.
+    pub fn cache(&mut self, enable: bool) -> &mut Self {
+        self.cache = enable;
+        self
+    }
+
+    /// The directory of the code cache ([`Config::cache`]); created if missing.
+    pub fn cache_directory(&mut self, dir: impl Into<std::path::PathBuf>) -> &mut Self {
+        self.cache_directory = Some(dir.into());
+        self
+    }
+
     /// For tests that mix tiers: with [`Strategy::Cranelift`], keep about half of each module's
     /// functions interpreted although the tier could compile them, chosen by a hash of `seed` and
     /// the function index (`None`, the default, compiles every function it can).
@@ -326,6 +350,25 @@ pub(crate) struct EngineInner {
     /// The background compilation thread of [`Strategy::Auto`].
     #[cfg(feature = "cranelift")]
     pub tier_up: crate::native::compile_thread::CompileThread,
+    /// What the code cache did ([`Config::cache`]).
+    pub cache_stats: std::sync::Mutex<CacheStatistics>,
+}
+
+/// What the code cache ([`Config::cache`]) of an engine did so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStatistics {
+    /// Modules loaded from the cache (Cranelift did not run).
+    pub hits: u64,
+    /// Modules compiled because the cache had no entry for them.
+    pub misses: u64,
+    /// Entries refused (bad HMAC, truncated, foreign, corrupt): the module was compiled again.
+    pub refused: u64,
+    /// Entries written.
+    pub stored: u64,
+    /// Why entries were refused or could not be written, not yet taken by
+    /// [`Engine::take_cache_warnings`].
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The compilation context shared by modules and stores. Cheap to clone; `Send + Sync`.
@@ -361,6 +404,31 @@ impl Default for Engine {
 }
 
 impl Engine {
+    /// What the code cache ([`Config::cache`]) did so far.
+    pub fn cache_statistics(&self) -> CacheStatistics {
+        let mut stats = self
+            .inner
+            .cache_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        stats.warnings.clear();
+        stats
+    }
+
+    /// The code cache's warnings since the last call: why an entry was refused (and the module
+    /// compiled again) or could not be written. `ward run` prints them on stderr.
+    pub fn take_cache_warnings(&self) -> Vec<String> {
+        std::mem::take(
+            &mut self
+                .inner
+                .cache_stats
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .warnings,
+        )
+    }
+
     /// An engine with the given configuration.
     ///
     /// Returns a `Result`, as Wasmtime's does, so `Engine::new(&config)?` ports unchanged. The one
@@ -409,6 +477,7 @@ impl Engine {
                 tier_counts: Default::default(),
                 #[cfg(feature = "cranelift")]
                 tier_up: Default::default(),
+                cache_stats: Default::default(),
             }),
         })
     }

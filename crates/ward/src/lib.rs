@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod aot;
 mod async_call;
 mod backtrace;
 pub mod component;
@@ -60,8 +61,9 @@ mod type_registry;
 mod types;
 mod values;
 
+pub use aot::ArtifactError;
 pub use coredump::WasmCoreDump;
-pub use engine::{Config, Engine, Strategy};
+pub use engine::{CacheStatistics, Config, Engine, Strategy};
 pub use exception::Tag;
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use handle::{ExnRef, Global, Instance, Memory, StoreId};

@@ -275,6 +275,18 @@ impl Default for ProposalSet {
 }
 
 impl ProposalSet {
+    /// The set as text, for the configuration fingerprint of precompiled modules: the names of
+    /// the proposals it turns on.
+    #[cfg(feature = "cranelift")]
+    pub fn fingerprint(&self) -> String {
+        let on: Vec<String> = WasmProposal::ALL
+            .iter()
+            .filter(|p| self.contains(**p))
+            .map(|p| format!("{p:?}"))
+            .collect();
+        on.join(",")
+    }
+
     fn bit(p: WasmProposal) -> u32 {
         let index = WasmProposal::ALL
             .iter()

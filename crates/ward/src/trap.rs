@@ -448,6 +448,9 @@ impl std::error::Error for Trap {}
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A precompiled module (`Module::deserialize`) or code-cache entry was refused.
+    #[error(transparent)]
+    Artifact(#[from] crate::aot::ArtifactError),
     /// Wasm execution trapped.
     #[error(transparent)]
     Trap(#[from] Trap),

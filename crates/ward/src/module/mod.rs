@@ -9,6 +9,7 @@
 //! first call (`interp::code`, which holds the interpreter tier's code behind `tier::TierCode`). Depends
 //! on `engine` and `interp::translate`; used by `instance` and `linker`.
 
+mod aot;
 mod const_expr;
 pub(crate) mod func_body;
 pub(crate) mod types;
@@ -141,6 +142,9 @@ pub(crate) struct ModuleInner {
     /// compiled (those functions' interpreter code is a stub that enters it).
     #[cfg(feature = "cranelift")]
     pub native: Option<crate::native::NativeCode>,
+    /// The binary, kept for `Module::serialize` when the module was compiled with Cranelift.
+    #[cfg(feature = "cranelift")]
+    pub wasm: Option<Box<[u8]>>,
     pub func_names: HashMap<u32, String>,
 }
 
@@ -261,7 +265,34 @@ impl Module {
 
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
-        let parsed = parse(engine, bytes)
+        #[cfg(feature = "cranelift")]
+        if let Some(cache) = crate::native::cache::Cache::open(engine) {
+            if let Some(funcs) = cache.lookup(engine, bytes) {
+                // A verified entry (HMAC, header, same Wasm): place its code; if that fails for
+                // any reason, compile as usual.
+                if let Ok(parsed) = parse(engine, bytes, Some(funcs)) {
+                    return Ok(Module {
+                        inner: Arc::new(parsed),
+                    });
+                }
+            }
+            let module = Module::from_binary_with(engine, bytes, None)?;
+            if let Some(native) = &module.inner.native {
+                cache.store(engine, bytes, native.pieces());
+            }
+            return Ok(module);
+        }
+        Module::from_binary_with(engine, bytes, None)
+    }
+
+    /// [`Module::from_binary`], with the functions' machine code already made (a precompiled
+    /// module) instead of compiled.
+    fn from_binary_with(
+        engine: &Engine,
+        bytes: &[u8],
+        precompiled: Option<Precompiled>,
+    ) -> Result<Module> {
+        let parsed = parse(engine, bytes, precompiled)
             .map_err(|e| crate::proposals::name_the_switch(bytes, engine.config().proposals, e))?;
         Ok(Module {
             inner: Arc::new(parsed),
@@ -424,7 +455,16 @@ struct Sections<'a> {
     func_names: HashMap<u32, String>,
 }
 
-fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
+/// Per defined function of a precompiled module: its machine code, or `None` if it stays
+/// interpreted.
+#[cfg(feature = "cranelift")]
+type Precompiled = Vec<Option<crate::native::artifact::Piece>>;
+#[cfg(not(feature = "cranelift"))]
+type Precompiled = std::convert::Infallible;
+
+fn parse(engine: &Engine, bytes: &[u8], precompiled: Option<Precompiled>) -> Result<ModuleInner> {
+    #[cfg(not(feature = "cranelift"))]
+    let _ = precompiled;
     let started = std::time::Instant::now();
     let mut sections = Sections::default();
     // The module is validated once, by a validator of its own; its types get their engine-wide
@@ -678,8 +718,14 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
                     .map(crate::native::metering_plan)
                     .unwrap_or_default()
             };
-            native =
-                crate::native::compile_module(engine, &shape, &bodies, &plan_of, tier_up_bodies)?;
+            native = crate::native::compile_module(
+                engine,
+                &shape,
+                &bodies,
+                &plan_of,
+                tier_up_bodies,
+                precompiled,
+            )?;
             if let Some(native) = &native {
                 for (i, body) in bodies.iter().enumerate() {
                     if native.is_compiled(i as u32) {
@@ -708,6 +754,8 @@ fn parse(engine: &Engine, bytes: &[u8]) -> Result<ModuleInner> {
         engine: engine.clone(),
         name: sections.name,
         hash: <sha2::Sha256 as sha2::Digest>::digest(bytes).into(),
+        #[cfg(feature = "cranelift")]
+        wasm: crate::native::compiles(engine).then(|| bytes.into()),
         body_starts,
         _registered_types: registration,
         type_ids,

@@ -88,6 +88,17 @@ impl CodeMemory {
         unsafe { self.base.as_ptr().add(offset) }
     }
 
+    /// The `len` bytes of code at `offset` (to write them into a precompiled module).
+    pub fn bytes(&self, offset: usize, len: usize) -> &[u8] {
+        assert!(
+            offset.checked_add(len).is_some_and(|end| end <= self.len),
+            "code range inside the mapping"
+        );
+        // SAFETY: the range lies inside the mapping (checked above), which is readable and never
+        // written after `new`, and lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(offset), len) }
+    }
+
     /// The mapping's length in bytes (a multiple of the page size).
     #[cfg(test)]
     pub fn len(&self) -> usize {

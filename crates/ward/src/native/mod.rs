@@ -14,6 +14,8 @@
 //! `module` (compilation) and `interp::exec` (entry).
 
 mod abi;
+pub(crate) mod artifact;
+pub(crate) mod cache;
 mod code_memory;
 pub(crate) mod compile_thread;
 pub(crate) mod context;
@@ -52,6 +54,9 @@ pub(crate) struct NativeCode {
     compiled: Box<[AtomicBool]>,
     /// What compiling functions later needs, with `Strategy::Auto`.
     tier_up: Option<Box<TierUp>>,
+    /// With `Strategy::Cranelift`: per defined function, where its code is in the first code
+    /// memory (offset, length, alignment), to write it into a precompiled module.
+    placed: Box<[Option<(usize, usize, u32)>]>,
 }
 
 impl NativeCode {
@@ -91,6 +96,24 @@ impl NativeCode {
             .push(memory);
         self.funcs[func_index as usize].store(code as *mut (), Ordering::Release);
         self.compiled[index as usize].store(true, Ordering::Release);
+    }
+}
+
+impl NativeCode {
+    /// The machine code of each defined function placed when the module was compiled (eagerly),
+    /// for a precompiled module; `None` for functions left interpreted.
+    pub(crate) fn pieces(&self) -> Vec<Option<artifact::Piece>> {
+        let memories = self.memories.lock().unwrap_or_else(|e| e.into_inner());
+        self.placed
+            .iter()
+            .map(|placed| {
+                let (offset, len, alignment) = (*placed)?;
+                Some(artifact::Piece {
+                    alignment,
+                    code: memories.first()?.bytes(offset, len).to_vec(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -205,7 +228,7 @@ pub(crate) struct ModuleShape<'a> {
 /// on that compiled code does not honour yet (deterministic NaNs, async calls, which pause
 /// activations, and lazy translation). Everything stays interpreted otherwise. Fuel and epoch
 /// interruption are honoured: compiled code meters by the interpreter's plan (`metering`).
-fn compiles(engine: &Engine) -> bool {
+pub(crate) fn compiles(engine: &Engine) -> bool {
     engine.config().strategy == Strategy::Cranelift && honoured(engine)
 }
 
@@ -301,6 +324,7 @@ pub(crate) fn compile_module(
     bodies: &[FunctionBody<'_>],
     plan_of: &dyn Fn(usize) -> ward_cranelift::Metering,
     tier_up_bodies: Option<Bodies>,
+    precompiled: Option<Vec<Option<artifact::Piece>>>,
 ) -> crate::Result<Option<NativeCode>> {
     let [compiled_count, interpreted_count] = &engine.inner.tier_counts;
     if tiers_up(engine) {
@@ -320,6 +344,7 @@ pub(crate) fn compile_module(
                     )
                 })?,
             ))),
+            placed: Box::new([]),
         }));
     }
     let Some(compiler) = engine.inner.compiler.as_ref() else {
@@ -333,7 +358,29 @@ pub(crate) fn compile_module(
     let layout = abi::layout();
     let mut pieces = Vec::with_capacity(bodies.len());
     let mut compiled = Vec::with_capacity(bodies.len());
+    if let Some(precompiled) = precompiled {
+        // A precompiled module (`Module::deserialize`): its code was made by this configuration
+        // on a compatible host (checked with its header); Cranelift does not run again.
+        if precompiled.len() != bodies.len() {
+            return Err(crate::aot::ArtifactError::Corrupt(format!(
+                "{} functions of code for a module that defines {}",
+                precompiled.len(),
+                bodies.len()
+            ))
+            .into());
+        }
+        for piece in precompiled {
+            compiled.push(piece.is_some());
+            pieces.push(piece.map(|p| ward_cranelift::CompiledFunction {
+                code: p.code,
+                alignment: p.alignment,
+            }));
+        }
+    }
     for (i, body) in bodies.iter().enumerate() {
+        if pieces.len() == bodies.len() {
+            break;
+        }
         let index = shape.num_imported_funcs + i as u32;
         if skipped(engine, index) {
             pieces.push(None);
@@ -361,7 +408,15 @@ pub(crate) fn compile_module(
     compiled_count.fetch_add(n_compiled as u64, Ordering::Relaxed);
     interpreted_count.fetch_add((compiled.len() - n_compiled) as u64, Ordering::Relaxed);
     if n_compiled == 0 {
-        return Ok(None);
+        return Ok(Some(NativeCode {
+            memories: Mutex::new(Vec::new()),
+            funcs: (0..shape.num_imported_funcs as usize + bodies.len())
+                .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
+                .collect(),
+            compiled: (0..bodies.len()).map(|_| AtomicBool::new(false)).collect(),
+            tier_up: None,
+            placed: (0..bodies.len()).map(|_| None).collect(),
+        }));
     }
     let placed: Vec<(&[u8], u32)> = pieces
         .iter()
@@ -371,20 +426,25 @@ pub(crate) fn compile_module(
     let (memory, offsets) = CodeMemory::new(&placed).map_err(|e| {
         crate::Error::CompilerUnavailable(format!("mapping executable memory: {e}"))
     })?;
+    let mut placed = Vec::with_capacity(pieces.len());
     let mut offsets = offsets.into_iter();
     let mut funcs: Vec<AtomicPtr<()>> = (0..shape.num_imported_funcs)
         .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
         .collect();
     for piece in &pieces {
         let code: NativeFn = match piece {
-            Some(_) => {
+            Some(piece) => {
                 let at = offsets.next().expect("one offset per placed piece");
+                placed.push(Some((at, piece.code.len(), piece.alignment)));
                 // SAFETY: the code at `at` is a complete function compiled for the host with the
                 // signature `NativeFn` (the native signature every compiled function has, see
                 // `ward_cranelift`), in executable memory that lives as long as the table.
                 unsafe { std::mem::transmute::<*const u8, NativeFn>(memory.at(at)) }
             }
-            None => abi::call_shim,
+            None => {
+                placed.push(None);
+                abi::call_shim
+            }
         };
         funcs.push(AtomicPtr::new(code as *mut ()));
     }
@@ -393,5 +453,6 @@ pub(crate) fn compile_module(
         funcs: funcs.into_boxed_slice(),
         compiled: compiled.into_iter().map(AtomicBool::new).collect(),
         tier_up: None,
+        placed: placed.into_boxed_slice(),
     }))
 }
