@@ -347,7 +347,36 @@ impl Compiler {
         metering: &Metering,
     ) -> Result<CompiledFunction, CompileError> {
         let isa: &dyn TargetIsa = &*self.isa;
-        translate::compile(isa, module, layout, func_index, body, metering)
+        translate::compile(isa, module, layout, func_index, body, metering, None)
+    }
+
+    /// Compiles function `func_index` for on-stack replacement at one of its loops: the machine
+    /// code, called with the native signature on the slots of an interpreter frame that is at
+    /// the header of the loop whose `loop` operator is at module offset `loop_offset`, reads every
+    /// local from its slot (local `i` in slot `i`) and goes on from the loop header (its metering
+    /// point first), to the function's end; it returns as the function's code does.
+    ///
+    /// Only loops without parameters entered with an empty operand stack can be entered this
+    /// way (the locals are then all the state there is); others are `CompileError::Unsupported`.
+    pub fn compile_loop_entry(
+        &self,
+        module: &ModuleDesc,
+        layout: &ContextLayout,
+        func_index: u32,
+        body: &FunctionBody<'_>,
+        metering: &Metering,
+        loop_offset: u32,
+    ) -> Result<CompiledFunction, CompileError> {
+        let isa: &dyn TargetIsa = &*self.isa;
+        translate::compile(
+            isa,
+            module,
+            layout,
+            func_index,
+            body,
+            metering,
+            Some(loop_offset),
+        )
     }
 }
 

@@ -90,6 +90,7 @@ pub(crate) fn compile(
     func_index: u32,
     body: &FunctionBody<'_>,
     metering: &Metering,
+    loop_entry: Option<u32>,
 ) -> Result<CompiledFunction, CompileError> {
     if body.range().end - body.range().start > MAX_BODY_BYTES as u64 {
         return Err(unsupported("a function body over the size limit"));
@@ -108,7 +109,15 @@ pub(crate) fn compile(
     let builder = FunctionBuilder::new(&mut func, &mut builder_context);
     let mut translator =
         FuncTranslator::new(isa, module, layout, metering, func_index, builder, &sig);
+    translator.loop_entry = loop_entry.map(|offset| LoopEntry {
+        offset,
+        header: translator.builder.create_block(),
+        placed: false,
+    });
     translator.translate_body(body, &sig)?;
+    if translator.loop_entry.as_ref().is_some_and(|e| !e.placed) {
+        return Err(unsupported("no loop at the on-stack-replacement offset"));
+    }
     translator.builder.seal_all_blocks();
     translator.builder.finalize(isa.frontend_config());
 
@@ -154,6 +163,17 @@ enum FrameKind {
     },
 }
 
+/// The loop a function compiled for on-stack replacement is entered at
+/// (`Compiler::compile_loop_entry`).
+struct LoopEntry {
+    /// Module offset of its `loop` operator.
+    offset: u32,
+    /// Its header, jumped to from the function's entry block.
+    header: ir::Block,
+    /// Whether the loop was found (and could be entered).
+    placed: bool,
+}
+
 struct FuncTranslator<'a, 'b> {
     isa: &'a dyn TargetIsa,
     module: &'a ModuleDesc,
@@ -179,6 +199,8 @@ struct FuncTranslator<'a, 'b> {
     libcall_sigs: [Option<ir::SigRef>; Libcall::COUNT],
     /// Offset in the module binary of the operator being translated.
     offset: u32,
+    /// With on-stack replacement: the loop the code is entered at.
+    loop_entry: Option<LoopEntry>,
 }
 
 impl<'a, 'b> FuncTranslator<'a, 'b> {
@@ -232,6 +254,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             wasm_sig: None,
             libcall_sigs: [None; Libcall::COUNT],
             offset: 0,
+            loop_entry: None,
         }
     }
 
@@ -275,31 +298,44 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let overflow = self.builder.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(overflow, TrapCode::StackOverflow, false);
 
-        for (i, ty) in sig.params.iter().enumerate() {
-            let ty = clif_type(*ty);
-            let var = self.builder.declare_var(ty);
-            let v = self
-                .builder
-                .ins()
-                .load(ty, Self::flags(), slots, (i * 8) as i32);
-            self.builder.def_var(var, v);
-            self.locals.push((var, ty));
-        }
+        let mut types: Vec<Type> = sig.params.iter().map(|ty| clif_type(*ty)).collect();
         let mut locals_reader = body.get_locals_reader()?;
-        let mut total = sig.params.len() as u64;
         for _ in 0..locals_reader.get_count() {
             let (count, ty) = locals_reader.read()?;
-            total += count as u64;
-            if total > MAX_LOCALS as u64 {
+            if types.len() as u64 + count as u64 > MAX_LOCALS as u64 {
                 return Err(unsupported("more locals than the tier's limit"));
             }
             let ty = clif_type(val_type(ty)?);
-            for _ in 0..count {
-                let var = self.builder.declare_var(ty);
-                let zero = self.zero(ty);
-                self.builder.def_var(var, zero);
-                self.locals.push((var, ty));
+            types.extend(std::iter::repeat_n(ty, count as usize));
+        }
+        for ty in &types {
+            let var = self.builder.declare_var(*ty);
+            self.locals.push((var, *ty));
+        }
+        if let Some(header) = self.loop_entry.as_ref().map(|e| e.header) {
+            // Entered at a loop header: every local is in its slot. The function's own entry
+            // below is then never reached (Cranelift removes it).
+            for (i, (var, ty)) in self.locals.clone().into_iter().enumerate() {
+                let v = self
+                    .builder
+                    .ins()
+                    .load(ty, Self::flags(), slots, (i * 8) as i32);
+                self.builder.def_var(var, v);
             }
+            self.reload_memory();
+            self.builder.ins().jump(header, &[]);
+            let unreached = self.builder.create_block();
+            self.builder.switch_to_block(unreached);
+        }
+        for (i, (var, ty)) in self.locals.clone().into_iter().enumerate() {
+            let v = if i < sig.params.len() {
+                self.builder
+                    .ins()
+                    .load(ty, Self::flags(), slots, (i * 8) as i32)
+            } else {
+                self.zero(ty)
+            };
+            self.builder.def_var(var, v);
         }
         self.reload_memory();
         if let Some(point) = self.metering.entry {
@@ -699,7 +735,18 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
             O::Loop { blockty } => {
                 let sig = self.block_sig(*blockty)?;
-                let header = self.new_block_with(&sig.params);
+                let header = match self.loop_entry.as_mut() {
+                    Some(entry) if entry.offset == self.offset => {
+                        if !sig.params.is_empty() || !self.stack.is_empty() {
+                            return Err(unsupported(
+                                "on-stack replacement at a loop entered with operands",
+                            ));
+                        }
+                        entry.placed = true;
+                        entry.header
+                    }
+                    _ => self.new_block_with(&sig.params),
+                };
                 let next = self.new_block_with(&sig.results);
                 let params = self.pop_n(sig.params.len());
                 self.builder.ins().jump(header, &Self::jump_args(&params));

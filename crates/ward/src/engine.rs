@@ -48,6 +48,7 @@ pub struct Config {
     pub(crate) async_support: bool,
     pub(crate) strategy: Strategy,
     pub(crate) cranelift_skip: Option<u64>,
+    pub(crate) tier_up_at_once: bool,
     pub(crate) proposals: ProposalSet,
     pub(crate) cache: bool,
     pub(crate) cache_directory: Option<std::path::PathBuf>,
@@ -87,6 +88,7 @@ impl Default for Config {
             async_support: false,
             strategy: Strategy::Interpreter,
             cranelift_skip: None,
+            tier_up_at_once: false,
             proposals: ProposalSet::default(),
             cache: false,
             cache_directory: None,
@@ -302,6 +304,16 @@ impl Config {
     #[doc(hidden)]
     pub fn cranelift_skip_functions(&mut self, seed: Option<u64>) -> &mut Self {
         self.cranelift_skip = seed;
+        self
+    }
+
+    /// For tests of tier-up: with [`Strategy::Auto`], a function is hot at its first tier-up point
+    /// (its first entry or loop iteration), and the call that made it hot waits while it is
+    /// compiled; so does a call that asks for code entering a loop it runs. Tier-up then happens
+    /// at the same points on every run.
+    #[doc(hidden)]
+    pub fn tier_up_at_once(&mut self, at_once: bool) -> &mut Self {
+        self.tier_up_at_once = at_once;
         self
     }
 

@@ -50,7 +50,10 @@ fn engine(tiers: Tiers, fuel: bool, epochs: bool) -> Engine {
                 .cranelift_skip_functions(Some(seed));
         }
         Tiers::Auto => {
-            config.strategy(Strategy::Auto);
+            // Every function is compiled at its first entry or loop iteration and calls running
+            // when it is move to machine code at their next loop header (on-stack replacement),
+            // at the same points on every run.
+            config.strategy(Strategy::Auto).tier_up_at_once(true);
         }
     }
     Engine::new(&config).expect("the Cranelift tier is built in and supports this host")
@@ -452,6 +455,8 @@ struct Tally {
     compiled: usize,
     mixed_compiled: usize,
     tiered_up: usize,
+    /// Loops with code that a running call moved to (on-stack replacement) under tier-up.
+    loop_entries: usize,
     functions: usize,
     stack_divergences: usize,
 }
@@ -588,6 +593,7 @@ fn generated_modules_consume_the_same_fuel_in_every_tier() {
             }
         }
         tally.tiered_up += tier_up.compiled_function_count();
+        tally.loop_entries += tier_up.compiled_loop_entry_count();
     }
     eprintln!("{tally:?}");
     assert!(

@@ -176,3 +176,133 @@ fn dropping_the_module_and_engine_while_compiling_is_harmless() {
         drop((module, store, instance, sum, auto));
     }
 }
+
+/// A loop that runs in one call until the host says stop: `go_on(i)` after each iteration `i`,
+/// then `extra` more iterations, then a trap if `trap` is set. `operand` runs the same loop
+/// entered with a value on the operand stack (which cannot move to machine code mid-call).
+const ONE_LONG_CALL: &str = r#"(module
+  (import "host" "go_on" (func $go_on (param i64) (result i32)))
+  (memory (export "memory") 1)
+  (global $g (export "g") (mut i64) (i64.const 0))
+  (func $run (export "run") (param $extra i32) (param $trap i32) (result i64)
+    (local $i i64) (local $acc i64) (local $f f64)
+    block $done
+      loop $again
+        local.get $acc i64.const 31 i64.mul local.get $i i64.add local.set $acc
+        local.get $i i64.const 1 i64.add local.set $i
+        local.get $f f64.const 0.5 f64.add local.set $f
+        i32.const 8 local.get $acc i64.store
+        global.get $g i64.const 3 i64.add global.set $g
+        local.get $i call $go_on
+        br_if $again
+        local.get $extra i32.eqz br_if $done
+        local.get $extra i32.const 1 i32.sub local.set $extra
+        br $again
+      end
+    end
+    local.get $trap if unreachable end
+    local.get $acc local.get $f i64.trunc_f64_s i64.add)
+  (func (export "operand") (param $extra i32) (result i64) (local $i i64)
+    i64.const 1000
+    loop $again (result i64)
+      local.get $i i64.const 1 i64.add local.set $i
+      local.get $i call $go_on
+      br_if $again
+      local.get $extra i32.eqz if (result i64) local.get $i
+      else local.get $extra i32.const 1 i32.sub local.set $extra br $again end
+    end
+    i64.add))"#;
+
+/// How one long call went: its result (or trap text and backtrace), the iteration the host first
+/// said stop at, the fuel it spent, the memory word and global it wrote.
+#[derive(Debug, PartialEq)]
+struct LongCall {
+    result: Result<i64, (String, Vec<(u32, Option<usize>)>)>,
+    iterations: i64,
+    fuel: u64,
+    memory: u64,
+    global: i64,
+}
+
+/// Runs `export` of [`ONE_LONG_CALL`] once. The host goes on until `stop_at` iterations, or
+/// (with `stop_at` 0) until the module has code that enters a loop, then `extra` more.
+fn long_call(strategy: Strategy, export: &str, stop_at: i64, extra: i32, trap: bool) -> LongCall {
+    let engine = engine(strategy, true);
+    let module = Module::new(&engine, ONE_LONG_CALL).unwrap();
+    let mut store = Store::new(&engine, 0i64);
+    store.set_fuel(1 << 50).unwrap();
+    let mut linker = ward::Linker::new(&engine);
+    let observed = module.clone();
+    linker
+        .func_wrap(
+            "host",
+            "go_on",
+            move |mut caller: ward::Caller<'_, i64>, i: i64| -> i32 {
+                let go_on = if stop_at > 0 {
+                    i < stop_at
+                } else {
+                    observed.compiled_loop_entry_count() == 0 && i < 50_000_000
+                };
+                if !go_on && *caller.data() == 0 {
+                    *caller.data_mut() = i;
+                }
+                go_on as i32
+            },
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let result = if export == "run" {
+        let run = instance
+            .get_typed_func::<(i32, i32), i64>(&store, "run")
+            .unwrap();
+        run.call(&mut store, (extra, trap as i32))
+    } else {
+        let run = instance.get_typed_func::<i32, i64>(&store, export).unwrap();
+        run.call(&mut store, extra)
+    };
+    let result = result.map_err(|e| {
+        let trap = e.as_trap().expect("a trap");
+        let frames = trap
+            .backtrace()
+            .frames
+            .iter()
+            .map(|f| (f.func_index, f.module_offset))
+            .collect();
+        (e.to_string(), frames)
+    });
+    let memory = instance.get_memory(&store, "memory").unwrap();
+    let word = u64::from_le_bytes(memory.data(&store)[8..16].try_into().unwrap());
+    let global = instance
+        .get_global(&store, "g")
+        .map_or(0, |g| g.get(&mut store).i64().unwrap());
+    LongCall {
+        result,
+        iterations: *store.data(),
+        fuel: (1 << 50) - store.get_fuel().unwrap(),
+        memory: word,
+        global,
+    }
+}
+
+#[test]
+fn a_long_running_call_moves_to_machine_code_at_a_loop_header() {
+    for trap in [false, true] {
+        let auto = long_call(Strategy::Auto, "run", 0, 1000, trap);
+        assert!(
+            auto.iterations < 50_000_000,
+            "no code to enter the loop was compiled"
+        );
+        // The interpreter, stopped by its host at the same iteration.
+        let reference = long_call(Strategy::Interpreter, "run", auto.iterations, 1000, trap);
+        assert_eq!(auto, reference);
+        assert_eq!(auto.result.is_err(), trap);
+    }
+}
+
+#[test]
+fn a_loop_entered_with_operands_stays_interpreted_and_agrees() {
+    let auto = long_call(Strategy::Auto, "operand", 20_000, 100, false);
+    let reference = long_call(Strategy::Interpreter, "operand", 20_000, 100, false);
+    assert_eq!(auto, reference);
+    assert_eq!(auto.result, Ok(1000 + 20_100));
+}

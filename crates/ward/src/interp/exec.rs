@@ -404,9 +404,12 @@ fn callers_backtrace(store: &StoreInner, frames: &[Frame]) -> WasmBacktrace {
     })
 }
 
-/// Runs the machine code of the current function, a compiled function whose interpreter code is
-/// the stub `EnterNative` (see `native`), on its frame: the outcome of the call, which then
-/// returns as a tail call of a host function does. A trap's backtrace is complete (the compiled
+/// Runs the machine code of the current function on its frame: the function's code, for a
+/// compiled function whose interpreter code is the stub `EnterNative` (see `native`) or a
+/// tier-up entry, or with `loop_offset` the code that enters it at that loop header (on-stack
+/// replacement: the frame's locals are in its first slots). The function then returns as from a
+/// tail call of a host function (its results in the frame's first slots, or an error that
+/// unwinds to its callers). A trap ends the activation: its backtrace is complete (the compiled
 /// frames, then the activation's callers).
 #[cfg(feature = "cranelift")]
 fn run_native<E: Embedder>(
@@ -414,7 +417,8 @@ fn run_native<E: Embedder>(
     calls: &Calls,
     slots_base: NonNull<u64>,
     frames: &[Frame],
-) -> Result<()> {
+    loop_offset: Option<u32>,
+) -> Result<HostReturn> {
     let (instance, index) = (calls.cur.instance, calls.cur.index);
     let frame_end = calls.fp + calls.cur.compiled().frame_size as usize;
     // The activation's slots are GC roots while compiled code runs: its callees may collect.
@@ -422,20 +426,35 @@ fn run_native<E: Embedder>(
         slots: slots_base,
         live: frame_end,
     });
-    // SAFETY: the stub's frame was entered with `frame_size` = max(params, results) slots in
-    // bounds from `calls.fp`; nothing else touches them until compiled code returns.
+    // SAFETY: the frame was entered with `frame_size` slots in bounds from `calls.fp`, at least
+    // the function's parameters and results (a stub) or all its locals (full code); nothing else
+    // touches them until compiled code returns.
     let outcome = unsafe {
-        crate::native::context::enter(store, instance, index, slots_base.as_ptr().add(calls.fp))
+        crate::native::context::enter(
+            store,
+            instance,
+            index,
+            slots_base.as_ptr().add(calls.fp),
+            loop_offset,
+        )
     };
     store.inner().suspended_stacks.pop();
-    match outcome {
+    let outcome = match outcome {
         Ok(()) => Ok(()),
         Err(crate::native::context::Failure::Error(e)) => Err(e),
         Err(crate::native::context::Failure::Trap { kind, backtrace }) => {
             let callers = callers_backtrace(store.inner(), frames);
-            Err(Error::Trap(Trap::new(kind, backtrace.join(callers))))
+            return Err(Error::Trap(Trap::new(kind, backtrace.join(callers))));
         }
-    }
+    };
+    let module = calls.cur.module();
+    let sig = &module.func_sigs[(module.num_imported_funcs + index) as usize];
+    Ok(HostReturn {
+        fp: calls.fp,
+        tail: true,
+        n_results: slot_count(sig.results()),
+        outcome,
+    })
 }
 
 /// Runs store function `entry` (a Wasm function) whose arguments are in `stack.slots[0..]`; leaves its
@@ -698,24 +717,28 @@ fn run<E: Embedder>(
                     Err(e) => return Err(e),
                 }
             }
+            #[cfg(feature = "cranelift")]
+            Request::LoopEntry => {
+                // SAFETY: `ip` is one past the `TierUpLoop` that asked, in the current function.
+                let at = unsafe { calls.cur.index_of(ip.sub(1)) };
+                let loop_offset = calls.cur.compiled().offsets[at as usize];
+                let (instance, index) = (calls.cur.instance, calls.cur.index);
+                if crate::native::tier_up::loop_entry(store.inner(), instance, index, loop_offset) {
+                    returned = Some(run_native(
+                        store,
+                        &calls,
+                        slots_base,
+                        &stack.frames,
+                        Some(loop_offset),
+                    )?);
+                }
+            }
+            #[cfg(not(feature = "cranelift"))]
+            Request::LoopEntry => {}
             Request::RunNative => {
                 #[cfg(feature = "cranelift")]
                 {
-                    let outcome = run_native(store, &calls, slots_base, &stack.frames);
-                    if let Err(Error::Trap(_)) = outcome {
-                        return outcome.map(|()| RunEnd::Done);
-                    }
-                    let module = calls.cur.module();
-                    let sig =
-                        &module.func_sigs[(module.num_imported_funcs + calls.cur.index) as usize];
-                    // The results are in place (the frame's first slots): return as from a tail
-                    // call of the host; an exception unwinds to the callers.
-                    returned = Some(HostReturn {
-                        fp: calls.fp,
-                        tail: true,
-                        n_results: slot_count(sig.results()),
-                        outcome,
-                    });
+                    returned = Some(run_native(store, &calls, slots_base, &stack.frames, None)?);
                 }
                 #[cfg(not(feature = "cranelift"))]
                 return Err(Error::Usage(

@@ -65,6 +65,11 @@ pub(crate) enum Request {
     /// the instruction.
     #[cfg_attr(not(feature = "cranelift"), allow(dead_code))]
     TierUp,
+    /// At a loop header of a function that has machine code by now: run the machine code
+    /// compiled to enter at this loop (on-stack replacement) and return from the function, or
+    /// queue compiling it, or go on (`Strategy::Auto`).
+    #[cfg_attr(not(feature = "cranelift"), allow(dead_code))]
+    LoopEntry,
     /// The activation ends with this error (an exception no handler caught, a failed lazy
     /// translation).
     Error(crate::Error),
@@ -489,6 +494,7 @@ pub(super) fn tier_up(calls: &Calls, entry: bool) -> Flow {
         return match native.tier_up_point(calls.cur.index, entry) {
             crate::native::TierUpStep::Run => Flow::Request(Request::RunNative),
             crate::native::TierUpStep::Compile => Flow::Request(Request::TierUp),
+            crate::native::TierUpStep::Loop => Flow::Request(Request::LoopEntry),
             crate::native::TierUpStep::Go => Flow::Next,
         };
     }

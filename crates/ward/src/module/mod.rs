@@ -368,6 +368,18 @@ impl Module {
         }
         0
     }
+
+    /// How many loops of the module's functions have machine code that a call already running
+    /// in the interpreter moves to at the loop's header (on-stack replacement, made by tier-up
+    /// under [`Strategy::Auto`](crate::Strategy::Auto) for calls that began before their function
+    /// was compiled). Always 0 without ward's `cranelift` feature.
+    pub fn compiled_loop_entry_count(&self) -> usize {
+        #[cfg(feature = "cranelift")]
+        if let Some(native) = &self.inner.native {
+            return native.loop_entry_count();
+        }
+        0
+    }
 }
 
 impl ModuleInner {

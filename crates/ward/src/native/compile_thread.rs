@@ -26,7 +26,21 @@ pub(crate) struct CompileThread {
 impl CompileThread {
     /// Queues `job`; false if the queue is full or the thread could not be started.
     pub fn submit(&self, job: Job) -> bool {
-        let queue = self.queue.get_or_init(|| {
+        self.queue().try_send(job).is_ok()
+    }
+
+    /// Runs `job` on the thread and waits until it has run; false if it could not be run.
+    pub fn run(&self, job: Job) -> bool {
+        let (done, finished) = std::sync::mpsc::sync_channel(1);
+        let job: Job = Box::new(move |compiler| {
+            job(compiler);
+            let _ = done.send(());
+        });
+        self.queue().send(job).is_ok() && finished.recv().is_ok()
+    }
+
+    fn queue(&self) -> &SyncSender<Job> {
+        self.queue.get_or_init(|| {
             let (sender, receiver) = std::sync::mpsc::sync_channel(QUEUE);
             // If the thread cannot be started, the receiver is dropped with the closure and every
             // job fails to queue: modules stay interpreted.
@@ -34,8 +48,7 @@ impl CompileThread {
                 .name("ward-tier-up".into())
                 .spawn(move || serve(receiver));
             sender
-        });
-        queue.try_send(job).is_ok()
+        })
     }
 }
 

@@ -43,16 +43,19 @@ pub(crate) enum Failure {
 }
 
 /// Runs defined function `index` of store instance `instance`, which has machine code, with its
-/// arguments in `slots` (where its results go).
+/// arguments in `slots` (where its results go); with `loop_offset`, runs the code that enters it
+/// at that loop (compiled by `tier_up::loop_entry`), with all its locals in `slots`.
 ///
 /// # Safety
 /// `slots` is valid for reads and writes of `max(params, results)` slots of the function's type
-/// and not otherwise accessed until this returns.
+/// (with `loop_offset`: of `max(locals, results)` slots, the locals' values in the first) and not
+/// otherwise accessed until this returns.
 pub(crate) unsafe fn enter<E: Embedder>(
     store: &mut E,
     instance: u32,
     index: u32,
     slots: *mut u64,
+    loop_offset: Option<u32>,
 ) -> std::result::Result<(), Failure> {
     let module = store.inner().instances[instance as usize].module.clone();
     let native = module
@@ -61,7 +64,12 @@ pub(crate) unsafe fn enter<E: Embedder>(
         .as_ref()
         .expect("a function has a native stub only in a module with native code");
     let func_index = module.inner.num_imported_funcs + index;
-    let code = native.func(func_index);
+    let code = match loop_offset {
+        None => native.func(func_index),
+        Some(at) => native
+            .loop_code(index, at)
+            .expect("loop-entry code is run only once it is compiled"),
+    };
     let max_wasm_stack = store.inner().engine.config().max_wasm_stack;
     let epoch = store.inner().engine.inner.epoch.as_ptr().cast_const();
     let interrupt_flag = store.inner().interrupt.as_ptr().cast_const().cast::<u8>();

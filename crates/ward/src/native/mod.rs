@@ -24,6 +24,7 @@ pub(crate) mod tier_up;
 
 pub(crate) use metering::plan_of as metering_plan;
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
@@ -88,12 +89,42 @@ impl NativeCode {
         self.funcs.as_ptr().cast::<NativeFn>()
     }
 
-    /// Makes `code`, placed in `memory`, the machine code of defined function `index`.
-    fn set_func(&self, index: u32, func_index: u32, code: NativeFn, memory: CodeMemory) {
+    /// The machine code that enters defined function `index` at the loop at module offset
+    /// `loop_offset`, if it is compiled.
+    fn loop_code(&self, index: u32, loop_offset: u32) -> Option<NativeFn> {
+        let loops = self.tier_up.as_ref()?.loops.lock();
+        match loops
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(index, loop_offset))
+        {
+            Some(LoopCode::Ready(code)) => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// How many loops have code that enters their function there.
+    pub fn loop_entry_count(&self) -> usize {
+        let Some(tier_up) = &self.tier_up else {
+            return 0;
+        };
+        let loops = tier_up.loops.lock().unwrap_or_else(|e| e.into_inner());
+        loops
+            .values()
+            .filter(|code| matches!(code, LoopCode::Ready(_)))
+            .count()
+    }
+
+    /// Keeps `memory` mapped as long as the module.
+    fn keep(&self, memory: CodeMemory) {
         self.memories
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(memory);
+    }
+
+    /// Makes `code`, placed in `memory`, the machine code of defined function `index`.
+    fn set_func(&self, index: u32, func_index: u32, code: NativeFn, memory: CodeMemory) {
+        self.keep(memory);
         self.funcs[func_index as usize].store(code as *mut (), Ordering::Release);
         self.compiled[index as usize].store(true, Ordering::Release);
     }
@@ -145,9 +176,16 @@ pub(crate) enum TierUpStep {
     Run,
     /// The function just got hot: queue it.
     Compile,
+    /// At a loop header of a compiled function (polled every [`LOOP_POLL`] iterations): enter
+    /// the machine code at this loop, or have it compiled (`tier_up::loop_entry`).
+    Loop,
     /// Go on interpreting.
     Go,
 }
+
+/// Iterations between two looks for on-stack-replacement code at the loops of a call that
+/// started interpreted and whose function has been compiled since.
+pub(crate) const LOOP_POLL: u32 = 64;
 
 /// A module's function bodies, copied from its binary for compiling them later.
 pub(crate) struct Bodies {
@@ -163,20 +201,40 @@ pub(crate) struct Bodies {
 pub(crate) struct TierUp {
     desc: ModuleDesc,
     bodies: Bodies,
+    /// Tier-up points a function passes before it is compiled ([`HOT`], or 1 with
+    /// `Config::tier_up_at_once`).
+    hot: u32,
     /// Per defined function: tier-up points left until it is hot (0 once it was queued).
     counters: Box<[AtomicU32]>,
     /// Per defined function: queued (or compiled, or refused by the compiler) already.
     queued: Box<[AtomicBool]>,
+    /// Code that enters a function at a loop (on-stack replacement), by defined function index
+    /// and the loop's module offset.
+    loops: Mutex<HashMap<(u32, u32), LoopCode>>,
+}
+
+/// The state of a function's code that enters at one of its loops.
+#[derive(Clone, Copy)]
+enum LoopCode {
+    /// Queued on the compile thread.
+    Queued,
+    /// The compiler does not enter there (or the queue was full: the loop is not asked for again).
+    Refused,
+    /// Compiled: the machine code, in `NativeCode::memories`.
+    Ready(NativeFn),
 }
 
 impl TierUp {
-    pub(crate) fn new(desc: ModuleDesc, bodies: Bodies) -> TierUp {
+    /// `hot`: the tier-up points a function passes before it is compiled.
+    pub(crate) fn new(desc: ModuleDesc, bodies: Bodies, hot: u32) -> TierUp {
         let n = bodies.ranges.len();
         TierUp {
             desc,
             bodies,
-            counters: (0..n).map(|_| AtomicU32::new(HOT)).collect(),
+            hot,
+            counters: (0..n).map(|_| AtomicU32::new(hot)).collect(),
             queued: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            loops: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -188,7 +246,8 @@ impl NativeCode {
     /// count or both see the function get hot (the queue takes it once), and this stays as cheap
     /// as the interpreter's other check points.
     pub(crate) fn tier_up_point(&self, index: u32, entry: bool) -> TierUpStep {
-        if entry && self.is_compiled(index) {
+        let compiled = self.is_compiled(index);
+        if entry && compiled {
             return TierUpStep::Run;
         }
         let Some(counter) = self
@@ -198,6 +257,21 @@ impl NativeCode {
         else {
             return TierUpStep::Go;
         };
+        if compiled {
+            // A loop of a call that began before the function was compiled: its counter (0
+            // since the function was queued) now counts down to the next look for code that
+            // enters at the loop.
+            return match counter.load(Ordering::Relaxed) {
+                0 | 1 => {
+                    counter.store(LOOP_POLL, Ordering::Relaxed);
+                    TierUpStep::Loop
+                }
+                n => {
+                    counter.store(n - 1, Ordering::Relaxed);
+                    TierUpStep::Go
+                }
+            };
+        }
         match counter.load(Ordering::Relaxed) {
             0 => TierUpStep::Go,
             1 => {
@@ -343,6 +417,11 @@ pub(crate) fn compile_module(
                         "internal error: no function bodies kept for tier-up".into(),
                     )
                 })?,
+                if engine.config().tier_up_at_once {
+                    1
+                } else {
+                    HOT
+                },
             ))),
             placed: Box::new([]),
         }));

@@ -7,8 +7,14 @@
 //! code never pays compile time.
 //!
 //! A request the bounded queue cannot take is dropped and the function's count starts over. A
-//! job holds its module weakly: a module dropped before its job runs is not compiled. Calls
-//! already running in the interpreter go on there (there is no on-stack replacement).
+//! job holds its module weakly: a module dropped before its job runs is not compiled.
+//!
+//! A call already running in the interpreter when its function is compiled moves to machine code
+//! at a loop header (on-stack replacement): its loops' tier-up points then look, every
+//! `LOOP_POLL` iterations, for code compiled to enter the function at that loop
+//! ([`loop_entry`]), which the first look queues. The interpreter frame's locals are all the
+//! state there is at such a header (loops entered with operands on the stack are refused), and
+//! the machine code charges the header's fuel itself, so fuel stays exact.
 //!
 //! Used by the executor (`exec::run`'s `Request::TierUp`).
 
@@ -20,7 +26,7 @@ use wasmparser::{BinaryReader, FunctionBody};
 
 use super::abi::{self, NativeFn};
 use super::code_memory::CodeMemory;
-use super::{HOT, metering};
+use super::{LoopCode, TierUp, compile_thread, metering};
 use crate::interp::code::FuncCode;
 use crate::module::ModuleInner;
 use crate::runtime::store::StoreInner;
@@ -39,27 +45,105 @@ pub(crate) fn request(store: &StoreInner, instance: u32, index: u32) {
     let job = Box::new(move |compiler: &Compiler| {
         // A module dropped before its turn is not compiled.
         if let Some(module) = module.upgrade() {
-            compile(compiler, &module, index);
+            compile(compiler, &module, index, None);
         }
     });
-    if !store.engine.inner.tier_up.submit(job) {
+    if !submit(store, job) {
         tier_up.queued[i].store(false, Ordering::Release);
-        tier_up.counters[i].store(HOT, Ordering::Relaxed);
+        tier_up.counters[i].store(tier_up.hot, Ordering::Relaxed);
     }
 }
 
-/// Compiles defined function `index` of `module` and installs its machine code. A function the
-/// tier does not compile (or any failure) leaves it interpreted.
-fn compile(compiler: &Compiler, module: &ModuleInner, index: u32) {
+/// At a loop header of defined function `index` of store instance `instance`, in a call that
+/// began before the function was compiled: whether machine code that enters the function at this
+/// loop (module offset `loop_offset`) is ready. The first time a loop asks, compiling that code
+/// is queued.
+pub(crate) fn loop_entry(store: &StoreInner, instance: u32, index: u32, loop_offset: u32) -> bool {
+    let module = &store.instances[instance as usize].module.inner;
+    let Some(tier_up) = module.native.as_ref().and_then(|n| n.tier_up.as_ref()) else {
+        return false;
+    };
+    {
+        let mut loops = tier_up.loops.lock().unwrap_or_else(|e| e.into_inner());
+        match loops.get(&(index, loop_offset)) {
+            Some(LoopCode::Ready(_)) => return true,
+            Some(LoopCode::Queued | LoopCode::Refused) => return false,
+            None => loops.insert((index, loop_offset), LoopCode::Queued),
+        };
+    }
+    let weak = Arc::downgrade(module);
+    let job = Box::new(move |compiler: &Compiler| {
+        if let Some(module) = weak.upgrade() {
+            compile(compiler, &module, index, Some(loop_offset));
+        }
+    });
+    if !submit(store, job) {
+        set_loop(tier_up, index, loop_offset, LoopCode::Refused);
+    }
+    // With `Config::tier_up_at_once` the code is compiled by now.
+    matches!(
+        tier_up
+            .loops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(index, loop_offset)),
+        Some(LoopCode::Ready(_))
+    )
+}
+
+/// Queues `job` on the engine's compile thread (or, with `Config::tier_up_at_once`, runs it there
+/// and waits); false if it could not be queued.
+fn submit(store: &StoreInner, job: compile_thread::Job) -> bool {
+    let thread = &store.engine.inner.tier_up;
+    if store.engine.config().tier_up_at_once {
+        thread.run(job)
+    } else {
+        thread.submit(job)
+    }
+}
+
+fn set_loop(tier_up: &TierUp, index: u32, loop_offset: u32, code: LoopCode) {
+    let mut loops = tier_up.loops.lock().unwrap_or_else(|e| e.into_inner());
+    loops.insert((index, loop_offset), code);
+}
+
+/// Compiles defined function `index` of `module` and installs its machine code: the function's
+/// own, or with `loop_offset` the code that enters it at that loop. A function the tier does not
+/// compile (or any failure) leaves it interpreted.
+fn compile(compiler: &Compiler, module: &ModuleInner, index: u32, loop_offset: Option<u32>) {
     let Some(native) = module.native.as_ref() else {
         return;
     };
     let Some(tier_up) = native.tier_up.as_ref() else {
         return;
     };
-    let Some(range) = tier_up.bodies.ranges.get(index as usize).cloned() else {
-        return;
-    };
+    let compiled = compile_code(compiler, module, tier_up, index, loop_offset);
+    match (compiled, loop_offset) {
+        (Some((entry, memory)), None) => {
+            native.set_func(index, module.num_imported_funcs + index, entry, memory);
+            let [compiled, interpreted] = &module.engine.inner.tier_counts;
+            compiled.fetch_add(1, Ordering::Relaxed);
+            interpreted.fetch_sub(1, Ordering::Relaxed);
+        }
+        (Some((entry, memory)), Some(at)) => {
+            native.keep(memory);
+            set_loop(tier_up, index, at, LoopCode::Ready(entry));
+        }
+        (None, Some(at)) => set_loop(tier_up, index, at, LoopCode::Refused),
+        (None, None) => {}
+    }
+}
+
+/// The machine code of defined function `index` (entered at the loop at `loop_offset`, if
+/// given) in code memory of its own, or `None` if the tier does not compile it.
+fn compile_code(
+    compiler: &Compiler,
+    module: &ModuleInner,
+    tier_up: &TierUp,
+    index: u32,
+    loop_offset: Option<u32>,
+) -> Option<(NativeFn, CodeMemory)> {
+    let range = tier_up.bodies.ranges.get(index as usize).cloned()?;
     let reader = BinaryReader::new_features(
         &tier_up.bodies.bytes[range.clone()],
         (tier_up.bodies.offset + range.start) as u64,
@@ -74,17 +158,16 @@ fn compile(compiler: &Compiler, module: &ModuleInner, index: u32) {
         .map(metering::plan_of)
         .unwrap_or_default();
     let func_index = module.num_imported_funcs + index;
-    let Ok(code) = compiler.compile(&tier_up.desc, &abi::layout(), func_index, &body, &plan) else {
-        return;
-    };
-    let Ok((memory, offsets)) = CodeMemory::new(&[(code.code.as_slice(), code.alignment)]) else {
-        return;
-    };
+    let (desc, layout) = (&tier_up.desc, &abi::layout());
+    let code = match loop_offset {
+        None => compiler.compile(desc, layout, func_index, &body, &plan),
+        Some(at) => compiler.compile_loop_entry(desc, layout, func_index, &body, &plan, at),
+    }
+    .ok()?;
+    let (memory, offsets) = CodeMemory::new(&[(code.code.as_slice(), code.alignment)]).ok()?;
     // SAFETY: the code at `offsets[0]` is a complete function compiled for the host with the
-    // native signature (`ward_cranelift`), in executable memory the module keeps (`set_func`).
+    // native signature (`ward_cranelift`), in executable memory the caller keeps with the module
+    // (`NativeCode::set_func`, `NativeCode::keep`).
     let entry = unsafe { std::mem::transmute::<*const u8, NativeFn>(memory.at(offsets[0])) };
-    native.set_func(index, func_index, entry, memory);
-    let [compiled, interpreted] = &module.engine.inner.tier_counts;
-    compiled.fetch_add(1, Ordering::Relaxed);
-    interpreted.fetch_sub(1, Ordering::Relaxed);
+    Some((entry, memory))
 }
