@@ -136,6 +136,16 @@ impl<R: ward::WasmResults> Runner for WardRunner<R> {
 }
 
 impl Ward {
+    /// ward with `strategy` (the interpreter is the default; the other tiers need ward's
+    /// `cranelift` feature).
+    pub fn with_strategy(strategy: ward::Strategy) -> Self {
+        let mut config = ward::Config::new();
+        config.strategy(strategy);
+        Ward {
+            engine: ward::Engine::new(&config).expect("ward engine"),
+        }
+    }
+
     fn instance(&self, module: &ward::Module) -> (ward::Store<()>, ward::Instance) {
         let mut linker = ward::Linker::new(&self.engine);
         linker

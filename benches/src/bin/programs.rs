@@ -21,6 +21,14 @@ use ward_benches::shim::{Exit, IMPORTS, Param, WasiState};
 
 const ENGINES: [&str; 3] = ["ward", "wasmi", "wasmtime"];
 
+/// With the `cranelift` feature: ward's Cranelift tier, compiling every function it can up front
+/// (`ward-clif`), and tier-up (`ward-auto`: interpreted until hot, then compiled in the
+/// background, calls already running moving over at a loop header).
+#[cfg(feature = "cranelift")]
+const TIERS: [&str; 2] = ["ward-clif", "ward-auto"];
+#[cfg(not(feature = "cranelift"))]
+const TIERS: [&str; 0] = [];
+
 /// CoreMark iterations: about 0.7 s in ward on the benchmark machine.
 const COREMARK_ITERATIONS: u32 = 800;
 
@@ -195,9 +203,9 @@ fn params_to_i64(params: impl Iterator<Item = Option<i64>>) -> Vec<i64> {
 
 // ----- ward -----------------------------------------------------------------------------------------
 
-fn run_ward(bytes: &[u8], program: &Program) -> anyhow::Result<Measured> {
-    use ward::{Engine, FuncType, Linker, Module, Store, Val, ValType};
-    let engine = Engine::default();
+fn run_ward(bytes: &[u8], program: &Program, strategy: ward::Strategy) -> anyhow::Result<Measured> {
+    use ward::{Config, Engine, FuncType, Linker, Module, Store, Val, ValType};
+    let engine = Engine::new(Config::new().strategy(strategy))?;
     let t = Instant::now();
     let module = Module::new(&engine, bytes)?;
     let compile = t.elapsed();
@@ -477,7 +485,9 @@ fn child_main(name: &str, engine: &str) {
         )
     });
     let measured = match engine {
-        "ward" => run_ward(&bytes, &program),
+        "ward" => run_ward(&bytes, &program, ward::Strategy::Interpreter),
+        "ward-clif" => run_ward(&bytes, &program, ward::Strategy::Cranelift),
+        "ward-auto" => run_ward(&bytes, &program, ward::Strategy::Auto),
         "wasmi" => run_wasmi(&bytes, &program),
         "wasmtime" => run_wasmtime(&bytes, &program),
         other => panic!("unknown engine {other}"),
@@ -544,11 +554,12 @@ fn main() {
     let args = parse_args();
     let started = Instant::now();
     let mut runs: Runs = Runs::new();
+    let engines: Vec<&'static str> = ENGINES.iter().chain(TIERS.iter()).copied().collect();
     for name in &args.programs {
         run_interleaved(
             &mut runs,
             name,
-            &ENGINES,
+            &engines,
             &[],
             args.reps,
             args.timeout,
@@ -595,7 +606,7 @@ fn main() {
             cell("wasmtime", "compile_s"),
         ];
         println!("| {name} | {} |", row.join(" | "));
-        let mut sums: Vec<&str> = ENGINES
+        let mut sums: Vec<&str> = engines
             .iter()
             .flat_map(|e| runs[&(name.clone(), *e)].iter())
             .filter_map(|o: &Outcome| o.get("checksum"))
@@ -604,6 +615,37 @@ fn main() {
         sums.dedup();
         if sums.len() > 1 {
             mismatches.push(format!("{name}: {sums:?}"));
+        }
+    }
+    if !TIERS.is_empty() {
+        println!(
+            "\nward's Cranelift tier, compiling up front (clif) and tiering up (auto), against \
+             Wasmtime (Cranelift), same runs:\n"
+        );
+        println!(
+            "| program | clif run | auto run | wasmtime run | clif/wasmtime | auto/wasmtime | clif compile | wasmtime compile | clif/wasmtime compile |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for name in &args.programs {
+            let get = |engine: &'static str, key: &str| -> Option<f64> {
+                let v: Vec<f64> = runs[&(name.clone(), engine)]
+                    .iter()
+                    .filter_map(|o| o.num(key))
+                    .collect();
+                median(&v)
+            };
+            let secs = |v: Option<f64>| v.map_or("-".to_string(), fmt_secs);
+            let row = [
+                secs(get("ward-clif", "run_s")),
+                secs(get("ward-auto", "run_s")),
+                secs(get("wasmtime", "run_s")),
+                fmt_ratio(get("ward-clif", "run_s"), get("wasmtime", "run_s")),
+                fmt_ratio(get("ward-auto", "run_s"), get("wasmtime", "run_s")),
+                secs(get("ward-clif", "compile_s")),
+                secs(get("wasmtime", "compile_s")),
+                fmt_ratio(get("ward-clif", "compile_s"), get("wasmtime", "compile_s")),
+            ];
+            println!("| {name} | {} |", row.join(" | "));
         }
     }
     notes.print();

@@ -292,6 +292,18 @@ impl Compiler {
         let codegen = |e: &dyn std::fmt::Display| CompileError::Codegen(e.to_string());
         let mut flags = settings::builder();
         flags.set("opt_level", "speed").map_err(|e| codegen(&e))?;
+        // Cranelift's IR verifier costs about a fifth of compile time; it checks the translator's
+        // output, which debug builds (and so the debug test runs) keep doing.
+        flags
+            .set(
+                "enable_verifier",
+                if cfg!(debug_assertions) {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
+            .map_err(|e| codegen(&e))?;
         // No unwind tables: compiled code never unwinds (traps return a status).
         flags.set("unwind_info", "false").map_err(|e| codegen(&e))?;
         // Frames larger than a page are probed inline, so a large frame cannot step over a guard

@@ -388,6 +388,46 @@ pub(crate) fn count_interpreted(engine: &Engine, n: usize) {
     }
 }
 
+/// `f(0)`, …, `f(n - 1)`, computed on as many threads as the host has cores (at most 8; the
+/// calling thread is one of them), each taking the next index as it becomes free, so that one large
+/// function does not hold the others up. In index order.
+fn in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+        .min(n);
+    if threads <= 1 {
+        return (0..n).map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                return done;
+            }
+            done.push((i, f(i)));
+        }
+    };
+    let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
+        // A helper thread that cannot be started leaves its share to the others.
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
+        let mut all = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => all.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    });
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, t)| t).collect()
+}
+
 /// Compiles the defined functions of a module whose validated bodies are `bodies` and whose
 /// metering plans (from their interpreter code, `metering_plan`) `plan_of` gives, if the engine compiles with
 /// Cranelift; `None` otherwise, or when no function could be compiled. A function the tier does
@@ -396,7 +436,7 @@ pub(crate) fn compile_module(
     engine: &Engine,
     shape: &ModuleShape<'_>,
     bodies: &[FunctionBody<'_>],
-    plan_of: &dyn Fn(usize) -> ward_cranelift::Metering,
+    plan_of: &(dyn Fn(usize) -> ward_cranelift::Metering + Sync),
     tier_up_bodies: Option<Bodies>,
     precompiled: Option<Vec<Option<artifact::Piece>>>,
 ) -> crate::Result<Option<NativeCode>> {
@@ -456,31 +496,24 @@ pub(crate) fn compile_module(
             }));
         }
     }
-    for (i, body) in bodies.iter().enumerate() {
-        if pieces.len() == bodies.len() {
-            break;
-        }
-        let index = shape.num_imported_funcs + i as u32;
-        if skipped(engine, index) {
-            pieces.push(None);
-            compiled.push(false);
-            continue;
-        }
-        let plan = plan_of(i);
-        match compiler.compile(&desc, &layout, index, body, &plan) {
-            Ok(code) => {
-                pieces.push(Some(code));
-                compiled.push(true);
+    if pieces.is_empty() {
+        let compile = |i: usize| {
+            let index = shape.num_imported_funcs + i as u32;
+            if skipped(engine, index) {
+                return Ok(None);
             }
-            Err(CompileError::Unsupported(_)) => {
-                pieces.push(None);
-                compiled.push(false);
-            }
-            Err(e) => {
-                return Err(crate::Error::CompilerUnavailable(format!(
+            match compiler.compile(&desc, &layout, index, &bodies[i], &plan_of(i)) {
+                Ok(code) => Ok(Some(code)),
+                Err(CompileError::Unsupported(_)) => Ok(None),
+                Err(e) => Err(crate::Error::CompilerUnavailable(format!(
                     "compiling function {index}: {e}"
-                )));
+                ))),
             }
+        };
+        for piece in in_parallel(bodies.len(), compile) {
+            let piece = piece?;
+            compiled.push(piece.is_some());
+            pieces.push(piece);
         }
     }
     let n_compiled = compiled.iter().filter(|c| **c).count();
