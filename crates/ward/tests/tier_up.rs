@@ -213,11 +213,14 @@ const ONE_LONG_CALL: &str = r#"(module
     end
     i64.add))"#;
 
+/// A trap's backtrace: function index and module offset of each frame.
+type Frames = Vec<(u32, Option<usize>)>;
+
 /// How one long call went: its result (or trap text and backtrace), the iteration the host first
 /// said stop at, the fuel it spent, the memory word and global it wrote.
 #[derive(Debug, PartialEq)]
 struct LongCall {
-    result: Result<i64, (String, Vec<(u32, Option<usize>)>)>,
+    result: Result<i64, (String, Frames)>,
     iterations: i64,
     fuel: u64,
     memory: u64,
