@@ -191,12 +191,22 @@ pub enum Libcall {
     /// interrupt was requested, or the clock countdown reached zero); the runtime decides. Status
     /// 0 goes on, anything else failed (the trap is recorded; the caller records its frame).
     Interrupt = 6,
+    /// `fn(ctx, table: u32, type_index: u32, element: u32) -> u32`: the fast path of
+    /// `call_indirect`: the module function index of the element's function if it is a function
+    /// of the caller's own instance whose type matches module type `type_index`, which compiled
+    /// code then calls as it calls a direct callee; [`INDIRECT_MISS`] otherwise (an element out
+    /// of bounds or null, another type, another instance's function or the host's), for
+    /// `CallIndirect` to call or to trap. Reads the store only: no ward code runs.
+    ResolveIndirect = 7,
 }
 
 impl Libcall {
     /// How many libcalls there are: the length of the context's libcall table.
-    pub const COUNT: usize = 7;
+    pub const COUNT: usize = 8;
 }
+
+/// What `Libcall::ResolveIndirect` returns when it does not resolve the call.
+pub const INDIRECT_MISS: u32 = u32::MAX;
 
 /// The traps compiled code raises itself (others come from libcalls and callees).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use wasmparser::{BlockType, FunctionBody, Operator};
 mod numeric;
 
 use crate::{
-    CompileError, CompiledFunction, ContextLayout, FuncSig, Libcall, MAX_BODY_BYTES, MAX_LOCALS,
-    MeterPoint, Metering, ModuleDesc, TrapCode, ValType,
+    CompileError, CompiledFunction, ContextLayout, FuncSig, INDIRECT_MISS, Libcall, MAX_BODY_BYTES,
+    MAX_LOCALS, MeterPoint, Metering, ModuleDesc, TrapCode, ValType,
 };
 
 fn unsupported(what: impl Into<String>) -> CompileError {
@@ -69,6 +69,7 @@ fn libcall_signature(isa: &dyn TargetIsa, libcall: Libcall) -> ir::Signature {
             (&[types::I32, types::I32, types::I32], Some(types::I32))
         }
         Libcall::Interrupt => (&[], Some(types::I32)),
+        Libcall::ResolveIndirect => (&[types::I32, types::I32, types::I32], Some(types::I32)),
     };
     for p in params {
         sig.params.push(AbiParam::new(*p));
@@ -893,8 +894,51 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.call_through_slots(&sig, |this, slots| {
                     let table = this.builder.ins().iconst(types::I32, table as i64);
                     let ty = this.builder.ins().iconst(types::I32, ty as i64);
-                    this.call_libcall(Libcall::CallIndirect, &[table, ty, element, slots])
-                        .expect("call_indirect returns a status")
+                    // A callee of the same instance with the right type is called as a direct
+                    // callee is, through the function table; anything else (and every trap)
+                    // goes through the store.
+                    let callee = this
+                        .call_libcall(Libcall::ResolveIndirect, &[table, ty, element])
+                        .expect("the resolution returns an index");
+                    let (direct, through_store, done) = (
+                        this.builder.create_block(),
+                        this.builder.create_block(),
+                        this.builder.create_block(),
+                    );
+                    this.builder.append_block_param(done, types::I32);
+                    let miss = this.builder.ins().icmp_imm_u(
+                        IntCC::Equal,
+                        callee,
+                        i64::from(INDIRECT_MISS),
+                    );
+                    this.builder.set_cold_block(through_store);
+                    this.builder
+                        .ins()
+                        .brif(miss, through_store, &[], direct, &[]);
+
+                    this.builder.switch_to_block(direct);
+                    let funcs = this.load_ctx(this.ptr, this.layout.funcs);
+                    let at = this.builder.ins().uextend(this.ptr, callee);
+                    let at = this.builder.ins().imul_imm_u(at, this.ptr.bytes() as i64);
+                    let entry = this.builder.ins().iadd(funcs, at);
+                    let code = this.builder.ins().load(this.ptr, Self::flags(), entry, 0);
+                    let sig_ref = this.wasm_sig();
+                    let call = this.builder.ins().call_indirect(
+                        sig_ref,
+                        code,
+                        &[this.vmctx, slots, callee],
+                    );
+                    let status = this.builder.inst_results(call)[0];
+                    this.builder.ins().jump(done, &[BlockArg::Value(status)]);
+
+                    this.builder.switch_to_block(through_store);
+                    let status = this
+                        .call_libcall(Libcall::CallIndirect, &[table, ty, element, slots])
+                        .expect("call_indirect returns a status");
+                    this.builder.ins().jump(done, &[BlockArg::Value(status)]);
+
+                    this.builder.switch_to_block(done);
+                    this.builder.block_params(done)[0]
                 });
             }
             O::LocalGet { local_index } => {

@@ -1058,3 +1058,87 @@ fn generated_modules_behave_the_same_in_both_tiers() {
 fn wasmprinter_text(wasm: &[u8]) -> String {
     format!("({} bytes of module)", wasm.len())
 }
+
+/// `call_indirect` in compiled code calls a function of its own instance directly (through the
+/// module's function table) and everything else through the store: a function of another
+/// instance of the same module, whose globals it must use, and a host function, found in a
+/// table the instances share.
+#[test]
+fn call_indirect_through_a_shared_table_reaches_each_functions_own_instance() {
+    let owner = r#"(module
+      (import "env" "host" (func $host (param i32) (result i32)))
+      (table (export "table") 4 funcref)
+      (elem (i32.const 2) func $host))"#;
+    let user = r#"(module
+      (type $i2i (func (param i32) (result i32)))
+      (import "env" "table" (table 4 funcref))
+      (global $g (mut i32) (i32.const 0))
+      (func $get (type $i2i) global.get $g local.get 0 i32.add)
+      (func (export "set") (param i32) local.get 0 global.set $g)
+      (func (export "install") (param i32) local.get 0 ref.func $get table.set 0)
+      (func (export "call") (param i32 i32) (result i32)
+        local.get 0 local.get 1 call_indirect (type $i2i))
+      (elem declare func $get))"#;
+    for strategy in [Strategy::Interpreter, Strategy::Cranelift] {
+        let engine = engine(strategy);
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap("env", "host", |x: i32| x.wrapping_mul(1000))
+            .unwrap();
+        let mut store = Store::new(&engine, ());
+        let owner = linker
+            .instantiate(&mut store, &Module::new(&engine, owner).unwrap())
+            .unwrap();
+        let table = owner.get_export(&mut store, "table").unwrap();
+        linker.define(&store, "env", "table", table).unwrap();
+        let user = Module::new(&engine, user).unwrap();
+        if strategy == Strategy::Cranelift {
+            // `get`, `set` and `call` (`install` uses `table.set`, which stays interpreted).
+            assert_eq!(user.compiled_function_count(), 3);
+        }
+        let a = linker.instantiate(&mut store, &user).unwrap();
+        let b = linker.instantiate(&mut store, &user).unwrap();
+        for (instance, g, slot) in [(&a, 100, 0), (&b, 200, 1)] {
+            let set = instance.get_typed_func::<i32, ()>(&store, "set").unwrap();
+            set.call(&mut store, g).unwrap();
+            let install = instance
+                .get_typed_func::<i32, ()>(&store, "install")
+                .unwrap();
+            install.call(&mut store, slot).unwrap();
+        }
+        let call_a = a.get_typed_func::<(i32, i32), i32>(&store, "call").unwrap();
+        let call_b = b.get_typed_func::<(i32, i32), i32>(&store, "call").unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                call_a.call(&mut store, (1, 0)).unwrap(),
+                101,
+                "{strategy:?}"
+            );
+            assert_eq!(
+                call_a.call(&mut store, (1, 1)).unwrap(),
+                201,
+                "{strategy:?}"
+            );
+            assert_eq!(
+                call_b.call(&mut store, (1, 0)).unwrap(),
+                101,
+                "{strategy:?}"
+            );
+            assert_eq!(
+                call_b.call(&mut store, (1, 1)).unwrap(),
+                201,
+                "{strategy:?}"
+            );
+            assert_eq!(
+                call_a.call(&mut store, (7, 2)).unwrap(),
+                7000,
+                "{strategy:?}"
+            );
+            let err = call_a.call(&mut store, (1, 3)).unwrap_err();
+            assert_eq!(
+                err.as_trap().map(|t| t.kind()),
+                Some(TrapKind::UninitializedElement)
+            );
+        }
+    }
+}

@@ -26,8 +26,9 @@ use crate::engine::Engine;
 
 /// The artifact's first bytes.
 pub(crate) const MAGIC: &[u8; 8] = b"\0wardaot";
-/// The version of this layout; bumped whenever it changes.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The version of this layout; bumped whenever it changes, or the code's ABI does (the context's
+/// layout, the libcall table: version 2 added `Libcall::ResolveIndirect`).
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 /// A decoded artifact (or one about to be encoded).
 #[derive(Debug, Clone, PartialEq, Eq)]

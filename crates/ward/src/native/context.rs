@@ -87,6 +87,7 @@ pub(crate) unsafe fn enter<E: Embedder>(
             memory_fill_libcall::<E> as *const (),
             memory_copy_libcall::<E> as *const (),
             interrupt_libcall::<E> as *const (),
+            resolve_indirect_libcall::<E> as *const (),
         ],
         fuel: 0,
         epoch_deadline: 0,
@@ -399,6 +400,50 @@ fn same_instance_code(ctx: &VmContext, store: &StoreInner, func: u32) -> Option<
     }
     let func_index = module.num_imported_funcs + index;
     Some((native.func(func_index), func_index))
+}
+
+/// `Libcall::ResolveIndirect`: the module function index of the function at `element` of table
+/// `table` if it is a function of the context's own instance whose type is module type
+/// `type_index` or a subtype of it, else `INDIRECT_MISS` (and `Libcall::CallIndirect` runs the
+/// call, or reports its trap). Compiled code calls the index through its function table, as a
+/// direct call: the callee's machine code, or the shim for an interpreted one. It only reads
+/// the store (no ward code runs, so compiled code's fuel and limits stay in the context) and
+/// cannot panic.
+///
+/// # Safety
+/// `ctx` is a context made by `enter::<E>`, whose store is not otherwise used while this runs.
+unsafe extern "C" fn resolve_indirect_libcall<E: Embedder>(
+    ctx: *mut VmContext,
+    table: u32,
+    type_index: u32,
+    element: u32,
+) -> u32 {
+    // SAFETY: the caller's contract: the context is live and names the store, which `enter` does
+    // not use while compiled code runs.
+    let (ctx, store) = unsafe { (&*ctx, &mut *(*ctx).store.cast::<E>()) };
+    let inner = store.inner();
+    let resolved = || {
+        let instance = inner.instances.get(ctx.instance as usize)?;
+        let t = *instance.tables.get(table as usize)?;
+        let raw = *inner
+            .tables
+            .get(t as usize)?
+            .elements
+            .get(element as usize)?;
+        let callee = inner.funcs.get(raw.checked_sub(1)? as usize)?;
+        let FuncKind::Wasm {
+            instance: owner,
+            index,
+        } = callee.kind
+        else {
+            return None;
+        };
+        let expected = *instance.module.inner.type_ids.get(type_index as usize)?;
+        let type_matches = callee.ty == expected || inner.engine.id_is_subtype(callee.ty, expected);
+        (owner == ctx.instance && type_matches)
+            .then(|| instance.module.inner.num_imported_funcs + index)
+    };
+    resolved().unwrap_or(ward_cranelift::INDIRECT_MISS)
 }
 
 /// `Libcall::CallIndirect`: the checks of `call_indirect` (table bounds, null, signature), then
