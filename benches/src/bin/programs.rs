@@ -509,6 +509,15 @@ fn child_main(name: &str, engine: &str) {
     ]);
 }
 
+/// The median of `key` over the runs of program `name` on `engine`.
+fn median_of(runs: &Runs, name: &str, engine: &'static str, key: &str) -> Option<f64> {
+    let v: Vec<f64> = runs[&(name.to_string(), engine)]
+        .iter()
+        .filter_map(|o| o.num(key))
+        .collect();
+    median(&v)
+}
+
 struct Args {
     reps: usize,
     timeout: Duration,
@@ -579,13 +588,7 @@ fn main() {
     let mut notes = child::Notes::default();
     let mut mismatches = Vec::new();
     for name in &args.programs {
-        let get = |engine: &'static str, key: &str| -> Option<f64> {
-            let v: Vec<f64> = runs[&(name.clone(), engine)]
-                .iter()
-                .filter_map(|o| o.num(key))
-                .collect();
-            median(&v)
-        };
+        let get = |engine: &'static str, key: &str| median_of(&runs, name, engine, key);
         let mut cell = |engine: &'static str, key: &str| -> String {
             match get(engine, key) {
                 Some(t) => fmt_secs(t),
@@ -627,13 +630,7 @@ fn main() {
         );
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for name in &args.programs {
-            let get = |engine: &'static str, key: &str| -> Option<f64> {
-                let v: Vec<f64> = runs[&(name.clone(), engine)]
-                    .iter()
-                    .filter_map(|o| o.num(key))
-                    .collect();
-                median(&v)
-            };
+            let get = |engine: &'static str, key: &str| median_of(&runs, name, engine, key);
             let secs = |v: Option<f64>| v.map_or("-".to_string(), fmt_secs);
             let row = [
                 secs(get("ward-clif", "run_s")),

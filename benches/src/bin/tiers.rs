@@ -9,21 +9,11 @@
 
 use std::time::{Duration, Instant};
 
+use ward_benches::child::{self, fmt_secs as secs};
 use ward_benches::{KERNELS, Peer, Runner, Ward, Wasmtime, module_bytes};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn secs(t: f64) -> String {
-    if t >= 1.0 {
-        format!("{t:.2} s")
-    } else if t >= 1e-3 {
-        format!("{:.3} ms", t * 1e3)
-    } else {
-        format!("{:.1} µs", t * 1e6)
-    }
+fn median(v: Vec<f64>) -> f64 {
+    child::median(&v).expect("at least one round")
 }
 
 fn time(runner: &mut dyn Runner, arg: i32) -> f64 {
@@ -64,7 +54,12 @@ fn main() {
         ];
         let expected = runners[3].run(kernel.arg);
         for (i, runner) in runners.iter_mut().enumerate() {
-            assert_eq!(runner.run(kernel.arg), expected, "engine {i} on {}", kernel.name);
+            assert_eq!(
+                runner.run(kernel.arg),
+                expected,
+                "engine {i} on {}",
+                kernel.name
+            );
         }
         // Let tier-up finish: call until nothing changes for a while.
         let warm_until = Instant::now() + Duration::from_millis(300);
