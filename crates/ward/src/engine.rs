@@ -66,7 +66,8 @@ pub enum Strategy {
     Cranelift,
     /// Tier-up: every function starts in the interpreter, which counts its entries and loop
     /// iterations; a hot function is compiled with Cranelift on a background thread and its later
-    /// calls run the machine code. Cold code never pays compile time. Without ward's `cranelift`
+    /// calls run the machine code, while a call already running moves to it at a loop header
+    /// (on-stack replacement). Cold code never pays compile time. Without ward's `cranelift`
     /// feature (or on a host Cranelift does not support), the interpreter alone.
     Auto,
 }
