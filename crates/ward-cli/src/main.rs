@@ -454,38 +454,36 @@ fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
         .with_context(|| format!("failed to compile module \"{}\"", path.display()))
 }
 
-/// The module's binary form: the file itself, or its text form converted.
 /// Reads a module file: a precompiled module (`.cwasm`) as it is (`true`), else the binary or text
 /// as a binary (`false`).
 fn read_module_or_precompiled(path: &Path) -> Result<(Vec<u8>, bool)> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        anyhow!(
-            "failed to read module \"{}\": {}",
-            path.display(),
-            describe_io(&e)
-        )
-    })?;
+    let bytes = read_module_file(path)?;
     if Engine::is_precompiled(&bytes) {
         return Ok((bytes, true));
     }
-    match wat::parse_bytes(&bytes) {
-        Ok(binary) => Ok((binary.into_owned(), false)),
-        Err(mut e) => {
-            e.set_path(path);
-            Err(anyhow!("failed to parse module text: {e}"))
-        }
-    }
+    Ok((module_binary(path, &bytes)?, false))
 }
 
+/// The module's binary form: the file itself, or its text form converted.
 fn read_module(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    module_binary(path, &read_module_file(path)?)
+}
+
+/// The bytes of module file `path`.
+fn read_module_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
         anyhow!(
             "failed to read module \"{}\": {}",
             path.display(),
             describe_io(&e)
         )
-    })?;
-    match wat::parse_bytes(&bytes) {
+    })
+}
+
+/// `bytes` (of module file `path`) as a binary module: as they are, or converted from the text
+/// format; a text error names the file.
+fn module_binary(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
+    match wat::parse_bytes(bytes) {
         Ok(binary) => Ok(binary.into_owned()),
         Err(mut e) => {
             e.set_path(path);

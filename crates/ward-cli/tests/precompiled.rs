@@ -17,6 +17,11 @@ fn ward_cached(cache_home: &std::path::Path, args: &[&str]) -> Output {
         .expect("ward runs")
 }
 
+/// `ward run --allow-precompiled --invoke FUNC CWASM 20`.
+fn run_precompiled(cwasm: &str, func: &str) -> Output {
+    ward(&["run", "--allow-precompiled", "--invoke", func, cwasm, "20"])
+}
+
 #[test]
 fn compile_then_run_allow_precompiled() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,24 +39,10 @@ fn compile_then_run_allow_precompiled() {
     let cwasm = dir.path().join("hello.cwasm");
     assert!(cwasm.exists());
     let cwasm = cwasm.display().to_string();
-    let out = ward(&[
-        "run",
-        "--allow-precompiled",
-        "--invoke",
-        "fib",
-        &cwasm,
-        "20",
-    ]);
+    let out = run_precompiled(&cwasm, "fib");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "6765\n");
-    let out = ward(&[
-        "run",
-        "--allow-precompiled",
-        "--invoke",
-        "fac",
-        &cwasm,
-        "20",
-    ]);
+    let out = run_precompiled(&cwasm, "fac");
     assert_eq!(stdout(&out), "2432902008176640000\n");
 
     // Without the flag: refused, naming it.
@@ -84,14 +75,7 @@ fn compile_then_run_allow_precompiled() {
     let fueled = dir.path().join("fuel.cwasm").display().to_string();
     let out = ward(&["compile", "-W", "fuel=1000000", &module, "-o", &fueled]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = ward(&[
-        "run",
-        "--allow-precompiled",
-        "--invoke",
-        "fib",
-        &fueled,
-        "20",
-    ]);
+    let out = run_precompiled(&fueled, "fib");
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out)
@@ -150,14 +134,7 @@ fn tampered_cwasm_is_refused_by_run() {
     ];
     for (bytes, message) in cases {
         std::fs::write(&cwasm, &bytes).unwrap();
-        let out = ward(&[
-            "run",
-            "--allow-precompiled",
-            "--invoke",
-            "fib",
-            &cwasm,
-            "20",
-        ]);
+        let out = run_precompiled(&cwasm, "fib");
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(stderr(&out).contains(message), "{}", stderr(&out));
         assert_eq!(stdout(&out), "");
