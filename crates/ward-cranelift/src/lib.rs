@@ -12,9 +12,11 @@
 //! go through the context's function table and libcall table. Placing the code in executable
 //! memory, building the context and serving the libcalls is the runtime's part.
 //!
-//! ## The calling convention
+//! ## The calling conventions
 //!
-//! Every compiled function has the same native signature, the host's C calling convention:
+//! A function is entered with one of two native signatures.
+//!
+//! The **slot signature**, the host's C calling convention, is the same for every function type:
 //!
 //! ```text
 //! extern "C" fn(ctx: *mut Context, slots: *mut u64, func_index: u32) -> u32
@@ -22,10 +24,31 @@
 //!
 //! `slots` holds the arguments, one 64-bit slot each (`i32` and `f32` zero-extended), and receives
 //! the results the same way; it has room for `max(params, results)` slots. `func_index` is the
-//! callee's index in the module's function index space (compiled code ignores it; the runtime's
-//! entry for an interpreted or imported function uses it). The result is a status: 0 for a normal
+//! callee's index in the module's function index space. The result is a status: 0 for a normal
 //! return, anything else when the call failed (a trap or an error of the runtime's), whose details
-//! the runtime keeps in its context. See [`Libcall`] for the trap protocol.
+//! the runtime keeps in its context. See [`Libcall`] for the trap protocol. The runtime enters
+//! compiled code this way, and compiled code calls the runtime's entry for imports and interpreted
+//! functions this way.
+//!
+//! The **direct signature** of a function type, Cranelift's `tail` calling convention, passes the
+//! arguments and results in registers:
+//!
+//! ```text
+//! fn(ctx, func_index: u32, params…) -> (status: u32, results…)
+//! ```
+//!
+//! A compiled function's body has it, and compiled code calls every function this way. After a
+//! non-zero status the results are zeros and mean nothing.
+//!
+//! The context holds two tables, each indexed by module function index (imports first): the
+//! **slot table** ([`ContextLayout::funcs`]) and the **direct table**
+//! ([`ContextLayout::direct_funcs`]). Two small adapters per function type, compiled by
+//! [`Compiler::compile_adapters`], join them: for a compiled function the slot table holds its
+//! type's *slot entry* (reads the slots, calls the direct table's entry, writes the results back)
+//! and the direct table its body; for any other function the slot table holds the runtime's entry
+//! and the direct table its type's *direct exit* (writes the arguments to slots, calls the slot
+//! table's entry). So every caller reaches every function with the signature it knows, and a call
+//! between two compiled functions passes nothing through memory.
 //!
 //! ## What is compiled
 //!
@@ -38,6 +61,7 @@
 //! calls, atomics, multi-memory and memory64, table instructions, bulk memory other than fill and
 //! copy of memory 0.
 
+mod adapters;
 mod translate;
 
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
@@ -45,7 +69,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use wasmparser::FunctionBody;
 
 /// The value types the tier compiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValType {
     /// `i32`.
     I32,
@@ -58,7 +82,7 @@ pub enum ValType {
 }
 
 /// A function type whose parameters and results all have [`ValType`]s.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct FuncSig {
     /// Parameter types.
     pub params: Vec<ValType>,
@@ -103,9 +127,13 @@ pub struct ContextLayout {
     /// `*const *mut u64`: for each global (imports first), a pointer to its value (the low 64 bits
     /// of its little-endian encoding; `i32` and `f32` zero-extended).
     pub globals: i32,
-    /// `*const FuncPtr`: for each function (imports first), the native code to call it (see the
-    /// crate documentation for the signature).
+    /// `*const FuncPtr`: the slot table: for each function (imports first), the native code to
+    /// call it with the slot signature (see the crate documentation).
     pub funcs: i32,
+    /// `*const FuncPtr`: the direct table: for each function (imports first) whose type the tier
+    /// compiles, the native code to call it with its direct signature (see the crate
+    /// documentation).
+    pub direct_funcs: i32,
     /// `usize`: compiled code traps with [`TrapCode::StackOverflow`] when a function is entered
     /// with the native stack pointer below this.
     pub stack_limit: i32,
@@ -267,6 +295,16 @@ pub struct CompiledFunction {
     pub alignment: u32,
 }
 
+/// The adapters of one function type (see the crate documentation).
+#[derive(Debug, Clone)]
+pub struct Adapters {
+    /// Slot signature → direct signature: the slot table's entry of a compiled function.
+    pub slot_entry: CompiledFunction,
+    /// Direct signature → slot signature: the direct table's entry of a function that is not
+    /// compiled.
+    pub direct_exit: CompiledFunction,
+}
+
 /// The version of Cranelift this crate compiles with (its `cranelift-*` dependencies are pinned to
 /// exactly this version in `Cargo.toml`).
 pub const CRANELIFT_VERSION: &str = "0.135.8";
@@ -313,6 +351,11 @@ impl Compiler {
                     "false"
                 },
             )
+            .map_err(|e| codegen(&e))?;
+        // Direct signatures return a status plus every result: those that do not fit in
+        // registers go to a return area the caller provides (both sides are this compiler's).
+        flags
+            .set("enable_multi_ret_implicit_sret", "true")
             .map_err(|e| codegen(&e))?;
         // No unwind tables: compiled code never unwinds (traps return a status).
         flags.set("unwind_info", "false").map_err(|e| codegen(&e))?;
@@ -372,6 +415,19 @@ impl Compiler {
         translate::compile(isa, module, layout, func_index, body, metering, None)
     }
 
+    /// The slot entry and the direct exit of function type `sig` (see the crate documentation).
+    pub fn compile_adapters(
+        &self,
+        layout: &ContextLayout,
+        sig: &FuncSig,
+    ) -> Result<Adapters, CompileError> {
+        let isa: &dyn TargetIsa = &*self.isa;
+        Ok(Adapters {
+            slot_entry: adapters::slot_entry(isa, layout, sig)?,
+            direct_exit: adapters::direct_exit(isa, layout, sig)?,
+        })
+    }
+
     /// Compiles function `func_index` for on-stack replacement at one of its loops: the machine
     /// code, called with the native signature on the slots of an interpreter frame that is at
     /// the header of the loop whose `loop` operator is at module offset `loop_offset`, reads every
@@ -407,19 +463,20 @@ mod tests {
     use super::*;
     use wasmparser::{Parser, Payload};
 
-    fn layout() -> ContextLayout {
+    pub(crate) fn layout() -> ContextLayout {
         ContextLayout {
             memory_base: 0,
             memory_length: 8,
             globals: 16,
             funcs: 24,
-            stack_limit: 32,
-            libcalls: 40,
-            fuel: 96,
-            epoch: 104,
-            epoch_deadline: 112,
-            interrupt_flag: 120,
-            clock_countdown: 128,
+            direct_funcs: 32,
+            stack_limit: 40,
+            libcalls: 48,
+            fuel: 112,
+            epoch: 120,
+            epoch_deadline: 128,
+            interrupt_flag: 136,
+            clock_countdown: 144,
         }
     }
 

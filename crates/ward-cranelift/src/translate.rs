@@ -11,8 +11,9 @@ use cranelift_codegen::ir::{
     self, AbiParam, BlockArg, InstBuilder, JumpTableData, MemFlagsData, StackSlotData,
     StackSlotKind, Type, Value, types,
 };
-use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use std::collections::HashMap;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 mod numeric;
@@ -45,8 +46,9 @@ fn val_type(ty: wasmparser::ValType) -> Result<ValType, CompileError> {
     })
 }
 
-/// The native signature every compiled function has (see the crate documentation).
-fn wasm_signature(isa: &dyn TargetIsa) -> ir::Signature {
+/// The slot signature: how the runtime enters compiled code, and how compiled code calls the
+/// runtime's entry for a function (see the crate documentation).
+pub(crate) fn wasm_signature(isa: &dyn TargetIsa) -> ir::Signature {
     let ptr = isa.pointer_type();
     let mut sig = ir::Signature::new(isa.default_call_conv());
     sig.params.push(AbiParam::new(ptr));
@@ -54,6 +56,76 @@ fn wasm_signature(isa: &dyn TargetIsa) -> ir::Signature {
     sig.params.push(AbiParam::new(types::I32));
     sig.returns.push(AbiParam::new(types::I32));
     sig
+}
+
+/// The direct signature of a function of type `sig`: how compiled code calls a function's body
+/// (see the crate documentation), with arguments and results in registers.
+pub(crate) fn direct_signature(isa: &dyn TargetIsa, sig: &FuncSig) -> ir::Signature {
+    let mut s = ir::Signature::new(CallConv::Tail);
+    s.params.push(AbiParam::new(isa.pointer_type()));
+    s.params.push(AbiParam::new(types::I32));
+    s.params
+        .extend(sig.params.iter().map(|t| AbiParam::new(clif_type(*t))));
+    s.returns.push(AbiParam::new(types::I32));
+    s.returns
+        .extend(sig.results.iter().map(|t| AbiParam::new(clif_type(*t))));
+    s
+}
+
+/// Stores `v` to slot `i` of `slots` as a 64-bit slot (32-bit values zero-extended).
+pub(crate) fn store_slot(builder: &mut FunctionBuilder<'_>, slots: Value, i: usize, v: Value) {
+    let ty = builder.func.dfg.value_type(v);
+    let wide = match ty {
+        types::I32 => builder.ins().uextend(types::I64, v),
+        types::F32 => {
+            let bits = builder.ins().bitcast(types::I32, MemFlagsData::new(), v);
+            builder.ins().uextend(types::I64, bits)
+        }
+        _ => v,
+    };
+    builder
+        .ins()
+        .store(slot_flags(), wide, slots, (i * 8) as i32);
+}
+
+/// Loads the value of type `ty` in slot `i` of `slots`.
+pub(crate) fn load_slot(
+    builder: &mut FunctionBuilder<'_>,
+    slots: Value,
+    i: usize,
+    ty: ValType,
+) -> Value {
+    builder
+        .ins()
+        .load(clif_type(ty), slot_flags(), slots, (i * 8) as i32)
+}
+
+/// Flags of accesses to memory the runtime keeps valid (the context, slots, globals) or to
+/// memory 0 after an explicit bounds check: none traps.
+pub(crate) fn slot_flags() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+/// Compiles a finished Cranelift function to relocation-free machine code.
+pub(crate) fn finish(
+    isa: &dyn TargetIsa,
+    func: ir::Function,
+) -> Result<CompiledFunction, CompileError> {
+    let mut context = Context::for_function(func);
+    let compiled = context
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+    // Code that needs relocations (a libcall Cranelift chose for an operation the CPU lacks) is not
+    // placed: the function stays interpreted.
+    if !compiled.buffer.relocs().is_empty() {
+        return Err(unsupported(
+            "an operation Cranelift lowers to a call on this CPU",
+        ));
+    }
+    Ok(CompiledFunction {
+        code: compiled.code_buffer().to_vec(),
+        alignment: compiled.buffer.alignment.max(16),
+    })
 }
 
 fn libcall_signature(isa: &dyn TargetIsa, libcall: Libcall) -> ir::Signature {
@@ -102,14 +174,18 @@ pub(crate) fn compile(
         .and_then(|t| module.types.get(*t as usize))
         .and_then(|s| s.clone())
         .ok_or_else(|| unsupported("a non-numeric signature"))?;
-    let mut func = ir::Function::with_name_signature(
-        ir::UserFuncName::user(0, func_index),
-        wasm_signature(isa),
-    );
+    // Code entered at a loop is called by the runtime only, with the slot signature.
+    let signature = match loop_entry {
+        None => direct_signature(isa, &sig),
+        Some(_) => wasm_signature(isa),
+    };
+    let mut func =
+        ir::Function::with_name_signature(ir::UserFuncName::user(0, func_index), signature);
     let mut builder_context = FunctionBuilderContext::new();
     let builder = FunctionBuilder::new(&mut func, &mut builder_context);
     let mut translator =
         FuncTranslator::new(isa, module, layout, metering, func_index, builder, &sig);
+    translator.direct = loop_entry.is_none();
     translator.loop_entry = loop_entry.map(|offset| LoopEntry {
         offset,
         header: translator.builder.create_block(),
@@ -121,22 +197,61 @@ pub(crate) fn compile(
     }
     translator.builder.seal_all_blocks();
     translator.builder.finalize(isa.frontend_config());
+    finish(isa, func)
+}
 
-    let mut context = Context::for_function(func);
-    let compiled = context
-        .compile(isa, &mut ControlPlane::default())
-        .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
-    // Code that needs relocations (a libcall Cranelift chose for an operation the CPU lacks) is not
-    // placed: the function stays interpreted.
-    if !compiled.buffer.relocs().is_empty() {
-        return Err(unsupported(
-            "an operation Cranelift lowers to a call on this CPU",
-        ));
-    }
-    Ok(CompiledFunction {
-        code: compiled.code_buffer().to_vec(),
-        alignment: compiled.buffer.alignment.max(16),
-    })
+/// Whether `op` reads memory 0's base or length in compiled code (an access or `memory.size`).
+fn reads_memory(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::I32Load { .. }
+            | O::I64Load { .. }
+            | O::F32Load { .. }
+            | O::F64Load { .. }
+            | O::I32Load8S { .. }
+            | O::I32Load8U { .. }
+            | O::I32Load16S { .. }
+            | O::I32Load16U { .. }
+            | O::I64Load8S { .. }
+            | O::I64Load8U { .. }
+            | O::I64Load16S { .. }
+            | O::I64Load16U { .. }
+            | O::I64Load32S { .. }
+            | O::I64Load32U { .. }
+            | O::I32Store { .. }
+            | O::I64Store { .. }
+            | O::F32Store { .. }
+            | O::F64Store { .. }
+            | O::I32Store8 { .. }
+            | O::I32Store16 { .. }
+            | O::I64Store8 { .. }
+            | O::I64Store16 { .. }
+            | O::I64Store32 { .. }
+            | O::MemorySize { .. }
+            | O::V128Load { .. }
+            | O::V128Load8x8S { .. }
+            | O::V128Load8x8U { .. }
+            | O::V128Load16x4S { .. }
+            | O::V128Load16x4U { .. }
+            | O::V128Load32x2S { .. }
+            | O::V128Load32x2U { .. }
+            | O::V128Load8Splat { .. }
+            | O::V128Load16Splat { .. }
+            | O::V128Load32Splat { .. }
+            | O::V128Load64Splat { .. }
+            | O::V128Load32Zero { .. }
+            | O::V128Load64Zero { .. }
+            | O::V128Store { .. }
+            | O::V128Load8Lane { .. }
+            | O::V128Load16Lane { .. }
+            | O::V128Load32Lane { .. }
+            | O::V128Load64Lane { .. }
+            | O::V128Store8Lane { .. }
+            | O::V128Store16Lane { .. }
+            | O::V128Store32Lane { .. }
+            | O::V128Store64Lane { .. }
+    )
 }
 
 /// What a Wasm block, loop or `if` left open.
@@ -148,6 +263,9 @@ struct Frame {
     height: usize,
     n_params: usize,
     n_results: usize,
+    /// Whether some branch to `next` came with memory 0's base and length stale (see
+    /// `FuncTranslator::memory_stale`).
+    stale_in: bool,
 }
 
 enum FrameKind {
@@ -161,6 +279,8 @@ enum FrameKind {
     If {
         else_block: ir::Block,
         has_else: bool,
+        /// Whether memory 0's base and length were stale at the `if` (so at the `else`).
+        stale_at_if: bool,
     },
 }
 
@@ -194,14 +314,27 @@ struct FuncTranslator<'a, 'b> {
     dead_depth: u32,
     mem_base: Variable,
     mem_len: Variable,
+    /// Whether `mem_base` and `mem_len` may be out of date (after a call): the next access
+    /// reloads them from the context, and so does a branch to a loop header (so that every loop
+    /// header sees them fresh). Reloading lazily spares the loads after calls whose caller does
+    /// not touch memory before it returns or calls again.
+    memory_stale: bool,
+    /// Whether the body has an operator that reads memory 0's base or length.
+    reads_memory: bool,
     /// Argument and result slots of outgoing calls (sized for the module's widest signature).
     call_slots: ir::StackSlot,
-    wasm_sig: Option<ir::SigRef>,
     libcall_sigs: [Option<ir::SigRef>; Libcall::COUNT],
     /// Offset in the module binary of the operator being translated.
     offset: u32,
     /// With on-stack replacement: the loop the code is entered at.
     loop_entry: Option<LoopEntry>,
+    /// The function's result types (a failing return returns zeros of them after the status).
+    results: Vec<ValType>,
+    /// Whether the function has the direct signature (arguments and results in registers); the
+    /// code entered at a loop has the slot signature.
+    direct: bool,
+    /// Direct signatures imported for calls, by callee type.
+    direct_sigs: HashMap<FuncSig, ir::SigRef>,
 }
 
 impl<'a, 'b> FuncTranslator<'a, 'b> {
@@ -251,18 +384,20 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             dead_depth: 0,
             mem_base,
             mem_len,
+            memory_stale: true,
+            reads_memory: true,
             call_slots,
-            wasm_sig: None,
             libcall_sigs: [None; Libcall::COUNT],
             offset: 0,
             loop_entry: None,
+            results: sig.results.clone(),
+            direct: true,
+            direct_sigs: HashMap::new(),
         }
     }
 
     fn flags() -> MemFlagsData {
-        // Every access is to memory the runtime keeps valid (the context, slots, globals) or to
-        // memory 0 after an explicit bounds check: none traps.
-        MemFlagsData::new().with_notrap()
+        slot_flags()
     }
 
     fn load_ctx(&mut self, ty: Type, offset: i32) -> Value {
@@ -271,8 +406,28 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             .load(ty, Self::flags(), self.vmctx, offset)
     }
 
+    /// Reloads memory 0's base and length if they may be out of date (and the function reads
+    /// them at all).
+    fn fresh_memory(&mut self) {
+        if self.memory_stale && self.reads_memory {
+            self.reload_memory();
+            self.memory_stale = false;
+        }
+    }
+
+    /// Before a branch to the construct `depth` levels out: a loop header gets memory 0 fresh;
+    /// any other target learns whether it comes stale.
+    fn before_branch(&mut self, depth: u32) {
+        let at = self.control.len() - 1 - depth as usize;
+        if matches!(self.control[at].kind, FrameKind::Loop { .. }) {
+            self.fresh_memory();
+        } else {
+            self.control[at].stale_in |= self.memory_stale;
+        }
+    }
+
     fn reload_memory(&mut self) {
-        if self.module.memory0.is_none() {
+        if self.module.memory0.is_none() || !self.reads_memory {
             return;
         }
         let base = self.load_ctx(self.ptr, self.layout.memory_base);
@@ -286,10 +441,20 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         body: &FunctionBody<'_>,
         sig: &FuncSig,
     ) -> Result<(), CompileError> {
+        self.reads_memory = {
+            let mut reader = body.get_operators_reader()?;
+            let mut found = false;
+            while !reader.eof() && !found {
+                found = reads_memory(&reader.read()?);
+            }
+            found
+        };
         let entry_params: Vec<Value> = {
             let entry = self.builder.current_block().expect("in the entry block");
             self.builder.block_params(entry).to_vec()
         };
+        // With the slot signature, the slots; with the direct one, the arguments follow the
+        // context and the function index.
         let slots = entry_params[1];
 
         // The stack check: the prologue has reserved this function's frame already; the
@@ -324,12 +489,15 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.builder.def_var(var, v);
             }
             self.reload_memory();
+            self.memory_stale = false;
             self.builder.ins().jump(header, &[]);
             let unreached = self.builder.create_block();
             self.builder.switch_to_block(unreached);
         }
         for (i, (var, ty)) in self.locals.clone().into_iter().enumerate() {
-            let v = if i < sig.params.len() {
+            let v = if i < sig.params.len() && self.direct {
+                entry_params[2 + i]
+            } else if i < sig.params.len() {
                 self.builder
                     .ins()
                     .load(ty, Self::flags(), slots, (i * 8) as i32)
@@ -338,7 +506,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             };
             self.builder.def_var(var, v);
         }
-        self.reload_memory();
+        // Memory 0's base and length are loaded where first needed.
+        self.memory_stale = true;
         if let Some(point) = self.metering.entry {
             self.meter(point);
         }
@@ -354,6 +523,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             height: 0,
             n_params: 0,
             n_results: sig.results.len(),
+            stale_in: false,
         });
 
         let mut reader = body.get_operators_reader()?;
@@ -367,12 +537,31 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         }
         // After the body's `end`, the builder is in `ret`, the results on the stack.
         let results = std::mem::take(&mut self.stack);
-        for (i, v) in results.iter().enumerate() {
-            self.store_slot(slots, i, *v);
-        }
         let ok = self.builder.ins().iconst(types::I32, 0);
-        self.builder.ins().return_(&[ok]);
+        if self.direct {
+            let mut values = vec![ok];
+            values.extend(results);
+            self.builder.ins().return_(&values);
+        } else {
+            for (i, v) in results.iter().enumerate() {
+                store_slot(&mut self.builder, slots, i, *v);
+            }
+            self.builder.ins().return_(&[ok]);
+        }
         Ok(())
+    }
+
+    /// Returns status 1 (a failure), with zeros for the results under the direct signature.
+    fn return_failure(&mut self) {
+        let one = self.builder.ins().iconst(types::I32, 1);
+        let mut values = vec![one];
+        if self.direct {
+            for ty in self.results.clone() {
+                let zero = self.zero(clif_type(ty));
+                values.push(zero);
+            }
+        }
+        self.builder.ins().return_(&values);
     }
 
     fn zero(&mut self, ty: Type) -> Value {
@@ -383,31 +572,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         }
     }
 
-    /// Stores `v` to slot `i` of `slots` as a 64-bit slot (32-bit values zero-extended).
-    fn store_slot(&mut self, slots: Value, i: usize, v: Value) {
-        let ty = self.builder.func.dfg.value_type(v);
-        let wide = match ty {
-            types::I32 => self.builder.ins().uextend(types::I64, v),
-            types::F32 => {
-                let bits = self
-                    .builder
-                    .ins()
-                    .bitcast(types::I32, MemFlagsData::new(), v);
-                self.builder.ins().uextend(types::I64, bits)
-            }
-            _ => v,
-        };
-        self.builder
-            .ins()
-            .store(Self::flags(), wide, slots, (i * 8) as i32);
-    }
-
-    fn wasm_sig(&mut self) -> ir::SigRef {
-        if let Some(s) = self.wasm_sig {
-            return s;
+    fn direct_sig(&mut self, sig: &FuncSig) -> ir::SigRef {
+        if let Some(s) = self.direct_sigs.get(sig) {
+            return *s;
         }
-        let s = self.builder.import_signature(wasm_signature(self.isa));
-        self.wasm_sig = Some(s);
+        let s = self
+            .builder
+            .import_signature(direct_signature(self.isa, sig));
+        self.direct_sigs.insert(sig.clone(), s);
         s
     }
 
@@ -450,8 +622,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             let o = self.builder.ins().iconst(types::I32, self.offset as i64);
             self.call_libcall(Libcall::Frame, &[f, o]);
         }
-        let one = self.builder.ins().iconst(types::I32, 1);
-        self.builder.ins().return_(&[one]);
+        self.return_failure();
         self.builder.switch_to_block(next);
     }
 
@@ -538,8 +709,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             .iconst(types::I32, self.func_index as i64);
         let o = self.builder.ins().iconst(types::I32, self.offset as i64);
         self.call_libcall(Libcall::Frame, &[f, o]);
-        let one = self.builder.ins().iconst(types::I32, 1);
-        self.builder.ins().return_(&[one]);
+        self.return_failure();
         self.reachable = false;
     }
 
@@ -612,6 +782,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             return Err(unsupported("memory access without a compiled memory 0"));
         }
         let addr = self.pop();
+        self.fresh_memory();
         let addr = self.builder.ins().uextend(types::I64, addr);
         // A 32-bit address plus a 32-bit offset plus the size does not overflow 64 bits.
         let end = self
@@ -659,23 +830,39 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         Ok(())
     }
 
-    /// A call of function `func_index` or through a table: the arguments go to the call slots,
-    /// `call` makes the call and returns its status, and the results come back from the slots.
-    fn call_through_slots(&mut self, sig: &FuncSig, call: impl FnOnce(&mut Self, Value) -> Value) {
-        let args = self.pop_n(sig.params.len());
-        let slots = self.builder.ins().stack_addr(self.ptr, self.call_slots, 0);
-        for (i, v) in args.iter().enumerate() {
-            self.store_slot(slots, i, *v);
-        }
-        let status = call(self, slots);
-        self.fail_if(status, None, true);
-        self.reload_memory();
-        for (i, ty) in sig.results.iter().enumerate() {
-            let v = self
-                .builder
-                .ins()
-                .load(clif_type(*ty), Self::flags(), slots, (i * 8) as i32);
-            self.push(v);
+    /// The body of the function whose module function index is `index` (an `i32` value), as its
+    /// entry in the context's direct table.
+    fn direct_code(&mut self, index: Value) -> Value {
+        let table = self.load_ctx(self.ptr, self.layout.direct_funcs);
+        let at = self.builder.ins().uextend(self.ptr, index);
+        let at = self.builder.ins().imul_imm_u(at, self.ptr.bytes() as i64);
+        let entry = self.builder.ins().iadd(table, at);
+        self.builder.ins().load(self.ptr, Self::flags(), entry, 0)
+    }
+
+    /// Calls `code` with the direct signature of `sig`: the status, then the results.
+    fn call_direct(
+        &mut self,
+        sig: &FuncSig,
+        code: Value,
+        index: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let sig_ref = self.direct_sig(sig);
+        let mut all = vec![self.vmctx, index];
+        all.extend_from_slice(args);
+        let call = self.builder.ins().call_indirect(sig_ref, code, &all);
+        self.builder.inst_results(call).to_vec()
+    }
+
+    /// After a call that returned `returned` (the status, then the results): leaves the function
+    /// if it failed, else pushes the results.
+    fn finish_call(&mut self, returned: &[Value]) {
+        self.fail_if(returned[0], None, true);
+        // The callee may have grown memory 0.
+        self.memory_stale = true;
+        for v in &returned[1..] {
+            self.push(*v);
         }
     }
 
@@ -732,6 +919,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     height: self.stack.len() - sig.params.len(),
                     n_params: sig.params.len(),
                     n_results: sig.results.len(),
+                    stale_in: false,
                 });
             }
             O::Loop { blockty } => {
@@ -750,6 +938,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 };
                 let next = self.new_block_with(&sig.results);
                 let params = self.pop_n(sig.params.len());
+                self.fresh_memory();
                 self.builder.ins().jump(header, &Self::jump_args(&params));
                 self.builder.switch_to_block(header);
                 let params = self.builder.block_params(header).to_vec();
@@ -761,6 +950,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     height,
                     n_params: sig.params.len(),
                     n_results: sig.results.len(),
+                    stale_in: false,
                 });
                 self.meter_after_operator();
             }
@@ -783,16 +973,19 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     kind: FrameKind::If {
                         else_block,
                         has_else: false,
+                        stale_at_if: self.memory_stale,
                     },
                     next,
                     height,
                     n_params: sig.params.len(),
                     n_results: sig.results.len(),
+                    stale_in: false,
                 });
             }
             O::Else => self.translate_else(),
             O::End => self.translate_end(),
             O::Br { relative_depth } => {
+                self.before_branch(*relative_depth);
                 let (target, n) = self.branch_target(*relative_depth);
                 let args = self.peek_n(n);
                 self.builder.ins().jump(target, &Self::jump_args(&args));
@@ -800,6 +993,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
             O::BrIf { relative_depth } => {
                 let cond = self.pop();
+                self.before_branch(*relative_depth);
                 let (target, n) = self.branch_target(*relative_depth);
                 let args = self.peek_n(n);
                 let next = self.builder.create_block();
@@ -815,6 +1009,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     .targets()
                     .collect::<Result<Vec<u32>, _>>()
                     .map_err(CompileError::Read)?;
+                for depth in depths.iter().chain([&default]) {
+                    self.before_branch(*depth);
+                }
                 // Branches that carry values go through an edge block each (one per depth).
                 let mut edges: std::collections::HashMap<u32, ir::Block> = Default::default();
                 let mut block_of = |this: &mut Self, depth: u32| -> ir::Block {
@@ -855,25 +1052,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
             O::Call { function_index } => {
                 let sig = self.func_sig(*function_index)?;
-                let index = *function_index;
-                self.call_through_slots(&sig, |this, slots| {
-                    let ptr_size = this.ptr.bytes() as i32;
-                    let table = this.load_ctx(this.ptr, this.layout.funcs);
-                    let code = this.builder.ins().load(
-                        this.ptr,
-                        Self::flags(),
-                        table,
-                        index as i32 * ptr_size,
-                    );
-                    let sig_ref = this.wasm_sig();
-                    let index = this.builder.ins().iconst(types::I32, index as i64);
-                    let call = this.builder.ins().call_indirect(
-                        sig_ref,
-                        code,
-                        &[this.vmctx, slots, index],
-                    );
-                    this.builder.inst_results(call)[0]
-                });
+                let args = self.pop_n(sig.params.len());
+                let index = self
+                    .builder
+                    .ins()
+                    .iconst(types::I32, *function_index as i64);
+                let code = self.direct_code(index);
+                let returned = self.call_direct(&sig, code, index, &args);
+                self.finish_call(&returned);
             }
             O::CallIndirect {
                 type_index,
@@ -890,56 +1076,55 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     return Err(unsupported("call_indirect through a 64-bit table"));
                 }
                 let element = self.pop();
-                let (table, ty) = (*table_index, *type_index);
-                self.call_through_slots(&sig, |this, slots| {
-                    let table = this.builder.ins().iconst(types::I32, table as i64);
-                    let ty = this.builder.ins().iconst(types::I32, ty as i64);
-                    // A callee of the same instance with the right type is called as a direct
-                    // callee is, through the function table; anything else (and every trap)
-                    // goes through the store.
-                    let callee = this
-                        .call_libcall(Libcall::ResolveIndirect, &[table, ty, element])
-                        .expect("the resolution returns an index");
-                    let (direct, through_store, done) = (
-                        this.builder.create_block(),
-                        this.builder.create_block(),
-                        this.builder.create_block(),
-                    );
-                    this.builder.append_block_param(done, types::I32);
-                    let miss = this.builder.ins().icmp_imm_u(
-                        IntCC::Equal,
-                        callee,
-                        i64::from(INDIRECT_MISS),
-                    );
-                    this.builder.set_cold_block(through_store);
-                    this.builder
+                let args = self.pop_n(sig.params.len());
+                let table = self.builder.ins().iconst(types::I32, *table_index as i64);
+                let ty = self.builder.ins().iconst(types::I32, *type_index as i64);
+                // A callee of the same instance with the right type is called as a direct
+                // callee is, through the direct table; anything else (and every trap) goes
+                // through the store.
+                let callee = self
+                    .call_libcall(Libcall::ResolveIndirect, &[table, ty, element])
+                    .expect("the resolution returns an index");
+                let (direct, through_store, done) = (
+                    self.builder.create_block(),
+                    self.builder.create_block(),
+                    self.builder.create_block(),
+                );
+                self.builder.append_block_param(done, types::I32);
+                for ty in &sig.results {
+                    self.builder.append_block_param(done, clif_type(*ty));
+                }
+                let miss =
+                    self.builder
                         .ins()
-                        .brif(miss, through_store, &[], direct, &[]);
+                        .icmp_imm_u(IntCC::Equal, callee, i64::from(INDIRECT_MISS));
+                self.builder.set_cold_block(through_store);
+                self.builder
+                    .ins()
+                    .brif(miss, through_store, &[], direct, &[]);
 
-                    this.builder.switch_to_block(direct);
-                    let funcs = this.load_ctx(this.ptr, this.layout.funcs);
-                    let at = this.builder.ins().uextend(this.ptr, callee);
-                    let at = this.builder.ins().imul_imm_u(at, this.ptr.bytes() as i64);
-                    let entry = this.builder.ins().iadd(funcs, at);
-                    let code = this.builder.ins().load(this.ptr, Self::flags(), entry, 0);
-                    let sig_ref = this.wasm_sig();
-                    let call = this.builder.ins().call_indirect(
-                        sig_ref,
-                        code,
-                        &[this.vmctx, slots, callee],
-                    );
-                    let status = this.builder.inst_results(call)[0];
-                    this.builder.ins().jump(done, &[BlockArg::Value(status)]);
+                self.builder.switch_to_block(direct);
+                let code = self.direct_code(callee);
+                let returned = self.call_direct(&sig, code, callee, &args);
+                self.builder.ins().jump(done, &Self::jump_args(&returned));
 
-                    this.builder.switch_to_block(through_store);
-                    let status = this
-                        .call_libcall(Libcall::CallIndirect, &[table, ty, element, slots])
-                        .expect("call_indirect returns a status");
-                    this.builder.ins().jump(done, &[BlockArg::Value(status)]);
+                self.builder.switch_to_block(through_store);
+                let slots = self.builder.ins().stack_addr(self.ptr, self.call_slots, 0);
+                for (i, v) in args.iter().enumerate() {
+                    store_slot(&mut self.builder, slots, i, *v);
+                }
+                let status = self
+                    .call_libcall(Libcall::CallIndirect, &[table, ty, element, slots])
+                    .expect("call_indirect returns a status");
+                let mut returned = vec![status];
+                for (i, ty) in sig.results.iter().enumerate() {
+                    returned.push(load_slot(&mut self.builder, slots, i, *ty));
+                }
+                self.builder.ins().jump(done, &Self::jump_args(&returned));
 
-                    this.builder.switch_to_block(done);
-                    this.builder.block_params(done)[0]
-                });
+                self.builder.switch_to_block(done);
+                let returned = self.builder.block_params(done).to_vec();
+                self.finish_call(&returned);
             }
             O::LocalGet { local_index } => {
                 let (var, _) = self.locals[*local_index as usize];
@@ -965,7 +1150,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let (p, _) = self.global_pointer(*global_index)?;
                 let v = self.pop();
                 // Stored as a 64-bit slot value, so the encoding's upper bytes stay zero.
-                self.store_slot(p, 0, v);
+                store_slot(&mut self.builder, p, 0, v);
             }
 
             O::I32Load { memarg } => self.load(memarg, 4, |b, p| {
@@ -1037,6 +1222,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let Some(memory) = self.module.memory0 else {
                     return Err(unsupported("memory.size without a compiled memory 0"));
                 };
+                self.fresh_memory();
                 let len = self.builder.use_var(self.mem_len);
                 let pages = self
                     .builder
@@ -1055,7 +1241,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     .expect("memory.grow returns a value");
                 let failed = self.builder.ins().icmp_imm_s(IntCC::Equal, r, -2);
                 self.fail_if(failed, None, true);
-                self.reload_memory();
+                self.memory_stale = true;
                 let r = self.builder.ins().ireduce(types::I32, r);
                 self.push(r);
             }
@@ -1078,7 +1264,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     .call_libcall(libcall, &[d, s, n])
                     .expect("bulk memory returns a status");
                 self.fail_if(status, None, true);
-                self.reload_memory();
+                // As after any call into the runtime.
+                self.memory_stale = true;
             }
 
             other => return self.translate_numeric(other),
@@ -1109,6 +1296,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let FrameKind::If {
             else_block,
             has_else,
+            stale_at_if,
         } = &mut frame.kind
         else {
             unreachable!("validated: `else` in an `if`")
@@ -1116,7 +1304,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         *has_else = true;
         let (else_block, next, height, n_results) =
             (*else_block, frame.next, frame.height, frame.n_results);
+        let stale_at_if = *stale_at_if;
         if self.reachable {
+            frame.stale_in |= self.memory_stale;
             let results = self.peek_n(n_results);
             self.builder.ins().jump(next, &Self::jump_args(&results));
         }
@@ -1125,15 +1315,17 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let params = self.builder.block_params(else_block).to_vec();
         self.stack.extend(params);
         self.reachable = true;
+        self.memory_stale = stale_at_if;
         self.meter_after_operator();
     }
 
     fn translate_end(&mut self) {
-        let frame = self
+        let mut frame = self
             .control
             .pop()
             .expect("validated: `end` closes a construct");
         if self.reachable {
+            frame.stale_in |= self.memory_stale;
             let results = self.peek_n(frame.n_results);
             self.builder
                 .ins()
@@ -1142,8 +1334,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         if let FrameKind::If {
             else_block,
             has_else: false,
+            stale_at_if,
         } = frame.kind
         {
+            frame.stale_in |= stale_at_if;
             // An `if` without `else` passes its parameters (its results) on when false.
             self.builder.switch_to_block(else_block);
             let params = self.builder.block_params(else_block).to_vec();
@@ -1156,6 +1350,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let results = self.builder.block_params(frame.next).to_vec();
         self.stack.extend(results);
         self.reachable = true;
+        self.memory_stale = frame.stale_in;
         // The function's own `end` begins no run (the interpreter's plan has no point for it).
         if !self.control.is_empty() {
             self.meter_after_operator();

@@ -21,6 +21,9 @@ pub(crate) struct VmContext {
     pub(super) memory_length: u64,
     pub(super) globals: *const *mut u64,
     pub(super) funcs: *const NativeFn,
+    /// The direct table: each function's code with its type's direct signature (null for a
+    /// function whose type the tier does not compile).
+    pub(super) direct_funcs: *const *const u8,
     pub(super) stack_limit: usize,
     pub(super) libcalls: [*const (); Libcall::COUNT],
     /// The store's fuel, its epoch deadline and its clock countdown, copied in when compiled code
@@ -68,6 +71,7 @@ pub(crate) fn layout() -> ContextLayout {
         memory_length: at(std::mem::offset_of!(VmContext, memory_length)),
         globals: at(std::mem::offset_of!(VmContext, globals)),
         funcs: at(std::mem::offset_of!(VmContext, funcs)),
+        direct_funcs: at(std::mem::offset_of!(VmContext, direct_funcs)),
         stack_limit: at(std::mem::offset_of!(VmContext, stack_limit)),
         libcalls: at(std::mem::offset_of!(VmContext, libcalls)),
         fuel: at(std::mem::offset_of!(VmContext, fuel)),

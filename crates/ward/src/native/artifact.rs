@@ -27,8 +27,9 @@ use crate::engine::Engine;
 /// The artifact's first bytes.
 pub(crate) const MAGIC: &[u8; 8] = b"\0wardaot";
 /// The version of this layout; bumped whenever it changes, or the code's ABI does (the context's
-/// layout, the libcall table: version 2 added `Libcall::ResolveIndirect`).
-pub(crate) const FORMAT_VERSION: u32 = 2;
+/// layout, the libcall table: version 2 added `Libcall::ResolveIndirect`, version 3 the direct
+/// calling convention, the direct table and the adapters of each function type).
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
 /// A decoded artifact (or one about to be encoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +42,9 @@ pub(crate) struct Artifact {
     pub config: Vec<(String, String)>,
     pub wasm_sha256: [u8; 32],
     pub wasm: Vec<u8>,
-    /// Per defined function: its machine code and alignment, or `None` if it stays interpreted.
+    /// Per defined function: its machine code and alignment, or `None` if it stays interpreted;
+    /// then (when any function is compiled) the adapters of each function type the tier compiles,
+    /// slot entry and direct exit, in the order of the types' first use.
     pub funcs: Vec<Option<Piece>>,
 }
 

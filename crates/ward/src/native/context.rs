@@ -78,6 +78,7 @@ pub(crate) unsafe fn enter<E: Embedder>(
         memory_length: 0,
         globals: std::ptr::null(),
         funcs: native.funcs_ptr(),
+        direct_funcs: native.direct_ptr(),
         stack_limit: stack_limit(max_wasm_stack),
         libcalls: [
             trap_libcall as *const (),

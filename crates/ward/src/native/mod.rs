@@ -26,8 +26,8 @@ pub(crate) use metering::plan_of as metering_plan;
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
 use ward_cranelift::{CompileError, FuncSig, Memory0, ModuleDesc};
 
 use wasmparser::FunctionBody;
@@ -51,13 +51,76 @@ pub(crate) struct NativeCode {
     /// Each entry is a `NativeFn` (an `AtomicPtr` has the layout of a pointer, which compiled code
     /// loads from the table).
     funcs: Box<[AtomicPtr<()>]>,
+    /// Function index (imports first) → its code with its type's direct signature (see
+    /// `ward_cranelift`): a compiled function's body, its type's direct exit for any other
+    /// function. Null for a function whose type the tier does not compile (compiled code never
+    /// calls it directly), and for every function until `adapters` is set.
+    direct: Box<[AtomicPtr<()>]>,
+    /// Function index (imports first) → its type's index in `sigs`, if the tier compiles the type.
+    sig_of: Box<[Option<u32>]>,
+    /// The distinct types of the module's functions that the tier compiles, in order of first use.
+    sigs: Box<[FuncSig]>,
+    /// Per entry of `sigs`: its adapters, placed. Set once, before the first function's code is
+    /// installed (when the module is compiled, or by the first tier-up).
+    adapters: OnceLock<Box<[PlacedAdapters]>>,
     /// Defined function index → compiled.
     compiled: Box<[AtomicBool]>,
     /// What compiling functions later needs, with `Strategy::Auto`.
     tier_up: Option<Box<TierUp>>,
-    /// With `Strategy::Cranelift`: per defined function, where its code is in the first code
-    /// memory (offset, length, alignment), to write it into a precompiled module.
+    /// With `Strategy::Cranelift`: per defined function, then per adapter (slot entry and direct
+    /// exit of each of `sigs`), where its code is in the first code memory (offset, length,
+    /// alignment), to write it into a precompiled module.
     placed: Box<[Option<(usize, usize, u32)>]>,
+}
+
+/// The adapters of one function type, in executable memory the module keeps.
+#[derive(Clone, Copy)]
+struct PlacedAdapters {
+    slot_entry: NativeFn,
+    /// The address of the direct exit (its signature depends on the type).
+    direct_exit: usize,
+}
+
+/// The distinct types of the functions of `desc` that the tier compiles, in order of first use,
+/// and each function's index among them.
+fn signatures(desc: &ModuleDesc) -> (Box<[FuncSig]>, Box<[Option<u32>]>) {
+    let mut sigs: Vec<FuncSig> = Vec::new();
+    let mut index_of: HashMap<&FuncSig, u32> = HashMap::new();
+    let mut sig_of = Vec::with_capacity(desc.func_types.len());
+    for ty in &desc.func_types {
+        let Some(sig) = desc.types.get(*ty as usize).and_then(Option::as_ref) else {
+            sig_of.push(None);
+            continue;
+        };
+        let at = *index_of.entry(sig).or_insert_with(|| {
+            sigs.push(sig.clone());
+            (sigs.len() - 1) as u32
+        });
+        sig_of.push(Some(at));
+    }
+    (sigs.into(), sig_of.into())
+}
+
+/// Function tables and type adapters for a module whose functions are described by `desc`:
+/// every slot entry the runtime's shim, nothing direct yet, nothing compiled.
+fn empty_code(desc: &ModuleDesc, n_defined: usize, tier_up: Option<Box<TierUp>>) -> NativeCode {
+    let (sigs, sig_of) = signatures(desc);
+    let n_funcs = sig_of.len();
+    NativeCode {
+        memories: Mutex::new(Vec::new()),
+        funcs: (0..n_funcs)
+            .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
+            .collect(),
+        direct: (0..n_funcs)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect(),
+        sig_of,
+        sigs,
+        adapters: OnceLock::new(),
+        compiled: (0..n_defined).map(|_| AtomicBool::new(false)).collect(),
+        tier_up,
+        placed: Box::new([]),
+    }
 }
 
 impl NativeCode {
@@ -87,6 +150,79 @@ impl NativeCode {
     /// The function table of the context (one `NativeFn` per function, imports first).
     fn funcs_ptr(&self) -> *const NativeFn {
         self.funcs.as_ptr().cast::<NativeFn>()
+    }
+
+    /// The direct table of the context (one code address per function, imports first).
+    fn direct_ptr(&self) -> *const *const u8 {
+        self.direct.as_ptr().cast::<*const u8>()
+    }
+
+    /// Installs the adapters of `sigs`, placed in `memory` at `offsets` (slot entry and direct
+    /// exit of each type in turn): every function the tier could call directly gets its type's
+    /// direct exit. Nothing happens if adapters were installed already.
+    ///
+    /// # Safety
+    /// The code at each offset is the adapter `Compiler::compile_adapters` made for that type
+    /// with this runtime's context layout; the caller keeps `memory` with the module
+    /// ([`NativeCode::keep`]).
+    unsafe fn install_adapters(&self, memory: &CodeMemory, offsets: &[usize]) {
+        let placed: Box<[PlacedAdapters]> = offsets
+            .chunks_exact(2)
+            .map(|pair| PlacedAdapters {
+                // SAFETY: a slot entry has the slot signature `NativeFn`, in executable memory
+                // the module keeps (the caller's contract).
+                slot_entry: unsafe {
+                    std::mem::transmute::<*const u8, NativeFn>(memory.at(pair[0]))
+                },
+                direct_exit: memory.at(pair[1]) as usize,
+            })
+            .collect();
+        if self.adapters.set(placed).is_err() {
+            return;
+        }
+        let adapters = self.adapters.get().expect("just set");
+        for (entry, sig) in self.direct.iter().zip(self.sig_of.iter()) {
+            if let Some(sig) = sig {
+                let exit = adapters[*sig as usize].direct_exit as *mut ();
+                // Only a function not compiled yet still has no direct code.
+                let _ = entry.compare_exchange(
+                    std::ptr::null_mut(),
+                    exit,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+            }
+        }
+    }
+
+    /// Compiles and installs the adapters of the module's function types, unless they are
+    /// installed; whether they are.
+    fn ensure_adapters(&self, compiler: &ward_cranelift::Compiler) -> bool {
+        if self.adapters.get().is_some() {
+            return true;
+        }
+        let layout = abi::layout();
+        let Ok(adapters) = self
+            .sigs
+            .iter()
+            .map(|sig| compiler.compile_adapters(&layout, sig))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            return false;
+        };
+        let pieces: Vec<(&[u8], u32)> = adapters
+            .iter()
+            .flat_map(|a| [&a.slot_entry, &a.direct_exit])
+            .map(|c| (c.code.as_slice(), c.alignment))
+            .collect();
+        let Ok((memory, offsets)) = CodeMemory::new(&pieces) else {
+            return false;
+        };
+        // SAFETY: `offsets` are the adapters `compile_adapters` made with `abi::layout()`, in
+        // order; the module keeps `memory` (below).
+        unsafe { self.install_adapters(&memory, &offsets) };
+        self.keep(memory);
+        true
     }
 
     /// The machine code that enters defined function `index` at the loop at module offset
@@ -122,17 +258,29 @@ impl NativeCode {
             .push(memory);
     }
 
-    /// Makes `code`, placed in `memory`, the machine code of defined function `index`.
-    fn set_func(&self, index: u32, func_index: u32, code: NativeFn, memory: CodeMemory) {
-        self.keep(memory);
-        self.funcs[func_index as usize].store(code as *mut (), Ordering::Release);
+    /// Makes `code` (with the direct signature of the function's type, in code memory the module
+    /// keeps) the machine code of defined function `index`. The adapters must be installed.
+    fn set_func(&self, index: u32, func_index: u32, code: *const u8) {
+        let (Some(adapters), Some(Some(sig))) =
+            (self.adapters.get(), self.sig_of.get(func_index as usize))
+        else {
+            debug_assert!(false, "a compiled function has adapters for its type");
+            return;
+        };
+        // Direct first: a caller that finds the slot entry calls through the direct table.
+        self.direct[func_index as usize].store(code.cast_mut().cast(), Ordering::Release);
+        self.funcs[func_index as usize].store(
+            adapters[*sig as usize].slot_entry as *mut (),
+            Ordering::Release,
+        );
         self.compiled[index as usize].store(true, Ordering::Release);
     }
 }
 
 impl NativeCode {
     /// The machine code of each defined function placed when the module was compiled (eagerly),
-    /// for a precompiled module; `None` for functions left interpreted.
+    /// for a precompiled module (`None` for functions left interpreted), then the adapters of
+    /// each function type (slot entry, direct exit).
     pub(crate) fn pieces(&self) -> Vec<Option<artifact::Piece>> {
         let memories = self.memories.lock().unwrap_or_else(|e| e.into_inner());
         self.placed
@@ -443,28 +591,23 @@ pub(crate) fn compile_module(
     let [compiled_count, interpreted_count] = &engine.inner.tier_counts;
     if tiers_up(engine) {
         interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
-        let n_funcs = shape.num_imported_funcs as usize + bodies.len();
-        return Ok(Some(NativeCode {
-            memories: Mutex::new(Vec::new()),
-            funcs: (0..n_funcs)
-                .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
-                .collect(),
-            compiled: (0..bodies.len()).map(|_| AtomicBool::new(false)).collect(),
-            tier_up: Some(Box::new(TierUp::new(
-                describe(shape),
-                tier_up_bodies.ok_or_else(|| {
-                    crate::Error::CompilerUnavailable(
-                        "internal error: no function bodies kept for tier-up".into(),
-                    )
-                })?,
-                if engine.config().tier_up_at_once {
-                    1
-                } else {
-                    HOT
-                },
-            ))),
-            placed: Box::new([]),
-        }));
+        let desc = describe(shape);
+        let bodies_kept = tier_up_bodies.ok_or_else(|| {
+            crate::Error::CompilerUnavailable(
+                "internal error: no function bodies kept for tier-up".into(),
+            )
+        })?;
+        let hot = if engine.config().tier_up_at_once {
+            1
+        } else {
+            HOT
+        };
+        let tier_up = TierUp::new(desc.clone(), bodies_kept, hot);
+        return Ok(Some(empty_code(
+            &desc,
+            bodies.len(),
+            Some(Box::new(tier_up)),
+        )));
     }
     let Some(compiler) = engine.inner.compiler.as_ref() else {
         return Ok(None);
@@ -474,29 +617,43 @@ pub(crate) fn compile_module(
         return Ok(None);
     }
     let desc = describe(shape);
+    let mut code = empty_code(&desc, bodies.len(), None);
     let layout = abi::layout();
+    let n_adapters = 2 * code.sigs.len();
     let mut pieces = Vec::with_capacity(bodies.len());
-    let mut compiled = Vec::with_capacity(bodies.len());
-    if let Some(precompiled) = precompiled {
+    let mut adapters = Vec::with_capacity(n_adapters);
+    if let Some(mut precompiled) = precompiled {
         // A precompiled module (`Module::deserialize`): its code was made by this configuration
         // on a compatible host (checked with its header); Cranelift does not run again.
-        if precompiled.len() != bodies.len() {
+        // A module none of whose functions was compiled has no adapters.
+        let nothing_compiled =
+            precompiled.len() == bodies.len() && precompiled.iter().all(Option::is_none);
+        if precompiled.len() != bodies.len() + n_adapters && !nothing_compiled {
             return Err(crate::aot::ArtifactError::Corrupt(format!(
-                "{} functions of code for a module that defines {}",
+                "{} pieces of code for a module that defines {} functions of {} types",
                 precompiled.len(),
-                bodies.len()
+                bodies.len(),
+                code.sigs.len()
             ))
             .into());
         }
+        let adapter_pieces = precompiled.split_off(bodies.len());
+        for piece in adapter_pieces {
+            let piece = piece.ok_or_else(|| {
+                crate::aot::ArtifactError::Corrupt("a function type without adapters".into())
+            })?;
+            adapters.push(ward_cranelift::CompiledFunction {
+                code: piece.code,
+                alignment: piece.alignment,
+            });
+        }
         for piece in precompiled {
-            compiled.push(piece.is_some());
             pieces.push(piece.map(|p| ward_cranelift::CompiledFunction {
                 code: p.code,
                 alignment: p.alignment,
             }));
         }
-    }
-    if pieces.is_empty() {
+    } else {
         let compile = |i: usize| {
             let index = shape.num_imported_funcs + i as u32;
             if skipped(engine, index) {
@@ -511,60 +668,65 @@ pub(crate) fn compile_module(
             }
         };
         for piece in in_parallel(bodies.len(), compile) {
-            let piece = piece?;
-            compiled.push(piece.is_some());
-            pieces.push(piece);
+            pieces.push(piece?);
+        }
+        if pieces.iter().any(Option::is_some) {
+            for sig in code.sigs.iter() {
+                let pair = compiler.compile_adapters(&layout, sig).map_err(|e| {
+                    crate::Error::CompilerUnavailable(format!("compiling adapters: {e}"))
+                })?;
+                adapters.extend([pair.slot_entry, pair.direct_exit]);
+            }
         }
     }
-    let n_compiled = compiled.iter().filter(|c| **c).count();
+    let n_compiled = pieces.iter().filter(|p| p.is_some()).count();
     compiled_count.fetch_add(n_compiled as u64, Ordering::Relaxed);
-    interpreted_count.fetch_add((compiled.len() - n_compiled) as u64, Ordering::Relaxed);
+    interpreted_count.fetch_add((pieces.len() - n_compiled) as u64, Ordering::Relaxed);
     if n_compiled == 0 {
-        return Ok(Some(NativeCode {
-            memories: Mutex::new(Vec::new()),
-            funcs: (0..shape.num_imported_funcs as usize + bodies.len())
-                .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
-                .collect(),
-            compiled: (0..bodies.len()).map(|_| AtomicBool::new(false)).collect(),
-            tier_up: None,
-            placed: (0..bodies.len()).map(|_| None).collect(),
-        }));
+        code.placed = (0..bodies.len()).map(|_| None).collect();
+        return Ok(Some(code));
     }
     let placed: Vec<(&[u8], u32)> = pieces
         .iter()
         .flatten()
+        .chain(&adapters)
         .map(|p| (p.code.as_slice(), p.alignment))
         .collect();
     let (memory, offsets) = CodeMemory::new(&placed).map_err(|e| {
         crate::Error::CompilerUnavailable(format!("mapping executable memory: {e}"))
     })?;
-    let mut placed = Vec::with_capacity(pieces.len());
-    let mut offsets = offsets.into_iter();
-    let mut funcs: Vec<AtomicPtr<()>> = (0..shape.num_imported_funcs)
-        .map(|_| AtomicPtr::new(abi::call_shim as *mut ()))
-        .collect();
+    let (func_offsets, adapter_offsets) = offsets.split_at(n_compiled);
+    let mut func_offsets = func_offsets.iter();
+    let mut where_placed = Vec::with_capacity(pieces.len() + adapters.len());
+    let mut bodies_at = Vec::with_capacity(pieces.len());
     for piece in &pieces {
-        let code: NativeFn = match piece {
+        match piece {
             Some(piece) => {
-                let at = offsets.next().expect("one offset per placed piece");
-                placed.push(Some((at, piece.code.len(), piece.alignment)));
-                // SAFETY: the code at `at` is a complete function compiled for the host with the
-                // signature `NativeFn` (the native signature every compiled function has, see
-                // `ward_cranelift`), in executable memory that lives as long as the table.
-                unsafe { std::mem::transmute::<*const u8, NativeFn>(memory.at(at)) }
+                let at = *func_offsets.next().expect("one offset per placed piece");
+                where_placed.push(Some((at, piece.code.len(), piece.alignment)));
+                bodies_at.push(Some(memory.at(at)));
             }
             None => {
-                placed.push(None);
-                abi::call_shim
+                where_placed.push(None);
+                bodies_at.push(None);
             }
-        };
-        funcs.push(AtomicPtr::new(code as *mut ()));
+        }
     }
-    Ok(Some(NativeCode {
-        memories: Mutex::new(vec![memory]),
-        funcs: funcs.into_boxed_slice(),
-        compiled: compiled.into_iter().map(AtomicBool::new).collect(),
-        tier_up: None,
-        placed: placed.into_boxed_slice(),
-    }))
+    for (piece, at) in adapters.iter().zip(adapter_offsets) {
+        where_placed.push(Some((*at, piece.code.len(), piece.alignment)));
+    }
+    code.placed = where_placed.into_boxed_slice();
+    // SAFETY: the pieces at `adapter_offsets` are the adapters of `code.sigs` in order, made by
+    // `compile_adapters` with `abi::layout()` (or read from an artifact this configuration made);
+    // `memory` is kept with the module (below).
+    unsafe { code.install_adapters(&memory, adapter_offsets) };
+    for (i, body) in bodies_at.into_iter().enumerate() {
+        if let Some(body) = body {
+            let func_index = shape.num_imported_funcs + i as u32;
+            code.set_func(i as u32, func_index, body);
+        }
+    }
+    // The only code memory: `pieces` reads what `placed` describes from it.
+    code.keep(memory);
+    Ok(Some(code))
 }

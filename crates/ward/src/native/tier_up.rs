@@ -117,16 +117,27 @@ fn compile(compiler: &Compiler, module: &ModuleInner, index: u32, loop_offset: O
     let Some(tier_up) = native.tier_up.as_ref() else {
         return;
     };
+    // Compiled code calls through its types' adapters, which the first tier-up compiles.
+    if !native.ensure_adapters(compiler) {
+        if let Some(at) = loop_offset {
+            set_loop(tier_up, index, at, LoopCode::Refused);
+        }
+        return;
+    }
     let compiled = compile_code(compiler, module, tier_up, index, loop_offset);
     match (compiled, loop_offset) {
-        (Some((entry, memory)), None) => {
-            native.set_func(index, module.num_imported_funcs + index, entry, memory);
+        (Some((code, memory)), None) => {
+            native.keep(memory);
+            native.set_func(index, module.num_imported_funcs + index, code);
             let [compiled, interpreted] = &module.engine.inner.tier_counts;
             compiled.fetch_add(1, Ordering::Relaxed);
             interpreted.fetch_sub(1, Ordering::Relaxed);
         }
-        (Some((entry, memory)), Some(at)) => {
+        (Some((code, memory)), Some(at)) => {
             native.keep(memory);
+            // SAFETY: code that enters a function at a loop has the slot signature `NativeFn`
+            // (`Compiler::compile_loop_entry`), in code memory the module now keeps.
+            let entry = unsafe { std::mem::transmute::<*const u8, NativeFn>(code) };
             set_loop(tier_up, index, at, LoopCode::Ready(entry));
         }
         (None, Some(at)) => set_loop(tier_up, index, at, LoopCode::Refused),
@@ -135,14 +146,15 @@ fn compile(compiler: &Compiler, module: &ModuleInner, index: u32, loop_offset: O
 }
 
 /// The machine code of defined function `index` (entered at the loop at `loop_offset`, if
-/// given) in code memory of its own, or `None` if the tier does not compile it.
+/// given) in code memory of its own, or `None` if the tier does not compile it: the function's
+/// body has its type's direct signature, code entered at a loop the slot signature.
 fn compile_code(
     compiler: &Compiler,
     module: &ModuleInner,
     tier_up: &TierUp,
     index: u32,
     loop_offset: Option<u32>,
-) -> Option<(NativeFn, CodeMemory)> {
+) -> Option<(*const u8, CodeMemory)> {
     let range = tier_up.bodies.ranges.get(index as usize).cloned()?;
     let reader = BinaryReader::new_features(
         &tier_up.bodies.bytes[range.clone()],
@@ -165,9 +177,5 @@ fn compile_code(
     }
     .ok()?;
     let (memory, offsets) = CodeMemory::new(&[(code.code.as_slice(), code.alignment)]).ok()?;
-    // SAFETY: the code at `offsets[0]` is a complete function compiled for the host with the
-    // native signature (`ward_cranelift`), in executable memory the caller keeps with the module
-    // (`NativeCode::set_func`, `NativeCode::keep`).
-    let entry = unsafe { std::mem::transmute::<*const u8, NativeFn>(memory.at(offsets[0])) };
-    Some((entry, memory))
+    Some((memory.at(offsets[0]), memory))
 }
