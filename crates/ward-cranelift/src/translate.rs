@@ -321,6 +321,11 @@ struct FuncTranslator<'a, 'b> {
     memory_stale: bool,
     /// Whether the body has an operator that reads memory 0's base or length.
     reads_memory: bool,
+    /// Bounds checks that dominate the current position: address value → the largest access end
+    /// (offset plus width) checked for it. A later access at that address ending no further needs
+    /// no check, since memory never shrinks. Emptied where control flow merges (`else`, `end`, a
+    /// loop header), kept into blocks the current position dominates.
+    checked_ends: HashMap<Value, u64>,
     /// Argument and result slots of outgoing calls (sized for the module's widest signature).
     call_slots: ir::StackSlot,
     libcall_sigs: [Option<ir::SigRef>; Libcall::COUNT],
@@ -386,6 +391,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             mem_len,
             memory_stale: true,
             reads_memory: true,
+            checked_ends: HashMap::new(),
             call_slots,
             libcall_sigs: [None; Libcall::COUNT],
             offset: 0,
@@ -781,20 +787,22 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         if self.module.memory0.is_none() {
             return Err(unsupported("memory access without a compiled memory 0"));
         }
-        let addr = self.pop();
+        let wasm_addr = self.pop();
         self.fresh_memory();
-        let addr = self.builder.ins().uextend(types::I64, addr);
+        let addr = self.builder.ins().uextend(types::I64, wasm_addr);
         // A 32-bit address plus a 32-bit offset plus the size does not overflow 64 bits.
-        let end = self
-            .builder
-            .ins()
-            .iadd_imm_u(addr, (offset + size as u64) as i64);
-        let len = self.builder.use_var(self.mem_len);
-        let oob = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, end, len);
-        self.trap_if(oob, TrapCode::MemoryOutOfBounds, true);
+        let end_offset = offset + size as u64;
+        let checked = self.checked_ends.get(&wasm_addr).copied();
+        if checked.is_none_or(|checked| checked < end_offset) {
+            let end = self.builder.ins().iadd_imm_u(addr, end_offset as i64);
+            let len = self.builder.use_var(self.mem_len);
+            let oob = self
+                .builder
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThan, end, len);
+            self.trap_if(oob, TrapCode::MemoryOutOfBounds, true);
+            self.checked_ends.insert(wasm_addr, end_offset);
+        }
         let base = self.builder.use_var(self.mem_base);
         let at = self.builder.ins().iadd(base, addr);
         Ok(self.builder.ins().iadd_imm_u(at, offset as i64))
@@ -941,6 +949,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.fresh_memory();
                 self.builder.ins().jump(header, &Self::jump_args(&params));
                 self.builder.switch_to_block(header);
+                self.checked_ends.clear();
                 let params = self.builder.block_params(header).to_vec();
                 let height = self.stack.len();
                 self.stack.extend(params);
@@ -1312,6 +1321,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         }
         self.stack.truncate(height);
         self.builder.switch_to_block(else_block);
+        self.checked_ends.clear();
         let params = self.builder.block_params(else_block).to_vec();
         self.stack.extend(params);
         self.reachable = true;
@@ -1347,6 +1357,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         }
         self.stack.truncate(frame.height);
         self.builder.switch_to_block(frame.next);
+        self.checked_ends.clear();
         let results = self.builder.block_params(frame.next).to_vec();
         self.stack.extend(results);
         self.reachable = true;

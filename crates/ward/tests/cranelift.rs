@@ -533,6 +533,78 @@ fn loads_and_stores_of_every_width_are_bounds_checked_at_the_memory_end() {
     assert_eq!(both.agree("size", &[]), Outcome::Returned(vec![3]));
 }
 
+/// Compiled code skips a bounds check that an earlier check of the same address covers, and
+/// reloads memory 0's base and length only where it next needs them after a call. Near the end
+/// of memory, every access must still trap exactly where the interpreter's does (with the
+/// stores before it done), also after a callee grew memory or across branches that merge.
+#[test]
+fn elided_bounds_checks_and_lazy_memory_reloads_keep_the_interpreters_traps() {
+    let wat = r#"(module
+      (memory (export "mem") 1)
+      (func $grow (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+      (func (export "size") (result i32) memory.size)
+      (func $nothing)
+      (func (export "seq") (param i32) (result i32)
+        local.get 0 i32.const 7 i32.store offset=8
+        local.get 0 i32.load offset=0
+        local.get 0 i32.load offset=12
+        i32.add
+        local.get 0 i32.load8_u offset=15
+        i32.add)
+      (func (export "after_grow") (param i32 i32) (result i32)
+        local.get 0 i32.load offset=4
+        drop
+        local.get 1 call $grow
+        drop
+        local.get 0 i32.load offset=0
+        local.get 0 i32.const 9 i32.store offset=65536
+        local.get 0 i32.load offset=65536
+        i32.add)
+      (func (export "merge") (param i32 i32) (result i32)
+        local.get 1
+        if (result i32) local.get 0 i32.load offset=8 else i32.const 0 end
+        local.get 0 i32.load offset=4
+        i32.add)
+      (func (export "loop") (param i32 i32) (result i32) (local i32)
+        local.get 0 i32.load offset=0 drop
+        loop $l
+          call $nothing
+          local.get 2 local.get 0 i32.load offset=0 i32.add local.set 2
+          local.get 0 i32.const 4 i32.add local.set 0
+          local.get 1 i32.const 1 i32.sub local.tee 1
+          br_if $l
+        end
+        local.get 2)
+    )"#;
+    let mut both = Both::new(wat);
+    assert_eq!(both.compiled, 7);
+    for pages in [1u32, 2] {
+        let end = pages * 65536;
+        for back in 0..24u32 {
+            let addr = Val::I32((end - back) as i32);
+            both.agree("seq", std::slice::from_ref(&addr));
+            both.agree("merge", &[addr.clone(), Val::I32(1)]);
+            both.agree("merge", &[addr.clone(), Val::I32(0)]);
+            both.agree("loop", &[Val::I32((end - 4 * back) as i32), Val::I32(4)]);
+        }
+        both.agree("grow", &[Val::I32(1)]);
+    }
+    // The callee grows memory by one page (or not at all) between the accesses.
+    for (grow, back) in [(0, 8), (1, 8), (0, 0), (1, 0), (1, 16)] {
+        let Outcome::Returned(pages) = both.agree("size", &[]) else {
+            panic!("memory.size returns")
+        };
+        let addr = Val::I32((pages[0] as u32 * 65536 - back) as i32);
+        both.agree("after_grow", &[addr, Val::I32(grow)]);
+    }
+    let memories = [&mut both.interp, &mut both.clif].map(|(store, instance)| {
+        let memory = instance.get_memory(&mut *store, "mem").expect("exported");
+        memory.data(&*store).to_vec()
+    });
+    assert_eq!(memories[0].len(), 5 * 65536);
+    assert!(memories[0] == memories[1], "the memories differ");
+}
+
 #[test]
 fn call_indirect_checks_the_signature_and_the_table_bounds() {
     let wat = r#"(module
