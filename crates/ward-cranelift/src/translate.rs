@@ -16,6 +16,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 mod numeric;
+mod simd;
 
 use crate::{
     CompileError, CompiledFunction, ContextLayout, FuncSig, INDIRECT_MISS, Libcall, MAX_BODY_BYTES,
@@ -32,7 +33,32 @@ fn clif_type(ty: ValType) -> Type {
         ValType::I64 => types::I64,
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
+        // The canonical type of a `v128` (see `simd`).
+        ValType::V128 => types::I8X16,
     }
+}
+
+/// How many 8-byte slots a value of Cranelift type `ty` takes: two for a `v128`, one for the rest
+/// (as in the interpreter's frames).
+fn slot_width(ty: Type) -> usize {
+    if ty.is_vector() { 2 } else { 1 }
+}
+
+/// The slot index of each value of `tys` when they are laid out one after the other.
+fn slot_indices(tys: impl IntoIterator<Item = Type>) -> Vec<usize> {
+    let mut at = 0;
+    tys.into_iter()
+        .map(|ty| {
+            let i = at;
+            at += slot_width(ty);
+            i
+        })
+        .collect()
+}
+
+/// How many slots the values of `tys` take.
+fn slots_of(tys: &[ValType]) -> usize {
+    tys.iter().map(|t| slot_width(clif_type(*t))).sum()
 }
 
 fn val_type(ty: wasmparser::ValType) -> Result<ValType, CompileError> {
@@ -41,6 +67,7 @@ fn val_type(ty: wasmparser::ValType) -> Result<ValType, CompileError> {
         wasmparser::ValType::I64 => ValType::I64,
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
         other => return Err(unsupported(format!("values of type {other:?}"))),
     })
 }
@@ -125,7 +152,14 @@ pub(crate) fn compile(
     let mut context = Context::for_function(func);
     let compiled = context
         .compile(isa, &mut ControlPlane::default())
-        .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+        .map_err(|e| match e.inner {
+            // An operation this CPU's lowering lacks (some vector operations need SSE4.1 or
+            // more): the function stays interpreted.
+            cranelift_codegen::CodegenError::Unsupported(what) => {
+                unsupported(format!("an operation Cranelift cannot lower here: {what}"))
+            }
+            other => CompileError::Codegen(format!("{other:?}")),
+        })?;
     // Code that needs relocations (a libcall Cranelift chose for an operation the CPU lacks) is not
     // placed: the function stays interpreted.
     if !compiled.buffer.relocs().is_empty() {
@@ -219,10 +253,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             .types
             .iter()
             .flatten()
-            .map(|s| s.params.len().max(s.results.len()))
+            .map(|s| slots_of(&s.params).max(slots_of(&s.results)))
             .max()
             .unwrap_or(0)
-            .max(sig.results.len())
+            .max(slots_of(&sig.results))
             .max(1);
         let call_slots = builder.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
@@ -316,11 +350,12 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         if let Some(header) = self.loop_entry.as_ref().map(|e| e.header) {
             // Entered at a loop header: every local is in its slot. The function's own entry
             // below is then never reached (Cranelift removes it).
+            let at = slot_indices(self.locals.iter().map(|(_, ty)| *ty));
             for (i, (var, ty)) in self.locals.clone().into_iter().enumerate() {
                 let v = self
                     .builder
                     .ins()
-                    .load(ty, Self::flags(), slots, (i * 8) as i32);
+                    .load(ty, Self::flags(), slots, (at[i] * 8) as i32);
                 self.builder.def_var(var, v);
             }
             self.reload_memory();
@@ -328,11 +363,12 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             let unreached = self.builder.create_block();
             self.builder.switch_to_block(unreached);
         }
+        let at = slot_indices(self.locals.iter().map(|(_, ty)| *ty));
         for (i, (var, ty)) in self.locals.clone().into_iter().enumerate() {
             let v = if i < sig.params.len() {
                 self.builder
                     .ins()
-                    .load(ty, Self::flags(), slots, (i * 8) as i32)
+                    .load(ty, Self::flags(), slots, (at[i] * 8) as i32)
             } else {
                 self.zero(ty)
             };
@@ -367,8 +403,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         }
         // After the body's `end`, the builder is in `ret`, the results on the stack.
         let results = std::mem::take(&mut self.stack);
+        let at = slot_indices(sig.results.iter().map(|t| clif_type(*t)));
         for (i, v) in results.iter().enumerate() {
-            self.store_slot(slots, i, *v);
+            self.store_slot(slots, at[i], *v);
         }
         let ok = self.builder.ins().iconst(types::I32, 0);
         self.builder.ins().return_(&[ok]);
@@ -379,11 +416,13 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         match ty {
             types::F32 => self.builder.ins().f32const(0.0),
             types::F64 => self.builder.ins().f64const(0.0),
+            types::I8X16 => self.v128_const(0),
             _ => self.builder.ins().iconst(ty, 0),
         }
     }
 
-    /// Stores `v` to slot `i` of `slots` as a 64-bit slot (32-bit values zero-extended).
+    /// Stores `v` to slot `i` of `slots` as a 64-bit slot (32-bit values zero-extended; a `v128`
+    /// fills slots `i` and `i + 1`).
     fn store_slot(&mut self, slots: Value, i: usize, v: Value) {
         let ty = self.builder.func.dfg.value_type(v);
         let wide = match ty {
@@ -664,17 +703,19 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     fn call_through_slots(&mut self, sig: &FuncSig, call: impl FnOnce(&mut Self, Value) -> Value) {
         let args = self.pop_n(sig.params.len());
         let slots = self.builder.ins().stack_addr(self.ptr, self.call_slots, 0);
+        let at = slot_indices(sig.params.iter().map(|t| clif_type(*t)));
         for (i, v) in args.iter().enumerate() {
-            self.store_slot(slots, i, *v);
+            self.store_slot(slots, at[i], *v);
         }
         let status = call(self, slots);
         self.fail_if(status, None, true);
         self.reload_memory();
+        let at = slot_indices(sig.results.iter().map(|t| clif_type(*t)));
         for (i, ty) in sig.results.iter().enumerate() {
-            let v = self
-                .builder
-                .ins()
-                .load(clif_type(*ty), Self::flags(), slots, (i * 8) as i32);
+            let v =
+                self.builder
+                    .ins()
+                    .load(clif_type(*ty), Self::flags(), slots, (at[i] * 8) as i32);
             self.push(v);
         }
     }
