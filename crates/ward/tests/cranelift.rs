@@ -927,7 +927,9 @@ fn generated_modules_behave_the_same_in_both_tiers() {
         let data = seeds.bytes(4096);
         let config = wasm_smith::Config {
             simd_enabled: true,
-            relaxed_simd_enabled: true,
+            // Relaxed SIMD operators are not NaN-canonicalised by wasm-smith, and which NaN a
+            // float operator returns may differ between the tiers (see `docs/CRANELIFT.md`).
+            relaxed_simd_enabled: false,
             gc_enabled: false,
             exceptions_enabled: false,
             threads_enabled: false,

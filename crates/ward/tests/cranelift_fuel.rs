@@ -380,7 +380,9 @@ fn generate(seeds: &mut Seeds) -> Option<Vec<u8>> {
     let data = seeds.bytes(4096);
     let config = wasm_smith::Config {
         simd_enabled: true,
-        relaxed_simd_enabled: true,
+        // Relaxed SIMD operators are not NaN-canonicalised by wasm-smith, and which NaN a
+        // float operator returns may differ between the tiers (see `docs/CRANELIFT.md`).
+        relaxed_simd_enabled: false,
         gc_enabled: false,
         exceptions_enabled: false,
         threads_enabled: false,

@@ -133,6 +133,17 @@ impl<'b> FuncTranslator<'_, 'b> {
         self.push(r);
     }
 
+    /// `min`/`max` of lanes of type `ty`: Cranelift's `fmin`/`fmax` are Wasm's (NaN-propagating,
+    /// -0 below +0). Which NaN a lane with a NaN operand gets is unspecified (in Wasm, and between
+    /// the tiers: the interpreter returns the NaN of `x + y`).
+    fn v_min_max(&mut self, ty: Type, max: bool) {
+        if max {
+            self.v_binary(ty, |b, x, y| b.ins().fmax(x, y));
+        } else {
+            self.v_binary(ty, |b, x, y| b.ins().fmin(x, y));
+        }
+    }
+
     fn check_memarg(memarg: &MemArg) -> Result<(), CompileError> {
         if memarg.target != wasmparser::MemArgTarget::Memory(0) || memarg.ordering.is_some() {
             return Err(unsupported("multiple memories"));
@@ -545,11 +556,10 @@ impl<'b> FuncTranslator<'_, 'b> {
             O::F64x2Sub => self.v_binary(F64X2, |b, x, y| b.ins().fsub(x, y)),
             O::F64x2Mul => self.v_binary(F64X2, |b, x, y| b.ins().fmul(x, y)),
             O::F64x2Div => self.v_binary(F64X2, |b, x, y| b.ins().fdiv(x, y)),
-            // Cranelift's `fmin`/`fmax` are Wasm's: NaN-propagating, -0 below +0.
-            O::F32x4Min | O::F32x4RelaxedMin => self.v_binary(F32X4, |b, x, y| b.ins().fmin(x, y)),
-            O::F32x4Max | O::F32x4RelaxedMax => self.v_binary(F32X4, |b, x, y| b.ins().fmax(x, y)),
-            O::F64x2Min | O::F64x2RelaxedMin => self.v_binary(F64X2, |b, x, y| b.ins().fmin(x, y)),
-            O::F64x2Max | O::F64x2RelaxedMax => self.v_binary(F64X2, |b, x, y| b.ins().fmax(x, y)),
+            O::F32x4Min | O::F32x4RelaxedMin => self.v_min_max(F32X4, false),
+            O::F32x4Max | O::F32x4RelaxedMax => self.v_min_max(F32X4, true),
+            O::F64x2Min | O::F64x2RelaxedMin => self.v_min_max(F64X2, false),
+            O::F64x2Max | O::F64x2RelaxedMax => self.v_min_max(F64X2, true),
             O::F32x4PMin => self.v_pseudo_minmax(F32X4, true),
             O::F32x4PMax => self.v_pseudo_minmax(F32X4, false),
             O::F64x2PMin => self.v_pseudo_minmax(F64X2, true),
