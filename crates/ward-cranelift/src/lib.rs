@@ -35,7 +35,8 @@
 //! [`Compiler::compile`] returns [`CompileError::Unsupported`] for a function it does not compile
 //! yet; the runtime keeps such a function in its interpreter. Compiled: numeric instructions of the
 //! four scalar types and of `v128` (all fixed-width SIMD instructions, and the relaxed SIMD
-//! instructions with exactly the deterministic results the runtime's interpreter gives them),
+//! instructions with exactly the deterministic results the runtime's interpreter gives them; as
+//! for every float instruction, which NaN a NaN result is may differ from the interpreter's),
 //! locals, globals of those five types, all structured control flow (multi-value included), direct
 //! calls, `call_indirect` (through a libcall), and memory 0 when it is a 32-bit, unshared memory
 //! with 64 KiB pages (scalar and SIMD loads and stores with explicit bounds checks,

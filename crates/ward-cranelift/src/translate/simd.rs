@@ -10,7 +10,8 @@
 //! `relaxed_trunc*` the saturating `trunc_sat*`, `relaxed_madd`/`relaxed_nmadd` an unfused
 //! `a * b + c` / `-(a * b) + c`, `relaxed_laneselect` `bitselect`, `relaxed_min`/`relaxed_max`
 //! `min`/`max`, `relaxed_q15mulr_s` `q15mulr_sat_s`, and the relaxed dot products take both
-//! operands' lanes as signed and wrap.
+//! operands' lanes as signed and wrap. As for the scalar float operators, a NaN result is some NaN
+//! Wasm allows, not necessarily the one the interpreter computes.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
