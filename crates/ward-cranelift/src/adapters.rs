@@ -6,7 +6,8 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::translate::{
-    direct_signature, finish, load_slot, slot_flags, store_slot, wasm_signature,
+    clif_type, direct_signature, finish, load_slot, slot_flags, slot_indices, slots_of, store_slot,
+    wasm_signature,
 };
 use crate::{CompileError, CompiledFunction, ContextLayout, FuncSig};
 
@@ -45,16 +46,18 @@ pub(crate) fn slot_entry(
         unreachable!("the slot signature has three parameters")
     };
     let mut args = vec![ctx, index];
+    let at = slot_indices(sig.params.iter().map(|t| clif_type(*t)));
     for (i, ty) in sig.params.iter().enumerate() {
-        args.push(load_slot(&mut builder, slots, i, *ty));
+        args.push(load_slot(&mut builder, slots, at[i], *ty));
     }
     let code = table_entry(&mut builder, ptr, ctx, layout.direct_funcs, index);
     let sig_ref = builder.import_signature(direct_signature(isa, sig));
     let call = builder.ins().call_indirect(sig_ref, code, &args);
     let returned = builder.inst_results(call).to_vec();
     // Results of a failed call are zeros, written where nothing reads them.
+    let at = slot_indices(sig.results.iter().map(|t| clif_type(*t)));
     for (i, v) in returned[1..].iter().enumerate() {
-        store_slot(&mut builder, slots, i, *v);
+        store_slot(&mut builder, slots, at[i], *v);
     }
     builder.ins().return_(&returned[..1]);
     builder.seal_all_blocks();
@@ -75,7 +78,7 @@ pub(crate) fn direct_exit(
         ir::Function::with_name_signature(ir::UserFuncName::user(1, 1), direct_signature(isa, sig));
     let mut context = FunctionBuilderContext::new();
     let mut builder = FunctionBuilder::new(&mut func, &mut context);
-    let n_slots = sig.params.len().max(sig.results.len()).max(1);
+    let n_slots = slots_of(&sig.params).max(slots_of(&sig.results)).max(1);
     let slot_area = builder.create_sized_stack_slot(StackSlotData::new(
         StackSlotKind::ExplicitSlot,
         (n_slots * 8) as u32,
@@ -87,8 +90,9 @@ pub(crate) fn direct_exit(
     let params = builder.block_params(block).to_vec();
     let (ctx, index) = (params[0], params[1]);
     let slots = builder.ins().stack_addr(ptr, slot_area, 0);
+    let at = slot_indices(sig.params.iter().map(|t| clif_type(*t)));
     for (i, v) in params[2..].iter().enumerate() {
-        store_slot(&mut builder, slots, i, *v);
+        store_slot(&mut builder, slots, at[i], *v);
     }
     let code = table_entry(&mut builder, ptr, ctx, layout.funcs, index);
     let sig_ref = builder.import_signature(wasm_signature(isa));
@@ -96,8 +100,9 @@ pub(crate) fn direct_exit(
         .ins()
         .call_indirect(sig_ref, code, &[ctx, slots, index]);
     let mut returned = vec![builder.inst_results(call)[0]];
+    let at = slot_indices(sig.results.iter().map(|t| clif_type(*t)));
     for (i, ty) in sig.results.iter().enumerate() {
-        returned.push(load_slot(&mut builder, slots, i, *ty));
+        returned.push(load_slot(&mut builder, slots, at[i], *ty));
     }
     builder.ins().return_(&returned);
     builder.seal_all_blocks();
@@ -114,7 +119,13 @@ mod tests {
     fn adapters_compile_for_wide_signatures() {
         let isa = crate::Compiler::new().expect("a host compiler");
         let layout = crate::tests::layout();
-        let all = [ValType::I32, ValType::I64, ValType::F32, ValType::F64];
+        let all = [
+            ValType::I32,
+            ValType::I64,
+            ValType::F32,
+            ValType::F64,
+            ValType::V128,
+        ];
         let sig = FuncSig {
             params: all.iter().cycle().take(20).copied().collect(),
             results: all.iter().cycle().take(9).copied().collect(),

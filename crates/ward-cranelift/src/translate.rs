@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 mod numeric;
+mod simd;
 
 use crate::{
     CompileError, CompiledFunction, ContextLayout, FuncSig, INDIRECT_MISS, Libcall, MAX_BODY_BYTES,
@@ -27,13 +28,38 @@ fn unsupported(what: impl Into<String>) -> CompileError {
     CompileError::Unsupported(what.into())
 }
 
-fn clif_type(ty: ValType) -> Type {
+pub(crate) fn clif_type(ty: ValType) -> Type {
     match ty {
         ValType::I32 => types::I32,
         ValType::I64 => types::I64,
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
+        // The canonical type of a `v128` (see `simd`).
+        ValType::V128 => types::I8X16,
     }
+}
+
+/// How many 8-byte slots a value of Cranelift type `ty` takes: two for a `v128`, one for the rest
+/// (as in the interpreter's frames).
+fn slot_width(ty: Type) -> usize {
+    if ty.is_vector() { 2 } else { 1 }
+}
+
+/// The slot index of each value of `tys` when they are laid out one after the other.
+pub(crate) fn slot_indices(tys: impl IntoIterator<Item = Type>) -> Vec<usize> {
+    let mut at = 0;
+    tys.into_iter()
+        .map(|ty| {
+            let i = at;
+            at += slot_width(ty);
+            i
+        })
+        .collect()
+}
+
+/// How many slots the values of `tys` take.
+pub(crate) fn slots_of(tys: &[ValType]) -> usize {
+    tys.iter().map(|t| slot_width(clif_type(*t))).sum()
 }
 
 fn val_type(ty: wasmparser::ValType) -> Result<ValType, CompileError> {
@@ -42,6 +68,7 @@ fn val_type(ty: wasmparser::ValType) -> Result<ValType, CompileError> {
         wasmparser::ValType::I64 => ValType::I64,
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
         other => return Err(unsupported(format!("values of type {other:?}"))),
     })
 }
@@ -72,7 +99,8 @@ pub(crate) fn direct_signature(isa: &dyn TargetIsa, sig: &FuncSig) -> ir::Signat
     s
 }
 
-/// Stores `v` to slot `i` of `slots` as a 64-bit slot (32-bit values zero-extended).
+/// Stores `v` at slot index `i` of `slots` as a 64-bit slot (32-bit values zero-extended; a
+/// `v128` fills slots `i` and `i + 1`).
 pub(crate) fn store_slot(builder: &mut FunctionBuilder<'_>, slots: Value, i: usize, v: Value) {
     let ty = builder.func.dfg.value_type(v);
     let wide = match ty {
@@ -88,7 +116,7 @@ pub(crate) fn store_slot(builder: &mut FunctionBuilder<'_>, slots: Value, i: usi
         .store(slot_flags(), wide, slots, (i * 8) as i32);
 }
 
-/// Loads the value of type `ty` in slot `i` of `slots`.
+/// Loads the value of type `ty` at slot index `i` of `slots`.
 pub(crate) fn load_slot(
     builder: &mut FunctionBuilder<'_>,
     slots: Value,
@@ -114,7 +142,14 @@ pub(crate) fn finish(
     let mut context = Context::for_function(func);
     let compiled = context
         .compile(isa, &mut ControlPlane::default())
-        .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+        .map_err(|e| match e.inner {
+            // An operation this CPU's lowering lacks (some vector operations need SSE4.1 or
+            // more): the function stays interpreted.
+            cranelift_codegen::CodegenError::Unsupported(what) => {
+                unsupported(format!("an operation Cranelift cannot lower here: {what}"))
+            }
+            other => CompileError::Codegen(format!("{other:?}")),
+        })?;
     // Code that needs relocations (a libcall Cranelift chose for an operation the CPU lacks) is not
     // placed: the function stays interpreted.
     if !compiled.buffer.relocs().is_empty() {
@@ -357,10 +392,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             .types
             .iter()
             .flatten()
-            .map(|s| s.params.len().max(s.results.len()))
+            .map(|s| slots_of(&s.params).max(slots_of(&s.results)))
             .max()
             .unwrap_or(0)
-            .max(sig.results.len())
+            .max(slots_of(&sig.results))
             .max(1);
         let call_slots = builder.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
@@ -487,11 +522,12 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         if let Some(header) = self.loop_entry.as_ref().map(|e| e.header) {
             // Entered at a loop header: every local is in its slot. The function's own entry
             // below is then never reached (Cranelift removes it).
+            let at = slot_indices(self.locals.iter().map(|(_, ty)| *ty));
             for (i, (var, ty)) in self.locals.clone().into_iter().enumerate() {
                 let v = self
                     .builder
                     .ins()
-                    .load(ty, Self::flags(), slots, (i * 8) as i32);
+                    .load(ty, Self::flags(), slots, (at[i] * 8) as i32);
                 self.builder.def_var(var, v);
             }
             self.reload_memory();
@@ -500,13 +536,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             let unreached = self.builder.create_block();
             self.builder.switch_to_block(unreached);
         }
+        let at = slot_indices(self.locals.iter().map(|(_, ty)| *ty));
         for (i, (var, ty)) in self.locals.clone().into_iter().enumerate() {
             let v = if i < sig.params.len() && self.direct {
                 entry_params[2 + i]
             } else if i < sig.params.len() {
                 self.builder
                     .ins()
-                    .load(ty, Self::flags(), slots, (i * 8) as i32)
+                    .load(ty, Self::flags(), slots, (at[i] * 8) as i32)
             } else {
                 self.zero(ty)
             };
@@ -549,8 +586,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             values.extend(results);
             self.builder.ins().return_(&values);
         } else {
+            let at = slot_indices(sig.results.iter().map(|t| clif_type(*t)));
             for (i, v) in results.iter().enumerate() {
-                store_slot(&mut self.builder, slots, i, *v);
+                store_slot(&mut self.builder, slots, at[i], *v);
             }
             self.builder.ins().return_(&[ok]);
         }
@@ -574,6 +612,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         match ty {
             types::F32 => self.builder.ins().f32const(0.0),
             types::F64 => self.builder.ins().f64const(0.0),
+            types::I8X16 => self.v128_const(0),
             _ => self.builder.ins().iconst(ty, 0),
         }
     }
@@ -1119,15 +1158,17 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
 
                 self.builder.switch_to_block(through_store);
                 let slots = self.builder.ins().stack_addr(self.ptr, self.call_slots, 0);
+                let at = slot_indices(sig.params.iter().map(|t| clif_type(*t)));
                 for (i, v) in args.iter().enumerate() {
-                    store_slot(&mut self.builder, slots, i, *v);
+                    store_slot(&mut self.builder, slots, at[i], *v);
                 }
                 let status = self
                     .call_libcall(Libcall::CallIndirect, &[table, ty, element, slots])
                     .expect("call_indirect returns a status");
                 let mut returned = vec![status];
+                let at = slot_indices(sig.results.iter().map(|t| clif_type(*t)));
                 for (i, ty) in sig.results.iter().enumerate() {
-                    returned.push(load_slot(&mut self.builder, slots, i, *ty));
+                    returned.push(load_slot(&mut self.builder, slots, at[i], *ty));
                 }
                 self.builder.ins().jump(done, &Self::jump_args(&returned));
 

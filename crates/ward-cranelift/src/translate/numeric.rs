@@ -162,15 +162,7 @@ impl<'b> FuncTranslator<'_, 'b> {
             O::F64ReinterpretI64 => {
                 self.unary(|b, a| b.ins().bitcast(types::F64, MemFlagsData::new(), a))
             }
-            other => {
-                let name = format!("{other:?}");
-                let name = name
-                    .split([' ', '{', '('])
-                    .next()
-                    .unwrap_or("?")
-                    .to_string();
-                return Err(unsupported(format!("the `{name}` operator")));
-            }
+            other => return self.translate_simd(other),
         }
         Ok(())
     }
@@ -283,4 +275,15 @@ impl<'b> FuncTranslator<'_, 'b> {
         };
         self.push(r);
     }
+}
+
+/// The error for an operator the tier does not compile, naming it.
+pub(super) fn operator_unsupported(op: &Operator<'_>) -> CompileError {
+    let name = format!("{op:?}");
+    let name = name
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or("?")
+        .to_string();
+    unsupported(format!("the `{name}` operator"))
 }

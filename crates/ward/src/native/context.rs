@@ -24,6 +24,7 @@ use crate::interp::interruption::{self, Verdict};
 use crate::runtime::memory::range_in;
 use crate::runtime::store::{FuncKind, StoreInner};
 use crate::trap::{FrameInfo, TrapKind, WasmBacktrace};
+use crate::types::slot_count;
 
 /// Bytes of native stack kept free below the limit compiled code checks in its prologue: room
 /// for one compiled frame (bounded by `ward_cranelift::MAX_LOCALS` and `MAX_BODY_BYTES`) and for
@@ -353,7 +354,11 @@ fn call_store_func<E: Embedder>(
         return status;
     }
     let entity = &store.inner().funcs[func as usize];
-    let (n_params, n_results) = (entity.sig.params().len(), entity.sig.results().len());
+    // In slots: a `v128` takes two.
+    let (n_params, n_results) = (
+        slot_count(entity.sig.params()),
+        slot_count(entity.sig.results()),
+    );
     let is_host = matches!(entity.kind, FuncKind::Host { .. });
     let is_wasm = matches!(entity.kind, FuncKind::Wasm { .. });
     let outcome = if is_host {

@@ -483,7 +483,8 @@ fn numeric(ty: ValType) -> Option<ward_cranelift::ValType> {
         ValType::I64 => ward_cranelift::ValType::I64,
         ValType::F32 => ward_cranelift::ValType::F32,
         ValType::F64 => ward_cranelift::ValType::F64,
-        ValType::V128 | ValType::Ref(_) => return None,
+        ValType::V128 => ward_cranelift::ValType::V128,
+        ValType::Ref(_) => return None,
     })
 }
 
