@@ -12,8 +12,8 @@ use crate::translate::{
 use crate::{CompileError, CompiledFunction, ContextLayout, FuncSig};
 
 /// The entry in `table` (a field of the context at `table_field`) of the function whose module
-/// function index is `index`.
-fn table_entry(
+/// function index is `index` (also how compiled code finds a callee in the direct table).
+pub(crate) fn table_entry(
     builder: &mut FunctionBuilder<'_>,
     ptr: ir::Type,
     ctx: Value,

@@ -880,11 +880,13 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     /// The body of the function whose module function index is `index` (an `i32` value), as its
     /// entry in the context's direct table.
     fn direct_code(&mut self, index: Value) -> Value {
-        let table = self.load_ctx(self.ptr, self.layout.direct_funcs);
-        let at = self.builder.ins().uextend(self.ptr, index);
-        let at = self.builder.ins().imul_imm_u(at, self.ptr.bytes() as i64);
-        let entry = self.builder.ins().iadd(table, at);
-        self.builder.ins().load(self.ptr, Self::flags(), entry, 0)
+        crate::adapters::table_entry(
+            &mut self.builder,
+            self.ptr,
+            self.vmctx,
+            self.layout.direct_funcs,
+            index,
+        )
     }
 
     /// Calls `code` with the direct signature of `sig`: the status, then the results.
