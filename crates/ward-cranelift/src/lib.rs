@@ -105,6 +105,12 @@ pub struct FuncSig {
 pub struct Memory0 {
     /// log2 of the page size (16 for the usual 64 KiB pages).
     pub page_size_log2: u8,
+    /// When not 0: memory 0 sits at the start of a reservation of at least 4 GiB plus this many
+    /// bytes in which every byte past the memory's length faults, and the runtime turns a fault
+    /// at a heap access of compiled code (`CodeSites::heap_traps`) into that access's trap. An
+    /// access whose static offset plus size is at most this is then compiled without an
+    /// explicit bounds check (a 32-bit address cannot reach past the reservation).
+    pub guard_bytes: u64,
 }
 
 /// What the tier needs to know of a module to compile its functions.
@@ -304,6 +310,48 @@ pub struct CompiledFunction {
     pub code: Vec<u8>,
     /// The alignment the code needs, in bytes.
     pub alignment: u32,
+    /// Where its code meets Wasm operators, for a runtime that turns faults into traps.
+    pub sites: CodeSites,
+}
+
+/// A place in a function's machine code and the Wasm operator it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeSite {
+    /// Offset in the function's code.
+    pub code_offset: u32,
+    /// Module offset of the Wasm operator.
+    pub wasm_offset: u32,
+}
+
+/// The code sites of a compiled function, each list sorted by code offset. Adapters have none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeSites {
+    /// Instructions that access Wasm memory 0 and may fault (a memory access whose check was
+    /// left to the guard region, see [`Memory0::guard_bytes`]; checked accesses are listed too,
+    /// they just never fault): the access's operator.
+    pub heap_traps: Vec<CodeSite>,
+    /// Return addresses of the calls the code makes: the calling operator.
+    pub calls: Vec<CodeSite>,
+}
+
+impl CodeSites {
+    /// The operator of the heap access at code offset `at`, if one is there.
+    pub fn heap_trap_at(&self, at: u32) -> Option<u32> {
+        let i = self
+            .heap_traps
+            .binary_search_by_key(&at, |s| s.code_offset)
+            .ok()?;
+        Some(self.heap_traps[i].wasm_offset)
+    }
+
+    /// The operator of the call that returns to code offset `at`, if one does.
+    pub fn call_returning_to(&self, at: u32) -> Option<u32> {
+        let i = self
+            .calls
+            .binary_search_by_key(&at, |s| s.code_offset)
+            .ok()?;
+        Some(self.calls[i].wasm_offset)
+    }
 }
 
 /// The adapters of one function type (see the crate documentation).
@@ -370,6 +418,11 @@ impl Compiler {
             .map_err(|e| codegen(&e))?;
         // No unwind tables: compiled code never unwinds (traps return a status).
         flags.set("unwind_info", "false").map_err(|e| codegen(&e))?;
+        // Every frame keeps a frame record, so the runtime can walk compiled frames from a
+        // faulting heap access back to the entry (`CodeSites::calls`).
+        flags
+            .set("preserve_frame_pointers", "true")
+            .map_err(|e| codegen(&e))?;
         // Frames larger than a page are probed inline, so a large frame cannot step over a guard
         // page (the prologue's own check bounds the depth, see `ContextLayout::stack_limit`).
         flags
@@ -554,7 +607,10 @@ mod tests {
             Err(CompileError::Unsupported(_))
         ));
         let mut module = i32_to_i32();
-        module.memory0 = Some(Memory0 { page_size_log2: 16 });
+        module.memory0 = Some(Memory0 {
+            page_size_log2: 16,
+            guard_bytes: 0,
+        });
         let wat = r#"(module (memory 1) (func (param i32) (result i32) local.get 0 i32.load))"#;
         assert!(compile_last(wat, &module).is_ok());
     }

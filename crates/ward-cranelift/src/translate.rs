@@ -20,8 +20,8 @@ mod numeric;
 mod simd;
 
 use crate::{
-    CompileError, CompiledFunction, ContextLayout, FuncSig, INDIRECT_MISS, Libcall, MAX_BODY_BYTES,
-    MAX_LOCALS, MeterPoint, Metering, ModuleDesc, TrapCode, ValType,
+    CodeSite, CodeSites, CompileError, CompiledFunction, ContextLayout, FuncSig, INDIRECT_MISS,
+    Libcall, MAX_BODY_BYTES, MAX_LOCALS, MeterPoint, Metering, ModuleDesc, TrapCode, ValType,
 };
 
 fn unsupported(what: impl Into<String>) -> CompileError {
@@ -157,9 +157,43 @@ pub(crate) fn finish(
             "an operation Cranelift lowers to a call on this CPU",
         ));
     }
+    let buffer = &compiled.buffer;
+    let srclocs = buffer.get_srclocs_sorted();
+    // The Wasm offset of the operator whose code covers `at` (a code offset), if any.
+    let wasm_offset = |at: u32| -> Option<u32> {
+        let i = srclocs.partition_point(|s| s.end <= at);
+        srclocs
+            .get(i)
+            .filter(|s| s.start <= at && !s.loc.is_default())
+            .map(|s| s.loc.bits())
+    };
+    let mut heap_traps: Vec<CodeSite> = buffer
+        .traps()
+        .iter()
+        .filter(|t| t.code == ir::TrapCode::HEAP_OUT_OF_BOUNDS)
+        .filter_map(|t| {
+            Some(CodeSite {
+                code_offset: t.offset,
+                wasm_offset: wasm_offset(t.offset)?,
+            })
+        })
+        .collect();
+    heap_traps.sort_by_key(|s| s.code_offset);
+    // A return address is just past its call: the call's own last byte names the operator.
+    let mut calls: Vec<CodeSite> = buffer
+        .call_sites()
+        .filter_map(|c| {
+            Some(CodeSite {
+                code_offset: c.ret_addr,
+                wasm_offset: wasm_offset(c.ret_addr.checked_sub(1)?)?,
+            })
+        })
+        .collect();
+    calls.sort_by_key(|s| s.code_offset);
     Ok(CompiledFunction {
         code: compiled.code_buffer().to_vec(),
-        alignment: compiled.buffer.alignment.max(16),
+        alignment: buffer.alignment.max(16),
+        sites: CodeSites { heap_traps, calls },
     })
 }
 
@@ -361,6 +395,8 @@ struct FuncTranslator<'a, 'b> {
     /// no check, since memory never shrinks. Emptied where control flow merges (`else`, `end`, a
     /// loop header), kept into blocks the current position dominates.
     checked_ends: HashMap<Value, u64>,
+    /// The last memory access had no explicit check (the guard region catches it).
+    unchecked_access: bool,
     /// Argument and result slots of outgoing calls (sized for the module's widest signature).
     call_slots: ir::StackSlot,
     libcall_sigs: [Option<ir::SigRef>; Libcall::COUNT],
@@ -427,6 +463,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             memory_stale: true,
             reads_memory: true,
             checked_ends: HashMap::new(),
+            unchecked_access: false,
             call_slots,
             libcall_sigs: [None; Libcall::COUNT],
             offset: 0,
@@ -439,6 +476,13 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
 
     fn flags() -> MemFlagsData {
         slot_flags()
+    }
+
+    /// The flags of a Wasm memory access: it may fault (past the memory's length, when the
+    /// explicit check was left to the guard region; see `Memory0::guard_bytes`), and the fault
+    /// is a heap trap whose site Cranelift records.
+    pub(crate) fn heap() -> MemFlagsData {
+        MemFlagsData::new().with_trap_code(Some(ir::TrapCode::HEAP_OUT_OF_BOUNDS))
     }
 
     fn load_ctx(&mut self, ty: Type, offset: i32) -> Value {
@@ -572,6 +616,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let mut reader = body.get_operators_reader()?;
         while !reader.eof() {
             self.offset = reader.original_position() as u32;
+            // The operator's offset names the machine code it becomes: a heap access that
+            // faults and a call on the stack map back to it (`CompiledFunction::sites`).
+            self.builder.set_srcloc(ir::SourceLoc::new(self.offset));
             let op = reader.read()?;
             self.translate_operator(&op)?;
             if self.control.is_empty() {
@@ -832,7 +879,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         // A 32-bit address plus a 32-bit offset plus the size does not overflow 64 bits.
         let end_offset = offset + size as u64;
         let checked = self.checked_ends.get(&wasm_addr).copied();
-        if checked.is_none_or(|checked| checked < end_offset) {
+        // Every address past the length up to 4 GiB + guard faults: a short enough access needs
+        // no check (the fault is the trap, see the runtime's `native::guard`).
+        let guarded = self
+            .module
+            .memory0
+            .is_some_and(|m| end_offset <= m.guard_bytes);
+        self.unchecked_access = guarded;
+        if !guarded && checked.is_none_or(|checked| checked < end_offset) {
             let end = self.builder.ins().iadd_imm_u(addr, end_offset as i64);
             let len = self.builder.use_var(self.mem_len);
             let oob = self
@@ -858,8 +912,19 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         }
         let p = self.memory_address(memarg.offset, size)?;
         let v = f(&mut self.builder, p);
+        self.after_load();
         self.push(v);
         Ok(())
+    }
+
+    /// After a load from memory 0: one that may fault (its check left to the guard region) is
+    /// fenced off from later operators' code (a `sequence_point`, which emits nothing), so that
+    /// Cranelift cannot merge it into an instruction of a later operator, which would give the
+    /// faulting instruction that operator's offset.
+    pub(crate) fn after_load(&mut self) {
+        if self.unchecked_access {
+            self.builder.ins().sequence_point();
+        }
     }
 
     fn store(
@@ -1206,69 +1271,69 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
 
             O::I32Load { memarg } => self.load(memarg, 4, |b, p| {
-                b.ins().load(types::I32, Self::flags(), p, 0)
+                b.ins().load(types::I32, Self::heap(), p, 0)
             })?,
             O::I64Load { memarg } => self.load(memarg, 8, |b, p| {
-                b.ins().load(types::I64, Self::flags(), p, 0)
+                b.ins().load(types::I64, Self::heap(), p, 0)
             })?,
             O::F32Load { memarg } => self.load(memarg, 4, |b, p| {
-                b.ins().load(types::F32, Self::flags(), p, 0)
+                b.ins().load(types::F32, Self::heap(), p, 0)
             })?,
             O::F64Load { memarg } => self.load(memarg, 8, |b, p| {
-                b.ins().load(types::F64, Self::flags(), p, 0)
+                b.ins().load(types::F64, Self::heap(), p, 0)
             })?,
             O::I32Load8S { memarg } => self.load(memarg, 1, |b, p| {
-                b.ins().sload8(types::I32, Self::flags(), p, 0)
+                b.ins().sload8(types::I32, Self::heap(), p, 0)
             })?,
             O::I32Load8U { memarg } => self.load(memarg, 1, |b, p| {
-                b.ins().uload8(types::I32, Self::flags(), p, 0)
+                b.ins().uload8(types::I32, Self::heap(), p, 0)
             })?,
             O::I32Load16S { memarg } => self.load(memarg, 2, |b, p| {
-                b.ins().sload16(types::I32, Self::flags(), p, 0)
+                b.ins().sload16(types::I32, Self::heap(), p, 0)
             })?,
             O::I32Load16U { memarg } => self.load(memarg, 2, |b, p| {
-                b.ins().uload16(types::I32, Self::flags(), p, 0)
+                b.ins().uload16(types::I32, Self::heap(), p, 0)
             })?,
             O::I64Load8S { memarg } => self.load(memarg, 1, |b, p| {
-                b.ins().sload8(types::I64, Self::flags(), p, 0)
+                b.ins().sload8(types::I64, Self::heap(), p, 0)
             })?,
             O::I64Load8U { memarg } => self.load(memarg, 1, |b, p| {
-                b.ins().uload8(types::I64, Self::flags(), p, 0)
+                b.ins().uload8(types::I64, Self::heap(), p, 0)
             })?,
             O::I64Load16S { memarg } => self.load(memarg, 2, |b, p| {
-                b.ins().sload16(types::I64, Self::flags(), p, 0)
+                b.ins().sload16(types::I64, Self::heap(), p, 0)
             })?,
             O::I64Load16U { memarg } => self.load(memarg, 2, |b, p| {
-                b.ins().uload16(types::I64, Self::flags(), p, 0)
+                b.ins().uload16(types::I64, Self::heap(), p, 0)
             })?,
             O::I64Load32S { memarg } => {
-                self.load(memarg, 4, |b, p| b.ins().sload32(Self::flags(), p, 0))?
+                self.load(memarg, 4, |b, p| b.ins().sload32(Self::heap(), p, 0))?
             }
             O::I64Load32U { memarg } => {
-                self.load(memarg, 4, |b, p| b.ins().uload32(Self::flags(), p, 0))?
+                self.load(memarg, 4, |b, p| b.ins().uload32(Self::heap(), p, 0))?
             }
             O::I32Store { memarg } | O::F32Store { memarg } => {
                 self.store(memarg, 4, |b, v, p| {
-                    b.ins().store(Self::flags(), v, p, 0);
+                    b.ins().store(Self::heap(), v, p, 0);
                 })?
             }
             O::I64Store { memarg } | O::F64Store { memarg } => {
                 self.store(memarg, 8, |b, v, p| {
-                    b.ins().store(Self::flags(), v, p, 0);
+                    b.ins().store(Self::heap(), v, p, 0);
                 })?
             }
             O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
                 self.store(memarg, 1, |b, v, p| {
-                    b.ins().istore8(Self::flags(), v, p, 0);
+                    b.ins().istore8(Self::heap(), v, p, 0);
                 })?
             }
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
                 self.store(memarg, 2, |b, v, p| {
-                    b.ins().istore16(Self::flags(), v, p, 0);
+                    b.ins().istore16(Self::heap(), v, p, 0);
                 })?
             }
             O::I64Store32 { memarg } => self.store(memarg, 4, |b, v, p| {
-                b.ins().istore32(Self::flags(), v, p, 0);
+                b.ins().istore32(Self::heap(), v, p, 0);
             })?,
             O::MemorySize { mem: 0 } => {
                 let Some(memory) = self.module.memory0 else {

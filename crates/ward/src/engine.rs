@@ -36,6 +36,7 @@ use crate::types::{FuncType, HeapType, RefType, TypeId, ValType};
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) memory_reservation: u64,
+    pub(crate) memory_guard_size: u64,
     pub(crate) memory_pool_capacity: usize,
     pub(crate) consume_fuel: bool,
     pub(crate) epoch_interruption: bool,
@@ -77,6 +78,7 @@ impl Default for Config {
         Config {
             max_wasm_stack: 8 << 20,
             memory_reservation: 4 << 30,
+            memory_guard_size: 32 << 20,
             memory_pool_capacity: 64,
             consume_fuel: false,
             epoch_interruption: false,
@@ -325,6 +327,20 @@ impl Config {
         self
     }
 
+    /// Bytes of inaccessible address space reserved after each linear memory's reservation (default
+    /// 32 MiB; 0 turns guard regions off).
+    ///
+    /// With a compiled tier ([`Strategy::Cranelift`] or [`Strategy::Auto`] with ward's `cranelift`
+    /// feature, on x86-64 Linux) and a reservation of at least 4 GiB, a 32-bit memory's
+    /// reservation covers every address a 32-bit index plus a static offset up to this size can
+    /// reach, and everything past the memory's length faults: compiled code then accesses memory
+    /// without an explicit bounds check, and the fault becomes the `MemoryOutOfBounds` trap with
+    /// the same backtrace. Accesses with larger offsets keep their explicit check.
+    pub fn memory_guard_size(&mut self, bytes: u64) -> &mut Self {
+        self.memory_guard_size = bytes;
+        self
+    }
+
     /// How many released linear memories the engine keeps for reuse (default 64; 0 turns reuse off).
     ///
     /// When a store is dropped, its memories' address-space reservations are zeroed and kept by the
@@ -493,6 +509,22 @@ impl Engine {
                 cache_stats: Default::default(),
             }),
         })
+    }
+
+    /// The guard region compiled code may rely on after a 32-bit memory's first 4 GiB (see
+    /// [`Config::memory_guard_size`]), in bytes; 0 when accesses keep explicit checks: without a
+    /// compiled tier, on hosts where faults are not turned into traps, or with a reservation
+    /// under 4 GiB. Memories of this engine are created to match (`runtime::memory`).
+    pub(crate) fn memory_guard(&self) -> u64 {
+        let config = self.config();
+        let compiled_tier = cfg!(feature = "cranelift")
+            && matches!(config.strategy, Strategy::Cranelift | Strategy::Auto);
+        let faults_trap = cfg!(all(target_arch = "x86_64", target_os = "linux", not(miri)));
+        if compiled_tier && faults_trap && config.memory_reservation >= 4 << 30 {
+            config.memory_guard_size.min(1 << 32)
+        } else {
+            0
+        }
     }
 
     /// The Wasm features the validator accepts: the base set and the proposals the configuration

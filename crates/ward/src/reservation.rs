@@ -87,6 +87,29 @@ impl MemoryReservation {
         true
     }
 
+    /// Bytes of address space reserved.
+    pub fn reserved(&self) -> usize {
+        self.reserved
+    }
+
+    /// Makes everything past the first `bytes` bytes (rounded up to a host page) inaccessible
+    /// again, so that an access there faults. Fails if the kernel refuses.
+    pub fn protect_beyond(&mut self, bytes: usize) -> bool {
+        let Some(bytes) = round_up(bytes, host_page_size()) else {
+            return false;
+        };
+        if bytes >= self.committed {
+            return true;
+        }
+        // SAFETY: `[bytes, committed)` lies inside the reservation made in `new`, which this value
+        // owns exclusively (`&mut self`); no memory's bytes live there (its size is at most `bytes`).
+        if !unsafe { address_space::make_inaccessible(self.base, bytes..self.committed) } {
+            return false;
+        }
+        self.committed = bytes;
+        true
+    }
+
     /// Makes every committed byte zero again, for the next memory to use this reservation. `resident`
     /// (clipped to the committed part and to whole host pages) is cleared in place: the caller knows
     /// its pages were written, so they are resident and clearing them costs no memory and spares the
@@ -170,6 +193,22 @@ mod address_space {
         rc == 0
     }
 
+    /// Makes `range` (page-aligned) of the reservation at `base` inaccessible; its contents are
+    /// dropped (the pages read as zero if made accessible again).
+    ///
+    /// # Safety
+    /// `range` lies inside a reservation made by [`reserve`] at `base` that the caller owns
+    /// exclusively.
+    pub unsafe fn make_inaccessible(base: NonNull<u8>, range: Range<usize>) -> bool {
+        // SAFETY: the caller's contract; discarding and protecting owned pages of a private
+        // anonymous mapping affects no other memory.
+        unsafe {
+            let at = base.as_ptr().add(range.start).cast();
+            libc::madvise(at, range.len(), libc::MADV_DONTNEED) == 0
+                && libc::mprotect(at, range.len(), libc::PROT_NONE) == 0
+        }
+    }
+
     /// Replaces the pages of `range` with zero-fill-on-demand pages.
     ///
     /// # Safety
@@ -220,6 +259,13 @@ mod address_space {
     /// As for the real `make_accessible`.
     pub unsafe fn make_accessible(_base: NonNull<u8>, _range: Range<usize>) -> bool {
         true
+    }
+
+    /// # Safety
+    /// As for the real `make_inaccessible` (under Miri nothing beyond a memory is accessible).
+    pub unsafe fn make_inaccessible(base: NonNull<u8>, range: Range<usize>) -> bool {
+        // SAFETY: as in `discard`.
+        unsafe { discard(base, range) }
     }
 
     /// # Safety

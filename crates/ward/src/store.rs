@@ -366,6 +366,7 @@ impl<T> Store<T> {
                 &engine.inner.memory_pool,
                 ty,
                 engine.config().memory_reservation,
+                engine.memory_guard(),
             )
         };
         if memory.is_err() {

@@ -235,6 +235,14 @@ fn layout(bytes: &[u8]) -> Layout {
             code.push(at..at + len);
             at += len;
             boundaries.push(at);
+            // Heap-access sites, then call sites: a count, then (code offset, Wasm offset).
+            for _ in 0..2 {
+                let sites = u32_at(at) as usize;
+                at += 4;
+                boundaries.push(at);
+                at += sites * 8;
+                boundaries.push(at);
+            }
         }
     }
     assert_eq!(at + 32, bytes.len(), "the test's reading of the layout");

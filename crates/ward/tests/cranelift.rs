@@ -533,6 +533,120 @@ fn loads_and_stores_of_every_width_are_bounds_checked_at_the_memory_end() {
     assert_eq!(both.agree("size", &[]), Outcome::Returned(vec![3]));
 }
 
+/// With the guard region (the default), compiled code leaves bounds checks of accesses with
+/// small offsets to the hardware: a fault past memory 0's length becomes `MemoryOutOfBounds`
+/// with the interpreter's backtrace, from any depth of compiled calls, from a load whose value a
+/// later operator uses at once (Cranelift must not fold the load into that operator's code), and
+/// after the pool hands a store a reservation a larger memory used before. Without the guard
+/// region (`memory_guard_size(0)`) every access is checked explicitly, with the same outcomes.
+#[test]
+fn faults_in_the_guard_region_are_the_interpreters_traps() {
+    let wat = r#"(module
+      (memory (export "mem") 1)
+      (func $deep (export "deep") (param i32 i32) (result i32)
+        local.get 0
+        i32.eqz
+        if (result i32)
+          local.get 1
+          i32.load offset=4
+        else
+          local.get 0
+          i32.const 1
+          i32.sub
+          local.get 1
+          call $deep
+          i32.const 1
+          i32.add
+        end)
+      (func (export "chained") (param i32) (result i64)
+        local.get 0
+        i32.load
+        i64.load32_u offset=8)
+      (func (export "sum") (param i32 i32) (result i32)
+        local.get 0
+        i32.load
+        local.get 1
+        i32.load
+        i32.add)
+      (func (export "store") (param i32 i64)
+        local.get 0
+        local.get 1
+        i64.store offset=2)
+      (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+      (func (export "peek") (param i32) (result i32) local.get 0 i32.load))"#;
+    let interp = engine(Strategy::Interpreter);
+    let guarded = engine(Strategy::Cranelift);
+    let checked = {
+        let mut config = Config::new();
+        config.strategy(Strategy::Cranelift).memory_guard_size(0);
+        Engine::new(&config).expect("Cranelift is built in")
+    };
+    let cases: Vec<(&str, Vec<Val>)> = vec![
+        ("deep", vec![Val::I32(0), Val::I32(65532)]),
+        ("deep", vec![Val::I32(0), Val::I32(65530)]),
+        ("deep", vec![Val::I32(40), Val::I32(65533)]),
+        ("deep", vec![Val::I32(40), Val::I32(-1)]),
+        ("deep", vec![Val::I32(3), Val::I32(100)]),
+        ("chained", vec![Val::I32(65532)]),
+        ("chained", vec![Val::I32(65533)]),
+        ("chained", vec![Val::I32(16)]),
+        ("sum", vec![Val::I32(65536), Val::I32(0)]),
+        ("sum", vec![Val::I32(0), Val::I32(65534)]),
+        ("sum", vec![Val::I32(8), Val::I32(12)]),
+        ("store", vec![Val::I32(65530), Val::I64(-1)]),
+        ("store", vec![Val::I32(65527), Val::I64(-1)]),
+        ("peek", vec![Val::I32(65528)]),
+        ("peek", vec![Val::I32(65532)]),
+        ("peek", vec![Val::I32(65536)]),
+        ("peek", vec![Val::I32(131072)]),
+    ];
+    let run = |engine: &Engine| {
+        let module = Module::new(engine, wat).expect("compiles");
+        let mut outcomes = Vec::new();
+        // The second round runs in a store whose memory reuses the first store's reservation,
+        // which had grown to 3 pages: only the first page may be accessible.
+        for round in 0..2 {
+            let mut store = Store::new(engine, ());
+            let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+            for (name, args) in &cases {
+                outcomes.push(call(&mut store, &instance, name, args));
+            }
+            outcomes.push(Outcome::Returned(state(&mut store, &instance)));
+            if round == 0 {
+                let grown = call(&mut store, &instance, "grow", &[Val::I32(2)]);
+                assert_eq!(grown, Outcome::Returned(vec![1]));
+                for (name, args) in &cases {
+                    outcomes.push(call(&mut store, &instance, name, args));
+                }
+                // Leave something in the pages that the next store must not see.
+                let stored = call(
+                    &mut store,
+                    &instance,
+                    "store",
+                    &[Val::I32(70000), Val::I64(-1)],
+                );
+                assert_eq!(stored, Outcome::Returned(vec![]));
+            }
+        }
+        (module.compiled_function_count(), outcomes)
+    };
+    let (none, expected) = run(&interp);
+    assert_eq!(none, 0);
+    let traps = expected
+        .iter()
+        .filter(|o| matches!(o, Outcome::Trapped(TrapKind::MemoryOutOfBounds, _)))
+        .count();
+    assert!(traps >= 20, "the cases trap: {traps}");
+    for engine in [&guarded, &checked] {
+        let (compiled, outcomes) = run(engine);
+        assert_eq!(compiled, 6);
+        assert_eq!(outcomes.len(), expected.len());
+        for (i, (a, b)) in expected.iter().zip(&outcomes).enumerate() {
+            assert_eq!(a, b, "outcome {i}");
+        }
+    }
+}
+
 /// Compiled code skips a bounds check that an earlier check of the same address covers, and
 /// reloads memory 0's base and length only where it next needs them after a call. Near the end
 /// of memory, every access must still trap exactly where the interpreter's does (with the
@@ -1135,6 +1249,9 @@ fn generated_modules_behave_the_same_in_both_tiers() {
 
 /// The module's size, for failure messages (no text printer is a dependency).
 fn wasmprinter_text(wasm: &[u8]) -> String {
+    if let Ok(path) = std::env::var("WARD_DUMP_WASM") {
+        let _ = std::fs::write(path, wasm);
+    }
     format!("({} bytes of module)", wasm.len())
 }
 

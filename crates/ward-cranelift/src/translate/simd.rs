@@ -162,6 +162,7 @@ impl<'b> FuncTranslator<'_, 'b> {
         Self::check_memarg(memarg)?;
         let p = self.memory_address(memarg.offset, size)?;
         let v = f(&mut self.builder, p);
+        self.after_load();
         self.push_v(v);
         Ok(())
     }
@@ -171,7 +172,8 @@ impl<'b> FuncTranslator<'_, 'b> {
         Self::check_memarg(memarg)?;
         let v = self.pop_as(ty);
         let p = self.memory_address(memarg.offset, ty.lane_bits() / 8)?;
-        let x = self.builder.ins().load(ty.lane_type(), Self::flags(), p, 0);
+        let x = self.builder.ins().load(ty.lane_type(), Self::heap(), p, 0);
+        self.after_load();
         let r = self.builder.ins().insertlane(v, x, lane);
         self.push_v(r);
         Ok(())
@@ -183,7 +185,7 @@ impl<'b> FuncTranslator<'_, 'b> {
         let v = self.pop_as(ty);
         let p = self.memory_address(memarg.offset, ty.lane_bits() / 8)?;
         let x = self.builder.ins().extractlane(v, lane);
-        self.builder.ins().store(Self::flags(), x, p, 0);
+        self.builder.ins().store(Self::heap(), x, p, 0);
         Ok(())
     }
 
@@ -226,7 +228,7 @@ impl<'b> FuncTranslator<'_, 'b> {
     /// Translates SIMD operator `op`; any other operator is unsupported.
     pub(super) fn translate_simd(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         use Operator as O;
-        let f = Self::flags;
+        let f = Self::heap;
         match op {
             O::V128Const { value } => {
                 let v = self.v128_const(u128::from_le_bytes(*value.bytes()));

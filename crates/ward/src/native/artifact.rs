@@ -20,6 +20,7 @@
 //! `module::aot` and `native::cache`.
 
 use sha2::{Digest, Sha256};
+use ward_cranelift::{CodeSite, CodeSites};
 
 use crate::aot::ArtifactError;
 use crate::engine::Engine;
@@ -29,7 +30,7 @@ pub(crate) const MAGIC: &[u8; 8] = b"\0wardaot";
 /// The version of this layout; bumped whenever it changes, or the code's ABI does (the context's
 /// layout, the libcall table: version 2 added `Libcall::ResolveIndirect`, version 3 the direct
 /// calling convention, the direct table and the adapters of each function type).
-pub(crate) const FORMAT_VERSION: u32 = 3;
+pub(crate) const FORMAT_VERSION: u32 = 4;
 
 /// A decoded artifact (or one about to be encoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub(crate) struct Artifact {
 pub(crate) struct Piece {
     pub alignment: u32,
     pub code: Vec<u8>,
+    /// Its heap-access and call sites (empty for an adapter).
+    pub sites: CodeSites,
 }
 
 /// What the header of an artifact made by `engine` on this host says: versions, target, CPU
@@ -87,6 +90,10 @@ impl HostIdentity {
                 format!("{:?}", c.cranelift_skip),
             ),
             ("wasm features".to_string(), c.proposals.fingerprint()),
+            (
+                "memory guard".to_string(),
+                engine.memory_guard().to_string(),
+            ),
         ];
         config.extend(
             compiler
@@ -210,6 +217,8 @@ impl Artifact {
                     out.push(1);
                     out.extend_from_slice(&piece.alignment.to_le_bytes());
                     put_bytes64(&mut out, &piece.code);
+                    put_sites(&mut out, &piece.sites.heap_traps);
+                    put_sites(&mut out, &piece.sites.calls);
                 }
             }
         }
@@ -271,7 +280,13 @@ impl Artifact {
                     if code.is_empty() {
                         return Err(ArtifactError::Corrupt("empty function code".into()));
                     }
-                    funcs.push(Some(Piece { alignment, code }));
+                    let heap_traps = r.sites(code.len(), "a function's heap-access sites")?;
+                    let calls = r.sites(code.len(), "a function's call sites")?;
+                    funcs.push(Some(Piece {
+                        alignment,
+                        code,
+                        sites: CodeSites { heap_traps, calls },
+                    }));
                 }
                 other => {
                     return Err(ArtifactError::Corrupt(format!(
@@ -310,6 +325,14 @@ impl Artifact {
 fn put_u32(out: &mut Vec<u8>, n: usize) {
     let n = u32::try_from(n).expect("artifact counts and strings fit in u32");
     out.extend_from_slice(&n.to_le_bytes());
+}
+
+fn put_sites(out: &mut Vec<u8>, sites: &[CodeSite]) {
+    put_u32(out, sites.len());
+    for site in sites {
+        out.extend_from_slice(&site.code_offset.to_le_bytes());
+        out.extend_from_slice(&site.wasm_offset.to_le_bytes());
+    }
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -352,6 +375,32 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(a))
     }
 
+    /// A list of code sites in code of `code_len` bytes: strictly ascending code offsets inside
+    /// the code (a return address may be its end).
+    fn sites(
+        &mut self,
+        code_len: usize,
+        what: &'static str,
+    ) -> Result<Vec<CodeSite>, ArtifactError> {
+        let n = self.u32(what)?;
+        let mut sites: Vec<CodeSite> = Vec::new();
+        for _ in 0..n {
+            let code_offset = self.u32(what)?;
+            let wasm_offset = self.u32(what)?;
+            let ascending = sites.last().is_none_or(|s| s.code_offset < code_offset);
+            if !ascending || code_offset as usize > code_len {
+                return Err(ArtifactError::Corrupt(format!(
+                    "{what}: code offset {code_offset} out of order or past the code"
+                )));
+            }
+            sites.push(CodeSite {
+                code_offset,
+                wasm_offset,
+            });
+        }
+        Ok(sites)
+    }
+
     fn str(&mut self, what: &'static str) -> Result<String, ArtifactError> {
         let n = self.u32(what)? as usize;
         let b = self.take(n, what)?;
@@ -386,6 +435,16 @@ mod tests {
                 Some(Piece {
                     alignment: 16,
                     code: vec![0xc3; 7],
+                    sites: CodeSites {
+                        heap_traps: vec![CodeSite {
+                            code_offset: 2,
+                            wasm_offset: 40,
+                        }],
+                        calls: vec![CodeSite {
+                            code_offset: 7,
+                            wasm_offset: 44,
+                        }],
+                    },
                 }),
             ],
         )

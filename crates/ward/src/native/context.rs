@@ -110,7 +110,16 @@ pub(crate) unsafe fn enter<E: Embedder>(
     // the native signature `NativeFn` and the layout of `VmContext`; the context is complete (its
     // store pointer names `store`, which is not used here until the call returns), and `slots`
     // is wide enough (the caller's contract).
-    let status = unsafe { code(&mut ctx, slots, func_index) };
+    let status = unsafe {
+        super::guard::call(
+            code,
+            &mut ctx,
+            slots,
+            func_index,
+            guarded_memory(store.inner(), instance),
+            &native.code_map,
+        )
+    };
     if let Some(panic) = ctx.failure.panic.take() {
         // The store's limits are the libcall's, which panicked: newer than the context's.
         std::panic::resume_unwind(panic);
@@ -148,6 +157,23 @@ pub(crate) unsafe fn enter<E: Embedder>(
         None => here,
     };
     Err(Failure::Trap { kind, backtrace })
+}
+
+/// The address range of the reservation of `instance`'s memory 0 when compiled code relies on
+/// its guard region (faults there are traps, see `guard`); empty otherwise.
+fn guarded_memory(store: &StoreInner, instance: u32) -> std::ops::Range<usize> {
+    let guard = store.engine.memory_guard();
+    let memory = store.instances[instance as usize]
+        .memories
+        .first()
+        .map(|&m| &store.memories[m as usize]);
+    match memory {
+        Some(memory) if guard > 0 && memory.reserved_bytes() as u64 >= (4 << 30) + guard => {
+            let base = memory.base() as usize;
+            base..base + memory.reserved_bytes()
+        }
+        _ => 0..0,
+    }
 }
 
 /// Reads again what may have changed while ward code ran: memory 0's base and length, and the

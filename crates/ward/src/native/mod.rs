@@ -19,6 +19,7 @@ pub(crate) mod cache;
 mod code_memory;
 pub(crate) mod compile_thread;
 pub(crate) mod context;
+mod guard;
 mod metering;
 pub(crate) mod tier_up;
 
@@ -71,6 +72,8 @@ pub(crate) struct NativeCode {
     /// exit of each of `sigs`), where its code is in the first code memory (offset, length,
     /// alignment), to write it into a precompiled module.
     placed: Box<[Option<(usize, usize, u32)>]>,
+    /// Where each function's code is and its sites, for turning a fault into a trap.
+    code_map: guard::CodeMap,
 }
 
 /// The adapters of one function type, in executable memory the module keeps.
@@ -120,6 +123,7 @@ fn empty_code(desc: &ModuleDesc, n_defined: usize, tier_up: Option<Box<TierUp>>)
         compiled: (0..n_defined).map(|_| AtomicBool::new(false)).collect(),
         tier_up,
         placed: Box::new([]),
+        code_map: guard::CodeMap::default(),
     }
 }
 
@@ -287,9 +291,15 @@ impl NativeCode {
             .iter()
             .map(|placed| {
                 let (offset, len, alignment) = (*placed)?;
+                let memory = memories.first()?;
                 Some(artifact::Piece {
                     alignment,
-                    code: memories.first()?.bytes(offset, len).to_vec(),
+                    code: memory.bytes(offset, len).to_vec(),
+                    // Adapters have no sites (and no range).
+                    sites: self
+                        .code_map
+                        .sites_at(memory.at(offset) as usize)
+                        .unwrap_or_default(),
                 })
             })
             .collect()
@@ -488,7 +498,8 @@ fn numeric(ty: ValType) -> Option<ward_cranelift::ValType> {
     })
 }
 
-pub(crate) fn describe(shape: &ModuleShape<'_>) -> ModuleDesc {
+/// What the compiler needs to know of a module of `shape` (`guard_bytes`: `Engine::memory_guard`).
+pub(crate) fn describe(shape: &ModuleShape<'_>, guard_bytes: u64) -> ModuleDesc {
     let types = shape
         .signatures
         .iter()
@@ -510,9 +521,10 @@ pub(crate) fn describe(shape: &ModuleShape<'_>) -> ModuleDesc {
         .collect();
     let memory0 = match shape.memory_types {
         [] => None,
-        [m] if !m.memory64 && !m.shared && m.page_size_log2 == 16 => {
-            Some(Memory0 { page_size_log2: 16 })
-        }
+        [m] if !m.memory64 && !m.shared && m.page_size_log2 == 16 => Some(Memory0 {
+            page_size_log2: 16,
+            guard_bytes,
+        }),
         _ => None,
     };
     ModuleDesc {
@@ -592,7 +604,7 @@ pub(crate) fn compile_module(
     let [compiled_count, interpreted_count] = &engine.inner.tier_counts;
     if tiers_up(engine) {
         interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
-        let desc = describe(shape);
+        let desc = describe(shape, engine.memory_guard());
         let bodies_kept = tier_up_bodies.ok_or_else(|| {
             crate::Error::CompilerUnavailable(
                 "internal error: no function bodies kept for tier-up".into(),
@@ -617,7 +629,7 @@ pub(crate) fn compile_module(
         interpreted_count.fetch_add(bodies.len() as u64, Ordering::Relaxed);
         return Ok(None);
     }
-    let desc = describe(shape);
+    let desc = describe(shape, engine.memory_guard());
     let mut code = empty_code(&desc, bodies.len(), None);
     let layout = abi::layout();
     let n_adapters = 2 * code.sigs.len();
@@ -646,12 +658,14 @@ pub(crate) fn compile_module(
             adapters.push(ward_cranelift::CompiledFunction {
                 code: piece.code,
                 alignment: piece.alignment,
+                sites: piece.sites,
             });
         }
         for piece in precompiled {
             pieces.push(piece.map(|p| ward_cranelift::CompiledFunction {
                 code: p.code,
                 alignment: p.alignment,
+                sites: p.sites,
             }));
         }
     } else {
@@ -706,6 +720,12 @@ pub(crate) fn compile_module(
                 let at = *func_offsets.next().expect("one offset per placed piece");
                 where_placed.push(Some((at, piece.code.len(), piece.alignment)));
                 bodies_at.push(Some(memory.at(at)));
+                code.code_map.add(guard::CodeRange {
+                    start: memory.at(at) as usize,
+                    len: piece.code.len(),
+                    func_index: shape.num_imported_funcs + bodies_at.len() as u32 - 1,
+                    sites: piece.sites.clone(),
+                });
             }
             None => {
                 where_placed.push(None);

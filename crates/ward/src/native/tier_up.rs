@@ -124,7 +124,17 @@ fn compile(compiler: &Compiler, module: &ModuleInner, index: u32, loop_offset: O
         }
         return;
     }
-    let compiled = compile_code(compiler, module, tier_up, index, loop_offset);
+    let compiled = compile_code(compiler, module, tier_up, index, loop_offset).map(
+        |(code, memory, len, sites)| {
+            native.code_map.add(super::guard::CodeRange {
+                start: code as usize,
+                len,
+                func_index: module.num_imported_funcs + index,
+                sites,
+            });
+            (code, memory)
+        },
+    );
     match (compiled, loop_offset) {
         (Some((code, memory)), None) => {
             native.keep(memory);
@@ -154,7 +164,7 @@ fn compile_code(
     tier_up: &TierUp,
     index: u32,
     loop_offset: Option<u32>,
-) -> Option<(*const u8, CodeMemory)> {
+) -> Option<(*const u8, CodeMemory, usize, ward_cranelift::CodeSites)> {
     let range = tier_up.bodies.ranges.get(index as usize).cloned()?;
     let reader = BinaryReader::new_features(
         &tier_up.bodies.bytes[range.clone()],
@@ -177,5 +187,5 @@ fn compile_code(
     }
     .ok()?;
     let (memory, offsets) = CodeMemory::new(&[(code.code.as_slice(), code.alignment)]).ok()?;
-    Some((memory.at(offsets[0]), memory))
+    Some((memory.at(offsets[0]), memory, code.code.len(), code.sites))
 }

@@ -68,11 +68,24 @@ impl MemoryEntity {
     /// A memory of type `ty` in a newly mapped reservation of up to `reservation_hint` bytes.
     #[cfg(test)]
     pub fn new(ty: MemoryType, reservation_hint: u64) -> Result<Self> {
-        Self::new_in(&MemoryPool::new(0), ty, reservation_hint)
+        Self::new_in(&MemoryPool::new(0), ty, reservation_hint, 0)
     }
 
     /// A memory of type `ty` in a reservation of up to `reservation_hint` bytes taken from `pool`.
-    pub fn new_in(pool: &MemoryPool, ty: MemoryType, reservation_hint: u64) -> Result<Self> {
+    ///
+    /// With `guard` not 0 (the engine's `memory_guard`, which is 0 unless `reservation_hint` is at
+    /// least 4 GiB), a memory compiled code can access — 32-bit, unshared, 64 KiB pages — gets a
+    /// reservation of `reservation_hint + guard` bytes whatever its maximum, with nothing past its
+    /// length accessible: compiled code relies on every address from its length up to 4 GiB plus
+    /// `guard` faulting (`Memory0::guard_bytes`), and the memory never moves.
+    pub fn new_in(
+        pool: &MemoryPool,
+        ty: MemoryType,
+        reservation_hint: u64,
+        guard: u64,
+    ) -> Result<Self> {
+        let guarded =
+            guard > 0 && !ty.memory64 && !ty.shared && ty.page_size_log2 == 16 && !cfg!(miri);
         let index_limit = max_bytes_for_index(&ty);
         let max_bytes = ty
             .maximum
@@ -84,11 +97,20 @@ impl MemoryEntity {
             .checked_mul(ty.page_size())
             .filter(|s| *s <= max_bytes)
             .ok_or_else(|| Error::Instantiation("memory minimum size is too large".into()))?;
-        let reserve = reservation_hint.min(max_bytes).max(size);
+        let reserve = if guarded {
+            reservation_hint.saturating_add(guard)
+        } else {
+            reservation_hint.min(max_bytes).max(size)
+        };
         let reservation = usize::try_from(reserve)
             .ok()
             .zip(usize::try_from(size).ok())
-            .and_then(|(reserve, size)| pool.acquire(reserve, size))
+            .and_then(|(reserve, size)| {
+                let mut reservation = pool.acquire(reserve, size)?;
+                // A reused reservation may have more committed than this memory's size, and
+                // compiled code relies on every byte past the length faulting.
+                (!guarded || reservation.protect_beyond(size)).then_some(reservation)
+            })
             .ok_or_else(|| {
                 Error::Instantiation(format!(
                     "failed to allocate a linear memory of {size} bytes"
@@ -172,6 +194,15 @@ impl MemoryEntity {
 
     pub fn pages(&self) -> u64 {
         self.size_bytes() >> self.ty.page_size_log2
+    }
+
+    /// Bytes of address space from the base that belong to this memory (its reservation; 0 for
+    /// a shared memory, whose bytes live elsewhere).
+    pub fn reserved_bytes(&self) -> usize {
+        match &self.shared {
+            Some(_) => 0,
+            None => self.reservation.reserved(),
+        }
     }
 
     pub fn base(&self) -> *mut u8 {
@@ -262,14 +293,14 @@ mod tests {
     #[test]
     fn released_memory_is_reused_zeroed_and_keeps_growing() {
         let pool = MemoryPool::new(4);
-        let mut mem = MemoryEntity::new_in(&pool, MemoryType::new(3, None), 1 << 24).unwrap();
+        let mut mem = MemoryEntity::new_in(&pool, MemoryType::new(3, None), 1 << 24, 0).unwrap();
         let base = mem.base();
         mem.data_mut()[1024..1300].fill(0x11);
         mem.note_written(1024..1300);
         mem.data_mut()[3 * 65536 - 1] = 0x22;
         mem.release_to(&pool);
 
-        let mut again = MemoryEntity::new_in(&pool, MemoryType::new(1, None), 1 << 24).unwrap();
+        let mut again = MemoryEntity::new_in(&pool, MemoryType::new(1, None), 1 << 24, 0).unwrap();
         assert_eq!(again.base(), base, "the reservation is reused");
         assert_eq!(again.data().len(), 65536);
         assert!(again.data().iter().all(|b| *b == 0));
@@ -291,19 +322,19 @@ mod tests {
             memory64: true,
             ..MemoryType::new(2, None)
         };
-        let mut first = MemoryEntity::new_in(&pool, mem64, 1 << 24).unwrap();
+        let mut first = MemoryEntity::new_in(&pool, mem64, 1 << 24, 0).unwrap();
         first.data_mut().fill(7);
         let base = first.base();
         first.release_to(&pool);
         // A memory with a small maximum reserves little, so the 16 MiB reservation fits it.
         let mut bounded =
-            MemoryEntity::new_in(&pool, MemoryType::new(1, Some(2)), 1 << 24).unwrap();
+            MemoryEntity::new_in(&pool, MemoryType::new(1, Some(2)), 1 << 24, 0).unwrap();
         assert_eq!(bounded.base(), base);
         assert!(bounded.data().iter().all(|b| *b == 0));
         assert_eq!(bounded.grow(1), Some(1));
         assert_eq!(bounded.grow(1), None, "the declared maximum still applies");
         bounded.release_to(&pool);
-        let again = MemoryEntity::new_in(&pool, mem64, 1 << 24).unwrap();
+        let again = MemoryEntity::new_in(&pool, mem64, 1 << 24, 0).unwrap();
         assert_eq!(again.base(), base);
         assert!(again.data().iter().all(|b| *b == 0));
     }
