@@ -87,6 +87,7 @@ impl MemoryReservation {
         true
     }
 
+    #[cfg(feature = "cranelift")]
     /// Bytes of address space reserved.
     pub fn reserved(&self) -> usize {
         self.reserved

@@ -237,7 +237,7 @@ fn layout(bytes: &[u8]) -> Layout {
             boundaries.push(at);
             // Heap-access sites, then call sites: a count, then (code offset, Wasm offset).
             for _ in 0..2 {
-                let sites = u32_at(at) as usize;
+                let sites = u32_at(at);
                 at += 4;
                 boundaries.push(at);
                 at += sites * 8;

@@ -381,7 +381,7 @@ unsafe fn record_fault(activation: &Activation) {
         // pointer; the walk ends at the return into the trampoline.
         let end = platform::trampoline_return();
         let mut fp = activation.fault_fp;
-        while fp != 0 && fp % 8 == 0 && fp < activation.saved_sp {
+        while fp != 0 && fp.is_multiple_of(8) && fp < activation.saved_sp {
             let ret = *((fp + 8) as *const usize);
             if ret == end {
                 break;

@@ -196,6 +196,7 @@ impl MemoryEntity {
         self.size_bytes() >> self.ty.page_size_log2
     }
 
+    #[cfg(feature = "cranelift")]
     /// Bytes of address space from the base that belong to this memory (its reservation; 0 for
     /// a shared memory, whose bytes live elsewhere).
     pub fn reserved_bytes(&self) -> usize {
