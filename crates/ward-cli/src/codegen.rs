@@ -1,16 +1,25 @@
 //! `-C` options (Wasmtime's codegen options): `compiler=interpreter|cranelift|auto` chooses the
-//! tier that runs functions; `cache=y|n` keeps Cranelift's code in the on-disk cache. Used by
+//! tier that runs functions (default: `auto` where Cranelift is built in); `cache=y|n` keeps Cranelift's code in the on-disk cache. Used by
 //! `run`, `wast` and `compile`.
 
 use anyhow::{Result, bail};
 use ward::{Config, Strategy};
 
+/// The tier without `-C compiler`: tier-up where Cranelift is built in (the CLI's default
+/// feature), as Wasmtime users expect a compiler; the interpreter otherwise.
+pub const DEFAULT_STRATEGY: Strategy = if cfg!(feature = "cranelift") {
+    Strategy::Auto
+} else {
+    Strategy::Interpreter
+};
+
 /// The `-C` options of a command.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct CodegenArgs {
-    /// Codegen options, as in Wasmtime: compiler=interpreter|cranelift|auto (`auto` starts in
-    /// the interpreter and compiles hot functions in the background; `cranelift` and `auto` need
-    /// a ward built with the `cranelift` feature, without which `auto` is the interpreter);
+    /// Codegen options, as in Wasmtime: compiler=interpreter|cranelift|auto (`auto`, the default
+    /// where Cranelift is built in, starts in the interpreter and compiles hot functions in the
+    /// background; `cranelift` and `auto` need a ward built with the `cranelift` feature, on by
+    /// default, without which `auto` is the interpreter and the default);
     /// cache=y|n (keep Cranelift's machine code in the code cache, `$XDG_CACHE_HOME/ward` or
     /// `~/.cache/ward`, and load it from there).
     #[arg(
@@ -23,9 +32,9 @@ pub struct CodegenArgs {
 }
 
 impl CodegenArgs {
-    /// The tier the options choose (default: the interpreter).
+    /// The tier the options choose (default: [`DEFAULT_STRATEGY`]).
     pub fn strategy(&self) -> Result<Strategy> {
-        Ok(self.chosen_strategy()?.unwrap_or(Strategy::Interpreter))
+        Ok(self.chosen_strategy()?.unwrap_or(DEFAULT_STRATEGY))
     }
 
     /// The tier the options choose, if they name one.
@@ -94,7 +103,11 @@ mod tests {
 
     #[test]
     fn compiler_option_chooses_the_strategy() {
-        assert_eq!(args(&[]).strategy().unwrap(), Strategy::Interpreter);
+        assert_eq!(args(&[]).strategy().unwrap(), DEFAULT_STRATEGY);
+        assert_eq!(
+            DEFAULT_STRATEGY == Strategy::Auto,
+            cfg!(feature = "cranelift")
+        );
         assert_eq!(
             args(&["compiler=cranelift"]).strategy().unwrap(),
             Strategy::Cranelift

@@ -106,6 +106,18 @@ pub(crate) fn run(args: &RunArgs) -> Result<Outcome> {
     config.coredump_on_trap(coredump.is_some());
     policy.configure(&mut config);
     args.codegen.configure(&mut config)?;
+    if plan.meters() {
+        // A snapshot pauses the program between two instructions, which only the interpreter
+        // can do (compiled code traps where the interpreter would pause).
+        match args.codegen.chosen_strategy()? {
+            None | Some(ward::Strategy::Interpreter) => {
+                config.strategy(ward::Strategy::Interpreter);
+            }
+            Some(_) => bail!(
+                "snapshots need the interpreter: use -C compiler=interpreter (or no -C compiler)"
+            ),
+        }
+    }
     let module_path = args.module();
     let shown = module_path.display().to_string();
     let (binary, precompiled) = crate::read_module_or_precompiled(module_path)?;

@@ -351,3 +351,37 @@ fn a_deterministic_run_resumed_from_snapshots_prints_the_same_times_and_numbers(
         );
     }
 }
+
+/// Snapshots pause the program between two instructions, which only the interpreter does: without
+/// `-C compiler` a snapshot run uses it (tier-up is the default otherwise), and asking for a
+/// compiler with snapshots is refused before anything runs.
+#[test]
+fn snapshots_run_interpreted_and_refuse_a_compiler() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = data_dir(root.path(), "data");
+    let grant = format!("{dir}::/data");
+    let journal = program("journal");
+    let snap = root.path().join("snap");
+    for compiler in ["compiler=cranelift", "compiler=auto"] {
+        let out = ward_in(
+            root.path(),
+            &[
+                "run",
+                "-C",
+                compiler,
+                "--dir",
+                &grant,
+                "--snapshot-at-fuel",
+                "100000",
+                "--snapshot",
+                snap.to_str().unwrap(),
+                &journal,
+                "/data",
+                STEPS,
+            ],
+        );
+        assert_refused(&out, "snapshots need the interpreter");
+        assert!(!snap.exists());
+        assert!(!Path::new(&dir).join("journal.txt").exists());
+    }
+}
