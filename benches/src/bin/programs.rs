@@ -24,10 +24,23 @@ const ENGINES: [&str; 3] = ["ward", "wasmi", "wasmtime"];
 /// With the `cranelift` feature: ward's Cranelift tier, compiling every function it can up front
 /// (`ward-clif`), and tier-up (`ward-auto`: interpreted until hot, then compiled in the
 /// background, calls already running moving over at a loop header).
+///
+/// `-warm` engines run the program `WARM_PASSES` times in one process, each in a fresh instance of
+/// the same module, and measure the last run: tier-up's steady state (what a long-running or
+/// often-called program sees), against Wasmtime's and clif's measured the same way.
 #[cfg(feature = "cranelift")]
-const TIERS: [&str; 2] = ["ward-clif", "ward-auto"];
+const TIERS: [&str; 5] = [
+    "ward-clif",
+    "ward-auto",
+    "ward-clif-warm",
+    "ward-auto-warm",
+    "wasmtime-warm",
+];
 #[cfg(not(feature = "cranelift"))]
 const TIERS: [&str; 0] = [];
+
+/// Runs of a program in one process for the `-warm` engines (the last is measured).
+const WARM_PASSES: usize = 3;
 
 /// CoreMark iterations: about 0.7 s in ward on the benchmark machine.
 const COREMARK_ITERATIONS: u32 = 800;
@@ -203,7 +216,12 @@ fn params_to_i64(params: impl Iterator<Item = Option<i64>>) -> Vec<i64> {
 
 // ----- ward -----------------------------------------------------------------------------------------
 
-fn run_ward(bytes: &[u8], program: &Program, strategy: ward::Strategy) -> anyhow::Result<Measured> {
+fn run_ward(
+    bytes: &[u8],
+    program: &Program,
+    strategy: ward::Strategy,
+    passes: usize,
+) -> anyhow::Result<Measured> {
     use ward::{Config, Engine, FuncType, Linker, Module, Store, Val, ValType};
     let engine = Engine::new(Config::new().strategy(strategy))?;
     let t = Instant::now();
@@ -247,44 +265,51 @@ fn run_ward(bytes: &[u8], program: &Program, strategy: ward::Strategy) -> anyhow
             },
         )?;
     }
-    let mut store = Store::new(&engine, WasiState::new(&args_of(&program.entry)));
-    let instance = linker.instantiate(&mut store, &module)?;
-    let outcome = match &program.entry {
-        Entry::Command(_) => instance
-            .get_typed_func::<(), ()>(&store, "_start")?
-            .call(&mut store, ()),
-        Entry::QjsReactor(args) => (|| {
-            instance
-                .get_typed_func::<(), ()>(&store, "_initialize")?
-                .call(&mut store, ())?;
-            let malloc = instance.get_typed_func::<i32, i32>(&store, "malloc")?;
-            let memory = instance
-                .get_memory(&store, "memory")
-                .ok_or_else(|| anyhow::anyhow!("no memory"))?;
-            let (blob, offsets) = argv_blob(args);
-            let base = malloc.call(&mut store, blob.len() as i32)? as u32;
-            memory.write(&mut store, base as usize, &blob)?;
-            let table = argv_table(base, &offsets);
-            let array = malloc.call(&mut store, table.len() as i32)?;
-            memory.write(&mut store, array as usize, &table)?;
-            let init = instance
-                .get_func(&store, "qjs_init_argv")
-                .ok_or_else(|| anyhow::anyhow!("no qjs_init_argv"))?;
-            let mut results = vec![Val::I32(0); init.ty(&store).results().len()];
-            init.call(
-                &mut store,
-                &[Val::I32(args.len() as i32), Val::I32(array)],
-                &mut results,
-            )
-        })(),
-    };
-    let run = t.elapsed();
-    match outcome {
-        Ok(()) => {}
-        Err(e) if e.downcast_ref::<Exit>().is_some() || store.data().exit.is_some() => {}
-        Err(e) => return Err(anyhow::anyhow!("ward: {e}")),
+    // Each pass runs the program in a fresh instance of the same module; the last is measured
+    // (earlier passes warm up tier-up).
+    let mut last = None;
+    for pass in 0..passes {
+        let t = if pass == 0 { t } else { Instant::now() };
+        let mut store = Store::new(&engine, WasiState::new(&args_of(&program.entry)));
+        let instance = linker.instantiate(&mut store, &module)?;
+        let outcome = match &program.entry {
+            Entry::Command(_) => instance
+                .get_typed_func::<(), ()>(&store, "_start")?
+                .call(&mut store, ()),
+            Entry::QjsReactor(args) => (|| {
+                instance
+                    .get_typed_func::<(), ()>(&store, "_initialize")?
+                    .call(&mut store, ())?;
+                let malloc = instance.get_typed_func::<i32, i32>(&store, "malloc")?;
+                let memory = instance
+                    .get_memory(&store, "memory")
+                    .ok_or_else(|| anyhow::anyhow!("no memory"))?;
+                let (blob, offsets) = argv_blob(args);
+                let base = malloc.call(&mut store, blob.len() as i32)? as u32;
+                memory.write(&mut store, base as usize, &blob)?;
+                let table = argv_table(base, &offsets);
+                let array = malloc.call(&mut store, table.len() as i32)?;
+                memory.write(&mut store, array as usize, &table)?;
+                let init = instance
+                    .get_func(&store, "qjs_init_argv")
+                    .ok_or_else(|| anyhow::anyhow!("no qjs_init_argv"))?;
+                let mut results = vec![Val::I32(0); init.ty(&store).results().len()];
+                init.call(
+                    &mut store,
+                    &[Val::I32(args.len() as i32), Val::I32(array)],
+                    &mut results,
+                )
+            })(),
+        };
+        let run = t.elapsed();
+        match outcome {
+            Ok(()) => {}
+            Err(e) if e.downcast_ref::<Exit>().is_some() || store.data().exit.is_some() => {}
+            Err(e) => return Err(anyhow::anyhow!("ward: {e}")),
+        }
+        last = Some(finish(store.data(), compile, run));
     }
-    Ok(finish(store.data(), compile, run))
+    Ok(last.expect("at least one pass"))
 }
 
 // ----- wasmi ----------------------------------------------------------------------------------------
@@ -386,11 +411,15 @@ fn run_wasmi(bytes: &[u8], program: &Program) -> anyhow::Result<Measured> {
 
 // ----- Wasmtime -------------------------------------------------------------------------------------
 
-fn run_wasmtime(bytes: &[u8], program: &Program) -> anyhow::Result<Measured> {
-    run_wasmtime_inner(bytes, program).map_err(|e| anyhow::anyhow!("wasmtime: {e:?}"))
+fn run_wasmtime(bytes: &[u8], program: &Program, passes: usize) -> anyhow::Result<Measured> {
+    run_wasmtime_inner(bytes, program, passes).map_err(|e| anyhow::anyhow!("wasmtime: {e:?}"))
 }
 
-fn run_wasmtime_inner(bytes: &[u8], program: &Program) -> wasmtime::Result<Measured> {
+fn run_wasmtime_inner(
+    bytes: &[u8],
+    program: &Program,
+    passes: usize,
+) -> wasmtime::Result<Measured> {
     use wasmtime::{Config, Engine, FuncType, Linker, Module, Store, Val, ValType};
     let engine = Engine::new(&Config::new())?;
     let t = Instant::now();
@@ -434,44 +463,51 @@ fn run_wasmtime_inner(bytes: &[u8], program: &Program) -> wasmtime::Result<Measu
             },
         )?;
     }
-    let mut store = Store::new(&engine, WasiState::new(&args_of(&program.entry)));
-    let instance = linker.instantiate(&mut store, &module)?;
-    let outcome: wasmtime::Result<()> = match &program.entry {
-        Entry::Command(_) => instance
-            .get_typed_func::<(), ()>(&mut store, "_start")?
-            .call(&mut store, ()),
-        Entry::QjsReactor(args) => (|| {
-            instance
-                .get_typed_func::<(), ()>(&mut store, "_initialize")?
-                .call(&mut store, ())?;
-            let malloc = instance.get_typed_func::<i32, i32>(&mut store, "malloc")?;
-            let memory = instance
-                .get_memory(&mut store, "memory")
-                .ok_or_else(|| wasmtime::Error::msg("no memory"))?;
-            let (blob, offsets) = argv_blob(args);
-            let base = malloc.call(&mut store, blob.len() as i32)? as u32;
-            memory.write(&mut store, base as usize, &blob)?;
-            let table = argv_table(base, &offsets);
-            let array = malloc.call(&mut store, table.len() as i32)?;
-            memory.write(&mut store, array as usize, &table)?;
-            let init = instance
-                .get_func(&mut store, "qjs_init_argv")
-                .ok_or_else(|| wasmtime::Error::msg("no qjs_init_argv"))?;
-            let mut results = vec![Val::I32(0); init.ty(&store).results().len()];
-            init.call(
-                &mut store,
-                &[Val::I32(args.len() as i32), Val::I32(array)],
-                &mut results,
-            )
-        })(),
-    };
-    let run = t.elapsed();
-    match outcome {
-        Ok(()) => {}
-        Err(e) if e.downcast_ref::<Exit>().is_some() || store.data().exit.is_some() => {}
-        Err(e) => return Err(e),
+    // Each pass runs the program in a fresh instance of the same module; the last is measured
+    // (earlier passes warm up tier-up).
+    let mut last = None;
+    for pass in 0..passes {
+        let t = if pass == 0 { t } else { Instant::now() };
+        let mut store = Store::new(&engine, WasiState::new(&args_of(&program.entry)));
+        let instance = linker.instantiate(&mut store, &module)?;
+        let outcome: wasmtime::Result<()> = match &program.entry {
+            Entry::Command(_) => instance
+                .get_typed_func::<(), ()>(&mut store, "_start")?
+                .call(&mut store, ()),
+            Entry::QjsReactor(args) => (|| {
+                instance
+                    .get_typed_func::<(), ()>(&mut store, "_initialize")?
+                    .call(&mut store, ())?;
+                let malloc = instance.get_typed_func::<i32, i32>(&mut store, "malloc")?;
+                let memory = instance
+                    .get_memory(&mut store, "memory")
+                    .ok_or_else(|| wasmtime::Error::msg("no memory"))?;
+                let (blob, offsets) = argv_blob(args);
+                let base = malloc.call(&mut store, blob.len() as i32)? as u32;
+                memory.write(&mut store, base as usize, &blob)?;
+                let table = argv_table(base, &offsets);
+                let array = malloc.call(&mut store, table.len() as i32)?;
+                memory.write(&mut store, array as usize, &table)?;
+                let init = instance
+                    .get_func(&mut store, "qjs_init_argv")
+                    .ok_or_else(|| wasmtime::Error::msg("no qjs_init_argv"))?;
+                let mut results = vec![Val::I32(0); init.ty(&store).results().len()];
+                init.call(
+                    &mut store,
+                    &[Val::I32(args.len() as i32), Val::I32(array)],
+                    &mut results,
+                )
+            })(),
+        };
+        let run = t.elapsed();
+        match outcome {
+            Ok(()) => {}
+            Err(e) if e.downcast_ref::<Exit>().is_some() || store.data().exit.is_some() => {}
+            Err(e) => return Err(e),
+        }
+        last = Some(finish(store.data(), compile, run));
     }
-    Ok(finish(store.data(), compile, run))
+    Ok(last.expect("at least one pass"))
 }
 
 // ----- parent and children --------------------------------------------------------------------------
@@ -484,12 +520,16 @@ fn child_main(name: &str, engine: &str) {
             program.file.display()
         )
     });
-    let measured = match engine {
-        "ward" => run_ward(&bytes, &program, ward::Strategy::Interpreter),
-        "ward-clif" => run_ward(&bytes, &program, ward::Strategy::Cranelift),
-        "ward-auto" => run_ward(&bytes, &program, ward::Strategy::Auto),
-        "wasmi" => run_wasmi(&bytes, &program),
-        "wasmtime" => run_wasmtime(&bytes, &program),
+    let (base, passes) = match engine.strip_suffix("-warm") {
+        Some(base) => (base, WARM_PASSES),
+        None => (engine, 1),
+    };
+    let measured = match base {
+        "ward" => run_ward(&bytes, &program, ward::Strategy::Interpreter, passes),
+        "ward-clif" => run_ward(&bytes, &program, ward::Strategy::Cranelift, passes),
+        "ward-auto" => run_ward(&bytes, &program, ward::Strategy::Auto, passes),
+        "wasmi" if passes == 1 => run_wasmi(&bytes, &program),
+        "wasmtime" => run_wasmtime(&bytes, &program, passes),
         other => panic!("unknown engine {other}"),
     }
     .unwrap_or_else(|e| panic!("{name} on {engine}: {e:#}"));
@@ -641,6 +681,26 @@ fn main() {
                 secs(get("ward-clif", "compile_s")),
                 secs(get("wasmtime", "compile_s")),
                 fmt_ratio(get("ward-clif", "compile_s"), get("wasmtime", "compile_s")),
+            ];
+            println!("| {name} | {} |", row.join(" | "));
+        }
+        println!(
+            "\nWarm: the program's run number {WARM_PASSES} in one process (same module, a fresh \
+             instance per run; the earlier runs let tier-up compile the hot functions), same runs:\n"
+        );
+        println!(
+            "| program | clif warm | auto warm | wasmtime warm | clif/wasmtime | auto/wasmtime |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|");
+        for name in &args.programs {
+            let get = |engine: &'static str| median_of(&runs, name, engine, "run_s");
+            let secs = |v: Option<f64>| v.map_or("-".to_string(), fmt_secs);
+            let row = [
+                secs(get("ward-clif-warm")),
+                secs(get("ward-auto-warm")),
+                secs(get("wasmtime-warm")),
+                fmt_ratio(get("ward-clif-warm"), get("wasmtime-warm")),
+                fmt_ratio(get("ward-auto-warm"), get("wasmtime-warm")),
             ];
             println!("| {name} | {} |", row.join(" | "));
         }
