@@ -969,6 +969,79 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         self.builder.inst_results(call).to_vec()
     }
 
+    /// The signature of `call_indirect`'s type `type_index` through table `table_index`, if the
+    /// tier compiles the call.
+    fn indirect_sig(&self, type_index: u32, table_index: u32) -> Result<FuncSig, CompileError> {
+        let sig = self
+            .module
+            .types
+            .get(type_index as usize)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| unsupported("call_indirect of a non-numeric signature"))?;
+        if self.module.table64.get(table_index as usize) != Some(&false) {
+            return Err(unsupported("call_indirect through a 64-bit table"));
+        }
+        Ok(sig)
+    }
+
+    /// `call_indirect`'s path through the store (`Libcall::CallIndirect`: bounds, null and type
+    /// checks in ward, then the callee): the status, then the results.
+    fn call_through_store(
+        &mut self,
+        sig: &FuncSig,
+        table: Value,
+        ty: Value,
+        element: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let slots = self.builder.ins().stack_addr(self.ptr, self.call_slots, 0);
+        let at = slot_indices(sig.params.iter().map(|t| clif_type(*t)));
+        for (i, v) in args.iter().enumerate() {
+            store_slot(&mut self.builder, slots, at[i], *v);
+        }
+        let status = self
+            .call_libcall(Libcall::CallIndirect, &[table, ty, element, slots])
+            .expect("call_indirect returns a status");
+        let mut returned = vec![status];
+        let at = slot_indices(sig.results.iter().map(|t| clif_type(*t)));
+        for (i, ty) in sig.results.iter().enumerate() {
+            returned.push(load_slot(&mut self.builder, slots, at[i], *ty));
+        }
+        returned
+    }
+
+    /// Whether a tail call to a function of type `sig` can be compiled: only in a function's own
+    /// code (code entered at a loop has the slot signature), and only when the callee's status
+    /// and results all come back in registers (no return area, which the callee would have to
+    /// take over from this frame's caller).
+    fn tail_callable(&self, sig: &FuncSig) -> Result<(), CompileError> {
+        if !self.direct {
+            return Err(unsupported("a tail call in code entered at a loop"));
+        }
+        let ints = sig
+            .results
+            .iter()
+            .filter(|t| matches!(t, ValType::I32 | ValType::I64))
+            .count();
+        let floats = sig.results.len() - ints;
+        if ints > 1 || floats > 2 {
+            return Err(unsupported("a tail call whose results need a return area"));
+        }
+        Ok(())
+    }
+
+    /// A tail call of `code` (the direct table's entry of function `index`) with the direct
+    /// signature of `sig`: this frame is gone, and the callee's status and results are this
+    /// function's. The rest of the construct is unreachable.
+    fn tail_call(&mut self, sig: &FuncSig, code: Value, index: Value, args: &[Value]) {
+        let sig_ref = self.direct_sig(sig);
+        let mut all = vec![self.vmctx, index];
+        all.extend_from_slice(args);
+        self.builder.ins().return_call_indirect(sig_ref, code, &all);
+        self.reachable = false;
+    }
+
     /// After a call that returned `returned` (the status, then the results): leaves the function
     /// if it failed, else pushes the results.
     fn finish_call(&mut self, returned: &[Value]) {
@@ -1176,20 +1249,60 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let returned = self.call_direct(&sig, code, index, &args);
                 self.finish_call(&returned);
             }
+            O::ReturnCall { function_index } => {
+                let sig = self.func_sig(*function_index)?;
+                self.tail_callable(&sig)?;
+                let args = self.pop_n(sig.params.len());
+                let index = self
+                    .builder
+                    .ins()
+                    .iconst(types::I32, *function_index as i64);
+                let code = self.direct_code(index);
+                self.tail_call(&sig, code, index, &args);
+            }
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let sig = self.indirect_sig(*type_index, *table_index)?;
+                self.tail_callable(&sig)?;
+                let element = self.pop();
+                let args = self.pop_n(sig.params.len());
+                let table = self.builder.ins().iconst(types::I32, *table_index as i64);
+                let ty = self.builder.ins().iconst(types::I32, *type_index as i64);
+                let callee = self
+                    .call_libcall(Libcall::ResolveIndirect, &[table, ty, element])
+                    .expect("the resolution returns an index");
+                let (direct, through_store) =
+                    (self.builder.create_block(), self.builder.create_block());
+                let miss =
+                    self.builder
+                        .ins()
+                        .icmp_imm_u(IntCC::Equal, callee, i64::from(INDIRECT_MISS));
+                self.builder.set_cold_block(through_store);
+                self.builder
+                    .ins()
+                    .brif(miss, through_store, &[], direct, &[]);
+
+                self.builder.switch_to_block(direct);
+                let code = self.direct_code(callee);
+                self.tail_call(&sig, code, callee, &args);
+
+                // A callee of another instance or the host's runs through the store, as a call
+                // followed by a return (one frame more while it runs).
+                self.builder.switch_to_block(through_store);
+                let returned = self.call_through_store(&sig, table, ty, element, &args);
+                self.finish_call(&returned);
+                let results = self.pop_n(sig.results.len());
+                let target = self.control[0].next;
+                self.builder.ins().jump(target, &Self::jump_args(&results));
+                self.reachable = false;
+            }
             O::CallIndirect {
                 type_index,
                 table_index,
             } => {
-                let sig = self
-                    .module
-                    .types
-                    .get(*type_index as usize)
-                    .cloned()
-                    .flatten()
-                    .ok_or_else(|| unsupported("call_indirect of a non-numeric signature"))?;
-                if self.module.table64.get(*table_index as usize) != Some(&false) {
-                    return Err(unsupported("call_indirect through a 64-bit table"));
-                }
+                let sig = self.indirect_sig(*type_index, *table_index)?;
                 let element = self.pop();
                 let args = self.pop_n(sig.params.len());
                 let table = self.builder.ins().iconst(types::I32, *table_index as i64);
@@ -1224,19 +1337,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.builder.ins().jump(done, &Self::jump_args(&returned));
 
                 self.builder.switch_to_block(through_store);
-                let slots = self.builder.ins().stack_addr(self.ptr, self.call_slots, 0);
-                let at = slot_indices(sig.params.iter().map(|t| clif_type(*t)));
-                for (i, v) in args.iter().enumerate() {
-                    store_slot(&mut self.builder, slots, at[i], *v);
-                }
-                let status = self
-                    .call_libcall(Libcall::CallIndirect, &[table, ty, element, slots])
-                    .expect("call_indirect returns a status");
-                let mut returned = vec![status];
-                let at = slot_indices(sig.results.iter().map(|t| clif_type(*t)));
-                for (i, ty) in sig.results.iter().enumerate() {
-                    returned.push(load_slot(&mut self.builder, slots, at[i], *ty));
-                }
+                let returned = self.call_through_store(&sig, table, ty, element, &args);
                 self.builder.ins().jump(done, &Self::jump_args(&returned));
 
                 self.builder.switch_to_block(done);

@@ -533,6 +533,168 @@ fn loads_and_stores_of_every_width_are_bounds_checked_at_the_memory_end() {
     assert_eq!(both.agree("size", &[]), Outcome::Returned(vec![3]));
 }
 
+/// Tail calls compile to Cranelift tail calls: a million `return_call`s and
+/// `return_call_indirect`s in a row run in constant native stack in compiled code, between
+/// compiled functions, into an interpreted one and into a callee of the same type through the
+/// table; a trap after tail calls has the interpreter's backtrace (the tail callers' frames are
+/// gone); a callee with more results than registers keeps the caller interpreted.
+#[test]
+fn tail_calls_run_in_constant_stack_with_the_interpreters_backtraces() {
+    let wat = r#"(module
+      (type $ii (func (param i32 i64) (result i64)))
+      (table 4 funcref)
+      (elem (i32.const 0) $count $even $odd $interp)
+      (memory 1)
+      (func $count (export "count") (type $ii)
+        local.get 0
+        i32.eqz
+        if (result i64)
+          local.get 1
+        else
+          local.get 0
+          i32.const 1
+          i32.sub
+          local.get 1
+          i64.const 3
+          i64.add
+          return_call $count
+        end)
+      (func $even (export "even") (type $ii)
+        local.get 0
+        i32.eqz
+        if (result i64)
+          i64.const 1
+        else
+          local.get 0
+          i32.const 1
+          i32.sub
+          local.get 1
+          i32.const 2
+          return_call_indirect (type $ii)
+        end)
+      (func $odd (type $ii)
+        local.get 0
+        i32.eqz
+        if (result i64)
+          i64.const 0
+        else
+          local.get 0
+          i32.const 1
+          i32.sub
+          local.get 1
+          i32.const 1
+          return_call_indirect (type $ii)
+        end)
+      ;; Stays interpreted (reference instructions are not compiled): the tail call crosses tiers.
+      (func $interp (type $ii)
+        ref.null func
+        drop
+        local.get 0
+        i32.const 1000000
+        i32.gt_u
+        if
+          unreachable
+        end
+        local.get 1
+        local.get 0
+        i64.extend_i32_u
+        i64.add)
+      (func (export "to_interp") (type $ii)
+        local.get 0
+        local.get 1
+        return_call $interp)
+      (func (export "to_interp_indirect") (type $ii)
+        local.get 0
+        local.get 1
+        i32.const 3
+        return_call_indirect (type $ii))
+      (func $trap_at (param i32) (result f64)
+        local.get 0
+        i32.load
+        f64.convert_i32_s)
+      (func $middle (param i32) (result f64)
+        local.get 0
+        i32.const 1
+        i32.add
+        return_call $trap_at)
+      (func (export "trap_after_tail_calls") (param i32) (result f64)
+        local.get 0
+        call $middle
+        f64.const 0.5
+        f64.add)
+      (func (export "bad_type") (param i32 i64) (result i64)
+        local.get 1
+        local.get 0
+        local.get 0
+        return_call_indirect (param i64 i32) (result i64))
+      (func $three (param i32) (result i32 i64 i32)
+        local.get 0
+        local.get 0
+        i64.extend_i32_s
+        local.get 0)
+      (func (export "many_results") (param i32) (result i32 i64 i32)
+        local.get 0
+        i32.const 7
+        i32.add
+        return_call $three))"#;
+    let mut both = Both::new(wat);
+    // All but the interpreted function and the caller of `$three`.
+    assert_eq!(both.compiled, 10, "compiled functions");
+    let n = 1_000_000;
+    assert_eq!(
+        both.agree("count", &[Val::I32(n), Val::I64(5)]),
+        Outcome::Returned(vec![5 + 3 * n as u128])
+    );
+    assert_eq!(
+        both.agree("even", &[Val::I32(n), Val::I64(0)]),
+        Outcome::Returned(vec![1])
+    );
+    assert_eq!(
+        both.agree("even", &[Val::I32(n + 1), Val::I64(0)]),
+        Outcome::Returned(vec![0])
+    );
+    assert_eq!(
+        both.agree("to_interp", &[Val::I32(7), Val::I64(5)]),
+        Outcome::Returned(vec![12])
+    );
+    assert_eq!(
+        both.agree("to_interp_indirect", &[Val::I32(9), Val::I64(5)]),
+        Outcome::Returned(vec![14])
+    );
+    for name in ["to_interp", "to_interp_indirect"] {
+        assert!(matches!(
+            both.agree(name, &[Val::I32(n + 5), Val::I64(0)]),
+            Outcome::Trapped(TrapKind::Unreachable, _)
+        ));
+    }
+    assert_eq!(
+        both.agree("trap_after_tail_calls", &[Val::I32(16)]),
+        Outcome::Returned(vec![0.5f64.to_bits() as u128])
+    );
+    for addr in [65533, 65535, -1] {
+        match both.agree("trap_after_tail_calls", &[Val::I32(addr - 1)]) {
+            Outcome::Trapped(TrapKind::MemoryOutOfBounds, frames) => {
+                // `$trap_at`, then the exported caller: `$middle` tail-called it and is gone.
+                assert_eq!(frames.len(), 2, "{frames:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    for element in [0, 4, -1] {
+        assert!(matches!(
+            both.agree("bad_type", &[Val::I32(element), Val::I64(1)]),
+            Outcome::Trapped(
+                TrapKind::IndirectCallTypeMismatch | TrapKind::UndefinedElement,
+                _
+            )
+        ));
+    }
+    assert_eq!(
+        both.agree("many_results", &[Val::I32(1)]),
+        Outcome::Returned(vec![8, 8, 8])
+    );
+}
+
 /// With the guard region (the default), compiled code leaves bounds checks of accesses with
 /// small offsets to the hardware: a fault past memory 0's length becomes `MemoryOutOfBounds`
 /// with the interpreter's backtrace, from any depth of compiled calls, from a load whose value a
