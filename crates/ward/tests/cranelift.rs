@@ -1286,10 +1286,11 @@ fn generated_modules_behave_the_same_in_both_tiers() {
             custom_page_sizes_enabled: false,
             wide_arithmetic_enabled: false,
             memory64_enabled: false,
-            // References and tail calls keep functions interpreted; a few are enough for calls
-            // across tiers (bulk memory's `memory.init` and table operations give them too).
+            // References keep functions interpreted; a few are enough for calls across tiers
+            // (bulk memory's `memory.init` and table operations give them too). Tail calls are
+            // compiled (a tail call whose callee returns more than fits in registers is not).
             reference_types_enabled: false,
-            tail_call_enabled: false,
+            tail_call_enabled: true,
             canonicalize_nans: true,
             export_everything: true,
             min_funcs: 1,

@@ -392,7 +392,7 @@ fn generate(seeds: &mut Seeds) -> Option<Vec<u8>> {
         wide_arithmetic_enabled: false,
         memory64_enabled: false,
         reference_types_enabled: false,
-        tail_call_enabled: false,
+        tail_call_enabled: true,
         canonicalize_nans: true,
         export_everything: true,
         min_funcs: 1,
