@@ -83,10 +83,20 @@ impl CodegenArgs {
         Ok(cache)
     }
 
-    /// Applies the options to `config`.
+    /// Applies the options to `config`. The code cache holds code compiled up front, so
+    /// `cache=y` without a compiler means Cranelift (and is refused with `auto`, whose code is
+    /// compiled while the program runs).
     pub fn configure(&self, config: &mut Config) -> Result<()> {
-        config.strategy(self.strategy()?);
-        config.cache(self.cache()?);
+        let cache = self.cache()?;
+        let strategy = match (self.chosen_strategy()?, cache) {
+            (None, true) => Strategy::Cranelift,
+            (Some(Strategy::Auto), true) => {
+                bail!("-C cache=y keeps code compiled up front: use it with -C compiler=cranelift")
+            }
+            (chosen, _) => chosen.unwrap_or(DEFAULT_STRATEGY),
+        };
+        config.strategy(strategy);
+        config.cache(cache);
         Ok(())
     }
 }
@@ -138,6 +148,15 @@ mod tests {
     #[test]
     fn unknown_codegen_options_are_refused() {
         assert!(args(&["compiler=llvm"]).strategy().is_err());
+        // The cache holds code compiled up front: cache=y alone means Cranelift, with auto it is
+        // refused.
+        let mut config = Config::new();
+        assert!(
+            args(&["cache=y", "compiler=auto"])
+                .configure(&mut config)
+                .is_err()
+        );
+        assert!(args(&["cache=y"]).configure(&mut config).is_ok());
         assert!(args(&["opt-level=2"]).strategy().is_err());
     }
 }
