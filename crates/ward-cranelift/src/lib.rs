@@ -111,6 +111,9 @@ pub struct Memory0 {
     /// access whose static offset plus size is at most this is then compiled without an
     /// explicit bounds check (a 32-bit address cannot reach past the reservation).
     pub guard_bytes: u64,
+    /// Addresses are 64-bit (memory64): every access is checked explicitly, `guard_bytes` is
+    /// ignored.
+    pub memory64: bool,
 }
 
 /// What the tier needs to know of a module to compile its functions.
@@ -123,7 +126,7 @@ pub struct ModuleDesc {
     pub func_types: Vec<u32>,
     /// Global index (imports first) → its type, `None` when it is not a numeric type.
     pub globals: Vec<Option<ValType>>,
-    /// Memory 0, if the module has one and it is a 32-bit, unshared memory.
+    /// Memory 0, if the module has one and it is an unshared memory with 64 KiB pages.
     pub memory0: Option<Memory0>,
     /// The module has more than one memory, or a memory 0 the tier does not compile.
     pub has_unsupported_memory: bool,
@@ -610,6 +613,7 @@ mod tests {
         module.memory0 = Some(Memory0 {
             page_size_log2: 16,
             guard_bytes: 0,
+            memory64: false,
         });
         let wat = r#"(module (memory 1) (func (param i32) (result i32) local.get 0 i32.load))"#;
         assert!(compile_last(wat, &module).is_ok());

@@ -205,10 +205,10 @@ fn libcall_signature(isa: &dyn TargetIsa, libcall: Libcall) -> ir::Signature {
         Libcall::Trap => (&[types::I32], None),
         Libcall::Frame => (&[types::I32, types::I32], None),
         Libcall::CallIndirect => (&[types::I32, types::I32, types::I32], Some(types::I32)),
-        Libcall::MemoryGrow => (&[types::I32], Some(types::I64)),
-        Libcall::MemoryFill | Libcall::MemoryCopy => {
-            (&[types::I32, types::I32, types::I32], Some(types::I32))
-        }
+        // Addresses, lengths and deltas are 64-bit (a 32-bit memory's are zero-extended).
+        Libcall::MemoryGrow => (&[types::I64], Some(types::I64)),
+        Libcall::MemoryFill => (&[types::I64, types::I32, types::I64], Some(types::I32)),
+        Libcall::MemoryCopy => (&[types::I64, types::I64, types::I64], Some(types::I32)),
         Libcall::Interrupt => (&[], Some(types::I32)),
         Libcall::ResolveIndirect => (&[types::I32, types::I32, types::I32], Some(types::I32)),
     };
@@ -868,33 +868,65 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         values.iter().map(|v| BlockArg::Value(*v)).collect()
     }
 
+    /// Whether memory 0 has 64-bit addresses.
+    fn memory64(&self) -> bool {
+        self.module.memory0.is_some_and(|m| m.memory64)
+    }
+
+    /// An address, length or page delta of memory 0 as the runtime's 64-bit value.
+    fn address64(&mut self, v: Value) -> Value {
+        if self.memory64() {
+            v
+        } else {
+            self.builder.ins().uextend(types::I64, v)
+        }
+    }
+
     /// The address of a `size`-byte access at `addr + offset` in memory 0, after the bounds check.
     fn memory_address(&mut self, offset: u64, size: u32) -> Result<Value, CompileError> {
-        if self.module.memory0.is_none() {
+        let Some(memory) = self.module.memory0 else {
             return Err(unsupported("memory access without a compiled memory 0"));
-        }
+        };
         let wasm_addr = self.pop();
         self.fresh_memory();
-        let addr = self.builder.ins().uextend(types::I64, wasm_addr);
-        // A 32-bit address plus a 32-bit offset plus the size does not overflow 64 bits.
-        let end_offset = offset + size as u64;
+        let addr = self.address64(wasm_addr);
+        // A 32-bit address plus a 32-bit offset plus the size does not overflow 64 bits; a
+        // 64-bit one may, and then the access is out of bounds.
+        let end_offset = offset.checked_add(size as u64);
         let checked = self.checked_ends.get(&wasm_addr).copied();
         // Every address past the length up to 4 GiB + guard faults: a short enough access needs
         // no check (the fault is the trap, see the runtime's `native::guard`).
-        let guarded = self
-            .module
-            .memory0
-            .is_some_and(|m| end_offset <= m.guard_bytes);
+        let guarded = !memory.memory64 && end_offset.is_some_and(|e| e <= memory.guard_bytes);
         self.unchecked_access = guarded;
-        if !guarded && checked.is_none_or(|checked| checked < end_offset) {
-            let end = self.builder.ins().iadd_imm_u(addr, end_offset as i64);
+        let needs_check = match (end_offset, checked) {
+            (Some(end), Some(checked)) => checked < end,
+            _ => true,
+        };
+        if !guarded && needs_check {
             let len = self.builder.use_var(self.mem_len);
-            let oob = self
-                .builder
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThan, end, len);
+            let oob = match end_offset {
+                Some(end_offset) if !memory.memory64 => {
+                    let end = self.builder.ins().iadd_imm_u(addr, end_offset as i64);
+                    self.builder
+                        .ins()
+                        .icmp(IntCC::UnsignedGreaterThan, end, len)
+                }
+                Some(end_offset) => {
+                    let k = self.builder.ins().iconst(types::I64, end_offset as i64);
+                    let (end, carry) = self.builder.ins().uadd_overflow(addr, k);
+                    let past = self
+                        .builder
+                        .ins()
+                        .icmp(IntCC::UnsignedGreaterThan, end, len);
+                    self.builder.ins().bor(past, carry)
+                }
+                // The offset and size alone overflow: always out of bounds.
+                None => self.builder.ins().iconst(types::I8, 1),
+            };
             self.trap_if(oob, TrapCode::MemoryOutOfBounds, true);
-            self.checked_ends.insert(wasm_addr, end_offset);
+            if let Some(end) = end_offset {
+                self.checked_ends.insert(wasm_addr, end);
+            }
         }
         let base = self.builder.use_var(self.mem_base);
         let at = self.builder.ins().iadd(base, addr);
@@ -1446,7 +1478,11 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     .builder
                     .ins()
                     .ushr_imm_u(len, memory.page_size_log2 as i64);
-                let pages = self.builder.ins().ireduce(types::I32, pages);
+                let pages = if memory.memory64 {
+                    pages
+                } else {
+                    self.builder.ins().ireduce(types::I32, pages)
+                };
                 self.push(pages);
             }
             O::MemoryGrow { mem: 0 } => {
@@ -1454,13 +1490,18 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     return Err(unsupported("memory.grow without a compiled memory 0"));
                 }
                 let delta = self.pop();
+                let delta = self.address64(delta);
                 let r = self
                     .call_libcall(Libcall::MemoryGrow, &[delta])
                     .expect("memory.grow returns a value");
                 let failed = self.builder.ins().icmp_imm_s(IntCC::Equal, r, -2);
                 self.fail_if(failed, None, true);
                 self.memory_stale = true;
-                let r = self.builder.ins().ireduce(types::I32, r);
+                let r = if self.memory64() {
+                    r
+                } else {
+                    self.builder.ins().ireduce(types::I32, r)
+                };
                 self.push(r);
             }
             O::MemoryFill { mem: 0 }
@@ -1478,6 +1519,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 };
                 let n = self.pop();
                 let (d, s) = self.pop2();
+                let n = self.address64(n);
+                let d = self.address64(d);
+                // `memory.fill`'s value stays an `i32`; `memory.copy`'s source is an address.
+                let s = if libcall == Libcall::MemoryCopy {
+                    self.address64(s)
+                } else {
+                    s
+                };
                 let status = self
                     .call_libcall(libcall, &[d, s, n])
                     .expect("bulk memory returns a status");

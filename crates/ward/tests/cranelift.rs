@@ -695,6 +695,71 @@ fn tail_calls_run_in_constant_stack_with_the_interpreters_backtraces() {
     );
 }
 
+/// A 64-bit memory is compiled with every access checked explicitly: addresses near the end,
+/// near 2^64 (where the address plus the offset overflows), `memory.size`, `memory.grow`,
+/// `memory.fill` and `memory.copy` with 64-bit operands, all as in the interpreter.
+#[test]
+fn memory64_accesses_are_checked_against_64_bit_overflow() {
+    let wat = r#"(module
+      (memory (export "mem") i64 1 4)
+      (func (export "load") (param i64) (result i64) local.get 0 i64.load offset=8)
+      (func (export "load_far") (param i64) (result i32) local.get 0 i32.load8_u offset=0xffff_ffff_0000)
+      (func (export "store") (param i64 i32) local.get 0 local.get 1 i32.store16 offset=3)
+      (func (export "size") (result i64) memory.size)
+      (func (export "grow") (param i64) (result i64) local.get 0 memory.grow)
+      (func (export "fill") (param i64 i32 i64) local.get 0 local.get 1 local.get 2 memory.fill)
+      (func (export "copy") (param i64 i64 i64) local.get 0 local.get 1 local.get 2 memory.copy))"#;
+    let mut both = Both::new(wat);
+    assert_eq!(both.compiled, 7);
+    let end = 65536i64;
+    for addr in [
+        0,
+        end - 16,
+        end - 15,
+        end - 8,
+        end,
+        -1,
+        -8,
+        -9,
+        i64::MIN,
+        i64::MAX,
+    ] {
+        both.agree("load", &[Val::I64(addr)]);
+        both.agree("load_far", &[Val::I64(addr)]);
+        both.agree("store", &[Val::I64(addr), Val::I32(0x1234)]);
+    }
+    for (dst, len) in [(0, 16), (end - 4, 4), (end - 4, 5), (-1, 2), (8, -1)] {
+        both.agree("fill", &[Val::I64(dst), Val::I32(0x5a), Val::I64(len)]);
+        both.agree("copy", &[Val::I64(dst), Val::I64(1), Val::I64(len)]);
+        both.agree("copy", &[Val::I64(1), Val::I64(dst), Val::I64(len)]);
+    }
+    assert_eq!(
+        both.agree("grow", &[Val::I64(2)]),
+        Outcome::Returned(vec![1])
+    );
+    assert_eq!(
+        both.agree("grow", &[Val::I64(2)]),
+        Outcome::Returned(vec![u64::MAX as u128])
+    );
+    assert_eq!(
+        both.agree("grow", &[Val::I64(-1)]),
+        Outcome::Returned(vec![u64::MAX as u128])
+    );
+    assert_eq!(both.agree("size", &[]), Outcome::Returned(vec![3]));
+    assert_eq!(
+        both.agree("load", &[Val::I64(3 * end - 16)]),
+        Outcome::Returned(vec![0])
+    );
+    assert!(matches!(
+        both.agree("load", &[Val::I64(3 * end - 15)]),
+        Outcome::Trapped(TrapKind::MemoryOutOfBounds, _)
+    ));
+    assert_eq!(
+        state(&mut both.interp.0, &both.interp.1),
+        state(&mut both.clif.0, &both.clif.1)
+    );
+}
+
 /// With the guard region (the default), compiled code leaves bounds checks of accesses with
 /// small offsets to the hardware: a fault past memory 0's length becomes `MemoryOutOfBounds`
 /// with the interpreter's backtrace, from any depth of compiled calls, from a load whose value a
@@ -1285,7 +1350,7 @@ fn generated_modules_behave_the_same_in_both_tiers() {
             custom_descriptors_enabled: false,
             custom_page_sizes_enabled: false,
             wide_arithmetic_enabled: false,
-            memory64_enabled: false,
+            memory64_enabled: true,
             // References keep functions interpreted; a few are enough for calls across tiers
             // (bulk memory's `memory.init` and table operations give them too). Tail calls are
             // compiled (a tail call whose callee returns more than fits in registers is not).

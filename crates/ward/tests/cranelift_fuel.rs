@@ -390,7 +390,7 @@ fn generate(seeds: &mut Seeds) -> Option<Vec<u8>> {
         custom_descriptors_enabled: false,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
-        memory64_enabled: false,
+        memory64_enabled: true,
         reference_types_enabled: false,
         tail_call_enabled: true,
         canonicalize_nans: true,

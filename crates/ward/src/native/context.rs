@@ -554,12 +554,12 @@ unsafe extern "C" fn interrupt_libcall<E: Embedder>(ctx: *mut VmContext) -> u32 
 ///
 /// # Safety
 /// `ctx` is a context made by `enter::<E>`, of an instance with a memory 0.
-unsafe extern "C" fn memory_grow_libcall<E: Embedder>(ctx: *mut VmContext, delta: u32) -> i64 {
+unsafe extern "C" fn memory_grow_libcall<E: Embedder>(ctx: *mut VmContext, delta: u64) -> i64 {
     // SAFETY: the caller's contract.
     unsafe {
         with_store::<E, _>(ctx, -2, |ctx, store| {
             let m = store.inner().instances[ctx.instance as usize].memories[0];
-            let result = match store.grow_memory(m as usize, delta as u64) {
+            let result = match store.grow_memory(m as usize, delta) {
                 Ok(Some(old)) => old as i64,
                 Ok(None) => -1,
                 Err(Error::Trap(trap)) => {
@@ -583,9 +583,9 @@ unsafe extern "C" fn memory_grow_libcall<E: Embedder>(ctx: *mut VmContext, delta
 /// As for [`memory_grow_libcall`].
 unsafe extern "C" fn memory_fill_libcall<E: Embedder>(
     ctx: *mut VmContext,
-    dst: u32,
+    dst: u64,
     value: u32,
-    len: u32,
+    len: u64,
 ) -> u32 {
     // SAFETY: the caller's contract.
     unsafe {
@@ -593,7 +593,7 @@ unsafe extern "C" fn memory_fill_libcall<E: Embedder>(
             let inner = store.inner();
             let m = inner.instances[ctx.instance as usize].memories[0];
             let memory = &mut inner.memories[m as usize];
-            match range_in(dst.into(), len.into(), memory.size_bytes()) {
+            match range_in(dst, len, memory.size_bytes()) {
                 Some(range) => {
                     memory.data_mut()[range].fill(value as u8);
                     0
@@ -613,9 +613,9 @@ unsafe extern "C" fn memory_fill_libcall<E: Embedder>(
 /// As for [`memory_grow_libcall`].
 unsafe extern "C" fn memory_copy_libcall<E: Embedder>(
     ctx: *mut VmContext,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: the caller's contract.
     unsafe {
@@ -624,10 +624,7 @@ unsafe extern "C" fn memory_copy_libcall<E: Embedder>(
             let m = inner.instances[ctx.instance as usize].memories[0];
             let memory = &mut inner.memories[m as usize];
             let size = memory.size_bytes();
-            match (
-                range_in(dst.into(), len.into(), size),
-                range_in(src.into(), len.into(), size),
-            ) {
+            match (range_in(dst, len, size), range_in(src, len, size)) {
                 (Some(d), Some(s)) => {
                     memory.data_mut().copy_within(s, d.start);
                     0

@@ -521,9 +521,11 @@ pub(crate) fn describe(shape: &ModuleShape<'_>, guard_bytes: u64) -> ModuleDesc 
         .collect();
     let memory0 = match shape.memory_types {
         [] => None,
-        [m] if !m.memory64 && !m.shared && m.page_size_log2 == 16 => Some(Memory0 {
+        [m] if !m.shared && m.page_size_log2 == 16 => Some(Memory0 {
             page_size_log2: 16,
-            guard_bytes,
+            // A 64-bit memory's accesses are all checked.
+            guard_bytes: if m.memory64 { 0 } else { guard_bytes },
+            memory64: m.memory64,
         }),
         _ => None,
     };
