@@ -126,12 +126,20 @@ pub struct ModuleDesc {
     pub func_types: Vec<u32>,
     /// Global index (imports first) → its type, `None` when it is not a numeric type.
     pub globals: Vec<Option<ValType>>,
-    /// Memory 0, if the module has one and it is an unshared memory with 64 KiB pages.
-    pub memory0: Option<Memory0>,
-    /// The module has more than one memory, or a memory 0 the tier does not compile.
-    pub has_unsupported_memory: bool,
+    /// Memory index (imports first) → its description, `None` for a memory the tier does not
+    /// compile (shared, or with other than 64 KiB pages): functions that access it stay
+    /// interpreted. Memory 0 has a fast path (its base and length in the context itself); the
+    /// others are reached through [`ContextLayout::memories`].
+    pub memories: Vec<Option<Memory0>>,
     /// Table index (imports first) → whether the table has 64-bit indices.
     pub table64: Vec<bool>,
+}
+
+impl ModuleDesc {
+    /// Memory `index`, if the tier compiles accesses to it.
+    pub fn memory(&self, index: u32) -> Option<Memory0> {
+        self.memories.get(index as usize).copied().flatten()
+    }
 }
 
 /// Byte offsets of the fields of the runtime's per-instance context that compiled code reads.
@@ -154,6 +162,10 @@ pub struct ContextLayout {
     /// compiles, the native code to call it with its direct signature (see the crate
     /// documentation).
     pub direct_funcs: i32,
+    /// `*const [*mut u8, u64]`: for each memory (imports first), its base and its length in
+    /// bytes (16 bytes per memory), current whenever compiled code runs (the runtime updates them
+    /// after every libcall). Accesses to memories other than memory 0 read them at each access.
+    pub memories: i32,
     /// `usize`: compiled code traps with [`TrapCode::StackOverflow`] when a function is entered
     /// with the native stack pointer below this.
     pub stack_limit: i32,
@@ -228,12 +240,14 @@ pub enum Libcall {
     /// `fn(ctx, table: u32, type_index: u32, element: u32, slots: *mut u64) -> u32`:
     /// `call_indirect` through `table` of module type `type_index`; status as for a call.
     CallIndirect = 2,
-    /// `fn(ctx, delta_pages: u32) -> i64`: `memory.grow` of memory 0: the old size in pages, -1
-    /// when it cannot grow, -2 when the call failed (a trap; the caller records its frame).
+    /// `fn(ctx, memory: u32, delta_pages: u64) -> i64`: `memory.grow`: the old size in pages,
+    /// -1 when it cannot grow, -2 when the call failed (a trap; the caller records its frame).
+    /// Addresses, lengths and deltas of 32-bit memories are zero-extended.
     MemoryGrow = 3,
-    /// `fn(ctx, dst: u32, value: u32, len: u32) -> u32`: `memory.fill` of memory 0; status.
+    /// `fn(ctx, memory: u32, dst: u64, value: u32, len: u64) -> u32`: `memory.fill`; status.
     MemoryFill = 4,
-    /// `fn(ctx, dst: u32, src: u32, len: u32) -> u32`: `memory.copy` within memory 0; status.
+    /// `fn(ctx, dst_memory: u32, src_memory: u32, dst: u64, src: u64, len: u64) -> u32`:
+    /// `memory.copy`; status.
     MemoryCopy = 5,
     /// `fn(ctx) -> u32`: an interruption point's inline test fired (the epoch deadline passed, an
     /// interrupt was requested, or the clock countdown reached zero); the runtime decides. Status
@@ -544,6 +558,7 @@ mod tests {
             epoch_deadline: 128,
             interrupt_flag: 136,
             clock_countdown: 144,
+            memories: 152,
         }
     }
 
@@ -604,17 +619,17 @@ mod tests {
     fn memory_access_needs_a_described_memory_0() {
         let wat = r#"(module (memory 1 1 shared) (func (param i32) (result i32)
             local.get 0 i32.load))"#;
-        // A shared memory 0 is not described to the tier (`memory0: None`).
+        // A shared memory 0 is not described to the tier (`memories: [None]`).
         assert!(matches!(
             compile_last(wat, &i32_to_i32()),
             Err(CompileError::Unsupported(_))
         ));
         let mut module = i32_to_i32();
-        module.memory0 = Some(Memory0 {
+        module.memories = vec![Some(Memory0 {
             page_size_log2: 16,
             guard_bytes: 0,
             memory64: false,
-        });
+        })];
         let wat = r#"(module (memory 1) (func (param i32) (result i32) local.get 0 i32.load))"#;
         assert!(compile_last(wat, &module).is_ok());
     }

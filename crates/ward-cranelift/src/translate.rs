@@ -21,7 +21,8 @@ mod simd;
 
 use crate::{
     CodeSite, CodeSites, CompileError, CompiledFunction, ContextLayout, FuncSig, INDIRECT_MISS,
-    Libcall, MAX_BODY_BYTES, MAX_LOCALS, MeterPoint, Metering, ModuleDesc, TrapCode, ValType,
+    Libcall, MAX_BODY_BYTES, MAX_LOCALS, Memory0, MeterPoint, Metering, ModuleDesc, TrapCode,
+    ValType,
 };
 
 fn unsupported(what: impl Into<String>) -> CompileError {
@@ -205,10 +206,17 @@ fn libcall_signature(isa: &dyn TargetIsa, libcall: Libcall) -> ir::Signature {
         Libcall::Trap => (&[types::I32], None),
         Libcall::Frame => (&[types::I32, types::I32], None),
         Libcall::CallIndirect => (&[types::I32, types::I32, types::I32], Some(types::I32)),
-        // Addresses, lengths and deltas are 64-bit (a 32-bit memory's are zero-extended).
-        Libcall::MemoryGrow => (&[types::I64], Some(types::I64)),
-        Libcall::MemoryFill => (&[types::I64, types::I32, types::I64], Some(types::I32)),
-        Libcall::MemoryCopy => (&[types::I64, types::I64, types::I64], Some(types::I32)),
+        // The memory index first; addresses, lengths and deltas are 64-bit (a 32-bit memory's
+        // are zero-extended).
+        Libcall::MemoryGrow => (&[types::I32, types::I64], Some(types::I64)),
+        Libcall::MemoryFill => (
+            &[types::I32, types::I64, types::I32, types::I64],
+            Some(types::I32),
+        ),
+        Libcall::MemoryCopy => (
+            &[types::I32, types::I32, types::I64, types::I64, types::I64],
+            Some(types::I32),
+        ),
         Libcall::Interrupt => (&[], Some(types::I32)),
         Libcall::ResolveIndirect => (&[types::I32, types::I32, types::I32], Some(types::I32)),
     };
@@ -512,7 +520,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     }
 
     fn reload_memory(&mut self) {
-        if self.module.memory0.is_none() || !self.reads_memory {
+        if self.module.memory(0).is_none() || !self.reads_memory {
             return;
         }
         let base = self.load_ctx(self.ptr, self.layout.memory_base);
@@ -868,42 +876,80 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         values.iter().map(|v| BlockArg::Value(*v)).collect()
     }
 
-    /// Whether memory 0 has 64-bit addresses.
-    fn memory64(&self) -> bool {
-        self.module.memory0.is_some_and(|m| m.memory64)
+    /// Memory `index`'s description, if the tier compiles accesses to it.
+    fn memory(&self, index: u32) -> Result<Memory0, CompileError> {
+        self.module
+            .memory(index)
+            .ok_or_else(|| unsupported("an access to a memory the tier does not compile"))
     }
 
-    /// An address, length or page delta of memory 0 as the runtime's 64-bit value.
-    fn address64(&mut self, v: Value) -> Value {
-        if self.memory64() {
+    /// An address, length or page delta of memory `index` as the runtime's 64-bit value.
+    fn address64(&mut self, index: u32, v: Value) -> Value {
+        if self.module.memory(index).is_some_and(|m| m.memory64) {
             v
         } else {
             self.builder.ins().uextend(types::I64, v)
         }
     }
 
-    /// The address of a `size`-byte access at `addr + offset` in memory 0, after the bounds check.
-    fn memory_address(&mut self, offset: u64, size: u32) -> Result<Value, CompileError> {
-        let Some(memory) = self.module.memory0 else {
-            return Err(unsupported("memory access without a compiled memory 0"));
-        };
+    /// Memory `index`'s entry in the context's memory table: its base and its length.
+    fn memory_view(&mut self, index: u32) -> (Value, Value) {
+        let views = self.load_ctx(self.ptr, self.layout.memories);
+        let at = (index as i32) * 16;
+        let base = self.builder.ins().load(self.ptr, Self::flags(), views, at);
+        let len = self
+            .builder
+            .ins()
+            .load(types::I64, Self::flags(), views, at + 8);
+        (base, len)
+    }
+
+    /// The memory index a memory access names (atomics are not compiled).
+    fn memory_of(memarg: &wasmparser::MemArg) -> Result<u32, CompileError> {
+        match memarg.target {
+            wasmparser::MemArgTarget::Memory(m) if memarg.ordering.is_none() => Ok(m),
+            _ => Err(unsupported("an atomic or shared-everything memory access")),
+        }
+    }
+
+    /// The address of a `size`-byte access at `addr + offset` in memory `index`, after the
+    /// bounds check. Memory 0's base and length are kept in variables (reloaded lazily after
+    /// calls); another memory's are read from the context's memory table at each access.
+    fn memory_address(
+        &mut self,
+        index: u32,
+        offset: u64,
+        size: u32,
+    ) -> Result<Value, CompileError> {
+        let memory = self.memory(index)?;
         let wasm_addr = self.pop();
-        self.fresh_memory();
-        let addr = self.address64(wasm_addr);
+        let addr = self.address64(index, wasm_addr);
+        let (base, len) = if index == 0 {
+            self.fresh_memory();
+            (
+                self.builder.use_var(self.mem_base),
+                self.builder.use_var(self.mem_len),
+            )
+        } else {
+            self.memory_view(index)
+        };
         // A 32-bit address plus a 32-bit offset plus the size does not overflow 64 bits; a
         // 64-bit one may, and then the access is out of bounds.
         let end_offset = offset.checked_add(size as u64);
         let checked = self.checked_ends.get(&wasm_addr).copied();
         // Every address past the length up to 4 GiB + guard faults: a short enough access needs
         // no check (the fault is the trap, see the runtime's `native::guard`).
-        let guarded = !memory.memory64 && end_offset.is_some_and(|e| e <= memory.guard_bytes);
+        // (Only memory 0 has its faults turned into traps.)
+        let guarded =
+            index == 0 && !memory.memory64 && end_offset.is_some_and(|e| e <= memory.guard_bytes);
         self.unchecked_access = guarded;
+        // Checked ends are remembered for memory 0 only.
+        let checked = checked.filter(|_| index == 0);
         let needs_check = match (end_offset, checked) {
             (Some(end), Some(checked)) => checked < end,
             _ => true,
         };
         if !guarded && needs_check {
-            let len = self.builder.use_var(self.mem_len);
             let oob = match end_offset {
                 Some(end_offset) if !memory.memory64 => {
                     let end = self.builder.ins().iadd_imm_u(addr, end_offset as i64);
@@ -924,11 +970,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 None => self.builder.ins().iconst(types::I8, 1),
             };
             self.trap_if(oob, TrapCode::MemoryOutOfBounds, true);
-            if let Some(end) = end_offset {
+            if let Some(end) = end_offset.filter(|_| index == 0) {
                 self.checked_ends.insert(wasm_addr, end);
             }
         }
-        let base = self.builder.use_var(self.mem_base);
         let at = self.builder.ins().iadd(base, addr);
         Ok(self.builder.ins().iadd_imm_u(at, offset as i64))
     }
@@ -939,10 +984,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         size: u32,
         f: impl FnOnce(&mut FunctionBuilder<'b>, Value) -> Value,
     ) -> Result<(), CompileError> {
-        if memarg.target != wasmparser::MemArgTarget::Memory(0) || memarg.ordering.is_some() {
-            return Err(unsupported("multiple memories"));
-        }
-        let p = self.memory_address(memarg.offset, size)?;
+        let memory = Self::memory_of(memarg)?;
+        let p = self.memory_address(memory, memarg.offset, size)?;
         let v = f(&mut self.builder, p);
         self.after_load();
         self.push(v);
@@ -965,11 +1008,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         size: u32,
         f: impl FnOnce(&mut FunctionBuilder<'b>, Value, Value),
     ) -> Result<(), CompileError> {
-        if memarg.target != wasmparser::MemArgTarget::Memory(0) || memarg.ordering.is_some() {
-            return Err(unsupported("multiple memories"));
-        }
+        let memory = Self::memory_of(memarg)?;
         let value = self.pop();
-        let p = self.memory_address(memarg.offset, size)?;
+        let p = self.memory_address(memory, memarg.offset, size)?;
         f(&mut self.builder, value, p);
         Ok(())
     }
@@ -1468,12 +1509,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             O::I64Store32 { memarg } => self.store(memarg, 4, |b, v, p| {
                 b.ins().istore32(Self::heap(), v, p, 0);
             })?,
-            O::MemorySize { mem: 0 } => {
-                let Some(memory) = self.module.memory0 else {
-                    return Err(unsupported("memory.size without a compiled memory 0"));
+            O::MemorySize { mem } => {
+                let memory = self.memory(*mem)?;
+                let len = if *mem == 0 {
+                    self.fresh_memory();
+                    self.builder.use_var(self.mem_len)
+                } else {
+                    self.memory_view(*mem).1
                 };
-                self.fresh_memory();
-                let len = self.builder.use_var(self.mem_len);
                 let pages = self
                     .builder
                     .ins()
@@ -1485,53 +1528,56 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 };
                 self.push(pages);
             }
-            O::MemoryGrow { mem: 0 } => {
-                if self.module.memory0.is_none() {
-                    return Err(unsupported("memory.grow without a compiled memory 0"));
-                }
+            O::MemoryGrow { mem } => {
+                let memory = self.memory(*mem)?;
                 let delta = self.pop();
-                let delta = self.address64(delta);
+                let delta = self.address64(*mem, delta);
+                let index = self.builder.ins().iconst(types::I32, *mem as i64);
                 let r = self
-                    .call_libcall(Libcall::MemoryGrow, &[delta])
+                    .call_libcall(Libcall::MemoryGrow, &[index, delta])
                     .expect("memory.grow returns a value");
                 let failed = self.builder.ins().icmp_imm_s(IntCC::Equal, r, -2);
                 self.fail_if(failed, None, true);
                 self.memory_stale = true;
-                let r = if self.memory64() {
+                let r = if memory.memory64 {
                     r
                 } else {
                     self.builder.ins().ireduce(types::I32, r)
                 };
                 self.push(r);
             }
-            O::MemoryFill { mem: 0 }
-            | O::MemoryCopy {
-                dst_mem: 0,
-                src_mem: 0,
-            } => {
-                if self.module.memory0.is_none() {
-                    return Err(unsupported("bulk memory without a compiled memory 0"));
-                }
-                let libcall = if matches!(op, O::MemoryFill { .. }) {
-                    Libcall::MemoryFill
-                } else {
-                    Libcall::MemoryCopy
-                };
+            O::MemoryFill { mem } => {
+                self.memory(*mem)?;
                 let n = self.pop();
-                let (d, s) = self.pop2();
-                let n = self.address64(n);
-                let d = self.address64(d);
-                // `memory.fill`'s value stays an `i32`; `memory.copy`'s source is an address.
-                let s = if libcall == Libcall::MemoryCopy {
-                    self.address64(s)
-                } else {
-                    s
-                };
+                let (d, value) = self.pop2();
+                let n = self.address64(*mem, n);
+                let d = self.address64(*mem, d);
+                let index = self.builder.ins().iconst(types::I32, *mem as i64);
                 let status = self
-                    .call_libcall(libcall, &[d, s, n])
-                    .expect("bulk memory returns a status");
+                    .call_libcall(Libcall::MemoryFill, &[index, d, value, n])
+                    .expect("memory.fill returns a status");
                 self.fail_if(status, None, true);
                 // As after any call into the runtime.
+                self.memory_stale = true;
+            }
+            O::MemoryCopy { dst_mem, src_mem } => {
+                let (dst, src) = (self.memory(*dst_mem)?, self.memory(*src_mem)?);
+                let n = self.pop();
+                let (d, s) = self.pop2();
+                // The length is 64-bit only between two 64-bit memories.
+                let n = if dst.memory64 && src.memory64 {
+                    n
+                } else {
+                    self.builder.ins().uextend(types::I64, n)
+                };
+                let d = self.address64(*dst_mem, d);
+                let s = self.address64(*src_mem, s);
+                let dst_index = self.builder.ins().iconst(types::I32, *dst_mem as i64);
+                let src_index = self.builder.ins().iconst(types::I32, *src_mem as i64);
+                let status = self
+                    .call_libcall(Libcall::MemoryCopy, &[dst_index, src_index, d, s, n])
+                    .expect("memory.copy returns a status");
+                self.fail_if(status, None, true);
                 self.memory_stale = true;
             }
 

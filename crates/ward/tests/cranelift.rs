@@ -760,6 +760,104 @@ fn memory64_accesses_are_checked_against_64_bit_overflow() {
     );
 }
 
+/// Memories other than memory 0 are compiled too (multi-memory): loads and stores through the
+/// context's memory table with explicit checks, `memory.size`/`grow`/`fill` of any memory,
+/// `memory.copy` between two memories of different address types, each as in the interpreter,
+/// also after a callee grew a memory.
+#[test]
+fn every_memory_of_a_module_is_compiled() {
+    let wat = r#"(module
+      (memory $a (export "a") 1)
+      (memory $b (export "b") i64 1 3)
+      (memory $c (export "c") 2 2)
+      (func (export "load_b") (param i64) (result i32) local.get 0 i32.load $b offset=2)
+      (func (export "store_c") (param i32 i64) local.get 0 local.get 1 i64.store $c)
+      (func (export "sum") (param i32) (result i64)
+        local.get 0
+        i64.load8_u $a
+        local.get 0
+        i64.extend_i32_u
+        i64.load16_s $b
+        i64.add
+        local.get 0
+        i64.load32_u $c offset=5
+        i64.add)
+      (func $grow_b (export "grow_b") (param i64) (result i64) local.get 0 memory.grow $b)
+      (func (export "grow_then_load") (param i64) (result i32)
+        i64.const 1
+        call $grow_b
+        drop
+        local.get 0
+        i32.load $b)
+      (func (export "sizes") (result i32 i64 i32) memory.size $a memory.size $b memory.size $c)
+      (func (export "fill_b") (param i64 i32 i64) local.get 0 local.get 1 local.get 2 memory.fill $b)
+      (func (export "copy_b_to_a") (param i32 i64 i32)
+        local.get 0 local.get 1 local.get 2 memory.copy $a $b)
+      (func (export "copy_c_to_b") (param i64 i32 i32)
+        local.get 0 local.get 1 local.get 2 memory.copy $b $c)
+      (func (export "copy_c_to_c") (param i32 i32 i32)
+        local.get 0 local.get 1 local.get 2 memory.copy $c $c))"#;
+    let mut both = Both::new(wat);
+    assert_eq!(both.compiled, 10);
+    let page = 65536i64;
+    assert_eq!(both.agree("sizes", &[]), Outcome::Returned(vec![1, 1, 2]));
+    for (addr, value) in [
+        (0, 0x0102_0304_0506_0708i64),
+        (2 * page - 8, -1),
+        (2 * page - 7, 5),
+    ] {
+        both.agree("store_c", &[Val::I32(addr as i32), Val::I64(value)]);
+    }
+    both.agree("fill_b", &[Val::I64(0), Val::I32(0x7f), Val::I64(64)]);
+    both.agree("fill_b", &[Val::I64(page - 4), Val::I32(1), Val::I64(5)]);
+    for (dst, src, len) in [
+        (0, 0, 16),
+        (page - 8, 0, 8),
+        (page - 8, 0, 9),
+        (3, page - 2, 2),
+        (3, page - 1, 2),
+    ] {
+        both.agree(
+            "copy_b_to_a",
+            &[Val::I32(dst as i32), Val::I64(src), Val::I32(len)],
+        );
+        both.agree(
+            "copy_c_to_b",
+            &[Val::I64(src), Val::I32(dst as i32), Val::I32(len)],
+        );
+        both.agree(
+            "copy_c_to_c",
+            &[
+                Val::I32(dst as i32 + 5),
+                Val::I32(dst as i32),
+                Val::I32(len),
+            ],
+        );
+    }
+    for addr in [0, 1, page - 6, page - 5, page - 1, -1] {
+        both.agree("load_b", &[Val::I64(addr)]);
+        both.agree("sum", &[Val::I32(addr as i32)]);
+    }
+    assert!(matches!(
+        both.agree("load_b", &[Val::I64(page - 5)]),
+        Outcome::Trapped(TrapKind::MemoryOutOfBounds, _)
+    ));
+    // Memory $b grows in a callee; the caller's next access sees the new length.
+    assert_eq!(
+        both.agree("grow_then_load", &[Val::I64(page + 4)]),
+        Outcome::Returned(vec![0])
+    );
+    assert_eq!(both.agree("sizes", &[]), Outcome::Returned(vec![1, 2, 2]));
+    assert_eq!(
+        both.agree("grow_b", &[Val::I64(5)]),
+        Outcome::Returned(vec![u64::MAX as u128])
+    );
+    assert_eq!(
+        state(&mut both.interp.0, &both.interp.1),
+        state(&mut both.clif.0, &both.clif.1)
+    );
+}
+
 /// With the guard region (the default), compiled code leaves bounds checks of accesses with
 /// small offsets to the hardware: a fault past memory 0's length becomes `MemoryOutOfBounds`
 /// with the interpreter's backtrace, from any depth of compiled calls, from a load whose value a
@@ -1361,7 +1459,7 @@ fn generated_modules_behave_the_same_in_both_tiers() {
             min_funcs: 1,
             max_funcs: 8,
             max_imports: 0,
-            max_memories: 1,
+            max_memories: 2,
             max_tables: 2,
             max_memory32_bytes: 4 << 20,
             max_table_elements: 1_000,

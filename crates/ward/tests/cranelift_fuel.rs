@@ -398,7 +398,7 @@ fn generate(seeds: &mut Seeds) -> Option<Vec<u8>> {
         min_funcs: 1,
         max_funcs: 8,
         max_imports: 0,
-        max_memories: 1,
+        max_memories: 2,
         max_tables: 2,
         max_memory32_bytes: 4 << 20,
         max_table_elements: 1_000,

@@ -20,7 +20,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::{MemArg, Operator};
 
-use super::{FuncTranslator, unsupported};
+use super::FuncTranslator;
 use crate::CompileError;
 
 use types::{F32X4, F64X2, I8X16, I16X8, I32X4, I64X2};
@@ -146,10 +146,7 @@ impl<'b> FuncTranslator<'_, 'b> {
     }
 
     fn check_memarg(memarg: &MemArg) -> Result<(), CompileError> {
-        if memarg.target != wasmparser::MemArgTarget::Memory(0) || memarg.ordering.is_some() {
-            return Err(unsupported("multiple memories"));
-        }
-        Ok(())
+        Self::memory_of(memarg).map(|_| ())
     }
 
     /// A load of `size` bytes whose `v128` result `f` makes from the checked address.
@@ -160,7 +157,7 @@ impl<'b> FuncTranslator<'_, 'b> {
         f: impl FnOnce(&mut FunctionBuilder<'b>, Value) -> Value,
     ) -> Result<(), CompileError> {
         Self::check_memarg(memarg)?;
-        let p = self.memory_address(memarg.offset, size)?;
+        let p = self.memory_address(Self::memory_of(memarg)?, memarg.offset, size)?;
         let v = f(&mut self.builder, p);
         self.after_load();
         self.push_v(v);
@@ -171,7 +168,7 @@ impl<'b> FuncTranslator<'_, 'b> {
     fn v_load_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) -> Result<(), CompileError> {
         Self::check_memarg(memarg)?;
         let v = self.pop_as(ty);
-        let p = self.memory_address(memarg.offset, ty.lane_bits() / 8)?;
+        let p = self.memory_address(Self::memory_of(memarg)?, memarg.offset, ty.lane_bits() / 8)?;
         let x = self.builder.ins().load(ty.lane_type(), Self::heap(), p, 0);
         self.after_load();
         let r = self.builder.ins().insertlane(v, x, lane);
@@ -183,7 +180,7 @@ impl<'b> FuncTranslator<'_, 'b> {
     fn v_store_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) -> Result<(), CompileError> {
         Self::check_memarg(memarg)?;
         let v = self.pop_as(ty);
-        let p = self.memory_address(memarg.offset, ty.lane_bits() / 8)?;
+        let p = self.memory_address(Self::memory_of(memarg)?, memarg.offset, ty.lane_bits() / 8)?;
         let x = self.builder.ins().extractlane(v, lane);
         self.builder.ins().store(Self::heap(), x, p, 0);
         Ok(())

@@ -24,6 +24,8 @@ pub(crate) struct VmContext {
     /// The direct table: each function's code with its type's direct signature (null for a
     /// function whose type the tier does not compile).
     pub(super) direct_funcs: *const *const u8,
+    /// Each memory of the instance (imports first): its base and length (`memory_views`).
+    pub(super) memories: *const MemoryView,
     pub(super) stack_limit: usize,
     pub(super) libcalls: [*const (); Libcall::COUNT],
     /// The store's fuel, its epoch deadline and its clock countdown, copied in when compiled code
@@ -46,7 +48,18 @@ pub(crate) struct VmContext {
     /// runtime).
     pub(super) global_ptrs: Vec<*mut u64>,
     pub(super) globals_at: *const (),
+    /// What `memories` points to, kept current by `context::refresh`.
+    pub(super) memory_views: Vec<MemoryView>,
     pub(super) failure: FailureState,
+}
+
+/// One memory as compiled code sees it (`ContextLayout::memories`): a shared memory, which the
+/// tier does not compile, has length 0.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct MemoryView {
+    pub(super) base: *mut u8,
+    pub(super) length: u64,
 }
 
 /// Why compiled code returned a non-zero status.
@@ -72,6 +85,7 @@ pub(crate) fn layout() -> ContextLayout {
         globals: at(std::mem::offset_of!(VmContext, globals)),
         funcs: at(std::mem::offset_of!(VmContext, funcs)),
         direct_funcs: at(std::mem::offset_of!(VmContext, direct_funcs)),
+        memories: at(std::mem::offset_of!(VmContext, memories)),
         stack_limit: at(std::mem::offset_of!(VmContext, stack_limit)),
         libcalls: at(std::mem::offset_of!(VmContext, libcalls)),
         fuel: at(std::mem::offset_of!(VmContext, fuel)),

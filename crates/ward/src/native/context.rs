@@ -15,7 +15,7 @@ use std::ptr::NonNull;
 
 use ward_cranelift::TrapCode;
 
-use super::abi::{FailureState, NativeFn, VmContext};
+use super::abi::{FailureState, MemoryView, NativeFn, VmContext};
 
 use crate::Error;
 use crate::interp::exec;
@@ -80,6 +80,7 @@ pub(crate) unsafe fn enter<E: Embedder>(
         globals: std::ptr::null(),
         funcs: native.funcs_ptr(),
         direct_funcs: native.direct_ptr(),
+        memories: std::ptr::null(),
         stack_limit: stack_limit(max_wasm_stack),
         libcalls: [
             trap_libcall as *const (),
@@ -101,6 +102,7 @@ pub(crate) unsafe fn enter<E: Embedder>(
         instance,
         global_ptrs: Vec::new(),
         globals_at: std::ptr::null(),
+        memory_views: Vec::new(),
         failure: FailureState::default(),
     };
     refresh(&mut ctx, store.inner());
@@ -180,16 +182,25 @@ fn guarded_memory(store: &StoreInner, instance: u32) -> std::ops::Range<usize> {
 /// pointers to the globals' values if the store's globals moved.
 fn refresh(ctx: &mut VmContext, store: &mut StoreInner) {
     let instance = &store.instances[ctx.instance as usize];
-    if let Some(&m) = instance.memories.first() {
+    ctx.memory_views.clear();
+    for &m in instance.memories.iter() {
         let memory = &store.memories[m as usize];
-        ctx.memory_base = memory.base();
-        // Compiled code accesses only an unshared memory 0; a length of 0 would make any stray
+        // Compiled code accesses only unshared memories; a length of 0 would make any stray
         // access trap.
-        ctx.memory_length = if memory.shared().is_some() {
+        let length = if memory.shared().is_some() {
             0
         } else {
             memory.size_bytes()
         };
+        ctx.memory_views.push(MemoryView {
+            base: memory.base(),
+            length,
+        });
+    }
+    ctx.memories = ctx.memory_views.as_ptr();
+    if let Some(view) = ctx.memory_views.first() {
+        ctx.memory_base = view.base;
+        ctx.memory_length = view.length;
     }
     if ctx.globals_at != store.globals.as_ptr().cast::<()>()
         || ctx.global_ptrs.len() != instance.globals.len()
@@ -550,15 +561,20 @@ unsafe extern "C" fn interrupt_libcall<E: Embedder>(ctx: *mut VmContext) -> u32 
     }
 }
 
-/// `Libcall::MemoryGrow` of memory 0 (through the embedder: the resource limiter applies).
+/// `Libcall::MemoryGrow` of memory `index` of the instance (through the embedder: the resource
+/// limiter applies).
 ///
 /// # Safety
-/// `ctx` is a context made by `enter::<E>`, of an instance with a memory 0.
-unsafe extern "C" fn memory_grow_libcall<E: Embedder>(ctx: *mut VmContext, delta: u64) -> i64 {
+/// `ctx` is a context made by `enter::<E>`, of an instance with a memory `index`.
+unsafe extern "C" fn memory_grow_libcall<E: Embedder>(
+    ctx: *mut VmContext,
+    index: u32,
+    delta: u64,
+) -> i64 {
     // SAFETY: the caller's contract.
     unsafe {
         with_store::<E, _>(ctx, -2, |ctx, store| {
-            let m = store.inner().instances[ctx.instance as usize].memories[0];
+            let m = store.inner().instances[ctx.instance as usize].memories[index as usize];
             let result = match store.grow_memory(m as usize, delta) {
                 Ok(Some(old)) => old as i64,
                 Ok(None) => -1,
@@ -577,12 +593,13 @@ unsafe extern "C" fn memory_grow_libcall<E: Embedder>(ctx: *mut VmContext, delta
     }
 }
 
-/// `Libcall::MemoryFill` of memory 0.
+/// `Libcall::MemoryFill` of memory `index` of the instance.
 ///
 /// # Safety
 /// As for [`memory_grow_libcall`].
 unsafe extern "C" fn memory_fill_libcall<E: Embedder>(
     ctx: *mut VmContext,
+    index: u32,
     dst: u64,
     value: u32,
     len: u64,
@@ -591,7 +608,7 @@ unsafe extern "C" fn memory_fill_libcall<E: Embedder>(
     unsafe {
         with_store::<E, _>(ctx, 1, |ctx, store| {
             let inner = store.inner();
-            let m = inner.instances[ctx.instance as usize].memories[0];
+            let m = inner.instances[ctx.instance as usize].memories[index as usize];
             let memory = &mut inner.memories[m as usize];
             match range_in(dst, len, memory.size_bytes()) {
                 Some(range) => {
@@ -607,12 +624,14 @@ unsafe extern "C" fn memory_fill_libcall<E: Embedder>(
     }
 }
 
-/// `Libcall::MemoryCopy` within memory 0.
+/// `Libcall::MemoryCopy` from memory `src_index` of the instance to memory `dst_index`.
 ///
 /// # Safety
 /// As for [`memory_grow_libcall`].
 unsafe extern "C" fn memory_copy_libcall<E: Embedder>(
     ctx: *mut VmContext,
+    dst_index: u32,
+    src_index: u32,
     dst: u64,
     src: u64,
     len: u64,
@@ -621,12 +640,23 @@ unsafe extern "C" fn memory_copy_libcall<E: Embedder>(
     unsafe {
         with_store::<E, _>(ctx, 1, |ctx, store| {
             let inner = store.inner();
-            let m = inner.instances[ctx.instance as usize].memories[0];
-            let memory = &mut inner.memories[m as usize];
-            let size = memory.size_bytes();
-            match (range_in(dst, len, size), range_in(src, len, size)) {
-                (Some(d), Some(s)) => {
-                    memory.data_mut().copy_within(s, d.start);
+            let memories = &inner.instances[ctx.instance as usize].memories;
+            let (d, s) = (
+                memories[dst_index as usize] as usize,
+                memories[src_index as usize] as usize,
+            );
+            match (
+                range_in(dst, len, inner.memories[d].size_bytes()),
+                range_in(src, len, inner.memories[s].size_bytes()),
+            ) {
+                (Some(to), Some(from)) if d == s => {
+                    inner.memories[d].data_mut().copy_within(from, to.start);
+                    0
+                }
+                (Some(to), Some(from)) => {
+                    // Two distinct memories: through a buffer, each borrowed in turn.
+                    let bytes = inner.memories[s].data()[from].to_vec();
+                    inner.memories[d].data_mut()[to].copy_from_slice(&bytes);
                     0
                 }
                 _ => {

@@ -519,16 +519,23 @@ pub(crate) fn describe(shape: &ModuleShape<'_>, guard_bytes: u64) -> ModuleDesc 
             })
         })
         .collect();
-    let memory0 = match shape.memory_types {
-        [] => None,
-        [m] if !m.shared && m.page_size_log2 == 16 => Some(Memory0 {
-            page_size_log2: 16,
-            // A 64-bit memory's accesses are all checked.
-            guard_bytes: if m.memory64 { 0 } else { guard_bytes },
-            memory64: m.memory64,
-        }),
-        _ => None,
-    };
+    let memories = shape
+        .memory_types
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            (!m.shared && m.page_size_log2 == 16).then_some(Memory0 {
+                page_size_log2: 16,
+                // Only a 32-bit memory 0 is accessed through the guard region.
+                guard_bytes: if i == 0 && !m.memory64 {
+                    guard_bytes
+                } else {
+                    0
+                },
+                memory64: m.memory64,
+            })
+        })
+        .collect();
     ModuleDesc {
         types,
         func_types: shape.func_types.to_vec(),
@@ -537,8 +544,7 @@ pub(crate) fn describe(shape: &ModuleShape<'_>, guard_bytes: u64) -> ModuleDesc 
             .iter()
             .map(|g| numeric(g.content))
             .collect(),
-        memory0,
-        has_unsupported_memory: memory0.is_none() && !shape.memory_types.is_empty(),
+        memories,
         table64: shape.table_types.iter().map(|t| t.table64).collect(),
     }
 }
