@@ -277,6 +277,19 @@ pub(crate) fn compile(
     finish(isa, func)
 }
 
+/// An indirect call split by `FuncTranslator::resolve_indirect`: its operands, the resolved
+/// callee (`INDIRECT_MISS` or a module function index) and the blocks of its two paths.
+struct IndirectCall {
+    sig: FuncSig,
+    args: Vec<Value>,
+    table: Value,
+    ty: Value,
+    element: Value,
+    callee: Value,
+    direct: ir::Block,
+    through_store: ir::Block,
+}
+
 /// Whether `op` reads memory 0's base or length in compiled code (an access or `memory.size`).
 fn reads_memory(op: &Operator<'_>) -> bool {
     use Operator as O;
@@ -1058,27 +1071,62 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         Ok(sig)
     }
 
+    /// Pops the operands of a `call_indirect` (or `return_call_indirect`) of type `sig` and asks
+    /// `Libcall::ResolveIndirect` for the callee: a function of the same instance with the right
+    /// type is called as a direct callee is, through the direct table (`direct`); anything else,
+    /// and every trap, goes through the store (`through_store`, cold). The builder is left in
+    /// neither block.
+    fn resolve_indirect(
+        &mut self,
+        sig: FuncSig,
+        type_index: u32,
+        table_index: u32,
+    ) -> IndirectCall {
+        let element = self.pop();
+        let args = self.pop_n(sig.params.len());
+        let table = self.builder.ins().iconst(types::I32, table_index as i64);
+        let ty = self.builder.ins().iconst(types::I32, type_index as i64);
+        let callee = self
+            .call_libcall(Libcall::ResolveIndirect, &[table, ty, element])
+            .expect("the resolution returns an index");
+        let (direct, through_store) = (self.builder.create_block(), self.builder.create_block());
+        let miss = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::Equal, callee, i64::from(INDIRECT_MISS));
+        self.builder.set_cold_block(through_store);
+        self.builder
+            .ins()
+            .brif(miss, through_store, &[], direct, &[]);
+        IndirectCall {
+            sig,
+            args,
+            table,
+            ty,
+            element,
+            callee,
+            direct,
+            through_store,
+        }
+    }
+
     /// `call_indirect`'s path through the store (`Libcall::CallIndirect`: bounds, null and type
     /// checks in ward, then the callee): the status, then the results.
-    fn call_through_store(
-        &mut self,
-        sig: &FuncSig,
-        table: Value,
-        ty: Value,
-        element: Value,
-        args: &[Value],
-    ) -> Vec<Value> {
+    fn call_through_store(&mut self, call: &IndirectCall) -> Vec<Value> {
         let slots = self.builder.ins().stack_addr(self.ptr, self.call_slots, 0);
-        let at = slot_indices(sig.params.iter().map(|t| clif_type(*t)));
-        for (i, v) in args.iter().enumerate() {
+        let at = slot_indices(call.sig.params.iter().map(|t| clif_type(*t)));
+        for (i, v) in call.args.iter().enumerate() {
             store_slot(&mut self.builder, slots, at[i], *v);
         }
         let status = self
-            .call_libcall(Libcall::CallIndirect, &[table, ty, element, slots])
+            .call_libcall(
+                Libcall::CallIndirect,
+                &[call.table, call.ty, call.element, slots],
+            )
             .expect("call_indirect returns a status");
         let mut returned = vec![status];
-        let at = slot_indices(sig.results.iter().map(|t| clif_type(*t)));
-        for (i, ty) in sig.results.iter().enumerate() {
+        let at = slot_indices(call.sig.results.iter().map(|t| clif_type(*t)));
+        for (i, ty) in call.sig.results.iter().enumerate() {
             returned.push(load_slot(&mut self.builder, slots, at[i], *ty));
         }
         returned
@@ -1339,34 +1387,17 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             } => {
                 let sig = self.indirect_sig(*type_index, *table_index)?;
                 self.tail_callable(&sig)?;
-                let element = self.pop();
-                let args = self.pop_n(sig.params.len());
-                let table = self.builder.ins().iconst(types::I32, *table_index as i64);
-                let ty = self.builder.ins().iconst(types::I32, *type_index as i64);
-                let callee = self
-                    .call_libcall(Libcall::ResolveIndirect, &[table, ty, element])
-                    .expect("the resolution returns an index");
-                let (direct, through_store) =
-                    (self.builder.create_block(), self.builder.create_block());
-                let miss =
-                    self.builder
-                        .ins()
-                        .icmp_imm_u(IntCC::Equal, callee, i64::from(INDIRECT_MISS));
-                self.builder.set_cold_block(through_store);
-                self.builder
-                    .ins()
-                    .brif(miss, through_store, &[], direct, &[]);
-
-                self.builder.switch_to_block(direct);
-                let code = self.direct_code(callee);
-                self.tail_call(&sig, code, callee, &args);
+                let call = self.resolve_indirect(sig, *type_index, *table_index);
+                self.builder.switch_to_block(call.direct);
+                let code = self.direct_code(call.callee);
+                self.tail_call(&call.sig, code, call.callee, &call.args);
 
                 // A callee of another instance or the host's runs through the store, as a call
                 // followed by a return (one frame more while it runs).
-                self.builder.switch_to_block(through_store);
-                let returned = self.call_through_store(&sig, table, ty, element, &args);
+                self.builder.switch_to_block(call.through_store);
+                let returned = self.call_through_store(&call);
                 self.finish_call(&returned);
-                let results = self.pop_n(sig.results.len());
+                let results = self.pop_n(call.sig.results.len());
                 let target = self.control[0].next;
                 self.builder.ins().jump(target, &Self::jump_args(&results));
                 self.reachable = false;
@@ -1376,41 +1407,19 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 table_index,
             } => {
                 let sig = self.indirect_sig(*type_index, *table_index)?;
-                let element = self.pop();
-                let args = self.pop_n(sig.params.len());
-                let table = self.builder.ins().iconst(types::I32, *table_index as i64);
-                let ty = self.builder.ins().iconst(types::I32, *type_index as i64);
-                // A callee of the same instance with the right type is called as a direct
-                // callee is, through the direct table; anything else (and every trap) goes
-                // through the store.
-                let callee = self
-                    .call_libcall(Libcall::ResolveIndirect, &[table, ty, element])
-                    .expect("the resolution returns an index");
-                let (direct, through_store, done) = (
-                    self.builder.create_block(),
-                    self.builder.create_block(),
-                    self.builder.create_block(),
-                );
+                let call = self.resolve_indirect(sig, *type_index, *table_index);
+                let done = self.builder.create_block();
                 self.builder.append_block_param(done, types::I32);
-                for ty in &sig.results {
+                for ty in &call.sig.results {
                     self.builder.append_block_param(done, clif_type(*ty));
                 }
-                let miss =
-                    self.builder
-                        .ins()
-                        .icmp_imm_u(IntCC::Equal, callee, i64::from(INDIRECT_MISS));
-                self.builder.set_cold_block(through_store);
-                self.builder
-                    .ins()
-                    .brif(miss, through_store, &[], direct, &[]);
-
-                self.builder.switch_to_block(direct);
-                let code = self.direct_code(callee);
-                let returned = self.call_direct(&sig, code, callee, &args);
+                self.builder.switch_to_block(call.direct);
+                let code = self.direct_code(call.callee);
+                let returned = self.call_direct(&call.sig, code, call.callee, &call.args);
                 self.builder.ins().jump(done, &Self::jump_args(&returned));
 
-                self.builder.switch_to_block(through_store);
-                let returned = self.call_through_store(&sig, table, ty, element, &args);
+                self.builder.switch_to_block(call.through_store);
+                let returned = self.call_through_store(&call);
                 self.builder.ins().jump(done, &Self::jump_args(&returned));
 
                 self.builder.switch_to_block(done);
