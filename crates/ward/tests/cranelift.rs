@@ -1462,6 +1462,7 @@ fn generated_modules_behave_the_same_in_both_tiers() {
             max_memories: 2,
             max_tables: 2,
             max_memory32_bytes: 4 << 20,
+            max_memory64_bytes: 4 << 20,
             max_table_elements: 1_000,
             max_instructions: 200,
             ..wasm_smith::Config::default()

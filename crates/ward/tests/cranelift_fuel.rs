@@ -401,6 +401,7 @@ fn generate(seeds: &mut Seeds) -> Option<Vec<u8>> {
         max_memories: 2,
         max_tables: 2,
         max_memory32_bytes: 4 << 20,
+        max_memory64_bytes: 4 << 20,
         max_table_elements: 1_000,
         max_instructions: 200,
         ..wasm_smith::Config::default()
