@@ -87,10 +87,16 @@ impl MemoryReservation {
         true
     }
 
-    #[cfg(feature = "cranelift")]
     /// Bytes of address space reserved.
+    #[cfg(any(test, feature = "cranelift"))]
     pub fn reserved(&self) -> usize {
         self.reserved
+    }
+
+    /// Bytes made read/write.
+    #[cfg(test)]
+    pub fn committed(&self) -> usize {
+        self.committed
     }
 
     /// Makes everything past the first `bytes` bytes (rounded up to a host page) inaccessible

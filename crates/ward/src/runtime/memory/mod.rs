@@ -56,6 +56,9 @@ pub(crate) struct MemoryEntity {
     /// Hard maximum in bytes: the declared maximum or the index type's limit.
     max_bytes: u64,
     reservation_hint: u64,
+    /// The memory sits in a guard reservation (see `new_in`) and must never move: compiled code
+    /// accesses it without bounds checks, relying on the reservation around it.
+    guarded: bool,
     /// Bytes known to lie on resident pages because instantiation wrote them (active data segments):
     /// the pool clears these in place instead of discarding the pages (see `MemoryReservation::zero`).
     written: Range<usize>,
@@ -122,6 +125,7 @@ impl MemoryEntity {
             ty,
             max_bytes,
             reservation_hint,
+            guarded,
             written: 0..0,
             shared: None,
         })
@@ -137,6 +141,7 @@ impl MemoryEntity {
             ty,
             max_bytes: shared.max_bytes(),
             reservation_hint: 0,
+            guarded: false,
             written: 0..0,
             shared: Some(shared),
         })
@@ -239,6 +244,11 @@ impl MemoryEntity {
             .filter(|s| *s <= self.max_bytes)?;
         let new_usize = usize::try_from(new_size).ok()?;
         if !self.reservation.commit(new_usize) {
+            if self.guarded {
+                // Its reservation covers the largest size it can have, so the kernel refused the
+                // pages: the growth fails. Moving it would take it out of its guard region.
+                return None;
+            }
             // Move to a larger reservation, doubling to keep repeated growth amortised.
             let reserve = (new_size.max(self.size.saturating_mul(2)))
                 .max(self.reservation_hint)
@@ -289,6 +299,43 @@ mod tests {
         assert_eq!(mem.grow(2), None);
         assert_eq!(mem.pages(), 1);
         assert_eq!(mem.grow(1), Some(1));
+    }
+
+    /// A memory compiled code may access without checks reserves 4 GiB plus the guard whatever
+    /// its maximum, commits only its length (also in a reservation a larger memory used before),
+    /// and never moves: growth beyond its maximum fails in place.
+    #[test]
+    #[cfg(not(miri))]
+    fn guarded_memories_reserve_the_guard_and_commit_only_their_length() {
+        let pool = MemoryPool::new(4);
+        let (hint, guard) = (1u64 << 32, 1u64 << 20);
+        let mut big = MemoryEntity::new_in(&pool, MemoryType::new(1, None), hint, guard).unwrap();
+        assert!(big.guarded);
+        assert_eq!(big.reservation.reserved() as u64, hint + guard);
+        let base = big.base();
+        assert_eq!(big.grow(3), Some(1));
+        big.data_mut()[4 * 65536 - 1] = 7;
+        assert_eq!(big.reservation.committed(), 4 * 65536);
+        big.release_to(&pool);
+        let mut small =
+            MemoryEntity::new_in(&pool, MemoryType::new(1, Some(2)), hint, guard).unwrap();
+        assert_eq!(small.base(), base, "the pooled reservation is reused");
+        assert_eq!(small.reservation.committed(), 65536);
+        assert_eq!(small.reservation.reserved() as u64, hint + guard);
+        assert_eq!(small.grow(1), Some(1));
+        assert_eq!(small.data()[2 * 65536 - 1], 0);
+        assert_eq!(small.grow(1), None);
+        assert_eq!(small.base(), base);
+        // Without a guard (or for a 64-bit memory) the reservation follows the maximum.
+        let plain = MemoryEntity::new_in(&pool, MemoryType::new(1, Some(2)), hint, 0).unwrap();
+        assert!(!plain.guarded);
+        let mut mem64 = MemoryType::new(1, Some(2));
+        mem64.memory64 = true;
+        assert!(
+            !MemoryEntity::new_in(&pool, mem64, hint, guard)
+                .unwrap()
+                .guarded
+        );
     }
 
     #[test]
