@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use support::tier_outcome::{Outcome, bits, call, outcome_of};
 
 use ward::{
-    Config, Engine, Error, Extern, Func, Instance, Module, Store, Strategy, TrapKind,
-    UpdateDeadline, Val,
+    Config, Engine, Error, Extern, Func, Instance, Module, Store, StoreLimits, StoreLimitsBuilder,
+    Strategy, TrapKind, UpdateDeadline, Val,
 };
 
 /// The three ways of running a module: all interpreted, all compiled that can be, and about half
@@ -59,9 +59,12 @@ fn engine(tiers: Tiers, fuel: bool, epochs: bool) -> Engine {
     Engine::new(&config).expect("the Cranelift tier is built in and supports this host")
 }
 
+/// Most bytes a memory of a metered module may have.
+const MEMORY_LIMIT: usize = 16 << 20;
+
 /// A module instantiated with fuel in one configuration of tiers.
 struct Metered {
-    store: Store<()>,
+    store: Store<StoreLimits>,
     instance: Instance,
     module: Module,
     compiled: usize,
@@ -72,7 +75,11 @@ impl Metered {
         let engine = engine(tiers, true, false);
         let module = Module::new(&engine, wasm)?;
         let compiled = module.compiled_function_count();
-        let mut store = Store::new(&engine, ());
+        // Memories are capped (a limit every tier enforces alike, through the store): a 64-bit
+        // memory could otherwise grow by gigabytes that `memory.fill` touches and `state` hashes.
+        let limits = StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build();
+        let mut store = Store::new(&engine, limits);
+        store.limiter(|limits| limits);
         store.set_fuel(u64::MAX)?;
         let instance = Instance::new(&mut store, &module, &[])?;
         Ok(Metered {
@@ -413,7 +420,7 @@ fn generate(seeds: &mut Seeds) -> Option<Vec<u8>> {
 }
 
 /// The memory and global values of an instance, to compare after each call.
-fn state(store: &mut Store<()>, instance: &Instance) -> Vec<u128> {
+fn state<T>(store: &mut Store<T>, instance: &Instance) -> Vec<u128> {
     let mut out = Vec::new();
     for (_, export) in instance.exports(&mut *store) {
         match export {

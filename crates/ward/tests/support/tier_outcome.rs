@@ -39,7 +39,7 @@ pub fn outcome_of(result: Result<Vec<Val>, Error>) -> Outcome {
     }
 }
 
-pub fn call(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) -> Outcome {
+pub fn call<T>(store: &mut Store<T>, instance: &Instance, name: &str, args: &[Val]) -> Outcome {
     let func = instance
         .get_func(&mut *store, name)
         .unwrap_or_else(|| panic!("export {name}"));
