@@ -32,9 +32,17 @@ pub struct CodegenArgs {
 }
 
 impl CodegenArgs {
-    /// The tier the options choose (default: [`DEFAULT_STRATEGY`]).
+    /// The tier the options choose (default: [`DEFAULT_STRATEGY`]). The code cache holds code
+    /// compiled up front, so `cache=y` without a compiler means Cranelift (and is refused with
+    /// `auto`, whose code is compiled while the program runs).
     pub fn strategy(&self) -> Result<Strategy> {
-        Ok(self.chosen_strategy()?.unwrap_or(DEFAULT_STRATEGY))
+        Ok(match (self.chosen_strategy()?, self.cache()?) {
+            (None, true) => Strategy::Cranelift,
+            (Some(Strategy::Auto), true) => {
+                bail!("-C cache=y keeps code compiled up front: use it with -C compiler=cranelift")
+            }
+            (chosen, _) => chosen.unwrap_or(DEFAULT_STRATEGY),
+        })
     }
 
     /// The tier the options choose, if they name one.
@@ -83,20 +91,10 @@ impl CodegenArgs {
         Ok(cache)
     }
 
-    /// Applies the options to `config`. The code cache holds code compiled up front, so
-    /// `cache=y` without a compiler means Cranelift (and is refused with `auto`, whose code is
-    /// compiled while the program runs).
+    /// Applies the options to `config`.
     pub fn configure(&self, config: &mut Config) -> Result<()> {
-        let cache = self.cache()?;
-        let strategy = match (self.chosen_strategy()?, cache) {
-            (None, true) => Strategy::Cranelift,
-            (Some(Strategy::Auto), true) => {
-                bail!("-C cache=y keeps code compiled up front: use it with -C compiler=cranelift")
-            }
-            (chosen, _) => chosen.unwrap_or(DEFAULT_STRATEGY),
-        };
-        config.strategy(strategy);
-        config.cache(cache);
+        config.strategy(self.strategy()?);
+        config.cache(self.cache()?);
         Ok(())
     }
 }
