@@ -493,7 +493,7 @@ impl Compiler {
         metering: &Metering,
     ) -> Result<CompiledFunction, CompileError> {
         let isa: &dyn TargetIsa = &*self.isa;
-        translate::compile(isa, module, layout, func_index, body, metering, None)
+        translate::compile(isa, module, layout, func_index, body, metering)
     }
 
     /// The slot entry and the direct exit of function type `sig` (see the crate documentation).
@@ -509,14 +509,17 @@ impl Compiler {
         })
     }
 
-    /// Compiles function `func_index` for on-stack replacement at one of its loops: the machine
-    /// code, called with the native signature on the slots of an interpreter frame that is at
-    /// the header of the loop whose `loop` operator is at module offset `loop_offset`, reads every
-    /// local from its slot (laid out as parameters are: a `v128` local takes two slots) and goes on from the loop header (its metering
-    /// point first), to the function's end; it returns as the function's code does.
+    /// Compiles function `func_index` for on-stack replacement at its loops: machine code, called
+    /// with the native signature on the slots of an interpreter frame that is at the header of
+    /// one of the function's loops, with that `loop` operator's module offset as the third
+    /// argument (where the slot entry takes a function index). It reads every local from its slot
+    /// (laid out as parameters are: a `v128` local takes two slots) and goes on from the loop
+    /// header (its metering point first) to the function's end; it returns as the function's
+    /// code does. One compilation serves every loop of the function a running call may be in.
     ///
     /// Only loops without parameters entered with an empty operand stack can be entered this
-    /// way (the locals are then all the state there is); others are `CompileError::Unsupported`.
+    /// way (the locals are then all the state there is); the result lists their offsets,
+    /// ascending. A function without such a loop is `CompileError::Unsupported`.
     pub fn compile_loop_entry(
         &self,
         module: &ModuleDesc,
@@ -524,19 +527,20 @@ impl Compiler {
         func_index: u32,
         body: &FunctionBody<'_>,
         metering: &Metering,
-        loop_offset: u32,
-    ) -> Result<CompiledFunction, CompileError> {
+    ) -> Result<LoopEntryCode, CompileError> {
         let isa: &dyn TargetIsa = &*self.isa;
-        translate::compile(
-            isa,
-            module,
-            layout,
-            func_index,
-            body,
-            metering,
-            Some(loop_offset),
-        )
+        translate::compile_loop_entry(isa, module, layout, func_index, body, metering)
+            .map(|(code, loops)| LoopEntryCode { code, loops })
     }
+}
+
+/// Machine code that enters a function at its loops (`Compiler::compile_loop_entry`).
+#[derive(Debug, Clone)]
+pub struct LoopEntryCode {
+    /// The code, with the native (slot) signature.
+    pub code: CompiledFunction,
+    /// Module offsets of the `loop` operators it can be entered at, ascending.
+    pub loops: Vec<u32>,
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use cranelift_codegen::ir::{
     StackSlotKind, Type, Value, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
 use std::collections::HashMap;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -240,8 +240,32 @@ pub(crate) fn compile(
     func_index: u32,
     body: &FunctionBody<'_>,
     metering: &Metering,
-    loop_entry: Option<u32>,
 ) -> Result<CompiledFunction, CompileError> {
+    compile_with(isa, module, layout, func_index, body, metering, false).map(|(code, _)| code)
+}
+
+/// Compiles one function for on-stack replacement (see `Compiler::compile_loop_entry`): the code
+/// and the module offsets of the loops it can be entered at, ascending.
+pub(crate) fn compile_loop_entry(
+    isa: &dyn TargetIsa,
+    module: &ModuleDesc,
+    layout: &ContextLayout,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+    metering: &Metering,
+) -> Result<(CompiledFunction, Vec<u32>), CompileError> {
+    compile_with(isa, module, layout, func_index, body, metering, true)
+}
+
+fn compile_with(
+    isa: &dyn TargetIsa,
+    module: &ModuleDesc,
+    layout: &ContextLayout,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+    metering: &Metering,
+    at_loops: bool,
+) -> Result<(CompiledFunction, Vec<u32>), CompileError> {
     if body.range().end - body.range().start > MAX_BODY_BYTES as u64 {
         return Err(unsupported("a function body over the size limit"));
     }
@@ -252,9 +276,9 @@ pub(crate) fn compile(
         .and_then(|s| s.clone())
         .ok_or_else(|| unsupported("a non-numeric signature"))?;
     // Code entered at a loop is called by the runtime only, with the slot signature.
-    let signature = match loop_entry {
-        None => direct_signature(isa, &sig),
-        Some(_) => wasm_signature(isa),
+    let signature = match at_loops {
+        false => direct_signature(isa, &sig),
+        true => wasm_signature(isa),
     };
     let mut func =
         ir::Function::with_name_signature(ir::UserFuncName::user(0, func_index), signature);
@@ -262,19 +286,27 @@ pub(crate) fn compile(
     let builder = FunctionBuilder::new(&mut func, &mut builder_context);
     let mut translator =
         FuncTranslator::new(isa, module, layout, metering, func_index, builder, &sig);
-    translator.direct = loop_entry.is_none();
-    translator.loop_entry = loop_entry.map(|offset| LoopEntry {
-        offset,
-        header: translator.builder.create_block(),
-        placed: false,
-    });
+    translator.direct = !at_loops;
+    if at_loops {
+        let dispatch = translator.builder.create_block();
+        translator.loop_entry = Some(LoopEntries {
+            dispatch,
+            headers: Vec::new(),
+        });
+    }
     translator.translate_body(body, &sig)?;
-    if translator.loop_entry.as_ref().is_some_and(|e| !e.placed) {
-        return Err(unsupported("no loop at the on-stack-replacement offset"));
+    let mut loops = Vec::new();
+    if let Some(entries) = translator.loop_entry.take() {
+        if entries.headers.is_empty() {
+            return Err(unsupported("no loop on-stack replacement can enter"));
+        }
+        translator.dispatch_loop_entries(&entries);
+        loops = entries.headers.iter().map(|(offset, _)| *offset).collect();
+        loops.sort_unstable();
     }
     translator.builder.seal_all_blocks();
     translator.builder.finalize(isa.frontend_config());
-    finish(isa, func)
+    Ok((finish(isa, func)?, loops))
 }
 
 /// An indirect call split by `FuncTranslator::resolve_indirect`: its operands, the resolved
@@ -374,15 +406,16 @@ enum FrameKind {
     },
 }
 
-/// The loop a function compiled for on-stack replacement is entered at
+/// The loops a function compiled for on-stack replacement can be entered at
 /// (`Compiler::compile_loop_entry`).
-struct LoopEntry {
-    /// Module offset of its `loop` operator.
-    offset: u32,
-    /// Its header, jumped to from the function's entry block.
-    header: ir::Block,
-    /// Whether the loop was found (and could be entered).
-    placed: bool,
+struct LoopEntries {
+    /// Where the entry block goes once it has read every local from its slot: chooses the header
+    /// by the loop offset the runtime passes (filled in once every loop is known,
+    /// `FuncTranslator::dispatch_loop_entries`).
+    dispatch: ir::Block,
+    /// Each loop that can be entered (no parameters, an empty operand stack at its header): its
+    /// `loop` operator's module offset and its header.
+    headers: Vec<(u32, ir::Block)>,
 }
 
 struct FuncTranslator<'a, 'b> {
@@ -424,7 +457,8 @@ struct FuncTranslator<'a, 'b> {
     /// Offset in the module binary of the operator being translated.
     offset: u32,
     /// With on-stack replacement: the loop the code is entered at.
-    loop_entry: Option<LoopEntry>,
+    /// With on-stack replacement: the loops the code can be entered at.
+    loop_entry: Option<LoopEntries>,
     /// The function's result types (a failing return returns zeros of them after the status).
     results: Vec<ValType>,
     /// Whether the function has the direct signature (arguments and results in registers); the
@@ -542,6 +576,24 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         self.builder.def_var(self.mem_len, len);
     }
 
+    /// Fills the dispatch block of code entered at a loop: a switch on the loop offset the
+    /// runtime passes (the slot signature's third parameter) to that loop's header. Any other
+    /// offset traps (the runtime passes only offsets the compiler listed).
+    fn dispatch_loop_entries(&mut self, entries: &LoopEntries) {
+        self.builder.switch_to_block(entries.dispatch);
+        let entry = self.builder.func.layout.entry_block().expect("compiled");
+        let selector = self.builder.block_params(entry)[2];
+        let mut switch = Switch::new();
+        for (offset, header) in &entries.headers {
+            switch.set_entry(u128::from(*offset), *header);
+        }
+        let unknown = self.builder.create_block();
+        switch.emit(&mut self.builder, selector, unknown);
+        self.builder.switch_to_block(unknown);
+        self.reachable = true;
+        self.trap(TrapCode::Unreachable);
+    }
+
     fn translate_body(
         &mut self,
         body: &FunctionBody<'_>,
@@ -584,7 +636,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             let var = self.builder.declare_var(*ty);
             self.locals.push((var, *ty));
         }
-        if let Some(header) = self.loop_entry.as_ref().map(|e| e.header) {
+        if let Some(dispatch) = self.loop_entry.as_ref().map(|e| e.dispatch) {
             // Entered at a loop header: every local is in its slot. The function's own entry
             // below is then never reached (Cranelift removes it).
             let at = slot_indices(self.locals.iter().map(|(_, ty)| *ty));
@@ -597,7 +649,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
             self.reload_memory();
             self.memory_stale = false;
-            self.builder.ins().jump(header, &[]);
+            self.builder.ins().jump(dispatch, &[]);
             let unreached = self.builder.create_block();
             self.builder.switch_to_block(unreached);
         }
@@ -1232,18 +1284,15 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
             O::Loop { blockty } => {
                 let sig = self.block_sig(*blockty)?;
-                let header = match self.loop_entry.as_mut() {
-                    Some(entry) if entry.offset == self.offset => {
-                        if !sig.params.is_empty() || !self.stack.is_empty() {
-                            return Err(unsupported(
-                                "on-stack replacement at a loop entered with operands",
-                            ));
-                        }
-                        entry.placed = true;
-                        entry.header
-                    }
-                    _ => self.new_block_with(&sig.params),
-                };
+                let header = self.new_block_with(&sig.params);
+                // A loop without parameters, entered with an empty operand stack, holds no state
+                // but the locals at its header: on-stack replacement can enter there.
+                if sig.params.is_empty()
+                    && self.stack.is_empty()
+                    && let Some(entries) = self.loop_entry.as_mut()
+                {
+                    entries.headers.push((self.offset, header));
+                }
                 let next = self.new_block_with(&sig.results);
                 let params = self.pop_n(sig.params.len());
                 self.fresh_memory();

@@ -309,3 +309,125 @@ fn a_loop_entered_with_operands_stays_interpreted_and_agrees() {
     assert_eq!(auto, reference);
     assert_eq!(auto.result, Ok(1000 + 20_100));
 }
+
+/// A recursive function with two loops the calls run in (odd depths one, even depths the other)
+/// and a loop entered with an operand on the stack. `nest(depth)` calls itself in its first
+/// iteration, so every call but the innermost waits in a loop of its own while the innermost
+/// runs until the host says stop; then each outer call goes on for `OUTER` iterations.
+const NESTED_LOOPS: &str = r#"(module
+  (import "host" "go_on" (func $go_on (param i32 i64) (result i32)))
+  (global $g (export "g") (mut i64) (i64.const 0))
+  (func $nest (export "nest") (param $depth i32) (result i64)
+    (local $i i64) (local $acc i64)
+    i64.const 7
+    loop $with_operand (param i64) (result i64)
+      i64.const 1 i64.add
+    end
+    local.set $acc
+    local.get $depth i32.const 1 i32.and
+    if
+      loop $odd
+        local.get $i i64.eqz local.get $depth i32.const 0 i32.gt_s i32.and
+        if
+          local.get $depth i32.const 1 i32.sub call $nest
+          local.get $acc i64.add local.set $acc
+        end
+        local.get $acc i64.const 3 i64.mul local.get $i i64.add local.set $acc
+        local.get $i i64.const 1 i64.add local.set $i
+        global.get $g i64.const 1 i64.add global.set $g
+        local.get $depth local.get $i call $go_on
+        br_if $odd
+      end
+    else
+      loop $even
+        local.get $i i64.eqz local.get $depth i32.const 0 i32.gt_s i32.and
+        if
+          local.get $depth i32.const 1 i32.sub call $nest
+          local.get $acc i64.add local.set $acc
+        end
+        local.get $acc i64.const 5 i64.mul local.get $i i64.sub local.set $acc
+        local.get $i i64.const 1 i64.add local.set $i
+        global.get $g i64.const 2 i64.add global.set $g
+        local.get $depth local.get $i call $go_on
+        br_if $even
+      end
+    end
+    local.get $acc))"#;
+
+/// Iterations of each outer call of [`NESTED_LOOPS`] after its inner call returned.
+const OUTER: i64 = 3000;
+
+/// How `nest(4)` of [`NESTED_LOOPS`] went.
+#[derive(Debug, PartialEq)]
+struct Nested {
+    result: i64,
+    /// The iteration the innermost call stopped at.
+    stopped_at: i64,
+    /// The loops compiled code entered its function at when the innermost call stopped.
+    loops_then: usize,
+    fuel: u64,
+    global: i64,
+}
+
+/// Runs `nest(4)` of [`NESTED_LOOPS`]; the innermost call stops at `stop_at` iterations, or (with
+/// `stop_at` 0) once the module has code that enters a loop.
+fn nested_calls(strategy: Strategy, stop_at: i64) -> Nested {
+    let engine = engine(strategy, true);
+    let module = Module::new(&engine, NESTED_LOOPS).unwrap();
+    let mut store = Store::new(&engine, (0i64, 0usize));
+    store.set_fuel(1 << 50).unwrap();
+    let mut linker = ward::Linker::new(&engine);
+    let observed = module.clone();
+    linker
+        .func_wrap(
+            "host",
+            "go_on",
+            move |mut caller: ward::Caller<'_, (i64, usize)>, depth: i32, i: i64| -> i32 {
+                if depth > 0 {
+                    return (i < OUTER) as i32;
+                }
+                let loops = observed.compiled_loop_entry_count();
+                let go_on = if stop_at > 0 {
+                    i < stop_at
+                } else {
+                    loops == 0 && i < 50_000_000
+                };
+                if !go_on {
+                    *caller.data_mut() = (i, loops);
+                }
+                go_on as i32
+            },
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let nest = instance.get_typed_func::<i32, i64>(&store, "nest").unwrap();
+    let result = nest.call(&mut store, 4).unwrap();
+    let global = instance.get_global(&store, "g").unwrap();
+    let global = global.get(&mut store).i64().unwrap();
+    let (stopped_at, loops_then) = *store.data();
+    Nested {
+        result,
+        stopped_at,
+        loops_then,
+        fuel: (1 << 50) - store.get_fuel().unwrap(),
+        global,
+    }
+}
+
+#[test]
+fn one_compilation_enters_every_loop_a_running_call_can_be_in() {
+    let auto = nested_calls(Strategy::Auto, 0);
+    assert!(auto.stopped_at < 50_000_000, "no code to enter the loops");
+    // When the innermost call's loop got its code, the code entered the other loop as well
+    // (where the outer calls wait, which never asked), but not the one entered with an operand.
+    assert_eq!(auto.loops_then, 2);
+    let reference = nested_calls(Strategy::Interpreter, auto.stopped_at);
+    assert_eq!(
+        Nested {
+            loops_then: 2,
+            ..reference
+        },
+        auto
+    );
+    assert_eq!(reference.loops_then, 0);
+}

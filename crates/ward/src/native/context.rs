@@ -65,11 +65,16 @@ pub(crate) unsafe fn enter<E: Embedder>(
         .as_ref()
         .expect("a function has a native stub only in a module with native code");
     let func_index = module.inner.num_imported_funcs + index;
-    let code = match loop_offset {
-        None => native.func(func_index),
-        Some(at) => native
-            .loop_code(index, at)
-            .expect("loop-entry code is run only once it is compiled"),
+    // Code that enters at a loop takes the loop's offset where the slot entry takes the
+    // function's index (`Compiler::compile_loop_entry`).
+    let (code, argument) = match loop_offset {
+        None => (native.func(func_index), func_index),
+        Some(at) => (
+            native
+                .loop_code(index, at)
+                .expect("loop-entry code is run only once it is compiled for that loop"),
+            at,
+        ),
     };
     let max_wasm_stack = store.inner().engine.config().max_wasm_stack;
     let epoch = store.inner().engine.inner.epoch.as_ptr().cast_const();
@@ -117,7 +122,7 @@ pub(crate) unsafe fn enter<E: Embedder>(
             code,
             &mut ctx,
             slots,
-            func_index,
+            argument,
             guarded_memory(store.inner(), instance),
             &native.code_map,
         )

@@ -104,9 +104,9 @@ mod platform {
     }
 
     // The trampoline (System V x86-64):
-    //   ward_native_call(code, ctx, slots, func_index, activation) -> status
+    //   ward_native_call(code, ctx, slots, argument, activation) -> status
     // saves rbp, rbx, r12-r15, stores its stack pointer in `activation.saved_sp` and calls
-    // `code(ctx, slots, func_index)`. `ward_native_unwind(saved_sp)` returns 1 from it,
+    // `code(ctx, slots, argument)`. `ward_native_unwind(saved_sp)` returns 1 from it,
     // restoring the saved registers. `ward_native_fault_stub` is where the signal handler
     // resumes a faulting thread: it aligns the stack and calls the fault hook, which never
     // returns.
@@ -173,7 +173,7 @@ mod platform {
             code: *const (),
             ctx: *mut std::ffi::c_void,
             slots: *mut u64,
-            func_index: u32,
+            argument: u32,
             saved_sp: *mut usize,
         ) -> u32;
         fn ward_native_call_return();
@@ -203,7 +203,7 @@ mod platform {
         code: NativeFn,
         ctx: *mut VmContext,
         slots: *mut u64,
-        func_index: u32,
+        argument: u32,
         activation: *mut Activation,
     ) -> u32 {
         install();
@@ -216,7 +216,7 @@ mod platform {
                 code as *const (),
                 ctx.cast(),
                 slots,
-                func_index,
+                argument,
                 activation.cast(),
             )
         }
@@ -303,12 +303,12 @@ mod platform {
 /// `memory` at a heap access of that code returns status 1 with the trap recorded in `ctx`.
 ///
 /// # Safety
-/// As for calling `code(ctx, slots, func_index)`; `code_map` outlives the call.
+/// As for calling `code(ctx, slots, argument)`; `code_map` outlives the call.
 pub(crate) unsafe fn call(
     code: NativeFn,
     ctx: *mut VmContext,
     slots: *mut u64,
-    func_index: u32,
+    argument: u32,
     memory: std::ops::Range<usize>,
     code_map: &CodeMap,
 ) -> u32 {
@@ -324,11 +324,11 @@ pub(crate) unsafe fn call(
             code: code_map,
         };
         // SAFETY: the caller's contract; `activation` lives on this frame until the call ends.
-        return unsafe { platform::call(code, ctx, slots, func_index, &mut activation) };
+        return unsafe { platform::call(code, ctx, slots, argument, &mut activation) };
     }
     let _ = (memory, code_map);
     // SAFETY: the caller's contract.
-    unsafe { code(ctx, slots, func_index) }
+    unsafe { code(ctx, slots, argument) }
 }
 
 /// Where the signal handler resumes a thread whose compiled code touched memory 0's guard

@@ -229,15 +229,14 @@ impl NativeCode {
         true
     }
 
-    /// The machine code that enters defined function `index` at the loop at module offset
-    /// `loop_offset`, if it is compiled.
+    /// The machine code that enters defined function `index` at its loops, if it is compiled and
+    /// can enter at the loop at module offset `loop_offset`.
     fn loop_code(&self, index: u32, loop_offset: u32) -> Option<NativeFn> {
         let loops = self.tier_up.as_ref()?.loops.lock();
-        match loops
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(index, loop_offset))
-        {
-            Some(LoopCode::Ready(code)) => Some(*code),
+        match loops.unwrap_or_else(|e| e.into_inner()).get(&index) {
+            Some(LoopCode::Ready { code, loops }) if loops.binary_search(&loop_offset).is_ok() => {
+                Some(*code)
+            }
             _ => None,
         }
     }
@@ -250,8 +249,11 @@ impl NativeCode {
         let loops = tier_up.loops.lock().unwrap_or_else(|e| e.into_inner());
         loops
             .values()
-            .filter(|code| matches!(code, LoopCode::Ready(_)))
-            .count()
+            .map(|code| match code {
+                LoopCode::Ready { loops, .. } => loops.len(),
+                LoopCode::Asked(_) | LoopCode::Queued | LoopCode::Refused => 0,
+            })
+            .sum()
     }
 
     /// Keeps `memory` mapped as long as the module.
@@ -345,6 +347,11 @@ pub(crate) enum TierUpStep {
 /// started interpreted and whose function has been compiled since.
 pub(crate) const LOOP_POLL: u32 = 64;
 
+/// Looks for on-stack-replacement code at the loops of a function before that code is queued:
+/// calls still running `LOOP_ASKS * LOOP_POLL` iterations after their function was compiled are
+/// worth compiling it a second time for (only calls that began before run interpreted then).
+pub(crate) const LOOP_ASKS: u32 = 8;
+
 /// A module's function bodies, copied from its binary for compiling them later.
 pub(crate) struct Bodies {
     /// From the first body's start to the last one's end.
@@ -362,24 +369,29 @@ pub(crate) struct TierUp {
     /// Tier-up points a function passes before it is compiled ([`HOT`], or 1 with
     /// `Config::tier_up_at_once`).
     hot: u32,
-    /// Per defined function: tier-up points left until it is hot (0 once it was queued).
+    /// Per defined function: tier-up points left until it is hot (0 once it was queued); once it
+    /// is compiled, loop iterations left until the next look for code that enters at a loop.
     counters: Box<[AtomicU32]>,
     /// Per defined function: queued (or compiled, or refused by the compiler) already.
     queued: Box<[AtomicBool]>,
-    /// Code that enters a function at a loop (on-stack replacement), by defined function index
-    /// and the loop's module offset.
-    loops: Mutex<HashMap<(u32, u32), LoopCode>>,
+    /// Code that enters a function at its loops (on-stack replacement), by defined function
+    /// index.
+    loops: Mutex<HashMap<u32, LoopCode>>,
 }
 
-/// The state of a function's code that enters at one of its loops.
-#[derive(Clone, Copy)]
+/// The state of a function's code that enters at its loops.
+#[derive(Clone)]
 enum LoopCode {
+    /// Asked for this many times (every `LOOP_POLL` iterations of a running call), not queued
+    /// yet: a call that runs for [`LOOP_ASKS`] looks is worth the compilation.
+    Asked(u32),
     /// Queued on the compile thread.
     Queued,
-    /// The compiler does not enter there (or the queue was full: the loop is not asked for again).
+    /// The compiler does not enter the function at any loop (or could not compile it).
     Refused,
-    /// Compiled: the machine code, in `NativeCode::memories`.
-    Ready(NativeFn),
+    /// Compiled: the machine code (in `NativeCode::memories`) and the module offsets of the
+    /// loops it enters at, ascending.
+    Ready { code: NativeFn, loops: Box<[u32]> },
 }
 
 impl TierUp {
@@ -408,17 +420,16 @@ impl NativeCode {
         if entry && compiled {
             return TierUpStep::Run;
         }
-        let Some(counter) = self
-            .tier_up
-            .as_ref()
-            .and_then(|t| t.counters.get(index as usize))
-        else {
+        let Some(tier_up) = self.tier_up.as_ref() else {
+            return TierUpStep::Go;
+        };
+        let Some(counter) = tier_up.counters.get(index as usize) else {
             return TierUpStep::Go;
         };
         if compiled {
-            // A loop of a call that began before the function was compiled: its counter (0
-            // since the function was queued) now counts down to the next look for code that
-            // enters at the loop.
+            // A loop of a call that began before the function was compiled (later calls run the
+            // machine code): its counter (0 since the function was queued) now counts down to
+            // the next look for code that enters at the loop.
             return match counter.load(Ordering::Relaxed) {
                 0 | 1 => {
                     counter.store(LOOP_POLL, Ordering::Relaxed);

@@ -6,15 +6,20 @@
 //! entry runs that code (the entry's tier-up point asks the driver, as `EnterNative` does). Cold
 //! code never pays compile time.
 //!
-//! A request the bounded queue cannot take is dropped and the function's count starts over. A
-//! job holds its module weakly: a module dropped before its job runs is not compiled.
+//! Requests are never dropped; a function's own code is compiled before code that enters a
+//! running call at its loops (which only the calls already running need), each in the order
+//! asked for. A job holds its module weakly: a module dropped before its job runs is not
+//! compiled.
 //!
 //! A call already running in the interpreter when its function is compiled moves to machine code
 //! at a loop header (on-stack replacement): its loops' tier-up points then look, every
 //! `LOOP_POLL` iterations, for code compiled to enter the function at that loop
-//! ([`loop_entry`]), which the first look queues. The interpreter frame's locals are all the
-//! state there is at such a header (loops entered with operands on the stack are refused), and
-//! the machine code charges the header's fuel itself, so fuel stays exact.
+//! ([`loop_entry`]), queued once the calls have looked `LOOP_ASKS` times (a call that ends soon
+//! after is not worth a second compilation). One compilation enters the function at every
+//! loop it can (so the calls of a recursive function, each in a loop of its own, wait for one
+//! job): the interpreter frame's locals are all the state there is at such a header (loops
+//! entered with operands on the stack are left out), and the machine code charges the header's
+//! fuel itself, so fuel stays exact.
 //!
 //! Used by the executor (`exec::run`'s `Request::TierUp`).
 
@@ -26,7 +31,8 @@ use wasmparser::{BinaryReader, FunctionBody};
 
 use super::abi::{self, NativeFn};
 use super::code_memory::CodeMemory;
-use super::{LoopCode, TierUp, compile_thread, metering};
+use super::compile_thread::{self, Priority};
+use super::{LOOP_ASKS, LoopCode, TierUp, metering};
 use crate::interp::code::FuncCode;
 use crate::module::ModuleInner;
 use crate::runtime::store::StoreInner;
@@ -41,76 +47,94 @@ pub(crate) fn request(store: &StoreInner, instance: u32, index: u32) {
     if tier_up.queued[i].swap(true, Ordering::AcqRel) {
         return;
     }
-    let module = Arc::downgrade(module);
-    let job = Box::new(move |compiler: &Compiler| {
-        // A module dropped before its turn is not compiled.
-        if let Some(module) = module.upgrade() {
-            compile(compiler, &module, index, None);
-        }
-    });
-    if !submit(store, job) {
+    let job = function_job(module, index);
+    if !submit(store, job, Priority::Function) {
         tier_up.queued[i].store(false, Ordering::Release);
         tier_up.counters[i].store(tier_up.hot, Ordering::Relaxed);
     }
 }
 
+/// Submits compiling the code that enters defined function `index` at its loops (marked queued).
+fn submit_loop_entry(store: &StoreInner, module: &Arc<ModuleInner>, tier_up: &TierUp, index: u32) {
+    let weak = Arc::downgrade(module);
+    let job = Box::new(move |compiler: &Compiler| {
+        if let Some(module) = weak.upgrade() {
+            compile(compiler, &module, index, true);
+        }
+    });
+    if !submit(store, job, Priority::Loop) {
+        set_loop(tier_up, index, LoopCode::Refused);
+    }
+}
+
+/// Compiling defined function `index` of `module`, unless the module is dropped before.
+fn function_job(module: &Arc<ModuleInner>, index: u32) -> compile_thread::Job {
+    let module = Arc::downgrade(module);
+    Box::new(move |compiler: &Compiler| {
+        if let Some(module) = module.upgrade() {
+            compile(compiler, &module, index, false);
+        }
+    })
+}
+
+fn tier_up_at_once(store: &StoreInner) -> bool {
+    store.engine.config().tier_up_at_once
+}
+
 /// At a loop header of defined function `index` of store instance `instance`, in a call that
 /// began before the function was compiled: whether machine code that enters the function at this
-/// loop (module offset `loop_offset`) is ready. The first time a loop asks, compiling that code
-/// is queued.
+/// loop (module offset `loop_offset`) is ready. Compiling the code that enters it at its loops is
+/// queued at the function's `LOOP_ASKS`th look (the first with `Config::tier_up_at_once`).
 pub(crate) fn loop_entry(store: &StoreInner, instance: u32, index: u32, loop_offset: u32) -> bool {
     let module = &store.instances[instance as usize].module.inner;
-    let Some(tier_up) = module.native.as_ref().and_then(|n| n.tier_up.as_ref()) else {
+    let Some(native) = module.native.as_ref() else {
+        return false;
+    };
+    let Some(tier_up) = native.tier_up.as_ref() else {
         return false;
     };
     {
         let mut loops = tier_up.loops.lock().unwrap_or_else(|e| e.into_inner());
-        match loops.get(&(index, loop_offset)) {
-            Some(LoopCode::Ready(_)) => return true,
+        let asks = match loops.get(&index) {
+            Some(LoopCode::Ready { loops, .. }) => {
+                return loops.binary_search(&loop_offset).is_ok();
+            }
             Some(LoopCode::Queued | LoopCode::Refused) => return false,
-            None => loops.insert((index, loop_offset), LoopCode::Queued),
+            Some(LoopCode::Asked(asks)) => asks + 1,
+            None => 1,
         };
-    }
-    let weak = Arc::downgrade(module);
-    let job = Box::new(move |compiler: &Compiler| {
-        if let Some(module) = weak.upgrade() {
-            compile(compiler, &module, index, Some(loop_offset));
+        // With `Config::tier_up_at_once`, at the first look.
+        if asks < LOOP_ASKS && !tier_up_at_once(store) {
+            loops.insert(index, LoopCode::Asked(asks));
+            return false;
         }
-    });
-    if !submit(store, job) {
-        set_loop(tier_up, index, loop_offset, LoopCode::Refused);
+        loops.insert(index, LoopCode::Queued);
     }
+    submit_loop_entry(store, module, tier_up, index);
     // With `Config::tier_up_at_once` the code is compiled by now.
-    matches!(
-        tier_up
-            .loops
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(index, loop_offset)),
-        Some(LoopCode::Ready(_))
-    )
+    native.loop_code(index, loop_offset).is_some()
 }
 
 /// Queues `job` on the engine's compile thread (or, with `Config::tier_up_at_once`, runs it there
 /// and waits); false if it could not be queued.
-fn submit(store: &StoreInner, job: compile_thread::Job) -> bool {
+fn submit(store: &StoreInner, job: compile_thread::Job, priority: Priority) -> bool {
     let thread = &store.engine.inner.tier_up;
-    if store.engine.config().tier_up_at_once {
+    if tier_up_at_once(store) {
         thread.run(job)
     } else {
-        thread.submit(job)
+        thread.submit(job, priority)
     }
 }
 
-fn set_loop(tier_up: &TierUp, index: u32, loop_offset: u32, code: LoopCode) {
+fn set_loop(tier_up: &TierUp, index: u32, code: LoopCode) {
     let mut loops = tier_up.loops.lock().unwrap_or_else(|e| e.into_inner());
-    loops.insert((index, loop_offset), code);
+    loops.insert(index, code);
 }
 
 /// Compiles defined function `index` of `module` and installs its machine code: the function's
-/// own, or with `loop_offset` the code that enters it at that loop. A function the tier does not
+/// own, or with `at_loops` the code that enters it at its loops. A function the tier does not
 /// compile (or any failure) leaves it interpreted.
-fn compile(compiler: &Compiler, module: &ModuleInner, index: u32, loop_offset: Option<u32>) {
+fn compile(compiler: &Compiler, module: &ModuleInner, index: u32, at_loops: bool) {
     let Some(native) = module.native.as_ref() else {
         return;
     };
@@ -119,52 +143,59 @@ fn compile(compiler: &Compiler, module: &ModuleInner, index: u32, loop_offset: O
     };
     // Compiled code calls through its types' adapters, which the first tier-up compiles.
     if !native.ensure_adapters(compiler) {
-        if let Some(at) = loop_offset {
-            set_loop(tier_up, index, at, LoopCode::Refused);
+        if at_loops {
+            set_loop(tier_up, index, LoopCode::Refused);
         }
         return;
     }
-    let compiled = compile_code(compiler, module, tier_up, index, loop_offset).map(
-        |(code, memory, len, sites)| {
-            native.code_map.add(super::guard::CodeRange {
-                start: code as usize,
-                len,
-                func_index: module.num_imported_funcs + index,
-                sites,
-            });
-            (code, memory)
-        },
-    );
-    match (compiled, loop_offset) {
-        (Some((code, memory)), None) => {
-            native.keep(memory);
-            native.set_func(index, module.num_imported_funcs + index, code);
-            let [compiled, interpreted] = &module.engine.inner.tier_counts;
-            compiled.fetch_add(1, Ordering::Relaxed);
-            interpreted.fetch_sub(1, Ordering::Relaxed);
+    let Some((code, memory, len, sites, loops)) =
+        compile_code(compiler, module, tier_up, index, at_loops)
+    else {
+        if at_loops {
+            set_loop(tier_up, index, LoopCode::Refused);
         }
-        (Some((code, memory)), Some(at)) => {
-            native.keep(memory);
-            // SAFETY: code that enters a function at a loop has the slot signature `NativeFn`
-            // (`Compiler::compile_loop_entry`), in code memory the module now keeps.
-            let entry = unsafe { std::mem::transmute::<*const u8, NativeFn>(code) };
-            set_loop(tier_up, index, at, LoopCode::Ready(entry));
-        }
-        (None, Some(at)) => set_loop(tier_up, index, at, LoopCode::Refused),
-        (None, None) => {}
+        return;
+    };
+    native.code_map.add(super::guard::CodeRange {
+        start: code as usize,
+        len,
+        func_index: module.num_imported_funcs + index,
+        sites,
+    });
+    native.keep(memory);
+    if at_loops {
+        // SAFETY: code that enters a function at its loops has the slot signature `NativeFn`
+        // (`Compiler::compile_loop_entry`), in code memory the module now keeps.
+        let code = unsafe { std::mem::transmute::<*const u8, NativeFn>(code) };
+        set_loop(tier_up, index, LoopCode::Ready { code, loops });
+    } else {
+        native.set_func(index, module.num_imported_funcs + index, code);
+        let [compiled, interpreted] = &module.engine.inner.tier_counts;
+        compiled.fetch_add(1, Ordering::Relaxed);
+        interpreted.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// The machine code of defined function `index` (entered at the loop at `loop_offset`, if
-/// given) in code memory of its own, or `None` if the tier does not compile it: the function's
-/// body has its type's direct signature, code entered at a loop the slot signature.
+/// What [`compile_code`] makes: the entry, the code memory holding it, the code's length, its
+/// sites and (for code entered at loops) the loops it enters at.
+type Compiled = (
+    *const u8,
+    CodeMemory,
+    usize,
+    ward_cranelift::CodeSites,
+    Box<[u32]>,
+);
+
+/// The machine code of defined function `index` (or with `at_loops` the code that enters it at
+/// its loops) in code memory of its own, or `None` if the tier does not compile it: the
+/// function's body has its type's direct signature, code entered at loops the slot signature.
 fn compile_code(
     compiler: &Compiler,
     module: &ModuleInner,
     tier_up: &TierUp,
     index: u32,
-    loop_offset: Option<u32>,
-) -> Option<(*const u8, CodeMemory, usize, ward_cranelift::CodeSites)> {
+    at_loops: bool,
+) -> Option<Compiled> {
     let range = tier_up.bodies.ranges.get(index as usize).cloned()?;
     let reader = BinaryReader::new_features(
         &tier_up.bodies.bytes[range.clone()],
@@ -181,11 +212,23 @@ fn compile_code(
         .unwrap_or_default();
     let func_index = module.num_imported_funcs + index;
     let (desc, layout) = (&tier_up.desc, &abi::layout());
-    let code = match loop_offset {
-        None => compiler.compile(desc, layout, func_index, &body, &plan),
-        Some(at) => compiler.compile_loop_entry(desc, layout, func_index, &body, &plan, at),
-    }
-    .ok()?;
+    let (code, loops) = if at_loops {
+        let entry = compiler
+            .compile_loop_entry(desc, layout, func_index, &body, &plan)
+            .ok()?;
+        (entry.code, entry.loops.into_boxed_slice())
+    } else {
+        let code = compiler
+            .compile(desc, layout, func_index, &body, &plan)
+            .ok()?;
+        (code, Box::default())
+    };
     let (memory, offsets) = CodeMemory::new(&[(code.code.as_slice(), code.alignment)]).ok()?;
-    Some((memory.at(offsets[0]), memory, code.code.len(), code.sites))
+    Some((
+        memory.at(offsets[0]),
+        memory,
+        code.code.len(),
+        code.sites,
+        loops,
+    ))
 }
