@@ -304,6 +304,7 @@ fn compile_with(
         loops = entries.headers.iter().map(|(offset, _)| *offset).collect();
         loops.sort_unstable();
     }
+    translator.fill_fail_block();
     translator.builder.seal_all_blocks();
     translator.builder.finalize(isa.frontend_config());
     Ok((finish(isa, func)?, loops))
@@ -456,7 +457,6 @@ struct FuncTranslator<'a, 'b> {
     libcall_sigs: [Option<ir::SigRef>; Libcall::COUNT],
     /// Offset in the module binary of the operator being translated.
     offset: u32,
-    /// With on-stack replacement: the loop the code is entered at.
     /// With on-stack replacement: the loops the code can be entered at.
     loop_entry: Option<LoopEntries>,
     /// The function's result types (a failing return returns zeros of them after the status).
@@ -466,7 +466,15 @@ struct FuncTranslator<'a, 'b> {
     direct: bool,
     /// Direct signatures imported for calls, by callee type.
     direct_sigs: HashMap<FuncSig, ir::SigRef>,
+    /// Where every failure that records this function's frame goes, made at the first
+    /// ([`FuncTranslator::fail_with_frame`]); filled once the body is translated
+    /// ([`FuncTranslator::fill_fail_block`]).
+    fail_block: Option<ir::Block>,
 }
+
+/// The trap code argument of the shared failure block for a failure whose trap a callee or a
+/// libcall has recorded already.
+const NO_TRAP: i64 = -1;
 
 impl<'a, 'b> FuncTranslator<'a, 'b> {
     fn new(
@@ -526,6 +534,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             results: sig.results.clone(),
             direct: true,
             direct_sigs: HashMap::new(),
+            fail_block: None,
         }
     }
 
@@ -769,26 +778,78 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
 
     /// Leaves the function with status 1 when `failed` is non-zero: after recording a trap of
     /// `code` (if any) and this function's frame at the current operator (if `frame`).
+    /// Fails (returns status 1) if `failed` is nonzero: first recording trap `code` (unless a
+    /// callee or libcall recorded the trap already) and, with `frame`, this function's frame at
+    /// the current operator.
     fn fail_if(&mut self, failed: Value, code: Option<TrapCode>, frame: bool) {
-        let fail = self.builder.create_block();
         let next = self.builder.create_block();
-        self.builder.set_cold_block(fail);
-        self.builder.ins().brif(failed, fail, &[], next, &[]);
-        self.builder.switch_to_block(fail);
-        if let Some(code) = code {
-            let code = self.builder.ins().iconst(types::I32, code as i64);
-            self.call_libcall(Libcall::Trap, &[code]);
-        }
         if frame {
-            let f = self
-                .builder
-                .ins()
-                .iconst(types::I32, self.func_index as i64);
-            let o = self.builder.ins().iconst(types::I32, self.offset as i64);
-            self.call_libcall(Libcall::Frame, &[f, o]);
+            let (block, args) = self.fail_with_frame(code);
+            self.builder.ins().brif(failed, block, &args, next, &[]);
+        } else {
+            let fail = self.builder.create_block();
+            self.builder.set_cold_block(fail);
+            self.builder.ins().brif(failed, fail, &[], next, &[]);
+            self.builder.switch_to_block(fail);
+            if let Some(code) = code {
+                let code = self.builder.ins().iconst(types::I32, code as i64);
+                self.call_libcall(Libcall::Trap, &[code]);
+            }
+            self.return_failure();
         }
-        self.return_failure();
         self.builder.switch_to_block(next);
+    }
+
+    /// The shared failure block and its arguments for a failure at the current operator that
+    /// records trap `code` (if any) and this function's frame. One block per function, not one
+    /// per check: a large function has thousands of checks (every call's status, every metering
+    /// point's fuel), and a block with two libcalls and a return of its own for each made
+    /// register allocation, most of the compile time, take far longer.
+    fn fail_with_frame(&mut self, code: Option<TrapCode>) -> (ir::Block, [ir::BlockArg; 2]) {
+        let block = match self.fail_block {
+            Some(block) => block,
+            None => {
+                let block = self.builder.create_block();
+                self.builder.append_block_param(block, types::I32);
+                self.builder.append_block_param(block, types::I32);
+                self.builder.set_cold_block(block);
+                self.fail_block = Some(block);
+                block
+            }
+        };
+        let code = self
+            .builder
+            .ins()
+            .iconst(types::I32, code.map_or(NO_TRAP, |c| c as i64));
+        let offset = self.builder.ins().iconst(types::I32, self.offset as i64);
+        (block, [code.into(), offset.into()])
+    }
+
+    /// Fills the shared failure block, if any check uses it: records the trap its code names
+    /// (unless [`NO_TRAP`]) and the function's frame at its offset, and fails.
+    fn fill_fail_block(&mut self) {
+        let Some(block) = self.fail_block else {
+            return;
+        };
+        self.builder.switch_to_block(block);
+        let (code, offset) = match self.builder.block_params(block) {
+            [code, offset] => (*code, *offset),
+            _ => unreachable!("the failure block has two parameters"),
+        };
+        let record = self.builder.create_block();
+        let frame = self.builder.create_block();
+        let none = self.builder.ins().icmp_imm_s(IntCC::Equal, code, NO_TRAP);
+        self.builder.ins().brif(none, frame, &[], record, &[]);
+        self.builder.switch_to_block(record);
+        self.call_libcall(Libcall::Trap, &[code]);
+        self.builder.ins().jump(frame, &[]);
+        self.builder.switch_to_block(frame);
+        let f = self
+            .builder
+            .ins()
+            .iconst(types::I32, self.func_index as i64);
+        self.call_libcall(Libcall::Frame, &[f, offset]);
+        self.return_failure();
     }
 
     /// The metering point that begins the run after the current operator, if the plan has one.
@@ -866,15 +927,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
 
     /// An unconditional trap; the rest of the construct is unreachable.
     fn trap(&mut self, code: TrapCode) {
-        let code = self.builder.ins().iconst(types::I32, code as i64);
-        self.call_libcall(Libcall::Trap, &[code]);
-        let f = self
-            .builder
-            .ins()
-            .iconst(types::I32, self.func_index as i64);
-        let o = self.builder.ins().iconst(types::I32, self.offset as i64);
-        self.call_libcall(Libcall::Frame, &[f, o]);
-        self.return_failure();
+        let (block, args) = self.fail_with_frame(Some(code));
+        self.builder.ins().jump(block, &args);
         self.reachable = false;
     }
 

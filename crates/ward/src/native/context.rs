@@ -31,6 +31,42 @@ use crate::types::slot_count;
 /// the libcall, executor and host frames a call out of compiled code needs.
 const STACK_MARGIN: usize = 256 << 10;
 
+/// Buffers of the contexts of entries that have returned on this thread, for the next entries:
+/// code that crosses between the tiers enters compiled code at every such call, and allocating a
+/// context's two buffers each time was about a tenth of a mixed program's time (SQLite's first
+/// run under tier-up).
+type SpareBuffers = (Vec<*mut u64>, Vec<MemoryView>);
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Vec<SpareBuffers>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Spare buffers kept per thread at most (one per nested entry).
+const MAX_SPARE: usize = 16;
+
+fn take_buffers() -> SpareBuffers {
+    SPARE
+        .try_with(|spare| spare.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn give_back_buffers(ctx: &mut VmContext) {
+    let mut buffers = (
+        std::mem::take(&mut ctx.global_ptrs),
+        std::mem::take(&mut ctx.memory_views),
+    );
+    buffers.0.clear();
+    buffers.1.clear();
+    let _ = SPARE.try_with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.len() < MAX_SPARE {
+            spare.push(buffers);
+        }
+    });
+}
+
 /// How a compiled function failed.
 pub(crate) enum Failure {
     /// A trap: its kind, and its backtrace from the innermost frame to the compiled function that
@@ -79,6 +115,7 @@ pub(crate) unsafe fn enter<E: Embedder>(
     let max_wasm_stack = store.inner().engine.config().max_wasm_stack;
     let epoch = store.inner().engine.inner.epoch.as_ptr().cast_const();
     let interrupt_flag = store.inner().interrupt.as_ptr().cast_const().cast::<u8>();
+    let (global_ptrs, memory_views) = take_buffers();
     let mut ctx = VmContext {
         memory_base: std::ptr::null_mut(),
         memory_length: 0,
@@ -105,9 +142,9 @@ pub(crate) unsafe fn enter<E: Embedder>(
         call: call_libcall::<E>,
         store: std::ptr::null_mut(),
         instance,
-        global_ptrs: Vec::new(),
+        global_ptrs,
         globals_at: std::ptr::null(),
-        memory_views: Vec::new(),
+        memory_views,
         failure: FailureState::default(),
     };
     refresh(&mut ctx, store.inner());
@@ -127,6 +164,8 @@ pub(crate) unsafe fn enter<E: Embedder>(
             &native.code_map,
         )
     };
+    // Compiled code has returned: nothing reads the context's globals or memories any more.
+    give_back_buffers(&mut ctx);
     if let Some(panic) = ctx.failure.panic.take() {
         // The store's limits are the libcall's, which panicked: newer than the context's.
         std::panic::resume_unwind(panic);
@@ -409,9 +448,11 @@ fn call_store_func<E: Embedder>(
         // uses them until the host returns.
         unsafe { store.call_host(func, slots, n_params.max(n_results), Some(ctx.instance)) }
     } else {
-        // SAFETY: as above, `n_params` argument slots are readable.
-        let args = unsafe { std::slice::from_raw_parts(slots, n_params) }.to_vec();
-        exec::invoke(store, func, &args).map(|results| {
+        // SAFETY: as above, `n_params` argument slots are readable; they are the compiled
+        // caller's call slots, in its frame, which nothing writes until `invoke` returns (the
+        // callee runs on the executor's stack and on frames of its own).
+        let args = unsafe { std::slice::from_raw_parts(slots, n_params) };
+        exec::invoke(store, func, args).map(|results| {
             let n = results.len().min(n_results);
             // SAFETY: as above, `n_results` result slots are writable.
             unsafe { std::ptr::copy_nonoverlapping(results.as_ptr(), slots, n) };
