@@ -493,7 +493,8 @@ impl Compiler {
         metering: &Metering,
     ) -> Result<CompiledFunction, CompileError> {
         let isa: &dyn TargetIsa = &*self.isa;
-        translate::compile(isa, module, layout, func_index, body, metering)
+        translate::compile(isa, module, layout, func_index, body, metering, false)
+            .map(|(code, _)| code)
     }
 
     /// The slot entry and the direct exit of function type `sig` (see the crate documentation).
@@ -529,7 +530,7 @@ impl Compiler {
         metering: &Metering,
     ) -> Result<LoopEntryCode, CompileError> {
         let isa: &dyn TargetIsa = &*self.isa;
-        translate::compile_loop_entry(isa, module, layout, func_index, body, metering)
+        translate::compile(isa, module, layout, func_index, body, metering, true)
             .map(|(code, loops)| LoopEntryCode { code, loops })
     }
 }

@@ -232,32 +232,10 @@ fn libcall_signature(isa: &dyn TargetIsa, libcall: Libcall) -> ir::Signature {
     sig
 }
 
-/// Compiles one function (see `Compiler::compile`).
+/// Compiles one function: its code with the direct signature (`Compiler::compile`), or with
+/// `at_loops` the code that enters it at its loops (`Compiler::compile_loop_entry`) and the
+/// module offsets of those loops, ascending.
 pub(crate) fn compile(
-    isa: &dyn TargetIsa,
-    module: &ModuleDesc,
-    layout: &ContextLayout,
-    func_index: u32,
-    body: &FunctionBody<'_>,
-    metering: &Metering,
-) -> Result<CompiledFunction, CompileError> {
-    compile_with(isa, module, layout, func_index, body, metering, false).map(|(code, _)| code)
-}
-
-/// Compiles one function for on-stack replacement (see `Compiler::compile_loop_entry`): the code
-/// and the module offsets of the loops it can be entered at, ascending.
-pub(crate) fn compile_loop_entry(
-    isa: &dyn TargetIsa,
-    module: &ModuleDesc,
-    layout: &ContextLayout,
-    func_index: u32,
-    body: &FunctionBody<'_>,
-    metering: &Metering,
-) -> Result<(CompiledFunction, Vec<u32>), CompileError> {
-    compile_with(isa, module, layout, func_index, body, metering, true)
-}
-
-fn compile_with(
     isa: &dyn TargetIsa,
     module: &ModuleDesc,
     layout: &ContextLayout,

@@ -227,14 +227,28 @@ struct LongCall {
     global: i64,
 }
 
+/// Fuel a store of [`fueled`] starts with.
+const FUEL: u64 = 1 << 50;
+
+/// `wat` compiled by an engine with `strategy` and fuel, a store holding `data` with [`FUEL`],
+/// and a linker.
+fn fueled<T: 'static>(
+    strategy: Strategy,
+    wat: &str,
+    data: T,
+) -> (Module, Store<T>, ward::Linker<T>) {
+    let engine = engine(strategy, true);
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, data);
+    store.set_fuel(FUEL).unwrap();
+    let linker = ward::Linker::new(&engine);
+    (module, store, linker)
+}
+
 /// Runs `export` of [`ONE_LONG_CALL`] once. The host goes on until `stop_at` iterations, or
 /// (with `stop_at` 0) until the module has code that enters a loop, then `extra` more.
 fn long_call(strategy: Strategy, export: &str, stop_at: i64, extra: i32, trap: bool) -> LongCall {
-    let engine = engine(strategy, true);
-    let module = Module::new(&engine, ONE_LONG_CALL).unwrap();
-    let mut store = Store::new(&engine, 0i64);
-    store.set_fuel(1 << 50).unwrap();
-    let mut linker = ward::Linker::new(&engine);
+    let (module, mut store, mut linker) = fueled(strategy, ONE_LONG_CALL, 0i64);
     let observed = module.clone();
     linker
         .func_wrap(
@@ -281,7 +295,7 @@ fn long_call(strategy: Strategy, export: &str, stop_at: i64, extra: i32, trap: b
     LongCall {
         result,
         iterations: *store.data(),
-        fuel: (1 << 50) - store.get_fuel().unwrap(),
+        fuel: FUEL - store.get_fuel().unwrap(),
         memory: word,
         global,
     }
@@ -327,32 +341,27 @@ const NESTED_LOOPS: &str = r#"(module
     local.get $depth i32.const 1 i32.and
     if
       loop $odd
-        local.get $i i64.eqz local.get $depth i32.const 0 i32.gt_s i32.and
-        if
-          local.get $depth i32.const 1 i32.sub call $nest
-          local.get $acc i64.add local.set $acc
-        end
-        local.get $acc i64.const 3 i64.mul local.get $i i64.add local.set $acc
-        local.get $i i64.const 1 i64.add local.set $i
-        global.get $g i64.const 1 i64.add global.set $g
-        local.get $depth local.get $i call $go_on
-        br_if $odd
+        (local.set $acc (call $step (local.get $depth) (local.get $i) (local.get $acc) (i64.const 3)))
+        (local.set $i (i64.add (local.get $i) (i64.const 1)))
+        (br_if $odd (call $go_on (local.get $depth) (local.get $i)))
       end
     else
       loop $even
-        local.get $i i64.eqz local.get $depth i32.const 0 i32.gt_s i32.and
-        if
-          local.get $depth i32.const 1 i32.sub call $nest
-          local.get $acc i64.add local.set $acc
-        end
-        local.get $acc i64.const 5 i64.mul local.get $i i64.sub local.set $acc
-        local.get $i i64.const 1 i64.add local.set $i
-        global.get $g i64.const 2 i64.add global.set $g
-        local.get $depth local.get $i call $go_on
-        br_if $even
+        (local.set $acc (call $step (local.get $depth) (local.get $i) (local.get $acc) (i64.const 5)))
+        (local.set $i (i64.add (local.get $i) (i64.const 1)))
+        (br_if $even (call $go_on (local.get $depth) (local.get $i)))
       end
     end
-    local.get $acc))"#;
+    local.get $acc)
+  ;; One iteration of a loop of `nest`: the first calls `nest` one level deeper.
+  (func $step (param $depth i32) (param $i i64) (param $acc i64) (param $k i64) (result i64)
+    local.get $i i64.eqz local.get $depth i32.const 0 i32.gt_s i32.and
+    if
+      local.get $depth i32.const 1 i32.sub call $nest
+      local.get $acc i64.add local.set $acc
+    end
+    global.get $g local.get $k i64.add global.set $g
+    local.get $acc local.get $k i64.mul local.get $i i64.add))"#;
 
 /// Iterations of each outer call of [`NESTED_LOOPS`] after its inner call returned.
 const OUTER: i64 = 3000;
@@ -372,11 +381,7 @@ struct Nested {
 /// Runs `nest(4)` of [`NESTED_LOOPS`]; the innermost call stops at `stop_at` iterations, or (with
 /// `stop_at` 0) once the module has code that enters a loop.
 fn nested_calls(strategy: Strategy, stop_at: i64) -> Nested {
-    let engine = engine(strategy, true);
-    let module = Module::new(&engine, NESTED_LOOPS).unwrap();
-    let mut store = Store::new(&engine, (0i64, 0usize));
-    store.set_fuel(1 << 50).unwrap();
-    let mut linker = ward::Linker::new(&engine);
+    let (module, mut store, mut linker) = fueled(strategy, NESTED_LOOPS, (0i64, 0usize));
     let observed = module.clone();
     linker
         .func_wrap(
@@ -409,7 +414,7 @@ fn nested_calls(strategy: Strategy, stop_at: i64) -> Nested {
         result,
         stopped_at,
         loops_then,
-        fuel: (1 << 50) - store.get_fuel().unwrap(),
+        fuel: FUEL - store.get_fuel().unwrap(),
         global,
     }
 }
