@@ -761,14 +761,16 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     /// the current operator.
     fn fail_if(&mut self, failed: Value, code: Option<TrapCode>, frame: bool) {
         let next = self.builder.create_block();
+        // A cold block of its own (laid out after the hot code, which falls through to `next`),
+        // which passes the failure on to the shared block.
+        let fail = self.builder.create_block();
+        self.builder.set_cold_block(fail);
+        self.builder.ins().brif(failed, fail, &[], next, &[]);
+        self.builder.switch_to_block(fail);
         if frame {
             let (block, args) = self.fail_with_frame(code);
-            self.builder.ins().brif(failed, block, &args, next, &[]);
+            self.builder.ins().jump(block, &args);
         } else {
-            let fail = self.builder.create_block();
-            self.builder.set_cold_block(fail);
-            self.builder.ins().brif(failed, fail, &[], next, &[]);
-            self.builder.switch_to_block(fail);
             if let Some(code) = code {
                 let code = self.builder.ins().iconst(types::I32, code as i64);
                 self.call_libcall(Libcall::Trap, &[code]);
@@ -779,10 +781,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     }
 
     /// The shared failure block and its arguments for a failure at the current operator that
-    /// records trap `code` (if any) and this function's frame. One block per function, not one
-    /// per check: a large function has thousands of checks (every call's status, every metering
-    /// point's fuel), and a block with two libcalls and a return of its own for each made
-    /// register allocation, most of the compile time, take far longer.
+    /// records trap `code` (if any) and this function's frame. One block with the libcalls and
+    /// the return per function, not per check: a large function has thousands of checks (every
+    /// call's status, every metering point's fuel), and each had two libcalls and a return of
+    /// its own (compiled QuickJS and SQLite are 11–12% smaller without).
     fn fail_with_frame(&mut self, code: Option<TrapCode>) -> (ir::Block, [ir::BlockArg; 2]) {
         let block = match self.fail_block {
             Some(block) => block,
