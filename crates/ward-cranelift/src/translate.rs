@@ -577,7 +577,6 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let unknown = self.builder.create_block();
         switch.emit(&mut self.builder, selector, unknown);
         self.builder.switch_to_block(unknown);
-        self.reachable = true;
         self.trap(TrapCode::Unreachable);
     }
 
@@ -755,10 +754,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     }
 
     /// Leaves the function with status 1 when `failed` is non-zero: after recording a trap of
-    /// `code` (if any) and this function's frame at the current operator (if `frame`).
-    /// Fails (returns status 1) if `failed` is nonzero: first recording trap `code` (unless a
-    /// callee or libcall recorded the trap already) and, with `frame`, this function's frame at
-    /// the current operator.
+    /// `code` (if any; none when a callee or libcall recorded it already) and this function's
+    /// frame at the current operator (if `frame`).
     fn fail_if(&mut self, failed: Value, code: Option<TrapCode>, frame: bool) {
         let next = self.builder.create_block();
         // A cold block of its own (laid out after the hot code, which falls through to `next`),

@@ -380,7 +380,6 @@ pub(crate) struct TierUp {
 }
 
 /// The state of a function's code that enters at its loops.
-#[derive(Clone)]
 enum LoopCode {
     /// Asked for this many times (every `LOOP_POLL` iterations of a running call), not queued
     /// yet: a call that runs for [`LOOP_ASKS`] looks is worth the compilation.

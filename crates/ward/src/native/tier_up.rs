@@ -142,15 +142,11 @@ fn compile(compiler: &Compiler, module: &ModuleInner, index: u32, at_loops: bool
         return;
     };
     // Compiled code calls through its types' adapters, which the first tier-up compiles.
-    if !native.ensure_adapters(compiler) {
-        if at_loops {
-            set_loop(tier_up, index, LoopCode::Refused);
-        }
-        return;
-    }
-    let Some((code, memory, len, sites, loops)) =
-        compile_code(compiler, module, tier_up, index, at_loops)
-    else {
+    let compiled = match native.ensure_adapters(compiler) {
+        true => compile_code(compiler, module, tier_up, index, at_loops),
+        false => None,
+    };
+    let Some((code, memory, len, sites, loops)) = compiled else {
         if at_loops {
             set_loop(tier_up, index, LoopCode::Refused);
         }
